@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make            build build/contrace (BPF objects, skeleton, user program)
+# make deps       install the Debian packages the build, tests and demo need
+# make demo       deps + build + trace the bundled example program
+# make test       deps + build + unit tests (ASan/UBSan) + end-to-end tests
+# make bench      deps + build + overhead benchmarks (tools/bench)
+# make format     clang-format the C sources in place
+# V=1 shows the full commands.
+
+VERSION := 0.1.0
+OUT ?= build
+
+CC ?= cc
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PYTEST ?= python3 -m pytest
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+COMMON_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+	-MMD -MP -I$(OUT) -iquote bpf -iquote user -DCONTRACE_VERSION='"$(VERSION)"'
+CFLAGS ?= -O2 -g
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS := -lbpf -lelf -lz -ljson-c -lm
+BPF_CFLAGS := -g -O2 -mcpu=v3 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(OUT) -Ibpf
+
+# Linked into one object in this order: libbpf 1.1's linker needs a map's
+# definition before any `extern` use of it (task.bpf.c defines the shared ones).
+BPF_MODULES := task syscalls sched
+BPF_OBJS := $(patsubst %,$(OUT)/bpf/%.bpf.o,$(BPF_MODULES))
+USER_SRCS := $(wildcard user/*.c)
+LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
+USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
+ASAN_LIB_OBJS := $(patsubst user/%.c,$(OUT)/asan/user/%.o,$(LIB_SRCS))
+ASAN_MAIN_OBJ := $(OUT)/asan/user/main.o
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
+WORKLOAD_SRCS := $(wildcard tools/workloads/*.c)
+WORKLOADS := $(patsubst tools/workloads/%.c,$(OUT)/workloads/%,$(WORKLOAD_SRCS))
+SKEL := $(OUT)/contrace.skel.h
+
+# Debian packages: build, tests, demo. `make deps` installs only what is missing.
+DEB_PKGS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjson-c-dev \
+	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux
+BENCH_PKGS := linux-perf bpftrace
+
+.PHONY: all deps bench-deps demo test unit e2e bench format clean
+.DELETE_ON_ERROR:
+
+all: $(OUT)/contrace $(WORKLOADS)
+
+deps:
+	$(Q)missing=$$(for p in $(DEB_PKGS) $(EXTRA_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "  APT      $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; \
+	fi
+
+bench-deps:
+	$(Q)$(MAKE) --no-print-directory deps EXTRA_PKGS="$(BENCH_PKGS)"
+
+$(OUT)/vmlinux.h:
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)test -r $(VMLINUX_BTF) || { echo "error: no kernel BTF at $(VMLINUX_BTF) (CONFIG_DEBUG_INFO_BTF)" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/contrace.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(SKEL): $(OUT)/contrace.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name contrace_bpf > $@.tmp && mv $@.tmp $@
+
+$(OUT)/user/%.o: user/%.c $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(COMMON_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/contrace: $(USER_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/asan/user/%.o: user/%.c $(SKEL)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(COMMON_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(OUT)/asan/contrace: $(ASAN_LIB_OBJS) $(ASAN_MAIN_OBJ)
+	$(call msg,LD-ASAN,$@)
+	$(Q)$(CC) $(ASAN_FLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/asan/tests/%.o: tests/unit/%.c $(SKEL)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(COMMON_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(OUT)/asan/tests/%: $(OUT)/asan/tests/%.o $(ASAN_LIB_OBJS)
+	$(call msg,LD-ASAN,$@)
+	$(Q)$(CC) $(ASAN_FLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(OUT)/workloads/%: tools/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
+		-MMD -MP -pthread $< -o $@
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(OUT)/contrace -- $(OUT)/workloads/demo
+
+unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do echo "  UNIT     $$t"; $$t || exit 1; done
+
+e2e: $(OUT)/contrace $(OUT)/asan/contrace $(WORKLOADS)
+	$(Q)CONTRACE=$(OUT)/asan/contrace WORKLOADS=$(OUT)/workloads $(PYTEST) -q -rs tests/e2e
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory e2e
+
+bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/bench/run.sh $(BENCH_ARGS)
+
+format:
+	$(Q)clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tools/workloads/*.c
+
+clean:
+	$(Q)rm -rf $(OUT)
+
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/asan/user/*.d $(OUT)/asan/tests/*.d $(OUT)/workloads/*.d)

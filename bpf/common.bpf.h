@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Declarations shared by the BPF modules, which are linked into one object.
+ * task.bpf.c defines the maps and globals declared extern here.
+ */
+#ifndef CONTRACE_COMMON_BPF_H
+#define CONTRACE_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "contrace.h"
+
+#define TASK_RUNNING 0
+#define TASK_DEAD 0x80
+#define PF_KTHREAD 0x00200000
+#define ENOSYS 38
+
+/* Per-task marker: which ct_threads slot a traced thread uses (index + 1). */
+struct ct_task {
+	__u32 slot1;
+	__u32 pad;
+};
+
+struct ct_tasks_map {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ct_task);
+};
+
+struct ct_threads_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1); /* set by user space before load */
+	__type(key, __u32);
+	__type(value, struct ct_thread);
+};
+
+extern struct ct_tasks_map ct_tasks SEC(".maps");
+extern struct ct_threads_map ct_threads SEC(".maps");
+extern const volatile struct ct_config ct_cfg;
+extern struct ct_counters ct_counters;
+
+#define ct_count(field) __sync_fetch_and_add(&ct_counters.field, 1)
+
+/* The slot of a traced task, or NULL. The common case (untraced) costs one load. */
+static __always_inline struct ct_thread *ct_thread_of(struct task_struct *t)
+{
+	struct ct_task *ct;
+	__u32 idx;
+
+	ct = bpf_task_storage_get(&ct_tasks, t, 0, 0);
+	if (!ct || !ct->slot1)
+		return NULL;
+	idx = ct->slot1 - 1;
+	return bpf_map_lookup_elem(&ct_threads, &idx);
+}
+
+/* As ct_thread_of(), but NULL for threads not accounted (yet). */
+static __always_inline struct ct_thread *ct_active_thread(struct task_struct *t)
+{
+	struct ct_thread *th = ct_thread_of(t);
+
+	if (!th || (th->flags & CT_TF_GATED))
+		return NULL;
+	return th;
+}
+
+/* Time since `since`, never negative when two CPUs race on a timestamp. */
+static __always_inline __u64 ct_delta(__u64 now, __u64 since)
+{
+	return now > since ? now - since : 0;
+}
+
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+/* task->__state, named `state` before 5.14 (commit 2f064a59a11f). */
+static __always_inline unsigned int ct_task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
+/*
+ * The syscall a task not currently running is in, or CT_SYS_NONE. The entry
+ * code stores -ENOSYS in regs->ax and the number in orig_ax; both stay until
+ * the syscall returns. An exception or interrupt leaves a different ax.
+ */
+static __always_inline int ct_task_syscall(struct task_struct *t)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	long ax, nr;
+
+	if (!regs)
+		return CT_SYS_NONE;
+	ax = BPF_CORE_READ(regs, ax);
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (ax != -ENOSYS || nr < 0)
+		return CT_SYS_NONE;
+	return nr < CT_NR_SYSCALLS ? (int)nr : CT_NR_SYSCALLS - 1;
+}
+
+#endif /* CONTRACE_COMMON_BPF_H */

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Types and constants shared by the BPF programs (bpf/) and the contrace
+ * program (user/). Plain fixed-width fields only: no pointers, no bool, no
+ * long, explicit padding, so both sides agree on every offset.
+ */
+#ifndef CONTRACE_H
+#define CONTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define CT_COMM_LEN 16
+
+/*
+ * Latency histograms: four sub-buckets per power of two of nanoseconds.
+ * Values 0..3 have a bucket each; a value v >= 4 with o = floor(log2(v))
+ * goes to (o - 1) * 4 + the two bits of v below its top bit. The last
+ * bucket also holds everything from 2^41 ns (36 minutes) up.
+ */
+#define CT_HIST_BUCKETS 160
+
+/* Thread states, kept in ct_thread.state together with state_ts. */
+enum ct_state {
+	CT_ST_UNKNOWN = 0,
+	CT_ST_RUNNING = 1, /* on a CPU */
+	CT_ST_RUNNABLE = 2, /* on a run queue, waiting for a CPU */
+	CT_ST_BLOCKED = 3, /* sleeping, waiting for a wakeup */
+	CT_ST_DEAD = 4, /* exited: end_ts is set */
+};
+
+/* ct_thread.flags */
+enum ct_thread_flags {
+	CT_TF_SEEDED = 1 << 0, /* existed when tracing began */
+	CT_TF_SEEN = 1 << 1, /* at least one scheduler event observed */
+	CT_TF_GATED = 1 << 2, /* launched command before its execve: not accounted */
+	CT_TF_SYS_PARTIAL = 1 << 3, /* current syscall began before tracing */
+	CT_TF_PROCESS = 1 << 4, /* leader of its process when first seen, or forked as a process */
+};
+
+/* No syscall in progress. */
+#define CT_SYS_NONE (-1)
+/* Syscall numbers at or above this are counted as CT_NR_SYSCALLS - 1. */
+#define CT_NR_SYSCALLS 1024
+
+/* Waker id used for wakeups done from interrupt context (timers, I/O). */
+#define CT_WAKER_IRQ 0
+
+/*
+ * One traced thread: a slot of the `ct_threads` array map, which user space
+ * maps read-only. Slots are never reused during a trace, so exited threads
+ * stay visible until the report.
+ *
+ * Time accounting: every interval between start_ts and end_ts (or now) is
+ * added to exactly one of oncpu_ns, runq_ns and blocked_ns when the state
+ * that covered it ends; the open interval since state_ts belongs to `state`.
+ */
+struct ct_thread {
+	__u32 tid;
+	__u32 tgid;
+	__u32 slot; /* own index in ct_threads */
+	__u32 flags; /* enum ct_thread_flags */
+	__u32 state; /* enum ct_state */
+	__u32 wake_pending; /* sched_waking seen, sched_wakeup not yet (written by wakers) */
+	__u64 state_ts; /* when `state` began */
+	__u64 start_ts; /* first traced moment: seed, fork or execve of a launched command */
+	__u64 end_ts; /* final switch-out after exit; 0 while alive */
+	char comm[CT_COMM_LEN];
+
+	__u64 oncpu_ns;
+	__u64 runq_ns;
+	__u64 blocked_ns;
+	__u64 blocked_nosys_ns; /* part of blocked_ns spent outside any syscall */
+
+	__u64 nvcsw; /* voluntary switches seen */
+	__u64 nivcsw; /* involuntary switches seen */
+	__u64 kern_nvcsw; /* task->nvcsw at the last switch-out, classifies the next */
+
+	/* Wakeups: blocked -> runnable transitions, and their latency to run. */
+	__u64 wakeups;
+	__u64 wake_ts; /* sched_wakeup time of the wakeup not yet followed by a switch-in */
+	__u64 wakelat_sum;
+	__u64 wakelat_max;
+	__u32 wakelat_hist[CT_HIST_BUCKETS];
+
+	/* Waker of the pending wakeup (set by sched_waking, in the waker's context). */
+	__u32 pend_waker_tid;
+	__u32 pend_waker_tgid;
+	/* Run-length cache of the current waker: flushed to ct_wakers on change. */
+	__u32 rl_waker_tid;
+	__u32 rl_waker_tgid;
+	__u64 rl_waker_count;
+
+	/* Syscall in progress. */
+	__s32 sys_nr; /* CT_SYS_NONE when not in a syscall */
+	__u32 pad1;
+	__u64 sys_ts; /* entry time, or tracing start for a partial syscall */
+	__u64 sys_offcpu_ns; /* off-CPU (blocked + run queue) time within it so far */
+	__u64 sys_blocked_ns; /* blocked time within it so far */
+};
+
+/* Key and value of the `ct_sysstats` hash map: per thread and syscall. */
+struct ct_sys_key {
+	__u32 slot;
+	__s32 nr;
+};
+
+struct ct_sys_stat {
+	__u64 calls; /* completed calls that began while traced */
+	__u64 errors; /* of those, returned -4095..-1 */
+	__u64 partial; /* calls in progress when tracing began (time counted, not the call) */
+	__u64 total_ns;
+	__u64 max_ns;
+	__u64 offcpu_ns;
+	__u64 blocked_ns;
+};
+
+/* Key and value of the `ct_wakers` hash map: who woke a thread, how often. */
+struct ct_waker_key {
+	__u32 slot; /* wakee */
+	__u32 waker_tid; /* CT_WAKER_IRQ for interrupt context */
+};
+
+struct ct_waker_val {
+	__u64 count;
+	__u32 waker_tgid;
+	__u32 pad;
+};
+
+/*
+ * Everything the BPF side had to drop or could not see. User space shows
+ * each non-zero counter in the report.
+ */
+struct ct_counters {
+	__u64 seeded; /* threads found by the seeding iterator */
+	__u64 forked; /* threads and processes tracked from fork */
+	__u64 threads_dropped; /* no free slot in ct_threads */
+	__u64 storage_failed; /* task storage could not be created */
+	__u64 sys_dropped; /* ct_sysstats full: syscall not counted */
+	__u64 wakers_dropped; /* ct_wakers full: waker counts lost */
+	__u64 missed_wakeups; /* switch-in of a thread we thought blocked */
+};
+
+/* Load-time configuration (.rodata). */
+struct ct_config {
+	__u32 targ_tgid; /* process to seed */
+	__u32 follow; /* also track child processes */
+	__u32 gate_tgid; /* launched command: not accounted before its execve */
+	__u32 max_threads; /* entries of ct_threads */
+	__u64 thread_size; /* kernel stack size, to tell task from interrupt context */
+};
+
+/* Histogram bucket of a value in nanoseconds (see CT_HIST_BUCKETS). */
+static inline __u32 ct_log2_u64(__u64 v)
+{
+	__u32 r, shift;
+
+	shift = (v > 0xffffffffULL) << 5;
+	v >>= shift;
+	r = shift;
+	shift = (v > 0xffff) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xff) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xf) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
+	r |= (__u32)(v >> 1);
+	return r;
+}
+
+static inline __u32 ct_hist_index(__u64 v)
+{
+	__u32 o, idx;
+
+	if (v < 4)
+		return (__u32)v;
+	o = ct_log2_u64(v);
+	idx = (o - 1) * 4 + (__u32)((v >> (o - 2)) & 3);
+	return idx < CT_HIST_BUCKETS ? idx : CT_HIST_BUCKETS - 1;
+}
+
+#endif /* CONTRACE_H */

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Scheduler accounting: where each traced thread's time goes (on a CPU,
+ * waiting on a run queue, blocked), its voluntary and involuntary switches,
+ * its wakeup latency, and who woke it.
+ *
+ *   sched_switch   ends the running interval of prev and the waiting interval
+ *                  of next;
+ *   sched_waking   runs in the waker's context: records who woke the thread;
+ *   sched_wakeup   the thread is on a run queue again: blocked -> runnable.
+ *                  With remote wakeups this one may run on the wakee's CPU,
+ *                  from an IPI, so it cannot name the waker itself.
+ */
+#include "common.bpf.h"
+#include "syscalls.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* set by user space before load */
+	__type(key, struct ct_waker_key);
+	__type(value, struct ct_waker_val);
+} ct_wakers SEC(".maps");
+
+/* Scratch word to turn the BPF stack pointer into a number. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ct_sp_scratch SEC(".maps");
+
+/*
+ * Whether the probe runs in task context. Hard and soft interrupts run on the
+ * CPU's interrupt stack on x86_64, so a frame outside current's kernel stack
+ * means interrupt context (the per-CPU preempt count would say so directly,
+ * but it is not a kallsyms symbol on kernels without CONFIG_KALLSYMS_ALL).
+ */
+static __always_inline int ct_in_task_context(struct task_struct *cur)
+{
+	__u64 marker = 0, sp, base;
+	__u32 zero = 0;
+	__u64 *scratch;
+
+	scratch = bpf_map_lookup_elem(&ct_sp_scratch, &zero);
+	if (!scratch)
+		return 1;
+	*(volatile __u64 **)scratch = &marker;
+	sp = *(volatile __u64 *)scratch;
+	base = (__u64)cur->stack;
+	return sp - base < ct_cfg.thread_size;
+}
+
+/* Move the run-length waker count into ct_wakers. */
+static __always_inline void ct_waker_flush(struct ct_thread *th)
+{
+	struct ct_waker_key key = { .slot = th->slot, .waker_tid = th->rl_waker_tid };
+	struct ct_waker_val init = { .count = th->rl_waker_count, .waker_tgid = th->rl_waker_tgid };
+	struct ct_waker_val *v;
+
+	if (!th->rl_waker_count)
+		return;
+	v = bpf_map_lookup_elem(&ct_wakers, &key);
+	if (v)
+		v->count += th->rl_waker_count; /* one wakeup of a task at a time */
+	else if (bpf_map_update_elem(&ct_wakers, &key, &init, BPF_NOEXIST))
+		__sync_fetch_and_add(&ct_counters.wakers_dropped, th->rl_waker_count);
+	th->rl_waker_count = 0;
+}
+
+/* Count a wakeup by the pending waker: consecutive wakeups by one waker stay in the slot. */
+static __always_inline void ct_waker_note(struct ct_thread *th)
+{
+	__u32 tid = th->pend_waker_tid;
+
+	if (th->rl_waker_count && th->rl_waker_tid == tid) {
+		th->rl_waker_count++;
+		return;
+	}
+	ct_waker_flush(th);
+	th->rl_waker_tid = tid;
+	th->rl_waker_tgid = th->pend_waker_tgid;
+	th->rl_waker_count = 1;
+}
+
+static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev, __u64 now)
+{
+	unsigned long nv = prev->nvcsw;
+	unsigned int state = ct_task_state(prev);
+
+	th->oncpu_ns += ct_delta(now, th->state_ts);
+	/* The kernel bumps nvcsw before the tracepoint iff it counts this switch voluntary. */
+	if (nv != th->kern_nvcsw) {
+		th->nvcsw++;
+		th->kern_nvcsw = nv;
+	} else {
+		th->nivcsw++;
+	}
+	th->flags |= CT_TF_SEEN;
+	th->state_ts = now;
+	if (state & TASK_DEAD) {
+		if (th->sys_nr != CT_SYS_NONE)
+			ct_sys_flush(th, now, 0, 0); /* exit, exit_group */
+		bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), prev->comm);
+		ct_waker_flush(th);
+		th->end_ts = now;
+		th->state = CT_ST_DEAD;
+	} else if (state == TASK_RUNNING) {
+		/* Preempted, yielded, or a sleep cut short by a signal: still queued. */
+		th->state = CT_ST_RUNNABLE;
+	} else {
+		th->state = CT_ST_BLOCKED;
+	}
+}
+
+static __always_inline void ct_switch_in(struct ct_thread *th, __u64 now)
+{
+	__u64 d = ct_delta(now, th->state_ts), lat;
+	__u32 idx;
+
+	if (th->state == CT_ST_BLOCKED) {
+		/* Running again without a sched_wakeup seen: count it all as blocked. */
+		th->blocked_ns += d;
+		if (th->sys_nr != CT_SYS_NONE) {
+			th->sys_blocked_ns += d;
+			th->sys_offcpu_ns += d;
+		} else {
+			th->blocked_nosys_ns += d;
+		}
+		if (th->flags & CT_TF_SEEN)
+			ct_count(missed_wakeups);
+	} else {
+		/* Runnable (or a seed that read a CPU it was leaving): run-queue wait. */
+		th->runq_ns += d;
+		if (th->sys_nr != CT_SYS_NONE)
+			th->sys_offcpu_ns += d;
+		if (th->wake_ts) {
+			lat = ct_delta(now, th->wake_ts);
+			th->wakelat_sum += lat;
+			if (lat > th->wakelat_max)
+				th->wakelat_max = lat;
+			idx = ct_hist_index(lat);
+			if (idx < CT_HIST_BUCKETS)
+				th->wakelat_hist[idx]++;
+		}
+	}
+	th->wake_ts = 0;
+	th->state = CT_ST_RUNNING;
+	th->state_ts = now;
+	th->flags |= CT_TF_SEEN;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	struct ct_thread *th;
+	__u64 now = 0;
+
+	th = ct_active_thread(prev);
+	if (th) {
+		now = bpf_ktime_get_ns();
+		ct_switch_out(th, prev, now);
+	}
+	th = ct_active_thread(next);
+	if (th) {
+		if (!now)
+			now = bpf_ktime_get_ns();
+		ct_switch_in(th, now);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(ct_sched_waking, struct task_struct *p)
+{
+	struct ct_thread *th = ct_active_thread(p);
+	struct task_struct *cur;
+
+	if (!th)
+		return 0;
+	cur = bpf_get_current_task_btf();
+	if (cur->pid && ct_in_task_context(cur)) {
+		th->pend_waker_tid = cur->pid;
+		th->pend_waker_tgid = cur->tgid;
+	} else {
+		th->pend_waker_tid = CT_WAKER_IRQ;
+		th->pend_waker_tgid = 0;
+	}
+	th->wake_pending = 1;
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(ct_sched_wakeup, struct task_struct *p)
+{
+	struct ct_thread *th = ct_active_thread(p);
+	__u64 now, d;
+
+	if (!th)
+		return 0;
+	if (th->state != CT_ST_BLOCKED && th->state != CT_ST_UNKNOWN) {
+		/* Woken before it got off the CPU: no sleep happened. */
+		th->wake_pending = 0;
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	d = ct_delta(now, th->state_ts);
+	th->blocked_ns += d;
+	if (th->sys_nr != CT_SYS_NONE) {
+		th->sys_blocked_ns += d;
+		th->sys_offcpu_ns += d;
+	} else {
+		th->blocked_nosys_ns += d;
+	}
+	th->wakeups++;
+	th->state = CT_ST_RUNNABLE;
+	th->state_ts = now;
+	th->wake_ts = now;
+	if (th->wake_pending) {
+		ct_waker_note(th);
+		th->wake_pending = 0;
+	}
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

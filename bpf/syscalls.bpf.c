@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Per-thread syscall statistics: calls, errors, total and maximum time, and
+ * the off-CPU and blocked part of it (accumulated by sched.bpf.c while the
+ * syscall is in progress). These raw tracepoints fire for every syscall on
+ * the machine once attached: the traced-thread lookup comes first.
+ */
+#include "syscalls.bpf.h"
+
+struct ct_sysstats_map ct_sysstats SEC(".maps");
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
+{
+	struct ct_thread *th = ct_active_thread(bpf_get_current_task_btf());
+
+	if (!th)
+		return 0;
+	th->sys_nr = id >= 0 && id < CT_NR_SYSCALLS ? (int)id : CT_NR_SYSCALLS - 1;
+	th->sys_ts = bpf_ktime_get_ns();
+	th->sys_offcpu_ns = 0;
+	th->sys_blocked_ns = 0;
+	th->flags &= ~CT_TF_SYS_PARTIAL;
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct ct_thread *th = ct_active_thread(bpf_get_current_task_btf());
+
+	if (!th || th->sys_nr == CT_SYS_NONE)
+		return 0;
+	ct_sys_flush(th, bpf_ktime_get_ns(), ret, 1);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

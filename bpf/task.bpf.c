@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Which threads are traced. A traced thread has a ct_tasks entry (task local
+ * storage) naming its slot in ct_threads; every other probe starts with that
+ * lookup, which costs one load for the untraced tasks of the rest of the
+ * machine. Threads present at start are found by an iterator over all tasks,
+ * later ones at fork.
+ */
+#include "common.bpf.h"
+
+struct ct_tasks_map ct_tasks SEC(".maps");
+struct ct_threads_map ct_threads SEC(".maps");
+
+const volatile struct ct_config ct_cfg = {};
+struct ct_counters ct_counters = {};
+__u32 ct_next_slot = 0;
+
+/* A fresh slot for `t`, not yet visible to other probes (see ct_publish). */
+static __always_inline struct ct_thread *ct_alloc(struct task_struct *t, __u64 now, __u32 flags)
+{
+	__u32 idx = __sync_fetch_and_add(&ct_next_slot, 1);
+	struct ct_thread *th;
+
+	if (idx >= ct_cfg.max_threads) {
+		ct_count(threads_dropped);
+		return NULL;
+	}
+	th = bpf_map_lookup_elem(&ct_threads, &idx);
+	if (!th) {
+		ct_count(threads_dropped);
+		return NULL;
+	}
+	th->tid = t->pid;
+	th->tgid = t->tgid;
+	th->slot = idx;
+	th->flags = flags;
+	th->start_ts = now;
+	th->state_ts = now;
+	th->sys_nr = CT_SYS_NONE;
+	th->kern_nvcsw = t->nvcsw;
+	bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), t->comm);
+	return th;
+}
+
+/* Make a filled slot visible: from here on the thread's events are accounted. */
+static __always_inline void ct_publish(struct ct_task *ct, struct ct_thread *th)
+{
+	ct->slot1 = th->slot + 1;
+}
+
+static __always_inline int ct_is_target(struct task_struct *t)
+{
+	struct task_struct *p = t;
+	int i;
+
+	if (t->tgid == ct_cfg.targ_tgid)
+		return 1;
+	if (!ct_cfg.follow)
+		return 0;
+	/* Descendants of the target that exist already. */
+	for (i = 0; i < 32; i++) {
+		p = BPF_CORE_READ(p, real_parent);
+		if (!p)
+			return 0;
+		if (BPF_CORE_READ(p, tgid) == ct_cfg.targ_tgid)
+			return 1;
+		if (BPF_CORE_READ(p, pid) <= 1)
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * Run by user space until a pass seeds nothing new: a thread created by a not
+ * yet seeded thread during one pass is caught by the next.
+ */
+SEC("iter/task")
+int ct_seed(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct ct_thread *th;
+	struct ct_task *ct;
+	unsigned int state;
+	__u32 flags;
+	__u64 now;
+	int nr;
+
+	if (!t || (t->flags & PF_KTHREAD) || t->exit_state || !ct_is_target(t))
+		return 0;
+	if (bpf_task_storage_get(&ct_tasks, t, 0, 0))
+		return 0;
+	ct = bpf_task_storage_get(&ct_tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ct) {
+		ct_count(storage_failed);
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	flags = CT_TF_SEEDED;
+	if (t->tgid == ct_cfg.gate_tgid)
+		flags |= CT_TF_GATED;
+	if (t->pid == t->tgid)
+		flags |= CT_TF_PROCESS;
+	th = ct_alloc(t, now, flags);
+	if (!th)
+		return 0;
+
+	/* What the thread is doing now, as far as the kernel's own state tells. */
+	state = ct_task_state(t);
+	if (BPF_CORE_READ(t, on_cpu))
+		th->state = CT_ST_RUNNING;
+	else if (state == TASK_RUNNING)
+		th->state = CT_ST_RUNNABLE;
+	else
+		th->state = CT_ST_BLOCKED;
+	if (th->state != CT_ST_RUNNING) {
+		nr = ct_task_syscall(t);
+		if (nr != CT_SYS_NONE) {
+			th->sys_nr = nr;
+			th->sys_ts = now;
+			th->flags |= CT_TF_SYS_PARTIAL;
+		}
+	}
+	ct_publish(ct, th);
+	ct_count(seeded);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
+{
+	int new_process = child->tgid != parent->tgid;
+	struct ct_thread *th;
+	struct ct_task *ct;
+
+	if (!bpf_task_storage_get(&ct_tasks, parent, 0, 0))
+		return 0;
+	if (new_process && !ct_cfg.follow)
+		return 0;
+	ct = bpf_task_storage_get(&ct_tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ct) {
+		ct_count(storage_failed);
+		return 0;
+	}
+	th = ct_alloc(child, bpf_ktime_get_ns(), new_process ? CT_TF_PROCESS : 0);
+	if (!th)
+		return 0;
+	/* Created runnable: it waits for a CPU until its first switch-in. */
+	th->state = CT_ST_RUNNABLE;
+	ct_publish(ct, th);
+	ct_count(forked);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct ct_thread *th = ct_thread_of(p);
+	__u64 now;
+
+	if (!th)
+		return 0;
+	/* A non-leader thread that execs takes over the leader's pid. */
+	th->tid = p->pid;
+	bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), p->comm);
+	if (!(th->flags & CT_TF_GATED))
+		return 0;
+	/* The launched command starts here: what came before was contrace's. */
+	now = bpf_ktime_get_ns();
+	th->start_ts = now;
+	th->state = CT_ST_RUNNING;
+	th->state_ts = now;
+	th->kern_nvcsw = p->nvcsw;
+	th->sys_nr = ct_task_syscall(p);
+	th->sys_ts = now;
+	th->sys_offcpu_ns = 0;
+	th->sys_blocked_ns = 0;
+	th->flags &= ~(CT_TF_GATED | CT_TF_SYS_PARTIAL);
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(ct_rename, struct task_struct *task, const char *comm)
+{
+	struct ct_thread *th = ct_thread_of(task);
+
+	if (th)
+		bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), comm);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "format.h"
+
+static const char *fmt_sig3(char *buf, size_t len, double v, const char *unit)
+{
+	if (v < 9.995)
+		snprintf(buf, len, "%.2f%s", v, unit);
+	else if (v < 99.95)
+		snprintf(buf, len, "%.1f%s", v, unit);
+	else
+		snprintf(buf, len, "%.0f%s", v, unit);
+	return buf;
+}
+
+const char *fmt_dur(char *buf, size_t len, uint64_t ns)
+{
+	uint64_t s;
+
+	if (ns == 0) {
+		snprintf(buf, len, "0");
+	} else if (ns < 1000) {
+		snprintf(buf, len, "%lluns", (unsigned long long)ns);
+	} else if (ns < 999500) {
+		fmt_sig3(buf, len, ns / 1e3, "us");
+	} else if (ns < 999500000) {
+		fmt_sig3(buf, len, ns / 1e6, "ms");
+	} else if (ns < 59995000000ULL) {
+		fmt_sig3(buf, len, ns / 1e9, "s");
+	} else {
+		s = (ns + 500000000) / 1000000000;
+		if (s < 3600)
+			snprintf(buf, len, "%llum%02llus", (unsigned long long)(s / 60),
+				 (unsigned long long)(s % 60));
+		else
+			snprintf(buf, len, "%lluh%02llum", (unsigned long long)(s / 3600),
+				 (unsigned long long)(s / 60 % 60));
+	}
+	return buf;
+}
+
+const char *fmt_pct(char *buf, size_t len, double ratio)
+{
+	double p = ratio * 100.0;
+
+	if (!isfinite(p))
+		snprintf(buf, len, "-");
+	else if (p >= 99.95 || p == 0.0)
+		snprintf(buf, len, "%.0f%%", p);
+	else
+		snprintf(buf, len, "%.1f%%", p);
+	return buf;
+}
+
+int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v <= 0 || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * contrace: where the threads of one process spend their time, and who makes
+ * them wait. This file runs a trace: target, probes, event loop, reports.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "kernel.h"
+#include "log.h"
+#include "model.h"
+#include "opts.h"
+#include "procfs.h"
+#include "report_json.h"
+#include "report_text.h"
+#include "session.h"
+#include "target.h"
+
+/* How often /proc is read for new processes (command lines of -f children). */
+#define REFRESH_MS 200
+/* How long a launched command may take to exit once told to. */
+#define EXIT_WAIT_MS 5000
+
+struct run {
+	struct opts o;
+	struct target target;
+	struct session session;
+	struct report_meta meta;
+	FILE *json;
+	bool text;
+	int sigfd;
+	int stop_signal; /* SIGINT/SIGTERM/SIGHUP that ended the trace, or 0 */
+};
+
+static void fill_meta(struct run *run)
+{
+	struct report_meta *m = &run->meta;
+	size_t len = 0;
+
+	m->version = CONTRACE_VERSION;
+	kernel_release(m->kernel, sizeof(m->kernel));
+	if (gethostname(m->hostname, sizeof(m->hostname)))
+		strcpy(m->hostname, "unknown");
+	m->hostname[sizeof(m->hostname) - 1] = '\0';
+	m->ncpus = sys_ncpus();
+	m->target_pid = run->target.pid;
+	m->launched = run->target.launched;
+	m->follow = run->o.follow;
+	m->exit_status = -1;
+	for (int i = 0; i < run->o.cmd_argc && len + 1 < sizeof(m->command); i++) {
+		int n = snprintf(m->command + len, sizeof(m->command) - len, "%s%s", i ? " " : "",
+				 run->o.cmd_argv[i]);
+
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+}
+
+static int emit(struct run *run, const struct report *r)
+{
+	struct text_opts to = { .top = run->o.top, .verbose = run->o.verbose };
+	int ret = 0;
+
+	if (run->text) {
+		report_text(stdout, r, &to);
+		if (ferror(stdout))
+			ret = -EIO;
+	}
+	if (run->json && report_json(run->json, r, run->o.interval == 0))
+		ret = -EIO;
+	return ret;
+}
+
+static int report_window(struct run *run, const struct snapshot *cur, const struct snapshot *prev,
+			 int index)
+{
+	struct report r;
+	int ret;
+
+	ret = model_build(&r, &run->meta, cur, prev);
+	if (ret) {
+		log_error("cannot build the report: %s", strerror(-ret));
+		return ret;
+	}
+	r.index = index;
+	if (run->text && index > 0)
+		printf("\n");
+	ret = emit(run, &r);
+	model_free(&r);
+	if (ret)
+		log_error("cannot write the report: %s", strerror(-ret));
+	return ret;
+}
+
+static int setup_signals(struct run *run)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	run->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return run->sigfd < 0 ? -errno : 0;
+}
+
+static int64_t ms_until(uint64_t now, uint64_t deadline)
+{
+	if (!deadline)
+		return INT32_MAX;
+	return deadline > now ? (int64_t)((deadline - now + 999999) / 1000000) : 0;
+}
+
+/* Trace until the target exits, a signal, or the duration; print interval reports. */
+static int trace_loop(struct run *run)
+{
+	uint64_t start = mono_ns(), now, end = 0, next_iv = 0, next_refresh;
+	uint64_t iv_ns = (uint64_t)(run->o.interval * 1e9);
+	struct snapshot prev = { 0 }, cur;
+	struct pollfd fds[2];
+	struct signalfd_siginfo si;
+	int64_t timeout, t;
+	int index = 0, ret = 0;
+
+	if (run->o.duration > 0)
+		end = start + (uint64_t)(run->o.duration * 1e9);
+	if (iv_ns) {
+		next_iv = start + iv_ns;
+		ret = session_snapshot(&run->session, &prev);
+		if (ret)
+			return ret;
+	}
+	next_refresh = start + REFRESH_MS * 1000000ULL;
+	fds[0] = (struct pollfd){ .fd = run->sigfd, .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = run->target.pidfd, .events = POLLIN };
+
+	for (;;) {
+		now = mono_ns();
+		if (end && now >= end)
+			break;
+		if (next_iv && now >= next_iv) {
+			ret = session_snapshot(&run->session, &cur);
+			if (ret)
+				break;
+			ret = report_window(run, &cur, &prev, ++index);
+			snapshot_free(&prev);
+			prev = cur;
+			if (ret)
+				break;
+			next_iv += iv_ns;
+			if (next_iv <= now)
+				next_iv = now + iv_ns;
+			continue;
+		}
+		if (now >= next_refresh) {
+			session_refresh(&run->session);
+			next_refresh = now + REFRESH_MS * 1000000ULL;
+		}
+		timeout = ms_until(now, next_refresh);
+		if ((t = ms_until(now, end)) < timeout)
+			timeout = t;
+		if ((t = ms_until(now, next_iv)) < timeout)
+			timeout = t;
+		if (poll(fds, 2, (int)timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		if (fds[0].revents & POLLIN) {
+			if (read(run->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				run->stop_signal = (int)si.ssi_signo;
+				break;
+			}
+		}
+		if (fds[1].revents & (POLLIN | POLLHUP))
+			break;
+	}
+	snapshot_free(&prev);
+	return ret;
+}
+
+/* After the trace: make a launched command end, and collect its status. */
+static void finish_command(struct run *run)
+{
+	struct target *t = &run->target;
+
+	if (!t->launched || target_reap(t, 0))
+		return;
+	if (run->stop_signal) {
+		/* Ctrl-C reached the command too if it shares our terminal; if not, pass it on. */
+		target_signal(t, run->stop_signal);
+	} else if (!target_exited(t)) {
+		log_info("duration over: sending SIGTERM to pid %d", t->pid);
+		target_signal(t, SIGTERM);
+	}
+	if (!target_reap(t, EXIT_WAIT_MS))
+		log_warn("the command (pid %d) is still running; leaving it", t->pid);
+}
+
+static int exit_code(const struct run *run)
+{
+	const struct target *t = &run->target;
+
+	if (t->launched && t->reaped)
+		return t->exit_signal ? 128 + t->exit_signal : t->exit_status;
+	if (t->launched && run->stop_signal)
+		return 128 + run->stop_signal;
+	return 0;
+}
+
+static int open_json(struct run *run)
+{
+	if (!run->o.json_path)
+		return 0;
+	if (!strcmp(run->o.json_path, "-")) {
+		run->json = stdout;
+		return 0;
+	}
+	run->json = fopen(run->o.json_path, "w");
+	if (!run->json) {
+		log_error("cannot write JSON to '%s': %s", run->o.json_path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int start(struct run *run)
+{
+	struct session_cfg cfg = {
+		.follow = run->o.follow,
+		.max_threads = (uint32_t)run->o.max_threads,
+		.btf_path = run->o.btf_path,
+	};
+	char err[512];
+	uint64_t t0 = mono_ns();
+	long seeded;
+	int ret;
+
+	if (run->o.pid)
+		ret = target_attach(&run->target, run->o.pid, err, sizeof(err));
+	else
+		ret = target_launch(&run->target, run->o.cmd_argv, err, sizeof(err));
+	if (ret) {
+		log_error("%s", err);
+		return ret == -ENOENT && !run->o.pid ? 127 : 1;
+	}
+	cfg.target_pid = run->target.pid;
+	cfg.gate = run->target.launched;
+	fill_meta(run);
+
+	ret = session_open(&run->session, &cfg, err, sizeof(err));
+	if (!ret)
+		ret = session_attach(&run->session, err, sizeof(err));
+	if (ret) {
+		log_error("%s", err);
+		return 1;
+	}
+	run->meta.trace_start_ns = mono_ns();
+	run->meta.trace_start_real_ns = real_ns();
+	seeded = session_seed(&run->session, err, sizeof(err));
+	if (seeded < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (seeded == 0) {
+		if (run->target.launched)
+			log_error("the command (pid %d) exited before tracing started",
+				  run->target.pid);
+		else
+			log_error("pid %d exited before tracing started", run->target.pid);
+		return 1;
+	}
+	if (setup_signals(run)) {
+		log_error("cannot set up signal handling: %s", strerror(errno));
+		return 1;
+	}
+	session_refresh(&run->session);
+	if (run->target.launched) {
+		run->meta.trace_start_ns = mono_ns();
+		run->meta.trace_start_real_ns = real_ns();
+		ret = target_release(&run->target, run->o.cmd_argv[0], err, sizeof(err));
+		if (ret) {
+			log_error("%s", err);
+			return 127;
+		}
+	}
+	log_info("probes live after %.1f ms", (double)(mono_ns() - t0) / 1e6);
+	if (!run->o.quiet && !run->target.launched)
+		fprintf(stderr, "contrace: tracing pid %d (%ld threads)%s. Ctrl-C to stop.\n",
+			run->target.pid, seeded, run->o.follow ? " and its children" : "");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct run run = { .sigfd = -1 };
+	struct snapshot final = { 0 };
+	char err[512];
+	int ret, code = 1;
+
+	switch (opts_parse(&run.o, argc, argv, stdout, err, sizeof(err))) {
+	case OPTS_EXIT:
+		return 0;
+	case OPTS_ERROR:
+		fprintf(stderr, "contrace: %s\n", err);
+		return 2;
+	case OPTS_OK:
+		break;
+	}
+	log_verbosity = run.o.verbose > 1 ? 2 : run.o.verbose;
+	libbpf_set_print(log_libbpf);
+	signal(SIGPIPE, SIG_IGN);
+	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-"));
+
+	if (!kernel_may_trace()) {
+		log_error(
+			"permission denied: contrace must run as root (or with CAP_BPF and CAP_PERFMON)");
+		return 1;
+	}
+	if (open_json(&run))
+		return 1;
+
+	ret = start(&run);
+	if (ret) {
+		code = ret;
+		goto out;
+	}
+	ret = trace_loop(&run);
+	session_detach(&run.session);
+	if (ret) {
+		log_error("tracing failed: %s", strerror(-ret));
+		finish_command(&run);
+		goto out;
+	}
+	finish_command(&run);
+	run.meta.exit_status = run.target.exit_status;
+	run.meta.exit_signal = run.target.exit_signal;
+	ret = session_snapshot(&run.session, &final);
+	if (ret) {
+		log_error("cannot read the results: %s", strerror(-ret));
+		goto out;
+	}
+	if (report_window(&run, &final, NULL, 0) == 0)
+		code = exit_code(&run);
+	snapshot_free(&final);
+out:
+	session_close(&run.session);
+	target_close(&run.target);
+	if (run.json && run.json != stdout && fclose(run.json)) {
+		log_error("cannot write JSON to '%s': %s", run.o.json_path, strerror(errno));
+		code = 1;
+	}
+	if (run.sigfd >= 0)
+		close(run.sigfd);
+	return code;
+}

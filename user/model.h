@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The report model: plain structs built from snapshots, rendered by
+ * report_text.c and report_json.c. Times are nanoseconds.
+ */
+#ifndef CONTRACE_MODEL_H
+#define CONTRACE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "snapshot.h"
+
+struct rpt_syscall {
+	int nr;
+	uint64_t calls; /* completed in the window */
+	uint64_t errors;
+	uint64_t partial; /* completed, but began before tracing: time only */
+	uint64_t open; /* in progress at the end of the window: time only */
+	uint64_t total_ns;
+	uint64_t max_ns; /* since tracing began */
+	uint64_t offcpu_ns;
+	uint64_t blocked_ns;
+};
+
+struct rpt_waker {
+	uint32_t tid; /* 0: interrupt context (timer, I/O completion) */
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	uint64_t count;
+};
+
+struct rpt_thread {
+	uint32_t slot; /* its ct_threads slot: links the modules' parts */
+	uint32_t tid;
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	bool started; /* created during the window */
+	bool exited; /* exited during the window */
+	uint64_t start_ns; /* offset of its first traced moment from the window start */
+	uint64_t alive_ns; /* == oncpu + runq + blocked */
+	uint64_t oncpu_ns;
+	uint64_t runq_ns;
+	uint64_t blocked_ns;
+	uint64_t blocked_nosys_ns;
+	uint64_t nvcsw;
+	uint64_t nivcsw;
+	uint64_t wakeups;
+	struct hist wakelat;
+	uint64_t wakelat_sum;
+	uint64_t wakelat_max; /* since tracing began */
+	size_t nsys;
+	struct rpt_syscall *sys;
+	size_t nwakers;
+	struct rpt_waker *wakers;
+};
+
+struct rpt_process {
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	char cmdline[SNAP_CMDLINE_LEN];
+	int ncpus; /* CPUs it may run on */
+	bool exited; /* all its threads exited during the window */
+	uint64_t wall_ns; /* part of the window it was alive */
+	uint64_t cpu_ns;
+	uint64_t runq_ns;
+	uint64_t blocked_ns;
+	uint64_t nvcsw;
+	uint64_t nivcsw;
+	uint64_t wakeups;
+	struct hist wakelat;
+	uint64_t wakelat_sum;
+	uint64_t wakelat_max;
+	size_t threads_started;
+	size_t threads_exited;
+	size_t nthreads;
+	struct rpt_thread *threads; /* NULL in the total */
+	size_t nsys;
+	struct rpt_syscall *sys; /* summed over its threads */
+};
+
+struct rpt_drops {
+	uint64_t threads_dropped;
+	uint64_t storage_failed;
+	uint64_t sys_dropped;
+	uint64_t wakers_dropped;
+	uint64_t missed_wakeups;
+};
+
+/* What the model needs besides snapshots: set by main.c (or a recording). */
+struct report_meta {
+	const char *version;
+	char kernel[65];
+	char hostname[65];
+	int ncpus;
+	int target_pid;
+	char command[1024]; /* launched command line, "" with -p */
+	bool launched;
+	bool follow;
+	uint64_t trace_start_ns; /* monotonic: tracing began */
+	uint64_t trace_start_real_ns; /* the same moment, realtime */
+	int exit_status; /* launched command: exit code, or -1 */
+	int exit_signal; /* launched command: killed by this signal, or 0 */
+};
+
+struct report {
+	const struct report_meta *meta;
+	bool interval; /* one interval of -i, not the whole trace */
+	int index; /* interval number, from 1 */
+	uint64_t window_start_ns; /* offset from the trace start */
+	uint64_t duration_ns;
+	size_t nprocs;
+	struct rpt_process *procs; /* the target first */
+	struct rpt_process total;
+	struct rpt_drops drops;
+	uint64_t threads_seeded; /* threads found when tracing began */
+};
+
+/*
+ * Build the report of the window (prev->ts, cur->ts], or of everything up to
+ * cur->ts when prev is NULL. 0, or -ENOMEM.
+ */
+int model_build(struct report *r, const struct report_meta *meta, const struct snapshot *cur,
+		const struct snapshot *prev);
+void model_free(struct report *r);
+
+bool model_has_drops(const struct report *r);
+
+/* Syscall name for a number ("syscall_N" when unknown); buf is used only then. */
+const char *syscall_name(int nr, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "format.h"
+#include "opts.h"
+
+enum {
+	OPT_JSON = 256,
+	OPT_TOP,
+	OPT_MAX_THREADS,
+	OPT_BTF,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "follow", no_argument, NULL, 'f' },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
+	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+void opts_usage(FILE *f)
+{
+	fputs("Usage: contrace [OPTIONS] -p PID\n"
+	      "       contrace [OPTIONS] -- COMMAND [ARGS...]\n"
+	      "\n"
+	      "Where the threads of one process spend their time, and who makes them wait.\n"
+	      "\n"
+	      "  -p, --pid PID          trace process PID, all its threads, until it exits,\n"
+	      "                         Ctrl-C or the duration ends\n"
+	      "  -- COMMAND [ARGS...]   run COMMAND traced from its first instruction; exit\n"
+	      "                         with its status\n"
+	      "  -d, --duration SECS    stop after SECS seconds (a launched command is sent\n"
+	      "                         SIGTERM)\n"
+	      "  -i, --interval SECS    also print a report of each SECS-second interval\n"
+	      "  -f, --follow           also trace child processes (a section per process)\n"
+	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
+	      "  -q, --quiet            no text report\n"
+	      "      --top N            rows per table (default 10, 0: all)\n"
+	      "  -v, --verbose          per-thread histograms; -vv adds libbpf messages\n"
+	      "      --max-threads N    threads that can be traced (default 16384)\n"
+	      "      --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
+	      "  -h, --help             this help\n"
+	      "      --version          print the version\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sudo contrace -p 1234 -d 10\n"
+	      "  sudo contrace --json report.json -- python3 server.py\n"
+	      "  sudo contrace -f -i 5 -- make -j4\n",
+	      f);
+}
+
+static enum opts_result fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum opts_result fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return OPTS_ERROR;
+}
+
+enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, char *err,
+			    size_t errlen)
+{
+	long long v;
+	int c, i;
+
+	memset(o, 0, sizeof(*o));
+	o->top = OPTS_DEFAULT_TOP;
+	o->max_threads = OPTS_DEFAULT_MAX_THREADS;
+	err[0] = '\0';
+
+	optind = 1;
+	opterr = 0;
+	/* '+': stop at the first non-option, so a command's own options stay its own. */
+	while ((c = getopt_long(argc, argv, "+:p:d:i:fqvh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_int(optarg, 1, 0x3fffffff, &v))
+				return fail(err, errlen,
+					    "invalid pid '%s': expected a positive integer",
+					    optarg);
+			o->pid = (int)v;
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &o->duration))
+				return fail(
+					err, errlen,
+					"invalid duration '%s': expected seconds > 0, e.g. 10 or 0.5",
+					optarg);
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &o->interval))
+				return fail(
+					err, errlen,
+					"invalid interval '%s': expected seconds > 0, e.g. 1 or 0.5",
+					optarg);
+			if (o->interval < 0.01)
+				return fail(err, errlen, "interval '%s' too short: at least 0.01 s",
+					    optarg);
+			break;
+		case 'f':
+			o->follow = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case OPT_JSON:
+			if (!*optarg)
+				return fail(err, errlen, "--json needs a file name or '-'");
+			o->json_path = optarg;
+			break;
+		case OPT_TOP:
+			if (parse_int(optarg, 0, 1000000, &v))
+				return fail(err, errlen,
+					    "invalid --top '%s': expected an integer >= 0", optarg);
+			o->top = (int)v;
+			break;
+		case OPT_MAX_THREADS:
+			if (parse_int(optarg, 1, 1 << 22, &v))
+				return fail(err, errlen,
+					    "invalid --max-threads '%s': expected 1..4194304",
+					    optarg);
+			o->max_threads = (int)v;
+			break;
+		case OPT_BTF:
+			o->btf_path = optarg;
+			break;
+		case 'h':
+			opts_usage(out);
+			return OPTS_EXIT;
+		case OPT_VERSION:
+			fprintf(out, "contrace %s\n", CONTRACE_VERSION);
+			return OPTS_EXIT;
+		case ':':
+			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt && optopt < 256)
+				return fail(err, errlen, "unknown option '-%c' (see --help)",
+					    optopt);
+			return fail(err, errlen, "unknown option '%s' (see --help)",
+				    argv[optind - 1]);
+		}
+	}
+
+	i = optind;
+	if (i < argc) {
+		if (strcmp(argv[i - 1], "--") != 0)
+			return fail(err, errlen,
+				    "unexpected argument '%s': put the command to run after '--'",
+				    argv[i]);
+		o->cmd_argv = &argv[i];
+		o->cmd_argc = argc - i;
+	} else if (i > 1 && strcmp(argv[i - 1], "--") == 0) {
+		return fail(err, errlen, "no command after '--'");
+	}
+
+	if (o->pid && o->cmd_argc)
+		return fail(err, errlen, "give either -p PID or a command after '--', not both");
+	if (!o->pid && !o->cmd_argc)
+		return fail(err, errlen,
+			    "nothing to trace: give -p PID or -- COMMAND (see --help)");
+	if (o->quiet && !o->json_path)
+		return fail(err, errlen, "-q without --json would print nothing");
+	return OPTS_OK;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Command line of contrace. */
+#ifndef CONTRACE_OPTS_H
+#define CONTRACE_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define OPTS_DEFAULT_TOP 10
+#define OPTS_DEFAULT_MAX_THREADS 16384
+
+struct opts {
+	int pid; /* -p, 0 if a command is launched */
+	char **cmd_argv; /* after "--", NULL-terminated (points into argv) */
+	int cmd_argc;
+	double duration; /* -d seconds, 0: until the end */
+	double interval; /* -i seconds, 0: one report at the end */
+	bool follow; /* -f */
+	const char *json_path; /* --json, "-" for stdout */
+	bool quiet; /* -q: no text report */
+	int top; /* --top rows per table, 0: all */
+	int verbose; /* -v count */
+	int max_threads; /* --max-threads */
+	const char *btf_path; /* --btf */
+};
+
+enum opts_result {
+	OPTS_OK = 0, /* run with these options */
+	OPTS_EXIT = 1, /* --help or --version printed: exit 0 */
+	OPTS_ERROR = 2, /* usage error: message in err, exit 2 */
+};
+
+/* Parse argv. Help and version go to `out`. On error, a one-line message in err. */
+enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, char *err,
+			    size_t errlen);
+
+void opts_usage(FILE *f);
+
+#endif

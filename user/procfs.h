@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What /proc says about processes and threads. */
+#ifndef CONTRACE_PROCFS_H
+#define CONTRACE_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_stat {
+	char state; /* R, S, D, Z, T, ... */
+	int ppid;
+	unsigned int flags; /* PF_* */
+	char comm[16];
+};
+
+#define PROC_PF_KTHREAD 0x00200000u
+
+/* /proc/PID/stat (or /proc/PID/task/TID/stat with tid > 0). 0, or -errno. */
+int proc_read_stat(int pid, int tid, struct proc_stat *st);
+
+/* Tgid of a pid that may be a thread id. 0, or -errno. */
+int proc_tgid(int pid, int *tgid);
+
+/* /proc/PID/cmdline with NULs turned into spaces; "" for a kernel thread. 0, or -errno. */
+int proc_cmdline(int pid, char *buf, size_t len);
+
+/* /proc/PID/task/TID/comm (tid 0: the process's). 0, or -errno. */
+int proc_comm(int pid, int tid, char *buf, size_t len);
+
+/* CPUs the process may run on (its affinity mask), or the online CPUs if unknown. */
+int proc_ncpus(int pid);
+
+/* Online CPUs of the machine. */
+int sys_ncpus(void);
+
+/* Monotonic clock in ns: the clock of bpf_ktime_get_ns(). */
+uint64_t mono_ns(void);
+
+/* Realtime clock in ns. */
+uint64_t real_ns(void);
+
+#endif

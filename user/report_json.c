@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "report_json.h"
+
+static void add_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static void add_int(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void add_bool(struct json_object *o, const char *k, bool v)
+{
+	json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+static void add_double(struct json_object *o, const char *k, double v)
+{
+	json_object_object_add(o, k, json_object_new_double(v));
+}
+
+static struct json_object *hist_json(const struct hist *h, uint64_t sum, uint64_t max)
+{
+	struct json_object *o = json_object_new_object(), *b = json_object_new_array();
+
+	add_u64(o, "count", hist_count(h));
+	add_u64(o, "sum_ns", sum);
+	add_u64(o, "max_ns", max);
+	add_u64(o, "p50_ns", hist_quantile(h, 0.5, max));
+	add_u64(o, "p90_ns", hist_quantile(h, 0.9, max));
+	add_u64(o, "p99_ns", hist_quantile(h, 0.99, max));
+	for (unsigned int i = 0; i < CT_HIST_BUCKETS; i++) {
+		struct json_object *row;
+
+		if (!h->b[i])
+			continue;
+		row = json_object_new_array();
+		json_object_array_add(row, json_object_new_uint64(hist_lo(i)));
+		json_object_array_add(
+			row, i == CT_HIST_BUCKETS - 1 ? NULL : json_object_new_uint64(hist_hi(i)));
+		json_object_array_add(row, json_object_new_uint64(h->b[i]));
+		json_object_array_add(b, row);
+	}
+	json_object_object_add(o, "buckets", b);
+	return o;
+}
+
+static struct json_object *syscalls_json(const struct rpt_syscall *s, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	char buf[32];
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		add_str(o, "name", syscall_name(s[i].nr, buf, sizeof(buf)));
+		add_int(o, "nr", s[i].nr);
+		add_u64(o, "calls", s[i].calls);
+		add_u64(o, "errors", s[i].errors);
+		add_u64(o, "in_progress_at_start", s[i].partial);
+		add_u64(o, "in_progress_at_end", s[i].open);
+		add_u64(o, "total_ns", s[i].total_ns);
+		add_u64(o, "max_ns", s[i].max_ns);
+		add_u64(o, "offcpu_ns", s[i].offcpu_ns);
+		add_u64(o, "blocked_ns", s[i].blocked_ns);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static struct json_object *thread_json(const struct rpt_thread *t)
+{
+	struct json_object *o = json_object_new_object(), *w = json_object_new_array();
+
+	add_int(o, "tid", t->tid);
+	add_str(o, "comm", t->comm);
+	add_bool(o, "started", t->started);
+	add_bool(o, "exited", t->exited);
+	add_u64(o, "start_offset_ns", t->start_ns);
+	add_u64(o, "alive_ns", t->alive_ns);
+	add_u64(o, "oncpu_ns", t->oncpu_ns);
+	add_u64(o, "runq_ns", t->runq_ns);
+	add_u64(o, "blocked_ns", t->blocked_ns);
+	add_u64(o, "blocked_outside_syscalls_ns", t->blocked_nosys_ns);
+	add_u64(o, "voluntary_switches", t->nvcsw);
+	add_u64(o, "involuntary_switches", t->nivcsw);
+	add_u64(o, "wakeups", t->wakeups);
+	json_object_object_add(o, "wakeup_latency",
+			       hist_json(&t->wakelat, t->wakelat_sum, t->wakelat_max));
+	for (size_t i = 0; i < t->nwakers; i++) {
+		struct json_object *e = json_object_new_object();
+
+		add_int(e, "tid", t->wakers[i].tid);
+		add_int(e, "pid", t->wakers[i].pid);
+		add_str(e, "comm", t->wakers[i].comm);
+		add_bool(e, "interrupt", t->wakers[i].tid == CT_WAKER_IRQ);
+		add_u64(e, "count", t->wakers[i].count);
+		json_object_array_add(w, e);
+	}
+	json_object_object_add(o, "wakers", w);
+	json_object_object_add(o, "syscalls", syscalls_json(t->sys, t->nsys));
+	return o;
+}
+
+static struct json_object *process_json(const struct rpt_process *p, bool with_threads)
+{
+	struct json_object *o = json_object_new_object();
+	uint64_t cap = p->wall_ns * (uint64_t)(p->ncpus > 0 ? p->ncpus : 1);
+
+	if (with_threads) {
+		add_int(o, "pid", p->pid);
+		add_str(o, "comm", p->comm);
+		add_str(o, "cmdline", p->cmdline);
+		add_bool(o, "exited", p->exited);
+	}
+	add_int(o, "ncpus", p->ncpus);
+	add_u64(o, "wall_ns", p->wall_ns);
+	add_u64(o, "cpu_ns", p->cpu_ns);
+	add_double(o, "cpu_utilization", cap ? (double)p->cpu_ns / (double)cap : 0.0);
+	add_u64(o, "runq_ns", p->runq_ns);
+	add_u64(o, "blocked_ns", p->blocked_ns);
+	add_u64(o, "voluntary_switches", p->nvcsw);
+	add_u64(o, "involuntary_switches", p->nivcsw);
+	add_u64(o, "wakeups", p->wakeups);
+	add_u64(o, "threads", p->nthreads);
+	add_u64(o, "threads_started", p->threads_started);
+	add_u64(o, "threads_exited", p->threads_exited);
+	json_object_object_add(o, "wakeup_latency",
+			       hist_json(&p->wakelat, p->wakelat_sum, p->wakelat_max));
+	json_object_object_add(o, "syscalls", syscalls_json(p->sys, p->nsys));
+	if (with_threads) {
+		struct json_object *a = json_object_new_array();
+
+		for (size_t i = 0; i < p->nthreads; i++)
+			json_object_array_add(a, thread_json(&p->threads[i]));
+		json_object_object_add(o, "threads", a);
+	}
+	return o;
+}
+
+static void iso8601(char *buf, size_t len, uint64_t real_ns)
+{
+	time_t t = (time_t)(real_ns / 1000000000ULL);
+	struct tm tm;
+	char date[32];
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%.20s.%03uZ", date, (unsigned int)(real_ns / 1000000 % 1000));
+}
+
+struct json_object *report_to_json(const struct report *r)
+{
+	const struct report_meta *m = r->meta;
+	struct json_object *o = json_object_new_object(), *host, *trace, *drops, *procs;
+	char when[40];
+
+	if (!o)
+		return NULL;
+	add_int(o, "schema_version", REPORT_SCHEMA_VERSION);
+	add_str(o, "contrace_version", m->version);
+	add_str(o, "kind", r->interval ? "interval" : "total");
+	add_int(o, "interval_index", r->interval ? r->index : 0);
+
+	host = json_object_new_object();
+	add_str(host, "hostname", m->hostname);
+	add_str(host, "kernel", m->kernel);
+	add_int(host, "ncpus", m->ncpus);
+	json_object_object_add(o, "host", host);
+
+	trace = json_object_new_object();
+	iso8601(when, sizeof(when), m->trace_start_real_ns + r->window_start_ns);
+	add_str(trace, "started_at", when);
+	add_u64(trace, "window_start_ns", r->window_start_ns);
+	add_u64(trace, "duration_ns", r->duration_ns);
+	add_str(trace, "mode", m->launched ? "command" : "pid");
+	add_int(trace, "target_pid", m->target_pid);
+	add_str(trace, "command", m->command);
+	add_bool(trace, "follow", m->follow);
+	add_u64(trace, "threads_at_start", r->threads_seeded);
+	if (m->launched && !r->interval && (m->exit_status >= 0 || m->exit_signal)) {
+		add_int(trace, "exit_status", m->exit_status);
+		add_int(trace, "exit_signal", m->exit_signal);
+	}
+	json_object_object_add(o, "trace", trace);
+
+	drops = json_object_new_object();
+	add_bool(drops, "any", model_has_drops(r));
+	add_u64(drops, "threads_dropped", r->drops.threads_dropped);
+	add_u64(drops, "storage_failed", r->drops.storage_failed);
+	add_u64(drops, "syscalls_dropped", r->drops.sys_dropped);
+	add_u64(drops, "wakers_dropped", r->drops.wakers_dropped);
+	add_u64(drops, "missed_wakeups", r->drops.missed_wakeups);
+	json_object_object_add(o, "drops", drops);
+
+	procs = json_object_new_array();
+	for (size_t i = 0; i < r->nprocs; i++)
+		json_object_array_add(procs, process_json(&r->procs[i], true));
+	json_object_object_add(o, "processes", procs);
+	json_object_object_add(o, "total", process_json(&r->total, false));
+	return o;
+}
+
+int report_json(FILE *f, const struct report *r, bool pretty)
+{
+	struct json_object *o = report_to_json(r);
+	const char *s;
+	int ret = 0;
+
+	if (!o)
+		return -1;
+	s = json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY : 0) |
+						      JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s || fprintf(f, "%s\n", s) < 0 || fflush(f))
+		ret = -1;
+	json_object_put(o);
+	return ret;
+}

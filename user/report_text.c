@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "report_text.h"
+
+#define D(ns) fmt_dur((char[FMT_LEN]){ 0 }, FMT_LEN, (ns))
+#define P(r) fmt_pct((char[FMT_LEN]){ 0 }, FMT_LEN, (r))
+
+static size_t rows(size_t n, const struct text_opts *o)
+{
+	return o->top > 0 && (size_t)o->top < n ? (size_t)o->top : n;
+}
+
+static void heading(FILE *f, const char *title, size_t shown, size_t n, const char *order)
+{
+	if (shown < n)
+		fprintf(f, "\n  %s (top %zu of %zu, by %s)\n", title, shown, n, order);
+	else
+		fprintf(f, "\n  %s (by %s)\n", title, order);
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+static void print_header(FILE *f, const struct report *r)
+{
+	const struct report_meta *m = r->meta;
+
+	fprintf(f, "contrace %s: ", m->version);
+	if (m->launched)
+		fprintf(f, "command '%s' (pid %d)", m->command, m->target_pid);
+	else
+		fprintf(f, "pid %d", m->target_pid);
+	if (m->follow)
+		fprintf(f, " and its children");
+	fprintf(f, ", %s on %d CPUs, Linux %s\n", D(r->duration_ns), m->ncpus, m->kernel);
+	if (r->interval)
+		fprintf(f, "interval %d: %s to %s after tracing began\n", r->index,
+			D(r->window_start_ns), D(r->window_start_ns + r->duration_ns));
+}
+
+static void print_drops(FILE *f, const struct report *r)
+{
+	const struct rpt_drops *d = &r->drops;
+
+	if (!model_has_drops(r))
+		return;
+	fprintf(f, "WARNING: some data was lost; the figures below are incomplete:\n");
+	if (d->threads_dropped)
+		fprintf(f, "  %llu threads not traced: no free slot (raise --max-threads)\n",
+			(unsigned long long)d->threads_dropped);
+	if (d->storage_failed)
+		fprintf(f, "  %llu threads not traced: kernel task storage allocation failed\n",
+			(unsigned long long)d->storage_failed);
+	if (d->sys_dropped)
+		fprintf(f, "  %llu syscalls not counted: syscall table full\n",
+			(unsigned long long)d->sys_dropped);
+	if (d->wakers_dropped)
+		fprintf(f, "  %llu wakeups without their waker: waker table full\n",
+			(unsigned long long)d->wakers_dropped);
+	if (d->missed_wakeups)
+		fprintf(f,
+			"  %llu wakeups not seen: their run-queue wait was counted as blocked time\n",
+			(unsigned long long)d->missed_wakeups);
+}
+
+static void print_summary(FILE *f, const struct rpt_process *p)
+{
+	fprintf(f, "  wall %s   CPU %s = %s of %d CPU%s   run-queue wait %s   blocked %s\n",
+		D(p->wall_ns), D(p->cpu_ns), P(ratio(p->cpu_ns, p->wall_ns * (uint64_t)p->ncpus)),
+		p->ncpus, p->ncpus == 1 ? "" : "s", D(p->runq_ns), D(p->blocked_ns));
+	fprintf(f,
+		"  threads %zu (%zu started, %zu exited)   switches %llu voluntary, %llu involuntary   wakeups %llu\n",
+		p->nthreads, p->threads_started, p->threads_exited, (unsigned long long)p->nvcsw,
+		(unsigned long long)p->nivcsw, (unsigned long long)p->wakeups);
+}
+
+static void print_threads(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	size_t n = rows(p->nthreads, o);
+
+	heading(f, "THREADS", n, p->nthreads, "on-CPU + run-queue wait");
+	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s\n", "TID", "NAME", "ALIVE",
+		"ON-CPU", "RUN-Q", "BLOCKED", "VOL", "INVOL", "WAKEUPS", "WAKE-p50", "WAKE-p99",
+		"WAKE-MAX");
+	for (size_t i = 0; i < n; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+		char mark = t->started ? (t->exited ? '*' : '+') : (t->exited ? '-' : ' ');
+
+		fprintf(f, "  %8u%c%-16s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s\n", t->tid,
+			mark, t->comm, D(t->alive_ns), D(t->oncpu_ns), D(t->runq_ns),
+			D(t->blocked_ns), (unsigned long long)t->nvcsw,
+			(unsigned long long)t->nivcsw, (unsigned long long)t->wakeups,
+			D(hist_quantile(&t->wakelat, 0.5, t->wakelat_max)),
+			D(hist_quantile(&t->wakelat, 0.99, t->wakelat_max)), D(t->wakelat_max));
+	}
+	fprintf(f, "  (+ started during the trace, - exited, * both)\n");
+}
+
+#define NOT_IN_SYSCALL (-2)
+
+struct blocked_row {
+	const struct rpt_thread *t;
+	int nr; /* NOT_IN_SYSCALL for blocked time outside syscalls */
+	uint64_t ns;
+};
+
+static int cmp_blocked(const void *a, const void *b)
+{
+	const struct blocked_row *x = a, *y = b;
+
+	return x->ns == y->ns ? 0 : x->ns > y->ns ? -1 : 1;
+}
+
+static void print_blocked(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	struct blocked_row *v;
+	size_t n = 0, cap = 0, shown;
+	char buf[32];
+
+	for (size_t i = 0; i < p->nthreads; i++)
+		cap += p->threads[i].nsys + 1;
+	v = calloc(cap ? cap : 1, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+
+		for (size_t j = 0; j < t->nsys; j++) {
+			if (!t->sys[j].blocked_ns)
+				continue;
+			v[n].t = t;
+			v[n].ns = t->sys[j].blocked_ns;
+			v[n].nr = t->sys[j].nr;
+			n++;
+		}
+		if (t->blocked_nosys_ns) {
+			v[n].t = t;
+			v[n].ns = t->blocked_nosys_ns;
+			v[n].nr = NOT_IN_SYSCALL;
+			n++;
+		}
+	}
+	if (n) {
+		qsort(v, n, sizeof(*v), cmp_blocked);
+		shown = rows(n, o);
+		heading(f, "BLOCKED IN", shown, n, "blocked time");
+		fprintf(f, "  %8s %-16s %-20s %9s %8s\n", "TID", "NAME", "SYSCALL", "BLOCKED",
+			"% ALIVE");
+		for (size_t i = 0; i < shown; i++)
+			fprintf(f, "  %8u %-16s %-20s %9s %8s\n", v[i].t->tid, v[i].t->comm,
+				v[i].nr == NOT_IN_SYSCALL ? "(not in a syscall)" :
+							    syscall_name(v[i].nr, buf, sizeof(buf)),
+				D(v[i].ns), P(ratio(v[i].ns, v[i].t->alive_ns)));
+	}
+	free(v);
+}
+
+static void print_syscalls(FILE *f, const struct rpt_syscall *s, size_t nsys,
+			   const struct text_opts *o, int indent)
+{
+	size_t n = rows(nsys, o);
+	char buf[32];
+
+	if (!nsys)
+		return;
+	fprintf(f, "%*s%-20s %9s %8s %9s %9s %9s %9s\n", indent, "", "SYSCALL", "CALLS", "ERRORS",
+		"TOTAL", "AVG", "MAX", "OFF-CPU");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t calls = s[i].calls;
+
+		fprintf(f, "%*s%-20s %9llu %8llu %9s %9s %9s %9s%s\n", indent, "",
+			syscall_name(s[i].nr, buf, sizeof(buf)), (unsigned long long)calls,
+			(unsigned long long)s[i].errors, D(s[i].total_ns),
+			calls ? D(s[i].total_ns / (calls + s[i].partial + s[i].open)) : "-",
+			D(s[i].max_ns), D(s[i].offcpu_ns),
+			s[i].partial || s[i].open ? "  (+ in progress at start/end)" : "");
+	}
+}
+
+static void print_wakers(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	const struct rpt_thread **v;
+	size_t n = 0, shown;
+
+	v = calloc(p->nthreads ? p->nthreads : 1, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i].nwakers)
+			v[n++] = &p->threads[i];
+	if (n) {
+		shown = rows(n, o);
+		heading(f, "WAKEUPS: WHO WOKE WHOM", shown, n, "thread order above");
+		fprintf(f, "  %8s %-16s %8s  %s\n", "TID", "NAME", "WAKEUPS", "WOKEN BY (count)");
+		for (size_t i = 0; i < shown; i++) {
+			const struct rpt_thread *t = v[i];
+			size_t k = t->nwakers < 3 ? t->nwakers : 3;
+
+			fprintf(f, "  %8u %-16s %8llu  ", t->tid, t->comm,
+				(unsigned long long)t->wakeups);
+			for (size_t j = 0; j < k; j++) {
+				const struct rpt_waker *w = &t->wakers[j];
+
+				if (w->tid)
+					fprintf(f, "%s%u %s (%llu)", j ? ", " : "", w->tid, w->comm,
+						(unsigned long long)w->count);
+				else
+					fprintf(f, "%s%s (%llu)", j ? ", " : "", w->comm,
+						(unsigned long long)w->count);
+			}
+			if (t->nwakers > k)
+				fprintf(f, ", %zu more", t->nwakers - k);
+			fputc('\n', f);
+		}
+	}
+	free(v);
+}
+
+static void print_wakelat(FILE *f, const char *who, const struct hist *h, uint64_t max)
+{
+	uint64_t n = hist_count(h);
+
+	if (!n)
+		return;
+	fprintf(f,
+		"\n  WAKEUP LATENCY (wakeup to running), %s: %llu wakeups, p50 %s, p99 %s, max %s\n",
+		who, (unsigned long long)n, D(hist_quantile(h, 0.5, max)),
+		D(hist_quantile(h, 0.99, max)), D(max));
+	hist_print(f, h, 4);
+}
+
+static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	char who[64];
+
+	fprintf(f, "\nPROCESS %u %s%s%s%s\n", p->pid, p->comm, p->cmdline[0] ? "  [" : "",
+		p->cmdline, p->cmdline[0] ? "]" : "");
+	print_summary(f, p);
+	print_threads(f, p, o);
+	print_blocked(f, p, o);
+	if (p->nsys) {
+		heading(f, "SYSCALLS", rows(p->nsys, o), p->nsys, "total time");
+		print_syscalls(f, p->sys, p->nsys, o, 2);
+	}
+	print_wakers(f, p, o);
+	print_wakelat(f, "all threads", &p->wakelat, p->wakelat_max);
+	if (o->verbose < 1)
+		return;
+	for (size_t i = 0; i < rows(p->nthreads, o); i++) {
+		const struct rpt_thread *t = &p->threads[i];
+
+		snprintf(who, sizeof(who), "thread %u %s", t->tid, t->comm);
+		if (t->nsys) {
+			fprintf(f, "\n  SYSCALLS of thread %u %s\n", t->tid, t->comm);
+			print_syscalls(f, t->sys, t->nsys, o, 4);
+		}
+		print_wakelat(f, who, &t->wakelat, t->wakelat_max);
+	}
+}
+
+void report_text(FILE *f, const struct report *r, const struct text_opts *o)
+{
+	const struct report_meta *m = r->meta;
+
+	print_header(f, r);
+	print_drops(f, r);
+	if (!r->nprocs)
+		fprintf(f, "\nNo thread of the target ran while traced.\n");
+	for (size_t i = 0; i < r->nprocs; i++)
+		print_process(f, &r->procs[i], o);
+	if (r->nprocs > 1) {
+		fprintf(f, "\nTOTAL of %zu processes\n", r->nprocs);
+		print_summary(f, &r->total);
+		if (r->total.nsys) {
+			heading(f, "SYSCALLS", rows(r->total.nsys, o), r->total.nsys, "total time");
+			print_syscalls(f, r->total.sys, r->total.nsys, o, 2);
+		}
+	}
+	if (!r->interval && m->launched) {
+		if (m->exit_signal)
+			fprintf(f, "\nThe command was killed by signal %d (%s).\n", m->exit_signal,
+				strsignal(m->exit_signal));
+		else if (m->exit_status >= 0)
+			fprintf(f, "\nThe command exited with status %d.\n", m->exit_status);
+	}
+	fflush(f);
+}

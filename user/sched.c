@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "procfs.h"
+#include "sched.h"
+#include "task.h"
+
+int sched_read_wakers(struct snapshot *s, int fd)
+{
+	struct ct_waker_key key, next, *prev = NULL;
+	struct ct_waker_val val;
+	struct snap_waker *w;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue; /* deleted meanwhile: never happens, entries are not removed */
+		w = snapshot_add_waker(s, key.slot, key.waker_tid);
+		if (!w)
+			return -ENOMEM;
+		w->val = val;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+void sched_close(struct snapshot *s)
+{
+	for (uint32_t i = 0; i < s->nthreads; i++) {
+		struct ct_thread *t = &s->threads[i];
+		uint64_t d;
+
+		if (!t->tid || (t->flags & CT_TF_GATED))
+			continue;
+		if (t->rl_waker_count) {
+			struct snap_waker *w = snapshot_add_waker(s, i, t->rl_waker_tid);
+
+			if (w) {
+				w->val.count = t->rl_waker_count;
+				w->val.waker_tgid = t->rl_waker_tgid;
+			}
+			t->rl_waker_count = 0;
+		}
+		if (t->state == CT_ST_DEAD)
+			continue;
+		d = s->ts > t->state_ts ? s->ts - t->state_ts : 0;
+		switch (t->state) {
+		case CT_ST_RUNNING:
+			t->oncpu_ns += d;
+			break;
+		case CT_ST_BLOCKED:
+			t->blocked_ns += d;
+			if (t->sys_nr != CT_SYS_NONE) {
+				t->sys_blocked_ns += d;
+				t->sys_offcpu_ns += d;
+			} else {
+				t->blocked_nosys_ns += d;
+			}
+			break;
+		default:
+			t->runq_ns += d;
+			if (t->sys_nr != CT_SYS_NONE)
+				t->sys_offcpu_ns += d;
+			break;
+		}
+		t->state_ts = s->ts;
+	}
+}
+
+static const struct ct_thread *traced_tid(const struct snapshot *s, uint32_t tid)
+{
+	const struct ct_thread *found = NULL;
+
+	/* The latest slot wins if a tid was reused. */
+	for (uint32_t i = 0; i < s->nthreads; i++)
+		if (s->threads[i].tid == tid && !(s->threads[i].flags & CT_TF_GATED))
+			found = &s->threads[i];
+	return found;
+}
+
+void sched_resolve_names(struct snapshot *cache, struct snapshot *s)
+{
+	struct snap_name *n;
+
+	for (size_t i = 0; i < s->nwakers; i++) {
+		const struct snap_waker *w = &s->wakers[i];
+
+		if (w->key.waker_tid == CT_WAKER_IRQ ||
+		    snapshot_find_name(cache, w->key.waker_tid) || traced_tid(s, w->key.waker_tid))
+			continue;
+		n = snapshot_add_name(cache);
+		if (!n)
+			return;
+		n->tid = w->key.waker_tid;
+		n->pid = w->val.waker_tgid;
+		if (proc_comm((int)n->pid, (int)n->tid, n->comm, sizeof(n->comm)))
+			strcpy(n->comm, "?");
+	}
+	free(s->names);
+	s->names = NULL;
+	s->nnames = 0;
+	for (size_t i = 0; i < cache->nnames; i++) {
+		n = snapshot_add_name(s);
+		if (!n)
+			return;
+		*n = cache->names[i];
+	}
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static void waker_identity(struct rpt_waker *rw, const struct snapshot *s,
+			   const struct snap_waker *w)
+{
+	const struct ct_thread *t;
+	const struct snap_name *n;
+
+	rw->tid = w->key.waker_tid;
+	rw->pid = w->val.waker_tgid;
+	if (rw->tid == CT_WAKER_IRQ) {
+		strcpy(rw->comm, "[interrupt]");
+		return;
+	}
+	t = traced_tid(s, rw->tid);
+	n = snapshot_find_name(s, rw->tid);
+	if (t)
+		memcpy(rw->comm, t->comm, sizeof(rw->comm));
+	else if (n)
+		memcpy(rw->comm, n->comm, sizeof(rw->comm));
+	else
+		strcpy(rw->comm, "?");
+	rw->comm[sizeof(rw->comm) - 1] = '\0';
+}
+
+static int thread_wakers(struct rpt_thread *rt, const struct snapshot *cur,
+			 const struct snapshot *prev)
+{
+	const struct snap_waker *w, *end = cur->wakers + cur->nwakers;
+	size_t first;
+
+	/* Entries are sorted by slot: find the first of this thread's. */
+	first = 0;
+	while (first < cur->nwakers && cur->wakers[first].key.slot < rt->slot)
+		first++;
+	for (w = cur->wakers + first; w < end && w->key.slot == rt->slot; w++) {
+		const struct snap_waker *pw =
+			prev ? snapshot_find_waker(prev, rt->slot, w->key.waker_tid) : NULL;
+		uint64_t count = sub(w->val.count, pw ? pw->val.count : 0);
+		struct rpt_waker *rw, *v;
+
+		if (!count)
+			continue;
+		v = realloc(rt->wakers, (rt->nwakers + 1) * sizeof(*rt->wakers));
+		if (!v)
+			return -ENOMEM;
+		rt->wakers = v;
+		rw = &rt->wakers[rt->nwakers++];
+		memset(rw, 0, sizeof(*rw));
+		waker_identity(rw, cur, w);
+		rw->count = count;
+	}
+	return 0;
+}
+
+int sched_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev)
+{
+	static const struct ct_thread none;
+
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct rpt_process *p = &r->procs[i];
+
+		for (size_t j = 0; j < p->nthreads; j++) {
+			struct rpt_thread *rt = &p->threads[j];
+			const struct ct_thread *c = &cur->threads[rt->slot];
+			const struct ct_thread *o = task_slot(prev, rt->slot);
+			struct hist h = { 0 };
+
+			if (!o)
+				o = &none;
+			rt->oncpu_ns = sub(c->oncpu_ns, o->oncpu_ns);
+			rt->runq_ns = sub(c->runq_ns, o->runq_ns);
+			rt->blocked_ns = sub(c->blocked_ns, o->blocked_ns);
+			rt->blocked_nosys_ns = sub(c->blocked_nosys_ns, o->blocked_nosys_ns);
+			rt->nvcsw = sub(c->nvcsw, o->nvcsw);
+			rt->nivcsw = sub(c->nivcsw, o->nivcsw);
+			rt->wakeups = sub(c->wakeups, o->wakeups);
+			hist_add_u32(&rt->wakelat, c->wakelat_hist);
+			hist_add_u32(&h, o->wakelat_hist);
+			hist_sub(&rt->wakelat, &h);
+			rt->wakelat_sum = sub(c->wakelat_sum, o->wakelat_sum);
+			rt->wakelat_max = c->wakelat_max;
+			if (thread_wakers(rt, cur, prev))
+				return -ENOMEM;
+
+			p->cpu_ns += rt->oncpu_ns;
+			p->runq_ns += rt->runq_ns;
+			p->blocked_ns += rt->blocked_ns;
+			p->nvcsw += rt->nvcsw;
+			p->nivcsw += rt->nivcsw;
+			p->wakeups += rt->wakeups;
+			hist_merge(&p->wakelat, &rt->wakelat);
+			p->wakelat_sum += rt->wakelat_sum;
+			if (rt->wakelat_max > p->wakelat_max)
+				p->wakelat_max = rt->wakelat_max;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "contrace.h"
+#include "contrace.skel.h"
+#include "kernel.h"
+#include "log.h"
+#include "procfs.h"
+#include "sched.h"
+#include "session.h"
+#include "syscalls.h"
+
+/* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
+#define SYS_PER_THREAD 8
+#define WAKERS_PER_THREAD 4
+#define MAP_MIN_ENTRIES 4096
+#define MAP_MAX_ENTRIES (1u << 20)
+
+static uint32_t map_entries(uint32_t threads, uint32_t per_thread)
+{
+	uint64_t n = (uint64_t)threads * per_thread;
+
+	if (n < MAP_MIN_ENTRIES)
+		n = MAP_MIN_ENTRIES;
+	if (n > MAP_MAX_ENTRIES)
+		n = MAP_MAX_ENTRIES;
+	return (uint32_t)n;
+}
+
+static void load_error(char *err, size_t errlen, int ret)
+{
+	if (ret == -EPERM || ret == -EACCES)
+		snprintf(
+			err, errlen,
+			"permission denied loading BPF programs: run as root (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)");
+	else
+		snprintf(err, errlen,
+			 "cannot load the BPF programs: %s (run with -vv for the verifier's log)",
+			 strerror(-ret));
+}
+
+int session_open(struct session *s, const struct session_cfg *cfg, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = cfg->btf_path);
+	struct contrace_bpf *skel;
+	struct ct_config *c;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *m;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	if (cfg->btf_path) {
+		if (access(cfg->btf_path, R_OK)) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot read BTF file '%s': %s", cfg->btf_path,
+				 strerror(errno));
+			return ret;
+		}
+	} else if (access(KERNEL_BTF_PATH, R_OK)) {
+		snprintf(
+			err, errlen,
+			"kernel BTF not found at %s: contrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, or --btf FILE",
+			KERNEL_BTF_PATH);
+		return -ENOENT;
+	}
+
+	skel = contrace_bpf__open_opts(&oo);
+	if (!skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return ret;
+	}
+	s->skel = skel;
+	s->max_threads = cfg->max_threads;
+
+	c = (struct ct_config *)&skel->rodata->ct_cfg;
+	c->targ_tgid = (uint32_t)cfg->target_pid;
+	c->follow = cfg->follow;
+	c->gate_tgid = cfg->gate ? (uint32_t)cfg->target_pid : 0;
+	c->max_threads = cfg->max_threads;
+	c->thread_size = kernel_thread_size();
+
+	bpf_map__set_max_entries(skel->maps.ct_threads, cfg->max_threads);
+	bpf_map__set_max_entries(skel->maps.ct_sysstats,
+				 map_entries(cfg->max_threads, SYS_PER_THREAD));
+	bpf_map__set_max_entries(skel->maps.ct_wakers,
+				 map_entries(cfg->max_threads, WAKERS_PER_THREAD));
+
+	ret = contrace_bpf__load(skel);
+	if (ret) {
+		load_error(err, errlen, ret);
+		goto fail;
+	}
+
+	s->slots_len =
+		((size_t)cfg->max_threads * sizeof(struct ct_thread) + page - 1) / page * page;
+	m = mmap(NULL, s->slots_len, PROT_READ, MAP_SHARED, bpf_map__fd(skel->maps.ct_threads), 0);
+	if (m == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot map the thread table: %s", strerror(errno));
+		goto fail;
+	}
+	s->slots = m;
+	return 0;
+fail:
+	session_close(s);
+	return ret;
+}
+
+int session_attach(struct session *s, char *err, size_t errlen)
+{
+	int ret = contrace_bpf__attach(s->skel);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot attach the probes: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int seed_pass(struct session *s)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	fd = bpf_iter_create(bpf_link__fd(s->skel->links.ct_seed));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+long session_seed(struct session *s, char *err, size_t errlen)
+{
+	volatile struct ct_counters *c = &s->skel->bss->ct_counters;
+	uint64_t before;
+	int ret;
+
+	/* A thread created by a not yet seeded thread during a pass is found by the next. */
+	for (int pass = 0; pass < 16; pass++) {
+		before = c->seeded;
+		ret = seed_pass(s);
+		if (ret) {
+			snprintf(err, errlen, "cannot list the target's threads: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		if (c->seeded == before)
+			break;
+	}
+	return (long)c->seeded;
+}
+
+static uint32_t used_slots(const struct session *s)
+{
+	uint32_t n = *(volatile uint32_t *)&s->skel->bss->ct_next_slot;
+
+	return n < s->max_threads ? n : s->max_threads;
+}
+
+void session_refresh(struct session *s)
+{
+	task_refresh_procs(&s->procs, s->slots, used_slots(s));
+}
+
+int session_snapshot(struct session *s, struct snapshot *snap)
+{
+	int ret;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->ts = s->detach_ts ? s->detach_ts : mono_ns();
+	ret = task_read(snap, s->slots, used_slots(s));
+	if (ret)
+		goto fail;
+	memcpy(&snap->counters, (const void *)&s->skel->bss->ct_counters, sizeof(snap->counters));
+	ret = syscalls_read(snap, bpf_map__fd(s->skel->maps.ct_sysstats));
+	if (!ret)
+		ret = sched_read_wakers(snap, bpf_map__fd(s->skel->maps.ct_wakers));
+	if (ret)
+		goto fail;
+	task_refresh_procs(&s->procs, snap->threads, snap->nthreads);
+	ret = task_copy_procs(&s->procs, snap);
+	if (ret)
+		goto fail;
+	sched_close(snap);
+	syscalls_close(snap);
+	snapshot_normalize(snap);
+	sched_resolve_names(&s->names, snap);
+	return 0;
+fail:
+	snapshot_free(snap);
+	return ret;
+}
+
+void session_detach(struct session *s)
+{
+	if (!s->skel || s->detach_ts)
+		return;
+	contrace_bpf__detach(s->skel);
+	s->detach_ts = mono_ns();
+}
+
+void session_close(struct session *s)
+{
+	if (s->slots)
+		munmap((void *)s->slots, s->slots_len);
+	contrace_bpf__destroy(s->skel);
+	task_free_procs(&s->procs);
+	snapshot_free(&s->names);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The BPF side as one object: open, configure, load, attach, find the
+ * target's threads, take snapshots, detach, close. Owns the skeleton.
+ */
+#ifndef CONTRACE_SESSION_H
+#define CONTRACE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+#include "task.h"
+
+struct contrace_bpf;
+
+struct session_cfg {
+	int target_pid;
+	bool follow;
+	bool gate; /* launched command: account from its execve on */
+	uint32_t max_threads;
+	const char *btf_path; /* NULL: the running kernel's */
+};
+
+struct session {
+	struct contrace_bpf *skel;
+	const struct ct_thread *slots; /* ct_threads, mapped read-only */
+	size_t slots_len;
+	uint32_t max_threads;
+	uint64_t detach_ts; /* monotonic time the probes were removed, 0 while live */
+	struct proc_cache procs;
+	struct snapshot names; /* names of wakers outside the trace */
+};
+
+/* Open and load. On failure a one-line message in err. 0, or -errno. */
+int session_open(struct session *s, const struct session_cfg *cfg, char *err, size_t errlen);
+
+/* Attach every probe. 0, or -errno with a message. */
+int session_attach(struct session *s, char *err, size_t errlen);
+
+/* Find the target's threads; repeat until a pass finds no new one. Returns threads found. */
+long session_seed(struct session *s, char *err, size_t errlen);
+
+/* Read /proc facts of newly traced processes (call now and then). */
+void session_refresh(struct session *s);
+
+/* Take a snapshot now (or at the detach time once detached). 0 or -errno. */
+int session_snapshot(struct session *s, struct snapshot *snap);
+
+/* Remove the probes; the maps stay readable. */
+void session_detach(struct session *s);
+
+void session_close(struct session *s);
+
+#endif

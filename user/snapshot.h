@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A snapshot: the BPF maps copied at one moment, with every interval still
+ * open at that moment closed, so that two snapshots can be subtracted to get
+ * what happened between them. task.c, sched.c and syscalls.c fill their parts.
+ */
+#ifndef CONTRACE_SNAPSHOT_H
+#define CONTRACE_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contrace.h"
+
+#define SNAP_CMDLINE_LEN 256
+
+/* A ct_sysstats entry; `open` counts the calls in progress at the snapshot. */
+struct snap_sys {
+	struct ct_sys_key key;
+	struct ct_sys_stat st;
+	uint64_t open;
+};
+
+struct snap_waker {
+	struct ct_waker_key key;
+	struct ct_waker_val val;
+};
+
+/* Name of a thread outside the trace that woke a traced one. */
+struct snap_name {
+	uint32_t tid;
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+};
+
+/* What /proc said about a traced process while it lived. */
+struct snap_proc {
+	uint32_t pid;
+	uint32_t ncpus; /* CPUs in its affinity mask */
+	char comm[CT_COMM_LEN];
+	char cmdline[SNAP_CMDLINE_LEN];
+};
+
+struct snapshot {
+	uint64_t ts; /* monotonic ns: open intervals are closed at this time */
+	struct ct_counters counters;
+	uint32_t nthreads;
+	struct ct_thread *threads; /* index == slot */
+	size_t nsys;
+	struct snap_sys *sys; /* sorted by (slot, nr) */
+	size_t nwakers;
+	struct snap_waker *wakers; /* sorted by (slot, waker_tid) */
+	size_t nnames;
+	struct snap_name *names;
+	size_t nprocs;
+	struct snap_proc *procs;
+};
+
+void snapshot_free(struct snapshot *s);
+
+/* Sort sys and wakers by key; merge duplicate keys. */
+void snapshot_normalize(struct snapshot *s);
+
+/* The entry for a key, or NULL (arrays must be normalized). */
+struct snap_sys *snapshot_find_sys(const struct snapshot *s, uint32_t slot, int32_t nr);
+struct snap_waker *snapshot_find_waker(const struct snapshot *s, uint32_t slot, uint32_t tid);
+const struct snap_name *snapshot_find_name(const struct snapshot *s, uint32_t tid);
+const struct snap_proc *snapshot_find_proc(const struct snapshot *s, uint32_t pid);
+
+/* Append an entry, growing the array. NULL on allocation failure. */
+struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr);
+struct snap_waker *snapshot_add_waker(struct snapshot *s, uint32_t slot, uint32_t tid);
+struct snap_name *snapshot_add_name(struct snapshot *s);
+struct snap_proc *snapshot_add_proc(struct snapshot *s);
+
+#endif

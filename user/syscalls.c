@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "syscall_table.h"
+#include "syscalls.h"
+
+const char *syscall_name(int nr, char *buf, size_t len)
+{
+	if (nr >= 0 && (size_t)nr < sizeof(syscall_names) / sizeof(syscall_names[0]) &&
+	    syscall_names[nr])
+		return syscall_names[nr];
+	if (nr == CT_NR_SYSCALLS - 1)
+		snprintf(buf, len, "syscall_other");
+	else
+		snprintf(buf, len, "syscall_%d", nr);
+	return buf;
+}
+
+int syscalls_read(struct snapshot *s, int fd)
+{
+	struct ct_sys_key key, next, *prev = NULL;
+	struct ct_sys_stat st;
+	struct snap_sys *e;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		e = snapshot_add_sys(s, key.slot, key.nr);
+		if (!e)
+			return -ENOMEM;
+		e->st = st;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+void syscalls_close(struct snapshot *s)
+{
+	for (uint32_t i = 0; i < s->nthreads; i++) {
+		struct ct_thread *t = &s->threads[i];
+		struct snap_sys *e;
+
+		if (!t->tid || (t->flags & CT_TF_GATED) || t->state == CT_ST_DEAD ||
+		    t->sys_nr == CT_SYS_NONE)
+			continue;
+		e = snapshot_add_sys(s, i, t->sys_nr);
+		if (!e)
+			return;
+		e->st.total_ns = s->ts > t->sys_ts ? s->ts - t->sys_ts : 0;
+		e->st.offcpu_ns = t->sys_offcpu_ns;
+		e->st.blocked_ns = t->sys_blocked_ns;
+		e->open = 1;
+	}
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+int syscalls_merge(struct rpt_syscall **v, size_t *n, const struct rpt_syscall *b, size_t nb)
+{
+	for (size_t i = 0; i < nb; i++) {
+		struct rpt_syscall *d = NULL, *nv;
+
+		for (size_t j = 0; j < *n; j++)
+			if ((*v)[j].nr == b[i].nr)
+				d = &(*v)[j];
+		if (!d) {
+			nv = realloc(*v, (*n + 1) * sizeof(**v));
+			if (!nv)
+				return -ENOMEM;
+			*v = nv;
+			d = &(*v)[(*n)++];
+			memset(d, 0, sizeof(*d));
+			d->nr = b[i].nr;
+		}
+		d->calls += b[i].calls;
+		d->errors += b[i].errors;
+		d->partial += b[i].partial;
+		d->open += b[i].open;
+		d->total_ns += b[i].total_ns;
+		d->offcpu_ns += b[i].offcpu_ns;
+		d->blocked_ns += b[i].blocked_ns;
+		if (b[i].max_ns > d->max_ns)
+			d->max_ns = b[i].max_ns;
+	}
+	return 0;
+}
+
+static int thread_syscalls(struct rpt_thread *rt, const struct snapshot *cur,
+			   const struct snapshot *prev)
+{
+	const struct snap_sys *e, *end = cur->sys + cur->nsys;
+	size_t first = 0;
+
+	while (first < cur->nsys && cur->sys[first].key.slot < rt->slot)
+		first++;
+	for (e = cur->sys + first; e < end && e->key.slot == rt->slot; e++) {
+		const struct snap_sys *o = prev ? snapshot_find_sys(prev, rt->slot, e->key.nr) :
+						  NULL;
+		struct rpt_syscall row = { .nr = e->key.nr }, *v;
+
+		row.calls = sub(e->st.calls, o ? o->st.calls : 0);
+		row.errors = sub(e->st.errors, o ? o->st.errors : 0);
+		row.partial = sub(e->st.partial, o ? o->st.partial : 0);
+		row.open = e->open;
+		row.total_ns = sub(e->st.total_ns, o ? o->st.total_ns : 0);
+		row.offcpu_ns = sub(e->st.offcpu_ns, o ? o->st.offcpu_ns : 0);
+		row.blocked_ns = sub(e->st.blocked_ns, o ? o->st.blocked_ns : 0);
+		row.max_ns = e->st.max_ns;
+		if (!row.calls && !row.partial && !row.open && !row.total_ns)
+			continue;
+		v = realloc(rt->sys, (rt->nsys + 1) * sizeof(*rt->sys));
+		if (!v)
+			return -ENOMEM;
+		rt->sys = v;
+		rt->sys[rt->nsys++] = row;
+	}
+	return 0;
+}
+
+int syscalls_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct rpt_process *p = &r->procs[i];
+
+		for (size_t j = 0; j < p->nthreads; j++) {
+			struct rpt_thread *rt = &p->threads[j];
+
+			if (thread_syscalls(rt, cur, prev) ||
+			    syscalls_merge(&p->sys, &p->nsys, rt->sys, rt->nsys))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}

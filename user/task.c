@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procfs.h"
+#include "task.h"
+
+int task_read(struct snapshot *s, const struct ct_thread *slots, uint32_t n)
+{
+	free(s->threads);
+	s->threads = NULL;
+	s->nthreads = 0;
+	if (!n)
+		return 0;
+	s->threads = malloc((size_t)n * sizeof(*s->threads));
+	if (!s->threads)
+		return -ENOMEM;
+	memcpy(s->threads, slots, (size_t)n * sizeof(*s->threads));
+	s->nthreads = n;
+	return 0;
+}
+
+static struct snap_proc *cache_find(const struct proc_cache *c, uint32_t pid)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].pid == pid)
+			return &c->v[i];
+	return NULL;
+}
+
+static void cache_add(struct proc_cache *c, const struct ct_thread *t)
+{
+	struct snap_proc *p, *v;
+
+	v = realloc(c->v, (c->n + 1) * sizeof(*c->v));
+	if (!v)
+		return;
+	c->v = v;
+	p = &c->v[c->n++];
+	memset(p, 0, sizeof(*p));
+	p->pid = t->tgid;
+	if (proc_comm((int)t->tgid, 0, p->comm, sizeof(p->comm)))
+		memcpy(p->comm, t->comm, sizeof(p->comm));
+	p->comm[sizeof(p->comm) - 1] = '\0';
+	if (proc_cmdline((int)t->tgid, p->cmdline, sizeof(p->cmdline)))
+		p->cmdline[0] = '\0';
+	p->ncpus = (uint32_t)proc_ncpus((int)t->tgid);
+}
+
+void task_refresh_procs(struct proc_cache *c, const struct ct_thread *slots, uint32_t n)
+{
+	struct snap_proc *p;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ct_thread *t = &slots[i];
+
+		if (!t->tid || (t->flags & CT_TF_GATED))
+			continue;
+		p = cache_find(c, t->tgid);
+		if (!p) {
+			if (t->state != CT_ST_DEAD)
+				cache_add(c, t);
+			continue;
+		}
+		/* After an execve the command line changes: read it again while alive. */
+		if (t->tid == t->tgid && t->state != CT_ST_DEAD &&
+		    strncmp(p->comm, t->comm, sizeof(p->comm)) != 0) {
+			memcpy(p->comm, t->comm, sizeof(p->comm));
+			p->comm[sizeof(p->comm) - 1] = '\0';
+			proc_cmdline((int)t->tgid, p->cmdline, sizeof(p->cmdline));
+		}
+	}
+}
+
+int task_copy_procs(const struct proc_cache *c, struct snapshot *s)
+{
+	free(s->procs);
+	s->procs = NULL;
+	s->nprocs = 0;
+	if (!c->n)
+		return 0;
+	s->procs = malloc(c->n * sizeof(*s->procs));
+	if (!s->procs)
+		return -ENOMEM;
+	memcpy(s->procs, c->v, c->n * sizeof(*s->procs));
+	s->nprocs = c->n;
+	return 0;
+}
+
+void task_free_procs(struct proc_cache *c)
+{
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+const struct ct_thread *task_slot(const struct snapshot *s, uint32_t slot)
+{
+	const struct ct_thread *t;
+
+	if (!s || slot >= s->nthreads)
+		return NULL;
+	t = &s->threads[slot];
+	if (!t->tid || (t->flags & CT_TF_GATED))
+		return NULL;
+	return t;
+}
+
+struct cand {
+	uint32_t slot;
+	uint32_t tgid;
+	uint64_t start;
+	uint64_t end;
+};
+
+static uint32_t sort_target;
+
+/* The target process first, then by pid; threads in order of appearance. */
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->tgid != y->tgid) {
+		if (x->tgid == sort_target)
+			return -1;
+		if (y->tgid == sort_target)
+			return 1;
+		return x->tgid < y->tgid ? -1 : 1;
+	}
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+static void fill_process(struct rpt_process *p, const struct snapshot *cur,
+			 const struct snapshot *prev, uint32_t pid, const struct ct_thread *leader)
+{
+	const struct snap_proc *info = snapshot_find_proc(cur, pid);
+
+	if (!info && prev)
+		info = snapshot_find_proc(prev, pid);
+	p->pid = pid;
+	if (info) {
+		memcpy(p->comm, info->comm, sizeof(p->comm));
+		memcpy(p->cmdline, info->cmdline, sizeof(p->cmdline));
+		p->ncpus = (int)info->ncpus;
+	} else {
+		memcpy(p->comm, leader->comm, sizeof(p->comm));
+	}
+	p->comm[sizeof(p->comm) - 1] = '\0';
+	p->cmdline[sizeof(p->cmdline) - 1] = '\0';
+	if (p->ncpus <= 0)
+		p->ncpus = sys_ncpus();
+}
+
+int task_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev,
+	       uint64_t w0, uint64_t w1)
+{
+	struct cand *c;
+	size_t n = 0, i, j, np;
+
+	c = calloc(cur->nthreads ? cur->nthreads : 1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < cur->nthreads; s++) {
+		const struct ct_thread *t = task_slot(cur, s);
+
+		if (!t)
+			continue;
+		if (t->end_ts && t->end_ts <= w0)
+			continue; /* gone before the window */
+		c[n].slot = s;
+		c[n].tgid = t->tgid;
+		c[n].start = t->start_ts > w0 ? t->start_ts : w0;
+		c[n].end = t->end_ts && t->end_ts < w1 ? t->end_ts : w1;
+		if (c[n].end < c[n].start)
+			c[n].end = c[n].start;
+		n++;
+	}
+	sort_target = (uint32_t)r->meta->target_pid;
+	qsort(c, n, sizeof(*c), cmp_cand);
+
+	for (i = 0, np = 0; i < n; i++)
+		if (i == 0 || c[i].tgid != c[i - 1].tgid)
+			np++;
+	r->procs = calloc(np ? np : 1, sizeof(*r->procs));
+	if (!r->procs) {
+		free(c);
+		return -ENOMEM;
+	}
+
+	for (i = 0; i < n; i = j) {
+		struct rpt_process *p = &r->procs[r->nprocs];
+		uint64_t first = UINT64_MAX, last = 0;
+		size_t exited = 0;
+
+		for (j = i; j < n && c[j].tgid == c[i].tgid; j++)
+			;
+		p->threads = calloc(j - i, sizeof(*p->threads));
+		if (!p->threads) {
+			free(c);
+			return -ENOMEM;
+		}
+		r->nprocs++;
+		fill_process(p, cur, prev, c[i].tgid, &cur->threads[c[i].slot]);
+		for (size_t k = i; k < j; k++) {
+			const struct ct_thread *t = &cur->threads[c[k].slot];
+			struct rpt_thread *rt = &p->threads[p->nthreads++];
+
+			rt->slot = c[k].slot;
+			rt->tid = t->tid;
+			rt->pid = t->tgid;
+			memcpy(rt->comm, t->comm, sizeof(rt->comm));
+			rt->comm[sizeof(rt->comm) - 1] = '\0';
+			rt->start_ns = c[k].start - w0;
+			rt->alive_ns = c[k].end - c[k].start;
+			rt->started = !(t->flags & CT_TF_SEEDED) && t->start_ts > w0;
+			rt->exited = t->end_ts && t->end_ts <= w1;
+			if (rt->tid == rt->pid && !(t->flags & CT_TF_GATED))
+				memcpy(p->comm, t->comm, sizeof(p->comm));
+			p->threads_started += rt->started;
+			p->threads_exited += rt->exited;
+			exited += rt->exited;
+			if (c[k].start < first)
+				first = c[k].start;
+			if (c[k].end > last)
+				last = c[k].end;
+		}
+		p->comm[sizeof(p->comm) - 1] = '\0';
+		p->exited = exited == p->nthreads;
+		p->wall_ns = last > first ? last - first : 0;
+	}
+	free(c);
+	return 0;
+}

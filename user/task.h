@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Traced threads and processes: the user side of bpf/task.bpf.c. */
+#ifndef CONTRACE_TASK_H
+#define CONTRACE_TASK_H
+
+#include "model.h"
+#include "snapshot.h"
+
+/* /proc facts about the traced processes, gathered while they live. */
+struct proc_cache {
+	size_t n;
+	struct snap_proc *v;
+};
+
+/* Copy the first `n` slots into s->threads. 0 or -ENOMEM. */
+int task_read(struct snapshot *s, const struct ct_thread *slots, uint32_t n);
+
+/* Read /proc for processes among `slots` not in the cache yet. */
+void task_refresh_procs(struct proc_cache *c, const struct ct_thread *slots, uint32_t n);
+/* Copy the cache into the snapshot. 0 or -ENOMEM. */
+int task_copy_procs(const struct proc_cache *c, struct snapshot *s);
+void task_free_procs(struct proc_cache *c);
+
+/* The traced thread of a slot in a snapshot, or NULL (unused, or not started yet). */
+const struct ct_thread *task_slot(const struct snapshot *s, uint32_t slot);
+
+/*
+ * Create r->procs and their threads for the window [w0, w1]: identity,
+ * lifetime, started and exited. 0 or -ENOMEM.
+ */
+int task_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev,
+	       uint64_t w0, uint64_t w1);
+
+#endif
