@@ -105,4 +105,25 @@ static __always_inline int ct_task_syscall(struct task_struct *t)
 	return nr < CT_NR_SYSCALLS ? (int)nr : CT_NR_SYSCALLS - 1;
 }
 
+/*
+ * The kernel's CPU time and run-queue delay of a task. run_delay needs
+ * CONFIG_SCHED_INFO; without it sched.bpf.c measures run-queue time itself.
+ */
+static __always_inline __u64 ct_task_exec(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, se.sum_exec_runtime);
+}
+
+static __always_inline int ct_have_run_delay(void)
+{
+	return bpf_core_field_exists(struct task_struct, sched_info);
+}
+
+static __always_inline __u64 ct_task_delay(struct task_struct *t)
+{
+	if (ct_have_run_delay())
+		return BPF_CORE_READ(t, sched_info.run_delay);
+	return 0;
+}
+
 #endif /* CONTRACE_COMMON_BPF_H */

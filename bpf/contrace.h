@@ -52,9 +52,12 @@ enum ct_thread_flags {
  * maps read-only. Slots are never reused during a trace, so exited threads
  * stay visible until the report.
  *
- * Time accounting: every interval between start_ts and end_ts (or now) is
- * added to exactly one of oncpu_ns, runq_ns and blocked_ns when the state
- * that covered it ends; the open interval since state_ts belongs to `state`.
+ * Time accounting. On-CPU and run-queue time are the kernel's own per-task
+ * counters (se.sum_exec_runtime, sched_info.run_delay), read at each
+ * switch-out, so they agree with schedstat, time(1) and top. Blocked time is
+ * measured from switch-out to wakeup with timestamps and split by the
+ * syscall the thread slept in. The open interval since state_ts belongs to
+ * `state` and is closed by user space at snapshot time.
  */
 struct ct_thread {
 	__u32 tid;
@@ -68,10 +71,13 @@ struct ct_thread {
 	__u64 end_ts; /* final switch-out after exit; 0 while alive */
 	char comm[CT_COMM_LEN];
 
-	__u64 oncpu_ns;
-	__u64 runq_ns;
+	__u64 oncpu_ns; /* se.sum_exec_runtime delta */
+	__u64 runq_ns; /* sched_info.run_delay delta */
 	__u64 blocked_ns;
 	__u64 blocked_nosys_ns; /* part of blocked_ns spent outside any syscall */
+	__u64 k_exec; /* se.sum_exec_runtime at the last switch-out (or start) */
+	__u64 k_delay; /* sched_info.run_delay at the last switch-out (or start) */
+	__u64 wait_ts; /* became runnable (wakeup, preemption); 0 once folded into runq_ns */
 
 	__u64 nvcsw; /* voluntary switches seen */
 	__u64 nivcsw; /* involuntary switches seen */

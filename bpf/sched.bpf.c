@@ -86,8 +86,18 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 {
 	unsigned long nv = prev->nvcsw;
 	unsigned int state = ct_task_state(prev);
+	__u64 kexec = ct_task_exec(prev);
 
-	th->oncpu_ns += ct_delta(now, th->state_ts);
+	/* The run that ends here, and (from run_delay) the wait that preceded it. */
+	th->oncpu_ns += ct_delta(kexec, th->k_exec);
+	th->k_exec = kexec;
+	if (ct_have_run_delay()) {
+		__u64 kdelay = ct_task_delay(prev);
+
+		th->runq_ns += ct_delta(kdelay, th->k_delay);
+		th->k_delay = kdelay;
+	}
+	th->wait_ts = 0;
 	/* The kernel bumps nvcsw before the tracepoint iff it counts this switch voluntary. */
 	if (nv != th->kern_nvcsw) {
 		th->nvcsw++;
@@ -107,6 +117,7 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 	} else if (state == TASK_RUNNING) {
 		/* Preempted, yielded, or a sleep cut short by a signal: still queued. */
 		th->state = CT_ST_RUNNABLE;
+		th->wait_ts = now;
 	} else {
 		th->state = CT_ST_BLOCKED;
 	}
@@ -130,7 +141,10 @@ static __always_inline void ct_switch_in(struct ct_thread *th, __u64 now)
 			ct_count(missed_wakeups);
 	} else {
 		/* Runnable (or a seed that read a CPU it was leaving): run-queue wait. */
-		th->runq_ns += d;
+		if (!ct_have_run_delay()) {
+			th->runq_ns += d;
+			th->wait_ts = 0;
+		}
 		if (th->sys_nr != CT_SYS_NONE)
 			th->sys_offcpu_ns += d;
 		if (th->wake_ts) {
@@ -216,6 +230,7 @@ int BPF_PROG(ct_sched_wakeup, struct task_struct *p)
 	th->state = CT_ST_RUNNABLE;
 	th->state_ts = now;
 	th->wake_ts = now;
+	th->wait_ts = now;
 	if (th->wake_pending) {
 		ct_waker_note(th);
 		th->wake_pending = 0;

@@ -38,6 +38,8 @@ static __always_inline struct ct_thread *ct_alloc(struct task_struct *t, __u64 n
 	th->state_ts = now;
 	th->sys_nr = CT_SYS_NONE;
 	th->kern_nvcsw = t->nvcsw;
+	th->k_exec = ct_task_exec(t);
+	th->k_delay = ct_task_delay(t);
 	bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), t->comm);
 	return th;
 }
@@ -106,12 +108,14 @@ int ct_seed(struct bpf_iter__task *ctx)
 
 	/* What the thread is doing now, as far as the kernel's own state tells. */
 	state = ct_task_state(t);
-	if (BPF_CORE_READ(t, on_cpu))
+	if (BPF_CORE_READ(t, on_cpu)) {
 		th->state = CT_ST_RUNNING;
-	else if (state == TASK_RUNNING)
+	} else if (state == TASK_RUNNING) {
 		th->state = CT_ST_RUNNABLE;
-	else
+		th->wait_ts = now;
+	} else {
 		th->state = CT_ST_BLOCKED;
+	}
 	if (th->state != CT_ST_RUNNING) {
 		nr = ct_task_syscall(t);
 		if (nr != CT_SYS_NONE) {
@@ -146,6 +150,7 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	/* Created runnable: it waits for a CPU until its first switch-in. */
 	th->state = CT_ST_RUNNABLE;
+	th->wait_ts = th->start_ts;
 	ct_publish(ct, th);
 	ct_count(forked);
 	return 0;
@@ -170,6 +175,9 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	th->state = CT_ST_RUNNING;
 	th->state_ts = now;
 	th->kern_nvcsw = p->nvcsw;
+	th->k_exec = ct_task_exec(p);
+	th->k_delay = ct_task_delay(p);
+	th->wait_ts = 0;
 	th->sys_nr = ct_task_syscall(p);
 	th->sys_ts = now;
 	th->sys_offcpu_ns = 0;

@@ -49,7 +49,11 @@ void sched_close(struct snapshot *s)
 		d = s->ts > t->state_ts ? s->ts - t->state_ts : 0;
 		switch (t->state) {
 		case CT_ST_RUNNING:
+			/* The kernel's counters are read at switch-out: use the clock until then. */
 			t->oncpu_ns += d;
+			if (t->wait_ts && t->wait_ts < t->state_ts)
+				t->runq_ns += t->state_ts - t->wait_ts;
+			t->wait_ts = 0;
 			break;
 		case CT_ST_BLOCKED:
 			t->blocked_ns += d;
@@ -64,6 +68,7 @@ void sched_close(struct snapshot *s)
 			t->runq_ns += d;
 			if (t->sys_nr != CT_SYS_NONE)
 				t->sys_offcpu_ns += d;
+			t->wait_ts = 0;
 			break;
 		}
 		t->state_ts = s->ts;
