@@ -54,7 +54,7 @@ DEB_PKGS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjson
 	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux
 BENCH_PKGS := linux-perf bpftrace
 
-.PHONY: all deps bench-deps demo test unit e2e bench format clean
+.PHONY: all deps bench-deps demo test unit e2e bench format check-format clean
 .DELETE_ON_ERROR:
 
 all: $(OUT)/contrace $(WORKLOADS)
@@ -143,8 +143,14 @@ bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/bench/run.sh $(BENCH_ARGS)
 
+C_SOURCES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
+	tools/workloads/*.c tools/fuzz/*.c)
+
 format:
-	$(Q)clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tools/workloads/*.c
+	$(Q)clang-format -i $(C_SOURCES)
+
+check-format:
+	$(Q)clang-format --dry-run --Werror $(C_SOURCES)
 
 clean:
 	$(Q)rm -rf $(OUT)
