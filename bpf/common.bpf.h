@@ -126,4 +126,37 @@ static __always_inline __u64 ct_task_delay(struct task_struct *t)
 	return 0;
 }
 
+/*
+ * When the kernel stopped charging t's current run, in its run-queue clock:
+ * se.exec_start is the task clock of the last update_curr(), mapped to the
+ * rq clock through the rq's current clock - clock_task offset (time taken
+ * by interrupts and steal). The rq clock may have moved on since, during
+ * new-idle balancing. Needs CONFIG_FAIR_GROUP_SCHED for se.cfs_rq; 0 without.
+ */
+static __always_inline __u64 ct_task_charged_until(struct task_struct *t)
+{
+	struct rq *rq;
+	__u64 clock, clock_task, exec_start;
+
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return 0;
+	rq = BPF_CORE_READ(t, se.cfs_rq, rq);
+	if (!rq)
+		return 0;
+	clock = BPF_CORE_READ(rq, clock);
+	clock_task = BPF_CORE_READ(rq, clock_task);
+	exec_start = BPF_CORE_READ(t, se.exec_start);
+	if (clock < clock_task || exec_start > clock_task)
+		return clock;
+	return exec_start + (clock - clock_task);
+}
+
+/* The run-queue clock when t was last enqueued (valid in sched_wakeup), or 0. */
+static __always_inline __u64 ct_task_last_queued(struct task_struct *t)
+{
+	if (ct_have_run_delay())
+		return BPF_CORE_READ(t, sched_info.last_queued);
+	return 0;
+}
+
 #endif /* CONTRACE_COMMON_BPF_H */

@@ -46,6 +46,8 @@ enum ct_thread_flags {
 
 /* Waker id used for wakeups done from interrupt context (timers, I/O). */
 #define CT_WAKER_IRQ 0
+/* Waker id of a wakeup whose sched_waking was not seen (tracing began in between). */
+#define CT_WAKER_UNKNOWN 0xffffffffu
 
 /*
  * One traced thread: a slot of the `ct_threads` array map, which user space
@@ -54,10 +56,12 @@ enum ct_thread_flags {
  *
  * Time accounting. On-CPU and run-queue time are the kernel's own per-task
  * counters (se.sum_exec_runtime, sched_info.run_delay), read at each
- * switch-out, so they agree with schedstat, time(1) and top. Blocked time is
- * measured from switch-out to wakeup with timestamps and split by the
- * syscall the thread slept in. The open interval since state_ts belongs to
- * `state` and is closed by user space at snapshot time.
+ * switch-out, so they agree with schedstat, time(1) and top. Blocked time
+ * runs from switch-out to the enqueue at wakeup, in the same run-queue clock
+ * the kernel uses for those counters (rq->clock, sched_info.last_queued), so
+ * the three add up to the thread's lifetime; it is split by the syscall the
+ * thread slept in. The open interval since state_ts belongs to `state` and is
+ * closed by user space at snapshot time.
  */
 struct ct_thread {
 	__u32 tid;
@@ -78,6 +82,7 @@ struct ct_thread {
 	__u64 k_exec; /* se.sum_exec_runtime at the last switch-out (or start) */
 	__u64 k_delay; /* sched_info.run_delay at the last switch-out (or start) */
 	__u64 wait_ts; /* became runnable (wakeup, preemption); 0 once folded into runq_ns */
+	__u64 k_clock_out; /* rq->clock of the last switch-out, 0 if unknown */
 
 	__u64 nvcsw; /* voluntary switches seen */
 	__u64 nivcsw; /* involuntary switches seen */
@@ -146,6 +151,7 @@ struct ct_counters {
 	__u64 sys_dropped; /* ct_sysstats full: syscall not counted */
 	__u64 wakers_dropped; /* ct_wakers full: waker counts lost */
 	__u64 missed_wakeups; /* switch-in of a thread we thought blocked */
+	__u64 missed_switch_ins; /* switch-out of a thread we thought off-CPU */
 };
 
 /* Load-time configuration (.rodata). */

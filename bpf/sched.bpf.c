@@ -30,10 +30,14 @@ struct {
 } ct_sp_scratch SEC(".maps");
 
 /*
- * Whether the probe runs in task context. Hard and soft interrupts run on the
- * CPU's interrupt stack on x86_64, so a frame outside current's kernel stack
- * means interrupt context (the per-CPU preempt count would say so directly,
- * but it is not a kallsyms symbol on kernels without CONFIG_KALLSYMS_ALL).
+ * Whether the probe runs in task context: the waker is `cur` itself, not an
+ * interrupt that happened to arrive while cur ran. Hard and soft interrupts
+ * taken in kernel mode run on the CPU's interrupt stack on x86_64, so a frame
+ * outside cur's kernel stack means interrupt context. One taken in user mode
+ * runs on cur's stack, but then cur's entry registers are the interrupt's,
+ * not a syscall's (ax holds -ENOSYS while a syscall runs). Kernel threads have
+ * no entry registers. The per-CPU preempt count would say all this directly,
+ * but it is not a kallsyms symbol on kernels without CONFIG_KALLSYMS_ALL.
  */
 static __always_inline int ct_in_task_context(struct task_struct *cur)
 {
@@ -47,7 +51,11 @@ static __always_inline int ct_in_task_context(struct task_struct *cur)
 	*(volatile __u64 **)scratch = &marker;
 	sp = *(volatile __u64 *)scratch;
 	base = (__u64)cur->stack;
-	return sp - base < ct_cfg.thread_size;
+	if (sp - base >= ct_cfg.thread_size)
+		return 0;
+	if (cur->flags & PF_KTHREAD)
+		return 1;
+	return ct_task_syscall(cur) != CT_SYS_NONE;
 }
 
 /* Move the run-length waker count into ct_wakers. */
@@ -82,22 +90,74 @@ static __always_inline void ct_waker_note(struct ct_thread *th)
 	th->rl_waker_count = 1;
 }
 
-static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev, __u64 now)
+/*
+ * The thread is runnable again after blocking. `queued` is when the kernel
+ * enqueued it, in its run-queue clock (0: unknown); measured from the
+ * switch-out in that clock, blocked time adds up exactly with the kernel's
+ * CPU and run-queue counters. Without it, our own clock.
+ */
+static __always_inline void ct_end_block(struct ct_thread *th, __u64 now, __u64 queued)
+{
+	__u64 d;
+
+	if (th->k_clock_out && queued > th->k_clock_out)
+		d = queued - th->k_clock_out;
+	else
+		d = ct_delta(now, th->state_ts);
+	th->k_clock_out = 0;
+	th->blocked_ns += d;
+	if (th->sys_nr != CT_SYS_NONE) {
+		th->sys_blocked_ns += d;
+		th->sys_offcpu_ns += d;
+	} else {
+		th->blocked_nosys_ns += d;
+	}
+	th->wakeups++;
+	th->state = CT_ST_RUNNABLE;
+	th->state_ts = now;
+	th->wake_ts = now;
+	th->wait_ts = now;
+	if (!th->wake_pending) {
+		th->pend_waker_tid = CT_WAKER_UNKNOWN;
+		th->pend_waker_tgid = 0;
+	}
+	ct_waker_note(th);
+	th->wake_pending = 0;
+}
+
+static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev, __u64 now,
+					  bool preempt)
 {
 	unsigned long nv = prev->nvcsw;
 	unsigned int state = ct_task_state(prev);
-	__u64 kexec = ct_task_exec(prev);
+	__u64 kexec = ct_task_exec(prev), kdelay = ct_task_delay(prev), arrival;
 
+	if (th->state != CT_ST_RUNNING) {
+		/*
+		 * It ran, but its switch-in was not seen (the kernel may suppress
+		 * events while some tasks are current). Its times stay exact from
+		 * the kernel's counters; its wakeup latency is lost.
+		 */
+		if (th->flags & CT_TF_SEEN)
+			ct_count(missed_switch_ins);
+		if (th->state == CT_ST_BLOCKED) {
+			/* The wakeup was missed too: it was enqueued run_delay before it arrived. */
+			arrival = BPF_CORE_READ(prev, sched_info.last_arrival);
+			ct_end_block(th, now,
+				     kdelay > th->k_delay ? arrival - (kdelay - th->k_delay) :
+							    arrival);
+		}
+		th->wake_ts = 0;
+	}
 	/* The run that ends here, and (from run_delay) the wait that preceded it. */
 	th->oncpu_ns += ct_delta(kexec, th->k_exec);
 	th->k_exec = kexec;
 	if (ct_have_run_delay()) {
-		__u64 kdelay = ct_task_delay(prev);
-
 		th->runq_ns += ct_delta(kdelay, th->k_delay);
 		th->k_delay = kdelay;
 	}
 	th->wait_ts = 0;
+	th->k_clock_out = ct_task_charged_until(prev);
 	/* The kernel bumps nvcsw before the tracepoint iff it counts this switch voluntary. */
 	if (nv != th->kern_nvcsw) {
 		th->nvcsw++;
@@ -114,8 +174,11 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		ct_waker_flush(th);
 		th->end_ts = now;
 		th->state = CT_ST_DEAD;
-	} else if (state == TASK_RUNNING) {
-		/* Preempted, yielded, or a sleep cut short by a signal: still queued. */
+	} else if (preempt || state == TASK_RUNNING) {
+		/*
+		 * Preempted (even after setting a sleep state, before schedule()),
+		 * yielded, or a sleep cut short by a signal: still queued.
+		 */
 		th->state = CT_ST_RUNNABLE;
 		th->wait_ts = now;
 	} else {
@@ -123,22 +186,17 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 	}
 }
 
-static __always_inline void ct_switch_in(struct ct_thread *th, __u64 now)
+static __always_inline void ct_switch_in(struct ct_thread *th, struct task_struct *next, __u64 now)
 {
 	__u64 d = ct_delta(now, th->state_ts), lat;
 	__u32 idx;
 
 	if (th->state == CT_ST_BLOCKED) {
-		/* Running again without a sched_wakeup seen: count it all as blocked. */
-		th->blocked_ns += d;
-		if (th->sys_nr != CT_SYS_NONE) {
-			th->sys_blocked_ns += d;
-			th->sys_offcpu_ns += d;
-		} else {
-			th->blocked_nosys_ns += d;
-		}
+		/* Running again without its sched_wakeup seen: it still holds its enqueue time. */
 		if (th->flags & CT_TF_SEEN)
 			ct_count(missed_wakeups);
+		ct_end_block(th, now, ct_task_last_queued(next));
+		th->wake_ts = 0; /* the latency is unknown */
 	} else {
 		/* Runnable (or a seed that read a CPU it was leaving): run-queue wait. */
 		if (!ct_have_run_delay()) {
@@ -173,13 +231,13 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	th = ct_active_thread(prev);
 	if (th) {
 		now = bpf_ktime_get_ns();
-		ct_switch_out(th, prev, now);
+		ct_switch_out(th, prev, now, preempt);
 	}
 	th = ct_active_thread(next);
 	if (th) {
 		if (!now)
 			now = bpf_ktime_get_ns();
-		ct_switch_in(th, now);
+		ct_switch_in(th, next, now);
 	}
 	return 0;
 }
@@ -208,7 +266,6 @@ SEC("tp_btf/sched_wakeup")
 int BPF_PROG(ct_sched_wakeup, struct task_struct *p)
 {
 	struct ct_thread *th = ct_active_thread(p);
-	__u64 now, d;
 
 	if (!th)
 		return 0;
@@ -217,24 +274,7 @@ int BPF_PROG(ct_sched_wakeup, struct task_struct *p)
 		th->wake_pending = 0;
 		return 0;
 	}
-	now = bpf_ktime_get_ns();
-	d = ct_delta(now, th->state_ts);
-	th->blocked_ns += d;
-	if (th->sys_nr != CT_SYS_NONE) {
-		th->sys_blocked_ns += d;
-		th->sys_offcpu_ns += d;
-	} else {
-		th->blocked_nosys_ns += d;
-	}
-	th->wakeups++;
-	th->state = CT_ST_RUNNABLE;
-	th->state_ts = now;
-	th->wake_ts = now;
-	th->wait_ts = now;
-	if (th->wake_pending) {
-		ct_waker_note(th);
-		th->wake_pending = 0;
-	}
+	ct_end_block(th, bpf_ktime_get_ns(), ct_task_last_queued(p));
 	return 0;
 }
 

@@ -253,7 +253,12 @@ static int start(struct run *run)
 		ret = target_launch(&run->target, run->o.cmd_argv, err, sizeof(err));
 	if (ret) {
 		log_error("%s", err);
-		return ret == -ENOENT && !run->o.pid ? 127 : 1;
+		/* As a shell does: 127 for a command not found, 126 for one that cannot run. */
+		if (!run->o.pid && ret == -ENOENT)
+			return 127;
+		if (!run->o.pid && ret == -EACCES)
+			return 126;
+		return 1;
 	}
 	cfg.target_pid = run->target.pid;
 	cfg.gate = run->target.launched;
@@ -292,7 +297,7 @@ static int start(struct run *run)
 		ret = target_release(&run->target, run->o.cmd_argv[0], err, sizeof(err));
 		if (ret) {
 			log_error("%s", err);
-			return 127;
+			return ret == -ENOENT ? 127 : 126;
 		}
 	}
 	log_info("probes live after %.1f ms", (double)(mono_ns() - t0) / 1e6);

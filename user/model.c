@@ -116,6 +116,7 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	r->drops.sys_dropped = sub(c->sys_dropped, o ? o->sys_dropped : 0);
 	r->drops.wakers_dropped = sub(c->wakers_dropped, o ? o->wakers_dropped : 0);
 	r->drops.missed_wakeups = sub(c->missed_wakeups, o ? o->missed_wakeups : 0);
+	r->drops.missed_switch_ins = sub(c->missed_switch_ins, o ? o->missed_switch_ins : 0);
 
 	err = task_model(r, cur, prev, w0, w1);
 	if (!err)
@@ -158,5 +159,5 @@ bool model_has_drops(const struct report *r)
 	const struct rpt_drops *d = &r->drops;
 
 	return d->threads_dropped || d->storage_failed || d->sys_dropped || d->wakers_dropped ||
-	       d->missed_wakeups;
+	       d->missed_wakeups || d->missed_switch_ins;
 }

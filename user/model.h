@@ -87,6 +87,7 @@ struct rpt_drops {
 	uint64_t sys_dropped;
 	uint64_t wakers_dropped;
 	uint64_t missed_wakeups;
+	uint64_t missed_switch_ins;
 };
 
 /* What the model needs besides snapshots: set by main.c (or a recording). */

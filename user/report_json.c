@@ -101,10 +101,16 @@ static struct json_object *thread_json(const struct rpt_thread *t)
 	for (size_t i = 0; i < t->nwakers; i++) {
 		struct json_object *e = json_object_new_object();
 
-		add_int(e, "tid", t->wakers[i].tid);
-		add_int(e, "pid", t->wakers[i].pid);
-		add_str(e, "comm", t->wakers[i].comm);
-		add_bool(e, "interrupt", t->wakers[i].tid == CT_WAKER_IRQ);
+		const struct rpt_waker *rw = &t->wakers[i];
+		bool special = rw->tid == CT_WAKER_IRQ || rw->tid == CT_WAKER_UNKNOWN;
+
+		add_str(e, "kind",
+			rw->tid == CT_WAKER_IRQ	    ? "interrupt" :
+			rw->tid == CT_WAKER_UNKNOWN ? "unknown" :
+						      "thread");
+		add_int(e, "tid", special ? 0 : rw->tid);
+		add_int(e, "pid", special ? 0 : rw->pid);
+		add_str(e, "comm", rw->comm);
 		add_u64(e, "count", t->wakers[i].count);
 		json_object_array_add(w, e);
 	}
@@ -133,7 +139,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 	add_u64(o, "voluntary_switches", p->nvcsw);
 	add_u64(o, "involuntary_switches", p->nivcsw);
 	add_u64(o, "wakeups", p->wakeups);
-	add_u64(o, "threads", p->nthreads);
+	add_u64(o, "thread_count", p->nthreads);
 	add_u64(o, "threads_started", p->threads_started);
 	add_u64(o, "threads_exited", p->threads_exited);
 	json_object_object_add(o, "wakeup_latency",
@@ -202,6 +208,7 @@ struct json_object *report_to_json(const struct report *r)
 	add_u64(drops, "syscalls_dropped", r->drops.sys_dropped);
 	add_u64(drops, "wakers_dropped", r->drops.wakers_dropped);
 	add_u64(drops, "missed_wakeups", r->drops.missed_wakeups);
+	add_u64(drops, "missed_switch_ins", r->drops.missed_switch_ins);
 	json_object_object_add(o, "drops", drops);
 
 	procs = json_object_new_array();

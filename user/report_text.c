@@ -63,9 +63,12 @@ static void print_drops(FILE *f, const struct report *r)
 		fprintf(f, "  %llu wakeups without their waker: waker table full\n",
 			(unsigned long long)d->wakers_dropped);
 	if (d->missed_wakeups)
-		fprintf(f,
-			"  %llu wakeups not seen: their run-queue wait was counted as blocked time\n",
+		fprintf(f, "  %llu wakeups not seen: their wakers and latencies are unknown\n",
 			(unsigned long long)d->missed_wakeups);
+	if (d->missed_switch_ins)
+		fprintf(f,
+			"  %llu switches onto a CPU not seen: their wakeup latencies are unknown\n",
+			(unsigned long long)d->missed_switch_ins);
 }
 
 static void print_summary(FILE *f, const struct rpt_process *p)
@@ -90,13 +93,15 @@ static void print_threads(FILE *f, const struct rpt_process *p, const struct tex
 	for (size_t i = 0; i < n; i++) {
 		const struct rpt_thread *t = &p->threads[i];
 		char mark = t->started ? (t->exited ? '*' : '+') : (t->exited ? '-' : ' ');
+		bool lat = hist_count(&t->wakelat) > 0;
 
 		fprintf(f, "  %8u%c%-16s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s\n", t->tid,
 			mark, t->comm, D(t->alive_ns), D(t->oncpu_ns), D(t->runq_ns),
 			D(t->blocked_ns), (unsigned long long)t->nvcsw,
 			(unsigned long long)t->nivcsw, (unsigned long long)t->wakeups,
-			D(hist_quantile(&t->wakelat, 0.5, t->wakelat_max)),
-			D(hist_quantile(&t->wakelat, 0.99, t->wakelat_max)), D(t->wakelat_max));
+			lat ? D(hist_quantile(&t->wakelat, 0.5, t->wakelat_max)) : "-",
+			lat ? D(hist_quantile(&t->wakelat, 0.99, t->wakelat_max)) : "-",
+			lat ? D(t->wakelat_max) : "-");
 	}
 	fprintf(f, "  (+ started during the trace, - exited, * both)\n");
 }
@@ -206,7 +211,7 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 			for (size_t j = 0; j < k; j++) {
 				const struct rpt_waker *w = &t->wakers[j];
 
-				if (w->tid)
+				if (w->tid != CT_WAKER_IRQ && w->tid != CT_WAKER_UNKNOWN)
 					fprintf(f, "%s%u %s (%llu)", j ? ", " : "", w->tid, w->comm,
 						(unsigned long long)w->count);
 				else

@@ -132,6 +132,10 @@ static void waker_identity(struct rpt_waker *rw, const struct snapshot *s,
 		strcpy(rw->comm, "[interrupt]");
 		return;
 	}
+	if (rw->tid == CT_WAKER_UNKNOWN) {
+		strcpy(rw->comm, "[unknown]");
+		return;
+	}
 	t = traced_tid(s, rw->tid);
 	n = snapshot_find_name(s, rw->tid);
 	if (t)

@@ -4,8 +4,8 @@
  * contrace saw with the kernel's own per-thread counters over the same
  * window: every thread is blocked before and after a phase.
  *
- *   phased [--spin N] [--sleep N] [--pingpong N] [--syscalls N] [--ms M]
- *          [--auto P]
+ *   phased [--spin N] [--sleep N] [--pingpong N] [--syscalls N] [--spawn N]
+ *          [--ms M] [--auto P]
  *
  * Prints "pid P", one "thread TID ROLE" line per thread and "ready", then
  * runs a phase on each SIGUSR1 and prints "done K" once every thread is
@@ -15,6 +15,7 @@
  *   sleep     sleep 1 ms at a time (clock_nanosleep)
  *   ping/pong exchange one byte through two pipes (read/write)
  *   syscalls  exactly N getppid() and N close(-1) (each fails with EBADF)
+ *   spawn     start N threads that each sleep 10 ms and exit, and join them
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-enum role { SPIN, SLEEP, PING, PONG, SYSCALLS };
-static const char *const role_names[] = { "spin", "sleep", "ping", "pong", "syscalls" };
+enum role { SPIN, SLEEP, PING, PONG, SYSCALLS, SPAWN };
+static const char *const role_names[] = { "spin", "sleep", "ping", "pong", "syscalls", "spawn" };
 
 struct worker {
 	pthread_t thread;
@@ -39,6 +40,7 @@ struct worker {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static long nspawn;
 static pthread_cond_t go = PTHREAD_COND_INITIALIZER, idle = PTHREAD_COND_INITIALIZER;
 static int phase, running, registered, stopping;
 static long phase_ms = 500, nsyscalls;
@@ -51,8 +53,19 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void *short_lived(void *arg)
+{
+	struct timespec ms10 = { 0, 10000000 };
+
+	(void)arg;
+	clock_nanosleep(CLOCK_MONOTONIC, 0, &ms10, NULL);
+	return NULL;
+}
+
 static void run_role(struct worker *w)
 {
+	pthread_t t[64];
+
 	double end = now_s() + (double)phase_ms / 1000.0;
 	struct timespec ms = { 0, 1000000 };
 	volatile unsigned long x = 0;
@@ -98,6 +111,14 @@ static void run_role(struct worker *w)
 			syscall(SYS_close, -1);
 		}
 		w->count += nsyscalls;
+		break;
+	case SPAWN:
+		for (long i = 0; i < nspawn && i < 64; i++)
+			if (pthread_create(&t[i], NULL, short_lived, NULL))
+				exit(3);
+		for (long i = 0; i < nspawn && i < 64; i++)
+			pthread_join(t[i], NULL);
+		w->count += nspawn;
 		break;
 	}
 }
@@ -173,7 +194,7 @@ static void run_phase(int nworkers, pid_t self)
 
 int main(int argc, char **argv)
 {
-	long nspin = 0, nsleep = 0, npingpong = 0, nsys = 0, autorun = 0;
+	long nspin = 0, nsleep = 0, npingpong = 0, nsys = 0, autorun = 0, spawners = 0;
 	struct worker *w;
 	int n = 0, sig, fds[4];
 	pid_t self = (pid_t)syscall(SYS_gettid);
@@ -190,18 +211,21 @@ int main(int argc, char **argv)
 			dst = &npingpong;
 		else if (!strcmp(argv[i], "--syscalls"))
 			dst = &nsys;
+		else if (!strcmp(argv[i], "--spawn"))
+			dst = &nspawn;
 		else if (!strcmp(argv[i], "--ms"))
 			dst = &phase_ms;
 		else if (!strcmp(argv[i], "--auto"))
 			dst = &autorun;
 		if (!dst || i + 1 >= argc) {
 			fprintf(stderr, "usage: phased [--spin N] [--sleep N] [--pingpong N] "
-					"[--syscalls N] [--ms M] [--auto PHASES]\n");
+					"[--syscalls N] [--spawn N] [--ms M] [--auto PHASES]\n");
 			return 2;
 		}
 		*dst = atol(argv[++i]);
 	}
 	nsyscalls = nsys;
+	spawners = nspawn > 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
@@ -209,7 +233,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	w = calloc((size_t)(nspin + nsleep + 2 * npingpong + (nsys > 0)), sizeof(*w));
+	w = calloc((size_t)(nspin + nsleep + 2 * npingpong + (nsys > 0) + spawners), sizeof(*w));
 	if (!w)
 		return 1;
 	for (long i = 0; i < nspin; i++)
@@ -228,6 +252,8 @@ int main(int argc, char **argv)
 	}
 	if (nsys > 0)
 		w[n++].role = SYSCALLS;
+	if (spawners)
+		w[n++].role = SPAWN;
 	for (int i = 0; i < n; i++)
 		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]))
 			return 1;

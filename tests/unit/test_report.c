@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Text and JSON rendering of one report model. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "model.h"
+#include "report_json.h"
+#include "report_text.h"
+
+static struct report_meta meta = {
+	.version = "9.9.9",
+	.kernel = "6.18.0-test",
+	.hostname = "testhost",
+	.ncpus = 2,
+	.target_pid = 4242,
+	.trace_start_ns = 0,
+	.trace_start_real_ns = 1700000000123456789ULL,
+	.command = "./prog --fast",
+	.launched = true,
+	.exit_status = 3,
+};
+
+static struct rpt_syscall syscalls[] = {
+	{ .nr = 202,
+	  .calls = 100,
+	  .errors = 7,
+	  .total_ns = 2000000000,
+	  .max_ns = 50000000,
+	  .offcpu_ns = 1900000000,
+	  .blocked_ns = 1800000000 },
+	{ .nr = 0, .calls = 10, .total_ns = 1000000, .max_ns = 200000 },
+};
+
+static struct rpt_waker wakers[] = {
+	{ .tid = 4243, .pid = 4242, .comm = "worker", .count = 90 },
+	{ .tid = 0, .comm = "[interrupt]", .count = 10 },
+};
+
+static struct rpt_thread threads[2];
+static struct rpt_process proc;
+static struct report rep;
+
+static void make_report(void)
+{
+	memset(threads, 0, sizeof(threads));
+	threads[0] = (struct rpt_thread){ .tid = 4243,
+					  .pid = 4242,
+					  .comm = "worker",
+					  .alive_ns = 3000000000,
+					  .oncpu_ns = 2500000000,
+					  .runq_ns = 400000000,
+					  .blocked_ns = 100000000,
+					  .nvcsw = 12,
+					  .nivcsw = 600,
+					  .wakeups = 12,
+					  .started = true };
+	threads[1] = (struct rpt_thread){ .tid = 4242,
+					  .pid = 4242,
+					  .comm = "prog",
+					  .alive_ns = 3000000000,
+					  .blocked_ns = 2990000000,
+					  .blocked_nosys_ns = 1000000,
+					  .nvcsw = 100,
+					  .wakeups = 100,
+					  .nsys = 2,
+					  .sys = syscalls,
+					  .nwakers = 2,
+					  .wakers = wakers,
+					  .wakelat_max = 8000,
+					  .wakelat_sum = 300000 };
+	for (int i = 0; i < 100; i++)
+		hist_record(&threads[1].wakelat, 3000);
+	proc = (struct rpt_process){ .pid = 4242,
+				     .comm = "prog",
+				     .cmdline = "./prog --fast",
+				     .ncpus = 2,
+				     .wall_ns = 3000000000,
+				     .cpu_ns = 2500000000,
+				     .runq_ns = 400000000,
+				     .blocked_ns = 3090000000,
+				     .nvcsw = 112,
+				     .nivcsw = 600,
+				     .wakeups = 112,
+				     .threads_started = 1,
+				     .nthreads = 2,
+				     .threads = threads,
+				     .nsys = 2,
+				     .sys = syscalls,
+				     .wakelat_max = 8000 };
+	hist_merge(&proc.wakelat, &threads[1].wakelat);
+	memset(&rep, 0, sizeof(rep));
+	rep.meta = &meta;
+	rep.duration_ns = 3000000000;
+	rep.nprocs = 1;
+	rep.procs = &proc;
+	rep.total = proc;
+	rep.total.threads = NULL;
+	rep.threads_seeded = 1;
+}
+
+static char *render_text(const struct report *r, int top)
+{
+	struct text_opts o = { .top = top };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	report_text(f, r, &o);
+	fclose(f);
+	return buf;
+}
+
+static void test_text(void **state)
+{
+	char *t;
+
+	(void)state;
+	make_report();
+	t = render_text(&rep, 10);
+	assert_non_null(
+		strstr(t, "contrace 9.9.9: command './prog --fast' (pid 4242), 3.00s on 2 CPUs"));
+	assert_non_null(strstr(t, "PROCESS 4242 prog  [./prog --fast]"));
+	assert_non_null(strstr(t, "CPU 2.50s = 41.7% of 2 CPUs"));
+	/* Rows: tid, start/exit mark, name, times, switch counts. */
+	assert_non_null(strstr(
+		t,
+		"    4243+worker              3.00s    2.50s    400ms    100ms      12     600      12        -        -        -"));
+	assert_non_null(strstr(
+		t,
+		"futex                      100        7     2.00s    20.0ms    50.0ms     1.90s"));
+	assert_non_null(strstr(t, "(not in a syscall)"));
+	assert_non_null(strstr(t, "4243 worker (90), [interrupt] (10)"));
+	assert_non_null(strstr(t, "WAKEUP LATENCY (wakeup to running), all threads: 100 wakeups"));
+	assert_non_null(strstr(t, "The command exited with status 3."));
+	assert_null(strstr(t, "WARNING"));
+	free(t);
+
+	/* Any drop is announced before the figures. */
+	rep.drops.sys_dropped = 5;
+	t = render_text(&rep, 10);
+	assert_non_null(strstr(t, "WARNING: some data was lost"));
+	assert_non_null(strstr(t, "5 syscalls not counted"));
+	assert_true(strstr(t, "WARNING") < strstr(t, "PROCESS"));
+	free(t);
+}
+
+static void test_text_top(void **state)
+{
+	char *t;
+
+	(void)state;
+	make_report();
+	t = render_text(&rep, 1);
+	assert_non_null(strstr(t, "THREADS (top 1 of 2"));
+	assert_null(strstr(t, "4242 prog                3.00s")); /* second thread row cut */
+	assert_non_null(strstr(t, "4243+worker              3.00s"));
+	assert_non_null(strstr(t, "SYSCALLS (top 1 of 2"));
+	free(t);
+}
+
+static struct json_object *get(struct json_object *o, const char *path)
+{
+	char buf[128], *save = NULL, *k;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save)) {
+		if (json_object_is_type(o, json_type_array))
+			o = json_object_array_get_idx(o, (size_t)atoi(k));
+		else if (!json_object_object_get_ex(o, k, &o))
+			return NULL;
+	}
+	return o;
+}
+
+static void test_json(void **state)
+{
+	struct json_object *o, *back;
+	const char *s;
+
+	(void)state;
+	make_report();
+	o = report_to_json(&rep);
+	s = json_object_to_json_string(o);
+	back = json_tokener_parse(s);
+	assert_non_null(back);
+	assert_int_equal(json_object_get_int(get(back, "schema_version")), REPORT_SCHEMA_VERSION);
+	assert_string_equal(json_object_get_string(get(back, "kind")), "total");
+	assert_string_equal(json_object_get_string(get(back, "trace.mode")), "command");
+	assert_string_equal(json_object_get_string(get(back, "trace.started_at")),
+			    "2023-11-14T22:13:20.123Z");
+	assert_int_equal(json_object_get_int(get(back, "trace.exit_status")), 3);
+	assert_false(json_object_get_boolean(get(back, "drops.any")));
+	assert_int_equal(json_object_get_int(get(back, "processes.0.pid")), 4242);
+	assert_int_equal(json_object_get_uint64(get(back, "processes.0.threads.0.oncpu_ns")),
+			 2500000000ULL);
+	assert_int_equal(
+		json_object_get_int(get(back, "processes.0.threads.0.involuntary_switches")), 600);
+	assert_true(json_object_get_boolean(get(back, "processes.0.threads.0.started")));
+	assert_string_equal(
+		json_object_get_string(get(back, "processes.0.threads.1.syscalls.0.name")),
+		"futex");
+	assert_int_equal(json_object_get_int(get(back, "processes.0.threads.1.syscalls.0.errors")),
+			 7);
+	assert_string_equal(
+		json_object_get_string(get(back, "processes.0.threads.1.wakers.1.kind")),
+		"interrupt");
+	assert_string_equal(
+		json_object_get_string(get(back, "processes.0.threads.1.wakers.0.kind")), "thread");
+	assert_int_equal(
+		json_object_get_int(get(back, "processes.0.threads.1.wakeup_latency.count")), 100);
+	/* Buckets are [lo, hi, count] with 3000 ns inside [lo, hi). */
+	assert_true(json_object_get_int(
+			    get(back, "processes.0.threads.1.wakeup_latency.buckets.0.0")) <= 3000);
+	assert_true(json_object_get_int(
+			    get(back, "processes.0.threads.1.wakeup_latency.buckets.0.1")) > 3000);
+	assert_int_equal(
+		json_object_get_int(get(back, "processes.0.threads.1.wakeup_latency.buckets.0.2")),
+		100);
+	assert_true(json_object_get_double(get(back, "processes.0.cpu_utilization")) > 0.41);
+	assert_null(get(back, "total.threads"));
+	assert_int_equal(json_object_get_int(get(back, "total.thread_count")), 2);
+	json_object_put(back);
+	json_object_put(o);
+}
+
+/* Text and JSON show the same figures: compare a few that both print. */
+static void test_same_model(void **state)
+{
+	struct json_object *o;
+	char *t, row[64];
+
+	(void)state;
+	make_report();
+	o = report_to_json(&rep);
+	t = render_text(&rep, 0);
+	snprintf(row, sizeof(row), "switches %d voluntary, %d involuntary",
+		 json_object_get_int(get(o, "processes.0.voluntary_switches")),
+		 json_object_get_int(get(o, "processes.0.involuntary_switches")));
+	assert_non_null(strstr(t, row));
+	snprintf(row, sizeof(row), "threads %d (%d started, %d exited)",
+		 json_object_get_int(get(o, "processes.0.thread_count")),
+		 json_object_get_int(get(o, "processes.0.threads_started")),
+		 json_object_get_int(get(o, "processes.0.threads_exited")));
+	assert_non_null(strstr(t, row));
+	free(t);
+	json_object_put(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_text_top),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_same_model),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
