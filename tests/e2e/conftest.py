@@ -92,6 +92,20 @@ class Phased:
         else:
             raise RuntimeError(f"workload {argv} ended before it was ready")
         self.pid = self.proc.pid
+        self.wait_asleep()
+
+    def wait_asleep(self, timeout=10):
+        """Wait until every thread sleeps (state S), so /proc counters rest."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            states = []
+            for tid in self.threads:
+                stat = open(f"/proc/{self.pid}/task/{tid}/stat").read()
+                states.append(stat.rsplit(")", 1)[1].split()[0])
+            if all(s == "S" for s in states):
+                return
+            time.sleep(0.002)
+        raise RuntimeError(f"workload threads did not go to sleep: {states}")
 
     def snapshot(self):
         return {tid: ProcCounters(self.pid, tid) for tid in self.threads}
@@ -100,6 +114,7 @@ class Phased:
         self.proc.send_signal(signal.SIGUSR1)
         line = self.proc.stdout.readline()
         assert line.startswith("done"), line
+        self.wait_asleep()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -139,8 +154,10 @@ def run_contrace(*args, timeout=120, check=True, **kw):
     command shares contrace's stdout). Returns (returncode, report, stderr);
     the command's own output is in the last element's .stdout attribute."""
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
-        p = subprocess.run([CONTRACE, "-q", "--json", f.name, *args], capture_output=True,
-                           text=True, timeout=timeout, **kw)
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
+        p = subprocess.run([CONTRACE, "-q", "--json", f.name, *args], text=True,
+                           timeout=timeout, **kw)
         if check and p.returncode != 0:
             raise AssertionError(f"contrace exited {p.returncode}: {p.stderr}")
         text = open(f.name).read()

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Bad input: a one-line error naming the problem, a non-zero exit, no hang,
+no crash, and (checked for every test by conftest) no BPF program left."""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import CONTRACE, WORKLOADS, Phased, run_contrace
+
+PHASED = os.path.join(WORKLOADS, "phased")
+
+
+def contrace(*args, timeout=30, **kw):
+    return subprocess.run([CONTRACE, *args], capture_output=True, text=True, timeout=timeout,
+                          **kw)
+
+
+def one_line_error(p, status, *needles):
+    assert p.returncode == status, (p.returncode, p.stderr)
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("contrace: "), lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert p.stdout == ""
+
+
+def unused_pid():
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())
+    for pid in range(pid_max - 1, 1, -1):
+        if not os.path.exists(f"/proc/{pid}"):
+            return pid
+    raise RuntimeError("no free pid")
+
+
+def test_no_such_pid():
+    pid = unused_pid()
+    one_line_error(contrace("-p", str(pid)), 1, f"no such process: {pid}")
+
+
+def test_kernel_thread():
+    one_line_error(contrace("-p", "2"), 1, "pid 2", "kernel thread")
+
+
+def test_zombie():
+    child = subprocess.Popen(["true"])
+    try:
+        for _ in range(200):
+            if open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        one_line_error(contrace("-p", str(child.pid)), 1, f"pid {child.pid}", "zombie")
+    finally:
+        child.wait()
+
+
+def test_thread_id_traces_its_process():
+    wl = Phased([PHASED, "--sleep", "1", "--ms", "10"])
+    try:
+        tid = [t for t, role in wl.threads.items() if role == "sleep"][0]
+        rc, report, err = run_contrace("-p", str(tid), "-d", "0.3")
+        assert rc == 0
+        assert f"{tid} is a thread of process {wl.pid}" in err
+        assert report["processes"][0]["pid"] == wl.pid
+    finally:
+        wl.stop()
+
+
+def test_not_root(tmp_path):
+    # A copy any user may run; the user has no capabilities.
+    binary = tmp_path / "contrace"
+    shutil.copy(CONTRACE, binary)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(binary, 0o755)
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "--inh-caps=-all", str(binary), "-p", "1"],
+                       capture_output=True, text=True, timeout=30)
+    one_line_error(p, 1, "permission denied", "root")
+
+
+def test_missing_btf():
+    one_line_error(contrace("--btf", "/nonexistent/vmlinux", "-p", "1"), 1,
+                   "cannot read BTF file '/nonexistent/vmlinux'")
+
+
+def test_garbage_btf(tmp_path):
+    junk = tmp_path / "junk.btf"
+    junk.write_bytes(b"this is not BTF" * 100)
+    one_line_error(contrace("--btf", str(junk), "--", "true"), 1, "BPF")
+
+
+def test_command_not_found():
+    one_line_error(contrace("--", "/nonexistent/command"), 127,
+                   "command not found: /nonexistent/command")
+    one_line_error(contrace("--", "no-such-command-anywhere"), 127,
+                   "command not found: no-such-command-anywhere")
+
+
+def test_command_not_executable(tmp_path):
+    script = tmp_path / "not-executable"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    os.chmod(script, 0o644)
+    one_line_error(contrace("--", str(script)), 126, f"cannot run '{script}'",
+                   "Permission denied")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["-p", "1", "-d", "0"], "invalid duration '0'"),
+    (["-p", "1", "-d", "abc"], "invalid duration 'abc'"),
+    (["-p", "1", "-d", "-3"], "invalid duration '-3'"),
+    (["-p", "abc"], "invalid pid 'abc'"),
+    (["-p", "0"], "invalid pid '0'"),
+    (["-p", "1", "--top", "x"], "invalid --top 'x'"),
+    (["-p", "1", "-i", "0"], "invalid interval '0'"),
+    (["-p", "1", "--max-threads", "-1"], "invalid --max-threads"),
+    (["-p", "1", "--", "true"], "not both"),
+    ([], "nothing to trace"),
+    (["ls"], "after '--'"),
+    (["--frobnicate"], "unknown option '--frobnicate'"),
+])
+def test_bad_options(args, needle):
+    one_line_error(contrace(*args), 2, needle)
+
+
+def test_unwritable_json():
+    one_line_error(contrace("--json", "/nonexistent/dir/out.json", "--", "true"), 1,
+                   "cannot write JSON to '/nonexistent/dir/out.json'")
+
+
+def test_target_exits_during_startup():
+    """A target that dies while contrace starts gets a clean error or a clean report."""
+    for _ in range(5):
+        child = subprocess.Popen(["sleep", "0.05"])
+        p = contrace("-p", str(child.pid), "-q", "--json", "/dev/null")
+        child.wait()
+        if p.returncode == 0:
+            continue  # attached in time and reported the short life
+        lines = [line for line in p.stderr.splitlines() if line.strip()]
+        assert p.returncode == 1 and len(lines) == 1, p.stderr
+        assert any(s in lines[0] for s in ("exited before tracing started", "zombie",
+                                          "no such process")), lines[0]
+
+
+def test_ctrl_c_reports_and_passes_the_signal_on(tmp_path):
+    out = tmp_path / "r.json"
+    p = subprocess.Popen([CONTRACE, "-q", "--json", str(out), "--", "sleep", "30"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    start = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=20)
+    assert time.monotonic() - start < 10
+    # The command got the signal too and died of it: contrace exits like a shell would.
+    assert p.returncode == 128 + signal.SIGINT, err
+    assert out.read_text().startswith("{")
+
+
+def test_help_and_version():
+    p = contrace("--help")
+    assert p.returncode == 0 and "Usage: contrace" in p.stdout
+    for opt in ("--pid", "--duration", "--interval", "--follow", "--json", "--top",
+                "--verbose", "--version"):
+        assert opt in p.stdout
+    p = contrace("--version")
+    assert p.returncode == 0 and p.stdout.startswith("contrace ")
