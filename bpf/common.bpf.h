@@ -2,6 +2,11 @@
 /*
  * Declarations shared by the BPF modules, which are linked into one object.
  * task.bpf.c defines the maps and globals declared extern here.
+ *
+ * Kernel fields are read with plain loads through BTF pointers (CO-RE
+ * relocated by vmlinux.h's preserve_access_index), not BPF_CORE_READ: a
+ * load is one instruction, a bpf_probe_read_kernel() call costs tens of
+ * nanoseconds with retpolines, and these run on every context switch.
  */
 #ifndef CONTRACE_COMMON_BPF_H
 #define CONTRACE_COMMON_BPF_H
@@ -58,10 +63,18 @@ static __always_inline struct ct_thread *ct_thread_of(struct task_struct *t)
 	return bpf_map_lookup_elem(&ct_threads, &idx);
 }
 
-/* As ct_thread_of(), but NULL for threads not accounted (yet). */
+/*
+ * As ct_thread_of(), but NULL for threads not accounted (yet). Without -f all
+ * traced threads share one tgid: comparing it first spares the rest of the
+ * machine the storage lookup (the branch is pruned at load time with -f).
+ */
 static __always_inline struct ct_thread *ct_active_thread(struct task_struct *t)
 {
-	struct ct_thread *th = ct_thread_of(t);
+	struct ct_thread *th;
+
+	if (!ct_cfg.follow && t->tgid != ct_cfg.targ_tgid)
+		return NULL;
+	th = ct_thread_of(t);
 
 	if (!th || (th->flags & CT_TF_GATED))
 		return NULL;
@@ -82,25 +95,25 @@ struct task_struct___pre514 {
 static __always_inline unsigned int ct_task_state(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+		return t->__state;
+	return (unsigned int)((struct task_struct___pre514 *)t)->state;
 }
 
 /*
- * The syscall a task not currently running is in, or CT_SYS_NONE. The entry
- * code stores -ENOSYS in regs->ax and the number in orig_ax; both stay until
- * the syscall returns. An exception or interrupt leaves a different ax.
+ * The syscall a task not currently running (or current itself) is in, or
+ * CT_SYS_NONE. The entry code stores -ENOSYS in regs->ax and the number in
+ * orig_ax; both stay until the syscall returns. An exception or interrupt
+ * leaves a different ax.
  */
 static __always_inline int ct_task_syscall(struct task_struct *t)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	long ax, nr;
+	long nr;
 
-	if (!regs)
+	if (!regs || regs->ax != -ENOSYS)
 		return CT_SYS_NONE;
-	ax = BPF_CORE_READ(regs, ax);
-	nr = BPF_CORE_READ(regs, orig_ax);
-	if (ax != -ENOSYS || nr < 0)
+	nr = regs->orig_ax;
+	if (nr < 0)
 		return CT_SYS_NONE;
 	return nr < CT_NR_SYSCALLS ? (int)nr : CT_NR_SYSCALLS - 1;
 }
@@ -111,7 +124,7 @@ static __always_inline int ct_task_syscall(struct task_struct *t)
  */
 static __always_inline __u64 ct_task_exec(struct task_struct *t)
 {
-	return BPF_CORE_READ(t, se.sum_exec_runtime);
+	return t->se.sum_exec_runtime;
 }
 
 static __always_inline int ct_have_run_delay(void)
@@ -122,7 +135,7 @@ static __always_inline int ct_have_run_delay(void)
 static __always_inline __u64 ct_task_delay(struct task_struct *t)
 {
 	if (ct_have_run_delay())
-		return BPF_CORE_READ(t, sched_info.run_delay);
+		return t->sched_info.run_delay;
 	return 0;
 }
 
@@ -135,27 +148,60 @@ static __always_inline __u64 ct_task_delay(struct task_struct *t)
  */
 static __always_inline __u64 ct_task_charged_until(struct task_struct *t)
 {
-	struct rq *rq;
 	__u64 clock, clock_task, exec_start;
+	struct cfs_rq *cfs_rq;
+	struct rq *rq;
 
 	if (!bpf_core_field_exists(t->se.cfs_rq))
 		return 0;
-	rq = BPF_CORE_READ(t, se.cfs_rq, rq);
+	cfs_rq = t->se.cfs_rq;
+	if (!cfs_rq)
+		return 0;
+	rq = cfs_rq->rq;
 	if (!rq)
 		return 0;
-	clock = BPF_CORE_READ(rq, clock);
-	clock_task = BPF_CORE_READ(rq, clock_task);
-	exec_start = BPF_CORE_READ(t, se.exec_start);
+	clock = rq->clock;
+	clock_task = rq->clock_task;
+	exec_start = t->se.exec_start;
 	if (clock < clock_task || exec_start > clock_task)
 		return clock;
 	return exec_start + (clock - clock_task);
+}
+
+/*
+ * Time the CPU of t's run queue has not given to tasks so far (rq->clock -
+ * rq->clock_task): hypervisor steal, and IRQs with CONFIG_IRQ_TIME_ACCOUNTING.
+ * Its growth during a run is time the running task lost. 0 if unknown.
+ */
+static __always_inline __u64 ct_task_rq_steal(struct task_struct *t)
+{
+	struct cfs_rq *cfs_rq;
+	struct rq *rq;
+
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return 0;
+	cfs_rq = t->se.cfs_rq;
+	if (!cfs_rq)
+		return 0;
+	rq = cfs_rq->rq;
+	if (!rq || rq->clock < rq->clock_task)
+		return 0;
+	return rq->clock - rq->clock_task;
 }
 
 /* The run-queue clock when t was last enqueued (valid in sched_wakeup), or 0. */
 static __always_inline __u64 ct_task_last_queued(struct task_struct *t)
 {
 	if (ct_have_run_delay())
-		return BPF_CORE_READ(t, sched_info.last_queued);
+		return t->sched_info.last_queued;
+	return 0;
+}
+
+/* The run-queue clock when t last got a CPU, or 0. */
+static __always_inline __u64 ct_task_last_arrival(struct task_struct *t)
+{
+	if (ct_have_run_delay())
+		return t->sched_info.last_arrival;
 	return 0;
 }
 

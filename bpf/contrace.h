@@ -37,6 +37,8 @@ enum ct_thread_flags {
 	CT_TF_GATED = 1 << 2, /* launched command before its execve: not accounted */
 	CT_TF_SYS_PARTIAL = 1 << 3, /* current syscall began before tracing */
 	CT_TF_PROCESS = 1 << 4, /* leader of its process when first seen, or forked as a process */
+	CT_TF_WOKEN = 1
+		      << 5, /* woken from a block whose length is settled at its next switch-out */
 };
 
 /* No syscall in progress. */
@@ -69,13 +71,14 @@ struct ct_thread {
 	__u32 slot; /* own index in ct_threads */
 	__u32 flags; /* enum ct_thread_flags */
 	__u32 state; /* enum ct_state */
-	__u32 wake_pending; /* sched_waking seen, sched_wakeup not yet (written by wakers) */
+	__u32 wake_pending; /* sched_waking seen, switch-in not yet (written by wakers) */
 	__u64 state_ts; /* when `state` began */
 	__u64 start_ts; /* first traced moment: seed, fork or execve of a launched command */
 	__u64 end_ts; /* final switch-out after exit; 0 while alive */
 	char comm[CT_COMM_LEN];
 
 	__u64 oncpu_ns; /* se.sum_exec_runtime delta */
+	__u64 stolen_ns; /* while running: its CPU's time taken by the hypervisor (steal) or IRQs */
 	__u64 runq_ns; /* sched_info.run_delay delta */
 	__u64 blocked_ns;
 	__u64 blocked_nosys_ns; /* part of blocked_ns spent outside any syscall */
@@ -83,14 +86,16 @@ struct ct_thread {
 	__u64 k_delay; /* sched_info.run_delay at the last switch-out (or start) */
 	__u64 wait_ts; /* became runnable (wakeup, preemption); 0 once folded into runq_ns */
 	__u64 k_clock_out; /* rq->clock of the last switch-out, 0 if unknown */
+	__u64 blk_ts; /* our clock at the start of the current or last block */
+	__u64 k_steal_in; /* rq clock - clock_task when the current run began */
 
 	__u64 nvcsw; /* voluntary switches seen */
 	__u64 nivcsw; /* involuntary switches seen */
 	__u64 kern_nvcsw; /* task->nvcsw at the last switch-out, classifies the next */
 
-	/* Wakeups: blocked -> runnable transitions, and their latency to run. */
+	/* Wakeups: blocked -> running transitions, and their latency (sched_waking to run). */
 	__u64 wakeups;
-	__u64 wake_ts; /* sched_wakeup time of the wakeup not yet followed by a switch-in */
+	__u64 wake_ts; /* sched_waking time of the pending wakeup (written by wakers) */
 	__u64 wakelat_sum;
 	__u64 wakelat_max;
 	__u32 wakelat_hist[CT_HIST_BUCKETS];
@@ -103,12 +108,17 @@ struct ct_thread {
 	__u32 rl_waker_tgid;
 	__u64 rl_waker_count;
 
-	/* Syscall in progress. */
+	/* Syscall in progress (--syscalls only: sys_enter/sys_exit). */
 	__s32 sys_nr; /* CT_SYS_NONE when not in a syscall */
-	__u32 pad1;
+	__s32 blk_nr; /* syscall the thread blocked in (from its registers), or CT_SYS_NONE */
 	__u64 sys_ts; /* entry time, or tracing start for a partial syscall */
 	__u64 sys_offcpu_ns; /* off-CPU (blocked + run queue) time within it so far */
-	__u64 sys_blocked_ns; /* blocked time within it so far */
+
+	/* Blocked time by syscall: run-length cache, flushed to ct_sysstats on change. */
+	__s32 bl_nr;
+	__u32 pad1;
+	__u64 bl_ns;
+	__u64 bl_count;
 };
 
 /* Key and value of the `ct_sysstats` hash map: per thread and syscall. */
@@ -118,13 +128,16 @@ struct ct_sys_key {
 };
 
 struct ct_sys_stat {
+	/* Blocking, from the scheduler probes (always). */
+	__u64 blocks; /* times the thread blocked in it */
+	__u64 blocked_ns;
+	/* Calls, from sys_enter/sys_exit (--syscalls only). */
 	__u64 calls; /* completed calls that began while traced */
 	__u64 errors; /* of those, returned -4095..-1 */
 	__u64 partial; /* calls in progress when tracing began (time counted, not the call) */
 	__u64 total_ns;
 	__u64 max_ns;
 	__u64 offcpu_ns;
-	__u64 blocked_ns;
 };
 
 /* Key and value of the `ct_wakers` hash map: who woke a thread, how often. */
@@ -150,7 +163,7 @@ struct ct_counters {
 	__u64 storage_failed; /* task storage could not be created */
 	__u64 sys_dropped; /* ct_sysstats full: syscall not counted */
 	__u64 wakers_dropped; /* ct_wakers full: waker counts lost */
-	__u64 missed_wakeups; /* switch-in of a thread we thought blocked */
+	__u64 missed_wakeups; /* wakeups whose sched_waking was not seen: waker, latency unknown */
 	__u64 missed_switch_ins; /* switch-out of a thread we thought off-CPU */
 };
 
@@ -161,6 +174,8 @@ struct ct_config {
 	__u32 gate_tgid; /* launched command: not accounted before its execve */
 	__u32 max_threads; /* entries of ct_threads */
 	__u64 thread_size; /* kernel stack size, to tell task from interrupt context */
+	__u32 syscalls; /* sys_enter/sys_exit attached: per-syscall calls and times */
+	__u32 pad;
 };
 
 /* Histogram bucket of a value in nanoseconds (see CT_HIST_BUCKETS). */

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Scheduler accounting: where each traced thread's time goes (on a CPU,
- * waiting on a run queue, blocked), its voluntary and involuntary switches,
- * its wakeup latency, and who woke it.
+ * waiting on a run queue, blocked and in which syscall), its voluntary and
+ * involuntary switches, its wakeup latency, and who woke it.
  *
- *   sched_switch   ends the running interval of prev and the waiting interval
- *                  of next;
- *   sched_waking   runs in the waker's context: records who woke the thread;
- *   sched_wakeup   the thread is on a run queue again: blocked -> runnable.
- *                  With remote wakeups this one may run on the wakee's CPU,
- *                  from an IPI, so it cannot name the waker itself.
+ *   sched_switch   ends the run of prev (the kernel's CPU and run-queue
+ *                  counters tell how long it ran and waited) and, for next,
+ *                  the block it was in: the kernel still holds the time it
+ *                  was enqueued, so blocked time needs no sched_wakeup probe;
+ *   sched_waking   runs in the waker's context: who woke the thread, and when.
+ *
+ * Two probes, both cheap for untraced tasks: this runs on every context
+ * switch of the machine (docs/performance.md has the costs).
  */
 #include "common.bpf.h"
 #include "syscalls.bpf.h"
@@ -90,39 +92,60 @@ static __always_inline void ct_waker_note(struct ct_thread *th)
 	th->rl_waker_count = 1;
 }
 
-/*
- * The thread is runnable again after blocking. `queued` is when the kernel
- * enqueued it, in its run-queue clock (0: unknown); measured from the
- * switch-out in that clock, blocked time adds up exactly with the kernel's
- * CPU and run-queue counters. Without it, our own clock.
- */
-static __always_inline void ct_end_block(struct ct_thread *th, __u64 now, __u64 queued)
+/* The thread blocked since its last switch-out was woken: who did it, and how fast it ran. */
+static __always_inline void ct_woken(struct ct_thread *th, __u64 now)
 {
-	__u64 d;
+	__u64 lat;
+	__u32 idx;
 
-	if (th->k_clock_out && queued > th->k_clock_out)
-		d = queued - th->k_clock_out;
-	else
-		d = ct_delta(now, th->state_ts);
-	th->k_clock_out = 0;
-	th->blocked_ns += d;
-	if (th->sys_nr != CT_SYS_NONE) {
-		th->sys_blocked_ns += d;
-		th->sys_offcpu_ns += d;
-	} else {
-		th->blocked_nosys_ns += d;
-	}
 	th->wakeups++;
-	th->state = CT_ST_RUNNABLE;
-	th->state_ts = now;
-	th->wake_ts = now;
-	th->wait_ts = now;
 	if (!th->wake_pending) {
+		/* Its sched_waking was not seen (tracing began, or the kernel hid it). */
+		if (th->flags & CT_TF_SEEN)
+			ct_count(missed_wakeups);
 		th->pend_waker_tid = CT_WAKER_UNKNOWN;
 		th->pend_waker_tgid = 0;
+		th->wake_ts = 0;
 	}
 	ct_waker_note(th);
 	th->wake_pending = 0;
+	if (th->wake_ts) {
+		lat = ct_delta(now, th->wake_ts);
+		th->wakelat_sum += lat;
+		if (lat > th->wakelat_max)
+			th->wakelat_max = lat;
+		idx = ct_hist_index(lat);
+		if (idx < CT_HIST_BUCKETS)
+			th->wakelat_hist[idx]++;
+	}
+	th->wait_ts = th->wake_ts ? th->wake_ts : now;
+	th->wake_ts = 0;
+}
+
+/*
+ * Account the block that ended with the run now ending: from the switch-out
+ * that began it to the enqueue that ended it, in the kernel's run-queue
+ * clock. The enqueue was run_delay before this run's arrival (across any
+ * migration while queued), so this adds up exactly with the kernel's CPU
+ * and run-queue counters. Without those clocks, our own.
+ */
+static __always_inline void ct_block_time(struct ct_thread *th, struct task_struct *t, __u64 kdelay,
+					  __u64 fallback_end)
+{
+	__u64 arrival = ct_task_last_arrival(t), queued, d;
+
+	queued = kdelay > th->k_delay ? arrival - (kdelay - th->k_delay) : arrival;
+	if (th->k_clock_out && arrival && queued > th->k_clock_out)
+		d = queued - th->k_clock_out;
+	else
+		d = ct_delta(fallback_end, th->blk_ts);
+	th->k_clock_out = 0;
+	th->blocked_ns += d;
+	ct_blocked_note(th, th->blk_nr, d);
+	th->blk_nr = CT_SYS_NONE;
+	if (th->sys_nr != CT_SYS_NONE)
+		th->sys_offcpu_ns += d;
+	th->flags &= ~CT_TF_WOKEN;
 }
 
 static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev, __u64 now,
@@ -130,7 +153,7 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 {
 	unsigned long nv = prev->nvcsw;
 	unsigned int state = ct_task_state(prev);
-	__u64 kexec = ct_task_exec(prev), kdelay = ct_task_delay(prev), arrival;
+	__u64 kexec = ct_task_exec(prev), kdelay = ct_task_delay(prev);
 
 	if (th->state != CT_ST_RUNNING) {
 		/*
@@ -141,17 +164,19 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		if (th->flags & CT_TF_SEEN)
 			ct_count(missed_switch_ins);
 		if (th->state == CT_ST_BLOCKED) {
-			/* The wakeup was missed too: it was enqueued run_delay before it arrived. */
-			arrival = BPF_CORE_READ(prev, sched_info.last_arrival);
-			ct_end_block(th, now,
-				     kdelay > th->k_delay ? arrival - (kdelay - th->k_delay) :
-							    arrival);
+			ct_woken(th, now);
+			th->flags |= CT_TF_WOKEN;
 		}
-		th->wake_ts = 0;
+		th->wait_ts = 0;
 	}
+	if (th->flags & CT_TF_WOKEN)
+		ct_block_time(th, prev, kdelay, th->wait_ts ? th->wait_ts : now);
 	/* The run that ends here, and (from run_delay) the wait that preceded it. */
 	th->oncpu_ns += ct_delta(kexec, th->k_exec);
 	th->k_exec = kexec;
+	if (th->k_steal_in)
+		th->stolen_ns += ct_delta(ct_task_rq_steal(prev), th->k_steal_in);
+	th->k_steal_in = 0;
 	if (ct_have_run_delay()) {
 		th->runq_ns += ct_delta(kdelay, th->k_delay);
 		th->k_delay = kdelay;
@@ -172,50 +197,43 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 			ct_sys_flush(th, now, 0, 0); /* exit, exit_group */
 		bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), prev->comm);
 		ct_waker_flush(th);
+		ct_blocked_flush(th);
 		th->end_ts = now;
 		th->state = CT_ST_DEAD;
 	} else if (preempt || state == TASK_RUNNING) {
 		/*
 		 * Preempted (even after setting a sleep state, before schedule()),
-		 * yielded, or a sleep cut short by a signal: still queued.
+		 * yielded, or a sleep cut short by a signal: still queued. A waking
+		 * seen during the run did not end a sleep.
 		 */
 		th->state = CT_ST_RUNNABLE;
 		th->wait_ts = now;
+		th->wake_pending = 0;
 	} else {
+		/* Asleep: in which syscall, its registers tell (prev is current here). */
 		th->state = CT_ST_BLOCKED;
+		th->blk_ts = now;
+		th->blk_nr = ct_task_syscall(prev);
 	}
 }
 
 static __always_inline void ct_switch_in(struct ct_thread *th, struct task_struct *next, __u64 now)
 {
-	__u64 d = ct_delta(now, th->state_ts), lat;
-	__u32 idx;
-
+	if (th->state != CT_ST_BLOCKED)
+		th->wake_pending = 0; /* a waking while it was queued woke nothing */
 	if (th->state == CT_ST_BLOCKED) {
-		/* Running again without its sched_wakeup seen: it still holds its enqueue time. */
-		if (th->flags & CT_TF_SEEN)
-			ct_count(missed_wakeups);
-		ct_end_block(th, now, ct_task_last_queued(next));
-		th->wake_ts = 0; /* the latency is unknown */
-	} else {
-		/* Runnable (or a seed that read a CPU it was leaving): run-queue wait. */
-		if (!ct_have_run_delay()) {
-			th->runq_ns += d;
-			th->wait_ts = 0;
-		}
-		if (th->sys_nr != CT_SYS_NONE)
-			th->sys_offcpu_ns += d;
-		if (th->wake_ts) {
-			lat = ct_delta(now, th->wake_ts);
-			th->wakelat_sum += lat;
-			if (lat > th->wakelat_max)
-				th->wakelat_max = lat;
-			idx = ct_hist_index(lat);
-			if (idx < CT_HIST_BUCKETS)
-				th->wakelat_hist[idx]++;
-		}
+		/* Woken; how long it slept is settled when this run ends. */
+		ct_woken(th, now);
+		th->flags |= CT_TF_WOKEN;
+		if (!ct_have_run_delay())
+			th->runq_ns += ct_delta(now, th->wait_ts);
+	} else if (!ct_have_run_delay()) {
+		/* Without the kernel's run_delay, measure the run-queue wait ourselves. */
+		th->runq_ns += ct_delta(now, th->state_ts);
 	}
-	th->wake_ts = 0;
+	if (th->sys_nr != CT_SYS_NONE && th->wait_ts)
+		th->sys_offcpu_ns += ct_delta(now, th->wait_ts);
+	th->k_steal_in = ct_task_rq_steal(next);
 	th->state = CT_ST_RUNNING;
 	th->state_ts = now;
 	th->flags |= CT_TF_SEEN;
@@ -250,6 +268,13 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 
 	if (!th)
 		return 0;
+	/*
+	 * Recorded whatever our state says: the thread may still be on its way
+	 * to sleep in __schedule() on another CPU. A waking that ends no sleep
+	 * is dropped at the thread's next switch that is not a block.
+	 */
+	if (th->state == CT_ST_DEAD)
+		return 0;
 	cur = bpf_get_current_task_btf();
 	if (cur->pid && ct_in_task_context(cur)) {
 		th->pend_waker_tid = cur->pid;
@@ -258,23 +283,8 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 		th->pend_waker_tid = CT_WAKER_IRQ;
 		th->pend_waker_tgid = 0;
 	}
+	th->wake_ts = bpf_ktime_get_ns();
 	th->wake_pending = 1;
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(ct_sched_wakeup, struct task_struct *p)
-{
-	struct ct_thread *th = ct_active_thread(p);
-
-	if (!th)
-		return 0;
-	if (th->state != CT_ST_BLOCKED && th->state != CT_ST_UNKNOWN) {
-		/* Woken before it got off the CPU: no sleep happened. */
-		th->wake_pending = 0;
-		return 0;
-	}
-	ct_end_block(th, bpf_ktime_get_ns(), ct_task_last_queued(p));
 	return 0;
 }
 

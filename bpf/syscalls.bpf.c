@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Per-thread syscall statistics: calls, errors, total and maximum time, and
- * the off-CPU and blocked part of it (accumulated by sched.bpf.c while the
- * syscall is in progress). These raw tracepoints fire for every syscall on
- * the machine once attached: the traced-thread lookup comes first.
+ * --syscalls: per-thread syscall calls, errors, total and maximum time, and
+ * the off-CPU part of it (accumulated by sched.bpf.c while the syscall is in
+ * progress). Loaded only with --syscalls: once attached, these tracepoints
+ * put every syscall on the machine through the kernel's slow path (about
+ * 160 ns per hook here, see docs/performance.md), whatever the program does.
  */
 #include "syscalls.bpf.h"
 
@@ -19,7 +20,6 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	th->sys_nr = id >= 0 && id < CT_NR_SYSCALLS ? (int)id : CT_NR_SYSCALLS - 1;
 	th->sys_ts = bpf_ktime_get_ns();
 	th->sys_offcpu_ns = 0;
-	th->sys_blocked_ns = 0;
 	th->flags &= ~CT_TF_SYS_PARTIAL;
 	return 0;
 }

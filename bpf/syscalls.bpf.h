@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Per-thread syscall statistics: shared by syscalls.bpf.c and sched.bpf.c. */
+/*
+ * Per-thread syscall statistics, shared by syscalls.bpf.c and sched.bpf.c.
+ *
+ * Blocked time by syscall comes from the scheduler probes: at switch-out a
+ * sleeping thread's registers name the syscall it sleeps in. That needs no
+ * syscall hook. Calls, errors and durations need sys_enter/sys_exit, which
+ * slow down every syscall on the machine, so they are only with --syscalls.
+ */
 #ifndef CONTRACE_SYSCALLS_BPF_H
 #define CONTRACE_SYSCALLS_BPF_H
 
@@ -15,27 +22,70 @@ struct ct_sysstats_map {
 extern struct ct_sysstats_map ct_sysstats SEC(".maps");
 
 /*
- * Account the syscall in progress on `th` as ended at `now`. A syscall that
- * began before tracing counts its time but not as a call. Errors are the
- * -4095..-1 returns; `has_ret` is 0 when the thread died in it (exit).
+ * The ct_sysstats entry of (slot, nr), created if missing; NULL when the map
+ * is full. Each key is written only while its thread is not running
+ * elsewhere: by the thread itself, or by its waker while it sleeps.
+ */
+static __always_inline struct ct_sys_stat *ct_sys_entry(__u32 slot, int nr)
+{
+	static const struct ct_sys_stat zero = {};
+	struct ct_sys_key key = { .slot = slot, .nr = nr };
+	struct ct_sys_stat *st;
+
+	st = bpf_map_lookup_elem(&ct_sysstats, &key);
+	if (st)
+		return st;
+	bpf_map_update_elem(&ct_sysstats, &key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&ct_sysstats, &key);
+}
+
+/* Move the run-length blocked-by-syscall figures into ct_sysstats. */
+static __always_inline void ct_blocked_flush(struct ct_thread *th)
+{
+	struct ct_sys_stat *st;
+
+	if (!th->bl_count)
+		return;
+	st = ct_sys_entry(th->slot, th->bl_nr);
+	if (st) {
+		st->blocks += th->bl_count;
+		st->blocked_ns += th->bl_ns;
+	} else {
+		__sync_fetch_and_add(&ct_counters.sys_dropped, th->bl_count);
+	}
+	th->bl_count = 0;
+	th->bl_ns = 0;
+}
+
+/* The thread was blocked `d` ns in syscall nr (CT_SYS_NONE: outside any). */
+static __always_inline void ct_blocked_note(struct ct_thread *th, int nr, __u64 d)
+{
+	if (nr == CT_SYS_NONE) {
+		th->blocked_nosys_ns += d;
+		return;
+	}
+	if (th->bl_count && th->bl_nr != nr)
+		ct_blocked_flush(th);
+	th->bl_nr = nr;
+	th->bl_ns += d;
+	th->bl_count++;
+}
+
+/*
+ * --syscalls: account the syscall in progress on `th` as ended at `now`. One
+ * that began before tracing counts its time but not as a call. Errors are
+ * the -4095..-1 returns; `has_ret` is 0 when the thread died in it (exit).
  */
 static __always_inline void ct_sys_flush(struct ct_thread *th, __u64 now, long ret, int has_ret)
 {
-	static const struct ct_sys_stat zero = {};
-	struct ct_sys_key key = { .slot = th->slot, .nr = th->sys_nr };
 	struct ct_sys_stat *st;
 	__u64 d = ct_delta(now, th->sys_ts);
 
+	st = ct_sys_entry(th->slot, th->sys_nr);
 	th->sys_nr = CT_SYS_NONE;
-	st = bpf_map_lookup_elem(&ct_sysstats, &key);
 	if (!st) {
-		/* Only this thread writes its keys: no racing insert to lose. */
-		bpf_map_update_elem(&ct_sysstats, &key, &zero, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&ct_sysstats, &key);
-		if (!st) {
-			ct_count(sys_dropped);
-			return;
-		}
+		ct_count(sys_dropped);
+		return;
 	}
 	if (th->flags & CT_TF_SYS_PARTIAL) {
 		/* Only its traced part is known: no call, no maximum. */
@@ -50,7 +100,6 @@ static __always_inline void ct_sys_flush(struct ct_thread *th, __u64 now, long r
 	}
 	st->total_ns += d;
 	st->offcpu_ns += th->sys_offcpu_ns;
-	st->blocked_ns += th->sys_blocked_ns;
 }
 
 #endif /* CONTRACE_SYSCALLS_BPF_H */

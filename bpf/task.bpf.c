@@ -36,7 +36,9 @@ static __always_inline struct ct_thread *ct_alloc(struct task_struct *t, __u64 n
 	th->flags = flags;
 	th->start_ts = now;
 	th->state_ts = now;
+	th->blk_ts = now;
 	th->sys_nr = CT_SYS_NONE;
+	th->blk_nr = CT_SYS_NONE;
 	th->kern_nvcsw = t->nvcsw;
 	th->k_exec = ct_task_exec(t);
 	th->k_delay = ct_task_delay(t);
@@ -108,7 +110,7 @@ int ct_seed(struct bpf_iter__task *ctx)
 
 	/* What the thread is doing now, as far as the kernel's own state tells. */
 	state = ct_task_state(t);
-	if (BPF_CORE_READ(t, on_cpu)) {
+	if (t->on_cpu) {
 		th->state = CT_ST_RUNNING;
 	} else if (state == TASK_RUNNING) {
 		th->state = CT_ST_RUNNABLE;
@@ -118,7 +120,9 @@ int ct_seed(struct bpf_iter__task *ctx)
 	}
 	if (th->state != CT_ST_RUNNING) {
 		nr = ct_task_syscall(t);
-		if (nr != CT_SYS_NONE) {
+		if (th->state == CT_ST_BLOCKED)
+			th->blk_nr = nr;
+		if (nr != CT_SYS_NONE && ct_cfg.syscalls) {
 			th->sys_nr = nr;
 			th->sys_ts = now;
 			th->flags |= CT_TF_SYS_PARTIAL;
@@ -178,10 +182,10 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	th->k_exec = ct_task_exec(p);
 	th->k_delay = ct_task_delay(p);
 	th->wait_ts = 0;
-	th->sys_nr = ct_task_syscall(p);
+	th->blk_nr = CT_SYS_NONE;
+	th->sys_nr = ct_cfg.syscalls ? ct_task_syscall(p) : CT_SYS_NONE;
 	th->sys_ts = now;
 	th->sys_offcpu_ns = 0;
-	th->sys_blocked_ns = 0;
 	th->flags &= ~(CT_TF_GATED | CT_TF_SYS_PARTIAL);
 	return 0;
 }

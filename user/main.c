@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -53,6 +54,7 @@ static void fill_meta(struct run *run)
 	m->target_pid = run->target.pid;
 	m->launched = run->target.launched;
 	m->follow = run->o.follow;
+	m->syscalls = run->o.syscalls;
 	m->exit_status = -1;
 	for (int i = 0; i < run->o.cmd_argc && len + 1 < sizeof(m->command); i++) {
 		int n = snprintf(m->command + len, sizeof(m->command) - len, "%s%s", i ? " " : "",
@@ -239,6 +241,7 @@ static int start(struct run *run)
 {
 	struct session_cfg cfg = {
 		.follow = run->o.follow,
+		.syscalls = run->o.syscalls,
 		.max_threads = (uint32_t)run->o.max_threads,
 		.btf_path = run->o.btf_path,
 	};
@@ -307,6 +310,21 @@ static int start(struct run *run)
 	return 0;
 }
 
+/* With -v: what contrace itself cost (its probes run in the traced threads' time). */
+static void report_own_usage(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return;
+	log_info("own CPU %.1f ms (user %.1f, system %.1f), max RSS %ld KiB",
+		 (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+			 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3,
+		 (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3,
+		 (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3,
+		 ru.ru_maxrss);
+}
+
 int main(int argc, char **argv)
 {
 	struct run run = { .sigfd = -1 };
@@ -368,5 +386,6 @@ out:
 	}
 	if (run.sigfd >= 0)
 		close(run.sigfd);
+	report_own_usage();
 	return code;
 }

@@ -26,6 +26,8 @@ static int cmp_syscall(const void *a, const void *b)
 
 	if (x->total_ns != y->total_ns)
 		return x->total_ns > y->total_ns ? -1 : 1;
+	if (x->blocked_ns != y->blocked_ns)
+		return x->blocked_ns > y->blocked_ns ? -1 : 1;
 	if (x->calls != y->calls)
 		return x->calls > y->calls ? -1 : 1;
 	return x->nr - y->nr;
@@ -70,6 +72,7 @@ static int build_total(struct report *r)
 		const struct rpt_process *p = &r->procs[i];
 
 		t->cpu_ns += p->cpu_ns;
+		t->stolen_ns += p->stolen_ns;
 		t->runq_ns += p->runq_ns;
 		t->blocked_ns += p->blocked_ns;
 		t->nvcsw += p->nvcsw;

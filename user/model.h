@@ -15,6 +15,9 @@
 
 struct rpt_syscall {
 	int nr;
+	uint64_t blocks; /* times a thread blocked in it */
+	uint64_t blocked_ns;
+	/* The rest only with --syscalls (meta->syscalls). */
 	uint64_t calls; /* completed in the window */
 	uint64_t errors;
 	uint64_t partial; /* completed, but began before tracing: time only */
@@ -22,7 +25,6 @@ struct rpt_syscall {
 	uint64_t total_ns;
 	uint64_t max_ns; /* since tracing began */
 	uint64_t offcpu_ns;
-	uint64_t blocked_ns;
 };
 
 struct rpt_waker {
@@ -40,8 +42,9 @@ struct rpt_thread {
 	bool started; /* created during the window */
 	bool exited; /* exited during the window */
 	uint64_t start_ns; /* offset of its first traced moment from the window start */
-	uint64_t alive_ns; /* == oncpu + runq + blocked */
+	uint64_t alive_ns; /* == oncpu + stolen + runq + blocked */
 	uint64_t oncpu_ns;
+	uint64_t stolen_ns; /* while it ran, its CPU served the hypervisor (or IRQs) */
 	uint64_t runq_ns;
 	uint64_t blocked_ns;
 	uint64_t blocked_nosys_ns;
@@ -65,6 +68,7 @@ struct rpt_process {
 	bool exited; /* all its threads exited during the window */
 	uint64_t wall_ns; /* part of the window it was alive */
 	uint64_t cpu_ns;
+	uint64_t stolen_ns;
 	uint64_t runq_ns;
 	uint64_t blocked_ns;
 	uint64_t nvcsw;
@@ -100,6 +104,7 @@ struct report_meta {
 	char command[1024]; /* launched command line, "" with -p */
 	bool launched;
 	bool follow;
+	bool syscalls; /* per-syscall calls and times were traced (--syscalls) */
 	uint64_t trace_start_ns; /* monotonic: tracing began */
 	uint64_t trace_start_real_ns; /* the same moment, realtime */
 	int exit_status; /* launched command: exit code, or -1 */

@@ -20,6 +20,7 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "follow", no_argument, NULL, 'f' },
+	{ "syscalls", no_argument, NULL, 'S' },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "top", required_argument, NULL, OPT_TOP },
@@ -46,6 +47,8 @@ void opts_usage(FILE *f)
 	      "                         SIGTERM)\n"
 	      "  -i, --interval SECS    also print a report of each SECS-second interval\n"
 	      "  -f, --follow           also trace child processes (a section per process)\n"
+	      "  -S, --syscalls         count every syscall: calls, errors, times (this slows\n"
+	      "                         down every syscall on the machine while tracing)\n"
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
 	      "  -q, --quiet            no text report\n"
 	      "      --top N            rows per table (default 10, 0: all)\n"
@@ -89,7 +92,7 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	optind = 1;
 	opterr = 0;
 	/* '+': stop at the first non-option, so a command's own options stay its own. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:fqvh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:fSqvh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_int(optarg, 1, 0x3fffffff, &v))
@@ -117,6 +120,9 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			break;
 		case 'f':
 			o->follow = true;
+			break;
+		case 'S':
+			o->syscalls = true;
 			break;
 		case 'q':
 			o->quiet = true;

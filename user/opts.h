@@ -17,6 +17,7 @@ struct opts {
 	double duration; /* -d seconds, 0: until the end */
 	double interval; /* -i seconds, 0: one report at the end */
 	bool follow; /* -f */
+	bool syscalls; /* -S: per-syscall calls and times (slows every syscall) */
 	const char *json_path; /* --json, "-" for stdout */
 	bool quiet; /* -q: no text report */
 	int top; /* --top rows per table, 0: all */

@@ -56,7 +56,13 @@ static struct json_object *hist_json(const struct hist *h, uint64_t sum, uint64_
 	return o;
 }
 
-static struct json_object *syscalls_json(const struct rpt_syscall *s, size_t n)
+/* Calls and times only with --syscalls; null without, not a misleading 0. */
+static void add_traced(struct json_object *o, const char *k, uint64_t v, bool traced)
+{
+	json_object_object_add(o, k, traced ? json_object_new_uint64(v) : NULL);
+}
+
+static struct json_object *syscalls_json(const struct rpt_syscall *s, size_t n, bool traced)
 {
 	struct json_object *a = json_object_new_array();
 	char buf[32];
@@ -66,20 +72,21 @@ static struct json_object *syscalls_json(const struct rpt_syscall *s, size_t n)
 
 		add_str(o, "name", syscall_name(s[i].nr, buf, sizeof(buf)));
 		add_int(o, "nr", s[i].nr);
-		add_u64(o, "calls", s[i].calls);
-		add_u64(o, "errors", s[i].errors);
-		add_u64(o, "in_progress_at_start", s[i].partial);
-		add_u64(o, "in_progress_at_end", s[i].open);
-		add_u64(o, "total_ns", s[i].total_ns);
-		add_u64(o, "max_ns", s[i].max_ns);
-		add_u64(o, "offcpu_ns", s[i].offcpu_ns);
+		add_u64(o, "blocks", s[i].blocks);
 		add_u64(o, "blocked_ns", s[i].blocked_ns);
+		add_traced(o, "calls", s[i].calls, traced);
+		add_traced(o, "errors", s[i].errors, traced);
+		add_traced(o, "in_progress_at_start", s[i].partial, traced);
+		add_traced(o, "in_progress_at_end", s[i].open, traced);
+		add_traced(o, "total_ns", s[i].total_ns, traced);
+		add_traced(o, "max_ns", s[i].max_ns, traced);
+		add_traced(o, "offcpu_ns", s[i].offcpu_ns, traced);
 		json_object_array_add(a, o);
 	}
 	return a;
 }
 
-static struct json_object *thread_json(const struct rpt_thread *t)
+static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 {
 	struct json_object *o = json_object_new_object(), *w = json_object_new_array();
 
@@ -90,6 +97,7 @@ static struct json_object *thread_json(const struct rpt_thread *t)
 	add_u64(o, "start_offset_ns", t->start_ns);
 	add_u64(o, "alive_ns", t->alive_ns);
 	add_u64(o, "oncpu_ns", t->oncpu_ns);
+	add_u64(o, "stolen_ns", t->stolen_ns);
 	add_u64(o, "runq_ns", t->runq_ns);
 	add_u64(o, "blocked_ns", t->blocked_ns);
 	add_u64(o, "blocked_outside_syscalls_ns", t->blocked_nosys_ns);
@@ -115,11 +123,11 @@ static struct json_object *thread_json(const struct rpt_thread *t)
 		json_object_array_add(w, e);
 	}
 	json_object_object_add(o, "wakers", w);
-	json_object_object_add(o, "syscalls", syscalls_json(t->sys, t->nsys));
+	json_object_object_add(o, "syscalls", syscalls_json(t->sys, t->nsys, traced));
 	return o;
 }
 
-static struct json_object *process_json(const struct rpt_process *p, bool with_threads)
+static struct json_object *process_json(const struct rpt_process *p, bool with_threads, bool traced)
 {
 	struct json_object *o = json_object_new_object();
 	uint64_t cap = p->wall_ns * (uint64_t)(p->ncpus > 0 ? p->ncpus : 1);
@@ -134,6 +142,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 	add_u64(o, "wall_ns", p->wall_ns);
 	add_u64(o, "cpu_ns", p->cpu_ns);
 	add_double(o, "cpu_utilization", cap ? (double)p->cpu_ns / (double)cap : 0.0);
+	add_u64(o, "stolen_ns", p->stolen_ns);
 	add_u64(o, "runq_ns", p->runq_ns);
 	add_u64(o, "blocked_ns", p->blocked_ns);
 	add_u64(o, "voluntary_switches", p->nvcsw);
@@ -144,12 +153,12 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 	add_u64(o, "threads_exited", p->threads_exited);
 	json_object_object_add(o, "wakeup_latency",
 			       hist_json(&p->wakelat, p->wakelat_sum, p->wakelat_max));
-	json_object_object_add(o, "syscalls", syscalls_json(p->sys, p->nsys));
+	json_object_object_add(o, "syscalls", syscalls_json(p->sys, p->nsys, traced));
 	if (with_threads) {
 		struct json_object *a = json_object_new_array();
 
 		for (size_t i = 0; i < p->nthreads; i++)
-			json_object_array_add(a, thread_json(&p->threads[i]));
+			json_object_array_add(a, thread_json(&p->threads[i], traced));
 		json_object_object_add(o, "threads", a);
 	}
 	return o;
@@ -194,6 +203,7 @@ struct json_object *report_to_json(const struct report *r)
 	add_int(trace, "target_pid", m->target_pid);
 	add_str(trace, "command", m->command);
 	add_bool(trace, "follow", m->follow);
+	add_bool(trace, "syscalls", m->syscalls);
 	add_u64(trace, "threads_at_start", r->threads_seeded);
 	if (m->launched && !r->interval && (m->exit_status >= 0 || m->exit_signal)) {
 		add_int(trace, "exit_status", m->exit_status);
@@ -213,9 +223,9 @@ struct json_object *report_to_json(const struct report *r)
 
 	procs = json_object_new_array();
 	for (size_t i = 0; i < r->nprocs; i++)
-		json_object_array_add(procs, process_json(&r->procs[i], true));
+		json_object_array_add(procs, process_json(&r->procs[i], true, m->syscalls));
 	json_object_object_add(o, "processes", procs);
-	json_object_object_add(o, "total", process_json(&r->total, false));
+	json_object_object_add(o, "total", process_json(&r->total, false, m->syscalls));
 	return o;
 }
 

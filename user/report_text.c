@@ -76,6 +76,10 @@ static void print_summary(FILE *f, const struct rpt_process *p)
 	fprintf(f, "  wall %s   CPU %s = %s of %d CPU%s   run-queue wait %s   blocked %s\n",
 		D(p->wall_ns), D(p->cpu_ns), P(ratio(p->cpu_ns, p->wall_ns * (uint64_t)p->ncpus)),
 		p->ncpus, p->ncpus == 1 ? "" : "s", D(p->runq_ns), D(p->blocked_ns));
+	if (p->stolen_ns)
+		fprintf(f,
+			"  while running, %s of CPU time went to the hypervisor (steal) or IRQs\n",
+			D(p->stolen_ns));
 	fprintf(f,
 		"  threads %zu (%zu started, %zu exited)   switches %llu voluntary, %llu involuntary   wakeups %llu\n",
 		p->nthreads, p->threads_started, p->threads_exited, (unsigned long long)p->nvcsw,
@@ -165,26 +169,50 @@ static void print_blocked(FILE *f, const struct rpt_process *p, const struct tex
 	free(v);
 }
 
+/* With --syscalls: every call; without: only the blocking ones, from the scheduler. */
 static void print_syscalls(FILE *f, const struct rpt_syscall *s, size_t nsys,
-			   const struct text_opts *o, int indent)
+			   const struct text_opts *o, bool traced, int indent)
 {
 	size_t n = rows(nsys, o);
 	char buf[32];
 
 	if (!nsys)
 		return;
-	fprintf(f, "%*s%-20s %9s %8s %9s %9s %9s %9s\n", indent, "", "SYSCALL", "CALLS", "ERRORS",
-		"TOTAL", "AVG", "MAX", "OFF-CPU");
+	if (!traced) {
+		fprintf(f, "%*s%-20s %9s %9s %9s\n", indent, "", "SYSCALL", "BLOCKS", "BLOCKED",
+			"AVG");
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%*s%-20s %9llu %9s %9s\n", indent, "",
+				syscall_name(s[i].nr, buf, sizeof(buf)),
+				(unsigned long long)s[i].blocks, D(s[i].blocked_ns),
+				s[i].blocks ? D(s[i].blocked_ns / s[i].blocks) : "-");
+		return;
+	}
+	fprintf(f, "%*s%-20s %9s %8s %9s %9s %9s %9s %9s\n", indent, "", "SYSCALL", "CALLS",
+		"ERRORS", "TOTAL", "AVG", "MAX", "OFF-CPU", "BLOCKED");
 	for (size_t i = 0; i < n; i++) {
 		uint64_t calls = s[i].calls;
 
-		fprintf(f, "%*s%-20s %9llu %8llu %9s %9s %9s %9s%s\n", indent, "",
+		fprintf(f, "%*s%-20s %9llu %8llu %9s %9s %9s %9s %9s%s\n", indent, "",
 			syscall_name(s[i].nr, buf, sizeof(buf)), (unsigned long long)calls,
 			(unsigned long long)s[i].errors, D(s[i].total_ns),
 			calls ? D(s[i].total_ns / (calls + s[i].partial + s[i].open)) : "-",
-			D(s[i].max_ns), D(s[i].offcpu_ns),
+			D(s[i].max_ns), D(s[i].offcpu_ns), D(s[i].blocked_ns),
 			s[i].partial || s[i].open ? "  (+ in progress at start/end)" : "");
 	}
+}
+
+static void syscalls_section(FILE *f, const struct rpt_syscall *s, size_t nsys,
+			     const struct text_opts *o, bool traced)
+{
+	if (!nsys)
+		return;
+	if (traced)
+		heading(f, "SYSCALLS", rows(nsys, o), nsys, "total time");
+	else
+		heading(f, "SYSCALLS THREADS BLOCKED IN (-S counts every call)", rows(nsys, o),
+			nsys, "blocked time");
+	print_syscalls(f, s, nsys, o, traced, 2);
 }
 
 static void print_wakers(FILE *f, const struct rpt_process *p, const struct text_opts *o)
@@ -239,7 +267,8 @@ static void print_wakelat(FILE *f, const char *who, const struct hist *h, uint64
 	hist_print(f, h, 4);
 }
 
-static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o,
+			  bool traced)
 {
 	char who[64];
 
@@ -248,10 +277,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	print_summary(f, p);
 	print_threads(f, p, o);
 	print_blocked(f, p, o);
-	if (p->nsys) {
-		heading(f, "SYSCALLS", rows(p->nsys, o), p->nsys, "total time");
-		print_syscalls(f, p->sys, p->nsys, o, 2);
-	}
+	syscalls_section(f, p->sys, p->nsys, o, traced);
 	print_wakers(f, p, o);
 	print_wakelat(f, "all threads", &p->wakelat, p->wakelat_max);
 	if (o->verbose < 1)
@@ -262,7 +288,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 		snprintf(who, sizeof(who), "thread %u %s", t->tid, t->comm);
 		if (t->nsys) {
 			fprintf(f, "\n  SYSCALLS of thread %u %s\n", t->tid, t->comm);
-			print_syscalls(f, t->sys, t->nsys, o, 4);
+			print_syscalls(f, t->sys, t->nsys, o, traced, 4);
 		}
 		print_wakelat(f, who, &t->wakelat, t->wakelat_max);
 	}
@@ -277,14 +303,11 @@ void report_text(FILE *f, const struct report *r, const struct text_opts *o)
 	if (!r->nprocs)
 		fprintf(f, "\nNo thread of the target ran while traced.\n");
 	for (size_t i = 0; i < r->nprocs; i++)
-		print_process(f, &r->procs[i], o);
+		print_process(f, &r->procs[i], o, m->syscalls);
 	if (r->nprocs > 1) {
 		fprintf(f, "\nTOTAL of %zu processes\n", r->nprocs);
 		print_summary(f, &r->total);
-		if (r->total.nsys) {
-			heading(f, "SYSCALLS", rows(r->total.nsys, o), r->total.nsys, "total time");
-			print_syscalls(f, r->total.sys, r->total.nsys, o, 2);
-		}
+		syscalls_section(f, r->total.sys, r->total.nsys, o, m->syscalls);
 	}
 	if (!r->interval && m->launched) {
 		if (m->exit_signal)

@@ -27,6 +27,27 @@ int sched_read_wakers(struct snapshot *s, int fd)
 	return errno == ENOENT ? 0 : -errno;
 }
 
+/* As ct_blocked_note() does in the kernel, for the block in progress at a snapshot. */
+static void blocked_note(struct snapshot *s, uint32_t slot, struct ct_thread *t, uint64_t d)
+{
+	struct snap_sys *e;
+
+	if (t->blk_nr == CT_SYS_NONE) {
+		t->blocked_nosys_ns += d;
+		return;
+	}
+	if (t->bl_count && t->bl_nr == t->blk_nr) {
+		t->bl_ns += d;
+		t->bl_count++;
+		return;
+	}
+	e = snapshot_add_sys(s, slot, t->blk_nr);
+	if (e) {
+		e->st.blocks = 1;
+		e->st.blocked_ns = d;
+	}
+}
+
 void sched_close(struct snapshot *s)
 {
 	for (uint32_t i = 0; i < s->nthreads; i++) {
@@ -49,20 +70,31 @@ void sched_close(struct snapshot *s)
 		d = s->ts > t->state_ts ? s->ts - t->state_ts : 0;
 		switch (t->state) {
 		case CT_ST_RUNNING:
-			/* The kernel's counters are read at switch-out: use the clock until then. */
+			/*
+			 * The kernel's counters are read at switch-out: use our clock
+			 * until then, for the run and for the wait before it, and for
+			 * the block before that if it is not settled yet (CT_TF_WOKEN).
+			 */
 			t->oncpu_ns += d;
 			if (t->wait_ts && t->wait_ts < t->state_ts)
 				t->runq_ns += t->state_ts - t->wait_ts;
+			if ((t->flags & CT_TF_WOKEN) && t->wait_ts > t->blk_ts) {
+				t->blocked_ns += t->wait_ts - t->blk_ts;
+				blocked_note(s, i, t, t->wait_ts - t->blk_ts);
+				t->flags &= ~CT_TF_WOKEN;
+			}
 			t->wait_ts = 0;
 			break;
 		case CT_ST_BLOCKED:
-			t->blocked_ns += d;
-			if (t->sys_nr != CT_SYS_NONE) {
-				t->sys_blocked_ns += d;
-				t->sys_offcpu_ns += d;
-			} else {
-				t->blocked_nosys_ns += d;
+			/* Woken already, waiting for a CPU: blocked until the wakeup only. */
+			if (t->wake_pending && t->wake_ts > t->state_ts && t->wake_ts < s->ts) {
+				t->runq_ns += s->ts - t->wake_ts;
+				d = t->wake_ts - t->state_ts;
 			}
+			t->blocked_ns += d;
+			blocked_note(s, i, t, d);
+			if (t->sys_nr != CT_SYS_NONE)
+				t->sys_offcpu_ns += s->ts > t->state_ts ? s->ts - t->state_ts : 0;
 			break;
 		default:
 			t->runq_ns += d;
@@ -193,6 +225,7 @@ int sched_model(struct report *r, const struct snapshot *cur, const struct snaps
 			if (!o)
 				o = &none;
 			rt->oncpu_ns = sub(c->oncpu_ns, o->oncpu_ns);
+			rt->stolen_ns = sub(c->stolen_ns, o->stolen_ns);
 			rt->runq_ns = sub(c->runq_ns, o->runq_ns);
 			rt->blocked_ns = sub(c->blocked_ns, o->blocked_ns);
 			rt->blocked_nosys_ns = sub(c->blocked_nosys_ns, o->blocked_nosys_ns);
@@ -208,6 +241,7 @@ int sched_model(struct report *r, const struct snapshot *cur, const struct snaps
 				return -ENOMEM;
 
 			p->cpu_ns += rt->oncpu_ns;
+			p->stolen_ns += rt->stolen_ns;
 			p->runq_ns += rt->runq_ns;
 			p->blocked_ns += rt->blocked_ns;
 			p->nvcsw += rt->nvcsw;

@@ -85,6 +85,12 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	c->gate_tgid = cfg->gate ? (uint32_t)cfg->target_pid : 0;
 	c->max_threads = cfg->max_threads;
 	c->thread_size = kernel_thread_size();
+	c->syscalls = cfg->syscalls;
+	if (!cfg->syscalls) {
+		/* Not even loaded: an attached syscall tracepoint slows every syscall. */
+		bpf_program__set_autoload(skel->progs.ct_sys_enter, false);
+		bpf_program__set_autoload(skel->progs.ct_sys_exit, false);
+	}
 
 	bpf_map__set_max_entries(skel->maps.ct_threads, cfg->max_threads);
 	bpf_map__set_max_entries(skel->maps.ct_sysstats,

@@ -18,6 +18,7 @@ struct session_cfg {
 	int target_pid;
 	bool follow;
 	bool gate; /* launched command: account from its execve on */
+	bool syscalls; /* attach sys_enter/sys_exit */
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
 };

@@ -38,6 +38,7 @@ static int cmp_waker(const void *a, const void *b)
 
 static void merge_sys(struct snap_sys *dst, const struct snap_sys *src)
 {
+	dst->st.blocks += src->st.blocks;
 	dst->st.calls += src->st.calls;
 	dst->st.errors += src->st.errors;
 	dst->st.partial += src->st.partial;

@@ -45,15 +45,25 @@ void syscalls_close(struct snapshot *s)
 		struct ct_thread *t = &s->threads[i];
 		struct snap_sys *e;
 
-		if (!t->tid || (t->flags & CT_TF_GATED) || t->state == CT_ST_DEAD ||
-		    t->sys_nr == CT_SYS_NONE)
+		if (!t->tid || (t->flags & CT_TF_GATED))
+			continue;
+		/* Blocked time not yet moved into the map (see ct_blocked_flush()). */
+		if (t->bl_count) {
+			e = snapshot_add_sys(s, i, t->bl_nr);
+			if (!e)
+				return;
+			e->st.blocks = t->bl_count;
+			e->st.blocked_ns = t->bl_ns;
+			t->bl_count = 0;
+			t->bl_ns = 0;
+		}
+		if (t->state == CT_ST_DEAD || t->sys_nr == CT_SYS_NONE)
 			continue;
 		e = snapshot_add_sys(s, i, t->sys_nr);
 		if (!e)
 			return;
 		e->st.total_ns = s->ts > t->sys_ts ? s->ts - t->sys_ts : 0;
 		e->st.offcpu_ns = t->sys_offcpu_ns;
-		e->st.blocked_ns = t->sys_blocked_ns;
 		e->open = 1;
 	}
 }
@@ -80,6 +90,7 @@ int syscalls_merge(struct rpt_syscall **v, size_t *n, const struct rpt_syscall *
 			memset(d, 0, sizeof(*d));
 			d->nr = b[i].nr;
 		}
+		d->blocks += b[i].blocks;
 		d->calls += b[i].calls;
 		d->errors += b[i].errors;
 		d->partial += b[i].partial;
@@ -106,6 +117,7 @@ static int thread_syscalls(struct rpt_thread *rt, const struct snapshot *cur,
 						  NULL;
 		struct rpt_syscall row = { .nr = e->key.nr }, *v;
 
+		row.blocks = sub(e->st.blocks, o ? o->st.blocks : 0);
 		row.calls = sub(e->st.calls, o ? o->st.calls : 0);
 		row.errors = sub(e->st.errors, o ? o->st.errors : 0);
 		row.partial = sub(e->st.partial, o ? o->st.partial : 0);
@@ -114,7 +126,8 @@ static int thread_syscalls(struct rpt_thread *rt, const struct snapshot *cur,
 		row.offcpu_ns = sub(e->st.offcpu_ns, o ? o->st.offcpu_ns : 0);
 		row.blocked_ns = sub(e->st.blocked_ns, o ? o->st.blocked_ns : 0);
 		row.max_ns = e->st.max_ns;
-		if (!row.calls && !row.partial && !row.open && !row.total_ns)
+		if (!row.calls && !row.partial && !row.open && !row.total_ns && !row.blocks &&
+		    !row.blocked_ns)
 			continue;
 		v = realloc(rt->sys, (rt->nsys + 1) * sizeof(*rt->sys));
 		if (!v)

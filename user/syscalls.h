@@ -9,7 +9,11 @@
 /* Copy the ct_sysstats map. 0, or -errno. */
 int syscalls_read(struct snapshot *s, int sysstats_fd);
 
-/* Count each syscall in progress at s->ts as open, with its time so far. After sched_close(). */
+/*
+ * Move the threads' run-length blocked-by-syscall figures into s->sys, and
+ * count each syscall in progress at s->ts (--syscalls) as open, with its time
+ * so far. After sched_close().
+ */
 void syscalls_close(struct snapshot *s);
 
 /* Per-thread and per-process syscall tables of r. 0 or -ENOMEM. */

@@ -24,7 +24,7 @@ def traced_phase(tmp_path_factory):
                  "--syscalls", "2000", "--spawn", "4", "--ms", "800"])
     try:
         before = wl.snapshot()
-        ct = Attached(wl.pid, tmp_path=tmp)
+        ct = Attached(wl.pid, "-S", tmp_path=tmp)
         wl.phase()
         after = wl.snapshot()
         report = ct.stop()
@@ -68,7 +68,7 @@ def test_time_split_sums_to_lifetime(traced_phase):
     _, _, _, report, _ = traced_phase
     for proc in report["processes"]:
         for t in proc["threads"]:
-            total = t["oncpu_ns"] + t["runq_ns"] + t["blocked_ns"]
+            total = t["oncpu_ns"] + t["stolen_ns"] + t["runq_ns"] + t["blocked_ns"]
             assert within(total, t["alive_ns"], 0.01, 50000), t
 
 
@@ -88,9 +88,11 @@ def test_blocked_time_by_syscall(traced_phase):
     for tid, role in wl.threads.items():
         t = threads[tid]
         if role == "sleep":
-            # ~1 ms sleeps for 0.8 s: most of the phase blocked in clock_nanosleep.
+            # ~1 ms sleeps for 0.8 s: most of the phase blocked in clock_nanosleep,
+            # each call one block (sleeps never return early here).
             nano = syscall(t, "clock_nanosleep")
             assert nano["calls"] > 300
+            assert nano["blocks"] == nano["calls"]
             assert nano["blocked_ns"] > 0.6e9
             assert nano["blocked_ns"] <= nano["offcpu_ns"] <= nano["total_ns"]
         if role in ("ping", "pong"):
@@ -161,7 +163,7 @@ def test_text_report_matches_json(traced_phase):
 
 
 def test_launched_command_syscalls_and_lifetime(tmp_path):
-    rc, report, _ = run_contrace("--", PHASED, "--syscalls", "5000", "--spawn", "3",
+    rc, report, _ = run_contrace("-S", "--", PHASED, "--syscalls", "5000", "--spawn", "3",
                                  "--ms", "10", "--auto", "1")
     assert rc == 0
     proc = report["processes"][0]
@@ -214,7 +216,7 @@ def test_attach_duration_and_target_exit(tmp_path):
     sleeper = subprocess.Popen(["sleep", "1.5"])
     try:
         start = time.monotonic()
-        p = subprocess.run([CONTRACE, "-p", str(sleeper.pid), "--json", "-"],
+        p = subprocess.run([CONTRACE, "-S", "-p", str(sleeper.pid), "--json", "-"],
                            capture_output=True, text=True, timeout=30)
         assert p.returncode == 0, p.stderr
         assert time.monotonic() - start < 5  # ended with the target, not a hang
@@ -224,3 +226,31 @@ def test_attach_duration_and_target_exit(tmp_path):
         assert report["processes"][0]["exited"]
     finally:
         sleeper.wait()
+
+
+def test_default_mode_splits_blocked_time_without_syscall_hooks(tmp_path):
+    """Without -S no syscall tracepoint is attached (they slow every syscall on
+    the machine), yet blocked time is still split by syscall, from registers."""
+    wl = Phased([PHASED, "--sleep", "2", "--pingpong", "1", "--ms", "500"])
+    try:
+        ct = Attached(wl.pid, tmp_path=tmp_path)
+        loaded = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
+                                text=True, check=True).stdout
+        names = {p.get("name") for p in json.loads(loaded)}
+        assert "ct_sched_switch" in names and "ct_sys_enter" not in names
+        wl.phase()
+        report = ct.stop()
+    finally:
+        wl.stop()
+    assert not report["trace"]["syscalls"]
+    threads = threads_by_tid(report, wl.pid)
+    for tid, role in wl.threads.items():
+        t = threads[tid]
+        if role == "sleep":
+            nano = syscall(t, "clock_nanosleep")
+            assert nano["calls"] is None  # not traced
+            assert nano["blocks"] > 300 and nano["blocked_ns"] > 0.3e9
+        if role in ("ping", "pong"):
+            assert syscall(t, "read")["blocks"] > 1000
+        split = sum(s["blocked_ns"] for s in t["syscalls"]) + t["blocked_outside_syscalls_ns"]
+        assert within(split, t["blocked_ns"], 0.001, 1000), role

@@ -18,6 +18,7 @@
 #define NR_FUTEX 202
 #define NR_GETPPID 110
 #define NR_CLOSE 3
+#define NR_READ 0
 
 static struct report_meta meta = {
 	.version = "test",
@@ -38,6 +39,7 @@ static struct ct_thread *slot(struct snapshot *s, uint32_t i, uint32_t tid, uint
 	t->tgid = tgid;
 	t->slot = i;
 	t->sys_nr = CT_SYS_NONE;
+	t->blk_nr = CT_SYS_NONE;
 	strncpy(t->comm, comm, sizeof(t->comm) - 1);
 	return t;
 }
@@ -54,8 +56,10 @@ static void add_sys(struct snapshot *s, uint32_t sl, int nr, uint64_t calls, uin
 }
 
 /*
- * Slot 0: the target's main thread, blocked in futex since tracing began.
- * Slot 1: a worker, running since 9000 after waiting from 8500.
+ * Slot 0: the target's main thread, blocked in futex since tracing began
+ *         (with --syscalls: the futex call is in progress too).
+ * Slot 1: a worker. Late: running since 9000 after waiting from 8500 for a
+ *         CPU, woken from a block in read that began at 8000, not yet settled.
  * Slot 2: a thread started at 3000 and exited at 8000.
  * Slot 3: the child process 200 (-f), runnable since 10000.
  * Slot 4: a launched command's thread before its execve: not accounted.
@@ -75,11 +79,15 @@ static void make_snapshot(struct snapshot *s, uint64_t ts, int late)
 	t->start_ts = 1000;
 	t->state = CT_ST_BLOCKED;
 	t->state_ts = 1000;
+	t->blk_ts = 1000;
+	t->blk_nr = NR_FUTEX;
 	t->sys_nr = NR_FUTEX;
 	t->sys_ts = 1000;
 
 	t = slot(s, 1, 101, 100, "worker");
-	t->flags = CT_TF_SEEDED | CT_TF_SEEN;
+	t->flags = CT_TF_SEEDED | CT_TF_SEEN | (late ? CT_TF_WOKEN : 0);
+	t->blk_ts = late ? 8000 : 5500;
+	t->blk_nr = NR_READ;
 	t->start_ts = 1000;
 	t->oncpu_ns = late ? 3000 : 1000;
 	t->runq_ns = late ? 1000 : 400;
@@ -154,9 +162,13 @@ static void test_close(void **state)
 	make_snapshot(&s, 11000, 1);
 	/* Open intervals closed at 11000 by the state they were in. */
 	assert_int_equal(s.threads[0].blocked_ns, 10000);
-	assert_int_equal(s.threads[0].sys_blocked_ns, 10000);
+	assert_int_equal(snapshot_find_sys(&s, 0, NR_FUTEX)->st.blocked_ns, 10000);
+	assert_int_equal(snapshot_find_sys(&s, 0, NR_FUTEX)->st.blocks, 1);
 	assert_int_equal(s.threads[1].oncpu_ns, 3000 + 2000);
 	assert_int_equal(s.threads[1].runq_ns, 1000 + 500); /* the wait before the current run */
+	/* Its block in read ended by the wakeup at 8500, not settled by the kernel yet. */
+	assert_int_equal(s.threads[1].blocked_ns, 2000 + 500);
+	assert_int_equal(snapshot_find_sys(&s, 1, NR_READ)->st.blocked_ns, 500);
 	assert_int_equal(s.threads[3].runq_ns, 1000);
 	/* The dead thread is left as it was. */
 	assert_int_equal(s.threads[2].oncpu_ns, 2000);
@@ -205,6 +217,7 @@ static void test_cumulative(void **state)
 	assert_int_equal(t->oncpu_ns, 5000);
 	assert_int_equal(t->nvcsw, 5);
 	assert_int_equal(hist_count(&t->wakelat), 5);
+	assert_int_equal(find_sys(t->sys, t->nsys, NR_READ)->blocks, 1);
 	assert_int_equal(t->nwakers, 1);
 	assert_int_equal(t->wakers[0].tid, 102);
 	assert_int_equal(t->wakers[0].count, 5);
@@ -252,8 +265,8 @@ static void test_interval(void **state)
 	assert_int_equal(t->nvcsw, 3);
 	assert_int_equal(t->wakeups, 3);
 	assert_int_equal(hist_count(&t->wakelat), 3);
-	/* Blocked from 5500 to 6000 was closed into the first snapshot: 2000 - 1500. */
-	assert_int_equal(t->blocked_ns, 500);
+	/* Blocked from 5500 to 6000 was closed into the first snapshot: 2500 - 1500. */
+	assert_int_equal(t->blocked_ns, 1000);
 	assert_int_equal(t->wakers[0].count, 5 - 2);
 	assert_int_equal(find_sys(t->sys, t->nsys, NR_GETPPID)->calls, 6);
 

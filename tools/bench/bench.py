@@ -1,0 +1,250 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""contrace's overhead on this machine, measured the way docs/performance.md
+reports it. Bare and traced runs alternate (pairs); the median ratio and its
+spread are reported, with the added nanoseconds per event.
+
+  tools/bench/bench.py [--quick] [--pairs N] [--json FILE] [TEST...]
+
+Tests (default: all):
+  switch     perf bench sched pipe -T, pinned to one CPU: added ns per switch
+  bystander  perf bench futex hash -t 1 in a process that is NOT traced,
+             while contrace traces another one
+  attach     contrace -- true: time until the probes are live, and in total
+  probes     per-probe cost from the kernel's BPF run-time statistics
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONTRACE = os.environ.get("CONTRACE", os.path.join(ROOT, "build/contrace"))
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, check=True, **kw)
+
+
+def traced(cmd):
+    """The command under contrace: no report output, -v for its own figures."""
+    return [CONTRACE, "-v", "-q", "--json", "/dev/null", "--", *cmd]
+
+
+def own_cpu_ms(stderr):
+    m = re.search(r"own CPU ([\d.]+) ms", stderr)
+    return float(m.group(1)) if m else None
+
+
+def sched_pipe(loops, trace):
+    cmd = ["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-T", "-l", str(loops)]
+    p = run(traced(cmd) if trace else cmd)
+    usecs = float(re.search(r"([\d.]+) usecs/op", p.stdout).group(1))
+    return usecs, own_cpu_ms(p.stderr)
+
+
+def futex_hash(seconds):
+    p = run(["perf", "bench", "futex", "hash", "-t", "1", "-r", str(seconds)])
+    return float(re.search(r"Averaged (\d+) operations/sec", p.stdout).group(1))
+
+
+def spread(values):
+    return (min(values), max(values))
+
+
+def bench_switch(pairs, loops):
+    """Each op of sched pipe is a round trip: two context switches (and two
+    reads, two writes, whose tracing is part of the cost)."""
+    bare, trc, cpu = [], [], []
+    for _ in range(pairs):
+        bare.append(sched_pipe(loops, False)[0])
+        usecs, own = sched_pipe(loops, True)
+        trc.append(usecs)
+        cpu.append(own)
+    ratios = [t / b for b, t in zip(bare, trc)]
+    added_ns = [(t - b) * 1000 / 2 for b, t in zip(bare, trc)]
+    return {
+        "test": "switch",
+        "command": f"taskset -c 0 perf bench sched pipe -T -l {loops}",
+        "bare_usecs_per_op": statistics.median(bare),
+        "traced_usecs_per_op": statistics.median(trc),
+        "ratio": statistics.median(ratios),
+        "ratio_range": spread(ratios),
+        "added_ns_per_switch": statistics.median(added_ns),
+        "added_ns_range": spread(added_ns),
+        "contrace_cpu_ms": statistics.median(cpu),
+        "switches_per_run": 2 * loops,
+        "pairs": pairs,
+    }
+
+
+def start_idle_trace():
+    """contrace tracing an idle process until stopped: its probes stay attached."""
+    target = subprocess.Popen(["sleep", "1000"])
+    ct = subprocess.Popen([CONTRACE, "-v", "-q", "--json", "/dev/null", "-p", str(target.pid)],
+                          stderr=subprocess.PIPE, text=True)
+    for line in ct.stderr:
+        if "probes live" in line:
+            return target, ct
+    raise RuntimeError("contrace did not start")
+
+
+def bench_bystander(pairs, seconds):
+    bare, trc = [], []
+    for _ in range(pairs):
+        bare.append(futex_hash(seconds))
+        target, ct = start_idle_trace()
+        try:
+            trc.append(futex_hash(seconds))
+        finally:
+            ct.send_signal(2)
+            ct.wait()
+            target.kill()
+            target.wait()
+    slowdown = [1 - t / b for b, t in zip(bare, trc)]
+    added_ns = [(1e9 / t - 1e9 / b) for b, t in zip(bare, trc)]
+    return {
+        "test": "bystander",
+        "command": f"perf bench futex hash -t 1 -r {seconds} (not traced)",
+        "bare_ops_per_sec": statistics.median(bare),
+        "traced_ops_per_sec": statistics.median(trc),
+        "slowdown": statistics.median(slowdown),
+        "slowdown_range": spread(slowdown),
+        "added_ns_per_op": statistics.median(added_ns),
+        "pairs": pairs,
+    }
+
+
+def bench_attach(runs):
+    live, total = [], []
+    for _ in range(runs):
+        start = time.monotonic()
+        p = run(traced(["true"]))
+        total.append((time.monotonic() - start) * 1000)
+        live.append(float(re.search(r"probes live after ([\d.]+) ms", p.stderr).group(1)))
+    return {
+        "test": "attach",
+        "command": "contrace -q --json /dev/null -- true",
+        "probes_live_ms": statistics.median(live),
+        "probes_live_range": spread(live),
+        "total_ms": statistics.median(total),
+        "total_range": spread(total),
+        "runs": runs,
+    }
+
+
+def prog_stats():
+    out = run(["bpftool", "-j", "prog", "show"]).stdout
+    return {p["name"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0))
+            for p in json.loads(out) if p.get("name", "").startswith("ct_")}
+
+
+def bench_probes(loops):
+    """Mean cost of each probe while tracing sched pipe, from bpf_stats (which
+    itself adds a little: these are upper bounds)."""
+    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+    stats = {}
+    try:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write("1")
+        cmd = traced(["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-T", "-l",
+                      str(loops)])
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        done = threading.Event()
+
+        def poll():
+            while not done.is_set():
+                try:
+                    stats.update(prog_stats())
+                except subprocess.CalledProcessError:
+                    pass
+                time.sleep(0.2)
+
+        t = threading.Thread(target=poll)
+        t.start()
+        proc.wait()
+        done.set()
+        t.join()
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(old)
+    return {
+        "test": "probes",
+        "command": f"bpf_stats while tracing taskset -c 0 perf bench sched pipe -T -l {loops}",
+        "programs": {name: {"runs": cnt, "ns_per_run": (ns / cnt if cnt else 0)}
+                     for name, (ns, cnt) in sorted(stats.items())},
+    }
+
+
+def markdown(results):
+    lines = []
+    for r in results:
+        if r["test"] == "switch":
+            lines.append(f"| context switch (`{r['command']}`) | {r['bare_usecs_per_op']:.2f} us/op "
+                         f"| {r['traced_usecs_per_op']:.2f} us/op | x{r['ratio']:.3f} "
+                         f"({r['ratio_range'][0]:.3f}-{r['ratio_range'][1]:.3f}) "
+                         f"| **{r['added_ns_per_switch']:.0f} ns per switch** "
+                         f"({r['added_ns_range'][0]:.0f}-{r['added_ns_range'][1]:.0f}); "
+                         f"contrace CPU {r['contrace_cpu_ms']:.0f} ms for "
+                         f"{r['switches_per_run']:,} switches |")
+        elif r["test"] == "bystander":
+            lines.append(f"| bystander (`{r['command']}`) | {r['bare_ops_per_sec']:,.0f} ops/s "
+                         f"| {r['traced_ops_per_sec']:,.0f} ops/s | "
+                         f"-{r['slowdown'] * 100:.1f}% ({r['slowdown_range'][0] * 100:.1f} to "
+                         f"{r['slowdown_range'][1] * 100:.1f}%) "
+                         f"| {r['added_ns_per_op']:.0f} ns per syscall |")
+        elif r["test"] == "attach":
+            lines.append(f"| start-up (`{r['command']}`) | | | | probes live after "
+                         f"**{r['probes_live_ms']:.0f} ms** ({r['probes_live_range'][0]:.0f}-"
+                         f"{r['probes_live_range'][1]:.0f}); whole run {r['total_ms']:.0f} ms |")
+    table = ["| workload | bare | traced | ratio (range) | cost |",
+             "|---|---|---|---|---|"] + lines
+    for r in results:
+        if r["test"] == "probes":
+            table += ["", f"Per-probe cost ({r['command']}):", "",
+                      "| program | runs | ns per run |", "|---|---|---|"]
+            for name, p in r["programs"].items():
+                table.append(f"| {name} | {p['runs']:,} | {p['ns_per_run']:.0f} |")
+    return "\n".join(table)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("tests", nargs="*", default=["switch", "bystander", "attach", "probes"])
+    ap.add_argument("--quick", action="store_true", help="few pairs, short runs")
+    ap.add_argument("--pairs", type=int, default=None)
+    ap.add_argument("--json", help="also write the results as JSON to this file")
+    args = ap.parse_args()
+    pairs = args.pairs or (3 if args.quick else 10)
+    loops = 200000 if args.quick else 1000000
+    seconds = 1 if args.quick else 2
+    if os.geteuid() != 0:
+        sys.exit("bench.py: must run as root")
+    results = []
+    for test in args.tests:
+        print(f"bench: {test} ...", file=sys.stderr, flush=True)
+        if test == "switch":
+            results.append(bench_switch(pairs, loops))
+        elif test == "bystander":
+            results.append(bench_bystander(pairs, seconds))
+        elif test == "attach":
+            results.append(bench_attach(max(pairs, 5)))
+        elif test == "probes":
+            results.append(bench_probes(loops))
+        else:
+            sys.exit(f"bench.py: unknown test {test}")
+    uname = os.uname()
+    print(f"# {time.strftime('%Y-%m-%d')} Linux {uname.release}, {os.cpu_count()} CPUs")
+    print(markdown(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
