@@ -140,24 +140,30 @@ static __always_inline __u64 ct_task_delay(struct task_struct *t)
 }
 
 /*
+ * The run queue t is on (prev and next of a switch share it). Needs
+ * CONFIG_FAIR_GROUP_SCHED for se.cfs_rq; NULL without.
+ */
+static __always_inline struct rq *ct_task_rq(struct task_struct *t)
+{
+	struct cfs_rq *cfs_rq;
+
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return NULL;
+	cfs_rq = t->se.cfs_rq;
+	return cfs_rq ? cfs_rq->rq : NULL;
+}
+
+/*
  * When the kernel stopped charging t's current run, in its run-queue clock:
  * se.exec_start is the task clock of the last update_curr(), mapped to the
  * rq clock through the rq's current clock - clock_task offset (time taken
  * by interrupts and steal). The rq clock may have moved on since, during
- * new-idle balancing. Needs CONFIG_FAIR_GROUP_SCHED for se.cfs_rq; 0 without.
+ * new-idle balancing. 0 if unknown.
  */
-static __always_inline __u64 ct_task_charged_until(struct task_struct *t)
+static __always_inline __u64 ct_charged_until(struct task_struct *t, struct rq *rq)
 {
 	__u64 clock, clock_task, exec_start;
-	struct cfs_rq *cfs_rq;
-	struct rq *rq;
 
-	if (!bpf_core_field_exists(t->se.cfs_rq))
-		return 0;
-	cfs_rq = t->se.cfs_rq;
-	if (!cfs_rq)
-		return 0;
-	rq = cfs_rq->rq;
 	if (!rq)
 		return 0;
 	clock = rq->clock;
@@ -169,21 +175,12 @@ static __always_inline __u64 ct_task_charged_until(struct task_struct *t)
 }
 
 /*
- * Time the CPU of t's run queue has not given to tasks so far (rq->clock -
+ * Time the rq's CPU has not given to tasks so far (rq->clock -
  * rq->clock_task): hypervisor steal, and IRQs with CONFIG_IRQ_TIME_ACCOUNTING.
  * Its growth during a run is time the running task lost. 0 if unknown.
  */
-static __always_inline __u64 ct_task_rq_steal(struct task_struct *t)
+static __always_inline __u64 ct_rq_steal(struct rq *rq)
 {
-	struct cfs_rq *cfs_rq;
-	struct rq *rq;
-
-	if (!bpf_core_field_exists(t->se.cfs_rq))
-		return 0;
-	cfs_rq = t->se.cfs_rq;
-	if (!cfs_rq)
-		return 0;
-	rq = cfs_rq->rq;
 	if (!rq || rq->clock < rq->clock_task)
 		return 0;
 	return rq->clock - rq->clock_task;

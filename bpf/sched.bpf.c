@@ -148,8 +148,8 @@ static __always_inline void ct_block_time(struct ct_thread *th, struct task_stru
 	th->flags &= ~CT_TF_WOKEN;
 }
 
-static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev, __u64 now,
-					  bool preempt)
+static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev,
+					  struct rq *rq, __u64 now, bool preempt)
 {
 	unsigned long nv = prev->nvcsw;
 	unsigned int state = ct_task_state(prev);
@@ -175,14 +175,14 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 	th->oncpu_ns += ct_delta(kexec, th->k_exec);
 	th->k_exec = kexec;
 	if (th->k_steal_in)
-		th->stolen_ns += ct_delta(ct_task_rq_steal(prev), th->k_steal_in);
+		th->stolen_ns += ct_delta(ct_rq_steal(rq), th->k_steal_in);
 	th->k_steal_in = 0;
 	if (ct_have_run_delay()) {
 		th->runq_ns += ct_delta(kdelay, th->k_delay);
 		th->k_delay = kdelay;
 	}
 	th->wait_ts = 0;
-	th->k_clock_out = ct_task_charged_until(prev);
+	th->k_clock_out = ct_charged_until(prev, rq);
 	/* The kernel bumps nvcsw before the tracepoint iff it counts this switch voluntary. */
 	if (nv != th->kern_nvcsw) {
 		th->nvcsw++;
@@ -217,7 +217,7 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 	}
 }
 
-static __always_inline void ct_switch_in(struct ct_thread *th, struct task_struct *next, __u64 now)
+static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __u64 now)
 {
 	if (th->state != CT_ST_BLOCKED)
 		th->wake_pending = 0; /* a waking while it was queued woke nothing */
@@ -233,7 +233,7 @@ static __always_inline void ct_switch_in(struct ct_thread *th, struct task_struc
 	}
 	if (th->sys_nr != CT_SYS_NONE && th->wait_ts)
 		th->sys_offcpu_ns += ct_delta(now, th->wait_ts);
-	th->k_steal_in = ct_task_rq_steal(next);
+	th->k_steal_in = ct_rq_steal(rq);
 	th->state = CT_ST_RUNNING;
 	th->state_ts = now;
 	th->flags |= CT_TF_SEEN;
@@ -243,20 +243,19 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	struct ct_thread *th;
-	__u64 now = 0;
+	struct ct_thread *out = ct_active_thread(prev), *in = ct_active_thread(next);
+	struct rq *rq;
+	__u64 now;
 
-	th = ct_active_thread(prev);
-	if (th) {
-		now = bpf_ktime_get_ns();
-		ct_switch_out(th, prev, now, preempt);
-	}
-	th = ct_active_thread(next);
-	if (th) {
-		if (!now)
-			now = bpf_ktime_get_ns();
-		ct_switch_in(th, next, now);
-	}
+	if (!out && !in)
+		return 0;
+	/* prev and next share this CPU's run queue. */
+	rq = ct_task_rq(prev);
+	now = bpf_ktime_get_ns();
+	if (out)
+		ct_switch_out(out, prev, rq, now, preempt);
+	if (in)
+		ct_switch_in(in, rq, now);
 	return 0;
 }
 

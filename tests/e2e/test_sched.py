@@ -201,7 +201,11 @@ def test_interval_reports_add_up(tmp_path):
         parts = sum(r["total"][key] for r in intervals)
         # The tail after the last interval is only in the total.
         assert parts <= total["total"][key]
-        assert parts >= 0.6 * total["total"][key]
+    # The ping-pong switches tens of thousands of times: most of it falls in
+    # the intervals (the tail after the last one is at most 0.25 s of 0.9 s).
+    for key in ("voluntary_switches", "wakeups"):
+        assert total["total"][key] > 10000
+        assert sum(r["total"][key] for r in intervals) >= 0.6 * total["total"][key]
 
 
 def test_duration_ends_a_launched_command():
