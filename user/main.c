@@ -38,6 +38,7 @@ struct run {
 	bool text;
 	int sigfd;
 	int stop_signal; /* SIGINT/SIGTERM/SIGHUP that ended the trace, or 0 */
+	bool signal_from_process; /* sent by kill(), not by the terminal */
 };
 
 static void fill_meta(struct run *run)
@@ -182,6 +183,8 @@ static int trace_loop(struct run *run)
 		if (fds[0].revents & POLLIN) {
 			if (read(run->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				run->stop_signal = (int)si.ssi_signo;
+				run->signal_from_process = si.ssi_code == SI_USER ||
+							   si.ssi_code == SI_QUEUE;
 				break;
 			}
 		}
@@ -200,8 +203,13 @@ static void finish_command(struct run *run)
 	if (!t->launched || target_reap(t, 0))
 		return;
 	if (run->stop_signal) {
-		/* Ctrl-C reached the command too if it shares our terminal; if not, pass it on. */
-		target_signal(t, run->stop_signal);
+		/*
+		 * A terminal's Ctrl-C reached the command too (same process group):
+		 * a second one could cut its shutdown short. One sent to contrace
+		 * alone with kill() is passed on.
+		 */
+		if (run->signal_from_process)
+			target_signal(t, run->stop_signal);
 	} else if (!target_exited(t)) {
 		log_info("duration over: sending SIGTERM to pid %d", t->pid);
 		target_signal(t, SIGTERM);

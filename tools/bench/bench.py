@@ -8,8 +8,11 @@ spread are reported, with the added nanoseconds per event.
 
 Tests (default: all):
   switch     perf bench sched pipe -T, pinned to one CPU: added ns per switch
+  switch-S   the same with contrace -S (syscall tracepoints attached)
+  switch-bpftrace  the same under a bpftrace sched_switch counter (reference)
   bystander  perf bench futex hash -t 1 in a process that is NOT traced,
              while contrace traces another one
+  bystander-S  the same with contrace -S
   attach     contrace -- true: time until the probes are live, and in total
   probes     per-probe cost from the kernel's BPF run-time statistics
 """
@@ -31,9 +34,9 @@ def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, check=True, **kw)
 
 
-def traced(cmd):
+def traced(cmd, extra=()):
     """The command under contrace: no report output, -v for its own figures."""
-    return [CONTRACE, "-v", "-q", "--json", "/dev/null", "--", *cmd]
+    return [CONTRACE, "-v", "-q", "--json", "/dev/null", *extra, "--", *cmd]
 
 
 def own_cpu_ms(stderr):
@@ -41,11 +44,25 @@ def own_cpu_ms(stderr):
     return float(m.group(1)) if m else None
 
 
-def sched_pipe(loops, trace):
+def sched_pipe(loops, tracer):
+    """usecs/op of sched pipe: bare (tracer None), under contrace (a list of its
+    options), or while a bpftrace sched_switch counter runs ("bpftrace")."""
     cmd = ["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-T", "-l", str(loops)]
-    p = run(traced(cmd) if trace else cmd)
+    if tracer == "bpftrace":
+        bt = subprocess.Popen(["bpftrace", "-e", "tracepoint:sched:sched_switch { @[tid] = count(); }"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        bt.stdout.readline()  # "Attaching 1 probe..."
+        try:
+            p = run(cmd)
+        finally:
+            bt.send_signal(2)
+            bt.wait()
+        own = None
+    else:
+        p = run(cmd if tracer is None else traced(cmd, tracer))
+        own = own_cpu_ms(p.stderr)
     usecs = float(re.search(r"([\d.]+) usecs/op", p.stdout).group(1))
-    return usecs, own_cpu_ms(p.stderr)
+    return usecs, own
 
 
 def futex_hash(seconds):
@@ -57,19 +74,26 @@ def spread(values):
     return (min(values), max(values))
 
 
-def bench_switch(pairs, loops):
+def quartiles(values):
+    v = sorted(values)
+    return (v[len(v) // 4], v[(3 * len(v)) // 4])
+
+
+def bench_switch(pairs, loops, tracer, name):
     """Each op of sched pipe is a round trip: two context switches (and two
-    reads, two writes, whose tracing is part of the cost)."""
+    reads, two writes: with -S their tracing is part of the cost)."""
     bare, trc, cpu = [], [], []
     for _ in range(pairs):
-        bare.append(sched_pipe(loops, False)[0])
-        usecs, own = sched_pipe(loops, True)
+        bare.append(sched_pipe(loops, None)[0])
+        usecs, own = sched_pipe(loops, tracer)
         trc.append(usecs)
-        cpu.append(own)
+        if own is not None:
+            cpu.append(own)
     ratios = [t / b for b, t in zip(bare, trc)]
     added_ns = [(t - b) * 1000 / 2 for b, t in zip(bare, trc)]
     return {
         "test": "switch",
+        "name": name,
         "command": f"taskset -c 0 perf bench sched pipe -T -l {loops}",
         "bare_usecs_per_op": statistics.median(bare),
         "traced_usecs_per_op": statistics.median(trc),
@@ -77,28 +101,29 @@ def bench_switch(pairs, loops):
         "ratio_range": spread(ratios),
         "added_ns_per_switch": statistics.median(added_ns),
         "added_ns_range": spread(added_ns),
-        "contrace_cpu_ms": statistics.median(cpu),
+        "added_ns_iqr": quartiles(added_ns),
+        "contrace_cpu_ms": statistics.median(cpu) if cpu else None,
         "switches_per_run": 2 * loops,
         "pairs": pairs,
     }
 
 
-def start_idle_trace():
+def start_idle_trace(extra):
     """contrace tracing an idle process until stopped: its probes stay attached."""
     target = subprocess.Popen(["sleep", "1000"])
-    ct = subprocess.Popen([CONTRACE, "-v", "-q", "--json", "/dev/null", "-p", str(target.pid)],
-                          stderr=subprocess.PIPE, text=True)
+    ct = subprocess.Popen([CONTRACE, "-v", "-q", "--json", "/dev/null", *extra, "-p",
+                           str(target.pid)], stderr=subprocess.PIPE, text=True)
     for line in ct.stderr:
         if "probes live" in line:
             return target, ct
     raise RuntimeError("contrace did not start")
 
 
-def bench_bystander(pairs, seconds):
+def bench_bystander(pairs, seconds, extra, name):
     bare, trc = [], []
     for _ in range(pairs):
         bare.append(futex_hash(seconds))
-        target, ct = start_idle_trace()
+        target, ct = start_idle_trace(extra)
         try:
             trc.append(futex_hash(seconds))
         finally:
@@ -110,6 +135,7 @@ def bench_bystander(pairs, seconds):
     added_ns = [(1e9 / t - 1e9 / b) for b, t in zip(bare, trc)]
     return {
         "test": "bystander",
+        "name": name,
         "command": f"perf bench futex hash -t 1 -r {seconds} (not traced)",
         "bare_ops_per_sec": statistics.median(bare),
         "traced_ops_per_sec": statistics.median(trc),
@@ -185,18 +211,20 @@ def markdown(results):
     lines = []
     for r in results:
         if r["test"] == "switch":
-            lines.append(f"| context switch (`{r['command']}`) | {r['bare_usecs_per_op']:.2f} us/op "
+            own = (f"; contrace CPU {r['contrace_cpu_ms']:.0f} ms per run"
+                   if r["contrace_cpu_ms"] is not None else "")
+            lines.append(f"| {r['name']}: context switch (`{r['command']}`) "
+                         f"| {r['bare_usecs_per_op']:.2f} us/op "
                          f"| {r['traced_usecs_per_op']:.2f} us/op | x{r['ratio']:.3f} "
                          f"({r['ratio_range'][0]:.3f}-{r['ratio_range'][1]:.3f}) "
                          f"| **{r['added_ns_per_switch']:.0f} ns per switch** "
-                         f"({r['added_ns_range'][0]:.0f}-{r['added_ns_range'][1]:.0f}); "
-                         f"contrace CPU {r['contrace_cpu_ms']:.0f} ms for "
-                         f"{r['switches_per_run']:,} switches |")
+                         f"(IQR {r['added_ns_iqr'][0]:.0f} to {r['added_ns_iqr'][1]:.0f}){own} |")
         elif r["test"] == "bystander":
-            lines.append(f"| bystander (`{r['command']}`) | {r['bare_ops_per_sec']:,.0f} ops/s "
+            lines.append(f"| {r['name']}: bystander (`{r['command']}`) "
+                         f"| {r['bare_ops_per_sec']:,.0f} ops/s "
                          f"| {r['traced_ops_per_sec']:,.0f} ops/s | "
-                         f"-{r['slowdown'] * 100:.1f}% ({r['slowdown_range'][0] * 100:.1f} to "
-                         f"{r['slowdown_range'][1] * 100:.1f}%) "
+                         f"{-r['slowdown'] * 100:+.1f}% ({-r['slowdown_range'][1] * 100:+.1f} to "
+                         f"{-r['slowdown_range'][0] * 100:+.1f}%) "
                          f"| {r['added_ns_per_op']:.0f} ns per syscall |")
         elif r["test"] == "attach":
             lines.append(f"| start-up (`{r['command']}`) | | | | probes live after "
@@ -215,7 +243,9 @@ def markdown(results):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("tests", nargs="*", default=["switch", "bystander", "attach", "probes"])
+    ap.add_argument("tests", nargs="*", default=["switch", "switch-S", "switch-bpftrace",
+                                                 "bystander", "bystander-S", "attach",
+                                                 "probes"])
     ap.add_argument("--quick", action="store_true", help="few pairs, short runs")
     ap.add_argument("--pairs", type=int, default=None)
     ap.add_argument("--json", help="also write the results as JSON to this file")
@@ -231,9 +261,16 @@ def main():
     for test in args.tests:
         print(f"bench: {test} ...", file=sys.stderr, flush=True)
         if test == "switch":
-            results.append(bench_switch(pairs, loops))
+            results.append(bench_switch(pairs, loops, [], "contrace"))
+        elif test == "switch-S":
+            results.append(bench_switch(pairs, loops, ["-S"], "contrace -S"))
+        elif test == "switch-bpftrace":
+            results.append(bench_switch(max(pairs // 2, 3), loops, "bpftrace",
+                                        "bpftrace sched_switch counter"))
         elif test == "bystander":
-            results.append(bench_bystander(pairs, seconds))
+            results.append(bench_bystander(max(pairs // 4, 3), seconds, [], "contrace"))
+        elif test == "bystander-S":
+            results.append(bench_bystander(max(pairs // 4, 3), seconds, ["-S"], "contrace -S"))
         elif test == "attach":
             results.append(bench_attach(max(pairs, 5)))
         elif test == "probes":
