@@ -23,11 +23,13 @@ static struct report_meta meta = {
 	.trace_start_real_ns = 1700000000123456789ULL,
 	.command = "./prog --fast",
 	.launched = true,
+	.syscalls = true,
 	.exit_status = 3,
 };
 
 static struct rpt_syscall syscalls[] = {
 	{ .nr = 202,
+	  .blocks = 90,
 	  .calls = 100,
 	  .errors = 7,
 	  .total_ns = 2000000000,
@@ -133,7 +135,7 @@ static void test_text(void **state)
 		"    4243+worker              3.00s    2.50s    400ms    100ms      12     600      12        -        -        -"));
 	assert_non_null(strstr(
 		t,
-		"futex                      100        7     2.00s    20.0ms    50.0ms     1.90s"));
+		"futex                      100        7     2.00s    20.0ms    50.0ms     1.90s     1.80s"));
 	assert_non_null(strstr(t, "(not in a syscall)"));
 	assert_non_null(strstr(t, "4243 worker (90), [interrupt] (10)"));
 	assert_non_null(strstr(t, "WAKEUP LATENCY (wakeup to running), all threads: 100 wakeups"));
@@ -162,6 +164,32 @@ static void test_text_top(void **state)
 	assert_non_null(strstr(t, "4243+worker              3.00s"));
 	assert_non_null(strstr(t, "SYSCALLS (top 1 of 2"));
 	free(t);
+}
+
+static struct json_object *get(struct json_object *o, const char *path);
+
+/* Without --syscalls: only blocking syscalls, and no call counts to show. */
+static void test_without_syscalls(void **state)
+{
+	struct json_object *o;
+	char *t;
+
+	(void)state;
+	make_report();
+	meta.syscalls = false;
+	t = render_text(&rep, 10);
+	o = report_to_json(&rep);
+	meta.syscalls = true;
+	assert_non_null(strstr(t, "SYSCALLS THREADS BLOCKED IN (-S counts every call)"));
+	assert_non_null(strstr(t, "futex                       90     1.80s    20.0ms"));
+	assert_null(strstr(t, "ERRORS"));
+	free(t);
+	assert_false(json_object_get_boolean(get(o, "trace.syscalls")));
+	assert_int_equal(json_object_get_int(get(o, "processes.0.syscalls.0.blocks")), 90);
+	/* Not measured: null, not 0. */
+	assert_true(json_object_object_get_ex(get(o, "processes.0.syscalls.0"), "calls", NULL));
+	assert_null(get(o, "processes.0.syscalls.0.calls"));
+	json_object_put(o);
 }
 
 static struct json_object *get(struct json_object *o, const char *path)
@@ -259,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_text_top),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_same_model),
+		cmocka_unit_test(test_without_syscalls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
