@@ -13,8 +13,7 @@
  * Two probes, both cheap for untraced tasks: this runs on every context
  * switch of the machine (docs/performance.md has the costs).
  */
-#include "common.bpf.h"
-#include "syscalls.bpf.h"
+#include "sched.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -120,32 +119,6 @@ static __always_inline void ct_woken(struct ct_thread *th, __u64 now)
 	}
 	th->wait_ts = th->wake_ts ? th->wake_ts : now;
 	th->wake_ts = 0;
-}
-
-/*
- * Account the block that ended with the run now ending: from the switch-out
- * that began it to the enqueue that ended it, in the kernel's run-queue
- * clock. The enqueue was run_delay before this run's arrival (across any
- * migration while queued), so this adds up exactly with the kernel's CPU
- * and run-queue counters. Without those clocks, our own.
- */
-static __always_inline void ct_block_time(struct ct_thread *th, struct task_struct *t, __u64 kdelay,
-					  __u64 fallback_end)
-{
-	__u64 arrival = ct_task_last_arrival(t), queued, d;
-
-	queued = kdelay > th->k_delay ? arrival - (kdelay - th->k_delay) : arrival;
-	if (th->k_clock_out && arrival && queued > th->k_clock_out)
-		d = queued - th->k_clock_out;
-	else
-		d = ct_delta(fallback_end, th->blk_ts);
-	th->k_clock_out = 0;
-	th->blocked_ns += d;
-	ct_blocked_note(th, th->blk_nr, d);
-	th->blk_nr = CT_SYS_NONE;
-	if (th->sys_nr != CT_SYS_NONE)
-		th->sys_offcpu_ns += d;
-	th->flags &= ~CT_TF_WOKEN;
 }
 
 static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev,

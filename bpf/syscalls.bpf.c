@@ -6,7 +6,7 @@
  * put every syscall on the machine through the kernel's slow path (about
  * 160 ns per hook here, see docs/performance.md), whatever the program does.
  */
-#include "syscalls.bpf.h"
+#include "sched.bpf.h"
 
 struct ct_sysstats_map ct_sysstats SEC(".maps");
 
@@ -27,11 +27,17 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct ct_thread *th = ct_active_thread(bpf_get_current_task_btf());
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ct_thread *th = ct_active_thread(cur);
+	__u64 now;
 
 	if (!th || th->sys_nr == CT_SYS_NONE)
 		return 0;
-	ct_sys_flush(th, bpf_ktime_get_ns(), ret, 1);
+	now = bpf_ktime_get_ns();
+	/* A block in this syscall is settled at switch-out, later: settle it now. */
+	if (th->flags & CT_TF_WOKEN)
+		ct_block_time(th, cur, ct_task_delay(cur), th->wait_ts ? th->wait_ts : now);
+	ct_sys_flush(th, now, ret, 1);
 	return 0;
 }
 

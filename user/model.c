@@ -8,15 +8,30 @@
 #include "syscalls.h"
 #include "task.h"
 
+void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src)
+{
+	dst->oncpu_ns += src->oncpu_ns;
+	dst->stolen_ns += src->stolen_ns;
+	dst->runq_ns += src->runq_ns;
+	dst->blocked_ns += src->blocked_ns;
+	dst->nvcsw += src->nvcsw;
+	dst->nivcsw += src->nivcsw;
+	dst->wakeups += src->wakeups;
+	hist_merge(&dst->wakelat, &src->wakelat);
+	dst->wakelat_sum += src->wakelat_sum;
+	if (src->wakelat_max > dst->wakelat_max)
+		dst->wakelat_max = src->wakelat_max;
+}
+
 static int cmp_thread(const void *a, const void *b)
 {
 	const struct rpt_thread *x = a, *y = b;
-	uint64_t cx = x->oncpu_ns + x->runq_ns, cy = y->oncpu_ns + y->runq_ns;
+	uint64_t cx = x->s.oncpu_ns + x->s.runq_ns, cy = y->s.oncpu_ns + y->s.runq_ns;
 
 	if (cx != cy)
 		return cx > cy ? -1 : 1;
-	if (x->blocked_ns != y->blocked_ns)
-		return x->blocked_ns > y->blocked_ns ? -1 : 1;
+	if (x->s.blocked_ns != y->s.blocked_ns)
+		return x->s.blocked_ns > y->s.blocked_ns ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
@@ -71,17 +86,7 @@ static int build_total(struct report *r)
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct rpt_process *p = &r->procs[i];
 
-		t->cpu_ns += p->cpu_ns;
-		t->stolen_ns += p->stolen_ns;
-		t->runq_ns += p->runq_ns;
-		t->blocked_ns += p->blocked_ns;
-		t->nvcsw += p->nvcsw;
-		t->nivcsw += p->nivcsw;
-		t->wakeups += p->wakeups;
-		hist_merge(&t->wakelat, &p->wakelat);
-		t->wakelat_sum += p->wakelat_sum;
-		if (p->wakelat_max > t->wakelat_max)
-			t->wakelat_max = p->wakelat_max;
+		rpt_sched_add(&t->s, &p->s);
 		t->threads_started += p->threads_started;
 		t->threads_exited += p->threads_exited;
 		t->nthreads += p->nthreads;

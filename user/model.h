@@ -27,6 +27,22 @@ struct rpt_syscall {
 	uint64_t offcpu_ns;
 };
 
+/* Scheduling figures of one thread, or summed over threads. */
+struct rpt_sched {
+	uint64_t oncpu_ns; /* the kernel's CPU time */
+	uint64_t stolen_ns; /* while running, its CPU served the hypervisor (or IRQs) */
+	uint64_t runq_ns;
+	uint64_t blocked_ns;
+	uint64_t nvcsw;
+	uint64_t nivcsw;
+	uint64_t wakeups;
+	struct hist wakelat;
+	uint64_t wakelat_sum;
+	uint64_t wakelat_max; /* since tracing began */
+};
+
+void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src);
+
 struct rpt_waker {
 	uint32_t tid; /* 0: interrupt context (timer, I/O completion) */
 	uint32_t pid;
@@ -43,17 +59,8 @@ struct rpt_thread {
 	bool exited; /* exited during the window */
 	uint64_t start_ns; /* offset of its first traced moment from the window start */
 	uint64_t alive_ns; /* == oncpu + stolen + runq + blocked */
-	uint64_t oncpu_ns;
-	uint64_t stolen_ns; /* while it ran, its CPU served the hypervisor (or IRQs) */
-	uint64_t runq_ns;
-	uint64_t blocked_ns;
-	uint64_t blocked_nosys_ns;
-	uint64_t nvcsw;
-	uint64_t nivcsw;
-	uint64_t wakeups;
-	struct hist wakelat;
-	uint64_t wakelat_sum;
-	uint64_t wakelat_max; /* since tracing began */
+	struct rpt_sched s;
+	uint64_t blocked_nosys_ns; /* part of s.blocked_ns outside any syscall */
 	size_t nsys;
 	struct rpt_syscall *sys;
 	size_t nwakers;
@@ -67,16 +74,7 @@ struct rpt_process {
 	int ncpus; /* CPUs it may run on */
 	bool exited; /* all its threads exited during the window */
 	uint64_t wall_ns; /* part of the window it was alive */
-	uint64_t cpu_ns;
-	uint64_t stolen_ns;
-	uint64_t runq_ns;
-	uint64_t blocked_ns;
-	uint64_t nvcsw;
-	uint64_t nivcsw;
-	uint64_t wakeups;
-	struct hist wakelat;
-	uint64_t wakelat_sum;
-	uint64_t wakelat_max;
+	struct rpt_sched s; /* summed over its threads */
 	size_t threads_started;
 	size_t threads_exited;
 	size_t nthreads;

@@ -86,6 +86,20 @@ static struct json_object *syscalls_json(const struct rpt_syscall *s, size_t n, 
 	return a;
 }
 
+/* The scheduling figures, the same for threads and processes (but for one name). */
+static void sched_json(struct json_object *o, const struct rpt_sched *s, const char *oncpu_key)
+{
+	add_u64(o, oncpu_key, s->oncpu_ns);
+	add_u64(o, "stolen_ns", s->stolen_ns);
+	add_u64(o, "runq_ns", s->runq_ns);
+	add_u64(o, "blocked_ns", s->blocked_ns);
+	add_u64(o, "voluntary_switches", s->nvcsw);
+	add_u64(o, "involuntary_switches", s->nivcsw);
+	add_u64(o, "wakeups", s->wakeups);
+	json_object_object_add(o, "wakeup_latency",
+			       hist_json(&s->wakelat, s->wakelat_sum, s->wakelat_max));
+}
+
 static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 {
 	struct json_object *o = json_object_new_object(), *w = json_object_new_array();
@@ -96,16 +110,8 @@ static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 	add_bool(o, "exited", t->exited);
 	add_u64(o, "start_offset_ns", t->start_ns);
 	add_u64(o, "alive_ns", t->alive_ns);
-	add_u64(o, "oncpu_ns", t->oncpu_ns);
-	add_u64(o, "stolen_ns", t->stolen_ns);
-	add_u64(o, "runq_ns", t->runq_ns);
-	add_u64(o, "blocked_ns", t->blocked_ns);
+	sched_json(o, &t->s, "oncpu_ns");
 	add_u64(o, "blocked_outside_syscalls_ns", t->blocked_nosys_ns);
-	add_u64(o, "voluntary_switches", t->nvcsw);
-	add_u64(o, "involuntary_switches", t->nivcsw);
-	add_u64(o, "wakeups", t->wakeups);
-	json_object_object_add(o, "wakeup_latency",
-			       hist_json(&t->wakelat, t->wakelat_sum, t->wakelat_max));
 	for (size_t i = 0; i < t->nwakers; i++) {
 		struct json_object *e = json_object_new_object();
 
@@ -140,19 +146,11 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 	}
 	add_int(o, "ncpus", p->ncpus);
 	add_u64(o, "wall_ns", p->wall_ns);
-	add_u64(o, "cpu_ns", p->cpu_ns);
-	add_double(o, "cpu_utilization", cap ? (double)p->cpu_ns / (double)cap : 0.0);
-	add_u64(o, "stolen_ns", p->stolen_ns);
-	add_u64(o, "runq_ns", p->runq_ns);
-	add_u64(o, "blocked_ns", p->blocked_ns);
-	add_u64(o, "voluntary_switches", p->nvcsw);
-	add_u64(o, "involuntary_switches", p->nivcsw);
-	add_u64(o, "wakeups", p->wakeups);
+	add_double(o, "cpu_utilization", cap ? (double)p->s.oncpu_ns / (double)cap : 0.0);
+	sched_json(o, &p->s, "cpu_ns");
 	add_u64(o, "thread_count", p->nthreads);
 	add_u64(o, "threads_started", p->threads_started);
 	add_u64(o, "threads_exited", p->threads_exited);
-	json_object_object_add(o, "wakeup_latency",
-			       hist_json(&p->wakelat, p->wakelat_sum, p->wakelat_max));
 	json_object_object_add(o, "syscalls", syscalls_json(p->sys, p->nsys, traced));
 	if (with_threads) {
 		struct json_object *a = json_object_new_array();

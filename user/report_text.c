@@ -74,16 +74,17 @@ static void print_drops(FILE *f, const struct report *r)
 static void print_summary(FILE *f, const struct rpt_process *p)
 {
 	fprintf(f, "  wall %s   CPU %s = %s of %d CPU%s   run-queue wait %s   blocked %s\n",
-		D(p->wall_ns), D(p->cpu_ns), P(ratio(p->cpu_ns, p->wall_ns * (uint64_t)p->ncpus)),
-		p->ncpus, p->ncpus == 1 ? "" : "s", D(p->runq_ns), D(p->blocked_ns));
-	if (p->stolen_ns)
+		D(p->wall_ns), D(p->s.oncpu_ns),
+		P(ratio(p->s.oncpu_ns, p->wall_ns * (uint64_t)p->ncpus)), p->ncpus,
+		p->ncpus == 1 ? "" : "s", D(p->s.runq_ns), D(p->s.blocked_ns));
+	if (p->s.stolen_ns)
 		fprintf(f,
 			"  while running, %s of CPU time went to the hypervisor (steal) or IRQs\n",
-			D(p->stolen_ns));
+			D(p->s.stolen_ns));
 	fprintf(f,
 		"  threads %zu (%zu started, %zu exited)   switches %llu voluntary, %llu involuntary   wakeups %llu\n",
-		p->nthreads, p->threads_started, p->threads_exited, (unsigned long long)p->nvcsw,
-		(unsigned long long)p->nivcsw, (unsigned long long)p->wakeups);
+		p->nthreads, p->threads_started, p->threads_exited, (unsigned long long)p->s.nvcsw,
+		(unsigned long long)p->s.nivcsw, (unsigned long long)p->s.wakeups);
 }
 
 static void print_threads(FILE *f, const struct rpt_process *p, const struct text_opts *o)
@@ -97,15 +98,16 @@ static void print_threads(FILE *f, const struct rpt_process *p, const struct tex
 	for (size_t i = 0; i < n; i++) {
 		const struct rpt_thread *t = &p->threads[i];
 		char mark = t->started ? (t->exited ? '*' : '+') : (t->exited ? '-' : ' ');
-		bool lat = hist_count(&t->wakelat) > 0;
+		const struct rpt_sched *ts = &t->s;
+		bool lat = hist_count(&ts->wakelat) > 0;
 
 		fprintf(f, "  %8u%c%-16s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s\n", t->tid,
-			mark, t->comm, D(t->alive_ns), D(t->oncpu_ns), D(t->runq_ns),
-			D(t->blocked_ns), (unsigned long long)t->nvcsw,
-			(unsigned long long)t->nivcsw, (unsigned long long)t->wakeups,
-			lat ? D(hist_quantile(&t->wakelat, 0.5, t->wakelat_max)) : "-",
-			lat ? D(hist_quantile(&t->wakelat, 0.99, t->wakelat_max)) : "-",
-			lat ? D(t->wakelat_max) : "-");
+			mark, t->comm, D(t->alive_ns), D(ts->oncpu_ns), D(ts->runq_ns),
+			D(ts->blocked_ns), (unsigned long long)ts->nvcsw,
+			(unsigned long long)ts->nivcsw, (unsigned long long)ts->wakeups,
+			lat ? D(hist_quantile(&ts->wakelat, 0.5, ts->wakelat_max)) : "-",
+			lat ? D(hist_quantile(&ts->wakelat, 0.99, ts->wakelat_max)) : "-",
+			lat ? D(ts->wakelat_max) : "-");
 	}
 	fprintf(f, "  (+ started during the trace, - exited, * both)\n");
 }
@@ -235,7 +237,7 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 			size_t k = t->nwakers < 3 ? t->nwakers : 3;
 
 			fprintf(f, "  %8u %-16s %8llu  ", t->tid, t->comm,
-				(unsigned long long)t->wakeups);
+				(unsigned long long)t->s.wakeups);
 			for (size_t j = 0; j < k; j++) {
 				const struct rpt_waker *w = &t->wakers[j];
 
@@ -279,7 +281,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	print_blocked(f, p, o);
 	syscalls_section(f, p->sys, p->nsys, o, traced);
 	print_wakers(f, p, o);
-	print_wakelat(f, "all threads", &p->wakelat, p->wakelat_max);
+	print_wakelat(f, "all threads", &p->s.wakelat, p->s.wakelat_max);
 	if (o->verbose < 1)
 		return;
 	for (size_t i = 0; i < rows(p->nthreads, o); i++) {
@@ -290,7 +292,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 			fprintf(f, "\n  SYSCALLS of thread %u %s\n", t->tid, t->comm);
 			print_syscalls(f, t->sys, t->nsys, o, traced, 4);
 		}
-		print_wakelat(f, who, &t->wakelat, t->wakelat_max);
+		print_wakelat(f, who, &t->s.wakelat, t->s.wakelat_max);
 	}
 }
 

@@ -224,33 +224,22 @@ int sched_model(struct report *r, const struct snapshot *cur, const struct snaps
 
 			if (!o)
 				o = &none;
-			rt->oncpu_ns = sub(c->oncpu_ns, o->oncpu_ns);
-			rt->stolen_ns = sub(c->stolen_ns, o->stolen_ns);
-			rt->runq_ns = sub(c->runq_ns, o->runq_ns);
-			rt->blocked_ns = sub(c->blocked_ns, o->blocked_ns);
+			rt->s.oncpu_ns = sub(c->oncpu_ns, o->oncpu_ns);
+			rt->s.stolen_ns = sub(c->stolen_ns, o->stolen_ns);
+			rt->s.runq_ns = sub(c->runq_ns, o->runq_ns);
+			rt->s.blocked_ns = sub(c->blocked_ns, o->blocked_ns);
 			rt->blocked_nosys_ns = sub(c->blocked_nosys_ns, o->blocked_nosys_ns);
-			rt->nvcsw = sub(c->nvcsw, o->nvcsw);
-			rt->nivcsw = sub(c->nivcsw, o->nivcsw);
-			rt->wakeups = sub(c->wakeups, o->wakeups);
-			hist_add_u32(&rt->wakelat, c->wakelat_hist);
+			rt->s.nvcsw = sub(c->nvcsw, o->nvcsw);
+			rt->s.nivcsw = sub(c->nivcsw, o->nivcsw);
+			rt->s.wakeups = sub(c->wakeups, o->wakeups);
+			hist_add_u32(&rt->s.wakelat, c->wakelat_hist);
 			hist_add_u32(&h, o->wakelat_hist);
-			hist_sub(&rt->wakelat, &h);
-			rt->wakelat_sum = sub(c->wakelat_sum, o->wakelat_sum);
-			rt->wakelat_max = c->wakelat_max;
+			hist_sub(&rt->s.wakelat, &h);
+			rt->s.wakelat_sum = sub(c->wakelat_sum, o->wakelat_sum);
+			rt->s.wakelat_max = c->wakelat_max;
 			if (thread_wakers(rt, cur, prev))
 				return -ENOMEM;
-
-			p->cpu_ns += rt->oncpu_ns;
-			p->stolen_ns += rt->stolen_ns;
-			p->runq_ns += rt->runq_ns;
-			p->blocked_ns += rt->blocked_ns;
-			p->nvcsw += rt->nvcsw;
-			p->nivcsw += rt->nivcsw;
-			p->wakeups += rt->wakeups;
-			hist_merge(&p->wakelat, &rt->wakelat);
-			p->wakelat_sum += rt->wakelat_sum;
-			if (rt->wakelat_max > p->wakelat_max)
-				p->wakelat_max = rt->wakelat_max;
+			rpt_sched_add(&p->s, &rt->s);
 		}
 	}
 	return 0;

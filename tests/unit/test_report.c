@@ -51,51 +51,51 @@ static struct report rep;
 static void make_report(void)
 {
 	memset(threads, 0, sizeof(threads));
-	threads[0] = (struct rpt_thread){ .tid = 4243,
-					  .pid = 4242,
-					  .comm = "worker",
-					  .alive_ns = 3000000000,
-					  .oncpu_ns = 2500000000,
-					  .runq_ns = 400000000,
-					  .blocked_ns = 100000000,
-					  .nvcsw = 12,
-					  .nivcsw = 600,
-					  .wakeups = 12,
-					  .started = true };
-	threads[1] = (struct rpt_thread){ .tid = 4242,
-					  .pid = 4242,
-					  .comm = "prog",
-					  .alive_ns = 3000000000,
-					  .blocked_ns = 2990000000,
-					  .blocked_nosys_ns = 1000000,
-					  .nvcsw = 100,
-					  .wakeups = 100,
-					  .nsys = 2,
-					  .sys = syscalls,
-					  .nwakers = 2,
-					  .wakers = wakers,
-					  .wakelat_max = 8000,
-					  .wakelat_sum = 300000 };
+	threads[0] = (struct rpt_thread){
+		.tid = 4243,
+		.pid = 4242,
+		.comm = "worker",
+		.alive_ns = 3000000000,
+		.s = { .oncpu_ns = 2500000000,
+		       .runq_ns = 400000000,
+		       .blocked_ns = 100000000,
+		       .nvcsw = 12,
+		       .nivcsw = 600,
+		       .wakeups = 12 },
+		.started = true,
+	};
+	threads[1] = (struct rpt_thread){
+		.tid = 4242,
+		.pid = 4242,
+		.comm = "prog",
+		.alive_ns = 3000000000,
+		.s = { .blocked_ns = 2990000000,
+		       .nvcsw = 100,
+		       .wakeups = 100,
+		       .wakelat_max = 8000,
+		       .wakelat_sum = 300000 },
+		.blocked_nosys_ns = 1000000,
+		.nsys = 2,
+		.sys = syscalls,
+		.nwakers = 2,
+		.wakers = wakers,
+	};
 	for (int i = 0; i < 100; i++)
-		hist_record(&threads[1].wakelat, 3000);
-	proc = (struct rpt_process){ .pid = 4242,
-				     .comm = "prog",
-				     .cmdline = "./prog --fast",
-				     .ncpus = 2,
-				     .wall_ns = 3000000000,
-				     .cpu_ns = 2500000000,
-				     .runq_ns = 400000000,
-				     .blocked_ns = 3090000000,
-				     .nvcsw = 112,
-				     .nivcsw = 600,
-				     .wakeups = 112,
-				     .threads_started = 1,
-				     .nthreads = 2,
-				     .threads = threads,
-				     .nsys = 2,
-				     .sys = syscalls,
-				     .wakelat_max = 8000 };
-	hist_merge(&proc.wakelat, &threads[1].wakelat);
+		hist_record(&threads[1].s.wakelat, 3000);
+	proc = (struct rpt_process){
+		.pid = 4242,
+		.comm = "prog",
+		.cmdline = "./prog --fast",
+		.ncpus = 2,
+		.wall_ns = 3000000000,
+		.threads_started = 1,
+		.nthreads = 2,
+		.threads = threads,
+		.nsys = 2,
+		.sys = syscalls,
+	};
+	rpt_sched_add(&proc.s, &threads[0].s);
+	rpt_sched_add(&proc.s, &threads[1].s);
 	memset(&rep, 0, sizeof(rep));
 	rep.meta = &meta;
 	rep.duration_ns = 3000000000;
