@@ -15,6 +15,20 @@ const volatile struct ct_config ct_cfg = {};
 struct ct_counters ct_counters = {};
 __u32 ct_next_slot = 0;
 
+/* Accounting of `t` starts at `now`: the kernel's counters so far are not its. */
+static __always_inline void ct_begin(struct ct_thread *th, struct task_struct *t, __u64 now)
+{
+	th->start_ts = now;
+	th->state_ts = now;
+	th->blk_ts = now;
+	th->wait_ts = 0;
+	th->sys_nr = CT_SYS_NONE;
+	th->blk_nr = CT_SYS_NONE;
+	th->kern_nvcsw = t->nvcsw;
+	th->k_exec = ct_task_exec(t);
+	th->k_delay = ct_task_delay(t);
+}
+
 /* A fresh slot for `t`, not yet visible to other probes (see ct_publish). */
 static __always_inline struct ct_thread *ct_alloc(struct task_struct *t, __u64 now, __u32 flags)
 {
@@ -34,14 +48,7 @@ static __always_inline struct ct_thread *ct_alloc(struct task_struct *t, __u64 n
 	th->tgid = t->tgid;
 	th->slot = idx;
 	th->flags = flags;
-	th->start_ts = now;
-	th->state_ts = now;
-	th->blk_ts = now;
-	th->sys_nr = CT_SYS_NONE;
-	th->blk_nr = CT_SYS_NONE;
-	th->kern_nvcsw = t->nvcsw;
-	th->k_exec = ct_task_exec(t);
-	th->k_delay = ct_task_delay(t);
+	ct_begin(th, t, now);
 	bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), t->comm);
 	return th;
 }
@@ -175,14 +182,8 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	/* The launched command starts here: what came before was contrace's. */
 	now = bpf_ktime_get_ns();
-	th->start_ts = now;
+	ct_begin(th, p, now);
 	th->state = CT_ST_RUNNING;
-	th->state_ts = now;
-	th->kern_nvcsw = p->nvcsw;
-	th->k_exec = ct_task_exec(p);
-	th->k_delay = ct_task_delay(p);
-	th->wait_ts = 0;
-	th->blk_nr = CT_SYS_NONE;
 	th->sys_nr = ct_cfg.syscalls ? ct_task_syscall(p) : CT_SYS_NONE;
 	th->sys_ts = now;
 	th->sys_offcpu_ns = 0;

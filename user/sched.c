@@ -2,29 +2,32 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
-
+#include "bpfmap.h"
 #include "procfs.h"
 #include "sched.h"
 #include "task.h"
 
 int sched_read_wakers(struct snapshot *s, int fd)
 {
-	struct ct_waker_key key, next, *prev = NULL;
-	struct ct_waker_val val;
+	struct ct_waker_key *keys;
+	struct ct_waker_val *vals;
 	struct snap_waker *w;
+	size_t n;
+	int ret;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val))
-			continue; /* deleted meanwhile: never happens, entries are not removed */
-		w = snapshot_add_waker(s, key.slot, key.waker_tid);
-		if (!w)
-			return -ENOMEM;
-		w->val = val;
+	ret = bpfmap_dump(fd, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals, &n);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n && !ret; i++) {
+		w = snapshot_add_waker(s, keys[i].slot, keys[i].waker_tid);
+		if (w)
+			w->val = vals[i];
+		else
+			ret = -ENOMEM;
 	}
-	return errno == ENOENT ? 0 : -errno;
+	free(keys);
+	free(vals);
+	return ret;
 }
 
 /* As ct_blocked_note() does in the kernel, for the block in progress at a snapshot. */

@@ -3,8 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
-
+#include "bpfmap.h"
 #include "syscall_table.h"
 #include "syscalls.h"
 
@@ -22,21 +21,25 @@ const char *syscall_name(int nr, char *buf, size_t len)
 
 int syscalls_read(struct snapshot *s, int fd)
 {
-	struct ct_sys_key key, next, *prev = NULL;
-	struct ct_sys_stat st;
+	struct ct_sys_key *keys;
+	struct ct_sys_stat *vals;
 	struct snap_sys *e;
+	size_t n;
+	int ret;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st))
-			continue;
-		e = snapshot_add_sys(s, key.slot, key.nr);
-		if (!e)
-			return -ENOMEM;
-		e->st = st;
+	ret = bpfmap_dump(fd, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals, &n);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n && !ret; i++) {
+		e = snapshot_add_sys(s, keys[i].slot, keys[i].nr);
+		if (e)
+			e->st = vals[i];
+		else
+			ret = -ENOMEM;
 	}
-	return errno == ENOENT ? 0 : -errno;
+	free(keys);
+	free(vals);
+	return ret;
 }
 
 void syscalls_close(struct snapshot *s)
