@@ -35,8 +35,9 @@ LDLIBS := -lbpf -lelf -lz -ljson-c -lm
 BPF_CFLAGS := -g -O2 -mcpu=v3 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(OUT) -Ibpf
 
 # Linked into one object in this order: libbpf 1.1's linker needs a map's
-# definition before any `extern` use of it (task.bpf.c defines the shared ones).
-BPF_MODULES := task syscalls sched
+# definition before any `extern` use of it (futex.bpf.c and task.bpf.c define the
+# shared ones).
+BPF_MODULES := futex task syscalls sched
 BPF_OBJS := $(patsubst %,$(OUT)/bpf/%.bpf.o,$(BPF_MODULES))
 USER_SRCS := $(wildcard user/*.c)
 LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
@@ -125,12 +126,42 @@ $(OUT)/workloads/%: tools/workloads/%.c
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
 		-MMD -MP -pthread $< -o $@
 
+# Unit-test fixtures (symbols): real ELF files for tests/unit/test_symbols.c.
+FIXTURES := $(OUT)/fixtures
+FIXTURE_SRC := tests/unit/fixtures
+FIXTURE_BINS := $(FIXTURES)/libsymfix.so.1 $(FIXTURES)/symprog $(FIXTURES)/symprog_nopie \
+	$(FIXTURES)/symprog_stripped
+FIXTURE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I$(FIXTURE_SRC)
+FIXTURE_LIB := -L$(FIXTURES) -l:libsymfix.so.1 -Wl,-rpath,'$$ORIGIN' -Wl,--build-id
+
+$(FIXTURES)/libsymfix.so.1: $(FIXTURE_SRC)/symlib.c $(FIXTURE_SRC)/symlib.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -shared -fPIC -Wl,-soname,libsymfix.so.1 -Wl,--build-id $< -o $@
+
+$(FIXTURES)/symprog: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fPIE -pie $< $(FIXTURE_LIB) -o $@
+
+$(FIXTURES)/symprog_nopie: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fno-pie -no-pie $< $(FIXTURE_LIB) -o $@
+
+# Stripped of .symtab: the symbols the test names are exported into .dynsym.
+$(FIXTURES)/symprog_stripped: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fPIE -pie -rdynamic $< $(FIXTURE_LIB) -o $@.tmp
+	$(Q)strip --strip-all $@.tmp -o $@
+	$(Q)rm -f $@.tmp
+
+$(OUT)/asan/tests/test_symbols: | $(FIXTURE_BINS)
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(OUT)/contrace -- $(OUT)/workloads/demo
 
-unit: $(UNIT_BINS)
-	$(Q)for t in $(UNIT_BINS); do echo "  UNIT     $$t"; $$t || exit 1; done
+unit: $(UNIT_BINS) $(FIXTURE_BINS)
+	$(Q)for t in $(UNIT_BINS); do echo "  UNIT     $$t"; CONTRACE_FIXTURES=$(FIXTURES) $$t || exit 1; done
 
 e2e: $(OUT)/contrace $(OUT)/asan/contrace $(WORKLOADS)
 	$(Q)CONTRACE=$(OUT)/asan/contrace WORKLOADS=$(OUT)/workloads $(PYTEST) -q -rs tests/e2e
