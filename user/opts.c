@@ -13,6 +13,7 @@ enum {
 	OPT_MAX_THREADS,
 	OPT_BTF,
 	OPT_VERSION,
+	OPT_LOCKS_MIN_WAIT,
 };
 
 static const struct option long_opts[] = {
@@ -27,10 +28,22 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
 	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "locks-min-wait", required_argument, NULL, OPT_LOCKS_MIN_WAIT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* Is NAME (LEN bytes, maybe abbreviated as getopt_long allows) a long flag without a value? */
+static bool known_long(const char *name, size_t len)
+{
+	const struct option *o;
+
+	for (o = long_opts; o->name; o++)
+		if (!strncmp(o->name, name, len) && o->has_arg == no_argument)
+			return true;
+	return false;
+}
 
 void opts_usage(FILE *f)
 {
@@ -49,6 +62,8 @@ void opts_usage(FILE *f)
 	      "  -f, --follow           also trace child processes (a section per process)\n"
 	      "  -S, --syscalls         count every syscall: calls, errors, times (this slows\n"
 	      "                         down every syscall on the machine while tracing)\n"
+	      "      --locks-min-wait T leave out locks waited for less than T in total\n"
+	      "                         (seconds, or with a unit: 10ms, 500us)\n"
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
 	      "  -q, --quiet            no text report\n"
 	      "      --top N            rows per table (default 10, 0: all)\n"
@@ -81,6 +96,8 @@ static enum opts_result fail(char *err, size_t errlen, const char *fmt, ...)
 enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, char *err,
 			    size_t errlen)
 {
+	const char *last_value = NULL;
+	bool dashdash;
 	long long v;
 	int c, i;
 
@@ -93,6 +110,7 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	opterr = 0;
 	/* '+': stop at the first non-option, so a command's own options stay its own. */
 	while ((c = getopt_long(argc, argv, "+:p:d:i:fSqvh", long_opts, NULL)) != -1) {
+		last_value = optarg; /* glibc resets optarg to NULL for a flag */
 		switch (c) {
 		case 'p':
 			if (parse_int(optarg, 1, 0x3fffffff, &v))
@@ -151,6 +169,13 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 		case OPT_BTF:
 			o->btf_path = optarg;
 			break;
+		case OPT_LOCKS_MIN_WAIT:
+			if (parse_duration(optarg, &o->locks_min_wait))
+				return fail(
+					err, errlen,
+					"invalid --locks-min-wait '%s': expected a duration, e.g. 10ms",
+					optarg);
+			break;
 		case 'h':
 			opts_usage(out);
 			return OPTS_EXIT;
@@ -159,24 +184,33 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			return OPTS_EXIT;
 		case ':':
 			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-		default:
+		default: {
+			const char *arg = argv[optind - 1];
+			const char *eq = strchr(arg, '=');
+
+			/* getopt_long reports "--flag=value" on a flag like an unknown short option. */
+			if (!strncmp(arg, "--", 2) && eq && known_long(arg + 2, eq - arg - 2))
+				return fail(err, errlen, "option '%.*s' takes no value",
+					    (int)(eq - arg), arg);
 			if (optopt && optopt < 256)
 				return fail(err, errlen, "unknown option '-%c' (see --help)",
 					    optopt);
-			return fail(err, errlen, "unknown option '%s' (see --help)",
-				    argv[optind - 1]);
+			return fail(err, errlen, "unknown option '%s' (see --help)", arg);
+		}
 		}
 	}
 
+	/* Did getopt stop at a "--" of its own, not at "--" given as a value (--json --)? */
 	i = optind;
+	dashdash = i > 1 && !strcmp(argv[i - 1], "--") && argv[i - 1] != last_value;
 	if (i < argc) {
-		if (strcmp(argv[i - 1], "--") != 0)
+		if (!dashdash)
 			return fail(err, errlen,
 				    "unexpected argument '%s': put the command to run after '--'",
 				    argv[i]);
 		o->cmd_argv = &argv[i];
 		o->cmd_argc = argc - i;
-	} else if (i > 1 && strcmp(argv[i - 1], "--") == 0) {
+	} else if (dashdash) {
 		return fail(err, errlen, "no command after '--'");
 	}
 

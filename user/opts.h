@@ -24,6 +24,7 @@ struct opts {
 	int verbose; /* -v count */
 	int max_threads; /* --max-threads */
 	const char *btf_path; /* --btf */
+	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */
 };
 
 enum opts_result {

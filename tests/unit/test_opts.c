@@ -106,6 +106,11 @@ static void test_errors(void **state)
 	expect_error("unknown option '-z'", "-z", NULL);
 	expect_error("needs a value", "-p", NULL);
 	expect_error("-q without --json", "-q", "-p", "1", NULL);
+	expect_error("option '--follow' takes no value", "--follow=1", "-p", "1", NULL);
+	/* "--" as the value of --json is not the end of the options. */
+	expect_error("unexpected argument 'true'", "--json", "--", "true", NULL);
+	expect_error("invalid --locks-min-wait '5 parsecs'", "-p", "1", "--locks-min-wait",
+		     "5 parsecs", NULL);
 }
 
 static void test_help_version(void **state)
