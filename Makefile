@@ -35,9 +35,9 @@ LDLIBS := -lbpf -lelf -lz -ljson-c -lm
 BPF_CFLAGS := -g -O2 -mcpu=v3 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(OUT) -Ibpf
 
 # Linked into one object in this order: libbpf 1.1's linker needs a map's
-# definition before any `extern` use of it (futex.bpf.c and task.bpf.c define the
-# shared ones).
-BPF_MODULES := futex task syscalls sched
+# definition before any `extern` use of it (task.bpf.c defines the shared ones;
+# task.bpf.c reaches futex.bpf.c's maps through its global functions).
+BPF_MODULES := task futex syscalls sched
 BPF_OBJS := $(patsubst %,$(OUT)/bpf/%.bpf.o,$(BPF_MODULES))
 USER_SRCS := $(wildcard user/*.c)
 LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))

@@ -22,11 +22,17 @@
 #define PF_KTHREAD 0x00200000
 #define ENOSYS 38
 
-/* Per-task marker: which ct_threads slot a traced thread uses (index + 1). */
+/*
+ * Per-task marker: which ct_threads slot a traced thread uses (index + 1),
+ * CT_SLOT_CLAIMED while one is being filled (by the seeding iterator or the
+ * fork probe: whichever claims it first).
+ */
 struct ct_task {
 	__u32 slot1;
 	__u32 pad;
 };
+
+#define CT_SLOT_CLAIMED 0xffffffffu
 
 struct ct_tasks_map {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -57,7 +63,7 @@ static __always_inline struct ct_thread *ct_thread_of(struct task_struct *t)
 	__u32 idx;
 
 	ct = bpf_task_storage_get(&ct_tasks, t, 0, 0);
-	if (!ct || !ct->slot1)
+	if (!ct || !ct->slot1 || ct->slot1 == CT_SLOT_CLAIMED)
 		return NULL;
 	idx = ct->slot1 - 1;
 	return bpf_map_lookup_elem(&ct_threads, &idx);

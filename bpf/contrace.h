@@ -37,8 +37,10 @@ enum ct_thread_flags {
 	CT_TF_GATED = 1 << 2, /* launched command before its execve: not accounted */
 	CT_TF_SYS_PARTIAL = 1 << 3, /* current syscall began before tracing */
 	CT_TF_PROCESS = 1 << 4, /* leader of its process when first seen, or forked as a process */
-	CT_TF_WOKEN = 1
-		      << 5, /* woken from a block whose length is settled at its next switch-out */
+	/* Woken from a block whose length is settled at its next switch-out. */
+	CT_TF_WOKEN = 1 << 5,
+	/* Filled and published: user space ignores slots without it. */
+	CT_TF_READY = 1 << 6,
 };
 
 /* No syscall in progress. */
@@ -50,6 +52,14 @@ enum ct_thread_flags {
 #define CT_WAKER_IRQ 0
 /* Waker id of a wakeup whose sched_waking was not seen (tracing began in between). */
 #define CT_WAKER_UNKNOWN 0xffffffffu
+
+/* A call site found on a thread's stack, and where (see ct_user_site). */
+struct ct_site_cache {
+	__u64 site;
+	__u64 sp;
+	__u64 ip;
+	__u64 off;
+};
 
 /*
  * One traced thread: a slot of the `ct_threads` array map, which user space
@@ -119,6 +129,25 @@ struct ct_thread {
 	__u32 pad1;
 	__u64 bl_ns;
 	__u64 bl_count;
+
+	/* Futex wait in progress: set at a blocking switch-out in a futex wait. */
+	__u64 fx_uaddr; /* 0: not waiting on a futex */
+	__u64 fx_start; /* our clock when it blocked */
+	__u64 fx_site; /* its call site: innermost user return address outside libc, or 0 */
+	__u32 fx_op; /* futex command (op & FUTEX_CMD_MASK), or CT_FUTEX_OP_* */
+	__u32 pad2;
+	/* The waker of a futex wait, as seen by sched_waking (written by wakers). */
+	__u64 pend_fx_uaddr; /* the futex the waker was waking, 0 if not in a futex wake */
+	__u64 pend_waker_site; /* the waker's call site (where it held the lock) */
+	__u64 pend_hold_since; /* the waker certainly held the lock since, our clock; 0: unknown */
+	/* The last call sites found on its stack (a cache, see ct_user_site). */
+	struct ct_site_cache site_cache[2];
+	__u32 site_next; /* the entry to replace next */
+	__u32 pend_exit; /* the waker was exiting (a thread exit wakes its joiner) */
+	/* --syscalls: the futex call in progress */
+	__u64 sys_fx_uaddr;
+	__u32 sys_fx_op;
+	__u32 pad3;
 };
 
 /* Key and value of the `ct_sysstats` hash map: per thread and syscall. */
@@ -138,6 +167,144 @@ struct ct_sys_stat {
 	__u64 total_ns;
 	__u64 max_ns;
 	__u64 offcpu_ns;
+};
+
+/* Futex commands (op & FUTEX_CMD_MASK), and the newer syscalls that have no op. */
+#define CT_FUTEX_WAIT 0
+#define CT_FUTEX_WAKE 1
+#define CT_FUTEX_REQUEUE 3
+#define CT_FUTEX_CMP_REQUEUE 4
+#define CT_FUTEX_WAKE_OP 5
+#define CT_FUTEX_LOCK_PI 6
+#define CT_FUTEX_UNLOCK_PI 7
+#define CT_FUTEX_TRYLOCK_PI 8
+#define CT_FUTEX_WAIT_BITSET 9
+#define CT_FUTEX_WAKE_BITSET 10
+#define CT_FUTEX_WAIT_REQUEUE_PI 11
+#define CT_FUTEX_CMP_REQUEUE_PI 12
+#define CT_FUTEX_LOCK_PI2 13
+#define CT_FUTEX_CMD_MASK 0x7f
+#define CT_FUTEX_OP_WAITV 0x100 /* futex_waitv(2) */
+#define CT_FUTEX_OP_WAIT2 0x101 /* futex_wait(2), 6.7+ */
+#define CT_FUTEX_OP_WAKE2 0x102 /* futex_wake(2), 6.7+ */
+#define CT_FUTEX_OP_REQUEUE2 0x103 /* futex_requeue(2), 6.7+ */
+
+/* x86_64 syscall numbers of the futex family. */
+#define CT_NR_EXIT 60
+#define CT_NR_EXIT_GROUP 231
+#define CT_NR_FUTEX 202
+#define CT_NR_FUTEX_WAITV 449
+#define CT_NR_FUTEX_WAKE 454
+#define CT_NR_FUTEX_WAIT 455
+#define CT_NR_FUTEX_REQUEUE 456
+
+/*
+ * User text ranges (executable mappings other than libc and the loader) of
+ * a traced process, the value of the `ct_text` hash map by its pid: a stack
+ * word in one of them (after a call instruction) is taken for a return
+ * address into the user's code. Sorted, not overlapping: a binary search.
+ * At most CT_TEXT_RANGES - 1 ranges; the unused entries are {~0, ~0}.
+ */
+#define CT_TEXT_RANGES 256 /* a power of two */
+#define CT_TEXT_PROCS 256 /* processes with text ranges */
+#define CT_SCAN_WORDS 32
+
+struct ct_text_range {
+	__u64 start;
+	__u64 end;
+};
+
+struct ct_text {
+	struct ct_text_range r[CT_TEXT_RANGES];
+};
+
+/*
+ * A lock: a futex word of a process. Written by its waiters at the end of
+ * their waits (several CPUs: counters are atomic, maxima and the owner are
+ * best effort).
+ */
+struct ct_lock_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 uaddr;
+};
+
+/*
+ * A release of a lock that woke a waiter: when, by whom, from where, and
+ * since when the releaser certainly held it (0: unknown).
+ */
+struct ct_release {
+	__u64 ts;
+	__u64 start;
+	__u64 site;
+	__u32 tid;
+	__u32 pad;
+};
+
+#define CT_RELEASES 4 /* releases remembered per lock: a power of two */
+
+struct ct_lock_stat {
+	__u64 waits; /* blocking waits that ended */
+	__u64 wait_ns; /* their total: from blocking to running again */
+	__u64 wait_max;
+	__u64 wakes; /* waits ended by a futex wake from a thread */
+	__u64 timeouts; /* waits ended from interrupt context: a timer (timed wait) */
+	__u64 exit_wakes; /* waits ended by a thread's exit (pthread_join) */
+	/*
+	 * Contended hold episodes: from a handoff (woken with the lock) to
+	 * waking the next waiter, exact; for a lock taken without a wait, at
+	 * least from when a waiter found it taken (mutex-like commands only).
+	 */
+	__u64 holds;
+	__u64 hold_ns;
+	__u64 hold_max;
+	__u64 owner_since; /* our clock: the current owner got it (contended handoff) */
+	__u64 release_ts; /* our clock: the latest wake (release), set by the waker */
+	__u64 block_ts; /* our clock: the first blocking wait after that release */
+	struct ct_release rel[CT_RELEASES]; /* the latest releases, a ring */
+	__u32 rel_next; /* next slot of the ring */
+	__u32 owner_tid; /* the current owner as contended handoffs tell, 0: unknown */
+	__u32 op; /* futex command of the last wait */
+	__u32 pad;
+	/* --syscalls only */
+	__u64 retries; /* waits that returned -EAGAIN: the word changed first */
+	__u64 timeouts_ret; /* waits that returned -ETIMEDOUT */
+	__u64 wake_calls; /* wake-type calls on it */
+	__u64 woken; /* threads those calls woke (their return values) */
+	__u32 wait_hist[CT_HIST_BUCKETS];
+	__u32 hold_hist[CT_HIST_BUCKETS];
+};
+
+/*
+ * Who waited for whom on a lock: a waiter and a holder whose hold made it
+ * wait (a wait spanning several holds is split among their holders).
+ */
+struct ct_edge_key {
+	__u32 tgid;
+	__u32 waiter;
+	__u64 uaddr;
+	__u32 holder; /* CT_WAKER_IRQ: a timer; CT_WAKER_UNKNOWN: not seen */
+	__u32 pad;
+};
+
+struct ct_edge_val {
+	__u64 waits; /* waits the holder's release ended */
+	__u64 wait_ns; /* wait time it caused */
+	__u64 holder_site; /* where the holder was when it released the lock (last seen) */
+	__u64 waiter_site; /* where the waiter waited (last seen) */
+};
+
+/* Where waits on a lock came from. */
+struct ct_site_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 uaddr;
+	__u64 site; /* 0: not found */
+};
+
+struct ct_site_val {
+	__u64 waits;
+	__u64 wait_ns;
 };
 
 /* Key and value of the `ct_wakers` hash map: who woke a thread, how often. */
@@ -165,6 +332,24 @@ struct ct_counters {
 	__u64 wakers_dropped; /* ct_wakers full: waker counts lost */
 	__u64 missed_wakeups; /* wakeups whose sched_waking was not seen: waker, latency unknown */
 	__u64 missed_switch_ins; /* switch-out of a thread we thought off-CPU */
+	__u64 locks_dropped; /* lock, edge or call-site table full */
+	__u64 sites_unknown; /* waits whose user call site could not be found */
+	__u64 events_dropped; /* ct_events full: user space learnt of an exec late */
+};
+
+/*
+ * Records of the `ct_events` ring buffer: things user space should look at
+ * at once, not at its next periodic refresh (a new program image's symbols
+ * and text, a new process's /proc facts).
+ */
+enum ct_event_kind {
+	CT_EV_EXEC = 1, /* a traced process replaced its image */
+	CT_EV_PROCESS = 2, /* a traced process was forked (--follow) */
+};
+
+struct ct_event {
+	__u32 kind;
+	__u32 pid;
 };
 
 /* Load-time configuration (.rodata). */
@@ -175,7 +360,7 @@ struct ct_config {
 	__u32 max_threads; /* entries of ct_threads */
 	__u64 thread_size; /* kernel stack size, to tell task from interrupt context */
 	__u32 syscalls; /* sys_enter/sys_exit attached: per-syscall calls and times */
-	__u32 pad;
+	__u32 locks; /* futex waits tracked per lock */
 };
 
 /* Histogram bucket of a value in nanoseconds (see CT_HIST_BUCKETS). */

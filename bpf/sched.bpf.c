@@ -14,6 +14,7 @@
  * switch of the machine (docs/performance.md has the costs).
  */
 #include "sched.bpf.h"
+#include "futex.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -22,7 +23,7 @@ struct {
 	__type(value, struct ct_waker_val);
 } ct_wakers SEC(".maps");
 
-/* Scratch word to turn the BPF stack pointer into a number. */
+/* Scratch word to turn the probe's context pointer into a number. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -33,30 +34,36 @@ struct {
 /*
  * Whether the probe runs in task context: the waker is `cur` itself, not an
  * interrupt that happened to arrive while cur ran. Hard and soft interrupts
- * taken in kernel mode run on the CPU's interrupt stack on x86_64, so a frame
- * outside cur's kernel stack means interrupt context. One taken in user mode
- * runs on cur's stack, but then cur's entry registers are the interrupt's,
- * not a syscall's (ax holds -ENOSYS while a syscall runs). Kernel threads have
- * no entry registers. The per-CPU preempt count would say all this directly,
- * but it is not a kallsyms symbol on kernels without CONFIG_KALLSYMS_ALL.
+ * taken in kernel mode run on the CPU's interrupt stack on x86_64, so a
+ * tracepoint frame outside cur's kernel stack means interrupt context. The
+ * frame is found through ctx, the argument array the kernel's tracepoint
+ * glue (bpf_trace_runN) keeps on its own stack; the BPF program's stack is
+ * no guide, as kernels since 6.13 may give a program a private per-CPU
+ * stack. An interrupt taken in user mode runs on cur's stack, but then cur's
+ * entry registers are the interrupt's, not a syscall's (ax holds -ENOSYS
+ * while a syscall runs). Kernel threads have no entry registers. The per-CPU
+ * preempt count would say all this directly, but it is not a kallsyms
+ * symbol on kernels without CONFIG_KALLSYMS_ALL.
  */
-static __always_inline int ct_in_task_context(struct task_struct *cur)
+static __always_inline int ct_in_task_context(void *ctx, struct task_struct *cur, int *nr)
 {
-	__u64 marker = 0, sp, base;
+	__u64 frame, base;
 	__u32 zero = 0;
 	__u64 *scratch;
 
+	*nr = CT_SYS_NONE;
 	scratch = bpf_map_lookup_elem(&ct_sp_scratch, &zero);
 	if (!scratch)
 		return 1;
-	*(volatile __u64 **)scratch = &marker;
-	sp = *(volatile __u64 *)scratch;
+	*(void *volatile *)scratch = ctx;
+	frame = *(volatile __u64 *)scratch;
 	base = (__u64)cur->stack;
-	if (sp - base >= ct_cfg.thread_size)
+	if (frame - base >= ct_cfg.thread_size)
 		return 0;
 	if (cur->flags & PF_KTHREAD)
 		return 1;
-	return ct_task_syscall(cur) != CT_SYS_NONE;
+	*nr = ct_task_syscall(cur);
+	return *nr != CT_SYS_NONE;
 }
 
 /* Move the run-length waker count into ct_wakers. */
@@ -137,6 +144,8 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		if (th->flags & CT_TF_SEEN)
 			ct_count(missed_switch_ins);
 		if (th->state == CT_ST_BLOCKED) {
+			if (th->fx_uaddr)
+				ct_futex_wait_end(th, now);
 			ct_woken(th, now);
 			th->flags |= CT_TF_WOKEN;
 		}
@@ -187,6 +196,7 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		th->state = CT_ST_BLOCKED;
 		th->blk_ts = now;
 		th->blk_nr = ct_task_syscall(prev);
+		ct_futex_block(th, th->blk_nr, now);
 	}
 }
 
@@ -196,6 +206,8 @@ static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __
 		th->wake_pending = 0; /* a waking while it was queued woke nothing */
 	if (th->state == CT_ST_BLOCKED) {
 		/* Woken; how long it slept is settled when this run ends. */
+		if (th->fx_uaddr)
+			ct_futex_wait_end(th, now);
 		ct_woken(th, now);
 		th->flags |= CT_TF_WOKEN;
 		if (!ct_have_run_delay())
@@ -237,6 +249,8 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 {
 	struct ct_thread *th = ct_active_thread(p);
 	struct task_struct *cur;
+	__u64 now;
+	int nr;
 
 	if (!th)
 		return 0;
@@ -248,14 +262,24 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 	if (th->state == CT_ST_DEAD)
 		return 0;
 	cur = bpf_get_current_task_btf();
-	if (cur->pid && ct_in_task_context(cur)) {
+	/* Before wake_pending: whoever reads the pending waker reads these too. */
+	now = bpf_ktime_get_ns();
+	th->pend_fx_uaddr = 0;
+	th->pend_waker_site = 0;
+	th->pend_hold_since = 0;
+	th->pend_exit = 0;
+	if (cur->pid && ct_in_task_context(ctx, cur, &nr)) {
 		th->pend_waker_tid = cur->pid;
 		th->pend_waker_tgid = cur->tgid;
+		th->pend_exit = nr == CT_NR_EXIT || nr == CT_NR_EXIT_GROUP;
+		if (ct_cfg.locks &&
+		    (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE))
+			ct_futex_waking(th, nr, now);
 	} else {
 		th->pend_waker_tid = CT_WAKER_IRQ;
 		th->pend_waker_tgid = 0;
 	}
-	th->wake_ts = bpf_ktime_get_ns();
+	th->wake_ts = now;
 	th->wake_pending = 1;
 	return 0;
 }

@@ -7,6 +7,7 @@
  * later ones at fork.
  */
 #include "common.bpf.h"
+#include "futex.bpf.h"
 
 struct ct_tasks_map ct_tasks SEC(".maps");
 struct ct_threads_map ct_threads SEC(".maps");
@@ -53,9 +54,28 @@ static __always_inline struct ct_thread *ct_alloc(struct task_struct *t, __u64 n
 	return th;
 }
 
+/*
+ * The storage of t, claimed for this caller: NULL if t already has a slot or
+ * is being given one. The iterator can meet a new task after copy_process()
+ * and before its fork probe runs: both would otherwise give it a slot.
+ */
+static __always_inline struct ct_task *ct_claim(struct task_struct *t)
+{
+	struct ct_task *ct = bpf_task_storage_get(&ct_tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!ct) {
+		ct_count(storage_failed);
+		return NULL;
+	}
+	if (__sync_val_compare_and_swap(&ct->slot1, 0, CT_SLOT_CLAIMED) != 0)
+		return NULL;
+	return ct;
+}
+
 /* Make a filled slot visible: from here on the thread's events are accounted. */
 static __always_inline void ct_publish(struct ct_task *ct, struct ct_thread *th)
 {
+	th->flags |= CT_TF_READY;
 	ct->slot1 = th->slot + 1;
 }
 
@@ -100,11 +120,9 @@ int ct_seed(struct bpf_iter__task *ctx)
 		return 0;
 	if (bpf_task_storage_get(&ct_tasks, t, 0, 0))
 		return 0;
-	ct = bpf_task_storage_get(&ct_tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ct) {
-		ct_count(storage_failed);
+	ct = ct_claim(t);
+	if (!ct)
 		return 0;
-	}
 	now = bpf_ktime_get_ns();
 	flags = CT_TF_SEEDED;
 	if (t->tgid == ct_cfg.gate_tgid)
@@ -140,6 +158,25 @@ int ct_seed(struct bpf_iter__task *ctx)
 	return 0;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16384);
+} ct_events SEC(".maps");
+
+/* Tell user space now (rare events: exec, a new process). */
+static __always_inline void ct_notify(__u32 kind, __u32 pid)
+{
+	struct ct_event *e = bpf_ringbuf_reserve(&ct_events, sizeof(*e), 0);
+
+	if (!e) {
+		ct_count(events_dropped);
+		return;
+	}
+	e->kind = kind;
+	e->pid = pid;
+	bpf_ringbuf_submit(e, 0);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -151,11 +188,9 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (new_process && !ct_cfg.follow)
 		return 0;
-	ct = bpf_task_storage_get(&ct_tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ct) {
-		ct_count(storage_failed);
+	ct = ct_claim(child);
+	if (!ct)
 		return 0;
-	}
 	th = ct_alloc(child, bpf_ktime_get_ns(), new_process ? CT_TF_PROCESS : 0);
 	if (!th)
 		return 0;
@@ -164,6 +199,10 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 	th->wait_ts = th->start_ts;
 	ct_publish(ct, th);
 	ct_count(forked);
+	if (new_process) {
+		ct_text_fork(parent->tgid, child->tgid);
+		ct_notify(CT_EV_PROCESS, child->tgid);
+	}
 	return 0;
 }
 
@@ -178,6 +217,9 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	/* A non-leader thread that execs takes over the leader's pid. */
 	th->tid = p->pid;
 	bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), p->comm);
+	if (p->pid == p->tgid && p->mm)
+		ct_text_exec(p->tgid, p->mm->start_code, p->mm->end_code);
+	ct_notify(CT_EV_EXEC, p->tgid);
 	if (!(th->flags & CT_TF_GATED))
 		return 0;
 	/* The launched command starts here: what came before was contrace's. */

@@ -17,6 +17,9 @@ const char *fmt_pct(char *buf, size_t len, double ratio);
 /* Parse a positive decimal number of seconds ("2", "0.5", "1e-3") into *out. -1 if invalid. */
 int parse_seconds(const char *s, double *out);
 
+/* Parse a duration: a number of seconds, or with a unit ns, us, ms, s ("10ms"). -1 if invalid. */
+int parse_duration(const char *s, double *seconds);
+
 /* Parse a decimal integer in [min, max] into *out. -1 if invalid. */
 int parse_int(const char *s, long long min, long long max, long long *out);
 

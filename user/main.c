@@ -56,6 +56,8 @@ static void fill_meta(struct run *run)
 	m->launched = run->target.launched;
 	m->follow = run->o.follow;
 	m->syscalls = run->o.syscalls;
+	m->locks = true;
+	m->locks_min_wait_ns = (uint64_t)(run->o.locks_min_wait * 1e9);
 	m->exit_status = -1;
 	for (int i = 0; i < run->o.cmd_argc && len + 1 < sizeof(m->command); i++) {
 		int n = snprintf(m->command + len, sizeof(m->command) - len, "%s%s", i ? " " : "",
@@ -130,7 +132,7 @@ static int trace_loop(struct run *run)
 	uint64_t start = mono_ns(), now, end = 0, next_iv = 0, next_refresh;
 	uint64_t iv_ns = (uint64_t)(run->o.interval * 1e9);
 	struct snapshot prev = { 0 }, cur;
-	struct pollfd fds[2];
+	struct pollfd fds[3];
 	struct signalfd_siginfo si;
 	int64_t timeout, t;
 	int index = 0, ret = 0;
@@ -146,6 +148,7 @@ static int trace_loop(struct run *run)
 	next_refresh = start + REFRESH_MS * 1000000ULL;
 	fds[0] = (struct pollfd){ .fd = run->sigfd, .events = POLLIN };
 	fds[1] = (struct pollfd){ .fd = run->target.pidfd, .events = POLLIN };
+	fds[2] = (struct pollfd){ .fd = session_events_fd(&run->session), .events = POLLIN };
 
 	for (;;) {
 		now = mono_ns();
@@ -174,7 +177,7 @@ static int trace_loop(struct run *run)
 			timeout = t;
 		if ((t = ms_until(now, next_iv)) < timeout)
 			timeout = t;
-		if (poll(fds, 2, (int)timeout) < 0) {
+		if (poll(fds, 3, (int)timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
@@ -190,6 +193,9 @@ static int trace_loop(struct run *run)
 		}
 		if (fds[1].revents & (POLLIN | POLLHUP))
 			break;
+		/* A new image (exec) or process: its symbols and text, before it is gone. */
+		if ((fds[2].revents & POLLIN) && session_consume_events(&run->session))
+			session_refresh(&run->session);
 	}
 	snapshot_free(&prev);
 	return ret;
@@ -226,6 +232,8 @@ static int exit_code(const struct run *run)
 		return t->exit_signal ? 128 + t->exit_signal : t->exit_status;
 	if (t->launched && run->stop_signal)
 		return 128 + run->stop_signal;
+	if (t->launched)
+		return 1; /* it outlived the duration and SIGTERM: no status to give */
 	return 0;
 }
 
@@ -237,7 +245,8 @@ static int open_json(struct run *run)
 		run->json = stdout;
 		return 0;
 	}
-	run->json = fopen(run->o.json_path, "w");
+	/* Close-on-exec: a launched command must not inherit it. */
+	run->json = fopen(run->o.json_path, "we");
 	if (!run->json) {
 		log_error("cannot write JSON to '%s': %s", run->o.json_path, strerror(errno));
 		return -errno;
@@ -250,6 +259,7 @@ static int start(struct run *run)
 	struct session_cfg cfg = {
 		.follow = run->o.follow,
 		.syscalls = run->o.syscalls,
+		.locks = true,
 		.max_threads = (uint32_t)run->o.max_threads,
 		.btf_path = run->o.btf_path,
 	};
@@ -310,6 +320,8 @@ static int start(struct run *run)
 			log_error("%s", err);
 			return ret == -ENOENT ? 127 : 126;
 		}
+		/* The command's own image is mapped now: read its symbols while it lives. */
+		session_refresh(&run->session);
 	}
 	log_info("probes live after %.1f ms", (double)(mono_ns() - t0) / 1e6);
 	if (!run->o.quiet && !run->target.launched)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "futex.h"
 #include "model.h"
 #include "sched.h"
 #include "syscalls.h"
@@ -125,12 +126,17 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	r->drops.wakers_dropped = sub(c->wakers_dropped, o ? o->wakers_dropped : 0);
 	r->drops.missed_wakeups = sub(c->missed_wakeups, o ? o->missed_wakeups : 0);
 	r->drops.missed_switch_ins = sub(c->missed_switch_ins, o ? o->missed_switch_ins : 0);
+	r->drops.locks_dropped = sub(c->locks_dropped, o ? o->locks_dropped : 0);
+	r->drops.sites_unknown = sub(c->sites_unknown, o ? o->sites_unknown : 0);
+	r->drops.events_dropped = sub(c->events_dropped, o ? o->events_dropped : 0);
 
 	err = task_model(r, cur, prev, w0, w1);
 	if (!err)
 		err = sched_model(r, cur, prev);
 	if (!err)
 		err = syscalls_model(r, cur, prev);
+	if (!err && meta->locks)
+		err = futex_model(r, cur, prev);
 	if (!err)
 		err = build_total(r);
 	if (err) {
@@ -151,6 +157,7 @@ static void free_process(struct rpt_process *p)
 	}
 	free(p->threads);
 	free(p->sys);
+	futex_free_locks(p);
 }
 
 void model_free(struct report *r)
@@ -167,5 +174,6 @@ bool model_has_drops(const struct report *r)
 	const struct rpt_drops *d = &r->drops;
 
 	return d->threads_dropped || d->storage_failed || d->sys_dropped || d->wakers_dropped ||
-	       d->missed_wakeups || d->missed_switch_ins;
+	       d->missed_wakeups || d->missed_switch_ins || d->locks_dropped || d->sites_unknown ||
+	       d->events_dropped;
 }

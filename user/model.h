@@ -67,6 +67,75 @@ struct rpt_thread {
 	struct rpt_waker *wakers;
 };
 
+/* A thread that waited for a lock, or held it (woke a waiter). */
+struct rpt_lock_party {
+	uint32_t tid; /* 0: a timer (interrupt); CT_WAKER_UNKNOWN: not seen */
+	char comm[CT_COMM_LEN];
+	uint64_t waits; /* waits it made (waiter), or that it ended (holder) */
+	uint64_t wait_ns;
+};
+
+/* Who waited for whom: the waits of one waiter that one holder ended. */
+struct rpt_lock_chain {
+	uint32_t waiter;
+	uint32_t holder; /* as rpt_lock_party.tid */
+	char waiter_comm[CT_COMM_LEN];
+	char holder_comm[CT_COMM_LEN];
+	uint64_t waits;
+	uint64_t wait_ns;
+	char holder_site[SNAP_SYM_LEN]; /* where the holder was when it woke the waiter */
+	char waiter_site[SNAP_SYM_LEN];
+};
+
+/* Where the waits on a lock came from. */
+struct rpt_lock_site {
+	uint64_t addr; /* 0: not found */
+	char name[SNAP_SYM_LEN];
+	uint64_t waits;
+	uint64_t wait_ns;
+};
+
+/*
+ * A lock: a futex word of a process, seen through its contended waits
+ * (uncontended acquisitions make no syscall and are not seen).
+ */
+struct rpt_lock {
+	uint64_t uaddr;
+	char name[SNAP_SYM_LEN];
+	bool named; /* a symbol, not only a mapping */
+	uint32_t op; /* futex command of its waits */
+	uint64_t waits;
+	uint64_t wait_ns;
+	uint64_t wait_max; /* since tracing began */
+	struct hist wait_hist;
+	uint64_t wakes; /* waits ended by a futex wake */
+	uint64_t timeouts; /* waits ended by a timer */
+	uint64_t other_wakes; /* by anything else: a thread's exit, a signal, an unseen waker */
+	uint64_t exit_wakes; /* of those, by a thread's exit */
+	bool join; /* every wait ended by a thread's exit: pthread_join, not a lock */
+	uint64_t holds; /* contended hold episodes: handed the lock, then handing it on */
+	uint64_t hold_ns;
+	uint64_t hold_max;
+	struct hist hold_hist;
+	/* --syscalls only */
+	uint64_t retries;
+	uint64_t timeouts_ret;
+	uint64_t wake_calls;
+	uint64_t woken;
+	/* Derived over the process's wall time. */
+	double held_fraction; /* contended holds / wall time (a lower bound) */
+	double avg_waiting; /* waiting threads on average: wait time / wall time */
+	bool serialising; /* held most of the time while several threads wait: GIL-like */
+	size_t nwaiters;
+	struct rpt_lock_party *waiters; /* by wait time */
+	size_t nholders;
+	struct rpt_lock_party *holders; /* by the wait time they ended */
+	size_t nchains;
+	struct rpt_lock_chain *chains; /* by wait time */
+	size_t nsites;
+	struct rpt_lock_site *sites; /* by wait time */
+};
+
 struct rpt_process {
 	uint32_t pid;
 	char comm[CT_COMM_LEN];
@@ -81,6 +150,8 @@ struct rpt_process {
 	struct rpt_thread *threads; /* NULL in the total */
 	size_t nsys;
 	struct rpt_syscall *sys; /* summed over its threads */
+	size_t nlocks;
+	struct rpt_lock *locks; /* by total wait */
 };
 
 struct rpt_drops {
@@ -90,6 +161,9 @@ struct rpt_drops {
 	uint64_t wakers_dropped;
 	uint64_t missed_wakeups;
 	uint64_t missed_switch_ins;
+	uint64_t locks_dropped;
+	uint64_t sites_unknown;
+	uint64_t events_dropped;
 };
 
 /* What the model needs besides snapshots: set by main.c (or a recording). */
@@ -103,6 +177,8 @@ struct report_meta {
 	bool launched;
 	bool follow;
 	bool syscalls; /* per-syscall calls and times were traced (--syscalls) */
+	bool locks; /* futex waits were tracked per lock */
+	uint64_t locks_min_wait_ns; /* locks with less total wait are left out */
 	uint64_t trace_start_ns; /* monotonic: tracing began */
 	uint64_t trace_start_real_ns; /* the same moment, realtime */
 	int exit_status; /* launched command: exit code, or -1 */

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "futex.h"
 #include "report_json.h"
 
 static void add_u64(struct json_object *o, const char *k, uint64_t v)
@@ -15,9 +16,53 @@ static void add_int(struct json_object *o, const char *k, int64_t v)
 	json_object_object_add(o, k, json_object_new_int64(v));
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0 if the byte there starts none. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * Thread names and command lines are bytes, cut by the kernel at 15 or by
+ * us at 255, maybe inside a character: JSON must be UTF-8, so every byte
+ * that starts no valid sequence becomes '?'.
+ */
 static void add_str(struct json_object *o, const char *k, const char *v)
 {
-	json_object_object_add(o, k, json_object_new_string(v));
+	size_t len = strlen(v), i = 0, n;
+	char *clean = malloc(len + 1);
+
+	if (!clean) {
+		json_object_object_add(o, k, NULL);
+		return;
+	}
+	while (i < len) {
+		n = utf8_seq((const unsigned char *)v + i);
+		if (!n) {
+			clean[i++] = '?';
+			continue;
+		}
+		memcpy(clean + i, v + i, n);
+		i += n;
+	}
+	clean[len] = '\0';
+	json_object_object_add(o, k, json_object_new_string(clean));
+	free(clean);
 }
 
 static void add_bool(struct json_object *o, const char *k, bool v)
@@ -133,6 +178,96 @@ static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 	return o;
 }
 
+static struct json_object *party_json(const struct rpt_lock_party *v, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+		uint32_t tid = v[i].tid;
+
+		add_str(o, "kind",
+			tid == CT_WAKER_IRQ	? "timer" :
+			tid == CT_WAKER_UNKNOWN ? "unknown" :
+						  "thread");
+		add_int(o, "tid", tid == CT_WAKER_IRQ || tid == CT_WAKER_UNKNOWN ? 0 : tid);
+		add_str(o, "comm", v[i].comm);
+		add_u64(o, "waits", v[i].waits);
+		add_u64(o, "wait_ns", v[i].wait_ns);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
+{
+	struct json_object *o = json_object_new_object(), *a;
+	char addr[24];
+
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->uaddr);
+	add_str(o, "address", addr);
+	add_str(o, "name", l->name);
+	add_bool(o, "named", l->named);
+	add_str(o, "futex_op", futex_kind(l->op));
+	add_u64(o, "waits", l->waits);
+	add_u64(o, "wait_ns", l->wait_ns);
+	json_object_object_add(o, "wait", hist_json(&l->wait_hist, l->wait_ns, l->wait_max));
+	add_u64(o, "wakes", l->wakes);
+	add_u64(o, "timer_wakes", l->timeouts);
+	add_u64(o, "other_wakes", l->other_wakes);
+	add_u64(o, "exit_wakes", l->exit_wakes);
+	add_bool(o, "thread_join", l->join);
+	add_u64(o, "holds", l->holds);
+	add_u64(o, "hold_ns", l->hold_ns);
+	json_object_object_add(o, "hold", hist_json(&l->hold_hist, l->hold_ns, l->hold_max));
+	add_traced(o, "retries", l->retries, traced);
+	add_traced(o, "timeouts", l->timeouts_ret, traced);
+	add_traced(o, "wake_calls", l->wake_calls, traced);
+	add_traced(o, "woken", l->woken, traced);
+	add_double(o, "held_fraction", l->held_fraction);
+	add_double(o, "avg_waiting", l->avg_waiting);
+	add_bool(o, "serialising", l->serialising);
+	json_object_object_add(
+		o, "parallelism_bound",
+		l->held_fraction > 0 ? json_object_new_double(1.0 / l->held_fraction) : NULL);
+	json_object_object_add(o, "waiters", party_json(l->waiters, l->nwaiters));
+	json_object_object_add(o, "holders", party_json(l->holders, l->nholders));
+	a = json_object_new_array();
+	for (size_t i = 0; i < l->nchains; i++) {
+		const struct rpt_lock_chain *c = &l->chains[i];
+		struct json_object *e = json_object_new_object();
+
+		add_int(e, "waiter", c->waiter);
+		add_str(e, "waiter_comm", c->waiter_comm);
+		add_str(e, "holder_kind",
+			c->holder == CT_WAKER_IRQ     ? "timer" :
+			c->holder == CT_WAKER_UNKNOWN ? "unknown" :
+							"thread");
+		add_int(e, "holder",
+			c->holder == CT_WAKER_IRQ || c->holder == CT_WAKER_UNKNOWN ? 0 : c->holder);
+		add_str(e, "holder_comm", c->holder_comm);
+		add_u64(e, "waits", c->waits);
+		add_u64(e, "wait_ns", c->wait_ns);
+		add_str(e, "holder_site", c->holder_site);
+		add_str(e, "waiter_site", c->waiter_site);
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "chains", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < l->nsites; i++) {
+		struct json_object *e = json_object_new_object();
+
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->sites[i].addr);
+		add_str(e, "name", l->sites[i].name);
+		add_str(e, "address", addr);
+		add_u64(e, "waits", l->sites[i].waits);
+		add_u64(e, "wait_ns", l->sites[i].wait_ns);
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "call_sites", a);
+	return o;
+}
+
 static struct json_object *process_json(const struct rpt_process *p, bool with_threads, bool traced)
 {
 	struct json_object *o = json_object_new_object();
@@ -155,6 +290,10 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 	if (with_threads) {
 		struct json_object *a = json_object_new_array();
 
+		for (size_t i = 0; i < p->nlocks; i++)
+			json_object_array_add(a, lock_json(&p->locks[i], traced));
+		json_object_object_add(o, "locks", a);
+		a = json_object_new_array();
 		for (size_t i = 0; i < p->nthreads; i++)
 			json_object_array_add(a, thread_json(&p->threads[i], traced));
 		json_object_object_add(o, "threads", a);
@@ -217,6 +356,9 @@ struct json_object *report_to_json(const struct report *r)
 	add_u64(drops, "wakers_dropped", r->drops.wakers_dropped);
 	add_u64(drops, "missed_wakeups", r->drops.missed_wakeups);
 	add_u64(drops, "missed_switch_ins", r->drops.missed_switch_ins);
+	add_u64(drops, "locks_dropped", r->drops.locks_dropped);
+	add_u64(drops, "call_sites_unknown", r->drops.sites_unknown);
+	add_u64(drops, "events_dropped", r->drops.events_dropped);
 	json_object_object_add(o, "drops", drops);
 
 	procs = json_object_new_array();

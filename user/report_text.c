@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
+#include "futex.h"
 #include "report_text.h"
 
 #define D(ns) fmt_dur((char[FMT_LEN]){ 0 }, FMT_LEN, (ns))
@@ -69,6 +71,16 @@ static void print_drops(FILE *f, const struct report *r)
 		fprintf(f,
 			"  %llu switches onto a CPU not seen: their wakeup latencies are unknown\n",
 			(unsigned long long)d->missed_switch_ins);
+	if (d->locks_dropped)
+		fprintf(f, "  %llu lock waits not counted: lock tables full\n",
+			(unsigned long long)d->locks_dropped);
+	if (d->sites_unknown)
+		fprintf(f,
+			"  %llu lock waits or wakes without a call site: user stack not readable\n",
+			(unsigned long long)d->sites_unknown);
+	if (d->events_dropped)
+		fprintf(f, "  %llu exec or new-process events lost: some names may be missing\n",
+			(unsigned long long)d->events_dropped);
 }
 
 static void print_summary(FILE *f, const struct rpt_process *p)
@@ -256,6 +268,118 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 	free(v);
 }
 
+static const char *party(char *buf, size_t len, uint32_t tid, const char *comm)
+{
+	if (tid == CT_WAKER_IRQ || tid == CT_WAKER_UNKNOWN)
+		snprintf(buf, len, "%s", comm);
+	else
+		snprintf(buf, len, "%u %s", tid, comm);
+	return buf;
+}
+
+static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, int verbose)
+{
+	size_t k = verbose ? SIZE_MAX : 3;
+	char b[48];
+
+	fprintf(f, "      %s: woken %llu times by a release, %llu by a timer", futex_kind(l->op),
+		(unsigned long long)l->wakes, (unsigned long long)l->timeouts);
+	if (l->other_wakes)
+		fprintf(f, ", %llu otherwise (thread exit, signal)",
+			(unsigned long long)l->other_wakes);
+	if (traced && (l->op == CT_FUTEX_LOCK_PI || l->op == CT_FUTEX_LOCK_PI2))
+		fprintf(f, "; %llu timed out, %llu unlock calls",
+			(unsigned long long)l->timeouts_ret, (unsigned long long)l->wake_calls);
+	else if (traced)
+		fprintf(f, "; %llu retries (EAGAIN), %llu timed out, %llu wake calls woke %llu",
+			(unsigned long long)l->retries, (unsigned long long)l->timeouts_ret,
+			(unsigned long long)l->wake_calls, (unsigned long long)l->woken);
+	fputc('\n', f);
+	for (size_t i = 0; i < l->nsites && i < k; i++)
+		fprintf(f, "      %-11s %s (%llu waits, %s)\n", i ? "" : "waited in",
+			l->sites[i].name, (unsigned long long)l->sites[i].waits,
+			D(l->sites[i].wait_ns));
+	if (l->nwaiters) {
+		fprintf(f, "      %-11s ", "waiters");
+		for (size_t i = 0; i < l->nwaiters && i < k; i++)
+			fprintf(f, "%s%s (%s)", i ? ", " : "",
+				party(b, sizeof(b), l->waiters[i].tid, l->waiters[i].comm),
+				D(l->waiters[i].wait_ns));
+		if (l->nwaiters > k)
+			fprintf(f, ", %zu more", l->nwaiters - k);
+		fputc('\n', f);
+	}
+	if (l->nholders) {
+		fprintf(f, "      %-11s ", "held by");
+		for (size_t i = 0; i < l->nholders && i < k; i++)
+			fprintf(f, "%s%s (%s)", i ? ", " : "",
+				party(b, sizeof(b), l->holders[i].tid, l->holders[i].comm),
+				D(l->holders[i].wait_ns));
+		if (l->nholders > k)
+			fprintf(f, ", %zu more", l->nholders - k);
+		fputc('\n', f);
+	}
+	for (size_t i = 0; i < l->nchains && i < k; i++) {
+		const struct rpt_lock_chain *c = &l->chains[i];
+		char w[48];
+
+		party(w, sizeof(w), c->waiter, c->waiter_comm);
+		if (c->holder == CT_WAKER_IRQ)
+			fprintf(f, "      %-11s %s waited %s until its timeout\n",
+				i ? "" : "chains", w, D(c->wait_ns));
+		else if (c->holder == CT_WAKER_UNKNOWN)
+			fprintf(f, "      %-11s %s waited %s, woken unseen\n", i ? "" : "chains", w,
+				D(c->wait_ns));
+		else
+			fprintf(f, "      %-11s %s waited %s for %s%s%s\n", i ? "" : "chains", w,
+				D(c->wait_ns), party(b, sizeof(b), c->holder, c->holder_comm),
+				c->holder_site[0] ? " in " : "", c->holder_site);
+	}
+	if (l->serialising)
+		fprintf(f,
+			"      SERIALISES THE PROCESS: held %s of the time, %.1f threads waiting on average: at most %.2f threads can run at once\n",
+			P(l->held_fraction), l->avg_waiting, 1.0 / l->held_fraction);
+}
+
+static void print_locks(FILE *f, const struct rpt_process *p, const struct text_opts *o,
+			bool traced)
+{
+	size_t nlocks = 0, n, shown = 0, joins = 0;
+	uint64_t join_ns = 0;
+
+	for (size_t i = 0; i < p->nlocks; i++) {
+		if (p->locks[i].join) {
+			joins += p->locks[i].waits;
+			join_ns += p->locks[i].wait_ns;
+		} else {
+			nlocks++;
+		}
+	}
+	if (!p->nlocks)
+		return;
+	n = rows(nlocks, o);
+	heading(f, "LOCKS, contended waits only", n, nlocks, "total wait");
+	fprintf(f, "  %-32s %7s %9s %9s %9s %9s %6s %9s %9s %7s\n", "LOCK", "WAITS", "WAITED",
+		"AVG", "MAX", "P99", "HOLDS", "HOLD-AVG", "HOLD-MAX", "WAITERS");
+	for (size_t i = 0; i < p->nlocks && shown < n; i++) {
+		const struct rpt_lock *l = &p->locks[i];
+
+		if (l->join)
+			continue;
+		shown++;
+		fprintf(f, "  %-32s %7llu %9s %9s %9s %9s %6llu %9s %9s %7zu\n", l->name,
+			(unsigned long long)l->waits, D(l->wait_ns),
+			l->waits ? D(l->wait_ns / l->waits) : "-", D(l->wait_max),
+			l->waits ? D(hist_quantile(&l->wait_hist, 0.99, l->wait_max)) : "-",
+			(unsigned long long)l->holds, l->holds ? D(l->hold_ns / l->holds) : "-",
+			l->holds ? D(l->hold_max) : "-", l->nwaiters);
+		print_lock_details(f, l, traced, o->verbose);
+	}
+	if (joins)
+		fprintf(f, "  (and %llu waits for threads to exit, pthread_join: %s)\n",
+			(unsigned long long)joins, D(join_ns));
+}
+
 static void print_wakelat(FILE *f, const char *who, const struct hist *h, uint64_t max)
 {
 	uint64_t n = hist_count(h);
@@ -280,6 +404,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	print_threads(f, p, o);
 	print_blocked(f, p, o);
 	syscalls_section(f, p->sys, p->nsys, o, traced);
+	print_locks(f, p, o, traced);
 	print_wakers(f, p, o);
 	print_wakelat(f, "all threads", &p->s.wakelat, p->s.wakelat_max);
 	if (o->verbose < 1)

@@ -31,41 +31,42 @@ int sched_read_wakers(struct snapshot *s, int fd)
 }
 
 /* As ct_blocked_note() does in the kernel, for the block in progress at a snapshot. */
-static void blocked_note(struct snapshot *s, uint32_t slot, struct ct_thread *t, uint64_t d)
+static int blocked_note(struct snapshot *s, uint32_t slot, struct ct_thread *t, uint64_t d)
 {
 	struct snap_sys *e;
 
 	if (t->blk_nr == CT_SYS_NONE) {
 		t->blocked_nosys_ns += d;
-		return;
+		return 0;
 	}
 	if (t->bl_count && t->bl_nr == t->blk_nr) {
 		t->bl_ns += d;
 		t->bl_count++;
-		return;
+		return 0;
 	}
 	e = snapshot_add_sys(s, slot, t->blk_nr);
-	if (e) {
-		e->st.blocks = 1;
-		e->st.blocked_ns = d;
-	}
+	if (!e)
+		return -ENOMEM;
+	e->st.blocks = 1;
+	e->st.blocked_ns = d;
+	return 0;
 }
 
-void sched_close(struct snapshot *s)
+int sched_close(struct snapshot *s)
 {
 	for (uint32_t i = 0; i < s->nthreads; i++) {
 		struct ct_thread *t = &s->threads[i];
 		uint64_t d;
 
-		if (!t->tid || (t->flags & CT_TF_GATED))
+		if (!task_accounted(t))
 			continue;
 		if (t->rl_waker_count) {
 			struct snap_waker *w = snapshot_add_waker(s, i, t->rl_waker_tid);
 
-			if (w) {
-				w->val.count = t->rl_waker_count;
-				w->val.waker_tgid = t->rl_waker_tgid;
-			}
+			if (!w)
+				return -ENOMEM;
+			w->val.count = t->rl_waker_count;
+			w->val.waker_tgid = t->rl_waker_tgid;
 			t->rl_waker_count = 0;
 		}
 		if (t->state == CT_ST_DEAD)
@@ -82,8 +83,12 @@ void sched_close(struct snapshot *s)
 			if (t->wait_ts && t->wait_ts < t->state_ts)
 				t->runq_ns += t->state_ts - t->wait_ts;
 			if ((t->flags & CT_TF_WOKEN) && t->wait_ts > t->blk_ts) {
+				/* As ct_block_time() will: in the syscall's off-CPU time too. */
 				t->blocked_ns += t->wait_ts - t->blk_ts;
-				blocked_note(s, i, t, t->wait_ts - t->blk_ts);
+				if (blocked_note(s, i, t, t->wait_ts - t->blk_ts))
+					return -ENOMEM;
+				if (t->sys_nr != CT_SYS_NONE)
+					t->sys_offcpu_ns += t->wait_ts - t->blk_ts;
 				t->flags &= ~CT_TF_WOKEN;
 			}
 			t->wait_ts = 0;
@@ -95,7 +100,8 @@ void sched_close(struct snapshot *s)
 				d = t->wake_ts - t->state_ts;
 			}
 			t->blocked_ns += d;
-			blocked_note(s, i, t, d);
+			if (blocked_note(s, i, t, d))
+				return -ENOMEM;
 			if (t->sys_nr != CT_SYS_NONE)
 				t->sys_offcpu_ns += s->ts > t->state_ts ? s->ts - t->state_ts : 0;
 			break;
@@ -108,20 +114,10 @@ void sched_close(struct snapshot *s)
 		}
 		t->state_ts = s->ts;
 	}
+	return 0;
 }
 
-static const struct ct_thread *traced_tid(const struct snapshot *s, uint32_t tid)
-{
-	const struct ct_thread *found = NULL;
-
-	/* The latest slot wins if a tid was reused. */
-	for (uint32_t i = 0; i < s->nthreads; i++)
-		if (s->threads[i].tid == tid && !(s->threads[i].flags & CT_TF_GATED))
-			found = &s->threads[i];
-	return found;
-}
-
-void sched_resolve_names(struct snapshot *cache, struct snapshot *s)
+int sched_resolve_names(struct snapshot *cache, struct snapshot *s)
 {
 	struct snap_name *n;
 
@@ -129,11 +125,11 @@ void sched_resolve_names(struct snapshot *cache, struct snapshot *s)
 		const struct snap_waker *w = &s->wakers[i];
 
 		if (w->key.waker_tid == CT_WAKER_IRQ ||
-		    snapshot_find_name(cache, w->key.waker_tid) || traced_tid(s, w->key.waker_tid))
+		    snapshot_find_name(cache, w->key.waker_tid) || task_by_tid(s, w->key.waker_tid))
 			continue;
 		n = snapshot_add_name(cache);
 		if (!n)
-			return;
+			return -ENOMEM;
 		n->tid = w->key.waker_tid;
 		n->pid = w->val.waker_tgid;
 		if (proc_comm((int)n->pid, (int)n->tid, n->comm, sizeof(n->comm)))
@@ -145,9 +141,10 @@ void sched_resolve_names(struct snapshot *cache, struct snapshot *s)
 	for (size_t i = 0; i < cache->nnames; i++) {
 		n = snapshot_add_name(s);
 		if (!n)
-			return;
+			return -ENOMEM;
 		*n = cache->names[i];
 	}
+	return 0;
 }
 
 static uint64_t sub(uint64_t a, uint64_t b)
@@ -171,7 +168,7 @@ static void waker_identity(struct rpt_waker *rw, const struct snapshot *s,
 		strcpy(rw->comm, "[unknown]");
 		return;
 	}
-	t = traced_tid(s, rw->tid);
+	t = task_by_tid(s, rw->tid);
 	n = snapshot_find_name(s, rw->tid);
 	if (t)
 		memcpy(rw->comm, t->comm, sizeof(rw->comm));

@@ -13,11 +13,12 @@ int sched_read_wakers(struct snapshot *s, int wakers_fd);
  * Close every thread's open interval at s->ts, as the BPF side would at the
  * thread's next event, and move the run-length waker counts into s->wakers.
  * Must run before syscalls_close(), which uses the closed per-syscall times.
+ * 0 or -ENOMEM.
  */
-void sched_close(struct snapshot *s);
+int sched_close(struct snapshot *s);
 
-/* Names of wakers outside the trace, kept across snapshots (a process may exit). */
-void sched_resolve_names(struct snapshot *names_cache, struct snapshot *s);
+/* Names of wakers outside the trace, kept across snapshots (a process may exit). 0 or -ENOMEM. */
+int sched_resolve_names(struct snapshot *names_cache, struct snapshot *s);
 
 /* Fill the scheduler figures of every thread and process of r. 0 or -ENOMEM. */
 int sched_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);

@@ -14,11 +14,16 @@
 #include "procfs.h"
 #include "sched.h"
 #include "session.h"
+#include "futex.h"
 #include "syscalls.h"
 
 /* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
 #define SYS_PER_THREAD 8
 #define WAKERS_PER_THREAD 4
+/* Locks: contended futex words; edges: (lock, waiter, holder); sites: (lock, call site). */
+#define MAX_LOCKS 4096
+#define MAX_EDGES 16384
+#define MAX_SITES 8192
 #define MAP_MIN_ENTRIES 4096
 #define MAP_MAX_ENTRIES (1u << 20)
 
@@ -43,6 +48,17 @@ static void load_error(char *err, size_t errlen, int ret)
 		snprintf(err, errlen,
 			 "cannot load the BPF programs: %s (run with -vv for the verifier's log)",
 			 strerror(-ret));
+}
+
+/* A record of ct_events: remember that a refresh is due. */
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	(void)data;
+	if (size >= sizeof(struct ct_event))
+		s->refresh_due = true;
+	return 0;
 }
 
 int session_open(struct session *s, const struct session_cfg *cfg, char *err, size_t errlen)
@@ -86,6 +102,8 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	c->max_threads = cfg->max_threads;
 	c->thread_size = kernel_thread_size();
 	c->syscalls = cfg->syscalls;
+	c->locks = cfg->locks;
+	s->locks = cfg->locks;
 	if (!cfg->syscalls) {
 		/* Not even loaded: an attached syscall tracepoint slows every syscall. */
 		bpf_program__set_autoload(skel->progs.ct_sys_enter, false);
@@ -97,6 +115,15 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 				 map_entries(cfg->max_threads, SYS_PER_THREAD));
 	bpf_map__set_max_entries(skel->maps.ct_wakers,
 				 map_entries(cfg->max_threads, WAKERS_PER_THREAD));
+	bpf_map__set_max_entries(skel->maps.ct_locks, MAX_LOCKS);
+	bpf_map__set_max_entries(skel->maps.ct_edges, MAX_EDGES);
+	bpf_map__set_max_entries(skel->maps.ct_sites, MAX_SITES);
+	s->sym = symbolizer_new();
+	if (!s->sym) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 
 	ret = contrace_bpf__load(skel);
 	if (ret) {
@@ -113,10 +140,38 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 		goto fail;
 	}
 	s->slots = m;
+	if (cfg->locks) {
+		static struct ct_text blank;
+		__u32 zero = 0;
+
+		memset(&blank, 0xff, sizeof(blank));
+		bpf_map_update_elem(bpf_map__fd(skel->maps.ct_text_blank), &zero, &blank, BPF_ANY);
+	}
+	s->events = ring_buffer__new(bpf_map__fd(skel->maps.ct_events), on_event, s, NULL);
+	if (!s->events) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the event ring buffer: %s", strerror(errno));
+		goto fail;
+	}
 	return 0;
 fail:
 	session_close(s);
 	return ret;
+}
+
+int session_events_fd(const struct session *s)
+{
+	return ring_buffer__epoll_fd(s->events);
+}
+
+bool session_consume_events(struct session *s)
+{
+	bool due;
+
+	ring_buffer__consume(s->events);
+	due = s->refresh_due;
+	s->refresh_due = false;
+	return due;
 }
 
 int session_attach(struct session *s, char *err, size_t errlen)
@@ -174,34 +229,72 @@ static uint32_t used_slots(const struct session *s)
 	return n < s->max_threads ? n : s->max_threads;
 }
 
+/*
+ * Now and then while tracing: /proc facts of new processes, and the maps and
+ * symbols of the live ones, so that names resolve even after they exit, and
+ * the BPF side knows where user code is (for call sites).
+ */
 void session_refresh(struct session *s)
 {
+	int pids[CT_TEXT_PROCS];
+	size_t n = 0;
+
 	task_refresh_procs(&s->procs, s->slots, used_slots(s));
+	if (!s->locks)
+		return;
+	/* A failed update (a process exiting) keeps what was read before. */
+	for (size_t i = 0; i < s->procs.n && n < CT_TEXT_PROCS; i++) {
+		symbolizer_update(s->sym, (int)s->procs.v[i].pid);
+		pids[n++] = (int)s->procs.v[i].pid;
+	}
+	futex_update_text(bpf_map__fd(s->skel->maps.ct_text), s->sym, pids, n);
 }
 
+/*
+ * While the probes run, a thread's run-length caches (wakers, blocked time)
+ * and its syscall in progress move into the maps now and then. Reading the
+ * maps first and the slots after can only see such a move late (counted in
+ * the next snapshot), never twice: interval figures stay non-negative and
+ * add up. Once detached, everything is still.
+ */
 int session_snapshot(struct session *s, struct snapshot *snap)
 {
 	int ret;
 
 	memset(snap, 0, sizeof(*snap));
+	ret = syscalls_read(snap, bpf_map__fd(s->skel->maps.ct_sysstats));
+	if (!ret)
+		ret = sched_read_wakers(snap, bpf_map__fd(s->skel->maps.ct_wakers));
+	if (!ret && s->locks) {
+		struct futex_fds fds = {
+			.locks = bpf_map__fd(s->skel->maps.ct_locks),
+			.edges = bpf_map__fd(s->skel->maps.ct_edges),
+			.sites = bpf_map__fd(s->skel->maps.ct_sites),
+		};
+
+		ret = futex_read(snap, &fds);
+	}
+	if (ret)
+		goto fail;
 	snap->ts = s->detach_ts ? s->detach_ts : mono_ns();
 	ret = task_read(snap, s->slots, used_slots(s));
 	if (ret)
 		goto fail;
 	memcpy(&snap->counters, (const void *)&s->skel->bss->ct_counters, sizeof(snap->counters));
-	ret = syscalls_read(snap, bpf_map__fd(s->skel->maps.ct_sysstats));
-	if (!ret)
-		ret = sched_read_wakers(snap, bpf_map__fd(s->skel->maps.ct_wakers));
-	if (ret)
-		goto fail;
 	task_refresh_procs(&s->procs, snap->threads, snap->nthreads);
 	ret = task_copy_procs(&s->procs, snap);
+	if (!ret)
+		ret = sched_close(snap);
+	if (!ret)
+		ret = syscalls_close(snap);
+	if (!ret && s->locks)
+		ret = futex_name(snap, s->sym, &s->syms);
 	if (ret)
 		goto fail;
-	sched_close(snap);
-	syscalls_close(snap);
 	snapshot_normalize(snap);
-	sched_resolve_names(&s->names, snap);
+	ret = sched_resolve_names(&s->names, snap);
+	if (ret)
+		goto fail;
 	return 0;
 fail:
 	snapshot_free(snap);
@@ -218,10 +311,13 @@ void session_detach(struct session *s)
 
 void session_close(struct session *s)
 {
+	ring_buffer__free(s->events);
 	if (s->slots)
 		munmap((void *)s->slots, s->slots_len);
 	contrace_bpf__destroy(s->skel);
 	task_free_procs(&s->procs);
 	snapshot_free(&s->names);
+	snapshot_free(&s->syms);
+	symbolizer_free(s->sym);
 	memset(s, 0, sizeof(*s));
 }

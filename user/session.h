@@ -10,7 +10,10 @@
 #include <stdint.h>
 
 #include "snapshot.h"
+#include "symbols.h"
 #include "task.h"
+
+struct ring_buffer;
 
 struct contrace_bpf;
 
@@ -19,6 +22,7 @@ struct session_cfg {
 	bool follow;
 	bool gate; /* launched command: account from its execve on */
 	bool syscalls; /* attach sys_enter/sys_exit */
+	bool locks; /* track futex waits per lock */
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
 };
@@ -31,6 +35,11 @@ struct session {
 	uint64_t detach_ts; /* monotonic time the probes were removed, 0 while live */
 	struct proc_cache procs;
 	struct snapshot names; /* names of wakers outside the trace */
+	struct symbolizer *sym; /* names of lock words and call sites */
+	struct snapshot syms; /* those names, kept across snapshots */
+	bool locks;
+	struct ring_buffer *events; /* ct_events: exec and new processes */
+	bool refresh_due; /* an event asked for a refresh */
 };
 
 /* Open and load. On failure a one-line message in err. 0, or -errno. */
@@ -41,6 +50,12 @@ int session_attach(struct session *s, char *err, size_t errlen);
 
 /* Find the target's threads; repeat until a pass finds no new one. Returns threads found. */
 long session_seed(struct session *s, char *err, size_t errlen);
+
+/* A file descriptor that polls readable when the BPF side has news. */
+int session_events_fd(const struct session *s);
+
+/* Read that news; true if a refresh (session_refresh) is due now. */
+bool session_consume_events(struct session *s);
 
 /* Read /proc facts of newly traced processes (call now and then). */
 void session_refresh(struct session *s);

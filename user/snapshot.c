@@ -11,6 +11,10 @@ void snapshot_free(struct snapshot *s)
 	free(s->wakers);
 	free(s->names);
 	free(s->procs);
+	free(s->locks);
+	free(s->edges);
+	free(s->sites);
+	free(s->syms);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -50,8 +54,64 @@ static void merge_sys(struct snap_sys *dst, const struct snap_sys *src)
 	dst->open += src->open;
 }
 
+/* Keys are compared as the bytes they are: they hold no padding that varies. */
+static int cmp_lock(const void *a, const void *b)
+{
+	const struct snap_lock *x = a, *y = b;
+
+	if (x->key.tgid != y->key.tgid)
+		return x->key.tgid < y->key.tgid ? -1 : 1;
+	return x->key.uaddr < y->key.uaddr ? -1 : x->key.uaddr > y->key.uaddr;
+}
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct ct_edge_key *x = &((const struct snap_edge *)a)->key;
+	const struct ct_edge_key *y = &((const struct snap_edge *)b)->key;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->uaddr != y->uaddr)
+		return x->uaddr < y->uaddr ? -1 : 1;
+	if (x->waiter != y->waiter)
+		return x->waiter < y->waiter ? -1 : 1;
+	return x->holder < y->holder ? -1 : x->holder > y->holder;
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct ct_site_key *x = &((const struct snap_site *)a)->key;
+	const struct ct_site_key *y = &((const struct snap_site *)b)->key;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->uaddr != y->uaddr)
+		return x->uaddr < y->uaddr ? -1 : 1;
+	return x->site < y->site ? -1 : x->site > y->site;
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct snap_sym *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
 void snapshot_normalize(struct snapshot *s)
 {
+	/* Map entries are unique by key; names are added once per address. */
+	if (s->nlocks)
+		qsort(s->locks, s->nlocks, sizeof(*s->locks), cmp_lock);
+	if (s->nedges)
+		qsort(s->edges, s->nedges, sizeof(*s->edges), cmp_edge);
+	if (s->nsites)
+		qsort(s->sites, s->nsites, sizeof(*s->sites), cmp_site);
+	if (s->nsyms)
+		qsort(s->syms, s->nsyms, sizeof(*s->syms), cmp_sym);
 	size_t i, n;
 
 	if (s->nsys) {
@@ -92,6 +152,43 @@ struct snap_waker *snapshot_find_waker(const struct snapshot *s, uint32_t slot, 
 	if (!s->nwakers)
 		return NULL;
 	return bsearch(&key, s->wakers, s->nwakers, sizeof(*s->wakers), cmp_waker);
+}
+
+const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_lock key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	if (!s->nlocks)
+		return NULL;
+	return bsearch(&key, s->locks, s->nlocks, sizeof(*s->locks), cmp_lock);
+}
+
+const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struct ct_edge_key *k)
+{
+	struct snap_edge key = { .key = *k };
+
+	if (!s->nedges)
+		return NULL;
+	return bsearch(&key, s->edges, s->nedges, sizeof(*s->edges), cmp_edge);
+}
+
+const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k)
+{
+	struct snap_site key = { .key = *k };
+
+	if (!s->nsites)
+		return NULL;
+	return bsearch(&key, s->sites, s->nsites, sizeof(*s->sites), cmp_site);
+}
+
+const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
+					 uint64_t addr)
+{
+	struct snap_sym key = { .pid = pid, .kind = kind, .addr = addr };
+
+	if (!s->nsyms)
+		return NULL;
+	return bsearch(&key, s->syms, s->nsyms, sizeof(*s->syms), cmp_sym);
 }
 
 const struct snap_name *snapshot_find_name(const struct snapshot *s, uint32_t tid)
@@ -160,4 +257,24 @@ struct snap_name *snapshot_add_name(struct snapshot *s)
 struct snap_proc *snapshot_add_proc(struct snapshot *s)
 {
 	return append((void **)&s->procs, &s->nprocs, sizeof(*s->procs));
+}
+
+struct snap_lock *snapshot_add_lock(struct snapshot *s)
+{
+	return append((void **)&s->locks, &s->nlocks, sizeof(*s->locks));
+}
+
+struct snap_edge *snapshot_add_edge(struct snapshot *s)
+{
+	return append((void **)&s->edges, &s->nedges, sizeof(*s->edges));
+}
+
+struct snap_site *snapshot_add_site(struct snapshot *s)
+{
+	return append((void **)&s->sites, &s->nsites, sizeof(*s->sites));
+}
+
+struct snap_sym *snapshot_add_sym(struct snapshot *s)
+{
+	return append((void **)&s->syms, &s->nsyms, sizeof(*s->syms));
 }

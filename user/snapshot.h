@@ -33,6 +33,38 @@ struct snap_name {
 	char comm[CT_COMM_LEN];
 };
 
+struct snap_lock {
+	struct ct_lock_key key;
+	struct ct_lock_stat st;
+};
+
+struct snap_edge {
+	struct ct_edge_key key;
+	struct ct_edge_val val;
+};
+
+struct snap_site {
+	struct ct_site_key key;
+	struct ct_site_val val;
+};
+
+#define SNAP_SYM_LEN 128
+
+enum snap_sym_kind {
+	SNAP_SYM_DATA = 0, /* a lock word */
+	SNAP_SYM_CODE = 1, /* a call site */
+};
+
+/* The name of an address of a traced process, resolved while it lived. */
+struct snap_sym {
+	uint32_t pid;
+	uint32_t kind; /* enum snap_sym_kind */
+	uint64_t addr;
+	uint32_t found; /* a symbol, not only a mapping */
+	uint32_t pad;
+	char name[SNAP_SYM_LEN];
+};
+
 /* What /proc said about a traced process while it lived. */
 struct snap_proc {
 	uint32_t pid;
@@ -54,6 +86,14 @@ struct snapshot {
 	struct snap_name *names;
 	size_t nprocs;
 	struct snap_proc *procs;
+	size_t nlocks;
+	struct snap_lock *locks; /* sorted by (tgid, uaddr) */
+	size_t nedges;
+	struct snap_edge *edges; /* sorted by key */
+	size_t nsites;
+	struct snap_site *sites; /* sorted by key */
+	size_t nsyms;
+	struct snap_sym *syms; /* sorted by (pid, kind, addr) */
 };
 
 void snapshot_free(struct snapshot *s);
@@ -67,10 +107,20 @@ struct snap_waker *snapshot_find_waker(const struct snapshot *s, uint32_t slot, 
 const struct snap_name *snapshot_find_name(const struct snapshot *s, uint32_t tid);
 const struct snap_proc *snapshot_find_proc(const struct snapshot *s, uint32_t pid);
 
+const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
+const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struct ct_edge_key *k);
+const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k);
+const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
+					 uint64_t addr);
+
 /* Append an entry, growing the array. NULL on allocation failure. */
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr);
 struct snap_waker *snapshot_add_waker(struct snapshot *s, uint32_t slot, uint32_t tid);
 struct snap_name *snapshot_add_name(struct snapshot *s);
 struct snap_proc *snapshot_add_proc(struct snapshot *s);
+struct snap_lock *snapshot_add_lock(struct snapshot *s);
+struct snap_edge *snapshot_add_edge(struct snapshot *s);
+struct snap_site *snapshot_add_site(struct snapshot *s);
+struct snap_sym *snapshot_add_sym(struct snapshot *s);
 
 #endif

@@ -6,6 +6,7 @@
 #include "bpfmap.h"
 #include "syscall_table.h"
 #include "syscalls.h"
+#include "task.h"
 
 const char *syscall_name(int nr, char *buf, size_t len)
 {
@@ -42,19 +43,19 @@ int syscalls_read(struct snapshot *s, int fd)
 	return ret;
 }
 
-void syscalls_close(struct snapshot *s)
+int syscalls_close(struct snapshot *s)
 {
 	for (uint32_t i = 0; i < s->nthreads; i++) {
 		struct ct_thread *t = &s->threads[i];
 		struct snap_sys *e;
 
-		if (!t->tid || (t->flags & CT_TF_GATED))
+		if (!task_accounted(t))
 			continue;
 		/* Blocked time not yet moved into the map (see ct_blocked_flush()). */
 		if (t->bl_count) {
 			e = snapshot_add_sys(s, i, t->bl_nr);
 			if (!e)
-				return;
+				return -ENOMEM;
 			e->st.blocks = t->bl_count;
 			e->st.blocked_ns = t->bl_ns;
 			t->bl_count = 0;
@@ -64,11 +65,12 @@ void syscalls_close(struct snapshot *s)
 			continue;
 		e = snapshot_add_sys(s, i, t->sys_nr);
 		if (!e)
-			return;
+			return -ENOMEM;
 		e->st.total_ns = s->ts > t->sys_ts ? s->ts - t->sys_ts : 0;
 		e->st.offcpu_ns = t->sys_offcpu_ns;
 		e->open = 1;
 	}
+	return 0;
 }
 
 static uint64_t sub(uint64_t a, uint64_t b)

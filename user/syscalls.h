@@ -12,9 +12,9 @@ int syscalls_read(struct snapshot *s, int sysstats_fd);
 /*
  * Move the threads' run-length blocked-by-syscall figures into s->sys, and
  * count each syscall in progress at s->ts (--syscalls) as open, with its time
- * so far. After sched_close().
+ * so far. After sched_close(). 0 or -ENOMEM.
  */
-void syscalls_close(struct snapshot *s);
+int syscalls_close(struct snapshot *s);
 
 /* Per-thread and per-process syscall tables of r. 0 or -ENOMEM. */
 int syscalls_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);

@@ -55,7 +55,7 @@ void task_refresh_procs(struct proc_cache *c, const struct ct_thread *slots, uin
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ct_thread *t = &slots[i];
 
-		if (!t->tid || (t->flags & CT_TF_GATED))
+		if (!task_accounted(t))
 			continue;
 		p = cache_find(c, t->tgid);
 		if (!p) {
@@ -95,6 +95,27 @@ void task_free_procs(struct proc_cache *c)
 	c->n = 0;
 }
 
+const struct ct_thread *task_by_tid(const struct snapshot *s, uint32_t tid)
+{
+	const struct ct_thread *found = NULL;
+
+	for (uint32_t i = 0; i < s->nthreads; i++)
+		if (s->threads[i].tid == tid && task_accounted(&s->threads[i]))
+			found = &s->threads[i];
+	return found;
+}
+
+const char *task_comm(const struct snapshot *s, uint32_t tid)
+{
+	const struct ct_thread *t = task_by_tid(s, tid);
+	const struct snap_name *n;
+
+	if (t)
+		return t->comm;
+	n = snapshot_find_name(s, tid);
+	return n ? n->comm : "?";
+}
+
 const struct ct_thread *task_slot(const struct snapshot *s, uint32_t slot)
 {
 	const struct ct_thread *t;
@@ -102,7 +123,7 @@ const struct ct_thread *task_slot(const struct snapshot *s, uint32_t slot)
 	if (!s || slot >= s->nthreads)
 		return NULL;
 	t = &s->threads[slot];
-	if (!t->tid || (t->flags & CT_TF_GATED))
+	if (!task_accounted(t))
 		return NULL;
 	return t;
 }

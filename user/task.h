@@ -3,6 +3,8 @@
 #ifndef CONTRACE_TASK_H
 #define CONTRACE_TASK_H
 
+#include <stdbool.h>
+
 #include "model.h"
 #include "snapshot.h"
 
@@ -12,6 +14,12 @@ struct proc_cache {
 	struct snap_proc *v;
 };
 
+/* Whether a slot holds a thread being accounted: published, and past a launch's execve. */
+static inline bool task_accounted(const struct ct_thread *t)
+{
+	return t->tid && (t->flags & CT_TF_READY) && !(t->flags & CT_TF_GATED);
+}
+
 /* Copy the first `n` slots into s->threads. 0 or -ENOMEM. */
 int task_read(struct snapshot *s, const struct ct_thread *slots, uint32_t n);
 
@@ -20,6 +28,12 @@ void task_refresh_procs(struct proc_cache *c, const struct ct_thread *slots, uin
 /* Copy the cache into the snapshot. 0 or -ENOMEM. */
 int task_copy_procs(const struct proc_cache *c, struct snapshot *s);
 void task_free_procs(struct proc_cache *c);
+
+/* The traced thread with this tid (the latest if a tid was reused), or NULL. */
+const struct ct_thread *task_by_tid(const struct snapshot *s, uint32_t tid);
+
+/* A thread's name: traced, or a waker outside the trace, or "?". */
+const char *task_comm(const struct snapshot *s, uint32_t tid);
 
 /* The traced thread of a slot in a snapshot, or NULL (unused, or not started yet). */
 const struct ct_thread *task_slot(const struct snapshot *s, uint32_t slot);

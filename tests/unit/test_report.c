@@ -280,6 +280,141 @@ static void test_same_model(void **state)
 	json_object_put(o);
 }
 
+static struct rpt_lock_party waiters[] = {
+	{ .tid = 4243, .comm = "worker", .waits = 30, .wait_ns = 900000000 },
+	{ .tid = 4244, .comm = "worker2", .waits = 10, .wait_ns = 300000000 },
+};
+
+static struct rpt_lock_party holders[] = {
+	{ .tid = 4242, .comm = "prog", .waits = 40, .wait_ns = 1200000000 },
+};
+
+static struct rpt_lock_chain chains[] = {
+	{ .waiter = 4243,
+	  .holder = 4242,
+	  .waiter_comm = "worker",
+	  .holder_comm = "prog",
+	  .waits = 30,
+	  .wait_ns = 900000000,
+	  .holder_site = "prog:flush_batch+0x5c",
+	  .waiter_site = "prog:enqueue+0x10" },
+	{ .waiter = 4244,
+	  .holder = CT_WAKER_IRQ,
+	  .waiter_comm = "worker2",
+	  .holder_comm = "[timer]",
+	  .waits = 10,
+	  .wait_ns = 300000000 },
+};
+
+static struct rpt_lock_site sites[] = {
+	{ .addr = 0x401010, .name = "prog:enqueue+0x10", .waits = 40, .wait_ns = 1200000000 },
+};
+
+/* A serialising lock with its waiters, holders, chains and call site; and a join. */
+static void add_locks(struct rpt_lock *locks)
+{
+	memset(locks, 0, 2 * sizeof(*locks));
+	locks[0] = (struct rpt_lock){
+		.uaddr = 0x404040,
+		.name = "prog:queue_lock",
+		.named = true,
+		.op = CT_FUTEX_WAIT,
+		.waits = 40,
+		.wait_ns = 1200000000,
+		.wait_max = 50000000,
+		.wakes = 30,
+		.timeouts = 10,
+		.holds = 30,
+		.hold_ns = 2400000000,
+		.hold_max = 90000000,
+		.held_fraction = 0.8,
+		.avg_waiting = 1.5,
+		.serialising = true,
+		.nwaiters = 2,
+		.waiters = waiters,
+		.nholders = 1,
+		.holders = holders,
+		.nchains = 2,
+		.chains = chains,
+		.nsites = 1,
+		.sites = sites,
+	};
+	for (int i = 0; i < 40; i++)
+		hist_record(&locks[0].wait_hist, 30000000);
+	locks[1] = (struct rpt_lock){
+		.uaddr = 0x7f0000001990,
+		.name = "0x7f0000001990 [anon]",
+		.op = CT_FUTEX_WAIT_BITSET,
+		.waits = 2,
+		.wait_ns = 2000000000,
+		.other_wakes = 2,
+		.exit_wakes = 2,
+		.join = true,
+	};
+	proc.nlocks = 2;
+	proc.locks = locks;
+}
+
+static void test_locks(void **state)
+{
+	struct rpt_lock locks[2];
+	struct json_object *o;
+	char *t;
+
+	(void)state;
+	make_report();
+	add_locks(locks);
+	t = render_text(&rep, 10);
+	assert_non_null(strstr(
+		t,
+		"  prog:queue_lock                       40     1.20s    30.0ms    50.0ms    33.5ms     30    80.0ms    90.0ms       2"));
+	assert_non_null(strstr(t, "FUTEX_WAIT: woken 30 times by a release, 10 by a timer; "));
+	assert_non_null(strstr(t, "waited in   prog:enqueue+0x10 (40 waits, 1.20s)"));
+	assert_non_null(strstr(t, "waiters     4243 worker (900ms), 4244 worker2 (300ms)"));
+	assert_non_null(strstr(t, "held by     4242 prog (1.20s)"));
+	assert_non_null(
+		strstr(t, "4243 worker waited 900ms for 4242 prog in prog:flush_batch+0x5c"));
+	assert_non_null(strstr(t, "4244 worker2 waited 300ms until its timeout"));
+	assert_non_null(strstr(t, "SERIALISES THE PROCESS: held 80.0% of the time, 1.5 threads "
+				  "waiting on average: at most 1.25 threads can run at once"));
+	/* The join is not a lock: one line below the table. */
+	assert_non_null(strstr(t, "(and 2 waits for threads to exit, pthread_join: 2.00s)"));
+	assert_null(strstr(t, "0x7f0000001990 [anon]"));
+	free(t);
+
+	o = report_to_json(&rep);
+	assert_string_equal(json_object_get_string(get(o, "processes.0.locks.0.name")),
+			    "prog:queue_lock");
+	assert_string_equal(json_object_get_string(get(o, "processes.0.locks.0.address")),
+			    "0x404040");
+	assert_true(json_object_get_boolean(get(o, "processes.0.locks.0.serialising")));
+	assert_true(json_object_get_double(get(o, "processes.0.locks.0.parallelism_bound")) ==
+		    1.25);
+	assert_int_equal(json_object_get_int(get(o, "processes.0.locks.0.retries")), 0);
+	assert_string_equal(
+		json_object_get_string(get(o, "processes.0.locks.0.chains.1.holder_kind")),
+		"timer");
+	assert_string_equal(
+		json_object_get_string(get(o, "processes.0.locks.0.chains.0.holder_site")),
+		"prog:flush_batch+0x5c");
+	assert_true(json_object_get_boolean(get(o, "processes.0.locks.1.thread_join")));
+	assert_int_equal(json_object_get_int(get(o, "processes.0.locks.1.exit_wakes")), 2);
+	json_object_put(o);
+
+	/* Without -S the syscall-only figures are not measured: null, and not in the text. */
+	meta.syscalls = false;
+	t = render_text(&rep, 10);
+	o = report_to_json(&rep);
+	meta.syscalls = true;
+	assert_null(strstr(t, "retries"));
+	assert_true(json_object_object_get_ex(get(o, "processes.0.locks.0"), "retries", NULL));
+	assert_null(get(o, "processes.0.locks.0.retries"));
+	free(t);
+	json_object_put(o);
+	proc.nlocks = 0;
+	proc.locks = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_same_model),
 		cmocka_unit_test(test_without_syscalls),
+		cmocka_unit_test(test_locks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,12 @@ Tests (default: all):
   bystander  perf bench futex hash -t 1 in a process that is NOT traced,
              while contrace traces another one
   bystander-S  the same with contrace -S
+  futex-hash    perf bench futex hash -t 1 traced (futex waits that never
+                block: contrace sees none of them without -S)
+  futex-hash-S  the same with contrace -S
+  lock-pi    perf bench futex lock-pi traced: contended PI mutexes
+  mutex      tools/workloads/locks mutex: 4 threads on one pthread mutex,
+             5 us holds; wall time traced vs bare
   attach     contrace -- true: time until the probes are live, and in total
   probes     per-probe cost from the kernel's BPF run-time statistics
 """
@@ -65,9 +71,17 @@ def sched_pipe(loops, tracer):
     return usecs, own
 
 
-def futex_hash(seconds):
-    p = run(["perf", "bench", "futex", "hash", "-t", "1", "-r", str(seconds)])
+def futex_bench(kind, seconds, tracer=None):
+    """operations/s of perf bench futex KIND, bare or under contrace."""
+    cmd = ["perf", "bench", "futex", kind, "-r", str(seconds)]
+    if kind == "hash":
+        cmd[4:4] = ["-t", "1"]
+    p = run(cmd if tracer is None else traced(cmd, tracer))
     return float(re.search(r"Averaged (\d+) operations/sec", p.stdout).group(1))
+
+
+def futex_hash(seconds):
+    return futex_bench("hash", seconds)
 
 
 def spread(values):
@@ -142,6 +156,54 @@ def bench_bystander(pairs, seconds, extra, name):
         "slowdown": statistics.median(slowdown),
         "slowdown_range": spread(slowdown),
         "added_ns_per_op": statistics.median(added_ns),
+        "pairs": pairs,
+    }
+
+
+def bench_futex(pairs, seconds, kind, extra, name):
+    """The traced program itself makes futex calls: ops/s bare vs traced."""
+    bare, trc = [], []
+    for _ in range(pairs):
+        bare.append(futex_bench(kind, seconds))
+        trc.append(futex_bench(kind, seconds, extra))
+    slowdown = [1 - t / b for b, t in zip(bare, trc)]
+    added_ns = [(1e9 / t - 1e9 / b) for b, t in zip(bare, trc)]
+    return {
+        "test": "futex",
+        "name": name,
+        "command": f"perf bench futex {kind}" + (" -t 1" if kind == "hash" else "")
+                   + f" -r {seconds} (traced)",
+        "bare_ops_per_sec": statistics.median(bare),
+        "traced_ops_per_sec": statistics.median(trc),
+        "slowdown": statistics.median(slowdown),
+        "slowdown_range": spread(slowdown),
+        "added_ns_per_op": statistics.median(added_ns),
+        "pairs": pairs,
+    }
+
+
+def locks_wall(tracer):
+    cmd = [os.path.join(ROOT, "build/workloads/locks"), "mutex", "4", "5000", "5"]
+    start = time.monotonic()
+    run(cmd if tracer is None else traced(cmd, tracer))
+    return time.monotonic() - start
+
+
+def bench_mutex(pairs, extra, name):
+    """A contended pthread mutex: every unlock wakes a waiter (futex wait and wake)."""
+    bare, trc = [], []
+    for _ in range(pairs):
+        bare.append(locks_wall(None))
+        trc.append(locks_wall(extra))
+    ratios = [t / b for b, t in zip(bare, trc)]
+    return {
+        "test": "mutex",
+        "name": name,
+        "command": "locks mutex 4 5000 5 (4 threads, 5 us holds; wall time)",
+        "bare_s": statistics.median(bare),
+        "traced_s": statistics.median(trc),
+        "ratio": statistics.median(ratios),
+        "ratio_range": spread(ratios),
         "pairs": pairs,
     }
 
@@ -226,6 +288,18 @@ def markdown(results):
                          f"{-r['slowdown'] * 100:+.1f}% ({-r['slowdown_range'][1] * 100:+.1f} to "
                          f"{-r['slowdown_range'][0] * 100:+.1f}%) "
                          f"| {r['added_ns_per_op']:.0f} ns per syscall |")
+        elif r["test"] == "futex":
+            lines.append(f"| {r['name']}: `{r['command']}` "
+                         f"| {r['bare_ops_per_sec']:,.0f} ops/s "
+                         f"| {r['traced_ops_per_sec']:,.0f} ops/s | "
+                         f"{-r['slowdown'] * 100:+.1f}% ({-r['slowdown_range'][1] * 100:+.1f} to "
+                         f"{-r['slowdown_range'][0] * 100:+.1f}%) "
+                         f"| {r['added_ns_per_op']:.0f} ns per op |")
+        elif r["test"] == "mutex":
+            lines.append(f"| {r['name']}: `{r['command']}` "
+                         f"| {r['bare_s']:.3f} s | {r['traced_s']:.3f} s "
+                         f"| x{r['ratio']:.3f} ({r['ratio_range'][0]:.3f}-"
+                         f"{r['ratio_range'][1]:.3f}) | |")
         elif r["test"] == "attach":
             lines.append(f"| start-up (`{r['command']}`) | | | | probes live after "
                          f"**{r['probes_live_ms']:.0f} ms** ({r['probes_live_range'][0]:.0f}-"
@@ -244,7 +318,8 @@ def markdown(results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("tests", nargs="*", default=["switch", "switch-S", "switch-bpftrace",
-                                                 "bystander", "bystander-S", "attach",
+                                                 "bystander", "bystander-S", "futex-hash",
+                                                 "futex-hash-S", "lock-pi", "mutex", "attach",
                                                  "probes"])
     ap.add_argument("--quick", action="store_true", help="few pairs, short runs")
     ap.add_argument("--pairs", type=int, default=None)
@@ -271,6 +346,15 @@ def main():
             results.append(bench_bystander(max(pairs // 4, 3), seconds, [], "contrace"))
         elif test == "bystander-S":
             results.append(bench_bystander(max(pairs // 4, 3), seconds, ["-S"], "contrace -S"))
+        elif test == "futex-hash":
+            results.append(bench_futex(max(pairs // 4, 3), seconds, "hash", [], "contrace"))
+        elif test == "futex-hash-S":
+            results.append(bench_futex(max(pairs // 4, 3), seconds, "hash", ["-S"],
+                                       "contrace -S"))
+        elif test == "lock-pi":
+            results.append(bench_futex(max(pairs // 4, 3), seconds, "lock-pi", [], "contrace"))
+        elif test == "mutex":
+            results.append(bench_mutex(max(pairs // 2, 3), [], "contrace"))
         elif test == "attach":
             results.append(bench_attach(max(pairs, 5)))
         elif test == "probes":

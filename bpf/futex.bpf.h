@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Lock contention from the scheduler probes, without syscall hooks: a thread
+ * that blocks in a futex wait has the futex address and operation in its
+ * saved registers; the thread that wakes it is, in a futex wake, the lock's
+ * previous owner. Called from sched.bpf.c (and syscalls.bpf.c with -S).
+ * futex.bpf.c defines the maps.
+ */
+#ifndef CONTRACE_FUTEX_BPF_H
+#define CONTRACE_FUTEX_BPF_H
+
+#include "common.bpf.h"
+
+struct ct_locks_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* set by user space before load */
+	__type(key, struct ct_lock_key);
+	__type(value, struct ct_lock_stat);
+};
+
+struct ct_edges_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct ct_edge_key);
+	__type(value, struct ct_edge_val);
+};
+
+struct ct_sites_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct ct_site_key);
+	__type(value, struct ct_site_val);
+};
+
+struct ct_text_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_TEXT_PROCS);
+	__type(key, __u32); /* tgid */
+	__type(value, struct ct_text);
+};
+
+extern struct ct_locks_map ct_locks SEC(".maps");
+extern struct ct_edges_map ct_edges SEC(".maps");
+extern struct ct_sites_map ct_sites SEC(".maps");
+extern struct ct_text_map ct_text SEC(".maps");
+
+/*
+ * The futex word and command a syscall works on, from its saved arguments.
+ * The registers are read once, up front: loads inside the switch would be
+ * merged by the compiler with the load from the stack copy below, one
+ * instruction through two pointer types, which the verifier refuses.
+ */
+static __always_inline __u64 ct_futex_args(struct pt_regs *regs, int nr, __u32 *op)
+{
+	__u64 di = regs->di, si = regs->si, uaddr = 0;
+
+	switch (nr) {
+	case CT_NR_FUTEX:
+		*op = (__u32)si & CT_FUTEX_CMD_MASK;
+		return di;
+	case CT_NR_FUTEX_WAIT:
+		*op = CT_FUTEX_OP_WAIT2;
+		return di;
+	case CT_NR_FUTEX_WAKE:
+		*op = CT_FUTEX_OP_WAKE2;
+		return di;
+	case CT_NR_FUTEX_WAITV:
+	case CT_NR_FUTEX_REQUEUE:
+		/* A user array of struct futex_waitv { val, uaddr, flags, reserved }: the first. */
+		*op = nr == CT_NR_FUTEX_WAITV ? CT_FUTEX_OP_WAITV : CT_FUTEX_OP_REQUEUE2;
+		if (bpf_probe_read_user(&uaddr, sizeof(uaddr), (void *)(di + 8)))
+			return 0;
+		return uaddr;
+	}
+	return 0;
+}
+
+static __always_inline int ct_futex_op_waits(__u32 op)
+{
+	return op == CT_FUTEX_WAIT || op == CT_FUTEX_WAIT_BITSET || op == CT_FUTEX_LOCK_PI ||
+	       op == CT_FUTEX_LOCK_PI2 || op == CT_FUTEX_WAIT_REQUEUE_PI ||
+	       op == CT_FUTEX_OP_WAITV || op == CT_FUTEX_OP_WAIT2;
+}
+
+/* Commands a mutex waits with (glibc's lll_lock, PI mutexes): one owner at a time. */
+static __always_inline int ct_futex_op_locks(__u32 op)
+{
+	return op == CT_FUTEX_WAIT || op == CT_FUTEX_LOCK_PI || op == CT_FUTEX_LOCK_PI2 ||
+	       op == CT_FUTEX_OP_WAIT2;
+}
+
+static __always_inline int ct_futex_op_wakes(__u32 op)
+{
+	return op == CT_FUTEX_WAKE || op == CT_FUTEX_WAKE_BITSET || op == CT_FUTEX_WAKE_OP ||
+	       op == CT_FUTEX_REQUEUE || op == CT_FUTEX_CMP_REQUEUE || op == CT_FUTEX_UNLOCK_PI ||
+	       op == CT_FUTEX_CMP_REQUEUE_PI || op == CT_FUTEX_OP_WAKE2 ||
+	       op == CT_FUTEX_OP_REQUEUE2;
+}
+
+/*
+ * Global BPF functions (futex.bpf.c), each verified once on its own instead
+ * of at every call site of the scheduler probes. `th` is the thread's slot.
+ */
+
+/* The current thread blocks in syscall nr: if it is a futex wait, a lock wait begins. */
+int ct_futex_block(struct ct_thread *th, int nr, __u64 now);
+
+/* The current thread, in futex syscall nr, wakes the thread of `th` at `now`. */
+int ct_futex_waking(struct ct_thread *th, int nr, __u64 now);
+
+/* The futex wait of `th` ended: it runs again at `now` (before its waker is consumed). */
+int ct_futex_wait_end(struct ct_thread *th, __u64 now);
+
+/* --syscalls: a futex call of `th` returned `ret`. */
+int ct_futex_return(struct ct_thread *th, long ret);
+
+/*
+ * Process tgid starts a new image (exec) whose code is [start, end): user
+ * text from now on, before user space reads its maps (threads may take
+ * locks within microseconds).
+ */
+int ct_text_exec(__u32 tgid, __u64 start, __u64 end);
+
+/* A forked process has its parent's text. */
+int ct_text_fork(__u32 parent_tgid, __u32 child_tgid);
+
+#endif /* CONTRACE_FUTEX_BPF_H */

@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Lock contention against a workload that times its own lock calls and
+holds (tools/workloads/locks.c): pthread mutexes, PI mutexes, rwlocks,
+condition variables and semaphores, named by their symbols."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import CONTRACE, WORKLOADS, validate
+
+LOCKS = os.path.join(WORKLOADS, "locks")
+
+
+class Truth:
+    """What the workload measured itself: per thread its role, the time it
+    spent in blocking lock calls, and how long it held a mutex."""
+
+    def __init__(self, stdout):
+        self.roles, self.waited, self.held, self.held_max, self.addr = {}, {}, {}, {}, {}
+        for line in stdout.splitlines():
+            f = line.split()
+            if not f:
+                continue
+            if f[0] == "thread":
+                self.roles[int(f[1])] = f[2]
+            elif f[0] == "waited":
+                self.waited[int(f[1])] = int(f[2])
+            elif f[0] == "held":
+                self.held[int(f[1])] = int(f[2])
+                self.held_max[int(f[1])] = int(f[3])
+            elif f[0] == "lock":
+                self.addr[f[1]] = int(f[2], 16)
+
+    def tids(self, role):
+        return [t for t, r in self.roles.items() if r == role]
+
+
+def run_locks(tmp_path, mode, *args, threads=3, iterations=100, hold_us=1000, argv=None):
+    """contrace [args] -- locks MODE ...: (report, truth, text report)."""
+    out = tmp_path / f"{mode}.json"
+    cmd = argv or [LOCKS, mode, str(threads), str(iterations), str(hold_us)]
+    p = subprocess.run([CONTRACE, "--json", str(out), *args, "--", *cmd], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    report = validate(json.loads(out.read_text()))
+    # The text report follows the command's own output on stdout.
+    split = p.stdout.find("\ncontrace ")
+    return report, Truth(p.stdout[:split] if split >= 0 else p.stdout), p.stdout
+
+
+def lock(report, name):
+    (proc,) = report["processes"]
+    found = [l for l in proc["locks"] if l["name"] == name]
+    assert len(found) == 1, [l["name"] for l in proc["locks"]]
+    return found[0]
+
+
+def waiter_ns(l, tid):
+    return sum(w["wait_ns"] for w in l["waiters"] if w["tid"] == tid)
+
+
+def test_mutex_waits_holds_and_owners(tmp_path):
+    report, truth, text = run_locks(tmp_path, "mutex")
+    workers = truth.tids("mutex")
+    (quiet,) = truth.tids("quiet")
+    l = lock(report, "locks:queue_lock")
+    assert l["named"] and int(l["address"], 16) == truth.addr["queue_lock"]
+    assert l["futex_op"] == "FUTEX_WAIT"
+    # Each worker's wait on the lock, as it timed its own pthread_mutex_lock
+    # calls (which add the syscalls and the uncontended calls around it).
+    for tid in workers:
+        assert 0.9 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
+    # Every wait ended by an unlock, by a worker; none by a timer. A wait
+    # split among several holders still counts once.
+    assert l["wakes"] == l["waits"] and l["timer_wakes"] == 0
+    assert sum(w["waits"] for w in l["waiters"]) == l["waits"]
+    assert sum(h["waits"] for h in l["holders"]) == l["waits"]
+    assert sum(c["wait_ns"] for c in l["chains"]) == l["wait_ns"]
+    assert {h["tid"] for h in l["holders"]} <= set(workers)
+    for c in l["chains"]:
+        assert c["waiter"] in workers and c["holder"] in workers
+        assert c["holder_kind"] == "thread" and c["holder_site"].startswith("locks:mutex_worker+")
+    assert l["call_sites"][0]["name"].startswith("locks:mutex_worker+")
+    # Contended holds are never longer than the real ones (a lower bound),
+    # up to the few microseconds between a lock call's return and its wake.
+    assert l["holds"] >= 0.5 * l["waits"]
+    assert l["hold"]["max_ns"] <= max(truth.held_max.values()) + 200e3
+    assert l["hold_ns"] <= 1.02 * sum(truth.held.values())
+    assert l["hold_ns"] >= 0.4 * sum(truth.held.values())
+    # Three threads that need the lock 2/3 of their time: it serialises them.
+    assert l["serialising"] and l["held_fraction"] > 0.4
+    # quiet_lock is only ever taken by one thread: no contention, not there.
+    assert all(x["name"] != "locks:quiet_lock" for x in report["processes"][0]["locks"])
+    assert quiet not in {w["tid"] for w in l["waiters"]}
+    assert "locks:queue_lock" in text and "SERIALISES THE PROCESS" in text
+
+
+def test_owner_chain_blames_the_long_holder(tmp_path):
+    """One thread holds owner_lock 1 ms at a time; glibc hands the lock on
+    through the waiters, so most waits are ended by another waiter's short
+    hold. The wait time still goes to the holder that kept the lock."""
+    report, truth, text = run_locks(tmp_path, "owner")
+    (holder,) = truth.tids("holder")
+    waiters = truth.tids("waiter")
+    l = lock(report, "locks:owner_lock")
+    for tid in waiters:
+        assert 0.9 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
+    blame = {}
+    for c in l["chains"]:
+        blame[c["holder"]] = blame.get(c["holder"], 0) + c["wait_ns"]
+        if c["holder"] == holder:
+            assert c["holder_site"].startswith("locks:owner_holder+")
+    assert blame.get(holder, 0) > 0.8 * l["wait_ns"], blame
+    assert l["holders"][0]["tid"] == holder
+    assert f"for {holder} locks in locks:owner_holder+" in text
+    # The holder took the lock without waiting: its holds are seen from the
+    # first waiter's block, never longer than the holds it timed.
+    assert l["hold"]["max_ns"] <= max(truth.held_max.values()) + 200e3
+
+
+@pytest.mark.parametrize("mode,name,op,role", [
+    ("pi", "locks:pi_lock", "FUTEX_LOCK_PI", "pi"),
+    ("rwlock", "locks:rw_lock+0x8", "FUTEX_WAIT_BITSET", "reader"),
+    ("sem", "locks:work_sem", "FUTEX_WAIT_BITSET", "waiter"),
+])
+def test_other_primitives(tmp_path, mode, name, op, role):
+    report, truth, _ = run_locks(tmp_path, mode)
+    l = lock(report, name)
+    assert l["futex_op"] == op
+    for tid in truth.tids(role):
+        assert 0.9 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
+    assert l["wakes"] == l["waits"] and l["timer_wakes"] == 0
+
+
+def test_condvar_waits_on_both_words(tmp_path):
+    """glibc's condvar waits on one of two group words inside the cond."""
+    report, truth, _ = run_locks(tmp_path, "condvar")
+    (proc,) = report["processes"]
+    cond = [l for l in proc["locks"] if l["name"].startswith("locks:work_cond")]
+    assert cond
+    (producer,) = truth.tids("producer")
+    for tid in truth.tids("consumer"):
+        ours = sum(waiter_ns(l, tid) for l in cond)
+        assert 0.9 * truth.waited[tid] <= ours <= 1.01 * truth.waited[tid], tid
+    # The producer's signals end the waits (glibc lets a consumer pass on a
+    # signal it stole, so a few may come from consumers).
+    total = sum(c["wait_ns"] for l in cond for c in l["chains"])
+    by_producer = sum(c["wait_ns"] for l in cond for c in l["chains"] if c["holder"] == producer)
+    assert by_producer >= 0.9 * total
+    # A condvar is not held: no hold episodes are made up.
+    assert all(l["holds"] == 0 for l in cond)
+
+
+def test_join_is_a_wait_ended_by_thread_exit(tmp_path):
+    report, truth, _ = run_locks(tmp_path, "sem")
+    (proc,) = report["processes"]
+    joins = [l for l in proc["locks"] if l["call_sites"] and
+             l["call_sites"][0]["name"].startswith("locks:main+")]
+    assert joins, [(l["name"], l["call_sites"]) for l in proc["locks"]]
+    for l in joins:
+        assert not l["named"] and l["name"].startswith("0x")
+        assert l["other_wakes"] == l["waits"] and l["wakes"] == 0
+        # Ended by the thread's exit: a join, not a lock (the text report
+        # keeps it out of the LOCKS table).
+        assert l["exit_wakes"] == l["waits"] and l["thread_join"]
+    assert all(not l["thread_join"] for l in proc["locks"] if l not in joins)
+
+
+def test_syscalls_mode_counts_wake_calls(tmp_path):
+    report, truth, text = run_locks(tmp_path, "mutex", "-S")
+    l = lock(report, "locks:queue_lock")
+    # Each unlock of a contended mutex is a FUTEX_WAKE that woke one waiter:
+    # the return values add up to the wakes seen from the scheduler.
+    assert abs(l["woken"] - l["wakes"]) <= 2
+    assert l["wake_calls"] >= l["woken"]
+    assert l["retries"] is not None and l["timeouts"] == 0
+    pi = lock(run_locks(tmp_path, "pi", "-S")[0], "locks:pi_lock")
+    assert pi["wake_calls"] >= pi["waits"] and pi["woken"] == 0
+
+
+def test_min_wait_filters_locks(tmp_path):
+    report, _, text = run_locks(tmp_path, "mutex", "--locks-min-wait", "100s")
+    assert report["processes"][0]["locks"] == []
+    assert "LOCKS, contended" not in text
+
+
+def test_names_in_another_mount_namespace(tmp_path):
+    """The binary exists only inside the target's mount namespace: names are
+    read through /proc/PID/map_files, not the path the host sees."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    script = f"mount --bind {WORKLOADS} {mnt} && exec {mnt}/locks mutex 3 60 1000"
+    report, truth, _ = run_locks(tmp_path, "mutex", argv=[
+        "unshare", "-m", "--propagation", "private", "sh", "-c", script])
+    assert not (mnt / "locks").exists()  # not on the host's side
+    l = lock(report, "locks:queue_lock")
+    assert int(l["address"], 16) == truth.addr["queue_lock"]
+    assert l["call_sites"][0]["name"].startswith("locks:mutex_worker+")
+
+
+def test_attach_to_running_lock_workload(tmp_path):
+    wl = subprocess.Popen([LOCKS, "mutex", "3", "600", "1000"], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        out = tmp_path / "attach.json"
+        p = subprocess.run([CONTRACE, "-q", "-p", str(wl.pid), "--json", str(out)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        stdout, _ = wl.communicate(timeout=30)
+    finally:
+        if wl.poll() is None:
+            wl.kill()
+            wl.wait()
+    truth = Truth(stdout)
+    report = validate(json.loads(out.read_text()))
+    l = lock(report, "locks:queue_lock")
+    assert {w["tid"] for w in l["waiters"]} == set(truth.tids("mutex"))
+    # Attached after the start: less than the whole run, most of it.
+    total = sum(truth.waited[t] for t in truth.tids("mutex"))
+    assert 0.5 * total < l["wait_ns"] <= 1.01 * total

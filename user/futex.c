@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "bpfmap.h"
+#include "futex.h"
+#include "task.h"
+
+int futex_read(struct snapshot *s, const struct futex_fds *fds)
+{
+	struct ct_lock_key *lk;
+	struct ct_lock_stat *lv;
+	struct ct_edge_key *ek;
+	struct ct_edge_val *ev;
+	struct ct_site_key *sk;
+	struct ct_site_val *sv;
+	size_t n, i;
+	int ret;
+
+	ret = bpfmap_dump(fds->locks, sizeof(*lk), sizeof(*lv), (void **)&lk, (void **)&lv, &n);
+	if (ret)
+		return ret;
+	for (i = 0; i < n && !ret; i++) {
+		struct snap_lock *e = snapshot_add_lock(s);
+
+		if (e) {
+			e->key = lk[i];
+			e->st = lv[i];
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	free(lk);
+	free(lv);
+	if (ret)
+		return ret;
+
+	ret = bpfmap_dump(fds->edges, sizeof(*ek), sizeof(*ev), (void **)&ek, (void **)&ev, &n);
+	if (ret)
+		return ret;
+	for (i = 0; i < n && !ret; i++) {
+		struct snap_edge *e = snapshot_add_edge(s);
+
+		if (e) {
+			e->key = ek[i];
+			e->val = ev[i];
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	free(ek);
+	free(ev);
+	if (ret)
+		return ret;
+
+	ret = bpfmap_dump(fds->sites, sizeof(*sk), sizeof(*sv), (void **)&sk, (void **)&sv, &n);
+	if (ret)
+		return ret;
+	for (i = 0; i < n && !ret; i++) {
+		struct snap_site *e = snapshot_add_site(s);
+
+		if (e) {
+			e->key = sk[i];
+			e->val = sv[i];
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	free(sk);
+	free(sv);
+	return ret;
+}
+
+/* Name addr in cache (once), from the symbolizer. */
+static int name_one(struct snapshot *cache, struct symbolizer *sym, uint32_t pid, uint32_t kind,
+		    uint64_t addr)
+{
+	struct snap_sym *n;
+	int found;
+
+	if (!addr)
+		return 0;
+	for (size_t i = 0; i < cache->nsyms; i++) {
+		n = &cache->syms[i];
+		if (n->pid == pid && n->kind == kind && n->addr == addr)
+			return 0;
+	}
+	n = snapshot_add_sym(cache);
+	if (!n)
+		return -ENOMEM;
+	n->pid = pid;
+	n->kind = kind;
+	n->addr = addr;
+	if (kind == SNAP_SYM_DATA)
+		found = symbolizer_name_data(sym, (int)pid, addr, n->name, sizeof(n->name));
+	else
+		found = symbolizer_name_code(sym, (int)pid, addr, n->name, sizeof(n->name));
+	if (found < 0)
+		snprintf(n->name, sizeof(n->name), "0x%llx", (unsigned long long)addr);
+	n->found = found > 0;
+	return 0;
+}
+
+int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cache)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < s->nlocks && !ret; i++)
+		ret = name_one(cache, sym, s->locks[i].key.tgid, SNAP_SYM_DATA,
+			       s->locks[i].key.uaddr);
+	for (size_t i = 0; i < s->nsites && !ret; i++)
+		ret = name_one(cache, sym, s->sites[i].key.tgid, SNAP_SYM_CODE,
+			       s->sites[i].key.site);
+	for (size_t i = 0; i < s->nedges && !ret; i++) {
+		const struct snap_edge *e = &s->edges[i];
+
+		ret = name_one(cache, sym, e->key.tgid, SNAP_SYM_CODE, e->val.holder_site);
+		if (!ret)
+			ret = name_one(cache, sym, e->key.tgid, SNAP_SYM_CODE, e->val.waiter_site);
+	}
+	if (ret)
+		return ret;
+	free(s->syms);
+	s->syms = NULL;
+	s->nsyms = 0;
+	if (!cache->nsyms)
+		return 0;
+	s->syms = malloc(cache->nsyms * sizeof(*s->syms));
+	if (!s->syms)
+		return -ENOMEM;
+	memcpy(s->syms, cache->syms, cache->nsyms * sizeof(*s->syms));
+	s->nsyms = cache->nsyms;
+	return 0;
+}
+
+void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, size_t npids)
+{
+	uint64_t starts[CT_TEXT_RANGES], ends[CT_TEXT_RANGES];
+	struct ct_text t;
+	__u32 key, next, *prev = NULL;
+	bool live;
+
+	for (size_t i = 0; i < npids; i++) {
+		size_t n = symbolizer_user_text(sym, pids[i], starts, ends, CT_TEXT_RANGES - 1);
+
+		/* Unused entries sort last and hold nothing. */
+		memset(&t, 0xff, sizeof(t));
+		for (size_t k = 0; k < n; k++) {
+			t.r[k].start = starts[k];
+			t.r[k].end = ends[k];
+		}
+		key = (__u32)pids[i];
+		bpf_map_update_elem(text_fd, &key, &t, BPF_ANY);
+	}
+	/* Forget processes that are gone (their pids may be reused). */
+	while (!bpf_map_get_next_key(text_fd, prev, &next)) {
+		live = false;
+		for (size_t i = 0; i < npids && !live; i++)
+			live = (__u32)pids[i] == next;
+		if (!live && !bpf_map_delete_elem(text_fd, &next))
+			continue; /* the key after prev is looked up again */
+		key = next;
+		prev = &key;
+	}
+}
+
+const char *futex_kind(uint32_t op)
+{
+	switch (op) {
+	case CT_FUTEX_WAIT:
+		return "FUTEX_WAIT";
+	case CT_FUTEX_WAIT_BITSET:
+		return "FUTEX_WAIT_BITSET";
+	case CT_FUTEX_LOCK_PI:
+	case CT_FUTEX_LOCK_PI2:
+		return "FUTEX_LOCK_PI";
+	case CT_FUTEX_WAIT_REQUEUE_PI:
+		return "FUTEX_WAIT_REQUEUE_PI";
+	case CT_FUTEX_OP_WAITV:
+		return "futex_waitv";
+	case CT_FUTEX_OP_WAIT2:
+		return "futex_wait";
+	}
+	return "futex";
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static const char *sym_name(const struct snapshot *s, uint32_t pid, uint32_t kind, uint64_t addr,
+			    char *buf, size_t len, bool *found)
+{
+	const struct snap_sym *n = addr ? snapshot_find_sym(s, pid, kind, addr) : NULL;
+
+	if (found)
+		*found = n && n->found;
+	if (n)
+		return n->name;
+	if (!addr)
+		return "";
+	snprintf(buf, len, "0x%llx", (unsigned long long)addr);
+	return buf;
+}
+
+static void copy_name(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src);
+}
+
+/*
+ * A lock's name: its symbol, or for a lock in memory no file backs (heap,
+ * a thread's stack, an anonymous mapping), its address and the kind of
+ * memory: "[anon]+0x7ff990" would give two threads' stacks one name.
+ */
+static void lock_name(struct rpt_lock *l, const struct snapshot *s, uint32_t pid, char *buf,
+		      size_t len)
+{
+	const char *n = sym_name(s, pid, SNAP_SYM_DATA, l->uaddr, buf, len, &l->named);
+	const char *end;
+
+	if (!l->named && n[0] == '[' && (end = strchr(n, ']')))
+		snprintf(l->name, sizeof(l->name), "0x%llx %.*s", (unsigned long long)l->uaddr,
+			 (int)(end - n + 1), n);
+	else
+		copy_name(l->name, sizeof(l->name), n);
+}
+
+/* Add a wait of `tid` into a list of parties (waiters or holders). */
+static int party_add(struct rpt_lock_party **v, size_t *n, uint32_t tid, const char *comm,
+		     uint64_t waits, uint64_t wait_ns)
+{
+	struct rpt_lock_party *p, *nv;
+
+	for (size_t i = 0; i < *n; i++) {
+		if ((*v)[i].tid == tid) {
+			(*v)[i].waits += waits;
+			(*v)[i].wait_ns += wait_ns;
+			return 0;
+		}
+	}
+	nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	p = &(*v)[(*n)++];
+	memset(p, 0, sizeof(*p));
+	p->tid = tid;
+	copy_name(p->comm, sizeof(p->comm), comm);
+	p->waits = waits;
+	p->wait_ns = wait_ns;
+	return 0;
+}
+
+static const char *party_comm(const struct snapshot *s, uint32_t tid)
+{
+	if (tid == CT_WAKER_IRQ)
+		return "[timer]";
+	if (tid == CT_WAKER_UNKNOWN)
+		return "[unknown]";
+	return task_comm(s, tid);
+}
+
+static int lock_edges(struct rpt_lock *l, uint32_t pid, const struct snapshot *cur,
+		      const struct snapshot *prev)
+{
+	char b1[32], b2[32];
+
+	for (size_t i = 0; i < cur->nedges; i++) {
+		const struct snap_edge *e = &cur->edges[i], *o;
+		struct rpt_lock_chain *c, *nv;
+		uint64_t waits, ns;
+
+		if (e->key.tgid != pid || e->key.uaddr != l->uaddr)
+			continue;
+		o = prev ? snapshot_find_edge(prev, &e->key) : NULL;
+		waits = sub(e->val.waits, o ? o->val.waits : 0);
+		ns = sub(e->val.wait_ns, o ? o->val.wait_ns : 0);
+		if (!waits && !ns)
+			continue;
+		if (party_add(&l->waiters, &l->nwaiters, e->key.waiter,
+			      party_comm(cur, e->key.waiter), waits, ns) ||
+		    party_add(&l->holders, &l->nholders, e->key.holder,
+			      party_comm(cur, e->key.holder), waits, ns))
+			return -ENOMEM;
+		nv = realloc(l->chains, (l->nchains + 1) * sizeof(*l->chains));
+		if (!nv)
+			return -ENOMEM;
+		l->chains = nv;
+		c = &l->chains[l->nchains++];
+		memset(c, 0, sizeof(*c));
+		c->waiter = e->key.waiter;
+		c->holder = e->key.holder;
+		copy_name(c->waiter_comm, sizeof(c->waiter_comm), party_comm(cur, c->waiter));
+		copy_name(c->holder_comm, sizeof(c->holder_comm), party_comm(cur, c->holder));
+		c->waits = waits;
+		c->wait_ns = ns;
+		copy_name(c->holder_site, sizeof(c->holder_site),
+			  sym_name(cur, pid, SNAP_SYM_CODE, e->val.holder_site, b1, sizeof(b1),
+				   NULL));
+		copy_name(c->waiter_site, sizeof(c->waiter_site),
+			  sym_name(cur, pid, SNAP_SYM_CODE, e->val.waiter_site, b2, sizeof(b2),
+				   NULL));
+	}
+	return 0;
+}
+
+static int lock_sites(struct rpt_lock *l, uint32_t pid, const struct snapshot *cur,
+		      const struct snapshot *prev)
+{
+	char buf[32];
+
+	for (size_t i = 0; i < cur->nsites; i++) {
+		const struct snap_site *e = &cur->sites[i], *o;
+		struct rpt_lock_site *st, *nv;
+		uint64_t waits;
+
+		if (e->key.tgid != pid || e->key.uaddr != l->uaddr)
+			continue;
+		o = prev ? snapshot_find_site(prev, &e->key) : NULL;
+		waits = sub(e->val.waits, o ? o->val.waits : 0);
+		if (!waits)
+			continue;
+		nv = realloc(l->sites, (l->nsites + 1) * sizeof(*l->sites));
+		if (!nv)
+			return -ENOMEM;
+		l->sites = nv;
+		st = &l->sites[l->nsites++];
+		memset(st, 0, sizeof(*st));
+		st->addr = e->key.site;
+		st->waits = waits;
+		st->wait_ns = sub(e->val.wait_ns, o ? o->val.wait_ns : 0);
+		if (st->addr)
+			copy_name(st->name, sizeof(st->name),
+				  sym_name(cur, pid, SNAP_SYM_CODE, st->addr, buf, sizeof(buf),
+					   NULL));
+		else
+			copy_name(st->name, sizeof(st->name), "(call site not found)");
+	}
+	return 0;
+}
+
+static int cmp_party(const void *a, const void *b)
+{
+	const struct rpt_lock_party *x = a, *y = b;
+
+	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
+}
+
+static int cmp_chain(const void *a, const void *b)
+{
+	const struct rpt_lock_chain *x = a, *y = b;
+
+	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct rpt_lock_site *x = a, *y = b;
+
+	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
+}
+
+static int cmp_lock(const void *a, const void *b)
+{
+	const struct rpt_lock *x = a, *y = b;
+
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return x->uaddr < y->uaddr ? -1 : x->uaddr > y->uaddr;
+}
+
+/*
+ * One lock serialises the process when its contended holds cover most of
+ * the process's wall time while several threads wait for it: at most
+ * 1 / held_fraction threads can then do work at once (Amdahl's bound with
+ * the held time as the serial part).
+ */
+#define SERIAL_HELD 0.5
+#define SERIAL_WAITING 0.5
+
+static void lock_derive(struct rpt_lock *l, const struct rpt_process *p)
+{
+	if (!p->wall_ns)
+		return;
+	l->held_fraction = (double)l->hold_ns / (double)p->wall_ns;
+	l->avg_waiting = (double)l->wait_ns / (double)p->wall_ns;
+	l->serialising = l->held_fraction >= SERIAL_HELD && l->avg_waiting >= SERIAL_WAITING &&
+			 l->nwaiters >= 2;
+}
+
+static int process_locks(struct rpt_process *p, const struct report_meta *m,
+			 const struct snapshot *cur, const struct snapshot *prev)
+{
+	char buf[32];
+
+	for (size_t i = 0; i < cur->nlocks; i++) {
+		const struct snap_lock *e = &cur->locks[i];
+		const struct snap_lock *o =
+			prev ? snapshot_find_lock(prev, e->key.tgid, e->key.uaddr) : NULL;
+		const struct ct_lock_stat *c = &e->st;
+		struct rpt_lock *l, *nv;
+		struct hist h = { 0 };
+
+		if (e->key.tgid != p->pid)
+			continue;
+		nv = realloc(p->locks, (p->nlocks + 1) * sizeof(*p->locks));
+		if (!nv)
+			return -ENOMEM;
+		p->locks = nv;
+		l = &p->locks[p->nlocks++];
+		memset(l, 0, sizeof(*l));
+		l->uaddr = e->key.uaddr;
+		lock_name(l, cur, p->pid, buf, sizeof(buf));
+		l->op = c->op;
+		l->waits = sub(c->waits, o ? o->st.waits : 0);
+		l->wait_ns = sub(c->wait_ns, o ? o->st.wait_ns : 0);
+		l->wait_max = c->wait_max;
+		hist_add_u32(&l->wait_hist, c->wait_hist);
+		l->wakes = sub(c->wakes, o ? o->st.wakes : 0);
+		l->timeouts = sub(c->timeouts, o ? o->st.timeouts : 0);
+		l->other_wakes = sub(l->waits, l->wakes + l->timeouts);
+		l->exit_wakes = sub(c->exit_wakes, o ? o->st.exit_wakes : 0);
+		l->join = l->waits && l->exit_wakes == l->waits;
+		l->holds = sub(c->holds, o ? o->st.holds : 0);
+		l->hold_ns = sub(c->hold_ns, o ? o->st.hold_ns : 0);
+		l->hold_max = c->hold_max;
+		hist_add_u32(&l->hold_hist, c->hold_hist);
+		l->retries = sub(c->retries, o ? o->st.retries : 0);
+		l->timeouts_ret = sub(c->timeouts_ret, o ? o->st.timeouts_ret : 0);
+		l->wake_calls = sub(c->wake_calls, o ? o->st.wake_calls : 0);
+		l->woken = sub(c->woken, o ? o->st.woken : 0);
+		if (o) {
+			hist_add_u32(&h, o->st.wait_hist);
+			hist_sub(&l->wait_hist, &h);
+			memset(&h, 0, sizeof(h));
+			hist_add_u32(&h, o->st.hold_hist);
+			hist_sub(&l->hold_hist, &h);
+		}
+		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev))
+			return -ENOMEM;
+		/* Nothing happened to it in this window, or below the filter: leave it out. */
+		if ((!l->waits && !l->holds && !l->retries && !l->wake_calls) ||
+		    l->wait_ns < m->locks_min_wait_ns) {
+			free(l->waiters);
+			free(l->holders);
+			free(l->chains);
+			free(l->sites);
+			p->nlocks--;
+			continue;
+		}
+		if (l->nwaiters)
+			qsort(l->waiters, l->nwaiters, sizeof(*l->waiters), cmp_party);
+		if (l->nholders)
+			qsort(l->holders, l->nholders, sizeof(*l->holders), cmp_party);
+		if (l->nchains)
+			qsort(l->chains, l->nchains, sizeof(*l->chains), cmp_chain);
+		if (l->nsites)
+			qsort(l->sites, l->nsites, sizeof(*l->sites), cmp_site);
+		lock_derive(l, p);
+	}
+	if (p->nlocks)
+		qsort(p->locks, p->nlocks, sizeof(*p->locks), cmp_lock);
+	return 0;
+}
+
+int futex_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev)
+{
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (process_locks(&r->procs[i], r->meta, cur, prev))
+			return -ENOMEM;
+	return 0;
+}
+
+void futex_free_locks(struct rpt_process *p)
+{
+	for (size_t i = 0; i < p->nlocks; i++) {
+		free(p->locks[i].waiters);
+		free(p->locks[i].holders);
+		free(p->locks[i].chains);
+		free(p->locks[i].sites);
+	}
+	free(p->locks);
+	p->locks = NULL;
+	p->nlocks = 0;
+}
