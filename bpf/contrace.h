@@ -41,6 +41,8 @@ enum ct_thread_flags {
 	CT_TF_WOKEN = 1 << 5,
 	/* Filled and published: user space ignores slots without it. */
 	CT_TF_READY = 1 << 6,
+	/* blocked on a mutex-like futex, counted in its lock's nblocked */
+	CT_TF_FX_BUSY = 1 << 7,
 };
 
 /* No syscall in progress. */
@@ -261,11 +263,17 @@ struct ct_lock_stat {
 	__u64 owner_since; /* our clock: the current owner got it (contended handoff) */
 	__u64 release_ts; /* our clock: the latest wake (release), set by the waker */
 	__u64 block_ts; /* our clock: the first blocking wait after that release */
+	/*
+	 * Contended time: while at least one thread is blocked on the word
+	 * and not yet woken, the lock is held (mutex-like commands only).
+	 */
+	__u64 busy_ns;
+	__u64 busy_since;
 	struct ct_release rel[CT_RELEASES]; /* the latest releases, a ring */
 	__u32 rel_next; /* next slot of the ring */
 	__u32 owner_tid; /* the current owner as contended handoffs tell, 0: unknown */
 	__u32 op; /* futex command of the last wait */
-	__u32 pad;
+	__u32 nblocked; /* threads blocked on it now, counted in busy_ns */
 	/* --syscalls only */
 	__u64 retries; /* waits that returned -EAGAIN: the word changed first */
 	__u64 timeouts_ret; /* waits that returned -ETIMEDOUT */

@@ -194,6 +194,7 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	if (!th)
 		return 0;
 	th->fx_uaddr = 0;
+	th->flags &= ~CT_TF_FX_BUSY;
 	if (!ct_cfg.locks ||
 	    (nr != CT_NR_FUTEX && nr != CT_NR_FUTEX_WAIT && nr != CT_NR_FUTEX_WAITV))
 		return 0;
@@ -217,9 +218,27 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	lk.tgid = th->tgid;
 	lk.uaddr = uaddr;
 	ls = ct_lock_entry(&ct_locks, &lk, &zero_lock);
-	if (ls && ls->block_ts <= ls->release_ts)
+	if (!ls)
+		return 0;
+	if (ls->block_ts <= ls->release_ts)
 		ls->block_ts = now;
+	if (__sync_fetch_and_add(&ls->nblocked, 1) == 0)
+		ls->busy_since = now;
+	th->flags |= CT_TF_FX_BUSY;
 	return 0;
+}
+
+/* A thread blocked on a mutex-like word was woken at @end: the word may be free. */
+static __always_inline void ct_busy_end(struct ct_thread *th, struct ct_lock_stat *ls, __u64 end)
+{
+	__u64 since;
+
+	th->flags &= ~CT_TF_FX_BUSY;
+	if (__sync_fetch_and_add(&ls->nblocked, -1) != 1)
+		return;
+	since = ls->busy_since;
+	if (since && end > since)
+		__sync_fetch_and_add(&ls->busy_ns, end - since);
 }
 
 __noinline int ct_futex_waking(struct ct_thread *th, int nr, __u64 now)
@@ -362,6 +381,8 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 	ls = ct_lock_entry(&ct_locks, &lk, &zero_lock);
 	if (!ls)
 		goto out;
+	if (th->flags & CT_TF_FX_BUSY)
+		ct_busy_end(th, ls, th->wake_pending && th->wake_ts ? th->wake_ts : now);
 	__sync_fetch_and_add(&ls->waits, 1);
 	__sync_fetch_and_add(&ls->wait_ns, wait);
 	if (wait > ls->wait_max)

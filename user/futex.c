@@ -375,8 +375,8 @@ static int cmp_lock(const void *a, const void *b)
 }
 
 /*
- * One lock serialises the process when its contended holds cover most of
- * the process's wall time while several threads wait for it: at most
+ * One lock serialises the process when it is held (as contended holds or
+ * blocked waiters show) most of the process's wall time while several threads wait for it: at most
  * 1 / held_fraction threads can then do work at once (Amdahl's bound with
  * the held time as the serial part).
  */
@@ -387,7 +387,9 @@ static void lock_derive(struct rpt_lock *l, const struct rpt_process *p)
 {
 	if (!p->wall_ns)
 		return;
-	l->held_fraction = (double)l->hold_ns / (double)p->wall_ns;
+	/* Two lower bounds of the time it was held: the larger is the better. */
+	l->held_fraction = (double)(l->hold_ns > l->contended_ns ? l->hold_ns : l->contended_ns) /
+			   (double)p->wall_ns;
 	l->avg_waiting = (double)l->wait_ns / (double)p->wall_ns;
 	l->serialising = l->held_fraction >= SERIAL_HELD && l->avg_waiting >= SERIAL_WAITING &&
 			 l->nwaiters >= 2;
@@ -429,6 +431,7 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 		l->holds = sub(c->holds, o ? o->st.holds : 0);
 		l->hold_ns = sub(c->hold_ns, o ? o->st.hold_ns : 0);
 		l->hold_max = c->hold_max;
+		l->contended_ns = sub(c->busy_ns, o ? o->st.busy_ns : 0);
 		hist_add_u32(&l->hold_hist, c->hold_hist);
 		l->retries = sub(c->retries, o ? o->st.retries : 0);
 		l->timeouts_ret = sub(c->timeouts_ret, o ? o->st.timeouts_ret : 0);

@@ -117,13 +117,14 @@ struct rpt_lock {
 	uint64_t hold_ns;
 	uint64_t hold_max;
 	struct hist hold_hist;
+	uint64_t contended_ns; /* time at least one thread was blocked on it, until woken */
 	/* --syscalls only */
 	uint64_t retries;
 	uint64_t timeouts_ret;
 	uint64_t wake_calls;
 	uint64_t woken;
 	/* Derived over the process's wall time. */
-	double held_fraction; /* contended holds / wall time (a lower bound) */
+	double held_fraction; /* held at least: max(hold_ns, contended_ns) / wall time */
 	double avg_waiting; /* waiting threads on average: wait time / wall time */
 	bool serialising; /* held most of the time while several threads wait: GIL-like */
 	size_t nwaiters;

@@ -220,6 +220,7 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 	add_u64(o, "holds", l->holds);
 	add_u64(o, "hold_ns", l->hold_ns);
 	json_object_object_add(o, "hold", hist_json(&l->hold_hist, l->hold_ns, l->hold_max));
+	add_u64(o, "contended_ns", l->contended_ns);
 	add_traced(o, "retries", l->retries, traced);
 	add_traced(o, "timeouts", l->timeouts_ret, traced);
 	add_traced(o, "wake_calls", l->wake_calls, traced);

@@ -90,8 +90,15 @@ def test_mutex_waits_holds_and_owners(tmp_path):
     assert l["hold"]["max_ns"] <= max(truth.held_max.values()) + 200e3
     assert l["hold_ns"] <= 1.02 * sum(truth.held.values())
     assert l["hold_ns"] >= 0.4 * sum(truth.held.values())
+    # While a worker is blocked on the lock, another holds it: the time with
+    # a blocked waiter is held time, up to the few microseconds between an
+    # unlock and its wake. The workload times only its critical sections:
+    # the lock is held a little longer (until the unlock call, and longer
+    # when the holder is preempted there: 3 threads share 2 CPUs).
+    held = sum(truth.held.values())
+    assert 0.6 * held <= l["contended_ns"] <= 1.25 * held
     # Three threads that need the lock 2/3 of their time: it serialises them.
-    assert l["serialising"] and l["held_fraction"] > 0.4
+    assert l["serialising"] and l["held_fraction"] > 0.6
     # quiet_lock is only ever taken by one thread: no contention, not there.
     assert all(x["name"] != "locks:quiet_lock" for x in report["processes"][0]["locks"])
     assert quiet not in {w["tid"] for w in l["waiters"]}
@@ -150,8 +157,12 @@ def test_condvar_waits_on_both_words(tmp_path):
     total = sum(c["wait_ns"] for l in cond for c in l["chains"])
     by_producer = sum(c["wait_ns"] for l in cond for c in l["chains"] if c["holder"] == producer)
     assert by_producer >= 0.9 * total
-    # A condvar is not held: no hold episodes are made up.
-    assert all(l["holds"] == 0 for l in cond)
+    # A condvar is not held: no hold episodes are made up on the words
+    # consumers wait on. (A signaller that finds an old group still in use
+    # waits on __g_refs, work_cond+0x10/0x14, with a plain FUTEX_WAIT: that
+    # looks like any mutex wait, and may show holds.)
+    signals = [l for l in cond if l["futex_op"] == "FUTEX_WAIT_BITSET"]
+    assert signals and all(l["holds"] == 0 and l["contended_ns"] == 0 for l in signals)
 
 
 def test_join_is_a_wait_ended_by_thread_exit(tmp_path):

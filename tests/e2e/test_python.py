@@ -53,8 +53,10 @@ def test_python_threads_match_proc(label, python, tmp_path):
     (sleeper,) = by_role["sleep"]
     sleeps = [s for s in sleeper["syscalls"]
               if s["name"] in ("clock_nanosleep", "select", "pselect6")]
-    assert len(sleeps) == 1 and sleeps[0]["blocks"] > 20
-    assert sleeps[0]["blocked_ns"] > 0.02e9
+    # Each sleep lasts at least 1 ms; how many fit in the phase depends on
+    # how long each loop then waits for the GIL.
+    assert len(sleeps) == 1 and sleeps[0]["blocks"] >= 10
+    assert sleeps[0]["blocked_ns"] >= 0.95e6 * sleeps[0]["blocks"]
     # The I/O pair blocks in read on its pipes (each round trip also waits
     # for the GIL the CPU-bound threads hold, so there are few such blocks,
     # and fewer still when the byte is already there once it has the GIL).
