@@ -37,7 +37,7 @@ BPF_CFLAGS := -g -O2 -mcpu=v3 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 # Linked into one object in this order: libbpf 1.1's linker needs a map's
 # definition before any `extern` use of it (task.bpf.c defines the shared ones;
 # task.bpf.c reaches futex.bpf.c's maps through its global functions).
-BPF_MODULES := task futex syscalls sched
+BPF_MODULES := task futex holds syscalls sched
 BPF_OBJS := $(patsubst %,$(OUT)/bpf/%.bpf.o,$(BPF_MODULES))
 USER_SRCS := $(wildcard user/*.c)
 LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
@@ -47,7 +47,8 @@ ASAN_MAIN_OBJ := $(OUT)/asan/user/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tools/workloads/*.c)
-WORKLOADS := $(patsubst tools/workloads/%.c,$(OUT)/workloads/%,$(WORKLOAD_SRCS))
+WORKLOADS := $(patsubst tools/workloads/%.c,$(OUT)/workloads/%,$(WORKLOAD_SRCS)) \
+	     $(OUT)/workloads/locks-static
 SKEL := $(OUT)/contrace.skel.h
 
 # Debian packages: build, tests, demo. `make deps` installs only what is missing.
@@ -126,6 +127,12 @@ $(OUT)/workloads/%: tools/workloads/%.c
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
 		-MMD -MP -pthread $< -o $@
 
+# The same, statically linked: no C library to probe (--holds must say so).
+$(OUT)/workloads/%-static: tools/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -static -pthread $< -o $@
+
 # Unit-test fixtures (symbols): real ELF files for tests/unit/test_symbols.c.
 FIXTURES := $(OUT)/fixtures
 FIXTURE_SRC := tests/unit/fixtures
@@ -154,7 +161,7 @@ $(FIXTURES)/symprog_stripped: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $
 	$(Q)strip --strip-all $@.tmp -o $@
 	$(Q)rm -f $@.tmp
 
-$(OUT)/asan/tests/test_symbols: | $(FIXTURE_BINS)
+$(OUT)/asan/tests/test_symbols $(OUT)/asan/tests/test_holds: | $(FIXTURE_BINS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -172,7 +179,7 @@ test: deps
 
 bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tools/bench/run.sh $(BENCH_ARGS)
+	$(Q)tools/bench/bench.py $(BENCH_ARGS)
 
 C_SOURCES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
 	tools/workloads/*.c tools/fuzz/*.c)

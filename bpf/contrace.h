@@ -30,6 +30,14 @@ enum ct_state {
 	CT_ST_DEAD = 4, /* exited: end_ts is set */
 };
 
+/* --holds: a pthread mutex a thread holds, since when (our clock). */
+struct ct_held {
+	__u64 uaddr;
+	__u64 since;
+};
+
+#define CT_HELD 4 /* mutexes held at once tracked per thread: a power of two */
+
 /* ct_thread.flags */
 enum ct_thread_flags {
 	CT_TF_SEEDED = 1 << 0, /* existed when tracing began */
@@ -149,7 +157,9 @@ struct ct_thread {
 	/* --syscalls: the futex call in progress */
 	__u64 sys_fx_uaddr;
 	__u32 sys_fx_op;
-	__u32 pad3;
+	__u32 held_next; /* --holds: the entry of held[] to replace next */
+	/* --holds: pthread mutexes the thread holds now (uaddr 0: free entry) */
+	struct ct_held held[CT_HELD];
 };
 
 /* Key and value of the `ct_sysstats` hash map: per thread and syscall. */
@@ -281,6 +291,11 @@ struct ct_lock_stat {
 	__u64 woken; /* threads those calls woke (their return values) */
 	__u32 wait_hist[CT_HIST_BUCKETS];
 	__u32 hold_hist[CT_HIST_BUCKETS];
+	/* --holds only: every acquisition of a contended pthread mutex, to its unlock */
+	__u64 xholds;
+	__u64 xhold_ns;
+	__u64 xhold_max;
+	__u32 xhold_hist[CT_HIST_BUCKETS];
 };
 
 /*
@@ -343,6 +358,7 @@ struct ct_counters {
 	__u64 locks_dropped; /* lock, edge or call-site table full */
 	__u64 sites_unknown; /* waits whose user call site could not be found */
 	__u64 events_dropped; /* ct_events full: user space learnt of an exec late */
+	__u64 holds_dropped; /* --holds: more mutexes held at once than CT_HELD, oldest lost */
 };
 
 /*
@@ -369,6 +385,7 @@ struct ct_config {
 	__u64 thread_size; /* kernel stack size, to tell task from interrupt context */
 	__u32 syscalls; /* sys_enter/sys_exit attached: per-syscall calls and times */
 	__u32 locks; /* futex waits tracked per lock */
+	__u32 holds; /* --holds: uprobes on pthread_mutex_lock/unlock */
 };
 
 /* Histogram bucket of a value in nanoseconds (see CT_HIST_BUCKETS). */

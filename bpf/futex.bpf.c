@@ -156,14 +156,6 @@ none:
 	return 0;
 }
 
-static __always_inline void ct_hist_add(__u32 *hist, __u64 v)
-{
-	__u32 idx = ct_hist_index(v);
-
-	if (idx < CT_HIST_BUCKETS)
-		__sync_fetch_and_add(&hist[idx], 1);
-}
-
 /* The entry of a key in a hash map, created zeroed if missing; NULL when full (counted). */
 static __always_inline void *ct_lock_entry(void *map, const void *key, const void *zero)
 {

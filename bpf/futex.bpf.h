@@ -44,6 +44,14 @@ extern struct ct_edges_map ct_edges SEC(".maps");
 extern struct ct_sites_map ct_sites SEC(".maps");
 extern struct ct_text_map ct_text SEC(".maps");
 
+static __always_inline void ct_hist_add(__u32 *hist, __u64 v)
+{
+	__u32 idx = ct_hist_index(v);
+
+	if (idx < CT_HIST_BUCKETS)
+		__sync_fetch_and_add(&hist[idx], 1);
+}
+
 /*
  * The futex word and command a syscall works on, from its saved arguments.
  * The registers are read once, up front: loads inside the switch would be

@@ -387,9 +387,12 @@ static void lock_derive(struct rpt_lock *l, const struct rpt_process *p)
 {
 	if (!p->wall_ns)
 		return;
-	/* Two lower bounds of the time it was held: the larger is the better. */
-	l->held_fraction = (double)(l->hold_ns > l->contended_ns ? l->hold_ns : l->contended_ns) /
-			   (double)p->wall_ns;
+	/* Lower bounds of the time it was held: the largest is the best. */
+	uint64_t held = l->hold_ns > l->contended_ns ? l->hold_ns : l->contended_ns;
+
+	if (l->xhold_ns > held)
+		held = l->xhold_ns;
+	l->held_fraction = (double)held / (double)p->wall_ns;
 	l->avg_waiting = (double)l->wait_ns / (double)p->wall_ns;
 	l->serialising = l->held_fraction >= SERIAL_HELD && l->avg_waiting >= SERIAL_WAITING &&
 			 l->nwaiters >= 2;
@@ -433,6 +436,11 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 		l->hold_max = c->hold_max;
 		l->contended_ns = sub(c->busy_ns, o ? o->st.busy_ns : 0);
 		hist_add_u32(&l->hold_hist, c->hold_hist);
+		l->exact = m->holds;
+		l->xholds = sub(c->xholds, o ? o->st.xholds : 0);
+		l->xhold_ns = sub(c->xhold_ns, o ? o->st.xhold_ns : 0);
+		l->xhold_max = c->xhold_max;
+		hist_add_u32(&l->xhold_hist, c->xhold_hist);
 		l->retries = sub(c->retries, o ? o->st.retries : 0);
 		l->timeouts_ret = sub(c->timeouts_ret, o ? o->st.timeouts_ret : 0);
 		l->wake_calls = sub(c->wake_calls, o ? o->st.wake_calls : 0);
@@ -443,6 +451,9 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 			memset(&h, 0, sizeof(h));
 			hist_add_u32(&h, o->st.hold_hist);
 			hist_sub(&l->hold_hist, &h);
+			memset(&h, 0, sizeof(h));
+			hist_add_u32(&h, o->st.xhold_hist);
+			hist_sub(&l->xhold_hist, &h);
 		}
 		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev))
 			return -ENOMEM;

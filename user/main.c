@@ -57,6 +57,7 @@ static void fill_meta(struct run *run)
 	m->follow = run->o.follow;
 	m->syscalls = run->o.syscalls;
 	m->locks = true;
+	m->holds = run->o.holds;
 	m->locks_min_wait_ns = (uint64_t)(run->o.locks_min_wait * 1e9);
 	m->exit_status = -1;
 	for (int i = 0; i < run->o.cmd_argc && len + 1 < sizeof(m->command); i++) {
@@ -90,6 +91,8 @@ static int report_window(struct run *run, const struct snapshot *cur, const stru
 	struct report r;
 	int ret;
 
+	run->meta.holds_probed = run->session.holds.probed;
+	run->meta.holds_unprobed = run->session.holds.skipped;
 	ret = model_build(&r, &run->meta, cur, prev);
 	if (ret) {
 		log_error("cannot build the report: %s", strerror(-ret));
@@ -260,6 +263,7 @@ static int start(struct run *run)
 		.follow = run->o.follow,
 		.syscalls = run->o.syscalls,
 		.locks = true,
+		.holds = run->o.holds,
 		.max_threads = (uint32_t)run->o.max_threads,
 		.btf_path = run->o.btf_path,
 	};
@@ -311,8 +315,10 @@ static int start(struct run *run)
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		return 1;
 	}
+	run->session.holds_ready = !run->target.launched;
 	session_refresh(&run->session);
 	if (run->target.launched) {
+		session_probe_holds(&run->session, run->target.pid);
 		run->meta.trace_start_ns = mono_ns();
 		run->meta.trace_start_real_ns = real_ns();
 		ret = target_release(&run->target, run->o.cmd_argv[0], err, sizeof(err));
@@ -321,6 +327,7 @@ static int start(struct run *run)
 			return ret == -ENOENT ? 127 : 126;
 		}
 		/* The command's own image is mapped now: read its symbols while it lives. */
+		run->session.holds_ready = true;
 		session_refresh(&run->session);
 	}
 	log_info("probes live after %.1f ms", (double)(mono_ns() - t0) / 1e6);

@@ -129,6 +129,8 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	r->drops.locks_dropped = sub(c->locks_dropped, o ? o->locks_dropped : 0);
 	r->drops.sites_unknown = sub(c->sites_unknown, o ? o->sites_unknown : 0);
 	r->drops.events_dropped = sub(c->events_dropped, o ? o->events_dropped : 0);
+	r->drops.holds_dropped = sub(c->holds_dropped, o ? o->holds_dropped : 0);
+	r->drops.holds_unprobed = meta->holds_unprobed;
 
 	err = task_model(r, cur, prev, w0, w1);
 	if (!err)
@@ -175,5 +177,5 @@ bool model_has_drops(const struct report *r)
 
 	return d->threads_dropped || d->storage_failed || d->sys_dropped || d->wakers_dropped ||
 	       d->missed_wakeups || d->missed_switch_ins || d->locks_dropped || d->sites_unknown ||
-	       d->events_dropped;
+	       d->events_dropped || d->holds_dropped || d->holds_unprobed;
 }

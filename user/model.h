@@ -118,6 +118,12 @@ struct rpt_lock {
 	uint64_t hold_max;
 	struct hist hold_hist;
 	uint64_t contended_ns; /* time at least one thread was blocked on it, until woken */
+	/* --holds: every acquisition of the mutex (once it is in the table) to its unlock */
+	bool exact; /* --holds was on */
+	uint64_t xholds;
+	uint64_t xhold_ns;
+	uint64_t xhold_max;
+	struct hist xhold_hist;
 	/* --syscalls only */
 	uint64_t retries;
 	uint64_t timeouts_ret;
@@ -165,6 +171,8 @@ struct rpt_drops {
 	uint64_t locks_dropped;
 	uint64_t sites_unknown;
 	uint64_t events_dropped;
+	uint64_t holds_dropped; /* --holds: more mutexes held at once than tracked */
+	uint64_t holds_unprobed; /* --holds: processes whose C library could not be probed */
 };
 
 /* What the model needs besides snapshots: set by main.c (or a recording). */
@@ -179,6 +187,9 @@ struct report_meta {
 	bool follow;
 	bool syscalls; /* per-syscall calls and times were traced (--syscalls) */
 	bool locks; /* futex waits were tracked per lock */
+	bool holds; /* --holds was asked for */
+	uint64_t holds_probed; /* processes whose mutexes were probed (set before each report) */
+	uint64_t holds_unprobed; /* processes that could not be (idem) */
 	uint64_t locks_min_wait_ns; /* locks with less total wait are left out */
 	uint64_t trace_start_ns; /* monotonic: tracing began */
 	uint64_t trace_start_real_ns; /* the same moment, realtime */

@@ -14,6 +14,7 @@ enum {
 	OPT_BTF,
 	OPT_VERSION,
 	OPT_LOCKS_MIN_WAIT,
+	OPT_HOLDS,
 };
 
 static const struct option long_opts[] = {
@@ -29,6 +30,7 @@ static const struct option long_opts[] = {
 	{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "locks-min-wait", required_argument, NULL, OPT_LOCKS_MIN_WAIT },
+	{ "holds", no_argument, NULL, OPT_HOLDS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -64,6 +66,9 @@ void opts_usage(FILE *f)
 	      "                         down every syscall on the machine while tracing)\n"
 	      "      --locks-min-wait T leave out locks waited for less than T in total\n"
 	      "                         (seconds, or with a unit: 10ms, 500us)\n"
+	      "      --holds            exact hold times of contended pthread mutexes: uprobes\n"
+	      "                         in the target's C library (add ~1-2 us to each lock\n"
+	      "                         and unlock of the target)\n"
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
 	      "  -q, --quiet            no text report\n"
 	      "      --top N            rows per table (default 10, 0: all)\n"
@@ -168,6 +173,9 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			break;
 		case OPT_BTF:
 			o->btf_path = optarg;
+			break;
+		case OPT_HOLDS:
+			o->holds = true;
 			break;
 		case OPT_LOCKS_MIN_WAIT:
 			if (parse_duration(optarg, &o->locks_min_wait))

@@ -221,6 +221,9 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 	add_u64(o, "hold_ns", l->hold_ns);
 	json_object_object_add(o, "hold", hist_json(&l->hold_hist, l->hold_ns, l->hold_max));
 	add_u64(o, "contended_ns", l->contended_ns);
+	json_object_object_add(o, "exact_holds",
+			       l->exact ? hist_json(&l->xhold_hist, l->xhold_ns, l->xhold_max) :
+					  NULL);
 	add_traced(o, "retries", l->retries, traced);
 	add_traced(o, "timeouts", l->timeouts_ret, traced);
 	add_traced(o, "wake_calls", l->wake_calls, traced);
@@ -342,6 +345,8 @@ struct json_object *report_to_json(const struct report *r)
 	add_str(trace, "command", m->command);
 	add_bool(trace, "follow", m->follow);
 	add_bool(trace, "syscalls", m->syscalls);
+	add_bool(trace, "holds", m->holds);
+	add_u64(trace, "holds_probed", m->holds_probed);
 	add_u64(trace, "threads_at_start", r->threads_seeded);
 	if (m->launched && !r->interval && (m->exit_status >= 0 || m->exit_signal)) {
 		add_int(trace, "exit_status", m->exit_status);
@@ -360,6 +365,8 @@ struct json_object *report_to_json(const struct report *r)
 	add_u64(drops, "locks_dropped", r->drops.locks_dropped);
 	add_u64(drops, "call_sites_unknown", r->drops.sites_unknown);
 	add_u64(drops, "events_dropped", r->drops.events_dropped);
+	add_u64(drops, "holds_dropped", r->drops.holds_dropped);
+	add_u64(drops, "holds_unprobed", r->drops.holds_unprobed);
 	json_object_object_add(o, "drops", drops);
 
 	procs = json_object_new_array();

@@ -81,6 +81,13 @@ static void print_drops(FILE *f, const struct report *r)
 	if (d->events_dropped)
 		fprintf(f, "  %llu exec or new-process events lost: some names may be missing\n",
 			(unsigned long long)d->events_dropped);
+	if (d->holds_dropped)
+		fprintf(f,
+			"  %llu exact holds lost: a thread held more mutexes at once than tracked\n",
+			(unsigned long long)d->holds_dropped);
+	if (d->holds_unprobed)
+		fprintf(f, "  %llu processes without exact holds: their C library was not probed\n",
+			(unsigned long long)d->holds_unprobed);
 }
 
 static void print_summary(FILE *f, const struct rpt_process *p)
@@ -295,6 +302,12 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 			(unsigned long long)l->retries, (unsigned long long)l->timeouts_ret,
 			(unsigned long long)l->wake_calls, (unsigned long long)l->woken);
 	fputc('\n', f);
+	if (l->exact && l->xholds)
+		fprintf(f,
+			"      %-11s %llu, avg %s, p50 %s, p99 %s, max %s (every lock to unlock)\n",
+			"holds", (unsigned long long)l->xholds, D(l->xhold_ns / l->xholds),
+			D(hist_quantile(&l->xhold_hist, 0.5, l->xhold_max)),
+			D(hist_quantile(&l->xhold_hist, 0.99, l->xhold_max)), D(l->xhold_max));
 	for (size_t i = 0; i < l->nsites && i < k; i++)
 		fprintf(f, "      %-11s %s (%llu waits, %s)\n", i ? "" : "waited in",
 			l->sites[i].name, (unsigned long long)l->sites[i].waits,

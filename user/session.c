@@ -103,7 +103,15 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	c->thread_size = kernel_thread_size();
 	c->syscalls = cfg->syscalls;
 	c->locks = cfg->locks;
+	c->holds = cfg->holds;
 	s->locks = cfg->locks;
+	s->holds_on = cfg->locks && cfg->holds;
+	s->holds.acquired = skel->progs.ct_mutex_acquired;
+	s->holds.release = skel->progs.ct_mutex_release;
+	if (!s->holds_on) {
+		bpf_program__set_autoload(skel->progs.ct_mutex_acquired, false);
+		bpf_program__set_autoload(skel->progs.ct_mutex_release, false);
+	}
 	if (!cfg->syscalls) {
 		/* Not even loaded: an attached syscall tracepoint slows every syscall. */
 		bpf_program__set_autoload(skel->progs.ct_sys_enter, false);
@@ -229,6 +237,14 @@ static uint32_t used_slots(const struct session *s)
 	return n < s->max_threads ? n : s->max_threads;
 }
 
+void session_probe_holds(struct session *s, int pid)
+{
+	char err[512];
+
+	if (s->holds_on && !s->detach_ts && holds_attach(&s->holds, pid, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+}
+
 /*
  * Now and then while tracing: /proc facts of new processes, and the maps and
  * symbols of the live ones, so that names resolve even after they exit, and
@@ -248,6 +264,9 @@ void session_refresh(struct session *s)
 		pids[n++] = (int)s->procs.v[i].pid;
 	}
 	futex_update_text(bpf_map__fd(s->skel->maps.ct_text), s->sym, pids, n);
+	/* Last: placing or removing uprobes can take milliseconds. */
+	for (size_t i = 0; s->holds_ready && i < s->procs.n; i++)
+		session_probe_holds(s, (int)s->procs.v[i].pid);
 }
 
 /*
@@ -305,12 +324,15 @@ void session_detach(struct session *s)
 {
 	if (!s->skel || s->detach_ts)
 		return;
+	/* The uprobes go at session_close (slow); from now on they do nothing. */
+	s->skel->bss->ct_holds_off = 1;
 	contrace_bpf__detach(s->skel);
 	s->detach_ts = mono_ns();
 }
 
 void session_close(struct session *s)
 {
+	holds_detach(&s->holds);
 	ring_buffer__free(s->events);
 	if (s->slots)
 		munmap((void *)s->slots, s->slots_len);

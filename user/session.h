@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "holds.h"
 #include "snapshot.h"
 #include "symbols.h"
 #include "task.h"
@@ -23,6 +24,7 @@ struct session_cfg {
 	bool gate; /* launched command: account from its execve on */
 	bool syscalls; /* attach sys_enter/sys_exit */
 	bool locks; /* track futex waits per lock */
+	bool holds; /* --holds: uprobes on pthread mutexes (placed by session_refresh) */
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
 };
@@ -40,6 +42,9 @@ struct session {
 	bool locks;
 	struct ring_buffer *events; /* ct_events: exec and new processes */
 	bool refresh_due; /* an event asked for a refresh */
+	bool holds_on; /* --holds requested */
+	bool holds_ready; /* the target runs its own image: probe its C library */
+	struct holds holds;
 };
 
 /* Open and load. On failure a one-line message in err. 0, or -errno. */
@@ -57,8 +62,20 @@ int session_events_fd(const struct session *s);
 /* Read that news; true if a refresh (session_refresh) is due now. */
 bool session_consume_events(struct session *s);
 
-/* Read /proc facts of newly traced processes (call now and then). */
+/*
+ * Read /proc facts of newly traced processes (call now and then); with
+ * --holds once holds_ready is set, probe their C libraries.
+ */
 void session_refresh(struct session *s);
+
+/*
+ * --holds: probe the C library process pid maps now, if not done yet. For a
+ * launched command before its execve: the probes stay on the C library
+ * file, for the process, through the execve (a command that maps another C
+ * library is probed again by session_refresh, but not from its first
+ * instruction).
+ */
+void session_probe_holds(struct session *s, int pid);
 
 /* Take a snapshot now (or at the detach time once detached). 0 or -errno. */
 int session_snapshot(struct session *s, struct snapshot *snap);

@@ -137,8 +137,12 @@ def test_other_primitives(tmp_path, mode, name, op, role):
     report, truth, _ = run_locks(tmp_path, mode)
     l = lock(report, name)
     assert l["futex_op"] == op
+    # A PI lock waiter first spins in the kernel while the owner runs on
+    # another CPU (rt_mutex adaptive spinning): on a CPU, not blocked, and
+    # so not a wait the scheduler shows; on 2 CPUs that is up to ~20%.
+    low = 0.75 if mode == "pi" else 0.9
     for tid in truth.tids(role):
-        assert 0.9 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
+        assert low * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
     assert l["wakes"] == l["waits"] and l["timer_wakes"] == 0
 
 
@@ -232,3 +236,50 @@ def test_attach_to_running_lock_workload(tmp_path):
     # Attached after the start: less than the whole run, most of it.
     total = sum(truth.waited[t] for t in truth.tids("mutex"))
     assert 0.5 * total < l["wait_ns"] <= 1.01 * total
+
+
+def test_exact_holds_of_every_acquisition(tmp_path):
+    """--holds: uprobes on glibc's lock and unlock paths time every hold of
+    a contended mutex; the workload times its own holds (1 ms of spinning
+    each, longer when preempted)."""
+    out = tmp_path / "holds.json"
+    p = subprocess.run([CONTRACE, "--holds", "--json", str(out), "--", LOCKS, "mutex", "3",
+                        "100", "1000"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "--holds: uprobes in libc" in p.stderr and "us to every lock and unlock" in p.stderr
+    report = validate(json.loads(out.read_text()))
+    truth = Truth(p.stdout[:p.stdout.find("\ncontrace ")])
+    assert report["trace"]["holds"] and report["trace"]["holds_probed"] == 1
+    assert report["drops"]["holds_unprobed"] == 0
+    l = lock(report, "locks:queue_lock")
+    ex = l["exact_holds"]
+    workers = truth.tids("mutex")
+    held = sum(truth.held[t] for t in workers)
+    # Holds count once the lock is in the table, from its first contended
+    # wait: all but the first few of the 300.
+    assert 0.9 * 300 <= ex["count"] <= 300
+    assert abs(ex["sum_ns"] / ex["count"] - held / 300) <= 0.03 * held / 300
+    assert ex["p50_ns"] >= 0.9e6
+    assert ex["max_ns"] <= max(truth.held_max[t] for t in workers) + 50e3
+    # The quiet thread's uncontended lock is probed too, but never listed.
+    assert all(x["name"] != "locks:quiet_lock" for x in report["processes"][0]["locks"])
+    # Without --holds there are no exact holds, not zeros.
+    plain, _, _ = run_locks(tmp_path, "mutex")
+    assert lock(plain, "locks:queue_lock")["exact_holds"] is None
+    assert not plain["trace"]["holds"]
+
+
+def test_exact_holds_need_a_c_library(tmp_path):
+    """A static program has no C library to probe: said, counted, and the
+    rest of the report is still made."""
+    out = tmp_path / "static.json"
+    p = subprocess.run([CONTRACE, "--holds", "--json", str(out), "--",
+                        os.path.join(WORKLOADS, "locks-static"), "mutex", "3", "50", "1000"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "maps no C library" in p.stderr
+    report = validate(json.loads(out.read_text()))
+    assert report["drops"]["holds_unprobed"] == 1 and report["trace"]["holds_probed"] == 0
+    l = lock(report, "locks-static:queue_lock")
+    assert l["waits"] > 0 and l["exact_holds"]["count"] == 0
+    assert "processes without exact holds" in p.stdout

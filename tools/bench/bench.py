@@ -19,6 +19,10 @@ Tests (default: all):
   lock-pi    perf bench futex lock-pi traced: contended PI mutexes
   mutex      tools/workloads/locks mutex: 4 threads on one pthread mutex,
              5 us holds; wall time traced vs bare
+  mutex-holds  the same with contrace --holds
+  holds      locks loop: one thread locks and unlocks a mutex in a tight
+             loop; ns per lock/unlock pair bare vs contrace --holds (the
+             uprobes' cost per acquisition)
   attach     contrace -- true: time until the probes are live, and in total
   probes     per-probe cost from the kernel's BPF run-time statistics
 """
@@ -208,6 +212,31 @@ def bench_mutex(pairs, extra, name):
     }
 
 
+def loop_ns(tracer, iterations):
+    cmd = [os.path.join(ROOT, "build/workloads/locks"), "loop", "1", str(iterations), "0"]
+    out = run(cmd if tracer is None else traced(cmd, tracer)).stdout
+    return float(re.search(r"^loop \d+ ([\d.]+)$", out, re.M).group(1))
+
+
+def bench_holds(pairs, iterations):
+    """Per lock/unlock pair: the two --holds uprobes (and the default probes, which see nothing here)."""
+    bare, trc = [], []
+    for _ in range(pairs):
+        bare.append(loop_ns(None, iterations))
+        trc.append(loop_ns(["--holds"], iterations))
+    added = [t - b for b, t in zip(bare, trc)]
+    return {
+        "test": "holds",
+        "name": "contrace --holds",
+        "command": f"locks loop 1 {iterations} 0 (lock/unlock pairs, one thread)",
+        "bare_ns_per_pair": statistics.median(bare),
+        "traced_ns_per_pair": statistics.median(trc),
+        "added_ns_per_pair": statistics.median(added),
+        "added_range": spread(added),
+        "pairs": pairs,
+    }
+
+
 def bench_attach(runs):
     live, total = [], []
     for _ in range(runs):
@@ -300,6 +329,12 @@ def markdown(results):
                          f"| {r['bare_s']:.3f} s | {r['traced_s']:.3f} s "
                          f"| x{r['ratio']:.3f} ({r['ratio_range'][0]:.3f}-"
                          f"{r['ratio_range'][1]:.3f}) | |")
+        elif r["test"] == "holds":
+            lines.append(f"| {r['name']}: `{r['command']}` "
+                         f"| {r['bare_ns_per_pair']:.1f} ns/pair "
+                         f"| {r['traced_ns_per_pair']:.0f} ns/pair | "
+                         f"| **{r['added_ns_per_pair']:.0f} ns per lock+unlock** "
+                         f"({r['added_range'][0]:.0f}-{r['added_range'][1]:.0f}) |")
         elif r["test"] == "attach":
             lines.append(f"| start-up (`{r['command']}`) | | | | probes live after "
                          f"**{r['probes_live_ms']:.0f} ms** ({r['probes_live_range'][0]:.0f}-"
@@ -319,7 +354,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("tests", nargs="*", default=["switch", "switch-S", "switch-bpftrace",
                                                  "bystander", "bystander-S", "futex-hash",
-                                                 "futex-hash-S", "lock-pi", "mutex", "attach",
+                                                 "futex-hash-S", "lock-pi", "mutex", "mutex-holds",
+                                                 "holds", "attach",
                                                  "probes"])
     ap.add_argument("--quick", action="store_true", help="few pairs, short runs")
     ap.add_argument("--pairs", type=int, default=None)
@@ -355,6 +391,10 @@ def main():
             results.append(bench_futex(max(pairs // 4, 3), seconds, "lock-pi", [], "contrace"))
         elif test == "mutex":
             results.append(bench_mutex(max(pairs // 2, 3), [], "contrace"))
+        elif test == "mutex-holds":
+            results.append(bench_mutex(max(pairs // 2, 3), ["--holds"], "contrace --holds"))
+        elif test == "holds":
+            results.append(bench_holds(max(pairs // 4, 3), 100000 if args.quick else 300000))
         elif test == "attach":
             results.append(bench_attach(max(pairs, 5)))
         elif test == "probes":

@@ -18,10 +18,13 @@
  *            every HOLD_US
  *   sem      THREADS threads wait on work_sem; a poster posts every HOLD_US
  *   pi       like mutex, with a priority-inheritance mutex (pi_lock)
+ *   loop     THREADS threads lock and unlock quiet_lock ITERATIONS times in
+ *            a tight loop (the cost of a lock/unlock pair; HOLD_US unused)
  *
  * Output: "thread TID ROLE", then "waited TID NS" per thread (its lock wait),
  * "held TID NS MAX_NS" (how long it held a mutex: mutex, pi, owner modes),
- * "total_waited NS", and "lock NAME ADDRESS" for each global lock.
+ * "total_waited NS", "lock NAME ADDRESS" for each global lock, and in loop
+ * mode "loop TID NS" (nanoseconds per lock/unlock pair).
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -75,6 +78,7 @@ struct worker {
 	pid_t tid;
 	long long waited; /* ns spent in lock calls */
 	long long held, held_max; /* ns from having a lock to unlocking it */
+	long long loop_ns; /* loop mode: the whole loop */
 };
 
 static void note_hold(struct worker *w, long long since)
@@ -128,6 +132,23 @@ static void *quiet_worker(void *arg)
 		pthread_mutex_unlock(&quiet_lock);
 		sleep_us(hold_us);
 	}
+	return NULL;
+}
+
+static void *loop_worker(void *arg)
+{
+	struct worker *w = arg;
+	long long t0;
+
+	w->tid = (pid_t)syscall(SYS_gettid);
+	pthread_barrier_wait(&start);
+	t0 = now_ns();
+	for (int i = 0; i < iterations; i++) {
+		pthread_mutex_lock(&quiet_lock);
+		sink++;
+		pthread_mutex_unlock(&quiet_lock);
+	}
+	w->loop_ns = now_ns() - t0;
 	return NULL;
 }
 
@@ -311,6 +332,9 @@ int main(int argc, char **argv)
 		lead_role = "poster";
 		rest = sem_waiter;
 		rest_role = "waiter";
+	} else if (!strcmp(mode, "loop")) {
+		rest = loop_worker;
+		rest_role = "loop";
 	} else {
 		fprintf(stderr, "locks: unknown mode %s\n", mode);
 		return 2;
@@ -332,6 +356,9 @@ int main(int argc, char **argv)
 		printf("thread %d %s\n", workers[i].tid, workers[i].role);
 		printf("waited %d %lld\n", workers[i].tid, workers[i].waited);
 		printf("held %d %lld %lld\n", workers[i].tid, workers[i].held, workers[i].held_max);
+		if (workers[i].loop_ns && iterations > 0)
+			printf("loop %d %.1f\n", workers[i].tid,
+			       (double)workers[i].loop_ns / iterations);
 		total += workers[i].waited;
 	}
 	printf("total_waited %lld\n", total);

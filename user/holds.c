@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "holds.h"
+#include "log.h"
+
+#define CODE_LEN 512 /* bytes of each function searched */
+
+/* A conditional jump "jne": 0x75 rel8 or 0x0f 0x85 rel32. Its length, or 0. */
+static size_t jne_len(const uint8_t *p, size_t left)
+{
+	if (left >= 2 && p[0] == 0x75)
+		return 2;
+	if (left >= 6 && p[0] == 0x0f && p[1] == 0x85)
+		return 6;
+	return 0;
+}
+
+void holds_match_lock(const uint8_t *code, size_t len, uint64_t off, struct holds_sites *sites)
+{
+	/* lock cmpxchg %edx,(%rdi) */
+	static const uint8_t cas[] = { 0xf0, 0x0f, 0xb1, 0x17 };
+	/* mov 0x8(%rdi),%ecx; test %ecx,%ecx: assert the mutex has no owner yet */
+	static const uint8_t owner[] = { 0x8b, 0x4f, 0x08, 0x85, 0xc9 };
+
+	sites->lock_off = off;
+	sites->lock_emulated = false;
+	for (size_t i = 0; i + sizeof(cas) < len; i++) {
+		size_t j = i + sizeof(cas), n;
+
+		if (memcmp(code + i, cas, sizeof(cas)))
+			continue;
+		n = jne_len(code + j, len - j);
+		if (!n)
+			continue;
+		j += n;
+		if (j + sizeof(owner) > len || memcmp(code + j, owner, sizeof(owner)))
+			continue;
+		j += sizeof(owner);
+		if (!jne_len(code + j, len - j))
+			continue;
+		sites->lock_off = off + j;
+		sites->lock_emulated = true;
+		return;
+	}
+}
+
+void holds_match_unlock(const uint8_t *code, size_t len, uint64_t off, struct holds_sites *sites)
+{
+	/* mov $0x1,%esi (decrement the user count), then jmp to the common code */
+	static const uint8_t usercnt[] = { 0xbe, 0x01, 0x00, 0x00, 0x00 };
+
+	sites->unlock_off = off;
+	sites->unlock_emulated = false;
+	if (len > sizeof(usercnt) && !memcmp(code, usercnt, sizeof(usercnt)) &&
+	    (code[5] == 0xe9 || code[5] == 0xeb)) {
+		sites->unlock_off = off + sizeof(usercnt);
+		sites->unlock_emulated = true;
+	} else if (len && (code[0] == 0x55 || code[0] == 0x53)) {
+		sites->unlock_emulated = true; /* push %rbp / push %rbx */
+	}
+}
+
+/* File offset of virtual address vaddr, through the program headers; 0 if unmapped. */
+static uint64_t file_offset(Elf *elf, uint64_t vaddr)
+{
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz)
+			return vaddr - ph.p_vaddr + ph.p_offset;
+	}
+	return 0;
+}
+
+/* Values of the two functions in .dynsym (0 if absent). */
+static void find_funcs(Elf *elf, uint64_t *lock, uint64_t *unlock)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d)
+			return;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(d, (int)i, &sym) || !sym.st_value ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!name)
+				continue;
+			if (!strcmp(name, "pthread_mutex_lock"))
+				*lock = sym.st_value;
+			else if (!strcmp(name, "pthread_mutex_unlock"))
+				*unlock = sym.st_value;
+		}
+		return;
+	}
+}
+
+int holds_find_sites(const char *path, struct holds_sites *sites, char *err, size_t errlen)
+{
+	uint64_t lock = 0, unlock = 0, lock_off, unlock_off;
+	uint8_t code[CODE_LEN];
+	ssize_t got;
+	Elf *elf;
+	int fd, ret = 0;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
+		return -EINVAL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return ret;
+	}
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		snprintf(err, errlen, "%s is not an ELF file", path);
+		ret = -ENOEXEC;
+		goto out;
+	}
+	find_funcs(elf, &lock, &unlock);
+	lock_off = lock ? file_offset(elf, lock) : 0;
+	unlock_off = unlock ? file_offset(elf, unlock) : 0;
+	if (!lock_off || !unlock_off) {
+		snprintf(err, errlen, "%s has no pthread_mutex_lock and pthread_mutex_unlock",
+			 path);
+		ret = -ENOENT;
+		goto out;
+	}
+	got = pread(fd, code, sizeof(code), (off_t)lock_off);
+	holds_match_lock(code, got > 0 ? (size_t)got : 0, lock_off, sites);
+	got = pread(fd, code, sizeof(code), (off_t)unlock_off);
+	holds_match_unlock(code, got > 0 ? (size_t)got : 0, unlock_off, sites);
+	if (!sites->lock_emulated) {
+		/*
+		 * The entry is no place to see an acquisition (it precedes the
+		 * wait): without the branch there is no exact hold to measure.
+		 */
+		snprintf(
+			err, errlen,
+			"%s: pthread_mutex_lock's code is not the glibc code --holds knows (no branch after the owner check)",
+			path);
+		ret = -ENOTSUP;
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return ret;
+}
+
+/*
+ * The C library process pid maps, as a path under /proc/PID/root:
+ * libpthread (glibc before 2.34, where the mutex functions live) if mapped,
+ * else libc. 0, -EAGAIN if the dynamic loader has not mapped it yet,
+ * -ENOENT if there is none (static), or -errno.
+ */
+static int find_libc(int pid, char *path, size_t len)
+{
+	char maps[64], line[4096], libc[4096] = "", pthread[4096] = "";
+	bool loader = false;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *file = strchr(line, '/'), *base;
+
+		if (!file || !strstr(line, " r-xp "))
+			continue;
+		file[strcspn(file, "\n")] = 0;
+		base = strrchr(file, '/') + 1;
+		if (!strncmp(base, "libpthread.so", 13) || !strncmp(base, "libpthread-", 11))
+			snprintf(pthread, sizeof(pthread), "%s", file);
+		else if (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-2.", 7))
+			snprintf(libc, sizeof(libc), "%s", file);
+		else if (!strncmp(base, "ld-", 3))
+			loader = true;
+	}
+	fclose(f);
+	if (!pthread[0] && !libc[0])
+		return loader ? -EAGAIN : -ENOENT; /* EAGAIN: not mapped by the loader yet */
+	snprintf(path, len, "/proc/%d/root%s", pid, pthread[0] ? pthread : libc);
+	return 0;
+}
+
+static void unlink_proc(struct holds_proc *p)
+{
+	bpf_link__destroy(p->links[0]);
+	bpf_link__destroy(p->links[1]);
+	p->links[0] = p->links[1] = NULL;
+}
+
+/*
+ * Removing a uprobe waits for the kernel to quiesce (100 ms and more here):
+ * links of a process that replaced its image are kept until the end.
+ */
+static void retire_proc(struct holds *h, struct holds_proc *p)
+{
+	if (h->nretired + 2 > sizeof(h->retired) / sizeof(h->retired[0])) {
+		unlink_proc(p);
+		return;
+	}
+	h->retired[h->nretired++] = p->links[0];
+	h->retired[h->nretired++] = p->links[1];
+	p->links[0] = p->links[1] = NULL;
+}
+
+static void say_cost(struct holds *h, const struct holds_sites *sites, const char *path, int pid)
+{
+	char copy[4200];
+
+	if (h->warned)
+		return;
+	h->warned = true;
+	snprintf(copy, sizeof(copy), "%s", path);
+	if (sites->unlock_emulated)
+		log_warn(
+			"--holds: uprobes in %s's pthread_mutex_lock (+0x%llx) and pthread_mutex_unlock (+0x%llx) add about 1-2 us to every lock and unlock of pid %d",
+			basename(copy), (unsigned long long)sites->lock_off,
+			(unsigned long long)sites->unlock_off, pid);
+	else
+		log_warn(
+			"--holds: pthread_mutex_unlock in %s begins with an instruction the kernel single-steps: each unlock of pid %d may cost tens of microseconds",
+			basename(copy), pid);
+}
+
+int holds_attach(struct holds *h, int pid, char *err, size_t errlen)
+{
+	struct holds_proc *p = NULL;
+	struct holds_sites sites;
+	struct stat st = { 0 };
+	char path[4200];
+	int ret;
+
+	for (size_t i = 0; i < h->n; i++)
+		if (h->procs[i].pid == pid)
+			p = &h->procs[i];
+	ret = find_libc(pid, path, sizeof(path));
+	if (!ret && stat(path, &st))
+		ret = -errno;
+	if (p && ret == -ENOENT && p->links[0]) {
+		/* Probed before its execve; the new image maps no C library. */
+		retire_proc(h, p);
+		h->probed--;
+		h->skipped++;
+		p->dev = p->ino = 0;
+		snprintf(err, errlen, "--holds: pid %d maps no C library now", pid);
+		return ret;
+	}
+	if (p && (ret || (p->dev == st.st_dev && p->ino == st.st_ino)))
+		return 0; /* tried already; or probed, and it maps the same library */
+	if (!p) {
+		if (h->n == HOLDS_MAX_PROCS) {
+			if (h->full)
+				return 0;
+			h->full = true;
+			h->skipped++;
+			snprintf(err, errlen, "--holds: more than %d processes, pid %d not probed",
+				 HOLDS_MAX_PROCS, pid);
+			return -ENOSPC;
+		}
+		p = &h->procs[h->n++];
+		memset(p, 0, sizeof(*p));
+		p->pid = pid;
+		if (ret == -EAGAIN) {
+			h->n--; /* the loader is at work: try at the next refresh */
+			return 0;
+		}
+		if (ret) {
+			h->skipped++;
+			snprintf(err, errlen, "--holds: pid %d maps no C library: %s", pid,
+				 ret == -ENOENT ? "statically linked?" : strerror(-ret));
+			return ret;
+		}
+	} else if (p->links[0]) {
+		/* It runs another image now, with another C library. */
+		retire_proc(h, p);
+		h->probed--;
+	} else {
+		h->skipped--; /* it failed before; it is tried again below */
+	}
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
+	ret = holds_find_sites(path, &sites, err, errlen);
+	if (ret) {
+		h->skipped++;
+		return ret;
+	}
+	/* Releases first: an acquisition seen must have its release seen. */
+	p->links[1] =
+		bpf_program__attach_uprobe(h->release, false, pid, path, (size_t)sites.unlock_off);
+	if (p->links[1])
+		p->links[0] = bpf_program__attach_uprobe(h->acquired, false, pid, path,
+							 (size_t)sites.lock_off);
+	if (!p->links[0]) {
+		ret = -errno;
+		unlink_proc(p);
+		h->skipped++;
+		snprintf(err, errlen, "--holds: cannot attach uprobes to %s: %s", path,
+			 strerror(-ret));
+		return ret;
+	}
+	h->probed++;
+	say_cost(h, &sites, path, pid);
+	return 1;
+}
+
+void holds_detach(struct holds *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		unlink_proc(&h->procs[i]);
+	for (size_t i = 0; i < h->nretired; i++)
+		bpf_link__destroy(h->retired[i]);
+	h->nretired = 0;
+}
