@@ -53,6 +53,8 @@ extern struct ct_tasks_map ct_tasks SEC(".maps");
 extern struct ct_threads_map ct_threads SEC(".maps");
 extern const volatile struct ct_config ct_cfg;
 extern struct ct_counters ct_counters;
+/* Set by user space when tracing stops: uprobes stay attached a little longer, idle. */
+extern __u32 ct_uprobes_off;
 
 #define ct_count(field) __sync_fetch_and_add(&ct_counters.field, 1)
 

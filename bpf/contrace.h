@@ -51,6 +51,8 @@ enum ct_thread_flags {
 	CT_TF_READY = 1 << 6,
 	/* blocked on a mutex-like futex, counted in its lock's nblocked */
 	CT_TF_FX_BUSY = 1 << 7,
+	/* blocked at least once in the current take_gil: a contended acquisition */
+	CT_TF_GIL_BLOCKED = 1 << 8,
 };
 
 /* No syscall in progress. */
@@ -160,7 +162,40 @@ struct ct_thread {
 	__u32 held_next; /* --holds: the entry of held[] to replace next */
 	/* --holds: pthread mutexes the thread holds now (uaddr 0: free entry) */
 	struct ct_held held[CT_HELD];
+
+	/* CPython's GIL, from uprobes on take_gil and drop_gil (gil.bpf.c). */
+	__u32 gil_state; /* enum ct_gil_state */
+	__u32 gil_blk; /* gil_state when the current or last block began */
+	__u64 gil_ts; /* when gil_state began, our clock */
+	__u64 gil_hold_ns;
+	__u64 gil_hold_max;
+	__u64 gil_wait_ns; /* in take_gil: from its call to its return */
+	__u64 gil_wait_max;
+	__u64 gil_takes; /* acquisitions (take_gil returns) */
+	__u64 gil_waits; /* of those, ones that blocked: contended */
+	__u64 gil_rel_ns; /* released: from drop_gil to the next take_gil */
+	__u64 gil_rel_runq_ns; /* of that, waiting for a CPU */
+	__u64 gil_rel_blocked_ns; /* of that, blocked (by syscall: ct_sysstats, CT_GIL_SYS_BIAS) */
 };
+
+/* Value of ct_gil_hists: a Python thread's GIL waits, log2 buckets. */
+struct ct_gil_hist {
+	__u32 wait[CT_HIST_BUCKETS];
+};
+
+/* ct_thread.gil_state */
+enum ct_gil_state {
+	CT_GIL_UNKNOWN = 0, /* not a Python thread, or not seen in take_gil/drop_gil yet */
+	CT_GIL_WAITING = 1, /* in take_gil */
+	CT_GIL_HELD = 2,
+	CT_GIL_RELEASED = 3,
+};
+
+/*
+ * ct_sysstats keys of blocks that began while the thread held the GIL, or
+ * had released it: the syscall number plus the state times this bias.
+ */
+#define CT_GIL_SYS_BIAS 4096
 
 /* Key and value of the `ct_sysstats` hash map: per thread and syscall. */
 struct ct_sys_key {
@@ -359,6 +394,7 @@ struct ct_counters {
 	__u64 sites_unknown; /* waits whose user call site could not be found */
 	__u64 events_dropped; /* ct_events full: user space learnt of an exec late */
 	__u64 holds_dropped; /* --holds: more mutexes held at once than CT_HELD, oldest lost */
+	__u64 gil_hists_dropped; /* GIL waits not in a histogram: ct_gil_hists full */
 };
 
 /*
@@ -386,6 +422,7 @@ struct ct_config {
 	__u32 syscalls; /* sys_enter/sys_exit attached: per-syscall calls and times */
 	__u32 locks; /* futex waits tracked per lock */
 	__u32 holds; /* --holds: uprobes on pthread_mutex_lock/unlock */
+	__u32 gil; /* uprobes on CPython's take_gil/drop_gil may be attached */
 };
 
 /* Histogram bucket of a value in nanoseconds (see CT_HIST_BUCKETS). */

@@ -10,16 +10,13 @@
  */
 #include "futex.bpf.h"
 
-/* Set by user space when tracing stops: the uprobes stay a little longer. */
-__u32 ct_holds_off;
-
 SEC("uprobe")
 int BPF_KPROBE(ct_mutex_acquired, __u64 uaddr)
 {
 	struct ct_thread *th;
 	__u32 i, slot = CT_HELD;
 
-	if (ct_holds_off)
+	if (ct_uprobes_off)
 		return 0;
 	th = ct_active_thread(bpf_get_current_task_btf());
 	if (!th || !uaddr)
@@ -55,7 +52,7 @@ int BPF_KPROBE(ct_mutex_release, __u64 uaddr)
 	__u64 hold = 0;
 	__u32 i;
 
-	if (ct_holds_off)
+	if (ct_uprobes_off)
 		return 0;
 	th = ct_active_thread(bpf_get_current_task_btf());
 	if (!th || !uaddr)

@@ -160,7 +160,12 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		th->stolen_ns += ct_delta(ct_rq_steal(rq), th->k_steal_in);
 	th->k_steal_in = 0;
 	if (ct_have_run_delay()) {
-		th->runq_ns += ct_delta(kdelay, th->k_delay);
+		__u64 q = ct_delta(kdelay, th->k_delay);
+
+		th->runq_ns += q;
+		/* The wait for a CPU before this run, in the GIL state the run ends in. */
+		if (th->gil_state == CT_GIL_RELEASED)
+			th->gil_rel_runq_ns += q;
 		th->k_delay = kdelay;
 	}
 	th->wait_ts = 0;
@@ -196,6 +201,9 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		th->state = CT_ST_BLOCKED;
 		th->blk_ts = now;
 		th->blk_nr = ct_task_syscall(prev);
+		th->gil_blk = th->gil_state;
+		if (th->gil_state == CT_GIL_WAITING)
+			th->flags |= CT_TF_GIL_BLOCKED;
 		ct_futex_block(th, th->blk_nr, now);
 	}
 }

@@ -15,6 +15,7 @@ struct ct_threads_map ct_threads SEC(".maps");
 const volatile struct ct_config ct_cfg = {};
 struct ct_counters ct_counters = {};
 __u32 ct_next_slot = 0;
+__u32 ct_uprobes_off = 0;
 
 /* Accounting of `t` starts at `now`: the kernel's counters so far are not its. */
 static __always_inline void ct_begin(struct ct_thread *th, struct task_struct *t, __u64 now)

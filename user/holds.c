@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "elfsym.h"
 #include "holds.h"
 #include "log.h"
 
@@ -70,93 +69,48 @@ void holds_match_unlock(const uint8_t *code, size_t len, uint64_t off, struct ho
 	}
 }
 
-/* File offset of virtual address vaddr, through the program headers; 0 if unmapped. */
-static uint64_t file_offset(Elf *elf, uint64_t vaddr)
-{
-	size_t n;
+/* Values of the two functions in .dynsym. */
+struct funcs {
+	uint64_t lock, unlock;
+};
 
-	if (elf_getphdrnum(elf, &n))
+static int want_func(const char *name, const GElf_Sym *sym, void *ctx)
+{
+	struct funcs *f = ctx;
+
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
-			continue;
-		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz)
-			return vaddr - ph.p_vaddr + ph.p_offset;
-	}
+	if (!strcmp(name, "pthread_mutex_lock"))
+		f->lock = sym->st_value;
+	else if (!strcmp(name, "pthread_mutex_unlock"))
+		f->unlock = sym->st_value;
 	return 0;
-}
-
-/* Values of the two functions in .dynsym (0 if absent). */
-static void find_funcs(Elf *elf, uint64_t *lock, uint64_t *unlock)
-{
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
-			continue;
-		d = elf_getdata(scn, NULL);
-		if (!d)
-			return;
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(d, (int)i, &sym) || !sym.st_value ||
-			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (!name)
-				continue;
-			if (!strcmp(name, "pthread_mutex_lock"))
-				*lock = sym.st_value;
-			else if (!strcmp(name, "pthread_mutex_unlock"))
-				*unlock = sym.st_value;
-		}
-		return;
-	}
 }
 
 int holds_find_sites(const char *path, struct holds_sites *sites, char *err, size_t errlen)
 {
-	uint64_t lock = 0, unlock = 0, lock_off, unlock_off;
+	struct funcs f = { 0 };
+	uint64_t lock_off, unlock_off;
 	uint8_t code[CODE_LEN];
+	struct elfsym e;
 	ssize_t got;
-	Elf *elf;
-	int fd, ret = 0;
+	int ret;
 
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
-		return -EINVAL;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	ret = elfsym_open(&e, path, err, errlen);
+	if (ret)
 		return ret;
-	}
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		snprintf(err, errlen, "%s is not an ELF file", path);
-		ret = -ENOEXEC;
-		goto out;
-	}
-	find_funcs(elf, &lock, &unlock);
-	lock_off = lock ? file_offset(elf, lock) : 0;
-	unlock_off = unlock ? file_offset(elf, unlock) : 0;
+	elfsym_each(&e, SHT_DYNSYM, want_func, &f);
+	lock_off = f.lock ? elfsym_file_offset(&e, f.lock, 1) : 0;
+	unlock_off = f.unlock ? elfsym_file_offset(&e, f.unlock, 1) : 0;
 	if (!lock_off || !unlock_off) {
 		snprintf(err, errlen, "%s has no pthread_mutex_lock and pthread_mutex_unlock",
 			 path);
 		ret = -ENOENT;
 		goto out;
 	}
-	got = pread(fd, code, sizeof(code), (off_t)lock_off);
+	got = pread(e.fd, code, sizeof(code), (off_t)lock_off);
 	holds_match_lock(code, got > 0 ? (size_t)got : 0, lock_off, sites);
-	got = pread(fd, code, sizeof(code), (off_t)unlock_off);
+	got = pread(e.fd, code, sizeof(code), (off_t)unlock_off);
 	holds_match_unlock(code, got > 0 ? (size_t)got : 0, unlock_off, sites);
 	if (!sites->lock_emulated) {
 		/*
@@ -170,9 +124,7 @@ int holds_find_sites(const char *path, struct holds_sites *sites, char *err, siz
 		ret = -ENOTSUP;
 	}
 out:
-	if (elf)
-		elf_end(elf);
-	close(fd);
+	elfsym_close(&e);
 	return ret;
 }
 

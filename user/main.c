@@ -26,6 +26,13 @@
 
 /* How often /proc is read for new processes (command lines of -f children). */
 #define REFRESH_MS 200
+/*
+ * After an execve, a program's loader maps its libraries within
+ * milliseconds: refresh often for a while, so that an interpreter (the GIL
+ * probes) is found before its threads start.
+ */
+#define QUICK_REFRESH_MS 5
+#define QUICK_WINDOW_MS 300
 /* How long a launched command may take to exit once told to. */
 #define EXIT_WAIT_MS 5000
 
@@ -39,6 +46,7 @@ struct run {
 	int sigfd;
 	int stop_signal; /* SIGINT/SIGTERM/SIGHUP that ended the trace, or 0 */
 	bool signal_from_process; /* sent by kill(), not by the terminal */
+	struct rpt_gil_info gil[GIL_MAX_PROCS]; /* Python processes, for the report */
 };
 
 static void fill_meta(struct run *run)
@@ -93,6 +101,8 @@ static int report_window(struct run *run, const struct snapshot *cur, const stru
 
 	run->meta.holds_probed = run->session.holds.probed;
 	run->meta.holds_unprobed = run->session.holds.skipped;
+	run->meta.ngil = gil_infos(&run->session.gil, run->gil, GIL_MAX_PROCS);
+	run->meta.gil = run->gil;
 	ret = model_build(&r, &run->meta, cur, prev);
 	if (ret) {
 		log_error("cannot build the report: %s", strerror(-ret));
@@ -132,7 +142,7 @@ static int64_t ms_until(uint64_t now, uint64_t deadline)
 /* Trace until the target exits, a signal, or the duration; print interval reports. */
 static int trace_loop(struct run *run)
 {
-	uint64_t start = mono_ns(), now, end = 0, next_iv = 0, next_refresh;
+	uint64_t start = mono_ns(), now, end = 0, next_iv = 0, next_refresh, quick_until;
 	uint64_t iv_ns = (uint64_t)(run->o.interval * 1e9);
 	struct snapshot prev = { 0 }, cur;
 	struct pollfd fds[3];
@@ -148,7 +158,8 @@ static int trace_loop(struct run *run)
 		if (ret)
 			return ret;
 	}
-	next_refresh = start + REFRESH_MS * 1000000ULL;
+	quick_until = run->target.launched ? start + QUICK_WINDOW_MS * 1000000ULL : 0;
+	next_refresh = start + (quick_until ? QUICK_REFRESH_MS : REFRESH_MS) * 1000000ULL;
 	fds[0] = (struct pollfd){ .fd = run->sigfd, .events = POLLIN };
 	fds[1] = (struct pollfd){ .fd = run->target.pidfd, .events = POLLIN };
 	fds[2] = (struct pollfd){ .fd = session_events_fd(&run->session), .events = POLLIN };
@@ -173,7 +184,8 @@ static int trace_loop(struct run *run)
 		}
 		if (now >= next_refresh) {
 			session_refresh(&run->session);
-			next_refresh = now + REFRESH_MS * 1000000ULL;
+			next_refresh = now + (now < quick_until ? QUICK_REFRESH_MS : REFRESH_MS) *
+						     1000000ULL;
 		}
 		timeout = ms_until(now, next_refresh);
 		if ((t = ms_until(now, end)) < timeout)
@@ -197,8 +209,11 @@ static int trace_loop(struct run *run)
 		if (fds[1].revents & (POLLIN | POLLHUP))
 			break;
 		/* A new image (exec) or process: its symbols and text, before it is gone. */
-		if ((fds[2].revents & POLLIN) && session_consume_events(&run->session))
+		if ((fds[2].revents & POLLIN) && session_consume_events(&run->session)) {
 			session_refresh(&run->session);
+			quick_until = mono_ns() + QUICK_WINDOW_MS * 1000000ULL;
+			next_refresh = mono_ns() + QUICK_REFRESH_MS * 1000000ULL;
+		}
 	}
 	snapshot_free(&prev);
 	return ret;
@@ -264,6 +279,7 @@ static int start(struct run *run)
 		.syscalls = run->o.syscalls,
 		.locks = true,
 		.holds = run->o.holds,
+		.gil = run->o.gil,
 		.max_threads = (uint32_t)run->o.max_threads,
 		.btf_path = run->o.btf_path,
 	};

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "futex.h"
+#include "gil.h"
 #include "model.h"
 #include "sched.h"
 #include "syscalls.h"
@@ -131,6 +132,7 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	r->drops.events_dropped = sub(c->events_dropped, o ? o->events_dropped : 0);
 	r->drops.holds_dropped = sub(c->holds_dropped, o ? o->holds_dropped : 0);
 	r->drops.holds_unprobed = meta->holds_unprobed;
+	r->drops.gil_hists_dropped = sub(c->gil_hists_dropped, o ? o->gil_hists_dropped : 0);
 
 	err = task_model(r, cur, prev, w0, w1);
 	if (!err)
@@ -139,6 +141,8 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 		err = syscalls_model(r, cur, prev);
 	if (!err && meta->locks)
 		err = futex_model(r, cur, prev);
+	if (!err)
+		err = gil_model(r, cur, prev);
 	if (!err)
 		err = build_total(r);
 	if (err) {
@@ -156,7 +160,12 @@ static void free_process(struct rpt_process *p)
 	for (size_t i = 0; p->threads && i < p->nthreads; i++) {
 		free(p->threads[i].sys);
 		free(p->threads[i].wakers);
+		free(p->threads[i].gil.rel_sys);
+		free(p->threads[i].gil.held_sys);
 	}
+	if (p->gil)
+		free(p->gil->rel_sys);
+	free(p->gil);
 	free(p->threads);
 	free(p->sys);
 	futex_free_locks(p);
@@ -177,5 +186,5 @@ bool model_has_drops(const struct report *r)
 
 	return d->threads_dropped || d->storage_failed || d->sys_dropped || d->wakers_dropped ||
 	       d->missed_wakeups || d->missed_switch_ins || d->locks_dropped || d->sites_unknown ||
-	       d->events_dropped || d->holds_dropped || d->holds_unprobed;
+	       d->events_dropped || d->holds_dropped || d->holds_unprobed || d->gil_hists_dropped;
 }

@@ -50,6 +50,45 @@ struct rpt_waker {
 	uint64_t count;
 };
 
+/* How the GIL of a Python process is observed. */
+enum rpt_gil_tier {
+	RPT_GIL_NONE = 0, /* not observed: see rpt_gil_info.why */
+	RPT_GIL_UPROBES = 1, /* tier A: uprobes on take_gil/drop_gil */
+};
+
+/* A CPython process as found when it was probed. */
+struct rpt_gil_info {
+	int pid;
+	char file[64]; /* basename of the interpreter file: python3.11, libpython3.11.so.1.0 */
+	char version[8]; /* "3.11" */
+	bool free_threaded; /* a 3.13t-style build: no GIL */
+	enum rpt_gil_tier tier;
+	char why[160]; /* why tier A is not used, or "" */
+	uint64_t addr; /* the GIL struct, 0 if not found */
+	uint64_t interval_us; /* its switch interval as read when probed, 0 if unknown */
+};
+
+/* A Python thread and the GIL. */
+struct rpt_thread_gil {
+	bool seen; /* seen in take_gil or drop_gil */
+	uint64_t hold_ns;
+	uint64_t hold_max; /* since tracing began */
+	uint64_t wait_ns; /* in take_gil */
+	uint64_t wait_max; /* since tracing began */
+	struct hist wait_hist;
+	uint64_t takes; /* acquisitions */
+	uint64_t waits; /* of those, contended (it blocked in take_gil) */
+	uint64_t forced; /* its GIL waits that timed out: drop requests to the holder */
+	uint64_t rel_ns; /* released */
+	uint64_t rel_blocked_ns; /* of that, blocked: rel_sys by syscall */
+	uint64_t rel_runq_ns; /* of that, waiting for a CPU */
+	uint64_t rel_oncpu_ns; /* of that, running: native code (the rest) */
+	size_t nrel_sys;
+	struct rpt_syscall *rel_sys; /* blocked while released, by syscall */
+	size_t nheld_sys;
+	struct rpt_syscall *held_sys; /* blocked while holding the GIL, by syscall */
+};
+
 struct rpt_thread {
 	uint32_t slot; /* its ct_threads slot: links the modules' parts */
 	uint32_t tid;
@@ -65,6 +104,7 @@ struct rpt_thread {
 	struct rpt_syscall *sys;
 	size_t nwakers;
 	struct rpt_waker *wakers;
+	struct rpt_thread_gil gil;
 };
 
 /* A thread that waited for a lock, or held it (woke a waiter). */
@@ -143,6 +183,34 @@ struct rpt_lock {
 	struct rpt_lock_site *sites; /* by wait time */
 };
 
+#define RPT_VERDICTS 4
+#define RPT_VERDICT_LEN 400
+
+/* A Python process's GIL, summed over its Python threads. */
+struct rpt_gil {
+	struct rpt_gil_info info;
+	size_t nthreads; /* Python threads seen in take_gil/drop_gil */
+	uint64_t hold_ns;
+	uint64_t wait_ns;
+	uint64_t takes;
+	uint64_t waits;
+	uint64_t forced;
+	uint64_t rel_ns;
+	uint64_t rel_blocked_ns;
+	uint64_t rel_runq_ns;
+	uint64_t rel_oncpu_ns;
+	uint64_t rel_sync_ns; /* of rel_blocked_ns, in futex: waiting for other threads (locks, queues) */
+	uint64_t rel_io_ns; /* of rel_blocked_ns, in other syscalls: I/O, sleeps */
+	size_t nrel_sys;
+	struct rpt_syscall *rel_sys; /* by blocked time */
+	double held_fraction; /* hold / wall */
+	double avg_waiting; /* wait / wall: threads waiting for it on average */
+	double takes_per_s; /* contended acquisitions (handoffs to a waiter) per second */
+	double parallelism; /* (hold + released on a CPU) / wall: threads running at once */
+	size_t nverdicts;
+	char verdicts[RPT_VERDICTS][RPT_VERDICT_LEN];
+};
+
 struct rpt_process {
 	uint32_t pid;
 	char comm[CT_COMM_LEN];
@@ -159,6 +227,7 @@ struct rpt_process {
 	struct rpt_syscall *sys; /* summed over its threads */
 	size_t nlocks;
 	struct rpt_lock *locks; /* by total wait */
+	struct rpt_gil *gil; /* a CPython process: its GIL; NULL otherwise */
 };
 
 struct rpt_drops {
@@ -173,6 +242,7 @@ struct rpt_drops {
 	uint64_t events_dropped;
 	uint64_t holds_dropped; /* --holds: more mutexes held at once than tracked */
 	uint64_t holds_unprobed; /* --holds: processes whose C library could not be probed */
+	uint64_t gil_hists_dropped; /* GIL waits not in a thread's histogram: table full */
 };
 
 /* What the model needs besides snapshots: set by main.c (or a recording). */
@@ -190,6 +260,8 @@ struct report_meta {
 	bool holds; /* --holds was asked for */
 	uint64_t holds_probed; /* processes whose mutexes were probed (set before each report) */
 	uint64_t holds_unprobed; /* processes that could not be (idem) */
+	size_t ngil; /* Python processes found (set before each report) */
+	const struct rpt_gil_info *gil; /* idem */
 	uint64_t locks_min_wait_ns; /* locks with less total wait are left out */
 	uint64_t trace_start_ns; /* monotonic: tracing began */
 	uint64_t trace_start_real_ns; /* the same moment, realtime */

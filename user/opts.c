@@ -15,6 +15,7 @@ enum {
 	OPT_VERSION,
 	OPT_LOCKS_MIN_WAIT,
 	OPT_HOLDS,
+	OPT_GIL,
 };
 
 static const struct option long_opts[] = {
@@ -31,6 +32,7 @@ static const struct option long_opts[] = {
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "locks-min-wait", required_argument, NULL, OPT_LOCKS_MIN_WAIT },
 	{ "holds", no_argument, NULL, OPT_HOLDS },
+	{ "gil", required_argument, NULL, OPT_GIL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -69,6 +71,9 @@ void opts_usage(FILE *f)
 	      "      --holds            exact hold times of contended pthread mutexes: uprobes\n"
 	      "                         in the target's C library (add ~1-2 us to each lock\n"
 	      "                         and unlock of the target)\n"
+	      "      --gil MODE         CPython's GIL: auto (default: uprobes on take_gil and\n"
+	      "                         drop_gil where the interpreter has symbols), uprobe\n"
+	      "                         (the same), off\n"
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
 	      "  -q, --quiet            no text report\n"
 	      "      --top N            rows per table (default 10, 0: all)\n"
@@ -108,6 +113,7 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 
 	memset(o, 0, sizeof(*o));
 	o->top = OPTS_DEFAULT_TOP;
+	o->gil = true;
 	o->max_threads = OPTS_DEFAULT_MAX_THREADS;
 	err[0] = '\0';
 
@@ -176,6 +182,21 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			break;
 		case OPT_HOLDS:
 			o->holds = true;
+			break;
+		case OPT_GIL:
+			if (!strcmp(optarg, "auto") || !strcmp(optarg, "uprobe"))
+				o->gil = true;
+			else if (!strcmp(optarg, "off"))
+				o->gil = false;
+			else if (!strcmp(optarg, "libc") || !strcmp(optarg, "futex"))
+				return fail(
+					err, errlen,
+					"--gil=%s: that probe tier is not built yet; use auto, uprobe or off",
+					optarg);
+			else
+				return fail(err, errlen,
+					    "invalid --gil '%s': expected auto, uprobe or off",
+					    optarg);
 			break;
 		case OPT_LOCKS_MIN_WAIT:
 			if (parse_duration(optarg, &o->locks_min_wait))

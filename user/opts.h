@@ -24,6 +24,7 @@ struct opts {
 	int verbose; /* -v count */
 	int max_threads; /* --max-threads */
 	const char *btf_path; /* --btf */
+	bool gil; /* --gil: find CPython processes and probe their GIL (default) */
 	bool holds; /* --holds: uprobes on pthread_mutex_lock/unlock for exact holds */
 	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */
 };

@@ -131,6 +131,91 @@ static struct json_object *syscalls_json(const struct rpt_syscall *s, size_t n, 
 	return a;
 }
 
+/* Blocked time by syscall, without the --syscalls figures (GIL releases). */
+static struct json_object *blocks_json(const struct rpt_syscall *s, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	char buf[32];
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		add_str(o, "name", syscall_name(s[i].nr, buf, sizeof(buf)));
+		add_int(o, "nr", s[i].nr);
+		add_u64(o, "blocks", s[i].blocks);
+		add_u64(o, "blocked_ns", s[i].blocked_ns);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
+{
+	struct json_object *o, *rel;
+
+	if (!g->seen)
+		return NULL;
+	o = json_object_new_object();
+	add_u64(o, "hold_ns", g->hold_ns);
+	add_u64(o, "hold_max_ns", g->hold_max);
+	add_u64(o, "wait_ns", g->wait_ns);
+	json_object_object_add(o, "wait", hist_json(&g->wait_hist, g->wait_ns, g->wait_max));
+	add_u64(o, "takes", g->takes);
+	add_u64(o, "contended_takes", g->waits);
+	add_u64(o, "forced_switch_requests", g->forced);
+	rel = json_object_new_object();
+	add_u64(rel, "total_ns", g->rel_ns);
+	add_u64(rel, "blocked_ns", g->rel_blocked_ns);
+	add_u64(rel, "runq_ns", g->rel_runq_ns);
+	add_u64(rel, "oncpu_ns", g->rel_oncpu_ns);
+	json_object_object_add(rel, "syscalls", blocks_json(g->rel_sys, g->nrel_sys));
+	json_object_object_add(o, "released", rel);
+	json_object_object_add(o, "blocked_holding", blocks_json(g->held_sys, g->nheld_sys));
+	return o;
+}
+
+static struct json_object *gil_json(const struct rpt_gil *g)
+{
+	struct json_object *o, *v;
+	char addr[32];
+
+	if (!g)
+		return NULL;
+	o = json_object_new_object();
+	add_str(o, "interpreter", g->info.file);
+	add_str(o, "version", g->info.version);
+	add_bool(o, "free_threaded", g->info.free_threaded);
+	add_str(o, "tier", g->info.tier == RPT_GIL_UPROBES ? "uprobes" : "none");
+	add_str(o, "why", g->info.why);
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)g->info.addr);
+	json_object_object_add(o, "address", g->info.addr ? json_object_new_string(addr) : NULL);
+	json_object_object_add(o, "switch_interval_us",
+			       g->info.interval_us ? json_object_new_uint64(g->info.interval_us) :
+						     NULL);
+	add_u64(o, "threads", g->nthreads);
+	add_u64(o, "hold_ns", g->hold_ns);
+	add_double(o, "held_fraction", g->held_fraction);
+	add_u64(o, "wait_ns", g->wait_ns);
+	add_double(o, "avg_waiting", g->avg_waiting);
+	add_u64(o, "takes", g->takes);
+	add_u64(o, "contended_takes", g->waits);
+	add_double(o, "contended_takes_per_s", g->takes_per_s);
+	add_u64(o, "forced_switch_requests", g->forced);
+	add_u64(o, "released_ns", g->rel_ns);
+	add_u64(o, "released_blocked_ns", g->rel_blocked_ns);
+	add_u64(o, "released_runq_ns", g->rel_runq_ns);
+	add_u64(o, "released_oncpu_ns", g->rel_oncpu_ns);
+	add_u64(o, "released_sync_ns", g->rel_sync_ns);
+	add_u64(o, "released_io_ns", g->rel_io_ns);
+	add_double(o, "parallelism", g->parallelism);
+	json_object_object_add(o, "released_syscalls", blocks_json(g->rel_sys, g->nrel_sys));
+	v = json_object_new_array();
+	for (size_t i = 0; i < g->nverdicts; i++)
+		json_object_array_add(v, json_object_new_string(g->verdicts[i]));
+	json_object_object_add(o, "verdicts", v);
+	return o;
+}
+
 /* The scheduling figures, the same for threads and processes (but for one name). */
 static void sched_json(struct json_object *o, const struct rpt_sched *s, const char *oncpu_key)
 {
@@ -175,6 +260,7 @@ static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 	}
 	json_object_object_add(o, "wakers", w);
 	json_object_object_add(o, "syscalls", syscalls_json(t->sys, t->nsys, traced));
+	json_object_object_add(o, "gil", thread_gil_json(&t->gil));
 	return o;
 }
 
@@ -294,6 +380,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 	if (with_threads) {
 		struct json_object *a = json_object_new_array();
 
+		json_object_object_add(o, "gil", gil_json(p->gil));
 		for (size_t i = 0; i < p->nlocks; i++)
 			json_object_array_add(a, lock_json(&p->locks[i], traced));
 		json_object_object_add(o, "locks", a);
@@ -367,6 +454,7 @@ struct json_object *report_to_json(const struct report *r)
 	add_u64(drops, "events_dropped", r->drops.events_dropped);
 	add_u64(drops, "holds_dropped", r->drops.holds_dropped);
 	add_u64(drops, "holds_unprobed", r->drops.holds_unprobed);
+	add_u64(drops, "gil_hists_dropped", r->drops.gil_hists_dropped);
 	json_object_object_add(o, "drops", drops);
 
 	procs = json_object_new_array();

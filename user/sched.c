@@ -30,21 +30,34 @@ int sched_read_wakers(struct snapshot *s, int fd)
 	return ret;
 }
 
+/* Run-queue wait up to a snapshot; as sched.bpf.c does, in the thread's GIL state. */
+static void runq_note(struct ct_thread *t, uint64_t d)
+{
+	t->runq_ns += d;
+	if (t->gil_state == CT_GIL_RELEASED)
+		t->gil_rel_runq_ns += d;
+}
+
 /* As ct_blocked_note() does in the kernel, for the block in progress at a snapshot. */
 static int blocked_note(struct snapshot *s, uint32_t slot, struct ct_thread *t, uint64_t d)
 {
 	struct snap_sys *e;
+	int nr = t->blk_nr;
 
-	if (t->blk_nr == CT_SYS_NONE) {
+	if (t->gil_blk == CT_GIL_RELEASED)
+		t->gil_rel_blocked_ns += d;
+	if (nr == CT_SYS_NONE) {
 		t->blocked_nosys_ns += d;
 		return 0;
 	}
-	if (t->bl_count && t->bl_nr == t->blk_nr) {
+	if (t->gil_blk == CT_GIL_HELD || t->gil_blk == CT_GIL_RELEASED)
+		nr += CT_GIL_SYS_BIAS * (int)t->gil_blk;
+	if (t->bl_count && t->bl_nr == nr) {
 		t->bl_ns += d;
 		t->bl_count++;
 		return 0;
 	}
-	e = snapshot_add_sys(s, slot, t->blk_nr);
+	e = snapshot_add_sys(s, slot, nr);
 	if (!e)
 		return -ENOMEM;
 	e->st.blocks = 1;
@@ -81,7 +94,7 @@ int sched_close(struct snapshot *s)
 			 */
 			t->oncpu_ns += d;
 			if (t->wait_ts && t->wait_ts < t->state_ts)
-				t->runq_ns += t->state_ts - t->wait_ts;
+				runq_note(t, t->state_ts - t->wait_ts);
 			if ((t->flags & CT_TF_WOKEN) && t->wait_ts > t->blk_ts) {
 				/* As ct_block_time() will: in the syscall's off-CPU time too. */
 				t->blocked_ns += t->wait_ts - t->blk_ts;
@@ -96,7 +109,7 @@ int sched_close(struct snapshot *s)
 		case CT_ST_BLOCKED:
 			/* Woken already, waiting for a CPU: blocked until the wakeup only. */
 			if (t->wake_pending && t->wake_ts > t->state_ts && t->wake_ts < s->ts) {
-				t->runq_ns += s->ts - t->wake_ts;
+				runq_note(t, s->ts - t->wake_ts);
 				d = t->wake_ts - t->state_ts;
 			}
 			t->blocked_ns += d;
@@ -106,7 +119,7 @@ int sched_close(struct snapshot *s)
 				t->sys_offcpu_ns += s->ts > t->state_ts ? s->ts - t->state_ts : 0;
 			break;
 		default:
-			t->runq_ns += d;
+			runq_note(t, d);
 			if (t->sys_nr != CT_SYS_NONE)
 				t->sys_offcpu_ns += d;
 			t->wait_ts = 0;

@@ -108,6 +108,16 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	s->holds_on = cfg->locks && cfg->holds;
 	s->holds.acquired = skel->progs.ct_mutex_acquired;
 	s->holds.release = skel->progs.ct_mutex_release;
+	s->gil.enabled = cfg->gil;
+	s->gil.take = skel->progs.ct_gil_take;
+	s->gil.taken = skel->progs.ct_gil_taken;
+	s->gil.drop = skel->progs.ct_gil_drop;
+	c->gil = cfg->gil;
+	if (!cfg->gil) {
+		bpf_program__set_autoload(skel->progs.ct_gil_take, false);
+		bpf_program__set_autoload(skel->progs.ct_gil_taken, false);
+		bpf_program__set_autoload(skel->progs.ct_gil_drop, false);
+	}
 	if (!s->holds_on) {
 		bpf_program__set_autoload(skel->progs.ct_mutex_acquired, false);
 		bpf_program__set_autoload(skel->progs.ct_mutex_release, false);
@@ -126,6 +136,7 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	bpf_map__set_max_entries(skel->maps.ct_locks, MAX_LOCKS);
 	bpf_map__set_max_entries(skel->maps.ct_edges, MAX_EDGES);
 	bpf_map__set_max_entries(skel->maps.ct_sites, MAX_SITES);
+	bpf_map__set_max_entries(skel->maps.ct_gil_hists, cfg->max_threads);
 	s->sym = symbolizer_new();
 	if (!s->sym) {
 		ret = -ENOMEM;
@@ -265,8 +276,14 @@ void session_refresh(struct session *s)
 	}
 	futex_update_text(bpf_map__fd(s->skel->maps.ct_text), s->sym, pids, n);
 	/* Last: placing or removing uprobes can take milliseconds. */
-	for (size_t i = 0; s->holds_ready && i < s->procs.n; i++)
+	for (size_t i = 0; s->holds_ready && i < s->procs.n; i++) {
+		char err[512];
+
 		session_probe_holds(s, (int)s->procs.v[i].pid);
+		if (s->gil.enabled && !s->detach_ts &&
+		    gil_attach(&s->gil, (int)s->procs.v[i].pid, err, sizeof(err)) < 0)
+			log_warn("%s", err);
+	}
 }
 
 /*
@@ -293,6 +310,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 
 		ret = futex_read(snap, &fds);
 	}
+	if (!ret && s->gil.enabled)
+		ret = gil_read(snap, bpf_map__fd(s->skel->maps.ct_gil_hists));
 	if (ret)
 		goto fail;
 	snap->ts = s->detach_ts ? s->detach_ts : mono_ns();
@@ -308,6 +327,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		ret = syscalls_close(snap);
 	if (!ret && s->locks)
 		ret = futex_name(snap, s->sym, &s->syms);
+	if (!ret)
+		gil_close(snap);
 	if (ret)
 		goto fail;
 	snapshot_normalize(snap);
@@ -325,7 +346,7 @@ void session_detach(struct session *s)
 	if (!s->skel || s->detach_ts)
 		return;
 	/* The uprobes go at session_close (slow); from now on they do nothing. */
-	s->skel->bss->ct_holds_off = 1;
+	s->skel->bss->ct_uprobes_off = 1;
 	contrace_bpf__detach(s->skel);
 	s->detach_ts = mono_ns();
 }
@@ -333,6 +354,7 @@ void session_detach(struct session *s)
 void session_close(struct session *s)
 {
 	holds_detach(&s->holds);
+	gil_detach(&s->gil);
 	ring_buffer__free(s->events);
 	if (s->slots)
 		munmap((void *)s->slots, s->slots_len);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gil.h"
 #include "holds.h"
 #include "snapshot.h"
 #include "symbols.h"
@@ -25,6 +26,7 @@ struct session_cfg {
 	bool syscalls; /* attach sys_enter/sys_exit */
 	bool locks; /* track futex waits per lock */
 	bool holds; /* --holds: uprobes on pthread mutexes (placed by session_refresh) */
+	bool gil; /* find CPython processes and probe their GIL */
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
 };
@@ -45,6 +47,7 @@ struct session {
 	bool holds_on; /* --holds requested */
 	bool holds_ready; /* the target runs its own image: probe its C library */
 	struct holds holds;
+	struct gil gil;
 };
 
 /* Open and load. On failure a one-line message in err. 0, or -errno. */

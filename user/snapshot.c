@@ -15,6 +15,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->edges);
 	free(s->sites);
 	free(s->syms);
+	free(s->gilhists);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -65,6 +65,12 @@ struct snap_sym {
 	char name[SNAP_SYM_LEN];
 };
 
+/* A Python thread's GIL wait histogram (ct_gil_hists). */
+struct snap_gilhist {
+	uint32_t slot;
+	struct ct_gil_hist h;
+};
+
 /* What /proc said about a traced process while it lived. */
 struct snap_proc {
 	uint32_t pid;
@@ -94,6 +100,8 @@ struct snapshot {
 	struct snap_site *sites; /* sorted by key */
 	size_t nsyms;
 	struct snap_sym *syms; /* sorted by (pid, kind, addr) */
+	size_t ngilhists;
+	struct snap_gilhist *gilhists; /* sorted by slot */
 };
 
 void snapshot_free(struct snapshot *s);

@@ -120,7 +120,9 @@ static int thread_syscalls(struct rpt_thread *rt, const struct snapshot *cur,
 	for (e = cur->sys + first; e < end && e->key.slot == rt->slot; e++) {
 		const struct snap_sys *o = prev ? snapshot_find_sys(prev, rt->slot, e->key.nr) :
 						  NULL;
-		struct rpt_syscall row = { .nr = e->key.nr }, *v;
+		/* Blocks of a Python thread are keyed apart by its GIL state (CT_GIL_SYS_BIAS). */
+		int gil = e->key.nr >= 0 ? e->key.nr / CT_GIL_SYS_BIAS : 0;
+		struct rpt_syscall row = { .nr = e->key.nr % CT_GIL_SYS_BIAS };
 
 		row.blocks = sub(e->st.blocks, o ? o->st.blocks : 0);
 		row.calls = sub(e->st.calls, o ? o->st.calls : 0);
@@ -134,11 +136,14 @@ static int thread_syscalls(struct rpt_thread *rt, const struct snapshot *cur,
 		if (!row.calls && !row.partial && !row.open && !row.total_ns && !row.blocks &&
 		    !row.blocked_ns)
 			continue;
-		v = realloc(rt->sys, (rt->nsys + 1) * sizeof(*rt->sys));
-		if (!v)
+		if (syscalls_merge(&rt->sys, &rt->nsys, &row, 1))
 			return -ENOMEM;
-		rt->sys = v;
-		rt->sys[rt->nsys++] = row;
+		if (gil == CT_GIL_RELEASED &&
+		    syscalls_merge(&rt->gil.rel_sys, &rt->gil.nrel_sys, &row, 1))
+			return -ENOMEM;
+		if (gil == CT_GIL_HELD &&
+		    syscalls_merge(&rt->gil.held_sys, &rt->gil.nheld_sys, &row, 1))
+			return -ENOMEM;
 	}
 	return 0;
 }

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Small libelf helpers for the probes placed in a target's files (--holds,
+ * the GIL): walk a symbol table, turn a symbol's address into the file
+ * offset a uprobe takes, tell a file's first loaded address.
+ */
+#ifndef CONTRACE_ELFSYM_H
+#define CONTRACE_ELFSYM_H
+
+#include <gelf.h>
+#include <stdint.h>
+
+/* An ELF file open for reading. */
+struct elfsym {
+	int fd;
+	Elf *elf;
+};
+
+/* 0, or -errno with a message in err (-ENOEXEC: not an ELF file). */
+int elfsym_open(struct elfsym *e, const char *path, char *err, size_t errlen);
+void elfsym_close(struct elfsym *e);
+
+/*
+ * Call fn for each named symbol with a value in the table of type shtype
+ * (SHT_SYMTAB or SHT_DYNSYM); stop when fn returns non-zero. Returns what fn
+ * returned last, 0 if the table is missing.
+ */
+int elfsym_each(const struct elfsym *e, uint32_t shtype,
+		int (*fn)(const char *name, const GElf_Sym *sym, void *ctx), void *ctx);
+
+/* File offset of virtual address vaddr in a loaded segment (exec: only executable ones); 0 if none. */
+uint64_t elfsym_file_offset(const struct elfsym *e, uint64_t vaddr, int exec);
+
+/* The lowest PT_LOAD virtual address, rounded down to its page: the load bias is the mapping of offset 0 minus it. */
+uint64_t elfsym_first_vaddr(const struct elfsym *e);
+
+#endif

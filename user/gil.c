@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "bpfmap.h"
+#include "elfsym.h"
+#include "gil.h"
+#include "syscalls.h"
+
+/* Detection */
+
+bool gil_parse_name(const char *base, char *version, size_t len, bool *free_threaded)
+{
+	const char *p = base;
+	int minor = 0, digits = 0;
+
+	if (!strncmp(p, "lib", 3))
+		p += 3;
+	if (strncmp(p, "python3.", 8))
+		return false;
+	p += 8;
+	while (isdigit((unsigned char)*p) && digits < 3) {
+		minor = minor * 10 + (*p++ - '0');
+		digits++;
+	}
+	if (!digits || isdigit((unsigned char)*p))
+		return false;
+	*free_threaded = *p == 't';
+	if (*p == 't')
+		p++;
+	/* python3.11, python3.11d, libpython3.11.so.1.0, libpython3.7m.so */
+	if (*p && *p != '.' && *p != 'd' && *p != 'm')
+		return false;
+	snprintf(version, len, "3.%d", minor);
+	return true;
+}
+
+uint64_t gil_runtime_offset(const char *version)
+{
+	/* &_PyRuntime to its GIL struct (3.12+: the main interpreter's _gil). */
+	static const struct {
+		const char *version;
+		uint64_t off;
+	} table[] = {
+		{ "3.8", 1152 }, { "3.9", 352 },    { "3.10", 352 },
+		{ "3.11", 360 }, { "3.12", 77432 }, { "3.13", 96104 },
+	};
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (!strcmp(table[i].version, version))
+			return table[i].off;
+	return 0;
+}
+
+/* The interpreter file a process maps: libpython3.X if any, else its python3.X executable. */
+struct interp {
+	char path[4096]; /* as in /proc/PID/maps */
+	char base[64];
+	uint64_t start0; /* where its offset-0 mapping begins */
+};
+
+static int find_interp(int pid, struct interp *in)
+{
+	char maps[64], line[4200], ver[8];
+	bool lib = false, ft;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -errno;
+	in->path[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off;
+		char *file = strchr(line, '/'), *base, perms[8];
+		bool is_lib;
+
+		if (!file || sscanf(line, "%llx-%llx %7s %llx", &start, &end, perms, &off) != 4)
+			continue;
+		file[strcspn(file, "\n")] = 0;
+		base = strrchr(file, '/') + 1;
+		if (!gil_parse_name(base, ver, sizeof(ver), &ft))
+			continue;
+		is_lib = !strncmp(base, "lib", 3);
+		if (lib && !is_lib)
+			continue;
+		if (strcmp(in->path, file) || (is_lib && !lib)) {
+			snprintf(in->path, sizeof(in->path), "%s", file);
+			snprintf(in->base, sizeof(in->base), "%s", base);
+			in->start0 = 0;
+		}
+		lib = is_lib;
+		if (off == 0 && !in->start0)
+			in->start0 = start;
+	}
+	fclose(f);
+	return in->path[0] ? 0 : -ENOENT;
+}
+
+struct gil_syms {
+	uint64_t runtime; /* _PyRuntime */
+	uint64_t take[2]; /* take_gil and a clone (take_gil.constprop.0) */
+	uint64_t drop;
+};
+
+static int want_sym(const char *name, const GElf_Sym *sym, void *ctx)
+{
+	struct gil_syms *s = ctx;
+	int type = GELF_ST_TYPE(sym->st_info);
+
+	if (type == STT_OBJECT && !strcmp(name, "_PyRuntime"))
+		s->runtime = sym->st_value;
+	if (type != STT_FUNC)
+		return 0;
+	if (!strcmp(name, "take_gil"))
+		s->take[0] = sym->st_value;
+	else if (!strncmp(name, "take_gil.", 9) && sym->st_value != s->take[0])
+		s->take[1] = sym->st_value;
+	else if (!strcmp(name, "drop_gil"))
+		s->drop = sym->st_value;
+	return 0;
+}
+
+/* Read the GIL struct's head in the target: interval (us), last_holder, locked. */
+static bool gil_valid(int pid, uint64_t addr, uint64_t *interval)
+{
+	uint64_t head[3];
+	struct iovec local = { head, sizeof(head) }, remote = { (void *)addr, sizeof(head) };
+
+	if (!addr || process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(head))
+		return false;
+	/* locked: 0 or 1; -1 before 3.9 until the first thread starts (GIL not created yet). */
+	if (!head[0] || head[0] > 10000000 ||
+	    ((uint32_t)head[2] > 1 && (uint32_t)head[2] != UINT32_MAX))
+		return false;
+	*interval = head[0];
+	return true;
+}
+
+/* Where the GIL is: the table's offset for the version, else any of the table's (a build we do not know). */
+static uint64_t find_gil(int pid, const char *version, uint64_t runtime, uint64_t *interval)
+{
+	static const char *const versions[] = { "3.8", "3.9", "3.11", "3.12", "3.13" };
+	uint64_t off = gil_runtime_offset(version);
+
+	if (off && gil_valid(pid, runtime + off, interval))
+		return runtime + off;
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		off = gil_runtime_offset(versions[i]);
+		if (gil_valid(pid, runtime + off, interval))
+			return runtime + off;
+	}
+	return 0;
+}
+
+static struct bpf_link *probe(struct bpf_program *prog, bool ret, int pid, const char *path,
+			      uint64_t off)
+{
+	return off ? bpf_program__attach_uprobe(prog, ret, pid, path, (size_t)off) : NULL;
+}
+
+static int attach_tier_a(struct gil *g, struct gil_proc *p, const char *path,
+			 const struct elfsym *e, const struct gil_syms *s)
+{
+	uint64_t take0 = elfsym_file_offset(e, s->take[0], 1);
+	uint64_t take1 = s->take[1] ? elfsym_file_offset(e, s->take[1], 1) : 0;
+	uint64_t drop = elfsym_file_offset(e, s->drop, 1);
+	int pid = p->info.pid, n = 0;
+
+	if (!take0 || !drop)
+		return -ENOENT;
+	/* Releases first, returns before entries: a take seen is seen to its end. */
+	p->links[n++] = probe(g->drop, false, pid, path, drop);
+	p->links[n++] = probe(g->taken, true, pid, path, take0);
+	if (take1)
+		p->links[n++] = probe(g->taken, true, pid, path, take1);
+	p->links[n++] = probe(g->take, false, pid, path, take0);
+	if (take1)
+		p->links[n++] = probe(g->take, false, pid, path, take1);
+	for (int i = 0; i < n; i++) {
+		if (!p->links[i]) {
+			int ret = -errno;
+
+			for (int j = 0; j < n; j++)
+				bpf_link__destroy(p->links[j]);
+			memset(p->links, 0, sizeof(p->links));
+			return ret ? ret : -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
+{
+	struct gil_syms syms = { 0 };
+	struct gil_proc *p = NULL;
+	struct interp in;
+	struct stat st;
+	struct elfsym e;
+	char path[4200];
+	int ret;
+
+	if (!g->enabled)
+		return 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->procs[i].info.pid == pid)
+			p = &g->procs[i];
+	if (find_interp(pid, &in))
+		return 0; /* not Python (or gone) */
+	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, in.path);
+	if (stat(path, &st))
+		return 0;
+	if (p && p->dev == st.st_dev && p->ino == st.st_ino)
+		return 0;
+	if (!p) {
+		if (g->n == GIL_MAX_PROCS)
+			return 0;
+		p = &g->procs[g->n++];
+	}
+	/* A new process, or a new interpreter after an execve: the old probes no longer fire. */
+	memset(p, 0, sizeof(*p));
+	p->info.pid = pid;
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
+	snprintf(p->info.file, sizeof(p->info.file), "%s", in.base);
+	gil_parse_name(in.base, p->info.version, sizeof(p->info.version), &p->info.free_threaded);
+	if (p->info.free_threaded) {
+		snprintf(p->info.why, sizeof(p->info.why), "free-threaded build: no GIL");
+		return 1;
+	}
+	ret = elfsym_open(&e, path, err, errlen);
+	if (ret) {
+		snprintf(p->info.why, sizeof(p->info.why), "%s", err);
+		return ret;
+	}
+	elfsym_each(&e, SHT_SYMTAB, want_sym, &syms);
+	if (!syms.runtime)
+		elfsym_each(&e, SHT_DYNSYM, want_sym, &syms);
+	if (syms.runtime && in.start0) {
+		uint64_t runtime = in.start0 - elfsym_first_vaddr(&e) + syms.runtime;
+
+		p->info.addr = find_gil(pid, p->info.version, runtime, &p->info.interval_us);
+	}
+	if (!syms.take[0] || !syms.drop) {
+		snprintf(p->info.why, sizeof(p->info.why),
+			 "%s has no take_gil/drop_gil symbols (stripped build)", in.base);
+		ret = 1;
+	} else {
+		ret = attach_tier_a(g, p, path, &e, &syms);
+		if (ret) {
+			snprintf(err, errlen, "cannot attach uprobes to %s in pid %d: %s", in.base,
+				 pid, strerror(-ret));
+			snprintf(p->info.why, sizeof(p->info.why), "%s", err);
+		} else {
+			p->info.tier = RPT_GIL_UPROBES;
+			ret = 1;
+		}
+	}
+	elfsym_close(&e);
+	return ret;
+}
+
+void gil_detach(struct gil *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		for (int j = 0; j < GIL_MAX_LINKS; j++)
+			bpf_link__destroy(g->procs[i].links[j]);
+		memset(g->procs[i].links, 0, sizeof(g->procs[i].links));
+	}
+}
+
+size_t gil_infos(const struct gil *g, struct rpt_gil_info *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->n && n < max; i++)
+		out[n++] = g->procs[i].info;
+	return n;
+}
+
+/* Snapshots */
+
+static int cmp_hist(const void *a, const void *b)
+{
+	const struct snap_gilhist *x = a, *y = b;
+
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+int gil_read(struct snapshot *s, int hists_fd)
+{
+	struct ct_gil_hist *vals;
+	uint32_t *keys;
+	size_t n;
+	int ret;
+
+	ret = bpfmap_dump(hists_fd, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals,
+			  &n);
+	if (ret)
+		return ret;
+	s->gilhists = n ? calloc(n, sizeof(*s->gilhists)) : NULL;
+	if (n && !s->gilhists) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		s->gilhists[i].slot = keys[i];
+		s->gilhists[i].h = vals[i];
+	}
+	s->ngilhists = n;
+	if (n)
+		qsort(s->gilhists, n, sizeof(*s->gilhists), cmp_hist);
+out:
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+void gil_close(struct snapshot *s)
+{
+	for (uint32_t i = 0; i < s->nthreads; i++) {
+		struct ct_thread *t = &s->threads[i];
+		uint64_t d;
+
+		if (!t->gil_state || t->state == CT_ST_DEAD || s->ts <= t->gil_ts)
+			continue;
+		d = s->ts - t->gil_ts;
+		if (t->gil_state == CT_GIL_HELD)
+			t->gil_hold_ns += d;
+		else if (t->gil_state == CT_GIL_WAITING)
+			t->gil_wait_ns += d;
+		else if (t->gil_state == CT_GIL_RELEASED)
+			t->gil_rel_ns += d;
+		t->gil_ts = s->ts;
+	}
+}
+
+static const struct snap_gilhist *find_hist(const struct snapshot *s, uint32_t slot)
+{
+	struct snap_gilhist key = { .slot = slot };
+
+	if (!s || !s->ngilhists)
+		return NULL;
+	return bsearch(&key, s->gilhists, s->ngilhists, sizeof(key), cmp_hist);
+}
+
+/* Model */
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static const struct rpt_gil_info *info_of(const struct report_meta *m, uint32_t pid)
+{
+	for (size_t i = 0; i < m->ngil; i++)
+		if ((uint32_t)m->gil[i].pid == pid)
+			return &m->gil[i];
+	return NULL;
+}
+
+/* Waits of a thread on the GIL's condition variable that a timer ended: forced switch requests. */
+static uint64_t forced_of(const struct snapshot *s, const struct rpt_gil_info *gi, uint32_t tid)
+{
+	uint64_t n = 0;
+
+	if (!s || !gi->addr)
+		return 0;
+	for (size_t i = 0; i < s->nedges; i++) {
+		const struct ct_edge_key *k = &s->edges[i].key;
+
+		if (k->waiter == tid && k->tgid == (uint32_t)gi->pid && k->holder == CT_WAKER_IRQ &&
+		    k->uaddr >= gi->addr + 32 && k->uaddr < gi->addr + 80)
+			n += s->edges[i].val.waits;
+	}
+	return n;
+}
+
+static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
+		       const struct snapshot *cur, const struct snapshot *prev)
+{
+	const struct ct_thread *c = &cur->threads[rt->slot];
+	const struct ct_thread *o = prev && rt->slot < prev->nthreads ? &prev->threads[rt->slot] :
+									NULL;
+	const struct snap_gilhist *hc = find_hist(cur, rt->slot), *ho = find_hist(prev, rt->slot);
+	struct rpt_thread_gil *g = &rt->gil;
+	struct hist h = { 0 };
+	uint64_t accounted;
+
+	/* A slot reused by another thread since prev: nothing of it counts. */
+	if (o && o->tid != c->tid)
+		o = NULL;
+	g->seen = c->gil_state != CT_GIL_UNKNOWN;
+	if (!g->seen)
+		return;
+	g->hold_ns = sub(c->gil_hold_ns, o ? o->gil_hold_ns : 0);
+	g->hold_max = c->gil_hold_max;
+	g->wait_ns = sub(c->gil_wait_ns, o ? o->gil_wait_ns : 0);
+	g->wait_max = c->gil_wait_max;
+	g->takes = sub(c->gil_takes, o ? o->gil_takes : 0);
+	g->waits = sub(c->gil_waits, o ? o->gil_waits : 0);
+	g->rel_ns = sub(c->gil_rel_ns, o ? o->gil_rel_ns : 0);
+	g->rel_runq_ns = sub(c->gil_rel_runq_ns, o ? o->gil_rel_runq_ns : 0);
+	g->rel_blocked_ns = sub(c->gil_rel_blocked_ns, o ? o->gil_rel_blocked_ns : 0);
+	accounted = g->rel_runq_ns + g->rel_blocked_ns;
+	g->rel_oncpu_ns = sub(g->rel_ns, accounted);
+	if (hc)
+		hist_add_u32(&g->wait_hist, hc->h.wait);
+	if (hc && ho && o) {
+		hist_add_u32(&h, ho->h.wait);
+		hist_sub(&g->wait_hist, &h);
+	}
+	g->forced = sub(forced_of(cur, gi, rt->tid), o ? forced_of(prev, gi, rt->tid) : 0);
+}
+
+static int cmp_sys_blocked(const void *a, const void *b)
+{
+	const struct rpt_syscall *x = a, *y = b;
+
+	if (x->blocked_ns != y->blocked_ns)
+		return x->blocked_ns > y->blocked_ns ? -1 : 1;
+	return x->nr - y->nr;
+}
+
+static void say(struct rpt_gil *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct rpt_gil *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g->nverdicts == RPT_VERDICTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(g->verdicts[g->nverdicts++], RPT_VERDICT_LEN, fmt, ap);
+	va_end(ap);
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0;
+}
+
+/*
+ * The verdict: the standard remedies, each with the figures it rests on,
+ * and nothing when the evidence is thin (under 100 ms of Python threads'
+ * busy time, or a single Python thread). Busy time leaves out the waits
+ * for other threads while the GIL is released (futex: a threading.Lock,
+ * a Condition, a queue), which say nothing about the GIL.
+ */
+#define VERDICT_MIN_NS 100000000ULL
+#define LONG_HELD_BLOCK_NS 10000000ULL
+
+static void verdict(struct rpt_gil *g, const struct rpt_process *p)
+{
+	uint64_t busy = sub(g->hold_ns + g->wait_ns + g->rel_ns, g->rel_sync_ns);
+	uint64_t native = g->rel_oncpu_ns + g->rel_runq_ns;
+	const struct rpt_syscall *io = NULL;
+	char sys[32];
+
+	if (busy < VERDICT_MIN_NS || g->nthreads < 2)
+		return;
+	for (size_t i = 0; i < g->nrel_sys && !io; i++)
+		if (g->rel_sys[i].nr != CT_NR_FUTEX)
+			io = &g->rel_sys[i];
+	/* A thread blocked in a syscall while holding the GIL starves the others. */
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+
+		for (size_t j = 0; j < t->gil.nheld_sys; j++) {
+			const struct rpt_syscall *s = &t->gil.held_sys[j];
+
+			if (s->blocked_ns < LONG_HELD_BLOCK_NS || s->nr == CT_NR_FUTEX)
+				continue;
+			say(g,
+			    "thread %u (%s) was blocked %.0f ms in %s while holding the GIL: no other Python thread could run meanwhile; release the GIL around that call (Py_BEGIN_ALLOW_THREADS) or move it out of the thread",
+			    t->tid, t->comm, (double)s->blocked_ns / 1e6,
+			    syscall_name(s->nr, sys, sizeof(sys)));
+		}
+	}
+	if (g->held_fraction >= 0.8 && g->avg_waiting >= 0.5) {
+		say(g,
+		    "CPU-bound threads serialised by the GIL: it was held %.0f%% of the time while %.1f threads waited for it on average, so Python code ran on one CPU at a time (parallelism %.2f). Use processes (multiprocessing, ProcessPoolExecutor) or native code that releases the GIL",
+		    100 * g->held_fraction, g->avg_waiting, g->parallelism);
+	} else if (g->rel_io_ns >= busy / 2 && io) {
+		say(g,
+		    "I/O-bound threads: %.0f%% of their busy time they were blocked in syscalls with the GIL released (most in %s, %.0f ms), and the GIL was held only %.0f%% of the time: threads (or asyncio) are fine here",
+		    pct(g->rel_io_ns, busy), syscall_name(io->nr, sys, sizeof(sys)),
+		    (double)io->blocked_ns / 1e6, 100 * g->held_fraction);
+	} else if (native >= busy / 2) {
+		say(g,
+		    "Native code runs in parallel: %.0f%% of their busy time the threads ran (or waited for a CPU) with the GIL released and no syscall: C code such as zlib or hashlib that releases the GIL; parallelism %.2f: threads are fine here%s",
+		    pct(native, busy), g->parallelism,
+		    g->rel_runq_ns > g->rel_oncpu_ns / 2 ?
+			    ", up to the number of CPUs (they also waited for one)" :
+			    "");
+	} else if (g->avg_waiting >= 0.5) {
+		say(g,
+		    "Threads wait for the GIL %.0f%% of their busy time although it is held only %.0f%% of the time: %.0f handoffs per second between short releases cost more than the work they allow; fewer, larger I/O calls (or asyncio) would help",
+		    pct(g->wait_ns, busy), 100 * g->held_fraction, g->takes_per_s);
+	}
+}
+
+int gil_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct rpt_process *p = &r->procs[i];
+		const struct rpt_gil_info *gi = info_of(r->meta, p->pid);
+		struct rpt_gil *g;
+
+		if (!gi)
+			continue;
+		g = calloc(1, sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		p->gil = g;
+		g->info = *gi;
+		for (size_t j = 0; j < p->nthreads; j++) {
+			struct rpt_thread *t = &p->threads[j];
+
+			thread_gil(t, gi, cur, prev);
+			if (!t->gil.seen)
+				continue;
+			g->nthreads++;
+			g->hold_ns += t->gil.hold_ns;
+			g->wait_ns += t->gil.wait_ns;
+			g->takes += t->gil.takes;
+			g->waits += t->gil.waits;
+			g->forced += t->gil.forced;
+			g->rel_ns += t->gil.rel_ns;
+			g->rel_blocked_ns += t->gil.rel_blocked_ns;
+			g->rel_runq_ns += t->gil.rel_runq_ns;
+			g->rel_oncpu_ns += t->gil.rel_oncpu_ns;
+			if (syscalls_merge(&g->rel_sys, &g->nrel_sys, t->gil.rel_sys,
+					   t->gil.nrel_sys))
+				return -ENOMEM;
+		}
+		if (g->nrel_sys)
+			qsort(g->rel_sys, g->nrel_sys, sizeof(*g->rel_sys), cmp_sys_blocked);
+		for (size_t j = 0; j < g->nrel_sys; j++) {
+			if (g->rel_sys[j].nr == CT_NR_FUTEX)
+				g->rel_sync_ns += g->rel_sys[j].blocked_ns;
+			else
+				g->rel_io_ns += g->rel_sys[j].blocked_ns;
+		}
+		if (p->wall_ns) {
+			double wall = (double)p->wall_ns;
+
+			g->held_fraction = (double)g->hold_ns / wall;
+			g->avg_waiting = (double)g->wait_ns / wall;
+			g->takes_per_s = (double)g->waits / (wall / 1e9);
+			g->parallelism = (double)(g->hold_ns + g->rel_oncpu_ns) / wall;
+		}
+		verdict(g, p);
+	}
+	return 0;
+}

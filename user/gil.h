@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * CPython's GIL: find the interpreter a traced process runs (the executable
+ * or a mapped libpython3.X), its version, whether it is free-threaded, and
+ * its GIL (from _PyRuntime and a per-version offset, checked by reading the
+ * process's memory); place bpf/gil.bpf.c's uprobes on take_gil and drop_gil
+ * when .symtab has them (tier A); read the per-thread figures into
+ * snapshots and build the report's GIL part and its verdict.
+ */
+#ifndef CONTRACE_GIL_H
+#define CONTRACE_GIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "snapshot.h"
+
+struct bpf_program;
+struct bpf_link;
+
+#define GIL_MAX_PROCS 64
+#define GIL_MAX_LINKS 6 /* take_gil entry and return, a clone's, drop_gil */
+
+struct gil_proc {
+	struct rpt_gil_info info;
+	uint64_t dev, ino; /* of the interpreter file */
+	struct bpf_link *links[GIL_MAX_LINKS];
+};
+
+struct gil {
+	struct bpf_program *take, *taken, *drop;
+	bool enabled; /* --gil not off */
+	struct gil_proc procs[GIL_MAX_PROCS];
+	size_t n;
+};
+
+/*
+ * Look at process pid (a tgid): if it runs CPython (again: after an
+ * execve, the interpreter may change), record what it is and probe it.
+ * 1 if a Python process was found now, 0 if nothing changed or it is not
+ * Python, -errno with a message in err on failure (the process is then
+ * reported without probes, with the reason).
+ */
+int gil_attach(struct gil *g, int pid, char *err, size_t errlen);
+
+/* Remove the uprobes (slow: after the report). */
+void gil_detach(struct gil *g);
+
+/* The Python processes found, for the report (valid until the next gil_attach). */
+size_t gil_infos(const struct gil *g, struct rpt_gil_info *out, size_t max);
+
+/*
+ * Parse an interpreter file name: "python3.11", "libpython3.13t.so.1.0".
+ * Fills version and free_threaded; false if it is no CPython 3 interpreter.
+ */
+bool gil_parse_name(const char *base, char *version, size_t len, bool *free_threaded);
+
+/* Offset of the GIL from _PyRuntime for a version ("3.11"), 0 if unknown. */
+uint64_t gil_runtime_offset(const char *version);
+
+/* Snapshots: read ct_gil_hists; close the GIL intervals still open at s->ts. */
+int gil_read(struct snapshot *s, int hists_fd);
+void gil_close(struct snapshot *s);
+
+/* Fill the threads' and processes' GIL parts of a report (after the lock and syscall parts). */
+int gil_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
+
+#endif
