@@ -166,6 +166,8 @@ struct ct_thread {
 	/* CPython's GIL, from uprobes on take_gil and drop_gil (gil.bpf.c). */
 	__u32 gil_state; /* enum ct_gil_state */
 	__u32 gil_blk; /* gil_state when the current or last block began */
+	__u32 gil_in; /* gil_state at the last switch-in: the state it was queued in */
+	__u32 pad4;
 	__u64 gil_ts; /* when gil_state began, our clock */
 	__u64 gil_hold_ns;
 	__u64 gil_hold_max;

@@ -163,8 +163,8 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		__u64 q = ct_delta(kdelay, th->k_delay);
 
 		th->runq_ns += q;
-		/* The wait for a CPU before this run, in the GIL state the run ends in. */
-		if (th->gil_state == CT_GIL_RELEASED)
+		/* The wait for a CPU before this run: the thread was queued in gil_in. */
+		if (th->gil_in == CT_GIL_RELEASED)
 			th->gil_rel_runq_ns += q;
 		th->k_delay = kdelay;
 	}
@@ -227,6 +227,7 @@ static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __
 	if (th->sys_nr != CT_SYS_NONE && th->wait_ts)
 		th->sys_offcpu_ns += ct_delta(now, th->wait_ts);
 	th->k_steal_in = ct_rq_steal(rq);
+	th->gil_in = th->gil_state;
 	th->state = CT_ST_RUNNING;
 	th->state_ts = now;
 	th->flags |= CT_TF_SEEN;

@@ -138,21 +138,25 @@ static bool gil_valid(int pid, uint64_t addr, uint64_t *interval)
 	if (!addr || process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(head))
 		return false;
 	/* locked: 0 or 1; -1 before 3.9 until the first thread starts (GIL not created yet). */
-	if (!head[0] || head[0] > 10000000 ||
+	if (!head[0] || head[0] > 10000000 || head[1] >= 0x800000000000ULL ||
 	    ((uint32_t)head[2] > 1 && (uint32_t)head[2] != UINT32_MAX))
 		return false;
 	*interval = head[0];
 	return true;
 }
 
-/* Where the GIL is: the table's offset for the version, else any of the table's (a build we do not know). */
+/*
+ * Where the GIL is: the table's offset for the version; for a version the
+ * table does not know, any of the table's offsets whose struct looks right.
+ * 0 until the interpreter has set its runtime up (then asked again).
+ */
 static uint64_t find_gil(int pid, const char *version, uint64_t runtime, uint64_t *interval)
 {
 	static const char *const versions[] = { "3.8", "3.9", "3.11", "3.12", "3.13" };
 	uint64_t off = gil_runtime_offset(version);
 
-	if (off && gil_valid(pid, runtime + off, interval))
-		return runtime + off;
+	if (off)
+		return gil_valid(pid, runtime + off, interval) ? runtime + off : 0;
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
 		off = gil_runtime_offset(versions[i]);
 		if (gil_valid(pid, runtime + off, interval))
@@ -218,8 +222,13 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, in.path);
 	if (stat(path, &st))
 		return 0;
-	if (p && p->dev == st.st_dev && p->ino == st.st_ino)
+	if (p && p->dev == st.st_dev && p->ino == st.st_ino) {
+		/* Probed before the interpreter set its runtime up: look again. */
+		if (!p->info.addr && p->runtime)
+			p->info.addr =
+				find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
 		return 0;
+	}
 	if (!p) {
 		if (g->n == GIL_MAX_PROCS)
 			return 0;
@@ -245,9 +254,8 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 	if (!syms.runtime)
 		elfsym_each(&e, SHT_DYNSYM, want_sym, &syms);
 	if (syms.runtime && in.start0) {
-		uint64_t runtime = in.start0 - elfsym_first_vaddr(&e) + syms.runtime;
-
-		p->info.addr = find_gil(pid, p->info.version, runtime, &p->info.interval_us);
+		p->runtime = in.start0 - elfsym_first_vaddr(&e) + syms.runtime;
+		p->info.addr = find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
 	}
 	if (!syms.take[0] || !syms.drop) {
 		snprintf(p->info.why, sizeof(p->info.why),

@@ -26,6 +26,7 @@ struct bpf_link;
 struct gil_proc {
 	struct rpt_gil_info info;
 	uint64_t dev, ino; /* of the interpreter file */
+	uint64_t runtime; /* address of _PyRuntime in the process, 0 if unknown */
 	struct bpf_link *links[GIL_MAX_LINKS];
 };
 

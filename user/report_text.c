@@ -85,6 +85,9 @@ static void print_drops(FILE *f, const struct report *r)
 		fprintf(f,
 			"  %llu exact holds lost: a thread held more mutexes at once than tracked\n",
 			(unsigned long long)d->holds_dropped);
+	if (d->gil_hists_dropped)
+		fprintf(f, "  %llu GIL waits not in a histogram: histogram table full\n",
+			(unsigned long long)d->gil_hists_dropped);
 	if (d->holds_unprobed)
 		fprintf(f, "  %llu processes without exact holds: their C library was not probed\n",
 			(unsigned long long)d->holds_unprobed);
@@ -406,6 +409,81 @@ static void print_wakelat(FILE *f, const char *who, const struct hist *h, uint64
 	hist_print(f, h, 4);
 }
 
+/* The released time's split, as "blocked 1.2s (read 1.0s, futex 0.2s), run-queue 3ms, native 40ms". */
+static void print_released(FILE *f, const struct rpt_syscall *s, size_t n, uint64_t blocked,
+			   uint64_t runq, uint64_t oncpu)
+{
+	char buf[32];
+
+	fprintf(f, "blocked %s", D(blocked));
+	for (size_t i = 0; i < n && i < 3; i++)
+		fprintf(f, "%s%s %s", i ? ", " : " (", syscall_name(s[i].nr, buf, sizeof(buf)),
+			D(s[i].blocked_ns));
+	fprintf(f, "%s, run-queue %s, on a CPU (native code) %s\n",
+		n ? (n > 3 ? ", ...)" : ")") : "", D(runq), D(oncpu));
+}
+
+static void print_gil(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	const struct rpt_gil *g = p->gil;
+	size_t n = 0, shown = 0;
+
+	if (!g)
+		return;
+	fprintf(f, "\n  GIL  CPython %s (%s)", g->info.version, g->info.file);
+	if (g->info.free_threaded) {
+		fprintf(f, ": free-threaded build, no GIL (lock contention shows under LOCKS)\n");
+		return;
+	}
+	if (g->info.tier != RPT_GIL_UPROBES) {
+		fprintf(f, ": not observed: %s\n", g->info.why);
+		return;
+	}
+	fprintf(f, ", uprobes on take_gil/drop_gil");
+	if (g->info.interval_us)
+		fprintf(f, ", switch interval %s", D(g->info.interval_us * 1000));
+	fputc('\n', f);
+	if (!g->nthreads) {
+		fprintf(f, "    no thread took or dropped the GIL while traced\n");
+		return;
+	}
+	fprintf(f,
+		"    held %s of the time, %.1f threads waiting on average, %.0f contended takes/s, %llu forced switch requests, parallelism %.2f\n",
+		P(g->held_fraction), g->avg_waiting, g->takes_per_s, (unsigned long long)g->forced,
+		g->parallelism);
+	fprintf(f, "    released %s: ", D(g->rel_ns));
+	print_released(f, g->rel_sys, g->nrel_sys, g->rel_blocked_ns, g->rel_runq_ns,
+		       g->rel_oncpu_ns);
+	for (size_t i = 0; i < p->nthreads; i++)
+		n += p->threads[i].gil.seen;
+	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s\n", "TID", "NAME",
+		"HELD", "WAITED", "WAIT-p50", "WAIT-p99", "WAIT-MAX", "TAKES", "CONTEND", "FORCED",
+		"RELEASED", "BLOCKED", "NATIVE");
+	for (size_t i = 0; i < p->nthreads && shown < rows(n, o); i++) {
+		const struct rpt_thread *t = &p->threads[i];
+		const struct rpt_thread_gil *tg = &t->gil;
+		bool w = hist_count(&tg->wait_hist) > 0;
+
+		if (!tg->seen)
+			continue;
+		shown++;
+		fprintf(f, "  %8u %-16s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s\n",
+			t->tid, t->comm, D(tg->hold_ns), D(tg->wait_ns),
+			w ? D(hist_quantile(&tg->wait_hist, 0.5, tg->wait_max)) : "-",
+			w ? D(hist_quantile(&tg->wait_hist, 0.99, tg->wait_max)) : "-",
+			w ? D(tg->wait_max) : "-", (unsigned long long)tg->takes,
+			(unsigned long long)tg->waits, (unsigned long long)tg->forced,
+			D(tg->rel_ns), D(tg->rel_blocked_ns),
+			D(tg->rel_oncpu_ns + tg->rel_runq_ns));
+	}
+	if (shown < n)
+		fprintf(f, "  (top %zu of %zu Python threads)\n", shown, n);
+	for (size_t i = 0; i < g->nverdicts; i++)
+		fprintf(f, "  VERDICT: %s.\n", g->verdicts[i]);
+	if (!g->nverdicts)
+		fprintf(f, "  (no verdict: too little evidence, or no pattern the remedies fit)\n");
+}
+
 static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o,
 			  bool traced)
 {
@@ -414,6 +492,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	fprintf(f, "\nPROCESS %u %s%s%s%s\n", p->pid, p->comm, p->cmdline[0] ? "  [" : "",
 		p->cmdline, p->cmdline[0] ? "]" : "");
 	print_summary(f, p);
+	print_gil(f, p, o);
 	print_threads(f, p, o);
 	print_blocked(f, p, o);
 	syscalls_section(f, p->sys, p->nsys, o, traced);

@@ -30,11 +30,11 @@ int sched_read_wakers(struct snapshot *s, int fd)
 	return ret;
 }
 
-/* Run-queue wait up to a snapshot; as sched.bpf.c does, in the thread's GIL state. */
-static void runq_note(struct ct_thread *t, uint64_t d)
+/* Run-queue wait up to a snapshot, in the GIL state the thread was queued in. */
+static void runq_note(struct ct_thread *t, uint32_t gil, uint64_t d)
 {
 	t->runq_ns += d;
-	if (t->gil_state == CT_GIL_RELEASED)
+	if (gil == CT_GIL_RELEASED)
 		t->gil_rel_runq_ns += d;
 }
 
@@ -94,7 +94,7 @@ int sched_close(struct snapshot *s)
 			 */
 			t->oncpu_ns += d;
 			if (t->wait_ts && t->wait_ts < t->state_ts)
-				runq_note(t, t->state_ts - t->wait_ts);
+				runq_note(t, t->gil_in, t->state_ts - t->wait_ts);
 			if ((t->flags & CT_TF_WOKEN) && t->wait_ts > t->blk_ts) {
 				/* As ct_block_time() will: in the syscall's off-CPU time too. */
 				t->blocked_ns += t->wait_ts - t->blk_ts;
@@ -109,7 +109,7 @@ int sched_close(struct snapshot *s)
 		case CT_ST_BLOCKED:
 			/* Woken already, waiting for a CPU: blocked until the wakeup only. */
 			if (t->wake_pending && t->wake_ts > t->state_ts && t->wake_ts < s->ts) {
-				runq_note(t, s->ts - t->wake_ts);
+				runq_note(t, t->gil_state, s->ts - t->wake_ts);
 				d = t->wake_ts - t->state_ts;
 			}
 			t->blocked_ns += d;
@@ -119,7 +119,7 @@ int sched_close(struct snapshot *s)
 				t->sys_offcpu_ns += s->ts > t->state_ts ? s->ts - t->state_ts : 0;
 			break;
 		default:
-			runq_note(t, d);
+			runq_note(t, t->gil_state, d);
 			if (t->sys_nr != CT_SYS_NONE)
 				t->sys_offcpu_ns += d;
 			t->wait_ts = 0;
