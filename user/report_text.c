@@ -456,9 +456,9 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 		       g->rel_oncpu_ns);
 	for (size_t i = 0; i < p->nthreads; i++)
 		n += p->threads[i].gil.seen;
-	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s\n", "TID", "NAME",
+	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s %8s\n", "TID", "NAME",
 		"HELD", "WAITED", "WAIT-p50", "WAIT-p99", "WAIT-MAX", "TAKES", "CONTEND", "FORCED",
-		"RELEASED", "BLOCKED", "NATIVE");
+		"RELEASED", "BLOCKED", "RUN-Q", "NATIVE");
 	for (size_t i = 0; i < p->nthreads && shown < rows(n, o); i++) {
 		const struct rpt_thread *t = &p->threads[i];
 		const struct rpt_thread_gil *tg = &t->gil;
@@ -467,14 +467,14 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 		if (!tg->seen)
 			continue;
 		shown++;
-		fprintf(f, "  %8u %-16s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s\n",
+		fprintf(f, "  %8u %-16s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s\n",
 			t->tid, t->comm, D(tg->hold_ns), D(tg->wait_ns),
 			w ? D(hist_quantile(&tg->wait_hist, 0.5, tg->wait_max)) : "-",
 			w ? D(hist_quantile(&tg->wait_hist, 0.99, tg->wait_max)) : "-",
 			w ? D(tg->wait_max) : "-", (unsigned long long)tg->takes,
 			(unsigned long long)tg->waits, (unsigned long long)tg->forced,
-			D(tg->rel_ns), D(tg->rel_blocked_ns),
-			D(tg->rel_oncpu_ns + tg->rel_runq_ns));
+			D(tg->rel_ns), D(tg->rel_blocked_ns), D(tg->rel_runq_ns),
+			D(tg->rel_oncpu_ns));
 	}
 	if (shown < n)
 		fprintf(f, "  (top %zu of %zu Python threads)\n", shown, n);
