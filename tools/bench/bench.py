@@ -23,10 +23,15 @@ Tests (default: all):
   holds      locks loop: one thread locks and unlocks a mutex in a tight
              loop; ns per lock/unlock pair bare vs contrace --holds (the
              uprobes' cost per acquisition)
+  gil-cpu    tools/workloads/pygil.py cpu 4 N: four CPU-bound Python threads
+             (pyenv CPython with symbols: the GIL probes are on); wall time
+  gil-read   pygil.py read N: os.read of one byte in a loop, each call a GIL
+             release and re-take; ns per call bare vs traced
   attach     contrace -- true: time until the probes are live, and in total
   probes     per-probe cost from the kernel's BPF run-time statistics
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -237,6 +242,41 @@ def bench_holds(pairs, iterations):
     }
 
 
+def gil_python():
+    """A CPython whose interpreter has take_gil/drop_gil symbols (pyenv), else None."""
+    for v in ("3.12", "3.11", "3.13", "3.10", "3.9", "3.8"):
+        for path in sorted(glob.glob(f"/root/.pyenv/versions/{v}.*/bin/python3")):
+            return path
+    return None
+
+
+def pygil(python, args, tracer):
+    cmd = [python, os.path.join(ROOT, "tools/workloads/pygil.py"), *args]
+    out = run(cmd if tracer is None else traced(cmd, tracer)).stdout
+    return float(out.split()[-1])
+
+
+def bench_gil(pairs, python, args, name, unit):
+    bare, trc = [], []
+    for _ in range(pairs):
+        bare.append(pygil(python, args, None))
+        trc.append(pygil(python, args, []))
+    ratios = [t / b for b, t in zip(bare, trc)]
+    return {
+        "test": "gil",
+        "name": name,
+        "command": f"{os.path.basename(os.path.dirname(os.path.dirname(python)))} "
+                   f"pygil.py {' '.join(args)}",
+        "unit": unit,
+        "bare": statistics.median(bare),
+        "traced": statistics.median(trc),
+        "ratio": statistics.median(ratios),
+        "ratio_range": spread(ratios),
+        "added": statistics.median([t - b for b, t in zip(bare, trc)]),
+        "pairs": pairs,
+    }
+
+
 def bench_attach(runs):
     live, total = [], []
     for _ in range(runs):
@@ -335,6 +375,11 @@ def markdown(results):
                          f"| {r['traced_ns_per_pair']:.0f} ns/pair | "
                          f"| **{r['added_ns_per_pair']:.0f} ns per lock+unlock** "
                          f"({r['added_range'][0]:.0f}-{r['added_range'][1]:.0f}) |")
+        elif r["test"] == "gil":
+            lines.append(f"| {r['name']}: `{r['command']}` "
+                         f"| {r['bare']:.3f} {r['unit']} | {r['traced']:.3f} {r['unit']} "
+                         f"| x{r['ratio']:.3f} ({r['ratio_range'][0]:.3f}-"
+                         f"{r['ratio_range'][1]:.3f}) | +{r['added']:.3f} {r['unit']} |")
         elif r["test"] == "attach":
             lines.append(f"| start-up (`{r['command']}`) | | | | probes live after "
                          f"**{r['probes_live_ms']:.0f} ms** ({r['probes_live_range'][0]:.0f}-"
@@ -355,7 +400,7 @@ def main():
     ap.add_argument("tests", nargs="*", default=["switch", "switch-S", "switch-bpftrace",
                                                  "bystander", "bystander-S", "futex-hash",
                                                  "futex-hash-S", "lock-pi", "mutex", "mutex-holds",
-                                                 "holds", "attach",
+                                                 "holds", "gil-cpu", "gil-read", "attach",
                                                  "probes"])
     ap.add_argument("--quick", action="store_true", help="few pairs, short runs")
     ap.add_argument("--pairs", type=int, default=None)
@@ -395,6 +440,19 @@ def main():
             results.append(bench_mutex(max(pairs // 2, 3), ["--holds"], "contrace --holds"))
         elif test == "holds":
             results.append(bench_holds(max(pairs // 4, 3), 100000 if args.quick else 300000))
+        elif test in ("gil-cpu", "gil-read"):
+            python = gil_python()
+            if not python:
+                print(f"bench: {test} skipped: no CPython with symbols under /root/.pyenv",
+                      file=sys.stderr)
+            elif test == "gil-cpu":
+                results.append(bench_gil(max(pairs // 4, 3), python,
+                                         ["cpu", "4", "2000000" if args.quick else "8000000"],
+                                         "contrace (GIL probes)", "s"))
+            else:
+                results.append(bench_gil(max(pairs // 4, 3), python,
+                                         ["read", "100000" if args.quick else "500000"],
+                                         "contrace (GIL probes)", "ns/call"))
         elif test == "attach":
             results.append(bench_attach(max(pairs, 5)))
         elif test == "probes":
