@@ -185,6 +185,14 @@ struct ct_gil_hist {
 	__u32 wait[CT_HIST_BUCKETS];
 };
 
+/* Value of ct_gil_addrs (tier B): the GIL's mutex and condition variable in a process. */
+struct ct_gil_addrs {
+	__u64 mutex;
+	__u64 cond;
+};
+
+#define CT_GIL_PROCS 64
+
 /* ct_thread.gil_state */
 enum ct_gil_state {
 	CT_GIL_UNKNOWN = 0, /* not a Python thread, or not seen in take_gil/drop_gil yet */

@@ -41,9 +41,24 @@ void elfsym_close(struct elfsym *e)
 	e->fd = -1;
 }
 
-int elfsym_each(const struct elfsym *e, uint32_t shtype,
-		int (*fn)(const char *name, const GElf_Sym *sym, void *ctx), void *ctx)
+/* The data of the symbol version section (.gnu.version), or NULL. */
+static Elf_Data *versym_data(const struct elfsym *e)
 {
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_GNU_versym)
+			return elf_getdata(scn, NULL);
+	}
+	return NULL;
+}
+
+int elfsym_each(const struct elfsym *e, uint32_t shtype,
+		int (*fn)(const char *name, const GElf_Sym *sym, int hidden, void *ctx), void *ctx)
+{
+	Elf_Data *vd = shtype == SHT_DYNSYM ? versym_data(e) : NULL;
 	Elf_Scn *scn = NULL;
 
 	while ((scn = elf_nextscn(e->elf, scn))) {
@@ -57,14 +72,17 @@ int elfsym_each(const struct elfsym *e, uint32_t shtype,
 		if (!d)
 			return 0;
 		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize && !ret; i++) {
+			GElf_Versym vs = 0;
 			GElf_Sym sym;
 			const char *name;
 
 			if (!gelf_getsym(d, (int)i, &sym) || !sym.st_value || !sym.st_name)
 				continue;
+			if (vd && !gelf_getversym(vd, (int)i, &vs))
+				vs = 0;
 			name = elf_strptr(e->elf, sh.sh_link, sym.st_name);
 			if (name)
-				ret = fn(name, &sym, ctx);
+				ret = fn(name, &sym, (vs & 0x8000) != 0, ctx);
 		}
 		return ret;
 	}

@@ -22,11 +22,13 @@ void elfsym_close(struct elfsym *e);
 
 /*
  * Call fn for each named symbol with a value in the table of type shtype
- * (SHT_SYMTAB or SHT_DYNSYM); stop when fn returns non-zero. Returns what fn
- * returned last, 0 if the table is missing.
+ * (SHT_SYMTAB or SHT_DYNSYM); stop when fn returns non-zero. `hidden` is set
+ * for a .dynsym symbol of a non-default version (pthread_cond_signal@GLIBC_2.2.5
+ * beside pthread_cond_signal@@GLIBC_2.3.2). Returns what fn returned last,
+ * 0 if the table is missing.
  */
 int elfsym_each(const struct elfsym *e, uint32_t shtype,
-		int (*fn)(const char *name, const GElf_Sym *sym, void *ctx), void *ctx);
+		int (*fn)(const char *name, const GElf_Sym *sym, int hidden, void *ctx), void *ctx);
 
 /* File offset of virtual address vaddr in a loaded segment (exec: only executable ones); 0 if none. */
 uint64_t elfsym_file_offset(const struct elfsym *e, uint64_t vaddr, int exec);

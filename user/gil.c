@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpfmap.h"
 #include "elfsym.h"
 #include "gil.h"
+#include "holds.h"
 #include "syscalls.h"
 
 /* Detection */
@@ -111,11 +113,12 @@ struct gil_syms {
 	uint64_t drop;
 };
 
-static int want_sym(const char *name, const GElf_Sym *sym, void *ctx)
+static int want_sym(const char *name, const GElf_Sym *sym, int hidden, void *ctx)
 {
 	struct gil_syms *s = ctx;
 	int type = GELF_ST_TYPE(sym->st_info);
 
+	(void)hidden;
 	if (type == STT_OBJECT && !strcmp(name, "_PyRuntime"))
 		s->runtime = sym->st_value;
 	if (type != STT_FUNC)
@@ -202,6 +205,81 @@ static int attach_tier_a(struct gil *g, struct gil_proc *p, const char *path,
 	return 0;
 }
 
+static int want_signal(const char *name, const GElf_Sym *sym, int hidden, void *ctx)
+{
+	if (!hidden && GELF_ST_TYPE(sym->st_info) == STT_FUNC &&
+	    !strcmp(name, "pthread_cond_signal"))
+		*(uint64_t *)ctx = sym->st_value;
+	return 0;
+}
+
+/*
+ * Tier B: the GIL's mutex (G+80) and condition variable (G+32) in the
+ * target's C library calls. Needs the GIL's address. 0, or -errno with
+ * p->info.why said.
+ */
+static int attach_tier_b(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
+{
+	struct ct_gil_addrs a = { .mutex = p->info.addr + 80, .cond = p->info.addr + 32 };
+	struct holds_sites sites;
+	uint32_t tgid = (uint32_t)p->info.pid;
+	uint64_t signal = 0, signal_off;
+	char path[4200];
+	struct elfsym e;
+	int ret, pid = p->info.pid;
+
+	ret = holds_find_libc(pid, path, sizeof(path));
+	if (ret) {
+		snprintf(err, errlen, "no C library mapped");
+		goto out;
+	}
+	ret = holds_find_sites(path, &sites, err, errlen);
+	if (!ret && !sites.unlock_emulated) {
+		snprintf(err, errlen,
+			 "pthread_mutex_unlock in %s starts with a single-stepped instruction",
+			 path);
+		ret = -ENOTSUP;
+	}
+	if (ret)
+		goto out;
+	ret = elfsym_open(&e, path, err, errlen);
+	if (ret)
+		goto out;
+	elfsym_each(&e, SHT_DYNSYM, want_signal, &signal);
+	signal_off = signal ? elfsym_file_offset(&e, signal, 1) : 0;
+	elfsym_close(&e);
+	if (!signal_off) {
+		snprintf(err, errlen, "%s has no pthread_cond_signal", path);
+		ret = -ENOENT;
+		goto out;
+	}
+	if (bpf_map_update_elem(g->addrs_fd, &tgid, &a, BPF_ANY)) {
+		ret = -errno;
+		snprintf(err, errlen, "GIL address table: %s", strerror(errno));
+		goto out;
+	}
+	p->links[0] = probe(g->signal, false, pid, path, signal_off);
+	p->links[1] = probe(g->unlock, false, pid, path, sites.unlock_off);
+	p->links[2] = probe(g->lock, false, pid, path, sites.lock_off);
+	for (int i = 0; i < 3; i++) {
+		if (!p->links[i]) {
+			ret = -errno ? -errno : -EINVAL;
+			snprintf(err, errlen, "cannot attach uprobes to %s: %s", path,
+				 strerror(-ret));
+			for (int j = 0; j < 3; j++)
+				bpf_link__destroy(p->links[j]);
+			memset(p->links, 0, sizeof(p->links));
+			goto out;
+		}
+	}
+	p->info.tier = RPT_GIL_LIBC;
+	p->info.why[0] = 0;
+	return 0;
+out:
+	snprintf(p->info.why, sizeof(p->info.why), "C library probes: %s", err);
+	return ret;
+}
+
 int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 {
 	struct gil_syms syms = { 0 };
@@ -227,6 +305,10 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		if (!p->info.addr && p->runtime)
 			p->info.addr =
 				find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
+		if (p->pending_libc && p->info.addr) {
+			p->pending_libc = false;
+			return attach_tier_b(g, p, err, errlen) ? -1 : 1;
+		}
 		return 0;
 	}
 	if (!p) {
@@ -257,7 +339,18 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		p->runtime = in.start0 - elfsym_first_vaddr(&e) + syms.runtime;
 		p->info.addr = find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
 	}
-	if (!syms.take[0] || !syms.drop) {
+	if (g->mode == GIL_LIBC || (g->mode == GIL_AUTO && (!syms.take[0] || !syms.drop))) {
+		/* Tier B: needs the GIL's address, which may come at a later refresh. */
+		snprintf(p->info.why, sizeof(p->info.why), "%s",
+			 syms.runtime ? "the GIL was not found in the process's memory" :
+					"no _PyRuntime symbol: the GIL cannot be found");
+		p->pending_libc = syms.runtime != 0;
+		ret = 1;
+		if (p->info.addr) {
+			p->pending_libc = false;
+			ret = attach_tier_b(g, p, err, errlen) ? -1 : 1;
+		}
+	} else if (!syms.take[0] || !syms.drop) {
 		snprintf(p->info.why, sizeof(p->info.why),
 			 "%s has no take_gil/drop_gil symbols (stripped build)", in.base);
 		ret = 1;

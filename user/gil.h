@@ -23,16 +23,26 @@ struct bpf_link;
 #define GIL_MAX_PROCS 64
 #define GIL_MAX_LINKS 6 /* take_gil entry and return, a clone's, drop_gil */
 
+enum gil_mode {
+	GIL_AUTO = 0, /* tier A where the interpreter has symbols, else B */
+	GIL_UPROBE, /* tier A only */
+	GIL_LIBC, /* tier B only */
+};
+
 struct gil_proc {
 	struct rpt_gil_info info;
+	bool pending_libc; /* tier B chosen, waiting for the GIL's address */
 	uint64_t dev, ino; /* of the interpreter file */
 	uint64_t runtime; /* address of _PyRuntime in the process, 0 if unknown */
 	struct bpf_link *links[GIL_MAX_LINKS];
 };
 
 struct gil {
-	struct bpf_program *take, *taken, *drop;
+	struct bpf_program *take, *taken, *drop; /* tier A */
+	struct bpf_program *lock, *unlock, *signal; /* tier B */
+	int addrs_fd; /* ct_gil_addrs */
 	bool enabled; /* --gil not off */
+	enum gil_mode mode;
 	struct gil_proc procs[GIL_MAX_PROCS];
 	size_t n;
 };

@@ -74,11 +74,11 @@ struct funcs {
 	uint64_t lock, unlock;
 };
 
-static int want_func(const char *name, const GElf_Sym *sym, void *ctx)
+static int want_func(const char *name, const GElf_Sym *sym, int hidden, void *ctx)
 {
 	struct funcs *f = ctx;
 
-	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC)
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || hidden)
 		return 0;
 	if (!strcmp(name, "pthread_mutex_lock"))
 		f->lock = sym->st_value;
@@ -134,7 +134,7 @@ out:
  * else libc. 0, -EAGAIN if the dynamic loader has not mapped it yet,
  * -ENOENT if there is none (static), or -errno.
  */
-static int find_libc(int pid, char *path, size_t len)
+int holds_find_libc(int pid, char *path, size_t len)
 {
 	char maps[64], line[4096], libc[4096] = "", pthread[4096] = "";
 	bool loader = false;
@@ -217,7 +217,7 @@ int holds_attach(struct holds *h, int pid, char *err, size_t errlen)
 	for (size_t i = 0; i < h->n; i++)
 		if (h->procs[i].pid == pid)
 			p = &h->procs[i];
-	ret = find_libc(pid, path, sizeof(path));
+	ret = holds_find_libc(pid, path, sizeof(path));
 	if (!ret && stat(path, &st))
 		ret = -errno;
 	if (p && ret == -ENOENT && p->links[0]) {

@@ -48,6 +48,13 @@ int holds_find_sites(const char *path, struct holds_sites *sites, char *err, siz
 void holds_match_lock(const uint8_t *code, size_t len, uint64_t off, struct holds_sites *sites);
 void holds_match_unlock(const uint8_t *code, size_t len, uint64_t off, struct holds_sites *sites);
 
+/*
+ * The C library process pid maps, as a path under /proc/PID/root:
+ * libpthread (glibc before 2.34) if mapped, else libc. 0, -EAGAIN if the
+ * dynamic loader has not mapped it yet, -ENOENT if there is none (static).
+ */
+int holds_find_libc(int pid, char *path, size_t len);
+
 #define HOLDS_MAX_PROCS 64
 
 /* A process tried: the C library probed (links NULL: not probed). */

@@ -280,6 +280,7 @@ static int start(struct run *run)
 		.locks = true,
 		.holds = run->o.holds,
 		.gil = run->o.gil,
+		.gil_mode = run->o.gil_mode,
 		.max_threads = (uint32_t)run->o.max_threads,
 		.btf_path = run->o.btf_path,
 	};

@@ -54,6 +54,7 @@ struct rpt_waker {
 enum rpt_gil_tier {
 	RPT_GIL_NONE = 0, /* not observed: see rpt_gil_info.why */
 	RPT_GIL_UPROBES = 1, /* tier A: uprobes on take_gil/drop_gil */
+	RPT_GIL_LIBC = 2, /* tier B: uprobes in the C library, on the GIL's mutex and condvar */
 };
 
 /* A CPython process as found when it was probed. */

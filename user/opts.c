@@ -72,8 +72,9 @@ void opts_usage(FILE *f)
 	      "                         in the target's C library (add ~1-2 us to each lock\n"
 	      "                         and unlock of the target)\n"
 	      "      --gil MODE         CPython's GIL: auto (default: uprobes on take_gil and\n"
-	      "                         drop_gil where the interpreter has symbols), uprobe\n"
-	      "                         (the same), off\n"
+	      "                         drop_gil where the interpreter has symbols, else on\n"
+	      "                         the C library's mutex and condvar calls), uprobe\n"
+	      "                         (symbols only), libc (C library only), off\n"
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
 	      "  -q, --quiet            no text report\n"
 	      "      --top N            rows per table (default 10, 0: all)\n"
@@ -184,19 +185,24 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			o->holds = true;
 			break;
 		case OPT_GIL:
-			if (!strcmp(optarg, "auto") || !strcmp(optarg, "uprobe"))
-				o->gil = true;
+			o->gil = true;
+			if (!strcmp(optarg, "auto"))
+				o->gil_mode = 0;
+			else if (!strcmp(optarg, "uprobe"))
+				o->gil_mode = 1;
+			else if (!strcmp(optarg, "libc"))
+				o->gil_mode = 2;
 			else if (!strcmp(optarg, "off"))
 				o->gil = false;
-			else if (!strcmp(optarg, "libc") || !strcmp(optarg, "futex"))
+			else if (!strcmp(optarg, "futex"))
 				return fail(
 					err, errlen,
-					"--gil=%s: that probe tier is not built yet; use auto, uprobe or off",
-					optarg);
+					"--gil=futex: that probe tier is not built yet; use auto, uprobe, libc or off");
 			else
-				return fail(err, errlen,
-					    "invalid --gil '%s': expected auto, uprobe or off",
-					    optarg);
+				return fail(
+					err, errlen,
+					"invalid --gil '%s': expected auto, uprobe, libc or off",
+					optarg);
 			break;
 		case OPT_LOCKS_MIN_WAIT:
 			if (parse_duration(optarg, &o->locks_min_wait))

@@ -185,7 +185,10 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	add_str(o, "interpreter", g->info.file);
 	add_str(o, "version", g->info.version);
 	add_bool(o, "free_threaded", g->info.free_threaded);
-	add_str(o, "tier", g->info.tier == RPT_GIL_UPROBES ? "uprobes" : "none");
+	add_str(o, "tier",
+		g->info.tier == RPT_GIL_UPROBES ? "uprobes" :
+		g->info.tier == RPT_GIL_LIBC	? "libc" :
+						  "none");
 	add_str(o, "why", g->info.why);
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)g->info.addr);
 	json_object_object_add(o, "address", g->info.addr ? json_object_new_string(addr) : NULL);

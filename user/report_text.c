@@ -435,11 +435,14 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 		fprintf(f, ": free-threaded build, no GIL (lock contention shows under LOCKS)\n");
 		return;
 	}
-	if (g->info.tier != RPT_GIL_UPROBES) {
+	if (g->info.tier == RPT_GIL_NONE) {
 		fprintf(f, ": not observed: %s\n", g->info.why);
 		return;
 	}
-	fprintf(f, ", uprobes on take_gil/drop_gil");
+	if (g->info.tier == RPT_GIL_UPROBES)
+		fprintf(f, ", uprobes on take_gil/drop_gil");
+	else
+		fprintf(f, ", uprobes on the C library's mutex and condvar calls (no symbols)");
 	if (g->info.interval_us)
 		fprintf(f, ", switch interval %s", D(g->info.interval_us * 1000));
 	fputc('\n', f);

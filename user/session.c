@@ -112,11 +112,18 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	s->gil.take = skel->progs.ct_gil_take;
 	s->gil.taken = skel->progs.ct_gil_taken;
 	s->gil.drop = skel->progs.ct_gil_drop;
+	s->gil.lock = skel->progs.ct_gilb_lock;
+	s->gil.unlock = skel->progs.ct_gilb_unlock;
+	s->gil.signal = skel->progs.ct_gilb_signal;
+	s->gil.mode = cfg->gil_mode;
 	c->gil = cfg->gil;
 	if (!cfg->gil) {
 		bpf_program__set_autoload(skel->progs.ct_gil_take, false);
 		bpf_program__set_autoload(skel->progs.ct_gil_taken, false);
 		bpf_program__set_autoload(skel->progs.ct_gil_drop, false);
+		bpf_program__set_autoload(skel->progs.ct_gilb_lock, false);
+		bpf_program__set_autoload(skel->progs.ct_gilb_unlock, false);
+		bpf_program__set_autoload(skel->progs.ct_gilb_signal, false);
 	}
 	if (!s->holds_on) {
 		bpf_program__set_autoload(skel->progs.ct_mutex_acquired, false);
@@ -159,6 +166,7 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 		goto fail;
 	}
 	s->slots = m;
+	s->gil.addrs_fd = bpf_map__fd(skel->maps.ct_gil_addrs);
 	if (cfg->locks) {
 		static struct ct_text blank;
 		__u32 zero = 0;

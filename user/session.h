@@ -27,6 +27,7 @@ struct session_cfg {
 	bool locks; /* track futex waits per lock */
 	bool holds; /* --holds: uprobes on pthread mutexes (placed by session_refresh) */
 	bool gil; /* find CPython processes and probe their GIL */
+	int gil_mode; /* enum gil_mode */
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
 };

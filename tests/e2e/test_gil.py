@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import PYWORKLOADS, interpreters, run_contrace, threads_by_tid
+from conftest import CONTRACE, PYWORKLOADS, interpreters, run_contrace
 
 PYPHASED = os.path.join(PYWORKLOADS, "pyphased.py")
 PYTHONS = interpreters()
@@ -30,9 +30,9 @@ def has_gil_symbols(python):
     return " take_gil" in out and " drop_gil" in out
 
 
-def run_phase(python, role, n=4, ms=PHASE_MS):
+def run_phase(python, role, n=4, ms=PHASE_MS, gil=()):
     """The workload launched under contrace, one phase of n threads of one role."""
-    _, report, stderr = run_contrace("--", python, PYPHASED, f"--{role}", str(n), "--ms",
+    _, report, stderr = run_contrace(*gil, "--", python, PYPHASED, f"--{role}", str(n), "--ms",
                                      str(ms), "--auto", "1")
     (proc,) = report["processes"]
     return proc, stderr
@@ -52,10 +52,10 @@ def test_tiers_of_installed_interpreters():
         assert g is not None, label
         assert g["version"] == "%d.%d" % version_of(python)
         assert not g["free_threaded"]
-        want = "uprobes" if has_gil_symbols(python) else "none"
+        # Symbols: take_gil/drop_gil (tier A); else the C library's calls (B).
+        want = "uprobes" if has_gil_symbols(python) else "libc"
         assert g["tier"] == want, (label, g["why"])
-        if want == "none":
-            assert "no take_gil/drop_gil symbols" in g["why"]
+        assert g["why"] == "" and g["address"]
         rows.append(f"{label}: {g['tier']}" + (f" ({g['why']})" if g["why"] else ""))
     print("tiers:", "; ".join(rows))
     assert rows
@@ -67,14 +67,18 @@ def test_not_python_has_no_gil():
 
 
 A_TIER = [(label, python) for label, python in PYTHONS if has_gil_symbols(python)]
-NOT_A = [(label, python) for label, python in PYTHONS if not has_gil_symbols(python)]
+# Every interpreter, each with the tier auto picks; and pyenv 3.11 with tier B forced.
+ALL = [(label, python, ()) for label, python in PYTHONS]
+ALL += [(label + "-libc", python, ("--gil=libc",)) for label, python in A_TIER
+        if "3.11" in label]
+IDS = [label for label, _, _ in ALL]
 
 
-@pytest.mark.parametrize("label,python", A_TIER, ids=[l for l, _ in A_TIER])
-def test_cpu_bound_threads_are_serialised(label, python):
-    proc, _ = run_phase(python, "cpu", ms=1500)
+@pytest.mark.parametrize("label,python,gil", ALL, ids=IDS)
+def test_cpu_bound_threads_are_serialised(label, python, gil):
+    proc, _ = run_phase(python, "cpu", ms=1500, gil=gil)
     g = proc["gil"]
-    assert g["tier"] == "uprobes" and g["address"] and g["switch_interval_us"] == 5000
+    assert g["tier"] in ("uprobes", "libc") and g["address"] and g["switch_interval_us"] == 5000
     workers = role_threads(proc, 4)
     assert len(workers) == 4
     # Held through the phase (1.5 s of the process's life), one holder at a time.
@@ -96,9 +100,9 @@ def test_cpu_bound_threads_are_serialised(label, python):
     assert any(v.startswith("CPU-bound threads serialised by the GIL") for v in g["verdicts"])
 
 
-@pytest.mark.parametrize("label,python", A_TIER, ids=[l for l, _ in A_TIER])
-def test_sleeping_threads_release_it_for_the_sleep(label, python):
-    proc, _ = run_phase(python, "sleep")
+@pytest.mark.parametrize("label,python,gil", ALL, ids=IDS)
+def test_sleeping_threads_release_it_for_the_sleep(label, python, gil):
+    proc, _ = run_phase(python, "sleep", gil=gil)
     g = proc["gil"]
     sleep_call = "clock_nanosleep" if version_of(python) >= (3, 11) else "select"
     workers = role_threads(proc, 4)
@@ -119,9 +123,9 @@ def test_sleeping_threads_release_it_for_the_sleep(label, python):
     assert any(v.startswith("I/O-bound threads") for v in g["verdicts"]), g["verdicts"]
 
 
-@pytest.mark.parametrize("label,python", A_TIER, ids=[l for l, _ in A_TIER])
-def test_zlib_threads_compute_in_parallel(label, python):
-    proc, _ = run_phase(python, "zlib")
+@pytest.mark.parametrize("label,python,gil", ALL, ids=IDS)
+def test_zlib_threads_compute_in_parallel(label, python, gil):
+    proc, _ = run_phase(python, "zlib", gil=gil)
     g = proc["gil"]
     workers = role_threads(proc, 4)
     assert len(workers) == 4
@@ -135,15 +139,17 @@ def test_zlib_threads_compute_in_parallel(label, python):
     assert any(v.startswith("Native code runs in parallel") for v in g["verdicts"]), g["verdicts"]
 
 
-@pytest.mark.parametrize("label,python", NOT_A, ids=[l for l, _ in NOT_A])
-def test_stripped_interpreter_is_reported_unobserved(label, python):
-    """Tiers B and C (no symbols needed) are not built yet: the report says
-    why the GIL is not observed instead of showing zeros."""
-    proc, _ = run_phase(python, "cpu", n=2, ms=200)
-    g = proc["gil"]
-    assert g["tier"] == "none" and "stripped" in g["why"]
-    assert g["threads"] == 0 and g["verdicts"] == []
-    assert all(t["gil"] is None for t in proc["threads"])
+@pytest.mark.parametrize("label,python", [p for p in A_TIER if "3.11" in p[0]],
+                         ids=[l for l, _ in A_TIER if "3.11" in l])
+def test_tiers_agree(label, python):
+    """Tier A (take_gil/drop_gil) and tier B (the C library's mutex and
+    condvar calls) on the same interpreter and workload: the GIL wait and
+    hold totals agree within 10%."""
+    a, _ = run_phase(python, "cpu", ms=1500, gil=("--gil=uprobe",))
+    b, _ = run_phase(python, "cpu", ms=1500, gil=("--gil=libc",))
+    assert a["gil"]["tier"] == "uprobes" and b["gil"]["tier"] == "libc"
+    for key in ("wait_ns", "hold_ns"):
+        assert abs(a["gil"][key] - b["gil"][key]) <= 0.1 * a["gil"][key], (key, a["gil"], b["gil"])
 
 
 def test_gil_off():
@@ -155,9 +161,9 @@ def test_gil_off():
 
 
 def test_gil_bad_mode():
-    p = subprocess.run([os.environ.get("CONTRACE", "contrace"), "--gil", "futex", "-p", "1"],
+    p = subprocess.run([CONTRACE, "--gil", "futex", "-p", "1"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "not built yet" in p.stderr
-    p = subprocess.run([os.environ.get("CONTRACE", "contrace"), "--gil", "bogus", "-p", "1"],
+    p = subprocess.run([CONTRACE, "--gil", "bogus", "-p", "1"],
                        capture_output=True, text=True)
-    assert p.returncode == 2 and "invalid --gil 'bogus'" in p.stderr
+    assert p.returncode == 2 and "invalid --gil 'bogus': expected auto, uprobe, libc or off" in p.stderr

@@ -27,6 +27,8 @@ Tests (default: all):
              (pyenv CPython with symbols: the GIL probes are on); wall time
   gil-read   pygil.py read N: os.read of one byte in a loop, each call a GIL
              release and re-take; ns per call bare vs traced
+  gil-cpu-libc, gil-read-libc  the same with --gil=libc (tier B: the C
+             library's mutex and condvar calls, as for a stripped interpreter)
   attach     contrace -- true: time until the probes are live, and in total
   probes     per-probe cost from the kernel's BPF run-time statistics
 """
@@ -256,11 +258,11 @@ def pygil(python, args, tracer):
     return float(out.split()[-1])
 
 
-def bench_gil(pairs, python, args, name, unit):
+def bench_gil(pairs, python, args, name, unit, extra=()):
     bare, trc = [], []
     for _ in range(pairs):
         bare.append(pygil(python, args, None))
-        trc.append(pygil(python, args, []))
+        trc.append(pygil(python, args, list(extra)))
     ratios = [t / b for b, t in zip(bare, trc)]
     return {
         "test": "gil",
@@ -400,7 +402,8 @@ def main():
     ap.add_argument("tests", nargs="*", default=["switch", "switch-S", "switch-bpftrace",
                                                  "bystander", "bystander-S", "futex-hash",
                                                  "futex-hash-S", "lock-pi", "mutex", "mutex-holds",
-                                                 "holds", "gil-cpu", "gil-read", "attach",
+                                                 "holds", "gil-cpu", "gil-read", "gil-cpu-libc",
+                                                 "gil-read-libc", "attach",
                                                  "probes"])
     ap.add_argument("--quick", action="store_true", help="few pairs, short runs")
     ap.add_argument("--pairs", type=int, default=None)
@@ -440,19 +443,22 @@ def main():
             results.append(bench_mutex(max(pairs // 2, 3), ["--holds"], "contrace --holds"))
         elif test == "holds":
             results.append(bench_holds(max(pairs // 4, 3), 100000 if args.quick else 300000))
-        elif test in ("gil-cpu", "gil-read"):
+        elif test in ("gil-cpu", "gil-read", "gil-cpu-libc", "gil-read-libc"):
             python = gil_python()
+            libc = test.endswith("-libc")
+            extra = ["--gil=libc"] if libc else []
+            name = "contrace (GIL, tier B: libc)" if libc else "contrace (GIL, tier A)"
             if not python:
                 print(f"bench: {test} skipped: no CPython with symbols under /root/.pyenv",
                       file=sys.stderr)
-            elif test == "gil-cpu":
+            elif test.startswith("gil-cpu"):
                 results.append(bench_gil(max(pairs // 4, 3), python,
                                          ["cpu", "4", "2000000" if args.quick else "8000000"],
-                                         "contrace (GIL probes)", "s"))
+                                         name, "s", extra))
             else:
                 results.append(bench_gil(max(pairs // 4, 3), python,
                                          ["read", "100000" if args.quick else "500000"],
-                                         "contrace (GIL probes)", "ns/call"))
+                                         name, "ns/call", extra))
         elif test == "attach":
             results.append(bench_attach(max(pairs, 5)))
         elif test == "probes":
