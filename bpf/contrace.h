@@ -251,6 +251,9 @@ struct ct_sys_stat {
 #define CT_NR_EXIT_GROUP 231
 #define CT_NR_FUTEX 202
 #define CT_NR_FUTEX_WAITV 449
+#define CT_NR_EPOLL_WAIT 232
+#define CT_NR_EPOLL_PWAIT 281
+#define CT_NR_EPOLL_PWAIT2 441
 #define CT_NR_FUTEX_WAKE 454
 #define CT_NR_FUTEX_WAIT 455
 #define CT_NR_FUTEX_REQUEUE 456

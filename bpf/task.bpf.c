@@ -198,6 +198,15 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 	/* Created runnable: it waits for a CPU until its first switch-in. */
 	th->state = CT_ST_RUNNABLE;
 	th->wait_ts = th->start_ts;
+	if (new_process) {
+		struct ct_thread *pt = ct_thread_of(parent);
+
+		/* A forked Python process's thread holds its GIL if the parent's did. */
+		if (pt && pt->gil_state == CT_GIL_HELD) {
+			th->gil_state = CT_GIL_HELD;
+			th->gil_ts = th->start_ts;
+		}
+	}
 	ct_publish(ct, th);
 	ct_count(forked);
 	if (new_process) {

@@ -549,6 +549,80 @@ static double pct(uint64_t a, uint64_t b)
 	return b ? 100.0 * (double)a / (double)b : 0;
 }
 
+static bool is_epoll(int nr)
+{
+	return nr == CT_NR_EPOLL_WAIT || nr == CT_NR_EPOLL_PWAIT || nr == CT_NR_EPOLL_PWAIT2;
+}
+
+/*
+ * An asyncio-style event loop (a thread that blocks in epoll_wait with the
+ * GIL released) that also blocks in other syscalls (time.sleep, file I/O):
+ * each such call stalls every task of the loop. futex is left out (a
+ * run_in_executor future, a lock).
+ */
+#define LOOP_MIN_POLLS 5
+#define LOOP_MIN_BLOCKED_NS 20000000ULL
+
+static void event_loops(struct rpt_gil *g, const struct rpt_process *p)
+{
+	char sys[32];
+
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+		const struct rpt_syscall *worst = NULL;
+		uint64_t polls = 0, blocked = 0;
+
+		for (size_t j = 0; j < t->gil.nrel_sys; j++) {
+			const struct rpt_syscall *s = &t->gil.rel_sys[j];
+
+			if (is_epoll(s->nr)) {
+				polls += s->blocks;
+			} else if (s->nr != CT_NR_FUTEX) {
+				blocked += s->blocked_ns;
+				if (!worst || s->blocked_ns > worst->blocked_ns)
+					worst = s;
+			}
+		}
+		if (polls < LOOP_MIN_POLLS || blocked < LOOP_MIN_BLOCKED_NS)
+			continue;
+		say(g,
+		    "thread %u (%s) runs an event loop (it waited in epoll_wait %llu times) but also blocked %.0f ms in other calls, most in %s (%.0f ms, %llu calls): while it blocks there, no task of the loop runs; use the loop's own waits (await asyncio.sleep, loop.run_in_executor for files)",
+		    t->tid, t->comm, (unsigned long long)polls, (double)blocked / 1e6,
+		    syscall_name(worst->nr, sys, sizeof(sys)), (double)worst->blocked_ns / 1e6,
+		    (unsigned long long)worst->blocks);
+	}
+}
+
+/*
+ * A hold far longer than the switch interval while other threads asked for
+ * the GIL: C code that neither releases it nor lets the eval loop honour
+ * the drop request (the interval alone would end a Python hold).
+ */
+#define LONG_HOLD_MIN_NS 50000000ULL
+
+static void long_holds(struct rpt_gil *g, const struct rpt_process *p)
+{
+	uint64_t limit = g->info.interval_us * 1000 * 20;
+
+	if (limit < LONG_HOLD_MIN_NS)
+		limit = LONG_HOLD_MIN_NS;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+		uint64_t asked = 0;
+
+		if (t->gil.hold_max < limit)
+			continue;
+		for (size_t j = 0; j < p->nthreads; j++)
+			if (j != i)
+				asked += p->threads[j].gil.forced;
+		if (!asked)
+			continue;
+		say(g,
+		    "thread %u (%s) held the GIL for %.0f ms at once while other threads asked for it %llu times: a C call that keeps the GIL (no Py_BEGIN_ALLOW_THREADS) starves them; release the GIL in that code, or run it in a process",
+		    t->tid, t->comm, (double)t->gil.hold_max / 1e6, (unsigned long long)asked);
+	}
+}
+
 /*
  * The verdict: the standard remedies, each with the figures it rests on,
  * and nothing when the evidence is thin (under 100 ms of Python threads'
@@ -557,6 +631,7 @@ static double pct(uint64_t a, uint64_t b)
  * a Condition, a queue), which say nothing about the GIL.
  */
 #define VERDICT_MIN_NS 100000000ULL
+#define HANDOFF_BOUND_PER_S 1000
 #define LONG_HELD_BLOCK_NS 10000000ULL
 
 static void verdict(struct rpt_gil *g, const struct rpt_process *p)
@@ -566,7 +641,11 @@ static void verdict(struct rpt_gil *g, const struct rpt_process *p)
 	const struct rpt_syscall *io = NULL;
 	char sys[32];
 
-	if (busy < VERDICT_MIN_NS || g->nthreads < 2)
+	if (busy < VERDICT_MIN_NS)
+		return;
+	event_loops(g, p);
+	long_holds(g, p);
+	if (g->nthreads < 2)
 		return;
 	for (size_t i = 0; i < g->nrel_sys && !io; i++)
 		if (g->rel_sys[i].nr != CT_NR_FUTEX)
@@ -602,7 +681,7 @@ static void verdict(struct rpt_gil *g, const struct rpt_process *p)
 		    g->rel_runq_ns > g->rel_oncpu_ns / 2 ?
 			    ", up to the number of CPUs (they also waited for one)" :
 			    "");
-	} else if (g->avg_waiting >= 0.5) {
+	} else if (g->avg_waiting >= 0.5 && g->takes_per_s >= HANDOFF_BOUND_PER_S) {
 		say(g,
 		    "Threads wait for the GIL %.0f%% of their busy time although it is held only %.0f%% of the time: %.0f handoffs per second between short releases cost more than the work they allow; fewer, larger I/O calls (or asyncio) would help",
 		    pct(g->wait_ns, busy), 100 * g->held_fraction, g->takes_per_s);

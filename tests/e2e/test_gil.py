@@ -3,12 +3,13 @@
 by it, sleeping threads that release it, and zlib threads that compute in
 parallel with it released; against what the kernel counted (/proc) and what
 the workload did (its loop counts)."""
+import json
 import os
 import subprocess
 
 import pytest
 
-from conftest import CONTRACE, PYWORKLOADS, interpreters, run_contrace
+from conftest import CONTRACE, PYWORKLOADS, interpreters, run_contrace, validate
 
 PYPHASED = os.path.join(PYWORKLOADS, "pyphased.py")
 PYTHONS = interpreters()
@@ -167,3 +168,73 @@ def test_gil_bad_mode():
     p = subprocess.run([CONTRACE, "--gil", "bogus", "-p", "1"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "invalid --gil 'bogus': expected auto, uprobe, libc or off" in p.stderr
+
+
+MP_POOL = os.path.join(PYWORKLOADS, "mp_pool.py")
+MP = [(label, python) for label, python in PYTHONS if "3.11" in label or label == "debian"]
+
+
+@pytest.mark.parametrize("label,python", MP, ids=[l for l, _ in MP])
+def test_multiprocessing_one_gil_per_process(label, python):
+    """With -f, each worker process of a pool has its own GIL, reported with
+    its own holds: a worker burning CPU in Python holds its GIL the whole
+    time it runs."""
+    _, report, _ = run_contrace("-f", "--", python, MP_POOL, "2", "4", "0.3")
+    out = report["processes"]
+    parent, children = out[0], out[1:]
+    assert parent["gil"] is not None
+    tier = parent["gil"]["tier"]
+    assert tier in ("uprobes", "libc")
+    busy = [c for c in children if c["cpu_ns"] > 0.2e9]
+    assert len(busy) >= 2, [(c["pid"], c["cpu_ns"]) for c in children]
+    addresses = set()
+    for c in busy:
+        g = c["gil"]
+        assert g is not None and g["tier"] == tier, (c["pid"], g)
+        addresses.add((c["pid"], g["address"]))
+        # One thread computes: it holds its own GIL for nearly all of its CPU time.
+        assert g["hold_ns"] >= 0.8 * c["cpu_ns"], (c["pid"], g["hold_ns"], c["cpu_ns"])
+        assert g["wait_ns"] < 0.1 * g["hold_ns"]
+    assert len(addresses) == len(busy)
+
+
+PYGIL = os.path.join(PYWORKLOADS, "pygil.py")
+
+
+@pytest.mark.parametrize("label,python,gil", ALL, ids=IDS)
+def test_long_c_call_holding_the_gil_is_named(label, python, gil):
+    """sum(range(N)) runs in C without releasing the GIL for ~300 ms while
+    another thread wants it: the verdict names the calling thread."""
+    out = subprocess.run([CONTRACE, "-q", "--json", "-", *gil, "--", python, PYGIL, "longcall",
+                          "30000000"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    # The workload's lines come first on stdout (one per call), then the JSON report.
+    lines = out.stdout.split("\n")
+    calls = [l.split()[1:] for l in lines[:3]]
+    report = validate(json.loads("\n".join(lines[3:])))
+    caller = calls[0][0]
+    proc = report["processes"][0]
+    verdicts = proc["gil"]["verdicts"]
+    named = [v for v in verdicts if "held the GIL for" in v]
+    assert len(named) == 1 and named[0].startswith(f"thread {caller} "), verdicts
+    t = [t for t in proc["threads"] if t["tid"] == int(caller)][0]
+    # The longest hold is one of the C calls: at least the thread's CPU time
+    # in it, at most its wall time (which may include a wait for the GIL,
+    # taken back between the clock read and the call).
+    hold = t["gil"]["hold_max_ns"]
+    assert any(float(cpu) * 1e6 - 5e6 <= hold <= float(ms) * 1e6 + 5e6
+               for _, ms, cpu in calls), (hold, calls)
+    assert hold >= max(float(cpu) for _, _, cpu in calls) * 1e6 - 5e6
+    assert not any(v.startswith("Threads wait for the GIL") for v in verdicts)
+
+
+@pytest.mark.parametrize("label,python,gil", ALL, ids=IDS)
+def test_blocking_call_in_event_loop_is_named(label, python, gil):
+    """An asyncio loop whose coroutine calls time.sleep(0.01) ten times."""
+    _, report, _ = run_contrace(*gil, "--", python, PYGIL, "loop", "10")
+    proc = report["processes"][0]
+    sleep_call = "clock_nanosleep" if version_of(python) >= (3, 11) else "select"
+    loops = [v for v in proc["gil"]["verdicts"] if "runs an event loop" in v]
+    assert loops, proc["gil"]["verdicts"]
+    assert f"most in {sleep_call}" in loops[0] or "most in pselect6" in loops[0], loops[0]
+    assert int(loops[0].split()[1]) == proc["pid"]  # asyncio.run in the main thread
