@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import CONTRACE, PYWORKLOADS, interpreters, run_contrace, validate
+from conftest import CONTRACE, PYWORKLOADS, Attached, Phased, interpreters, run_contrace, validate
 
 PYPHASED = os.path.join(PYWORKLOADS, "pyphased.py")
 PYTHONS = interpreters()
@@ -238,3 +238,27 @@ def test_blocking_call_in_event_loop_is_named(label, python, gil):
     assert loops, proc["gil"]["verdicts"]
     assert f"most in {sleep_call}" in loops[0] or "most in pselect6" in loops[0], loops[0]
     assert int(loops[0].split()[1]) == proc["pid"]  # asyncio.run in the main thread
+
+
+@pytest.mark.parametrize("label,python", [p for p in PYTHONS if "3.12" in p[0] or p[0] == "debian"],
+                         ids=[l for l, _ in PYTHONS if "3.12" in l or l == "debian"])
+def test_attach_to_a_running_interpreter(label, python, tmp_path):
+    """-p on a Python process already running: found and probed at attach;
+    a CPU phase of two threads then shows them sharing the GIL."""
+    wl = Phased([python, PYPHASED, "--cpu", "2", "--ms", "800"])
+    try:
+        ct = Attached(wl.pid, tmp_path=tmp_path)
+        wl.phase()
+        report = ct.stop()
+    finally:
+        wl.stop()
+    (proc,) = report["processes"]
+    g = proc["gil"]
+    assert g["tier"] == ("uprobes" if has_gil_symbols(python) else "libc"), g["why"]
+    cpu = [t for t in proc["threads"] if wl.threads.get(t["tid"]) == "cpu"]
+    assert len(cpu) == 2
+    for t in cpu:
+        # Each held the GIL about half the phase and waited about half.
+        assert 0.25e9 <= t["gil"]["hold_ns"] <= 0.65e9, t["gil"]
+        assert t["gil"]["wait_ns"] >= 0.2e9, t["gil"]
+    assert sum(t["gil"]["hold_ns"] for t in cpu) >= 0.85 * 0.8e9
