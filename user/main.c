@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "diff.h"
 #include "kernel.h"
 #include "log.h"
 #include "model.h"
@@ -376,6 +377,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int ret, code = 1;
 
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return diff_main(argc - 1, argv + 1);
 	switch (opts_parse(&run.o, argc, argv, stdout, err, sizeof(err))) {
 	case OPTS_EXIT:
 		return 0;

@@ -53,6 +53,7 @@ void opts_usage(FILE *f)
 {
 	fputs("Usage: contrace [OPTIONS] -p PID\n"
 	      "       contrace [OPTIONS] -- COMMAND [ARGS...]\n"
+	      "       contrace diff [--fail-on RULE]... BASE.json NEW.json   (see diff --help)\n"
 	      "\n"
 	      "Where the threads of one process spend their time, and who makes them wait.\n"
 	      "\n"

@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "diff.h"
+#include "format.h"
+
+#define D(ns) fmt_dur((char[FMT_LEN]){ 0 }, FMT_LEN, (ns))
+#define MAX_RULES 32
+#define GROUP_ROWS 10 /* rows per named group (locks, syscalls, threads) in text */
+/*
+ * The default gate: these, worse by more than 20%, and by more than the
+ * noise floor: 10 ms, or 10% of the base's wall time if that is more (the
+ * run-queue wait of two identical short runs differs by tens of percent).
+ */
+#define GATE_FLOOR_NS 10e6
+#define GATE_FLOOR_WALL 0.1
+
+enum unit { U_NS, U_COUNT, U_RATIO };
+
+struct metric {
+	char name[160];
+	enum unit unit;
+	int group; /* 0: process, 1: GIL, 2: locks total, 3: a lock, 4: a syscall, 5: a thread name */
+	double v[2]; /* base, new */
+	bool in[2]; /* present in that report */
+};
+
+struct metrics {
+	struct metric *v;
+	size_t n;
+};
+
+static struct metric *metric_at(struct metrics *m, const char *name, enum unit unit, int group)
+{
+	struct metric *nv;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (!strcmp(m->v[i].name, name))
+			return &m->v[i];
+	nv = realloc(m->v, (m->n + 1) * sizeof(*m->v));
+	if (!nv)
+		return NULL;
+	m->v = nv;
+	nv = &m->v[m->n++];
+	memset(nv, 0, sizeof(*nv));
+	snprintf(nv->name, sizeof(nv->name), "%s", name);
+	nv->unit = unit;
+	nv->group = group;
+	return nv;
+}
+
+/* Add v to a metric of report `side` (summing: thread names repeat). */
+static int put(struct metrics *m, int side, const char *name, enum unit unit, int group, double v)
+{
+	struct metric *e = metric_at(m, name, unit, group);
+
+	if (!e)
+		return -ENOMEM;
+	e->v[side] += v;
+	e->in[side] = true;
+	return 0;
+}
+
+static double num(struct json_object *o, const char *key, bool *ok)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v ||
+	    (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))) {
+		if (ok)
+			*ok = false;
+		return 0;
+	}
+	if (ok)
+		*ok = true;
+	return json_object_get_double(v);
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return "";
+	return json_object_get_string(v);
+}
+
+static struct json_object *arr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+static int add_process(struct metrics *m, int side, struct json_object *p)
+{
+	static const struct {
+		const char *key;
+		enum unit unit;
+	} keys[] = {
+		{ "wall_ns", U_NS },
+		{ "cpu_ns", U_NS },
+		{ "runq_ns", U_NS },
+		{ "blocked_ns", U_NS },
+		{ "cpu_utilization", U_RATIO },
+		{ "voluntary_switches", U_COUNT },
+		{ "involuntary_switches", U_COUNT },
+		{ "wakeups", U_COUNT },
+		{ "thread_count", U_COUNT },
+	};
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !ret; i++)
+		ret = put(m, side, keys[i].key, keys[i].unit, 0, num(p, keys[i].key, NULL));
+	return ret;
+}
+
+static int add_gil(struct metrics *m, int side, struct json_object *p)
+{
+	static const struct {
+		const char *key;
+		enum unit unit;
+	} keys[] = {
+		{ "held_fraction", U_RATIO },
+		{ "avg_waiting", U_RATIO },
+		{ "hold_ns", U_NS },
+		{ "wait_ns", U_NS },
+		{ "released_ns", U_NS },
+		{ "contended_takes", U_COUNT },
+		{ "forced_switch_requests", U_COUNT },
+	};
+	struct json_object *g;
+	char name[160];
+	double busy;
+	int ret = 0;
+
+	if (!json_object_object_get_ex(p, "gil", &g) || !g || !strcmp(str(g, "tier"), "none"))
+		return 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !ret; i++) {
+		snprintf(name, sizeof(name), "gil.%s", keys[i].key);
+		ret = put(m, side, name, keys[i].unit, 1, num(g, keys[i].key, NULL));
+	}
+	/* The share of the Python threads' time spent waiting for the GIL. */
+	busy = num(g, "hold_ns", NULL) + num(g, "wait_ns", NULL) + num(g, "released_ns", NULL);
+	if (!ret)
+		ret = put(m, side, "gil.wait_fraction", U_RATIO, 1,
+			  busy > 0 ? num(g, "wait_ns", NULL) / busy : 0);
+	return ret;
+}
+
+static int add_locks(struct metrics *m, int side, struct json_object *p)
+{
+	struct json_object *locks = arr(p, "locks"), *j;
+	double wait = 0, waits = 0;
+	char name[160];
+	int ret = 0;
+
+	for (size_t i = 0; locks && i < json_object_array_length(locks) && !ret; i++) {
+		struct json_object *l = json_object_array_get_idx(locks, i);
+
+		if (json_object_object_get_ex(l, "thread_join", &j) && json_object_get_boolean(j))
+			continue;
+		wait += num(l, "wait_ns", NULL);
+		waits += num(l, "waits", NULL);
+		/* By name only where it is a symbol: addresses change from run to run. */
+		if (!json_object_object_get_ex(l, "named", &j) || !json_object_get_boolean(j))
+			continue;
+		snprintf(name, sizeof(name), "lock[%s].wait_ns", str(l, "name"));
+		ret = put(m, side, name, U_NS, 3, num(l, "wait_ns", NULL));
+		snprintf(name, sizeof(name), "lock[%s].waits", str(l, "name"));
+		if (!ret)
+			ret = put(m, side, name, U_COUNT, 3, num(l, "waits", NULL));
+	}
+	if (!ret)
+		ret = put(m, side, "locks.wait_ns", U_NS, 2, wait);
+	if (!ret)
+		ret = put(m, side, "locks.waits", U_COUNT, 2, waits);
+	return ret;
+}
+
+static int add_syscalls(struct metrics *m, int side, struct json_object *p)
+{
+	struct json_object *sys = arr(p, "syscalls");
+	char name[160];
+	bool ok;
+	int ret = 0;
+
+	for (size_t i = 0; sys && i < json_object_array_length(sys) && !ret; i++) {
+		struct json_object *s = json_object_array_get_idx(sys, i);
+		double calls = num(s, "calls", &ok);
+
+		snprintf(name, sizeof(name), "syscall[%s].blocked_ns", str(s, "name"));
+		ret = put(m, side, name, U_NS, 4, num(s, "blocked_ns", NULL));
+		if (!ret && ok) {
+			snprintf(name, sizeof(name), "syscall[%s].calls", str(s, "name"));
+			ret = put(m, side, name, U_COUNT, 4, calls);
+		}
+	}
+	return ret;
+}
+
+static int add_threads(struct metrics *m, int side, struct json_object *p)
+{
+	static const char *const keys[] = { "oncpu_ns", "runq_ns", "blocked_ns" };
+	struct json_object *threads = arr(p, "threads");
+	char name[160];
+	int ret = 0;
+
+	/* Thread roles by name: tids change from run to run. */
+	for (size_t i = 0; threads && i < json_object_array_length(threads) && !ret; i++) {
+		struct json_object *t = json_object_array_get_idx(threads, i);
+
+		for (size_t k = 0; k < 3 && !ret; k++) {
+			snprintf(name, sizeof(name), "thread[%s].%s", str(t, "comm"), keys[k]);
+			ret = put(m, side, name, U_NS, 5, num(t, keys[k], NULL));
+		}
+	}
+	return ret;
+}
+
+/* What a report is: "pid 123, 2.00s, 'cmd'" */
+struct side {
+	const char *path;
+	struct json_object *root;
+	char what[256];
+};
+
+static int load(struct side *s, char *err, size_t errlen)
+{
+	struct json_object *procs, *p, *v;
+	enum json_tokener_error jerr;
+	FILE *f = fopen(s->path, "re");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	long version;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot read: %s", s->path, strerror(errno));
+		return -errno;
+	}
+	for (;;) {
+		char *nb;
+
+		if (len + 65536 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536 * 2;
+			if (cap > ((size_t)1 << 31)) {
+				snprintf(err, errlen, "%s: too large for a report", s->path);
+				free(buf);
+				fclose(f);
+				return -EFBIG;
+			}
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				snprintf(err, errlen, "%s: out of memory", s->path);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	buf[len] = 0;
+	s->root = json_tokener_parse_verbose(buf, &jerr);
+	free(buf);
+	if (!s->root || !json_object_is_type(s->root, json_type_object)) {
+		snprintf(err, errlen, "%s: not a contrace JSON report (%s)", s->path,
+			 s->root ? "not an object" : json_tokener_error_desc(jerr));
+		return -EINVAL;
+	}
+	if (!json_object_object_get_ex(s->root, "schema_version", &v) ||
+	    !json_object_is_type(v, json_type_int)) {
+		snprintf(err, errlen, "%s: not a contrace JSON report (no schema_version)",
+			 s->path);
+		return -EINVAL;
+	}
+	version = (long)json_object_get_int64(v);
+	if (version != 1) {
+		snprintf(err, errlen,
+			 "%s: report schema version %ld; this contrace reads version 1", s->path,
+			 version);
+		return -EINVAL;
+	}
+	procs = arr(s->root, "processes");
+	if (!procs || !json_object_array_length(procs)) {
+		snprintf(err, errlen, "%s: the report has no process", s->path);
+		return -EINVAL;
+	}
+	p = json_object_array_get_idx(procs, 0);
+	snprintf(s->what, sizeof(s->what), "pid %d, %s, %s", (int)num(p, "pid", NULL),
+		 D((uint64_t)num(p, "wall_ns", NULL)), str(p, "cmdline"));
+	return 0;
+}
+
+static int collect(struct metrics *m, int side, struct side *s)
+{
+	struct json_object *p = json_object_array_get_idx(arr(s->root, "processes"), 0);
+	int ret = add_process(m, side, p);
+
+	if (!ret)
+		ret = add_gil(m, side, p);
+	if (!ret)
+		ret = add_locks(m, side, p);
+	if (!ret)
+		ret = add_syscalls(m, side, p);
+	if (!ret)
+		ret = add_threads(m, side, p);
+	return ret;
+}
+
+/* Rules */
+
+int diff_parse_rule(const char *s, struct diff_rule *r, char *err, size_t errlen)
+{
+	const char *op = strpbrk(s, "<>");
+	char *end;
+	size_t mlen;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->text, sizeof(r->text), "%s", s);
+	if (!op) {
+		snprintf(
+			err, errlen,
+			"invalid rule '%s': expected METRIC>CHANGE or METRIC<CHANGE, e.g. gil.wait_fraction>+10%%",
+			s);
+		return -EINVAL;
+	}
+	mlen = (size_t)(op - s);
+	while (mlen && s[mlen - 1] == ' ')
+		mlen--;
+	if (!mlen || mlen >= sizeof(r->metric)) {
+		snprintf(err, errlen, "invalid rule '%s': no metric before '%c'", s, *op);
+		return -EINVAL;
+	}
+	memcpy(r->metric, s, mlen);
+	r->op = *op++;
+	if (*op == '=') {
+		r->or_equal = true;
+		op++;
+	}
+	while (*op == ' ')
+		op++;
+	errno = 0;
+	r->change = strtod(op, &end);
+	if (end == op || errno || !isfinite(r->change)) {
+		snprintf(err, errlen, "invalid rule '%s': expected a change such as +10%% or +5ms",
+			 s);
+		return -EINVAL;
+	}
+	if (!strcmp(end, "%")) {
+		r->relative = true;
+	} else if (!strcmp(end, "ns") || !*end) {
+		/* nanoseconds, or a plain number (counts, fractions) */
+	} else if (!strcmp(end, "us")) {
+		r->change *= 1e3;
+	} else if (!strcmp(end, "ms")) {
+		r->change *= 1e6;
+	} else if (!strcmp(end, "s")) {
+		r->change *= 1e9;
+	} else {
+		snprintf(err, errlen, "invalid rule '%s': unknown unit '%s' (%%, ns, us, ms, s)", s,
+			 end);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The change the rule looks at: percent of base (+-inf from 0), or absolute. */
+static double rule_change(const struct diff_rule *r, double base, double new)
+{
+	double d = new - base;
+
+	if (!r->relative)
+		return d;
+	if (base == 0)
+		return d > 0 ? INFINITY : d < 0 ? -INFINITY : 0;
+	return 100.0 * d / fabs(base);
+}
+
+bool diff_rule_broken(const struct diff_rule *r, double base, double new)
+{
+	double c = rule_change(r, base, new);
+
+	if (r->op == '>')
+		return r->or_equal ? c >= r->change : c > r->change;
+	return r->or_equal ? c <= r->change : c < r->change;
+}
+
+/* Output */
+
+static const char *value(char *buf, size_t len, enum unit u, double v)
+{
+	if (u == U_NS) {
+		if (v < 0) {
+			buf[0] = '-';
+			fmt_dur(buf + 1, len - 1, (uint64_t)-v);
+		} else {
+			fmt_dur(buf, len, (uint64_t)v);
+		}
+	} else if (u == U_COUNT) {
+		snprintf(buf, len, "%.0f", v);
+	} else {
+		snprintf(buf, len, "%.3f", v);
+	}
+	return buf;
+}
+
+static const char *pct(char *buf, size_t len, double base, double new)
+{
+	if (base == 0)
+		snprintf(buf, len, "%s", new == 0 ? "0%" : "new");
+	else
+		snprintf(buf, len, "%+.1f%%", 100.0 * (new - base) / fabs(base));
+	return buf;
+}
+
+static int cmp_metric(const void *a, const void *b)
+{
+	const struct metric *x = a, *y = b;
+	double mx = fmax(x->v[0], x->v[1]), my = fmax(y->v[0], y->v[1]);
+
+	if (x->group != y->group)
+		return x->group - y->group;
+	if (x->group < 3)
+		return 0;
+	return mx > my ? -1 : mx < my;
+}
+
+static void print_table(FILE *f, const struct metrics *m, bool markdown)
+{
+	char a[32], b[32], c[32], p[32];
+	int group = -1;
+	size_t in_group = 0;
+
+	if (markdown)
+		fprintf(f, "| metric | base | new | change | %% |\n|---|---:|---:|---:|---:|\n");
+	else
+		fprintf(f, "  %-44s %10s %10s %10s %8s\n", "METRIC", "BASE", "NEW", "CHANGE", "%");
+	for (size_t i = 0; i < m->n; i++) {
+		const struct metric *e = &m->v[i];
+
+		if (e->group != group) {
+			group = e->group;
+			in_group = 0;
+		}
+		if (e->v[0] == 0 && e->v[1] == 0)
+			continue;
+		if (e->group >= 3 && ++in_group > GROUP_ROWS)
+			continue;
+		value(a, sizeof(a), e->unit, e->v[0]);
+		value(b, sizeof(b), e->unit, e->v[1]);
+		value(c, sizeof(c), e->unit, e->v[1] - e->v[0]);
+		if (e->v[1] >= e->v[0]) {
+			memmove(c + 1, c, strlen(c) + 1);
+			c[0] = '+';
+		}
+		pct(p, sizeof(p), e->v[0], e->v[1]);
+		if (markdown)
+			fprintf(f, "| `%s` | %s | %s | %s | %s |\n", e->name, a, b, c, p);
+		else
+			fprintf(f, "  %-44s %10s %10s %10s %8s\n", e->name, a, b, c, p);
+	}
+}
+
+static struct json_object *diff_json(const struct metrics *m, const struct diff_rule *rules,
+				     const bool *broken, size_t nrules, const struct side *s,
+				     bool regression)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	json_object_object_add(o, "base", json_object_new_string(s[0].path));
+	json_object_object_add(o, "new", json_object_new_string(s[1].path));
+	for (size_t i = 0; i < m->n; i++) {
+		struct json_object *e = json_object_new_object();
+		const struct metric *x = &m->v[i];
+
+		json_object_object_add(e, "metric", json_object_new_string(x->name));
+		json_object_object_add(e, "base",
+				       x->in[0] ? json_object_new_double(x->v[0]) : NULL);
+		json_object_object_add(e, "new", x->in[1] ? json_object_new_double(x->v[1]) : NULL);
+		json_object_object_add(e, "change", json_object_new_double(x->v[1] - x->v[0]));
+		json_object_object_add(
+			e, "relative",
+			x->v[0] != 0 ? json_object_new_double((x->v[1] - x->v[0]) / fabs(x->v[0])) :
+				       NULL);
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "metrics", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < nrules; i++) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "rule", json_object_new_string(rules[i].text));
+		json_object_object_add(e, "broken", json_object_new_boolean(broken[i]));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "rules", a);
+	json_object_object_add(o, "regression", json_object_new_boolean(regression));
+	return o;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: contrace diff [OPTIONS] BASE.json NEW.json\n"
+	      "\n"
+	      "Compare two JSON reports (contrace --json) of the same program: each metric's\n"
+	      "change, and whether it regressed. Exit status: 0 within limits, 1 regression,\n"
+	      "2 usage or input error.\n"
+	      "\n"
+	      "  --fail-on RULE     METRIC>CHANGE or METRIC<CHANGE (also >=, <=); CHANGE is a\n"
+	      "                     percentage of the base (+10%) or an amount (+5ms, +100,\n"
+	      "                     -0.05); several allowed. Without any, the default gate:\n"
+	      "                     locks.wait_ns, gil.wait_ns or runq_ns worse by more\n"
+	      "                     than 20% and by more than 10 ms or 10% of the base's\n"
+	      "                     wall time, whichever is more\n"
+	      "  --json FILE        also write the comparison as JSON ('-': stdout, no text)\n"
+	      "  --markdown FILE    also write the table as Markdown (a CI job summary)\n"
+	      "  -h, --help         this help\n"
+	      "\n"
+	      "Metrics: wall_ns cpu_ns runq_ns blocked_ns cpu_utilization voluntary_switches\n"
+	      "involuntary_switches wakeups thread_count; gil.held_fraction gil.avg_waiting\n"
+	      "gil.wait_fraction gil.hold_ns gil.wait_ns gil.released_ns gil.contended_takes\n"
+	      "gil.forced_switch_requests; locks.wait_ns locks.waits; lock[NAME].wait_ns\n"
+	      "lock[NAME].waits; syscall[NAME].blocked_ns syscall[NAME].calls;\n"
+	      "thread[NAME].oncpu_ns .runq_ns .blocked_ns. Of the target process (the first\n"
+	      "in the report); locks by symbol, threads by name.\n",
+	      f);
+}
+
+int diff_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "fail-on", required_argument, NULL, 'F' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "markdown", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct diff_rule rules[MAX_RULES + 3];
+	bool broken[MAX_RULES + 3] = { false }, missing[MAX_RULES + 3] = { false };
+	bool gate = false, regression = false;
+	double floor_ns = GATE_FLOOR_NS;
+	const char *json_path = NULL, *md_path = NULL;
+	struct side s[2] = { { 0 } };
+	struct metrics m = { 0 };
+	size_t nrules = 0, nbroken = 0;
+	char err[512];
+	FILE *out = stdout;
+	int c, code = 2;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			if (nrules == MAX_RULES) {
+				fprintf(stderr, "contrace diff: at most %d --fail-on rules\n",
+					MAX_RULES);
+				return 2;
+			}
+			if (diff_parse_rule(optarg, &rules[nrules], err, sizeof(err))) {
+				fprintf(stderr, "contrace diff: %s\n", err);
+				return 2;
+			}
+			nrules++;
+			break;
+		case 'j':
+			json_path = optarg;
+			break;
+		case 'm':
+			md_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr,
+				"contrace diff: unknown option '%s' (see contrace diff --help)\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "contrace diff: expected two reports, BASE and NEW (see --help)\n");
+		return 2;
+	}
+	s[0].path = argv[optind];
+	s[1].path = argv[optind + 1];
+	if (!nrules) {
+		static const char *const gate_rules[] = { "locks.wait_ns>+20%", "gil.wait_ns>+20%",
+							  "runq_ns>+20%" };
+
+		for (size_t i = 0; i < 3; i++)
+			diff_parse_rule(gate_rules[i], &rules[nrules++], err, sizeof(err));
+		gate = true;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (load(&s[i], err, sizeof(err))) {
+			fprintf(stderr, "contrace diff: %s\n", err);
+			goto out;
+		}
+	}
+	if (collect(&m, 0, &s[0]) || collect(&m, 1, &s[1])) {
+		fprintf(stderr, "contrace diff: out of memory\n");
+		goto out;
+	}
+	for (size_t j = 0; j < m.n; j++)
+		if (!strcmp(m.v[j].name, "wall_ns") && GATE_FLOOR_WALL * m.v[j].v[0] > floor_ns)
+			floor_ns = GATE_FLOOR_WALL * m.v[j].v[0];
+	qsort(m.v, m.n, sizeof(*m.v), cmp_metric);
+	for (size_t i = 0; i < nrules; i++) {
+		struct metric *e = NULL;
+
+		for (size_t j = 0; j < m.n && !e; j++)
+			if (!strcmp(m.v[j].name, rules[i].metric))
+				e = &m.v[j];
+		if (!e) {
+			missing[i] = true;
+			if (gate)
+				continue; /* e.g. no GIL in these reports */
+			fprintf(stderr,
+				"contrace diff: --fail-on '%s': no metric '%s' in either report (see --help)\n",
+				rules[i].text, rules[i].metric);
+			goto out;
+		}
+		broken[i] = diff_rule_broken(&rules[i], e->v[0], e->v[1]);
+		/* The default gate ignores changes within the noise floor. */
+		if (gate && fabs(e->v[1] - e->v[0]) <= floor_ns)
+			broken[i] = false;
+		nbroken += broken[i];
+	}
+	regression = nbroken > 0;
+	if (json_path && !strcmp(json_path, "-"))
+		out = NULL;
+	if (out) {
+		fprintf(out, "contrace diff\n  base  %s: %s\n  new   %s: %s\n\n", s[0].path,
+			s[0].what, s[1].path, s[1].what);
+		print_table(out, &m, false);
+		if (gate)
+			fprintf(out,
+				"\n  RULES (the default gate: worse by more than 20%% and %s)\n",
+				D((uint64_t)floor_ns));
+		else
+			fprintf(out, "\n  RULES\n");
+		for (size_t i = 0; i < nrules; i++)
+			fprintf(out, "  %-5s %s\n",
+				missing[i] ? "n/a" :
+				broken[i]  ? "FAIL" :
+					     "ok",
+				rules[i].text);
+		fprintf(out, "\n%s\n",
+			regression ? "REGRESSION: a rule is broken (exit status 1)" :
+				     "within limits (exit status 0)");
+	}
+	if (md_path) {
+		FILE *f = fopen(md_path, "we");
+
+		if (!f) {
+			fprintf(stderr, "contrace diff: cannot write '%s': %s\n", md_path,
+				strerror(errno));
+			goto out;
+		}
+		print_table(f, &m, true);
+		fprintf(f, "\n%s\n", regression ? "**Regression**" : "Within limits");
+		for (size_t i = 0; i < nrules; i++)
+			fprintf(f, "- %s `%s`\n", broken[i] ? "FAIL" : "ok", rules[i].text);
+		fclose(f);
+	}
+	if (json_path) {
+		struct json_object *o = diff_json(&m, rules, broken, nrules, s, regression);
+		FILE *f = strcmp(json_path, "-") ? fopen(json_path, "we") : stdout;
+
+		if (!f) {
+			fprintf(stderr, "contrace diff: cannot write '%s': %s\n", json_path,
+				strerror(errno));
+			json_object_put(o);
+			goto out;
+		}
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		if (f != stdout)
+			fclose(f);
+		json_object_put(o);
+	}
+	code = regression ? 1 : 0;
+out:
+	free(m.v);
+	for (int i = 0; i < 2; i++)
+		json_object_put(s[i].root);
+	return code;
+}
