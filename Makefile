@@ -53,10 +53,11 @@ SKEL := $(OUT)/contrace.skel.h
 
 # Debian packages: build, tests, demo. `make deps` installs only what is missing.
 DEB_PKGS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjson-c-dev \
-	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux
+	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux \
+	libclang-rt-14-dev
 BENCH_PKGS := linux-perf bpftrace
 
-.PHONY: all deps bench-deps demo test unit e2e bench format check-format clean
+.PHONY: all deps bench-deps demo test unit e2e fuzz bench format check-format clean
 .DELETE_ON_ERROR:
 
 all: $(OUT)/contrace $(WORKLOADS)
@@ -121,6 +122,33 @@ $(OUT)/asan/tests/%: $(OUT)/asan/tests/%.o $(ASAN_LIB_OBJS)
 	$(call msg,LD-ASAN,$@)
 	$(Q)$(CC) $(ASAN_FLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
+# The recording reader's fuzz target (libFuzzer, clang), and its run: a
+# bounded time from the corpus in tests/fuzz/corpus (a crash it finds is
+# saved in $(OUT)/fuzz; copy it to the corpus once fixed: a regression test).
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+FUZZ_OBJS := $(patsubst user/%.c,$(OUT)/fuzz/user/%.o,$(LIB_SRCS))
+
+$(OUT)/fuzz/user/%.o: user/%.c $(SKEL)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
+		-c $< -o $@
+
+$(OUT)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(FUZZ_OBJS)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $^ $(LDLIBS) -o $@
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(OUT)/fuzz/fuzz_record
+	$(Q)mkdir -p $(OUT)/fuzz/new
+	$(Q)echo "  FUZZ     record reader, $(FUZZ_SECONDS) s"
+	$(Q)cd $(OUT)/fuzz && ./fuzz_record -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		new $(CURDIR)/tests/fuzz/corpus 2>fuzz.log || { tail -40 fuzz.log; exit 1; }
+	$(Q)grep -E "stat::number_of_executed_units|stat::peak_rss" $(OUT)/fuzz/fuzz.log
+
 $(OUT)/workloads/%: tools/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -176,6 +204,7 @@ e2e: $(OUT)/contrace $(OUT)/asan/contrace $(WORKLOADS)
 test: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory e2e
+	$(Q)$(MAKE) --no-print-directory fuzz
 
 bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all

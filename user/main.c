@@ -4,6 +4,7 @@
  * them wait. This file runs a trace: target, probes, event loop, reports.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "diff.h"
+#include "record.h"
 #include "kernel.h"
 #include "log.h"
 #include "model.h"
@@ -48,6 +50,8 @@ struct run {
 	int stop_signal; /* SIGINT/SIGTERM/SIGHUP that ended the trace, or 0 */
 	bool signal_from_process; /* sent by kill(), not by the terminal */
 	struct rpt_gil_info gil[GIL_MAX_PROCS]; /* Python processes, for the report */
+	struct recorder rec; /* -o: the recording, or f NULL */
+	bool replay; /* contrace report: meta comes from the recording */
 };
 
 static void fill_meta(struct run *run)
@@ -94,16 +98,31 @@ static int emit(struct run *run, const struct report *r)
 	return ret;
 }
 
+/* The metadata that changes while tracing, as of now. */
+static void live_meta(struct run *run)
+{
+	run->meta.holds_probed = run->session.holds.probed;
+	run->meta.holds_unprobed = run->session.holds.skipped;
+	run->meta.ngil = gil_infos(&run->session.gil, run->gil, GIL_MAX_PROCS);
+	run->meta.gil = run->gil;
+}
+
 static int report_window(struct run *run, const struct snapshot *cur, const struct snapshot *prev,
 			 int index)
 {
 	struct report r;
 	int ret;
 
-	run->meta.holds_probed = run->session.holds.probed;
-	run->meta.holds_unprobed = run->session.holds.skipped;
-	run->meta.ngil = gil_infos(&run->session.gil, run->gil, GIL_MAX_PROCS);
-	run->meta.gil = run->gil;
+	char err[512];
+
+	if (!run->replay)
+		live_meta(run);
+	if (run->rec.f &&
+	    record_snapshot(&run->rec, cur, &run->meta, index ? RECORD_INTERVAL : RECORD_FINAL, err,
+			    sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -EIO;
+	}
 	ret = model_build(&r, &run->meta, cur, prev);
 	if (ret) {
 		log_error("cannot build the report: %s", strerror(-ret));
@@ -158,6 +177,17 @@ static int trace_loop(struct run *run)
 		ret = session_snapshot(&run->session, &prev);
 		if (ret)
 			return ret;
+		if (run->rec.f) {
+			char err[512];
+
+			live_meta(run);
+			if (record_snapshot(&run->rec, &prev, &run->meta, RECORD_START, err,
+					    sizeof(err))) {
+				log_error("%s", err);
+				snapshot_free(&prev);
+				return -EIO;
+			}
+		}
 	}
 	quick_until = run->target.launched ? start + QUICK_WINDOW_MS * 1000000ULL : 0;
 	next_refresh = start + (quick_until ? QUICK_REFRESH_MS : REFRESH_MS) * 1000000ULL;
@@ -370,15 +400,127 @@ static void report_own_usage(void)
 		 ru.ru_maxrss);
 }
 
+static void replay_usage(FILE *f)
+{
+	fputs("Usage: contrace report FILE [--json FILE] [-q] [-v] [--top N]\n"
+	      "\n"
+	      "Print the reports of a recording (contrace record -o FILE, or -o on any trace):\n"
+	      "the same text and JSON the live run printed.\n",
+	      f);
+}
+
+/* contrace report FILE: the reports of a recording, through the live run's renderers. */
+static int replay_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", required_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },	  { "top", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },	  { NULL, 0, NULL, 0 },
+	};
+	struct run run = { .sigfd = -1, .replay = true };
+	const struct snapshot *prev = NULL;
+	struct recording rec;
+	char err[512], *end;
+	int c, index = 0, code = 1;
+	long top;
+
+	run.o.top = OPTS_DEFAULT_TOP;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			run.o.json_path = optarg;
+			break;
+		case 'q':
+			run.o.quiet = true;
+			break;
+		case 'v':
+			run.o.verbose++;
+			break;
+		case 't':
+			top = strtol(optarg, &end, 10);
+			if (*end || end == optarg || top < 0 || top > 1000000) {
+				fprintf(stderr, "contrace report: invalid --top '%s'\n", optarg);
+				return 2;
+			}
+			run.o.top = (int)top;
+			break;
+		case 'h':
+			replay_usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "contrace report: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "contrace report: expected one recording (see --help)\n");
+		return 2;
+	}
+	if (run.o.quiet && !run.o.json_path) {
+		fprintf(stderr, "contrace report: -q without --json would print nothing\n");
+		return 2;
+	}
+	if (record_read(argv[optind], &rec, err, sizeof(err))) {
+		fprintf(stderr, "contrace report: %s\n", err);
+		return 2;
+	}
+	if (rec.truncated)
+		log_warn("%s was cut short: reporting up to its last whole snapshot", argv[optind]);
+	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-"));
+	for (size_t i = 0; i < rec.nsnaps; i++)
+		if (rec.kinds[i] == RECORD_INTERVAL)
+			run.o.interval = 1;
+	if (open_json(&run))
+		goto out;
+	code = 0;
+	for (size_t i = 0; i < rec.nsnaps && !code; i++) {
+		bool last = i + 1 == rec.nsnaps;
+
+		record_meta_at(&rec, i);
+		run.meta = rec.meta;
+		run.meta.truncated = rec.truncated && last;
+		if (rec.kinds[i] == RECORD_START) {
+			prev = &rec.snaps[i];
+			continue;
+		}
+		/* A recording without its final snapshot: the total up to its last one. */
+		if (rec.kinds[i] == RECORD_INTERVAL && !(last && !rec.final)) {
+			code = report_window(&run, &rec.snaps[i], prev, ++index) ? 1 : 0;
+			prev = &rec.snaps[i];
+			continue;
+		}
+		if (last)
+			code = report_window(&run, &rec.snaps[i], NULL, 0) ? 1 : 0;
+	}
+	if (run.json && run.json != stdout && fclose(run.json)) {
+		log_error("cannot write JSON to '%s': %s", run.o.json_path, strerror(errno));
+		code = 1;
+	}
+out:
+	record_free(&rec);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	struct run run = { .sigfd = -1 };
 	struct snapshot final = { 0 };
+	bool record = false;
 	char err[512];
 	int ret, code = 1;
 
 	if (argc > 1 && !strcmp(argv[1], "diff"))
 		return diff_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return replay_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "record")) {
+		record = true;
+		argc--;
+		argv++;
+	}
 	switch (opts_parse(&run.o, argc, argv, stdout, err, sizeof(err))) {
 	case OPTS_EXIT:
 		return 0;
@@ -387,6 +529,10 @@ int main(int argc, char **argv)
 		return 2;
 	case OPTS_OK:
 		break;
+	}
+	if (record && !run.o.output) {
+		fprintf(stderr, "contrace: record needs -o FILE\n");
+		return 2;
 	}
 	log_verbosity = run.o.verbose > 1 ? 2 : run.o.verbose;
 	libbpf_set_print(log_libbpf);
@@ -400,10 +546,18 @@ int main(int argc, char **argv)
 	}
 	if (open_json(&run))
 		return 1;
+	if (run.o.output && record_create(&run.rec, run.o.output, err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
 
 	ret = start(&run);
 	if (ret) {
 		code = ret;
+		goto out;
+	}
+	if (run.rec.f && record_begin(&run.rec, &run.meta, err, sizeof(err))) {
+		log_error("%s", err);
 		goto out;
 	}
 	ret = trace_loop(&run);
@@ -425,6 +579,10 @@ int main(int argc, char **argv)
 		code = exit_code(&run);
 	snapshot_free(&final);
 out:
+	if (run.rec.f && record_close(&run.rec, err, sizeof(err))) {
+		log_error("%s", err);
+		code = 1;
+	}
 	session_close(&run.session);
 	target_close(&run.target);
 	if (run.json && run.json != stdout && fclose(run.json)) {

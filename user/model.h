@@ -268,6 +268,7 @@ struct report_meta {
 	uint64_t trace_start_real_ns; /* the same moment, realtime */
 	int exit_status; /* launched command: exit code, or -1 */
 	int exit_signal; /* launched command: killed by this signal, or 0 */
+	bool truncated; /* contrace report: the recording was cut short */
 };
 
 struct report {

@@ -32,6 +32,7 @@ static const struct option long_opts[] = {
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "locks-min-wait", required_argument, NULL, OPT_LOCKS_MIN_WAIT },
 	{ "holds", no_argument, NULL, OPT_HOLDS },
+	{ "output", required_argument, NULL, 'o' },
 	{ "gil", required_argument, NULL, OPT_GIL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -53,6 +54,8 @@ void opts_usage(FILE *f)
 {
 	fputs("Usage: contrace [OPTIONS] -p PID\n"
 	      "       contrace [OPTIONS] -- COMMAND [ARGS...]\n"
+	      "       contrace record -o FILE [OPTIONS] (-p PID | -- COMMAND...)\n"
+	      "       contrace report FILE [--json FILE] [-q] [-v] [--top N]\n"
 	      "       contrace diff [--fail-on RULE]... BASE.json NEW.json   (see diff --help)\n"
 	      "\n"
 	      "Where the threads of one process spend their time, and who makes them wait.\n"
@@ -77,6 +80,7 @@ void opts_usage(FILE *f)
 	      "                         the C library's mutex and condvar calls), uprobe\n"
 	      "                         (symbols only), libc (C library only), off\n"
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
+	      "  -o, --output FILE      also record the trace to FILE, for 'contrace report FILE'\n"
 	      "  -q, --quiet            no text report\n"
 	      "      --top N            rows per table (default 10, 0: all)\n"
 	      "  -v, --verbose          per-thread histograms; -vv adds libbpf messages\n"
@@ -122,7 +126,7 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	optind = 1;
 	opterr = 0;
 	/* '+': stop at the first non-option, so a command's own options stay its own. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:fSqvh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:o:fSqvh", long_opts, NULL)) != -1) {
 		last_value = optarg; /* glibc resets optarg to NULL for a flag */
 		switch (c) {
 		case 'p':
@@ -184,6 +188,9 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			break;
 		case OPT_HOLDS:
 			o->holds = true;
+			break;
+		case 'o':
+			o->output = optarg;
 			break;
 		case OPT_GIL:
 			o->gil = true;

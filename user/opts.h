@@ -26,6 +26,7 @@ struct opts {
 	const char *btf_path; /* --btf */
 	bool gil; /* --gil: find CPython processes and probe their GIL (default) */
 	int gil_mode; /* --gil: enum gil_mode (auto, uprobe, libc) */
+	const char *output; /* -o FILE: record the trace */
 	bool holds; /* --holds: uprobes on pthread_mutex_lock/unlock for exact holds */
 	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */
 };

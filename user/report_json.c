@@ -436,6 +436,7 @@ struct json_object *report_to_json(const struct report *r)
 	add_bool(trace, "follow", m->follow);
 	add_bool(trace, "syscalls", m->syscalls);
 	add_bool(trace, "holds", m->holds);
+	add_bool(trace, "truncated", m->truncated);
 	add_u64(trace, "holds_probed", m->holds_probed);
 	add_u64(trace, "threads_at_start", r->threads_seeded);
 	if (m->launched && !r->interval && (m->exit_status >= 0 || m->exit_signal)) {

@@ -43,6 +43,9 @@ static void print_header(FILE *f, const struct report *r)
 	if (r->interval)
 		fprintf(f, "interval %d: %s to %s after tracing began\n", r->index,
 			D(r->window_start_ns), D(r->window_start_ns + r->duration_ns));
+	if (m->truncated)
+		fprintf(f,
+			"TRUNCATED: the recording was cut short; this is its last whole snapshot\n");
 }
 
 static void print_drops(FILE *f, const struct report *r)

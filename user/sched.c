@@ -195,9 +195,12 @@ static void waker_identity(struct rpt_waker *rw, const struct snapshot *s,
 static int thread_wakers(struct rpt_thread *rt, const struct snapshot *cur,
 			 const struct snapshot *prev)
 {
-	const struct snap_waker *w, *end = cur->wakers + cur->nwakers;
+	const struct snap_waker *w, *end;
 	size_t first;
 
+	if (!cur->nwakers)
+		return 0;
+	end = cur->wakers + cur->nwakers;
 	/* Entries are sorted by slot: find the first of this thread's. */
 	first = 0;
 	while (first < cur->nwakers && cur->wakers[first].key.slot < rt->slot)

@@ -112,9 +112,12 @@ int syscalls_merge(struct rpt_syscall **v, size_t *n, const struct rpt_syscall *
 static int thread_syscalls(struct rpt_thread *rt, const struct snapshot *cur,
 			   const struct snapshot *prev)
 {
-	const struct snap_sys *e, *end = cur->sys + cur->nsys;
+	const struct snap_sys *e, *end;
 	size_t first = 0;
 
+	if (!cur->nsys)
+		return 0;
+	end = cur->sys + cur->nsys;
 	while (first < cur->nsys && cur->sys[first].key.slot < rt->slot)
 		first++;
 	for (e = cur->sys + first; e < end && e->key.slot == rt->slot; e++) {
