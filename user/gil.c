@@ -317,6 +317,8 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		p = &g->procs[g->n++];
 	}
 	/* A new process, or a new interpreter after an execve: the old probes no longer fire. */
+	for (int j = 0; j < GIL_MAX_LINKS; j++)
+		bpf_link__destroy(p->links[j]);
 	memset(p, 0, sizeof(*p));
 	p->info.pid = pid;
 	p->dev = st.st_dev;

@@ -147,8 +147,11 @@ def test_target_exits_during_startup():
 
 def test_ctrl_c_reports_and_passes_the_signal_on(tmp_path):
     out = tmp_path / "r.json"
+    # A job started in the background of a shell inherits SIGINT ignored, and
+    # so would the command: start from the default, as in a terminal.
     p = subprocess.Popen([CONTRACE, "-q", "--json", str(out), "--", "sleep", "30"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(0.5)
     start = time.monotonic()
     p.send_signal(signal.SIGINT)
