@@ -208,10 +208,15 @@ static int trace_loop(struct run *run)
 			prev = cur;
 			if (ret)
 				break;
+			/*
+			 * The next interval from when this one's report is out: an
+			 * interval shorter than a report takes to make must not starve
+			 * the poll below (signals, the target's exit).
+			 */
 			next_iv += iv_ns;
+			now = mono_ns();
 			if (next_iv <= now)
 				next_iv = now + iv_ns;
-			continue;
 		}
 		if (now >= next_refresh) {
 			session_refresh(&run->session);
