@@ -89,6 +89,14 @@ static __always_inline struct ct_thread *ct_active_thread(struct task_struct *t)
 	return th;
 }
 
+/* The current thread in a uprobe program, or NULL (untraced, or tracing has stopped). */
+static __always_inline struct ct_thread *ct_uprobe_thread(void)
+{
+	if (ct_uprobes_off)
+		return NULL;
+	return ct_active_thread(bpf_get_current_task_btf());
+}
+
 /* Time since `since`, never negative when two CPUs race on a timestamp. */
 static __always_inline __u64 ct_delta(__u64 now, __u64 since)
 {

@@ -29,13 +29,6 @@ struct {
 	__type(value, struct ct_gil_addrs);
 } ct_gil_addrs SEC(".maps");
 
-static __always_inline struct ct_thread *ct_gil_thread(void)
-{
-	if (ct_uprobes_off)
-		return NULL;
-	return ct_active_thread(bpf_get_current_task_btf());
-}
-
 /* The thread began to take the GIL at `ts`: a release (if any) ends there. */
 static __always_inline void ct_gil_wait(struct ct_thread *th, __u64 ts)
 {
@@ -96,7 +89,7 @@ static __always_inline void ct_gil_released(struct ct_thread *th, __u64 now)
 SEC("uprobe")
 int BPF_KPROBE(ct_gil_take)
 {
-	struct ct_thread *th = ct_gil_thread();
+	struct ct_thread *th = ct_uprobe_thread();
 
 	if (th)
 		ct_gil_wait(th, bpf_ktime_get_ns());
@@ -106,7 +99,7 @@ int BPF_KPROBE(ct_gil_take)
 SEC("uretprobe")
 int BPF_KRETPROBE(ct_gil_taken)
 {
-	struct ct_thread *th = ct_gil_thread();
+	struct ct_thread *th = ct_uprobe_thread();
 
 	if (th)
 		ct_gil_acquired(th, bpf_ktime_get_ns());
@@ -116,7 +109,7 @@ int BPF_KRETPROBE(ct_gil_taken)
 SEC("uprobe")
 int BPF_KPROBE(ct_gil_drop)
 {
-	struct ct_thread *th = ct_gil_thread();
+	struct ct_thread *th = ct_uprobe_thread();
 
 	if (th)
 		ct_gil_released(th, bpf_ktime_get_ns());
@@ -138,7 +131,7 @@ int BPF_KPROBE(ct_gil_drop)
  */
 static __always_inline struct ct_thread *ct_gilb_thread(__u64 addr, int cond)
 {
-	struct ct_thread *th = ct_gil_thread();
+	struct ct_thread *th = ct_uprobe_thread();
 	struct ct_gil_addrs *a;
 	__u32 tgid;
 

@@ -13,12 +13,9 @@
 SEC("uprobe")
 int BPF_KPROBE(ct_mutex_acquired, __u64 uaddr)
 {
-	struct ct_thread *th;
+	struct ct_thread *th = ct_uprobe_thread();
 	__u32 i, slot = CT_HELD;
 
-	if (ct_uprobes_off)
-		return 0;
-	th = ct_active_thread(bpf_get_current_task_btf());
 	if (!th || !uaddr)
 		return 0;
 	/*
@@ -46,15 +43,12 @@ int BPF_KPROBE(ct_mutex_acquired, __u64 uaddr)
 SEC("uprobe")
 int BPF_KPROBE(ct_mutex_release, __u64 uaddr)
 {
+	struct ct_thread *th = ct_uprobe_thread();
 	struct ct_lock_key lk = {};
 	struct ct_lock_stat *ls;
-	struct ct_thread *th;
 	__u64 hold = 0;
 	__u32 i;
 
-	if (ct_uprobes_off)
-		return 0;
-	th = ct_active_thread(bpf_get_current_task_btf());
 	if (!th || !uaddr)
 		return 0;
 	for (i = 0; i < CT_HELD; i++) {

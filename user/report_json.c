@@ -107,7 +107,11 @@ static void add_traced(struct json_object *o, const char *k, uint64_t v, bool tr
 	json_object_object_add(o, k, traced ? json_object_new_uint64(v) : NULL);
 }
 
-static struct json_object *syscalls_json(const struct rpt_syscall *s, size_t n, bool traced)
+/*
+ * Per syscall: blocks and blocked time, and with `full` the --syscalls
+ * figures (null when not traced). Without `full`: the GIL release splits.
+ */
+static struct json_object *sys_rows(const struct rpt_syscall *s, size_t n, bool full, bool traced)
 {
 	struct json_object *a = json_object_new_array();
 	char buf[32];
@@ -119,34 +123,28 @@ static struct json_object *syscalls_json(const struct rpt_syscall *s, size_t n, 
 		add_int(o, "nr", s[i].nr);
 		add_u64(o, "blocks", s[i].blocks);
 		add_u64(o, "blocked_ns", s[i].blocked_ns);
-		add_traced(o, "calls", s[i].calls, traced);
-		add_traced(o, "errors", s[i].errors, traced);
-		add_traced(o, "in_progress_at_start", s[i].partial, traced);
-		add_traced(o, "in_progress_at_end", s[i].open, traced);
-		add_traced(o, "total_ns", s[i].total_ns, traced);
-		add_traced(o, "max_ns", s[i].max_ns, traced);
-		add_traced(o, "offcpu_ns", s[i].offcpu_ns, traced);
+		if (full) {
+			add_traced(o, "calls", s[i].calls, traced);
+			add_traced(o, "errors", s[i].errors, traced);
+			add_traced(o, "in_progress_at_start", s[i].partial, traced);
+			add_traced(o, "in_progress_at_end", s[i].open, traced);
+			add_traced(o, "total_ns", s[i].total_ns, traced);
+			add_traced(o, "max_ns", s[i].max_ns, traced);
+			add_traced(o, "offcpu_ns", s[i].offcpu_ns, traced);
+		}
 		json_object_array_add(a, o);
 	}
 	return a;
 }
 
-/* Blocked time by syscall, without the --syscalls figures (GIL releases). */
+static struct json_object *syscalls_json(const struct rpt_syscall *s, size_t n, bool traced)
+{
+	return sys_rows(s, n, true, traced);
+}
+
 static struct json_object *blocks_json(const struct rpt_syscall *s, size_t n)
 {
-	struct json_object *a = json_object_new_array();
-	char buf[32];
-
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_new_object();
-
-		add_str(o, "name", syscall_name(s[i].nr, buf, sizeof(buf)));
-		add_int(o, "nr", s[i].nr);
-		add_u64(o, "blocks", s[i].blocks);
-		add_u64(o, "blocked_ns", s[i].blocked_ns);
-		json_object_array_add(a, o);
-	}
-	return a;
+	return sys_rows(s, n, false, false);
 }
 
 static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
