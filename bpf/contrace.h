@@ -207,6 +207,25 @@ enum ct_gil_state {
  */
 #define CT_GIL_SYS_BIAS 4096
 
+/* The ct_sysstats key of a block in syscall nr, begun in GIL state gil. */
+static inline int ct_gil_sys_key(int nr, __u32 gil)
+{
+	if (nr == CT_SYS_NONE || (gil != CT_GIL_HELD && gil != CT_GIL_RELEASED))
+		return nr;
+	return nr + CT_GIL_SYS_BIAS * (int)gil;
+}
+
+/* The syscall and GIL state of a ct_sysstats key (CT_GIL_UNKNOWN: not split). */
+static inline int ct_gil_sys_nr(int key)
+{
+	return key >= 0 ? key % CT_GIL_SYS_BIAS : key;
+}
+
+static inline __u32 ct_gil_sys_state(int key)
+{
+	return key >= 0 ? (__u32)(key / CT_GIL_SYS_BIAS) : CT_GIL_UNKNOWN;
+}
+
 /* Key and value of the `ct_sysstats` hash map: per thread and syscall. */
 struct ct_sys_key {
 	__u32 slot;

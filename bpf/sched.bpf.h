@@ -29,11 +29,7 @@ static __always_inline void ct_block_time(struct ct_thread *th, struct task_stru
 	/* A Python thread's blocks are kept apart by whether it held the GIL. */
 	if (th->gil_blk == CT_GIL_RELEASED)
 		th->gil_rel_blocked_ns += d;
-	if (th->blk_nr != CT_SYS_NONE &&
-	    (th->gil_blk == CT_GIL_HELD || th->gil_blk == CT_GIL_RELEASED))
-		ct_blocked_note(th, th->blk_nr + CT_GIL_SYS_BIAS * (int)th->gil_blk, d);
-	else
-		ct_blocked_note(th, th->blk_nr, d);
+	ct_blocked_note(th, ct_gil_sys_key(th->blk_nr, th->gil_blk), d);
 	th->blk_nr = CT_SYS_NONE;
 	if (th->sys_nr != CT_SYS_NONE)
 		th->sys_offcpu_ns += d;

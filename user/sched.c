@@ -41,8 +41,8 @@ static void runq_note(struct ct_thread *t, uint32_t gil, uint64_t d)
 /* As ct_blocked_note() does in the kernel, for the block in progress at a snapshot. */
 static int blocked_note(struct snapshot *s, uint32_t slot, struct ct_thread *t, uint64_t d)
 {
+	int nr = ct_gil_sys_key(t->blk_nr, t->gil_blk);
 	struct snap_sys *e;
-	int nr = t->blk_nr;
 
 	if (t->gil_blk == CT_GIL_RELEASED)
 		t->gil_rel_blocked_ns += d;
@@ -50,8 +50,6 @@ static int blocked_note(struct snapshot *s, uint32_t slot, struct ct_thread *t, 
 		t->blocked_nosys_ns += d;
 		return 0;
 	}
-	if (t->gil_blk == CT_GIL_HELD || t->gil_blk == CT_GIL_RELEASED)
-		nr += CT_GIL_SYS_BIAS * (int)t->gil_blk;
 	if (t->bl_count && t->bl_nr == nr) {
 		t->bl_ns += d;
 		t->bl_count++;

@@ -123,9 +123,9 @@ static int thread_syscalls(struct rpt_thread *rt, const struct snapshot *cur,
 	for (e = cur->sys + first; e < end && e->key.slot == rt->slot; e++) {
 		const struct snap_sys *o = prev ? snapshot_find_sys(prev, rt->slot, e->key.nr) :
 						  NULL;
-		/* Blocks of a Python thread are keyed apart by its GIL state (CT_GIL_SYS_BIAS). */
-		int gil = e->key.nr >= 0 ? e->key.nr / CT_GIL_SYS_BIAS : 0;
-		struct rpt_syscall row = { .nr = e->key.nr % CT_GIL_SYS_BIAS };
+		/* Blocks of a Python thread are keyed apart by its GIL state. */
+		uint32_t gil = ct_gil_sys_state(e->key.nr);
+		struct rpt_syscall row = { .nr = ct_gil_sys_nr(e->key.nr) };
 
 		row.blocks = sub(e->st.blocks, o ? o->st.blocks : 0);
 		row.calls = sub(e->st.calls, o ? o->st.calls : 0);
