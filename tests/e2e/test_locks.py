@@ -260,7 +260,10 @@ def test_exact_holds_of_every_acquisition(tmp_path):
     assert 0.9 * 300 <= ex["count"] <= 300
     assert abs(ex["sum_ns"] / ex["count"] - held / 300) <= 0.03 * held / 300
     assert ex["p50_ns"] >= 0.9e6
-    assert ex["max_ns"] <= max(truth.held_max[t] for t in workers) + 50e3
+    # The probes' window (the lock acquired, to the unlock call) encloses the
+    # section the workload times; a preemption between the two (3 threads on
+    # 2 CPUs, a 4 ms tick) makes a hold longer than the timed one.
+    assert ex["max_ns"] <= max(truth.held_max[t] for t in workers) + 5e6
     # The quiet thread's uncontended lock is probed too, but never listed.
     assert all(x["name"] != "locks:quiet_lock" for x in report["processes"][0]["locks"])
     # Without --holds there are no exact holds, not zeros.
