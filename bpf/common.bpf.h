@@ -49,7 +49,16 @@ struct ct_threads_map {
 	__type(value, struct ct_thread);
 };
 
+/* The GIL's mutex and condition variable per Python process (key: tgid). */
+struct ct_gil_addrs_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_GIL_PROCS);
+	__type(key, __u32);
+	__type(value, struct ct_gil_addrs);
+};
+
 extern struct ct_tasks_map ct_tasks SEC(".maps");
+extern struct ct_gil_addrs_map ct_gil_addrs SEC(".maps");
 extern struct ct_threads_map ct_threads SEC(".maps");
 extern const volatile struct ct_config ct_cfg;
 extern struct ct_counters ct_counters;

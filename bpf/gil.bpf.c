@@ -21,14 +21,6 @@ struct {
 
 static const struct ct_gil_hist zero_hist = {};
 
-/* Tier B: the GIL's mutex and condition variable, per process. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CT_GIL_PROCS);
-	__type(key, __u32); /* tgid */
-	__type(value, struct ct_gil_addrs);
-} ct_gil_addrs SEC(".maps");
-
 /* The thread began to take the GIL at `ts`: a release (if any) ends there. */
 static __always_inline void ct_gil_wait(struct ct_thread *th, __u64 ts)
 {

@@ -11,6 +11,12 @@
 
 struct ct_tasks_map ct_tasks SEC(".maps");
 struct ct_threads_map ct_threads SEC(".maps");
+/*
+ * Filled by user space for every Python process it found a GIL in (both
+ * tiers; tier B's probes filter on it), copied to a forked child here, which
+ * shares its parent's addresses, and dropped at exec.
+ */
+struct ct_gil_addrs_map ct_gil_addrs SEC(".maps");
 
 const volatile struct ct_config ct_cfg = {};
 struct ct_counters ct_counters = {};
@@ -178,6 +184,34 @@ static __always_inline void ct_notify(__u32 kind, __u32 pid)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * A Python process forks (os.fork, multiprocessing) with the GIL held by the
+ * forking thread, and the child's thread holds the child's copy. The parent
+ * thread's state says so once seen; a thread not seen yet (no take or drop
+ * since the probes went in) of a process with a GIL is taken to hold it, so
+ * a child whose own probes come late still starts out holding it. A thread
+ * seen to have released it forks from C code (vfork and exec): not held.
+ */
+static __always_inline void ct_fork_gil(struct task_struct *parent, struct task_struct *child,
+					struct ct_thread *th)
+{
+	struct ct_thread *pt = ct_thread_of(parent);
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	struct ct_gil_addrs *a;
+
+	a = bpf_map_lookup_elem(&ct_gil_addrs, &ptgid);
+	if (!a) {
+		bpf_map_delete_elem(&ct_gil_addrs, &ctgid); /* a reused pid's */
+		return;
+	}
+	/* Full: user space's own update for the child fails too, and says so. */
+	bpf_map_update_elem(&ct_gil_addrs, &ctgid, a, BPF_ANY);
+	if (pt && (pt->gil_state == CT_GIL_HELD || pt->gil_state == CT_GIL_UNKNOWN)) {
+		th->gil_state = CT_GIL_HELD;
+		th->gil_ts = th->start_ts;
+	}
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -198,15 +232,8 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 	/* Created runnable: it waits for a CPU until its first switch-in. */
 	th->state = CT_ST_RUNNABLE;
 	th->wait_ts = th->start_ts;
-	if (new_process) {
-		struct ct_thread *pt = ct_thread_of(parent);
-
-		/* A forked Python process's thread holds its GIL if the parent's did. */
-		if (pt && pt->gil_state == CT_GIL_HELD) {
-			th->gil_state = CT_GIL_HELD;
-			th->gil_ts = th->start_ts;
-		}
-	}
+	if (new_process)
+		ct_fork_gil(parent, child, th);
 	ct_publish(ct, th);
 	ct_count(forked);
 	if (new_process) {
@@ -220,6 +247,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct ct_thread *th = ct_thread_of(p);
+	__u32 tgid;
 	__u64 now;
 
 	if (!th)
@@ -230,6 +258,10 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (p->pid == p->tgid && p->mm)
 		ct_text_exec(p->tgid, p->mm->start_code, p->mm->end_code);
 	ct_notify(CT_EV_EXEC, p->tgid);
+	/* A new program: no GIL until user space finds one in it. */
+	tgid = p->tgid;
+	bpf_map_delete_elem(&ct_gil_addrs, &tgid);
+	th->gil_state = CT_GIL_UNKNOWN;
 	if (!(th->flags & CT_TF_GATED))
 		return 0;
 	/* The launched command starts here: what came before was contrace's. */

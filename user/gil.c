@@ -214,15 +214,30 @@ static int want_signal(const char *name, const GElf_Sym *sym, int hidden, void *
 }
 
 /*
+ * Tells the BPF side that the process has a GIL, at its address if known
+ * yet: tier B's probes filter on it, and a process the process forks starts
+ * out with its thread holding the GIL. 0 or -errno.
+ */
+static int mark_gil(struct gil *g, const struct gil_proc *p)
+{
+	struct ct_gil_addrs a = { 0 };
+	uint32_t tgid = (uint32_t)p->info.pid;
+
+	if (p->info.addr) {
+		a.mutex = p->info.addr + 80;
+		a.cond = p->info.addr + 32;
+	}
+	return bpf_map_update_elem(g->addrs_fd, &tgid, &a, BPF_ANY) ? -errno : 0;
+}
+
+/*
  * Tier B: the GIL's mutex (G+80) and condition variable (G+32) in the
  * target's C library calls. Needs the GIL's address. 0, or -errno with
  * p->info.why said.
  */
 static int attach_tier_b(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
 {
-	struct ct_gil_addrs a = { .mutex = p->info.addr + 80, .cond = p->info.addr + 32 };
 	struct holds_sites sites;
-	uint32_t tgid = (uint32_t)p->info.pid;
 	uint64_t signal = 0, signal_off;
 	char path[4200];
 	struct elfsym e;
@@ -253,9 +268,9 @@ static int attach_tier_b(struct gil *g, struct gil_proc *p, char *err, size_t er
 		ret = -ENOENT;
 		goto out;
 	}
-	if (bpf_map_update_elem(g->addrs_fd, &tgid, &a, BPF_ANY)) {
-		ret = -errno;
-		snprintf(err, errlen, "GIL address table: %s", strerror(errno));
+	ret = mark_gil(g, p);
+	if (ret) {
+		snprintf(err, errlen, "GIL address table: %s", strerror(-ret));
 		goto out;
 	}
 	p->links[0] = probe(g->signal, false, pid, path, signal_off);
@@ -302,9 +317,12 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		return 0;
 	if (p && p->dev == st.st_dev && p->ino == st.st_ino) {
 		/* Probed before the interpreter set its runtime up: look again. */
-		if (!p->info.addr && p->runtime)
+		if (!p->info.addr && p->runtime) {
 			p->info.addr =
 				find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
+			if (p->info.addr && p->info.tier == RPT_GIL_UPROBES)
+				mark_gil(g, p);
+		}
 		if (p->pending_libc && p->info.addr) {
 			p->pending_libc = false;
 			return attach_tier_b(g, p, err, errlen) ? -1 : 1;
@@ -365,6 +383,8 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		} else {
 			p->info.tier = RPT_GIL_UPROBES;
 			ret = 1;
+			/* Full table: only forks of this process start out unseen. */
+			mark_gil(g, p);
 		}
 	}
 	elfsym_close(&e);
