@@ -53,6 +53,8 @@ enum ct_thread_flags {
 	CT_TF_FX_BUSY = 1 << 7,
 	/* blocked at least once in the current take_gil: a contended acquisition */
 	CT_TF_GIL_BLOCKED = 1 << 8,
+	/* --gil=futex: woken by a drop of the GIL, which it takes once it runs */
+	CT_TF_GIL_HANDED = 1 << 9,
 };
 
 /* No syscall in progress. */
@@ -185,13 +187,34 @@ struct ct_gil_hist {
 	__u32 wait[CT_HIST_BUCKETS];
 };
 
-/* Value of ct_gil_addrs (tier B): the GIL's mutex and condition variable in a process. */
+/* Value of ct_gil_addrs: the GIL's mutex and condition variable in a process (0: not known yet). */
 struct ct_gil_addrs {
 	__u64 mutex;
 	__u64 cond;
+	__u32 futex; /* tier C: followed through its futex words (gil.bpf.c) */
+	__u32 pad;
 };
 
 #define CT_GIL_PROCS 64
+
+/*
+ * Tier C: where the GIL's futex words and fields lie from its address G
+ * (3.8-3.13, glibc's pthread types on x86_64; docs/design.md).
+ */
+#define CT_GIL_LAST_HOLDER 8 /* PyThreadState *, then int locked at +16 */
+#define CT_GIL_COND 32 /* pthread_cond_t: its futex words lie in [G+32, G+80) */
+#define CT_GIL_MUTEX 80
+#define CT_GIL_SWITCH_COND 120 /* [G+120, G+168): the forced switch's handoff */
+#define CT_GIL_SWITCH_MUTEX 168
+
+/* Key of ct_gil_tstates: a thread of a tier C process by its pthread_t (its TLS base). */
+struct ct_gil_tstate_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 pthread;
+};
+
+#define CT_GIL_TSTATES 4096
 
 /* ct_thread.gil_state */
 enum ct_gil_state {

@@ -8,7 +8,7 @@
  * blocked (by syscall) and waiting for a CPU, the rest is on a CPU in native
  * code. All three functions begin with an instruction the kernel emulates.
  */
-#include "common.bpf.h"
+#include "gil.bpf.h"
 
 /* Per thread slot: log2 histogram of its GIL waits (Python threads only). */
 struct {
@@ -167,6 +167,178 @@ int BPF_KPROBE(ct_gilb_signal, __u64 cond)
 			th->gil_state = CT_GIL_UNKNOWN;
 		ct_gil_released(th, bpf_ktime_get_ns());
 	}
+	return 0;
+}
+
+/* The thread exits at `now`: its GIL state's time ends there (any tier). */
+__noinline int ct_gil_exit(struct ct_thread *th, __u64 now)
+{
+	__u64 d;
+
+	if (!th)
+		return 0;
+	d = ct_delta(now, th->gil_ts);
+	if (th->gil_state == CT_GIL_HELD) {
+		th->gil_hold_ns += d;
+		if (d > th->gil_hold_max)
+			th->gil_hold_max = d;
+	} else if (th->gil_state == CT_GIL_WAITING) {
+		th->gil_wait_ns += d;
+	} else if (th->gil_state == CT_GIL_RELEASED) {
+		th->gil_rel_ns += d;
+	}
+	th->gil_ts = now;
+	return 0;
+}
+
+/*
+ * Tier C (--gil=futex), with no uprobes at all. A contended take blocks on
+ * the GIL's condition variable (or its mutex), and a drop that frees it for
+ * a waiter wakes one: the scheduler probes see both, with the futex word in
+ * the sleeper's registers and the waker in its wake. Everything else (an
+ * uncontended take or drop makes no syscall) is read from the GIL itself,
+ * at the thread's switch-outs: `locked`, and `last_holder`, which is the
+ * holder's PyThreadState, compared with the thread's own (ct_gil_tstates,
+ * filled by user space from the interpreter's list of threads, keyed by
+ * pthread_t, which is the thread's TLS base on x86_64). So a release is
+ * seen at the block it was made for, and a take at the switch-out of the
+ * run it happened in, dated at that run's start. docs/design.md lists
+ * what this misses.
+ */
+__u32 ct_gilc_on = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_GIL_TSTATES);
+	__type(key, struct ct_gil_tstate_key);
+	__type(value, __u64); /* PyThreadState * */
+} ct_gil_tstates SEC(".maps");
+
+/* The GIL's fields that say who has it. */
+struct ct_gil_word {
+	__u64 last_holder;
+	__s32 locked;
+	__u32 pad;
+};
+
+/* The address of the GIL of a tier C process, or 0. */
+static __always_inline __u64 ct_gilc_addr(__u32 tgid)
+{
+	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+
+	return a && a->futex && a->mutex > CT_GIL_MUTEX ? a->mutex - CT_GIL_MUTEX : 0;
+}
+
+/* Whether a futex word is one take_gil waits on: the condition variable or the mutex. */
+static __always_inline int ct_gilc_take_word(__u64 g, __u64 uaddr)
+{
+	return uaddr >= g + CT_GIL_COND && uaddr <= g + CT_GIL_MUTEX;
+}
+
+__noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blocked, __u64 now)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ct_gil_tstate_key key = {};
+	struct ct_gil_word w;
+	__u64 g, uaddr, *tstate;
+	int mine;
+
+	if (!th)
+		return 0;
+	g = ct_gilc_addr(th->tgid);
+	if (!g)
+		return 0;
+	uaddr = blocked ? th->fx_uaddr : 0;
+	if (uaddr && ct_gilc_take_word(g, uaddr)) {
+		/* In take_gil; blocking on the mutex while holding it is a drop. */
+		if (th->gil_state != CT_GIL_WAITING &&
+		    (uaddr != g + CT_GIL_MUTEX || th->gil_state != CT_GIL_HELD))
+			ct_gil_wait(th, now);
+		if (th->gil_state == CT_GIL_WAITING)
+			th->flags |= CT_TF_GIL_BLOCKED;
+		th->gil_blk = th->gil_state;
+		return 0;
+	}
+	if (uaddr >= g + CT_GIL_SWITCH_COND && uaddr <= g + CT_GIL_SWITCH_MUTEX) {
+		/* drop_gil waits for a forced switch to happen: let go already. */
+		if (th->gil_state == CT_GIL_HELD)
+			ct_gil_released(th, now);
+		th->gil_blk = th->gil_state;
+		return 0;
+	}
+	if (bpf_probe_read_user(&w, sizeof(w), (void *)(g + CT_GIL_LAST_HOLDER)))
+		return 0;
+	key.tgid = th->tgid;
+	key.pthread = cur->thread.fsbase;
+	tstate = bpf_map_lookup_elem(&ct_gil_tstates, &key);
+	if (tstate && *tstate)
+		mine = w.locked == 1 && w.last_holder == *tstate;
+	else if (!w.locked)
+		mine = 0;
+	else
+		return 0; /* someone holds it, perhaps this thread */
+	if (!ran_since || ran_since > now)
+		ran_since = now;
+	switch (th->gil_state) {
+	case CT_GIL_WAITING:
+		/* Blocked elsewhere, or holding it: take_gil returned during this run. */
+		if (mine || blocked)
+			ct_gil_acquired(th, ran_since);
+		if (!mine && blocked)
+			ct_gil_released(th, now);
+		break;
+	case CT_GIL_HELD:
+		if (!mine)
+			ct_gil_released(th, now);
+		break;
+	default:
+		/* Released or not seen yet: a Python thread holding it took it during this run. */
+		if (mine) {
+			ct_gil_wait(th, ran_since);
+			ct_gil_acquired(th, ran_since);
+		} else if (tstate && th->gil_state == CT_GIL_UNKNOWN) {
+			ct_gil_released(th, now);
+		}
+		break;
+	}
+	if (blocked)
+		th->gil_blk = th->gil_state;
+	return 0;
+}
+
+__noinline int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u64 now)
+{
+	__u64 g;
+
+	if (!th || !waker || waker->tgid != th->tgid)
+		return 0;
+	g = ct_gilc_addr(th->tgid);
+	/* drop_gil signals the condition variable only after it let the GIL go. */
+	if (!g || th->pend_fx_uaddr < g + CT_GIL_COND || th->pend_fx_uaddr >= g + CT_GIL_MUTEX)
+		return 0;
+	/* A waiter leaving wakes a dropper in the condvar's own quiesce: not a drop. */
+	if (th->gil_state != CT_GIL_WAITING)
+		return 0;
+	/*
+	 * A waiter whose futex wait found the word changed never slept: it
+	 * took the GIL unseen, during its current run.
+	 */
+	if (waker->gil_state == CT_GIL_WAITING && waker->state == CT_ST_RUNNING)
+		ct_gil_acquired(waker, waker->state_ts < now ? waker->state_ts : now);
+	if (waker->gil_state != CT_GIL_RELEASED)
+		ct_gil_released(waker, now);
+	th->flags |= CT_TF_GIL_HANDED;
+	return 0;
+}
+
+__noinline int ct_gilc_switch_in(struct ct_thread *th, __u64 now)
+{
+	if (!th || !(th->flags & CT_TF_GIL_HANDED))
+		return 0;
+	th->flags &= ~CT_TF_GIL_HANDED;
+	/* Taken as it runs again; one that loses the race to another waits again. */
+	if (th->gil_state == CT_GIL_WAITING)
+		ct_gil_acquired(th, now);
 	return 0;
 }
 

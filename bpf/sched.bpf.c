@@ -15,6 +15,7 @@
  */
 #include "sched.bpf.h"
 #include "futex.bpf.h"
+#include "gil.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -134,6 +135,8 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 	unsigned long nv = prev->nvcsw;
 	unsigned int state = ct_task_state(prev);
 	__u64 kexec = ct_task_exec(prev), kdelay = ct_task_delay(prev);
+	__u64 ran_since = th->state == CT_ST_RUNNING ? th->state_ts : 0;
+	int blocked = 0;
 
 	if (th->state != CT_ST_RUNNING) {
 		/*
@@ -185,6 +188,8 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), prev->comm);
 		ct_waker_flush(th);
 		ct_blocked_flush(th);
+		if (th->gil_state != CT_GIL_UNKNOWN)
+			ct_gil_exit(th, now);
 		th->end_ts = now;
 		th->state = CT_ST_DEAD;
 	} else if (preempt || state == TASK_RUNNING) {
@@ -205,7 +210,10 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		if (th->gil_state == CT_GIL_WAITING)
 			th->flags |= CT_TF_GIL_BLOCKED;
 		ct_futex_block(th, th->blk_nr, now);
+		blocked = 1;
 	}
+	if (ct_gilc_on && !(state & TASK_DEAD))
+		ct_gilc_switch_out(th, ran_since, blocked, now);
 }
 
 static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __u64 now)
@@ -228,6 +236,8 @@ static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __
 		th->sys_offcpu_ns += ct_delta(now, th->wait_ts);
 	th->k_steal_in = ct_rq_steal(rq);
 	th->gil_in = th->gil_state;
+	if (ct_gilc_on)
+		ct_gilc_switch_in(th, now);
 	th->state = CT_ST_RUNNING;
 	th->state_ts = now;
 	th->flags |= CT_TF_SEEN;
@@ -282,8 +292,11 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 		th->pend_waker_tgid = cur->tgid;
 		th->pend_exit = nr == CT_NR_EXIT || nr == CT_NR_EXIT_GROUP;
 		if (ct_cfg.locks &&
-		    (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE))
+		    (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE)) {
 			ct_futex_waking(th, nr, now);
+			if (ct_gilc_on)
+				ct_gilc_waking(th, ct_active_thread(cur), now);
+		}
 	} else {
 		th->pend_waker_tid = CT_WAKER_IRQ;
 		th->pend_waker_tgid = 0;

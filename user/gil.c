@@ -14,6 +14,7 @@
 #include "bpfmap.h"
 #include "elfsym.h"
 #include "gil.h"
+#include "gil_tstate.h"
 #include "holds.h"
 #include "syscalls.h"
 
@@ -220,7 +221,7 @@ static int want_signal(const char *name, const GElf_Sym *sym, int hidden, void *
  */
 static int mark_gil(struct gil *g, const struct gil_proc *p)
 {
-	struct ct_gil_addrs a = { 0 };
+	struct ct_gil_addrs a = { .futex = p->info.tier == RPT_GIL_FUTEX };
 	uint32_t tgid = (uint32_t)p->info.pid;
 
 	if (p->info.addr) {
@@ -295,6 +296,61 @@ out:
 	return ret;
 }
 
+/*
+ * Tier C: no uprobes. Needs the GIL's address and the interpreter's list of
+ * thread states, read again at every refresh. 0, or -errno with
+ * p->info.why said.
+ */
+static int attach_tier_c(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!gil_tstate_known(p->info.version)) {
+		snprintf(err, errlen, "no thread state layout known for Python %s",
+			 p->info.version);
+		ret = -ENOTSUP;
+		goto out;
+	}
+	/* No interpreter yet (-ENOENT): its threads are read at the next refresh. */
+	ret = gil_tstate_refresh(g->tstates_fd, p->info.pid, p->info.version, p->runtime);
+	if (ret < 0 && ret != -ENOENT) {
+		snprintf(err, errlen, "cannot read the interpreter's threads: %s", strerror(-ret));
+		goto out;
+	}
+	p->info.tier = RPT_GIL_FUTEX;
+	ret = mark_gil(g, p);
+	if (ret) {
+		p->info.tier = RPT_GIL_NONE;
+		snprintf(err, errlen, "GIL address table: %s", strerror(-ret));
+		goto out;
+	}
+	*g->futex_on = 1;
+	p->info.why[0] = 0;
+	return 0;
+out:
+	snprintf(p->info.why, sizeof(p->info.why), "futex tier: %s", err);
+	return ret;
+}
+
+/* Tier B, or where it cannot be (--gil=auto), tier C. 1, or -1 with err said. */
+static int attach_stripped(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
+{
+	char why[sizeof(p->info.why)];
+
+	if (g->mode == GIL_FUTEX)
+		return attach_tier_c(g, p, err, errlen) ? -1 : 1;
+	if (!attach_tier_b(g, p, err, errlen))
+		return 1;
+	if (g->mode != GIL_AUTO)
+		return -1;
+	snprintf(why, sizeof(why), "%s", p->info.why);
+	if (!attach_tier_c(g, p, err, errlen))
+		return 1;
+	snprintf(err, errlen, "%s; %s", why, p->info.why);
+	snprintf(p->info.why, sizeof(p->info.why), "%s", err);
+	return -1;
+}
+
 int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 {
 	struct gil_syms syms = { 0 };
@@ -325,8 +381,11 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		}
 		if (p->pending_libc && p->info.addr) {
 			p->pending_libc = false;
-			return attach_tier_b(g, p, err, errlen) ? -1 : 1;
+			return attach_stripped(g, p, err, errlen);
 		}
+		/* Threads come and go: keep their thread states known. */
+		if (p->info.tier == RPT_GIL_FUTEX)
+			gil_tstate_refresh(g->tstates_fd, pid, p->info.version, p->runtime);
 		return 0;
 	}
 	if (!p) {
@@ -359,8 +418,9 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		p->runtime = in.start0 - elfsym_first_vaddr(&e) + syms.runtime;
 		p->info.addr = find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
 	}
-	if (g->mode == GIL_LIBC || (g->mode == GIL_AUTO && (!syms.take[0] || !syms.drop))) {
-		/* Tier B: needs the GIL's address, which may come at a later refresh. */
+	if (g->mode == GIL_LIBC || g->mode == GIL_FUTEX ||
+	    (g->mode == GIL_AUTO && (!syms.take[0] || !syms.drop))) {
+		/* Tiers B and C: need the GIL's address, which may come at a later refresh. */
 		snprintf(p->info.why, sizeof(p->info.why), "%s",
 			 syms.runtime ? "the GIL was not found in the process's memory" :
 					"no _PyRuntime symbol: the GIL cannot be found");
@@ -368,7 +428,7 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		ret = 1;
 		if (p->info.addr) {
 			p->pending_libc = false;
-			ret = attach_tier_b(g, p, err, errlen) ? -1 : 1;
+			ret = attach_stripped(g, p, err, errlen);
 		}
 	} else if (!syms.take[0] || !syms.drop) {
 		snprintf(p->info.why, sizeof(p->info.why),

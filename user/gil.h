@@ -4,7 +4,8 @@
  * or a mapped libpython3.X), its version, whether it is free-threaded, and
  * its GIL (from _PyRuntime and a per-version offset, checked by reading the
  * process's memory); place bpf/gil.bpf.c's uprobes on take_gil and drop_gil
- * when .symtab has them (tier A); read the per-thread figures into
+ * when .symtab has them (tier A), else in the C library (tier B), else
+ * follow it through its futex words (tier C, gil_tstate.c); read the per-thread figures into
  * snapshots and build the report's GIL part and its verdict.
  */
 #ifndef CONTRACE_GIL_H
@@ -24,14 +25,15 @@ struct bpf_link;
 #define GIL_MAX_LINKS 6 /* take_gil entry and return, a clone's, drop_gil */
 
 enum gil_mode {
-	GIL_AUTO = 0, /* tier A where the interpreter has symbols, else B */
+	GIL_AUTO = 0, /* tier A where the interpreter has symbols, else B, else C */
 	GIL_UPROBE, /* tier A only */
 	GIL_LIBC, /* tier B only */
+	GIL_FUTEX, /* tier C only: no uprobes */
 };
 
 struct gil_proc {
 	struct rpt_gil_info info;
-	bool pending_libc; /* tier B chosen, waiting for the GIL's address */
+	bool pending_libc; /* tier B or C chosen, waiting for the GIL's address */
 	uint64_t dev, ino; /* of the interpreter file */
 	uint64_t runtime; /* address of _PyRuntime in the process, 0 if unknown */
 	struct bpf_link *links[GIL_MAX_LINKS];
@@ -41,6 +43,8 @@ struct gil {
 	struct bpf_program *take, *taken, *drop; /* tier A */
 	struct bpf_program *lock, *unlock, *signal; /* tier B */
 	int addrs_fd; /* ct_gil_addrs */
+	int tstates_fd; /* ct_gil_tstates (tier C) */
+	uint32_t *futex_on; /* the BPF side's ct_gilc_on */
 	bool enabled; /* --gil not off */
 	enum gil_mode mode;
 	struct gil_proc procs[GIL_MAX_PROCS];

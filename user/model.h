@@ -55,6 +55,7 @@ enum rpt_gil_tier {
 	RPT_GIL_NONE = 0, /* not observed: see rpt_gil_info.why */
 	RPT_GIL_UPROBES = 1, /* tier A: uprobes on take_gil/drop_gil */
 	RPT_GIL_LIBC = 2, /* tier B: uprobes in the C library, on the GIL's mutex and condvar */
+	RPT_GIL_FUTEX = 3, /* tier C: the GIL's futex words and fields, from the scheduler probes */
 };
 
 /* A CPython process as found when it was probed. */

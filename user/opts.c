@@ -77,8 +77,9 @@ void opts_usage(FILE *f)
 	      "                         and unlock of the target)\n"
 	      "      --gil MODE         CPython's GIL: auto (default: uprobes on take_gil and\n"
 	      "                         drop_gil where the interpreter has symbols, else on\n"
-	      "                         the C library's mutex and condvar calls), uprobe\n"
-	      "                         (symbols only), libc (C library only), off\n"
+	      "                         the C library's mutex and condvar calls, else from\n"
+	      "                         its futex words), uprobe (symbols only), libc (C\n"
+	      "                         library only), futex (no uprobes), off\n"
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
 	      "  -o, --output FILE      also record the trace to FILE, for 'contrace report FILE'\n"
 	      "  -q, --quiet            no text report\n"
@@ -203,13 +204,11 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			else if (!strcmp(optarg, "off"))
 				o->gil = false;
 			else if (!strcmp(optarg, "futex"))
-				return fail(
-					err, errlen,
-					"--gil=futex: that probe tier is not built yet; use auto, uprobe, libc or off");
+				o->gil_mode = 3;
 			else
 				return fail(
 					err, errlen,
-					"invalid --gil '%s': expected auto, uprobe, libc or off",
+					"invalid --gil '%s': expected auto, uprobe, libc, futex or off",
 					optarg);
 			break;
 		case OPT_LOCKS_MIN_WAIT:

@@ -389,7 +389,7 @@ static int add_snap(struct recording *rec, const char *raw, size_t len, char *er
 			x->file[sizeof(x->file) - 1] = 0;
 			x->version[sizeof(x->version) - 1] = 0;
 			x->why[sizeof(x->why) - 1] = 0;
-			if (x->tier > RPT_GIL_LIBC)
+			if (x->tier > RPT_GIL_FUTEX)
 				x->tier = RPT_GIL_NONE;
 		}
 		nd->gil_first = rec->ngil_all;

@@ -186,6 +186,7 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	add_str(o, "tier",
 		g->info.tier == RPT_GIL_UPROBES ? "uprobes" :
 		g->info.tier == RPT_GIL_LIBC	? "libc" :
+		g->info.tier == RPT_GIL_FUTEX	? "futex" :
 						  "none");
 	add_str(o, "why", g->info.why);
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)g->info.addr);

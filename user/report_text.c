@@ -444,8 +444,10 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 	}
 	if (g->info.tier == RPT_GIL_UPROBES)
 		fprintf(f, ", uprobes on take_gil/drop_gil");
-	else
+	else if (g->info.tier == RPT_GIL_LIBC)
 		fprintf(f, ", uprobes on the C library's mutex and condvar calls (no symbols)");
+	else
+		fprintf(f, ", its futex words and fields (no uprobes: approximate, see docs)");
 	if (g->info.interval_us)
 		fprintf(f, ", switch interval %s", D(g->info.interval_us * 1000));
 	fputc('\n', f);

@@ -167,6 +167,8 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	}
 	s->slots = m;
 	s->gil.addrs_fd = bpf_map__fd(skel->maps.ct_gil_addrs);
+	s->gil.tstates_fd = bpf_map__fd(skel->maps.ct_gil_tstates);
+	s->gil.futex_on = &skel->bss->ct_gilc_on;
 	if (cfg->locks) {
 		static struct ct_text blank;
 		__u32 zero = 0;

@@ -68,10 +68,12 @@ def test_not_python_has_no_gil():
 
 
 A_TIER = [(label, python) for label, python in PYTHONS if has_gil_symbols(python)]
-# Every interpreter, each with the tier auto picks; and pyenv 3.11 with tier B forced.
+# Every interpreter, each with the tier auto picks, and with tier C (no
+# uprobes); and pyenv 3.11 with tier B forced.
 ALL = [(label, python, ()) for label, python in PYTHONS]
 ALL += [(label + "-libc", python, ("--gil=libc",)) for label, python in A_TIER
         if "3.11" in label]
+ALL += [(label + "-futex", python, ("--gil=futex",)) for label, python in PYTHONS]
 IDS = [label for label, _, _ in ALL]
 
 
@@ -79,12 +81,18 @@ IDS = [label for label, _, _ in ALL]
 def test_cpu_bound_threads_are_serialised(label, python, gil):
     proc, _ = run_phase(python, "cpu", ms=1500, gil=gil)
     g = proc["gil"]
-    assert g["tier"] in ("uprobes", "libc") and g["address"] and g["switch_interval_us"] == 5000
+    assert g["tier"] == ("futex" if gil == ("--gil=futex",) else
+                         "libc" if gil else
+                         "uprobes" if has_gil_symbols(python) else "libc"), g["why"]
+    assert g["address"] and g["switch_interval_us"] == 5000
+    # Tier C sees a take at the end of the run it happened in, or at a
+    # handoff: its holds come out shorter (docs/design.md, "The GIL").
+    exact = g["tier"] != "futex"
     workers = role_threads(proc, 4)
     assert len(workers) == 4
     # Held through the phase (1.5 s of the process's life), one holder at a time.
-    assert g["held_fraction"] >= 0.85, g["held_fraction"]
-    assert g["hold_ns"] >= 0.9 * 1.5e9
+    assert g["held_fraction"] >= (0.85 if exact else 0.75), g["held_fraction"]
+    assert g["hold_ns"] >= (0.9 if exact else 0.75) * 1.5e9
     assert g["hold_ns"] <= proc["wall_ns"]
     for t in workers:
         tg = t["gil"]
@@ -92,7 +100,7 @@ def test_cpu_bound_threads_are_serialised(label, python, gil):
         # cover its time on a CPU, and it holds the GIL only while on a CPU
         # or preempted (the kernel's own CPU and run-queue accounting).
         assert tg["hold_ns"] <= t["oncpu_ns"] + t["runq_ns"] + 2e6, t
-        assert tg["hold_ns"] >= 0.85 * t["oncpu_ns"], t
+        assert tg["hold_ns"] >= (0.85 if exact else 0.7) * t["oncpu_ns"], t
         # Four threads share one GIL: each waits for it most of the phase,
         # and its timed-out waits ask the holder to drop it.
         assert tg["wait_ns"] >= 0.5 * 1.5e9, t
@@ -153,6 +161,19 @@ def test_tiers_agree(label, python):
         assert abs(a["gil"][key] - b["gil"][key]) <= 0.1 * a["gil"][key], (key, a["gil"], b["gil"])
 
 
+@pytest.mark.parametrize("label,python", [p for p in A_TIER if "3.11" in p[0]],
+                         ids=[l for l, _ in A_TIER if "3.11" in l])
+def test_futex_tier_agrees_with_uprobes(label, python):
+    """Tier C (no uprobes: the GIL's futex words and fields) against tier A
+    on the same workload: waits within 15%; holds within 20%, tier C's
+    shorter (a take it did not see block is dated late)."""
+    a, _ = run_phase(python, "cpu", ms=1500, gil=("--gil=uprobe",))
+    c, _ = run_phase(python, "cpu", ms=1500, gil=("--gil=futex",))
+    assert a["gil"]["tier"] == "uprobes" and c["gil"]["tier"] == "futex"
+    assert abs(a["gil"]["wait_ns"] - c["gil"]["wait_ns"]) <= 0.15 * a["gil"]["wait_ns"], (a["gil"], c["gil"])
+    assert abs(a["gil"]["hold_ns"] - c["gil"]["hold_ns"]) <= 0.2 * a["gil"]["hold_ns"], (a["gil"], c["gil"])
+
+
 def test_gil_off():
     (label, python) = (A_TIER or PYTHONS or [(None, None)])[0]
     if not python:
@@ -162,12 +183,10 @@ def test_gil_off():
 
 
 def test_gil_bad_mode():
-    p = subprocess.run([CONTRACE, "--gil", "futex", "-p", "1"],
-                       capture_output=True, text=True)
-    assert p.returncode == 2 and "not built yet" in p.stderr
     p = subprocess.run([CONTRACE, "--gil", "bogus", "-p", "1"],
                        capture_output=True, text=True)
-    assert p.returncode == 2 and "invalid --gil 'bogus': expected auto, uprobe, libc or off" in p.stderr
+    assert p.returncode == 2
+    assert "invalid --gil 'bogus': expected auto, uprobe, libc, futex or off" in p.stderr
 
 
 MP_POOL = os.path.join(PYWORKLOADS, "mp_pool.py")

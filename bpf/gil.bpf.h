@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Tier C of the GIL (--gil=futex): no uprobes; the scheduler probes tell
+ * gil.bpf.c where a thread of a Python process blocks, who wakes it, and
+ * let it read the GIL's fields from the process's memory.
+ */
+#ifndef CONTRACE_GIL_BPF_H
+#define CONTRACE_GIL_BPF_H
+
+#include "common.bpf.h"
+
+/* Set by user space once a process is followed by tier C: until then nothing is called. */
+extern __u32 ct_gilc_on;
+
+/*
+ * Global BPF functions (gil.bpf.c). The current thread, whose slot is `th`,
+ * leaves its CPU at `now` after running since `ran_since`; `blocked`: to
+ * sleep (its futex wait, if any, is in th->fx_uaddr), else preempted.
+ */
+int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blocked, __u64 now);
+
+/* The current thread (`waker`, may be NULL) wakes `th` from a futex wait at `now`. */
+int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u64 now);
+
+/* `th` runs again at `now`. */
+int ct_gilc_switch_in(struct ct_thread *th, __u64 now);
+
+/* The thread of `th` exits at `now`: the time of its GIL state so far is counted (any tier). */
+int ct_gil_exit(struct ct_thread *th, __u64 now);
+
+#endif /* CONTRACE_GIL_BPF_H */
