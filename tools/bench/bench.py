@@ -29,6 +29,8 @@ Tests (default: all):
              release and re-take; ns per call bare vs traced
   gil-cpu-libc, gil-read-libc  the same with --gil=libc (tier B: the C
              library's mutex and condvar calls, as for a stripped interpreter)
+  gil-cpu-futex, gil-read-futex  the same with --gil=futex (tier C: no
+             uprobes, the GIL read at the scheduler events)
   attach     contrace -- true: time until the probes are live, and in total
   probes     per-probe cost from the kernel's BPF run-time statistics
 """
@@ -403,7 +405,8 @@ def main():
                                                  "bystander", "bystander-S", "futex-hash",
                                                  "futex-hash-S", "lock-pi", "mutex", "mutex-holds",
                                                  "holds", "gil-cpu", "gil-read", "gil-cpu-libc",
-                                                 "gil-read-libc", "attach",
+                                                 "gil-read-libc", "gil-cpu-futex",
+                                                 "gil-read-futex", "attach",
                                                  "probes"])
     ap.add_argument("--quick", action="store_true", help="few pairs, short runs")
     ap.add_argument("--pairs", type=int, default=None)
@@ -443,11 +446,13 @@ def main():
             results.append(bench_mutex(max(pairs // 2, 3), ["--holds"], "contrace --holds"))
         elif test == "holds":
             results.append(bench_holds(max(pairs // 4, 3), 100000 if args.quick else 300000))
-        elif test in ("gil-cpu", "gil-read", "gil-cpu-libc", "gil-read-libc"):
+        elif test in ("gil-cpu", "gil-read", "gil-cpu-libc", "gil-read-libc",
+                      "gil-cpu-futex", "gil-read-futex"):
             python = gil_python()
-            libc = test.endswith("-libc")
-            extra = ["--gil=libc"] if libc else []
-            name = "contrace (GIL, tier B: libc)" if libc else "contrace (GIL, tier A)"
+            tier = test.split("-")[2] if test.count("-") == 2 else None
+            extra = [f"--gil={tier}"] if tier else []
+            name = {"libc": "contrace (GIL, tier B: libc)",
+                    "futex": "contrace (GIL, tier C: futex)"}.get(tier, "contrace (GIL, tier A)")
             if not python:
                 print(f"bench: {test} skipped: no CPython with symbols under /root/.pyenv",
                       file=sys.stderr)
