@@ -9,6 +9,8 @@
 
 #include "diff.h"
 #include "format.h"
+#include "record.h"
+#include "report_json.h"
 
 #define D(ns) fmt_dur((char[FMT_LEN]){ 0 }, FMT_LEN, (ns))
 #define MAX_RULES 32
@@ -233,14 +235,62 @@ struct side {
 	char what[256];
 };
 
+/* A recording: its total report, as `contrace report --json` would write it. */
+static int load_recording(struct side *s, const void *data, size_t len, char *err, size_t errlen)
+{
+	struct recording rec;
+	struct report r;
+	char msg[256];
+	int ret;
+
+	ret = record_parse(data, len, &rec, msg, sizeof(msg));
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", s->path, msg);
+		return ret;
+	}
+	ret = record_total(&rec, &r);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", s->path,
+			 ret == -ENODATA ? "the recording ends before its first report" :
+					   strerror(-ret));
+		record_free(&rec);
+		return ret;
+	}
+	s->root = report_to_json(&r);
+	model_free(&r);
+	record_free(&rec);
+	if (!s->root) {
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* What the report is about, for the table's heading. */
+static int describe(struct side *s, char *err, size_t errlen)
+{
+	struct json_object *procs, *p;
+
+	procs = arr(s->root, "processes");
+	if (!procs || !json_object_array_length(procs)) {
+		snprintf(err, errlen, "%s: the report has no process", s->path);
+		return -EINVAL;
+	}
+	p = json_object_array_get_idx(procs, 0);
+	snprintf(s->what, sizeof(s->what), "pid %d, %s, %s", (int)num(p, "pid", NULL),
+		 D((uint64_t)num(p, "wall_ns", NULL)), str(p, "cmdline"));
+	return 0;
+}
+
 static int load(struct side *s, char *err, size_t errlen)
 {
-	struct json_object *procs, *p, *v;
 	enum json_tokener_error jerr;
 	FILE *f = fopen(s->path, "re");
 	char *buf = NULL;
 	size_t len = 0, cap = 0, n;
+	struct json_object *v;
 	long version;
+	int ret;
 
 	if (!f) {
 		snprintf(err, errlen, "%s: cannot read: %s", s->path, strerror(errno));
@@ -273,6 +323,13 @@ static int load(struct side *s, char *err, size_t errlen)
 	}
 	fclose(f);
 	buf[len] = 0;
+	if (record_is(buf, len)) {
+		ret = load_recording(s, buf, len, err, errlen);
+		free(buf);
+		if (ret)
+			return ret;
+		return describe(s, err, errlen);
+	}
 	s->root = json_tokener_parse_verbose(buf, &jerr);
 	free(buf);
 	if (!s->root || !json_object_is_type(s->root, json_type_object)) {
@@ -293,15 +350,7 @@ static int load(struct side *s, char *err, size_t errlen)
 			 version);
 		return -EINVAL;
 	}
-	procs = arr(s->root, "processes");
-	if (!procs || !json_object_array_length(procs)) {
-		snprintf(err, errlen, "%s: the report has no process", s->path);
-		return -EINVAL;
-	}
-	p = json_object_array_get_idx(procs, 0);
-	snprintf(s->what, sizeof(s->what), "pid %d, %s, %s", (int)num(p, "pid", NULL),
-		 D((uint64_t)num(p, "wall_ns", NULL)), str(p, "cmdline"));
-	return 0;
+	return describe(s, err, errlen);
 }
 
 static int collect(struct metrics *m, int side, struct side *s)
@@ -513,11 +562,12 @@ static struct json_object *diff_json(const struct metrics *m, const struct diff_
 
 static void usage(FILE *f)
 {
-	fputs("Usage: contrace diff [OPTIONS] BASE.json NEW.json\n"
+	fputs("Usage: contrace diff [OPTIONS] BASE NEW\n"
 	      "\n"
-	      "Compare two JSON reports (contrace --json) of the same program: each metric's\n"
-	      "change, and whether it regressed. Exit status: 0 within limits, 1 regression,\n"
-	      "2 usage or input error.\n"
+	      "Compare two reports of the same program, each a JSON report (contrace --json)\n"
+	      "or a recording (contrace record -o; its total report): each metric's change,\n"
+	      "and whether it regressed. Exit status: 0 within limits, 1 regression, 2 usage\n"
+	      "or input error.\n"
 	      "\n"
 	      "  --fail-on RULE     METRIC>CHANGE or METRIC<CHANGE (also >=, <=); CHANGE is a\n"
 	      "                     percentage of the base (+10%) or an amount (+5ms, +100,\n"

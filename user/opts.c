@@ -261,7 +261,7 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	if (!o->pid && !o->cmd_argc)
 		return fail(err, errlen,
 			    "nothing to trace: give -p PID or -- COMMAND (see --help)");
-	if (o->quiet && !o->json_path)
-		return fail(err, errlen, "-q without --json would print nothing");
+	if (o->quiet && !o->json_path && !o->output)
+		return fail(err, errlen, "-q without --json or -o would produce nothing");
 	return OPTS_OK;
 }

@@ -245,6 +245,24 @@ void record_meta_at(struct recording *rec, size_t i)
 	rec->meta.gil = d->ngil ? rec->gil + d->gil_first : NULL;
 }
 
+bool record_is(const void *data, size_t len)
+{
+	return len >= sizeof(magic) && !memcmp(data, magic, sizeof(magic));
+}
+
+int record_total(struct recording *rec, struct report *r)
+{
+	size_t last;
+
+	/* Cut short before its first report: nothing to report. */
+	if (!rec->nsnaps || rec->kinds[rec->nsnaps - 1] == RECORD_START)
+		return -ENODATA;
+	last = rec->nsnaps - 1;
+	record_meta_at(rec, last);
+	rec->meta.truncated = rec->truncated;
+	return model_build(r, &rec->meta, &rec->snaps[last], NULL);
+}
+
 static int bad(char *err, size_t errlen, const char *what)
 {
 	snprintf(err, errlen, "%s", what);

@@ -82,4 +82,14 @@ void record_free(struct recording *rec);
 /* Point rec->meta at snapshot i's changing metadata. */
 void record_meta_at(struct recording *rec, size_t i);
 
+/* Whether data (a file's first bytes) begins like a recording. */
+bool record_is(const void *data, size_t len);
+
+/*
+ * Build the total report of a recording: what `contrace report` prints last
+ * (of its final snapshot, or up to its last one if it was cut short).
+ * 0, or -errno; model_free() it.
+ */
+int record_total(struct recording *rec, struct report *r);
+
 #endif

@@ -99,3 +99,34 @@ def test_unknown_metric_in_a_rule(report):
     p = subprocess.run([CONTRACE, "diff", "--fail-on", "no.such>+1%", str(report), str(report)],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "no metric 'no.such'" in p.stderr
+
+
+def test_recordings_diff_like_their_reports(tmp_path):
+    """diff reads recordings as well: the same table as the JSON reports
+    `contrace report --json` makes of them, and a bad recording is a one-line
+    error naming the file."""
+    recs, jsons = [], []
+    for name, threads in (("base", "2"), ("new", "4")):
+        rec, js = tmp_path / f"{name}.ctr", tmp_path / f"{name}.json"
+        subprocess.run([CONTRACE, "record", "-o", str(rec), "-q", "--", LOCKS, "mutex", threads,
+                        "100", "1000"], check=True, capture_output=True)
+        subprocess.run([CONTRACE, "report", str(rec), "-q", "--json", str(js)], check=True,
+                       capture_output=True)
+        recs.append(str(rec))
+        jsons.append(str(js))
+    from_recs = subprocess.run([CONTRACE, "diff", "--json", "-", *recs], capture_output=True,
+                               text=True)
+    from_json = subprocess.run([CONTRACE, "diff", "--json", "-", *jsons], capture_output=True,
+                               text=True)
+    assert from_recs.returncode == from_json.returncode == 1, from_recs.stderr
+    assert json.loads(from_recs.stdout)["metrics"] == json.loads(from_json.stdout)["metrics"]
+    mixed = subprocess.run([CONTRACE, "diff", jsons[0], recs[1]], capture_output=True, text=True)
+    assert mixed.returncode == 1 and "locks.wait_ns" in mixed.stdout
+    data = open(recs[0], "rb").read()
+    for content, message in ((data[:24], "no metadata"), (b"CONTRACE", "not a contrace recording")):
+        bad = tmp_path / "bad.ctr"
+        bad.write_bytes(content)
+        p = subprocess.run([CONTRACE, "diff", str(bad), recs[1]], capture_output=True, text=True)
+        lines = p.stderr.strip().split("\n")
+        assert p.returncode == 2 and len(lines) == 1, p.stderr
+        assert str(bad) in lines[0] and message in lines[0], p.stderr

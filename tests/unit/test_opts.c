@@ -59,6 +59,9 @@ static void test_command(void **state)
 	assert_string_equal(o.cmd_argv[1], "-c"); /* the command's options stay its own */
 	assert_string_equal(o.json_path, "-");
 	assert_null(o.cmd_argv[3]);
+	/* A recording is output enough for -q. */
+	assert_int_equal(parse(&o, err, "-q", "-o", "t.ctr", "-p", "1", NULL), OPTS_OK);
+	assert_string_equal(o.output, "t.ctr");
 }
 
 static void expect_error(const char *want, ...)
@@ -105,7 +108,7 @@ static void test_errors(void **state)
 	expect_error("unknown option '--bogus'", "--bogus", NULL);
 	expect_error("unknown option '-z'", "-z", NULL);
 	expect_error("needs a value", "-p", NULL);
-	expect_error("-q without --json", "-q", "-p", "1", NULL);
+	expect_error("-q without --json or -o", "-q", "-p", "1", NULL);
 	expect_error("option '--follow' takes no value", "--follow=1", "-p", "1", NULL);
 	/* "--" as the value of --json is not the end of the options. */
 	expect_error("unexpected argument 'true'", "--json", "--", "true", NULL);
