@@ -9,6 +9,7 @@
 
 #include "diff.h"
 #include "format.h"
+#include "metrics.h"
 #include "record.h"
 #include "report_json.h"
 
@@ -23,215 +24,11 @@
 #define GATE_FLOOR_NS 10e6
 #define GATE_FLOOR_WALL 0.1
 
-enum unit { U_NS, U_COUNT, U_RATIO };
-
-struct metric {
-	char name[160];
-	enum unit unit;
-	int group; /* 0: process, 1: GIL, 2: locks total, 3: a lock, 4: a syscall, 5: a thread name */
-	double v[2]; /* base, new */
-	bool in[2]; /* present in that report */
-};
-
-struct metrics {
-	struct metric *v;
-	size_t n;
-};
-
-static struct metric *metric_at(struct metrics *m, const char *name, enum unit unit, int group)
-{
-	struct metric *nv;
-
-	for (size_t i = 0; i < m->n; i++)
-		if (!strcmp(m->v[i].name, name))
-			return &m->v[i];
-	nv = realloc(m->v, (m->n + 1) * sizeof(*m->v));
-	if (!nv)
-		return NULL;
-	m->v = nv;
-	nv = &m->v[m->n++];
-	memset(nv, 0, sizeof(*nv));
-	snprintf(nv->name, sizeof(nv->name), "%s", name);
-	nv->unit = unit;
-	nv->group = group;
-	return nv;
-}
-
-/* Add v to a metric of report `side` (summing: thread names repeat). */
-static int put(struct metrics *m, int side, const char *name, enum unit unit, int group, double v)
-{
-	struct metric *e = metric_at(m, name, unit, group);
-
-	if (!e)
-		return -ENOMEM;
-	e->v[side] += v;
-	e->in[side] = true;
-	return 0;
-}
-
-static double num(struct json_object *o, const char *key, bool *ok)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !v ||
-	    (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))) {
-		if (ok)
-			*ok = false;
-		return 0;
-	}
-	if (ok)
-		*ok = true;
-	return json_object_get_double(v);
-}
-
-static const char *str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return "";
-	return json_object_get_string(v);
-}
-
-static struct json_object *arr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
-		return NULL;
-	return v;
-}
-
-static int add_process(struct metrics *m, int side, struct json_object *p)
-{
-	static const struct {
-		const char *key;
-		enum unit unit;
-	} keys[] = {
-		{ "wall_ns", U_NS },
-		{ "cpu_ns", U_NS },
-		{ "runq_ns", U_NS },
-		{ "blocked_ns", U_NS },
-		{ "cpu_utilization", U_RATIO },
-		{ "voluntary_switches", U_COUNT },
-		{ "involuntary_switches", U_COUNT },
-		{ "wakeups", U_COUNT },
-		{ "thread_count", U_COUNT },
-	};
-	int ret = 0;
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !ret; i++)
-		ret = put(m, side, keys[i].key, keys[i].unit, 0, num(p, keys[i].key, NULL));
-	return ret;
-}
-
-static int add_gil(struct metrics *m, int side, struct json_object *p)
-{
-	static const struct {
-		const char *key;
-		enum unit unit;
-	} keys[] = {
-		{ "held_fraction", U_RATIO },
-		{ "avg_waiting", U_RATIO },
-		{ "hold_ns", U_NS },
-		{ "wait_ns", U_NS },
-		{ "released_ns", U_NS },
-		{ "contended_takes", U_COUNT },
-		{ "forced_switch_requests", U_COUNT },
-	};
-	struct json_object *g;
-	char name[160];
-	double busy;
-	int ret = 0;
-
-	if (!json_object_object_get_ex(p, "gil", &g) || !g || !strcmp(str(g, "tier"), "none"))
-		return 0;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !ret; i++) {
-		snprintf(name, sizeof(name), "gil.%s", keys[i].key);
-		ret = put(m, side, name, keys[i].unit, 1, num(g, keys[i].key, NULL));
-	}
-	/* The share of the Python threads' time spent waiting for the GIL. */
-	busy = num(g, "hold_ns", NULL) + num(g, "wait_ns", NULL) + num(g, "released_ns", NULL);
-	if (!ret)
-		ret = put(m, side, "gil.wait_fraction", U_RATIO, 1,
-			  busy > 0 ? num(g, "wait_ns", NULL) / busy : 0);
-	return ret;
-}
-
-static int add_locks(struct metrics *m, int side, struct json_object *p)
-{
-	struct json_object *locks = arr(p, "locks"), *j;
-	double wait = 0, waits = 0;
-	char name[160];
-	int ret = 0;
-
-	for (size_t i = 0; locks && i < json_object_array_length(locks) && !ret; i++) {
-		struct json_object *l = json_object_array_get_idx(locks, i);
-
-		if (json_object_object_get_ex(l, "thread_join", &j) && json_object_get_boolean(j))
-			continue;
-		wait += num(l, "wait_ns", NULL);
-		waits += num(l, "waits", NULL);
-		/* By name only where it is a symbol: addresses change from run to run. */
-		if (!json_object_object_get_ex(l, "named", &j) || !json_object_get_boolean(j))
-			continue;
-		snprintf(name, sizeof(name), "lock[%s].wait_ns", str(l, "name"));
-		ret = put(m, side, name, U_NS, 3, num(l, "wait_ns", NULL));
-		snprintf(name, sizeof(name), "lock[%s].waits", str(l, "name"));
-		if (!ret)
-			ret = put(m, side, name, U_COUNT, 3, num(l, "waits", NULL));
-	}
-	if (!ret)
-		ret = put(m, side, "locks.wait_ns", U_NS, 2, wait);
-	if (!ret)
-		ret = put(m, side, "locks.waits", U_COUNT, 2, waits);
-	return ret;
-}
-
-static int add_syscalls(struct metrics *m, int side, struct json_object *p)
-{
-	struct json_object *sys = arr(p, "syscalls");
-	char name[160];
-	bool ok;
-	int ret = 0;
-
-	for (size_t i = 0; sys && i < json_object_array_length(sys) && !ret; i++) {
-		struct json_object *s = json_object_array_get_idx(sys, i);
-		double calls = num(s, "calls", &ok);
-
-		snprintf(name, sizeof(name), "syscall[%s].blocked_ns", str(s, "name"));
-		ret = put(m, side, name, U_NS, 4, num(s, "blocked_ns", NULL));
-		if (!ret && ok) {
-			snprintf(name, sizeof(name), "syscall[%s].calls", str(s, "name"));
-			ret = put(m, side, name, U_COUNT, 4, calls);
-		}
-	}
-	return ret;
-}
-
-static int add_threads(struct metrics *m, int side, struct json_object *p)
-{
-	static const char *const keys[] = { "oncpu_ns", "runq_ns", "blocked_ns" };
-	struct json_object *threads = arr(p, "threads");
-	char name[160];
-	int ret = 0;
-
-	/* Thread roles by name: tids change from run to run. */
-	for (size_t i = 0; threads && i < json_object_array_length(threads) && !ret; i++) {
-		struct json_object *t = json_object_array_get_idx(threads, i);
-
-		for (size_t k = 0; k < 3 && !ret; k++) {
-			snprintf(name, sizeof(name), "thread[%s].%s", str(t, "comm"), keys[k]);
-			ret = put(m, side, name, U_NS, 5, num(t, keys[k], NULL));
-		}
-	}
-	return ret;
-}
-
 /* What a report is: "pid 123, 2.00s, 'cmd'" */
 struct side {
 	const char *path;
 	struct json_object *root;
+	struct json_object *runs; /* of a --repeat report: its runs' reports (in root) */
 	char what[256];
 };
 
@@ -269,17 +66,55 @@ static int load_recording(struct side *s, const void *data, size_t len, char *er
 /* What the report is about, for the table's heading. */
 static int describe(struct side *s, char *err, size_t errlen)
 {
-	struct json_object *procs, *p;
+	struct json_object *procs, *p, *report = s->root;
+	size_t nruns = 0;
 
-	procs = arr(s->root, "processes");
+	if (!strcmp(jstr(s->root, "kind"), "repeat")) {
+		s->runs = jarr(s->root, "runs");
+		nruns = s->runs ? json_object_array_length(s->runs) : 0;
+		if (!nruns) {
+			snprintf(err, errlen, "%s: a --repeat report without runs", s->path);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < nruns; i++)
+			if (!json_object_is_type(json_object_array_get_idx(s->runs, i),
+						 json_type_object)) {
+				snprintf(err, errlen,
+					 "%s: run %zu of the --repeat report is no report", s->path,
+					 i + 1);
+				return -EINVAL;
+			}
+		report = json_object_array_get_idx(s->runs, 0);
+	}
+	procs = jarr(report, "processes");
 	if (!procs || !json_object_array_length(procs)) {
 		snprintf(err, errlen, "%s: the report has no process", s->path);
 		return -EINVAL;
 	}
 	p = json_object_array_get_idx(procs, 0);
-	snprintf(s->what, sizeof(s->what), "pid %d, %s, %s", (int)num(p, "pid", NULL),
-		 D((uint64_t)num(p, "wall_ns", NULL)), str(p, "cmdline"));
+	if (nruns)
+		snprintf(s->what, sizeof(s->what), "%zu runs, %s", nruns, jstr(p, "cmdline"));
+	else
+		snprintf(s->what, sizeof(s->what), "pid %d, %s, %s", (int)jnum(p, "pid", NULL),
+			 D((uint64_t)jnum(p, "wall_ns", NULL)), jstr(p, "cmdline"));
 	return 0;
+}
+
+static int collect(struct metrics *m, int side, struct side *s)
+{
+	return s->runs ? metrics_add_runs(m, side, s->runs) : metrics_add_report(m, side, s->root);
+}
+
+/*
+ * Whether the change of a metric lies inside the spread measured by
+ * --repeat: one side's median is within the range of the other side's runs.
+ */
+static bool within_spread(const struct metric *e)
+{
+	if (e->runs[0] < 2 && e->runs[1] < 2)
+		return false;
+	return (e->runs[0] > 1 && e->v[1] >= e->lo[0] && e->v[1] <= e->hi[0]) ||
+	       (e->runs[1] > 1 && e->v[0] >= e->lo[1] && e->v[0] <= e->hi[1]);
 }
 
 static int load(struct side *s, char *err, size_t errlen)
@@ -351,22 +186,6 @@ static int load(struct side *s, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return describe(s, err, errlen);
-}
-
-static int collect(struct metrics *m, int side, struct side *s)
-{
-	struct json_object *p = json_object_array_get_idx(arr(s->root, "processes"), 0);
-	int ret = add_process(m, side, p);
-
-	if (!ret)
-		ret = add_gil(m, side, p);
-	if (!ret)
-		ret = add_locks(m, side, p);
-	if (!ret)
-		ret = add_syscalls(m, side, p);
-	if (!ret)
-		ret = add_threads(m, side, p);
-	return ret;
 }
 
 /* Rules */
@@ -449,23 +268,6 @@ bool diff_rule_broken(const struct diff_rule *r, double base, double new)
 
 /* Output */
 
-static const char *value(char *buf, size_t len, enum unit u, double v)
-{
-	if (u == U_NS) {
-		if (v < 0) {
-			buf[0] = '-';
-			fmt_dur(buf + 1, len - 1, (uint64_t)-v);
-		} else {
-			fmt_dur(buf, len, (uint64_t)v);
-		}
-	} else if (u == U_COUNT) {
-		snprintf(buf, len, "%.0f", v);
-	} else {
-		snprintf(buf, len, "%.3f", v);
-	}
-	return buf;
-}
-
 static const char *pct(char *buf, size_t len, double base, double new)
 {
 	if (base == 0)
@@ -473,18 +275,6 @@ static const char *pct(char *buf, size_t len, double base, double new)
 	else
 		snprintf(buf, len, "%+.1f%%", 100.0 * (new - base) / fabs(base));
 	return buf;
-}
-
-static int cmp_metric(const void *a, const void *b)
-{
-	const struct metric *x = a, *y = b;
-	double mx = fmax(x->v[0], x->v[1]), my = fmax(y->v[0], y->v[1]);
-
-	if (x->group != y->group)
-		return x->group - y->group;
-	if (x->group < 3)
-		return 0;
-	return mx > my ? -1 : mx < my;
 }
 
 static void print_table(FILE *f, const struct metrics *m, bool markdown)
@@ -508,9 +298,9 @@ static void print_table(FILE *f, const struct metrics *m, bool markdown)
 			continue;
 		if (e->group >= 3 && ++in_group > GROUP_ROWS)
 			continue;
-		value(a, sizeof(a), e->unit, e->v[0]);
-		value(b, sizeof(b), e->unit, e->v[1]);
-		value(c, sizeof(c), e->unit, e->v[1] - e->v[0]);
+		metrics_value(a, sizeof(a), e->unit, e->v[0]);
+		metrics_value(b, sizeof(b), e->unit, e->v[1]);
+		metrics_value(c, sizeof(c), e->unit, e->v[1] - e->v[0]);
 		if (e->v[1] >= e->v[0]) {
 			memmove(c + 1, c, strlen(c) + 1);
 			c[0] = '+';
@@ -523,9 +313,34 @@ static void print_table(FILE *f, const struct metrics *m, bool markdown)
 	}
 }
 
+/* Why a broken rule is not a regression: the runs' ranges overlap. */
+static void print_spread(FILE *f, const struct metric *e)
+{
+	char a[32], b[32], c[32], d[32];
+
+	fprintf(f,
+		" (broken by the medians, but within the measured spread: base %s..%s, new %s..%s; not a regression)",
+		metrics_value(a, sizeof(a), e->unit, e->lo[0]),
+		metrics_value(b, sizeof(b), e->unit, e->hi[0]),
+		metrics_value(c, sizeof(c), e->unit, e->lo[1]),
+		metrics_value(d, sizeof(d), e->unit, e->hi[1]));
+}
+
+static void add_range(struct json_object *o, const struct metric *x, int side)
+{
+	static const char *const keys[2][3] = { { "base_runs", "base_min", "base_max" },
+						{ "new_runs", "new_min", "new_max" } };
+
+	if (x->runs[side] < 2)
+		return;
+	json_object_object_add(o, keys[side][0], json_object_new_int((int)x->runs[side]));
+	json_object_object_add(o, keys[side][1], json_object_new_double(x->lo[side]));
+	json_object_object_add(o, keys[side][2], json_object_new_double(x->hi[side]));
+}
+
 static struct json_object *diff_json(const struct metrics *m, const struct diff_rule *rules,
-				     const bool *broken, size_t nrules, const struct side *s,
-				     bool regression)
+				     const bool *broken, const struct metric *const *noise,
+				     size_t nrules, const struct side *s, bool regression)
 {
 	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
 
@@ -544,6 +359,8 @@ static struct json_object *diff_json(const struct metrics *m, const struct diff_
 			e, "relative",
 			x->v[0] != 0 ? json_object_new_double((x->v[1] - x->v[0]) / fabs(x->v[0])) :
 				       NULL);
+		add_range(e, x, 0);
+		add_range(e, x, 1);
 		json_object_array_add(a, e);
 	}
 	json_object_object_add(o, "metrics", a);
@@ -553,6 +370,8 @@ static struct json_object *diff_json(const struct metrics *m, const struct diff_
 
 		json_object_object_add(e, "rule", json_object_new_string(rules[i].text));
 		json_object_object_add(e, "broken", json_object_new_boolean(broken[i]));
+		json_object_object_add(e, "within_spread",
+				       json_object_new_boolean(noise[i] != NULL));
 		json_object_array_add(a, e);
 	}
 	json_object_object_add(o, "rules", a);
@@ -600,6 +419,7 @@ int diff_main(int argc, char **argv)
 	};
 	struct diff_rule rules[MAX_RULES + 3];
 	bool broken[MAX_RULES + 3] = { false }, missing[MAX_RULES + 3] = { false };
+	const struct metric *noise[MAX_RULES + 3] = { NULL };
 	bool gate = false, regression = false;
 	double floor_ns = GATE_FLOOR_NS;
 	const char *json_path = NULL, *md_path = NULL;
@@ -669,7 +489,7 @@ int diff_main(int argc, char **argv)
 	for (size_t j = 0; j < m.n; j++)
 		if (!strcmp(m.v[j].name, "wall_ns") && GATE_FLOOR_WALL * m.v[j].v[0] > floor_ns)
 			floor_ns = GATE_FLOOR_WALL * m.v[j].v[0];
-	qsort(m.v, m.n, sizeof(*m.v), cmp_metric);
+	metrics_sort(&m);
 	for (size_t i = 0; i < nrules; i++) {
 		struct metric *e = NULL;
 
@@ -689,6 +509,11 @@ int diff_main(int argc, char **argv)
 		/* The default gate ignores changes within the noise floor. */
 		if (gate && fabs(e->v[1] - e->v[0]) <= floor_ns)
 			broken[i] = false;
+		/* Medians of --repeat runs: a change inside their spread is noise. */
+		if (broken[i] && within_spread(e)) {
+			broken[i] = false;
+			noise[i] = e;
+		}
 		nbroken += broken[i];
 	}
 	regression = nbroken > 0;
@@ -704,12 +529,16 @@ int diff_main(int argc, char **argv)
 				D((uint64_t)floor_ns));
 		else
 			fprintf(out, "\n  RULES\n");
-		for (size_t i = 0; i < nrules; i++)
-			fprintf(out, "  %-5s %s\n",
+		for (size_t i = 0; i < nrules; i++) {
+			fprintf(out, "  %-5s %s",
 				missing[i] ? "n/a" :
 				broken[i]  ? "FAIL" :
 					     "ok",
 				rules[i].text);
+			if (noise[i])
+				print_spread(out, noise[i]);
+			fputc('\n', out);
+		}
 		fprintf(out, "\n%s\n",
 			regression ? "REGRESSION: a rule is broken (exit status 1)" :
 				     "within limits (exit status 0)");
@@ -724,12 +553,16 @@ int diff_main(int argc, char **argv)
 		}
 		print_table(f, &m, true);
 		fprintf(f, "\n%s\n", regression ? "**Regression**" : "Within limits");
-		for (size_t i = 0; i < nrules; i++)
-			fprintf(f, "- %s `%s`\n", broken[i] ? "FAIL" : "ok", rules[i].text);
+		for (size_t i = 0; i < nrules; i++) {
+			fprintf(f, "- %s `%s`", broken[i] ? "FAIL" : "ok", rules[i].text);
+			if (noise[i])
+				print_spread(f, noise[i]);
+			fputc('\n', f);
+		}
 		fclose(f);
 	}
 	if (json_path) {
-		struct json_object *o = diff_json(&m, rules, broken, nrules, s, regression);
+		struct json_object *o = diff_json(&m, rules, broken, noise, nrules, s, regression);
 		FILE *f = strcmp(json_path, "-") ? fopen(json_path, "we") : stdout;
 
 		if (!f) {
@@ -745,7 +578,7 @@ int diff_main(int argc, char **argv)
 	}
 	code = regression ? 1 : 0;
 out:
-	free(m.v);
+	metrics_free(&m);
 	for (int i = 0; i < 2; i++)
 		json_object_put(s[i].root);
 	return code;

@@ -23,6 +23,7 @@
 #include "opts.h"
 #include "procfs.h"
 #include "report_json.h"
+#include "repeat.h"
 #include "report_text.h"
 #include "session.h"
 #include "target.h"
@@ -539,6 +540,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "contrace: record needs -o FILE\n");
 		return 2;
 	}
+	if (run.o.repeat)
+		return repeat_main(&run.o);
 	log_verbosity = run.o.verbose > 1 ? 2 : run.o.verbose;
 	libbpf_set_print(log_libbpf);
 	signal(SIGPIPE, SIG_IGN);

@@ -16,6 +16,7 @@ enum {
 	OPT_LOCKS_MIN_WAIT,
 	OPT_HOLDS,
 	OPT_GIL,
+	OPT_REPEAT,
 };
 
 static const struct option long_opts[] = {
@@ -34,6 +35,7 @@ static const struct option long_opts[] = {
 	{ "holds", no_argument, NULL, OPT_HOLDS },
 	{ "output", required_argument, NULL, 'o' },
 	{ "gil", required_argument, NULL, OPT_GIL },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -81,6 +83,8 @@ void opts_usage(FILE *f)
 	      "                         its futex words), uprobe (symbols only), libc (C\n"
 	      "                         library only), futex (no uprobes), off\n"
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
+	      "      --repeat N         run the command N times: each metric's median and\n"
+	      "                         range (--json: all the runs, for contrace diff)\n"
 	      "  -o, --output FILE      also record the trace to FILE, for 'contrace report FILE'\n"
 	      "  -q, --quiet            no text report\n"
 	      "      --top N            rows per table (default 10, 0: all)\n"
@@ -218,6 +222,14 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 					"invalid --locks-min-wait '%s': expected a duration, e.g. 10ms",
 					optarg);
 			break;
+		case OPT_REPEAT:
+			if (parse_int(optarg, 2, 1000, &v))
+				return fail(
+					err, errlen,
+					"invalid --repeat '%s': expected a number of runs, 2 to 1000",
+					optarg);
+			o->repeat = (int)v;
+			break;
 		case 'h':
 			opts_usage(out);
 			return OPTS_EXIT;
@@ -261,6 +273,11 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	if (!o->pid && !o->cmd_argc)
 		return fail(err, errlen,
 			    "nothing to trace: give -p PID or -- COMMAND (see --help)");
+	if (o->repeat && o->pid)
+		return fail(err, errlen, "--repeat runs a command: give -- COMMAND, not -p");
+	if (o->repeat && (o->interval || o->output))
+		return fail(err, errlen, "--repeat reports totals: not with %s",
+			    o->interval ? "-i" : "-o (or record)");
 	if (o->quiet && !o->json_path && !o->output)
 		return fail(err, errlen, "-q without --json or -o would produce nothing");
 	return OPTS_OK;

@@ -29,6 +29,7 @@ struct opts {
 	const char *output; /* -o FILE: record the trace */
 	bool holds; /* --holds: uprobes on pthread_mutex_lock/unlock for exact holds */
 	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */
+	int repeat; /* --repeat N: run the command N times (0: once, no summary) */
 };
 
 enum opts_result {

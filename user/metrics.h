@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The metrics of a JSON report that stay comparable from run to run (the
+ * target process's totals, its GIL, locks by symbol, syscalls by name,
+ * threads by name), for `contrace diff` (two sides) and `--repeat` (the
+ * median and range of each over several runs).
+ */
+#ifndef CONTRACE_METRICS_H
+#define CONTRACE_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+
+enum unit { U_NS, U_COUNT, U_RATIO };
+
+struct metric {
+	char name[160];
+	enum unit unit;
+	int group; /* 0: process, 1: GIL, 2: locks total, 3: a lock, 4: a syscall, 5: a thread name */
+	double v[2]; /* base, new (of several runs: the median) */
+	double lo[2], hi[2]; /* the smallest and largest of the runs (of one: v) */
+	unsigned runs[2]; /* how many runs the side has (0: not in it) */
+	bool in[2]; /* present in that report */
+};
+
+struct metrics {
+	struct metric *v;
+	size_t n;
+};
+
+/* Add the metrics of a report (its first process) as side 0 or 1. 0, or -ENOMEM. */
+int metrics_add_report(struct metrics *m, int side, struct json_object *report);
+
+/*
+ * Add the metrics of several runs' reports (a JSON array) as one side: each
+ * metric's median over the runs (0 in a run that lacks it), and its range.
+ */
+int metrics_add_runs(struct metrics *m, int side, struct json_object *runs);
+
+/* In report order: the process's totals, the GIL, locks in total, then each group largest first. */
+void metrics_sort(struct metrics *m);
+
+void metrics_free(struct metrics *m);
+
+/* A metric's value as text: a duration, a count or a ratio. Returns buf. */
+const char *metrics_value(char *buf, size_t len, enum unit u, double v);
+
+/* A member of a JSON object: a number (0 if absent, *ok false), a string ("" if absent), an array. */
+double jnum(struct json_object *o, const char *key, bool *ok);
+const char *jstr(struct json_object *o, const char *key);
+struct json_object *jarr(struct json_object *o, const char *key);
+
+#endif
