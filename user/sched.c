@@ -194,15 +194,23 @@ static int thread_wakers(struct rpt_thread *rt, const struct snapshot *cur,
 			 const struct snapshot *prev)
 {
 	const struct snap_waker *w, *end;
-	size_t first;
+	size_t first, lo, hi;
 
 	if (!cur->nwakers)
 		return 0;
 	end = cur->wakers + cur->nwakers;
 	/* Entries are sorted by slot: find the first of this thread's. */
-	first = 0;
-	while (first < cur->nwakers && cur->wakers[first].key.slot < rt->slot)
-		first++;
+	lo = 0;
+	hi = cur->nwakers;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cur->wakers[mid].key.slot < rt->slot)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
 	for (w = cur->wakers + first; w < end && w->key.slot == rt->slot; w++) {
 		const struct snap_waker *pw =
 			prev ? snapshot_find_waker(prev, rt->slot, w->key.waker_tid) : NULL;

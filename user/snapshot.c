@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "snapshot.h"
+#include "task.h"
 
 void snapshot_free(struct snapshot *s)
 {
@@ -16,6 +17,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->sites);
 	free(s->syms);
 	free(s->gilhists);
+	free(s->tids);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -102,6 +104,60 @@ static int cmp_sym(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static int cmp_tid(const void *a, const void *b)
+{
+	const struct snap_tid *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/*
+ * The tid index: a report looks threads up by tid for every waker and
+ * lock party, and a linear search made reports of hundreds of threads
+ * quadratic. Without memory for it, lookups stay linear.
+ */
+static void index_tids(struct snapshot *s)
+{
+	size_t n = 0, k = 0;
+
+	free(s->tids);
+	s->tids = NULL;
+	s->ntids = 0;
+	if (!s->nthreads)
+		return;
+	s->tids = malloc(s->nthreads * sizeof(*s->tids));
+	if (!s->tids)
+		return;
+	for (uint32_t i = 0; i < s->nthreads; i++)
+		if (task_accounted(&s->threads[i]))
+			s->tids[n++] = (struct snap_tid){ .tid = s->threads[i].tid, .slot = i };
+	qsort(s->tids, n, sizeof(*s->tids), cmp_tid);
+	/* A tid in several slots (reused): its last slot, as a linear search finds. */
+	for (size_t i = 0; i < n; i++) {
+		if (k && s->tids[k - 1].tid == s->tids[i].tid)
+			k--;
+		s->tids[k++] = s->tids[i];
+	}
+	s->ntids = k;
+}
+
+const struct snap_tid *snapshot_find_tid(const struct snapshot *s, uint32_t tid)
+{
+	size_t lo = 0, hi = s->ntids;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->tids[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->ntids && s->tids[lo].tid == tid ? &s->tids[lo] : NULL;
+}
+
 void snapshot_normalize(struct snapshot *s)
 {
 	/* Map entries are unique by key; names are added once per address. */
@@ -135,6 +191,7 @@ void snapshot_normalize(struct snapshot *s)
 		}
 		s->nwakers = n;
 	}
+	index_tids(s);
 }
 
 struct snap_sys *snapshot_find_sys(const struct snapshot *s, uint32_t slot, int32_t nr)

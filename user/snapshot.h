@@ -79,6 +79,11 @@ struct snap_proc {
 	char cmdline[SNAP_CMDLINE_LEN];
 };
 
+struct snap_tid {
+	uint32_t tid;
+	uint32_t slot;
+};
+
 struct snapshot {
 	uint64_t ts; /* monotonic ns: open intervals are closed at this time */
 	struct ct_counters counters;
@@ -102,9 +107,15 @@ struct snapshot {
 	struct snap_sym *syms; /* sorted by (pid, kind, addr) */
 	size_t ngilhists;
 	struct snap_gilhist *gilhists; /* sorted by slot */
+	/* Made by snapshot_normalize(): accounted threads by tid, for task_by_tid(). */
+	size_t ntids;
+	struct snap_tid *tids; /* sorted by tid; of a tid reused, its last slot */
 };
 
 void snapshot_free(struct snapshot *s);
+
+/* The index entry of an accounted thread (NULL: none, or no index yet). */
+const struct snap_tid *snapshot_find_tid(const struct snapshot *s, uint32_t tid);
 
 /* Sort sys and wakers by key; merge duplicate keys. */
 void snapshot_normalize(struct snapshot *s);

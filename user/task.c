@@ -98,7 +98,12 @@ void task_free_procs(struct proc_cache *c)
 const struct ct_thread *task_by_tid(const struct snapshot *s, uint32_t tid)
 {
 	const struct ct_thread *found = NULL;
+	const struct snap_tid *t;
 
+	if (s->tids) {
+		t = snapshot_find_tid(s, tid);
+		return t ? &s->threads[t->slot] : NULL;
+	}
 	for (uint32_t i = 0; i < s->nthreads; i++)
 		if (s->threads[i].tid == tid && task_accounted(&s->threads[i]))
 			found = &s->threads[i];
