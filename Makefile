@@ -4,7 +4,9 @@
 # make deps       install the Debian packages the build, tests and demo need
 # make demo       deps + build + trace the bundled example program
 # make test       deps + build + unit tests (ASan/UBSan) + end-to-end tests
-# make bench      deps + build + overhead benchmarks (tools/bench)
+# make bench      deps + build + contrace against peer tools: overhead, accuracy,
+#                 start-up (tools/bench/peers.py, BENCH_ARGS=--quick)
+# make bench-costs  contrace's own costs in detail (tools/bench/bench.py)
 # make format     clang-format the C sources in place
 # V=1 shows the full commands.
 
@@ -55,9 +57,9 @@ SKEL := $(OUT)/contrace.skel.h
 DEB_PKGS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjson-c-dev \
 	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux \
 	libclang-rt-14-dev
-BENCH_PKGS := linux-perf bpftrace
+BENCH_PKGS := linux-perf bpftrace strace
 
-.PHONY: all deps bench-deps demo test unit e2e fuzz bench format check-format clean
+.PHONY: bench-costs all deps bench-deps demo test unit e2e fuzz bench format check-format clean
 .DELETE_ON_ERROR:
 
 all: $(OUT)/contrace $(WORKLOADS)
@@ -207,6 +209,10 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory fuzz
 
 bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/bench/peers.py $(BENCH_ARGS)
+
+bench-costs: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/bench/bench.py $(BENCH_ARGS)
 

@@ -24,7 +24,8 @@
  * Output: "thread TID ROLE", then "waited TID NS" per thread (its lock wait),
  * "held TID NS MAX_NS" (how long it held a mutex: mutex, pi, owner modes),
  * "total_waited NS", "lock NAME ADDRESS" for each global lock, and in loop
- * mode "loop TID NS" (nanoseconds per lock/unlock pair).
+ * mode "loop TID NS" (nanoseconds per lock/unlock pair); first, "elapsed_ns NS":
+ * from the threads' creation to the last one's end.
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -290,7 +291,7 @@ int main(int argc, char **argv)
 	void *(*lead)(void *) = NULL, *(*rest)(void *) = NULL;
 	const char *mode = argc > 1 ? argv[1] : "mutex", *lead_role = NULL, *rest_role = NULL;
 	pthread_mutexattr_t pi;
-	long long total = 0;
+	long long total = 0, t0;
 	int n;
 
 	if (argc > 2)
@@ -344,6 +345,7 @@ int main(int argc, char **argv)
 	if (!workers)
 		return 1;
 	pthread_barrier_init(&start, NULL, (unsigned)n);
+	t0 = now_ns();
 	for (int i = 0; i < n; i++) {
 		int is_lead = lead && i == 0;
 
@@ -352,6 +354,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++)
 		pthread_join(workers[i].thread, NULL);
+	printf("elapsed_ns %lld\n", now_ns() - t0);
 	for (int i = 0; i < n; i++) {
 		printf("thread %d %s\n", workers[i].tid, workers[i].role);
 		printf("waited %d %lld\n", workers[i].tid, workers[i].waited);
