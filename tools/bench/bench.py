@@ -35,7 +35,6 @@ Tests (default: all):
   probes     per-probe cost from the kernel's BPF run-time statistics
 """
 import argparse
-import glob
 import json
 import os
 import re
@@ -44,6 +43,8 @@ import subprocess
 import sys
 import threading
 import time
+
+from pythons import gil_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONTRACE = os.environ.get("CONTRACE", os.path.join(ROOT, "build/contrace"))
@@ -246,14 +247,6 @@ def bench_holds(pairs, iterations):
     }
 
 
-def gil_python():
-    """A CPython whose interpreter has take_gil/drop_gil symbols (pyenv), else None."""
-    for v in ("3.12", "3.11", "3.13", "3.10", "3.9", "3.8"):
-        for path in sorted(glob.glob(f"/root/.pyenv/versions/{v}.*/bin/python3")):
-            return path
-    return None
-
-
 def pygil(python, args, tracer):
     cmd = [python, os.path.join(ROOT, "tools/workloads/pygil.py"), *args]
     out = run(cmd if tracer is None else traced(cmd, tracer)).stdout
@@ -448,7 +441,7 @@ def main():
             results.append(bench_holds(max(pairs // 4, 3), 100000 if args.quick else 300000))
         elif test in ("gil-cpu", "gil-read", "gil-cpu-libc", "gil-read-libc",
                       "gil-cpu-futex", "gil-read-futex"):
-            python = gil_python()
+            python, _ = gil_python()
             tier = test.split("-")[2] if test.count("-") == 2 else None
             extra = [f"--gil={tier}"] if tier else []
             name = {"libc": "contrace (GIL, tier B: libc)",

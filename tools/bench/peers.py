@@ -44,6 +44,8 @@ import sys
 import tempfile
 import time
 
+from pythons import gil_python
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONTRACE = os.environ.get("CONTRACE", os.path.join(ROOT, "build/contrace"))
 WORKLOADS = os.path.join(ROOT, "build/workloads")
@@ -84,37 +86,6 @@ class Run:
             raise RuntimeError(f"{shlex.join(argv)}: exit {p.returncode}: {self.stderr[-500:]}")
         self.cpu_s = ru.ru_utime + ru.ru_stime
         self.maxrss_kib = ru.ru_maxrss
-
-
-def gil_python():
-    """A pyenv CPython 3.12 (or any with take_gil/drop_gil in a shared libpython)."""
-    for py in glob_pythons():
-        lib = libpython(py)
-        if lib and " take_gil" in subprocess.run(["nm", lib], capture_output=True,
-                                                  text=True).stdout:
-            return py, lib
-    return None, None
-
-
-def glob_pythons():
-    base = "/root/.pyenv/versions"
-    if not os.path.isdir(base):
-        return []
-    out = []
-    for v in os.listdir(base):
-        m = re.match(r"3\.(\d+)\.", v)
-        if m and int(m.group(1)) >= 8:
-            out.append(os.path.join(base, v, "bin", "python3"))
-    # 3.12 first: the version the other GIL figures use.
-    return sorted(out, key=lambda p: ("3.12." not in p, p))
-
-
-def libpython(python):
-    ldd = subprocess.run(["ldd", os.path.realpath(python)], capture_output=True, text=True).stdout
-    for tok in ldd.split():
-        if "libpython3" in tok and tok.startswith("/"):
-            return tok
-    return None
 
 
 # Workloads: the command, how to read its own cost from its output (lower is
