@@ -276,8 +276,67 @@ def parse_strace(path):
     return calls
 
 
+def task_counters(pid):
+    """Per thread: (on-CPU ns, run-queue ns, voluntary, involuntary) from /proc."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            oncpu, runq, _ = (int(x) for x in f.read().split())
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            st = dict(l.split(":", 1) for l in f if ":" in l)
+        out[int(tid)] = (oncpu, runq, int(st["voluntary_ctxt_switches"]),
+                         int(st["nonvoluntary_ctxt_switches"]))
+    return out
+
+
+def phased_accuracy():
+    """Threads that spin, sleep and ping-pong (4 on 2 CPUs: they queue) for
+    one phase while contrace is attached; the kernel's per-thread counters
+    before and after the phase against contrace's per-thread figures."""
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "r.json")
+        w = subprocess.Popen([os.path.join(WORKLOADS, "phased"), "--spin", "2", "--sleep", "1",
+                              "--pingpong", "1", "--ms", "400"], stdout=subprocess.PIPE,
+                             text=True)
+        for line in w.stdout:
+            if line.strip() == "ready":
+                break
+        tr = subprocess.Popen([CONTRACE, "-v", "-q", "--json", js, "-p", str(w.pid)],
+                              stderr=subprocess.PIPE, text=True)
+        for line in tr.stderr:
+            if "probes live" in line:
+                break
+        before = task_counters(w.pid)
+        w.send_signal(10)  # SIGUSR1: one phase
+        for line in w.stdout:
+            if line.startswith("done"):
+                break
+        after = task_counters(w.pid)
+        tr.send_signal(2)
+        tr.wait(timeout=60)
+        w.terminate()
+        w.wait()
+        threads = {t["tid"]: t for t in json.load(open(js))["processes"][0]["threads"]}
+    sums = [[0, 0] for _ in range(4)]
+    for tid, a in after.items():
+        b, t = before.get(tid), threads.get(tid)
+        if not b or not t:
+            continue
+        ours = (t["oncpu_ns"] + t["stolen_ns"], t["runq_ns"], t["voluntary_switches"],
+                t["involuntary_switches"])
+        for i in range(4):
+            sums[i][0] += a[i] - b[i]
+            sums[i][1] += ours[i]
+    names = ("on-CPU time (ms)", "run-queue wait (ms)", "voluntary switches",
+             "involuntary switches")
+    return [{"figure": f"phased, {len(after)} threads: {names[i]}",
+             "truth": "/proc/PID/task/TID/" + ("schedstat" if i < 2 else "status") + " deltas",
+             "true": sums[i][0] / 1e6 if i < 2 else sums[i][0],
+             "contrace": sums[i][1] / 1e6 if i < 2 else sums[i][1]} for i in range(4)]
+
+
 def accuracy(quick):
-    rows = []
+    rows = phased_accuracy()
     # Switches and CPU time of a whole process, against the kernel's rusage.
     for name, cmd in (("sched pipe", ["taskset", "-c", "0", "perf", "bench", "sched", "pipe",
                                       "-T", "-l", "20000"]),
