@@ -10,11 +10,14 @@
  */
 #include "gil.bpf.h"
 
-/* Per thread slot: log2 histogram of its GIL waits (Python threads only). */
+/*
+ * Per thread slot: log2 histogram of its GIL waits (Python threads only).
+ * Preallocated: tier C adds a thread's entry from the scheduler probe, with
+ * interrupts off, where an allocating map can fail (one lost wait then).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1); /* set by user space before load */
+	__uint(max_entries, 1); /* set by user space before load: GIL_HIST_THREADS */
 	__type(key, __u32);
 	__type(value, struct ct_gil_hist);
 } ct_gil_hists SEC(".maps");
@@ -260,7 +263,13 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		return 0;
 	}
 	if (uaddr >= g + CT_GIL_SWITCH_COND && uaddr <= g + CT_GIL_SWITCH_MUTEX) {
-		/* drop_gil waits for a forced switch to happen: let go already. */
+		/*
+		 * drop_gil waits for a forced switch to happen: it let go already.
+		 * Still waiting to us, it took the GIL unseen during this run (its
+		 * timed wait ran out, and it found the GIL free).
+		 */
+		if (th->gil_state == CT_GIL_WAITING && ran_since && ran_since <= now)
+			ct_gil_acquired(th, ran_since);
 		if (th->gil_state == CT_GIL_HELD)
 			ct_gil_released(th, now);
 		th->gil_blk = th->gil_state;

@@ -85,14 +85,11 @@ def test_cpu_bound_threads_are_serialised(label, python, gil):
                          "libc" if gil else
                          "uprobes" if has_gil_symbols(python) else "libc"), g["why"]
     assert g["address"] and g["switch_interval_us"] == 5000
-    # Tier C sees a take at the end of the run it happened in, or at a
-    # handoff: its holds come out shorter (docs/design.md, "The GIL").
-    exact = g["tier"] != "futex"
     workers = role_threads(proc, 4)
     assert len(workers) == 4
     # Held through the phase (1.5 s of the process's life), one holder at a time.
-    assert g["held_fraction"] >= (0.85 if exact else 0.75), g["held_fraction"]
-    assert g["hold_ns"] >= (0.9 if exact else 0.75) * 1.5e9
+    assert g["held_fraction"] >= 0.85, g["held_fraction"]
+    assert g["hold_ns"] >= 0.9 * 1.5e9
     assert g["hold_ns"] <= proc["wall_ns"]
     for t in workers:
         tg = t["gil"]
@@ -100,11 +97,12 @@ def test_cpu_bound_threads_are_serialised(label, python, gil):
         # cover its time on a CPU, and it holds the GIL only while on a CPU
         # or preempted (the kernel's own CPU and run-queue accounting).
         assert tg["hold_ns"] <= t["oncpu_ns"] + t["runq_ns"] + 2e6, t
-        assert tg["hold_ns"] >= (0.85 if exact else 0.7) * t["oncpu_ns"], t
+        assert tg["hold_ns"] >= 0.85 * t["oncpu_ns"], t
         # Four threads share one GIL: each waits for it most of the phase,
         # and its timed-out waits ask the holder to drop it.
         assert tg["wait_ns"] >= 0.5 * 1.5e9, t
         assert tg["forced_switch_requests"] > 0 and tg["contended_takes"] > 0
+        # Every take's wait is in the histogram: none dropped.
         assert tg["wait"]["count"] == tg["takes"]
     assert any(v.startswith("CPU-bound threads serialised by the GIL") for v in g["verdicts"])
 
@@ -165,13 +163,42 @@ def test_tiers_agree(label, python):
                          ids=[l for l, _ in A_TIER if "3.11" in l])
 def test_futex_tier_agrees_with_uprobes(label, python):
     """Tier C (no uprobes: the GIL's futex words and fields) against tier A
-    on the same workload: waits within 15%; holds within 20%, tier C's
-    shorter (a take it did not see block is dated late)."""
+    on the same workload: wait totals within 10%, hold totals within 15%
+    (two runs: the uprobes of tier A slow each handoff, tier C's do not)."""
     a, _ = run_phase(python, "cpu", ms=1500, gil=("--gil=uprobe",))
     c, _ = run_phase(python, "cpu", ms=1500, gil=("--gil=futex",))
     assert a["gil"]["tier"] == "uprobes" and c["gil"]["tier"] == "futex"
-    assert abs(a["gil"]["wait_ns"] - c["gil"]["wait_ns"]) <= 0.15 * a["gil"]["wait_ns"], (a["gil"], c["gil"])
-    assert abs(a["gil"]["hold_ns"] - c["gil"]["hold_ns"]) <= 0.2 * a["gil"]["hold_ns"], (a["gil"], c["gil"])
+    assert abs(a["gil"]["wait_ns"] - c["gil"]["wait_ns"]) <= 0.1 * a["gil"]["wait_ns"], (a["gil"], c["gil"])
+    assert abs(a["gil"]["hold_ns"] - c["gil"]["hold_ns"]) <= 0.15 * a["gil"]["hold_ns"], (a["gil"], c["gil"])
+
+
+@pytest.mark.parametrize("label,python", A_TIER, ids=[l for l, _ in A_TIER])
+def test_futex_tier_matches_uprobes_on_the_same_run(label, python, tmp_path):
+    """Tier C and tier A watching the same run: two contraces attached to one
+    process, one with uprobes on take_gil/drop_gil, one with none. Each
+    thread's hold and wait agree within 5% of its time."""
+    wl = Phased([python, PYPHASED, "--cpu", "4", "--ms", "1000"])
+    try:
+        for d in ("a", "c"):
+            (tmp_path / d).mkdir()
+        a = Attached(wl.pid, "--gil=uprobe", tmp_path=tmp_path / "a")
+        c = Attached(wl.pid, "--gil=futex", tmp_path=tmp_path / "c")
+        wl.phase()
+        ra, rc = a.stop(), c.stop()
+    finally:
+        wl.stop()
+    assert ra["processes"][0]["gil"]["tier"] == "uprobes"
+    assert rc["processes"][0]["gil"]["tier"] == "futex"
+    ta = {t["tid"]: t["gil"] for t in ra["processes"][0]["threads"]}
+    tc = {t["tid"]: t["gil"] for t in rc["processes"][0]["threads"]}
+    cpu = [tid for tid, role in wl.threads.items() if role == "cpu"]
+    assert len(cpu) == 4
+    for tid in cpu:
+        ga, gc = ta[tid], tc[tid]
+        life = ga["hold_ns"] + ga["wait_ns"]
+        assert life >= 0.9e9, ga
+        for key in ("hold_ns", "wait_ns"):
+            assert abs(ga[key] - gc[key]) <= 0.05 * life, (tid, key, ga, gc)
 
 
 def test_gil_off():
