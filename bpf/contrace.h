@@ -53,8 +53,6 @@ enum ct_thread_flags {
 	CT_TF_FX_BUSY = 1 << 7,
 	/* blocked at least once in the current take_gil: a contended acquisition */
 	CT_TF_GIL_BLOCKED = 1 << 8,
-	/* --gil=futex: woken by a drop of the GIL, which it takes once it runs */
-	CT_TF_GIL_HANDED = 1 << 9,
 };
 
 /* No syscall in progress. */
@@ -169,7 +167,7 @@ struct ct_thread {
 	__u32 gil_state; /* enum ct_gil_state */
 	__u32 gil_blk; /* gil_state when the current or last block began */
 	__u32 gil_in; /* gil_state at the last switch-in: the state it was queued in */
-	__u32 pad4;
+	__u32 gil_handed; /* tier C: woken by a drop (set by the waker's CPU: not in flags) */
 	__u64 gil_ts; /* when gil_state began, our clock */
 	__u64 gil_hold_ns;
 	__u64 gil_hold_max;
@@ -192,10 +190,10 @@ struct ct_gil_addrs {
 	__u64 mutex;
 	__u64 cond;
 	__u32 futex; /* tier C: followed through its futex words (gil.bpf.c) */
-	__u32 pad;
+	__u32 exec; /* the process execve'd since: these are the old image's, not used */
 };
 
-#define CT_GIL_PROCS 64
+#define CT_GIL_PROCS 1024
 
 /*
  * Tier C: where the GIL's futex words and fields lie from its address G

@@ -134,7 +134,7 @@ static __always_inline struct ct_thread *ct_gilb_thread(__u64 addr, int cond)
 		return NULL;
 	tgid = th->tgid;
 	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
-	if (!a || addr != (cond ? a->cond : a->mutex))
+	if (!a || a->exec || addr != (cond ? a->cond : a->mutex))
 		return NULL;
 	return th;
 }
@@ -173,27 +173,6 @@ int BPF_KPROBE(ct_gilb_signal, __u64 cond)
 	return 0;
 }
 
-/* The thread exits at `now`: its GIL state's time ends there (any tier). */
-__noinline int ct_gil_exit(struct ct_thread *th, __u64 now)
-{
-	__u64 d;
-
-	if (!th)
-		return 0;
-	d = ct_delta(now, th->gil_ts);
-	if (th->gil_state == CT_GIL_HELD) {
-		th->gil_hold_ns += d;
-		if (d > th->gil_hold_max)
-			th->gil_hold_max = d;
-	} else if (th->gil_state == CT_GIL_WAITING) {
-		th->gil_wait_ns += d;
-	} else if (th->gil_state == CT_GIL_RELEASED) {
-		th->gil_rel_ns += d;
-	}
-	th->gil_ts = now;
-	return 0;
-}
-
 /*
  * Tier C (--gil=futex), with no uprobes at all. A contended take blocks on
  * the GIL's condition variable (or its mutex), and a drop that frees it for
@@ -229,7 +208,7 @@ static __always_inline __u64 ct_gilc_addr(__u32 tgid)
 {
 	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
 
-	return a && a->futex && a->mutex > CT_GIL_MUTEX ? a->mutex - CT_GIL_MUTEX : 0;
+	return a && a->futex && !a->exec && a->mutex > CT_GIL_MUTEX ? a->mutex - CT_GIL_MUTEX : 0;
 }
 
 /* Whether a futex word is one take_gil waits on: the condition variable or the mutex. */
@@ -253,7 +232,13 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		return 0;
 	uaddr = blocked ? th->fx_uaddr : 0;
 	if (uaddr && ct_gilc_take_word(g, uaddr)) {
-		/* In take_gil; blocking on the mutex while holding it is a drop. */
+		/*
+		 * In take_gil; blocking on the mutex while holding it is a drop.
+		 * Holding it to us and waiting on the condition variable: it let
+		 * it go unseen (or was handed it and lost the race), then asked.
+		 */
+		if (th->gil_state == CT_GIL_HELD && uaddr != g + CT_GIL_MUTEX)
+			ct_gil_released(th, now);
 		if (th->gil_state != CT_GIL_WAITING &&
 		    (uaddr != g + CT_GIL_MUTEX || th->gil_state != CT_GIL_HELD))
 			ct_gil_wait(th, now);
@@ -262,7 +247,10 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		th->gil_blk = th->gil_state;
 		return 0;
 	}
-	if (uaddr >= g + CT_GIL_SWITCH_COND && uaddr <= g + CT_GIL_SWITCH_MUTEX) {
+	/* The switch mutex is taken by a taker and by a forced dropper alike: no sign. */
+	if (uaddr == g + CT_GIL_SWITCH_MUTEX)
+		return 0;
+	if (uaddr >= g + CT_GIL_SWITCH_COND && uaddr < g + CT_GIL_SWITCH_MUTEX) {
 		/*
 		 * drop_gil waits for a forced switch to happen: it let go already.
 		 * Still waiting to us, it took the GIL unseen during this run (its
@@ -336,15 +324,37 @@ __noinline int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u
 		ct_gil_acquired(waker, waker->state_ts < now ? waker->state_ts : now);
 	if (waker->gil_state != CT_GIL_RELEASED)
 		ct_gil_released(waker, now);
-	th->flags |= CT_TF_GIL_HANDED;
+	th->gil_handed = 1;
+	return 0;
+}
+
+static long ct_gilc_forget(struct bpf_map *map, struct ct_gil_tstate_key *key, __u64 *val,
+			   __u32 *tgid)
+{
+	if (key->tgid == *tgid)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+__noinline int ct_gil_proc_exit(__u32 tgid)
+{
+	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+	int futex;
+
+	if (!a)
+		return 0;
+	futex = a->futex;
+	bpf_map_delete_elem(&ct_gil_addrs, &tgid);
+	if (futex)
+		bpf_for_each_map_elem(&ct_gil_tstates, ct_gilc_forget, &tgid, 0);
 	return 0;
 }
 
 __noinline int ct_gilc_switch_in(struct ct_thread *th, __u64 now)
 {
-	if (!th || !(th->flags & CT_TF_GIL_HANDED))
+	if (!th || !th->gil_handed)
 		return 0;
-	th->flags &= ~CT_TF_GIL_HANDED;
+	th->gil_handed = 0;
 	/* Taken as it runs again; one that loses the race to another waits again. */
 	if (th->gil_state == CT_GIL_WAITING)
 		ct_gil_acquired(th, now);

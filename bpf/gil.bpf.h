@@ -25,7 +25,7 @@ int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u64 now);
 /* `th` runs again at `now`. */
 int ct_gilc_switch_in(struct ct_thread *th, __u64 now);
 
-/* The thread of `th` exits at `now`: the time of its GIL state so far is counted (any tier). */
-int ct_gil_exit(struct ct_thread *th, __u64 now);
+/* The last thread of process tgid exits: its GIL tables' entries go (any tier). */
+int ct_gil_proc_exit(__u32 tgid);
 
 #endif /* CONTRACE_GIL_BPF_H */

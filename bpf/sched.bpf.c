@@ -189,7 +189,10 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		ct_waker_flush(th);
 		ct_blocked_flush(th);
 		if (th->gil_state != CT_GIL_UNKNOWN)
-			ct_gil_exit(th, now);
+			ct_gil_close(th, now);
+		/* The process's last thread: its GIL tables' entries go. */
+		if (!prev->signal->live.counter)
+			ct_gil_proc_exit(prev->tgid);
 		th->end_ts = now;
 		th->state = CT_ST_DEAD;
 	} else if (preempt || state == TASK_RUNNING) {

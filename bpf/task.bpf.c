@@ -12,9 +12,10 @@
 struct ct_tasks_map ct_tasks SEC(".maps");
 struct ct_threads_map ct_threads SEC(".maps");
 /*
- * Filled by user space for every Python process it found a GIL in (both
+ * Filled by user space for every Python process it found a GIL in (all
  * tiers; tier B's probes filter on it), copied to a forked child here, which
- * shares its parent's addresses, and dropped at exec.
+ * shares its parent's addresses, marked stale at exec (user space looks
+ * again), and dropped when the process's last thread exits.
  */
 struct ct_gil_addrs_map ct_gil_addrs SEC(".maps");
 
@@ -200,7 +201,7 @@ static __always_inline void ct_fork_gil(struct task_struct *parent, struct task_
 	struct ct_gil_addrs *a;
 
 	a = bpf_map_lookup_elem(&ct_gil_addrs, &ptgid);
-	if (!a) {
+	if (!a || a->exec) {
 		bpf_map_delete_elem(&ct_gil_addrs, &ctgid); /* a reused pid's */
 		return;
 	}
@@ -247,6 +248,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct ct_thread *th = ct_thread_of(p);
+	struct ct_gil_addrs *a;
 	__u32 tgid;
 	__u64 now;
 
@@ -258,9 +260,13 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (p->pid == p->tgid && p->mm)
 		ct_text_exec(p->tgid, p->mm->start_code, p->mm->end_code);
 	ct_notify(CT_EV_EXEC, p->tgid);
-	/* A new program: no GIL until user space finds one in it. */
+	/* A new program: no GIL until user space finds one in it (and sees the mark). */
 	tgid = p->tgid;
-	bpf_map_delete_elem(&ct_gil_addrs, &tgid);
+	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+	if (a)
+		a->exec = 1;
+	if (th->gil_state != CT_GIL_UNKNOWN)
+		ct_gil_close(th, bpf_ktime_get_ns());
 	th->gil_state = CT_GIL_UNKNOWN;
 	if (!(th->flags & CT_TF_GATED))
 		return 0;

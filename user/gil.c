@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "gil.h"
 #include "gil_tstate.h"
 #include "holds.h"
+#include "log.h"
 #include "syscalls.h"
 
 /* Detection */
@@ -311,9 +313,12 @@ static int attach_tier_c(struct gil *g, struct gil_proc *p, char *err, size_t er
 		ret = -ENOTSUP;
 		goto out;
 	}
-	/* No interpreter yet (-ENOENT): its threads are read at the next refresh. */
+	/*
+	 * No interpreter yet (-ENOENT): its threads are read at the next
+	 * refresh. Gone already (-ESRCH): nothing to say.
+	 */
 	ret = gil_tstate_refresh(g->tstates_fd, p->info.pid, p->info.version, p->runtime);
-	if (ret < 0 && ret != -ENOENT) {
+	if (ret < 0 && ret != -ENOENT && ret != -ESRCH) {
 		snprintf(err, errlen, "cannot read the interpreter's threads: %s", strerror(-ret));
 		goto out;
 	}
@@ -351,6 +356,30 @@ static int attach_stripped(struct gil *g, struct gil_proc *p, char *err, size_t 
 	return -1;
 }
 
+/*
+ * Whether a probed process has execve'd since (the same interpreter again,
+ * mapped where it was: a non-PIE executable): the BPF side marks its GIL
+ * table entry, which every probed process has, at the exec.
+ */
+/* Keep a link of a former image for gil_detach() (now, if there are too many). */
+static void bury(struct gil *g, struct bpf_link *link)
+{
+	if (!link)
+		return;
+	if (g->ndead == GIL_MAX_DEAD)
+		bpf_link__destroy(link);
+	else
+		g->dead[g->ndead++] = link;
+}
+
+static bool image_replaced(const struct gil *g, const struct gil_proc *p)
+{
+	struct ct_gil_addrs a;
+	uint32_t tgid = (uint32_t)p->info.pid;
+
+	return !bpf_map_lookup_elem(g->addrs_fd, &tgid, &a) && a.exec;
+}
+
 int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 {
 	struct gil_syms syms = { 0 };
@@ -372,12 +401,23 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 	if (stat(path, &st))
 		return 0;
 	if (p && p->dev == st.st_dev && p->ino == st.st_ino) {
+		/*
+		 * The same interpreter execve'd again: its uprobes stay (they
+		 * follow the file into the new image), its runtime moves.
+		 */
+		if (image_replaced(g, p)) {
+			p->runtime = p->runtime_off && in.start0 ? in.start0 + p->runtime_off : 0;
+			p->info.addr = 0;
+			p->remark = true;
+		}
 		/* Probed before the interpreter set its runtime up: look again. */
 		if (!p->info.addr && p->runtime) {
 			p->info.addr =
 				find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
-			if (p->info.addr && p->info.tier == RPT_GIL_UPROBES)
+			if (p->info.addr && (p->remark || p->info.tier == RPT_GIL_UPROBES)) {
 				mark_gil(g, p);
+				p->remark = false;
+			}
 		}
 		if (p->pending_libc && p->info.addr) {
 			p->pending_libc = false;
@@ -389,13 +429,28 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		return 0;
 	}
 	if (!p) {
-		if (g->n == GIL_MAX_PROCS)
+		/* Full: the entry of a Python process that has exited is reused. */
+		for (size_t i = 0; g->n == GIL_MAX_PROCS && i < g->n && !p; i++)
+			if (kill(g->procs[i].info.pid, 0) && errno == ESRCH)
+				p = &g->procs[i];
+		if (!p && g->n == GIL_MAX_PROCS) {
+			if (!g->full_said)
+				log_warn(
+					"more than %d Python processes at once: the GIL of pid %d and later ones is not followed",
+					GIL_MAX_PROCS, pid);
+			g->full_said = true;
 			return 0;
-		p = &g->procs[g->n++];
+		}
+		if (!p)
+			p = &g->procs[g->n++];
 	}
-	/* A new process, or a new interpreter after an execve: the old probes no longer fire. */
+	/*
+	 * A new process, or a new interpreter after an execve: the old probes
+	 * no longer fire. Removing a uprobe takes 100 ms or more: after the
+	 * report, not now, while the new interpreter's threads start.
+	 */
 	for (int j = 0; j < GIL_MAX_LINKS; j++)
-		bpf_link__destroy(p->links[j]);
+		bury(g, p->links[j]);
 	memset(p, 0, sizeof(*p));
 	p->info.pid = pid;
 	p->dev = st.st_dev;
@@ -416,6 +471,7 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		elfsym_each(&e, SHT_DYNSYM, want_sym, &syms);
 	if (syms.runtime && in.start0) {
 		p->runtime = in.start0 - elfsym_first_vaddr(&e) + syms.runtime;
+		p->runtime_off = p->runtime - in.start0;
 		p->info.addr = find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
 	}
 	if (g->mode == GIL_LIBC || g->mode == GIL_FUTEX ||
@@ -458,6 +514,9 @@ void gil_detach(struct gil *g)
 			bpf_link__destroy(g->procs[i].links[j]);
 		memset(g->procs[i].links, 0, sizeof(g->procs[i].links));
 	}
+	for (size_t i = 0; i < g->ndead; i++)
+		bpf_link__destroy(g->dead[i]);
+	g->ndead = 0;
 }
 
 size_t gil_infos(const struct gil *g, struct rpt_gil_info *out, size_t max)

@@ -21,10 +21,11 @@
 struct bpf_program;
 struct bpf_link;
 
-#define GIL_MAX_PROCS 64
+#define GIL_MAX_PROCS 256
 /* Python threads with a GIL wait histogram (preallocated, 640 bytes each); more: dropped, counted. */
 #define GIL_HIST_THREADS 2048
 #define GIL_MAX_LINKS 6 /* take_gil entry and return, a clone's, drop_gil */
+#define GIL_MAX_DEAD 256
 
 enum gil_mode {
 	GIL_AUTO = 0, /* tier A where the interpreter has symbols, else B, else C */
@@ -38,6 +39,8 @@ struct gil_proc {
 	bool pending_libc; /* tier B or C chosen, waiting for the GIL's address */
 	uint64_t dev, ino; /* of the interpreter file */
 	uint64_t runtime; /* address of _PyRuntime in the process, 0 if unknown */
+	uint64_t runtime_off; /* of _PyRuntime from the interpreter's first mapping */
+	bool remark; /* execve'd: tell the BPF side the GIL's new address once found */
 	struct bpf_link *links[GIL_MAX_LINKS];
 };
 
@@ -51,6 +54,9 @@ struct gil {
 	enum gil_mode mode;
 	struct gil_proc procs[GIL_MAX_PROCS];
 	size_t n;
+	bool full_said; /* the warning that the table is full was given */
+	struct bpf_link *dead[GIL_MAX_DEAD]; /* probes of former images, removed at detach */
+	size_t ndead;
 };
 
 /*

@@ -9,7 +9,7 @@
 #include "contrace.h"
 #include "gil_tstate.h"
 
-#define MAX_TSTATES 1024
+#define MAX_TSTATES CT_GIL_TSTATES
 
 /*
  * _PyRuntime.interpreters.main, PyInterpreterState's first thread state
@@ -43,9 +43,11 @@ static int read_u64(int pid, uint64_t addr, uint64_t *v)
 
 	if (!addr || addr >= 0x800000000000ULL)
 		return -EINVAL;
-	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(*v))
-		return errno ? -errno : -EIO;
-	return 0;
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)sizeof(*v) ? 0 : -EIO;
 }
 
 int gil_tstate_read(int pid, const char *version, uint64_t runtime, uint64_t (*pairs)[2],

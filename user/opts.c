@@ -223,10 +223,10 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 					optarg);
 			break;
 		case OPT_REPEAT:
-			if (parse_int(optarg, 2, 1000, &v))
+			if (parse_int(optarg, 2, 100, &v))
 				return fail(
 					err, errlen,
-					"invalid --repeat '%s': expected a number of runs, 2 to 1000",
+					"invalid --repeat '%s': expected a number of runs, 2 to 100",
 					optarg);
 			o->repeat = (int)v;
 			break;

@@ -82,6 +82,7 @@ static struct json_object *run_once(const struct opts *o, int index, int *status
 	char path[] = "/tmp/contrace-repeat-XXXXXX", buf[8][32];
 	char **av = calloc((size_t)o->cmd_argc + OPT_ARGS, sizeof(*av));
 	struct json_object *report = NULL;
+	sigset_t block, old;
 	int fd, ws;
 	pid_t pid;
 
@@ -98,20 +99,35 @@ static struct json_object *run_once(const struct opts *o, int index, int *status
 	}
 	close(fd);
 	run_argv(o, path, buf, av);
+	/* A signal from here to `child` being set would start a run it cannot stop. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (stop_signal) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		*status = 128 + stop_signal;
+		goto out;
+	}
 	pid = fork();
 	if (pid < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		log_error("--repeat: cannot fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		execv("/proc/self/exe", av);
 		fprintf(stderr, "contrace: --repeat: cannot run myself again: %s\n",
 			strerror(errno));
 		_exit(2);
 	}
 	child = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	while (waitpid(pid, &ws, 0) < 0)
 		if (errno != EINTR) {
 			ws = 2 << 8;
@@ -119,6 +135,9 @@ static struct json_object *run_once(const struct opts *o, int index, int *status
 		}
 	child = 0;
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	/* A run cut short by the signal is no sample of the command. */
+	if (stop_signal)
+		goto out;
 	report = json_object_from_file(path);
 	if (report && !json_object_is_type(report, json_type_object)) {
 		json_object_put(report);
@@ -198,6 +217,8 @@ int repeat_main(const struct opts *o)
 	for (int i = 1; i <= o->repeat && !stop_signal; i++) {
 		struct json_object *r = run_once(o, i, &status);
 
+		if (!r && stop_signal)
+			break;
 		if (!r) {
 			code = status ? status : 1;
 			break;
@@ -207,12 +228,17 @@ int repeat_main(const struct opts *o)
 		if (status && !code)
 			code = status;
 	}
-	if (stop_signal && done < o->repeat)
-		log_warn("--repeat: stopped by a signal after %d of %d runs", done, o->repeat);
+	if (stop_signal && !done) {
+		log_error("--repeat: stopped by a signal before a run was complete");
+		code = 1;
+	} else if (stop_signal && done < o->repeat)
+		log_warn(
+			"--repeat: stopped by a signal after %d of %d runs (the run cut short is left out)",
+			done, o->repeat);
 	if (done) {
 		json_object_object_add(doc, "schema_version", json_object_new_int(1));
 		json_object_object_add(doc, "kind", json_object_new_string("repeat"));
-		json_object_object_add(doc, "repeat", json_object_new_int(o->repeat));
+		json_object_object_add(doc, "repeat", json_object_new_int(done));
 		json_object_object_add(doc, "runs", json_object_get(runs));
 		if (!o->quiet && !(o->json_path && !strcmp(o->json_path, "-")))
 			print_summary(stdout, o, runs);

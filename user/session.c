@@ -55,9 +55,13 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
 
-	(void)data;
-	if (size >= sizeof(struct ct_event))
-		s->refresh_due = true;
+	const struct ct_event *e = data;
+
+	if (size < sizeof(*e))
+		return 0;
+	s->refresh_due = true;
+	if (e->kind == CT_EV_EXEC)
+		task_proc_exec(&s->procs, e->pid);
 	return 0;
 }
 

@@ -73,6 +73,15 @@ void task_refresh_procs(struct proc_cache *c, const struct ct_thread *slots, uin
 	}
 }
 
+void task_proc_exec(struct proc_cache *c, uint32_t pid)
+{
+	struct snap_proc *p = cache_find(c, pid);
+
+	/* A failed read (gone already) keeps the old line. */
+	if (p)
+		proc_cmdline((int)pid, p->cmdline, sizeof(p->cmdline));
+}
+
 int task_copy_procs(const struct proc_cache *c, struct snapshot *s)
 {
 	free(s->procs);

@@ -25,6 +25,12 @@ int task_read(struct snapshot *s, const struct ct_thread *slots, uint32_t n);
 
 /* Read /proc for processes among `slots` not in the cache yet. */
 void task_refresh_procs(struct proc_cache *c, const struct ct_thread *slots, uint32_t n);
+
+/*
+ * Process pid execve'd: read its command line again (its comm may not
+ * change: python execing python).
+ */
+void task_proc_exec(struct proc_cache *c, uint32_t pid);
 /* Copy the cache into the snapshot. 0 or -ENOMEM. */
 int task_copy_procs(const struct proc_cache *c, struct snapshot *s);
 void task_free_procs(struct proc_cache *c);

@@ -308,3 +308,65 @@ def test_attach_to_a_running_interpreter(label, python, tmp_path):
         assert 0.25e9 <= t["gil"]["hold_ns"] <= 0.65e9, t["gil"]
         assert t["gil"]["wait_ns"] >= 0.2e9, t["gil"]
     assert sum(t["gil"]["hold_ns"] for t in cpu) >= 0.85 * 0.8e9
+
+
+FORKS_THEN_PYTHON = """
+import os, subprocess, sys
+for _ in range(70):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+subprocess.run([sys.executable, sys.argv[1]], check=True)
+"""
+
+TWO_WORKERS = """
+import os, sys, threading
+if len(sys.argv) > 1 and sys.argv[1] == "exec":
+    os.execv(sys.executable, [sys.executable, sys.argv[0]])
+def work():
+    s = 0
+    for i in range(3000000):
+        s += i
+ts = [threading.Thread(target=work) for _ in range(2)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+"""
+
+STRIPPED = [(l, p) for l, p in PYTHONS if l == "debian"]
+CHURN_MODES = [("futex", "--gil=futex"), ("libc", "--gil=libc")]
+
+
+def worker_takes(proc):
+    return [t["gil"]["takes"] for t in proc["threads"]
+            if t["gil"] and t["tid"] != proc["pid"] and t["gil"]["takes"] > 0]
+
+
+@pytest.mark.parametrize("label,python", STRIPPED, ids=[l for l, _ in STRIPPED])
+@pytest.mark.parametrize("tier,mode", CHURN_MODES, ids=[t for t, _ in CHURN_MODES])
+def test_gil_followed_after_many_short_processes(label, python, tier, mode, tmp_path):
+    """-f through 70 forked children that exit at once, then a Python
+    subprocess: its GIL is still followed (the tables forget dead processes)."""
+    driver, workers = tmp_path / "driver.py", tmp_path / "workers.py"
+    driver.write_text(FORKS_THEN_PYTHON)
+    workers.write_text(TWO_WORKERS)
+    _, report, stderr = run_contrace("-f", mode, "--", python, str(driver), str(workers))
+    (last,) = [p for p in report["processes"]
+               if p["cmdline"].endswith("workers.py") and "driver.py" not in p["cmdline"]]
+    assert last["gil"]["tier"] == tier and not last["gil"]["why"], (last["gil"], stderr)
+    assert len(worker_takes(last)) == 2, last["threads"]
+
+
+@pytest.mark.parametrize("label,python", STRIPPED, ids=[l for l, _ in STRIPPED])
+@pytest.mark.parametrize("tier,mode", CHURN_MODES, ids=[t for t, _ in CHURN_MODES])
+def test_gil_followed_after_the_interpreter_execs_itself(label, python, tier, mode, tmp_path):
+    """A Python process that execs its own interpreter: the new image's GIL
+    is found again and its threads followed."""
+    script = tmp_path / "reexec.py"
+    script.write_text(TWO_WORKERS)
+    _, report, stderr = run_contrace(mode, "--", python, str(script), "exec")
+    (proc,) = report["processes"]
+    assert proc["gil"]["tier"] == tier and not proc["gil"]["why"], (proc["gil"], stderr)
+    assert len(worker_takes(proc)) == 2, proc["threads"]

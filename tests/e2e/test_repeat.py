@@ -5,8 +5,10 @@ inside the measured spread a regression."""
 import copy
 import json
 import os
+import signal
 import statistics
 import subprocess
+import time
 
 import pytest
 
@@ -112,3 +114,19 @@ def test_bad_repeat_document(tmp_path):
     bad.write_text(json.dumps({"schema_version": 1, "kind": "repeat", "runs": []}))
     code, _, err = diff(bad, bad)
     assert code == 2 and "a --repeat report without runs" in err
+
+
+def test_a_signal_ends_the_runs_and_leaves_out_the_one_cut_short(tmp_path):
+    out = tmp_path / "rep.json"
+    p = subprocess.Popen([CONTRACE, "--repeat", "3", "--json", str(out), "--", "sleep", "1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(1.6)  # inside the second run
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=30)
+    assert p.returncode == 0, stderr
+    assert "stopped by a signal after 1 of 3 runs" in stderr
+    doc = json.loads(out.read_text())
+    assert doc["repeat"] == 1 and len(doc["runs"]) == 1
+    assert "contrace --repeat: 1 runs of sleep 1" in stdout
+    assert not [f for f in os.listdir("/tmp") if f.startswith("contrace-repeat-")]

@@ -138,13 +138,13 @@ def workloads(quick):
             "group": "gil",
             "cmd": [python, PYGIL, "cpu", "4", "1000000" if quick else "3000000"],
             "cost": lambda out: float(re.search(r"elapsed ([\d.]+)", out).group(1)),
-            "unit": "s", "lib": lib,
+            "unit": "s", "lib": lib or python,
         }
         w["gil-read"] = {
             "group": "gil",
             "cmd": [python, PYGIL, "read", "50000" if quick else "200000"],
             "cost": lambda out: float(re.search(r"ns_per_call ([\d.]+)", out).group(1)),
-            "unit": "ns/call", "events": 1, "event": "release and re-take", "lib": lib,
+            "unit": "ns/call", "events": 1, "event": "release and re-take", "lib": lib or python,
         }
     return w
 
