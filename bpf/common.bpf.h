@@ -57,7 +57,13 @@ struct ct_gil_addrs_map {
 	__type(value, struct ct_gil_addrs);
 };
 
+struct ct_events_map {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16384);
+};
+
 extern struct ct_tasks_map ct_tasks SEC(".maps");
+extern struct ct_events_map ct_events SEC(".maps");
 extern struct ct_gil_addrs_map ct_gil_addrs SEC(".maps");
 extern struct ct_threads_map ct_threads SEC(".maps");
 extern const volatile struct ct_config ct_cfg;
@@ -66,6 +72,20 @@ extern struct ct_counters ct_counters;
 extern __u32 ct_uprobes_off;
 
 #define ct_count(field) __sync_fetch_and_add(&ct_counters.field, 1)
+
+/* Tell user space now (rare events: exec, a new process, a new Python thread). */
+static __always_inline void ct_notify(__u32 kind, __u32 pid)
+{
+	struct ct_event *e = bpf_ringbuf_reserve(&ct_events, sizeof(*e), 0);
+
+	if (!e) {
+		ct_count(events_dropped);
+		return;
+	}
+	e->kind = kind;
+	e->pid = pid;
+	bpf_ringbuf_submit(e, 0);
+}
 
 /* The slot of a traced task, or NULL. The common case (untraced) costs one load. */
 static __always_inline struct ct_thread *ct_thread_of(struct task_struct *t)

@@ -53,6 +53,8 @@ enum ct_thread_flags {
 	CT_TF_FX_BUSY = 1 << 7,
 	/* blocked at least once in the current take_gil: a contended acquisition */
 	CT_TF_GIL_BLOCKED = 1 << 8,
+	/* tier C: user space was asked for this thread's PyThreadState */
+	CT_TF_GIL_ASKED = 1 << 9,
 };
 
 /* No syscall in progress. */
@@ -458,6 +460,7 @@ struct ct_counters {
 enum ct_event_kind {
 	CT_EV_EXEC = 1, /* a traced process replaced its image */
 	CT_EV_PROCESS = 2, /* a traced process was forked (--follow) */
+	CT_EV_THREADS = 3, /* tier C: a thread of the process has no known PyThreadState yet */
 };
 
 struct ct_event {

@@ -268,6 +268,11 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 	key.tgid = th->tgid;
 	key.pthread = cur->thread.fsbase;
 	tstate = bpf_map_lookup_elem(&ct_gil_tstates, &key);
+	/* A new thread (or not Python): have user space read the thread list now, once. */
+	if (!tstate && !(th->flags & CT_TF_GIL_ASKED)) {
+		th->flags |= CT_TF_GIL_ASKED;
+		ct_notify(CT_EV_THREADS, th->tgid);
+	}
 	if (tstate && *tstate)
 		mine = w.locked == 1 && w.last_holder == *tstate;
 	else if (!w.locked)
@@ -278,11 +283,15 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		ran_since = now;
 	switch (th->gil_state) {
 	case CT_GIL_WAITING:
-		/* Blocked elsewhere, or holding it: take_gil returned during this run. */
-		if (mine || blocked)
-			ct_gil_acquired(th, ran_since);
-		if (!mine && blocked)
-			ct_gil_released(th, now);
+		/*
+		 * A waiter sleeps in take_gil; one that ran until now has left it:
+		 * it took the GIL during this run. Holding it still, since then;
+		 * else it let it go unseen, for a syscall or native code (zlib):
+		 * the run counts as released, the hold as too short to place.
+		 */
+		ct_gil_acquired(th, ran_since);
+		if (!mine)
+			ct_gil_released(th, ran_since);
 		break;
 	case CT_GIL_HELD:
 		if (!mine)

@@ -166,24 +166,7 @@ int ct_seed(struct bpf_iter__task *ctx)
 	return 0;
 }
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16384);
-} ct_events SEC(".maps");
-
-/* Tell user space now (rare events: exec, a new process). */
-static __always_inline void ct_notify(__u32 kind, __u32 pid)
-{
-	struct ct_event *e = bpf_ringbuf_reserve(&ct_events, sizeof(*e), 0);
-
-	if (!e) {
-		ct_count(events_dropped);
-		return;
-	}
-	e->kind = kind;
-	e->pid = pid;
-	bpf_ringbuf_submit(e, 0);
-}
+struct ct_events_map ct_events SEC(".maps");
 
 /*
  * A Python process forks (os.fork, multiprocessing) with the GIL held by the
