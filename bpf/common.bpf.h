@@ -57,6 +57,19 @@ struct ct_gil_addrs_map {
 	__type(value, struct ct_gil_addrs);
 };
 
+/*
+ * Per thread slot: log2 histogram of its GIL waits (Python threads only).
+ * Entries are made at a thread's fork (process context) for processes
+ * with a GIL, else at its first wait; user space sets the size.
+ */
+struct ct_gil_hists_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_gil_hist);
+};
+
 struct ct_events_map {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16384);
@@ -64,6 +77,7 @@ struct ct_events_map {
 
 extern struct ct_tasks_map ct_tasks SEC(".maps");
 extern struct ct_events_map ct_events SEC(".maps");
+extern struct ct_gil_hists_map ct_gil_hists SEC(".maps");
 extern struct ct_gil_addrs_map ct_gil_addrs SEC(".maps");
 extern struct ct_threads_map ct_threads SEC(".maps");
 extern const volatile struct ct_config ct_cfg;

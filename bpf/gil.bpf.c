@@ -10,18 +10,6 @@
  */
 #include "gil.bpf.h"
 
-/*
- * Per thread slot: log2 histogram of its GIL waits (Python threads only).
- * Preallocated: tier C adds a thread's entry from the scheduler probe, with
- * interrupts off, where an allocating map can fail (one lost wait then).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* set by user space before load: GIL_HIST_THREADS */
-	__type(key, __u32);
-	__type(value, struct ct_gil_hist);
-} ct_gil_hists SEC(".maps");
-
 static const struct ct_gil_hist zero_hist = {};
 
 /* The thread began to take the GIL at `ts`: a release (if any) ends there. */

@@ -167,6 +167,7 @@ int ct_seed(struct bpf_iter__task *ctx)
 }
 
 struct ct_events_map ct_events SEC(".maps");
+struct ct_gil_hists_map ct_gil_hists SEC(".maps");
 
 /*
  * A Python process forks (os.fork, multiprocessing) with the GIL held by the
@@ -196,6 +197,21 @@ static __always_inline void ct_fork_gil(struct task_struct *parent, struct task_
 	}
 }
 
+/*
+ * A thread of a process with a GIL gets its wait histogram here, where the
+ * map can allocate: tier C would make it from sched_switch, with
+ * interrupts off, where the allocation may fail (a wait then goes uncounted
+ * in the histogram, and into gil_hists_dropped).
+ */
+static __always_inline void ct_fork_gil_hist(struct task_struct *child, struct ct_thread *th)
+{
+	static const struct ct_gil_hist zero = {};
+	__u32 tgid = child->tgid, slot = th->slot;
+
+	if (ct_cfg.gil && bpf_map_lookup_elem(&ct_gil_addrs, &tgid))
+		bpf_map_update_elem(&ct_gil_hists, &slot, &zero, BPF_NOEXIST);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -218,6 +234,7 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 	th->wait_ts = th->start_ts;
 	if (new_process)
 		ct_fork_gil(parent, child, th);
+	ct_fork_gil_hist(child, th);
 	ct_publish(ct, th);
 	ct_count(forked);
 	if (new_process) {

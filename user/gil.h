@@ -22,8 +22,6 @@ struct bpf_program;
 struct bpf_link;
 
 #define GIL_MAX_PROCS 256
-/* Python threads with a GIL wait histogram (preallocated, 640 bytes each); more: dropped, counted. */
-#define GIL_HIST_THREADS 2048
 #define GIL_MAX_LINKS 6 /* take_gil entry and return, a clone's, drop_gil */
 #define GIL_MAX_DEAD 256
 

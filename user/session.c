@@ -147,9 +147,7 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	bpf_map__set_max_entries(skel->maps.ct_locks, MAX_LOCKS);
 	bpf_map__set_max_entries(skel->maps.ct_edges, MAX_EDGES);
 	bpf_map__set_max_entries(skel->maps.ct_sites, MAX_SITES);
-	bpf_map__set_max_entries(skel->maps.ct_gil_hists, cfg->max_threads < GIL_HIST_THREADS ?
-								  cfg->max_threads :
-								  GIL_HIST_THREADS);
+	bpf_map__set_max_entries(skel->maps.ct_gil_hists, cfg->max_threads);
 	s->sym = symbolizer_new();
 	if (!s->sym) {
 		ret = -ENOMEM;
