@@ -10,6 +10,7 @@
 #include "diff.h"
 #include "format.h"
 #include "metrics.h"
+#include "readfile.h"
 #include "record.h"
 #include "report_json.h"
 
@@ -120,44 +121,16 @@ static bool within_spread(const struct metric *e)
 static int load(struct side *s, char *err, size_t errlen)
 {
 	enum json_tokener_error jerr;
-	FILE *f = fopen(s->path, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
 	struct json_object *v;
+	char *buf;
+	size_t len;
 	long version;
 	int ret;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot read: %s", s->path, strerror(errno));
-		return -errno;
-	}
-	for (;;) {
-		char *nb;
-
-		if (len + 65536 + 1 > cap) {
-			cap = cap ? cap * 2 : 65536 * 2;
-			if (cap > ((size_t)1 << 31)) {
-				snprintf(err, errlen, "%s: too large for a report", s->path);
-				free(buf);
-				fclose(f);
-				return -EFBIG;
-			}
-			nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				snprintf(err, errlen, "%s: out of memory", s->path);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	buf[len] = 0;
+	/* A report is a few megabytes; a recording can be much larger. */
+	ret = read_file(s->path, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
 	if (record_is(buf, len)) {
 		ret = load_recording(s, buf, len, err, errlen);
 		free(buf);

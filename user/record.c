@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "readfile.h"
 #include "record.h"
 
 static const char magic[8] = { 'C', 'O', 'N', 'T', 'R', 'A', 'C', 'E' };
@@ -525,37 +526,14 @@ int record_parse(const void *data, size_t len, struct recording *rec, char *err,
 
 int record_read(const char *path, struct recording *rec, char *err, size_t errlen)
 {
-	char msg[256];
-	FILE *f = fopen(path, "re");
-	unsigned char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	char msg[256], *buf;
+	size_t len;
 	int ret;
 
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	memset(rec, 0, sizeof(*rec));
+	ret = read_file(path, &buf, &len, err, errlen);
+	if (ret)
 		return ret;
-	}
-	for (;;) {
-		unsigned char *nb;
-
-		if (len == cap) {
-			cap = cap ? cap * 2 : 1 << 20;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				snprintf(err, errlen, "%s: out of memory", path);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (!n)
-			break;
-	}
-	fclose(f);
 	ret = record_parse(buf, len, rec, msg, sizeof(msg));
 	free(buf);
 	if (ret)
