@@ -109,6 +109,21 @@ static void live_meta(struct run *run)
 	run->meta.gil = run->gil;
 }
 
+/* Print a built report (the -i interval `index`, 0 for the total), and free it. */
+static int print_report(struct run *run, struct report *r, int index)
+{
+	int ret;
+
+	r->index = index;
+	if (run->text && index > 0)
+		printf("\n");
+	ret = emit(run, r);
+	model_free(r);
+	if (ret)
+		log_error("cannot write the report: %s", strerror(-ret));
+	return ret;
+}
+
 static int report_window(struct run *run, const struct snapshot *cur, const struct snapshot *prev,
 			 int index)
 {
@@ -130,14 +145,7 @@ static int report_window(struct run *run, const struct snapshot *cur, const stru
 		log_error("cannot build the report: %s", strerror(-ret));
 		return ret;
 	}
-	r.index = index;
-	if (run->text && index > 0)
-		printf("\n");
-	ret = emit(run, &r);
-	model_free(&r);
-	if (ret)
-		log_error("cannot write the report: %s", strerror(-ret));
-	return ret;
+	return print_report(run, &r, index);
 }
 
 static int setup_signals(struct run *run)
@@ -427,6 +435,7 @@ static int replay_main(int argc, char **argv)
 	struct run run = { .sigfd = -1, .replay = true };
 	const struct snapshot *prev = NULL;
 	struct recording rec;
+	struct report total;
 	char err[512], *end;
 	int c, index = 0, code = 1;
 	long top;
@@ -492,25 +501,16 @@ static int replay_main(int argc, char **argv)
 	if (open_json(&run))
 		goto out;
 	code = 0;
-	for (size_t i = 0; i < rec.nsnaps && !code; i++) {
-		bool last = i + 1 == rec.nsnaps;
-
+	/* The -i intervals, then the total (record_total: which snapshot that is). */
+	for (size_t i = 0; i + 1 < rec.nsnaps && !code; i++) {
 		record_meta_at(&rec, i);
 		run.meta = rec.meta;
-		run.meta.truncated = rec.truncated && last;
-		if (rec.kinds[i] == RECORD_START) {
-			prev = &rec.snaps[i];
-			continue;
-		}
-		/* A recording without its final snapshot: the total up to its last one. */
-		if (rec.kinds[i] == RECORD_INTERVAL && !(last && !rec.final)) {
+		if (rec.kinds[i] == RECORD_INTERVAL)
 			code = report_window(&run, &rec.snaps[i], prev, ++index) ? 1 : 0;
-			prev = &rec.snaps[i];
-			continue;
-		}
-		if (last)
-			code = report_window(&run, &rec.snaps[i], NULL, 0) ? 1 : 0;
+		prev = &rec.snaps[i];
 	}
+	if (!code && !record_total(&rec, &total))
+		code = print_report(&run, &total, 0) ? 1 : 0;
 	if (run.json && run.json != stdout && fclose(run.json)) {
 		log_error("cannot write JSON to '%s': %s", run.o.json_path, strerror(errno));
 		code = 1;
