@@ -55,6 +55,8 @@ enum ct_thread_flags {
 	CT_TF_GIL_BLOCKED = 1 << 8,
 	/* tier C: user space was asked for this thread's PyThreadState */
 	CT_TF_GIL_ASKED = 1 << 9,
+	/* the current futex wait is on a mutex-like word: one holder at a time */
+	CT_TF_FX_LOCK = 1 << 10,
 };
 
 /* No syscall in progress. */

@@ -156,7 +156,11 @@ none:
 	return 0;
 }
 
-/* The entry of a key in a hash map, created zeroed if missing; NULL when full (counted). */
+/*
+ * The entry of a key in a hash map, created zeroed if missing; NULL when
+ * full. The caller counts the loss, once per wait (a wait touches the lock,
+ * chain and call-site tables, and begins and ends).
+ */
 static __always_inline void *ct_lock_entry(void *map, const void *key, const void *zero)
 {
 	void *v = bpf_map_lookup_elem(map, key);
@@ -164,10 +168,7 @@ static __always_inline void *ct_lock_entry(void *map, const void *key, const voi
 	if (v)
 		return v;
 	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(map, key);
-	if (!v)
-		ct_count(locks_dropped);
-	return v;
+	return bpf_map_lookup_elem(map, key);
 }
 
 static const struct ct_lock_stat zero_lock = {};
@@ -186,7 +187,7 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	if (!th)
 		return 0;
 	th->fx_uaddr = 0;
-	th->flags &= ~CT_TF_FX_BUSY;
+	th->flags &= ~(CT_TF_FX_BUSY | CT_TF_FX_LOCK);
 	if (!ct_cfg.locks ||
 	    (nr != CT_NR_FUTEX && nr != CT_NR_FUTEX_WAIT && nr != CT_NR_FUTEX_WAITV))
 		return 0;
@@ -200,8 +201,9 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	th->fx_op = op;
 	th->fx_start = now;
 	th->fx_site = ct_user_site(cur, th);
-	if (!ct_futex_op_locks(op))
+	if (!ct_futex_op_locks(op, (__u32)regs->dx))
 		return 0;
+	th->flags |= CT_TF_FX_LOCK;
 	/*
 	 * The lock is taken now. Its holder keeps it until the next release,
 	 * which must wake a waiter: the first such block after a release
@@ -269,7 +271,7 @@ __noinline int ct_futex_waking(struct ct_thread *th, int nr, __u64 now)
 	 * has neither. Only for mutex-like commands: a condvar or a semaphore
 	 * is not held.
 	 */
-	if (th->fx_uaddr == uaddr && ct_futex_op_locks(th->fx_op)) {
+	if (th->fx_uaddr == uaddr && (th->flags & CT_TF_FX_LOCK)) {
 		if (ls->owner_tid == cur->pid && ls->owner_since && th->fx_start <= ls->owner_since)
 			since = ls->owner_since;
 		else if (ls->block_ts > ls->release_ts)
@@ -297,6 +299,7 @@ __noinline int ct_futex_waking(struct ct_thread *th, int nr, __u64 now)
 /*
  * Part of a wait of `th` that `holder` caused, holding the lock at `site`;
  * `ended`: the holder's release ended the wait (each wait is counted once).
+ * 1 if the chain table is full.
  */
 __noinline int ct_edge_add(struct ct_thread *th, __u32 holder, __u64 ns, __u64 site, int ended)
 {
@@ -311,7 +314,7 @@ __noinline int ct_edge_add(struct ct_thread *th, __u32 holder, __u64 ns, __u64 s
 	ek.holder = holder;
 	ev = ct_lock_entry(&ct_edges, &ek, &zero_edge);
 	if (!ev)
-		return 0;
+		return 1;
 	if (ended)
 		ev->waits++;
 	ev->wait_ns += ns;
@@ -328,12 +331,12 @@ __noinline int ct_edge_add(struct ct_thread *th, __u32 holder, __u64 ns, __u64 s
  * later waiters too, who are woken by the short holds in between). The gap
  * between a release and the next hold goes to the earlier holder.
  */
-static __always_inline void ct_blame(struct ct_thread *th, struct ct_lock_stat *ls, __u32 waker,
-				     __u64 now)
+static __always_inline int ct_blame(struct ct_thread *th, struct ct_lock_stat *ls, __u32 waker,
+				    __u64 now)
 {
 	__u64 cursor = now, start, site = th->pend_waker_site;
 	__u32 i = ls->rel_next, who = waker;
-	int ended = 1;
+	int ended = 1, lost = 0;
 
 	for (__u32 k = 0; k < CT_RELEASES && cursor > th->fx_start; k++) {
 		struct ct_release *e = &ls->rel[(i - 1 - k) & (CT_RELEASES - 1)];
@@ -346,13 +349,14 @@ static __always_inline void ct_blame(struct ct_thread *th, struct ct_lock_stat *
 		who = e->tid;
 		site = e->site;
 		if (start < cursor) {
-			ct_edge_add(th, who, cursor - start, site, ended);
+			lost |= ct_edge_add(th, who, cursor - start, site, ended);
 			ended = 0;
 			cursor = start;
 		}
 	}
 	if (cursor > th->fx_start || ended)
-		ct_edge_add(th, who, cursor - th->fx_start, site, ended);
+		lost |= ct_edge_add(th, who, cursor - th->fx_start, site, ended);
+	return lost;
 }
 
 __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
@@ -363,6 +367,7 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 	struct ct_site_val *sv;
 	__u64 wait, since, hold;
 	__u32 waker;
+	int lost = 0;
 
 	if (!th || !th->fx_uaddr)
 		return 0;
@@ -371,8 +376,10 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 	lk.tgid = th->tgid;
 	lk.uaddr = th->fx_uaddr;
 	ls = ct_lock_entry(&ct_locks, &lk, &zero_lock);
-	if (!ls)
+	if (!ls) {
+		lost = 1;
 		goto out;
+	}
 	if (th->flags & CT_TF_FX_BUSY)
 		ct_busy_end(th, ls, th->wake_pending && th->wake_ts ? th->wake_ts : now);
 	__sync_fetch_and_add(&ls->waits, 1);
@@ -383,12 +390,12 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 	ls->op = th->fx_op;
 	if (waker == CT_WAKER_IRQ) {
 		__sync_fetch_and_add(&ls->timeouts, 1);
-		ct_edge_add(th, waker, wait, 0, 1);
+		lost |= ct_edge_add(th, waker, wait, 0, 1);
 	} else if (waker != CT_WAKER_UNKNOWN && th->pend_fx_uaddr) {
 		__sync_fetch_and_add(&ls->wakes, 1);
 		if (th->pend_fx_uaddr != th->fx_uaddr) {
 			/* Woken through another word (futex_waitv, a requeue). */
-			ct_edge_add(th, waker, wait, th->pend_waker_site, 1);
+			lost |= ct_edge_add(th, waker, wait, th->pend_waker_site, 1);
 			goto site;
 		}
 		/* A contended hold ends at this wake (see ct_futex_waking). */
@@ -403,12 +410,12 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 		}
 		ls->owner_tid = th->tid;
 		ls->owner_since = now;
-		ct_blame(th, ls, waker, now);
+		lost |= ct_blame(th, ls, waker, now);
 	} else {
 		/* Woken otherwise: a thread's exit, a signal, a waker not seen. */
 		if (th->pend_exit && waker != CT_WAKER_UNKNOWN)
 			__sync_fetch_and_add(&ls->exit_wakes, 1);
-		ct_edge_add(th, waker, wait, th->pend_waker_site, 1);
+		lost |= ct_edge_add(th, waker, wait, th->pend_waker_site, 1);
 	}
 site:
 	sk.tgid = th->tgid;
@@ -418,8 +425,12 @@ site:
 	if (sv) {
 		__sync_fetch_and_add(&sv->waits, 1);
 		__sync_fetch_and_add(&sv->wait_ns, wait);
+	} else {
+		lost = 1;
 	}
 out:
+	if (lost)
+		ct_count(locks_dropped);
 	th->fx_uaddr = 0;
 	return 0;
 }
@@ -447,16 +458,20 @@ __noinline int ct_futex_return(struct ct_thread *th, long ret)
 		if (ret != -11 && ret != -110) /* EAGAIN, ETIMEDOUT */
 			return 0;
 		ls = ct_lock_entry(&ct_locks, &lk, &zero_lock);
-		if (!ls)
+		if (!ls) {
+			ct_count(locks_dropped);
 			return 0;
+		}
 		if (ret == -11)
 			__sync_fetch_and_add(&ls->retries, 1);
 		else
 			__sync_fetch_and_add(&ls->timeouts_ret, 1);
 	} else if (ct_futex_op_wakes(op)) {
 		ls = ct_lock_entry(&ct_locks, &lk, &zero_lock);
-		if (!ls)
+		if (!ls) {
+			ct_count(locks_dropped);
 			return 0;
+		}
 		__sync_fetch_and_add(&ls->wake_calls, 1);
 		/* FUTEX_UNLOCK_PI returns 0; the kernel hands the lock to one waiter. */
 		if (ret > 0 && op != CT_FUTEX_UNLOCK_PI)

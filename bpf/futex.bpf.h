@@ -90,11 +90,17 @@ static __always_inline int ct_futex_op_waits(__u32 op)
 	       op == CT_FUTEX_OP_WAITV || op == CT_FUTEX_OP_WAIT2;
 }
 
-/* Commands a mutex waits with (glibc's lll_lock, PI mutexes): one owner at a time. */
-static __always_inline int ct_futex_op_locks(__u32 op)
+/*
+ * Waits of a mutex (one owner at a time): glibc's lll_lock (FUTEX_WAIT),
+ * PI mutexes, and a timed lock (pthread_mutex_timedlock, std::timed_mutex:
+ * FUTEX_WAIT_BITSET) which waits for the word glibc's locks set to 2,
+ * "locked, with waiters". A condition variable or a semaphore waits
+ * with FUTEX_WAIT_BITSET for other values.
+ */
+static __always_inline int ct_futex_op_locks(__u32 op, __u32 val)
 {
 	return op == CT_FUTEX_WAIT || op == CT_FUTEX_LOCK_PI || op == CT_FUTEX_LOCK_PI2 ||
-	       op == CT_FUTEX_OP_WAIT2;
+	       op == CT_FUTEX_OP_WAIT2 || (op == CT_FUTEX_WAIT_BITSET && val == 2);
 }
 
 static __always_inline int ct_futex_op_wakes(__u32 op)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -81,15 +82,20 @@ int parse_duration(const char *s, double *seconds)
 	char *end;
 	double v;
 
-	if (!s || !*s)
+	/* Plain decimal only: strtod would also take " 5", "0x10" (16) and "inf". */
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.') || strpbrk(s, "xXpP"))
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
+	if (errno || end == s || !isfinite(v))
 		return -1;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (!strcmp(end, units[i].unit)) {
-			*seconds = v * units[i].scale;
+			v *= units[i].scale;
+			/* At most a million seconds (11 days): it becomes nanoseconds in 64 bits. */
+			if (v > 1e6)
+				return -1;
+			*seconds = v;
 			return 0;
 		}
 	}

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import CONTRACE, WORKLOADS, validate
+from conftest import CONTRACE, WORKLOADS, syscall, validate
 
 LOCKS = os.path.join(WORKLOADS, "locks")
 
@@ -144,6 +144,33 @@ def test_other_primitives(tmp_path, mode, name, op, role):
     for tid in truth.tids(role):
         assert low * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
     assert l["wakes"] == l["waits"] and l["timer_wakes"] == 0
+
+
+def test_timed_mutex_is_a_mutex(tmp_path):
+    """pthread_mutex_timedlock waits with FUTEX_WAIT_BITSET, like a condvar,
+    but for the word a locked mutex with waiters holds (2): it has holders,
+    holds, and serialises the workload as the plain mutex does."""
+    report, truth, _ = run_locks(tmp_path, "timed")
+    l = lock(report, "locks:queue_lock")
+    assert l["futex_op"] == "FUTEX_WAIT_BITSET"
+    for tid in truth.tids("timed"):
+        assert 0.9 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
+    held = sum(truth.held.values())
+    assert l["holds"] >= 0.5 * l["waits"] and 0.4 * held <= l["hold_ns"] <= 1.02 * held
+    assert 0.6 * held <= l["contended_ns"] <= 1.25 * held
+    assert l["serialising"]
+
+
+def test_full_lock_table_counts_each_lost_wait(tmp_path):
+    """4300 distinct contended mutexes overflow the 4096-lock table: every
+    futex block is either in a lock's waits or counted as dropped, once."""
+    report, truth, text = run_locks(tmp_path, "many", threads=2, iterations=4300, hold_us=100)
+    (proc,) = report["processes"]
+    assert len(proc["locks"]) == 4096
+    blocks = syscall(proc, "futex")["blocks"]
+    dropped = report["drops"]["locks_dropped"]
+    assert dropped > 0 and sum(l["waits"] for l in proc["locks"]) + dropped == blocks
+    assert f"{dropped} lock waits not counted" in text
 
 
 def test_condvar_waits_on_both_words(tmp_path):

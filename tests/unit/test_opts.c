@@ -114,6 +114,15 @@ static void test_errors(void **state)
 	expect_error("unexpected argument 'true'", "--json", "--", "true", NULL);
 	expect_error("invalid --locks-min-wait '5 parsecs'", "-p", "1", "--locks-min-wait",
 		     "5 parsecs", NULL);
+	expect_error("invalid --locks-min-wait '1e19'", "-p", "1", "--locks-min-wait", "1e19",
+		     NULL);
+	expect_error("invalid --locks-min-wait '0x10'", "-p", "1", "--locks-min-wait", "0x10",
+		     NULL);
+	expect_error("invalid --locks-min-wait ' 5'", "-p", "1", "--locks-min-wait", " 5", NULL);
+	expect_error("invalid --locks-min-wait '-1ms'", "-p", "1", "--locks-min-wait", "-1ms",
+		     NULL);
+	expect_error("invalid --locks-min-wait '18446744073709551616us'", "-p", "1",
+		     "--locks-min-wait", "18446744073709551616us", NULL);
 }
 
 static void test_help_version(void **state)

@@ -18,6 +18,13 @@
  *            every HOLD_US
  *   sem      THREADS threads wait on work_sem; a poster posts every HOLD_US
  *   pi       like mutex, with a priority-inheritance mutex (pi_lock)
+ *   timed    like mutex, with pthread_mutex_timedlock (a FUTEX_WAIT_BITSET
+ *            wait) and a deadline far away
+ *   many     one thread holds each of ITERATIONS distinct mutexes (an array
+ *            on the heap) for HOLD_US while THREADS others block on it: one
+ *            contended wait per thread and mutex
+ *   deadlock two threads take deadlock_a and deadlock_b in opposite orders
+ *            and never return (the test kills the process)
  *   loop     THREADS threads lock and unlock quiet_lock ITERATIONS times in
  *            a tight loop (the cost of a lock/unlock pair; HOLD_US unused)
  *
@@ -28,6 +35,7 @@
  * from the threads' creation to the last one's end.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +52,10 @@ pthread_mutex_t cond_mutex = PTHREAD_MUTEX_INITIALIZER;
 pthread_cond_t work_cond = PTHREAD_COND_INITIALIZER;
 sem_t work_sem;
 pthread_mutex_t pi_lock;
+pthread_mutex_t deadlock_a = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t deadlock_b = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t *many;
+static volatile int many_held = -1;
 
 static int nthreads = 3, iterations = 200, hold_us = 1000;
 static volatile int stop, items;
@@ -105,13 +117,20 @@ static void *mutex_worker(void *arg)
 {
 	struct worker *w = arg;
 	pthread_mutex_t *m = strcmp(w->role, "pi") ? &queue_lock : &pi_lock;
+	int timed = !strcmp(w->role, "timed");
+	struct timespec far;
 
 	w->tid = (pid_t)syscall(SYS_gettid);
+	clock_gettime(CLOCK_REALTIME, &far);
+	far.tv_sec += 3600;
 	pthread_barrier_wait(&start);
 	for (int i = 0; i < iterations; i++) {
 		long long t;
 
-		TIMED(w, pthread_mutex_lock(m));
+		if (timed)
+			TIMED(w, pthread_mutex_timedlock(m, &far));
+		else
+			TIMED(w, pthread_mutex_lock(m));
 		t = now_ns();
 		spin_us(hold_us);
 		note_hold(w, t);
@@ -150,6 +169,58 @@ static void *loop_worker(void *arg)
 		pthread_mutex_unlock(&quiet_lock);
 	}
 	w->loop_ns = now_ns() - t0;
+	return NULL;
+}
+
+static void *many_holder(void *arg)
+{
+	struct worker *w = arg;
+
+	w->tid = (pid_t)syscall(SYS_gettid);
+	pthread_barrier_wait(&start);
+	for (int i = 0; i < iterations; i++) {
+		long long t;
+
+		pthread_mutex_lock(&many[i]);
+		t = now_ns();
+		__atomic_store_n(&many_held, i, __ATOMIC_SEQ_CST);
+		sleep_us(hold_us); /* the waiters block on many[i] meanwhile */
+		note_hold(w, t);
+		pthread_mutex_unlock(&many[i]);
+		pthread_barrier_wait(&start); /* all waiters had their turn */
+	}
+	return NULL;
+}
+
+static void *many_waiter(void *arg)
+{
+	struct worker *w = arg;
+
+	w->tid = (pid_t)syscall(SYS_gettid);
+	pthread_barrier_wait(&start);
+	for (int i = 0; i < iterations; i++) {
+		while (__atomic_load_n(&many_held, __ATOMIC_SEQ_CST) < i)
+			sched_yield();
+		TIMED(w, pthread_mutex_lock(&many[i]));
+		pthread_mutex_unlock(&many[i]);
+		pthread_barrier_wait(&start);
+	}
+	return NULL;
+}
+
+static void *deadlocker(void *arg)
+{
+	struct worker *w = arg;
+	int first = !strcmp(w->role, "deadlock_a");
+	pthread_mutex_t *mine = first ? &deadlock_a : &deadlock_b;
+	pthread_mutex_t *other = first ? &deadlock_b : &deadlock_a;
+
+	w->tid = (pid_t)syscall(SYS_gettid);
+	pthread_mutex_lock(mine);
+	printf("holds %d %s\n", w->tid, w->role);
+	pthread_barrier_wait(&start);
+	printf("waits %d\n", w->tid);
+	pthread_mutex_lock(other); /* never returns: the other thread holds it */
 	return NULL;
 }
 
@@ -333,6 +404,25 @@ int main(int argc, char **argv)
 		lead_role = "poster";
 		rest = sem_waiter;
 		rest_role = "waiter";
+	} else if (!strcmp(mode, "timed")) {
+		rest = mutex_worker;
+		rest_role = mode;
+	} else if (!strcmp(mode, "many")) {
+		many = calloc((size_t)(iterations > 0 ? iterations : 1), sizeof(*many));
+		if (!many)
+			return 1;
+		for (int i = 0; i < iterations; i++)
+			pthread_mutex_init(&many[i], NULL);
+		lead = many_holder;
+		lead_role = "holder";
+		rest = many_waiter;
+		rest_role = "waiter";
+	} else if (!strcmp(mode, "deadlock")) {
+		nthreads = 1;
+		lead = deadlocker;
+		lead_role = "deadlock_a";
+		rest = deadlocker;
+		rest_role = "deadlock_b";
 	} else if (!strcmp(mode, "loop")) {
 		rest = loop_worker;
 		rest_role = "loop";
@@ -369,5 +459,7 @@ int main(int argc, char **argv)
 	       (void *)&quiet_lock, (void *)&owner_lock);
 	printf("lock rw_lock %p\nlock work_cond %p\nlock work_sem %p\nlock pi_lock %p\n",
 	       (void *)&rw_lock, (void *)&work_cond, (void *)&work_sem, (void *)&pi_lock);
+	if (many)
+		printf("lock many %p\n", (void *)many);
 	return 0;
 }
