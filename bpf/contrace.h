@@ -151,7 +151,8 @@ struct ct_thread {
 	__u64 fx_start; /* our clock when it blocked */
 	__u64 fx_site; /* its call site: innermost user return address outside libc, or 0 */
 	__u32 fx_op; /* futex command (op & FUTEX_CMD_MASK), or CT_FUTEX_OP_* */
-	__u32 pad2;
+	/* user space, in its copy at a snapshot: the owner the mutex names (its tid), 0 unknown */
+	__u32 fx_owner;
 	/* The waker of a futex wait, as seen by sched_waking (written by wakers). */
 	__u64 pend_fx_uaddr; /* the futex the waker was waking, 0 if not in a futex wake */
 	__u64 pend_waker_site; /* the waker's call site (where it held the lock) */

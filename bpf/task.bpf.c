@@ -113,6 +113,35 @@ static __always_inline int ct_is_target(struct task_struct *t)
  * Run by user space until a pass seeds nothing new: a thread created by a not
  * yet seeded thread during one pass is caught by the next.
  */
+/*
+ * A thread found blocked in a futex wait at attach: its wait is in progress
+ * (a deadlocked program's threads never wake again). From its syscall
+ * arguments, as ct_futex_block does at a block; the wait counts from now,
+ * like any syscall that began before tracing. Not futex_waitv: its futex is
+ * in the thread's memory, which only the thread's own context can read.
+ */
+static __always_inline void ct_seed_futex(struct task_struct *t, struct ct_thread *th, int nr,
+					  __u64 now)
+{
+	struct pt_regs *regs;
+	__u64 uaddr;
+	__u32 op = 0;
+
+	if (!ct_cfg.locks || (nr != CT_NR_FUTEX && nr != CT_NR_FUTEX_WAIT))
+		return;
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!regs)
+		return;
+	uaddr = ct_futex_args(regs, nr, &op);
+	if (!uaddr || !ct_futex_op_waits(op))
+		return;
+	th->fx_uaddr = uaddr;
+	th->fx_op = op;
+	th->fx_start = now;
+	if (ct_futex_op_locks(op, (__u32)regs->dx))
+		th->flags |= CT_TF_FX_LOCK;
+}
+
 SEC("iter/task")
 int ct_seed(struct bpf_iter__task *ctx)
 {
@@ -153,8 +182,10 @@ int ct_seed(struct bpf_iter__task *ctx)
 	}
 	if (th->state != CT_ST_RUNNING) {
 		nr = ct_task_syscall(t);
-		if (th->state == CT_ST_BLOCKED)
+		if (th->state == CT_ST_BLOCKED) {
 			th->blk_nr = nr;
+			ct_seed_futex(t, th, nr, now);
+		}
 		if (nr != CT_SYS_NONE && ct_cfg.syscalls) {
 			th->sys_nr = nr;
 			th->sys_ts = now;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "bpfmap.h"
@@ -74,6 +76,68 @@ int futex_read(struct snapshot *s, const struct futex_fds *fds)
 	return ret;
 }
 
+#define FUTEX_TID_MASK 0x3fffffffu
+
+static bool is_pi(uint32_t op)
+{
+	return op == CT_FUTEX_LOCK_PI || op == CT_FUTEX_LOCK_PI2 || op == CT_FUTEX_WAIT_REQUEUE_PI;
+}
+
+/* Whether tid is a live thread of process tgid in s. */
+static bool live_thread_of(const struct snapshot *s, uint32_t tgid, uint32_t tid)
+{
+	const struct ct_thread *t = tid ? task_by_tid(s, tid) : NULL;
+
+	return t && t->tgid == tgid && !t->end_ts;
+}
+
+static uint32_t read_u32(int fd, uint64_t addr, bool *ok)
+{
+	uint32_t v = 0;
+
+	*ok = pread(fd, &v, sizeof(v), (off_t)addr) == (ssize_t)sizeof(v);
+	return v;
+}
+
+void futex_owners(struct snapshot *s)
+{
+	int fd = -1;
+	uint32_t fd_pid = 0;
+
+	for (uint32_t i = 0; i < s->nthreads; i++) {
+		struct ct_thread *t = &s->threads[i];
+		uint32_t word, owner = 0;
+		char path[64];
+		bool ok;
+
+		t->fx_owner = 0;
+		if (!task_accounted(t) || !t->fx_uaddr || t->end_ts)
+			continue;
+		if (fd < 0 || fd_pid != t->tgid) {
+			if (fd >= 0)
+				close(fd);
+			snprintf(path, sizeof(path), "/proc/%u/mem", t->tgid);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			fd_pid = t->tgid;
+			if (fd < 0)
+				continue;
+		}
+		word = read_u32(fd, t->fx_uaddr, &ok);
+		if (!ok)
+			continue;
+		if (is_pi(t->fx_op))
+			owner = word & FUTEX_TID_MASK;
+		else if (t->flags & CT_TF_FX_LOCK)
+			owner = read_u32(fd, t->fx_uaddr + 8, &ok); /* pthread_mutex_t.__owner */
+		else
+			owner = word; /* pthread_join waits on the thread's tid word */
+		if (ok && owner != t->tid && live_thread_of(s, t->tgid, owner))
+			t->fx_owner = owner;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Name addr in cache (once), from the symbolizer. */
 static int name_one(struct snapshot *cache, struct symbolizer *sym, uint32_t pid, uint32_t kind,
 		    uint64_t addr)
@@ -114,6 +178,15 @@ int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cach
 	for (size_t i = 0; i < s->nsites && !ret; i++)
 		ret = name_one(cache, sym, s->sites[i].key.tgid, SNAP_SYM_CODE,
 			       s->sites[i].key.site);
+	for (uint32_t i = 0; i < s->nthreads && !ret; i++) {
+		const struct ct_thread *t = &s->threads[i];
+
+		if (!task_accounted(t) || !t->fx_uaddr || t->end_ts)
+			continue;
+		ret = name_one(cache, sym, t->tgid, SNAP_SYM_DATA, t->fx_uaddr);
+		if (!ret && t->fx_site)
+			ret = name_one(cache, sym, t->tgid, SNAP_SYM_CODE, t->fx_site);
+	}
 	for (size_t i = 0; i < s->nedges && !ret; i++) {
 		const struct snap_edge *e = &s->edges[i];
 
@@ -365,12 +438,21 @@ static int cmp_site(const void *a, const void *b)
 	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
 }
 
+static int cmp_now(const void *a, const void *b)
+{
+	const struct rpt_lock_now *x = a, *y = b;
+
+	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
+}
+
+/* By total wait, the waits in progress included (a deadlock's locks come first). */
 static int cmp_lock(const void *a, const void *b)
 {
 	const struct rpt_lock *x = a, *y = b;
+	uint64_t wx = x->wait_ns + x->now_ns, wy = y->wait_ns + y->now_ns;
 
-	if (x->wait_ns != y->wait_ns)
-		return x->wait_ns > y->wait_ns ? -1 : 1;
+	if (wx != wy)
+		return wx > wy ? -1 : 1;
 	return x->uaddr < y->uaddr ? -1 : x->uaddr > y->uaddr;
 }
 
@@ -396,6 +478,139 @@ static void lock_derive(struct rpt_lock *l, const struct rpt_process *p)
 	l->avg_waiting = (double)l->wait_ns / (double)p->wall_ns;
 	l->serialising = l->held_fraction >= SERIAL_HELD && l->avg_waiting >= SERIAL_WAITING &&
 			 l->nwaiters >= 2;
+}
+
+static void free_lock(struct rpt_lock *l)
+{
+	free(l->waiters);
+	free(l->holders);
+	free(l->chains);
+	free(l->sites);
+	free(l->now);
+}
+
+/* The row of p for uaddr, made (named, with no waits) if missing. NULL: no memory. */
+static struct rpt_lock *lock_row(struct rpt_process *p, const struct snapshot *cur, uint64_t uaddr,
+				 uint32_t op)
+{
+	struct rpt_lock *l, *nv;
+	char buf[32];
+
+	for (size_t i = 0; i < p->nlocks; i++)
+		if (p->locks[i].uaddr == uaddr)
+			return &p->locks[i];
+	nv = realloc(p->locks, (p->nlocks + 1) * sizeof(*p->locks));
+	if (!nv)
+		return NULL;
+	p->locks = nv;
+	l = &p->locks[p->nlocks++];
+	memset(l, 0, sizeof(*l));
+	l->uaddr = uaddr;
+	l->op = op;
+	lock_name(l, cur, p->pid, buf, sizeof(buf));
+	return l;
+}
+
+/* The waits of p's threads still in progress at cur (their thread slots say so). */
+static int locks_in_progress(struct rpt_process *p, const struct snapshot *cur)
+{
+	char buf[32];
+
+	for (uint32_t i = 0; i < cur->nthreads; i++) {
+		const struct ct_thread *t = &cur->threads[i];
+		struct rpt_lock_now *w, *nv;
+		struct rpt_lock *l;
+
+		if (t->tgid != p->pid || !task_accounted(t) || !t->fx_uaddr || t->end_ts ||
+		    task_by_tid(cur, t->tid) != t)
+			continue;
+		l = lock_row(p, cur, t->fx_uaddr, t->fx_op);
+		if (!l)
+			return -ENOMEM;
+		nv = realloc(l->now, (l->nnow + 1) * sizeof(*l->now));
+		if (!nv)
+			return -ENOMEM;
+		l->now = nv;
+		w = &l->now[l->nnow++];
+		memset(w, 0, sizeof(*w));
+		w->tid = t->tid;
+		copy_name(w->comm, sizeof(w->comm), t->comm);
+		w->wait_ns = sub(cur->ts, t->fx_start);
+		w->before = (t->flags & CT_TF_SEEDED) && t->fx_start <= t->start_ts;
+		w->owner = t->fx_owner;
+		w->join = w->owner && !(t->flags & CT_TF_FX_LOCK) && !is_pi(t->fx_op);
+		if (w->owner)
+			copy_name(w->owner_comm, sizeof(w->owner_comm), task_comm(cur, w->owner));
+		if (t->fx_site)
+			copy_name(w->site, sizeof(w->site),
+				  sym_name(cur, p->pid, SNAP_SYM_CODE, t->fx_site, buf, sizeof(buf),
+					   NULL));
+		l->now_ns += w->wait_ns;
+	}
+	return 0;
+}
+
+/* The wait in progress of thread tid in p, and its lock; NULL if none. */
+static const struct rpt_lock_now *waiting(const struct rpt_process *p, uint32_t tid,
+					  const struct rpt_lock **lock)
+{
+	for (size_t i = 0; i < p->nlocks; i++)
+		for (size_t k = 0; k < p->locks[i].nnow; k++)
+			if (p->locks[i].now[k].tid == tid) {
+				*lock = &p->locks[i];
+				return &p->locks[i].now[k];
+			}
+	return NULL;
+}
+
+/*
+ * Cycles of waits in progress: each thread waits for a mutex the next one
+ * owns, the last for the first's (joins included: a thread joining one
+ * that waits for a lock it holds is stuck too). Each cycle once, from its
+ * smallest tid.
+ */
+static int find_deadlocks(struct rpt_process *p)
+{
+	for (size_t i = 0; i < p->nlocks; i++) {
+		for (size_t k = 0; k < p->locks[i].nnow; k++) {
+			uint32_t start = p->locks[i].now[k].tid, tid = start;
+			struct rpt_deadlock d = { 0 }, *nv;
+			bool cycle = false;
+
+			while (d.n < RPT_DEADLOCK_MAX) {
+				const struct rpt_lock *l;
+				const struct rpt_lock_now *w = waiting(p, tid, &l);
+
+				if (!w || !w->owner || w->owner < start)
+					break; /* not stuck, or the cycle is found from a smaller tid */
+				d.m[d.n].tid = tid;
+				copy_name(d.m[d.n].comm, sizeof(d.m[d.n].comm), w->comm);
+				copy_name(d.m[d.n].lock, sizeof(d.m[d.n].lock), l->name);
+				d.m[d.n].owner = w->owner;
+				d.n++;
+				tid = w->owner;
+				if (tid == start) {
+					cycle = true;
+					break;
+				}
+			}
+			if (!cycle)
+				continue;
+			/* A chain that runs into a cycle of others is not one: each member once. */
+			for (size_t a = 0; a < d.n && cycle; a++)
+				for (size_t b = a + 1; b < d.n; b++)
+					if (d.m[a].tid == d.m[b].tid)
+						cycle = false;
+			if (!cycle)
+				continue;
+			nv = realloc(p->deadlocks, (p->ndeadlocks + 1) * sizeof(*p->deadlocks));
+			if (!nv)
+				return -ENOMEM;
+			p->deadlocks = nv;
+			p->deadlocks[p->ndeadlocks++] = d;
+		}
+	}
+	return 0;
 }
 
 static int process_locks(struct rpt_process *p, const struct report_meta *m,
@@ -457,16 +672,21 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 		}
 		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev))
 			return -ENOMEM;
+	}
+	if (locks_in_progress(p, cur) || find_deadlocks(p))
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nlocks; i++) {
+		struct rpt_lock *l = &p->locks[i];
+
 		/* Nothing happened to it in this window, or below the filter: leave it out. */
-		if ((!l->waits && !l->holds && !l->retries && !l->wake_calls) ||
-		    l->wait_ns < m->locks_min_wait_ns) {
-			free(l->waiters);
-			free(l->holders);
-			free(l->chains);
-			free(l->sites);
-			p->nlocks--;
+		if ((!l->waits && !l->holds && !l->retries && !l->wake_calls && !l->nnow) ||
+		    l->wait_ns + l->now_ns < m->locks_min_wait_ns) {
+			free_lock(l);
+			p->locks[i--] = p->locks[--p->nlocks];
 			continue;
 		}
+		if (l->nnow)
+			qsort(l->now, l->nnow, sizeof(*l->now), cmp_now);
 		if (l->nwaiters)
 			qsort(l->waiters, l->nwaiters, sizeof(*l->waiters), cmp_party);
 		if (l->nholders)
@@ -492,13 +712,12 @@ int futex_model(struct report *r, const struct snapshot *cur, const struct snaps
 
 void futex_free_locks(struct rpt_process *p)
 {
-	for (size_t i = 0; i < p->nlocks; i++) {
-		free(p->locks[i].waiters);
-		free(p->locks[i].holders);
-		free(p->locks[i].chains);
-		free(p->locks[i].sites);
-	}
+	for (size_t i = 0; i < p->nlocks; i++)
+		free_lock(&p->locks[i]);
 	free(p->locks);
 	p->locks = NULL;
 	p->nlocks = 0;
+	free(p->deadlocks);
+	p->deadlocks = NULL;
+	p->ndeadlocks = 0;
 }

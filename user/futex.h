@@ -24,6 +24,14 @@ int futex_read(struct snapshot *s, const struct futex_fds *fds);
  */
 int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cache);
 
+/*
+ * For each thread of s in a futex wait, in s's copy of its slot, the thread
+ * the wait is for as the process's memory says now (fx_owner): a mutex's
+ * owner (glibc's __owner field, a PI futex's word), or the thread a
+ * pthread_join waits for (its tid word). 0 where unknown.
+ */
+void futex_owners(struct snapshot *s);
+
 /* Give the BPF side the user text ranges of the traced processes (for call sites). */
 void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, size_t npids);
 

@@ -585,10 +585,14 @@ int main(int argc, char **argv)
 		finish_command(&run);
 		goto out;
 	}
+	/*
+	 * The results, before a command still running is stopped: the owners
+	 * of the locks its threads wait for are read from its memory.
+	 */
+	ret = session_snapshot(&run.session, &final);
 	finish_command(&run);
 	run.meta.exit_status = run.target.exit_status;
 	run.meta.exit_signal = run.target.exit_signal;
-	ret = session_snapshot(&run.session, &final);
 	if (ret) {
 		log_error("cannot read the results: %s", strerror(-ret));
 		goto out;

@@ -137,6 +137,18 @@ struct rpt_lock_site {
 	uint64_t wait_ns;
 };
 
+/* A wait still in progress when the report was made (a hung or deadlocked thread). */
+struct rpt_lock_now {
+	uint32_t tid;
+	char comm[CT_COMM_LEN];
+	uint64_t wait_ns; /* so far (from tracing's start if it began before) */
+	bool before; /* it began before tracing did: longer than wait_ns */
+	uint32_t owner; /* the thread it waits for, as the lock's memory says; 0: unknown */
+	char owner_comm[CT_COMM_LEN];
+	bool join; /* owner: the thread a pthread_join waits for, not a mutex's owner */
+	char site[SNAP_SYM_LEN]; /* "" when not found */
+};
+
 /*
  * A lock: a futex word of a process, seen through its contended waits
  * (uncontended acquisitions make no syscall and are not seen).
@@ -183,6 +195,22 @@ struct rpt_lock {
 	struct rpt_lock_chain *chains; /* by wait time */
 	size_t nsites;
 	struct rpt_lock_site *sites; /* by wait time */
+	size_t nnow;
+	struct rpt_lock_now *now; /* waits in progress, longest first */
+	uint64_t now_ns; /* their time so far */
+};
+
+/* Threads each waiting for a lock the next one holds, the last for the first's. */
+#define RPT_DEADLOCK_MAX 8
+
+struct rpt_deadlock {
+	size_t n;
+	struct {
+		uint32_t tid;
+		char comm[CT_COMM_LEN];
+		char lock[SNAP_SYM_LEN]; /* the lock it waits for */
+		uint32_t owner; /* its holder: the next member */
+	} m[RPT_DEADLOCK_MAX];
 };
 
 #define RPT_VERDICTS 4
@@ -229,6 +257,8 @@ struct rpt_process {
 	struct rpt_syscall *sys; /* summed over its threads */
 	size_t nlocks;
 	struct rpt_lock *locks; /* by total wait */
+	size_t ndeadlocks;
+	struct rpt_deadlock *deadlocks;
 	struct rpt_gil *gil; /* a CPython process: its GIL; NULL otherwise */
 };
 

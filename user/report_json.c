@@ -368,7 +368,46 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 		json_object_array_add(a, e);
 	}
 	put(o, "call_sites", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < l->nnow; i++) {
+		const struct rpt_lock_now *w = &l->now[i];
+		struct json_object *e = json_object_new_object();
+
+		add_int(e, "tid", w->tid);
+		add_str(e, "comm", w->comm);
+		add_u64(e, "wait_ns", w->wait_ns);
+		add_bool(e, "began_before_trace", w->before);
+		put(e, "for_tid", w->owner ? json_object_new_int64(w->owner) : NULL);
+		add_str(e, "for_comm", w->owner_comm);
+		add_str(e, "for_kind", !w->owner ? "unknown" : w->join ? "join" : "owner");
+		add_str(e, "call_site", w->site);
+		json_object_array_add(a, e);
+	}
+	put(o, "waiting_now", a);
+	add_u64(o, "waiting_now_ns", l->now_ns);
 	return o;
+}
+
+static struct json_object *deadlocks_json(const struct rpt_process *p)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < p->ndeadlocks; i++) {
+		const struct rpt_deadlock *d = &p->deadlocks[i];
+		struct json_object *c = json_object_new_array();
+
+		for (size_t m = 0; m < d->n; m++) {
+			struct json_object *e = json_object_new_object();
+
+			add_int(e, "tid", d->m[m].tid);
+			add_str(e, "comm", d->m[m].comm);
+			add_str(e, "lock", d->m[m].lock);
+			add_int(e, "held_by", d->m[m].owner);
+			json_object_array_add(c, e);
+		}
+		json_object_array_add(a, c);
+	}
+	return a;
 }
 
 static struct json_object *process_json(const struct rpt_process *p, bool with_threads, bool traced)
@@ -397,6 +436,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 		for (size_t i = 0; i < p->nlocks; i++)
 			json_object_array_add(a, lock_json(&p->locks[i], traced));
 		put(o, "locks", a);
+		put(o, "deadlocks", deadlocks_json(p));
 		a = json_object_new_array();
 		for (size_t i = 0; i < p->nthreads; i++)
 			json_object_array_add(a, thread_json(&p->threads[i], traced));

@@ -295,6 +295,21 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 	size_t k = verbose ? SIZE_MAX : 3;
 	char b[48];
 
+	for (size_t i = 0; i < l->nnow && i < k; i++) {
+		const struct rpt_lock_now *w = &l->now[i];
+
+		fprintf(f, "      %-11s %s, %s so far%s", i ? "" : "waiting now",
+			party(b, sizeof(b), w->tid, w->comm), D(w->wait_ns),
+			w->before ? " (since before tracing began)" : "");
+		if (w->owner)
+			fprintf(f, ", for %u %s (%s)", w->owner, w->owner_comm,
+				w->join ? "pthread_join: until it exits" : "it owns the lock");
+		fprintf(f, "%s%s\n", w->site[0] ? " in " : "", w->site);
+	}
+	if (l->nnow > k)
+		fprintf(f, "      %-11s %zu more\n", "", l->nnow - k);
+	if (!l->waits && !l->holds && !l->retries && !l->wake_calls)
+		return;
 	fprintf(f, "      %s: woken %llu times by a release, %llu by a timer", futex_kind(l->op),
 		(unsigned long long)l->wakes, (unsigned long long)l->timeouts);
 	if (l->other_wakes)
@@ -378,6 +393,15 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 		return;
 	n = rows(nlocks, o);
 	heading(f, "LOCKS, contended waits only", n, nlocks, "total wait");
+	for (size_t i = 0; i < p->ndeadlocks; i++) {
+		const struct rpt_deadlock *d = &p->deadlocks[i];
+
+		fprintf(f, "  DEADLOCK: %u %s", d->m[0].tid, d->m[0].comm);
+		for (size_t m = 0; m < d->n; m++)
+			fprintf(f, "%s waits for %s, held by %u %s", m ? ", which" : "",
+				d->m[m].lock, d->m[m].owner, d->m[(m + 1) % d->n].comm);
+		fprintf(f, "\n");
+	}
 	fprintf(f, "  %-32s %7s %9s %9s %9s %9s %6s %9s %9s %7s\n", "LOCK", "WAITS", "WAITED",
 		"AVG", "MAX", "P99", "HOLDS", "HOLD-AVG", "HOLD-MAX", "WAITERS");
 	for (size_t i = 0; i < p->nlocks && shown < n; i++) {

@@ -346,6 +346,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (ret)
 		goto fail;
 	snapshot_normalize(snap);
+	if (s->locks)
+		futex_owners(snap);
 	ret = sched_resolve_names(&s->names, snap);
 	if (ret)
 		goto fail;

@@ -265,6 +265,68 @@ def test_attach_to_running_lock_workload(tmp_path):
     assert 0.5 * total < l["wait_ns"] <= 1.01 * total
 
 
+def deadlock_truth(stdout):
+    """tid -> the lock it took, from the workload's "holds TID deadlock_x" lines."""
+    return {int(f[1]): f[2] for f in (l.split() for l in stdout.splitlines())
+            if f and f[0] == "holds"}
+
+
+def check_deadlock(report, text, held):
+    (proc,) = report["processes"]
+    a, b = sorted(held)
+    other = {a: b, b: a}
+    for tid, mine in held.items():
+        wanted = "deadlock_b" if mine == "deadlock_a" else "deadlock_a"
+        l = lock(report, f"locks:{wanted}")
+        (w,) = l["waiting_now"]
+        assert w["tid"] == tid and w["for_tid"] == other[tid] and w["for_kind"] == "owner"
+        assert w["wait_ns"] >= 0.9e9 and l["waiting_now_ns"] == w["wait_ns"]
+    (cycle,) = proc["deadlocks"]
+    assert [(m["tid"], m["held_by"]) for m in cycle] == [(a, b), (b, a)]
+    assert cycle[0]["lock"] == f"locks:{'deadlock_b' if held[a] == 'deadlock_a' else 'deadlock_a'}"
+    assert f"DEADLOCK: {a} locks waits for" in text
+    # The main thread's pthread_join of the first thread waits on that thread.
+    joins = [w for l in proc["locks"] for w in l["waiting_now"] if w["for_kind"] == "join"]
+    assert [w["for_tid"] for w in joins] in ([a], [b])
+
+
+def test_deadlock_found_when_attached_after_it(tmp_path):
+    """Two threads took two mutexes in opposite orders before contrace
+    attached: their waits began before tracing, and are still shown, with
+    the owner each mutex names, and the cycle."""
+    wl = subprocess.Popen([LOCKS, "deadlock"], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [wl.stdout.readline() for _ in range(4)]
+        time.sleep(0.2)
+        out = tmp_path / "dl.json"
+        p = subprocess.run([CONTRACE, "-p", str(wl.pid), "-d", "1", "--json", str(out)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+    finally:
+        wl.kill()
+        wl.wait()
+    report = validate(json.loads(out.read_text()))
+    check_deadlock(report, p.stdout, deadlock_truth("".join(lines)))
+    for l in report["processes"][0]["locks"]:
+        assert all(w["began_before_trace"] for w in l["waiting_now"])
+
+
+def test_deadlock_of_a_launched_command(tmp_path):
+    """The waits are seen to begin; the command is stopped at the end of -d
+    only after the owners were read from its memory."""
+    out = tmp_path / "dl.json"
+    p = subprocess.run([CONTRACE, "-d", "1", "--json", str(out), "--", LOCKS, "deadlock"],
+                       capture_output=True, text=True, timeout=60)
+    report = validate(json.loads(out.read_text()))
+    check_deadlock(report, p.stdout, deadlock_truth(p.stdout))
+    w = [w for l in report["processes"][0]["locks"] for w in l["waiting_now"]]
+    assert all(not x["began_before_trace"] and x["call_site"].startswith("locks:") for x in w)
+    # A run that ends normally has no wait left in progress, and no deadlock.
+    report, _, _ = run_locks(tmp_path, "mutex")
+    assert not report["processes"][0]["deadlocks"]
+    assert all(not l["waiting_now"] for l in report["processes"][0]["locks"])
+
+
 def test_exact_holds_of_every_acquisition(tmp_path):
     """--holds: uprobes on glibc's lock and unlock paths time every hold of
     a contended mutex; the workload times its own holds (1 ms of spinning
