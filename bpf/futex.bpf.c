@@ -201,7 +201,7 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	th->fx_op = op;
 	th->fx_start = now;
 	th->fx_site = ct_user_site(cur, th);
-	if (!ct_futex_op_locks(op, (__u32)regs->dx))
+	if (!ct_futex_op_locks(op, ct_futex_val(regs, nr)))
 		return 0;
 	th->flags |= CT_TF_FX_LOCK;
 	/*

@@ -90,17 +90,29 @@ static __always_inline int ct_futex_op_waits(__u32 op)
 	       op == CT_FUTEX_OP_WAITV || op == CT_FUTEX_OP_WAIT2;
 }
 
+/* The value a futex wait expects the word to hold (0 for other syscalls). */
+static __always_inline __u32 ct_futex_val(struct pt_regs *regs, int nr)
+{
+	if (nr == CT_NR_FUTEX)
+		return (__u32)regs->dx; /* futex(uaddr, op, val, ...) */
+	if (nr == CT_NR_FUTEX_WAIT)
+		return (__u32)regs->si; /* futex_wait(uaddr, val, mask, ...) */
+	return 0;
+}
+
 /*
- * Waits of a mutex (one owner at a time): glibc's lll_lock (FUTEX_WAIT),
- * PI mutexes, and a timed lock (pthread_mutex_timedlock, std::timed_mutex:
- * FUTEX_WAIT_BITSET) which waits for the word glibc's locks set to 2,
- * "locked, with waiters". A condition variable or a semaphore waits
- * with FUTEX_WAIT_BITSET for other values.
+ * Waits of a mutex (one owner at a time): PI mutexes, and waits for the
+ * value 2, "locked, with waiters", of the classic futex mutex (glibc's
+ * lll_lock and pthread_mutex_timedlock, Rust's and Go's runtime locks).
+ * A condition variable, a semaphore or a barrier waits for other values
+ * (a sequence or round number, 0) and has no holder.
  */
 static __always_inline int ct_futex_op_locks(__u32 op, __u32 val)
 {
-	return op == CT_FUTEX_WAIT || op == CT_FUTEX_LOCK_PI || op == CT_FUTEX_LOCK_PI2 ||
-	       op == CT_FUTEX_OP_WAIT2 || (op == CT_FUTEX_WAIT_BITSET && val == 2);
+	if (op == CT_FUTEX_LOCK_PI || op == CT_FUTEX_LOCK_PI2)
+		return 1;
+	return (op == CT_FUTEX_WAIT || op == CT_FUTEX_WAIT_BITSET || op == CT_FUTEX_OP_WAIT2) &&
+	       val == 2;
 }
 
 static __always_inline int ct_futex_op_wakes(__u32 op)

@@ -138,7 +138,7 @@ static __always_inline void ct_seed_futex(struct task_struct *t, struct ct_threa
 	th->fx_uaddr = uaddr;
 	th->fx_op = op;
 	th->fx_start = now;
-	if (ct_futex_op_locks(op, (__u32)regs->dx))
+	if (ct_futex_op_locks(op, ct_futex_val(regs, nr)))
 		th->flags |= CT_TF_FX_LOCK;
 }
 

@@ -72,7 +72,7 @@ def test_mutex_waits_holds_and_owners(tmp_path):
     # Each worker's wait on the lock, as it timed its own pthread_mutex_lock
     # calls (which add the syscalls and the uncontended calls around it).
     for tid in workers:
-        assert 0.9 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
+        assert 0.95 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
     # Every wait ended by an unlock, by a worker; none by a timer. A wait
     # split among several holders still counts once.
     assert l["wakes"] == l["waits"] and l["timer_wakes"] == 0
@@ -114,7 +114,7 @@ def test_owner_chain_blames_the_long_holder(tmp_path):
     waiters = truth.tids("waiter")
     l = lock(report, "locks:owner_lock")
     for tid in waiters:
-        assert 0.9 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
+        assert 0.95 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
     blame = {}
     for c in l["chains"]:
         blame[c["holder"]] = blame.get(c["holder"], 0) + c["wait_ns"]
@@ -140,7 +140,7 @@ def test_other_primitives(tmp_path, mode, name, op, role):
     # A PI lock waiter first spins in the kernel while the owner runs on
     # another CPU (rt_mutex adaptive spinning): on a CPU, not blocked, and
     # so not a wait the scheduler shows; on 2 CPUs that is up to ~20%.
-    low = 0.75 if mode == "pi" else 0.9
+    low = 0.75 if mode == "pi" else 0.95
     for tid in truth.tids(role):
         assert low * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
     assert l["wakes"] == l["waits"] and l["timer_wakes"] == 0
@@ -154,11 +154,27 @@ def test_timed_mutex_is_a_mutex(tmp_path):
     l = lock(report, "locks:queue_lock")
     assert l["futex_op"] == "FUTEX_WAIT_BITSET"
     for tid in truth.tids("timed"):
-        assert 0.9 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
+        assert 0.95 * truth.waited[tid] <= waiter_ns(l, tid) <= 1.01 * truth.waited[tid], tid
     held = sum(truth.held.values())
     assert l["holds"] >= 0.5 * l["waits"] and 0.4 * held <= l["hold_ns"] <= 1.02 * held
     assert 0.6 * held <= l["contended_ns"] <= 1.25 * held
     assert l["serialising"]
+
+
+def test_barrier_is_not_a_held_lock(tmp_path):
+    """A barrier waits with FUTEX_WAIT, as a mutex does, but for a round
+    number, not for "locked": its waits are there, no holder, and one slow
+    thread does not make it a lock that serialises the process."""
+    report, truth, _ = run_locks(tmp_path, "barrier", threads=3, iterations=200, hold_us=2000)
+    (proc,) = report["processes"]
+    rows = [l for l in proc["locks"] if l["name"].startswith("locks:phase_barrier")]
+    assert rows, [l["name"] for l in proc["locks"]]
+    for tid in truth.tids("barrier"):
+        ours = sum(waiter_ns(l, tid) for l in rows)
+        assert ours <= 1.01 * truth.waited[tid], tid
+        if truth.waited[tid] > 100e6:  # the fast threads: they wait ~1.8 ms a round
+            assert ours >= 0.95 * truth.waited[tid], tid
+    assert all(l["holds"] == 0 and l["contended_ns"] == 0 and not l["serialising"] for l in rows)
 
 
 def test_full_lock_table_counts_each_lost_wait(tmp_path):
@@ -182,7 +198,7 @@ def test_condvar_waits_on_both_words(tmp_path):
     (producer,) = truth.tids("producer")
     for tid in truth.tids("consumer"):
         ours = sum(waiter_ns(l, tid) for l in cond)
-        assert 0.9 * truth.waited[tid] <= ours <= 1.01 * truth.waited[tid], tid
+        assert 0.95 * truth.waited[tid] <= ours <= 1.01 * truth.waited[tid], tid
     # The producer's signals end the waits (glibc lets a consumer pass on a
     # signal it stole, so a few may come from consumers).
     total = sum(c["wait_ns"] for l in cond for c in l["chains"])

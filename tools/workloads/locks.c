@@ -23,6 +23,9 @@
  *   many     one thread holds each of ITERATIONS distinct mutexes (an array
  *            on the heap) for HOLD_US while THREADS others block on it: one
  *            contended wait per thread and mutex
+ *   barrier  THREADS threads meet at phase_barrier ITERATIONS times; the
+ *            first works HOLD_US before each, the others HOLD_US/10 (a
+ *            load imbalance, not a lock)
  *   deadlock two threads take deadlock_a and deadlock_b in opposite orders
  *            and never return (the test kills the process)
  *   loop     THREADS threads lock and unlock quiet_lock ITERATIONS times in
@@ -54,6 +57,7 @@ sem_t work_sem;
 pthread_mutex_t pi_lock;
 pthread_mutex_t deadlock_a = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t deadlock_b = PTHREAD_MUTEX_INITIALIZER;
+pthread_barrier_t phase_barrier;
 static pthread_mutex_t *many;
 static volatile int many_held = -1;
 
@@ -204,6 +208,20 @@ static void *many_waiter(void *arg)
 		TIMED(w, pthread_mutex_lock(&many[i]));
 		pthread_mutex_unlock(&many[i]);
 		pthread_barrier_wait(&start);
+	}
+	return NULL;
+}
+
+static void *barrier_worker(void *arg)
+{
+	struct worker *w = arg;
+	int slow = w == &workers[0];
+
+	w->tid = (pid_t)syscall(SYS_gettid);
+	pthread_barrier_wait(&start);
+	for (int i = 0; i < iterations; i++) {
+		spin_us(slow ? hold_us : hold_us / 10);
+		TIMED(w, pthread_barrier_wait(&phase_barrier));
 	}
 	return NULL;
 }
@@ -417,6 +435,10 @@ int main(int argc, char **argv)
 		lead_role = "holder";
 		rest = many_waiter;
 		rest_role = "waiter";
+	} else if (!strcmp(mode, "barrier")) {
+		rest = barrier_worker;
+		rest_role = mode;
+		pthread_barrier_init(&phase_barrier, NULL, (unsigned)nthreads);
 	} else if (!strcmp(mode, "deadlock")) {
 		nthreads = 1;
 		lead = deadlocker;
