@@ -444,17 +444,18 @@ __noinline int ct_futex_return(struct ct_thread *th, long ret)
 {
 	struct ct_lock_key lk = {};
 	struct ct_lock_stat *ls;
-	__u32 op;
+	__u32 op, nr_wake;
 
 	if (!th)
 		return 0;
-	op = th->sys_fx_op;
+	op = th->sys_fx_op & CT_FUTEX_OP_MASK;
+	nr_wake = th->sys_fx_op >> CT_FUTEX_NR_WAKE_SHIFT;
 	lk.tgid = th->tgid;
 	lk.uaddr = th->sys_fx_uaddr;
 	th->sys_fx_uaddr = 0;
 	if (!lk.uaddr)
 		return 0;
-	if (ct_futex_op_waits(op)) {
+	if (ct_futex_op_waits(op) || op == CT_FUTEX_TRYLOCK_PI) {
 		if (ret != -11 && ret != -110) /* EAGAIN, ETIMEDOUT */
 			return 0;
 		ls = ct_lock_entry(&ct_locks, &lk, &zero_lock);
@@ -462,6 +463,8 @@ __noinline int ct_futex_return(struct ct_thread *th, long ret)
 			ct_count(locks_dropped);
 			return 0;
 		}
+		if (!ls->waits)
+			ls->op = op;
 		if (ret == -11)
 			__sync_fetch_and_add(&ls->retries, 1);
 		else
@@ -473,8 +476,16 @@ __noinline int ct_futex_return(struct ct_thread *th, long ret)
 			return 0;
 		}
 		__sync_fetch_and_add(&ls->wake_calls, 1);
-		/* FUTEX_UNLOCK_PI returns 0; the kernel hands the lock to one waiter. */
-		if (ret > 0 && op != CT_FUTEX_UNLOCK_PI)
+		/*
+		 * FUTEX_UNLOCK_PI returns 0: the kernel hands the lock to one waiter.
+		 * A requeue's count includes the threads moved: at most nr_wake
+		 * were woken. FUTEX_WAKE_OP's count is split between two words in
+		 * a way it does not tell: not counted.
+		 */
+		if (ret > 0 && (op == CT_FUTEX_REQUEUE || op == CT_FUTEX_CMP_REQUEUE ||
+				op == CT_FUTEX_CMP_REQUEUE_PI || op == CT_FUTEX_OP_REQUEUE2))
+			ret = ret < nr_wake ? ret : nr_wake;
+		if (ret > 0 && op != CT_FUTEX_UNLOCK_PI && op != CT_FUTEX_WAKE_OP)
 			__sync_fetch_and_add(&ls->woken, ret);
 	}
 	return 0;

@@ -83,6 +83,29 @@ static __always_inline __u64 ct_futex_args(struct pt_regs *regs, int nr, __u32 *
 	return 0;
 }
 
+/*
+ * A requeue returns the threads it woke plus those it moved to the second
+ * word: the ones woken are at most its nr_wake argument, kept for the
+ * return in the high half of the op (-S, sys_fx_op).
+ */
+#define CT_FUTEX_OP_MASK 0xffffu
+#define CT_FUTEX_NR_WAKE_SHIFT 16
+
+static __always_inline __u64 ct_futex_sys_args(struct pt_regs *regs, int nr, __u32 *op)
+{
+	__u64 uaddr = ct_futex_args(regs, nr, op);
+	__u32 nr_wake = 0;
+
+	/* futex(uaddr, op, nr_wake, ...), futex_requeue(waiters, flags, nr_wake, nr_requeue) */
+	if (*op == CT_FUTEX_REQUEUE || *op == CT_FUTEX_CMP_REQUEUE ||
+	    *op == CT_FUTEX_CMP_REQUEUE_PI || *op == CT_FUTEX_OP_REQUEUE2)
+		nr_wake = (__u32)regs->dx;
+	if (nr_wake > CT_FUTEX_OP_MASK)
+		nr_wake = CT_FUTEX_OP_MASK;
+	*op |= nr_wake << CT_FUTEX_NR_WAKE_SHIFT;
+	return uaddr;
+}
+
 static __always_inline int ct_futex_op_waits(__u32 op)
 {
 	return op == CT_FUTEX_WAIT || op == CT_FUTEX_WAIT_BITSET || op == CT_FUTEX_LOCK_PI ||

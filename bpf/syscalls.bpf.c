@@ -32,7 +32,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	if (ct_cfg.locks &&
 	    (id == CT_NR_FUTEX || id == CT_NR_FUTEX_WAIT || id == CT_NR_FUTEX_WAKE ||
 	     id == CT_NR_FUTEX_WAITV || id == CT_NR_FUTEX_REQUEUE))
-		th->sys_fx_uaddr = ct_futex_args(regs, (int)id, &th->sys_fx_op);
+		th->sys_fx_uaddr = ct_futex_sys_args(regs, (int)id, &th->sys_fx_op);
 	return 0;
 }
 

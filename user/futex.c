@@ -679,7 +679,8 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 		struct rpt_lock *l = &p->locks[i];
 
 		/* Nothing happened to it in this window, or below the filter: leave it out. */
-		if ((!l->waits && !l->holds && !l->retries && !l->wake_calls && !l->nnow) ||
+		/* A word only woken (no waiter slept on it: -S) is not contended. */
+		if ((!l->waits && !l->nnow && !l->retries && !l->timeouts_ret) ||
 		    l->wait_ns + l->now_ns < m->locks_min_wait_ns) {
 			free_lock(l);
 			p->locks[i--] = p->locks[--p->nlocks];
