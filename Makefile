@@ -33,7 +33,7 @@ COMMON_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-mi
 	-MMD -MP -I$(OUT) -iquote bpf -iquote user -DCONTRACE_VERSION='"$(VERSION)"'
 CFLAGS ?= -O2 -g
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lbpf -lelf -lz -ljson-c -lm
+LDLIBS := -lbpf -lelf -lz -ljson-c -lm -lstdc++
 BPF_CFLAGS := -g -O2 -mcpu=v3 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(OUT) -Ibpf
 
 # Linked into one object in this order: libbpf 1.1's linker needs a map's
@@ -49,14 +49,16 @@ ASAN_MAIN_OBJ := $(OUT)/asan/user/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tools/workloads/*.c)
+WORKLOAD_CXX_SRCS := $(wildcard tools/workloads/*.cpp)
 WORKLOADS := $(patsubst tools/workloads/%.c,$(OUT)/workloads/%,$(WORKLOAD_SRCS)) \
+	     $(patsubst tools/workloads/%.cpp,$(OUT)/workloads/%,$(WORKLOAD_CXX_SRCS)) \
 	     $(OUT)/workloads/locks-static
 SKEL := $(OUT)/contrace.skel.h
 
 # Debian packages: build, tests, demo. `make deps` installs only what is missing.
 DEB_PKGS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjson-c-dev \
 	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux \
-	libclang-rt-14-dev
+	libclang-rt-14-dev libstdc++-12-dev g++
 BENCH_PKGS := linux-perf bpftrace strace
 
 .PHONY: bench-costs all deps bench-deps demo test unit e2e fuzz bench format check-format clean
@@ -155,6 +157,12 @@ $(OUT)/workloads/%: tools/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
+		-MMD -MP -pthread $< -o $@
+
+$(OUT)/workloads/%: tools/workloads/%.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=gnu++17 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
 		-MMD -MP -pthread $< -o $@
 
 # The same, statically linked: no C library to probe (--holds must say so).

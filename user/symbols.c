@@ -669,6 +669,16 @@ static int parse_line(const char *line, struct mapping *m)
 		m->path[n - (sizeof(deleted) - 1)] = '\0';
 		m->deleted = true;
 	}
+	/*
+	 * Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, System V shared
+	 * memory) shows as a deleted /dev/zero or /SYSVkey: no file to name it.
+	 */
+	if (m->deleted && (!strcmp(m->path, "/dev/zero") || !strncmp(m->path, "/SYSV", 5))) {
+		free(m->path);
+		m->path = strdup("[anon shared]");
+		if (!m->path)
+			return -ENOMEM;
+	}
 	m->kind = m->path[0] == '[' ? MK_SPECIAL : MK_FILE;
 	slash = strrchr(m->path, '/');
 	m->label = m->kind == MK_FILE && slash && slash[1] ? slash + 1 : m->path;
@@ -1037,15 +1047,27 @@ int symbolizer_update(struct symbolizer *s, int pid)
 	return err;
 }
 
+/* libstdc++'s demangler (C linkage): a malloc'ed name, or NULL. */
+char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
+
 static int put_sym(char *buf, size_t len, const char *label, const struct symfile *f,
 		   const struct sym *y, uint64_t vaddr)
 {
 	const char *name = f->names + y->name;
+	char *plain = NULL;
+	int status = -1;
 
+	/* C++ names (Itanium ABI): app::queue_mutex, not _ZN3app11queue_mutexE. */
+	if (!strncmp(name, "_Z", 2)) {
+		plain = __cxa_demangle(name, NULL, NULL, &status);
+		if (plain && !status)
+			name = plain;
+	}
 	if (vaddr == y->start)
 		snprintf(buf, len, "%s:%s", label, name);
 	else
 		snprintf(buf, len, "%s:%s+0x%" PRIx64, label, name, vaddr - y->start);
+	free(plain);
 	return 1;
 }
 
@@ -1072,6 +1094,9 @@ static int name_addr(struct symbolizer *s, int pid, uint64_t addr, bool code, ch
 			y = symtab_find(code ? &m->file->code : &m->file->data, v);
 			if (y)
 				return put_sym(buf, len, m->label, m->file, y, v);
+			/* No symbol (stripped): its ELF address, what nm and addr2line speak. */
+			snprintf(buf, len, "%s:0x%" PRIx64, m->label, v);
+			return 0;
 		}
 		snprintf(buf, len, "%s+0x%" PRIx64, m->label, fo);
 		return 0;
@@ -1080,6 +1105,9 @@ static int name_addr(struct symbolizer *s, int pid, uint64_t addr, bool code, ch
 		y = symtab_find(code ? &owner->file->code : &owner->file->data, v);
 		if (y)
 			return put_sym(buf, len, owner->label, owner->file, y, v);
+		/* The file's .bss, in no symbol (stripped): its ELF address. */
+		snprintf(buf, len, "%s:0x%" PRIx64, owner->label, v);
+		return 0;
 	}
 	snprintf(buf, len, "%s+0x%" PRIx64, m->kind == MK_ANON ? "[anon]" : m->path,
 		 addr - m->start);

@@ -239,6 +239,20 @@ def test_syscalls_mode_counts_wake_calls(tmp_path):
     assert pi["wake_calls"] >= pi["waits"] and pi["woken"] == 0
 
 
+def test_cxx_names_are_demangled(tmp_path):
+    """A std::mutex in a namespace, waited for in a namespaced function: the
+    names read as C++, not as the symbol table's mangled ones."""
+    argv = [os.path.join(WORKLOADS, "cxxlocks"), "3", "150", "1000"]
+    report, truth, text = run_locks(tmp_path, "cxx", argv=argv)
+    l = lock(report, "cxxlocks:app::queue_mutex")
+    assert l["named"] and int(l["address"], 16) == truth.addr["app::queue_mutex"]
+    for tid, ns in truth.waited.items():
+        assert 0.95 * ns <= waiter_ns(l, tid) <= 1.01 * ns, tid
+    assert l["call_sites"][0]["name"].startswith(
+        "cxxlocks:app::worker(int, int, long long*, int*)+0x")
+    assert "_ZN3app" not in text
+
+
 def test_min_wait_filters_locks(tmp_path):
     report, _, text = run_locks(tmp_path, "mutex", "--locks-min-wait", "100s")
     assert report["processes"][0]["locks"] == []
@@ -247,7 +261,7 @@ def test_min_wait_filters_locks(tmp_path):
 
 def test_names_in_another_mount_namespace(tmp_path):
     """The binary exists only inside the target's mount namespace: names are
-    read through /proc/PID/map_files, not the path the host sees."""
+    read through /proc/PID/root, not the path the host sees."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     script = f"mount --bind {WORKLOADS} {mnt} && exec {mnt}/locks mutex 3 60 1000"

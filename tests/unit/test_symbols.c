@@ -164,6 +164,8 @@ static void check_names(struct symbolizer *s, const struct child *c, const char 
 						      sizeof(buf)),
 				 0);
 		assert_null(strstr(buf, "stats_lock"));
+		snprintf(buf, sizeof(buf), "%s:0x", exe);
+		expect_prefix(s, pid, addr_of(c, "stats_lock"), buf);
 	} else {
 		expect(s, pid, false, addr_of(c, "stats_lock"), 1, "%s:stats_lock", exe);
 	}
@@ -171,10 +173,11 @@ static void check_names(struct symbolizer *s, const struct child *c, const char 
 	/* Functions; a code address in no data object; the ELF header, in no symbol. */
 	expect(s, pid, true, fn, 1, "%s:flush_batch", exe);
 	expect(s, pid, true, addr_of(c, "flush_batch+6"), 1, "%s:flush_batch+0x6", exe);
-	snprintf(buf, sizeof(buf), "%s+0x", exe);
+	snprintf(buf, sizeof(buf), "%s:0x", exe);
 	expect_prefix(s, pid, fn, buf);
-	expect(s, pid, false, addr_of(c, "ehdr+16"), 0, "%s+0x10", exe);
-	expect(s, pid, true, addr_of(c, "ehdr+16"), 0, "%s+0x10", exe);
+	/* In no symbol: the ELF address (the header is at the first segment's, 0 for a PIE). */
+	expect(s, pid, false, addr_of(c, "ehdr+16"), 0, pie ? "%s:0x10" : "%s:0x400010", exe);
+	expect(s, pid, true, addr_of(c, "ehdr+16"), 0, pie ? "%s:0x10" : "%s:0x400010", exe);
 
 	/* Special and anonymous mappings. */
 	expect_prefix(s, pid, addr_of(c, "heap"), "[heap]+0x");
@@ -488,6 +491,9 @@ static void test_broken(void **state)
 			"01100000-01101000 r-xp zz 00:00 0 /x\n"
 			"01200000-01201000 r-xp 00000000 08:01 7 relative/path\n"
 			"01300000-01301000 ---p 00000000 00:00 0\n"
+			"01500000-01501000 rw-s 00000000 00:01 1025 /dev/zero (deleted)\n"
+			"01600000-01601000 rw-s 00000000 00:01 32769 /SYSV0000abcd (deleted)\n"
+			"01700000-01701000 rw-s 00000000 00:01 4097 /memfd:pool (deleted)\n"
 			"7ffff000-7ffff800 rw-p 00000000 00:00 0 [stack]\n"
 			"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]\n"
 			"01400000-01401000 r-xp 00000000 08:01 9 /");
@@ -519,6 +525,10 @@ static void test_broken(void **state)
 	expect(s, pid, false, 0x1200000, 0, "path+0x0");
 	expect(s, pid, false, 0x1300000, 0, "[anon]+0x0");
 	expect(s, pid, false, 0x7ffff010, 0, "[stack]+0x10");
+	/* Shared anonymous memory is no file; a memfd keeps its name. */
+	expect(s, pid, false, 0x1500010, 0, "[anon shared]+0x10");
+	expect(s, pid, false, 0x1600000, 0, "[anon shared]+0x0");
+	expect(s, pid, false, 0x1700008, 0, "memfd:pool+0x8");
 	expect(s, pid, false, 0x300001, 0, "unsorted.so+0x1");
 	expect(s, pid, false, 0x1000, 0, "0x1000");
 	expect(s, pid, false, 0x1100000, 0, "0x1100000");
