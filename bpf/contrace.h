@@ -312,7 +312,7 @@ struct ct_sys_stat {
  */
 #define CT_TEXT_RANGES 256 /* a power of two */
 #define CT_TEXT_PROCS 256 /* processes with text ranges */
-#define CT_SCAN_WORDS 32
+#define CT_SCAN_WORDS 64
 
 struct ct_text_range {
 	__u64 start;

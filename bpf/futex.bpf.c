@@ -27,8 +27,24 @@ struct {
 	__type(value, struct ct_text);
 } ct_text_blank SEC(".maps");
 
+/*
+ * The stack words a call-site search reads: 512 bytes, the whole BPF stack,
+ * so a per-CPU buffer (the scheduler probes that search run with
+ * interrupts off: one at a time per CPU).
+ */
+struct ct_stack_words {
+	__u64 w[CT_SCAN_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_stack_words);
+} ct_scan_buf SEC(".maps");
+
 struct ct_scan {
-	__u64 words[CT_SCAN_WORDS];
+	struct ct_stack_words *words;
 	__u64 found;
 	__u32 index; /* of the word found */
 	struct ct_text *text;
@@ -92,9 +108,9 @@ static long ct_scan_word(__u32 i, void *ctx)
 	struct ct_scan *scan = ctx;
 	__u64 w;
 
-	if (i >= CT_SCAN_WORDS || !scan->text)
+	if (i >= CT_SCAN_WORDS || !scan->text || !scan->words)
 		return 1;
-	w = scan->words[i];
+	w = scan->words->w[i];
 	if (!ct_in_text(scan->text, w) || !ct_after_call(w))
 		return 0;
 	scan->found = w;
@@ -108,7 +124,7 @@ static long ct_scan_word(__u32 i, void *ctx)
  * frame pointers, so a frame-pointer walk would skip the very caller of
  * pthread_mutex_lock; the return address into it lies in the few words
  * above the stack pointer. 0 if none is found or the stack cannot be read
- * (counted). bpf_loop keeps the verifier from walking 32 x 8 comparisons.
+ * (counted). bpf_loop keeps the verifier from walking 64 x 8 comparisons.
  *
  * The search costs ~300 ns; a thread that locks in a loop calls from the
  * same place again and again. `th` (the current thread's slot, if traced)
@@ -119,7 +135,7 @@ static __always_inline __u64 ct_user_site(struct task_struct *cur, struct ct_thr
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
 	struct ct_scan scan = {};
-	__u32 tgid = cur->tgid;
+	__u32 tgid = cur->tgid, zero = 0;
 	__u64 sp, ip, w;
 
 	if (!regs)
@@ -131,12 +147,14 @@ static __always_inline __u64 ct_user_site(struct task_struct *cur, struct ct_thr
 		struct ct_site_cache *c = &th->site_cache[k];
 
 		if (c->site && c->sp == sp && c->ip == ip &&
-		    !bpf_probe_read_user(&w, sizeof(w), (void *)(sp + (c->off & 0xff))) &&
+		    !bpf_probe_read_user(&w, sizeof(w), (void *)(sp + (c->off & 0x1ff))) &&
 		    w == c->site)
 			return w;
 	}
 	scan.text = bpf_map_lookup_elem(&ct_text, &tgid);
-	if (!scan.text || bpf_probe_read_user(scan.words, sizeof(scan.words), (void *)sp))
+	scan.words = bpf_map_lookup_elem(&ct_scan_buf, &zero);
+	if (!scan.text || !scan.words ||
+	    bpf_probe_read_user(scan.words->w, sizeof(scan.words->w), (void *)sp))
 		goto none;
 	bpf_loop(CT_SCAN_WORDS, ct_scan_word, &scan, 0);
 	if (!scan.found)

@@ -189,14 +189,17 @@ def test_full_lock_table_counts_each_lost_wait(tmp_path):
     assert f"{dropped} lock waits not counted" in text
 
 
-def test_condvar_waits_on_both_words(tmp_path):
-    """glibc's condvar waits on one of two group words inside the cond."""
-    report, truth, _ = run_locks(tmp_path, "condvar")
+@pytest.mark.parametrize("mode,role", [("condvar", "consumer"), ("tcondvar", "tconsumer")])
+def test_condvar_waits_on_both_words(tmp_path, mode, role):
+    """glibc's condvar waits on one of two group words inside the cond.
+    pthread_cond_timedwait's frame puts the caller's return address 33
+    words above the stack pointer: the call site is still found."""
+    report, truth, _ = run_locks(tmp_path, mode)
     (proc,) = report["processes"]
     cond = [l for l in proc["locks"] if l["name"].startswith("locks:work_cond")]
     assert cond
     (producer,) = truth.tids("producer")
-    for tid in truth.tids("consumer"):
+    for tid in truth.tids(role):
         ours = sum(waiter_ns(l, tid) for l in cond)
         assert 0.95 * truth.waited[tid] <= ours <= 1.01 * truth.waited[tid], tid
     # The producer's signals end the waits (glibc lets a consumer pass on a
@@ -210,6 +213,8 @@ def test_condvar_waits_on_both_words(tmp_path):
     # looks like any mutex wait, and may show holds.)
     signals = [l for l in cond if l["futex_op"] == "FUTEX_WAIT_BITSET"]
     assert signals and all(l["holds"] == 0 and l["contended_ns"] == 0 for l in signals)
+    for l in signals:
+        assert all(c["name"].startswith("locks:cond_consumer+") for c in l["call_sites"])
 
 
 def test_join_is_a_wait_ended_by_thread_exit(tmp_path):

@@ -16,6 +16,7 @@
  *            readers take it for reading
  *   condvar  THREADS consumers wait on work_cond for items a producer posts
  *            every HOLD_US
+ *   tcondvar the same with pthread_cond_timedwait (a deeper frame in glibc)
  *   sem      THREADS threads wait on work_sem; a poster posts every HOLD_US
  *   pi       like mutex, with a priority-inheritance mutex (pi_lock)
  *   timed    like mutex, with pthread_mutex_timedlock (a FUTEX_WAIT_BITSET
@@ -335,12 +336,21 @@ static void *cond_consumer(void *arg)
 {
 	struct worker *w = arg;
 
+	int timed = !strcmp(w->role, "tconsumer");
+	struct timespec far;
+
 	w->tid = (pid_t)syscall(SYS_gettid);
+	clock_gettime(CLOCK_REALTIME, &far);
+	far.tv_sec += 3600;
 	pthread_barrier_wait(&start);
 	pthread_mutex_lock(&cond_mutex);
 	while (!stop) {
-		while (!items && !stop)
-			TIMED(w, pthread_cond_wait(&work_cond, &cond_mutex));
+		while (!items && !stop) {
+			if (timed)
+				TIMED(w, pthread_cond_timedwait(&work_cond, &cond_mutex, &far));
+			else
+				TIMED(w, pthread_cond_wait(&work_cond, &cond_mutex));
+		}
 		if (items)
 			items--;
 	}
@@ -417,6 +427,11 @@ int main(int argc, char **argv)
 		lead_role = "producer";
 		rest = cond_consumer;
 		rest_role = "consumer";
+	} else if (!strcmp(mode, "tcondvar")) {
+		lead = cond_producer;
+		lead_role = "producer";
+		rest = cond_consumer;
+		rest_role = "tconsumer";
 	} else if (!strcmp(mode, "sem")) {
 		lead = sem_poster;
 		lead_role = "poster";
