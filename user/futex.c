@@ -438,6 +438,9 @@ static int cmp_site(const void *a, const void *b)
 	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
 }
 
+/* struct _gil_runtime_state is 232 bytes or less in 3.8-3.13 (4 pthread objects and 4 words). */
+#define GIL_STRUCT_MAX 256
+
 static int cmp_now(const void *a, const void *b)
 {
 	const struct rpt_lock_now *x = a, *y = b;
@@ -546,6 +549,118 @@ static int locks_in_progress(struct rpt_process *p, const struct snapshot *cur)
 				  sym_name(cur, p->pid, SNAP_SYM_CODE, t->fx_site, buf, sizeof(buf),
 					   NULL));
 		l->now_ns += w->wait_ns;
+	}
+	return 0;
+}
+
+static int append(void **v, size_t *n, const void *src, size_t nsrc, size_t size)
+{
+	void *nv;
+
+	if (!nsrc)
+		return 0;
+	nv = realloc(*v, (*n + nsrc) * size);
+	if (!nv)
+		return -ENOMEM;
+	memcpy((char *)nv + *n * size, src, nsrc * size);
+	*v = nv;
+	*n += nsrc;
+	return 0;
+}
+
+/* Add the waits of row b into row a (two words of one object). */
+static int lock_merge(struct rpt_lock *a, const struct rpt_lock *b)
+{
+	a->waits += b->waits;
+	a->wait_ns += b->wait_ns;
+	if (b->wait_max > a->wait_max)
+		a->wait_max = b->wait_max;
+	hist_merge(&a->wait_hist, &b->wait_hist);
+	a->wakes += b->wakes;
+	a->timeouts += b->timeouts;
+	a->other_wakes += b->other_wakes;
+	a->exit_wakes += b->exit_wakes;
+	a->retries += b->retries;
+	a->timeouts_ret += b->timeouts_ret;
+	a->wake_calls += b->wake_calls;
+	a->woken += b->woken;
+	a->now_ns += b->now_ns;
+	for (size_t i = 0; i < b->nwaiters; i++)
+		if (party_add(&a->waiters, &a->nwaiters, b->waiters[i].tid, b->waiters[i].comm,
+			      b->waiters[i].waits, b->waiters[i].wait_ns))
+			return -ENOMEM;
+	for (size_t i = 0; i < b->nholders; i++)
+		if (party_add(&a->holders, &a->nholders, b->holders[i].tid, b->holders[i].comm,
+			      b->holders[i].waits, b->holders[i].wait_ns))
+			return -ENOMEM;
+	for (size_t i = 0; i < b->nchains; i++) {
+		const struct rpt_lock_chain *c = &b->chains[i];
+		size_t k;
+
+		for (k = 0; k < a->nchains; k++)
+			if (a->chains[k].waiter == c->waiter && a->chains[k].holder == c->holder)
+				break;
+		if (k < a->nchains) {
+			a->chains[k].waits += c->waits;
+			a->chains[k].wait_ns += c->wait_ns;
+		} else if (append((void **)&a->chains, &a->nchains, c, 1, sizeof(*c))) {
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < b->nsites; i++) {
+		const struct rpt_lock_site *st = &b->sites[i];
+		size_t k;
+
+		for (k = 0; k < a->nsites; k++)
+			if (a->sites[k].addr == st->addr)
+				break;
+		if (k < a->nsites) {
+			a->sites[k].waits += st->waits;
+			a->sites[k].wait_ns += st->wait_ns;
+		} else if (append((void **)&a->sites, &a->nsites, st, 1, sizeof(*st))) {
+			return -ENOMEM;
+		}
+	}
+	return append((void **)&a->now, &a->nnow, b->now, b->nnow, sizeof(*b->now));
+}
+
+static bool no_holder(const struct rpt_lock *l)
+{
+	return l->op == CT_FUTEX_WAIT_BITSET && !l->holds && !l->contended_ns;
+}
+
+/*
+ * A glibc condition variable waits on one of its two group words
+ * (__g_signals[2], at +0x28 and +0x2c of the 8-aligned pthread_cond_t),
+ * by turns: one object, two rows. Two adjacent words at an 8-aligned
+ * address, both waited for with FUTEX_WAIT_BITSET and never held, are
+ * taken for one; its name is the cond's when the symbol shows it.
+ */
+static int merge_condvars(struct rpt_process *p)
+{
+	for (size_t i = 0; i < p->nlocks; i++) {
+		struct rpt_lock *a = &p->locks[i];
+		size_t n;
+
+		if (a->uaddr % 8 || !no_holder(a))
+			continue;
+		for (size_t k = 0; k < p->nlocks; k++) {
+			struct rpt_lock *b = &p->locks[k];
+
+			if (b->uaddr != a->uaddr + 4 || !no_holder(b))
+				continue;
+			if (lock_merge(a, b))
+				return -ENOMEM;
+			a->condvar = true;
+			n = strlen(a->name);
+			if (a->named && n > 5 && !strcmp(a->name + n - 5, "+0x28"))
+				a->name[n - 5] = '\0';
+			free_lock(b);
+			*b = p->locks[--p->nlocks];
+			if (i == p->nlocks)
+				a = &p->locks[k]; /* a was the last row, moved into b's place */
+			break;
+		}
 	}
 	return 0;
 }
@@ -673,7 +788,7 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev))
 			return -ENOMEM;
 	}
-	if (locks_in_progress(p, cur) || find_deadlocks(p))
+	if (locks_in_progress(p, cur) || merge_condvars(p) || find_deadlocks(p))
 		return -ENOMEM;
 	for (size_t i = 0; i < p->nlocks; i++) {
 		struct rpt_lock *l = &p->locks[i];
@@ -686,6 +801,9 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 			p->locks[i--] = p->locks[--p->nlocks];
 			continue;
 		}
+		/* The GIL struct's words: its mutex, its condition variables. */
+		l->gil = p->gil && p->gil->info.addr && l->uaddr >= p->gil->info.addr &&
+			 l->uaddr < p->gil->info.addr + GIL_STRUCT_MAX;
 		if (l->nnow)
 			qsort(l->now, l->nnow, sizeof(*l->now), cmp_now);
 		if (l->nwaiters)

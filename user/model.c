@@ -139,10 +139,11 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 		err = sched_model(r, cur, prev);
 	if (!err)
 		err = syscalls_model(r, cur, prev);
-	if (!err && meta->locks)
-		err = futex_model(r, cur, prev);
 	if (!err)
 		err = gil_model(r, cur, prev);
+	/* After the GIL's: its words are labelled in the lock table. */
+	if (!err && meta->locks)
+		err = futex_model(r, cur, prev);
 	if (!err)
 		err = build_total(r);
 	if (err) {

@@ -195,6 +195,8 @@ struct rpt_lock {
 	struct rpt_lock_chain *chains; /* by wait time */
 	size_t nsites;
 	struct rpt_lock_site *sites; /* by wait time */
+	bool condvar; /* a glibc condition variable: its two group words, one row */
+	bool gil; /* a word of CPython's GIL (its mutex, condition variables) */
 	size_t nnow;
 	struct rpt_lock_now *now; /* waits in progress, longest first */
 	uint64_t now_ns; /* their time so far */

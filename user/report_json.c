@@ -310,6 +310,8 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 	add_str(o, "name", l->name);
 	add_bool(o, "named", l->named);
 	add_str(o, "futex_op", futex_kind(l->op));
+	add_bool(o, "condvar", l->condvar);
+	add_bool(o, "gil", l->gil);
 	add_u64(o, "waits", l->waits);
 	add_u64(o, "wait_ns", l->wait_ns);
 	put(o, "wait", hist_json(&l->wait_hist, l->wait_ns, l->wait_max));

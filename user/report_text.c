@@ -310,8 +310,9 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 		fprintf(f, "      %-11s %zu more\n", "", l->nnow - k);
 	if (!l->waits && !l->holds && !l->retries && !l->wake_calls)
 		return;
-	fprintf(f, "      %s: woken %llu times by a release, %llu by a timer", futex_kind(l->op),
-		(unsigned long long)l->wakes, (unsigned long long)l->timeouts);
+	fprintf(f, "      %s%s%s: woken %llu times by a release, %llu by a timer",
+		l->gil ? "CPython's GIL, " : "", l->condvar ? "condition variable (2 words), " : "",
+		futex_kind(l->op), (unsigned long long)l->wakes, (unsigned long long)l->timeouts);
 	if (l->other_wakes)
 		fprintf(f, ", %llu otherwise (thread exit, signal)",
 			(unsigned long long)l->other_wakes);

@@ -105,6 +105,15 @@ def test_cpu_bound_threads_are_serialised(label, python, gil):
         # Every take's wait is in the histogram: none dropped.
         assert tg["wait"]["count"] == tg["takes"]
     assert any(v.startswith("CPU-bound threads serialised by the GIL") for v in g["verdicts"])
+    # Under LOCKS, the most waited-for futex is the GIL's condition
+    # variable, labelled so, in one row for its two words, its waits found
+    # to come from take_gil (its timed wait is 33 stack words deep).
+    top = proc["locks"][0]
+    assert top["gil"] and top["condvar"], [(l["name"], l["gil"]) for l in proc["locks"]]
+    found = sum(c["waits"] for c in top["call_sites"] if c["address"] != "0x0")
+    assert found >= 0.95 * top["waits"], top["call_sites"]
+    if has_gil_symbols(python):
+        assert top["call_sites"][0]["name"].split(":")[1].startswith("take_gil+")
 
 
 @pytest.mark.parametrize("label,python,gil", ALL, ids=IDS)
