@@ -75,7 +75,7 @@ void opts_usage(FILE *f)
 	      "      --locks-min-wait T leave out locks waited for less than T in total\n"
 	      "                         (seconds, or with a unit: 10ms, 500us)\n"
 	      "      --holds            exact hold times of contended pthread mutexes: uprobes\n"
-	      "                         in the target's C library (add ~1-2 us to each lock\n"
+	      "                         in the target's C library (add ~0.6 us to each lock\n"
 	      "                         and unlock of the target)\n"
 	      "      --gil MODE         CPython's GIL: auto (default: uprobes on take_gil and\n"
 	      "                         drop_gil where the interpreter has symbols, else on\n"

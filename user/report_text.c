@@ -403,20 +403,22 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 				d->m[m].lock, d->m[m].owner, d->m[(m + 1) % d->n].comm);
 		fprintf(f, "\n");
 	}
-	fprintf(f, "  %-32s %7s %9s %9s %9s %9s %6s %9s %9s %7s\n", "LOCK", "WAITS", "WAITED",
-		"AVG", "MAX", "P99", "HOLDS", "HOLD-AVG", "HOLD-MAX", "WAITERS");
+	fprintf(f, "  %-32s %7s %9s %9s %9s %9s %9s %6s %9s %9s %7s\n", "LOCK", "WAITS", "WAITED",
+		"AVG", "P50", "P99", "MAX", "HOLDS", "HOLD-AVG", "HOLD-MAX", "WAITERS");
 	for (size_t i = 0; i < p->nlocks && shown < n; i++) {
 		const struct rpt_lock *l = &p->locks[i];
 
 		if (l->join)
 			continue;
 		shown++;
-		fprintf(f, "  %-32s %7llu %9s %9s %9s %9s %6llu %9s %9s %7zu\n", l->name,
+		fprintf(f, "  %-32s %7llu %9s %9s %9s %9s %9s %6llu %9s %9s %7zu\n", l->name,
 			(unsigned long long)l->waits, D(l->wait_ns),
-			l->waits ? D(l->wait_ns / l->waits) : "-", D(l->wait_max),
+			l->waits ? D(l->wait_ns / l->waits) : "-",
+			l->waits ? D(hist_quantile(&l->wait_hist, 0.5, l->wait_max)) : "-",
 			l->waits ? D(hist_quantile(&l->wait_hist, 0.99, l->wait_max)) : "-",
-			(unsigned long long)l->holds, l->holds ? D(l->hold_ns / l->holds) : "-",
-			l->holds ? D(l->hold_max) : "-", l->nwaiters);
+			l->waits ? D(l->wait_max) : "-", (unsigned long long)l->holds,
+			l->holds ? D(l->hold_ns / l->holds) : "-", l->holds ? D(l->hold_max) : "-",
+			l->nwaiters);
 		print_lock_details(f, l, traced, o->verbose);
 	}
 	if (joins)

@@ -367,7 +367,7 @@ static void test_locks(void **state)
 	t = render_text(&rep, 10);
 	assert_non_null(strstr(
 		t,
-		"  prog:queue_lock                       40     1.20s    30.0ms    50.0ms    33.5ms     30    80.0ms    90.0ms       2"));
+		"  prog:queue_lock                       40     1.20s    30.0ms    31.5ms    33.5ms    50.0ms     30    80.0ms    90.0ms       2"));
 	assert_non_null(strstr(t, "FUTEX_WAIT: woken 30 times by a release, 10 by a timer; "));
 	assert_non_null(strstr(t, "waited in   prog:enqueue+0x10 (40 waits, 1.20s)"));
 	assert_non_null(strstr(t, "waiters     4243 worker (900ms), 4244 worker2 (300ms)"));
