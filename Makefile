@@ -175,7 +175,7 @@ $(OUT)/workloads/%-static: tools/workloads/%.c
 FIXTURES := $(OUT)/fixtures
 FIXTURE_SRC := tests/unit/fixtures
 FIXTURE_BINS := $(FIXTURES)/libsymfix.so.1 $(FIXTURES)/symprog $(FIXTURES)/symprog_nopie \
-	$(FIXTURES)/symprog_stripped
+	$(FIXTURES)/symprog_stripped $(FIXTURES)/symprog_rdyn
 FIXTURE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I$(FIXTURE_SRC)
 FIXTURE_LIB := -L$(FIXTURES) -l:libsymfix.so.1 -Wl,-rpath,'$$ORIGIN' -Wl,--build-id
 
@@ -193,11 +193,14 @@ $(FIXTURES)/symprog_nopie: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FI
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -fno-pie -no-pie $< $(FIXTURE_LIB) -o $@
 
 # Stripped of .symtab: the symbols the test names are exported into .dynsym.
-$(FIXTURES)/symprog_stripped: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
+$(FIXTURES)/symprog_rdyn: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(FIXTURE_CFLAGS) -fPIE -pie -rdynamic $< $(FIXTURE_LIB) -o $@.tmp
-	$(Q)strip --strip-all $@.tmp -o $@
-	$(Q)rm -f $@.tmp
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fPIE -pie -rdynamic $< $(FIXTURE_LIB) -o $@
+
+# The same file stripped: the same build-id, fewer symbols.
+$(FIXTURES)/symprog_stripped: $(FIXTURES)/symprog_rdyn
+	$(call msg,STRIP,$@)
+	$(Q)strip --strip-all $< -o $@
 
 $(OUT)/asan/tests/test_symbols $(OUT)/asan/tests/test_holds: | $(FIXTURE_BINS)
 

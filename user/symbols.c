@@ -127,8 +127,9 @@ static void symfile_put(struct symbolizer *s, struct symfile *f)
 
 static bool key_equal(const struct filekey *a, const struct filekey *b)
 {
+	/* The same build, and the same file size: a stripped copy has fewer symbols. */
 	if (a->build_id[0] || b->build_id[0])
-		return strcmp(a->build_id, b->build_id) == 0;
+		return strcmp(a->build_id, b->build_id) == 0 && a->size == b->size;
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
 	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec;
 }

@@ -264,6 +264,27 @@ static void test_two_processes(void **state)
 	symbolizer_free(s);
 }
 
+/*
+ * A stripped copy of a program has its build-id: traced first, it must not
+ * stand in for the full one (same build-id, fewer symbols).
+ */
+static void test_stripped_copy_first(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct child a, b;
+
+	(void)state;
+	child_start(&a, NULL, "symprog_stripped");
+	child_start(&b, NULL, "symprog_rdyn");
+	assert_int_equal(symbolizer_update(s, a.pid), 0);
+	assert_int_equal(symbolizer_update(s, b.pid), 0);
+	child_stop(&a);
+	child_stop(&b);
+	check_names(s, &a, "symprog_stripped", true, true);
+	check_names(s, &b, "symprog_rdyn", true, false);
+	symbolizer_free(s);
+}
+
 static void write_file(const char *path, const void *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -590,10 +611,15 @@ static void test_unknown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pie),	 cmocka_unit_test(test_nopie),
-		cmocka_unit_test(test_stripped), cmocka_unit_test(test_two_processes),
-		cmocka_unit_test(test_deleted),	 cmocka_unit_test(test_rewritten),
-		cmocka_unit_test(test_broken),	 cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_pie),
+		cmocka_unit_test(test_nopie),
+		cmocka_unit_test(test_stripped),
+		cmocka_unit_test(test_two_processes),
+		cmocka_unit_test(test_stripped_copy_first),
+		cmocka_unit_test(test_deleted),
+		cmocka_unit_test(test_rewritten),
+		cmocka_unit_test(test_broken),
+		cmocka_unit_test(test_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
