@@ -9,6 +9,8 @@
 
 #include "bpfmap.h"
 #include "futex.h"
+#include "log.h"
+#include "procfs.h"
 #include "task.h"
 
 int futex_read(struct snapshot *s, const struct futex_fds *fds)
@@ -77,10 +79,12 @@ int futex_read(struct snapshot *s, const struct futex_fds *fds)
 }
 
 #define FUTEX_TID_MASK 0x3fffffffu
+#define FUTEX_WAITERS 0x80000000u
 
+/* Waits on a PI futex, whose word holds its owner's tid (not FUTEX_WAIT_REQUEUE_PI: a condvar). */
 static bool is_pi(uint32_t op)
 {
-	return op == CT_FUTEX_LOCK_PI || op == CT_FUTEX_LOCK_PI2 || op == CT_FUTEX_WAIT_REQUEUE_PI;
+	return op == CT_FUTEX_LOCK_PI || op == CT_FUTEX_LOCK_PI2;
 }
 
 /* Whether tid is a live thread of process tgid in s. */
@@ -91,51 +95,120 @@ static bool live_thread_of(const struct snapshot *s, uint32_t tgid, uint32_t tid
 	return t && t->tgid == tgid && !t->end_ts;
 }
 
-static uint32_t read_u32(int fd, uint64_t addr, bool *ok)
-{
-	uint32_t v = 0;
+/* What futex_owners needs of one process: its memory, and its threads' ids in its namespace. */
+struct owner_ctx {
+	uint32_t pid;
+	int mem;
+	bool in_ns; /* in a child PID namespace: the ids in its memory are not ours */
+	size_t n;
+	struct {
+		uint32_t ns_tid, tid;
+	} map[256];
+};
 
-	*ok = pread(fd, &v, sizeof(v), (off_t)addr) == (ssize_t)sizeof(v);
-	return v;
+static void ctx_open(struct owner_ctx *c, const struct snapshot *s, uint32_t pid)
+{
+	static bool warned;
+	char path[64];
+	int ns;
+
+	if (c->mem >= 0)
+		close(c->mem);
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%u/mem", pid);
+	c->mem = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->mem < 0 && (errno == EACCES || errno == EPERM) && !warned) {
+		warned = true;
+		log_warn(
+			"cannot read the memory of pid %u (%s): the threads that waits in progress are for are not shown",
+			pid, strerror(errno));
+	}
+	if (c->mem < 0 || proc_ns_tid((int)pid, (int)pid, &ns) || (uint32_t)ns == pid)
+		return;
+	c->in_ns = true;
+	for (uint32_t i = 0; i < s->nthreads && c->n < sizeof(c->map) / sizeof(c->map[0]); i++) {
+		const struct ct_thread *t = &s->threads[i];
+
+		if (t->tgid == pid && task_accounted(t) && !t->end_ts &&
+		    !proc_ns_tid((int)pid, (int)t->tid, &ns)) {
+			c->map[c->n].ns_tid = (uint32_t)ns;
+			c->map[c->n++].tid = t->tid;
+		}
+	}
+}
+
+/* A thread id read from the process's memory, as the host sees it (0: none). */
+static uint32_t ctx_tid(const struct owner_ctx *c, uint32_t id)
+{
+	if (!c->in_ns)
+		return id;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->map[i].ns_tid == id)
+			return c->map[i].tid;
+	return 0;
+}
+
+/*
+ * A glibc pthread_mutex_t at uaddr, locked: its __owner (+8). The word
+ * waited for is 2 for a condition variable's too on some glibc versions,
+ * so the rest must look like a mutex: __kind (+16) only known bits, and
+ * at least one user (+12). 0 if not.
+ */
+static uint32_t mutex_owner(int fd, uint64_t uaddr)
+{
+	uint32_t m[5];
+
+	if (pread(fd, m, sizeof(m), (off_t)uaddr) != (ssize_t)sizeof(m))
+		return 0;
+	if (!m[0] || !m[3] || (m[4] & ~0x3ffu))
+		return 0;
+	return m[2];
 }
 
 void futex_owners(struct snapshot *s)
 {
-	int fd = -1;
-	uint32_t fd_pid = 0;
+	struct owner_ctx c = { .mem = -1 };
 
 	for (uint32_t i = 0; i < s->nthreads; i++) {
 		struct ct_thread *t = &s->threads[i];
-		uint32_t word, owner = 0;
-		char path[64];
-		bool ok;
+		uint32_t word = 0, owner;
+		bool mutex = true;
 
 		t->fx_owner = 0;
 		if (!task_accounted(t) || !t->fx_uaddr || t->end_ts)
 			continue;
-		if (fd < 0 || fd_pid != t->tgid) {
-			if (fd >= 0)
-				close(fd);
-			snprintf(path, sizeof(path), "/proc/%u/mem", t->tgid);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			fd_pid = t->tgid;
-			if (fd < 0)
-				continue;
-		}
-		word = read_u32(fd, t->fx_uaddr, &ok);
-		if (!ok)
+		if (c.mem < 0 || c.pid != t->tgid)
+			ctx_open(&c, s, t->tgid);
+		if (c.mem < 0 ||
+		    pread(c.mem, &word, sizeof(word), (off_t)t->fx_uaddr) != (ssize_t)sizeof(word))
 			continue;
-		if (is_pi(t->fx_op))
+		if (is_pi(t->fx_op)) {
 			owner = word & FUTEX_TID_MASK;
-		else if (t->flags & CT_TF_FX_LOCK)
-			owner = read_u32(fd, t->fx_uaddr + 8, &ok); /* pthread_mutex_t.__owner */
-		else
+		} else if (t->flags & CT_TF_FX_LOCK) {
+			owner = mutex_owner(c.mem, t->fx_uaddr);
+			if (!owner && ctx_tid(&c, word) != t->tid &&
+			    live_thread_of(s, t->tgid, ctx_tid(&c, word))) {
+				/* Not a mutex: a join of the thread whose id is 2 (in a container). */
+				owner = word;
+				mutex = false;
+				t->flags &= ~CT_TF_FX_LOCK;
+			}
+		} else if (word & FUTEX_WAITERS) {
+			/* A robust mutex: its word is its owner's tid, with waiters. */
+			owner = word & FUTEX_TID_MASK;
+			t->flags |= CT_TF_FX_LOCK;
+		} else {
 			owner = word; /* pthread_join waits on the thread's tid word */
-		if (ok && owner != t->tid && live_thread_of(s, t->tgid, owner))
+			mutex = false;
+		}
+		owner = ctx_tid(&c, owner);
+		/* A thread waiting for a mutex it holds itself is stuck for good. */
+		if ((owner != t->tid || mutex) && live_thread_of(s, t->tgid, owner))
 			t->fx_owner = owner;
 	}
-	if (fd >= 0)
-		close(fd);
+	if (c.mem >= 0)
+		close(c.mem);
 }
 
 /* Name addr in cache (once), from the symbolizer. */
@@ -514,8 +587,13 @@ static struct rpt_lock *lock_row(struct rpt_process *p, const struct snapshot *c
 	return l;
 }
 
-/* The waits of p's threads still in progress at cur (their thread slots say so). */
-static int locks_in_progress(struct rpt_process *p, const struct snapshot *cur)
+/*
+ * The waits of p's threads still in progress at cur (their thread slots say
+ * so). A row's now_ns counts them from the window's start (prev), for its
+ * rank and the --locks-min-wait filter; each wait's own figure is its age.
+ */
+static int locks_in_progress(struct rpt_process *p, const struct snapshot *cur,
+			     const struct snapshot *prev)
 {
 	char buf[32];
 
@@ -548,7 +626,7 @@ static int locks_in_progress(struct rpt_process *p, const struct snapshot *cur)
 			copy_name(w->site, sizeof(w->site),
 				  sym_name(cur, p->pid, SNAP_SYM_CODE, t->fx_site, buf, sizeof(buf),
 					   NULL));
-		l->now_ns += w->wait_ns;
+		l->now_ns += sub(cur->ts, prev && prev->ts > t->fx_start ? prev->ts : t->fx_start);
 	}
 	return 0;
 }
@@ -621,6 +699,7 @@ static int lock_merge(struct rpt_lock *a, const struct rpt_lock *b)
 			return -ENOMEM;
 		}
 	}
+	a->join = a->waits && a->exit_wakes == a->waits;
 	return append((void **)&a->now, &a->nnow, b->now, b->nnow, sizeof(*b->now));
 }
 
@@ -638,30 +717,34 @@ static bool no_holder(const struct rpt_lock *l)
  */
 static int merge_condvars(struct rpt_process *p)
 {
+	size_t n = 0;
+
 	for (size_t i = 0; i < p->nlocks; i++) {
 		struct rpt_lock *a = &p->locks[i];
-		size_t n;
 
-		if (a->uaddr % 8 || !no_holder(a))
+		if (!a->uaddr || a->uaddr % 8 || !no_holder(a))
 			continue;
 		for (size_t k = 0; k < p->nlocks; k++) {
 			struct rpt_lock *b = &p->locks[k];
+			size_t len;
 
 			if (b->uaddr != a->uaddr + 4 || !no_holder(b))
 				continue;
 			if (lock_merge(a, b))
 				return -ENOMEM;
 			a->condvar = true;
-			n = strlen(a->name);
-			if (a->named && n > 5 && !strcmp(a->name + n - 5, "+0x28"))
-				a->name[n - 5] = '\0';
+			len = strlen(a->name);
+			if (a->named && len > 5 && !strcmp(a->name + len - 5, "+0x28"))
+				a->name[len - 5] = '\0';
 			free_lock(b);
-			*b = p->locks[--p->nlocks];
-			if (i == p->nlocks)
-				a = &p->locks[k]; /* a was the last row, moved into b's place */
+			b->uaddr = 0; /* merged: removed below */
 			break;
 		}
 	}
+	for (size_t i = 0; i < p->nlocks; i++)
+		if (p->locks[i].uaddr)
+			p->locks[n++] = p->locks[i];
+	p->nlocks = n;
 	return 0;
 }
 
@@ -718,6 +801,12 @@ static int find_deadlocks(struct rpt_process *p)
 						cycle = false;
 			if (!cycle)
 				continue;
+			for (size_t m = 0; m < d.n; m++) {
+				const struct rpt_lock *l;
+
+				if (waiting(p, d.m[m].tid, &l))
+					((struct rpt_lock *)l)->deadlocked = true;
+			}
 			nv = realloc(p->deadlocks, (p->ndeadlocks + 1) * sizeof(*p->deadlocks));
 			if (!nv)
 				return -ENOMEM;
@@ -788,15 +877,15 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev))
 			return -ENOMEM;
 	}
-	if (locks_in_progress(p, cur) || merge_condvars(p) || find_deadlocks(p))
+	if (locks_in_progress(p, cur, prev) || merge_condvars(p) || find_deadlocks(p))
 		return -ENOMEM;
 	for (size_t i = 0; i < p->nlocks; i++) {
 		struct rpt_lock *l = &p->locks[i];
 
 		/* Nothing happened to it in this window, or below the filter: leave it out. */
 		/* A word only woken (no waiter slept on it: -S) is not contended. */
-		if ((!l->waits && !l->nnow && !l->retries && !l->timeouts_ret) ||
-		    l->wait_ns + l->now_ns < m->locks_min_wait_ns) {
+		if (!l->deadlocked && ((!l->waits && !l->nnow && !l->retries && !l->timeouts_ret) ||
+				       l->wait_ns + l->now_ns < m->locks_min_wait_ns)) {
 			free_lock(l);
 			p->locks[i--] = p->locks[--p->nlocks];
 			continue;

@@ -197,6 +197,7 @@ struct rpt_lock {
 	struct rpt_lock_site *sites; /* by wait time */
 	bool condvar; /* a glibc condition variable: its two group words, one row */
 	bool gil; /* a word of CPython's GIL (its mutex, condition variables) */
+	bool deadlocked; /* a wait in progress on it is part of a deadlock: always shown */
 	size_t nnow;
 	struct rpt_lock_now *now; /* waits in progress, longest first */
 	uint64_t now_ns; /* their time so far */

@@ -122,6 +122,33 @@ int proc_comm(int pid, int tid, char *buf, size_t len)
 	return 0;
 }
 
+int proc_ns_tid(int pid, int tid, int *ns_tid)
+{
+	char path[64], buf[4096], *line, *end;
+	long v, last = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	line = strstr(buf, "\nNSpid:");
+	if (!line)
+		return -ENOENT;
+	line += 7;
+	for (;;) {
+		v = strtol(line, &end, 10);
+		if (end == line)
+			break;
+		last = v;
+		line = end;
+	}
+	if (last <= 0)
+		return -ENOENT;
+	*ns_tid = (int)last;
+	return 0;
+}
+
 int proc_ncpus(int pid)
 {
 	cpu_set_t set;

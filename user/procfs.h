@@ -28,6 +28,13 @@ int proc_cmdline(int pid, char *buf, size_t len);
 /* /proc/PID/task/TID/comm (tid 0: the process's). 0, or -errno. */
 int proc_comm(int pid, int tid, char *buf, size_t len);
 
+/*
+ * The thread's id in its own PID namespace (the last NSpid of
+ * /proc/PID/task/TID/status): tid itself outside any child namespace.
+ * 0, or -errno.
+ */
+int proc_ns_tid(int pid, int tid, int *ns_tid);
+
 /* CPUs the process may run on (its affinity mask), or the online CPUs if unknown. */
 int proc_ncpus(int pid);
 

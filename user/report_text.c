@@ -390,7 +390,7 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 			nlocks++;
 		}
 	}
-	if (!p->nlocks)
+	if (!p->nlocks && !p->ndeadlocks)
 		return;
 	n = rows(nlocks, o);
 	heading(f, "LOCKS, contended waits only", n, nlocks, "total wait");
@@ -398,6 +398,10 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 		const struct rpt_deadlock *d = &p->deadlocks[i];
 
 		fprintf(f, "  DEADLOCK: %u %s", d->m[0].tid, d->m[0].comm);
+		if (d->n == 1) {
+			fprintf(f, " waits for %s, which it holds itself\n", d->m[0].lock);
+			continue;
+		}
 		for (size_t m = 0; m < d->n; m++)
 			fprintf(f, "%s waits for %s, held by %u %s", m ? ", which" : "",
 				d->m[m].lock, d->m[m].owner, d->m[(m + 1) % d->n].comm);

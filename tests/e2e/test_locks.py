@@ -365,6 +365,45 @@ def test_deadlock_of_a_launched_command(tmp_path):
     assert all(not l["waiting_now"] for l in report["processes"][0]["locks"])
 
 
+def test_deadlock_in_a_pid_namespace(tmp_path):
+    """In a container's PID namespace the owner ids in the process's memory
+    are the namespace's (2, 3): they are mapped to the host's."""
+    out = tmp_path / "ns.json"
+    # contrace stops the command (unshare, which outlives SIGTERM) after -d and
+    # leaves it: the test kills it and the deadlocked workload.
+    p = subprocess.Popen([CONTRACE, "-f", "-d", "1", "--json", str(out), "--", "unshare", "-p",
+                          "-f", LOCKS, "deadlock"], stdout=subprocess.DEVNULL)
+    try:
+        p.wait(timeout=60)
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", f"unshare -p -f {LOCKS} deadlock"])
+        subprocess.run(["pkill", "-KILL", "-f", f"^{LOCKS} deadlock"])
+    report = validate(json.loads(out.read_text()))
+    (proc,) = [x for x in report["processes"] if x["comm"] == "locks"]
+    tids = {t["tid"] for t in proc["threads"]}
+    (cycle,) = proc["deadlocks"]
+    assert len(cycle) == 2 and {m["tid"] for m in cycle} == {m["held_by"] for m in cycle}
+    assert {m["tid"] for m in cycle} <= tids and min(tids) > 3
+    joins = [w for l in proc["locks"] for w in l["waiting_now"] if w["for_kind"] == "join"]
+    assert len(joins) == 1 and joins[0]["for_tid"] in {m["tid"] for m in cycle}
+
+
+def test_thread_waiting_for_itself(tmp_path):
+    """A normal mutex locked twice by one thread: it waits for itself, a
+    deadlock of one; --locks-min-wait does not hide it."""
+    out = tmp_path / "relock.json"
+    p = subprocess.run([CONTRACE, "-d", "1", "--locks-min-wait", "100s", "--json", str(out),
+                        "--", LOCKS, "relock"], capture_output=True, text=True, timeout=60)
+    report = validate(json.loads(out.read_text()))
+    (tid,) = deadlock_truth(p.stdout)
+    (proc,) = report["processes"]
+    assert [[(m["tid"], m["held_by"], m["lock"]) for m in c] for c in proc["deadlocks"]] == \
+        [[(tid, tid, "locks:deadlock_a")]]
+    (l,) = proc["locks"]  # the others are under --locks-min-wait
+    assert l["name"] == "locks:deadlock_a" and l["waiting_now"][0]["for_tid"] == tid
+    assert f"DEADLOCK: {tid} locks waits for locks:deadlock_a, which it holds itself" in p.stdout
+
+
 def test_exact_holds_of_every_acquisition(tmp_path):
     """--holds: uprobes on glibc's lock and unlock paths time every hold of
     a contended mutex; the workload times its own holds (1 ms of spinning

@@ -29,6 +29,8 @@
  *            load imbalance, not a lock)
  *   deadlock two threads take deadlock_a and deadlock_b in opposite orders
  *            and never return (the test kills the process)
+ *   relock   one thread takes deadlock_a twice (a normal mutex: it waits
+ *            for itself forever)
  *   loop     THREADS threads lock and unlock quiet_lock ITERATIONS times in
  *            a tight loop (the cost of a lock/unlock pair; HOLD_US unused)
  *
@@ -224,6 +226,19 @@ static void *barrier_worker(void *arg)
 		spin_us(slow ? hold_us : hold_us / 10);
 		TIMED(w, pthread_barrier_wait(&phase_barrier));
 	}
+	return NULL;
+}
+
+static void *relocker(void *arg)
+{
+	struct worker *w = arg;
+
+	w->tid = (pid_t)syscall(SYS_gettid);
+	pthread_mutex_lock(&deadlock_a);
+	printf("holds %d deadlock_a\n", w->tid);
+	pthread_barrier_wait(&start);
+	printf("waits %d\n", w->tid);
+	pthread_mutex_lock(&deadlock_a); /* never returns */
 	return NULL;
 }
 
@@ -454,6 +469,10 @@ int main(int argc, char **argv)
 		rest = barrier_worker;
 		rest_role = mode;
 		pthread_barrier_init(&phase_barrier, NULL, (unsigned)nthreads);
+	} else if (!strcmp(mode, "relock")) {
+		nthreads = 1;
+		rest = relocker;
+		rest_role = mode;
 	} else if (!strcmp(mode, "deadlock")) {
 		nthreads = 1;
 		lead = deadlocker;
