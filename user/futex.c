@@ -565,16 +565,29 @@ static void free_lock(struct rpt_lock *l)
 	free(l->now);
 }
 
-/* The row of p for uaddr, made (named, with no waits) if missing. NULL: no memory. */
-static struct rpt_lock *lock_row(struct rpt_process *p, const struct snapshot *cur, uint64_t uaddr,
-				 uint32_t op)
+/* Append nsrc elements of size bytes to the array *v of *n. 0, or -ENOMEM. */
+static int append(void **v, size_t *n, const void *src, size_t nsrc, size_t size)
+{
+	void *nv;
+
+	if (!nsrc)
+		return 0;
+	nv = realloc(*v, (*n + nsrc) * size);
+	if (!nv)
+		return -ENOMEM;
+	memcpy((char *)nv + *n * size, src, nsrc * size);
+	*v = nv;
+	*n += nsrc;
+	return 0;
+}
+
+/* A new row of p for uaddr, named, with no waits. NULL: no memory. */
+static struct rpt_lock *row_add(struct rpt_process *p, const struct snapshot *cur, uint64_t uaddr,
+				uint32_t op)
 {
 	struct rpt_lock *l, *nv;
 	char buf[32];
 
-	for (size_t i = 0; i < p->nlocks; i++)
-		if (p->locks[i].uaddr == uaddr)
-			return &p->locks[i];
 	nv = realloc(p->locks, (p->nlocks + 1) * sizeof(*p->locks));
 	if (!nv)
 		return NULL;
@@ -585,6 +598,16 @@ static struct rpt_lock *lock_row(struct rpt_process *p, const struct snapshot *c
 	l->op = op;
 	lock_name(l, cur, p->pid, buf, sizeof(buf));
 	return l;
+}
+
+/* The row of p for uaddr, made (named, with no waits) if missing. NULL: no memory. */
+static struct rpt_lock *lock_row(struct rpt_process *p, const struct snapshot *cur, uint64_t uaddr,
+				 uint32_t op)
+{
+	for (size_t i = 0; i < p->nlocks; i++)
+		if (p->locks[i].uaddr == uaddr)
+			return &p->locks[i];
+	return row_add(p, cur, uaddr, op);
 }
 
 /*
@@ -599,7 +622,7 @@ static int locks_in_progress(struct rpt_process *p, const struct snapshot *cur,
 
 	for (uint32_t i = 0; i < cur->nthreads; i++) {
 		const struct ct_thread *t = &cur->threads[i];
-		struct rpt_lock_now *w, *nv;
+		struct rpt_lock_now now = { 0 }, *w = &now;
 		struct rpt_lock *l;
 
 		if (t->tgid != p->pid || !task_accounted(t) || !t->fx_uaddr || t->end_ts ||
@@ -608,12 +631,6 @@ static int locks_in_progress(struct rpt_process *p, const struct snapshot *cur,
 		l = lock_row(p, cur, t->fx_uaddr, t->fx_op);
 		if (!l)
 			return -ENOMEM;
-		nv = realloc(l->now, (l->nnow + 1) * sizeof(*l->now));
-		if (!nv)
-			return -ENOMEM;
-		l->now = nv;
-		w = &l->now[l->nnow++];
-		memset(w, 0, sizeof(*w));
 		w->tid = t->tid;
 		copy_name(w->comm, sizeof(w->comm), t->comm);
 		w->wait_ns = sub(cur->ts, t->fx_start);
@@ -627,22 +644,9 @@ static int locks_in_progress(struct rpt_process *p, const struct snapshot *cur,
 				  sym_name(cur, p->pid, SNAP_SYM_CODE, t->fx_site, buf, sizeof(buf),
 					   NULL));
 		l->now_ns += sub(cur->ts, prev && prev->ts > t->fx_start ? prev->ts : t->fx_start);
+		if (append((void **)&l->now, &l->nnow, w, 1, sizeof(*w)))
+			return -ENOMEM;
 	}
-	return 0;
-}
-
-static int append(void **v, size_t *n, const void *src, size_t nsrc, size_t size)
-{
-	void *nv;
-
-	if (!nsrc)
-		return 0;
-	nv = realloc(*v, (*n + nsrc) * size);
-	if (!nv)
-		return -ENOMEM;
-	memcpy((char *)nv + *n * size, src, nsrc * size);
-	*v = nv;
-	*n += nsrc;
 	return 0;
 }
 
@@ -820,27 +824,19 @@ static int find_deadlocks(struct rpt_process *p)
 static int process_locks(struct rpt_process *p, const struct report_meta *m,
 			 const struct snapshot *cur, const struct snapshot *prev)
 {
-	char buf[32];
-
 	for (size_t i = 0; i < cur->nlocks; i++) {
 		const struct snap_lock *e = &cur->locks[i];
 		const struct snap_lock *o =
 			prev ? snapshot_find_lock(prev, e->key.tgid, e->key.uaddr) : NULL;
 		const struct ct_lock_stat *c = &e->st;
-		struct rpt_lock *l, *nv;
+		struct rpt_lock *l;
 		struct hist h = { 0 };
 
 		if (e->key.tgid != p->pid)
 			continue;
-		nv = realloc(p->locks, (p->nlocks + 1) * sizeof(*p->locks));
-		if (!nv)
+		l = row_add(p, cur, e->key.uaddr, c->op);
+		if (!l)
 			return -ENOMEM;
-		p->locks = nv;
-		l = &p->locks[p->nlocks++];
-		memset(l, 0, sizeof(*l));
-		l->uaddr = e->key.uaddr;
-		lock_name(l, cur, p->pid, buf, sizeof(buf));
-		l->op = c->op;
 		l->waits = sub(c->waits, o ? o->st.waits : 0);
 		l->wait_ns = sub(c->wait_ns, o ? o->st.wait_ns : 0);
 		l->wait_max = c->wait_max;
