@@ -485,6 +485,14 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		if (p->info.addr) {
 			p->pending_libc = false;
 			ret = attach_stripped(g, p, err, errlen);
+		} else if (p->pending_libc) {
+			/*
+			 * Marked now, its GIL's address unknown (0): a fork before the
+			 * next refresh finds it (multiprocessing forks its workers
+			 * within 200 ms of the start), and its child starts out
+			 * holding its GIL.
+			 */
+			mark_gil(g, p);
 		}
 	} else if (!syms.take[0] || !syms.drop) {
 		snprintf(p->info.why, sizeof(p->info.why),

@@ -239,7 +239,7 @@ def test_multiprocessing_one_gil_per_process(label, python):
     parent, children = out[0], out[1:]
     assert parent["gil"] is not None
     tier = parent["gil"]["tier"]
-    assert tier in ("uprobes", "libc")
+    assert tier in ("uprobes", "libc"), parent["gil"]["why"]
     busy = [c for c in children if c["cpu_ns"] > 0.2e9]
     assert len(busy) >= 2, [(c["pid"], c["cpu_ns"]) for c in children]
     addresses = set()
