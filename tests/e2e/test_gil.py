@@ -276,10 +276,14 @@ def test_long_c_call_holding_the_gil_is_named(label, python, gil):
     # The longest hold is one of the C calls: at least the thread's CPU time
     # in it, at most its wall time (which may include a wait for the GIL,
     # taken back between the clock read and the call).
+    # Tier C reads an uncontended take at the thread's next switch-out: the
+    # hold's start may be placed up to a time slice late (one run in CI:
+    # 8 ms short of a 675 ms call).
+    slack = 20e6 if gil == ("--gil=futex",) else 5e6
     hold = t["gil"]["hold_max_ns"]
-    assert any(float(cpu) * 1e6 - 5e6 <= hold <= float(ms) * 1e6 + 5e6
+    assert any(float(cpu) * 1e6 - slack <= hold <= float(ms) * 1e6 + 5e6
                for _, ms, cpu in calls), (hold, calls)
-    assert hold >= max(float(cpu) for _, _, cpu in calls) * 1e6 - 5e6
+    assert hold >= max(float(cpu) for _, _, cpu in calls) * 1e6 - slack
     assert not any(v.startswith("Threads wait for the GIL") for v in verdicts)
 
 
