@@ -163,7 +163,8 @@ def test_tiers_agree(label, python):
     hold totals agree within 10%."""
     a, _ = run_phase(python, "cpu", ms=1500, gil=("--gil=uprobe",))
     b, _ = run_phase(python, "cpu", ms=1500, gil=("--gil=libc",))
-    assert a["gil"]["tier"] == "uprobes" and b["gil"]["tier"] == "libc"
+    assert a["gil"]["tier"] == "uprobes" and b["gil"]["tier"] == "libc", \
+        (a["gil"]["why"], b["gil"]["why"])
     for key in ("wait_ns", "hold_ns"):
         assert abs(a["gil"][key] - b["gil"][key]) <= 0.1 * a["gil"][key], (key, a["gil"], b["gil"])
 
