@@ -16,6 +16,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "contrace.h"
+#include "acct.h"
 
 #define TASK_RUNNING 0
 #define TASK_DEAD 0x80
@@ -138,32 +139,6 @@ static __always_inline struct ct_thread *ct_uprobe_thread(void)
 	if (ct_uprobes_off)
 		return NULL;
 	return ct_active_thread(bpf_get_current_task_btf());
-}
-
-/* Time since `since`, never negative when two CPUs race on a timestamp. */
-static __always_inline __u64 ct_delta(__u64 now, __u64 since)
-{
-	return now > since ? now - since : 0;
-}
-
-/*
- * The thread's GIL state (any tier) ends at `now`, its exit or exec: the
- * time in it so far is counted.
- */
-static __always_inline void ct_gil_close(struct ct_thread *th, __u64 now)
-{
-	__u64 d = ct_delta(now, th->gil_ts);
-
-	if (th->gil_state == CT_GIL_HELD) {
-		th->gil_hold_ns += d;
-		if (d > th->gil_hold_max)
-			th->gil_hold_max = d;
-	} else if (th->gil_state == CT_GIL_WAITING) {
-		th->gil_wait_ns += d;
-	} else if (th->gil_state == CT_GIL_RELEASED) {
-		th->gil_rel_ns += d;
-	}
-	th->gil_ts = now;
 }
 
 struct task_struct___pre514 {

@@ -57,6 +57,8 @@ enum ct_thread_flags {
 	CT_TF_GIL_ASKED = 1 << 9,
 	/* the current futex wait is on a mutex-like word: one holder at a time */
 	CT_TF_FX_LOCK = 1 << 10,
+	/* without the kernel's run_delay: this run's queue wait is counted already */
+	CT_TF_RUNQ_OWN = 1 << 11,
 };
 
 /* No syscall in progress. */
@@ -483,6 +485,12 @@ struct ct_config {
 	__u32 holds; /* --holds: uprobes on pthread_mutex_lock/unlock */
 	__u32 gil; /* uprobes on CPython's take_gil/drop_gil may be attached */
 };
+
+/* Time since `since`, never negative when two CPUs race on a timestamp. */
+static inline __u64 ct_delta(__u64 now, __u64 since)
+{
+	return now > since ? now - since : 0;
+}
 
 /* Histogram bucket of a value in nanoseconds (see CT_HIST_BUCKETS). */
 static inline __u32 ct_log2_u64(__u64 v)

@@ -12,61 +12,26 @@
 
 static const struct ct_gil_hist zero_hist = {};
 
-/* The thread began to take the GIL at `ts`: a release (if any) ends there. */
-static __always_inline void ct_gil_wait(struct ct_thread *th, __u64 ts)
-{
-	if (th->gil_state == CT_GIL_RELEASED)
-		th->gil_rel_ns += ct_delta(ts, th->gil_ts);
-	th->gil_state = CT_GIL_WAITING;
-	th->gil_ts = ts;
-	th->flags &= ~CT_TF_GIL_BLOCKED;
-}
-
-/* The thread has the GIL since `now`. */
+/* The thread has the GIL since `now` (acct.h), and its wait goes in its histogram. */
 static __always_inline void ct_gil_acquired(struct ct_thread *th, __u64 now)
 {
+	__u64 wait = ct_gil_took(th, now);
 	struct ct_gil_hist *h;
 	__u32 slot, idx;
-	__u64 wait;
 
-	if (th->gil_state == CT_GIL_WAITING) {
-		wait = ct_delta(now, th->gil_ts);
-		th->gil_wait_ns += wait;
-		if (wait > th->gil_wait_max)
-			th->gil_wait_max = wait;
-		th->gil_takes++;
-		if (th->flags & CT_TF_GIL_BLOCKED)
-			th->gil_waits++;
-		slot = th->slot;
+	if (wait == CT_NO_WAIT)
+		return;
+	slot = th->slot;
+	h = bpf_map_lookup_elem(&ct_gil_hists, &slot);
+	if (!h) {
+		bpf_map_update_elem(&ct_gil_hists, &slot, &zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&ct_gil_hists, &slot);
-		if (!h) {
-			bpf_map_update_elem(&ct_gil_hists, &slot, &zero_hist, BPF_NOEXIST);
-			h = bpf_map_lookup_elem(&ct_gil_hists, &slot);
-		}
-		idx = ct_hist_index(wait);
-		if (h && idx < CT_HIST_BUCKETS)
-			h->wait[idx]++;
-		else if (!h)
-			ct_count(gil_hists_dropped);
 	}
-	/* A take that began before tracing: held from now on. */
-	th->gil_state = CT_GIL_HELD;
-	th->gil_ts = now;
-}
-
-/* The thread let the GIL go at `now`. */
-static __always_inline void ct_gil_released(struct ct_thread *th, __u64 now)
-{
-	__u64 hold;
-
-	if (th->gil_state == CT_GIL_HELD) {
-		hold = ct_delta(now, th->gil_ts);
-		th->gil_hold_ns += hold;
-		if (hold > th->gil_hold_max)
-			th->gil_hold_max = hold;
-	}
-	th->gil_state = CT_GIL_RELEASED;
-	th->gil_ts = now;
+	idx = ct_hist_index(wait);
+	if (h && idx < CT_HIST_BUCKETS)
+		h->wait[idx]++;
+	else if (!h)
+		ct_count(gil_hists_dropped);
 }
 
 SEC("uprobe")

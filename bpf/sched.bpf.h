@@ -1,39 +1,95 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Scheduler accounting shared with syscalls.bpf.c: settling a finished block. */
+/*
+ * The accounting rules (acct.h) as the BPF side runs them: the hooks do
+ * what needs a map, and ct_kread_task() reads what the kernel says of a
+ * task. Shared by sched.bpf.c and syscalls.bpf.c.
+ */
 #ifndef CONTRACE_SCHED_BPF_H
 #define CONTRACE_SCHED_BPF_H
 
 #include "common.bpf.h"
 #include "syscalls.bpf.h"
+#include "futex.bpf.h"
+
+#define CT_ACCT_HOOKS
+#include "acct.h"
+
+struct ct_wakers_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* set by user space before load */
+	__type(key, struct ct_waker_key);
+	__type(value, struct ct_waker_val);
+};
+
+extern struct ct_wakers_map ct_wakers SEC(".maps");
+
+/* Move the run-length waker count into ct_wakers. */
+static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
+{
+	struct ct_waker_key key = { .slot = th->slot, .waker_tid = th->rl_waker_tid };
+	struct ct_waker_val init = { .count = th->rl_waker_count, .waker_tgid = th->rl_waker_tgid };
+	struct ct_waker_val *v;
+
+	v = bpf_map_lookup_elem(&ct_wakers, &key);
+	if (v)
+		v->count += th->rl_waker_count; /* one wakeup of a task at a time */
+	else if (bpf_map_update_elem(&ct_wakers, &key, &init, BPF_NOEXIST))
+		__sync_fetch_and_add(&ct_counters.wakers_dropped, th->rl_waker_count);
+	th->rl_waker_count = 0;
+}
+
+static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)
+{
+	ct_blocked_flush(th);
+}
+
+static __always_inline void ct_hook_futex_wait_end(struct ct_thread *th, __u64 now, void *hc)
+{
+	ct_futex_wait_end(th, now);
+}
+
+static __always_inline void ct_hook_futex_block(struct ct_thread *th, int nr, __u64 now, void *hc)
+{
+	ct_futex_block(th, nr, now);
+}
+
+/* hc: the exiting task. */
+static __always_inline void ct_hook_exit(struct ct_thread *th, __u64 now, void *hc)
+{
+	struct task_struct *t = hc;
+
+	if (th->sys_nr != CT_SYS_NONE)
+		ct_sys_flush(th, now, 0, 0); /* exit, exit_group */
+	bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), t->comm);
+}
+
+static __always_inline void ct_hook_missed(enum ct_missed what, void *hc)
+{
+	if (what == CT_MISSED_WAKEUP)
+		ct_count(missed_wakeups);
+	else
+		ct_count(missed_switch_ins);
+}
 
 /*
- * Account the block that ended before the current run (CT_TF_WOKEN): from
- * the switch-out that began it to the enqueue that ended it, in the kernel's
- * run-queue clock. The enqueue was run_delay before this run's arrival
- * (across any migration while queued), so this adds up exactly with the
- * kernel's CPU and run-queue counters. Without those clocks, our own. `t`
- * is the running thread: at its switch-out, or in one of its syscalls.
+ * The kernel's clocks of t for ct_acct_block_settle(): enough when t runs
+ * (a syscall's entry or exit).
  */
-static __always_inline void ct_block_time(struct ct_thread *th, struct task_struct *t, __u64 kdelay,
-					  __u64 fallback_end)
+static __always_inline void ct_kread_clocks(struct ct_kread *k, struct task_struct *t)
 {
-	__u64 arrival = ct_task_last_arrival(t), queued, d;
+	k->have_delay = ct_have_run_delay();
+	k->delay = ct_task_delay(t);
+	k->arrival = ct_task_last_arrival(t);
+}
 
-	queued = kdelay > th->k_delay ? arrival - (kdelay - th->k_delay) : arrival;
-	if (th->k_clock_out && arrival && queued > th->k_clock_out)
-		d = queued - th->k_clock_out;
-	else
-		d = ct_delta(fallback_end, th->blk_ts);
-	th->k_clock_out = 0;
-	th->blocked_ns += d;
-	/* A Python thread's blocks are kept apart by whether it held the GIL. */
-	if (th->gil_blk == CT_GIL_RELEASED)
-		th->gil_rel_blocked_ns += d;
-	ct_blocked_note(th, ct_gil_sys_key(th->blk_nr, th->gil_blk), d);
-	th->blk_nr = CT_SYS_NONE;
-	if (th->sys_nr != CT_SYS_NONE)
-		th->sys_offcpu_ns += d;
-	th->flags &= ~CT_TF_WOKEN;
+/* Settle a block that ended before the current run of t, at a syscall's entry or exit. */
+static __always_inline void ct_settle_in_syscall(struct ct_thread *th, struct task_struct *t,
+						 __u64 now)
+{
+	struct ct_kread k = {};
+
+	ct_kread_clocks(&k, t);
+	ct_acct_block_settle(th, &k, th->wait_ts ? th->wait_ts : now, t);
 }
 
 #endif /* CONTRACE_SCHED_BPF_H */

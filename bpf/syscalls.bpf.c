@@ -23,7 +23,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	now = bpf_ktime_get_ns();
 	/* A block outside any syscall (a page fault, a stop) is not this call's. */
 	if (th->flags & CT_TF_WOKEN)
-		ct_block_time(th, cur, ct_task_delay(cur), th->wait_ts ? th->wait_ts : now);
+		ct_settle_in_syscall(th, cur, now);
 	th->sys_nr = id >= 0 && id < CT_NR_SYSCALLS ? (int)id : CT_NR_SYSCALLS - 1;
 	th->sys_ts = now;
 	th->sys_offcpu_ns = 0;
@@ -48,7 +48,7 @@ int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
 	now = bpf_ktime_get_ns();
 	/* A block in this syscall is settled at switch-out, later: settle it now. */
 	if (th->flags & CT_TF_WOKEN)
-		ct_block_time(th, cur, ct_task_delay(cur), th->wait_ts ? th->wait_ts : now);
+		ct_settle_in_syscall(th, cur, now);
 	if (th->sys_fx_uaddr)
 		ct_futex_return(th, ret);
 	ct_sys_flush(th, now, ret, 1);

@@ -57,20 +57,6 @@ static __always_inline void ct_blocked_flush(struct ct_thread *th)
 	th->bl_ns = 0;
 }
 
-/* The thread was blocked `d` ns in syscall nr (CT_SYS_NONE: outside any). */
-static __always_inline void ct_blocked_note(struct ct_thread *th, int nr, __u64 d)
-{
-	if (nr == CT_SYS_NONE) {
-		th->blocked_nosys_ns += d;
-		return;
-	}
-	if (th->bl_count && th->bl_nr != nr)
-		ct_blocked_flush(th);
-	th->bl_nr = nr;
-	th->bl_ns += d;
-	th->bl_count++;
-}
-
 /*
  * --syscalls: account the syscall in progress on `th` as ended at `now`. One
  * that began before tracing counts its time but not as a call. Errors are

@@ -574,25 +574,6 @@ out:
 	return ret;
 }
 
-void gil_close(struct snapshot *s)
-{
-	for (uint32_t i = 0; i < s->nthreads; i++) {
-		struct ct_thread *t = &s->threads[i];
-		uint64_t d;
-
-		if (!t->gil_state || t->state == CT_ST_DEAD || s->ts <= t->gil_ts)
-			continue;
-		d = s->ts - t->gil_ts;
-		if (t->gil_state == CT_GIL_HELD)
-			t->gil_hold_ns += d;
-		else if (t->gil_state == CT_GIL_WAITING)
-			t->gil_wait_ns += d;
-		else if (t->gil_state == CT_GIL_RELEASED)
-			t->gil_rel_ns += d;
-		t->gil_ts = s->ts;
-	}
-}
-
 static const struct snap_gilhist *find_hist(const struct snapshot *s, uint32_t slot)
 {
 	struct snap_gilhist key = { .slot = slot };

@@ -81,9 +81,8 @@ bool gil_parse_name(const char *base, char *version, size_t len, bool *free_thre
 /* Offset of the GIL from _PyRuntime for a version ("3.11"), 0 if unknown. */
 uint64_t gil_runtime_offset(const char *version);
 
-/* Snapshots: read ct_gil_hists; close the GIL intervals still open at s->ts. */
+/* Snapshots: read ct_gil_hists (sched_close() closes the GIL intervals still open). */
 int gil_read(struct snapshot *s, int hists_fd);
-void gil_close(struct snapshot *s);
 
 /* Fill the threads' and processes' GIL parts of a report (after the lock and syscall parts). */
 int gil_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);

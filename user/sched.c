@@ -30,102 +30,80 @@ int sched_read_wakers(struct snapshot *s, int fd)
 	return ret;
 }
 
-/* Run-queue wait up to a snapshot, in the GIL state the thread was queued in. */
-static void runq_note(struct ct_thread *t, uint32_t gil, uint64_t d)
+/*
+ * Closing a snapshot's open intervals: the rules of acct.h, with hooks that
+ * move a thread's run-length caches into the snapshot's arrays.
+ */
+#define CT_ACCT_HOOKS
+#include "acct.h"
+
+struct close_ctx {
+	struct snapshot *s;
+	uint32_t slot;
+	int err;
+};
+
+static inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
 {
-	t->runq_ns += d;
-	if (gil == CT_GIL_RELEASED)
-		t->gil_rel_runq_ns += d;
+	struct close_ctx *c = hc;
+	struct snap_waker *w = snapshot_add_waker(c->s, c->slot, th->rl_waker_tid);
+
+	if (!w) {
+		c->err = -ENOMEM;
+		return;
+	}
+	w->val.count = th->rl_waker_count;
+	w->val.waker_tgid = th->rl_waker_tgid;
+	th->rl_waker_count = 0;
 }
 
-/* As ct_blocked_note() does in the kernel, for the block in progress at a snapshot. */
-static int blocked_note(struct snapshot *s, uint32_t slot, struct ct_thread *t, uint64_t d)
+static inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)
 {
-	int nr = ct_gil_sys_key(t->blk_nr, t->gil_blk);
-	struct snap_sys *e;
+	struct close_ctx *c = hc;
+	struct snap_sys *e = snapshot_add_sys(c->s, c->slot, th->bl_nr);
 
-	if (t->gil_blk == CT_GIL_RELEASED)
-		t->gil_rel_blocked_ns += d;
-	if (nr == CT_SYS_NONE) {
-		t->blocked_nosys_ns += d;
-		return 0;
+	if (!e) {
+		c->err = -ENOMEM;
+		return;
 	}
-	if (t->bl_count && t->bl_nr == nr) {
-		t->bl_ns += d;
-		t->bl_count++;
-		return 0;
-	}
-	e = snapshot_add_sys(s, slot, nr);
-	if (!e)
-		return -ENOMEM;
-	e->st.blocks = 1;
-	e->st.blocked_ns = d;
-	return 0;
+	e->st.blocks = th->bl_count;
+	e->st.blocked_ns = th->bl_ns;
+	th->bl_count = 0;
+	th->bl_ns = 0;
+}
+
+/* A snapshot ends no wait, no block and no thread: these are never called here. */
+static inline void ct_hook_futex_wait_end(struct ct_thread *th, __u64 now, void *hc)
+{
+	(void)th, (void)now, (void)hc;
+}
+
+static inline void ct_hook_futex_block(struct ct_thread *th, int nr, __u64 now, void *hc)
+{
+	(void)th, (void)nr, (void)now, (void)hc;
+}
+
+static inline void ct_hook_exit(struct ct_thread *th, __u64 now, void *hc)
+{
+	(void)th, (void)now, (void)hc;
+}
+
+static inline void ct_hook_missed(enum ct_missed what, void *hc)
+{
+	(void)what, (void)hc;
 }
 
 int sched_close(struct snapshot *s)
 {
-	for (uint32_t i = 0; i < s->nthreads; i++) {
-		struct ct_thread *t = &s->threads[i];
-		uint64_t d;
+	struct close_ctx c = { .s = s };
 
-		if (!task_accounted(t))
+	for (uint32_t i = 0; i < s->nthreads && !c.err; i++) {
+		if (!task_accounted(&s->threads[i]))
 			continue;
-		if (t->rl_waker_count) {
-			struct snap_waker *w = snapshot_add_waker(s, i, t->rl_waker_tid);
-
-			if (!w)
-				return -ENOMEM;
-			w->val.count = t->rl_waker_count;
-			w->val.waker_tgid = t->rl_waker_tgid;
-			t->rl_waker_count = 0;
-		}
-		if (t->state == CT_ST_DEAD)
-			continue;
-		d = s->ts > t->state_ts ? s->ts - t->state_ts : 0;
-		switch (t->state) {
-		case CT_ST_RUNNING:
-			/*
-			 * The kernel's counters are read at switch-out: use our clock
-			 * until then, for the run and for the wait before it, and for
-			 * the block before that if it is not settled yet (CT_TF_WOKEN).
-			 */
-			t->oncpu_ns += d;
-			if (t->wait_ts && t->wait_ts < t->state_ts)
-				runq_note(t, t->gil_in, t->state_ts - t->wait_ts);
-			if ((t->flags & CT_TF_WOKEN) && t->wait_ts > t->blk_ts) {
-				/* As ct_block_time() will: in the syscall's off-CPU time too. */
-				t->blocked_ns += t->wait_ts - t->blk_ts;
-				if (blocked_note(s, i, t, t->wait_ts - t->blk_ts))
-					return -ENOMEM;
-				if (t->sys_nr != CT_SYS_NONE)
-					t->sys_offcpu_ns += t->wait_ts - t->blk_ts;
-				t->flags &= ~CT_TF_WOKEN;
-			}
-			t->wait_ts = 0;
-			break;
-		case CT_ST_BLOCKED:
-			/* Woken already, waiting for a CPU: blocked until the wakeup only. */
-			if (t->wake_pending && t->wake_ts > t->state_ts && t->wake_ts < s->ts) {
-				runq_note(t, t->gil_state, s->ts - t->wake_ts);
-				d = t->wake_ts - t->state_ts;
-			}
-			t->blocked_ns += d;
-			if (blocked_note(s, i, t, d))
-				return -ENOMEM;
-			if (t->sys_nr != CT_SYS_NONE)
-				t->sys_offcpu_ns += s->ts > t->state_ts ? s->ts - t->state_ts : 0;
-			break;
-		default:
-			runq_note(t, t->gil_state, d);
-			if (t->sys_nr != CT_SYS_NONE)
-				t->sys_offcpu_ns += d;
-			t->wait_ts = 0;
-			break;
-		}
-		t->state_ts = s->ts;
+		c.slot = i;
+		ct_acct_close(&s->threads[i], s->ts, &c);
 	}
-	return 0;
+	return c.err;
 }
 
 int sched_resolve_names(struct snapshot *cache, struct snapshot *s)

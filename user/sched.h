@@ -10,10 +10,10 @@
 int sched_read_wakers(struct snapshot *s, int wakers_fd);
 
 /*
- * Close every thread's open interval at s->ts, as the BPF side would at the
- * thread's next event, and move the run-length waker counts into s->wakers.
- * Must run before syscalls_close(), which uses the closed per-syscall times.
- * 0 or -ENOMEM.
+ * Close every thread's open intervals (scheduler and GIL) at s->ts with the
+ * BPF side's own rules (bpf/acct.h), and move its run-length caches into
+ * s->wakers and s->sys. Before syscalls_close(), which uses the closed
+ * per-syscall off-CPU times. 0 or -ENOMEM.
  */
 int sched_close(struct snapshot *s);
 

@@ -341,8 +341,6 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		ret = syscalls_close(snap);
 	if (!ret && s->locks)
 		ret = futex_name(snap, s->sym, &s->syms);
-	if (!ret)
-		gil_close(snap);
 	if (ret)
 		goto fail;
 	snapshot_normalize(snap);

@@ -51,16 +51,6 @@ int syscalls_close(struct snapshot *s)
 
 		if (!task_accounted(t))
 			continue;
-		/* Blocked time not yet moved into the map (see ct_blocked_flush()). */
-		if (t->bl_count) {
-			e = snapshot_add_sys(s, i, t->bl_nr);
-			if (!e)
-				return -ENOMEM;
-			e->st.blocks = t->bl_count;
-			e->st.blocked_ns = t->bl_ns;
-			t->bl_count = 0;
-			t->bl_ns = 0;
-		}
 		if (t->state == CT_ST_DEAD || t->sys_nr == CT_SYS_NONE)
 			continue;
 		e = snapshot_add_sys(s, i, t->sys_nr);

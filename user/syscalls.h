@@ -10,9 +10,8 @@
 int syscalls_read(struct snapshot *s, int sysstats_fd);
 
 /*
- * Move the threads' run-length blocked-by-syscall figures into s->sys, and
- * count each syscall in progress at s->ts (--syscalls) as open, with its time
- * so far. After sched_close(). 0 or -ENOMEM.
+ * Count each syscall in progress at s->ts (--syscalls) as open, with its
+ * time so far. After sched_close(). 0 or -ENOMEM.
  */
 int syscalls_close(struct snapshot *s);
 

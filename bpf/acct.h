@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The accounting rules: how a traced thread's figures move at each event
+ * (a switch out or in, a wakeup, the end of a block, a GIL take or drop, a
+ * snapshot closing what is still open), written once, as static inline
+ * functions of its slot and of what the kernel said at the event.
+ *
+ * Compiled three times: by the BPF programs, by user space (which closes
+ * the intervals still open at a snapshot with these same rules: a snapshot
+ * is a switch-out that does not happen), and by the host's unit tests,
+ * which drive them with synthetic event sequences (tests/unit/test_acct.c).
+ * So nothing here calls a BPF helper, touches a map or reads a kernel
+ * struct. With CT_ACCT_HOOKS defined, the includer defines the ct_hook_*
+ * functions declared below: they do what needs a map (the BPF side), a
+ * snapshot (user space) or a record of the call (the tests); `hc` is the
+ * includer's context, passed through.
+ */
+#ifndef CONTRACE_ACCT_H
+#define CONTRACE_ACCT_H
+
+#include "contrace.h"
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* Run-queue wait of d ns, in the GIL state the thread was queued in. */
+static __always_inline void ct_acct_runq(struct ct_thread *th, __u64 d, __u32 gil)
+{
+	th->runq_ns += d;
+	if (gil == CT_GIL_RELEASED)
+		th->gil_rel_runq_ns += d;
+}
+
+/* The GIL (any tier). Each ends the state the thread leaves and starts the next. */
+
+/* The thread began to take the GIL at `ts`: a release (if any) ends there. */
+static __always_inline void ct_gil_wait(struct ct_thread *th, __u64 ts)
+{
+	if (th->gil_state == CT_GIL_RELEASED)
+		th->gil_rel_ns += ct_delta(ts, th->gil_ts);
+	th->gil_state = CT_GIL_WAITING;
+	th->gil_ts = ts;
+	th->flags &= ~CT_TF_GIL_BLOCKED;
+}
+
+/*
+ * The thread has the GIL since `now`. The wait it ends, for its histogram;
+ * CT_NO_WAIT when it was not seen waiting (a take that began before
+ * tracing: held from now on).
+ */
+#define CT_NO_WAIT (~0ULL)
+
+static __always_inline __u64 ct_gil_took(struct ct_thread *th, __u64 now)
+{
+	__u64 wait = CT_NO_WAIT;
+
+	if (th->gil_state == CT_GIL_WAITING) {
+		wait = ct_delta(now, th->gil_ts);
+		th->gil_wait_ns += wait;
+		if (wait > th->gil_wait_max)
+			th->gil_wait_max = wait;
+		th->gil_takes++;
+		if (th->flags & CT_TF_GIL_BLOCKED)
+			th->gil_waits++;
+	}
+	th->gil_state = CT_GIL_HELD;
+	th->gil_ts = now;
+	return wait;
+}
+
+/* The thread let the GIL go at `now`. */
+static __always_inline void ct_gil_released(struct ct_thread *th, __u64 now)
+{
+	__u64 hold;
+
+	if (th->gil_state == CT_GIL_HELD) {
+		hold = ct_delta(now, th->gil_ts);
+		th->gil_hold_ns += hold;
+		if (hold > th->gil_hold_max)
+			th->gil_hold_max = hold;
+	}
+	th->gil_state = CT_GIL_RELEASED;
+	th->gil_ts = now;
+}
+
+/*
+ * The thread's GIL state ends its time at `now` (an exit, an exec, a
+ * snapshot) and goes on from there.
+ */
+static __always_inline void ct_gil_close(struct ct_thread *th, __u64 now)
+{
+	__u64 d = ct_delta(now, th->gil_ts);
+
+	if (th->gil_state == CT_GIL_HELD) {
+		th->gil_hold_ns += d;
+		if (d > th->gil_hold_max)
+			th->gil_hold_max = d;
+	} else if (th->gil_state == CT_GIL_WAITING) {
+		th->gil_wait_ns += d;
+	} else if (th->gil_state == CT_GIL_RELEASED) {
+		th->gil_rel_ns += d;
+	}
+	if (now > th->gil_ts)
+		th->gil_ts = now;
+}
+
+#endif /* CONTRACE_ACCT_H */
+
+/* The rules with side effects: the includer defines CT_ACCT_HOOKS and the hooks. */
+#if defined(CT_ACCT_HOOKS) && !defined(CONTRACE_ACCT_HOOKS_H)
+#define CONTRACE_ACCT_HOOKS_H
+
+/* Events the probes should have seen and did not (ct_counters). */
+enum ct_missed {
+	CT_MISSED_WAKEUP = 0, /* missed_wakeups */
+	CT_MISSED_SWITCH_IN = 1, /* missed_switch_ins */
+};
+
+/* The includer's: move the run-length waker count (rl_waker_*) out, and zero it. */
+static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc);
+/* The includer's: move the run-length blocked-by-syscall figures (bl_*) out, and zero them. */
+static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc);
+/* The includer's: the futex wait in th->fx_* ends at `now` (the lock tables). */
+static __always_inline void ct_hook_futex_wait_end(struct ct_thread *th, __u64 now, void *hc);
+/* The includer's: the thread blocks at `now` in syscall nr: a futex wait begins? */
+static __always_inline void ct_hook_futex_block(struct ct_thread *th, int nr, __u64 now, void *hc);
+/* The includer's: it exits at `now`: its syscall in progress ends, its name is final. */
+static __always_inline void ct_hook_exit(struct ct_thread *th, __u64 now, void *hc);
+static __always_inline void ct_hook_missed(enum ct_missed what, void *hc);
+
+/* How a thread leaves its CPU. */
+enum ct_out_how {
+	CT_OUT_QUEUED = 0, /* preempted, yielding, or a sleep cut short: still queued */
+	CT_OUT_BLOCK = 1, /* to sleep */
+	CT_OUT_DEAD = 2, /* it exited */
+};
+
+/* What the kernel says of a thread leaving its CPU (sched_switch's prev), or entering it. */
+struct ct_kread {
+	__u64 exec; /* se.sum_exec_runtime */
+	__u64 delay; /* sched_info.run_delay */
+	__u64 arrival; /* sched_info.last_arrival: run-queue clock it last got a CPU, 0 unknown */
+	__u64 charged_until; /* run-queue clock its run was charged until, 0 unknown */
+	__u64 steal; /* its run queue's clock - clock_task, 0 unknown */
+	__u64 nvcsw; /* task->nvcsw: bumped before the tracepoint iff the switch is voluntary */
+	__u32 have_delay; /* CONFIG_SCHED_INFO: run_delay and last_arrival exist */
+	__u32 how; /* switch-out: enum ct_out_how */
+	__s32 blk_nr; /* CT_OUT_BLOCK: the syscall it sleeps in, or CT_SYS_NONE */
+	__u32 pad;
+};
+
+/* Count a wakeup by the pending waker: consecutive wakeups by one waker stay in the slot. */
+static __always_inline void ct_acct_waker(struct ct_thread *th, void *hc)
+{
+	__u32 tid = th->pend_waker_tid;
+
+	if (th->rl_waker_count && th->rl_waker_tid == tid) {
+		th->rl_waker_count++;
+		return;
+	}
+	if (th->rl_waker_count)
+		ct_hook_waker_flush(th, hc);
+	th->rl_waker_tid = tid;
+	th->rl_waker_tgid = th->pend_waker_tgid;
+	th->rl_waker_count = 1;
+}
+
+/* The thread was blocked d ns in syscall key nr (CT_SYS_NONE: outside any). */
+static __always_inline void ct_acct_blocked_nr(struct ct_thread *th, int nr, __u64 d, void *hc)
+{
+	if (nr == CT_SYS_NONE) {
+		th->blocked_nosys_ns += d;
+		return;
+	}
+	if (th->bl_count && th->bl_nr != nr)
+		ct_hook_blocked_flush(th, hc);
+	th->bl_nr = nr;
+	th->bl_ns += d;
+	th->bl_count++;
+}
+
+/* A block of d ns, in blk_nr and in GIL state gil_blk, ended. */
+static __always_inline void ct_acct_block_end(struct ct_thread *th, __u64 d, void *hc)
+{
+	th->blocked_ns += d;
+	/* A Python thread's blocks are kept apart by whether it held the GIL. */
+	if (th->gil_blk == CT_GIL_RELEASED)
+		th->gil_rel_blocked_ns += d;
+	ct_acct_blocked_nr(th, ct_gil_sys_key(th->blk_nr, th->gil_blk), d, hc);
+	if (th->sys_nr != CT_SYS_NONE)
+		th->sys_offcpu_ns += d;
+}
+
+/*
+ * Settle the block that ended before the current run (CT_TF_WOKEN): from
+ * the switch-out that began it to the enqueue that ended it, in the
+ * kernel's run-queue clock. The enqueue was run_delay before this run's
+ * arrival (across any migration while queued), so it adds up exactly with
+ * the kernel's CPU and run-queue counters. Without those clocks, ours:
+ * from blk_ts to fallback_end. `k`: the running thread, read now.
+ */
+static __always_inline void ct_acct_block_settle(struct ct_thread *th, const struct ct_kread *k,
+						 __u64 fallback_end, void *hc)
+{
+	__u64 queued, d;
+
+	queued = k->delay > th->k_delay ? k->arrival - (k->delay - th->k_delay) : k->arrival;
+	if (th->k_clock_out && k->arrival && queued > th->k_clock_out)
+		d = queued - th->k_clock_out;
+	else
+		d = ct_delta(fallback_end, th->blk_ts);
+	th->k_clock_out = 0;
+	ct_acct_block_end(th, d, hc);
+	th->blk_nr = CT_SYS_NONE;
+	th->flags &= ~CT_TF_WOKEN;
+}
+
+/* The thread blocked since its last switch-out was woken: who did it, and how fast it ran. */
+static __always_inline void ct_acct_woken(struct ct_thread *th, __u64 now, void *hc)
+{
+	__u64 lat;
+	__u32 idx;
+
+	th->wakeups++;
+	if (!th->wake_pending) {
+		/* Its sched_waking was not seen (tracing began, or the kernel hid it). */
+		if (th->flags & CT_TF_SEEN)
+			ct_hook_missed(CT_MISSED_WAKEUP, hc);
+		th->pend_waker_tid = CT_WAKER_UNKNOWN;
+		th->pend_waker_tgid = 0;
+		th->wake_ts = 0;
+	}
+	ct_acct_waker(th, hc);
+	th->wake_pending = 0;
+	if (th->wake_ts) {
+		lat = ct_delta(now, th->wake_ts);
+		th->wakelat_sum += lat;
+		if (lat > th->wakelat_max)
+			th->wakelat_max = lat;
+		idx = ct_hist_index(lat);
+		if (idx < CT_HIST_BUCKETS)
+			th->wakelat_hist[idx]++;
+	}
+	th->wait_ts = th->wake_ts ? th->wake_ts : now;
+	th->wake_ts = 0;
+}
+
+/* A wait in progress since a block ends: the futex wait, then the wakeup. */
+static __always_inline void ct_acct_unblock(struct ct_thread *th, __u64 now, void *hc)
+{
+	if (th->fx_uaddr)
+		ct_hook_futex_wait_end(th, now, hc);
+	ct_acct_woken(th, now, hc);
+	th->flags |= CT_TF_WOKEN;
+}
+
+/* The thread exits at `now`: its last figures, and no open interval left. */
+static __always_inline void ct_acct_exit(struct ct_thread *th, __u64 now, void *hc)
+{
+	ct_hook_exit(th, now, hc);
+	if (th->rl_waker_count)
+		ct_hook_waker_flush(th, hc);
+	if (th->bl_count)
+		ct_hook_blocked_flush(th, hc);
+	if (th->gil_state != CT_GIL_UNKNOWN)
+		ct_gil_close(th, now);
+	th->end_ts = now;
+	th->state = CT_ST_DEAD;
+}
+
+/*
+ * The thread leaves its CPU at `now`. Its run (and the run-queue wait
+ * before it) comes from the kernel's own counters in k. Returns when the
+ * run began (our clock), 0 if its switch-in was not seen.
+ */
+static __always_inline __u64 ct_acct_switch_out(struct ct_thread *th, const struct ct_kread *k,
+						__u64 now, void *hc)
+{
+	__u64 ran_since = th->state == CT_ST_RUNNING ? th->state_ts : 0;
+
+	if (th->state != CT_ST_RUNNING) {
+		/*
+		 * It ran, but its switch-in was not seen (the kernel may suppress
+		 * events while some tasks are current). Its times stay exact from
+		 * the kernel's counters; its wakeup latency is lost.
+		 */
+		if (th->flags & CT_TF_SEEN)
+			ct_hook_missed(CT_MISSED_SWITCH_IN, hc);
+		if (th->state == CT_ST_BLOCKED)
+			ct_acct_unblock(th, now, hc);
+		if (!k->have_delay) {
+			/* Queued since its wakeup or preemption, but for its run. */
+			__u64 since = th->wait_ts ? th->wait_ts : th->state_ts;
+
+			ct_acct_runq(th,
+				     ct_delta(ct_delta(now, since), ct_delta(k->exec, th->k_exec)),
+				     th->gil_state);
+		}
+	}
+	if (th->flags & CT_TF_WOKEN)
+		ct_acct_block_settle(th, k, th->wait_ts ? th->wait_ts : now, hc);
+	/* The run that ends here, and (from run_delay) the wait that preceded it. */
+	th->oncpu_ns += ct_delta(k->exec, th->k_exec);
+	th->k_exec = k->exec;
+	if (th->k_steal_in)
+		th->stolen_ns += ct_delta(k->steal, th->k_steal_in);
+	th->k_steal_in = 0;
+	if (k->have_delay) {
+		/* The wait for a CPU before this run: the thread was queued in gil_in. */
+		ct_acct_runq(th, ct_delta(k->delay, th->k_delay), th->gil_in);
+		th->k_delay = k->delay;
+	}
+	th->wait_ts = 0;
+	th->flags &= ~CT_TF_RUNQ_OWN;
+	th->k_clock_out = k->charged_until;
+	if (k->nvcsw != th->kern_nvcsw) {
+		th->nvcsw++;
+		th->kern_nvcsw = k->nvcsw;
+	} else {
+		th->nivcsw++;
+	}
+	th->flags |= CT_TF_SEEN;
+	th->state_ts = now;
+	if (k->how == CT_OUT_DEAD) {
+		ct_acct_exit(th, now, hc);
+	} else if (k->how == CT_OUT_QUEUED) {
+		/* Still queued: a waking seen during the run did not end a sleep. */
+		th->state = CT_ST_RUNNABLE;
+		th->wait_ts = now;
+		th->wake_pending = 0;
+	} else {
+		th->state = CT_ST_BLOCKED;
+		th->blk_ts = now;
+		th->blk_nr = k->blk_nr;
+		th->gil_blk = th->gil_state;
+		if (th->gil_state == CT_GIL_WAITING)
+			th->flags |= CT_TF_GIL_BLOCKED;
+		ct_hook_futex_block(th, k->blk_nr, now, hc);
+	}
+	return ran_since;
+}
+
+/* The thread gets a CPU at `now`; k->steal and k->have_delay are read. */
+static __always_inline void ct_acct_switch_in(struct ct_thread *th, const struct ct_kread *k,
+					      __u64 now, void *hc)
+{
+	if (th->state == CT_ST_BLOCKED) {
+		/* Woken; how long it slept is settled when this run ends. */
+		ct_acct_unblock(th, now, hc);
+		if (!k->have_delay)
+			ct_acct_runq(th, ct_delta(now, th->wait_ts), th->gil_state);
+	} else {
+		th->wake_pending = 0; /* a waking while it was queued woke nothing */
+		/* Without the kernel's run_delay, measure the run-queue wait ourselves. */
+		if (!k->have_delay)
+			ct_acct_runq(th, ct_delta(now, th->state_ts), th->gil_state);
+	}
+	if (!k->have_delay)
+		th->flags |= CT_TF_RUNQ_OWN;
+	if (th->sys_nr != CT_SYS_NONE && th->wait_ts)
+		th->sys_offcpu_ns += ct_delta(now, th->wait_ts);
+	th->k_steal_in = k->steal;
+	th->gil_in = th->gil_state;
+}
+
+/* The intervals still open at a snapshot (ct_acct_close). */
+static __always_inline void ct_acct_close_open(struct ct_thread *th, __u64 now, void *hc)
+{
+	__u64 d;
+
+	if (th->state == CT_ST_DEAD)
+		return;
+	d = ct_delta(now, th->state_ts);
+	if (th->state == CT_ST_RUNNING) {
+		th->oncpu_ns += d;
+		/* The wait before this run, which the kernel's run_delay will tell. */
+		if (!(th->flags & CT_TF_RUNQ_OWN) && th->wait_ts && th->wait_ts < th->state_ts)
+			ct_acct_runq(th, th->state_ts - th->wait_ts, th->gil_in);
+		if ((th->flags & CT_TF_WOKEN) && th->wait_ts > th->blk_ts) {
+			ct_acct_block_end(th, th->wait_ts - th->blk_ts, hc);
+			th->flags &= ~CT_TF_WOKEN;
+		}
+		th->wait_ts = 0;
+	} else if (th->state == CT_ST_BLOCKED) {
+		__u64 blocked = d;
+
+		/* Woken already, waiting for a CPU: blocked until the wakeup only. */
+		if (th->wake_pending && th->wake_ts > th->state_ts && th->wake_ts < now) {
+			ct_acct_runq(th, now - th->wake_ts, th->gil_state);
+			blocked = th->wake_ts - th->state_ts;
+		}
+		ct_acct_block_end(th, blocked, hc);
+		if (th->sys_nr != CT_SYS_NONE)
+			th->sys_offcpu_ns += d - blocked;
+	} else {
+		ct_acct_runq(th, d, th->gil_state);
+		if (th->sys_nr != CT_SYS_NONE)
+			th->sys_offcpu_ns += d;
+		th->wait_ts = 0;
+	}
+	th->state_ts = now;
+	if (th->gil_state != CT_GIL_UNKNOWN)
+		ct_gil_close(th, now);
+}
+
+/* After ct_acct_switch_in and the tier C GIL's look at the handoff: it runs. */
+static __always_inline void ct_acct_running(struct ct_thread *th, __u64 now)
+{
+	th->state = CT_ST_RUNNING;
+	th->state_ts = now;
+	th->flags |= CT_TF_SEEN;
+}
+
+/*
+ * A snapshot at `now` closes the intervals still open, as the next
+ * switch-out would, with our clock where the kernel's counters are only
+ * read at a switch-out, and moves the run-length caches out: a copy of the
+ * slot is closed, never the slot.
+ */
+static __always_inline void ct_acct_close(struct ct_thread *th, __u64 now, void *hc)
+{
+	ct_acct_close_open(th, now, hc);
+	if (th->rl_waker_count)
+		ct_hook_waker_flush(th, hc);
+	if (th->bl_count)
+		ct_hook_blocked_flush(th, hc);
+}
+#endif /* CT_ACCT_HOOKS */
