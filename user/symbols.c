@@ -89,6 +89,9 @@ struct mapping {
 struct symproc {
 	int pid;
 	uint64_t stamp; /* when it was last updated */
+	uint64_t maps_hash; /* of the maps text last loaded, and its length */
+	size_t maps_len;
+	unsigned int same; /* loads since the files were last checked */
 	struct mapping *maps; /* sorted by start */
 	size_t n;
 };
@@ -1002,8 +1005,27 @@ void symbolizer_free(struct symbolizer *s)
 	free(s);
 }
 
+/* FNV-1a, 64 bits. */
+static uint64_t text_hash(const char *t, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)t[i]) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * Processes are read again every 200 ms, and with -f there may be hundreds
+ * alive: a map that did not change is not looked at again (1 ms a process
+ * here, most of it opening its files), except every SYM_RECHECK loads, which
+ * notice a file rewritten in place.
+ */
+#define SYM_RECHECK 16
+
 int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t len)
 {
+	uint64_t hash = maps ? text_hash(maps, len) : 0;
 	struct mapping *v;
 	struct symproc *p;
 	size_t n;
@@ -1011,6 +1033,11 @@ int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t
 
 	if (!s || pid <= 0 || (!maps && len))
 		return -EINVAL;
+	p = proc_find(s, pid);
+	if (p && p->n && p->maps_len == len && p->maps_hash == hash && ++p->same < SYM_RECHECK) {
+		p->stamp = ++s->clock;
+		return 0;
+	}
 	err = parse_maps(maps ? maps : "", len, &v, &n);
 	if (err)
 		return err;
@@ -1029,6 +1056,9 @@ int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t
 	p->maps = v;
 	p->n = n;
 	p->stamp = ++s->clock;
+	p->maps_hash = hash;
+	p->maps_len = len;
+	p->same = 0;
 	return 0;
 }
 
