@@ -313,7 +313,8 @@ struct ct_sys_stat {
  * At most CT_TEXT_RANGES - 1 ranges; the unused entries are {~0, ~0}.
  */
 #define CT_TEXT_RANGES 256 /* a power of two */
-#define CT_TEXT_PROCS 256 /* processes with text ranges */
+/* Processes with text ranges at once: entries are made as processes start (4 KiB each). */
+#define CT_TEXT_PROCS 4096
 #define CT_SCAN_WORDS 64
 
 struct ct_text_range {

@@ -539,4 +539,10 @@ __noinline int ct_text_fork(__u32 parent_tgid, __u32 child_tgid)
 	return 0;
 }
 
+__noinline int ct_text_exit(__u32 tgid)
+{
+	bpf_map_delete_elem(&ct_text, &tgid);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -34,6 +34,7 @@ struct ct_sites_map {
 
 struct ct_text_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory for the live processes only */
 	__uint(max_entries, CT_TEXT_PROCS);
 	__type(key, __u32); /* tgid */
 	__type(value, struct ct_text);
@@ -172,5 +173,8 @@ int ct_text_exec(__u32 tgid, __u64 start, __u64 end);
 
 /* A forked process has its parent's text. */
 int ct_text_fork(__u32 parent_tgid, __u32 child_tgid);
+
+/* The last thread of process tgid exits: its text ranges go. */
+int ct_text_exit(__u32 tgid);
 
 #endif /* CONTRACE_FUTEX_BPF_H */

@@ -91,9 +91,11 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 	}
 	ran_since = ct_acct_switch_out(th, &k, now, prev);
 	if (k.how == CT_OUT_DEAD) {
-		/* The process's last thread: its GIL tables' entries go. */
-		if (!prev->signal->live.counter)
+		/* The process's last thread: its GIL tables' and text ranges' entries go. */
+		if (!prev->signal->live.counter) {
 			ct_gil_proc_exit(prev->tgid);
+			ct_text_exit(prev->tgid);
+		}
 		return;
 	}
 	if (ct_gilc_on)

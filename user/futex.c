@@ -282,7 +282,15 @@ int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cach
 	return 0;
 }
 
-void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, size_t npids)
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, size_t npids,
+		       bool prune)
 {
 	uint64_t starts[CT_TEXT_RANGES], ends[CT_TEXT_RANGES];
 	struct ct_text t;
@@ -302,10 +310,10 @@ void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, siz
 		bpf_map_update_elem(text_fd, &key, &t, BPF_ANY);
 	}
 	/* Forget processes that are gone (their pids may be reused). */
-	while (!bpf_map_get_next_key(text_fd, prev, &next)) {
-		live = false;
-		for (size_t i = 0; i < npids && !live; i++)
-			live = (__u32)pids[i] == next;
+	while (prune && !bpf_map_get_next_key(text_fd, prev, &next)) {
+		int pid = (int)next;
+
+		live = npids && bsearch(&pid, pids, npids, sizeof(*pids), cmp_int);
 		if (!live && !bpf_map_delete_elem(text_fd, &next))
 			continue; /* the key after prev is looked up again */
 		key = next;

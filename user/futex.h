@@ -32,8 +32,12 @@ int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cach
  */
 void futex_owners(struct snapshot *s);
 
-/* Give the BPF side the user text ranges of the traced processes (for call sites). */
-void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, size_t npids);
+/*
+ * Give the BPF side the user text ranges of processes (for call sites);
+ * prune: pids is every live process, sorted, and the others' ranges go.
+ */
+void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, size_t npids,
+		       bool prune);
 
 /* Fill r->procs[i].locks. 0 or -ENOMEM. */
 int futex_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);

@@ -45,6 +45,8 @@ struct session {
 	bool locks;
 	struct ring_buffer *events; /* ct_events: exec and new processes */
 	bool refresh_due; /* an event asked for a refresh */
+	int *news; /* processes an event named (a new image, a new process): read first */
+	size_t nnews, news_cap;
 	bool holds_on; /* --holds requested */
 	bool holds_ready; /* the target runs its own image: probe its C library */
 	struct holds holds;

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import CONTRACE, WORKLOADS, syscall, validate
+from conftest import CONTRACE, WORKLOADS, run_contrace, syscall, validate
 
 LOCKS = os.path.join(WORKLOADS, "locks")
 
@@ -452,3 +452,21 @@ def test_exact_holds_need_a_c_library(tmp_path):
     l = lock(report, "locks-static:queue_lock")
     assert l["waits"] > 0 and l["exact_holds"]["count"] == 0
     assert "processes without exact holds" in p.stdout
+
+
+def test_follow_names_locks_after_many_processes(tmp_path):
+    """-f on a script that starts 300 processes (still alive), then a program
+    with a contended global mutex: the lock is named by its symbol and its
+    call sites found, however many processes came before (issue 12)."""
+    script = tmp_path / "many.sh"
+    script.write_text("pids=\n"
+                      "for i in $(seq 300); do sleep 30 & pids=\"$pids $!\"; done\n"
+                      f"{LOCKS} mutex 3 300 500\n"
+                      "kill $pids\n")
+    rc, report, stderr = run_contrace("-f", "--", "sh", str(script), timeout=120)
+    procs = [p for p in report["processes"] if p["comm"] == "locks"]
+    assert len(procs) == 1, [p["comm"] for p in report["processes"]][:5]
+    names = [l["name"] for l in procs[0]["locks"]]
+    assert "locks:queue_lock" in names, names
+    l = lock({"processes": procs}, "locks:queue_lock")
+    assert l["call_sites"][0]["name"].startswith("locks:mutex_worker+"), l["call_sites"]
