@@ -240,14 +240,6 @@ static __always_inline __u64 ct_rq_steal(struct rq *rq)
 	return rq->clock - rq->clock_task;
 }
 
-/* The run-queue clock when t was last enqueued (valid in sched_wakeup), or 0. */
-static __always_inline __u64 ct_task_last_queued(struct task_struct *t)
-{
-	if (ct_have_run_delay())
-		return t->sched_info.last_queued;
-	return 0;
-}
-
 /* The run-queue clock when t last got a CPU, or 0. */
 static __always_inline __u64 ct_task_last_arrival(struct task_struct *t)
 {

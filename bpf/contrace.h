@@ -88,10 +88,11 @@ struct ct_site_cache {
  * counters (se.sum_exec_runtime, sched_info.run_delay), read at each
  * switch-out, so they agree with schedstat, time(1) and top. Blocked time
  * runs from switch-out to the enqueue at wakeup, in the same run-queue clock
- * the kernel uses for those counters (rq->clock, sched_info.last_queued), so
- * the three add up to the thread's lifetime; it is split by the syscall the
- * thread slept in. The open interval since state_ts belongs to `state` and is
- * closed by user space at snapshot time.
+ * the kernel uses for those counters (the enqueue is run_delay before the
+ * next sched_info.last_arrival), so the three add up to the thread's
+ * lifetime; it is split by the syscall the thread slept in. The open
+ * interval since state_ts belongs to `state` and is closed by user space at
+ * snapshot time, with the same rules (acct.h).
  */
 struct ct_thread {
 	__u32 tid;
@@ -482,7 +483,6 @@ struct ct_config {
 	__u32 max_threads; /* entries of ct_threads */
 	__u64 thread_size; /* kernel stack size, to tell task from interrupt context */
 	__u32 syscalls; /* sys_enter/sys_exit attached: per-syscall calls and times */
-	__u32 locks; /* futex waits tracked per lock */
 	__u32 holds; /* --holds: uprobes on pthread_mutex_lock/unlock */
 	__u32 gil; /* uprobes on CPython's take_gil/drop_gil may be attached */
 };

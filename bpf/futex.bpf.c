@@ -206,8 +206,7 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 		return 0;
 	th->fx_uaddr = 0;
 	th->flags &= ~(CT_TF_FX_BUSY | CT_TF_FX_LOCK);
-	if (!ct_cfg.locks ||
-	    (nr != CT_NR_FUTEX && nr != CT_NR_FUTEX_WAIT && nr != CT_NR_FUTEX_WAITV))
+	if (nr != CT_NR_FUTEX && nr != CT_NR_FUTEX_WAIT && nr != CT_NR_FUTEX_WAITV)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
 	if (!regs)
@@ -514,8 +513,6 @@ __noinline int ct_text_exec(__u32 tgid, __u64 start, __u64 end)
 	struct ct_text *blank, *t;
 	__u32 zero = 0;
 
-	if (!ct_cfg.locks)
-		return 0;
 	blank = bpf_map_lookup_elem(&ct_text_blank, &zero);
 	if (!blank || bpf_map_update_elem(&ct_text, &tgid, blank, BPF_ANY))
 		return 0;
@@ -531,8 +528,6 @@ __noinline int ct_text_fork(__u32 parent_tgid, __u32 child_tgid)
 {
 	struct ct_text *t;
 
-	if (!ct_cfg.locks)
-		return 0;
 	t = bpf_map_lookup_elem(&ct_text, &parent_tgid);
 	if (t)
 		bpf_map_update_elem(&ct_text, &child_tgid, t, BPF_ANY);

@@ -160,8 +160,7 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 		th->pend_waker_tid = cur->pid;
 		th->pend_waker_tgid = cur->tgid;
 		th->pend_exit = nr == CT_NR_EXIT || nr == CT_NR_EXIT_GROUP;
-		if (ct_cfg.locks &&
-		    (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE)) {
+		if (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE) {
 			ct_futex_waking(th, nr, now);
 			if (ct_gilc_on)
 				ct_gilc_waking(th, ct_active_thread(cur), now);

@@ -29,9 +29,8 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	th->sys_offcpu_ns = 0;
 	th->flags &= ~CT_TF_SYS_PARTIAL;
 	th->sys_fx_uaddr = 0;
-	if (ct_cfg.locks &&
-	    (id == CT_NR_FUTEX || id == CT_NR_FUTEX_WAIT || id == CT_NR_FUTEX_WAKE ||
-	     id == CT_NR_FUTEX_WAITV || id == CT_NR_FUTEX_REQUEUE))
+	if (id == CT_NR_FUTEX || id == CT_NR_FUTEX_WAIT || id == CT_NR_FUTEX_WAKE ||
+	    id == CT_NR_FUTEX_WAITV || id == CT_NR_FUTEX_REQUEUE)
 		th->sys_fx_uaddr = ct_futex_sys_args(regs, (int)id, &th->sys_fx_op);
 	return 0;
 }

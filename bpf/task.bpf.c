@@ -127,7 +127,7 @@ static __always_inline void ct_seed_futex(struct task_struct *t, struct ct_threa
 	__u64 uaddr;
 	__u32 op = 0;
 
-	if (!ct_cfg.locks || (nr != CT_NR_FUTEX && nr != CT_NR_FUTEX_WAIT))
+	if (nr != CT_NR_FUTEX && nr != CT_NR_FUTEX_WAIT)
 		return;
 	regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	if (!regs)

@@ -84,7 +84,11 @@ uint64_t gil_runtime_offset(const char *version);
 /* Snapshots: read ct_gil_hists (sched_close() closes the GIL intervals still open). */
 int gil_read(struct snapshot *s, int hists_fd);
 
-/* Fill the threads' and processes' GIL parts of a report (after the lock and syscall parts). */
+/*
+ * Fill the threads' and processes' GIL parts of a report: after the syscall
+ * parts (it splits released time by syscall), before the locks (whose rows
+ * of the GIL's words it labels).
+ */
 int gil_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
 
 #endif

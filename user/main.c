@@ -323,7 +323,6 @@ static int start(struct run *run)
 	struct session_cfg cfg = {
 		.follow = run->o.follow,
 		.syscalls = run->o.syscalls,
-		.locks = true,
 		.holds = run->o.holds,
 		.gil = run->o.gil,
 		.gil_mode = run->o.gil_mode,

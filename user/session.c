@@ -114,10 +114,8 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	c->max_threads = cfg->max_threads;
 	c->thread_size = kernel_thread_size();
 	c->syscalls = cfg->syscalls;
-	c->locks = cfg->locks;
 	c->holds = cfg->holds;
-	s->locks = cfg->locks;
-	s->holds_on = cfg->locks && cfg->holds;
+	s->holds_on = cfg->holds;
 	s->holds.acquired = skel->progs.ct_mutex_acquired;
 	s->holds.release = skel->progs.ct_mutex_release;
 	s->gil.enabled = cfg->gil;
@@ -181,7 +179,7 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	s->gil.addrs_fd = bpf_map__fd(skel->maps.ct_gil_addrs);
 	s->gil.tstates_fd = bpf_map__fd(skel->maps.ct_gil_tstates);
 	s->gil.futex_on = &skel->bss->ct_gilc_on;
-	if (cfg->locks) {
+	{
 		static struct ct_text blank;
 		__u32 zero = 0;
 
@@ -355,8 +353,6 @@ void session_refresh(struct session *s)
 	size_t n;
 
 	task_refresh_procs(&s->procs, s->slots, used_slots(s));
-	if (!s->locks)
-		return;
 	refresh_news(s, 16);
 	n = live_pids(s, &pids);
 	/* A failed update (a process exiting) keeps what was read before. */
@@ -402,7 +398,7 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	ret = syscalls_read(snap, bpf_map__fd(s->skel->maps.ct_sysstats));
 	if (!ret)
 		ret = sched_read_wakers(snap, bpf_map__fd(s->skel->maps.ct_wakers));
-	if (!ret && s->locks) {
+	if (!ret) {
 		struct futex_fds fds = {
 			.locks = bpf_map__fd(s->skel->maps.ct_locks),
 			.edges = bpf_map__fd(s->skel->maps.ct_edges),
@@ -426,13 +422,12 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		ret = sched_close(snap);
 	if (!ret)
 		ret = syscalls_close(snap);
-	if (!ret && s->locks)
+	if (!ret)
 		ret = futex_name(snap, s->sym, &s->syms);
 	if (ret)
 		goto fail;
 	snapshot_normalize(snap);
-	if (s->locks)
-		futex_owners(snap);
+	futex_owners(snap);
 	ret = sched_resolve_names(&s->names, snap);
 	if (ret)
 		goto fail;

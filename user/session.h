@@ -24,7 +24,6 @@ struct session_cfg {
 	bool follow;
 	bool gate; /* launched command: account from its execve on */
 	bool syscalls; /* attach sys_enter/sys_exit */
-	bool locks; /* track futex waits per lock */
 	bool holds; /* --holds: uprobes on pthread mutexes (placed by session_refresh) */
 	bool gil; /* find CPython processes and probe their GIL */
 	int gil_mode; /* enum gil_mode */
@@ -42,7 +41,6 @@ struct session {
 	struct snapshot names; /* names of wakers outside the trace */
 	struct symbolizer *sym; /* names of lock words and call sites */
 	struct snapshot syms; /* those names, kept across snapshots */
-	bool locks;
 	struct ring_buffer *events; /* ct_events: exec and new processes */
 	bool refresh_due; /* an event asked for a refresh */
 	int *news; /* processes an event named (a new image, a new process): read first */
