@@ -50,3 +50,41 @@ int vec_append_(void **v, size_t *n, size_t *cap, const void *src, size_t nsrc, 
 	*n += nsrc;
 	return 0;
 }
+
+size_t vec_uniq_(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *),
+		 void (*merge)(void *kept, const void *other))
+{
+	char *a = v, *kept;
+	size_t k = 0;
+
+	if (n < 2)
+		return n;
+	qsort(a, n, size, cmp);
+	for (size_t i = 1; i < n; i++) {
+		kept = a + k * size;
+		if (!cmp(kept, a + i * size)) {
+			if (merge)
+				merge(kept, a + i * size);
+			continue;
+		}
+		if (++k != i)
+			memcpy(a + k * size, a + i * size, size);
+	}
+	return k + 1;
+}
+
+size_t vec_lower_bound_(const void *v, size_t n, size_t size, const void *key,
+			int (*cmp)(const void *elem, const void *key))
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp((const char *)v + mid * size, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

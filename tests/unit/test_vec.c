@@ -66,11 +66,48 @@ static void append_and_reserve(void **state)
 	free(v);
 }
 
+static int cmp_a(const void *x, const void *y)
+{
+	const struct elem *a = x, *b = y;
+
+	return a->a < b->a ? -1 : a->a > b->a;
+}
+
+static void add_b(void *kept, const void *other)
+{
+	((struct elem *)kept)->b += ((const struct elem *)other)->b;
+}
+
+/* Runs of equal keys fold into one, summed or dropped; the result is sorted. */
+static void uniq_folds_runs(void **state)
+{
+	struct elem v[] = { { 5, 1 }, { 2, 10 }, { 5, 100 }, { 9, 1000 }, { 2, 10000 }, { 5, 7 } };
+	struct elem w[4] = { { 3, 1 }, { 3, 2 }, { 3, 3 }, { 1, 4 } };
+	size_t n;
+
+	(void)state;
+	n = vec_uniq(v, 6, cmp_a, add_b);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].a, 2);
+	assert_int_equal(v[0].b, 10010);
+	assert_int_equal(v[1].a, 5);
+	assert_int_equal(v[1].b, 108);
+	assert_int_equal(v[2].a, 9);
+	assert_int_equal(v[2].b, 1000);
+	n = vec_uniq(w, 4, cmp_a, NULL);
+	assert_int_equal(n, 2);
+	assert_int_equal(w[0].a, 1);
+	assert_int_equal(w[1].a, 3);
+	assert_int_equal(vec_uniq(w, 1, cmp_a, NULL), 1);
+	assert_int_equal(vec_uniq(w, 0, cmp_a, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(push_keeps_contents),
 		cmocka_unit_test(append_and_reserve),
+		cmocka_unit_test(uniq_folds_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
