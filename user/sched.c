@@ -6,6 +6,7 @@
 #include "procfs.h"
 #include "sched.h"
 #include "task.h"
+#include "vec.h"
 
 int sched_read_wakers(struct snapshot *s, int fd)
 {
@@ -106,34 +107,61 @@ int sched_close(struct snapshot *s)
 	return c.err;
 }
 
-int sched_resolve_names(struct snapshot *cache, struct snapshot *s)
+/*
+ * Wakers outside the trace not named yet, once each: their names are read
+ * from /proc while the wakers may still live, and kept in the cache
+ * (sorted by tid, for snapshot_find_name()) for later snapshots.
+ */
+static int name_new_wakers(struct snapshot *cache, const struct snapshot *s)
 {
-	struct snap_name *n;
+	struct snap_name *v = NULL, *n;
+	size_t nv = 0, cap = 0, k = 0;
+	int ret = 0;
 
 	for (size_t i = 0; i < s->nwakers; i++) {
 		const struct snap_waker *w = &s->wakers[i];
 
-		if (w->key.waker_tid == CT_WAKER_IRQ ||
-		    snapshot_find_name(cache, w->key.waker_tid) || task_by_tid(s, w->key.waker_tid))
+		if (w->key.waker_tid == CT_WAKER_IRQ || task_by_tid(s, w->key.waker_tid))
 			continue;
-		n = snapshot_add_name(cache);
-		if (!n)
+		n = vec_push(v, nv, cap);
+		if (!n) {
+			free(v);
 			return -ENOMEM;
+		}
 		n->tid = w->key.waker_tid;
 		n->pid = w->val.waker_tgid;
+	}
+	nv = vec_uniq(v, nv, snapshot_cmp_name, NULL);
+	for (size_t i = 0; i < nv; i++)
+		if (!snapshot_find_name(cache, v[i].tid))
+			v[k++] = v[i];
+	for (size_t i = 0; i < k; i++) {
+		n = snapshot_add_name(cache);
+		if (!n) {
+			ret = -ENOMEM;
+			break;
+		}
+		*n = v[i];
 		if (proc_comm((int)n->pid, (int)n->tid, n->comm, sizeof(n->comm)))
 			strcpy(n->comm, "?");
 	}
+	free(v);
+	/* The cache holds names only: this sorts them (those added too, if memory ran out). */
+	snapshot_normalize(cache);
+	return ret;
+}
+
+int sched_resolve_names(struct snapshot *cache, struct snapshot *s)
+{
+	int ret = name_new_wakers(cache, s);
+
+	if (ret)
+		return ret;
 	free(s->names);
 	s->names = NULL;
 	s->nnames = 0;
-	for (size_t i = 0; i < cache->nnames; i++) {
-		n = snapshot_add_name(s);
-		if (!n)
-			return -ENOMEM;
-		*n = cache->names[i];
-	}
-	return 0;
+	s->cap.names = 0;
+	return vec_append(s->names, s->nnames, s->cap.names, cache->names, cache->nnames);
 }
 
 static uint64_t sub(uint64_t a, uint64_t b)
@@ -171,38 +199,21 @@ static void waker_identity(struct rpt_waker *rw, const struct snapshot *s,
 static int thread_wakers(struct rpt_thread *rt, const struct snapshot *cur,
 			 const struct snapshot *prev)
 {
-	const struct snap_waker *w, *end;
-	size_t first, lo, hi;
+	size_t cap = rt->nwakers;
 
-	if (!cur->nwakers)
-		return 0;
-	end = cur->wakers + cur->nwakers;
-	/* Entries are sorted by slot: find the first of this thread's. */
-	lo = 0;
-	hi = cur->nwakers;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cur->wakers[mid].key.slot < rt->slot)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	first = lo;
-	for (w = cur->wakers + first; w < end && w->key.slot == rt->slot; w++) {
+	for (size_t i = snapshot_waker_from(cur, rt->slot);
+	     i < cur->nwakers && cur->wakers[i].key.slot == rt->slot; i++) {
+		const struct snap_waker *w = &cur->wakers[i];
 		const struct snap_waker *pw =
 			prev ? snapshot_find_waker(prev, rt->slot, w->key.waker_tid) : NULL;
 		uint64_t count = sub(w->val.count, pw ? pw->val.count : 0);
-		struct rpt_waker *rw, *v;
+		struct rpt_waker *rw;
 
 		if (!count)
 			continue;
-		v = realloc(rt->wakers, (rt->nwakers + 1) * sizeof(*rt->wakers));
-		if (!v)
+		rw = vec_push(rt->wakers, rt->nwakers, cap);
+		if (!rw)
 			return -ENOMEM;
-		rt->wakers = v;
-		rw = &rt->wakers[rt->nwakers++];
-		memset(rw, 0, sizeof(*rw));
 		waker_identity(rw, cur, w);
 		rw->count = count;
 	}

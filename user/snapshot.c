@@ -4,6 +4,7 @@
 
 #include "snapshot.h"
 #include "task.h"
+#include "vec.h"
 
 void snapshot_free(struct snapshot *s)
 {
@@ -104,6 +105,20 @@ static int cmp_sym(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+int snapshot_cmp_name(const void *a, const void *b)
+{
+	const struct snap_name *x = a, *y = b;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+int snapshot_cmp_proc(const void *a, const void *b)
+{
+	const struct snap_proc *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
 static int cmp_tid(const void *a, const void *b)
 {
 	const struct snap_tid *x = a, *y = b;
@@ -145,17 +160,10 @@ static void index_tids(struct snapshot *s)
 
 const struct snap_tid *snapshot_find_tid(const struct snapshot *s, uint32_t tid)
 {
-	size_t lo = 0, hi = s->ntids;
+	struct snap_tid key = { .tid = tid };
+	size_t i = vec_lower_bound(s->tids, s->ntids, &key, cmp_tid);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->tids[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->ntids && s->tids[lo].tid == tid ? &s->tids[lo] : NULL;
+	return i < s->ntids && s->tids[i].tid == tid ? &s->tids[i] : NULL;
 }
 
 void snapshot_normalize(struct snapshot *s)
@@ -169,6 +177,10 @@ void snapshot_normalize(struct snapshot *s)
 		qsort(s->sites, s->nsites, sizeof(*s->sites), cmp_site);
 	if (s->nsyms)
 		qsort(s->syms, s->nsyms, sizeof(*s->syms), cmp_sym);
+	if (s->nnames)
+		qsort(s->names, s->nnames, sizeof(*s->names), snapshot_cmp_name);
+	if (s->nprocs)
+		qsort(s->procs, s->nprocs, sizeof(*s->procs), snapshot_cmp_proc);
 	size_t i, n;
 
 	if (s->nsys) {
@@ -251,43 +263,60 @@ const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid,
 
 const struct snap_name *snapshot_find_name(const struct snapshot *s, uint32_t tid)
 {
-	for (size_t i = 0; i < s->nnames; i++)
-		if (s->names[i].tid == tid)
-			return &s->names[i];
-	return NULL;
+	struct snap_name key = { .tid = tid };
+
+	if (!s->nnames)
+		return NULL;
+	return bsearch(&key, s->names, s->nnames, sizeof(*s->names), snapshot_cmp_name);
 }
 
 const struct snap_proc *snapshot_find_proc(const struct snapshot *s, uint32_t pid)
 {
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (s->procs[i].pid == pid)
-			return &s->procs[i];
-	return NULL;
+	struct snap_proc key = { .pid = pid };
+
+	if (!s->nprocs)
+		return NULL;
+	return bsearch(&key, s->procs, s->nprocs, sizeof(*s->procs), snapshot_cmp_proc);
 }
 
-/* Grow *arr of *n elements of `size` bytes by one zeroed element. */
-static void *append(void **arr, size_t *n, size_t size)
+size_t snapshot_sys_from(const struct snapshot *s, uint32_t slot)
 {
-	void *p;
+	struct snap_sys key = { .key = { .slot = slot, .nr = INT32_MIN } };
 
-	/* Capacity doubles at powers of two. */
-	if ((*n & (*n - 1)) == 0) {
-		size_t cap = *n ? *n * 2 : 1;
+	return vec_lower_bound(s->sys, s->nsys, &key, cmp_sys);
+}
 
-		p = realloc(*arr, cap * size);
-		if (!p)
-			return NULL;
-		*arr = p;
-	}
-	p = (char *)*arr + *n * size;
-	memset(p, 0, size);
-	(*n)++;
-	return p;
+size_t snapshot_waker_from(const struct snapshot *s, uint32_t slot)
+{
+	struct snap_waker key = { .key = { .slot = slot } };
+
+	return vec_lower_bound(s->wakers, s->nwakers, &key, cmp_waker);
+}
+
+size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_lock key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	return vec_lower_bound(s->locks, s->nlocks, &key, cmp_lock);
+}
+
+size_t snapshot_edge_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_edge key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	return vec_lower_bound(s->edges, s->nedges, &key, cmp_edge);
+}
+
+size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_site key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	return vec_lower_bound(s->sites, s->nsites, &key, cmp_site);
 }
 
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr)
 {
-	struct snap_sys *e = append((void **)&s->sys, &s->nsys, sizeof(*s->sys));
+	struct snap_sys *e = vec_push(s->sys, s->nsys, s->cap.sys);
 
 	if (e) {
 		e->key.slot = slot;
@@ -298,7 +327,7 @@ struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr)
 
 struct snap_waker *snapshot_add_waker(struct snapshot *s, uint32_t slot, uint32_t tid)
 {
-	struct snap_waker *e = append((void **)&s->wakers, &s->nwakers, sizeof(*s->wakers));
+	struct snap_waker *e = vec_push(s->wakers, s->nwakers, s->cap.wakers);
 
 	if (e) {
 		e->key.slot = slot;
@@ -309,30 +338,30 @@ struct snap_waker *snapshot_add_waker(struct snapshot *s, uint32_t slot, uint32_
 
 struct snap_name *snapshot_add_name(struct snapshot *s)
 {
-	return append((void **)&s->names, &s->nnames, sizeof(*s->names));
+	return vec_push(s->names, s->nnames, s->cap.names);
 }
 
 struct snap_proc *snapshot_add_proc(struct snapshot *s)
 {
-	return append((void **)&s->procs, &s->nprocs, sizeof(*s->procs));
+	return vec_push(s->procs, s->nprocs, s->cap.procs);
 }
 
 struct snap_lock *snapshot_add_lock(struct snapshot *s)
 {
-	return append((void **)&s->locks, &s->nlocks, sizeof(*s->locks));
+	return vec_push(s->locks, s->nlocks, s->cap.locks);
 }
 
 struct snap_edge *snapshot_add_edge(struct snapshot *s)
 {
-	return append((void **)&s->edges, &s->nedges, sizeof(*s->edges));
+	return vec_push(s->edges, s->nedges, s->cap.edges);
 }
 
 struct snap_site *snapshot_add_site(struct snapshot *s)
 {
-	return append((void **)&s->sites, &s->nsites, sizeof(*s->sites));
+	return vec_push(s->sites, s->nsites, s->cap.sites);
 }
 
 struct snap_sym *snapshot_add_sym(struct snapshot *s)
 {
-	return append((void **)&s->syms, &s->nsyms, sizeof(*s->syms));
+	return vec_push(s->syms, s->nsyms, s->cap.syms);
 }

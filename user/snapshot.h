@@ -94,9 +94,9 @@ struct snapshot {
 	size_t nwakers;
 	struct snap_waker *wakers; /* sorted by (slot, waker_tid) */
 	size_t nnames;
-	struct snap_name *names;
+	struct snap_name *names; /* sorted by tid */
 	size_t nprocs;
-	struct snap_proc *procs;
+	struct snap_proc *procs; /* sorted by pid */
 	size_t nlocks;
 	struct snap_lock *locks; /* sorted by (tgid, uaddr) */
 	size_t nedges;
@@ -110,6 +110,13 @@ struct snapshot {
 	/* Made by snapshot_normalize(): accounted threads by tid, for task_by_tid(). */
 	size_t ntids;
 	struct snap_tid *tids; /* sorted by tid; of a tid reused, its last slot */
+	/*
+	 * Capacities of the arrays snapshot_add_*() grow (vec.h). 0 for an
+	 * array allocated to its count; whoever replaces an array resets it.
+	 */
+	struct {
+		size_t sys, wakers, names, procs, locks, edges, sites, syms;
+	} cap;
 };
 
 void snapshot_free(struct snapshot *s);
@@ -117,7 +124,7 @@ void snapshot_free(struct snapshot *s);
 /* The index entry of an accounted thread (NULL: none, or no index yet). */
 const struct snap_tid *snapshot_find_tid(const struct snapshot *s, uint32_t tid);
 
-/* Sort sys and wakers by key; merge duplicate keys. */
+/* Sort every array by key; merge duplicate keys of sys and wakers; index the threads by tid. */
 void snapshot_normalize(struct snapshot *s);
 
 /* The entry for a key, or NULL (arrays must be normalized). */
@@ -131,6 +138,21 @@ const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struc
 const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k);
 const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
 					 uint64_t addr);
+
+/* The orders of names (by tid) and processes (by pid), for caches kept in them. */
+int snapshot_cmp_name(const void *a, const void *b);
+int snapshot_cmp_proc(const void *a, const void *b);
+
+/*
+ * Where the entries of a key prefix begin in a normalized snapshot: the
+ * index of the first entry at or after it (n if none). The entries of a
+ * thread's slot, of a process (uaddr 0), or of one lock follow in order.
+ */
+size_t snapshot_sys_from(const struct snapshot *s, uint32_t slot);
+size_t snapshot_waker_from(const struct snapshot *s, uint32_t slot);
+size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
+size_t snapshot_edge_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
+size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 
 /* Append an entry, growing the array. NULL on allocation failure. */
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr);

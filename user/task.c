@@ -5,6 +5,7 @@
 
 #include "procfs.h"
 #include "task.h"
+#include "vec.h"
 
 int task_read(struct snapshot *s, const struct ct_thread *slots, uint32_t n)
 {
@@ -23,33 +24,62 @@ int task_read(struct snapshot *s, const struct ct_thread *slots, uint32_t n)
 
 static struct snap_proc *cache_find(const struct proc_cache *c, uint32_t pid)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (c->v[i].pid == pid)
-			return &c->v[i];
-	return NULL;
+	struct snap_proc key = { .pid = pid };
+
+	if (!c->n)
+		return NULL;
+	return bsearch(&key, c->v, c->n, sizeof(key), snapshot_cmp_proc);
 }
 
-static void cache_add(struct proc_cache *c, const struct ct_thread *t)
+/* What /proc says of process pid now; t (one of its threads) names it if /proc cannot. */
+static void proc_info(struct snap_proc *p, uint32_t pid, const struct ct_thread *t)
 {
-	struct snap_proc *p, *v;
-
-	v = realloc(c->v, (c->n + 1) * sizeof(*c->v));
-	if (!v)
-		return;
-	c->v = v;
-	p = &c->v[c->n++];
 	memset(p, 0, sizeof(*p));
-	p->pid = t->tgid;
-	if (proc_comm((int)t->tgid, 0, p->comm, sizeof(p->comm)))
+	p->pid = pid;
+	if (proc_comm((int)pid, 0, p->comm, sizeof(p->comm)))
 		memcpy(p->comm, t->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = '\0';
-	if (proc_cmdline((int)t->tgid, p->cmdline, sizeof(p->cmdline)))
+	if (proc_cmdline((int)pid, p->cmdline, sizeof(p->cmdline)))
 		p->cmdline[0] = '\0';
-	p->ncpus = (uint32_t)proc_ncpus((int)t->tgid);
+	p->ncpus = (uint32_t)proc_ncpus((int)pid);
 }
 
+/* After an execve the command line changes: read it again while alive. */
+static void proc_exec_check(struct snap_proc *p, const struct ct_thread *t)
+{
+	if (t->tid == t->tgid && t->state != CT_ST_DEAD &&
+	    strncmp(p->comm, t->comm, sizeof(p->comm)) != 0) {
+		memcpy(p->comm, t->comm, sizeof(p->comm));
+		p->comm[sizeof(p->comm) - 1] = '\0';
+		proc_cmdline((int)t->tgid, p->cmdline, sizeof(p->cmdline));
+	}
+}
+
+/* A thread of a process not in the cache yet. */
+struct fresh {
+	uint32_t tgid;
+	uint32_t slot;
+};
+
+static int cmp_fresh(const void *a, const void *b)
+{
+	const struct fresh *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/*
+ * Processes first seen now are read from /proc once each (named by their
+ * first slot if /proc cannot), and the cache is sorted again: a lookup per
+ * slot stays a binary search with thousands of processes (-f). Without
+ * memory for a new entry, it is tried again at the next refresh.
+ */
 void task_refresh_procs(struct proc_cache *c, const struct ct_thread *slots, uint32_t n)
 {
+	struct fresh *fresh = NULL, *f;
+	size_t nfresh = 0, cap = 0, n0 = c->n;
 	struct snap_proc *p;
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -58,19 +88,26 @@ void task_refresh_procs(struct proc_cache *c, const struct ct_thread *slots, uin
 		if (!task_accounted(t))
 			continue;
 		p = cache_find(c, t->tgid);
-		if (!p) {
-			if (t->state != CT_ST_DEAD)
-				cache_add(c, t);
-			continue;
-		}
-		/* After an execve the command line changes: read it again while alive. */
-		if (t->tid == t->tgid && t->state != CT_ST_DEAD &&
-		    strncmp(p->comm, t->comm, sizeof(p->comm)) != 0) {
-			memcpy(p->comm, t->comm, sizeof(p->comm));
-			p->comm[sizeof(p->comm) - 1] = '\0';
-			proc_cmdline((int)t->tgid, p->cmdline, sizeof(p->cmdline));
+		if (p) {
+			proc_exec_check(p, t);
+		} else if (t->state != CT_ST_DEAD && (f = vec_push(fresh, nfresh, cap))) {
+			f->tgid = t->tgid;
+			f->slot = i;
 		}
 	}
+	if (nfresh)
+		qsort(fresh, nfresh, sizeof(*fresh), cmp_fresh);
+	for (size_t k = 0; k < nfresh; k++) {
+		if (k && fresh[k].tgid == fresh[k - 1].tgid)
+			continue;
+		p = vec_push(c->v, c->n, c->cap);
+		if (!p)
+			break;
+		proc_info(p, fresh[k].tgid, &slots[fresh[k].slot]);
+	}
+	free(fresh);
+	if (c->n > n0)
+		qsort(c->v, c->n, sizeof(*c->v), snapshot_cmp_proc);
 }
 
 void task_proc_exec(struct proc_cache *c, uint32_t pid)
@@ -87,21 +124,14 @@ int task_copy_procs(const struct proc_cache *c, struct snapshot *s)
 	free(s->procs);
 	s->procs = NULL;
 	s->nprocs = 0;
-	if (!c->n)
-		return 0;
-	s->procs = malloc(c->n * sizeof(*s->procs));
-	if (!s->procs)
-		return -ENOMEM;
-	memcpy(s->procs, c->v, c->n * sizeof(*s->procs));
-	s->nprocs = c->n;
-	return 0;
+	s->cap.procs = 0;
+	return vec_append(s->procs, s->nprocs, s->cap.procs, c->v, c->n);
 }
 
 void task_free_procs(struct proc_cache *c)
 {
 	free(c->v);
-	c->v = NULL;
-	c->n = 0;
+	memset(c, 0, sizeof(*c));
 }
 
 const struct ct_thread *task_by_tid(const struct snapshot *s, uint32_t tid)

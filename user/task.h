@@ -10,8 +10,8 @@
 
 /* /proc facts about the traced processes, gathered while they live. */
 struct proc_cache {
-	size_t n;
-	struct snap_proc *v;
+	size_t n, cap;
+	struct snap_proc *v; /* sorted by pid */
 };
 
 /* Whether a slot holds a thread being accounted: published, and past a launch's execve. */
