@@ -12,6 +12,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "task.h"
+#include "vec.h"
 
 int futex_read(struct snapshot *s, const struct futex_fds *fds)
 {
@@ -211,75 +212,118 @@ void futex_owners(struct snapshot *s)
 		close(c.mem);
 }
 
-/* Name addr in cache (once), from the symbolizer. */
-static int name_one(struct snapshot *cache, struct symbolizer *sym, uint32_t pid, uint32_t kind,
-		    uint64_t addr)
+/* An address of a traced process to name. */
+struct name_key {
+	uint32_t pid;
+	uint32_t kind; /* enum snap_sym_kind */
+	uint64_t addr;
+};
+
+static int cmp_name_key(const void *a, const void *b)
 {
-	struct snap_sym *n;
-	int found;
+	const struct name_key *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int want(struct name_key **v, size_t *n, size_t *cap, uint32_t pid, uint32_t kind,
+		uint64_t addr)
+{
+	struct name_key *k;
 
 	if (!addr)
 		return 0;
-	for (size_t i = 0; i < cache->nsyms; i++) {
-		n = &cache->syms[i];
-		if (n->pid == pid && n->kind == kind && n->addr == addr)
-			return 0;
-	}
-	n = snapshot_add_sym(cache);
-	if (!n)
+	k = vec_push(*v, *n, *cap);
+	if (!k)
 		return -ENOMEM;
-	n->pid = pid;
-	n->kind = kind;
-	n->addr = addr;
-	if (kind == SNAP_SYM_DATA)
-		found = symbolizer_name_data(sym, (int)pid, addr, n->name, sizeof(n->name));
-	else
-		found = symbolizer_name_code(sym, (int)pid, addr, n->name, sizeof(n->name));
-	if (found < 0)
-		snprintf(n->name, sizeof(n->name), "0x%llx", (unsigned long long)addr);
-	n->found = found > 0;
+	k->pid = pid;
+	k->kind = kind;
+	k->addr = addr;
 	return 0;
 }
 
-int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cache)
+/* The lock words and call sites s refers to, once each, sorted. 0 or -ENOMEM. */
+static int wanted(const struct snapshot *s, struct name_key **v, size_t *n)
 {
+	size_t cap = 0;
 	int ret = 0;
 
 	for (size_t i = 0; i < s->nlocks && !ret; i++)
-		ret = name_one(cache, sym, s->locks[i].key.tgid, SNAP_SYM_DATA,
-			       s->locks[i].key.uaddr);
+		ret = want(v, n, &cap, s->locks[i].key.tgid, SNAP_SYM_DATA, s->locks[i].key.uaddr);
 	for (size_t i = 0; i < s->nsites && !ret; i++)
-		ret = name_one(cache, sym, s->sites[i].key.tgid, SNAP_SYM_CODE,
-			       s->sites[i].key.site);
+		ret = want(v, n, &cap, s->sites[i].key.tgid, SNAP_SYM_CODE, s->sites[i].key.site);
 	for (uint32_t i = 0; i < s->nthreads && !ret; i++) {
 		const struct ct_thread *t = &s->threads[i];
 
 		if (!task_accounted(t) || !t->fx_uaddr || t->end_ts)
 			continue;
-		ret = name_one(cache, sym, t->tgid, SNAP_SYM_DATA, t->fx_uaddr);
-		if (!ret && t->fx_site)
-			ret = name_one(cache, sym, t->tgid, SNAP_SYM_CODE, t->fx_site);
+		ret = want(v, n, &cap, t->tgid, SNAP_SYM_DATA, t->fx_uaddr);
+		if (!ret)
+			ret = want(v, n, &cap, t->tgid, SNAP_SYM_CODE, t->fx_site);
 	}
 	for (size_t i = 0; i < s->nedges && !ret; i++) {
 		const struct snap_edge *e = &s->edges[i];
 
-		ret = name_one(cache, sym, e->key.tgid, SNAP_SYM_CODE, e->val.holder_site);
+		ret = want(v, n, &cap, e->key.tgid, SNAP_SYM_CODE, e->val.holder_site);
 		if (!ret)
-			ret = name_one(cache, sym, e->key.tgid, SNAP_SYM_CODE, e->val.waiter_site);
+			ret = want(v, n, &cap, e->key.tgid, SNAP_SYM_CODE, e->val.waiter_site);
 	}
+	*n = vec_uniq(*v, *n, cmp_name_key, NULL);
+	return ret;
+}
+
+/* Name k in a new entry of the cache, from the symbolizer. 0 or -ENOMEM. */
+static int name_new(struct snapshot *cache, struct symbolizer *sym, const struct name_key *k)
+{
+	struct snap_sym *n = snapshot_add_sym(cache);
+	int found;
+
+	if (!n)
+		return -ENOMEM;
+	n->pid = k->pid;
+	n->kind = k->kind;
+	n->addr = k->addr;
+	if (k->kind == SNAP_SYM_DATA)
+		found = symbolizer_name_data(sym, (int)k->pid, k->addr, n->name, sizeof(n->name));
+	else
+		found = symbolizer_name_code(sym, (int)k->pid, k->addr, n->name, sizeof(n->name));
+	if (found < 0)
+		snprintf(n->name, sizeof(n->name), "0x%llx", (unsigned long long)k->addr);
+	n->found = found > 0;
+	return 0;
+}
+
+/*
+ * Each address is named once in the cache's life, and the cache stays
+ * sorted, so that what it knows is a binary search away (a linear search
+ * per address was quadratic: 50,000 addresses took minutes under ASan).
+ */
+int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cache)
+{
+	struct name_key *v = NULL;
+	size_t n = 0, k = 0;
+	int ret = wanted(s, &v, &n);
+
+	for (size_t i = 0; i < n && !ret; i++)
+		if (!snapshot_find_sym(cache, v[i].pid, v[i].kind, v[i].addr))
+			v[k++] = v[i];
+	for (size_t i = 0; i < k && !ret; i++)
+		ret = name_new(cache, sym, &v[i]);
+	free(v);
+	/* The cache holds names only: this sorts them. */
+	if (k)
+		snapshot_normalize(cache);
 	if (ret)
 		return ret;
 	free(s->syms);
 	s->syms = NULL;
 	s->nsyms = 0;
-	if (!cache->nsyms)
-		return 0;
-	s->syms = malloc(cache->nsyms * sizeof(*s->syms));
-	if (!s->syms)
-		return -ENOMEM;
-	memcpy(s->syms, cache->syms, cache->nsyms * sizeof(*s->syms));
-	s->nsyms = cache->nsyms;
-	return 0;
+	s->cap.syms = 0;
+	return vec_append(s->syms, s->nsyms, s->cap.syms, cache->syms, cache->nsyms);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -384,25 +428,30 @@ static void lock_name(struct rpt_lock *l, const struct snapshot *s, uint32_t pid
 		copy_name(l->name, sizeof(l->name), n);
 }
 
-/* Add a wait of `tid` into a list of parties (waiters or holders). */
-static int party_add(struct rpt_lock_party **v, size_t *n, uint32_t tid, const char *comm,
-		     uint64_t waits, uint64_t wait_ns)
+/* A list of parties is built with an entry per edge, then folded by tid. */
+static int cmp_party_tid(const void *a, const void *b)
 {
-	struct rpt_lock_party *p, *nv;
+	const struct rpt_lock_party *x = a, *y = b;
 
-	for (size_t i = 0; i < *n; i++) {
-		if ((*v)[i].tid == tid) {
-			(*v)[i].waits += waits;
-			(*v)[i].wait_ns += wait_ns;
-			return 0;
-		}
-	}
-	nv = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!nv)
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static void party_fold(void *kept, const void *other)
+{
+	struct rpt_lock_party *k = kept;
+	const struct rpt_lock_party *o = other;
+
+	k->waits += o->waits;
+	k->wait_ns += o->wait_ns;
+}
+
+static int party_push(struct rpt_lock_party **v, size_t *n, size_t *cap, uint32_t tid,
+		      const char *comm, uint64_t waits, uint64_t wait_ns)
+{
+	struct rpt_lock_party *p = vec_push(*v, *n, *cap);
+
+	if (!p)
 		return -ENOMEM;
-	*v = nv;
-	p = &(*v)[(*n)++];
-	memset(p, 0, sizeof(*p));
 	p->tid = tid;
 	copy_name(p->comm, sizeof(p->comm), comm);
 	p->waits = waits;
@@ -419,72 +468,77 @@ static const char *party_comm(const struct snapshot *s, uint32_t tid)
 	return task_comm(s, tid);
 }
 
+/* The chain of one edge, and its waiter and holder in the lock's parties. */
+static int edge_add(struct rpt_lock *l, size_t caps[3], uint32_t pid, const struct snapshot *cur,
+		    const struct snap_edge *e, uint64_t waits, uint64_t ns)
+{
+	struct rpt_lock_chain *c;
+	char b1[32], b2[32];
+
+	if (party_push(&l->waiters, &l->nwaiters, &caps[0], e->key.waiter,
+		       party_comm(cur, e->key.waiter), waits, ns) ||
+	    party_push(&l->holders, &l->nholders, &caps[1], e->key.holder,
+		       party_comm(cur, e->key.holder), waits, ns))
+		return -ENOMEM;
+	c = vec_push(l->chains, l->nchains, caps[2]);
+	if (!c)
+		return -ENOMEM;
+	c->waiter = e->key.waiter;
+	c->holder = e->key.holder;
+	copy_name(c->waiter_comm, sizeof(c->waiter_comm), party_comm(cur, c->waiter));
+	copy_name(c->holder_comm, sizeof(c->holder_comm), party_comm(cur, c->holder));
+	c->waits = waits;
+	c->wait_ns = ns;
+	copy_name(c->holder_site, sizeof(c->holder_site),
+		  sym_name(cur, pid, SNAP_SYM_CODE, e->val.holder_site, b1, sizeof(b1), NULL));
+	copy_name(c->waiter_site, sizeof(c->waiter_site),
+		  sym_name(cur, pid, SNAP_SYM_CODE, e->val.waiter_site, b2, sizeof(b2), NULL));
+	return 0;
+}
+
+/* The lock's edges (who waited for whom) follow each other in cur's sorted array. */
 static int lock_edges(struct rpt_lock *l, uint32_t pid, const struct snapshot *cur,
 		      const struct snapshot *prev)
 {
-	char b1[32], b2[32];
+	size_t caps[3] = { 0 };
 
-	for (size_t i = 0; i < cur->nedges; i++) {
+	for (size_t i = snapshot_edge_from(cur, pid, l->uaddr); i < cur->nedges; i++) {
 		const struct snap_edge *e = &cur->edges[i], *o;
-		struct rpt_lock_chain *c, *nv;
 		uint64_t waits, ns;
 
 		if (e->key.tgid != pid || e->key.uaddr != l->uaddr)
-			continue;
+			break;
 		o = prev ? snapshot_find_edge(prev, &e->key) : NULL;
 		waits = sub(e->val.waits, o ? o->val.waits : 0);
 		ns = sub(e->val.wait_ns, o ? o->val.wait_ns : 0);
-		if (!waits && !ns)
-			continue;
-		if (party_add(&l->waiters, &l->nwaiters, e->key.waiter,
-			      party_comm(cur, e->key.waiter), waits, ns) ||
-		    party_add(&l->holders, &l->nholders, e->key.holder,
-			      party_comm(cur, e->key.holder), waits, ns))
+		if ((waits || ns) && edge_add(l, caps, pid, cur, e, waits, ns))
 			return -ENOMEM;
-		nv = realloc(l->chains, (l->nchains + 1) * sizeof(*l->chains));
-		if (!nv)
-			return -ENOMEM;
-		l->chains = nv;
-		c = &l->chains[l->nchains++];
-		memset(c, 0, sizeof(*c));
-		c->waiter = e->key.waiter;
-		c->holder = e->key.holder;
-		copy_name(c->waiter_comm, sizeof(c->waiter_comm), party_comm(cur, c->waiter));
-		copy_name(c->holder_comm, sizeof(c->holder_comm), party_comm(cur, c->holder));
-		c->waits = waits;
-		c->wait_ns = ns;
-		copy_name(c->holder_site, sizeof(c->holder_site),
-			  sym_name(cur, pid, SNAP_SYM_CODE, e->val.holder_site, b1, sizeof(b1),
-				   NULL));
-		copy_name(c->waiter_site, sizeof(c->waiter_site),
-			  sym_name(cur, pid, SNAP_SYM_CODE, e->val.waiter_site, b2, sizeof(b2),
-				   NULL));
 	}
+	l->nwaiters = vec_uniq(l->waiters, l->nwaiters, cmp_party_tid, party_fold);
+	l->nholders = vec_uniq(l->holders, l->nholders, cmp_party_tid, party_fold);
 	return 0;
 }
 
 static int lock_sites(struct rpt_lock *l, uint32_t pid, const struct snapshot *cur,
 		      const struct snapshot *prev)
 {
+	size_t cap = 0;
 	char buf[32];
 
-	for (size_t i = 0; i < cur->nsites; i++) {
+	for (size_t i = snapshot_site_from(cur, pid, l->uaddr); i < cur->nsites; i++) {
 		const struct snap_site *e = &cur->sites[i], *o;
-		struct rpt_lock_site *st, *nv;
+		struct rpt_lock_site *st;
 		uint64_t waits;
 
 		if (e->key.tgid != pid || e->key.uaddr != l->uaddr)
-			continue;
+			break;
 		o = prev ? snapshot_find_site(prev, &e->key) : NULL;
 		waits = sub(e->val.waits, o ? o->val.waits : 0);
 		if (!waits)
 			continue;
-		nv = realloc(l->sites, (l->nsites + 1) * sizeof(*l->sites));
-		if (!nv)
+		st = vec_push(l->sites, l->nsites, cap);
+		if (!st)
 			return -ENOMEM;
-		l->sites = nv;
-		st = &l->sites[l->nsites++];
-		memset(st, 0, sizeof(*st));
 		st->addr = e->key.site;
 		st->waits = waits;
 		st->wait_ns = sub(e->val.wait_ns, o ? o->val.wait_ns : 0);
@@ -498,25 +552,48 @@ static int lock_sites(struct rpt_lock *l, uint32_t pid, const struct snapshot *c
 	return 0;
 }
 
+/* Longest wait first; equal ones by thread, so that the order is the same whatever the input's. */
 static int cmp_party(const void *a, const void *b)
 {
 	const struct rpt_lock_party *x = a, *y = b;
 
-	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return cmp_party_tid(a, b);
+}
+
+static int cmp_chain_key(const void *a, const void *b)
+{
+	const struct rpt_lock_chain *x = a, *y = b;
+
+	if (x->waiter != y->waiter)
+		return x->waiter < y->waiter ? -1 : 1;
+	return x->holder < y->holder ? -1 : x->holder > y->holder;
 }
 
 static int cmp_chain(const void *a, const void *b)
 {
 	const struct rpt_lock_chain *x = a, *y = b;
 
-	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return cmp_chain_key(a, b);
+}
+
+static int cmp_site_addr(const void *a, const void *b)
+{
+	const struct rpt_lock_site *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
 static int cmp_site(const void *a, const void *b)
 {
 	const struct rpt_lock_site *x = a, *y = b;
 
-	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return cmp_site_addr(a, b);
 }
 
 /* struct _gil_runtime_state is 232 bytes or less in 3.8-3.13 (4 pthread objects and 4 words). */
@@ -526,7 +603,9 @@ static int cmp_now(const void *a, const void *b)
 {
 	const struct rpt_lock_now *x = a, *y = b;
 
-	return x->wait_ns == y->wait_ns ? 0 : x->wait_ns > y->wait_ns ? -1 : 1;
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
 /* By total wait, the waits in progress included (a deadlock's locks come first). */
@@ -573,88 +652,166 @@ static void free_lock(struct rpt_lock *l)
 	free(l->now);
 }
 
-/* Append nsrc elements of size bytes to the array *v of *n. 0, or -ENOMEM. */
-static int append(void **v, size_t *n, const void *src, size_t nsrc, size_t size)
+/*
+ * A new row of p for uaddr, named, with no waits (cap: p->locks's
+ * capacity while the table is built). NULL: no memory.
+ */
+static struct rpt_lock *row_add(struct rpt_process *p, size_t *cap, const struct snapshot *cur,
+				uint64_t uaddr, uint32_t op)
 {
-	void *nv;
-
-	if (!nsrc)
-		return 0;
-	nv = realloc(*v, (*n + nsrc) * size);
-	if (!nv)
-		return -ENOMEM;
-	memcpy((char *)nv + *n * size, src, nsrc * size);
-	*v = nv;
-	*n += nsrc;
-	return 0;
-}
-
-/* A new row of p for uaddr, named, with no waits. NULL: no memory. */
-static struct rpt_lock *row_add(struct rpt_process *p, const struct snapshot *cur, uint64_t uaddr,
-				uint32_t op)
-{
-	struct rpt_lock *l, *nv;
+	struct rpt_lock *l = vec_push(p->locks, p->nlocks, *cap);
 	char buf[32];
 
-	nv = realloc(p->locks, (p->nlocks + 1) * sizeof(*p->locks));
-	if (!nv)
+	if (!l)
 		return NULL;
-	p->locks = nv;
-	l = &p->locks[p->nlocks++];
-	memset(l, 0, sizeof(*l));
 	l->uaddr = uaddr;
 	l->op = op;
 	lock_name(l, cur, p->pid, buf, sizeof(buf));
 	return l;
 }
 
-/* The row of p for uaddr, made (named, with no waits) if missing. NULL: no memory. */
-static struct rpt_lock *lock_row(struct rpt_process *p, const struct snapshot *cur, uint64_t uaddr,
-				 uint32_t op)
+static int cmp_row_uaddr(const void *row, const void *uaddr)
 {
-	for (size_t i = 0; i < p->nlocks; i++)
-		if (p->locks[i].uaddr == uaddr)
-			return &p->locks[i];
-	return row_add(p, cur, uaddr, op);
+	uint64_t a = ((const struct rpt_lock *)row)->uaddr, b = *(const uint64_t *)uaddr;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The row for uaddr among the first n rows of p, sorted by address; NULL if none. */
+static struct rpt_lock *row_find(struct rpt_process *p, size_t n, uint64_t uaddr)
+{
+	size_t i = vec_lower_bound(p->locks, n, &uaddr, cmp_row_uaddr);
+
+	return i < n && p->locks[i].uaddr == uaddr ? &p->locks[i] : NULL;
+}
+
+/* A thread of a process in a futex wait: the word, and its slot. */
+struct pending {
+	uint64_t uaddr;
+	uint32_t slot;
+};
+
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->uaddr != y->uaddr)
+		return x->uaddr < y->uaddr ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* The waits of p's threads in progress at cur, by word (then slot). 0 or -ENOMEM. */
+static int pending_waits(const struct rpt_process *p, const struct snapshot *cur,
+			 struct pending **v, size_t *n)
+{
+	size_t cap = 0;
+
+	for (size_t j = 0; j < p->nthreads; j++) {
+		const struct ct_thread *t = &cur->threads[p->threads[j].slot];
+		struct pending *w;
+
+		if (!t->fx_uaddr || t->end_ts || task_by_tid(cur, t->tid) != t)
+			continue;
+		w = vec_push(*v, *n, cap);
+		if (!w)
+			return -ENOMEM;
+		w->uaddr = t->fx_uaddr;
+		w->slot = p->threads[j].slot;
+	}
+	if (*n > 1)
+		qsort(*v, *n, sizeof(**v), cmp_pending);
+	return 0;
+}
+
+/* Thread t's wait in progress on l, into w. */
+static void wait_now(struct rpt_lock *l, struct rpt_lock_now *w, const struct ct_thread *t,
+		     uint32_t pid, const struct snapshot *cur, const struct snapshot *prev)
+{
+	char buf[32];
+
+	memset(w, 0, sizeof(*w));
+	w->tid = t->tid;
+	copy_name(w->comm, sizeof(w->comm), t->comm);
+	w->wait_ns = sub(cur->ts, t->fx_start);
+	w->before = (t->flags & CT_TF_SEEDED) && t->fx_start <= t->start_ts;
+	w->owner = t->fx_owner;
+	w->join = w->owner && !(t->flags & CT_TF_FX_LOCK) && !is_pi(t->fx_op);
+	if (w->owner)
+		copy_name(w->owner_comm, sizeof(w->owner_comm), task_comm(cur, w->owner));
+	if (t->fx_site)
+		copy_name(w->site, sizeof(w->site),
+			  sym_name(cur, pid, SNAP_SYM_CODE, t->fx_site, buf, sizeof(buf), NULL));
+	l->now_ns += sub(cur->ts, prev && prev->ts > t->fx_start ? prev->ts : t->fx_start);
 }
 
 /*
  * The waits of p's threads still in progress at cur (their thread slots say
- * so). A row's now_ns counts them from the window's start (prev), for its
- * rank and the --locks-min-wait filter; each wait's own figure is its age.
+ * so), into the rows of their words: the table's (its first rows, sorted),
+ * or a new row per word. A row's now_ns counts them from the window's start
+ * (prev), for its rank and the --locks-min-wait filter; each wait's own
+ * figure is its age.
  */
-static int locks_in_progress(struct rpt_process *p, const struct snapshot *cur,
+static int locks_in_progress(struct rpt_process *p, size_t *cap, const struct snapshot *cur,
 			     const struct snapshot *prev)
 {
-	char buf[32];
+	size_t n = 0, ntable = p->nlocks, next, ncap;
+	struct pending *v = NULL;
+	int ret = pending_waits(p, cur, &v, &n);
 
-	for (uint32_t i = 0; i < cur->nthreads; i++) {
-		const struct ct_thread *t = &cur->threads[i];
-		struct rpt_lock_now now = { 0 }, *w = &now;
-		struct rpt_lock *l;
+	for (size_t i = 0; i < n && !ret; i = next) {
+		const struct ct_thread *t = &cur->threads[v[i].slot];
+		struct rpt_lock *l = row_find(p, ntable, v[i].uaddr);
 
-		if (t->tgid != p->pid || !task_accounted(t) || !t->fx_uaddr || t->end_ts ||
-		    task_by_tid(cur, t->tid) != t)
-			continue;
-		l = lock_row(p, cur, t->fx_uaddr, t->fx_op);
+		for (next = i + 1; next < n && v[next].uaddr == v[i].uaddr; next++)
+			;
 		if (!l)
-			return -ENOMEM;
-		w->tid = t->tid;
-		copy_name(w->comm, sizeof(w->comm), t->comm);
-		w->wait_ns = sub(cur->ts, t->fx_start);
-		w->before = (t->flags & CT_TF_SEEDED) && t->fx_start <= t->start_ts;
-		w->owner = t->fx_owner;
-		w->join = w->owner && !(t->flags & CT_TF_FX_LOCK) && !is_pi(t->fx_op);
-		if (w->owner)
-			copy_name(w->owner_comm, sizeof(w->owner_comm), task_comm(cur, w->owner));
-		if (t->fx_site)
-			copy_name(w->site, sizeof(w->site),
-				  sym_name(cur, p->pid, SNAP_SYM_CODE, t->fx_site, buf, sizeof(buf),
-					   NULL));
-		l->now_ns += sub(cur->ts, prev && prev->ts > t->fx_start ? prev->ts : t->fx_start);
-		if (append((void **)&l->now, &l->nnow, w, 1, sizeof(*w)))
-			return -ENOMEM;
+			l = row_add(p, cap, cur, t->fx_uaddr, t->fx_op);
+		ncap = l ? l->nnow : 0;
+		if (!l || vec_reserve(l->now, ncap, l->nnow + (next - i))) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (size_t k = i; k < next; k++)
+			wait_now(l, &l->now[l->nnow++], &cur->threads[v[k].slot], p->pid, cur,
+				 prev);
 	}
+	free(v);
+	return ret;
+}
+
+static void chain_fold(void *kept, const void *other)
+{
+	struct rpt_lock_chain *k = kept;
+	const struct rpt_lock_chain *o = other;
+
+	k->waits += o->waits;
+	k->wait_ns += o->wait_ns;
+}
+
+static void site_fold(void *kept, const void *other)
+{
+	struct rpt_lock_site *k = kept;
+	const struct rpt_lock_site *o = other;
+
+	k->waits += o->waits;
+	k->wait_ns += o->wait_ns;
+}
+
+/* Append b's parties, chains, call sites and waits in progress to a's, folded by key. */
+static int lock_merge_lists(struct rpt_lock *a, const struct rpt_lock *b)
+{
+	size_t cw = a->nwaiters, ch = a->nholders, cc = a->nchains, cs = a->nsites, cn = a->nnow;
+
+	if (vec_append(a->waiters, a->nwaiters, cw, b->waiters, b->nwaiters) ||
+	    vec_append(a->holders, a->nholders, ch, b->holders, b->nholders) ||
+	    vec_append(a->chains, a->nchains, cc, b->chains, b->nchains) ||
+	    vec_append(a->sites, a->nsites, cs, b->sites, b->nsites) ||
+	    vec_append(a->now, a->nnow, cn, b->now, b->nnow))
+		return -ENOMEM;
+	a->nwaiters = vec_uniq(a->waiters, a->nwaiters, cmp_party_tid, party_fold);
+	a->nholders = vec_uniq(a->holders, a->nholders, cmp_party_tid, party_fold);
+	a->nchains = vec_uniq(a->chains, a->nchains, cmp_chain_key, chain_fold);
+	a->nsites = vec_uniq(a->sites, a->nsites, cmp_site_addr, site_fold);
 	return 0;
 }
 
@@ -675,44 +832,8 @@ static int lock_merge(struct rpt_lock *a, const struct rpt_lock *b)
 	a->wake_calls += b->wake_calls;
 	a->woken += b->woken;
 	a->now_ns += b->now_ns;
-	for (size_t i = 0; i < b->nwaiters; i++)
-		if (party_add(&a->waiters, &a->nwaiters, b->waiters[i].tid, b->waiters[i].comm,
-			      b->waiters[i].waits, b->waiters[i].wait_ns))
-			return -ENOMEM;
-	for (size_t i = 0; i < b->nholders; i++)
-		if (party_add(&a->holders, &a->nholders, b->holders[i].tid, b->holders[i].comm,
-			      b->holders[i].waits, b->holders[i].wait_ns))
-			return -ENOMEM;
-	for (size_t i = 0; i < b->nchains; i++) {
-		const struct rpt_lock_chain *c = &b->chains[i];
-		size_t k;
-
-		for (k = 0; k < a->nchains; k++)
-			if (a->chains[k].waiter == c->waiter && a->chains[k].holder == c->holder)
-				break;
-		if (k < a->nchains) {
-			a->chains[k].waits += c->waits;
-			a->chains[k].wait_ns += c->wait_ns;
-		} else if (append((void **)&a->chains, &a->nchains, c, 1, sizeof(*c))) {
-			return -ENOMEM;
-		}
-	}
-	for (size_t i = 0; i < b->nsites; i++) {
-		const struct rpt_lock_site *st = &b->sites[i];
-		size_t k;
-
-		for (k = 0; k < a->nsites; k++)
-			if (a->sites[k].addr == st->addr)
-				break;
-		if (k < a->nsites) {
-			a->sites[k].waits += st->waits;
-			a->sites[k].wait_ns += st->wait_ns;
-		} else if (append((void **)&a->sites, &a->nsites, st, 1, sizeof(*st))) {
-			return -ENOMEM;
-		}
-	}
 	a->join = a->waits && a->exit_wakes == a->waits;
-	return append((void **)&a->now, &a->nnow, b->now, b->nnow, sizeof(*b->now));
+	return lock_merge_lists(a, b);
 }
 
 static bool no_holder(const struct rpt_lock *l)
@@ -720,38 +841,45 @@ static bool no_holder(const struct rpt_lock *l)
 	return l->op == CT_FUTEX_WAIT_BITSET && !l->holds && !l->contended_ns;
 }
 
+static int cmp_row(const void *a, const void *b)
+{
+	return cmp_row_uaddr(a, &((const struct rpt_lock *)b)->uaddr);
+}
+
 /*
  * A glibc condition variable waits on one of its two group words
  * (__g_signals[2], at +0x28 and +0x2c of the 8-aligned pthread_cond_t),
  * by turns: one object, two rows. Two adjacent words at an 8-aligned
  * address, both waited for with FUTEX_WAIT_BITSET and never held, are
- * taken for one; its name is the cond's when the symbol shows it.
+ * taken for one; its name is the cond's when the symbol shows it. With
+ * the rows sorted by address, a word's partner is the next row.
  */
 static int merge_condvars(struct rpt_process *p)
 {
-	size_t n = 0;
+	size_t n = 0, k;
 
+	if (p->nlocks > 1)
+		qsort(p->locks, p->nlocks, sizeof(*p->locks), cmp_row);
 	for (size_t i = 0; i < p->nlocks; i++) {
-		struct rpt_lock *a = &p->locks[i];
+		struct rpt_lock *a = &p->locks[i], *b;
+		size_t len;
 
 		if (!a->uaddr || a->uaddr % 8 || !no_holder(a))
 			continue;
-		for (size_t k = 0; k < p->nlocks; k++) {
-			struct rpt_lock *b = &p->locks[k];
-			size_t len;
-
-			if (b->uaddr != a->uaddr + 4 || !no_holder(b))
-				continue;
-			if (lock_merge(a, b))
-				return -ENOMEM;
-			a->condvar = true;
-			len = strlen(a->name);
-			if (a->named && len > 5 && !strcmp(a->name + len - 5, "+0x28"))
-				a->name[len - 5] = '\0';
-			free_lock(b);
-			b->uaddr = 0; /* merged: removed below */
-			break;
-		}
+		/* Rows merged away (uaddr 0) all lie before a: their partners are below a. */
+		for (k = i + 1; k < p->nlocks && p->locks[k].uaddr < a->uaddr + 4; k++)
+			;
+		b = k < p->nlocks ? &p->locks[k] : NULL;
+		if (!b || b->uaddr != a->uaddr + 4 || !no_holder(b))
+			continue;
+		if (lock_merge(a, b))
+			return -ENOMEM;
+		a->condvar = true;
+		len = strlen(a->name);
+		if (a->named && len > 5 && !strcmp(a->name + len - 5, "+0x28"))
+			a->name[len - 5] = '\0';
+		free_lock(b);
+		b->uaddr = 0; /* merged: removed below */
 	}
 	for (size_t i = 0; i < p->nlocks; i++)
 		if (p->locks[i].uaddr)
@@ -760,128 +888,214 @@ static int merge_condvars(struct rpt_process *p)
 	return 0;
 }
 
-/* The wait in progress of thread tid in p, and its lock; NULL if none. */
-static const struct rpt_lock_now *waiting(const struct rpt_process *p, uint32_t tid,
-					  const struct rpt_lock **lock)
+/* A wait in progress, found by its thread: p->locks[lock].now[now]. */
+struct wait_ix {
+	uint32_t tid;
+	size_t lock;
+	size_t now;
+};
+
+static int cmp_wait_ix(const void *a, const void *b)
 {
-	for (size_t i = 0; i < p->nlocks; i++)
-		for (size_t k = 0; k < p->locks[i].nnow; k++)
-			if (p->locks[i].now[k].tid == tid) {
-				*lock = &p->locks[i];
-				return &p->locks[i].now[k];
-			}
-	return NULL;
+	const struct wait_ix *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->lock != y->lock)
+		return x->lock < y->lock ? -1 : 1;
+	return x->now < y->now ? -1 : x->now > y->now;
+}
+
+/* The waits in progress of p, sorted by thread. 0 or -ENOMEM. */
+static int index_waits(const struct rpt_process *p, struct wait_ix **v, size_t *n)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < p->nlocks; i++) {
+		for (size_t k = 0; k < p->locks[i].nnow; k++) {
+			struct wait_ix *w = vec_push(*v, *n, cap);
+
+			if (!w)
+				return -ENOMEM;
+			w->tid = p->locks[i].now[k].tid;
+			w->lock = i;
+			w->now = k;
+		}
+	}
+	if (*n > 1)
+		qsort(*v, *n, sizeof(**v), cmp_wait_ix);
+	return 0;
+}
+
+/* The wait in progress of thread tid in p (its first), and its lock; NULL if none. */
+static const struct rpt_lock_now *waiting(const struct rpt_process *p, const struct wait_ix *ix,
+					  size_t n, uint32_t tid, size_t *lock)
+{
+	struct wait_ix key = { .tid = tid };
+	size_t i = vec_lower_bound(ix, n, &key, cmp_wait_ix);
+
+	if (i == n || ix[i].tid != tid)
+		return NULL;
+	*lock = ix[i].lock;
+	return &p->locks[ix[i].lock].now[ix[i].now];
+}
+
+/*
+ * The cycle of waits in progress from thread start, into d: each thread
+ * waits for a mutex the next one owns, the last for start's. false if
+ * none, or if start is not the cycle's smallest tid (it is found from
+ * there), or if the chain runs into a cycle of others.
+ */
+static bool cycle_from(const struct rpt_process *p, const struct wait_ix *ix, size_t n,
+		       uint32_t start, struct rpt_deadlock *d)
+{
+	uint32_t tid = start;
+	size_t lock;
+
+	while (d->n < RPT_DEADLOCK_MAX) {
+		const struct rpt_lock_now *w = waiting(p, ix, n, tid, &lock);
+
+		if (!w || !w->owner || w->owner < start)
+			return false;
+		d->m[d->n].tid = tid;
+		copy_name(d->m[d->n].comm, sizeof(d->m[d->n].comm), w->comm);
+		copy_name(d->m[d->n].lock, sizeof(d->m[d->n].lock), p->locks[lock].name);
+		d->m[d->n].owner = w->owner;
+		d->n++;
+		tid = w->owner;
+		if (tid == start)
+			break;
+	}
+	if (tid != start)
+		return false;
+	/* Each member once (d->n is at most RPT_DEADLOCK_MAX). */
+	for (size_t a = 0; a < d->n; a++)
+		for (size_t b = a + 1; b < d->n; b++)
+			if (d->m[a].tid == d->m[b].tid)
+				return false;
+	return true;
 }
 
 /*
  * Cycles of waits in progress: each thread waits for a mutex the next one
  * owns, the last for the first's (joins included: a thread joining one
  * that waits for a lock it holds is stuck too). Each cycle once, from its
- * smallest tid.
+ * smallest tid, in the order of those tids. The waits are looked up by
+ * thread in an index: a search of every row per step was quadratic.
  */
 static int find_deadlocks(struct rpt_process *p)
 {
-	for (size_t i = 0; i < p->nlocks; i++) {
-		for (size_t k = 0; k < p->locks[i].nnow; k++) {
-			uint32_t start = p->locks[i].now[k].tid, tid = start;
-			struct rpt_deadlock d = { 0 }, *nv;
-			bool cycle = false;
+	size_t nix = 0, cap = p->ndeadlocks, lock;
+	struct wait_ix *ix = NULL;
+	int ret = index_waits(p, &ix, &nix);
 
-			while (d.n < RPT_DEADLOCK_MAX) {
-				const struct rpt_lock *l;
-				const struct rpt_lock_now *w = waiting(p, tid, &l);
+	for (size_t i = 0; i < nix && !ret; i++) {
+		struct rpt_deadlock d = { 0 }, *nd;
 
-				if (!w || !w->owner || w->owner < start)
-					break; /* not stuck, or the cycle is found from a smaller tid */
-				d.m[d.n].tid = tid;
-				copy_name(d.m[d.n].comm, sizeof(d.m[d.n].comm), w->comm);
-				copy_name(d.m[d.n].lock, sizeof(d.m[d.n].lock), l->name);
-				d.m[d.n].owner = w->owner;
-				d.n++;
-				tid = w->owner;
-				if (tid == start) {
-					cycle = true;
-					break;
-				}
-			}
-			if (!cycle)
-				continue;
-			/* A chain that runs into a cycle of others is not one: each member once. */
-			for (size_t a = 0; a < d.n && cycle; a++)
-				for (size_t b = a + 1; b < d.n; b++)
-					if (d.m[a].tid == d.m[b].tid)
-						cycle = false;
-			if (!cycle)
-				continue;
-			for (size_t m = 0; m < d.n; m++) {
-				const struct rpt_lock *l;
+		if (!cycle_from(p, ix, nix, ix[i].tid, &d))
+			continue;
+		for (size_t m = 0; m < d.n; m++)
+			if (waiting(p, ix, nix, d.m[m].tid, &lock))
+				p->locks[lock].deadlocked = true;
+		nd = vec_push(p->deadlocks, p->ndeadlocks, cap);
+		if (nd)
+			*nd = d;
+		else
+			ret = -ENOMEM;
+	}
+	free(ix);
+	return ret;
+}
 
-				if (waiting(p, d.m[m].tid, &l))
-					((struct rpt_lock *)l)->deadlocked = true;
-			}
-			nv = realloc(p->deadlocks, (p->ndeadlocks + 1) * sizeof(*p->deadlocks));
-			if (!nv)
-				return -ENOMEM;
-			p->deadlocks = nv;
-			p->deadlocks[p->ndeadlocks++] = d;
-		}
+/* Row l of lock e, the difference from its entry o in the previous snapshot (or NULL). */
+static void lock_figures(struct rpt_lock *l, const struct ct_lock_stat *c,
+			 const struct ct_lock_stat *o, bool exact)
+{
+	struct hist h = { 0 };
+
+	l->waits = sub(c->waits, o ? o->waits : 0);
+	l->wait_ns = sub(c->wait_ns, o ? o->wait_ns : 0);
+	l->wait_max = c->wait_max;
+	hist_add_u32(&l->wait_hist, c->wait_hist);
+	l->wakes = sub(c->wakes, o ? o->wakes : 0);
+	l->timeouts = sub(c->timeouts, o ? o->timeouts : 0);
+	l->other_wakes = sub(l->waits, l->wakes + l->timeouts);
+	l->exit_wakes = sub(c->exit_wakes, o ? o->exit_wakes : 0);
+	l->join = l->waits && l->exit_wakes == l->waits;
+	l->holds = sub(c->holds, o ? o->holds : 0);
+	l->hold_ns = sub(c->hold_ns, o ? o->hold_ns : 0);
+	l->hold_max = c->hold_max;
+	l->contended_ns = sub(c->busy_ns, o ? o->busy_ns : 0);
+	hist_add_u32(&l->hold_hist, c->hold_hist);
+	l->exact = exact;
+	l->xholds = sub(c->xholds, o ? o->xholds : 0);
+	l->xhold_ns = sub(c->xhold_ns, o ? o->xhold_ns : 0);
+	l->xhold_max = c->xhold_max;
+	hist_add_u32(&l->xhold_hist, c->xhold_hist);
+	l->retries = sub(c->retries, o ? o->retries : 0);
+	l->timeouts_ret = sub(c->timeouts_ret, o ? o->timeouts_ret : 0);
+	l->wake_calls = sub(c->wake_calls, o ? o->wake_calls : 0);
+	l->woken = sub(c->woken, o ? o->woken : 0);
+	if (o) {
+		hist_add_u32(&h, o->wait_hist);
+		hist_sub(&l->wait_hist, &h);
+		memset(&h, 0, sizeof(h));
+		hist_add_u32(&h, o->hold_hist);
+		hist_sub(&l->hold_hist, &h);
+		memset(&h, 0, sizeof(h));
+		hist_add_u32(&h, o->xhold_hist);
+		hist_sub(&l->xhold_hist, &h);
+	}
+}
+
+/* The rows of p's entries in the lock table: they follow each other, sorted, in cur. */
+static int table_rows(struct rpt_process *p, size_t *cap, const struct report_meta *m,
+		      const struct snapshot *cur, const struct snapshot *prev)
+{
+	for (size_t i = snapshot_lock_from(cur, p->pid, 0); i < cur->nlocks; i++) {
+		const struct snap_lock *e = &cur->locks[i];
+		const struct snap_lock *o;
+		struct rpt_lock *l;
+
+		if (e->key.tgid != p->pid)
+			break;
+		o = prev ? snapshot_find_lock(prev, e->key.tgid, e->key.uaddr) : NULL;
+		l = row_add(p, cap, cur, e->key.uaddr, e->st.op);
+		if (!l)
+			return -ENOMEM;
+		lock_figures(l, &e->st, o ? &o->st : NULL, m->holds);
+		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev))
+			return -ENOMEM;
 	}
 	return 0;
+}
+
+/* Sort a kept row's lists and derive its figures. */
+static void row_finish(struct rpt_lock *l, const struct rpt_process *p)
+{
+	/* The GIL struct's words: its mutex, its condition variables. */
+	l->gil = p->gil && p->gil->info.addr && l->uaddr >= p->gil->info.addr &&
+		 l->uaddr < p->gil->info.addr + GIL_STRUCT_MAX;
+	if (l->nnow)
+		qsort(l->now, l->nnow, sizeof(*l->now), cmp_now);
+	if (l->nwaiters)
+		qsort(l->waiters, l->nwaiters, sizeof(*l->waiters), cmp_party);
+	if (l->nholders)
+		qsort(l->holders, l->nholders, sizeof(*l->holders), cmp_party);
+	if (l->nchains)
+		qsort(l->chains, l->nchains, sizeof(*l->chains), cmp_chain);
+	if (l->nsites)
+		qsort(l->sites, l->nsites, sizeof(*l->sites), cmp_site);
+	lock_derive(l, p);
 }
 
 static int process_locks(struct rpt_process *p, const struct report_meta *m,
 			 const struct snapshot *cur, const struct snapshot *prev)
 {
-	for (size_t i = 0; i < cur->nlocks; i++) {
-		const struct snap_lock *e = &cur->locks[i];
-		const struct snap_lock *o =
-			prev ? snapshot_find_lock(prev, e->key.tgid, e->key.uaddr) : NULL;
-		const struct ct_lock_stat *c = &e->st;
-		struct rpt_lock *l;
-		struct hist h = { 0 };
+	size_t cap = 0;
 
-		if (e->key.tgid != p->pid)
-			continue;
-		l = row_add(p, cur, e->key.uaddr, c->op);
-		if (!l)
-			return -ENOMEM;
-		l->waits = sub(c->waits, o ? o->st.waits : 0);
-		l->wait_ns = sub(c->wait_ns, o ? o->st.wait_ns : 0);
-		l->wait_max = c->wait_max;
-		hist_add_u32(&l->wait_hist, c->wait_hist);
-		l->wakes = sub(c->wakes, o ? o->st.wakes : 0);
-		l->timeouts = sub(c->timeouts, o ? o->st.timeouts : 0);
-		l->other_wakes = sub(l->waits, l->wakes + l->timeouts);
-		l->exit_wakes = sub(c->exit_wakes, o ? o->st.exit_wakes : 0);
-		l->join = l->waits && l->exit_wakes == l->waits;
-		l->holds = sub(c->holds, o ? o->st.holds : 0);
-		l->hold_ns = sub(c->hold_ns, o ? o->st.hold_ns : 0);
-		l->hold_max = c->hold_max;
-		l->contended_ns = sub(c->busy_ns, o ? o->st.busy_ns : 0);
-		hist_add_u32(&l->hold_hist, c->hold_hist);
-		l->exact = m->holds;
-		l->xholds = sub(c->xholds, o ? o->st.xholds : 0);
-		l->xhold_ns = sub(c->xhold_ns, o ? o->st.xhold_ns : 0);
-		l->xhold_max = c->xhold_max;
-		hist_add_u32(&l->xhold_hist, c->xhold_hist);
-		l->retries = sub(c->retries, o ? o->st.retries : 0);
-		l->timeouts_ret = sub(c->timeouts_ret, o ? o->st.timeouts_ret : 0);
-		l->wake_calls = sub(c->wake_calls, o ? o->st.wake_calls : 0);
-		l->woken = sub(c->woken, o ? o->st.woken : 0);
-		if (o) {
-			hist_add_u32(&h, o->st.wait_hist);
-			hist_sub(&l->wait_hist, &h);
-			memset(&h, 0, sizeof(h));
-			hist_add_u32(&h, o->st.hold_hist);
-			hist_sub(&l->hold_hist, &h);
-			memset(&h, 0, sizeof(h));
-			hist_add_u32(&h, o->st.xhold_hist);
-			hist_sub(&l->xhold_hist, &h);
-		}
-		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev))
-			return -ENOMEM;
-	}
-	if (locks_in_progress(p, cur, prev) || merge_condvars(p) || find_deadlocks(p))
+	if (table_rows(p, &cap, m, cur, prev) || locks_in_progress(p, &cap, cur, prev) ||
+	    merge_condvars(p) || find_deadlocks(p))
 		return -ENOMEM;
 	for (size_t i = 0; i < p->nlocks; i++) {
 		struct rpt_lock *l = &p->locks[i];
@@ -894,20 +1108,7 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 			p->locks[i--] = p->locks[--p->nlocks];
 			continue;
 		}
-		/* The GIL struct's words: its mutex, its condition variables. */
-		l->gil = p->gil && p->gil->info.addr && l->uaddr >= p->gil->info.addr &&
-			 l->uaddr < p->gil->info.addr + GIL_STRUCT_MAX;
-		if (l->nnow)
-			qsort(l->now, l->nnow, sizeof(*l->now), cmp_now);
-		if (l->nwaiters)
-			qsort(l->waiters, l->nwaiters, sizeof(*l->waiters), cmp_party);
-		if (l->nholders)
-			qsort(l->holders, l->nholders, sizeof(*l->holders), cmp_party);
-		if (l->nchains)
-			qsort(l->chains, l->nchains, sizeof(*l->chains), cmp_chain);
-		if (l->nsites)
-			qsort(l->sites, l->nsites, sizeof(*l->sites), cmp_site);
-		lock_derive(l, p);
+		row_finish(l, p);
 	}
 	if (p->nlocks)
 		qsort(p->locks, p->nlocks, sizeof(*p->locks), cmp_lock);
