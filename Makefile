@@ -122,9 +122,12 @@ $(OUT)/asan/tests/%.o: tests/unit/%.c $(SKEL)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(COMMON_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
+# test_enomem makes each allocation of the code under test fail in turn.
+UNIT_LDFLAGS_test_enomem := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
 $(OUT)/asan/tests/%: $(OUT)/asan/tests/%.o $(ASAN_LIB_OBJS)
 	$(call msg,LD-ASAN,$@)
-	$(Q)$(CC) $(ASAN_FLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ASAN_FLAGS) $(UNIT_LDFLAGS_$*) $^ $(LDLIBS) -lcmocka -o $@
 
 # The recording reader's fuzz target (libFuzzer, clang), and its run: a
 # bounded time from the corpus in tests/fuzz/corpus (a crash it finds is
