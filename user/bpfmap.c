@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 
 #include "bpfmap.h"
+#include "vec.h"
 
 #define CHUNK 4096
 
@@ -14,8 +15,8 @@ int bpfmap_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t
 {
 	/* Batch position tokens: a key, and at least 4 bytes for hash maps. */
 	uint64_t in[4], out[4];
-	size_t cap = 0, got = 0;
-	char *k = NULL, *v = NULL, *p;
+	size_t kcap = 0, vcap = 0, got = 0;
+	char *k = NULL, *v = NULL;
 	__u32 count;
 	int ret;
 	bool first = true;
@@ -23,18 +24,11 @@ int bpfmap_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t
 	if (ksz > sizeof(in))
 		return -EINVAL;
 	for (;;) {
-		if (cap - got < CHUNK) {
-			cap += CHUNK;
-			p = realloc(k, cap * ksz);
-			if (!p)
-				goto nomem;
-			k = p;
-			p = realloc(v, cap * vsz);
-			if (!p)
-				goto nomem;
-			v = p;
-		}
-		count = (__u32)(cap - got);
+		/* Room for a chunk more; the capacities double (a map of 64k entries: 5 copies). */
+		if (vec_reserve_((void **)&k, &kcap, got + CHUNK, ksz) ||
+		    vec_reserve_((void **)&v, &vcap, got + CHUNK, vsz))
+			goto nomem;
+		count = (__u32)((kcap < vcap ? kcap : vcap) - got);
 		ret = bpf_map_lookup_batch(fd, first ? NULL : in, out, k + got * ksz, v + got * vsz,
 					   &count, NULL);
 		if (ret && errno != ENOENT) {

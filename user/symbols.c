@@ -17,6 +17,7 @@
 #include <gelf.h>
 
 #include "symbols.h"
+#include "vec.h"
 
 /* Bounds on what the processes and files may cost. */
 #define SYM_MAX_PROCS 1024 /* then the least recently updated is dropped */
@@ -245,18 +246,11 @@ static int64_t names_add(struct symfile *f, const char *name)
 
 static int symtab_push(struct symtab *t, const struct sym *y)
 {
-	struct sym *v;
-	size_t cap;
+	struct sym *v = vec_push(t->v, t->n, t->cap);
 
-	if (t->n == t->cap) {
-		cap = t->cap ? 2 * t->cap : 256;
-		v = realloc(t->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
-		t->cap = cap;
-	}
-	t->v[t->n++] = *y;
+	if (!v)
+		return -ENOMEM;
+	*v = *y;
 	return 0;
 }
 
@@ -702,7 +696,7 @@ static int map_cmp(const void *pa, const void *pb)
 /* The mappings of a maps text, sorted: 0, or -errno. */
 static int parse_maps(const char *text, size_t len, struct mapping **out, size_t *nout)
 {
-	struct mapping *v = NULL, *nv, m;
+	struct mapping *v = NULL, m;
 	size_t n = 0, cap = 0;
 	char *copy, *line, *next;
 	bool sorted = true;
@@ -725,15 +719,10 @@ static int parse_maps(const char *text, size_t len, struct mapping **out, size_t
 		}
 		if (err)
 			break;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(m.path);
-				err = -ENOMEM;
-				break;
-			}
-			v = nv;
+		if (vec_reserve(v, cap, n + 1)) {
+			free(m.path);
+			err = -ENOMEM;
+			break;
 		}
 		if (n && m.start < v[n - 1].start)
 			sorted = false;
@@ -870,8 +859,8 @@ static void proc_free(struct symbolizer *s, struct symproc *p)
 /* The entry of pid, made if new (dropping the least recently updated one at the limit). */
 static struct symproc *proc_get(struct symbolizer *s, int pid)
 {
-	struct symproc *p = proc_find(s, pid), **v;
-	size_t oldest = 0, cap;
+	struct symproc *p = proc_find(s, pid);
+	size_t oldest = 0;
 
 	if (p)
 		return p;
@@ -882,14 +871,8 @@ static struct symproc *proc_get(struct symbolizer *s, int pid)
 		proc_free(s, s->procs[oldest]);
 		s->procs[oldest] = s->procs[--s->nprocs];
 	}
-	if (s->nprocs == s->cap) {
-		cap = s->cap ? 2 * s->cap : 16;
-		v = realloc(s->procs, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		s->procs = v;
-		s->cap = cap;
-	}
+	if (vec_reserve(s->procs, s->cap, s->nprocs + 1))
+		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
