@@ -598,19 +598,28 @@ static const struct rpt_gil_info *info_of(const struct report_meta *m, uint32_t 
 	return NULL;
 }
 
-/* Waits of a thread on the GIL's condition variable that a timer ended: forced switch requests. */
+/*
+ * Waits of a thread on the GIL's condition variable that a timer ended:
+ * forced switch requests. Per word of [G+32, G+80), one lookup of the
+ * edge (thread, timer) in the sorted edges: a scan of every edge per
+ * thread was quadratic.
+ */
 static uint64_t forced_of(const struct snapshot *s, const struct rpt_gil_info *gi, uint32_t tid)
 {
+	struct ct_edge_key k = { .tgid = (uint32_t)gi->pid, .waiter = tid, .holder = CT_WAKER_IRQ };
+	const struct snap_edge *e;
 	uint64_t n = 0;
 
 	if (!s || !gi->addr)
 		return 0;
-	for (size_t i = 0; i < s->nedges; i++) {
-		const struct ct_edge_key *k = &s->edges[i].key;
-
-		if (k->waiter == tid && k->tgid == (uint32_t)gi->pid && k->holder == CT_WAKER_IRQ &&
-		    k->uaddr >= gi->addr + 32 && k->uaddr < gi->addr + 80)
-			n += s->edges[i].val.waits;
+	for (size_t i = snapshot_edge_from(s, k.tgid, gi->addr + CT_GIL_COND); i < s->nedges;
+	     i = snapshot_edge_from(s, k.tgid, k.uaddr + 1)) {
+		k.uaddr = s->edges[i].key.uaddr;
+		if (s->edges[i].key.tgid != k.tgid || k.uaddr >= gi->addr + CT_GIL_MUTEX)
+			break;
+		e = snapshot_find_edge(s, &k);
+		if (e)
+			n += e->val.waits;
 	}
 	return n;
 }
