@@ -683,6 +683,33 @@ static void say(struct rpt_gil *g, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Findings about single threads take at most RPT_VERDICTS - 1 lines: the
+ * last is kept for the process's verdict (five threads blocked while
+ * holding the GIL used to crowd it out in silence). Findings past the last
+ * of their lines are counted in it instead.
+ */
+#define THREAD_LINES (RPT_VERDICTS - 1)
+
+static void say_thread(struct rpt_gil *g, size_t *found, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say_thread(struct rpt_gil *g, size_t *found, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (++*found > THREAD_LINES) {
+		snprintf(
+			g->verdicts[THREAD_LINES - 1], RPT_VERDICT_LEN,
+			"%zu more findings about single threads are left out (a GIL held while blocked in a syscall, a long hold, an event loop's stall)",
+			*found - (THREAD_LINES - 1));
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(g->verdicts[g->nverdicts++], RPT_VERDICT_LEN, fmt, ap);
+	va_end(ap);
+}
+
 static double pct(uint64_t a, uint64_t b)
 {
 	return b ? 100.0 * (double)a / (double)b : 0;
@@ -702,7 +729,7 @@ static bool is_epoll(int nr)
 #define LOOP_MIN_POLLS 5
 #define LOOP_MIN_BLOCKED_NS 20000000ULL
 
-static void event_loops(struct rpt_gil *g, const struct rpt_process *p)
+static void event_loops(struct rpt_gil *g, const struct rpt_process *p, size_t *found)
 {
 	char sys[32];
 
@@ -724,11 +751,12 @@ static void event_loops(struct rpt_gil *g, const struct rpt_process *p)
 		}
 		if (polls < LOOP_MIN_POLLS || blocked < LOOP_MIN_BLOCKED_NS)
 			continue;
-		say(g,
-		    "thread %u (%s) runs an event loop (it waited in epoll_wait %llu times) but also blocked %.0f ms in other calls, most in %s (%.0f ms, %llu calls): while it blocks there, no task of the loop runs; use the loop's own waits (await asyncio.sleep, loop.run_in_executor for files)",
-		    t->tid, t->comm, (unsigned long long)polls, (double)blocked / 1e6,
-		    syscall_name(worst->nr, sys, sizeof(sys)), (double)worst->blocked_ns / 1e6,
-		    (unsigned long long)worst->blocks);
+		say_thread(
+			g, found,
+			"thread %u (%s) runs an event loop (it waited in epoll_wait %llu times) but also blocked %.0f ms in other calls, most in %s (%.0f ms, %llu calls): while it blocks there, no task of the loop runs; use the loop's own waits (await asyncio.sleep, loop.run_in_executor for files)",
+			t->tid, t->comm, (unsigned long long)polls, (double)blocked / 1e6,
+			syscall_name(worst->nr, sys, sizeof(sys)), (double)worst->blocked_ns / 1e6,
+			(unsigned long long)worst->blocks);
 	}
 }
 
@@ -739,7 +767,7 @@ static void event_loops(struct rpt_gil *g, const struct rpt_process *p)
  */
 #define LONG_HOLD_MIN_NS 50000000ULL
 
-static void long_holds(struct rpt_gil *g, const struct rpt_process *p)
+static void long_holds(struct rpt_gil *g, const struct rpt_process *p, size_t *found)
 {
 	uint64_t limit = g->info.interval_us * 1000 * 20;
 
@@ -756,9 +784,10 @@ static void long_holds(struct rpt_gil *g, const struct rpt_process *p)
 				asked += p->threads[j].gil.forced;
 		if (!asked)
 			continue;
-		say(g,
-		    "thread %u (%s) held the GIL for %.0f ms at once while other threads asked for it %llu times: a C call that keeps the GIL (no Py_BEGIN_ALLOW_THREADS) starves them; release the GIL in that code, or run it in a process",
-		    t->tid, t->comm, (double)t->gil.hold_max / 1e6, (unsigned long long)asked);
+		say_thread(
+			g, found,
+			"thread %u (%s) held the GIL for %.0f ms at once while other threads asked for it %llu times: a C call that keeps the GIL (no Py_BEGIN_ALLOW_THREADS) starves them; release the GIL in that code, or run it in a process",
+			t->tid, t->comm, (double)t->gil.hold_max / 1e6, (unsigned long long)asked);
 	}
 }
 
@@ -778,12 +807,13 @@ static void verdict(struct rpt_gil *g, const struct rpt_process *p)
 	uint64_t busy = sub(g->hold_ns + g->wait_ns + g->rel_ns, g->rel_sync_ns);
 	uint64_t native = g->rel_oncpu_ns + g->rel_runq_ns;
 	const struct rpt_syscall *io = NULL;
+	size_t found = 0;
 	char sys[32];
 
 	if (busy < VERDICT_MIN_NS)
 		return;
-	event_loops(g, p);
-	long_holds(g, p);
+	event_loops(g, p, &found);
+	long_holds(g, p, &found);
 	if (g->nthreads < 2)
 		return;
 	for (size_t i = 0; i < g->nrel_sys && !io; i++)
@@ -798,10 +828,11 @@ static void verdict(struct rpt_gil *g, const struct rpt_process *p)
 
 			if (s->blocked_ns < LONG_HELD_BLOCK_NS || s->nr == CT_NR_FUTEX)
 				continue;
-			say(g,
-			    "thread %u (%s) was blocked %.0f ms in %s while holding the GIL: no other Python thread could run meanwhile; release the GIL around that call (Py_BEGIN_ALLOW_THREADS) or move it out of the thread",
-			    t->tid, t->comm, (double)s->blocked_ns / 1e6,
-			    syscall_name(s->nr, sys, sizeof(sys)));
+			say_thread(
+				g, &found,
+				"thread %u (%s) was blocked %.0f ms in %s while holding the GIL: no other Python thread could run meanwhile; release the GIL around that call (Py_BEGIN_ALLOW_THREADS) or move it out of the thread",
+				t->tid, t->comm, (double)s->blocked_ns / 1e6,
+				syscall_name(s->nr, sys, sizeof(sys)));
 		}
 	}
 	if (g->held_fraction >= 0.8 && g->avg_waiting >= 0.5) {

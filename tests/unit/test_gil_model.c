@@ -493,6 +493,40 @@ static void test_no_gil_figures(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * Five CPU-bound threads, each blocked 20 ms in read while holding the GIL:
+ * five findings about single threads, and the process's verdict, which
+ * must not be crowded out of the report's RPT_VERDICTS lines.
+ */
+static void test_verdicts_overflow(void **state)
+{
+	struct gil_figs f = { .hold = 180, .wait = 700, .takes = 50, .waits = 40 };
+	const struct rpt_gil *g;
+	struct snapshot s;
+	struct report r;
+
+	(void)state;
+	fake_init(&s, T0 + WALL, 5);
+	for (uint32_t i = 0; i < 5; i++) {
+		py_thread(&s, i, PID + 1 + i, "t", &f);
+		py_block(&s, i, NR_READ, CT_GIL_HELD, 2, 20);
+	}
+	assert_int_equal(fake_close(&s), 0);
+	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+	g = r.procs[0].gil;
+	assert_int_equal(g->nverdicts, RPT_VERDICTS);
+	assert_non_null(strstr(g->verdicts[0], "thread 101 (t) was blocked 20 ms in read"));
+	assert_non_null(strstr(g->verdicts[1], "thread 102 (t) was blocked 20 ms in read"));
+	/* The rest counted, not dropped in silence. */
+	assert_string_equal(
+		g->verdicts[2],
+		"3 more findings about single threads are left out (a GIL held while blocked in a syscall, a long hold, an event loop's stall)");
+	assert_non_null(
+		strstr(g->verdicts[3], "CPU-bound threads serialised by the GIL: it was held 90%"));
+	model_free(&r);
+	snapshot_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +541,7 @@ int main(void)
 		cmocka_unit_test_setup(test_blocked_holding, setup),
 		cmocka_unit_test_setup(test_thin_evidence, setup),
 		cmocka_unit_test_setup(test_no_gil_figures, setup),
+		cmocka_unit_test_setup(test_verdicts_overflow, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
