@@ -637,6 +637,9 @@ static void lock_derive(struct rpt_lock *l, const struct rpt_process *p)
 
 	if (l->xhold_ns > held)
 		held = l->xhold_ns;
+	/* A hold counts when it ends: one begun before an interval may be longer than it. */
+	if (held > p->wall_ns)
+		held = p->wall_ns;
 	l->held_fraction = (double)held / (double)p->wall_ns;
 	l->avg_waiting = (double)l->wait_ns / (double)p->wall_ns;
 	l->serialising = l->held_fraction >= SERIAL_HELD && l->avg_waiting >= SERIAL_WAITING &&
@@ -1007,9 +1010,27 @@ static int find_deadlocks(struct rpt_process *p)
 	return ret;
 }
 
-/* Row l of lock e, the difference from its entry o in the previous snapshot (or NULL). */
+/*
+ * Contended time up to a snapshot's moment: the BPF side adds an episode
+ * when its last waiter wakes, so one still open (threads blocked now) is
+ * closed here, as every open interval is at a snapshot. Without this, an
+ * episode spanning -i intervals landed whole in the one where it ended: a
+ * lock "held 120%" of a 200 ms interval.
+ */
+static uint64_t busy_at(const struct ct_lock_stat *c, uint64_t ts)
+{
+	if (!c->nblocked || !c->busy_since || ts <= c->busy_since)
+		return c->busy_ns;
+	return c->busy_ns + (ts - c->busy_since);
+}
+
+/*
+ * Row l's figures from its table entry c at cur, as differences from its
+ * entry o at prev (NULL: none).
+ */
 static void lock_figures(struct rpt_lock *l, const struct ct_lock_stat *c,
-			 const struct ct_lock_stat *o, bool exact)
+			 const struct ct_lock_stat *o, const struct snapshot *cur,
+			 const struct snapshot *prev, bool exact)
 {
 	struct hist h = { 0 };
 
@@ -1025,7 +1046,7 @@ static void lock_figures(struct rpt_lock *l, const struct ct_lock_stat *c,
 	l->holds = sub(c->holds, o ? o->holds : 0);
 	l->hold_ns = sub(c->hold_ns, o ? o->hold_ns : 0);
 	l->hold_max = c->hold_max;
-	l->contended_ns = sub(c->busy_ns, o ? o->busy_ns : 0);
+	l->contended_ns = sub(busy_at(c, cur->ts), o ? busy_at(o, prev->ts) : 0);
 	hist_add_u32(&l->hold_hist, c->hold_hist);
 	l->exact = exact;
 	l->xholds = sub(c->xholds, o ? o->xholds : 0);
@@ -1063,7 +1084,7 @@ static int table_rows(struct rpt_process *p, size_t *cap, const struct report_me
 		l = row_add(p, cap, cur, e->key.uaddr, e->st.op);
 		if (!l)
 			return -ENOMEM;
-		lock_figures(l, &e->st, o ? &o->st : NULL, m->holds);
+		lock_figures(l, &e->st, o ? &o->st : NULL, cur, prev, m->holds);
 		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev))
 			return -ENOMEM;
 	}

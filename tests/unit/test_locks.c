@@ -646,6 +646,72 @@ static void test_processes_apart(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * A lock contended without a break from 2 ms to past the end: two threads
+ * blocked on it at each snapshot (nblocked), the episode open since 2 ms
+ * (busy_since), 1 ms of an earlier episode closed. Its contended time is
+ * what the snapshot's moment says, as every other open interval is: up to
+ * 6 ms, then up to 12 ms; each interval's share no more than its length.
+ */
+static void busy_snapshot(struct snapshot *s, uint64_t ms)
+{
+	struct ct_lock_stat *l;
+
+	fake_init(s, T0 + ms * MS, 3);
+	fake_thread(s, 0, W1, PID, "w1", T0);
+	fake_thread(s, 1, W2, PID, "w2", T0);
+	fake_thread(s, 2, HOLDER, PID, "holder", T0);
+	fake_futex_wait(&s->threads[0], MUTEX, CT_FUTEX_WAIT, T0 + 2 * MS, 0, HOLDER, 1);
+	fake_futex_wait(&s->threads[1], MUTEX, CT_FUTEX_WAIT, T0 + 2 * MS, 0, HOLDER, 1);
+	l = fake_lock(s, PID, MUTEX, CT_FUTEX_WAIT);
+	fake_lock_wait(l, 1 * MS, HOLDER);
+	l->busy_ns = 1 * MS;
+	l->busy_since = T0 + 2 * MS;
+	l->nblocked = 2;
+	assert_int_equal(fake_close(s), 0);
+}
+
+static void test_contended_up_to_snapshot(void **state)
+{
+	struct snapshot a, b;
+	struct report r;
+
+	(void)state;
+	busy_snapshot(&a, 6);
+	busy_snapshot(&b, 12);
+	assert_int_equal(model_build(&r, &meta, &b, NULL), 0);
+	assert_int_equal(r.procs[0].locks[0].contended_ns, (1 + 10) * MS);
+	assert_float_equal(r.procs[0].locks[0].held_fraction, 11.0 / 12, 1e-9);
+	model_free(&r);
+	assert_int_equal(model_build(&r, &meta, &a, NULL), 0);
+	assert_int_equal(r.procs[0].locks[0].contended_ns, (1 + 4) * MS);
+	model_free(&r);
+	assert_int_equal(model_build(&r, &meta, &b, &a), 0);
+	assert_int_equal(r.procs[0].locks[0].contended_ns, 6 * MS);
+	assert_float_equal(r.procs[0].locks[0].held_fraction, 1.0, 1e-9);
+	model_free(&r);
+	snapshot_free(&a);
+	snapshot_free(&b);
+}
+
+/* A contended hold of 9 ms that ended in a 6 ms interval: held all of it, not 150%. */
+static void test_held_at_most_all_the_time(void **state)
+{
+	struct snapshot a, b;
+	struct report r;
+
+	(void)state;
+	mutex_snapshot(&a, true);
+	mutex_snapshot(&b, false);
+	b.locks[0].st.hold_ns = a.locks[0].st.hold_ns + 9 * MS;
+	assert_int_equal(model_build(&r, &meta, &b, &a), 0);
+	assert_int_equal(r.procs[0].locks[0].hold_ns, 9 * MS);
+	assert_float_equal(r.procs[0].locks[0].held_fraction, 1.0, 1e-9);
+	model_free(&r);
+	snapshot_free(&a);
+	snapshot_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +726,8 @@ int main(void)
 		cmocka_unit_test_setup(test_condvar_words, setup),
 		cmocka_unit_test_setup(test_gil_words, setup),
 		cmocka_unit_test_setup(test_processes_apart, setup),
+		cmocka_unit_test_setup(test_contended_up_to_snapshot, setup),
+		cmocka_unit_test_setup(test_held_at_most_all_the_time, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
