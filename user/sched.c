@@ -121,7 +121,9 @@ static int name_new_wakers(struct snapshot *cache, const struct snapshot *s)
 	for (size_t i = 0; i < s->nwakers; i++) {
 		const struct snap_waker *w = &s->wakers[i];
 
-		if (w->key.waker_tid == CT_WAKER_IRQ || task_by_tid(s, w->key.waker_tid))
+		/* Interrupts and wakers not seen have no name to read. */
+		if (w->key.waker_tid == CT_WAKER_IRQ || w->key.waker_tid == CT_WAKER_UNKNOWN ||
+		    task_by_tid(s, w->key.waker_tid))
 			continue;
 		n = vec_push(v, nv, cap);
 		if (!n) {
