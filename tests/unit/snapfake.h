@@ -17,6 +17,18 @@
 #include "snapshot.h"
 #include "syscalls.h"
 
+/* What main.c says of a trace begun at `start` (with lock tracking), for model_build(). */
+static inline void fake_meta(struct report_meta *m, int target_pid, uint64_t start)
+{
+	memset(m, 0, sizeof(*m));
+	m->version = "test";
+	m->ncpus = 2;
+	m->target_pid = target_pid;
+	m->trace_start_ns = start;
+	m->exit_status = -1;
+	m->locks = true;
+}
+
 /* An empty snapshot at ts with room for n thread slots (all unused). */
 static inline void fake_init(struct snapshot *s, uint64_t ts, uint32_t n)
 {

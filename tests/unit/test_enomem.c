@@ -70,7 +70,7 @@ static bool disarm(void)
 #define DL_A 0x3000ULL
 #define DL_B 0x3008ULL
 #define SITE 0x401000ULL
-#define STRANGER 999 /* a waker outside the trace */
+#define STRANGER 5000001 /* a waker outside the trace (above any pid_max: no /proc entry) */
 #define NR_READ 0
 
 static const struct rpt_gil_info gil_info = {
@@ -82,16 +82,16 @@ static const struct rpt_gil_info gil_info = {
 	.interval_us = 5000,
 };
 
-static struct report_meta meta = {
-	.version = "test",
-	.ncpus = 2,
-	.target_pid = PID,
-	.trace_start_ns = 1000,
-	.exit_status = -1,
-	.locks = true,
-	.ngil = 1,
-	.gil = &gil_info,
-};
+static struct report_meta meta;
+
+static int setup(void **state)
+{
+	(void)state;
+	fake_meta(&meta, PID, 1000);
+	meta.ngil = 1;
+	meta.gil = &gil_info;
+	return 0;
+}
 
 /*
  * Everything model_build() allocates for: two processes, a Python one with
@@ -264,9 +264,9 @@ static void test_name_caches(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_model_build),
-		cmocka_unit_test(test_close),
-		cmocka_unit_test(test_name_caches),
+		cmocka_unit_test_setup(test_model_build, setup),
+		cmocka_unit_test_setup(test_close, setup),
+		cmocka_unit_test_setup(test_name_caches, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

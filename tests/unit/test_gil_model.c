@@ -37,13 +37,7 @@ static int setup(void **state)
 	info.tier = RPT_GIL_UPROBES;
 	info.addr = GIL;
 	info.interval_us = 5000;
-	memset(&meta, 0, sizeof(meta));
-	meta.version = "test";
-	meta.ncpus = 2;
-	meta.target_pid = PID;
-	meta.trace_start_ns = T0;
-	meta.exit_status = -1;
-	meta.locks = true;
+	fake_meta(&meta, PID, T0);
 	meta.ngil = 1;
 	meta.gil = &info;
 	return 0;

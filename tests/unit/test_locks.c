@@ -30,21 +30,10 @@
 
 static struct report_meta meta;
 
-static void reset_meta(void)
-{
-	memset(&meta, 0, sizeof(meta));
-	meta.version = "test";
-	meta.ncpus = 2;
-	meta.target_pid = PID;
-	meta.trace_start_ns = T0;
-	meta.exit_status = -1;
-	meta.locks = true;
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	reset_meta();
+	fake_meta(&meta, PID, T0);
 	return 0;
 }
 

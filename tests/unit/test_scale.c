@@ -41,6 +41,8 @@
 
 #define TS 1000000000ULL
 
+static struct report_meta meta;
+
 static void too_slow(int sig)
 {
 	static const char msg[] =
@@ -54,6 +56,7 @@ static void too_slow(int sig)
 static int arm(void **state)
 {
 	(void)state;
+	fake_meta(&meta, PID, 1000);
 	signal(SIGALRM, too_slow);
 	alarm(BUDGET_S);
 	return 0;
@@ -65,15 +68,6 @@ static int disarm(void **state)
 	alarm(0);
 	return 0;
 }
-
-static struct report_meta meta = {
-	.version = "test",
-	.ncpus = 2,
-	.target_pid = PID,
-	.trace_start_ns = 1000,
-	.exit_status = -1,
-	.locks = true,
-};
 
 static uint32_t worker_tid(uint32_t i)
 {
