@@ -775,14 +775,10 @@ static void long_holds(struct rpt_gil *g, const struct rpt_process *p, size_t *f
 		limit = LONG_HOLD_MIN_NS;
 	for (size_t i = 0; i < p->nthreads; i++) {
 		const struct rpt_thread *t = &p->threads[i];
-		uint64_t asked = 0;
+		/* The other threads' requests: all of them (g->forced) but its own. */
+		uint64_t asked = g->forced - t->gil.forced;
 
-		if (t->gil.hold_max < limit)
-			continue;
-		for (size_t j = 0; j < p->nthreads; j++)
-			if (j != i)
-				asked += p->threads[j].gil.forced;
-		if (!asked)
+		if (t->gil.hold_max < limit || !asked)
 			continue;
 		say_thread(
 			g, found,
