@@ -92,7 +92,6 @@ struct symproc {
 	uint64_t stamp; /* when it was last updated */
 	uint64_t maps_hash; /* of the maps text last loaded, and its length */
 	size_t maps_len;
-	unsigned int same; /* loads since the files were last checked */
 	struct mapping *maps; /* sorted by start */
 	size_t n;
 };
@@ -1000,11 +999,19 @@ static uint64_t text_hash(const char *t, size_t len)
 
 /*
  * Processes are read again every 200 ms, and with -f there may be hundreds
- * alive: a map that did not change is not looked at again (1 ms a process
- * here, most of it opening its files), except every SYM_RECHECK loads, which
- * notice a file rewritten in place.
+ * alive: a map that did not change (the same text) is not parsed and
+ * indexed again; its files are only checked (stat), to notice one
+ * rewritten in place.
  */
-#define SYM_RECHECK 16
+static bool maps_unchanged(const struct symproc *p, int pid, uint64_t hash, size_t len)
+{
+	if (!p->n || p->maps_len != len || p->maps_hash != hash)
+		return false;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->maps[i].opened && !unchanged(pid, &p->maps[i]))
+			return false;
+	return true;
+}
 
 int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t len)
 {
@@ -1017,7 +1024,7 @@ int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t
 	if (!s || pid <= 0 || (!maps && len))
 		return -EINVAL;
 	p = proc_find(s, pid);
-	if (p && p->n && p->maps_len == len && p->maps_hash == hash && ++p->same < SYM_RECHECK) {
+	if (p && maps_unchanged(p, pid, hash, len)) {
 		p->stamp = ++s->clock;
 		return 0;
 	}
@@ -1041,7 +1048,6 @@ int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t
 	p->stamp = ++s->clock;
 	p->maps_hash = hash;
 	p->maps_len = len;
-	p->same = 0;
 	return 0;
 }
 
