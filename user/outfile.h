@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Output files that never damage what the user had: written to a temporary
- * file beside the destination and renamed over it only once there is
- * something to put there, so a run that fails before that (a bad pid, a
- * command not found) leaves an existing file as it was. Destinations that
- * are not regular files (/dev/null, /dev/full, a FIFO, a terminal) and "-"
- * (standard output) are written directly.
+ * Output files that never damage what the user had: written to a file with
+ * no name yet (O_TMPFILE; where the file system has none, a hidden
+ * temporary file) in the destination's directory, and put in place by a
+ * rename only once there is something to put there. A run that fails or is
+ * stopped before that (a bad pid, a command not found, Ctrl-C during the
+ * start) leaves an existing file as it was, and a run killed by SIGKILL
+ * leaves no stray file behind. The file put in place keeps the mode and
+ * owner of the one it replaces; a symbolic link is written through, not
+ * replaced. Destinations that are not regular files (/dev/null, /dev/full,
+ * a FIFO, a terminal), paths under /dev/ and /proc/ (/dev/stdout names
+ * what the shell redirected), and "-" (standard output) are written
+ * directly.
  */
 #ifndef CONTRACE_OUTFILE_H
 #define CONTRACE_OUTFILE_H
@@ -16,8 +22,10 @@
 
 struct outfile {
 	FILE *f; /* write here; NULL when not open */
-	const char *path; /* the destination, as the user named it */
-	char *tmp; /* the temporary file while not yet in place, else NULL */
+	const char *path; /* the destination, as the user named it (for messages) */
+	char *dest; /* the file to replace: path, or the file a symbolic link names */
+	char *tmp; /* the hidden temporary file, without O_TMPFILE */
+	bool unnamed; /* an O_TMPFILE file not yet in place */
 	bool is_stdout;
 };
 
@@ -41,7 +49,7 @@ int outfile_publish(struct outfile *o, char *err, size_t errlen);
  */
 int outfile_close(struct outfile *o, char *err, size_t errlen);
 
-/* Close and remove the temporary file: the destination is left as it was. */
+/* Close, and forget what was written: the destination is left as it was if not published. */
 void outfile_abort(struct outfile *o);
 
 /*

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -119,6 +120,79 @@ static void publish_early(void **state)
 	expect(path, "head+tail");
 }
 
+/* A run killed before its output is in place leaves the old file and no stray file. */
+static void killed_leaves_nothing(void **state)
+{
+	char path[128], err[256];
+	struct outfile o;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/killed.json", dir);
+	put(path, "old");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (outfile_open(&o, path, err, sizeof(err)))
+			_exit(1);
+		fputs("new, half written", o.f);
+		fflush(o.f);
+		_exit(0); /* no close: as SIGKILL would leave it */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+	expect(path, "old");
+	assert_int_equal(leftovers(), 0);
+}
+
+/* The file put in place keeps the old one's mode; a symbolic link is written through. */
+static void mode_and_symlink_kept(void **state)
+{
+	char path[128], link[128], err[256];
+	struct outfile o;
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/private.json", dir);
+	snprintf(link, sizeof(link), "%s/link.json", dir);
+	put(path, "old");
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(symlink("private.json", link), 0);
+	assert_int_equal(outfile_open(&o, link, err, sizeof(err)), 0);
+	fputs("new", o.f);
+	assert_int_equal(outfile_close(&o, err, sizeof(err)), 0);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	expect(path, "new");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(leftovers(), 0);
+}
+
+/* /dev/stdout names the file the shell redirected to: written there, not replaced. */
+static void dev_paths_written_directly(void **state)
+{
+	char path[128], err[256];
+	struct outfile o;
+	struct stat before, after;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/redirected", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fstat(fileno(f), &before), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fileno(f));
+	assert_int_equal(outfile_open(&o, path, err, sizeof(err)), 0);
+	fputs("through", o.f);
+	assert_int_equal(outfile_close(&o, err, sizeof(err)), 0);
+	assert_int_equal(fstat(fileno(f), &after), 0);
+	fclose(f);
+	assert_int_equal(before.st_ino, after.st_ino);
+	assert_int_equal(after.st_size, 7);
+}
+
 static void write_error_fails(void **state)
 {
 	char err[256];
@@ -164,9 +238,15 @@ static void same_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(abort_keeps_old_file), cmocka_unit_test(close_replaces),
-		cmocka_unit_test(publish_early),	cmocka_unit_test(write_error_fails),
-		cmocka_unit_test(bad_destinations),	cmocka_unit_test(same_paths),
+		cmocka_unit_test(abort_keeps_old_file),
+		cmocka_unit_test(close_replaces),
+		cmocka_unit_test(publish_early),
+		cmocka_unit_test(write_error_fails),
+		cmocka_unit_test(bad_destinations),
+		cmocka_unit_test(same_paths),
+		cmocka_unit_test(killed_leaves_nothing),
+		cmocka_unit_test(mode_and_symlink_kept),
+		cmocka_unit_test(dev_paths_written_directly),
 	};
 
 	umask(022);
