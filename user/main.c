@@ -22,6 +22,7 @@
 #include "log.h"
 #include "model.h"
 #include "opts.h"
+#include "outfile.h"
 #include "procfs.h"
 #include "report_json.h"
 #include "repeat.h"
@@ -46,7 +47,10 @@ struct run {
 	struct target target;
 	struct session session;
 	struct report_meta meta;
-	FILE *json;
+	struct outfile json_out; /* --json */
+	FILE *json; /* json_out's stream, while open */
+	bool json_written; /* a report went to it: it is put in place at the end */
+	bool json_failed; /* a write error (said): it is not */
 	bool text;
 	int sigfd;
 	int stop_signal; /* SIGINT/SIGTERM/SIGHUP that ended the trace, or 0 */
@@ -85,18 +89,39 @@ static void fill_meta(struct run *run)
 	}
 }
 
+/* One message for every failure of --json. */
+static void json_error(const struct run *run, int e)
+{
+	if (strcmp(run->o.json_path, "-"))
+		log_error("cannot write JSON to '%s': %s", run->o.json_path, strerror(e));
+	else
+		log_error("cannot write the JSON report to standard output: %s", strerror(e));
+}
+
 static int emit(struct run *run, const struct report *r)
 {
 	struct text_opts to = { .top = run->o.top, .verbose = run->o.verbose };
 	int ret = 0;
 
 	if (run->text) {
+		errno = 0;
 		report_text(stdout, r, &to);
-		if (ferror(stdout))
+		/* Now, not at exit: a full disk or a closed pipe fails the run (exit 1). */
+		if (fflush(stdout) || ferror(stdout)) {
+			log_error("cannot write the report to standard output: %s",
+				  strerror(errno ? errno : EIO));
 			ret = -EIO;
+		}
 	}
-	if (run->json && report_json(run->json, r, run->o.interval == 0))
-		ret = -EIO;
+	if (run->json && !run->json_failed) {
+		run->json_written = true;
+		errno = 0;
+		if (report_json(run->json, r, run->o.interval == 0)) {
+			json_error(run, errno ? errno : EIO);
+			run->json_failed = true; /* and not put in place */
+			ret = -EIO;
+		}
+	}
 	return ret;
 }
 
@@ -119,8 +144,6 @@ static int print_report(struct run *run, struct report *r, int index)
 		printf("\n");
 	ret = emit(run, r);
 	model_free(r);
-	if (ret)
-		log_error("cannot write the report: %s", strerror(-ret));
 	return ret;
 }
 
@@ -148,6 +171,12 @@ static int report_window(struct run *run, const struct snapshot *cur, const stru
 	return print_report(run, &r, index);
 }
 
+/*
+ * SIGINT, SIGTERM and SIGHUP are blocked and read from a signalfd from the
+ * very start: one that comes while the probes load (the first 100-300 ms)
+ * is seen at the next step of the start, instead of killing contrace with
+ * no report. A launched command unblocks them before its execve.
+ */
 static int setup_signals(struct run *run)
 {
 	sigset_t set;
@@ -160,6 +189,20 @@ static int setup_signals(struct run *run)
 		return -errno;
 	run->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return run->sigfd < 0 ? -errno : 0;
+}
+
+/* Whether a signal came (without waiting): it ends the trace, or the start. */
+static bool signalled(struct run *run)
+{
+	struct signalfd_siginfo si;
+
+	if (run->stop_signal)
+		return true;
+	if (read(run->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return false;
+	run->stop_signal = (int)si.ssi_signo;
+	run->signal_from_process = si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE;
+	return true;
 }
 
 static int64_t ms_until(uint64_t now, uint64_t deadline)
@@ -176,7 +219,6 @@ static int trace_loop(struct run *run)
 	uint64_t iv_ns = (uint64_t)(run->o.interval * 1e9);
 	struct snapshot prev = { 0 }, cur;
 	struct pollfd fds[3];
-	struct signalfd_siginfo si;
 	int64_t timeout, t;
 	int index = 0, ret = 0;
 
@@ -244,14 +286,8 @@ static int trace_loop(struct run *run)
 			ret = -errno;
 			break;
 		}
-		if (fds[0].revents & POLLIN) {
-			if (read(run->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				run->stop_signal = (int)si.ssi_signo;
-				run->signal_from_process = si.ssi_code == SI_USER ||
-							   si.ssi_code == SI_QUEUE;
-				break;
-			}
-		}
+		if ((fds[0].revents & POLLIN) && signalled(run))
+			break;
 		if (fds[1].revents & (POLLIN | POLLHUP))
 			break;
 		/* A new image (exec) or process: its symbols and text, before it is gone. */
@@ -301,23 +337,174 @@ static int exit_code(const struct run *run)
 	return 0;
 }
 
+/* --json: put in place once a report is written to it (close_json). */
 static int open_json(struct run *run)
 {
+	char err[512];
+	int ret;
+
 	if (!run->o.json_path)
 		return 0;
-	if (!strcmp(run->o.json_path, "-")) {
-		run->json = stdout;
-		return 0;
+	ret = outfile_open(&run->json_out, run->o.json_path, err, sizeof(err));
+	if (ret) {
+		json_error(run, -ret);
+		return -1;
 	}
-	/* Close-on-exec: a launched command must not inherit it. */
-	run->json = fopen(run->o.json_path, "we");
-	if (!run->json) {
-		log_error("cannot write JSON to '%s': %s", run->o.json_path, strerror(errno));
-		return -errno;
+	run->json = run->json_out.f;
+	return 0;
+}
+
+/*
+ * Put --json in place if a report went to it, or leave the destination as
+ * it was: a run that reported nothing does not replace a user's file with
+ * an empty one. 0, or -errno (a write error).
+ */
+static int close_json(struct run *run)
+{
+	char err[512];
+	int ret = 0;
+
+	if (!run->json)
+		return 0;
+	if (run->json_written && !run->json_failed)
+		ret = outfile_close(&run->json_out, err, sizeof(err));
+	else
+		outfile_abort(&run->json_out);
+	run->json = NULL;
+	if (ret)
+		json_error(run, -ret);
+	return run->json_failed ? -EIO : ret;
+}
+
+static int open_outputs(struct run *run)
+{
+	char err[512];
+
+	if (open_json(run))
+		return -1;
+	if (run->o.output && record_create(&run->rec, run->o.output, err, sizeof(err))) {
+		log_error("%s", err);
+		return -1;
 	}
 	return 0;
 }
 
+/* Both outputs closed: 0, or -EIO if either could not be written. */
+static int close_outputs(struct run *run)
+{
+	char err[512];
+	int ret = 0;
+
+	if (run->rec.f && record_close(&run->rec, err, sizeof(err))) {
+		log_error("%s", err);
+		ret = -EIO;
+	}
+	if (close_json(run))
+		ret = -EIO;
+	return ret;
+}
+
+/*
+ * Tracing has begun: the recording is put in place (readable while the
+ * trace goes, and after contrace is killed), and so are -i's JSON Lines,
+ * which grow as the trace goes. 0, or -1 (said why).
+ */
+static int begin_outputs(struct run *run)
+{
+	char err[512];
+	int ret;
+
+	if (run->rec.f && record_begin(&run->rec, &run->meta, err, sizeof(err))) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (run->json && run->o.interval > 0) {
+		ret = outfile_publish(&run->json_out, err, sizeof(err));
+		if (ret) {
+			json_error(run, -ret);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Two outputs in one file would be one written over the other. 0, or 2 (usage). */
+static int check_outputs(const struct opts *o)
+{
+	if (o->output && o->json_path && outfile_same(o->output, o->json_path)) {
+		fprintf(stderr, "contrace: -o and --json name the same file '%s'\n", o->output);
+		return 2;
+	}
+	if (o->output && !strcmp(o->output, "-") && !o->quiet) {
+		fprintf(stderr, "contrace: -o - puts the recording on standard output, where the "
+				"text report goes: add -q\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* A signal before tracing began: nothing to report, no output file touched, 128+N. */
+static int stopped_early(struct run *run)
+{
+	const char *name = sigabbrev_np(run->stop_signal);
+
+	if (run->target.launched)
+		fprintf(stderr,
+			"contrace: stopped by SIG%s before the command started: it did not run; no report\n",
+			name);
+	else
+		fprintf(stderr, "contrace: stopped by SIG%s before tracing began: no report\n",
+			name);
+	return 128 + run->stop_signal;
+}
+
+/*
+ * A step of the start failed: say why, unless a signal came meanwhile (a
+ * terminal's Ctrl-C also kills a command waiting to start, which makes the
+ * start fail): then that is what stopped it.
+ */
+static int start_failed(struct run *run, const char *err, int code)
+{
+	if (signalled(run))
+		return stopped_early(run);
+	log_error("%s", err);
+	return code;
+}
+
+static int exited_early(struct run *run)
+{
+	char err[128];
+
+	if (run->target.launched)
+		snprintf(err, sizeof(err), "the command (pid %d) exited before tracing started",
+			 run->target.pid);
+	else
+		snprintf(err, sizeof(err), "pid %d exited before tracing started", run->target.pid);
+	return start_failed(run, err, 1);
+}
+
+/* Let a launched command run: the trace begins. 0, or the exit status. */
+static int release_command(struct run *run)
+{
+	char err[512];
+	int ret;
+
+	session_probe_holds(&run->session, run->target.pid);
+	/* The last moment a signal stops the command from running at all. */
+	if (signalled(run))
+		return stopped_early(run);
+	run->meta.trace_start_ns = mono_ns();
+	run->meta.trace_start_real_ns = real_ns();
+	ret = target_release(&run->target, run->o.cmd_argv[0], err, sizeof(err));
+	if (ret)
+		return start_failed(run, err, ret == -ENOENT ? 127 : 126);
+	/* The command's own image is mapped now: read its symbols while it lives. */
+	run->session.holds_ready = true;
+	session_refresh(&run->session);
+	return 0;
+}
+
+/* The target, the outputs, the probes. 0, or the exit status; a signal is checked at each step. */
 static int start(struct run *run)
 {
 	struct session_cfg cfg = {
@@ -338,59 +525,43 @@ static int start(struct run *run)
 		ret = target_attach(&run->target, run->o.pid, err, sizeof(err));
 	else
 		ret = target_launch(&run->target, run->o.cmd_argv, err, sizeof(err));
-	if (ret) {
-		log_error("%s", err);
-		/* As a shell does: 127 for a command not found, 126 for one that cannot run. */
-		if (!run->o.pid && ret == -ENOENT)
-			return 127;
-		if (!run->o.pid && ret == -EACCES)
-			return 126;
+	/* As a shell does: 127 for a command not found, 126 for one that cannot run. */
+	if (ret)
+		return start_failed(run, err,
+				    run->o.pid	   ? 1 :
+				    ret == -ENOENT ? 127 :
+				    ret == -EACCES ? 126 :
+						     1);
+	if (signalled(run))
+		return stopped_early(run);
+	if (open_outputs(run))
 		return 1;
-	}
 	cfg.target_pid = run->target.pid;
 	cfg.gate = run->target.launched;
 	fill_meta(run);
 
 	ret = session_open(&run->session, &cfg, err, sizeof(err));
+	/* Loading took 100-300 ms: a signal meanwhile means the user gave up waiting. */
+	if (!ret && signalled(run))
+		return stopped_early(run);
 	if (!ret)
 		ret = session_attach(&run->session, err, sizeof(err));
-	if (ret) {
-		log_error("%s", err);
-		return 1;
-	}
+	if (ret)
+		return start_failed(run, err, 1);
+	/* -p: tracing has begun; a signal from now on is read by the trace loop, which reports. */
 	run->meta.trace_start_ns = mono_ns();
 	run->meta.trace_start_real_ns = real_ns();
 	seeded = session_seed(&run->session, err, sizeof(err));
-	if (seeded < 0) {
-		log_error("%s", err);
-		return 1;
-	}
-	if (seeded == 0) {
-		if (run->target.launched)
-			log_error("the command (pid %d) exited before tracing started",
-				  run->target.pid);
-		else
-			log_error("pid %d exited before tracing started", run->target.pid);
-		return 1;
-	}
-	if (setup_signals(run)) {
-		log_error("cannot set up signal handling: %s", strerror(errno));
-		return 1;
-	}
+	if (seeded < 0)
+		return start_failed(run, err, 1);
+	if (seeded == 0)
+		return exited_early(run);
 	run->session.holds_ready = !run->target.launched;
 	session_refresh(&run->session);
 	if (run->target.launched) {
-		session_probe_holds(&run->session, run->target.pid);
-		run->meta.trace_start_ns = mono_ns();
-		run->meta.trace_start_real_ns = real_ns();
-		ret = target_release(&run->target, run->o.cmd_argv[0], err, sizeof(err));
-		if (ret) {
-			log_error("%s", err);
-			return ret == -ENOENT ? 127 : 126;
-		}
-		/* The command's own image is mapped now: read its symbols while it lives. */
-		run->session.holds_ready = true;
-		session_refresh(&run->session);
+		ret = release_command(run);
+		if (ret)
+			return ret;
 	}
 	log_info("probes live after %.1f ms", (double)(mono_ns() - t0) / 1e6);
 	if (!run->o.quiet && !run->target.launched)
@@ -478,6 +649,11 @@ static int replay_main(int argc, char **argv)
 		fprintf(stderr, "contrace report: -q without --json would print nothing\n");
 		return 2;
 	}
+	if (run.o.json_path && outfile_same(run.o.json_path, argv[optind])) {
+		fprintf(stderr, "contrace report: --json '%s' is the recording itself\n",
+			run.o.json_path);
+		return 2;
+	}
 	/*
 	 * One report after another builds and frees the same large JSON trees
 	 * and buffers: keep the freed memory (no mmap, no trim, no fastbin
@@ -510,10 +686,8 @@ static int replay_main(int argc, char **argv)
 	}
 	if (!code && !record_total(&rec, &total))
 		code = print_report(&run, &total, 0) ? 1 : 0;
-	if (run.json && run.json != stdout && fclose(run.json)) {
-		log_error("cannot write JSON to '%s': %s", run.o.json_path, strerror(errno));
+	if (close_json(&run))
 		code = 1;
-	}
 out:
 	record_free(&rec);
 	return code;
@@ -551,6 +725,14 @@ int main(int argc, char **argv)
 	}
 	if (run.o.repeat)
 		return repeat_main(&run.o);
+	/* First, before anything slow: see setup_signals(). */
+	if (setup_signals(&run)) {
+		fprintf(stderr, "contrace: cannot set up signal handling: %s\n", strerror(errno));
+		return 1;
+	}
+	ret = check_outputs(&run.o);
+	if (ret)
+		return ret;
 	log_verbosity = run.o.verbose > 1 ? 2 : run.o.verbose;
 	libbpf_set_print(log_libbpf);
 	signal(SIGPIPE, SIG_IGN);
@@ -561,20 +743,13 @@ int main(int argc, char **argv)
 			"permission denied: contrace must run as root (or with CAP_BPF and CAP_PERFMON)");
 		return 1;
 	}
-	if (open_json(&run))
-		return 1;
-	if (run.o.output && record_create(&run.rec, run.o.output, err, sizeof(err))) {
-		log_error("%s", err);
-		return 1;
-	}
-
 	ret = start(&run);
 	if (ret) {
 		code = ret;
 		goto out;
 	}
-	if (run.rec.f && record_begin(&run.rec, &run.meta, err, sizeof(err))) {
-		log_error("%s", err);
+	if (begin_outputs(&run)) {
+		finish_command(&run);
 		goto out;
 	}
 	ret = trace_loop(&run);
@@ -600,16 +775,10 @@ int main(int argc, char **argv)
 		code = exit_code(&run);
 	snapshot_free(&final);
 out:
-	if (run.rec.f && record_close(&run.rec, err, sizeof(err))) {
-		log_error("%s", err);
+	if (close_outputs(&run))
 		code = 1;
-	}
 	session_close(&run.session);
 	target_close(&run.target);
-	if (run.json && run.json != stdout && fclose(run.json)) {
-		log_error("cannot write JSON to '%s': %s", run.o.json_path, strerror(errno));
-		code = 1;
-	}
 	if (run.sigfd >= 0)
 		close(run.sigfd);
 	report_own_usage();

@@ -122,12 +122,17 @@ static int put_block(struct recorder *r, uint32_t type, const void *raw, size_t 
 
 int record_create(struct recorder *r, const char *path, char *err, size_t errlen)
 {
+	char msg[256];
+	int ret;
+
 	r->path = path;
-	r->f = fopen(path, "we");
-	if (!r->f) {
-		snprintf(err, errlen, "cannot write the recording '%s': %s", path, strerror(errno));
-		return -errno;
+	r->begun = false;
+	ret = outfile_open(&r->out, path, msg, sizeof(msg));
+	if (ret) {
+		snprintf(err, errlen, "cannot write the recording '%s': %s", path, strerror(-ret));
+		return ret;
 	}
+	r->f = r->out.f;
 	return 0;
 }
 
@@ -136,6 +141,7 @@ int record_begin(struct recorder *r, const struct report_meta *m, char *err, siz
 	struct rec_header h = { .version = RECORD_VERSION, .layout = layout_hash() };
 	const char *path = r->path;
 	struct rec_meta rm;
+	int ret;
 
 	memset(&rm, 0, sizeof(rm));
 	memcpy(h.magic, magic, sizeof(magic));
@@ -157,7 +163,14 @@ int record_begin(struct recorder *r, const struct report_meta *m, char *err, siz
 		snprintf(err, errlen, "cannot write the recording '%s': %s", path, strerror(errno));
 		return -EIO;
 	}
-	return put_block(r, BLK_META, &rm, sizeof(rm), err, errlen);
+	ret = put_block(r, BLK_META, &rm, sizeof(rm), err, errlen);
+	if (ret)
+		return ret;
+	ret = outfile_publish(&r->out, err, errlen);
+	if (ret)
+		snprintf(err, errlen, "cannot write the recording '%s': %s", path, strerror(-ret));
+	r->begun = !ret;
+	return ret;
 }
 
 int record_snapshot(struct recorder *r, const struct snapshot *s, const struct report_meta *m,
@@ -210,12 +223,18 @@ int record_snapshot(struct recorder *r, const struct snapshot *s, const struct r
 
 int record_close(struct recorder *r, char *err, size_t errlen)
 {
+	char msg[256];
 	int ret = 0;
 
-	if (r->f && fclose(r->f)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot write the recording '%s': %s", r->path,
-			 strerror(errno));
+	if (!r->f)
+		return 0;
+	if (!r->begun) {
+		outfile_abort(&r->out);
+	} else {
+		ret = outfile_close(&r->out, msg, sizeof(msg));
+		if (ret)
+			snprintf(err, errlen, "cannot write the recording '%s': %s", r->path,
+				 strerror(-ret));
 	}
 	r->f = NULL;
 	return ret;

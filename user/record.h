@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "model.h"
+#include "outfile.h"
 #include "snapshot.h"
 
 #define RECORD_VERSION 1
@@ -23,12 +24,22 @@
 struct recorder {
 	FILE *f;
 	const char *path;
+	struct outfile out; /* f's file: in place at path from record_begin() on */
+	bool begun;
 };
 
-/* Create path (before tracing: a bad path fails early). 0, or -errno with a message. */
+/*
+ * Open path for a recording, not yet in place (before tracing: a bad path
+ * fails early, and a failed start leaves an existing file as it was).
+ * 0, or -errno with a message.
+ */
 int record_create(struct recorder *r, const char *path, char *err, size_t errlen);
 
-/* Write the header and the metadata (once tracing has begun). */
+/*
+ * Write the header and the metadata (once tracing has begun), and put the
+ * file in place: from now on it is a recording, readable while the trace
+ * goes and after contrace is killed.
+ */
 int record_begin(struct recorder *r, const struct report_meta *m, char *err, size_t errlen);
 
 /*
@@ -45,6 +56,10 @@ enum record_kind {
 int record_snapshot(struct recorder *r, const struct snapshot *s, const struct report_meta *m,
 		    enum record_kind kind, char *err, size_t errlen);
 
+/*
+ * Close: 0, or -errno with a message (a write error). Before record_begin(),
+ * the file is dropped and an existing one left as it was.
+ */
 int record_close(struct recorder *r, char *err, size_t errlen);
 
 /* A recording read back. */
