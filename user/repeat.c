@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "outfile.h"
 #include "repeat.h"
 
 #define OPT_ARGS 32 /* at most, before the command */
@@ -189,17 +190,43 @@ static void print_summary(FILE *f, const struct opts *o, struct json_object *run
 	metrics_free(&m);
 }
 
-static int write_json(const struct opts *o, struct json_object *doc)
+static void json_error(const struct opts *o, int e)
 {
-	FILE *f = strcmp(o->json_path, "-") ? fopen(o->json_path, "we") : stdout;
+	if (strcmp(o->json_path, "-"))
+		log_error("cannot write JSON to '%s': %s", o->json_path, strerror(e));
+	else
+		log_error("cannot write the JSON report to standard output: %s", strerror(e));
+}
 
-	if (!f) {
-		log_error("cannot write JSON to '%s': %s", o->json_path, strerror(errno));
+/* The document, put in place at o->json_path: 0, or -1 (said why: exit 1). */
+static int write_json(const struct opts *o, struct outfile *out, struct json_object *doc)
+{
+	char err[512];
+	int ret;
+
+	errno = 0;
+	if (fprintf(out->f, "%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)) <
+	    0) {
+		json_error(o, errno ? errno : EIO);
+		outfile_abort(out);
 		return -1;
 	}
-	fprintf(f, "%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
-	if (f != stdout && fclose(f)) {
-		log_error("cannot write JSON to '%s': %s", o->json_path, strerror(errno));
+	ret = outfile_close(out, err, sizeof(err));
+	if (ret) {
+		json_error(o, -ret);
+		return -1;
+	}
+	return 0;
+}
+
+/* The summary table on standard output: 0, or -1 (a write error, said: exit 1). */
+static int write_summary(const struct opts *o, struct json_object *runs)
+{
+	errno = 0;
+	print_summary(stdout, o, runs);
+	if (fflush(stdout) || ferror(stdout)) {
+		log_error("cannot write the summary to standard output: %s",
+			  strerror(errno ? errno : EIO));
 		return -1;
 	}
 	return 0;
@@ -207,13 +234,26 @@ static int write_json(const struct opts *o, struct json_object *doc)
 
 int repeat_main(const struct opts *o)
 {
-	struct json_object *doc = json_object_new_object(), *runs = json_object_new_array();
+	struct json_object *doc, *runs;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct outfile out = { 0 };
 	int code = 0, status, done = 0;
+	char err[512];
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A path that cannot be written fails now, not after the runs. */
+	if (o->json_path) {
+		int ret = outfile_open(&out, o->json_path, err, sizeof(err));
+
+		if (ret) {
+			json_error(o, -ret);
+			return 1;
+		}
+	}
+	doc = json_object_new_object();
+	runs = json_object_new_array();
 	for (int i = 1; i <= o->repeat && !stop_signal; i++) {
 		struct json_object *r = run_once(o, i, &status);
 
@@ -240,10 +280,13 @@ int repeat_main(const struct opts *o)
 		json_object_object_add(doc, "kind", json_object_new_string("repeat"));
 		json_object_object_add(doc, "repeat", json_object_new_int(done));
 		json_object_object_add(doc, "runs", json_object_get(runs));
-		if (!o->quiet && !(o->json_path && !strcmp(o->json_path, "-")))
-			print_summary(stdout, o, runs);
-		if (o->json_path && write_json(o, doc) && !code)
+		if (!o->quiet && !(o->json_path && !strcmp(o->json_path, "-")) &&
+		    write_summary(o, runs) && !code)
 			code = 1;
+		if (o->json_path && write_json(o, &out, doc) && !code)
+			code = 1;
+	} else {
+		outfile_abort(&out); /* no run: an existing file stays as it was */
 	}
 	json_object_put(runs);
 	json_object_put(doc);
