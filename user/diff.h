@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* A rule: METRIC OP CHANGE, e.g. "gil.wait_fraction>+10%" or "locks.wait_ns>+5ms". */
 struct diff_rule {
@@ -27,6 +28,33 @@ int diff_parse_rule(const char *s, struct diff_rule *r, char *err, size_t errlen
 
 /* Whether a change from base to new breaks the rule. */
 bool diff_rule_broken(const struct diff_rule *r, double base, double new);
+
+/* One side of a comparison: a document in memory, named (its file) in messages. */
+struct diff_input {
+	const char *name;
+	const void *data; /* a JSON report, a --repeat document, or a recording */
+	size_t len;
+};
+
+/* Where the comparison goes; any may be NULL. */
+struct diff_outputs {
+	FILE *text; /* the table and the rules */
+	FILE *markdown; /* the table as Markdown (a CI job summary) */
+	FILE *json; /* every metric and rule */
+	FILE *warn; /* warnings, one line each (a side cut short) */
+};
+
+/*
+ * Compare in[0] (the base) with in[1] (the new) under rules (nrules 0: the
+ * default gate, at most DIFF_MAX_RULES), and write the outputs. The exit
+ * status: 0 within limits, 1 a regression, or 2 an input error with a
+ * one-line message in err naming the file and, for a value that breaks
+ * the schema, its JSON path. Nothing is written on an input error; write
+ * errors are the caller's to check.
+ */
+#define DIFF_MAX_RULES 32
+int diff_run(const struct diff_input in[2], const struct diff_rule *rules, size_t nrules,
+	     const struct diff_outputs *out, char *err, size_t errlen);
 
 /* The subcommand: argv[0] is "diff". Returns the exit status. */
 int diff_main(int argc, char **argv);

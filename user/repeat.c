@@ -155,11 +155,12 @@ out:
 static void print_summary(FILE *f, const struct opts *o, struct json_object *runs)
 {
 	struct metrics m = { 0 };
-	char a[32], b[32], c[32];
+	char a[32], b[32], c[32], err[384];
 	int group = -1, in_group = 0;
 
-	if (metrics_add_runs(&m, 0, runs)) {
-		log_error("--repeat: out of memory");
+	if (metrics_add_runs(&m, 0, runs, err, sizeof(err))) {
+		log_error("--repeat: cannot summarise the runs: %s", err);
+		metrics_free(&m);
 		return;
 	}
 	metrics_sort(&m);
