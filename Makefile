@@ -180,7 +180,7 @@ coverage: $(COV_BINS) $(FIXTURE_BINS)
 # The recording reader's fuzz target (libFuzzer, clang), and its run: a
 # bounded time from the corpus in tests/fuzz/corpus (a crash it finds is
 # saved in $(OUT)/fuzz; copy it to the corpus once fixed: a regression test).
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 30
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 FUZZ_OBJS := $(patsubst user/%.c,$(OUT)/fuzz/user/%.o,$(LIB_SRCS))
@@ -195,6 +195,12 @@ $(OUT)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(FUZZ_OBJS)
 	$(call msg,LD-FUZZ,$@)
 	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $^ $(LDLIBS) -o $@
 
+# diff's input (tools/fuzz/fuzz_diff.c): two JSON documents split at a NUL, seeds
+# in tools/fuzz/corpus-diff (tools/fuzz/gen-corpus-diff.sh), new inputs in $(OUT)/fuzz/new-diff.
+$(OUT)/fuzz/fuzz_diff: tools/fuzz/fuzz_diff.c $(FUZZ_OBJS)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $^ $(LDLIBS) -o $@
+
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory $(OUT)/fuzz/fuzz_record
 	$(Q)mkdir -p $(OUT)/fuzz/new
@@ -203,6 +209,7 @@ fuzz: deps
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		new $(CURDIR)/tests/fuzz/corpus 2>fuzz.log || { tail -40 fuzz.log; exit 1; }
 	$(Q)grep -E "stat::number_of_executed_units|stat::peak_rss" $(OUT)/fuzz/fuzz.log
+	$(Q)$(MAKE) --no-print-directory $(OUT)/fuzz/fuzz_diff && mkdir -p $(OUT)/fuzz/new-diff && echo "  FUZZ     diff's input, $(FUZZ_SECONDS) s" && cd $(OUT)/fuzz && ./fuzz_diff -max_total_time=$(FUZZ_SECONDS) -dict=$(CURDIR)/tools/fuzz/diff.dict -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 new-diff $(CURDIR)/tools/fuzz/corpus-diff 2>fuzz-diff.log && grep -E "stat::number_of_executed_units|stat::peak_rss" fuzz-diff.log || { tail -40 fuzz-diff.log; exit 1; }
 
 $(OUT)/workloads/%: tools/workloads/%.c
 	$(call msg,CC,$@)

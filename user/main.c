@@ -58,6 +58,7 @@ struct run {
 	struct rpt_gil_info gil[GIL_MAX_PROCS]; /* Python processes, for the report */
 	struct recorder rec; /* -o: the recording, or f NULL */
 	bool replay; /* contrace report: meta comes from the recording */
+	long seeded; /* threads found when tracing began */
 };
 
 static void fill_meta(struct run *run)
@@ -564,9 +565,7 @@ static int start(struct run *run)
 			return ret;
 	}
 	log_info("probes live after %.1f ms", (double)(mono_ns() - t0) / 1e6);
-	if (!run->o.quiet && !run->target.launched)
-		fprintf(stderr, "contrace: tracing pid %d (%ld threads)%s. Ctrl-C to stop.\n",
-			run->target.pid, seeded, run->o.follow ? " and its children" : "");
+	run->seeded = seeded;
 	return 0;
 }
 
@@ -752,6 +751,10 @@ int main(int argc, char **argv)
 		finish_command(&run);
 		goto out;
 	}
+	/* Once all is in place: scripts wait for this line to know the trace runs. */
+	if (!run.o.quiet && !run.target.launched)
+		fprintf(stderr, "contrace: tracing pid %d (%ld threads)%s. Ctrl-C to stop.\n",
+			run.target.pid, run.seeded, run.o.follow ? " and its children" : "");
 	ret = trace_loop(&run);
 	session_detach(&run.session);
 	if (ret) {

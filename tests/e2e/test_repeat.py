@@ -130,3 +130,21 @@ def test_a_signal_ends_the_runs_and_leaves_out_the_one_cut_short(tmp_path):
     assert doc["repeat"] == 1 and len(doc["runs"]) == 1
     assert "contrace --repeat: 1 runs of sleep 1" in stdout
     assert not [f for f in os.listdir("/tmp") if f.startswith("contrace-repeat-")]
+
+
+def test_the_json_path_is_checked_before_the_runs(tmp_path):
+    """A --json that cannot be written fails at once, not after N runs of the
+    command; a repeat that made no run leaves an existing file as it was."""
+    start = time.monotonic()
+    p = subprocess.run([CONTRACE, "--repeat", "5", "--json", str(tmp_path / "no" / "r.json"),
+                        "--", "sleep", "1"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and time.monotonic() - start < 1, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write JSON to" in lines[0], p.stderr
+    keep = tmp_path / "keep.json"
+    keep.write_text("the user's own file\n")
+    p = subprocess.run([CONTRACE, "--repeat", "2", "--json", str(keep), "--", "/nonexistent"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 127, p.stderr
+    assert keep.read_text() == "the user's own file\n"
+    assert os.listdir(tmp_path) == ["keep.json"]
