@@ -212,8 +212,9 @@ static void describe(struct diff *d, int side)
 	if (cut && s->runs)
 		snprintf(
 			s->warning, sizeof(s->warning),
-			"%s %s: %u of its %zu runs were cut short (a recording's last whole snapshot): they cover less than the whole run",
-			side ? "new" : "base", s->path, cut, json_object_array_length(s->runs));
+			"%s %s: %u of its %zu runs %s cut short (a recording's last whole snapshot): they cover less than the whole run",
+			side ? "new" : "base", s->path, cut, json_object_array_length(s->runs),
+			cut > 1 ? "were" : "was");
 	else if (cut)
 		snprintf(
 			s->warning, sizeof(s->warning),

@@ -303,7 +303,7 @@ def test_a_side_cut_short_is_said(real, tmp_path):
     r = real["report"]
     rep.write_text(json.dumps(repeat_doc([r, mutated(r, ("trace", "truncated"), True), r])))
     p = diff_of(rep, real["json"])
-    assert f"warning: base {rep}: 1 of its 3 runs were cut short" in p.stderr, p.stderr
+    assert f"warning: base {rep}: 1 of its 3 runs was cut short" in p.stderr, p.stderr
     # Whole on both sides: no warning.
     p = diff_of("--json", "-", real["json"], real["rec"])
     assert "warning" not in p.stderr and json.loads(p.stdout)["warnings"] == []

@@ -145,12 +145,11 @@ def test_a_signal_at_any_moment_of_the_start(tmp_path):
     assert outcomes.count("killed before main") <= 4, outcomes
 
 
-def unused_pid():
-    pid_max = int(open("/proc/sys/kernel/pid_max").read())
-    for pid in range(pid_max - 1, 1, -1):
-        if not os.path.exists(f"/proc/{pid}"):
-            return pid
-    raise RuntimeError("no free pid")
+def dead_pid():
+    """The pid of a process that has exited and been reaped."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 def test_a_failed_start_keeps_the_users_files(tmp_path):
@@ -161,7 +160,7 @@ def test_a_failed_start_keeps_the_users_files(tmp_path):
     noexec.write_text("#!/bin/sh\n")
     noexec.chmod(0o644)
     cases = [
-        (["-p", str(unused_pid())], 1, "no such process"),
+        (["-p", str(dead_pid())], 1, "no such process"),
         (["--", "/nonexistent"], 127, "command not found"),
         (["--", str(noexec)], 126, "Permission denied"),
         (["--btf", "/dev/null", "--", "true"], 1, "cannot load the BPF programs"),

@@ -3,7 +3,8 @@
 # Regenerate the seeds of diff's fuzz target (tools/fuzz/corpus-diff): pairs
 # of documents contrace made, base and new joined by a NUL byte (what
 # fuzz_diff.c splits): small reports of a lock workload, with -S, of a
-# Python program (a GIL), -i JSON Lines, and --repeat documents. Run as root
+# Python program (a GIL), -i JSON Lines, and --repeat documents, and the
+# report of `true`, small enough for many executions a second. Run as root
 # from a build (make). Crash inputs found are added beside them, never removed.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -16,6 +17,7 @@ PY=$(ls -d /root/.pyenv/versions/3.12*/bin/python3 2>/dev/null | head -1)
 mkdir -p "$out"
 
 # -i longer than the run: the JSON Lines hold just the total, compact.
+$C -q -i 100 --json "$tmp/t.json" -- true >/dev/null
 $C -q -i 100 --json "$tmp/a.json" -- $W/locks mutex 2 20 200 >/dev/null
 $C -q -i 100 --json "$tmp/b.json" -- $W/locks mutex 3 20 200 >/dev/null
 $C -q -i 100 -S --json "$tmp/s.json" -- $W/locks mutex 2 10 200 >/dev/null
@@ -28,6 +30,7 @@ fi
 pair() { # NAME BASE NEW
 	{ cat "$tmp/$2"; printf '\0'; cat "$tmp/$3"; } >"$out/seed-$1"
 }
+pair tiny t.json t.json
 pair reports a.json b.json
 pair same a.json a.json
 pair syscalls a.json s.json
