@@ -414,6 +414,83 @@ static void report_own_usage(void)
 		 ru.ru_maxrss);
 }
 
+/*
+ * A recording checked whole before anything is printed: a damaged block
+ * near its end is an error, not reports followed by one. 0 with the
+ * number of -i intervals it holds, or 2 (the exit status) after the message.
+ */
+static int replay_check(const char *path, struct recording *rec, int *intervals)
+{
+	char err[512];
+	int ret;
+
+	*intervals = 0;
+	ret = record_open(path, rec, err, sizeof(err));
+	while (!ret && (ret = record_next(rec, err, sizeof(err))) > 0) {
+		*intervals += rec->cur.kind == RECORD_INTERVAL;
+		ret = 0;
+	}
+	if (!ret && (!rec->nsnaps || rec->cur.kind == RECORD_START)) {
+		snprintf(err, sizeof(err),
+			 "%s: the recording was cut off before its first whole snapshot: "
+			 "nothing to report",
+			 path);
+		ret = -ENODATA;
+	}
+	if (!ret)
+		return 0;
+	fprintf(stderr, "contrace report: %s\n", err);
+	if (rec->rd)
+		record_free(rec);
+	return 2;
+}
+
+/*
+ * The reports of a recording, streamed: its -i intervals (a second pass,
+ * holding two snapshots at a time), then the total.
+ */
+static int replay(struct run *run, const char *path)
+{
+	struct recording rec;
+	struct report total;
+	char err[512];
+	int intervals, index = 0, code, ret = 0;
+
+	code = replay_check(path, &rec, &intervals);
+	if (code)
+		return code;
+	if (rec.truncated)
+		log_warn("%s was cut short: reporting up to its last whole snapshot", path);
+	run->text = !run->o.quiet && !(run->o.json_path && !strcmp(run->o.json_path, "-"));
+	run->o.interval = intervals ? 1 : 0;
+	if (open_json(run)) {
+		record_free(&rec);
+		return 1;
+	}
+	if (intervals)
+		ret = record_rewind(&rec, err, sizeof(err));
+	while (intervals && !ret && (ret = record_next(&rec, err, sizeof(err))) > 0) {
+		ret = 0;
+		if (rec.cur.kind != RECORD_INTERVAL)
+			continue;
+		run->meta = rec.meta;
+		if (report_window(run, &rec.cur.s, rec.has_base ? &rec.base.s : NULL, ++index))
+			code = 1;
+		if (code)
+			break;
+	}
+	if (ret < 0) {
+		/* The file changed since it was checked. */
+		fprintf(stderr, "contrace report: %s\n", err);
+		code = 2;
+	}
+	run->meta = rec.meta;
+	if (!code && !record_total(&rec, &total))
+		code = print_report(run, &total, 0) ? 1 : 0;
+	record_free(&rec);
+	return code;
+}
+
 static void replay_usage(FILE *f)
 {
 	fputs("Usage: contrace report FILE [--json FILE] [-q] [-v] [--top N]\n"
@@ -432,11 +509,8 @@ static int replay_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },	  { NULL, 0, NULL, 0 },
 	};
 	struct run run = { .sigfd = -1, .replay = true };
-	const struct snapshot *prev = NULL;
-	struct recording rec;
-	struct report total;
-	char err[512], *end;
-	int c, index = 0, code = 1;
+	char *end;
+	int c, code;
 	long top;
 
 	run.o.top = OPTS_DEFAULT_TOP;
@@ -487,35 +561,11 @@ static int replay_main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MXFAST, 0);
-	if (record_read(argv[optind], &rec, err, sizeof(err))) {
-		fprintf(stderr, "contrace report: %s\n", err);
-		return 2;
-	}
-	if (rec.truncated)
-		log_warn("%s was cut short: reporting up to its last whole snapshot", argv[optind]);
-	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-"));
-	for (size_t i = 0; i < rec.nsnaps; i++)
-		if (rec.kinds[i] == RECORD_INTERVAL)
-			run.o.interval = 1;
-	if (open_json(&run))
-		goto out;
-	code = 0;
-	/* The -i intervals, then the total (record_total: which snapshot that is). */
-	for (size_t i = 0; i + 1 < rec.nsnaps && !code; i++) {
-		record_meta_at(&rec, i);
-		run.meta = rec.meta;
-		if (rec.kinds[i] == RECORD_INTERVAL)
-			code = report_window(&run, &rec.snaps[i], prev, ++index) ? 1 : 0;
-		prev = &rec.snaps[i];
-	}
-	if (!code && !record_total(&rec, &total))
-		code = print_report(&run, &total, 0) ? 1 : 0;
+	code = replay(&run, argv[optind]);
 	if (run.json && run.json != stdout && fclose(run.json)) {
 		log_error("cannot write JSON to '%s': %s", run.o.json_path, strerror(errno));
 		code = 1;
 	}
-out:
-	record_free(&rec);
 	return code;
 }
 
