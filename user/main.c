@@ -148,6 +148,29 @@ static int report_window(struct run *run, const struct snapshot *cur, const stru
 	return print_report(run, &r, index);
 }
 
+/*
+ * A checkpoint: a snapshot recorded, not reported, so that a recording
+ * whose contrace is killed still has the trace up to a few seconds ago.
+ */
+static int checkpoint(struct run *run)
+{
+	uint64_t t0 = mono_ns();
+	struct snapshot s;
+	char err[512];
+	int ret;
+
+	ret = session_snapshot(&run->session, &s);
+	if (ret)
+		return ret;
+	live_meta(run);
+	ret = record_snapshot(&run->rec, &s, &run->meta, RECORD_CHECKPOINT, err, sizeof(err));
+	log_debug("checkpoint of %u threads: %.1f ms", s.nthreads, (double)(mono_ns() - t0) / 1e6);
+	snapshot_free(&s);
+	if (ret)
+		log_error("%s", err);
+	return ret ? -EIO : 0;
+}
+
 static int setup_signals(struct run *run)
 {
 	sigset_t set;
@@ -228,6 +251,11 @@ static int trace_loop(struct run *run)
 			if (next_iv <= now)
 				next_iv = now + iv_ns;
 		}
+		if (run->rec.f && now >= record_checkpoint_due(&run->rec)) {
+			ret = checkpoint(run);
+			if (ret)
+				break;
+		}
 		if (now >= next_refresh) {
 			session_refresh(&run->session);
 			next_refresh = now + (now < quick_until ? QUICK_REFRESH_MS : REFRESH_MS) *
@@ -237,6 +265,8 @@ static int trace_loop(struct run *run)
 		if ((t = ms_until(now, end)) < timeout)
 			timeout = t;
 		if ((t = ms_until(now, next_iv)) < timeout)
+			timeout = t;
+		if ((t = ms_until(now, record_checkpoint_due(&run->rec))) < timeout)
 			timeout = t;
 		if (poll(fds, 3, (int)timeout) < 0) {
 			if (errno == EINTR)

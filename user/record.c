@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "procfs.h"
 #include "readfile.h"
 #include "record.h"
 #include "vec.h"
@@ -293,7 +294,7 @@ int record_begin(struct recorder *r, const struct report_meta *m, char *err, siz
 
 	memcpy(h.magic, magic, sizeof(magic));
 	meta_to_rec(&rm, m);
-	r->last_ts = m->trace_start_ns;
+	r->due = mono_ns() + RECORD_CHECKPOINT_NS;
 	if (fwrite(&h, sizeof(h), 1, r->f) != 1) {
 		snprintf(err, errlen, "cannot write the recording '%s': %s", r->path,
 			 strerror(errno));
@@ -502,13 +503,14 @@ int record_snapshot(struct recorder *r, const struct snapshot *s, const struct r
 	frame_free(&r->last, NULL);
 	r->last = cur;
 	r->seq++;
-	r->last_ts = s->ts;
+	/* From now: a snapshot that took long (a saturated machine) is not followed at once. */
+	r->due = mono_ns() + RECORD_CHECKPOINT_NS;
 	return 0;
 }
 
 uint64_t record_checkpoint_due(const struct recorder *r)
 {
-	return r->f ? r->last_ts + RECORD_CHECKPOINT_NS : 0;
+	return r->f ? r->due : 0;
 }
 
 /* What the recorder holds besides its file. */

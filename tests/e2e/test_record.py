@@ -300,6 +300,46 @@ def test_a_recording_describes_its_records(tmp_path):
     assert stored < len(tids) * len(snaps) / 4, (stored, len(tids), len(snaps))
 
 
+def test_killed_recording_reports_its_last_checkpoint(tmp_path):
+    """Without -i, checkpoints are stored every few seconds: after kill -9 the recording
+    reports a TRUNCATED total, equal to /proc's counters up to the last checkpoint."""
+    wl = Phased([PHASED, "--spin", "2", "--sleep", "1", "--ms", "600"])
+    rec = tmp_path / "killed.ctr"
+    try:
+        before = wl.snapshot()
+        ct = subprocess.Popen([CONTRACE, "record", "-p", str(wl.pid), "-o", str(rec)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert "tracing pid" in ct.stderr.readline()
+        wl.phase()
+        after, done = wl.snapshot(), time.monotonic_ns()
+        # The workload rests; a checkpoint taken from now on holds the whole phase.
+        deadline = time.monotonic() + CHECKPOINT_S + 5
+        while time.monotonic() < deadline:
+            _, snaps = snapshots(rec)
+            if any(k == KIND_CHECKPOINT and ts > done for k, ts, _ in snaps):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("no checkpoint after the phase")
+        ct.kill()
+        ct.wait(timeout=30)
+    finally:
+        wl.stop()
+    r = report(rec, "--json", str(tmp_path / "k.json"))
+    assert r.returncode == 0, r.stderr
+    assert "was cut short" in r.stderr and "TRUNCATED" in r.stdout
+    total = validate(json.loads((tmp_path / "k.json").read_text()))
+    assert total["trace"]["truncated"] and total["kind"] == "total"
+    threads = {t["tid"]: t for p in total["processes"] for t in p["threads"]}
+    for tid, role in wl.threads.items():
+        t = threads[tid]
+        vol = after[tid].voluntary - before[tid].voluntary
+        assert abs(t["voluntary_switches"] - vol) <= 1, (role, t["voluntary_switches"], vol)
+        oncpu = after[tid].oncpu_ns - before[tid].oncpu_ns
+        assert abs(t["oncpu_ns"] - oncpu) <= max(0.02 * oncpu, 20000), (role, t["oncpu_ns"])
+    assert sum(threads[tid]["oncpu_ns"] for tid, r in wl.threads.items() if r == "spin") > 400e6
+
+
 def one_line(p, *needles):
     assert p.returncode == 2, (p.returncode, p.stderr)
     lines = p.stderr.strip().split("\n")
