@@ -211,7 +211,11 @@ static int put_block(struct recorder *r, uint32_t type, const void *raw, size_t 
 	}
 	if (vec_reserve(r->zbuf, r->zcap, clen))
 		return -ENOMEM;
-	if (compress2(r->zbuf, &clen, raw, (uLong)len, 6) != Z_OK) {
+	/*
+	 * Level 1: a 400-thread snapshot compresses in 3.6 ms instead of 17 at
+	 * level 6, to 12.6% of its size instead of 10.6%.
+	 */
+	if (compress2(r->zbuf, &clen, raw, (uLong)len, 1) != Z_OK) {
 		snprintf(err, errlen, "%s: zlib compression failed", r->path);
 		return -EIO;
 	}
