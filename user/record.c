@@ -64,6 +64,7 @@ struct rec_section {
 #define DESC_MAX_STRUCTS 256
 #define DESC_MAX_FIELDS 4096
 #define DESC_MAX_SIZE (1u << 20) /* bytes of one record */
+#define MAX_GROWTH 8 /* this build's record, at most this many times the file's */
 
 /* Version 1's arrays, in the order its snapshot blocks hold them. */
 #define V1_ARRAYS 11
@@ -815,11 +816,22 @@ static int parse_desc(struct rec_reader *rd, const unsigned char *raw, size_t le
 	if (!rd->file || !rd->fields || !rd->names)
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < h.nstructs; i++) {
+		const struct file_struct *fs = &rd->file[i];
+
 		ret = parse_struct(rd, i, &p, &k, err, errlen);
 		if (ret)
 			return ret;
-		if (rd->file[i].sid >= 0)
-			file[rd->file[i].sid] = &rd->file[i].st;
+		if (fs->sid < 0)
+			continue;
+		/*
+		 * A record read grows to this build's size: by at most MAX_GROWTH,
+		 * so that a block cannot ask for far more memory than it holds.
+		 */
+		if ((uint64_t)fs->st.size * MAX_GROWTH < rec_structs[fs->sid].size)
+			return fail(err, errlen, -EINVAL,
+				    "%s is described as %u bytes: too few for this build's %u",
+				    fs->st.name, fs->st.size, rec_structs[fs->sid].size);
+		file[fs->sid] = &fs->st;
 	}
 	return build_maps(rd, file, true, err, errlen);
 }

@@ -400,6 +400,42 @@ static void incompatible_field_refused(void **state)
 	assert_string_equal(err, want);
 }
 
+/*
+ * A struct described far smaller than this build's is refused: its records
+ * would grow in memory many times over what the block holds. Here the
+ * file's 24-byte snap_name is called ct_thread (tid and comm even match).
+ */
+static void tiny_struct_refused(void **state)
+{
+	size_t len, n;
+	unsigned char *data = slurp(write_rec("tiny.ctr", &churn), &len), *out = malloc(len * 2);
+	struct recedit e;
+	struct recording rec;
+	unsigned char *p;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(recedit_split(data, len, &e), 0);
+	p = e.b[0].data + 8;
+	for (int s = 0; s < RS_COUNT; s++) {
+		uint32_t nf;
+
+		if (!strcmp((char *)p, "ct_thread"))
+			strcpy((char *)p, "ct_threadX");
+		else if (!strcmp((char *)p, "snap_name"))
+			strcpy((char *)p, "ct_thread");
+		memcpy(&nf, p + REC_NAME_LEN + 4, 4);
+		p += REC_NAME_LEN + 8 + (size_t)nf * (REC_FIELD_LEN + 16);
+	}
+	n = recedit_join(&e, out, len * 2);
+	recedit_free(&e);
+	assert_int_equal(record_open_mem(out, n, &rec, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err,
+			    "ct_thread is described as 24 bytes: too few for this build's 1224");
+	free(data);
+	free(out);
+}
+
 /* The offset of record `k` of struct sid's section in a version 2 snapshot block. */
 static unsigned char *section_record(unsigned char *raw, size_t len, int sid, uint32_t k)
 {
@@ -639,6 +675,7 @@ int main(void)
 		cmocka_unit_test(snapshots_store_what_changed),
 		cmocka_unit_test(fields_matched_by_name),
 		cmocka_unit_test(incompatible_field_refused),
+		cmocka_unit_test(tiny_struct_refused),
 		cmocka_unit_test(bools_and_enums_checked),
 		cmocka_unit_test(bools_checked_in_version_1),
 		cmocka_unit_test(blocks_in_order),
