@@ -18,8 +18,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "opts.h"
 #include "readfile.h"
 #include "record.h"
+#include "report_json.h"
+#include "report_text.h"
 #include "../../tools/fuzz/recedit.h"
 
 #define DATA "tests/data/rec-0.1.0/"
@@ -95,6 +98,84 @@ static void v1_table_is_version_1s_layout(void **state)
 	h = (h ^ rec_structs_v1[RS_SNAP].size) * 16777619u;
 	h = (h ^ rec_structs_v1[RS_META].size) * 16777619u;
 	assert_int_equal(h, RECORD_V1_LAYOUT);
+}
+
+static void *slurp(const char *path, size_t *len)
+{
+	char *buf, err[256];
+
+	assert_int_equal(read_file(path, &buf, len, err, sizeof(err)), 0);
+	return buf;
+}
+
+/*
+ * Render a recording as `contrace report` does (main.c: replay): each
+ * interval's report after a blank line, then the total; JSON lines with
+ * intervals, else one pretty document.
+ */
+static void render_all(const char *path, FILE *text, FILE *json, bool pretty)
+{
+	struct text_opts to = { .top = OPTS_DEFAULT_TOP };
+	struct recording rec;
+	struct report r;
+	char err[256];
+	int index = 0;
+
+	assert_int_equal(record_open(path, &rec, err, sizeof(err)), 0);
+	while (record_next(&rec, err, sizeof(err)) > 0) {
+		if (rec.cur.kind != RECORD_INTERVAL)
+			continue;
+		assert_int_equal(model_build(&r, &rec.meta, &rec.cur.s, &rec.base.s), 0);
+		r.index = ++index;
+		fputc('\n', text);
+		report_text(text, &r, &to);
+		assert_int_equal(report_json(json, &r, pretty), 0);
+		model_free(&r);
+	}
+	assert_int_equal(record_total(&rec, &r), 0);
+	report_text(text, &r, &to);
+	assert_int_equal(report_json(json, &r, pretty), 0);
+	model_free(&r);
+	record_free(&rec);
+}
+
+static void expect_file(const char *got, size_t len, const char *path)
+{
+	size_t want_len;
+	char *want = slurp(path, &want_len);
+
+	if (len != want_len || memcmp(got, want, len))
+		fail_msg("%s: the report differs from what 0.1.0 printed", path);
+	free(want);
+}
+
+/*
+ * Recordings made by 0.1.0 (format version 1, no description) report the
+ * same text and JSON as 0.1.0 printed, byte for byte: read through the
+ * frozen description, this must hold whatever the structs become.
+ */
+static void reports_of_0_1_0_unchanged(void **state)
+{
+	static const char *const names[] = { "demo-intervals", "locks-syscalls", "mp-follow",
+					     "python312" };
+	char path[256], *text, *json;
+	size_t tlen, jlen;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		FILE *t = open_memstream(&text, &tlen), *j = open_memstream(&json, &jlen);
+
+		snprintf(path, sizeof(path), DATA "%s.ctr", names[i]);
+		render_all(path, t, j, i != 0);
+		fclose(t);
+		fclose(j);
+		snprintf(path, sizeof(path), DATA "%s.txt", names[i]);
+		expect_file(text, tlen, path);
+		snprintf(path, sizeof(path), DATA "%s.json", names[i]);
+		expect_file(json, jlen, path);
+		free(text);
+		free(json);
+	}
 }
 
 /* A synthetic trace */
@@ -212,14 +293,6 @@ static const struct plan churn = {
 	.nthreads = { 3, 40, 60, 60, 61 },
 	.dead = { 0, 30, 50, 59, 60 },
 };
-
-static void *slurp(const char *path, size_t *len)
-{
-	char *buf, err[256];
-
-	assert_int_equal(read_file(path, &buf, len, err, sizeof(err)), 0);
-	return buf;
-}
 
 /* What the writer was given, as the reader must give it back: sorted. */
 static void expect_snapshot(const struct recording *rec, int step, const struct plan *p)
@@ -671,6 +744,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tables_cover_their_structs),
 		cmocka_unit_test(v1_table_is_version_1s_layout),
+		cmocka_unit_test(reports_of_0_1_0_unchanged),
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(snapshots_store_what_changed),
 		cmocka_unit_test(fields_matched_by_name),
