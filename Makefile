@@ -206,6 +206,13 @@ fuzz: deps
 		new $(CURDIR)/tools/fuzz/corpus 2>fuzz.log || { tail -40 fuzz.log; exit 1; }
 	$(Q)grep -E "stat::number_of_executed_units|stat::peak_rss" $(OUT)/fuzz/fuzz.log
 
+# A recording of a given size made through the writer, for measuring
+# `contrace report` on large files (docs/performance.md).
+$(OUT)/tools/gen-recording: tools/gen-recording.c $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(COMMON_CFLAGS) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 $(OUT)/workloads/%: tools/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -281,7 +288,7 @@ bench-costs: bench-deps
 	$(Q)tools/bench/bench.py $(BENCH_ARGS)
 
 C_SOURCES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
-	tools/workloads/*.c tools/fuzz/*.c tools/fuzz/*.h)
+	tools/*.c tools/workloads/*.c tools/fuzz/*.c tools/fuzz/*.h)
 
 format:
 	$(Q)clang-format -i $(C_SOURCES)
