@@ -444,81 +444,61 @@ static void report_own_usage(void)
 		 ru.ru_maxrss);
 }
 
-/*
- * A recording checked whole before anything is printed: a damaged block
- * near its end is an error, not reports followed by one. 0 with the
- * number of -i intervals it holds, or 2 (the exit status) after the message.
- */
-static int replay_check(const char *path, struct recording *rec, int *intervals)
+/* The first report: the JSON file is opened only now, with something to write. */
+static int replay_emit(struct run *run, struct report *r, int index, bool *opened)
 {
-	char err[512];
-	int ret;
-
-	*intervals = 0;
-	ret = record_open(path, rec, err, sizeof(err));
-	while (!ret && (ret = record_next(rec, err, sizeof(err))) > 0) {
-		*intervals += rec->cur.kind == RECORD_INTERVAL;
-		ret = 0;
+	if (!*opened && open_json(run)) {
+		model_free(r);
+		return -EIO;
 	}
-	if (!ret && (!rec->nsnaps || rec->cur.kind == RECORD_START)) {
+	*opened = true;
+	return print_report(run, r, index);
+}
+
+/*
+ * The reports of a recording, as it is read: each -i interval's (two
+ * snapshots in memory at a time, whatever the file's length), then the
+ * total, of its final snapshot or of its last whole one. 0, 1 (a write
+ * error) or 2 (a bad recording, after a one-line message).
+ */
+static int replay(struct run *run, const char *path)
+{
+	struct recording rec;
+	struct report r;
+	bool opened = false;
+	char err[512];
+	int index = 0, code = 0, ret;
+
+	ret = record_open(path, &rec, err, sizeof(err));
+	while (!ret && !code && (ret = record_next(&rec, err, sizeof(err))) > 0) {
+		ret = 0;
+		if (rec.cur.kind != RECORD_INTERVAL)
+			continue;
+		run->o.interval = 1; /* JSON lines: each interval's report, then the total */
+		run->meta = rec.meta;
+		ret = model_build(&r, &run->meta, &rec.cur.s, rec.has_base ? &rec.base.s : NULL);
+		if (ret)
+			break;
+		code = replay_emit(run, &r, ++index, &opened) ? 1 : 0;
+	}
+	if (!ret && !code && record_total(&rec, &r) == -ENODATA) {
 		snprintf(err, sizeof(err),
 			 "%s: the recording was cut off before its first whole snapshot: "
 			 "nothing to report",
 			 path);
 		ret = -ENODATA;
+	} else if (!ret && !code) {
+		if (rec.truncated)
+			log_warn("%s was cut short: reporting up to its last whole snapshot", path);
+		code = replay_emit(run, &r, 0, &opened) ? 1 : 0;
 	}
-	if (!ret)
-		return 0;
-	fprintf(stderr, "contrace report: %s\n", err);
-	if (rec->rd)
-		record_free(rec);
-	return 2;
-}
-
-/*
- * The reports of a recording, streamed: its -i intervals (a second pass,
- * holding two snapshots at a time), then the total.
- */
-static int replay(struct run *run, const char *path)
-{
-	struct recording rec;
-	struct report total;
-	char err[512];
-	int intervals, index = 0, code, ret = 0;
-
-	code = replay_check(path, &rec, &intervals);
-	if (code)
-		return code;
-	if (rec.truncated)
-		log_warn("%s was cut short: reporting up to its last whole snapshot", path);
-	run->text = !run->o.quiet && !(run->o.json_path && !strcmp(run->o.json_path, "-"));
-	run->o.interval = intervals ? 1 : 0;
-	if (open_json(run)) {
-		record_free(&rec);
-		return 1;
-	}
-	if (intervals)
-		ret = record_rewind(&rec, err, sizeof(err));
-	while (intervals && !ret && (ret = record_next(&rec, err, sizeof(err))) > 0) {
-		ret = 0;
-		if (rec.cur.kind != RECORD_INTERVAL)
-			continue;
-		run->meta = rec.meta;
-		if (report_window(run, &rec.cur.s, rec.has_base ? &rec.base.s : NULL, ++index))
-			code = 1;
-		if (code)
-			break;
-	}
-	if (ret < 0) {
-		/* The file changed since it was checked. */
+	if (ret == -ENOMEM)
+		log_error("%s: out of memory", path);
+	else if (ret)
 		fprintf(stderr, "contrace report: %s\n", err);
-		code = 2;
-	}
-	run->meta = rec.meta;
-	if (!code && !record_total(&rec, &total))
-		code = print_report(run, &total, 0) ? 1 : 0;
-	record_free(&rec);
-	return code;
+	if (rec.rd)
+		record_free(&rec);
+	return ret == -ENOMEM ? 1 : ret ? 2 : code;
 }
 
 static void replay_usage(FILE *f)
@@ -591,6 +571,7 @@ static int replay_main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MXFAST, 0);
+	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-"));
 	code = replay(&run, argv[optind]);
 	if (run.json && run.json != stdout && fclose(run.json)) {
 		log_error("cannot write JSON to '%s': %s", run.o.json_path, strerror(errno));

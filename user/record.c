@@ -563,7 +563,6 @@ struct rec_reader {
 	int fd;
 	uint64_t size; /* of the input when opened: nothing beyond is read */
 	uint64_t off; /* of the next block */
-	uint64_t first_snap; /* of the first snapshot block */
 	bool started; /* the first snapshot was a start snapshot */
 	size_t nfile; /* version 2: the file's descriptions */
 	struct file_struct *file;
@@ -1304,9 +1303,7 @@ static int open_blocks(struct recording *rec, char *err, size_t errlen)
 		} else if (!have_desc) {
 			return fail(err, errlen, -EINVAL, "the metadata before the description");
 		} else {
-			ret = read_meta(rec, raw, len, err, errlen);
-			rd->first_snap = rd->off;
-			return ret;
+			return read_meta(rec, raw, len, err, errlen);
 		}
 		if (ret)
 			return ret;
@@ -1409,21 +1406,6 @@ int record_next(struct recording *rec, char *err, size_t errlen)
 	else
 		snprintf(err, errlen, "%s", msg);
 	return ret;
-}
-
-int record_rewind(struct recording *rec, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	frame_free(&rec->cur, &rec->base);
-	frame_free(&rec->base, NULL);
-	rec->has_base = false;
-	rec->nsnaps = 0;
-	rec->final = false;
-	rec->truncated = false;
-	rec->rd->started = false;
-	rec->rd->off = rec->rd->first_snap;
-	return 0;
 }
 
 void record_free(struct recording *rec)

@@ -126,9 +126,6 @@ int record_open_mem(const void *data, size_t len, struct recording *rec, char *e
  */
 int record_next(struct recording *rec, char *err, size_t errlen);
 
-/* Back to before the first snapshot. 0, or -errno with a message. */
-int record_rewind(struct recording *rec, char *err, size_t errlen);
-
 void record_free(struct recording *rec);
 
 /*
