@@ -147,6 +147,10 @@ static void frame_free(struct rec_frame *f, struct rec_frame *other)
 	memset(f, 0, sizeof(*f));
 }
 
+/* A field added to struct rpt_gil_info needs one in struct rec_gil, and its copy below. */
+_Static_assert(sizeof(struct rec_gil) == sizeof(struct rpt_gil_info),
+	       "struct rec_gil stores every field of struct rpt_gil_info");
+
 static void gil_to_rec(struct rec_gil *g, const struct rpt_gil_info *i)
 {
 	memset(g, 0, sizeof(*g));
