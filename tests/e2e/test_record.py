@@ -337,7 +337,9 @@ def test_killed_recording_reports_its_last_checkpoint(tmp_path):
         assert abs(t["voluntary_switches"] - vol) <= 1, (role, t["voluntary_switches"], vol)
         oncpu = after[tid].oncpu_ns - before[tid].oncpu_ns
         assert abs(t["oncpu_ns"] - oncpu) <= max(0.02 * oncpu, 20000), (role, t["oncpu_ns"])
-    assert sum(threads[tid]["oncpu_ns"] for tid, r in wl.threads.items() if r == "spin") > 400e6
+    # The phase is in the figures: not zeros compared with zeros (a busy machine gives the
+    # spinners less than their 2 x 600 ms).
+    assert sum(threads[tid]["oncpu_ns"] for tid, r in wl.threads.items() if r == "spin") > 100e6
 
 
 def one_line(p, *needles, output=False):
