@@ -291,7 +291,7 @@ def test_a_recording_describes_its_records(tmp_path):
                 if lay.get("ct_thread", r, "end_ts"):
                     ended.add(slot)
                 stored += 1
-    assert snaps[-1][0] == KIND_FINAL and len(snaps) >= 15
+    assert snaps[-1][0] == KIND_FINAL and len(snaps) >= 8  # 20 on an idle machine
     assert sorted(tids) == list(range(len(tids)))  # every slot, from its first snapshot
     total = [json.loads(l) for l in live.read_text().splitlines()][-1]
     reported = {t["tid"] for p in total["processes"] for t in p["threads"]}
