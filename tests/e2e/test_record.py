@@ -449,3 +449,15 @@ if p.returncode:
     sys.exit(p.returncode)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
+
+
+def test_bool_out_of_range_refused(tmp_path):
+    """issue 11 item 12: a fuzzed recording with 255 in rpt_gil_info.free_threaded made UBSan
+    report 'load of value 255, which is not a valid value for type _Bool': refused now."""
+    data = open(DATA + "/python312.ctr", "rb").read()
+    blks = [[b.type, bytearray(b.raw)] for b in read_blocks(data)]
+    last = blks[-1][1]
+    last[len(last) - 264 + 76] = 255  # the last array: one gil_info, free_threaded at 76
+    bad = tmp_path / "bool.ctr"
+    bad.write_bytes(write_blocks(data[:24], [(t, bytes(b)) for t, b in blks]))
+    one_line(report(bad), str(bad), "gil_info.free_threaded: 255 is not a valid value (0 to 1)")
