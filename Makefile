@@ -177,9 +177,11 @@ coverage: $(COV_BINS) $(FIXTURE_BINS)
 		--probe-side "$(COV_PROBE_SIDE)" $(COV_MODEL) || fail=1; \
 	[ $$fail = 0 ] || { echo "coverage: a unit test failed, or a file is below $(COV_MIN)%" >&2; exit 1; }
 
-# The recording reader's fuzz target (libFuzzer, clang), and its run: a
-# bounded time from the corpus in tests/fuzz/corpus (a crash it finds is
-# saved in $(OUT)/fuzz; copy it to the corpus once fixed: a regression test).
+# The recording reader's fuzz target (libFuzzer, clang, with a mutator that
+# knows the format), and its run: FUZZ_SECONDS from the corpus in
+# tools/fuzz/corpus (a crash it finds is saved in $(OUT)/fuzz; copy it to the
+# corpus once fixed: a regression test). For a long run by hand:
+# `make fuzz FUZZ_SECONDS=1800`.
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -191,9 +193,9 @@ $(OUT)/fuzz/user/%.o: user/%.c $(SKEL)
 	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
 		-c $< -o $@
 
-$(OUT)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(FUZZ_OBJS)
+$(OUT)/fuzz/fuzz_record: tools/fuzz/fuzz_record.c tools/fuzz/recedit.h $(FUZZ_OBJS)
 	$(call msg,LD-FUZZ,$@)
-	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
 
 # diff's input (tools/fuzz/fuzz_diff.c): two JSON documents split at a NUL, seeds
 # in tools/fuzz/corpus-diff (tools/fuzz/gen-corpus-diff.sh), new inputs in $(OUT)/fuzz/new-diff.
@@ -207,9 +209,16 @@ fuzz: deps
 	$(Q)echo "  FUZZ     record reader, $(FUZZ_SECONDS) s"
 	$(Q)cd $(OUT)/fuzz && ./fuzz_record -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		new $(CURDIR)/tests/fuzz/corpus 2>fuzz.log || { tail -40 fuzz.log; exit 1; }
+		new $(CURDIR)/tools/fuzz/corpus 2>fuzz.log || { tail -40 fuzz.log; exit 1; }
 	$(Q)grep -E "stat::number_of_executed_units|stat::peak_rss" $(OUT)/fuzz/fuzz.log
 	$(Q)$(MAKE) --no-print-directory $(OUT)/fuzz/fuzz_diff && mkdir -p $(OUT)/fuzz/new-diff && echo "  FUZZ     diff's input, $(FUZZ_SECONDS) s" && cd $(OUT)/fuzz && ./fuzz_diff -max_total_time=$(FUZZ_SECONDS) -dict=$(CURDIR)/tools/fuzz/diff.dict -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 new-diff $(CURDIR)/tools/fuzz/corpus-diff 2>fuzz-diff.log && grep -E "stat::number_of_executed_units|stat::peak_rss" fuzz-diff.log || { tail -40 fuzz-diff.log; exit 1; }
+
+# A recording of a given size made through the writer, for measuring
+# `contrace report` on large files (docs/performance.md).
+$(OUT)/tools/gen-recording: tools/gen-recording.c $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(COMMON_CFLAGS) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUT)/workloads/%: tools/workloads/%.c
 	$(call msg,CC,$@)
@@ -286,7 +295,7 @@ bench-costs: bench-deps
 	$(Q)tools/bench/bench.py $(BENCH_ARGS)
 
 C_SOURCES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
-	tools/workloads/*.c tools/fuzz/*.c)
+	tools/*.c tools/workloads/*.c tools/fuzz/*.c tools/fuzz/*.h)
 
 format:
 	$(Q)clang-format -i $(C_SOURCES)

@@ -173,6 +173,29 @@ static int report_window(struct run *run, const struct snapshot *cur, const stru
 }
 
 /*
+ * A checkpoint: a snapshot recorded, not reported, so that a recording
+ * whose contrace is killed still has the trace up to a few seconds ago.
+ */
+static int checkpoint(struct run *run)
+{
+	uint64_t t0 = mono_ns();
+	struct snapshot s;
+	char err[512];
+	int ret;
+
+	ret = session_snapshot(&run->session, &s);
+	if (ret)
+		return ret;
+	live_meta(run);
+	ret = record_snapshot(&run->rec, &s, &run->meta, RECORD_CHECKPOINT, err, sizeof(err));
+	log_debug("checkpoint of %u threads: %.1f ms", s.nthreads, (double)(mono_ns() - t0) / 1e6);
+	snapshot_free(&s);
+	if (ret)
+		log_error("%s", err);
+	return ret ? -EIO : 0;
+}
+
+/*
  * SIGINT, SIGTERM and SIGHUP are blocked and read from a signalfd from the
  * very start: one that comes while the probes load (the first 100-300 ms)
  * is seen at the next step of the start, instead of killing contrace with
@@ -271,6 +294,11 @@ static int trace_loop(struct run *run)
 			if (next_iv <= now)
 				next_iv = now + iv_ns;
 		}
+		if (run->rec.f && now >= record_checkpoint_due(&run->rec)) {
+			ret = checkpoint(run);
+			if (ret)
+				break;
+		}
 		if (now >= next_refresh) {
 			session_refresh(&run->session);
 			next_refresh = now + (now < quick_until ? QUICK_REFRESH_MS : REFRESH_MS) *
@@ -280,6 +308,8 @@ static int trace_loop(struct run *run)
 		if ((t = ms_until(now, end)) < timeout)
 			timeout = t;
 		if ((t = ms_until(now, next_iv)) < timeout)
+			timeout = t;
+		if ((t = ms_until(now, record_checkpoint_due(&run->rec))) < timeout)
 			timeout = t;
 		if (poll(fds, 3, (int)timeout) < 0) {
 			if (errno == EINTR)
@@ -584,6 +614,63 @@ static void report_own_usage(void)
 		 ru.ru_maxrss);
 }
 
+/* The first report: the JSON file is opened only now, with something to write. */
+static int replay_emit(struct run *run, struct report *r, int index, bool *opened)
+{
+	if (!*opened && open_json(run)) {
+		model_free(r);
+		return -EIO;
+	}
+	*opened = true;
+	return print_report(run, r, index);
+}
+
+/*
+ * The reports of a recording, as it is read: each -i interval's (two
+ * snapshots in memory at a time, whatever the file's length), then the
+ * total, of its final snapshot or of its last whole one. 0, 1 (a write
+ * error) or 2 (a bad recording, after a one-line message).
+ */
+static int replay(struct run *run, const char *path)
+{
+	struct recording rec;
+	struct report r;
+	bool opened = false;
+	char err[512];
+	int index = 0, code = 0, ret;
+
+	ret = record_open(path, &rec, err, sizeof(err));
+	while (!ret && !code && (ret = record_next(&rec, err, sizeof(err))) > 0) {
+		ret = 0;
+		if (rec.cur.kind != RECORD_INTERVAL)
+			continue;
+		run->o.interval = 1; /* JSON lines: each interval's report, then the total */
+		run->meta = rec.meta;
+		ret = model_build(&r, &run->meta, &rec.cur.s, rec.has_base ? &rec.base.s : NULL);
+		if (ret)
+			break;
+		code = replay_emit(run, &r, ++index, &opened) ? 1 : 0;
+	}
+	if (!ret && !code && record_total(&rec, &r) == -ENODATA) {
+		snprintf(err, sizeof(err),
+			 "%s: the recording was cut off before its first whole snapshot: "
+			 "nothing to report",
+			 path);
+		ret = -ENODATA;
+	} else if (!ret && !code) {
+		if (rec.truncated)
+			log_warn("%s was cut short: reporting up to its last whole snapshot", path);
+		code = replay_emit(run, &r, 0, &opened) ? 1 : 0;
+	}
+	if (ret == -ENOMEM)
+		log_error("%s: out of memory", path);
+	else if (ret)
+		fprintf(stderr, "contrace report: %s\n", err);
+	if (rec.rd)
+		record_free(&rec);
+	return ret == -ENOMEM ? 1 : ret ? 2 : code;
+}
+
 static void replay_usage(FILE *f)
 {
 	fputs("Usage: contrace report FILE [--json FILE] [-q] [-v] [--top N]\n"
@@ -602,11 +689,8 @@ static int replay_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },	  { NULL, 0, NULL, 0 },
 	};
 	struct run run = { .sigfd = -1, .replay = true };
-	const struct snapshot *prev = NULL;
-	struct recording rec;
-	struct report total;
-	char err[512], *end;
-	int c, index = 0, code = 1;
+	char *end;
+	int c, code;
 	long top;
 
 	run.o.top = OPTS_DEFAULT_TOP;
@@ -662,33 +746,10 @@ static int replay_main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MXFAST, 0);
-	if (record_read(argv[optind], &rec, err, sizeof(err))) {
-		fprintf(stderr, "contrace report: %s\n", err);
-		return 2;
-	}
-	if (rec.truncated)
-		log_warn("%s was cut short: reporting up to its last whole snapshot", argv[optind]);
 	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-"));
-	for (size_t i = 0; i < rec.nsnaps; i++)
-		if (rec.kinds[i] == RECORD_INTERVAL)
-			run.o.interval = 1;
-	if (open_json(&run))
-		goto out;
-	code = 0;
-	/* The -i intervals, then the total (record_total: which snapshot that is). */
-	for (size_t i = 0; i + 1 < rec.nsnaps && !code; i++) {
-		record_meta_at(&rec, i);
-		run.meta = rec.meta;
-		if (rec.kinds[i] == RECORD_INTERVAL)
-			code = report_window(&run, &rec.snaps[i], prev, ++index) ? 1 : 0;
-		prev = &rec.snaps[i];
-	}
-	if (!code && !record_total(&rec, &total))
-		code = print_report(&run, &total, 0) ? 1 : 0;
+	code = replay(&run, argv[optind]);
 	if (close_json(&run))
 		code = 1;
-out:
-	record_free(&rec);
 	return code;
 }
 

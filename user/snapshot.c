@@ -22,7 +22,7 @@ void snapshot_free(struct snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int cmp_sys(const void *a, const void *b)
+int snapshot_cmp_sys(const void *a, const void *b)
 {
 	const struct snap_sys *x = a, *y = b;
 
@@ -33,7 +33,7 @@ static int cmp_sys(const void *a, const void *b)
 	return 0;
 }
 
-static int cmp_waker(const void *a, const void *b)
+int snapshot_cmp_waker(const void *a, const void *b)
 {
 	const struct snap_waker *x = a, *y = b;
 
@@ -59,7 +59,7 @@ static void merge_sys(struct snap_sys *dst, const struct snap_sys *src)
 }
 
 /* Keys are compared as the bytes they are: they hold no padding that varies. */
-static int cmp_lock(const void *a, const void *b)
+int snapshot_cmp_lock(const void *a, const void *b)
 {
 	const struct snap_lock *x = a, *y = b;
 
@@ -68,7 +68,7 @@ static int cmp_lock(const void *a, const void *b)
 	return x->key.uaddr < y->key.uaddr ? -1 : x->key.uaddr > y->key.uaddr;
 }
 
-static int cmp_edge(const void *a, const void *b)
+int snapshot_cmp_edge(const void *a, const void *b)
 {
 	const struct ct_edge_key *x = &((const struct snap_edge *)a)->key;
 	const struct ct_edge_key *y = &((const struct snap_edge *)b)->key;
@@ -82,7 +82,7 @@ static int cmp_edge(const void *a, const void *b)
 	return x->holder < y->holder ? -1 : x->holder > y->holder;
 }
 
-static int cmp_site(const void *a, const void *b)
+int snapshot_cmp_site(const void *a, const void *b)
 {
 	const struct ct_site_key *x = &((const struct snap_site *)a)->key;
 	const struct ct_site_key *y = &((const struct snap_site *)b)->key;
@@ -94,7 +94,7 @@ static int cmp_site(const void *a, const void *b)
 	return x->site < y->site ? -1 : x->site > y->site;
 }
 
-static int cmp_sym(const void *a, const void *b)
+int snapshot_cmp_sym(const void *a, const void *b)
 {
 	const struct snap_sym *x = a, *y = b;
 
@@ -117,6 +117,13 @@ int snapshot_cmp_proc(const void *a, const void *b)
 	const struct snap_proc *x = a, *y = b;
 
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int snapshot_cmp_gilhist(const void *a, const void *b)
+{
+	const struct snap_gilhist *x = a, *y = b;
+
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
 static int cmp_tid(const void *a, const void *b)
@@ -170,13 +177,13 @@ void snapshot_normalize(struct snapshot *s)
 {
 	/* Map entries are unique by key; names are added once per address. */
 	if (s->nlocks)
-		qsort(s->locks, s->nlocks, sizeof(*s->locks), cmp_lock);
+		qsort(s->locks, s->nlocks, sizeof(*s->locks), snapshot_cmp_lock);
 	if (s->nedges)
-		qsort(s->edges, s->nedges, sizeof(*s->edges), cmp_edge);
+		qsort(s->edges, s->nedges, sizeof(*s->edges), snapshot_cmp_edge);
 	if (s->nsites)
-		qsort(s->sites, s->nsites, sizeof(*s->sites), cmp_site);
+		qsort(s->sites, s->nsites, sizeof(*s->sites), snapshot_cmp_site);
 	if (s->nsyms)
-		qsort(s->syms, s->nsyms, sizeof(*s->syms), cmp_sym);
+		qsort(s->syms, s->nsyms, sizeof(*s->syms), snapshot_cmp_sym);
 	if (s->nnames)
 		qsort(s->names, s->nnames, sizeof(*s->names), snapshot_cmp_name);
 	if (s->nprocs)
@@ -184,9 +191,9 @@ void snapshot_normalize(struct snapshot *s)
 	size_t i, n;
 
 	if (s->nsys) {
-		qsort(s->sys, s->nsys, sizeof(*s->sys), cmp_sys);
+		qsort(s->sys, s->nsys, sizeof(*s->sys), snapshot_cmp_sys);
 		for (i = 1, n = 1; i < s->nsys; i++) {
-			if (!cmp_sys(&s->sys[n - 1], &s->sys[i]))
+			if (!snapshot_cmp_sys(&s->sys[n - 1], &s->sys[i]))
 				merge_sys(&s->sys[n - 1], &s->sys[i]);
 			else
 				s->sys[n++] = s->sys[i];
@@ -194,9 +201,9 @@ void snapshot_normalize(struct snapshot *s)
 		s->nsys = n;
 	}
 	if (s->nwakers) {
-		qsort(s->wakers, s->nwakers, sizeof(*s->wakers), cmp_waker);
+		qsort(s->wakers, s->nwakers, sizeof(*s->wakers), snapshot_cmp_waker);
 		for (i = 1, n = 1; i < s->nwakers; i++) {
-			if (!cmp_waker(&s->wakers[n - 1], &s->wakers[i]))
+			if (!snapshot_cmp_waker(&s->wakers[n - 1], &s->wakers[i]))
 				s->wakers[n - 1].val.count += s->wakers[i].val.count;
 			else
 				s->wakers[n++] = s->wakers[i];
@@ -212,7 +219,7 @@ struct snap_sys *snapshot_find_sys(const struct snapshot *s, uint32_t slot, int3
 
 	if (!s->nsys)
 		return NULL;
-	return bsearch(&key, s->sys, s->nsys, sizeof(*s->sys), cmp_sys);
+	return bsearch(&key, s->sys, s->nsys, sizeof(*s->sys), snapshot_cmp_sys);
 }
 
 struct snap_waker *snapshot_find_waker(const struct snapshot *s, uint32_t slot, uint32_t tid)
@@ -221,7 +228,7 @@ struct snap_waker *snapshot_find_waker(const struct snapshot *s, uint32_t slot, 
 
 	if (!s->nwakers)
 		return NULL;
-	return bsearch(&key, s->wakers, s->nwakers, sizeof(*s->wakers), cmp_waker);
+	return bsearch(&key, s->wakers, s->nwakers, sizeof(*s->wakers), snapshot_cmp_waker);
 }
 
 const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
@@ -230,7 +237,7 @@ const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tg
 
 	if (!s->nlocks)
 		return NULL;
-	return bsearch(&key, s->locks, s->nlocks, sizeof(*s->locks), cmp_lock);
+	return bsearch(&key, s->locks, s->nlocks, sizeof(*s->locks), snapshot_cmp_lock);
 }
 
 const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struct ct_edge_key *k)
@@ -239,7 +246,7 @@ const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struc
 
 	if (!s->nedges)
 		return NULL;
-	return bsearch(&key, s->edges, s->nedges, sizeof(*s->edges), cmp_edge);
+	return bsearch(&key, s->edges, s->nedges, sizeof(*s->edges), snapshot_cmp_edge);
 }
 
 const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k)
@@ -248,7 +255,7 @@ const struct snap_site *snapshot_find_site(const struct snapshot *s, const struc
 
 	if (!s->nsites)
 		return NULL;
-	return bsearch(&key, s->sites, s->nsites, sizeof(*s->sites), cmp_site);
+	return bsearch(&key, s->sites, s->nsites, sizeof(*s->sites), snapshot_cmp_site);
 }
 
 const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
@@ -258,7 +265,7 @@ const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid,
 
 	if (!s->nsyms)
 		return NULL;
-	return bsearch(&key, s->syms, s->nsyms, sizeof(*s->syms), cmp_sym);
+	return bsearch(&key, s->syms, s->nsyms, sizeof(*s->syms), snapshot_cmp_sym);
 }
 
 const struct snap_name *snapshot_find_name(const struct snapshot *s, uint32_t tid)
@@ -283,35 +290,35 @@ size_t snapshot_sys_from(const struct snapshot *s, uint32_t slot)
 {
 	struct snap_sys key = { .key = { .slot = slot, .nr = INT32_MIN } };
 
-	return vec_lower_bound(s->sys, s->nsys, &key, cmp_sys);
+	return vec_lower_bound(s->sys, s->nsys, &key, snapshot_cmp_sys);
 }
 
 size_t snapshot_waker_from(const struct snapshot *s, uint32_t slot)
 {
 	struct snap_waker key = { .key = { .slot = slot } };
 
-	return vec_lower_bound(s->wakers, s->nwakers, &key, cmp_waker);
+	return vec_lower_bound(s->wakers, s->nwakers, &key, snapshot_cmp_waker);
 }
 
 size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
 {
 	struct snap_lock key = { .key = { .tgid = tgid, .uaddr = uaddr } };
 
-	return vec_lower_bound(s->locks, s->nlocks, &key, cmp_lock);
+	return vec_lower_bound(s->locks, s->nlocks, &key, snapshot_cmp_lock);
 }
 
 size_t snapshot_edge_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
 {
 	struct snap_edge key = { .key = { .tgid = tgid, .uaddr = uaddr } };
 
-	return vec_lower_bound(s->edges, s->nedges, &key, cmp_edge);
+	return vec_lower_bound(s->edges, s->nedges, &key, snapshot_cmp_edge);
 }
 
 size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
 {
 	struct snap_site key = { .key = { .tgid = tgid, .uaddr = uaddr } };
 
-	return vec_lower_bound(s->sites, s->nsites, &key, cmp_site);
+	return vec_lower_bound(s->sites, s->nsites, &key, snapshot_cmp_site);
 }
 
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr)

@@ -79,6 +79,8 @@ struct snap_proc {
 	char cmdline[SNAP_CMDLINE_LEN];
 };
 
+struct rec_schema; /* record.c */
+
 struct snap_tid {
 	uint32_t tid;
 	uint32_t slot;
@@ -117,6 +119,11 @@ struct snapshot {
 	struct {
 		size_t sys, wakers, names, procs, locks, edges, sites, syms;
 	} cap;
+	/*
+	 * Read from a recording: which fields it had (record_has_field(); an
+	 * older file may lack some: not measured). NULL: live, all measured.
+	 */
+	const struct rec_schema *schema;
 };
 
 void snapshot_free(struct snapshot *s);
@@ -139,10 +146,6 @@ const struct snap_site *snapshot_find_site(const struct snapshot *s, const struc
 const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
 					 uint64_t addr);
 
-/* The orders of names (by tid) and processes (by pid), for caches kept in them. */
-int snapshot_cmp_name(const void *a, const void *b);
-int snapshot_cmp_proc(const void *a, const void *b);
-
 /*
  * Where the entries of a key prefix begin in a normalized snapshot: the
  * index of the first entry at or after it (n if none). The entries of a
@@ -153,6 +156,20 @@ size_t snapshot_waker_from(const struct snapshot *s, uint32_t slot);
 size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_edge_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
+
+/*
+ * The order of the keyed arrays (by their keys: names by tid, processes by
+ * pid, GIL histograms by slot), for qsort and bsearch.
+ */
+int snapshot_cmp_sys(const void *a, const void *b);
+int snapshot_cmp_waker(const void *a, const void *b);
+int snapshot_cmp_name(const void *a, const void *b);
+int snapshot_cmp_proc(const void *a, const void *b);
+int snapshot_cmp_lock(const void *a, const void *b);
+int snapshot_cmp_edge(const void *a, const void *b);
+int snapshot_cmp_site(const void *a, const void *b);
+int snapshot_cmp_sym(const void *a, const void *b);
+int snapshot_cmp_gilhist(const void *a, const void *b);
 
 /* Append an entry, growing the array. NULL on allocation failure. */
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr);

@@ -1,37 +1,125 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Recordings: contrace record -o FILE, then contrace report FILE prints what
-the live run printed (text and JSON, C and Python, with intervals); cut,
-corrupted and foreign files are each a one-line error or a truncated report."""
+the live run printed (text and JSON, C and Python, with intervals); the
+recordings of 0.1.0 still report the same; a file describes its records and
+stores what changed; a killed recording holds its last checkpoint; cut,
+corrupted, reordered and foreign files and non-regular inputs are each a
+one-line error or a truncated report."""
 import json
 import os
 import signal
 import struct
 import subprocess
+import sys
+import time
+import zlib
 
 import pytest
 
-from conftest import CONTRACE, PYWORKLOADS, WORKLOADS, Phased, interpreters, validate
+from conftest import CONTRACE, PYWORKLOADS, ROOT, WORKLOADS, Phased, interpreters, validate
 
 LOCKS = os.path.join(WORKLOADS, "locks")
 PHASED = os.path.join(WORKLOADS, "phased")
+CHURN = os.path.join(WORKLOADS, "churn")
 PYPHASED = os.path.join(PYWORKLOADS, "pyphased.py")
+DATA = os.path.join(ROOT, "tests/data/rec-0.1.0")
+BLK_META, BLK_SNAP, BLK_DESC = 1, 2, 3
+KIND_START, KIND_INTERVAL, KIND_FINAL, KIND_CHECKPOINT = 0, 1, 2, 3
+CHECKPOINT_S = 2  # RECORD_CHECKPOINT_NS
 
 
-def report(path, *args):
+def report(path, *args, timeout=60):
     return subprocess.run([CONTRACE, "report", str(path), *args], capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=timeout)
+
+
+class Block:
+    def __init__(self, typ, raw_len, comp_len, raw):
+        self.type, self.raw_len, self.comp_len, self.raw = typ, raw_len, comp_len, raw
+
+
+def read_blocks(data):
+    """The whole blocks of a recording, inflated, as docs/recording-format.md says."""
+    assert data[:8] == b"CONTRACE"
+    off, out = 24, []
+    while off + 16 <= len(data):
+        typ, raw, comp, crc = struct.unpack_from("<IIII", data, off)
+        if off + 16 + comp > len(data):
+            break
+        payload = zlib.decompress(data[off + 16:off + 16 + comp])
+        assert len(payload) == raw and zlib.crc32(payload) == crc
+        out.append(Block(typ, raw, comp, payload))
+        off += 16 + comp
+    return out
 
 
 def blocks(path):
-    """(type, raw_len, comp_len) of each block, as docs/recording-format.md says."""
+    """(type, raw_len, comp_len) of each block of a version 2 recording."""
     data = open(path, "rb").read()
-    assert data[:8] == b"CONTRACE" and struct.unpack_from("<I", data, 8)[0] == 1
-    off, out = 24, []
-    while off + 16 <= len(data):
-        typ, raw, comp, _ = struct.unpack_from("<IIII", data, off)
-        out.append((typ, raw, comp))
-        off += 16 + comp
-    return out
+    assert struct.unpack_from("<I", data, 8)[0] == 2
+    return [(b.type, b.raw_len, b.comp_len) for b in read_blocks(data)]
+
+
+def write_blocks(header, blks):
+    """A recording of these blocks, each compressed anew with its lengths and CRC."""
+    out = [header]
+    for typ, raw in blks:
+        comp = zlib.compress(raw)
+        out.append(struct.pack("<IIII", typ, len(raw), len(comp), zlib.crc32(raw)) + comp)
+    return b"".join(out)
+
+
+class Layout:
+    """The structs a version 2 recording describes: {name: (index, size, {field: (type, count,
+    offset)})}, read from its description block as another program would."""
+
+    def __init__(self, desc):
+        n, _ = struct.unpack_from("<II", desc, 0)
+        off, self.structs, self.names = 8, {}, []
+        for i in range(n):
+            name = desc[off:off + 32].split(b"\0")[0].decode()
+            size, nfields = struct.unpack_from("<II", desc, off + 32)
+            off += 40
+            fields = {}
+            for _ in range(nfields):
+                fname = desc[off:off + 48].split(b"\0")[0].decode()
+                fields[fname] = struct.unpack_from("<III", desc, off + 48)
+                off += 64
+            self.structs[name] = (i, size, fields)
+            self.names.append(name)
+        assert off == len(desc)
+
+    def get(self, strct, raw, field, base=0):
+        typ, count, offset = self.structs[strct][2][field]
+        fmt = {1: "B", 2: "H", 3: "I", 4: "Q", 5: "b", 6: "h", 7: "i", 8: "q"}[typ]
+        return struct.unpack_from("<" + fmt, raw, base + offset)[0]
+
+    def sections(self, snap):
+        """(struct name, length, indices, records) of each section of a snapshot block."""
+        off = self.structs["snapshot"][1]
+        while off < len(snap):
+            sid, length, nidx, nrec = struct.unpack_from("<IIII", snap, off)
+            off += 16
+            idx = struct.unpack_from(f"<{nidx}I", snap, off)
+            off += 4 * nidx
+            size = self.structs[self.names[sid]][1]
+            yield self.names[sid], length, idx, [snap[off + i * size:off + (i + 1) * size]
+                                                 for i in range(nrec)]
+            off += nrec * size
+        assert off == len(snap)
+
+
+def snapshots(path):
+    return snapshots_of(open(path, "rb").read())
+
+
+def snapshots_of(data):
+    """(layout, [(kind, ts, block)]) of a version 2 recording."""
+    blks = read_blocks(data)
+    assert blks[0].type == BLK_DESC and blks[1].type == BLK_META
+    lay = Layout(blks[0].raw)
+    return lay, [(lay.get("snapshot", b.raw, "kind"), lay.get("snapshot", b.raw, "ts"), b)
+                 for b in blks[2:]]
 
 
 @pytest.mark.parametrize("interval", [None, "0.1"])
@@ -47,9 +135,9 @@ def test_round_trip_c(tmp_path, interval):
     # The same reports, byte for byte (with -i: every interval's, then the total).
     assert (tmp_path / "rep.json").read_bytes() == live.read_bytes()
     kinds = [t for t, _, _ in blocks(rec)]
-    assert kinds[0] == 1 and all(t == 2 for t in kinds[1:])
+    assert kinds[:2] == [BLK_DESC, BLK_META] and all(t == BLK_SNAP for t in kinds[2:])
     if interval:
-        assert len(kinds) >= 4  # metadata, start, intervals, final
+        assert len(kinds) >= 5  # description, metadata, start, intervals, final
 
 
 def test_round_trip_text_of_an_attached_trace(tmp_path):
@@ -135,7 +223,7 @@ def corrupt(data, what):
     (b"", "empty file"),
     (b"hello, world\n", "not a contrace recording"),
     (b"CONTRACE", "not a contrace recording"),
-    ("version", "recording format version 7; this contrace reads version 1"),
+    ("version", "recording format version 7; this contrace reads versions 1 and 2"),
     ("checksum", "a block's checksum does not match"),
     ("zlib", "a block's zlib data is corrupt"),
     ("absurd", "a block has an absurd length"),
@@ -166,3 +254,210 @@ def test_usage(tmp_path):
     p = subprocess.run([CONTRACE, "-o", "/nonexistent/dir/x.ctr", "--", "true"],
                        capture_output=True, text=True)
     assert p.returncode == 1 and "cannot write the recording" in p.stderr
+
+
+@pytest.mark.parametrize("name", ["demo-intervals", "locks-syscalls", "mp-follow", "python312"])
+def test_recordings_of_0_1_0_report_the_same(tmp_path, name):
+    """Format version 1 files (no description) are read through a built-in one: the text and
+    JSON are what 0.1.0 printed of them, byte for byte, whatever the structs become."""
+    rec = os.path.join(DATA, name + ".ctr")
+    r = report(rec)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout == open(os.path.join(DATA, name + ".txt")).read()
+    r = report(rec, "-q", "--json", str(tmp_path / "out.json"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out.json").read_bytes() == open(os.path.join(DATA, name + ".json"),
+                                                        "rb").read()
+
+
+def test_a_recording_describes_its_records(tmp_path):
+    """Another program can read the file from its description: every thread slot is there, with
+    the tids the live report names; an exited thread is stored once, not in every snapshot."""
+    rec, live = tmp_path / "churn.ctr", tmp_path / "live.json"
+    p = subprocess.run([CONTRACE, "record", "-o", str(rec), "-q", "--json", str(live), "-i",
+                        "0.1", "--", CHURN, "4", "20", "2"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    lay, snaps = snapshots(rec)
+    assert lay.structs["ct_thread"][1] > 1000 and "oncpu_ns" in lay.structs["ct_thread"][2]
+    tids, ended, stored = {}, set(), 0
+    for kind, ts, b in snaps:
+        for name, length, idx, recs in lay.sections(b.raw):
+            if name != "ct_thread":
+                continue
+            for slot, r in zip(idx, recs):
+                assert slot not in ended, f"slot {slot}: its thread had exited, stored again"
+                tids[slot] = lay.get("ct_thread", r, "tid")
+                if lay.get("ct_thread", r, "end_ts"):
+                    ended.add(slot)
+                stored += 1
+    assert snaps[-1][0] == KIND_FINAL and len(snaps) >= 8  # 20 on an idle machine
+    assert sorted(tids) == list(range(len(tids)))  # every slot, from its first snapshot
+    total = [json.loads(l) for l in live.read_text().splitlines()][-1]
+    reported = {t["tid"] for p in total["processes"] for t in p["threads"]}
+    assert reported <= set(tids.values()) and len(reported) > 40
+    # Each snapshot stores what changed: far fewer records than slots times snapshots.
+    assert stored < len(tids) * len(snaps) / 4, (stored, len(tids), len(snaps))
+
+
+def test_killed_recording_reports_its_last_checkpoint(tmp_path):
+    """Without -i, checkpoints are stored every few seconds: after kill -9 the recording
+    reports a TRUNCATED total, equal to /proc's counters up to the last checkpoint."""
+    wl = Phased([PHASED, "--spin", "2", "--sleep", "1", "--ms", "600"])
+    rec = tmp_path / "killed.ctr"
+    try:
+        before = wl.snapshot()
+        ct = subprocess.Popen([CONTRACE, "record", "-p", str(wl.pid), "-o", str(rec)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert "tracing pid" in ct.stderr.readline()
+        wl.phase()
+        after, done = wl.snapshot(), time.monotonic_ns()
+        # The workload rests; a checkpoint taken from now on holds the whole phase.
+        deadline = time.monotonic() + CHECKPOINT_S + 5
+        while time.monotonic() < deadline:
+            _, snaps = snapshots(rec)
+            if any(k == KIND_CHECKPOINT and ts > done for k, ts, _ in snaps):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("no checkpoint after the phase")
+        ct.kill()
+        ct.wait(timeout=30)
+    finally:
+        wl.stop()
+    r = report(rec, "--json", str(tmp_path / "k.json"))
+    assert r.returncode == 0, r.stderr
+    assert "was cut short" in r.stderr and "TRUNCATED" in r.stdout
+    total = validate(json.loads((tmp_path / "k.json").read_text()))
+    assert total["trace"]["truncated"] and total["kind"] == "total"
+    threads = {t["tid"]: t for p in total["processes"] for t in p["threads"]}
+    for tid, role in wl.threads.items():
+        t = threads[tid]
+        vol = after[tid].voluntary - before[tid].voluntary
+        assert abs(t["voluntary_switches"] - vol) <= 1, (role, t["voluntary_switches"], vol)
+        oncpu = after[tid].oncpu_ns - before[tid].oncpu_ns
+        assert abs(t["oncpu_ns"] - oncpu) <= max(0.02 * oncpu, 20000), (role, t["oncpu_ns"])
+    # The phase is in the figures: not zeros compared with zeros (a busy machine gives the
+    # spinners less than their 2 x 600 ms).
+    assert sum(threads[tid]["oncpu_ns"] for tid, r in wl.threads.items() if r == "spin") > 100e6
+
+
+def one_line(p, *needles, output=False):
+    """Exit status 2 and a one-line error; no report unless `output` (reports are printed as
+    the file is read: those before a damaged block stand)."""
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    lines = p.stderr.strip().split("\n")
+    assert len(lines) == 1 and (output or p.stdout == ""), (p.stderr, p.stdout[:200])
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+def test_cut_before_the_first_snapshot(tmp_path, recording):
+    """issue 14 item 4: nothing to report is an error (exit 2), not a warning and exit 0."""
+    v1 = open(DATA + "/demo-intervals.ctr", "rb").read()
+    meta_len = struct.unpack_from("<I", v1, 24 + 8)[0]
+    cuts = {"v1-inside-start": v1[:24 + 16 + meta_len + 100]}
+    blks = read_blocks(recording)
+    ends, off = [], 24
+    for b in blks:
+        off += 16 + b.comp_len
+        ends.append(off)
+    cuts["after-metadata"] = recording[:ends[1]]
+    cuts["after-start"] = recording[:ends[2] + 5]
+    for name, content in cuts.items():
+        path = tmp_path / f"{name}.ctr"
+        path.write_bytes(content)
+        one_line(report(path), str(path), "cut off before its first whole snapshot")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "directory"])
+def test_non_regular_inputs_refused(tmp_path, kind):
+    """issue 11 item 7: a FIFO would block, /dev/zero never ends: refused at once."""
+    path = {"fifo": str(tmp_path / "fifo"), "/dev/zero": "/dev/zero",
+            "directory": str(tmp_path)}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    what = {"fifo": "a FIFO", "/dev/zero": "a character device", "directory": "a directory"}
+    one_line(report(path, timeout=10), path, what[kind] + ", not a regular file")
+
+
+@pytest.mark.parametrize("edit,message", [
+    ("repeat", "comes again after snapshot"),
+    ("swap", "is missing (the next block holds snapshot"),
+    ("drop", "is missing (the next block holds snapshot"),
+    ("repeat-v1", "is not later than snapshot"),
+    ("swap-v1", "is not later than snapshot"),
+])
+def test_blocks_out_of_order_refused(tmp_path, recording, edit, message):
+    """issue 11 item 11: whole blocks repeated, swapped or dropped, with valid checksums."""
+    data = recording if not edit.endswith("v1") else open(DATA + "/demo-intervals.ctr",
+                                                           "rb").read()
+    blks = [(b.type, b.raw) for b in read_blocks(data)]
+    first = 2 if blks[0][0] == BLK_DESC else 1  # the first snapshot block
+    if edit.startswith("repeat"):
+        blks.insert(first + 2, blks[first + 1])
+    elif edit.startswith("swap"):
+        blks[first + 1], blks[first + 2] = blks[first + 2], blks[first + 1]
+    else:
+        del blks[first + 1]
+    bad = tmp_path / "bad.ctr"
+    bad.write_bytes(write_blocks(data[:24], blks))
+    one_line(report(bad), str(bad), message, output=True)
+
+
+def test_report_memory_does_not_grow_with_the_file(tmp_path):
+    """contrace report streams: 20 or 200 snapshots of 2,000 threads each, the same memory
+    (keeping each would take 180 x 2.4 MB more)."""
+    rec = tmp_path / "many.ctr"
+    p = subprocess.run([CONTRACE, "record", "-o", str(rec), "-q", "--", CHURN, "50", "20", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    data = rec.read_bytes()
+    lay, snaps = snapshots_of(data)
+    assert len(snaps) == 1  # the final snapshot: every array whole
+    first = snaps[0][2].raw
+    nthreads = [length for name, length, _, _ in lay.sections(first) if name == "ct_thread"][0]
+    assert nthreads > 1000, nthreads
+    hdr = lay.structs["snapshot"][2]
+    rss = []
+    for n in (20, 200):
+        blks = read_blocks(data)
+        out = [(BLK_DESC, blks[0].raw), (BLK_META, blks[1].raw)]
+        for i in range(n):
+            raw = bytearray(first)
+            struct.pack_into("<Q", raw, hdr["seq"][2], i)
+            struct.pack_into("<Q", raw, hdr["ts"][2], snaps[0][1] + i * 1000)
+            struct.pack_into("<I", raw, hdr["kind"][2], KIND_FINAL if i == n - 1 else
+                             KIND_CHECKPOINT)
+            out.append((BLK_SNAP, bytes(raw)))
+        path = tmp_path / f"long{n}.ctr"
+        path.write_bytes(write_blocks(data[:24], out))
+        # ASan keeps freed memory in quarantine (256 MB): not for this measure.
+        env = dict(os.environ, ASAN_OPTIONS="quarantine_size_mb=0:detect_leaks=0")
+        p = subprocess.run([sys.executable, "-c", RSS_OF, CONTRACE, "report", str(path), "-q",
+                            "--json", "/dev/null"], capture_output=True, text=True, env=env,
+                           timeout=120)
+        assert p.returncode == 0, p.stderr
+        rss.append(int(p.stdout))
+    assert rss[1] - rss[0] < 40 * 1024, (rss, len(first))
+
+
+RSS_OF = """
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:])
+if p.returncode:
+    sys.exit(p.returncode)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def test_bool_out_of_range_refused(tmp_path):
+    """issue 11 item 12: a fuzzed recording with 255 in rpt_gil_info.free_threaded made UBSan
+    report 'load of value 255, which is not a valid value for type _Bool': refused now."""
+    data = open(DATA + "/python312.ctr", "rb").read()
+    blks = [[b.type, bytearray(b.raw)] for b in read_blocks(data)]
+    last = blks[-1][1]
+    last[len(last) - 264 + 76] = 255  # the last array: one gil_info, free_threaded at 76
+    bad = tmp_path / "bool.ctr"
+    bad.write_bytes(write_blocks(data[:24], [(t, bytes(b)) for t, b in blks]))
+    one_line(report(bad), str(bad), "gil_info.free_threaded: 255 is not a valid value (0 to 1)")
