@@ -106,11 +106,18 @@ struct ct_thread {
 	__u64 end_ts; /* final switch-out after exit; 0 while alive */
 	char comm[CT_COMM_LEN];
 
-	__u64 oncpu_ns; /* se.sum_exec_runtime delta */
-	__u64 stolen_ns; /* while running: its CPU's time taken by the hypervisor (steal) or IRQs */
-	__u64 runq_ns; /* sched_info.run_delay delta */
-	__u64 blocked_ns;
-	__u64 blocked_nosys_ns; /* part of blocked_ns spent outside any syscall */
+	/*
+	 * The figures (figures.def: what each means), and for a CT_KFIG the
+	 * kernel's counter at the last switch-out (k_NAME).
+	 */
+#define CT_FIG(name, ...) __u64 name;
+#define CT_KFIG(name, kfield, ...) \
+	__u64 name;                \
+	__u64 k_##name;
+#include "figures.def"
+#undef CT_FIG
+#undef CT_KFIG
+
 	__u64 k_exec; /* se.sum_exec_runtime at the last switch-out (or start) */
 	__u64 k_delay; /* sched_info.run_delay at the last switch-out (or start) */
 	__u64 wait_ts; /* became runnable (wakeup, preemption); 0 once folded into runq_ns */
@@ -118,15 +125,10 @@ struct ct_thread {
 	__u64 blk_ts; /* our clock at the start of the current or last block */
 	__u64 k_steal_in; /* rq clock - clock_task when the current run began */
 
-	__u64 nvcsw; /* voluntary switches seen */
-	__u64 nivcsw; /* involuntary switches seen */
 	__u64 kern_nvcsw; /* task->nvcsw at the last switch-out, classifies the next */
 
 	/* Wakeups: blocked -> running transitions, and their latency (sched_waking to run). */
-	__u64 wakeups;
 	__u64 wake_ts; /* sched_waking time of the pending wakeup (written by wakers) */
-	__u64 wakelat_sum;
-	__u64 wakelat_max;
 	__u32 wakelat_hist[CT_HIST_BUCKETS];
 
 	/* Waker of the pending wakeup (set by sched_waking, in the waker's context). */
@@ -177,15 +179,6 @@ struct ct_thread {
 	__u32 gil_in; /* gil_state at the last switch-in: the state it was queued in */
 	__u32 gil_handed; /* tier C: woken by a drop (set by the waker's CPU: not in flags) */
 	__u64 gil_ts; /* when gil_state began, our clock */
-	__u64 gil_hold_ns;
-	__u64 gil_hold_max;
-	__u64 gil_wait_ns; /* in take_gil: from its call to its return */
-	__u64 gil_wait_max;
-	__u64 gil_takes; /* acquisitions (take_gil returns) */
-	__u64 gil_waits; /* of those, ones that blocked: contended */
-	__u64 gil_rel_ns; /* released: from drop_gil to the next take_gil */
-	__u64 gil_rel_runq_ns; /* of that, waiting for a CPU */
-	__u64 gil_rel_blocked_ns; /* of that, blocked (by syscall: ct_sysstats, CT_GIL_SYS_BIAS) */
 };
 
 /* Value of ct_gil_hists: a Python thread's GIL waits, log2 buckets. */

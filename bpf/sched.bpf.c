@@ -89,6 +89,17 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		k.how = CT_OUT_BLOCK;
 		k.blk_nr = ct_task_syscall(prev);
 	}
+	/* The growth of the kernel counters of figures.def's CT_KFIG rows. */
+#define CT_FIG(...)
+#define CT_KFIG(name, kfield, ...)                  \
+	{                                           \
+		__u64 v = prev->kfield;             \
+		th->name += v - th->k_##name;       \
+		th->k_##name = v;                   \
+	}
+#include "figures.def"
+#undef CT_FIG
+#undef CT_KFIG
 	ran_since = ct_acct_switch_out(th, &k, now, prev);
 	if (k.how == CT_OUT_DEAD) {
 		/* The process's last thread: its GIL tables' and text ranges' entries go. */

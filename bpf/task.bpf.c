@@ -36,6 +36,12 @@ static __always_inline void ct_begin(struct ct_thread *th, struct task_struct *t
 	th->kern_nvcsw = t->nvcsw;
 	th->k_exec = ct_task_exec(t);
 	th->k_delay = ct_task_delay(t);
+	/* The kernel counters of figures.def's CT_KFIG rows: their values now. */
+#define CT_FIG(...)
+#define CT_KFIG(name, kfield, ...) th->k_##name = t->kfield;
+#include "figures.def"
+#undef CT_FIG
+#undef CT_KFIG
 }
 
 /* A fresh slot for `t`, not yet visible to other probes (see ct_publish). */

@@ -12,28 +12,19 @@
 
 void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src)
 {
-	dst->oncpu_ns += src->oncpu_ns;
-	dst->stolen_ns += src->stolen_ns;
-	dst->runq_ns += src->runq_ns;
-	dst->blocked_ns += src->blocked_ns;
-	dst->nvcsw += src->nvcsw;
-	dst->nivcsw += src->nivcsw;
-	dst->wakeups += src->wakeups;
+	figs_add(&dst->f, &src->f);
 	hist_merge(&dst->wakelat, &src->wakelat);
-	dst->wakelat_sum += src->wakelat_sum;
-	if (src->wakelat_max > dst->wakelat_max)
-		dst->wakelat_max = src->wakelat_max;
 }
 
 static int cmp_thread(const void *a, const void *b)
 {
 	const struct rpt_thread *x = a, *y = b;
-	uint64_t cx = x->s.oncpu_ns + x->s.runq_ns, cy = y->s.oncpu_ns + y->s.runq_ns;
+	uint64_t cx = x->s.f.oncpu_ns + x->s.f.runq_ns, cy = y->s.f.oncpu_ns + y->s.f.runq_ns;
 
 	if (cx != cy)
 		return cx > cy ? -1 : 1;
-	if (x->s.blocked_ns != y->s.blocked_ns)
-		return x->s.blocked_ns > y->s.blocked_ns ? -1 : 1;
+	if (x->s.f.blocked_ns != y->s.f.blocked_ns)
+		return x->s.f.blocked_ns > y->s.f.blocked_ns ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "figs.h"
 #include "hist.h"
 #include "snapshot.h"
 
@@ -27,18 +28,10 @@ struct rpt_syscall {
 	uint64_t offcpu_ns;
 };
 
-/* Scheduling figures of one thread, or summed over threads. */
+/* The figures of one thread (bpf/figures.def), or summed over threads. */
 struct rpt_sched {
-	uint64_t oncpu_ns; /* the kernel's CPU time */
-	uint64_t stolen_ns; /* while running, its CPU served the hypervisor (or IRQs) */
-	uint64_t runq_ns;
-	uint64_t blocked_ns;
-	uint64_t nvcsw;
-	uint64_t nivcsw;
-	uint64_t wakeups;
-	struct hist wakelat;
-	uint64_t wakelat_sum;
-	uint64_t wakelat_max; /* since tracing began */
+	struct figs f;
+	struct hist wakelat; /* wakeup latencies (f.wakelat_sum, f.wakelat_max) */
 };
 
 void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src);
@@ -101,7 +94,6 @@ struct rpt_thread {
 	uint64_t start_ns; /* offset of its first traced moment from the window start */
 	uint64_t alive_ns; /* == oncpu + stolen + runq + blocked */
 	struct rpt_sched s;
-	uint64_t blocked_nosys_ns; /* part of s.blocked_ns outside any syscall */
 	size_t nsys;
 	struct rpt_syscall *sys;
 	size_t nwakers;

@@ -232,17 +232,25 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	return o;
 }
 
-/* The scheduling figures, the same for threads and processes (but for one name). */
-static void sched_json(struct json_object *o, const struct rpt_sched *s, const char *oncpu_key)
+/*
+ * The figures of bpf/figures.def with a JSON key, for a thread or (process:
+ * their process keys) a process; null for one not measured (an older
+ * recording).
+ */
+static void figs_json(struct json_object *o, const struct rpt_sched *s, bool process)
 {
-	add_u64(o, oncpu_key, s->oncpu_ns);
-	add_u64(o, "stolen_ns", s->stolen_ns);
-	add_u64(o, "runq_ns", s->runq_ns);
-	add_u64(o, "blocked_ns", s->blocked_ns);
-	add_u64(o, "voluntary_switches", s->nvcsw);
-	add_u64(o, "involuntary_switches", s->nivcsw);
-	add_u64(o, "wakeups", s->wakeups);
-	put(o, "wakeup_latency", hist_json(&s->wakelat, s->wakelat_sum, s->wakelat_max));
+	for (int i = 0; i < FIG_COUNT; i++) {
+		const struct fig_desc *d = &fig_table[i];
+		const char *key = process ? d->pjson : d->json;
+
+		if (!key)
+			continue;
+		if (fig_absent(&s->f, (enum fig_id)i))
+			put(o, key, NULL);
+		else
+			add_u64(o, key, fig_get(&s->f, d));
+	}
+	put(o, "wakeup_latency", hist_json(&s->wakelat, s->f.wakelat_sum, s->f.wakelat_max));
 }
 
 static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
@@ -255,8 +263,7 @@ static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 	add_bool(o, "exited", t->exited);
 	add_u64(o, "start_offset_ns", t->start_ns);
 	add_u64(o, "alive_ns", t->alive_ns);
-	sched_json(o, &t->s, "oncpu_ns");
-	add_u64(o, "blocked_outside_syscalls_ns", t->blocked_nosys_ns);
+	figs_json(o, &t->s, false);
 	for (size_t i = 0; i < t->nwakers; i++) {
 		struct json_object *e = json_object_new_object();
 
@@ -425,8 +432,8 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 	}
 	add_int(o, "ncpus", p->ncpus);
 	add_u64(o, "wall_ns", p->wall_ns);
-	add_double(o, "cpu_utilization", cap ? (double)p->s.oncpu_ns / (double)cap : 0.0);
-	sched_json(o, &p->s, "cpu_ns");
+	add_double(o, "cpu_utilization", cap ? (double)p->s.f.oncpu_ns / (double)cap : 0.0);
+	figs_json(o, &p->s, true);
 	add_u64(o, "thread_count", p->nthreads);
 	add_u64(o, "threads_started", p->threads_started);
 	add_u64(o, "threads_exited", p->threads_exited);

@@ -99,17 +99,32 @@ static void print_drops(FILE *f, const struct report *r)
 static void print_summary(FILE *f, const struct rpt_process *p)
 {
 	fprintf(f, "  wall %s   CPU %s = %s of %d CPU%s   run-queue wait %s   blocked %s\n",
-		D(p->wall_ns), D(p->s.oncpu_ns),
-		P(ratio(p->s.oncpu_ns, p->wall_ns * (uint64_t)p->ncpus)), p->ncpus,
-		p->ncpus == 1 ? "" : "s", D(p->s.runq_ns), D(p->s.blocked_ns));
-	if (p->s.stolen_ns)
+		D(p->wall_ns), D(p->s.f.oncpu_ns),
+		P(ratio(p->s.f.oncpu_ns, p->wall_ns * (uint64_t)p->ncpus)), p->ncpus,
+		p->ncpus == 1 ? "" : "s", D(p->s.f.runq_ns), D(p->s.f.blocked_ns));
+	if (p->s.f.stolen_ns)
 		fprintf(f,
 			"  while running, %s of CPU time went to the hypervisor (steal) or IRQs\n",
-			D(p->s.stolen_ns));
+			D(p->s.f.stolen_ns));
 	fprintf(f,
 		"  threads %zu (%zu started, %zu exited)   switches %llu voluntary, %llu involuntary   wakeups %llu\n",
-		p->nthreads, p->threads_started, p->threads_exited, (unsigned long long)p->s.nvcsw,
-		(unsigned long long)p->s.nivcsw, (unsigned long long)p->s.wakeups);
+		p->nthreads, p->threads_started, p->threads_exited,
+		(unsigned long long)p->s.f.nvcsw, (unsigned long long)p->s.f.nivcsw,
+		(unsigned long long)p->s.f.wakeups);
+}
+
+/* A figure's THREADS column: a time, a count, or "-" when not measured. */
+static void fig_column(FILE *f, const struct figs *v, int k)
+{
+	const struct fig_desc *d = &fig_table[k];
+	char buf[32];
+
+	if (fig_absent(v, (enum fig_id)k))
+		fprintf(f, " %*s", d->width, "-");
+	else if (d->unit == NS)
+		fprintf(f, " %*s", d->width, fmt_dur(buf, sizeof(buf), fig_get(v, d)));
+	else
+		fprintf(f, " %*llu", d->width, (unsigned long long)fig_get(v, d));
 }
 
 static void print_threads(FILE *f, const struct rpt_process *p, const struct text_opts *o)
@@ -117,22 +132,25 @@ static void print_threads(FILE *f, const struct rpt_process *p, const struct tex
 	size_t n = rows(p->nthreads, o);
 
 	heading(f, "THREADS", n, p->nthreads, "on-CPU + run-queue wait");
-	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s\n", "TID", "NAME", "ALIVE",
-		"ON-CPU", "RUN-Q", "BLOCKED", "VOL", "INVOL", "WAKEUPS", "WAKE-p50", "WAKE-p99",
-		"WAKE-MAX");
+	fprintf(f, "  %8s %-16s %8s", "TID", "NAME", "ALIVE");
+	for (int k = 0; k < FIG_COUNT; k++)
+		if (fig_table[k].heading)
+			fprintf(f, " %*s", fig_table[k].width, fig_table[k].heading);
+	fprintf(f, " %8s %8s %8s\n", "WAKE-p50", "WAKE-p99", "WAKE-MAX");
 	for (size_t i = 0; i < n; i++) {
 		const struct rpt_thread *t = &p->threads[i];
 		char mark = t->started ? (t->exited ? '*' : '+') : (t->exited ? '-' : ' ');
 		const struct rpt_sched *ts = &t->s;
 		bool lat = hist_count(&ts->wakelat) > 0;
 
-		fprintf(f, "  %8u%c%-16s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s\n", t->tid,
-			mark, t->comm, D(t->alive_ns), D(ts->oncpu_ns), D(ts->runq_ns),
-			D(ts->blocked_ns), (unsigned long long)ts->nvcsw,
-			(unsigned long long)ts->nivcsw, (unsigned long long)ts->wakeups,
-			lat ? D(hist_quantile(&ts->wakelat, 0.5, ts->wakelat_max)) : "-",
-			lat ? D(hist_quantile(&ts->wakelat, 0.99, ts->wakelat_max)) : "-",
-			lat ? D(ts->wakelat_max) : "-");
+		fprintf(f, "  %8u%c%-16s %8s", t->tid, mark, t->comm, D(t->alive_ns));
+		for (int k = 0; k < FIG_COUNT; k++)
+			if (fig_table[k].heading)
+				fig_column(f, &ts->f, k);
+		fprintf(f, " %8s %8s %8s\n",
+			lat ? D(hist_quantile(&ts->wakelat, 0.5, ts->f.wakelat_max)) : "-",
+			lat ? D(hist_quantile(&ts->wakelat, 0.99, ts->f.wakelat_max)) : "-",
+			lat ? D(ts->f.wakelat_max) : "-");
 	}
 	fprintf(f, "  (+ started during the trace, - exited, * both)\n");
 }
@@ -174,9 +192,9 @@ static void print_blocked(FILE *f, const struct rpt_process *p, const struct tex
 			v[n].nr = t->sys[j].nr;
 			n++;
 		}
-		if (t->blocked_nosys_ns) {
+		if (t->s.f.blocked_nosys_ns) {
 			v[n].t = t;
-			v[n].ns = t->blocked_nosys_ns;
+			v[n].ns = t->s.f.blocked_nosys_ns;
 			v[n].nr = NOT_IN_SYSCALL;
 			n++;
 		}
@@ -262,7 +280,7 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 			size_t k = t->nwakers < 3 ? t->nwakers : 3;
 
 			fprintf(f, "  %8u %-16s %8llu  ", t->tid, t->comm,
-				(unsigned long long)t->s.wakeups);
+				(unsigned long long)t->s.f.wakeups);
 			for (size_t j = 0; j < k; j++) {
 				const struct rpt_waker *w = &t->wakers[j];
 
@@ -537,7 +555,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	syscalls_section(f, p->sys, p->nsys, o, traced);
 	print_locks(f, p, o, traced);
 	print_wakers(f, p, o);
-	print_wakelat(f, "all threads", &p->s.wakelat, p->s.wakelat_max);
+	print_wakelat(f, "all threads", &p->s.wakelat, p->s.f.wakelat_max);
 	if (o->verbose < 1)
 		return;
 	for (size_t i = 0; i < rows(p->nthreads, o); i++) {
@@ -548,7 +566,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 			fprintf(f, "\n  SYSCALLS of thread %u %s\n", t->tid, t->comm);
 			print_syscalls(f, t->sys, t->nsys, o, traced, 4);
 		}
-		print_wakelat(f, who, &t->s.wakelat, t->s.wakelat_max);
+		print_wakelat(f, who, &t->s.wakelat, t->s.f.wakelat_max);
 	}
 }
 

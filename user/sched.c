@@ -237,19 +237,10 @@ int sched_model(struct report *r, const struct snapshot *cur, const struct snaps
 
 			if (!o)
 				o = &none;
-			rt->s.oncpu_ns = sub(c->oncpu_ns, o->oncpu_ns);
-			rt->s.stolen_ns = sub(c->stolen_ns, o->stolen_ns);
-			rt->s.runq_ns = sub(c->runq_ns, o->runq_ns);
-			rt->s.blocked_ns = sub(c->blocked_ns, o->blocked_ns);
-			rt->blocked_nosys_ns = sub(c->blocked_nosys_ns, o->blocked_nosys_ns);
-			rt->s.nvcsw = sub(c->nvcsw, o->nvcsw);
-			rt->s.nivcsw = sub(c->nivcsw, o->nivcsw);
-			rt->s.wakeups = sub(c->wakeups, o->wakeups);
+			figs_window(&rt->s.f, c, o, cur->fig_absent);
 			hist_add_u32(&rt->s.wakelat, c->wakelat_hist);
 			hist_add_u32(&h, o->wakelat_hist);
 			hist_sub(&rt->s.wakelat, &h);
-			rt->s.wakelat_sum = sub(c->wakelat_sum, o->wakelat_sum);
-			rt->s.wakelat_max = c->wakelat_max;
 			if (thread_wakers(rt, cur, prev))
 				return -ENOMEM;
 			rpt_sched_add(&p->s, &rt->s);

@@ -88,6 +88,8 @@ struct snap_tid {
 
 struct snapshot {
 	uint64_t ts; /* monotonic ns: open intervals are closed at this time */
+	/* Bit FIG_x (figs.h): a recording made before figure x existed lacks it. */
+	uint64_t fig_absent;
 	struct ct_counters counters;
 	uint32_t nthreads;
 	struct ct_thread *threads; /* index == slot */

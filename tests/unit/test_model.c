@@ -215,7 +215,7 @@ static void test_cumulative(void **state)
 
 	t = find_thread(&r.procs[0], 100);
 	assert_int_equal(t->alive_ns, 10000);
-	assert_int_equal(t->s.blocked_ns, 10000);
+	assert_int_equal(t->s.f.blocked_ns, 10000);
 	assert_false(t->started);
 	sc = find_sys(t->sys, t->nsys, NR_FUTEX);
 	assert_int_equal(sc->calls, 0);
@@ -223,8 +223,8 @@ static void test_cumulative(void **state)
 	assert_int_equal(sc->blocked_ns, 10000);
 
 	t = find_thread(&r.procs[0], 101);
-	assert_int_equal(t->s.oncpu_ns, 5000);
-	assert_int_equal(t->s.nvcsw, 5);
+	assert_int_equal(t->s.f.oncpu_ns, 5000);
+	assert_int_equal(t->s.f.nvcsw, 5);
 	assert_int_equal(hist_count(&t->s.wakelat), 5);
 	assert_int_equal(find_sys(t->sys, t->nsys, NR_READ)->blocks, 1);
 	assert_int_equal(t->nwakers, 1);
@@ -246,8 +246,8 @@ static void test_cumulative(void **state)
 	sc = find_sys(r.procs[0].sys, r.procs[0].nsys, NR_CLOSE);
 	assert_int_equal(sc->calls, 4);
 	assert_int_equal(sc->errors, 4);
-	assert_int_equal(r.procs[0].s.oncpu_ns, 5000 + 2000);
-	assert_int_equal(r.total.s.oncpu_ns, 5000 + 2000 + 1500);
+	assert_int_equal(r.procs[0].s.f.oncpu_ns, 5000 + 2000);
+	assert_int_equal(r.total.s.f.oncpu_ns, 5000 + 2000 + 1500);
 	assert_int_equal(r.total.nthreads, 4);
 	assert_false(model_has_drops(&r));
 	model_free(&r);
@@ -271,11 +271,11 @@ static void test_interval(void **state)
 
 	t = find_thread(&r.procs[0], 101);
 	assert_int_equal(t->alive_ns, 5000);
-	assert_int_equal(t->s.nvcsw, 3);
-	assert_int_equal(t->s.wakeups, 3);
+	assert_int_equal(t->s.f.nvcsw, 3);
+	assert_int_equal(t->s.f.wakeups, 3);
 	assert_int_equal(hist_count(&t->s.wakelat), 3);
 	/* Blocked from 5500 to 6000 was closed into the first snapshot: 2500 - 1500. */
-	assert_int_equal(t->s.blocked_ns, 1000);
+	assert_int_equal(t->s.f.blocked_ns, 1000);
 	assert_int_equal(t->wakers[0].count, 5 - 2);
 	assert_int_equal(find_sys(t->sys, t->nsys, NR_GETPPID)->calls, 6);
 
@@ -286,7 +286,7 @@ static void test_interval(void **state)
 	assert_null(find_sys(t->sys, t->nsys, NR_CLOSE)); /* nothing new */
 
 	t = find_thread(&r.procs[0], 100);
-	assert_int_equal(t->s.blocked_ns, 5000);
+	assert_int_equal(t->s.f.blocked_ns, 5000);
 	assert_int_equal(find_sys(t->sys, t->nsys, NR_FUTEX)->total_ns, 5000);
 
 	assert_int_equal(r.drops.missed_wakeups, 3);
