@@ -91,11 +91,11 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 	}
 	/* The growth of the kernel counters of figures.def's CT_KFIG rows. */
 #define CT_FIG(...)
-#define CT_KFIG(name, kfield, ...)                  \
-	{                                           \
-		__u64 v = prev->kfield;             \
-		th->name += v - th->k_##name;       \
-		th->k_##name = v;                   \
+#define CT_KFIG(name, kfield, ...)            \
+	{                                     \
+		__u64 v = prev->kfield;       \
+		th->name += v - th->k_##name; \
+		th->k_##name = v;             \
 	}
 #include "figures.def"
 #undef CT_FIG
