@@ -57,11 +57,11 @@ static void make_report(void)
 		.comm = "worker",
 		.alive_ns = 3000000000,
 		.s.f = { .oncpu_ns = 2500000000,
-		       .runq_ns = 400000000,
-		       .blocked_ns = 100000000,
-		       .nvcsw = 12,
-		       .nivcsw = 600,
-		       .wakeups = 12 },
+			 .runq_ns = 400000000,
+			 .blocked_ns = 100000000,
+			 .nvcsw = 12,
+			 .nivcsw = 600,
+			 .wakeups = 12 },
 		.started = true,
 	};
 	threads[1] = (struct rpt_thread){
