@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "diff.h"
+#include "figs.h"
 #include "format.h"
 #include "metrics.h"
 #include "outfile.h"
@@ -588,6 +589,26 @@ out:
 	return code;
 }
 
+/* The metric names diff knows: the figures of bpf/figures.def (DIFF_P, DIFF_T) and the rest. */
+static void usage_metrics(FILE *f)
+{
+	fputs("Metrics, of the target process (the first in the report): wall_ns\n"
+	      "cpu_utilization thread_count",
+	      f);
+	for (int i = 0; i < FIG_COUNT; i++)
+		if (fig_table[i].flags & DIFF_P)
+			fprintf(f, " %s", fig_table[i].pjson);
+	fputs(";\ngil.held_fraction gil.avg_waiting gil.wait_fraction gil.hold_ns gil.wait_ns\n"
+	      "gil.released_ns gil.contended_takes gil.forced_switch_requests; locks.wait_ns\n"
+	      "locks.waits; lock[NAME].wait_ns lock[NAME].waits (locks by symbol);\n"
+	      "syscall[NAME].blocked_ns syscall[NAME].calls; thread[NAME] (threads by name):",
+	      f);
+	for (int i = 0; i < FIG_COUNT; i++)
+		if (fig_table[i].flags & DIFF_T)
+			fprintf(f, " .%s", fig_table[i].json);
+	fputs("\n", f);
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: contrace diff [OPTIONS] BASE NEW\n"
@@ -606,15 +627,9 @@ static void usage(FILE *f)
 	      "  --json FILE        also write the comparison as JSON ('-': stdout, no text)\n"
 	      "  --markdown FILE    also write the table as Markdown (a CI job summary)\n"
 	      "  -h, --help         this help\n"
-	      "\n"
-	      "Metrics: wall_ns cpu_ns runq_ns blocked_ns cpu_utilization voluntary_switches\n"
-	      "involuntary_switches wakeups thread_count; gil.held_fraction gil.avg_waiting\n"
-	      "gil.wait_fraction gil.hold_ns gil.wait_ns gil.released_ns gil.contended_takes\n"
-	      "gil.forced_switch_requests; locks.wait_ns locks.waits; lock[NAME].wait_ns\n"
-	      "lock[NAME].waits; syscall[NAME].blocked_ns syscall[NAME].calls;\n"
-	      "thread[NAME].oncpu_ns .runq_ns .blocked_ns. Of the target process (the first\n"
-	      "in the report); locks by symbol, threads by name.\n",
+	      "\n",
 	      f);
+	usage_metrics(f);
 }
 
 /* An input, read whole (recordings can be large; a report is a few megabytes). */

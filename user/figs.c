@@ -14,7 +14,7 @@ const struct fig_desc fig_table[FIG_COUNT] = {
 		       .heading = head,                            \
 		       .width = wid,                               \
 		       .unit = un,                                 \
-		       .diff = df,                                 \
+		       .flags = df,                                \
 		       .kernel = kern,                             \
 		       .doc = dc },
 #define CT_FIG(nm, sm, js, pjs, head, wid, un, df, dc) \

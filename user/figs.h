@@ -26,6 +26,7 @@ enum fig_unit {
 
 #define DIFF_P 1 /* contrace diff compares the process's figure */
 #define DIFF_T 2 /* and thread[NAME]'s, summed over the threads of a name */
+#define NULLABLE 4 /* newer than recording format 1: older recordings lack it */
 
 /* The index of each figure: FIG_oncpu_ns, ... */
 enum fig_id {
@@ -60,7 +61,7 @@ struct fig_desc {
 	const char *heading; /* THREADS column, or NULL */
 	int width;
 	enum fig_unit unit;
-	int diff; /* DIFF_P, DIFF_T */
+	int flags; /* DIFF_P, DIFF_T, NULLABLE */
 	bool kernel; /* a CT_KFIG: the kernel's own counter */
 	const char *doc;
 };

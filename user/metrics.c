@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "figs.h"
 #include "format.h"
 #include "metrics.h"
 #include "vec.h"
@@ -245,17 +246,33 @@ struct key {
 	enum unit unit;
 };
 
+/*
+ * A figure of bpf/figures.def, as metric `name` of group `group`. A
+ * NULLABLE one may be null (a recording made before the figure existed did
+ * not measure it): then it is no metric.
+ */
+static bool put_fig(struct reader *r, const char *at, struct json_object *o, const char *key,
+		    const char *name, const struct fig_desc *d, int group)
+{
+	bool present;
+	double v;
+
+	if (!(d->flags & NULLABLE)) {
+		if (!get_num(r, at, o, key, &v))
+			return false;
+		present = true;
+	} else if (!get_num_or_null(r, at, o, key, &v, &present)) {
+		return false;
+	}
+	return !present || put(r, name, d->unit == NS ? U_NS : U_COUNT, group, v);
+}
+
 static bool add_process(struct reader *r, const char *at, struct json_object *p)
 {
+	/* Besides the figures of bpf/figures.def that diff compares (DIFF_P). */
 	static const struct key keys[] = {
 		{ "wall_ns", U_NS },
-		{ "cpu_ns", U_NS },
-		{ "runq_ns", U_NS },
-		{ "blocked_ns", U_NS },
 		{ "cpu_utilization", U_RATIO },
-		{ "voluntary_switches", U_COUNT },
-		{ "involuntary_switches", U_COUNT },
-		{ "wakeups", U_COUNT },
 		{ "thread_count", U_COUNT },
 	};
 	const char *s;
@@ -266,6 +283,10 @@ static bool add_process(struct reader *r, const char *at, struct json_object *p)
 		return false;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!get_num(r, at, p, keys[i].key, &v) || !put(r, keys[i].key, keys[i].unit, 0, v))
+			return false;
+	for (int i = 0; i < FIG_COUNT; i++)
+		if ((fig_table[i].flags & DIFF_P) &&
+		    !put_fig(r, at, p, fig_table[i].pjson, fig_table[i].pjson, &fig_table[i], 0))
 			return false;
 	return true;
 }
@@ -378,11 +399,9 @@ static bool add_syscalls(struct reader *r, const char *at, struct json_object *p
 
 static bool add_threads(struct reader *r, const char *at, struct json_object *p)
 {
-	static const char *const keys[] = { "oncpu_ns", "runq_ns", "blocked_ns" };
 	struct json_object *threads, *t;
 	char name[METRIC_NAME_LEN], tat[AT_LEN];
 	const char *comm;
-	double v;
 
 	if (!get_array(r, at, p, "threads", &threads))
 		return false;
@@ -391,9 +410,13 @@ static bool add_threads(struct reader *r, const char *at, struct json_object *p)
 		if (!get_item(r, at, "threads", threads, i, &t, tat) ||
 		    !get_str(r, tat, t, "comm", &comm))
 			return false;
-		for (size_t k = 0; k < 3; k++) {
-			snprintf(name, sizeof(name), "thread[%s].%s", comm, keys[k]);
-			if (!get_num(r, tat, t, keys[k], &v) || !put(r, name, U_NS, 5, v))
+		for (int k = 0; k < FIG_COUNT; k++) {
+			const struct fig_desc *d = &fig_table[k];
+
+			if (!(d->flags & DIFF_T))
+				continue;
+			snprintf(name, sizeof(name), "thread[%s].%s", comm, d->json);
+			if (!put_fig(r, tat, t, d->json, name, d, 5))
 				return false;
 		}
 	}

@@ -30,13 +30,16 @@ static struct json_object *schema_def(struct json_object *schema, const char *na
 	return d;
 }
 
-/* Whether `key` is a required property of def whose type is the figure's unit. */
+/*
+ * Whether `key` is a required property of def whose type is the figure's
+ * unit, or null too if and only if the figure is NULLABLE.
+ */
 static void check_property(struct json_object *def, const char *where, const char *key,
-			   enum fig_unit unit)
+			   enum fig_unit unit, bool nullable)
 {
 	const char *want = unit == NS ? "#/$defs/ns" : "#/$defs/count";
 	struct json_object *props, *p, *req, *ref, *any;
-	bool required = false, typed = false;
+	bool required = false, typed = false, null = false;
 
 	assert_true(json_object_object_get_ex(def, "properties", &props));
 	if (!json_object_object_get_ex(props, key, &p))
@@ -49,13 +52,21 @@ static void check_property(struct json_object *def, const char *where, const cha
 	if (json_object_object_get_ex(p, "$ref", &ref))
 		typed = !strcmp(json_object_get_string(ref), want);
 	/* A figure an older recording may lack: its unit or null. */
-	if (json_object_object_get_ex(p, "anyOf", &any))
-		for (size_t i = 0; i < json_object_array_length(any); i++)
-			if (json_object_object_get_ex(json_object_array_get_idx(any, i), "$ref",
-						      &ref))
+	if (json_object_object_get_ex(p, "anyOf", &any)) {
+		for (size_t i = 0; i < json_object_array_length(any); i++) {
+			struct json_object *alt = json_object_array_get_idx(any, i), *type;
+
+			if (json_object_object_get_ex(alt, "$ref", &ref))
 				typed |= !strcmp(json_object_get_string(ref), want);
+			if (json_object_object_get_ex(alt, "type", &type))
+				null |= !strcmp(json_object_get_string(type), "null");
+		}
+	}
 	if (!typed)
 		fail_msg("docs/report.schema.json: %s.%s is not %s", where, key, want);
+	if (null != nullable)
+		fail_msg("docs/report.schema.json: %s.%s %s null, the figure is%s NULLABLE", where,
+			 key, null ? "allows" : "does not allow", nullable ? "" : " not");
 }
 
 static void schema_has_every_figure(void **state)
@@ -73,9 +84,11 @@ static void schema_has_every_figure(void **state)
 		const struct fig_desc *d = &fig_table[i];
 
 		if (d->json)
-			check_property(schema_def(schema, "thread"), "thread", d->json, d->unit);
+			check_property(schema_def(schema, "thread"), "thread", d->json, d->unit,
+				       d->flags & NULLABLE);
 		if (d->pjson)
-			check_property(schema_def(schema, "totals"), "totals", d->pjson, d->unit);
+			check_property(schema_def(schema, "totals"), "totals", d->pjson, d->unit,
+				       d->flags & NULLABLE);
 	}
 	json_object_put(schema);
 	free(text);
@@ -116,8 +129,8 @@ static void rows_are_consistent(void **state)
 		assert_non_null(d->doc);
 		assert_true(d->off == (size_t)i * sizeof(uint64_t));
 		assert_true(d->heading == NULL || d->width >= (int)strlen(d->heading));
-		assert_true(d->diff == 0 || (d->diff & DIFF_P ? d->pjson != NULL : 1));
-		assert_true(d->diff == 0 || (d->diff & DIFF_T ? d->json != NULL : 1));
+		assert_true(d->flags == 0 || (d->flags & DIFF_P ? d->pjson != NULL : 1));
+		assert_true(d->flags == 0 || (d->flags & DIFF_T ? d->json != NULL : 1));
 		for (int j = 0; j < i; j++) {
 			assert_true(d->slot_off != fig_table[j].slot_off);
 			assert_true(!d->json || !fig_table[j].json ||
