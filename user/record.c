@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "procfs.h"
+#include "figs.h"
 #include "readfile.h"
 #include "record.h"
 #include "vec.h"
@@ -1221,6 +1222,11 @@ static int finish(struct recording *rec, const struct rec_snap *h, char *err, si
 	f->s.ts = h->ts;
 	f->s.counters = h->counters;
 	f->s.schema = &rec->rd->schema;
+	/* The figures a file older than them lacks: null in the report, not 0. */
+	f->s.fig_absent = 0;
+	for (int i = 0; i < FIG_COUNT; i++)
+		if (!record_has_field(&f->s, "ct_thread", fig_table[i].name))
+			f->s.fig_absent |= 1ULL << i;
 	f->holds_probed = h->holds_probed;
 	f->holds_unprobed = h->holds_unprobed;
 	f->exit_status = h->exit_status;

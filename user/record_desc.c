@@ -90,24 +90,20 @@ static const struct rec_field thread_fields[] = {
 	F(T, start_ts),
 	F(T, end_ts),
 	A(T, comm),
-	F(T, oncpu_ns),
-	F(T, stolen_ns),
-	F(T, runq_ns),
-	F(T, blocked_ns),
-	F(T, blocked_nosys_ns),
+/* The figures (bpf/figures.def), and each CT_KFIG's kernel counter. */
+#define CT_FIG(name, ...) F(T, name),
+#define CT_KFIG(name, kfield, ...) F(T, name), F(T, k_##name),
+#include "figures.def"
+#undef CT_FIG
+#undef CT_KFIG
 	F(T, k_exec),
 	F(T, k_delay),
 	F(T, wait_ts),
 	F(T, k_clock_out),
 	F(T, blk_ts),
 	F(T, k_steal_in),
-	F(T, nvcsw),
-	F(T, nivcsw),
 	F(T, kern_nvcsw),
-	F(T, wakeups),
 	F(T, wake_ts),
-	F(T, wakelat_sum),
-	F(T, wakelat_max),
 	A(T, wakelat_hist),
 	F(T, pend_waker_tid),
 	F(T, pend_waker_tgid),
@@ -146,15 +142,6 @@ static const struct rec_field thread_fields[] = {
 	C(T, gil_in, CT_GIL_RELEASED),
 	F(T, gil_handed),
 	F(T, gil_ts),
-	F(T, gil_hold_ns),
-	F(T, gil_hold_max),
-	F(T, gil_wait_ns),
-	F(T, gil_wait_max),
-	F(T, gil_takes),
-	F(T, gil_waits),
-	F(T, gil_rel_ns),
-	F(T, gil_rel_runq_ns),
-	F(T, gil_rel_blocked_ns),
 };
 #undef T
 

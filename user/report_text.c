@@ -113,6 +113,15 @@ static void print_summary(FILE *f, const struct rpt_process *p)
 		(unsigned long long)p->s.f.wakeups);
 }
 
+/*
+ * Whether a figure has a THREADS column: one, and measured (a recording
+ * older than the figure gets no column of dashes).
+ */
+static bool fig_shown(const struct rpt_process *p, int k)
+{
+	return fig_table[k].heading && !fig_absent(&p->s.f, (enum fig_id)k);
+}
+
 /* A figure's THREADS column: a time, a count, or "-" when not measured. */
 static void fig_column(FILE *f, const struct figs *v, int k)
 {
@@ -134,7 +143,7 @@ static void print_threads(FILE *f, const struct rpt_process *p, const struct tex
 	heading(f, "THREADS", n, p->nthreads, "on-CPU + run-queue wait");
 	fprintf(f, "  %8s %-16s %8s", "TID", "NAME", "ALIVE");
 	for (int k = 0; k < FIG_COUNT; k++)
-		if (fig_table[k].heading)
+		if (fig_shown(p, k))
 			fprintf(f, " %*s", fig_table[k].width, fig_table[k].heading);
 	fprintf(f, " %8s %8s %8s\n", "WAKE-p50", "WAKE-p99", "WAKE-MAX");
 	for (size_t i = 0; i < n; i++) {
@@ -145,7 +154,7 @@ static void print_threads(FILE *f, const struct rpt_process *p, const struct tex
 
 		fprintf(f, "  %8u%c%-16s %8s", t->tid, mark, t->comm, D(t->alive_ns));
 		for (int k = 0; k < FIG_COUNT; k++)
-			if (fig_table[k].heading)
+			if (fig_shown(p, k))
 				fig_column(f, &ts->f, k);
 		fprintf(f, " %8s %8s %8s\n",
 			lat ? D(hist_quantile(&ts->wakelat, 0.5, ts->f.wakelat_max)) : "-",
