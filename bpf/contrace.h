@@ -439,17 +439,10 @@ struct ct_waker_val {
 struct ct_counters {
 	__u64 seeded; /* threads found by the seeding iterator */
 	__u64 forked; /* threads and processes tracked from fork */
-	__u64 threads_dropped; /* no free slot in ct_threads */
-	__u64 storage_failed; /* task storage could not be created */
-	__u64 sys_dropped; /* ct_sysstats full: syscall not counted */
-	__u64 wakers_dropped; /* ct_wakers full: waker counts lost */
-	__u64 missed_wakeups; /* wakeups whose sched_waking was not seen: waker, latency unknown */
-	__u64 missed_switch_ins; /* switch-out of a thread we thought off-CPU */
-	__u64 locks_dropped; /* lock, edge or call-site table full */
-	__u64 sites_unknown; /* waits whose user call site could not be found */
-	__u64 events_dropped; /* ct_events full: user space learnt of an exec late */
-	__u64 holds_dropped; /* --holds: more mutexes held at once than CT_HELD, oldest lost */
-	__u64 gil_hists_dropped; /* GIL waits not in a histogram: ct_gil_hists full */
+	/* What was dropped or not seen (drops.def: what each means). */
+#define CT_DROP(name, ...) __u64 name;
+#include "drops.def"
+#undef CT_DROP
 };
 
 /*

@@ -27,6 +27,16 @@ const struct fig_desc fig_table[FIG_COUNT] = {
 #undef ROW
 };
 
+const struct drop_desc drop_table[DROP_COUNT] = {
+#define CT_DROP(nm, js, tx)                                              \
+	[DROP_##nm] = { .name = #nm,                                     \
+			.counter_off = offsetof(struct ct_counters, nm), \
+			.json = js,                                      \
+			.text = tx },
+#include "drops.def"
+#undef CT_DROP
+};
+
 static uint64_t slot_get(const struct ct_thread *t, const struct fig_desc *d)
 {
 	return *(const uint64_t *)((const char *)t + d->slot_off);

@@ -68,6 +68,28 @@ struct fig_desc {
 
 extern const struct fig_desc fig_table[FIG_COUNT];
 
+/* The drop counters of bpf/drops.def. */
+enum drop_id {
+#define CT_DROP(name, ...) DROP_##name,
+#include "drops.def"
+#undef CT_DROP
+	DROP_COUNT
+};
+
+struct drop_desc {
+	const char *name; /* the field of struct ct_counters and struct rpt_drops */
+	size_t counter_off; /* offsetof(struct ct_counters, name) */
+	const char *json; /* key in the report's drops object */
+	const char *text; /* what was lost, and why */
+};
+
+extern const struct drop_desc drop_table[DROP_COUNT];
+
+static inline uint64_t drop_counter(const struct ct_counters *c, const struct drop_desc *d)
+{
+	return *(const uint64_t *)((const char *)c + d->counter_off);
+}
+
 static inline uint64_t fig_get(const struct figs *f, const struct fig_desc *d)
 {
 	return *(const uint64_t *)((const char *)f + d->off);

@@ -112,18 +112,10 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	r->window_start_ns = sub(w0, meta->trace_start_ns);
 	r->duration_ns = w1 - w0;
 	r->threads_seeded = c->seeded;
-	r->drops.threads_dropped = sub(c->threads_dropped, o ? o->threads_dropped : 0);
-	r->drops.storage_failed = sub(c->storage_failed, o ? o->storage_failed : 0);
-	r->drops.sys_dropped = sub(c->sys_dropped, o ? o->sys_dropped : 0);
-	r->drops.wakers_dropped = sub(c->wakers_dropped, o ? o->wakers_dropped : 0);
-	r->drops.missed_wakeups = sub(c->missed_wakeups, o ? o->missed_wakeups : 0);
-	r->drops.missed_switch_ins = sub(c->missed_switch_ins, o ? o->missed_switch_ins : 0);
-	r->drops.locks_dropped = sub(c->locks_dropped, o ? o->locks_dropped : 0);
-	r->drops.sites_unknown = sub(c->sites_unknown, o ? o->sites_unknown : 0);
-	r->drops.events_dropped = sub(c->events_dropped, o ? o->events_dropped : 0);
-	r->drops.holds_dropped = sub(c->holds_dropped, o ? o->holds_dropped : 0);
+	for (int i = 0; i < DROP_COUNT; i++)
+		*rpt_drop(&r->drops, (enum drop_id)i) = sub(
+			drop_counter(c, &drop_table[i]), o ? drop_counter(o, &drop_table[i]) : 0);
 	r->drops.holds_unprobed = meta->holds_unprobed;
-	r->drops.gil_hists_dropped = sub(c->gil_hists_dropped, o ? o->gil_hists_dropped : 0);
 
 	err = task_model(r, cur, prev, w0, w1);
 	if (!err)
@@ -174,9 +166,8 @@ void model_free(struct report *r)
 
 bool model_has_drops(const struct report *r)
 {
-	const struct rpt_drops *d = &r->drops;
-
-	return d->threads_dropped || d->storage_failed || d->sys_dropped || d->wakers_dropped ||
-	       d->missed_wakeups || d->missed_switch_ins || d->locks_dropped || d->sites_unknown ||
-	       d->events_dropped || d->holds_dropped || d->holds_unprobed || d->gil_hists_dropped;
+	for (int i = 0; i < DROP_COUNT; i++)
+		if (rpt_drop_get(&r->drops, (enum drop_id)i))
+			return true;
+	return r->drops.holds_unprobed != 0;
 }

@@ -257,20 +257,27 @@ struct rpt_process {
 	struct rpt_gil *gil; /* a CPython process: its GIL; NULL otherwise */
 };
 
+/* What was dropped in the window: the counters of bpf/drops.def, and one more. */
 struct rpt_drops {
-	uint64_t threads_dropped;
-	uint64_t storage_failed;
-	uint64_t sys_dropped;
-	uint64_t wakers_dropped;
-	uint64_t missed_wakeups;
-	uint64_t missed_switch_ins;
-	uint64_t locks_dropped;
-	uint64_t sites_unknown;
-	uint64_t events_dropped;
-	uint64_t holds_dropped; /* --holds: more mutexes held at once than tracked */
+#define CT_DROP(name, ...) uint64_t name;
+#include "drops.def"
+#undef CT_DROP
 	uint64_t holds_unprobed; /* --holds: processes whose C library could not be probed */
-	uint64_t gil_hists_dropped; /* GIL waits not in a thread's histogram: table full */
 };
+
+_Static_assert(offsetof(struct rpt_drops, holds_unprobed) == DROP_COUNT * sizeof(uint64_t),
+	       "struct rpt_drops starts with the counters of drops.def, in order");
+
+/* The drop counter `id` of a window. */
+static inline uint64_t *rpt_drop(struct rpt_drops *d, enum drop_id id)
+{
+	return (uint64_t *)d + id;
+}
+
+static inline uint64_t rpt_drop_get(const struct rpt_drops *d, enum drop_id id)
+{
+	return ((const uint64_t *)d)[id];
+}
 
 /* What the model needs besides snapshots: set by main.c (or a recording). */
 struct report_meta {

@@ -57,18 +57,21 @@ static const struct rec_field meta_fields[] = {
 };
 #undef T
 
-#define COUNTERS(T)                                                                   \
-	F(T, counters.seeded), F(T, counters.forked), F(T, counters.threads_dropped), \
-		F(T, counters.storage_failed), F(T, counters.sys_dropped),            \
-		F(T, counters.wakers_dropped), F(T, counters.missed_wakeups),         \
-		F(T, counters.missed_switch_ins), F(T, counters.locks_dropped),       \
-		F(T, counters.sites_unknown), F(T, counters.events_dropped),          \
-		F(T, counters.holds_dropped), F(T, counters.gil_hists_dropped)
-
 #define T struct rec_snap
 static const struct rec_field snap_fields[] = {
-	F(T, seq),	   F(T, ts),	       C(T, kind, 3),	     F(T, pad),
-	COUNTERS(T),	   F(T, holds_probed), F(T, holds_unprobed), F(T, exit_status),
+	F(T, seq),
+	F(T, ts),
+	C(T, kind, 3),
+	F(T, pad),
+	F(T, counters.seeded),
+	F(T, counters.forked),
+/* The drop counters (bpf/drops.def). */
+#define CT_DROP(name, ...) F(T, counters.name),
+#include "drops.def"
+#undef CT_DROP
+	F(T, holds_probed),
+	F(T, holds_unprobed),
+	F(T, exit_status),
 	F(T, exit_signal),
 };
 #undef T

@@ -506,18 +506,9 @@ struct json_object *report_to_json(const struct report *r)
 
 	drops = json_object_new_object();
 	add_bool(drops, "any", model_has_drops(r));
-	add_u64(drops, "threads_dropped", r->drops.threads_dropped);
-	add_u64(drops, "storage_failed", r->drops.storage_failed);
-	add_u64(drops, "syscalls_dropped", r->drops.sys_dropped);
-	add_u64(drops, "wakers_dropped", r->drops.wakers_dropped);
-	add_u64(drops, "missed_wakeups", r->drops.missed_wakeups);
-	add_u64(drops, "missed_switch_ins", r->drops.missed_switch_ins);
-	add_u64(drops, "locks_dropped", r->drops.locks_dropped);
-	add_u64(drops, "call_sites_unknown", r->drops.sites_unknown);
-	add_u64(drops, "events_dropped", r->drops.events_dropped);
-	add_u64(drops, "holds_dropped", r->drops.holds_dropped);
+	for (int i = 0; i < DROP_COUNT; i++)
+		add_u64(drops, drop_table[i].json, rpt_drop_get(&r->drops, (enum drop_id)i));
 	add_u64(drops, "holds_unprobed", r->drops.holds_unprobed);
-	add_u64(drops, "gil_hists_dropped", r->drops.gil_hists_dropped);
 	put(o, "drops", drops);
 
 	procs = json_object_new_array();

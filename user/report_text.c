@@ -55,42 +55,11 @@ static void print_drops(FILE *f, const struct report *r)
 	if (!model_has_drops(r))
 		return;
 	fprintf(f, "WARNING: some data was lost; the figures below are incomplete:\n");
-	if (d->threads_dropped)
-		fprintf(f, "  %llu threads not traced: no free slot (raise --max-threads)\n",
-			(unsigned long long)d->threads_dropped);
-	if (d->storage_failed)
-		fprintf(f, "  %llu threads not traced: kernel task storage allocation failed\n",
-			(unsigned long long)d->storage_failed);
-	if (d->sys_dropped)
-		fprintf(f, "  %llu syscalls not counted: syscall table full\n",
-			(unsigned long long)d->sys_dropped);
-	if (d->wakers_dropped)
-		fprintf(f, "  %llu wakeups without their waker: waker table full\n",
-			(unsigned long long)d->wakers_dropped);
-	if (d->missed_wakeups)
-		fprintf(f, "  %llu wakeups not seen: their wakers and latencies are unknown\n",
-			(unsigned long long)d->missed_wakeups);
-	if (d->missed_switch_ins)
-		fprintf(f,
-			"  %llu switches onto a CPU not seen: their wakeup latencies are unknown\n",
-			(unsigned long long)d->missed_switch_ins);
-	if (d->locks_dropped)
-		fprintf(f, "  %llu lock waits not counted: lock tables full\n",
-			(unsigned long long)d->locks_dropped);
-	if (d->sites_unknown)
-		fprintf(f,
-			"  %llu lock waits or wakes without a call site: user stack not readable\n",
-			(unsigned long long)d->sites_unknown);
-	if (d->events_dropped)
-		fprintf(f, "  %llu exec or new-process events lost: some names may be missing\n",
-			(unsigned long long)d->events_dropped);
-	if (d->holds_dropped)
-		fprintf(f,
-			"  %llu exact holds lost: a thread held more mutexes at once than tracked\n",
-			(unsigned long long)d->holds_dropped);
-	if (d->gil_hists_dropped)
-		fprintf(f, "  %llu GIL waits not in a histogram: histogram table full\n",
-			(unsigned long long)d->gil_hists_dropped);
+	for (int i = 0; i < DROP_COUNT; i++)
+		if (rpt_drop_get(d, (enum drop_id)i))
+			fprintf(f, "  %llu %s\n",
+				(unsigned long long)rpt_drop_get(d, (enum drop_id)i),
+				drop_table[i].text);
 	if (d->holds_unprobed)
 		fprintf(f, "  %llu processes without exact holds: their C library was not probed\n",
 			(unsigned long long)d->holds_unprobed);

@@ -118,6 +118,47 @@ static void usage_explains_every_figure(void **state)
 	free(text);
 }
 
+/*
+ * Every drop counter of bpf/drops.def is a required count of the report's
+ * drops object, and has a row in docs/usage.md's table of data that was lost.
+ */
+static void drops_in_schema_and_usage(void **state)
+{
+	char path[512], err[256], row[128], *text, *usage;
+	struct json_object *schema, *props, *drops, *p, *req;
+	size_t len;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/docs/report.schema.json", SRCDIR);
+	assert_int_equal(read_file(path, &text, &len, err, sizeof(err)), 0);
+	schema = json_tokener_parse(text);
+	assert_non_null(schema);
+	assert_true(json_object_object_get_ex(schema, "properties", &props));
+	assert_true(json_object_object_get_ex(props, "drops", &drops));
+	assert_true(json_object_object_get_ex(drops, "required", &req));
+	assert_true(json_object_object_get_ex(drops, "properties", &props));
+	snprintf(path, sizeof(path), "%s/docs/usage.md", SRCDIR);
+	assert_int_equal(read_file(path, &usage, &len, err, sizeof(err)), 0);
+	for (int i = 0; i < DROP_COUNT; i++) {
+		const struct drop_desc *d = &drop_table[i];
+		bool required = false;
+
+		if (!json_object_object_get_ex(props, d->json, &p))
+			fail_msg("docs/report.schema.json: drops has no %s", d->json);
+		for (size_t k = 0; k < json_object_array_length(req); k++)
+			required |= !strcmp(
+				json_object_get_string(json_object_array_get_idx(req, k)), d->json);
+		assert_true(required);
+		/* The table's row starts as the text line does, up to its colon. */
+		snprintf(row, sizeof(row), "| %.*s", (int)strcspn(d->text, ":"), d->text);
+		if (!strstr(usage, row))
+			fail_msg("docs/usage.md has no row '%s' for the drop %s", row, d->name);
+	}
+	json_object_put(schema);
+	free(text);
+	free(usage);
+}
+
 /* Each row names its own fields: offsets and names agree, and no two rows share one. */
 static void rows_are_consistent(void **state)
 {
@@ -178,6 +219,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(schema_has_every_figure),
 		cmocka_unit_test(usage_explains_every_figure),
+		cmocka_unit_test(drops_in_schema_and_usage),
 		cmocka_unit_test(rows_are_consistent),
 		cmocka_unit_test(window_and_sum),
 	};
