@@ -148,8 +148,9 @@ def real(tmp_path_factory):
     """A real report (a lock workload with a named lock), and a whole recording with -i."""
     d = tmp_path_factory.mktemp("real")
     out, rec = d / "r.json", d / "r.ctr"
+    # About 0.4 s: several 50 ms intervals even on a loaded machine, under ASan.
     subprocess.run([CONTRACE, "-q", "--json", str(out), "-i", "0.05", "-o", str(rec), "--",
-                    LOCKS, "mutex", "2", "40", "1000"], check=True, capture_output=True)
+                    LOCKS, "mutex", "2", "200", "1000"], check=True, capture_output=True)
     lines = out.read_text().splitlines()
     return {"report": json.loads(lines[-1]), "lines": lines, "json": out, "rec": rec, "dir": d}
 
