@@ -33,6 +33,35 @@ def traced_phase(tmp_path_factory):
     return wl, before, after, report, ct
 
 
+def kernel_migrations(pid, tid):
+    for line in open(f"/proc/{pid}/task/{tid}/sched"):
+        if line.startswith("se.nr_migrations"):
+            return int(line.split(":")[1])
+    raise AssertionError(f"no se.nr_migrations for {tid}")
+
+
+def test_migrations_equal_the_kernels(tmp_path):
+    """CPU migrations per thread and process: exactly the kernel's se.nr_migrations over the
+    trace (three spinners on two CPUs move; sleepers and a ping-pong pair may)."""
+    wl = Phased([PHASED, "--spin", "3", "--sleep", "2", "--pingpong", "1", "--ms", "600"])
+    try:
+        before = {tid: kernel_migrations(wl.pid, tid) for tid in wl.threads}
+        ct = Attached(wl.pid, tmp_path=tmp_path)
+        wl.phase()
+        after = {tid: kernel_migrations(wl.pid, tid) for tid in wl.threads}
+        report = ct.stop()
+        text = ct.stdout
+    finally:
+        wl.stop()
+    threads = threads_by_tid(report, wl.pid)
+    for tid, role in wl.threads.items():
+        assert threads[tid]["migrations"] == after[tid] - before[tid], (role, tid)
+    proc = report["processes"][0]
+    assert proc["migrations"] == sum(t["migrations"] for t in proc["threads"])
+    assert sum(after[t] - before[t] for t in wl.threads if wl.threads[t] == "spin") > 0
+    assert " MIGR " in text
+
+
 def test_switch_counts_equal_proc(traced_phase):
     wl, before, after, report, _ = traced_phase
     threads = threads_by_tid(report, wl.pid)
