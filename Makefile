@@ -42,11 +42,11 @@ BPF_CFLAGS := -g -O2 -mcpu=v3 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 # task.bpf.c reaches futex.bpf.c's maps through its global functions).
 BPF_MODULES := task futex holds gil syscalls sched
 BPF_OBJS := $(patsubst %,$(OUT)/bpf/%.bpf.o,$(BPF_MODULES))
-USER_SRCS := $(wildcard user/*.c)
-LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
+USER_SRCS := $(wildcard user/*/*.c)
+LIB_SRCS := $(filter-out user/cli/main.c,$(USER_SRCS))
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 ASAN_LIB_OBJS := $(patsubst user/%.c,$(OUT)/asan/user/%.o,$(LIB_SRCS))
-ASAN_MAIN_OBJ := $(OUT)/asan/user/main.o
+ASAN_MAIN_OBJ := $(OUT)/asan/user/cli/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tools/workloads/*.c)
@@ -138,8 +138,8 @@ $(OUT)/asan/tests/%: $(OUT)/asan/tests/%.o $(ASAN_LIB_OBJS)
 # below COV_MIN percent or if a unit test fails (the figures are printed
 # either way). futex.c and gil.c still mix both layers: when they
 # are split, the lists below change and nothing else.
-COV_MODEL := user/model.c user/task.c user/sched.c user/syscalls.c user/snapshot.c \
-	user/futex.c user/gil.c
+COV_MODEL := user/model/model.c user/probe/task.c user/probe/sched.c user/probe/syscalls.c \
+	user/snap/snapshot.c user/probe/futex.c user/probe/gil.c
 COV_PROBE_SIDE := task_read proc_info proc_exec_check task_refresh_procs task_proc_exec \
 	sched_read_wakers syscalls_read \
 	futex_read live_thread_of ctx_open ctx_tid mutex_owner futex_owners futex_update_text cmp_int \
@@ -170,7 +170,7 @@ $(COV)/tests/test_symbols $(COV)/tests/test_holds: | $(FIXTURE_BINS)
 .SECONDARY: $(COV_LIB_OBJS) $(COV_BINS:=.o)
 
 coverage: $(COV_BINS) $(FIXTURE_BINS)
-	$(Q)rm -f $(COV)/user/*.gcda $(COV)/tests/*.gcda
+	$(Q)rm -f $(COV)/user/*/*.gcda $(COV)/tests/*.gcda
 	$(Q)fail=0; for t in $(COV_BINS); do \
 		CONTRACE_FIXTURES=$(FIXTURES) $$t >$$t.log 2>&1 || { cat $$t.log; fail=1; }; done; \
 	/usr/bin/python3 tools/coverage.py --objdir $(COV)/user --min $(COV_MIN) \
@@ -215,7 +215,7 @@ fuzz: deps
 
 # A recording of a given size made through the writer, for measuring
 # `contrace report` on large files (docs/performance.md).
-$(OUT)/tools/gen-recording: tools/gen-recording.c $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
+$(OUT)/tools/gen-recording: tools/gen-recording.c $(filter-out $(OUT)/user/cli/main.o,$(USER_OBJS))
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(COMMON_CFLAGS) $(CFLAGS) $^ $(LDLIBS) -o $@
@@ -294,7 +294,7 @@ bench-costs: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/bench/bench.py $(BENCH_ARGS)
 
-C_SOURCES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
+C_SOURCES = $(wildcard bpf/*.c bpf/*.h user/*/*.c user/*/*.h tests/unit/*.c tests/unit/*.h \
 	tools/*.c tools/workloads/*.c tools/fuzz/*.c tools/fuzz/*.h)
 
 format:
@@ -306,5 +306,5 @@ check-format:
 clean:
 	$(Q)rm -rf $(OUT)
 
--include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*.d $(OUT)/asan/user/*.d $(OUT)/asan/tests/*.d \
-	$(OUT)/cov/user/*.d $(OUT)/cov/tests/*.d $(OUT)/workloads/*.d)
+-include $(wildcard $(OUT)/bpf/*.d $(OUT)/user/*/*.d $(OUT)/asan/user/*/*.d $(OUT)/asan/tests/*.d \
+	$(OUT)/cov/user/*/*.d $(OUT)/cov/tests/*.d $(OUT)/workloads/*.d)

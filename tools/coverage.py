@@ -11,6 +11,7 @@ place probes, and only end-to-end tests reach them), and the whole file's.
 Exit status 1 if a file's model coverage is below --min percent, 2 if gcov
 has no data for a file."""
 import argparse
+import os
 import json
 import subprocess
 import sys
@@ -44,9 +45,11 @@ def main():
     a = ap.parse_args()
     probe = set(a.probe_side.split())
     status = 0
-    print(f"  {'FILE':<18} {'MODEL LINES':>14} {'MODEL':>7} {'FILE':>7}   PROBE-SIDE (not counted)")
+    print(f"  {'FILE':<26} {'MODEL LINES':>14} {'MODEL':>7} {'FILE':>7}   PROBE-SIDE (not counted)")
     for path in a.files:
-        lines = gcov_lines(path, a.objdir)
+        # user/LAYER/x.c's objects are in OBJDIR/LAYER.
+        sub = os.path.relpath(os.path.dirname(path), "user")
+        lines = gcov_lines(path, os.path.join(a.objdir, sub) if sub != "." else a.objdir)
         if not lines:
             print(f"coverage: no gcov data for {path}", file=sys.stderr)
             status = 2
@@ -55,7 +58,7 @@ def main():
         hit = sum(1 for c in model if c)
         whole = sum(1 for _, c, _ in lines if c)
         skipped = sorted({fn for _, _, fn in lines if fn in probe})
-        print(f"  {path:<18} {hit:>6} of {len(model):<5} {pct(hit, len(model)):6.1f}% "
+        print(f"  {path:<26} {hit:>6} of {len(model):<5} {pct(hit, len(model)):6.1f}% "
               f"{pct(whole, len(lines)):6.1f}%   {' '.join(skipped)}")
         if pct(hit, len(model)) < a.min and status == 0:
             status = 1

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "record.h"
+#include "store/record.h"
 
 static uint64_t state = 88172645463325252ull;
 

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched.h"
-#include "snapshot.h"
-#include "syscalls.h"
+#include "probe/sched.h"
+#include "snap/snapshot.h"
+#include "probe/syscalls.h"
 
 /* What main.c says of a trace begun at `start` (with lock tracking), for model_build(). */
 static inline void fake_meta(struct report_meta *m, int target_pid, uint64_t start)

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "diff.h"
+#include "store/diff.h"
 
 static void test_parse(void **state)
 {

@@ -15,10 +15,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "futex.h"
-#include "model.h"
+#include "probe/futex.h"
+#include "model/model.h"
 #include "snapfake.h"
-#include "symbols.h"
+#include "probe/symbols.h"
 
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t n, size_t size);

@@ -14,8 +14,8 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "figs.h"
-#include "readfile.h"
+#include "model/figs.h"
+#include "util/readfile.h"
 
 #ifndef SRCDIR
 #define SRCDIR "."

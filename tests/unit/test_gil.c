@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "gil.h"
+#include "probe/gil.h"
 
 static void test_names(void **state)
 {

@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gil.h"
-#include "model.h"
+#include "probe/gil.h"
+#include "model/model.h"
 #include "snapfake.h"
 
 #define MS 1000000ULL

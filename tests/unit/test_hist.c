@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hist.h"
+#include "util/hist.h"
 
 /* Every value lands in the bucket whose [lo, hi) holds it. */
 static void test_bucket_bounds(void **state)

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "holds.h"
+#include "probe/holds.h"
 
 /* The first 0x60 bytes of pthread_mutex_lock in Debian 12's libc.so.6 (glibc 2.36). */
 static const uint8_t lock_236[] = {

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "futex.h"
-#include "model.h"
+#include "probe/futex.h"
+#include "model/model.h"
 #include "snapfake.h"
 
 #define MS 1000000ULL

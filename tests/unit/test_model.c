@@ -14,12 +14,12 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include "model.h"
-#include "procfs.h"
-#include "sched.h"
+#include "model/model.h"
+#include "util/procfs.h"
+#include "probe/sched.h"
 #include "snapfake.h"
-#include "syscalls.h"
-#include "task.h"
+#include "probe/syscalls.h"
+#include "probe/task.h"
 
 #define NR_FUTEX 202
 #define NR_GETPPID 110

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "format.h"
-#include "opts.h"
+#include "util/format.h"
+#include "cli/opts.h"
 
 static enum opts_result parse(struct opts *o, char *err, ...)
 {

@@ -20,11 +20,11 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "opts.h"
-#include "readfile.h"
-#include "record.h"
-#include "report_json.h"
-#include "report_text.h"
+#include "cli/opts.h"
+#include "util/readfile.h"
+#include "store/record.h"
+#include "out/report_json.h"
+#include "out/report_text.h"
 #include "../../tools/fuzz/recedit.h"
 
 #define DATA "tests/data/rec-0.1.0/"

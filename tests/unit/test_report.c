@@ -10,9 +10,9 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "model.h"
-#include "report_json.h"
-#include "report_text.h"
+#include "model/model.h"
+#include "out/report_json.h"
+#include "out/report_text.h"
 
 static struct report_meta meta = {
 	.version = "9.9.9",

@@ -16,10 +16,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "futex.h"
-#include "model.h"
+#include "probe/futex.h"
+#include "model/model.h"
 #include "snapfake.h"
-#include "symbols.h"
+#include "probe/symbols.h"
 
 /* Seconds a test may take: a second or two is expected, under ASan, on a loaded machine. */
 #define BUDGET_S 30

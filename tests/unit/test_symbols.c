@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "symbols.h"
+#include "probe/symbols.h"
 
 #define MAX_ADDRS 32
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "vec.h"
+#include "util/vec.h"
 
 struct elem {
 	uint64_t a;

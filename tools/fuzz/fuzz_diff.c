@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "diff.h"
+#include "store/diff.h"
 
 /* Rules on metrics every report has: relative, absolute in time, a count, a ratio. */
 static const char *const rule_text[] = { "wall_ns>+10%", "runq_ns<=-5ms", "thread_count>=+1",

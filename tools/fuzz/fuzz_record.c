@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "record.h"
-#include "report_json.h"
-#include "report_text.h"
+#include "model/model.h"
+#include "store/record.h"
+#include "out/report_json.h"
+#include "out/report_text.h"
 #include "recedit.h"
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max);

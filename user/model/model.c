@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe/futex.h"
+#include "probe/gil.h"
+#include "model/model.h"
+#include "probe/sched.h"
+#include "probe/syscalls.h"
+#include "probe/task.h"
+
+void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src)
+{
+	figs_add(&dst->f, &src->f);
+	hist_merge(&dst->wakelat, &src->wakelat);
+}
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct rpt_thread *x = a, *y = b;
+	uint64_t cx = x->s.f.oncpu_ns + x->s.f.runq_ns, cy = y->s.f.oncpu_ns + y->s.f.runq_ns;
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	if (x->s.f.blocked_ns != y->s.f.blocked_ns)
+		return x->s.f.blocked_ns > y->s.f.blocked_ns ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static int cmp_syscall(const void *a, const void *b)
+{
+	const struct rpt_syscall *x = a, *y = b;
+
+	if (x->total_ns != y->total_ns)
+		return x->total_ns > y->total_ns ? -1 : 1;
+	if (x->blocked_ns != y->blocked_ns)
+		return x->blocked_ns > y->blocked_ns ? -1 : 1;
+	if (x->calls != y->calls)
+		return x->calls > y->calls ? -1 : 1;
+	return x->nr - y->nr;
+}
+
+static int cmp_waker(const void *a, const void *b)
+{
+	const struct rpt_waker *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static void sort_process(struct rpt_process *p)
+{
+	if (p->nthreads)
+		qsort(p->threads, p->nthreads, sizeof(*p->threads), cmp_thread);
+	if (p->nsys)
+		qsort(p->sys, p->nsys, sizeof(*p->sys), cmp_syscall);
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct rpt_thread *t = &p->threads[i];
+
+		if (t->nsys)
+			qsort(t->sys, t->nsys, sizeof(*t->sys), cmp_syscall);
+		if (t->nwakers)
+			qsort(t->wakers, t->nwakers, sizeof(*t->wakers), cmp_waker);
+	}
+}
+
+/* The sum of all processes; its wall time is the window's. */
+static int build_total(struct report *r)
+{
+	struct rpt_process *t = &r->total;
+
+	t->pid = 0;
+	strcpy(t->comm, "total");
+	t->ncpus = r->meta->ncpus;
+	t->wall_ns = r->duration_ns;
+	t->exited = r->nprocs > 0;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct rpt_process *p = &r->procs[i];
+
+		rpt_sched_add(&t->s, &p->s);
+		t->threads_started += p->threads_started;
+		t->threads_exited += p->threads_exited;
+		t->nthreads += p->nthreads;
+		t->exited = t->exited && p->exited;
+		if (syscalls_merge(&t->sys, &t->nsys, p->sys, p->nsys))
+			return -ENOMEM;
+	}
+	if (t->nsys)
+		qsort(t->sys, t->nsys, sizeof(*t->sys), cmp_syscall);
+	return 0;
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+int model_build(struct report *r, const struct report_meta *meta, const struct snapshot *cur,
+		const struct snapshot *prev)
+{
+	const struct ct_counters *c = &cur->counters, *o = prev ? &prev->counters : NULL;
+	uint64_t w0 = prev ? prev->ts : meta->trace_start_ns, w1 = cur->ts;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->meta = meta;
+	r->interval = prev != NULL;
+	if (w1 < w0)
+		w1 = w0;
+	r->window_start_ns = sub(w0, meta->trace_start_ns);
+	r->duration_ns = w1 - w0;
+	r->threads_seeded = c->seeded;
+	for (int i = 0; i < DROP_COUNT; i++)
+		*rpt_drop(&r->drops, (enum drop_id)i) = sub(
+			drop_counter(c, &drop_table[i]), o ? drop_counter(o, &drop_table[i]) : 0);
+	r->drops.holds_unprobed = meta->holds_unprobed;
+
+	err = task_model(r, cur, prev, w0, w1);
+	if (!err)
+		err = sched_model(r, cur, prev);
+	if (!err)
+		err = syscalls_model(r, cur, prev);
+	if (!err)
+		err = gil_model(r, cur, prev);
+	/* After the GIL's: its words are labelled in the lock table. */
+	if (!err && meta->locks)
+		err = futex_model(r, cur, prev);
+	if (!err)
+		err = build_total(r);
+	if (err) {
+		model_free(r);
+		return err;
+	}
+	for (size_t i = 0; i < r->nprocs; i++)
+		sort_process(&r->procs[i]);
+	return 0;
+}
+
+static void free_process(struct rpt_process *p)
+{
+	/* The total counts threads but holds none. */
+	for (size_t i = 0; p->threads && i < p->nthreads; i++) {
+		free(p->threads[i].sys);
+		free(p->threads[i].wakers);
+		free(p->threads[i].gil.rel_sys);
+		free(p->threads[i].gil.held_sys);
+	}
+	if (p->gil)
+		free(p->gil->rel_sys);
+	free(p->gil);
+	free(p->threads);
+	free(p->sys);
+	futex_free_locks(p);
+}
+
+void model_free(struct report *r)
+{
+	for (size_t i = 0; i < r->nprocs; i++)
+		free_process(&r->procs[i]);
+	free(r->procs);
+	free_process(&r->total);
+	memset(r, 0, sizeof(*r));
+}
+
+bool model_has_drops(const struct report *r)
+{
+	for (int i = 0; i < DROP_COUNT; i++)
+		if (rpt_drop_get(&r->drops, (enum drop_id)i))
+			return true;
+	return r->drops.holds_unprobed != 0;
+}

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The report model: plain structs built from snapshots, rendered by
+ * report_text.c and report_json.c. Times are nanoseconds.
+ */
+#ifndef CONTRACE_MODEL_H
+#define CONTRACE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/figs.h"
+#include "util/hist.h"
+#include "snap/snapshot.h"
+
+struct rpt_syscall {
+	int nr;
+	uint64_t blocks; /* times a thread blocked in it */
+	uint64_t blocked_ns;
+	/* The rest only with --syscalls (meta->syscalls). */
+	uint64_t calls; /* completed in the window */
+	uint64_t errors;
+	uint64_t partial; /* completed, but began before tracing: time only */
+	uint64_t open; /* in progress at the end of the window: time only */
+	uint64_t total_ns;
+	uint64_t max_ns; /* since tracing began */
+	uint64_t offcpu_ns;
+};
+
+/* The figures of one thread (bpf/figures.def), or summed over threads. */
+struct rpt_sched {
+	struct figs f;
+	struct hist wakelat; /* wakeup latencies (f.wakelat_sum, f.wakelat_max) */
+};
+
+void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src);
+
+struct rpt_waker {
+	uint32_t tid; /* 0: interrupt context (timer, I/O completion) */
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	uint64_t count;
+};
+
+/* How the GIL of a Python process is observed. */
+enum rpt_gil_tier {
+	RPT_GIL_NONE = 0, /* not observed: see rpt_gil_info.why */
+	RPT_GIL_UPROBES = 1, /* tier A: uprobes on take_gil/drop_gil */
+	RPT_GIL_LIBC = 2, /* tier B: uprobes in the C library, on the GIL's mutex and condvar */
+	RPT_GIL_FUTEX = 3, /* tier C: the GIL's futex words and fields, from the scheduler probes */
+};
+
+/* A CPython process as found when it was probed. */
+struct rpt_gil_info {
+	int pid;
+	char file[64]; /* basename of the interpreter file: python3.11, libpython3.11.so.1.0 */
+	char version[8]; /* "3.11" */
+	bool free_threaded; /* a 3.13t-style build: no GIL */
+	enum rpt_gil_tier tier;
+	char why[160]; /* why tier A is not used, or "" */
+	uint64_t addr; /* the GIL struct, 0 if not found */
+	uint64_t interval_us; /* its switch interval as read when probed, 0 if unknown */
+};
+
+/* A Python thread and the GIL. */
+struct rpt_thread_gil {
+	bool seen; /* seen in take_gil or drop_gil */
+	uint64_t hold_ns;
+	uint64_t hold_max; /* since tracing began */
+	uint64_t wait_ns; /* in take_gil */
+	uint64_t wait_max; /* since tracing began */
+	struct hist wait_hist;
+	uint64_t takes; /* acquisitions */
+	uint64_t waits; /* of those, contended (it blocked in take_gil) */
+	uint64_t forced; /* its GIL waits that timed out: drop requests to the holder */
+	uint64_t rel_ns; /* released */
+	uint64_t rel_blocked_ns; /* of that, blocked: rel_sys by syscall */
+	uint64_t rel_runq_ns; /* of that, waiting for a CPU */
+	uint64_t rel_oncpu_ns; /* of that, running: native code (the rest) */
+	size_t nrel_sys;
+	struct rpt_syscall *rel_sys; /* blocked while released, by syscall */
+	size_t nheld_sys;
+	struct rpt_syscall *held_sys; /* blocked while holding the GIL, by syscall */
+};
+
+struct rpt_thread {
+	uint32_t slot; /* its ct_threads slot: links the modules' parts */
+	uint32_t tid;
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	bool started; /* created during the window */
+	bool exited; /* exited during the window */
+	uint64_t start_ns; /* offset of its first traced moment from the window start */
+	uint64_t alive_ns; /* == oncpu + stolen + runq + blocked */
+	struct rpt_sched s;
+	size_t nsys;
+	struct rpt_syscall *sys;
+	size_t nwakers;
+	struct rpt_waker *wakers;
+	struct rpt_thread_gil gil;
+};
+
+/* A thread that waited for a lock, or held it (woke a waiter). */
+struct rpt_lock_party {
+	uint32_t tid; /* 0: a timer (interrupt); CT_WAKER_UNKNOWN: not seen */
+	char comm[CT_COMM_LEN];
+	uint64_t waits; /* waits it made (waiter), or that it ended (holder) */
+	uint64_t wait_ns;
+};
+
+/* Who waited for whom: the waits of one waiter that one holder ended. */
+struct rpt_lock_chain {
+	uint32_t waiter;
+	uint32_t holder; /* as rpt_lock_party.tid */
+	char waiter_comm[CT_COMM_LEN];
+	char holder_comm[CT_COMM_LEN];
+	uint64_t waits;
+	uint64_t wait_ns;
+	char holder_site[SNAP_SYM_LEN]; /* where the holder was when it woke the waiter */
+	char waiter_site[SNAP_SYM_LEN];
+};
+
+/* Where the waits on a lock came from. */
+struct rpt_lock_site {
+	uint64_t addr; /* 0: not found */
+	char name[SNAP_SYM_LEN];
+	uint64_t waits;
+	uint64_t wait_ns;
+};
+
+/* A wait still in progress when the report was made (a hung or deadlocked thread). */
+struct rpt_lock_now {
+	uint32_t tid;
+	char comm[CT_COMM_LEN];
+	uint64_t wait_ns; /* so far (from tracing's start if it began before) */
+	bool before; /* it began before tracing did: longer than wait_ns */
+	uint32_t owner; /* the thread it waits for, as the lock's memory says; 0: unknown */
+	char owner_comm[CT_COMM_LEN];
+	bool join; /* owner: the thread a pthread_join waits for, not a mutex's owner */
+	char site[SNAP_SYM_LEN]; /* "" when not found */
+};
+
+/*
+ * A lock: a futex word of a process, seen through its contended waits
+ * (uncontended acquisitions make no syscall and are not seen).
+ */
+struct rpt_lock {
+	uint64_t uaddr;
+	char name[SNAP_SYM_LEN];
+	bool named; /* a symbol, not only a mapping */
+	uint32_t op; /* futex command of its waits */
+	uint64_t waits;
+	uint64_t wait_ns;
+	uint64_t wait_max; /* since tracing began */
+	struct hist wait_hist;
+	uint64_t wakes; /* waits ended by a futex wake */
+	uint64_t timeouts; /* waits ended by a timer */
+	uint64_t other_wakes; /* by anything else: a thread's exit, a signal, an unseen waker */
+	uint64_t exit_wakes; /* of those, by a thread's exit */
+	bool join; /* every wait ended by a thread's exit: pthread_join, not a lock */
+	uint64_t holds; /* contended hold episodes: handed the lock, then handing it on */
+	uint64_t hold_ns;
+	uint64_t hold_max;
+	struct hist hold_hist;
+	uint64_t contended_ns; /* time at least one thread was blocked on it, until woken */
+	/* --holds: every acquisition of the mutex (once it is in the table) to its unlock */
+	bool exact; /* --holds was on */
+	uint64_t xholds;
+	uint64_t xhold_ns;
+	uint64_t xhold_max;
+	struct hist xhold_hist;
+	/* --syscalls only */
+	uint64_t retries;
+	uint64_t timeouts_ret;
+	uint64_t wake_calls;
+	uint64_t woken;
+	/* Derived over the process's wall time. */
+	double held_fraction; /* held at least: max(hold_ns, contended_ns) / wall time */
+	double avg_waiting; /* waiting threads on average: wait time / wall time */
+	bool serialising; /* held most of the time while several threads wait: GIL-like */
+	size_t nwaiters;
+	struct rpt_lock_party *waiters; /* by wait time */
+	size_t nholders;
+	struct rpt_lock_party *holders; /* by the wait time they ended */
+	size_t nchains;
+	struct rpt_lock_chain *chains; /* by wait time */
+	size_t nsites;
+	struct rpt_lock_site *sites; /* by wait time */
+	bool condvar; /* a glibc condition variable: its two group words, one row */
+	bool gil; /* a word of CPython's GIL (its mutex, condition variables) */
+	bool deadlocked; /* a wait in progress on it is part of a deadlock: always shown */
+	size_t nnow;
+	struct rpt_lock_now *now; /* waits in progress, longest first */
+	uint64_t now_ns; /* their time so far */
+};
+
+/* Threads each waiting for a lock the next one holds, the last for the first's. */
+#define RPT_DEADLOCK_MAX 8
+
+struct rpt_deadlock {
+	size_t n;
+	struct {
+		uint32_t tid;
+		char comm[CT_COMM_LEN];
+		char lock[SNAP_SYM_LEN]; /* the lock it waits for */
+		uint32_t owner; /* its holder: the next member */
+	} m[RPT_DEADLOCK_MAX];
+};
+
+#define RPT_VERDICTS 4
+#define RPT_VERDICT_LEN 400
+
+/* A Python process's GIL, summed over its Python threads. */
+struct rpt_gil {
+	struct rpt_gil_info info;
+	size_t nthreads; /* Python threads seen in take_gil/drop_gil */
+	uint64_t hold_ns;
+	uint64_t wait_ns;
+	uint64_t takes;
+	uint64_t waits;
+	uint64_t forced;
+	uint64_t rel_ns;
+	uint64_t rel_blocked_ns;
+	uint64_t rel_runq_ns;
+	uint64_t rel_oncpu_ns;
+	uint64_t rel_sync_ns; /* of rel_blocked_ns, in futex: waiting for other threads (locks, queues) */
+	uint64_t rel_io_ns; /* of rel_blocked_ns, in other syscalls: I/O, sleeps */
+	size_t nrel_sys;
+	struct rpt_syscall *rel_sys; /* by blocked time */
+	double held_fraction; /* hold / wall */
+	double avg_waiting; /* wait / wall: threads waiting for it on average */
+	double takes_per_s; /* contended acquisitions (handoffs to a waiter) per second */
+	double parallelism; /* (hold + released on a CPU) / wall: threads running at once */
+	size_t nverdicts;
+	char verdicts[RPT_VERDICTS][RPT_VERDICT_LEN];
+};
+
+struct rpt_process {
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	char cmdline[SNAP_CMDLINE_LEN];
+	int ncpus; /* CPUs it may run on */
+	bool exited; /* all its threads exited during the window */
+	uint64_t wall_ns; /* part of the window it was alive */
+	struct rpt_sched s; /* summed over its threads */
+	size_t threads_started;
+	size_t threads_exited;
+	size_t nthreads;
+	struct rpt_thread *threads; /* NULL in the total */
+	size_t nsys;
+	struct rpt_syscall *sys; /* summed over its threads */
+	size_t nlocks;
+	struct rpt_lock *locks; /* by total wait */
+	size_t ndeadlocks;
+	struct rpt_deadlock *deadlocks;
+	struct rpt_gil *gil; /* a CPython process: its GIL; NULL otherwise */
+};
+
+/* What was dropped in the window: the counters of bpf/drops.def, and one more. */
+struct rpt_drops {
+#define CT_DROP(name, ...) uint64_t name;
+#include "drops.def"
+#undef CT_DROP
+	uint64_t holds_unprobed; /* --holds: processes whose C library could not be probed */
+};
+
+_Static_assert(offsetof(struct rpt_drops, holds_unprobed) == DROP_COUNT * sizeof(uint64_t),
+	       "struct rpt_drops starts with the counters of drops.def, in order");
+
+/* The drop counter `id` of a window. */
+static inline uint64_t *rpt_drop(struct rpt_drops *d, enum drop_id id)
+{
+	return (uint64_t *)d + id;
+}
+
+static inline uint64_t rpt_drop_get(const struct rpt_drops *d, enum drop_id id)
+{
+	return ((const uint64_t *)d)[id];
+}
+
+/* What the model needs besides snapshots: set by main.c (or a recording). */
+struct report_meta {
+	const char *version;
+	char kernel[65];
+	char hostname[65];
+	int ncpus;
+	int target_pid;
+	char command[1024]; /* launched command line, "" with -p */
+	bool launched;
+	bool follow;
+	bool syscalls; /* per-syscall calls and times were traced (--syscalls) */
+	bool locks; /* futex waits were tracked per lock */
+	bool holds; /* --holds was asked for */
+	uint64_t holds_probed; /* processes whose mutexes were probed (set before each report) */
+	uint64_t holds_unprobed; /* processes that could not be (idem) */
+	size_t ngil; /* Python processes found (set before each report) */
+	const struct rpt_gil_info *gil; /* idem */
+	uint64_t locks_min_wait_ns; /* locks with less total wait are left out */
+	uint64_t trace_start_ns; /* monotonic: tracing began */
+	uint64_t trace_start_real_ns; /* the same moment, realtime */
+	int exit_status; /* launched command: exit code, or -1 */
+	int exit_signal; /* launched command: killed by this signal, or 0 */
+	bool truncated; /* contrace report: the recording was cut short */
+};
+
+struct report {
+	const struct report_meta *meta;
+	bool interval; /* one interval of -i, not the whole trace */
+	int index; /* interval number, from 1 */
+	uint64_t window_start_ns; /* offset from the trace start */
+	uint64_t duration_ns;
+	size_t nprocs;
+	struct rpt_process *procs; /* the target first */
+	struct rpt_process total;
+	struct rpt_drops drops;
+	uint64_t threads_seeded; /* threads found when tracing began */
+};
+
+/*
+ * Build the report of the window (prev->ts, cur->ts], or of everything up to
+ * cur->ts when prev is NULL. 0, or -ENOMEM.
+ */
+int model_build(struct report *r, const struct report_meta *meta, const struct snapshot *cur,
+		const struct snapshot *prev);
+void model_free(struct report *r);
+
+bool model_has_drops(const struct report *r);
+
+/* Syscall name for a number ("syscall_N" when unknown); buf is used only then. */
+const char *syscall_name(int nr, char *buf, size_t len);
+
+#endif

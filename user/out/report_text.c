@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/format.h"
+#include "probe/futex.h"
+#include "out/report_text.h"
+
+#define D(ns) fmt_dur((char[FMT_LEN]){ 0 }, FMT_LEN, (ns))
+#define P(r) fmt_pct((char[FMT_LEN]){ 0 }, FMT_LEN, (r))
+
+static size_t rows(size_t n, const struct text_opts *o)
+{
+	return o->top > 0 && (size_t)o->top < n ? (size_t)o->top : n;
+}
+
+static void heading(FILE *f, const char *title, size_t shown, size_t n, const char *order)
+{
+	if (shown < n)
+		fprintf(f, "\n  %s (top %zu of %zu, by %s)\n", title, shown, n, order);
+	else
+		fprintf(f, "\n  %s (by %s)\n", title, order);
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+static void print_header(FILE *f, const struct report *r)
+{
+	const struct report_meta *m = r->meta;
+
+	fprintf(f, "contrace %s: ", m->version);
+	if (m->launched)
+		fprintf(f, "command '%s' (pid %d)", m->command, m->target_pid);
+	else
+		fprintf(f, "pid %d", m->target_pid);
+	if (m->follow)
+		fprintf(f, " and its children");
+	fprintf(f, ", %s on %d CPUs, Linux %s\n", D(r->duration_ns), m->ncpus, m->kernel);
+	if (r->interval)
+		fprintf(f, "interval %d: %s to %s after tracing began\n", r->index,
+			D(r->window_start_ns), D(r->window_start_ns + r->duration_ns));
+	if (m->truncated)
+		fprintf(f,
+			"TRUNCATED: the recording was cut short; this is its last whole snapshot\n");
+}
+
+static void print_drops(FILE *f, const struct report *r)
+{
+	const struct rpt_drops *d = &r->drops;
+
+	if (!model_has_drops(r))
+		return;
+	fprintf(f, "WARNING: some data was lost; the figures below are incomplete:\n");
+	for (int i = 0; i < DROP_COUNT; i++)
+		if (rpt_drop_get(d, (enum drop_id)i))
+			fprintf(f, "  %llu %s\n",
+				(unsigned long long)rpt_drop_get(d, (enum drop_id)i),
+				drop_table[i].text);
+	if (d->holds_unprobed)
+		fprintf(f, "  %llu processes without exact holds: their C library was not probed\n",
+			(unsigned long long)d->holds_unprobed);
+}
+
+static void print_summary(FILE *f, const struct rpt_process *p)
+{
+	fprintf(f, "  wall %s   CPU %s = %s of %d CPU%s   run-queue wait %s   blocked %s\n",
+		D(p->wall_ns), D(p->s.f.oncpu_ns),
+		P(ratio(p->s.f.oncpu_ns, p->wall_ns * (uint64_t)p->ncpus)), p->ncpus,
+		p->ncpus == 1 ? "" : "s", D(p->s.f.runq_ns), D(p->s.f.blocked_ns));
+	if (p->s.f.stolen_ns)
+		fprintf(f,
+			"  while running, %s of CPU time went to the hypervisor (steal) or IRQs\n",
+			D(p->s.f.stolen_ns));
+	fprintf(f,
+		"  threads %zu (%zu started, %zu exited)   switches %llu voluntary, %llu involuntary   wakeups %llu\n",
+		p->nthreads, p->threads_started, p->threads_exited,
+		(unsigned long long)p->s.f.nvcsw, (unsigned long long)p->s.f.nivcsw,
+		(unsigned long long)p->s.f.wakeups);
+}
+
+/*
+ * Whether a figure has a THREADS column: one, and measured (a recording
+ * older than the figure gets no column of dashes).
+ */
+static bool fig_shown(const struct rpt_process *p, int k)
+{
+	return fig_table[k].heading && !fig_absent(&p->s.f, (enum fig_id)k);
+}
+
+/* A figure's THREADS column: a time, a count, or "-" when not measured. */
+static void fig_column(FILE *f, const struct figs *v, int k)
+{
+	const struct fig_desc *d = &fig_table[k];
+	char buf[32];
+
+	if (fig_absent(v, (enum fig_id)k))
+		fprintf(f, " %*s", d->width, "-");
+	else if (d->unit == NS)
+		fprintf(f, " %*s", d->width, fmt_dur(buf, sizeof(buf), fig_get(v, d)));
+	else
+		fprintf(f, " %*llu", d->width, (unsigned long long)fig_get(v, d));
+}
+
+static void print_threads(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	size_t n = rows(p->nthreads, o);
+
+	heading(f, "THREADS", n, p->nthreads, "on-CPU + run-queue wait");
+	fprintf(f, "  %8s %-16s %8s", "TID", "NAME", "ALIVE");
+	for (int k = 0; k < FIG_COUNT; k++)
+		if (fig_shown(p, k))
+			fprintf(f, " %*s", fig_table[k].width, fig_table[k].heading);
+	fprintf(f, " %8s %8s %8s\n", "WAKE-p50", "WAKE-p99", "WAKE-MAX");
+	for (size_t i = 0; i < n; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+		char mark = t->started ? (t->exited ? '*' : '+') : (t->exited ? '-' : ' ');
+		const struct rpt_sched *ts = &t->s;
+		bool lat = hist_count(&ts->wakelat) > 0;
+
+		fprintf(f, "  %8u%c%-16s %8s", t->tid, mark, t->comm, D(t->alive_ns));
+		for (int k = 0; k < FIG_COUNT; k++)
+			if (fig_shown(p, k))
+				fig_column(f, &ts->f, k);
+		fprintf(f, " %8s %8s %8s\n",
+			lat ? D(hist_quantile(&ts->wakelat, 0.5, ts->f.wakelat_max)) : "-",
+			lat ? D(hist_quantile(&ts->wakelat, 0.99, ts->f.wakelat_max)) : "-",
+			lat ? D(ts->f.wakelat_max) : "-");
+	}
+	fprintf(f, "  (+ started during the trace, - exited, * both)\n");
+}
+
+#define NOT_IN_SYSCALL (-2)
+
+struct blocked_row {
+	const struct rpt_thread *t;
+	int nr; /* NOT_IN_SYSCALL for blocked time outside syscalls */
+	uint64_t ns;
+};
+
+static int cmp_blocked(const void *a, const void *b)
+{
+	const struct blocked_row *x = a, *y = b;
+
+	return x->ns == y->ns ? 0 : x->ns > y->ns ? -1 : 1;
+}
+
+static void print_blocked(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	struct blocked_row *v;
+	size_t n = 0, cap = 0, shown;
+	char buf[32];
+
+	for (size_t i = 0; i < p->nthreads; i++)
+		cap += p->threads[i].nsys + 1;
+	v = calloc(cap ? cap : 1, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+
+		for (size_t j = 0; j < t->nsys; j++) {
+			if (!t->sys[j].blocked_ns)
+				continue;
+			v[n].t = t;
+			v[n].ns = t->sys[j].blocked_ns;
+			v[n].nr = t->sys[j].nr;
+			n++;
+		}
+		if (t->s.f.blocked_nosys_ns) {
+			v[n].t = t;
+			v[n].ns = t->s.f.blocked_nosys_ns;
+			v[n].nr = NOT_IN_SYSCALL;
+			n++;
+		}
+	}
+	if (n) {
+		qsort(v, n, sizeof(*v), cmp_blocked);
+		shown = rows(n, o);
+		heading(f, "BLOCKED IN", shown, n, "blocked time");
+		fprintf(f, "  %8s %-16s %-20s %9s %8s\n", "TID", "NAME", "SYSCALL", "BLOCKED",
+			"% ALIVE");
+		for (size_t i = 0; i < shown; i++)
+			fprintf(f, "  %8u %-16s %-20s %9s %8s\n", v[i].t->tid, v[i].t->comm,
+				v[i].nr == NOT_IN_SYSCALL ? "(not in a syscall)" :
+							    syscall_name(v[i].nr, buf, sizeof(buf)),
+				D(v[i].ns), P(ratio(v[i].ns, v[i].t->alive_ns)));
+	}
+	free(v);
+}
+
+/* With --syscalls: every call; without: only the blocking ones, from the scheduler. */
+static void print_syscalls(FILE *f, const struct rpt_syscall *s, size_t nsys,
+			   const struct text_opts *o, bool traced, int indent)
+{
+	size_t n = rows(nsys, o);
+	char buf[32];
+
+	if (!nsys)
+		return;
+	if (!traced) {
+		fprintf(f, "%*s%-20s %9s %9s %9s\n", indent, "", "SYSCALL", "BLOCKS", "BLOCKED",
+			"AVG");
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%*s%-20s %9llu %9s %9s\n", indent, "",
+				syscall_name(s[i].nr, buf, sizeof(buf)),
+				(unsigned long long)s[i].blocks, D(s[i].blocked_ns),
+				s[i].blocks ? D(s[i].blocked_ns / s[i].blocks) : "-");
+		return;
+	}
+	fprintf(f, "%*s%-20s %9s %8s %9s %9s %9s %9s %9s\n", indent, "", "SYSCALL", "CALLS",
+		"ERRORS", "TOTAL", "AVG", "MAX", "OFF-CPU", "BLOCKED");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t calls = s[i].calls;
+
+		fprintf(f, "%*s%-20s %9llu %8llu %9s %9s %9s %9s %9s%s\n", indent, "",
+			syscall_name(s[i].nr, buf, sizeof(buf)), (unsigned long long)calls,
+			(unsigned long long)s[i].errors, D(s[i].total_ns),
+			calls ? D(s[i].total_ns / (calls + s[i].partial + s[i].open)) : "-",
+			D(s[i].max_ns), D(s[i].offcpu_ns), D(s[i].blocked_ns),
+			s[i].partial || s[i].open ? "  (+ in progress at start/end)" : "");
+	}
+}
+
+static void syscalls_section(FILE *f, const struct rpt_syscall *s, size_t nsys,
+			     const struct text_opts *o, bool traced)
+{
+	if (!nsys)
+		return;
+	if (traced)
+		heading(f, "SYSCALLS", rows(nsys, o), nsys, "total time");
+	else
+		heading(f, "SYSCALLS THREADS BLOCKED IN (-S counts every call)", rows(nsys, o),
+			nsys, "blocked time");
+	print_syscalls(f, s, nsys, o, traced, 2);
+}
+
+static void print_wakers(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	const struct rpt_thread **v;
+	size_t n = 0, shown;
+
+	v = calloc(p->nthreads ? p->nthreads : 1, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i].nwakers)
+			v[n++] = &p->threads[i];
+	if (n) {
+		shown = rows(n, o);
+		heading(f, "WAKEUPS: WHO WOKE WHOM", shown, n, "thread order above");
+		fprintf(f, "  %8s %-16s %8s  %s\n", "TID", "NAME", "WAKEUPS", "WOKEN BY (count)");
+		for (size_t i = 0; i < shown; i++) {
+			const struct rpt_thread *t = v[i];
+			size_t k = t->nwakers < 3 ? t->nwakers : 3;
+
+			fprintf(f, "  %8u %-16s %8llu  ", t->tid, t->comm,
+				(unsigned long long)t->s.f.wakeups);
+			for (size_t j = 0; j < k; j++) {
+				const struct rpt_waker *w = &t->wakers[j];
+
+				if (w->tid != CT_WAKER_IRQ && w->tid != CT_WAKER_UNKNOWN)
+					fprintf(f, "%s%u %s (%llu)", j ? ", " : "", w->tid, w->comm,
+						(unsigned long long)w->count);
+				else
+					fprintf(f, "%s%s (%llu)", j ? ", " : "", w->comm,
+						(unsigned long long)w->count);
+			}
+			if (t->nwakers > k)
+				fprintf(f, ", %zu more", t->nwakers - k);
+			fputc('\n', f);
+		}
+	}
+	free(v);
+}
+
+static const char *party(char *buf, size_t len, uint32_t tid, const char *comm)
+{
+	if (tid == CT_WAKER_IRQ || tid == CT_WAKER_UNKNOWN)
+		snprintf(buf, len, "%s", comm);
+	else
+		snprintf(buf, len, "%u %s", tid, comm);
+	return buf;
+}
+
+static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, int verbose)
+{
+	size_t k = verbose ? SIZE_MAX : 3;
+	char b[48];
+
+	for (size_t i = 0; i < l->nnow && i < k; i++) {
+		const struct rpt_lock_now *w = &l->now[i];
+
+		fprintf(f, "      %-11s %s, %s so far%s", i ? "" : "waiting now",
+			party(b, sizeof(b), w->tid, w->comm), D(w->wait_ns),
+			w->before ? " (since before tracing began)" : "");
+		if (w->owner)
+			fprintf(f, ", for %u %s (%s)", w->owner, w->owner_comm,
+				w->join ? "pthread_join: until it exits" : "it owns the lock");
+		fprintf(f, "%s%s\n", w->site[0] ? " in " : "", w->site);
+	}
+	if (l->nnow > k)
+		fprintf(f, "      %-11s %zu more\n", "", l->nnow - k);
+	if (!l->waits && !l->holds && !l->retries && !l->wake_calls)
+		return;
+	fprintf(f, "      %s%s%s: woken %llu times by a release, %llu by a timer",
+		l->gil ? "CPython's GIL, " : "", l->condvar ? "condition variable (2 words), " : "",
+		futex_kind(l->op), (unsigned long long)l->wakes, (unsigned long long)l->timeouts);
+	if (l->other_wakes)
+		fprintf(f, ", %llu otherwise (thread exit, signal)",
+			(unsigned long long)l->other_wakes);
+	if (traced && (l->op == CT_FUTEX_LOCK_PI || l->op == CT_FUTEX_LOCK_PI2))
+		fprintf(f, "; %llu timed out, %llu unlock calls",
+			(unsigned long long)l->timeouts_ret, (unsigned long long)l->wake_calls);
+	else if (traced)
+		fprintf(f, "; %llu retries (EAGAIN), %llu timed out, %llu wake calls woke %llu",
+			(unsigned long long)l->retries, (unsigned long long)l->timeouts_ret,
+			(unsigned long long)l->wake_calls, (unsigned long long)l->woken);
+	fputc('\n', f);
+	if (l->exact && l->xholds)
+		fprintf(f,
+			"      %-11s %llu, avg %s, p50 %s, p99 %s, max %s (every lock to unlock)\n",
+			"holds", (unsigned long long)l->xholds, D(l->xhold_ns / l->xholds),
+			D(hist_quantile(&l->xhold_hist, 0.5, l->xhold_max)),
+			D(hist_quantile(&l->xhold_hist, 0.99, l->xhold_max)), D(l->xhold_max));
+	for (size_t i = 0; i < l->nsites && i < k; i++)
+		fprintf(f, "      %-11s %s (%llu waits, %s)\n", i ? "" : "waited in",
+			l->sites[i].name, (unsigned long long)l->sites[i].waits,
+			D(l->sites[i].wait_ns));
+	if (l->nwaiters) {
+		fprintf(f, "      %-11s ", "waiters");
+		for (size_t i = 0; i < l->nwaiters && i < k; i++)
+			fprintf(f, "%s%s (%s)", i ? ", " : "",
+				party(b, sizeof(b), l->waiters[i].tid, l->waiters[i].comm),
+				D(l->waiters[i].wait_ns));
+		if (l->nwaiters > k)
+			fprintf(f, ", %zu more", l->nwaiters - k);
+		fputc('\n', f);
+	}
+	if (l->nholders) {
+		fprintf(f, "      %-11s ", "held by");
+		for (size_t i = 0; i < l->nholders && i < k; i++)
+			fprintf(f, "%s%s (%s)", i ? ", " : "",
+				party(b, sizeof(b), l->holders[i].tid, l->holders[i].comm),
+				D(l->holders[i].wait_ns));
+		if (l->nholders > k)
+			fprintf(f, ", %zu more", l->nholders - k);
+		fputc('\n', f);
+	}
+	for (size_t i = 0; i < l->nchains && i < k; i++) {
+		const struct rpt_lock_chain *c = &l->chains[i];
+		char w[48];
+
+		party(w, sizeof(w), c->waiter, c->waiter_comm);
+		if (c->holder == CT_WAKER_IRQ)
+			fprintf(f, "      %-11s %s waited %s until its timeout\n",
+				i ? "" : "chains", w, D(c->wait_ns));
+		else if (c->holder == CT_WAKER_UNKNOWN)
+			fprintf(f, "      %-11s %s waited %s, woken unseen\n", i ? "" : "chains", w,
+				D(c->wait_ns));
+		else
+			fprintf(f, "      %-11s %s waited %s for %s%s%s\n", i ? "" : "chains", w,
+				D(c->wait_ns), party(b, sizeof(b), c->holder, c->holder_comm),
+				c->holder_site[0] ? " in " : "", c->holder_site);
+	}
+	if (l->serialising)
+		fprintf(f,
+			"      SERIALISES THE PROCESS: held %s of the time, %.1f threads waiting on average: at most %.2f threads can run at once\n",
+			P(l->held_fraction), l->avg_waiting, 1.0 / l->held_fraction);
+}
+
+static void print_locks(FILE *f, const struct rpt_process *p, const struct text_opts *o,
+			bool traced)
+{
+	size_t nlocks = 0, n, shown = 0, joins = 0;
+	uint64_t join_ns = 0;
+
+	for (size_t i = 0; i < p->nlocks; i++) {
+		if (p->locks[i].join) {
+			joins += p->locks[i].waits;
+			join_ns += p->locks[i].wait_ns;
+		} else {
+			nlocks++;
+		}
+	}
+	if (!p->nlocks && !p->ndeadlocks)
+		return;
+	n = rows(nlocks, o);
+	heading(f, "LOCKS, contended waits only", n, nlocks, "total wait");
+	for (size_t i = 0; i < p->ndeadlocks; i++) {
+		const struct rpt_deadlock *d = &p->deadlocks[i];
+
+		fprintf(f, "  DEADLOCK: %u %s", d->m[0].tid, d->m[0].comm);
+		if (d->n == 1) {
+			fprintf(f, " waits for %s, which it holds itself\n", d->m[0].lock);
+			continue;
+		}
+		for (size_t m = 0; m < d->n; m++)
+			fprintf(f, "%s waits for %s, held by %u %s", m ? ", which" : "",
+				d->m[m].lock, d->m[m].owner, d->m[(m + 1) % d->n].comm);
+		fprintf(f, "\n");
+	}
+	fprintf(f, "  %-32s %7s %9s %9s %9s %9s %9s %6s %9s %9s %7s\n", "LOCK", "WAITS", "WAITED",
+		"AVG", "P50", "P99", "MAX", "HOLDS", "HOLD-AVG", "HOLD-MAX", "WAITERS");
+	for (size_t i = 0; i < p->nlocks && shown < n; i++) {
+		const struct rpt_lock *l = &p->locks[i];
+
+		if (l->join)
+			continue;
+		shown++;
+		fprintf(f, "  %-32s %7llu %9s %9s %9s %9s %9s %6llu %9s %9s %7zu\n", l->name,
+			(unsigned long long)l->waits, D(l->wait_ns),
+			l->waits ? D(l->wait_ns / l->waits) : "-",
+			l->waits ? D(hist_quantile(&l->wait_hist, 0.5, l->wait_max)) : "-",
+			l->waits ? D(hist_quantile(&l->wait_hist, 0.99, l->wait_max)) : "-",
+			l->waits ? D(l->wait_max) : "-", (unsigned long long)l->holds,
+			l->holds ? D(l->hold_ns / l->holds) : "-", l->holds ? D(l->hold_max) : "-",
+			l->nwaiters);
+		print_lock_details(f, l, traced, o->verbose);
+	}
+	if (joins)
+		fprintf(f, "  (and %llu waits for threads to exit, pthread_join: %s)\n",
+			(unsigned long long)joins, D(join_ns));
+}
+
+static void print_wakelat(FILE *f, const char *who, const struct hist *h, uint64_t max)
+{
+	uint64_t n = hist_count(h);
+
+	if (!n)
+		return;
+	fprintf(f,
+		"\n  WAKEUP LATENCY (wakeup to running), %s: %llu wakeups, p50 %s, p99 %s, max %s\n",
+		who, (unsigned long long)n, D(hist_quantile(h, 0.5, max)),
+		D(hist_quantile(h, 0.99, max)), D(max));
+	hist_print(f, h, 4);
+}
+
+/* The released time's split, as "blocked 1.2s (read 1.0s, futex 0.2s), run-queue 3ms, native 40ms". */
+static void print_released(FILE *f, const struct rpt_syscall *s, size_t n, uint64_t blocked,
+			   uint64_t runq, uint64_t oncpu)
+{
+	char buf[32];
+
+	fprintf(f, "blocked %s", D(blocked));
+	for (size_t i = 0; i < n && i < 3; i++)
+		fprintf(f, "%s%s %s", i ? ", " : " (", syscall_name(s[i].nr, buf, sizeof(buf)),
+			D(s[i].blocked_ns));
+	fprintf(f, "%s, run-queue %s, on a CPU (native code) %s\n",
+		n ? (n > 3 ? ", ...)" : ")") : "", D(runq), D(oncpu));
+}
+
+static void print_gil(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	const struct rpt_gil *g = p->gil;
+	size_t n = 0, shown = 0;
+
+	if (!g)
+		return;
+	fprintf(f, "\n  GIL  CPython %s (%s)", g->info.version, g->info.file);
+	if (g->info.free_threaded) {
+		fprintf(f, ": free-threaded build, no GIL (lock contention shows under LOCKS)\n");
+		return;
+	}
+	if (g->info.tier == RPT_GIL_NONE) {
+		fprintf(f, ": not observed: %s\n", g->info.why);
+		return;
+	}
+	if (g->info.tier == RPT_GIL_UPROBES)
+		fprintf(f, ", uprobes on take_gil/drop_gil");
+	else if (g->info.tier == RPT_GIL_LIBC)
+		fprintf(f, ", uprobes on the C library's mutex and condvar calls (no symbols)");
+	else
+		fprintf(f, ", its futex words and fields (no uprobes: approximate, see docs)");
+	if (g->info.interval_us)
+		fprintf(f, ", switch interval %s", D(g->info.interval_us * 1000));
+	fputc('\n', f);
+	if (!g->nthreads) {
+		fprintf(f, "    no thread took or dropped the GIL while traced\n");
+		return;
+	}
+	fprintf(f,
+		"    held %s of the time, %.1f threads waiting on average, %.0f contended takes/s, %llu forced switch requests, parallelism %.2f\n",
+		P(g->held_fraction), g->avg_waiting, g->takes_per_s, (unsigned long long)g->forced,
+		g->parallelism);
+	fprintf(f, "    released %s: ", D(g->rel_ns));
+	print_released(f, g->rel_sys, g->nrel_sys, g->rel_blocked_ns, g->rel_runq_ns,
+		       g->rel_oncpu_ns);
+	for (size_t i = 0; i < p->nthreads; i++)
+		n += p->threads[i].gil.seen;
+	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s %8s\n", "TID", "NAME",
+		"HELD", "WAITED", "WAIT-p50", "WAIT-p99", "WAIT-MAX", "TAKES", "CONTEND", "FORCED",
+		"RELEASED", "BLOCKED", "RUN-Q", "NATIVE");
+	for (size_t i = 0; i < p->nthreads && shown < rows(n, o); i++) {
+		const struct rpt_thread *t = &p->threads[i];
+		const struct rpt_thread_gil *tg = &t->gil;
+		bool w = hist_count(&tg->wait_hist) > 0;
+
+		if (!tg->seen)
+			continue;
+		shown++;
+		fprintf(f, "  %8u %-16s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s\n",
+			t->tid, t->comm, D(tg->hold_ns), D(tg->wait_ns),
+			w ? D(hist_quantile(&tg->wait_hist, 0.5, tg->wait_max)) : "-",
+			w ? D(hist_quantile(&tg->wait_hist, 0.99, tg->wait_max)) : "-",
+			w ? D(tg->wait_max) : "-", (unsigned long long)tg->takes,
+			(unsigned long long)tg->waits, (unsigned long long)tg->forced,
+			D(tg->rel_ns), D(tg->rel_blocked_ns), D(tg->rel_runq_ns),
+			D(tg->rel_oncpu_ns));
+	}
+	if (shown < n)
+		fprintf(f, "  (top %zu of %zu Python threads)\n", shown, n);
+	for (size_t i = 0; i < g->nverdicts; i++)
+		fprintf(f, "  VERDICT: %s.\n", g->verdicts[i]);
+	if (!g->nverdicts)
+		fprintf(f, "  (no verdict: too little evidence, or no pattern the remedies fit)\n");
+}
+
+static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o,
+			  bool traced)
+{
+	char who[64];
+
+	fprintf(f, "\nPROCESS %u %s%s%s%s\n", p->pid, p->comm, p->cmdline[0] ? "  [" : "",
+		p->cmdline, p->cmdline[0] ? "]" : "");
+	print_summary(f, p);
+	print_gil(f, p, o);
+	print_threads(f, p, o);
+	print_blocked(f, p, o);
+	syscalls_section(f, p->sys, p->nsys, o, traced);
+	print_locks(f, p, o, traced);
+	print_wakers(f, p, o);
+	print_wakelat(f, "all threads", &p->s.wakelat, p->s.f.wakelat_max);
+	if (o->verbose < 1)
+		return;
+	for (size_t i = 0; i < rows(p->nthreads, o); i++) {
+		const struct rpt_thread *t = &p->threads[i];
+
+		snprintf(who, sizeof(who), "thread %u %s", t->tid, t->comm);
+		if (t->nsys) {
+			fprintf(f, "\n  SYSCALLS of thread %u %s\n", t->tid, t->comm);
+			print_syscalls(f, t->sys, t->nsys, o, traced, 4);
+		}
+		print_wakelat(f, who, &t->s.wakelat, t->s.f.wakelat_max);
+	}
+}
+
+void report_text(FILE *f, const struct report *r, const struct text_opts *o)
+{
+	const struct report_meta *m = r->meta;
+
+	print_header(f, r);
+	print_drops(f, r);
+	if (!r->nprocs)
+		fprintf(f, "\nNo thread of the target ran while traced.\n");
+	for (size_t i = 0; i < r->nprocs; i++)
+		print_process(f, &r->procs[i], o, m->syscalls);
+	if (r->nprocs > 1) {
+		fprintf(f, "\nTOTAL of %zu processes\n", r->nprocs);
+		print_summary(f, &r->total);
+		syscalls_section(f, r->total.sys, r->total.nsys, o, m->syscalls);
+	}
+	if (!r->interval && m->launched) {
+		if (m->exit_signal)
+			fprintf(f, "\nThe command was killed by signal %d (%s).\n", m->exit_signal,
+				strsignal(m->exit_signal));
+		else if (m->exit_status >= 0)
+			fprintf(f, "\nThe command exited with status %d.\n", m->exit_status);
+	}
+	fflush(f);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Lock contention: the user side of bpf/futex.bpf.c. */
+#ifndef CONTRACE_FUTEX_H
+#define CONTRACE_FUTEX_H
+
+#include "model/model.h"
+#include "snap/snapshot.h"
+#include "probe/symbols.h"
+
+struct futex_fds {
+	int locks;
+	int edges;
+	int sites;
+	int text;
+};
+
+/* Copy the lock, edge and call-site maps. 0, or -errno. */
+int futex_read(struct snapshot *s, const struct futex_fds *fds);
+
+/*
+ * Name the lock words and call sites of s (from the symbolizer, which must
+ * have seen the process alive), remembering them in `cache` across snapshots;
+ * copy every name known for s's addresses into s->syms. 0 or -ENOMEM.
+ */
+int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cache);
+
+/*
+ * For each thread of s in a futex wait, in s's copy of its slot, the thread
+ * the wait is for as the process's memory says now (fx_owner): a mutex's
+ * owner (glibc's __owner field, a PI futex's word), or the thread a
+ * pthread_join waits for (its tid word). 0 where unknown.
+ */
+void futex_owners(struct snapshot *s);
+
+/*
+ * Give the BPF side the user text ranges of processes (for call sites);
+ * prune: pids is every live process, sorted, and the others' ranges go.
+ */
+void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, size_t npids,
+		       bool prune);
+
+/* Fill r->procs[i].locks. 0 or -ENOMEM. */
+int futex_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
+
+/* "mutex", "PI mutex", "condvar or other futex"... for a futex command. */
+const char *futex_kind(uint32_t op);
+
+void futex_free_locks(struct rpt_process *p);
+
+#endif

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "probe/bpfmap.h"
+#include "util/procfs.h"
+#include "probe/sched.h"
+#include "probe/task.h"
+#include "util/vec.h"
+
+int sched_read_wakers(struct snapshot *s, int fd)
+{
+	struct ct_waker_key *keys;
+	struct ct_waker_val *vals;
+	struct snap_waker *w;
+	size_t n;
+	int ret;
+
+	ret = bpfmap_dump(fd, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals, &n);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n && !ret; i++) {
+		w = snapshot_add_waker(s, keys[i].slot, keys[i].waker_tid);
+		if (w)
+			w->val = vals[i];
+		else
+			ret = -ENOMEM;
+	}
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+/*
+ * Closing a snapshot's open intervals: the rules of acct.h, with hooks that
+ * move a thread's run-length caches into the snapshot's arrays.
+ */
+#define CT_ACCT_HOOKS
+#include "acct.h"
+
+struct close_ctx {
+	struct snapshot *s;
+	uint32_t slot;
+	int err;
+};
+
+static inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
+{
+	struct close_ctx *c = hc;
+	struct snap_waker *w = snapshot_add_waker(c->s, c->slot, th->rl_waker_tid);
+
+	if (!w) {
+		c->err = -ENOMEM;
+		return;
+	}
+	w->val.count = th->rl_waker_count;
+	w->val.waker_tgid = th->rl_waker_tgid;
+	th->rl_waker_count = 0;
+}
+
+static inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)
+{
+	struct close_ctx *c = hc;
+	struct snap_sys *e = snapshot_add_sys(c->s, c->slot, th->bl_nr);
+
+	if (!e) {
+		c->err = -ENOMEM;
+		return;
+	}
+	e->st.blocks = th->bl_count;
+	e->st.blocked_ns = th->bl_ns;
+	th->bl_count = 0;
+	th->bl_ns = 0;
+}
+
+/* A snapshot ends no wait, no block and no thread: these are never called here. */
+static inline void ct_hook_futex_wait_end(struct ct_thread *th, __u64 now, void *hc)
+{
+	(void)th, (void)now, (void)hc;
+}
+
+static inline void ct_hook_futex_block(struct ct_thread *th, int nr, __u64 now, void *hc)
+{
+	(void)th, (void)nr, (void)now, (void)hc;
+}
+
+static inline void ct_hook_exit(struct ct_thread *th, __u64 now, void *hc)
+{
+	(void)th, (void)now, (void)hc;
+}
+
+static inline void ct_hook_missed(enum ct_missed what, void *hc)
+{
+	(void)what, (void)hc;
+}
+
+int sched_close(struct snapshot *s)
+{
+	struct close_ctx c = { .s = s };
+
+	for (uint32_t i = 0; i < s->nthreads && !c.err; i++) {
+		if (!task_accounted(&s->threads[i]))
+			continue;
+		c.slot = i;
+		ct_acct_close(&s->threads[i], s->ts, &c);
+	}
+	return c.err;
+}
+
+/*
+ * Wakers outside the trace not named yet, once each: their names are read
+ * from /proc while the wakers may still live, and kept in the cache
+ * (sorted by tid, for snapshot_find_name()) for later snapshots.
+ */
+static int name_new_wakers(struct snapshot *cache, const struct snapshot *s)
+{
+	struct snap_name *v = NULL, *n;
+	size_t nv = 0, cap = 0, k = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < s->nwakers; i++) {
+		const struct snap_waker *w = &s->wakers[i];
+
+		/* Interrupts and wakers not seen have no name to read. */
+		if (w->key.waker_tid == CT_WAKER_IRQ || w->key.waker_tid == CT_WAKER_UNKNOWN ||
+		    task_by_tid(s, w->key.waker_tid))
+			continue;
+		n = vec_push(v, nv, cap);
+		if (!n) {
+			free(v);
+			return -ENOMEM;
+		}
+		n->tid = w->key.waker_tid;
+		n->pid = w->val.waker_tgid;
+	}
+	nv = vec_uniq(v, nv, snapshot_cmp_name, NULL);
+	for (size_t i = 0; i < nv; i++)
+		if (!snapshot_find_name(cache, v[i].tid))
+			v[k++] = v[i];
+	for (size_t i = 0; i < k; i++) {
+		n = snapshot_add_name(cache);
+		if (!n) {
+			ret = -ENOMEM;
+			break;
+		}
+		*n = v[i];
+		if (proc_comm((int)n->pid, (int)n->tid, n->comm, sizeof(n->comm)))
+			strcpy(n->comm, "?");
+	}
+	free(v);
+	/* The cache holds names only: this sorts them (those added too, if memory ran out). */
+	snapshot_normalize(cache);
+	return ret;
+}
+
+int sched_resolve_names(struct snapshot *cache, struct snapshot *s)
+{
+	int ret = name_new_wakers(cache, s);
+
+	if (ret)
+		return ret;
+	free(s->names);
+	s->names = NULL;
+	s->nnames = 0;
+	s->cap.names = 0;
+	return vec_append(s->names, s->nnames, s->cap.names, cache->names, cache->nnames);
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static void waker_identity(struct rpt_waker *rw, const struct snapshot *s,
+			   const struct snap_waker *w)
+{
+	const struct ct_thread *t;
+	const struct snap_name *n;
+
+	rw->tid = w->key.waker_tid;
+	rw->pid = w->val.waker_tgid;
+	if (rw->tid == CT_WAKER_IRQ) {
+		strcpy(rw->comm, "[interrupt]");
+		return;
+	}
+	if (rw->tid == CT_WAKER_UNKNOWN) {
+		strcpy(rw->comm, "[unknown]");
+		return;
+	}
+	t = task_by_tid(s, rw->tid);
+	n = snapshot_find_name(s, rw->tid);
+	if (t)
+		memcpy(rw->comm, t->comm, sizeof(rw->comm));
+	else if (n)
+		memcpy(rw->comm, n->comm, sizeof(rw->comm));
+	else
+		strcpy(rw->comm, "?");
+	rw->comm[sizeof(rw->comm) - 1] = '\0';
+}
+
+static int thread_wakers(struct rpt_thread *rt, const struct snapshot *cur,
+			 const struct snapshot *prev)
+{
+	size_t cap = rt->nwakers;
+
+	for (size_t i = snapshot_waker_from(cur, rt->slot);
+	     i < cur->nwakers && cur->wakers[i].key.slot == rt->slot; i++) {
+		const struct snap_waker *w = &cur->wakers[i];
+		const struct snap_waker *pw =
+			prev ? snapshot_find_waker(prev, rt->slot, w->key.waker_tid) : NULL;
+		uint64_t count = sub(w->val.count, pw ? pw->val.count : 0);
+		struct rpt_waker *rw;
+
+		if (!count)
+			continue;
+		rw = vec_push(rt->wakers, rt->nwakers, cap);
+		if (!rw)
+			return -ENOMEM;
+		waker_identity(rw, cur, w);
+		rw->count = count;
+	}
+	return 0;
+}
+
+int sched_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev)
+{
+	static const struct ct_thread none;
+
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct rpt_process *p = &r->procs[i];
+
+		for (size_t j = 0; j < p->nthreads; j++) {
+			struct rpt_thread *rt = &p->threads[j];
+			const struct ct_thread *c = &cur->threads[rt->slot];
+			const struct ct_thread *o = task_slot(prev, rt->slot);
+			struct hist h = { 0 };
+
+			if (!o)
+				o = &none;
+			figs_window(&rt->s.f, c, o, cur->fig_absent);
+			hist_add_u32(&rt->s.wakelat, c->wakelat_hist);
+			hist_add_u32(&h, o->wakelat_hist);
+			hist_sub(&rt->s.wakelat, &h);
+			if (thread_wakers(rt, cur, prev))
+				return -ENOMEM;
+			rpt_sched_add(&p->s, &rt->s);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "contrace.h"
+#include "contrace.skel.h"
+#include "util/kernel.h"
+#include "util/log.h"
+#include "util/procfs.h"
+#include "probe/sched.h"
+#include "probe/session.h"
+#include "probe/futex.h"
+#include "probe/syscalls.h"
+#include "util/vec.h"
+
+/* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
+#define SYS_PER_THREAD 8
+#define WAKERS_PER_THREAD 4
+/* Locks: contended futex words; edges: (lock, waiter, holder); sites: (lock, call site). */
+#define MAX_LOCKS 4096
+#define MAX_EDGES 16384
+#define MAX_SITES 8192
+#define MAP_MIN_ENTRIES 4096
+#define MAP_MAX_ENTRIES (1u << 20)
+
+static uint32_t map_entries(uint32_t threads, uint32_t per_thread)
+{
+	uint64_t n = (uint64_t)threads * per_thread;
+
+	if (n < MAP_MIN_ENTRIES)
+		n = MAP_MIN_ENTRIES;
+	if (n > MAP_MAX_ENTRIES)
+		n = MAP_MAX_ENTRIES;
+	return (uint32_t)n;
+}
+
+static void load_error(char *err, size_t errlen, int ret)
+{
+	if (ret == -EPERM || ret == -EACCES)
+		snprintf(
+			err, errlen,
+			"permission denied loading BPF programs: run as root (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)");
+	else
+		snprintf(err, errlen,
+			 "cannot load the BPF programs: %s (run with -vv for the verifier's log)",
+			 strerror(-ret));
+}
+
+/* A record of ct_events: remember that a refresh is due. */
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	const struct ct_event *e = data;
+
+	if (size < sizeof(*e))
+		return 0;
+	s->refresh_due = true;
+	if (e->kind == CT_EV_EXEC)
+		task_proc_exec(&s->procs, e->pid);
+	if (e->kind == CT_EV_EXEC || e->kind == CT_EV_PROCESS) {
+		int *p = vec_push(s->news, s->nnews, s->news_cap);
+
+		if (p)
+			*p = (int)e->pid;
+	}
+	return 0;
+}
+
+int session_open(struct session *s, const struct session_cfg *cfg, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = cfg->btf_path);
+	struct contrace_bpf *skel;
+	struct ct_config *c;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *m;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	if (cfg->btf_path) {
+		if (access(cfg->btf_path, R_OK)) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot read BTF file '%s': %s", cfg->btf_path,
+				 strerror(errno));
+			return ret;
+		}
+	} else if (access(KERNEL_BTF_PATH, R_OK)) {
+		snprintf(
+			err, errlen,
+			"kernel BTF not found at %s: contrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, or --btf FILE",
+			KERNEL_BTF_PATH);
+		return -ENOENT;
+	}
+
+	skel = contrace_bpf__open_opts(&oo);
+	if (!skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return ret;
+	}
+	s->skel = skel;
+	s->max_threads = cfg->max_threads;
+
+	c = (struct ct_config *)&skel->rodata->ct_cfg;
+	c->targ_tgid = (uint32_t)cfg->target_pid;
+	c->follow = cfg->follow;
+	c->gate_tgid = cfg->gate ? (uint32_t)cfg->target_pid : 0;
+	c->max_threads = cfg->max_threads;
+	c->thread_size = kernel_thread_size();
+	c->syscalls = cfg->syscalls;
+	c->holds = cfg->holds;
+	s->holds_on = cfg->holds;
+	s->holds.acquired = skel->progs.ct_mutex_acquired;
+	s->holds.release = skel->progs.ct_mutex_release;
+	s->gil.enabled = cfg->gil;
+	s->gil.take = skel->progs.ct_gil_take;
+	s->gil.taken = skel->progs.ct_gil_taken;
+	s->gil.drop = skel->progs.ct_gil_drop;
+	s->gil.lock = skel->progs.ct_gilb_lock;
+	s->gil.unlock = skel->progs.ct_gilb_unlock;
+	s->gil.signal = skel->progs.ct_gilb_signal;
+	s->gil.mode = cfg->gil_mode;
+	c->gil = cfg->gil;
+	if (!cfg->gil) {
+		bpf_program__set_autoload(skel->progs.ct_gil_take, false);
+		bpf_program__set_autoload(skel->progs.ct_gil_taken, false);
+		bpf_program__set_autoload(skel->progs.ct_gil_drop, false);
+		bpf_program__set_autoload(skel->progs.ct_gilb_lock, false);
+		bpf_program__set_autoload(skel->progs.ct_gilb_unlock, false);
+		bpf_program__set_autoload(skel->progs.ct_gilb_signal, false);
+	}
+	if (!s->holds_on) {
+		bpf_program__set_autoload(skel->progs.ct_mutex_acquired, false);
+		bpf_program__set_autoload(skel->progs.ct_mutex_release, false);
+	}
+	if (!cfg->syscalls) {
+		/* Not even loaded: an attached syscall tracepoint slows every syscall. */
+		bpf_program__set_autoload(skel->progs.ct_sys_enter, false);
+		bpf_program__set_autoload(skel->progs.ct_sys_exit, false);
+	}
+
+	bpf_map__set_max_entries(skel->maps.ct_threads, cfg->max_threads);
+	bpf_map__set_max_entries(skel->maps.ct_sysstats,
+				 map_entries(cfg->max_threads, SYS_PER_THREAD));
+	bpf_map__set_max_entries(skel->maps.ct_wakers,
+				 map_entries(cfg->max_threads, WAKERS_PER_THREAD));
+	bpf_map__set_max_entries(skel->maps.ct_locks, MAX_LOCKS);
+	bpf_map__set_max_entries(skel->maps.ct_edges, MAX_EDGES);
+	bpf_map__set_max_entries(skel->maps.ct_sites, MAX_SITES);
+	bpf_map__set_max_entries(skel->maps.ct_gil_hists, cfg->max_threads);
+	s->sym = symbolizer_new();
+	if (!s->sym) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+
+	ret = contrace_bpf__load(skel);
+	if (ret) {
+		load_error(err, errlen, ret);
+		goto fail;
+	}
+
+	s->slots_len =
+		((size_t)cfg->max_threads * sizeof(struct ct_thread) + page - 1) / page * page;
+	m = mmap(NULL, s->slots_len, PROT_READ, MAP_SHARED, bpf_map__fd(skel->maps.ct_threads), 0);
+	if (m == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot map the thread table: %s", strerror(errno));
+		goto fail;
+	}
+	s->slots = m;
+	s->gil.addrs_fd = bpf_map__fd(skel->maps.ct_gil_addrs);
+	s->gil.tstates_fd = bpf_map__fd(skel->maps.ct_gil_tstates);
+	s->gil.futex_on = &skel->bss->ct_gilc_on;
+	{
+		static struct ct_text blank;
+		__u32 zero = 0;
+
+		memset(&blank, 0xff, sizeof(blank));
+		bpf_map_update_elem(bpf_map__fd(skel->maps.ct_text_blank), &zero, &blank, BPF_ANY);
+	}
+	s->events = ring_buffer__new(bpf_map__fd(skel->maps.ct_events), on_event, s, NULL);
+	if (!s->events) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the event ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	session_close(s);
+	return ret;
+}
+
+int session_events_fd(const struct session *s)
+{
+	return ring_buffer__epoll_fd(s->events);
+}
+
+bool session_consume_events(struct session *s)
+{
+	bool due;
+
+	ring_buffer__consume(s->events);
+	due = s->refresh_due;
+	s->refresh_due = false;
+	return due;
+}
+
+int session_attach(struct session *s, char *err, size_t errlen)
+{
+	int ret = contrace_bpf__attach(s->skel);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot attach the probes: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int seed_pass(struct session *s)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	fd = bpf_iter_create(bpf_link__fd(s->skel->links.ct_seed));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+long session_seed(struct session *s, char *err, size_t errlen)
+{
+	volatile struct ct_counters *c = &s->skel->bss->ct_counters;
+	uint64_t before;
+	int ret;
+
+	/* A thread created by a not yet seeded thread during a pass is found by the next. */
+	for (int pass = 0; pass < 16; pass++) {
+		before = c->seeded;
+		ret = seed_pass(s);
+		if (ret) {
+			snprintf(err, errlen, "cannot list the target's threads: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		if (c->seeded == before)
+			break;
+	}
+	return (long)c->seeded;
+}
+
+static uint32_t used_slots(const struct session *s)
+{
+	uint32_t n = *(volatile uint32_t *)&s->skel->bss->ct_next_slot;
+
+	return n < s->max_threads ? n : s->max_threads;
+}
+
+void session_probe_holds(struct session *s, int pid)
+{
+	char err[512];
+
+	if (s->holds_on && !s->detach_ts && holds_attach(&s->holds, pid, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The processes with a thread still alive among the slots: sorted, each once. */
+static size_t live_pids(const struct session *s, int **out)
+{
+	uint32_t nslots = used_slots(s);
+	size_t n = 0, cap = 0, k = 0;
+	int *v = NULL;
+
+	for (uint32_t i = 0; i < nslots; i++) {
+		const struct ct_thread *t = &s->slots[i];
+		int *e;
+
+		if (!task_accounted(t) || t->state == CT_ST_DEAD)
+			continue;
+		e = vec_push(v, n, cap);
+		if (!e)
+			break;
+		*e = (int)t->tgid;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_pid);
+	for (size_t i = 0; i < n; i++)
+		if (!k || v[k - 1] != v[i])
+			v[k++] = v[i];
+	*out = v;
+	return k;
+}
+
+/*
+ * The processes an event named (a new image, a new process): their maps
+ * and text now, before a short program is gone. The newest first, and at
+ * most `budget` of them: a first look at a process costs about 1 ms (5 ms
+ * under ASan), and after hundreds of forks the one that matters is the
+ * latest. Called between the processes of a long pass too; what is left
+ * waits for the next call.
+ */
+static void refresh_news(struct session *s, size_t budget)
+{
+	int done[16];
+	size_t ndone = 0;
+
+	ring_buffer__consume(s->events);
+	if (budget > sizeof(done) / sizeof(done[0]))
+		budget = sizeof(done) / sizeof(done[0]);
+	while (s->nnews && ndone < budget) {
+		int pid = s->news[--s->nnews];
+		bool seen = false;
+
+		for (size_t i = 0; i < ndone && !seen; i++)
+			seen = done[i] == pid;
+		if (seen)
+			continue;
+		symbolizer_update(s->sym, pid);
+		done[ndone++] = pid;
+	}
+	futex_update_text(bpf_map__fd(s->skel->maps.ct_text), s->sym, done, ndone, false);
+}
+
+/*
+ * Now and then while tracing: /proc facts of new processes, and the maps and
+ * symbols of the live ones, so that names resolve even after they exit, and
+ * the BPF side knows where user code is (for call sites). Exited processes
+ * keep what was read while they lived; only the live ones are read again
+ * (with -f, hundreds may live at once, and thousands come and go).
+ */
+void session_refresh(struct session *s)
+{
+	int *pids = NULL;
+	size_t n;
+
+	task_refresh_procs(&s->procs, s->slots, used_slots(s));
+	refresh_news(s, 16);
+	n = live_pids(s, &pids);
+	/* A failed update (a process exiting) keeps what was read before. */
+	for (size_t i = 0; i < n; i++) {
+		symbolizer_update(s->sym, pids[i]);
+		if (i % 4 == 3)
+			refresh_news(s, 4);
+	}
+	free(pids);
+	/* Text ranges for call sites: the live processes' (a full table takes no more). */
+	n = live_pids(s, &pids);
+	futex_update_text(bpf_map__fd(s->skel->maps.ct_text), s->sym, pids, n, true);
+	free(pids);
+	pids = NULL;
+	/* Last: placing or removing uprobes can take milliseconds. */
+	if (!s->holds_ready || s->detach_ts)
+		return;
+	n = live_pids(s, &pids);
+	for (size_t i = 0; i < n; i++) {
+		char err[512];
+
+		session_probe_holds(s, pids[i]);
+		if (s->gil.enabled && gil_attach(&s->gil, pids[i], err, sizeof(err)) < 0)
+			log_warn("%s", err);
+		if (i % 4 == 3)
+			refresh_news(s, 4);
+	}
+	free(pids);
+}
+
+/*
+ * While the probes run, a thread's run-length caches (wakers, blocked time)
+ * and its syscall in progress move into the maps now and then. Reading the
+ * maps first and the slots after can only see such a move late (counted in
+ * the next snapshot), never twice: interval figures stay non-negative and
+ * add up. Once detached, everything is still.
+ */
+int session_snapshot(struct session *s, struct snapshot *snap)
+{
+	int ret;
+
+	memset(snap, 0, sizeof(*snap));
+	ret = syscalls_read(snap, bpf_map__fd(s->skel->maps.ct_sysstats));
+	if (!ret)
+		ret = sched_read_wakers(snap, bpf_map__fd(s->skel->maps.ct_wakers));
+	if (!ret) {
+		struct futex_fds fds = {
+			.locks = bpf_map__fd(s->skel->maps.ct_locks),
+			.edges = bpf_map__fd(s->skel->maps.ct_edges),
+			.sites = bpf_map__fd(s->skel->maps.ct_sites),
+		};
+
+		ret = futex_read(snap, &fds);
+	}
+	if (!ret && s->gil.enabled)
+		ret = gil_read(snap, bpf_map__fd(s->skel->maps.ct_gil_hists));
+	if (ret)
+		goto fail;
+	snap->ts = s->detach_ts ? s->detach_ts : mono_ns();
+	ret = task_read(snap, s->slots, used_slots(s));
+	if (ret)
+		goto fail;
+	memcpy(&snap->counters, (const void *)&s->skel->bss->ct_counters, sizeof(snap->counters));
+	task_refresh_procs(&s->procs, snap->threads, snap->nthreads);
+	ret = task_copy_procs(&s->procs, snap);
+	if (!ret)
+		ret = sched_close(snap);
+	if (!ret)
+		ret = syscalls_close(snap);
+	if (!ret)
+		ret = futex_name(snap, s->sym, &s->syms);
+	if (ret)
+		goto fail;
+	snapshot_normalize(snap);
+	futex_owners(snap);
+	ret = sched_resolve_names(&s->names, snap);
+	if (ret)
+		goto fail;
+	return 0;
+fail:
+	snapshot_free(snap);
+	return ret;
+}
+
+void session_detach(struct session *s)
+{
+	if (!s->skel || s->detach_ts)
+		return;
+	/* The uprobes go at session_close (slow); from now on they do nothing. */
+	s->skel->bss->ct_uprobes_off = 1;
+	contrace_bpf__detach(s->skel);
+	s->detach_ts = mono_ns();
+}
+
+void session_close(struct session *s)
+{
+	holds_detach(&s->holds);
+	gil_detach(&s->gil);
+	ring_buffer__free(s->events);
+	if (s->slots)
+		munmap((void *)s->slots, s->slots_len);
+	contrace_bpf__destroy(s->skel);
+	task_free_procs(&s->procs);
+	snapshot_free(&s->names);
+	snapshot_free(&s->syms);
+	symbolizer_free(s->sym);
+	free(s->news);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdlib.h>
+#include <string.h>
+
+#include "snap/snapshot.h"
+#include "probe/task.h"
+#include "util/vec.h"
+
+void snapshot_free(struct snapshot *s)
+{
+	free(s->threads);
+	free(s->sys);
+	free(s->wakers);
+	free(s->names);
+	free(s->procs);
+	free(s->locks);
+	free(s->edges);
+	free(s->sites);
+	free(s->syms);
+	free(s->gilhists);
+	free(s->tids);
+	memset(s, 0, sizeof(*s));
+}
+
+int snapshot_cmp_sys(const void *a, const void *b)
+{
+	const struct snap_sys *x = a, *y = b;
+
+	if (x->key.slot != y->key.slot)
+		return x->key.slot < y->key.slot ? -1 : 1;
+	if (x->key.nr != y->key.nr)
+		return x->key.nr < y->key.nr ? -1 : 1;
+	return 0;
+}
+
+int snapshot_cmp_waker(const void *a, const void *b)
+{
+	const struct snap_waker *x = a, *y = b;
+
+	if (x->key.slot != y->key.slot)
+		return x->key.slot < y->key.slot ? -1 : 1;
+	if (x->key.waker_tid != y->key.waker_tid)
+		return x->key.waker_tid < y->key.waker_tid ? -1 : 1;
+	return 0;
+}
+
+static void merge_sys(struct snap_sys *dst, const struct snap_sys *src)
+{
+	dst->st.blocks += src->st.blocks;
+	dst->st.calls += src->st.calls;
+	dst->st.errors += src->st.errors;
+	dst->st.partial += src->st.partial;
+	dst->st.total_ns += src->st.total_ns;
+	if (src->st.max_ns > dst->st.max_ns)
+		dst->st.max_ns = src->st.max_ns;
+	dst->st.offcpu_ns += src->st.offcpu_ns;
+	dst->st.blocked_ns += src->st.blocked_ns;
+	dst->open += src->open;
+}
+
+/* Keys are compared as the bytes they are: they hold no padding that varies. */
+int snapshot_cmp_lock(const void *a, const void *b)
+{
+	const struct snap_lock *x = a, *y = b;
+
+	if (x->key.tgid != y->key.tgid)
+		return x->key.tgid < y->key.tgid ? -1 : 1;
+	return x->key.uaddr < y->key.uaddr ? -1 : x->key.uaddr > y->key.uaddr;
+}
+
+int snapshot_cmp_edge(const void *a, const void *b)
+{
+	const struct ct_edge_key *x = &((const struct snap_edge *)a)->key;
+	const struct ct_edge_key *y = &((const struct snap_edge *)b)->key;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->uaddr != y->uaddr)
+		return x->uaddr < y->uaddr ? -1 : 1;
+	if (x->waiter != y->waiter)
+		return x->waiter < y->waiter ? -1 : 1;
+	return x->holder < y->holder ? -1 : x->holder > y->holder;
+}
+
+int snapshot_cmp_site(const void *a, const void *b)
+{
+	const struct ct_site_key *x = &((const struct snap_site *)a)->key;
+	const struct ct_site_key *y = &((const struct snap_site *)b)->key;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->uaddr != y->uaddr)
+		return x->uaddr < y->uaddr ? -1 : 1;
+	return x->site < y->site ? -1 : x->site > y->site;
+}
+
+int snapshot_cmp_sym(const void *a, const void *b)
+{
+	const struct snap_sym *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int snapshot_cmp_name(const void *a, const void *b)
+{
+	const struct snap_name *x = a, *y = b;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+int snapshot_cmp_proc(const void *a, const void *b)
+{
+	const struct snap_proc *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int snapshot_cmp_gilhist(const void *a, const void *b)
+{
+	const struct snap_gilhist *x = a, *y = b;
+
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	const struct snap_tid *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/*
+ * The tid index: a report looks threads up by tid for every waker and
+ * lock party, and a linear search made reports of hundreds of threads
+ * quadratic. Without memory for it, lookups stay linear.
+ */
+static void index_tids(struct snapshot *s)
+{
+	size_t n = 0, k = 0;
+
+	free(s->tids);
+	s->tids = NULL;
+	s->ntids = 0;
+	if (!s->nthreads)
+		return;
+	s->tids = malloc(s->nthreads * sizeof(*s->tids));
+	if (!s->tids)
+		return;
+	for (uint32_t i = 0; i < s->nthreads; i++)
+		if (task_accounted(&s->threads[i]))
+			s->tids[n++] = (struct snap_tid){ .tid = s->threads[i].tid, .slot = i };
+	qsort(s->tids, n, sizeof(*s->tids), cmp_tid);
+	/* A tid in several slots (reused): its last slot, as a linear search finds. */
+	for (size_t i = 0; i < n; i++) {
+		if (k && s->tids[k - 1].tid == s->tids[i].tid)
+			k--;
+		s->tids[k++] = s->tids[i];
+	}
+	s->ntids = k;
+}
+
+const struct snap_tid *snapshot_find_tid(const struct snapshot *s, uint32_t tid)
+{
+	struct snap_tid key = { .tid = tid };
+	size_t i = vec_lower_bound(s->tids, s->ntids, &key, cmp_tid);
+
+	return i < s->ntids && s->tids[i].tid == tid ? &s->tids[i] : NULL;
+}
+
+void snapshot_normalize(struct snapshot *s)
+{
+	/* Map entries are unique by key; names are added once per address. */
+	if (s->nlocks)
+		qsort(s->locks, s->nlocks, sizeof(*s->locks), snapshot_cmp_lock);
+	if (s->nedges)
+		qsort(s->edges, s->nedges, sizeof(*s->edges), snapshot_cmp_edge);
+	if (s->nsites)
+		qsort(s->sites, s->nsites, sizeof(*s->sites), snapshot_cmp_site);
+	if (s->nsyms)
+		qsort(s->syms, s->nsyms, sizeof(*s->syms), snapshot_cmp_sym);
+	if (s->nnames)
+		qsort(s->names, s->nnames, sizeof(*s->names), snapshot_cmp_name);
+	if (s->nprocs)
+		qsort(s->procs, s->nprocs, sizeof(*s->procs), snapshot_cmp_proc);
+	size_t i, n;
+
+	if (s->nsys) {
+		qsort(s->sys, s->nsys, sizeof(*s->sys), snapshot_cmp_sys);
+		for (i = 1, n = 1; i < s->nsys; i++) {
+			if (!snapshot_cmp_sys(&s->sys[n - 1], &s->sys[i]))
+				merge_sys(&s->sys[n - 1], &s->sys[i]);
+			else
+				s->sys[n++] = s->sys[i];
+		}
+		s->nsys = n;
+	}
+	if (s->nwakers) {
+		qsort(s->wakers, s->nwakers, sizeof(*s->wakers), snapshot_cmp_waker);
+		for (i = 1, n = 1; i < s->nwakers; i++) {
+			if (!snapshot_cmp_waker(&s->wakers[n - 1], &s->wakers[i]))
+				s->wakers[n - 1].val.count += s->wakers[i].val.count;
+			else
+				s->wakers[n++] = s->wakers[i];
+		}
+		s->nwakers = n;
+	}
+	index_tids(s);
+}
+
+struct snap_sys *snapshot_find_sys(const struct snapshot *s, uint32_t slot, int32_t nr)
+{
+	struct snap_sys key = { .key = { .slot = slot, .nr = nr } };
+
+	if (!s->nsys)
+		return NULL;
+	return bsearch(&key, s->sys, s->nsys, sizeof(*s->sys), snapshot_cmp_sys);
+}
+
+struct snap_waker *snapshot_find_waker(const struct snapshot *s, uint32_t slot, uint32_t tid)
+{
+	struct snap_waker key = { .key = { .slot = slot, .waker_tid = tid } };
+
+	if (!s->nwakers)
+		return NULL;
+	return bsearch(&key, s->wakers, s->nwakers, sizeof(*s->wakers), snapshot_cmp_waker);
+}
+
+const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_lock key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	if (!s->nlocks)
+		return NULL;
+	return bsearch(&key, s->locks, s->nlocks, sizeof(*s->locks), snapshot_cmp_lock);
+}
+
+const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struct ct_edge_key *k)
+{
+	struct snap_edge key = { .key = *k };
+
+	if (!s->nedges)
+		return NULL;
+	return bsearch(&key, s->edges, s->nedges, sizeof(*s->edges), snapshot_cmp_edge);
+}
+
+const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k)
+{
+	struct snap_site key = { .key = *k };
+
+	if (!s->nsites)
+		return NULL;
+	return bsearch(&key, s->sites, s->nsites, sizeof(*s->sites), snapshot_cmp_site);
+}
+
+const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
+					 uint64_t addr)
+{
+	struct snap_sym key = { .pid = pid, .kind = kind, .addr = addr };
+
+	if (!s->nsyms)
+		return NULL;
+	return bsearch(&key, s->syms, s->nsyms, sizeof(*s->syms), snapshot_cmp_sym);
+}
+
+const struct snap_name *snapshot_find_name(const struct snapshot *s, uint32_t tid)
+{
+	struct snap_name key = { .tid = tid };
+
+	if (!s->nnames)
+		return NULL;
+	return bsearch(&key, s->names, s->nnames, sizeof(*s->names), snapshot_cmp_name);
+}
+
+const struct snap_proc *snapshot_find_proc(const struct snapshot *s, uint32_t pid)
+{
+	struct snap_proc key = { .pid = pid };
+
+	if (!s->nprocs)
+		return NULL;
+	return bsearch(&key, s->procs, s->nprocs, sizeof(*s->procs), snapshot_cmp_proc);
+}
+
+size_t snapshot_sys_from(const struct snapshot *s, uint32_t slot)
+{
+	struct snap_sys key = { .key = { .slot = slot, .nr = INT32_MIN } };
+
+	return vec_lower_bound(s->sys, s->nsys, &key, snapshot_cmp_sys);
+}
+
+size_t snapshot_waker_from(const struct snapshot *s, uint32_t slot)
+{
+	struct snap_waker key = { .key = { .slot = slot } };
+
+	return vec_lower_bound(s->wakers, s->nwakers, &key, snapshot_cmp_waker);
+}
+
+size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_lock key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	return vec_lower_bound(s->locks, s->nlocks, &key, snapshot_cmp_lock);
+}
+
+size_t snapshot_edge_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_edge key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	return vec_lower_bound(s->edges, s->nedges, &key, snapshot_cmp_edge);
+}
+
+size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_site key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	return vec_lower_bound(s->sites, s->nsites, &key, snapshot_cmp_site);
+}
+
+struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr)
+{
+	struct snap_sys *e = vec_push(s->sys, s->nsys, s->cap.sys);
+
+	if (e) {
+		e->key.slot = slot;
+		e->key.nr = nr;
+	}
+	return e;
+}
+
+struct snap_waker *snapshot_add_waker(struct snapshot *s, uint32_t slot, uint32_t tid)
+{
+	struct snap_waker *e = vec_push(s->wakers, s->nwakers, s->cap.wakers);
+
+	if (e) {
+		e->key.slot = slot;
+		e->key.waker_tid = tid;
+	}
+	return e;
+}
+
+struct snap_name *snapshot_add_name(struct snapshot *s)
+{
+	return vec_push(s->names, s->nnames, s->cap.names);
+}
+
+struct snap_proc *snapshot_add_proc(struct snapshot *s)
+{
+	return vec_push(s->procs, s->nprocs, s->cap.procs);
+}
+
+struct snap_lock *snapshot_add_lock(struct snapshot *s)
+{
+	return vec_push(s->locks, s->nlocks, s->cap.locks);
+}
+
+struct snap_edge *snapshot_add_edge(struct snapshot *s)
+{
+	return vec_push(s->edges, s->nedges, s->cap.edges);
+}
+
+struct snap_site *snapshot_add_site(struct snapshot *s)
+{
+	return vec_push(s->sites, s->nsites, s->cap.sites);
+}
+
+struct snap_sym *snapshot_add_sym(struct snapshot *s)
+{
+	return vec_push(s->syms, s->nsyms, s->cap.syms);
+}

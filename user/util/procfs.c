@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/procfs.h"
+
+static ssize_t read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n, total = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((size_t)total < len - 1) {
+		n = read(fd, buf + total, len - 1 - total);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		if (n == 0)
+			break;
+		total += n;
+	}
+	close(fd);
+	buf[total] = '\0';
+	return total;
+}
+
+int proc_read_stat(int pid, int tid, struct proc_stat *st)
+{
+	char path[64], buf[1024], *open_paren, *close_paren, *p;
+	unsigned long flags;
+	size_t n;
+	ssize_t len;
+	int ppid;
+	char state;
+
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	len = read_file(path, buf, sizeof(buf));
+	if (len < 0)
+		return (int)len;
+	/* comm may hold spaces and parentheses: it ends at the last ')'. */
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren)
+		return -EINVAL;
+	n = (size_t)(close_paren - open_paren - 1);
+	if (n >= sizeof(st->comm))
+		n = sizeof(st->comm) - 1;
+	memcpy(st->comm, open_paren + 1, n);
+	st->comm[n] = '\0';
+	p = close_paren + 1;
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (sscanf(p, " %c %d %*d %*d %*d %*d %lu", &state, &ppid, &flags) != 3)
+		return -EINVAL;
+	st->state = state;
+	st->ppid = ppid;
+	st->flags = (unsigned int)flags;
+	return 0;
+}
+
+int proc_tgid(int pid, int *tgid)
+{
+	char path[64], buf[4096], *p;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	len = read_file(path, buf, sizeof(buf));
+	if (len < 0)
+		return (int)len;
+	p = strstr(buf, "\nTgid:");
+	if (!p || sscanf(p + 6, "%d", tgid) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+int proc_cmdline(int pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	n = read_file(path, buf, len);
+	if (n < 0)
+		return (int)n;
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return 0;
+}
+
+int proc_comm(int pid, int tid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	n = read_file(path, buf, len);
+	if (n < 0)
+		return (int)n;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+int proc_ns_tid(int pid, int tid, int *ns_tid)
+{
+	char path[64], buf[4096], *line, *end;
+	long v, last = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	line = strstr(buf, "\nNSpid:");
+	if (!line)
+		return -ENOENT;
+	line += 7;
+	for (;;) {
+		v = strtol(line, &end, 10);
+		if (end == line)
+			break;
+		last = v;
+		line = end;
+	}
+	if (last <= 0)
+		return -ENOENT;
+	*ns_tid = (int)last;
+	return 0;
+}
+
+int proc_ncpus(int pid)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(pid, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return sys_ncpus();
+}
+
+int sys_ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
+}
+
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
