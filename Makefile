@@ -132,20 +132,13 @@ $(OUT)/asan/tests/%: $(OUT)/asan/tests/%.o $(ASAN_LIB_OBJS)
 	$(Q)$(CC) $(ASAN_FLAGS) $(UNIT_LDFLAGS_$*) $^ $(LDLIBS) -lcmocka -o $@
 
 # Line coverage of the report model by the unit tests (gcov, its own build
-# in $(OUT)/cov): `make coverage` prints it per file, for the model's lines
-# (the functions in COV_PROBE_SIDE left out: they read BPF maps, /proc or a
-# process's memory, or place probes, and are tested end to end), and fails
-# below COV_MIN percent or if a unit test fails (the figures are printed
-# either way). futex.c and gil.c still mix both layers: when they
-# are split, the lists below change and nothing else.
-COV_MODEL := user/model/model.c user/probe/task.c user/probe/sched.c user/probe/syscalls.c \
-	user/snap/snapshot.c user/probe/futex.c user/probe/gil.c
-COV_PROBE_SIDE := task_read proc_info proc_exec_check task_refresh_procs task_proc_exec \
-	sched_read_wakers syscalls_read \
-	futex_read live_thread_of ctx_open ctx_tid mutex_owner futex_owners futex_update_text cmp_int \
-	find_interp want_sym gil_valid find_gil probe attach_tier_a want_signal mark_gil \
-	attach_tier_b attach_tier_c attach_stripped bury image_replaced gil_attach gil_detach \
-	gil_infos gil_read
+# in $(OUT)/cov): `make coverage` prints it per file of the report model
+# (user/model/ and the snapshot it reads, user/snap/), and fails below
+# COV_MIN percent or if a unit test fails (the figures are printed either
+# way). What reads BPF maps, /proc or a process's memory, or places probes,
+# is in user/probe/ and tested end to end.
+COV_MODEL := $(wildcard user/model/*.c user/snap/*.c)
+COV_PROBE_SIDE :=
 COV_MIN ?= 70
 COV := $(OUT)/cov
 COV_FLAGS := -O0 -g --coverage
@@ -185,7 +178,11 @@ coverage: $(COV_BINS) $(FIXTURE_BINS)
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
-FUZZ_OBJS := $(patsubst user/%.c,$(OUT)/fuzz/user/%.o,$(LIB_SRCS))
+# The fuzz targets link the reading side only, without libbpf: the layers
+# below probe/ and cli/ do not need it (tools/check-layers.py).
+NOBPF_SRCS := $(wildcard user/util/*.c user/snap/*.c user/model/*.c user/out/*.c user/store/*.c)
+NOBPF_LDLIBS := $(filter-out -lbpf -lelf,$(LDLIBS))
+FUZZ_OBJS := $(patsubst user/%.c,$(OUT)/fuzz/user/%.o,$(NOBPF_SRCS))
 
 $(OUT)/fuzz/user/%.o: user/%.c $(SKEL)
 	$(call msg,CC-FUZZ,$@)
@@ -195,13 +192,13 @@ $(OUT)/fuzz/user/%.o: user/%.c $(SKEL)
 
 $(OUT)/fuzz/fuzz_record: tools/fuzz/fuzz_record.c tools/fuzz/recedit.h $(FUZZ_OBJS)
 	$(call msg,LD-FUZZ,$@)
-	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $(filter %.c %.o,$^) $(NOBPF_LDLIBS) -o $@
 
 # diff's input (tools/fuzz/fuzz_diff.c): two JSON documents split at a NUL, seeds
 # in tools/fuzz/corpus-diff (tools/fuzz/gen-corpus-diff.sh), new inputs in $(OUT)/fuzz/new-diff.
 $(OUT)/fuzz/fuzz_diff: tools/fuzz/fuzz_diff.c $(FUZZ_OBJS)
 	$(call msg,LD-FUZZ,$@)
-	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $^ $(NOBPF_LDLIBS) -o $@
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory $(OUT)/fuzz/fuzz_record
@@ -276,6 +273,7 @@ demo: deps
 	$(OUT)/contrace -- $(OUT)/workloads/demo
 
 unit: $(UNIT_BINS) $(FIXTURE_BINS)
+	$(Q)echo "  LAYERS   user/ (tools/check-layers.py)"; /usr/bin/python3 tools/check-layers.py
 	$(Q)for t in $(UNIT_BINS); do echo "  UNIT     $$t"; CONTRACE_FIXTURES=$(FIXTURES) $$t || exit 1; done
 
 e2e: $(OUT)/contrace $(OUT)/asan/contrace $(WORKLOADS)

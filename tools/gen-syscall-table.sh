@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# Regenerate user/syscall_table.h (x86_64 syscall names) from the UAPI header,
+# Regenerate user/model/syscall_table.h (x86_64 syscall names) from the UAPI header,
 # plus the syscalls added after Debian 12's linux-libc-dev (6.1).
-# Usage: tools/gen-syscall-table.sh > user/syscall_table.h
+# Usage: tools/gen-syscall-table.sh > user/model/syscall_table.h
 set -eu
 hdr=${1:-/usr/include/x86_64-linux-gnu/asm/unistd_64.h}
 {

@@ -14,8 +14,10 @@
 #include <string.h>
 
 #include "probe/sched.h"
+#include "model/sched.h"
 #include "snap/snapshot.h"
 #include "probe/syscalls.h"
+#include "model/syscalls.h"
 
 /* What main.c says of a trace begun at `start` (with lock tracking), for model_build(). */
 static inline void fake_meta(struct report_meta *m, int target_pid, uint64_t start)

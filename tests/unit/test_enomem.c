@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "probe/futex.h"
+#include "model/locks.h"
 #include "model/model.h"
 #include "snapfake.h"
 #include "probe/symbols.h"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "probe/gil.h"
+#include "model/gil.h"
 
 static void test_names(void **state)
 {

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "probe/gil.h"
+#include "model/gil.h"
 #include "model/model.h"
 #include "snapfake.h"
 

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "probe/futex.h"
+#include "model/locks.h"
 #include "model/model.h"
 #include "snapfake.h"
 

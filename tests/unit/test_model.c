@@ -17,9 +17,12 @@
 #include "model/model.h"
 #include "util/procfs.h"
 #include "probe/sched.h"
+#include "model/sched.h"
 #include "snapfake.h"
 #include "probe/syscalls.h"
+#include "model/syscalls.h"
 #include "probe/task.h"
+#include "model/procs.h"
 
 #define NR_FUTEX 202
 #define NR_GETPPID 110

@@ -14,7 +14,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-#include <bpf/libbpf.h>
 
 #include "store/diff.h"
 #include "store/record.h"
@@ -45,7 +44,7 @@
 struct run {
 	struct opts o;
 	struct target target;
-	struct session session;
+	struct session *session;
 	struct report_meta meta;
 	struct outfile json_out; /* --json */
 	FILE *json; /* json_out's stream, while open */
@@ -129,10 +128,7 @@ static int emit(struct run *run, const struct report *r)
 /* The metadata that changes while tracing, as of now. */
 static void live_meta(struct run *run)
 {
-	run->meta.holds_probed = run->session.holds.probed;
-	run->meta.holds_unprobed = run->session.holds.skipped;
-	run->meta.ngil = gil_infos(&run->session.gil, run->gil, GIL_MAX_PROCS);
-	run->meta.gil = run->gil;
+	session_meta(run->session, &run->meta, run->gil, GIL_MAX_PROCS);
 }
 
 /* Print a built report (the -i interval `index`, 0 for the total), and free it. */
@@ -183,7 +179,7 @@ static int checkpoint(struct run *run)
 	char err[512];
 	int ret;
 
-	ret = session_snapshot(&run->session, &s);
+	ret = session_snapshot(run->session, &s);
 	if (ret)
 		return ret;
 	live_meta(run);
@@ -250,7 +246,7 @@ static int trace_loop(struct run *run)
 		end = start + (uint64_t)(run->o.duration * 1e9);
 	if (iv_ns) {
 		next_iv = start + iv_ns;
-		ret = session_snapshot(&run->session, &prev);
+		ret = session_snapshot(run->session, &prev);
 		if (ret)
 			return ret;
 		if (run->rec.f) {
@@ -269,14 +265,14 @@ static int trace_loop(struct run *run)
 	next_refresh = start + (quick_until ? QUICK_REFRESH_MS : REFRESH_MS) * 1000000ULL;
 	fds[0] = (struct pollfd){ .fd = run->sigfd, .events = POLLIN };
 	fds[1] = (struct pollfd){ .fd = run->target.pidfd, .events = POLLIN };
-	fds[2] = (struct pollfd){ .fd = session_events_fd(&run->session), .events = POLLIN };
+	fds[2] = (struct pollfd){ .fd = session_events_fd(run->session), .events = POLLIN };
 
 	for (;;) {
 		now = mono_ns();
 		if (end && now >= end)
 			break;
 		if (next_iv && now >= next_iv) {
-			ret = session_snapshot(&run->session, &cur);
+			ret = session_snapshot(run->session, &cur);
 			if (ret)
 				break;
 			ret = report_window(run, &cur, &prev, ++index);
@@ -300,7 +296,7 @@ static int trace_loop(struct run *run)
 				break;
 		}
 		if (now >= next_refresh) {
-			session_refresh(&run->session);
+			session_refresh(run->session);
 			next_refresh = now + (now < quick_until ? QUICK_REFRESH_MS : REFRESH_MS) *
 						     1000000ULL;
 		}
@@ -322,8 +318,8 @@ static int trace_loop(struct run *run)
 		if (fds[1].revents & (POLLIN | POLLHUP))
 			break;
 		/* A new image (exec) or process: its symbols and text, before it is gone. */
-		if ((fds[2].revents & POLLIN) && session_consume_events(&run->session)) {
-			session_refresh(&run->session);
+		if ((fds[2].revents & POLLIN) && session_consume_events(run->session)) {
+			session_refresh(run->session);
 			quick_until = mono_ns() + QUICK_WINDOW_MS * 1000000ULL;
 			next_refresh = mono_ns() + QUICK_REFRESH_MS * 1000000ULL;
 		}
@@ -520,7 +516,7 @@ static int release_command(struct run *run)
 	char err[512];
 	int ret;
 
-	session_probe_holds(&run->session, run->target.pid);
+	session_probe_holds(run->session, run->target.pid);
 	/* The last moment a signal stops the command from running at all. */
 	if (signalled(run))
 		return stopped_early(run);
@@ -530,8 +526,8 @@ static int release_command(struct run *run)
 	if (ret)
 		return start_failed(run, err, ret == -ENOENT ? 127 : 126);
 	/* The command's own image is mapped now: read its symbols while it lives. */
-	run->session.holds_ready = true;
-	session_refresh(&run->session);
+	session_holds_ready(run->session, true);
+	session_refresh(run->session);
 	return 0;
 }
 
@@ -576,19 +572,19 @@ static int start(struct run *run)
 	if (!ret && signalled(run))
 		return stopped_early(run);
 	if (!ret)
-		ret = session_attach(&run->session, err, sizeof(err));
+		ret = session_attach(run->session, err, sizeof(err));
 	if (ret)
 		return start_failed(run, err, 1);
 	/* -p: tracing has begun; a signal from now on is read by the trace loop, which reports. */
 	run->meta.trace_start_ns = mono_ns();
 	run->meta.trace_start_real_ns = real_ns();
-	seeded = session_seed(&run->session, err, sizeof(err));
+	seeded = session_seed(run->session, err, sizeof(err));
 	if (seeded < 0)
 		return start_failed(run, err, 1);
 	if (seeded == 0)
 		return exited_early(run);
-	run->session.holds_ready = !run->target.launched;
-	session_refresh(&run->session);
+	session_holds_ready(run->session, !run->target.launched);
+	session_refresh(run->session);
 	if (run->target.launched) {
 		ret = release_command(run);
 		if (ret)
@@ -794,7 +790,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	log_verbosity = run.o.verbose > 1 ? 2 : run.o.verbose;
-	libbpf_set_print(log_libbpf);
+	session_log_libbpf();
 	signal(SIGPIPE, SIG_IGN);
 	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-"));
 
@@ -817,7 +813,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "contrace: tracing pid %d (%ld threads)%s. Ctrl-C to stop.\n",
 			run.target.pid, run.seeded, run.o.follow ? " and its children" : "");
 	ret = trace_loop(&run);
-	session_detach(&run.session);
+	session_detach(run.session);
 	if (ret) {
 		log_error("tracing failed: %s", strerror(-ret));
 		finish_command(&run);
@@ -827,7 +823,7 @@ int main(int argc, char **argv)
 	 * The results, before a command still running is stopped: the owners
 	 * of the locks its threads wait for are read from its memory.
 	 */
-	ret = session_snapshot(&run.session, &final);
+	ret = session_snapshot(run.session, &final);
 	finish_command(&run);
 	run.meta.exit_status = run.target.exit_status;
 	run.meta.exit_signal = run.target.exit_signal;
@@ -841,7 +837,7 @@ int main(int argc, char **argv)
 out:
 	if (close_outputs(&run))
 		code = 1;
-	session_close(&run.session);
+	session_close(run.session);
 	target_close(&run.target);
 	if (run.sigfd >= 0)
 		close(run.sigfd);

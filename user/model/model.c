@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe/futex.h"
-#include "probe/gil.h"
+#include "model/gil.h"
+#include "model/locks.h"
 #include "model/model.h"
-#include "probe/sched.h"
-#include "probe/syscalls.h"
-#include "probe/task.h"
+#include "model/procs.h"
+#include "model/sched.h"
+#include "model/syscalls.h"
 
 void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src)
 {
@@ -92,11 +92,6 @@ static int build_total(struct report *r)
 	return 0;
 }
 
-static uint64_t sub(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : 0;
-}
-
 int model_build(struct report *r, const struct report_meta *meta, const struct snapshot *cur,
 		const struct snapshot *prev)
 {
@@ -109,11 +104,11 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	r->interval = prev != NULL;
 	if (w1 < w0)
 		w1 = w0;
-	r->window_start_ns = sub(w0, meta->trace_start_ns);
+	r->window_start_ns = ct_delta(w0, meta->trace_start_ns);
 	r->duration_ns = w1 - w0;
 	r->threads_seeded = c->seeded;
 	for (int i = 0; i < DROP_COUNT; i++)
-		*rpt_drop(&r->drops, (enum drop_id)i) = sub(
+		*rpt_drop(&r->drops, (enum drop_id)i) = ct_delta(
 			drop_counter(c, &drop_table[i]), o ? drop_counter(o, &drop_table[i]) : 0);
 	r->drops.holds_unprobed = meta->holds_unprobed;
 

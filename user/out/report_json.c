@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "probe/futex.h"
+#include "model/locks.h"
 #include "out/report_json.h"
 
 /*

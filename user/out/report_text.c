@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "util/format.h"
-#include "probe/futex.h"
+#include "model/locks.h"
 #include "out/report_text.h"
 
 #define D(ns) fmt_dur((char[FMT_LEN]){ 0 }, FMT_LEN, (ns))

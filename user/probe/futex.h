@@ -3,7 +3,6 @@
 #ifndef CONTRACE_FUTEX_H
 #define CONTRACE_FUTEX_H
 
-#include "model/model.h"
 #include "snap/snapshot.h"
 #include "probe/symbols.h"
 
@@ -38,13 +37,5 @@ void futex_owners(struct snapshot *s);
  */
 void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, size_t npids,
 		       bool prune);
-
-/* Fill r->procs[i].locks. 0 or -ENOMEM. */
-int futex_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
-
-/* "mutex", "PI mutex", "condvar or other futex"... for a futex command. */
-const char *futex_kind(uint32_t op);
-
-void futex_free_locks(struct rpt_process *p);
 
 #endif

@@ -5,8 +5,8 @@
  * its GIL (from _PyRuntime and a per-version offset, checked by reading the
  * process's memory); place bpf/gil.bpf.c's uprobes on take_gil and drop_gil
  * when .symtab has them (tier A), else in the C library (tier B), else
- * follow it through its futex words (tier C, gil_tstate.c); read the per-thread figures into
- * snapshots and build the report's GIL part and its verdict.
+ * follow it through its futex words (tier C, gil_tstate.c); read the per-thread
+ * histograms into snapshots. The report's GIL part is model/gil.c's.
  */
 #ifndef CONTRACE_GIL_H
 #define CONTRACE_GIL_H
@@ -83,12 +83,5 @@ uint64_t gil_runtime_offset(const char *version);
 
 /* Snapshots: read ct_gil_hists (sched_close() closes the GIL intervals still open). */
 int gil_read(struct snapshot *s, int hists_fd);
-
-/*
- * Fill the threads' and processes' GIL parts of a report: after the syscall
- * parts (it splits released time by syscall), before the locks (whose rows
- * of the GIL's words it labels).
- */
-int gil_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
 
 #endif

@@ -3,7 +3,6 @@
 #ifndef CONTRACE_SCHED_H
 #define CONTRACE_SCHED_H
 
-#include "model/model.h"
 #include "snap/snapshot.h"
 
 /* Copy the ct_wakers map. 0, or -errno. */
@@ -19,8 +18,5 @@ int sched_close(struct snapshot *s);
 
 /* Names of wakers outside the trace, kept across snapshots (a process may exit). 0 or -ENOMEM. */
 int sched_resolve_names(struct snapshot *names_cache, struct snapshot *s);
-
-/* Fill the scheduler figures of every thread and process of r. 0 or -ENOMEM. */
-int sched_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
 
 #endif

@@ -16,8 +16,32 @@
 #include "probe/sched.h"
 #include "probe/session.h"
 #include "probe/futex.h"
+#include "probe/gil.h"
+#include "probe/holds.h"
+#include "probe/symbols.h"
+#include "probe/task.h"
 #include "probe/syscalls.h"
 #include "util/vec.h"
+
+struct session {
+	struct contrace_bpf *skel;
+	const struct ct_thread *slots; /* ct_threads, mapped read-only */
+	size_t slots_len;
+	uint32_t max_threads;
+	uint64_t detach_ts; /* monotonic time the probes were removed, 0 while live */
+	struct proc_cache procs;
+	struct snapshot names; /* names of wakers outside the trace */
+	struct symbolizer *sym; /* names of lock words and call sites */
+	struct snapshot syms; /* those names, kept across snapshots */
+	struct ring_buffer *events; /* ct_events: exec and new processes */
+	bool refresh_due; /* an event asked for a refresh */
+	int *news; /* processes an event named (a new image, a new process): read first */
+	size_t nnews, news_cap;
+	bool holds_on; /* --holds requested */
+	bool holds_ready; /* the target runs its own image: probe its C library */
+	struct holds holds;
+	struct gil gil;
+};
 
 /* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
 #define SYS_PER_THREAD 8
@@ -73,7 +97,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int session_open(struct session *s, const struct session_cfg *cfg, char *err, size_t errlen)
+static void session_release(struct session *s);
+
+static int session_init(struct session *s, const struct session_cfg *cfg, char *err,
+			size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = cfg->btf_path);
 	struct contrace_bpf *skel;
@@ -194,8 +221,27 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 	}
 	return 0;
 fail:
-	session_close(s);
+	session_release(s);
 	return ret;
+}
+
+int session_open(struct session **sp, const struct session_cfg *cfg, char *err, size_t errlen)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int ret;
+
+	*sp = NULL;
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = session_init(s, cfg, err, errlen);
+	if (ret) {
+		free(s);
+		return ret;
+	}
+	*sp = s;
+	return 0;
 }
 
 int session_events_fd(const struct session *s)
@@ -447,7 +493,7 @@ void session_detach(struct session *s)
 	s->detach_ts = mono_ns();
 }
 
-void session_close(struct session *s)
+static void session_release(struct session *s)
 {
 	holds_detach(&s->holds);
 	gil_detach(&s->gil);
@@ -461,4 +507,40 @@ void session_close(struct session *s)
 	symbolizer_free(s->sym);
 	free(s->news);
 	memset(s, 0, sizeof(*s));
+}
+
+void session_close(struct session *s)
+{
+	if (!s)
+		return;
+	session_release(s);
+	free(s);
+}
+
+void session_holds_ready(struct session *s, bool ready)
+{
+	s->holds_ready = ready;
+}
+
+void session_meta(const struct session *s, struct report_meta *m, struct rpt_gil_info *gil,
+		  size_t max)
+{
+	m->holds_probed = s->holds.probed;
+	m->holds_unprobed = s->holds.skipped;
+	m->ngil = gil_infos(&s->gil, gil, max);
+	m->gil = gil;
+}
+
+static int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && log_verbosity < 2)
+		return 0;
+	if (level != LIBBPF_DEBUG && log_verbosity < 1)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void session_log_libbpf(void)
+{
+	libbpf_set_print(log_libbpf);
 }

@@ -9,11 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "model/model.h"
 #include "probe/gil.h"
-#include "probe/holds.h"
 #include "snap/snapshot.h"
-#include "probe/symbols.h"
-#include "probe/task.h"
 
 struct ring_buffer;
 
@@ -31,28 +29,11 @@ struct session_cfg {
 	const char *btf_path; /* NULL: the running kernel's */
 };
 
-struct session {
-	struct contrace_bpf *skel;
-	const struct ct_thread *slots; /* ct_threads, mapped read-only */
-	size_t slots_len;
-	uint32_t max_threads;
-	uint64_t detach_ts; /* monotonic time the probes were removed, 0 while live */
-	struct proc_cache procs;
-	struct snapshot names; /* names of wakers outside the trace */
-	struct symbolizer *sym; /* names of lock words and call sites */
-	struct snapshot syms; /* those names, kept across snapshots */
-	struct ring_buffer *events; /* ct_events: exec and new processes */
-	bool refresh_due; /* an event asked for a refresh */
-	int *news; /* processes an event named (a new image, a new process): read first */
-	size_t nnews, news_cap;
-	bool holds_on; /* --holds requested */
-	bool holds_ready; /* the target runs its own image: probe its C library */
-	struct holds holds;
-	struct gil gil;
-};
+/* The BPF side and what goes with it (symbols, uprobes, /proc facts): opaque. */
+struct session;
 
-/* Open and load. On failure a one-line message in err. 0, or -errno. */
-int session_open(struct session *s, const struct session_cfg *cfg, char *err, size_t errlen);
+/* Open and load a new session into *sp. On failure a one-line message in err. 0, or -errno. */
+int session_open(struct session **sp, const struct session_cfg *cfg, char *err, size_t errlen);
 
 /* Attach every probe. 0, or -errno with a message. */
 int session_attach(struct session *s, char *err, size_t errlen);
@@ -87,6 +68,20 @@ int session_snapshot(struct session *s, struct snapshot *snap);
 /* Remove the probes; the maps stay readable. */
 void session_detach(struct session *s);
 
+/* Remove everything and free s (NULL: nothing). */
 void session_close(struct session *s);
+
+/* The target runs its own image now: --holds may probe its C library. */
+void session_holds_ready(struct session *s, bool ready);
+
+/*
+ * The metadata of the report that changes while tracing: processes probed
+ * for --holds and not, the Python processes found (into gil, at most max).
+ */
+void session_meta(const struct session *s, struct report_meta *m, struct rpt_gil_info *gil,
+		  size_t max);
+
+/* Send libbpf's messages to ours: its warnings with -v, its debug output with -vv. */
+void session_log_libbpf(void);
 
 #endif

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "snap/snapshot.h"
-#include "probe/task.h"
+#include "snap/threads.h"
 #include "util/vec.h"
 
 void snapshot_free(struct snapshot *s)

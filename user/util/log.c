@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdio.h>
-#include <bpf/libbpf.h>
 
 #include "util/log.h"
 
@@ -51,13 +50,4 @@ void log_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_v("debug: ", fmt, ap);
 	va_end(ap);
-}
-
-int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG && log_verbosity < 2)
-		return 0;
-	if (level != LIBBPF_DEBUG && log_verbosity < 1)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
 }

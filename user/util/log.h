@@ -4,7 +4,6 @@
 #define CONTRACE_LOG_H
 
 #include <stdarg.h>
-#include <bpf/libbpf.h>
 
 extern int log_verbosity;
 
@@ -12,8 +11,5 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* libbpf's print callback: its warnings with -v, its debug output with -vv. */
-int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap);
 
 #endif

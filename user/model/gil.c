@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The GIL part of a report and its verdicts (docs/usage.md, "GIL"). */
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/gil.h"
+#include "model/syscalls.h"
+#include "snap/threads.h"
+#include "util/vec.h"
+
+static void say(struct rpt_gil *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Findings about single threads take at most RPT_VERDICTS - 1 lines: the
+ * last is kept for the process's verdict (five threads blocked while
+ * holding the GIL used to crowd it out in silence). Findings past the last
+ * of their lines are counted in it instead.
+ */
+#define THREAD_LINES (RPT_VERDICTS - 1)
+
+static void say_thread(struct rpt_gil *g, size_t *found, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * An asyncio-style event loop (a thread that blocks in epoll_wait with the
+ * GIL released) that also blocks in other syscalls (time.sleep, file I/O):
+ * each such call stalls every task of the loop. futex is left out (a
+ * run_in_executor future, a lock).
+ */
+#define LOOP_MIN_POLLS 5
+#define LOOP_MIN_BLOCKED_NS 20000000ULL
+
+/*
+ * A hold far longer than the switch interval while other threads asked for
+ * the GIL: C code that neither releases it nor lets the eval loop honour
+ * the drop request (the interval alone would end a Python hold).
+ */
+#define LONG_HOLD_MIN_NS 50000000ULL
+
+/*
+ * The verdict: the standard remedies, each with the figures it rests on,
+ * and nothing when the evidence is thin (under 100 ms of Python threads'
+ * busy time, or a single Python thread). Busy time leaves out the waits
+ * for other threads while the GIL is released (futex: a threading.Lock,
+ * a Condition, a queue), which say nothing about the GIL.
+ */
+#define VERDICT_MIN_NS 100000000ULL
+#define HANDOFF_BOUND_PER_S 1000
+#define LONG_HELD_BLOCK_NS 10000000ULL
+
+
+static const struct snap_gilhist *find_hist(const struct snapshot *s, uint32_t slot)
+{
+	struct snap_gilhist key = { .slot = slot };
+
+	if (!s || !s->ngilhists)
+		return NULL;
+	return bsearch(&key, s->gilhists, s->ngilhists, sizeof(key), snapshot_cmp_gilhist);
+}
+
+static const struct rpt_gil_info *info_of(const struct report_meta *m, uint32_t pid)
+{
+	for (size_t i = 0; i < m->ngil; i++)
+		if ((uint32_t)m->gil[i].pid == pid)
+			return &m->gil[i];
+	return NULL;
+}
+
+/*
+ * Waits of a thread on the GIL's condition variable that a timer ended:
+ * forced switch requests. Per word of [G+32, G+80), one lookup of the
+ * edge (thread, timer) in the sorted edges: a scan of every edge per
+ * thread was quadratic.
+ */
+static uint64_t forced_of(const struct snapshot *s, const struct rpt_gil_info *gi, uint32_t tid)
+{
+	struct ct_edge_key k = { .tgid = (uint32_t)gi->pid, .waiter = tid, .holder = CT_WAKER_IRQ };
+	const struct snap_edge *e;
+	uint64_t n = 0;
+
+	if (!s || !gi->addr)
+		return 0;
+	for (size_t i = snapshot_edge_from(s, k.tgid, gi->addr + CT_GIL_COND); i < s->nedges;
+	     i = snapshot_edge_from(s, k.tgid, k.uaddr + 1)) {
+		k.uaddr = s->edges[i].key.uaddr;
+		if (s->edges[i].key.tgid != k.tgid || k.uaddr >= gi->addr + CT_GIL_MUTEX)
+			break;
+		e = snapshot_find_edge(s, &k);
+		if (e)
+			n += e->val.waits;
+	}
+	return n;
+}
+
+static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
+		       const struct snapshot *cur, const struct snapshot *prev)
+{
+	const struct ct_thread *c = &cur->threads[rt->slot];
+	const struct ct_thread *o = prev && rt->slot < prev->nthreads ? &prev->threads[rt->slot] :
+									NULL;
+	const struct snap_gilhist *hc = find_hist(cur, rt->slot), *ho = find_hist(prev, rt->slot);
+	struct rpt_thread_gil *g = &rt->gil;
+	struct hist h = { 0 };
+	uint64_t accounted;
+
+	/* A slot reused by another thread since prev: nothing of it counts. */
+	if (o && o->tid != c->tid)
+		o = NULL;
+	g->seen = c->gil_state != CT_GIL_UNKNOWN;
+	if (!g->seen)
+		return;
+	g->hold_ns = ct_delta(c->gil_hold_ns, o ? o->gil_hold_ns : 0);
+	g->hold_max = c->gil_hold_max;
+	g->wait_ns = ct_delta(c->gil_wait_ns, o ? o->gil_wait_ns : 0);
+	g->wait_max = c->gil_wait_max;
+	g->takes = ct_delta(c->gil_takes, o ? o->gil_takes : 0);
+	g->waits = ct_delta(c->gil_waits, o ? o->gil_waits : 0);
+	g->rel_ns = ct_delta(c->gil_rel_ns, o ? o->gil_rel_ns : 0);
+	g->rel_runq_ns = ct_delta(c->gil_rel_runq_ns, o ? o->gil_rel_runq_ns : 0);
+	g->rel_blocked_ns = ct_delta(c->gil_rel_blocked_ns, o ? o->gil_rel_blocked_ns : 0);
+	accounted = g->rel_runq_ns + g->rel_blocked_ns;
+	g->rel_oncpu_ns = ct_delta(g->rel_ns, accounted);
+	if (hc)
+		hist_add_u32(&g->wait_hist, hc->h.wait);
+	if (hc && ho && o) {
+		hist_add_u32(&h, ho->h.wait);
+		hist_sub(&g->wait_hist, &h);
+	}
+	g->forced = ct_delta(forced_of(cur, gi, rt->tid), o ? forced_of(prev, gi, rt->tid) : 0);
+}
+
+static int cmp_sys_blocked(const void *a, const void *b)
+{
+	const struct rpt_syscall *x = a, *y = b;
+
+	if (x->blocked_ns != y->blocked_ns)
+		return x->blocked_ns > y->blocked_ns ? -1 : 1;
+	return x->nr - y->nr;
+}
+
+static void say(struct rpt_gil *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g->nverdicts == RPT_VERDICTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(g->verdicts[g->nverdicts++], RPT_VERDICT_LEN, fmt, ap);
+	va_end(ap);
+}
+
+static void say_thread(struct rpt_gil *g, size_t *found, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (++*found > THREAD_LINES) {
+		snprintf(
+			g->verdicts[THREAD_LINES - 1], RPT_VERDICT_LEN,
+			"%zu more findings about single threads are left out (a GIL held while blocked in a syscall, a long hold, an event loop's stall)",
+			*found - (THREAD_LINES - 1));
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(g->verdicts[g->nverdicts++], RPT_VERDICT_LEN, fmt, ap);
+	va_end(ap);
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0;
+}
+
+static bool is_epoll(int nr)
+{
+	return nr == CT_NR_EPOLL_WAIT || nr == CT_NR_EPOLL_PWAIT || nr == CT_NR_EPOLL_PWAIT2;
+}
+
+static void event_loops(struct rpt_gil *g, const struct rpt_process *p, size_t *found)
+{
+	char sys[32];
+
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+		const struct rpt_syscall *worst = NULL;
+		uint64_t polls = 0, blocked = 0;
+
+		for (size_t j = 0; j < t->gil.nrel_sys; j++) {
+			const struct rpt_syscall *s = &t->gil.rel_sys[j];
+
+			if (is_epoll(s->nr)) {
+				polls += s->blocks;
+			} else if (s->nr != CT_NR_FUTEX) {
+				blocked += s->blocked_ns;
+				if (!worst || s->blocked_ns > worst->blocked_ns)
+					worst = s;
+			}
+		}
+		if (polls < LOOP_MIN_POLLS || blocked < LOOP_MIN_BLOCKED_NS)
+			continue;
+		say_thread(
+			g, found,
+			"thread %u (%s) runs an event loop (it waited in epoll_wait %llu times) but also blocked %.0f ms in other calls, most in %s (%.0f ms, %llu calls): while it blocks there, no task of the loop runs; use the loop's own waits (await asyncio.sleep, loop.run_in_executor for files)",
+			t->tid, t->comm, (unsigned long long)polls, (double)blocked / 1e6,
+			syscall_name(worst->nr, sys, sizeof(sys)), (double)worst->blocked_ns / 1e6,
+			(unsigned long long)worst->blocks);
+	}
+}
+
+static void long_holds(struct rpt_gil *g, const struct rpt_process *p, size_t *found)
+{
+	uint64_t limit = g->info.interval_us * 1000 * 20;
+
+	if (limit < LONG_HOLD_MIN_NS)
+		limit = LONG_HOLD_MIN_NS;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+		/* The other threads' requests: all of them (g->forced) but its own. */
+		uint64_t asked = g->forced - t->gil.forced;
+
+		if (t->gil.hold_max < limit || !asked)
+			continue;
+		say_thread(
+			g, found,
+			"thread %u (%s) held the GIL for %.0f ms at once while other threads asked for it %llu times: a C call that keeps the GIL (no Py_BEGIN_ALLOW_THREADS) starves them; release the GIL in that code, or run it in a process",
+			t->tid, t->comm, (double)t->gil.hold_max / 1e6, (unsigned long long)asked);
+	}
+}
+
+static void verdict(struct rpt_gil *g, const struct rpt_process *p)
+{
+	uint64_t busy = ct_delta(g->hold_ns + g->wait_ns + g->rel_ns, g->rel_sync_ns);
+	uint64_t native = g->rel_oncpu_ns + g->rel_runq_ns;
+	const struct rpt_syscall *io = NULL;
+	size_t found = 0;
+	char sys[32];
+
+	if (busy < VERDICT_MIN_NS)
+		return;
+	event_loops(g, p, &found);
+	long_holds(g, p, &found);
+	if (g->nthreads < 2)
+		return;
+	for (size_t i = 0; i < g->nrel_sys && !io; i++)
+		if (g->rel_sys[i].nr != CT_NR_FUTEX)
+			io = &g->rel_sys[i];
+	/* A thread blocked in a syscall while holding the GIL starves the others. */
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+
+		for (size_t j = 0; j < t->gil.nheld_sys; j++) {
+			const struct rpt_syscall *s = &t->gil.held_sys[j];
+
+			if (s->blocked_ns < LONG_HELD_BLOCK_NS || s->nr == CT_NR_FUTEX)
+				continue;
+			say_thread(
+				g, &found,
+				"thread %u (%s) was blocked %.0f ms in %s while holding the GIL: no other Python thread could run meanwhile; release the GIL around that call (Py_BEGIN_ALLOW_THREADS) or move it out of the thread",
+				t->tid, t->comm, (double)s->blocked_ns / 1e6,
+				syscall_name(s->nr, sys, sizeof(sys)));
+		}
+	}
+	if (g->held_fraction >= 0.8 && g->avg_waiting >= 0.5) {
+		say(g,
+		    "CPU-bound threads serialised by the GIL: it was held %.0f%% of the time while %.1f threads waited for it on average, so Python code ran on one CPU at a time (parallelism %.2f). Use processes (multiprocessing, ProcessPoolExecutor) or native code that releases the GIL",
+		    100 * g->held_fraction, g->avg_waiting, g->parallelism);
+	} else if (g->rel_io_ns >= busy / 2 && io) {
+		say(g,
+		    "I/O-bound threads: %.0f%% of their busy time they were blocked in syscalls with the GIL released (most in %s, %.0f ms), and the GIL was held only %.0f%% of the time: threads (or asyncio) are fine here",
+		    pct(g->rel_io_ns, busy), syscall_name(io->nr, sys, sizeof(sys)),
+		    (double)io->blocked_ns / 1e6, 100 * g->held_fraction);
+	} else if (native >= busy / 2) {
+		say(g,
+		    "Native code runs in parallel: %.0f%% of their busy time the threads ran (or waited for a CPU) with the GIL released and no syscall: C code such as zlib or hashlib that releases the GIL; parallelism %.2f: threads are fine here%s",
+		    pct(native, busy), g->parallelism,
+		    g->rel_runq_ns > g->rel_oncpu_ns / 2 ?
+			    ", up to the number of CPUs (they also waited for one)" :
+			    "");
+	} else if (g->avg_waiting >= 0.5 && g->takes_per_s >= HANDOFF_BOUND_PER_S) {
+		say(g,
+		    "Threads wait for the GIL %.0f%% of their busy time although it is held only %.0f%% of the time: %.0f handoffs per second between short releases cost more than the work they allow; fewer, larger I/O calls (or asyncio) would help",
+		    pct(g->wait_ns, busy), 100 * g->held_fraction, g->takes_per_s);
+	}
+}
+
+int gil_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct rpt_process *p = &r->procs[i];
+		const struct rpt_gil_info *gi = info_of(r->meta, p->pid);
+		struct rpt_gil *g;
+
+		if (!gi)
+			continue;
+		g = calloc(1, sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		p->gil = g;
+		g->info = *gi;
+		for (size_t j = 0; j < p->nthreads; j++) {
+			struct rpt_thread *t = &p->threads[j];
+
+			thread_gil(t, gi, cur, prev);
+			if (!t->gil.seen)
+				continue;
+			g->nthreads++;
+			g->hold_ns += t->gil.hold_ns;
+			g->wait_ns += t->gil.wait_ns;
+			g->takes += t->gil.takes;
+			g->waits += t->gil.waits;
+			g->forced += t->gil.forced;
+			g->rel_ns += t->gil.rel_ns;
+			g->rel_blocked_ns += t->gil.rel_blocked_ns;
+			g->rel_runq_ns += t->gil.rel_runq_ns;
+			g->rel_oncpu_ns += t->gil.rel_oncpu_ns;
+			if (syscalls_merge(&g->rel_sys, &g->nrel_sys, t->gil.rel_sys,
+					   t->gil.nrel_sys))
+				return -ENOMEM;
+		}
+		if (g->nrel_sys)
+			qsort(g->rel_sys, g->nrel_sys, sizeof(*g->rel_sys), cmp_sys_blocked);
+		for (size_t j = 0; j < g->nrel_sys; j++) {
+			if (g->rel_sys[j].nr == CT_NR_FUTEX)
+				g->rel_sync_ns += g->rel_sys[j].blocked_ns;
+			else
+				g->rel_io_ns += g->rel_sys[j].blocked_ns;
+		}
+		if (p->wall_ns) {
+			double wall = (double)p->wall_ns;
+
+			g->held_fraction = (double)g->hold_ns / wall;
+			g->avg_waiting = (double)g->wait_ns / wall;
+			g->takes_per_s = (double)g->waits / (wall / 1e9);
+			g->parallelism = (double)(g->hold_ns + g->rel_oncpu_ns) / wall;
+		}
+		verdict(g, p);
+	}
+	return 0;
+}

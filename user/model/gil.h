@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The GIL part of a report: per Python thread and process, and the verdicts. */
+#ifndef CONTRACE_MODEL_GIL_H
+#define CONTRACE_MODEL_GIL_H
+
+#include "model/model.h"
+#include "snap/snapshot.h"
+
+/*
+ * Fill the threads' and processes' GIL parts of a report: after the syscall
+ * parts (it splits released time by syscall), before the locks (whose rows
+ * of the GIL's words it labels).
+ */
+int gil_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
+
+#endif

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The lock tables of a report: per futex word, its waits, holds, chains and sites. */
+#ifndef CONTRACE_MODEL_LOCKS_H
+#define CONTRACE_MODEL_LOCKS_H
+
+#include <stdbool.h>
+
+#include "model/model.h"
+#include "snap/snapshot.h"
+
+/* Waits on a PI futex, whose word holds its owner's tid (not FUTEX_WAIT_REQUEUE_PI: a condvar). */
+static inline bool futex_op_is_pi(uint32_t op)
+{
+	return op == CT_FUTEX_LOCK_PI || op == CT_FUTEX_LOCK_PI2;
+}
+
+/* Fill r->procs[i].locks. 0 or -ENOMEM. */
+int futex_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
+
+/* "mutex", "PI mutex", "condvar or other futex"... for a futex command. */
+const char *futex_kind(uint32_t op);
+
+void futex_free_locks(struct rpt_process *p);
+
+#endif

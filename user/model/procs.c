@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The processes and threads of a report's window: identity, lifetime, started and exited. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/procs.h"
+#include "snap/threads.h"
+#include "util/vec.h"
+
+struct cand {
+	uint32_t slot;
+	uint32_t tgid;
+	uint64_t start;
+	uint64_t end;
+};
+
+static uint32_t sort_target;
+
+/* The target process first, then by pid; threads in order of appearance. */
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->tgid != y->tgid) {
+		if (x->tgid == sort_target)
+			return -1;
+		if (y->tgid == sort_target)
+			return 1;
+		return x->tgid < y->tgid ? -1 : 1;
+	}
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+static void fill_process(struct rpt_process *p, const struct snapshot *cur,
+			 const struct snapshot *prev, uint32_t pid, const struct ct_thread *leader,
+			 int host_ncpus)
+{
+	const struct snap_proc *info = snapshot_find_proc(cur, pid);
+
+	if (!info && prev)
+		info = snapshot_find_proc(prev, pid);
+	p->pid = pid;
+	if (info) {
+		memcpy(p->comm, info->comm, sizeof(p->comm));
+		memcpy(p->cmdline, info->cmdline, sizeof(p->cmdline));
+		p->ncpus = (int)info->ncpus;
+	} else {
+		memcpy(p->comm, leader->comm, sizeof(p->comm));
+	}
+	p->comm[sizeof(p->comm) - 1] = '\0';
+	p->cmdline[sizeof(p->cmdline) - 1] = '\0';
+	/* Its affinity unknown: the traced machine's CPUs (not this one's: a recording). */
+	if (p->ncpus <= 0)
+		p->ncpus = host_ncpus > 0 ? host_ncpus : 1;
+}
+
+int task_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev,
+	       uint64_t w0, uint64_t w1)
+{
+	struct cand *c;
+	size_t n = 0, i, j, np;
+
+	c = calloc(cur->nthreads ? cur->nthreads : 1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < cur->nthreads; s++) {
+		const struct ct_thread *t = task_slot(cur, s);
+
+		if (!t)
+			continue;
+		if (t->end_ts && t->end_ts <= w0)
+			continue; /* gone before the window */
+		c[n].slot = s;
+		c[n].tgid = t->tgid;
+		c[n].start = t->start_ts > w0 ? t->start_ts : w0;
+		c[n].end = t->end_ts && t->end_ts < w1 ? t->end_ts : w1;
+		if (c[n].end < c[n].start)
+			c[n].end = c[n].start;
+		n++;
+	}
+	sort_target = (uint32_t)r->meta->target_pid;
+	qsort(c, n, sizeof(*c), cmp_cand);
+
+	for (i = 0, np = 0; i < n; i++)
+		if (i == 0 || c[i].tgid != c[i - 1].tgid)
+			np++;
+	r->procs = calloc(np ? np : 1, sizeof(*r->procs));
+	if (!r->procs) {
+		free(c);
+		return -ENOMEM;
+	}
+
+	for (i = 0; i < n; i = j) {
+		struct rpt_process *p = &r->procs[r->nprocs];
+		uint64_t first = UINT64_MAX, last = 0;
+		size_t exited = 0;
+
+		for (j = i; j < n && c[j].tgid == c[i].tgid; j++)
+			;
+		p->threads = calloc(j - i, sizeof(*p->threads));
+		if (!p->threads) {
+			free(c);
+			return -ENOMEM;
+		}
+		r->nprocs++;
+		fill_process(p, cur, prev, c[i].tgid, &cur->threads[c[i].slot], r->meta->ncpus);
+		for (size_t k = i; k < j; k++) {
+			const struct ct_thread *t = &cur->threads[c[k].slot];
+			struct rpt_thread *rt = &p->threads[p->nthreads++];
+
+			rt->slot = c[k].slot;
+			rt->tid = t->tid;
+			rt->pid = t->tgid;
+			memcpy(rt->comm, t->comm, sizeof(rt->comm));
+			rt->comm[sizeof(rt->comm) - 1] = '\0';
+			rt->start_ns = c[k].start - w0;
+			rt->alive_ns = c[k].end - c[k].start;
+			rt->started = !(t->flags & CT_TF_SEEDED) && t->start_ts > w0;
+			rt->exited = t->end_ts && t->end_ts <= w1;
+			if (rt->tid == rt->pid && !(t->flags & CT_TF_GATED))
+				memcpy(p->comm, t->comm, sizeof(p->comm));
+			p->threads_started += rt->started;
+			p->threads_exited += rt->exited;
+			exited += rt->exited;
+			if (c[k].start < first)
+				first = c[k].start;
+			if (c[k].end > last)
+				last = c[k].end;
+		}
+		p->comm[sizeof(p->comm) - 1] = '\0';
+		p->exited = exited == p->nthreads;
+		p->wall_ns = last > first ? last - first : 0;
+	}
+	free(c);
+	return 0;
+}
