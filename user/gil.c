@@ -380,6 +380,13 @@ static bool image_replaced(const struct gil *g, const struct gil_proc *p)
 	return !bpf_map_lookup_elem(g->addrs_fd, &tgid, &a) && a.exec;
 }
 
+void gil_note_exec(struct gil *g, int pid)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->procs[i].info.pid == pid)
+			g->procs[i].execd = true;
+}
+
 int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 {
 	struct gil_syms syms = { 0 };
@@ -405,6 +412,7 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		 * The same interpreter execve'd again: its uprobes stay (they
 		 * follow the file into the new image), its runtime moves.
 		 */
+		p->execd = false;
 		if (image_replaced(g, p)) {
 			p->runtime = p->runtime_off && in.start0 ? in.start0 + p->runtime_off : 0;
 			p->info.addr = 0;
@@ -428,6 +436,13 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 			gil_tstate_refresh(g->tstates_fd, pid, p->info.version, p->runtime);
 		return 0;
 	}
+	/*
+	 * Another file, no execve: an exiting process unmaps its libpython
+	 * before its executable. What was found stays. (A file found before
+	 * the dynamic loader mapped libpython gave no tier: looked at again.)
+	 */
+	if (p && !p->execd && (p->info.tier != RPT_GIL_NONE || p->pending_libc))
+		return 0;
 	if (!p) {
 		/* Full: the entry of a Python process that has exited is reused. */
 		for (size_t i = 0; g->n == GIL_MAX_PROCS && i < g->n && !p; i++)

@@ -62,8 +62,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	s->refresh_due = true;
-	if (e->kind == CT_EV_EXEC)
+	if (e->kind == CT_EV_EXEC) {
 		task_proc_exec(&s->procs, e->pid);
+		gil_note_exec(&s->gil, (int)e->pid);
+	}
 	if (e->kind == CT_EV_EXEC || e->kind == CT_EV_PROCESS) {
 		int *p = vec_push(s->news, s->nnews, s->news_cap);
 
