@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,51 @@ static ssize_t read_file(const char *path, char *buf, size_t len)
 	close(fd);
 	buf[total] = '\0';
 	return total;
+}
+
+int proc_parse_map(char *line, struct proc_map *m)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n, dl = sizeof(deleted) - 1;
+	int pos = 0;
+
+	memset(m, 0, sizeof(*m));
+	line[strcspn(line, "\n")] = '\0';
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n", &m->start,
+		   &m->end, m->perms, &m->offset, &m->dev_major, &m->dev_minor, &m->inode,
+		   &pos) != 7 ||
+	    !pos || m->start >= m->end || strlen(m->perms) != 4)
+		return -EINVAL;
+	line += pos;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (!*line)
+		return 0;
+	m->path = line;
+	n = strlen(line);
+	if (n > dl && !strcmp(line + n - dl, deleted)) {
+		line[n - dl] = '\0';
+		m->deleted = true;
+	}
+	return 0;
+}
+
+int proc_maps_each(int pid, int (*fn)(struct proc_map *m, void *ctx), void *ctx)
+{
+	char path[64], line[PATH_MAX + 128];
+	struct proc_map m;
+	int ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!ret && fgets(line, sizeof(line), f))
+		if (!proc_parse_map(line, &m))
+			ret = fn(&m, ctx);
+	fclose(f);
+	return ret;
 }
 
 int proc_read_stat(int pid, int tid, struct proc_stat *st)
