@@ -176,10 +176,18 @@ static uint64_t find_gil(int pid, const char *version, uint64_t runtime, uint64_
 	return 0;
 }
 
+/*
+ * A uprobe for process pid. The kernel places it in the memory of the
+ * thread it is attached to: a live one (a main thread that has exited has
+ * none).
+ */
 static struct bpf_link *probe(struct bpf_program *prog, bool ret, int pid, const char *path,
 			      uint64_t off)
 {
-	return off ? bpf_program__attach_uprobe(prog, ret, pid, path, (size_t)off) : NULL;
+	int tid = proc_live_tid(pid);
+
+	return off ? bpf_program__attach_uprobe(prog, ret, tid < 0 ? pid : tid, path, (size_t)off) :
+		     NULL;
 }
 
 static int attach_tier_a(struct gil *g, struct gil_proc *p, const char *path,

@@ -219,9 +219,12 @@ static int attach_sites(struct holds *h, struct holds_proc *p, const struct tfil
 			const struct holds_libc *lib, char *err, size_t errlen)
 {
 	struct holds_sites sites;
+	int ret, tid = proc_live_tid(p->pid);
 	char why[512];
-	int ret;
 
+	/* Attached to a live thread: one that has exited has no memory to probe. */
+	if (tid < 0)
+		tid = p->pid;
 	ret = holds_find_sites(f->fd, lib->path, &sites, why, sizeof(why));
 	if (ret) {
 		snprintf(err, errlen, "--holds: %s", why);
@@ -232,10 +235,10 @@ static int attach_sites(struct holds *h, struct holds_proc *p, const struct tfil
 	 * uprobe's path itself, and /proc/self/fd/N is this very inode.
 	 * Releases first: an acquisition seen must have its release seen.
 	 */
-	p->links[1] = bpf_program__attach_uprobe(h->release, false, p->pid, f->probe_path,
+	p->links[1] = bpf_program__attach_uprobe(h->release, false, tid, f->probe_path,
 						 (size_t)sites.unlock_off);
 	if (p->links[1])
-		p->links[0] = bpf_program__attach_uprobe(h->acquired, false, p->pid, f->probe_path,
+		p->links[0] = bpf_program__attach_uprobe(h->acquired, false, tid, f->probe_path,
 							 (size_t)sites.lock_off);
 	if (!p->links[0]) {
 		ret = -errno;

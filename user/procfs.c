@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -68,11 +69,12 @@ int proc_parse_map(char *line, struct proc_map *m)
 int proc_maps_each(int pid, int (*fn)(struct proc_map *m, void *ctx), void *ctx)
 {
 	char path[64], line[PATH_MAX + 128];
+	int ret = 0, tid = proc_live_tid(pid);
 	struct proc_map m;
-	int ret = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	/* A main thread that has exited shows no maps: another thread shows the process's. */
+	snprintf(path, sizeof(path), "/proc/%d/maps", tid < 0 ? pid : tid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -117,6 +119,35 @@ int proc_read_stat(int pid, int tid, struct proc_stat *st)
 	st->ppid = ppid;
 	st->flags = (unsigned int)flags;
 	return 0;
+}
+
+static bool alive(const struct proc_stat *st)
+{
+	return st->state != 'Z' && st->state != 'X';
+}
+
+int proc_live_tid(int pid)
+{
+	struct proc_stat st;
+	struct dirent *d;
+	char path[64];
+	int tid = -ESRCH;
+	DIR *dir;
+
+	if (!proc_read_stat(pid, 0, &st) && alive(&st))
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -ESRCH;
+	while (tid < 0 && (d = readdir(dir))) {
+		int t = atoi(d->d_name);
+
+		if (t > 0 && t != pid && !proc_read_stat(pid, t, &st) && alive(&st))
+			tid = t;
+	}
+	closedir(dir);
+	return tid;
 }
 
 int proc_tgid(int pid, int *tgid)

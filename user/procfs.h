@@ -41,6 +41,14 @@ int proc_maps_each(int pid, int (*fn)(struct proc_map *m, void *ctx), void *ctx)
 /* /proc/PID/stat (or /proc/PID/task/TID/stat with tid > 0). 0, or -errno. */
 int proc_read_stat(int pid, int tid, struct proc_stat *st);
 
+/*
+ * A live thread of process pid, for what /proc says through one: pid itself
+ * while its main thread lives, else another thread (a main thread that
+ * called pthread_exit() is a zombie, with no memory, root or maps to show).
+ * The tid, or -ESRCH if every thread has exited.
+ */
+int proc_live_tid(int pid);
+
 /* Tgid of a pid that may be a thread id. 0, or -errno. */
 int proc_tgid(int pid, int *tgid);
 

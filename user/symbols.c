@@ -872,10 +872,11 @@ static int read_maps(int pid, char **out, size_t *outlen)
 {
 	size_t len = 0, cap = 1 << 16;
 	char path[64], *buf, *nb;
-	int fd, err = 0;
+	int fd, err = 0, tid = proc_live_tid(pid);
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	/* A main thread that has exited shows no maps: another thread shows the process's. */
+	snprintf(path, sizeof(path), "/proc/%d/maps", tid < 0 ? pid : tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;

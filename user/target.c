@@ -55,9 +55,15 @@ int target_attach(struct target *t, int pid, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (st.state == 'Z' || st.state == 'X') {
-		snprintf(err, errlen, "pid %d (%s) is a zombie: it has exited already", pid,
-			 st.comm);
-		return -ESRCH;
+		/* Its main thread called pthread_exit(): the others are the process. */
+		if (proc_live_tid(pid) < 0) {
+			snprintf(err, errlen, "pid %d (%s) is a zombie: it has exited already", pid,
+				 st.comm);
+			return -ESRCH;
+		}
+		fprintf(stderr,
+			"contrace: the main thread of pid %d (%s) has exited: tracing its other threads\n",
+			pid, st.comm);
 	}
 	t->pidfd = pidfd_open(pid);
 	if (t->pidfd < 0) {

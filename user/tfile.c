@@ -30,10 +30,12 @@ static int open_in_root(int pid, const char *path)
 		.flags = O_PATH | O_CLOEXEC,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	int dirfd, fd, err;
+	int dirfd, fd, err, tid = proc_live_tid(pid);
 	char root[32];
 
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	if (tid < 0)
+		return tid;
+	snprintf(root, sizeof(root), "/proc/%d/root", tid);
 	dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
@@ -156,10 +158,11 @@ static int open_map_files(int pid, const struct proc_map *m, struct stat *st, ch
 			  size_t whylen)
 {
 	char path[80], kind[64];
-	int fd;
+	int fd, tid = proc_live_tid(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start,
-		 m->end);
+	/* A thread's own /proc entry shows its process's mappings too. */
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, tid < 0 ? pid : tid,
+		 m->start, m->end);
 	fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0) {
 		fd = -errno;

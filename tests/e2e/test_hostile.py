@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Targets that work against the tracer: a FIFO bind-mounted over the files
 they map (an open of it would block contrace for as long as they like), an
-absolute symlink in their root that points at a host file of their choosing.
-contrace finishes in seconds, reads and
+absolute symlink in their root that points at a host file of their choosing,
+a main thread that has exited. contrace finishes in seconds, reads and
 probes only the files the target really maps, and says what it could not
 probe and why."""
 import ctypes
@@ -14,10 +14,12 @@ import time
 
 import pytest
 
-from conftest import CONTRACE, WORKLOADS, interpreters, validate
+from conftest import (CONTRACE, WORKLOADS, Attached, Phased, interpreters,
+                      threads_by_tid, validate, within)
 from test_gil import has_gil_symbols
 
 LOCKS = os.path.join(WORKLOADS, "locks")
+PHASED = os.path.join(WORKLOADS, "phased")
 LIBC = ctypes.CDLL(None, use_errno=True)
 LIBC.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
                        ctypes.c_void_p]
@@ -269,3 +271,51 @@ def test_symlink_out_of_the_root_to_a_decoy(tmp_path):
         assert str(decoy_dir) not in err
     finally:
         stop(wl)
+
+
+class AttachedNoted(Attached):
+    """contrace -p in the background, which says something before it starts."""
+
+    def __init__(self, pid, *args, tmp_path):
+        self.json_path = str(tmp_path / f"attached-{pid}.json")
+        self.proc = subprocess.Popen([CONTRACE, "-p", str(pid), "--json", self.json_path, *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.notes = ""
+        for line in self.proc.stderr:
+            if "tracing pid" in line:
+                return
+            self.notes += line
+        raise RuntimeError(f"contrace did not start: {self.notes}")
+
+
+def test_main_thread_exited(tmp_path):
+    """A process whose main thread called pthread_exit() while its other
+    threads work is traced, not refused as a zombie: its live threads'
+    figures against /proc, its locks named."""
+    wl = Phased([PHASED, "--spin", "1", "--sleep", "1", "--ms", "500", "--leaderless"])
+    try:
+        state = open(f"/proc/{wl.pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        assert state == "Z"  # the main thread is gone; three others live
+        before = wl.snapshot()
+        ct = AttachedNoted(wl.pid, tmp_path=tmp_path)
+        wl.phase()
+        after = wl.snapshot()
+        report = ct.stop()
+    finally:
+        wl.stop()
+    assert f"the main thread of pid {wl.pid} (phased) has exited" in ct.notes
+    threads = threads_by_tid(report, wl.pid)
+    assert set(threads) == set(wl.threads)
+    for tid, role in wl.threads.items():
+        t = threads[tid]
+        oncpu = after[tid].oncpu_ns - before[tid].oncpu_ns
+        runq = after[tid].runq_ns - before[tid].runq_ns
+        vol = after[tid].voluntary - before[tid].voluntary
+        assert within(t["oncpu_ns"], oncpu, 0.02, 20000), (role, t["oncpu_ns"], oncpu)
+        assert within(t["runq_ns"], runq, 0.02, 20000), (role, t["runq_ns"], runq)
+        assert abs(t["voluntary_switches"] - vol) <= 1, (role, t["voluntary_switches"], vol)
+    spin = [t for t, r in wl.threads.items() if r == "spin"][0]
+    assert threads[spin]["oncpu_ns"] > 50e6  # it ran: the equalities above are not of zeros
+    # Its maps are read through a live thread: the locks have their names.
+    names = {l["name"] for l in report["processes"][0]["locks"]}
+    assert "phased:lock" in names or "phased:go" in names, names
