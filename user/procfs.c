@@ -126,28 +126,38 @@ static bool alive(const struct proc_stat *st)
 	return st->state != 'Z' && st->state != 'X';
 }
 
-int proc_live_tid(int pid)
+int proc_live_threads(int pid, int *tid)
 {
 	struct proc_stat st;
 	struct dirent *d;
 	char path[64];
-	int tid = -ESRCH;
+	int n = 0, t;
 	DIR *dir;
 
-	if (!proc_read_stat(pid, 0, &st) && alive(&st))
-		return pid;
+	*tid = -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	dir = opendir(path);
 	if (!dir)
-		return -ESRCH;
-	while (tid < 0 && (d = readdir(dir))) {
-		int t = atoi(d->d_name);
-
-		if (t > 0 && t != pid && !proc_read_stat(pid, t, &st) && alive(&st))
-			tid = t;
+		return 0;
+	while ((d = readdir(dir))) {
+		t = atoi(d->d_name);
+		if (t <= 0 || proc_read_stat(pid, t, &st) || !alive(&st))
+			continue;
+		if (!n++ || t == pid)
+			*tid = t;
 	}
 	closedir(dir);
-	return tid;
+	return n;
+}
+
+int proc_live_tid(int pid)
+{
+	struct proc_stat st;
+	int tid;
+
+	if (!proc_read_stat(pid, 0, &st) && alive(&st))
+		return pid;
+	return proc_live_threads(pid, &tid) ? tid : -ESRCH;
 }
 
 int proc_tgid(int pid, int *tgid)

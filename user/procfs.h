@@ -49,6 +49,9 @@ int proc_read_stat(int pid, int tid, struct proc_stat *st);
  */
 int proc_live_tid(int pid);
 
+/* How many threads of process pid live (not zombies); *tid: one of them, pid if it does. */
+int proc_live_threads(int pid, int *tid);
+
 /* Tgid of a pid that may be a thread id. 0, or -errno. */
 int proc_tgid(int pid, int *tgid);
 

@@ -15,6 +15,7 @@
 #include "procfs.h"
 #include "sched.h"
 #include "session.h"
+#include "target.h"
 #include "futex.h"
 #include "syscalls.h"
 #include "vec.h"
@@ -257,6 +258,12 @@ long session_seed(struct session *s, char *err, size_t errlen)
 		}
 		if (c->seeded == before)
 			break;
+	}
+	/* None: the target exited (the caller says so), or the kernel hid it. */
+	if (!c->seeded) {
+		ret = target_unseen((int)s->skel->rodata->ct_cfg.targ_tgid, err, errlen);
+		if (ret)
+			return ret;
 	}
 	return (long)c->seeded;
 }

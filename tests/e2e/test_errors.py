@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Bad input: a one-line error naming the problem, a non-zero exit, no hang,
 no crash, and (checked for every test by conftest) no BPF program left."""
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -56,6 +58,24 @@ def test_zombie():
         one_line_error(contrace("-p", str(child.pid)), 1, f"pid {child.pid}", "zombie")
     finally:
         child.wait()
+
+
+def test_pid_1_is_traced_or_said_why(tmp_path):
+    """contrace -p 1 traces it, or says what really failed. On the development
+    VM the kernel hides its PID 1 agent from BPF (the task iterator never
+    shows its threads): contrace said it "exited before tracing started"
+    while it ran. Passive: no uprobe, no GIL probe."""
+    out = tmp_path / "pid1.json"
+    p = contrace("--gil=off", "-q", "--json", str(out), "-p", "1", "-d", "0.5")
+    comm = open("/proc/1/comm").read().strip()
+    if p.returncode == 0:
+        proc = [pr for pr in json.loads(out.read_text())["processes"] if pr["pid"] == 1]
+        assert proc and proc[0]["threads"], p.stderr
+        return
+    one_line_error(p, 1, f"pid 1 ({comm}) is running, but the kernel showed none of its ",
+                   "threads to contrace's BPF task iterator", "cannot be traced")
+    assert int(re.search(r"none of its (\d+) threads", p.stderr).group(1)) > 0
+    assert os.path.exists("/proc/1")
 
 
 def test_thread_id_traces_its_process():
