@@ -85,12 +85,10 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 
 	memset(s, 0, sizeof(*s));
 	if (cfg->btf_path) {
-		if (access(cfg->btf_path, R_OK)) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot read BTF file '%s': %s", cfg->btf_path,
-				 strerror(errno));
+		/* libbpf's own errors say "Input/output error" or "Unknown error 4001". */
+		ret = kernel_btf_check(cfg->btf_path, err, errlen);
+		if (ret)
 			return ret;
-		}
 	} else if (access(KERNEL_BTF_PATH, R_OK)) {
 		snprintf(
 			err, errlen,

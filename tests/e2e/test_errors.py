@@ -102,15 +102,46 @@ def test_not_root(tmp_path):
     one_line_error(p, 1, "permission denied", "root")
 
 
-def test_missing_btf():
-    one_line_error(contrace("--btf", "/nonexistent/vmlinux", "-p", "1"), 1,
-                   "cannot read BTF file '/nonexistent/vmlinux'")
+def btf_file(tmp_path, kind):
+    path = tmp_path / kind
+    if kind == "text":
+        path.write_bytes(b"this is not BTF" * 100)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "truncated":
+        with open("/sys/kernel/btf/vmlinux", "rb") as f:
+            path.write_bytes(f.read(100000))
+    elif kind == "elf":
+        shutil.copy("/bin/true", path)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    return str(path)
 
 
-def test_garbage_btf(tmp_path):
-    junk = tmp_path / "junk.btf"
-    junk.write_bytes(b"this is not BTF" * 100)
-    one_line_error(contrace("--btf", str(junk), "--", "true"), 1, "BPF")
+@pytest.mark.parametrize("kind,needle", [
+    ("text", "is not a BTF file: neither raw BTF"),
+    ("empty", "is empty"),
+    ("directory", "is a directory"),
+    ("missing", "cannot read BTF file"),
+    ("truncated", "is damaged: truncated or corrupted BTF data"),
+    ("elf", "is an ELF file without valid BTF"),
+    ("fifo", "is not a regular file"),
+])
+def test_bad_btf(tmp_path, kind, needle):
+    """--btf FILE that is not BTF: said in one line, naming the file. Before:
+    "Input/output error", "Unknown error 4001", "Invalid argument"."""
+    path = btf_file(tmp_path, kind)
+    p = contrace("--btf", path, "--", "true", timeout=10)
+    one_line_error(p, 1, f"'{path}'", needle)
+    assert "error 4001" not in p.stderr and "Input/output" not in p.stderr
+
+
+def test_good_btf_file(tmp_path):
+    """The kernel's own BTF, given as a file, is accepted."""
+    rc, report, _ = run_contrace("--btf", "/sys/kernel/btf/vmlinux", "--", "true")
+    assert rc == 0 and report["processes"]
 
 
 def test_command_not_found():
