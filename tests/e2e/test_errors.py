@@ -177,6 +177,36 @@ def test_bad_options(args, needle):
     one_line_error(contrace(*args), 2, needle)
 
 
+@pytest.mark.parametrize("args,needle", [
+    (["-p", "1", "-d", "1e-300"], "invalid duration '1e-300': expected a decimal number of "
+                                  "seconds from 0.001 to 1000000000"),
+    (["-p", "1", "-d", "0x10"], "invalid duration '0x10'"),
+    (["-p", "1", "-d", "inf"], "invalid duration 'inf'"),
+    (["-p", "1", "-d", " 2"], "invalid duration ' 2'"),
+    (["-p", "1", "-d", "0.0005"], "invalid duration '0.0005': too short, at least 0.001 s (1 ms)"),
+    (["-p", " 5"], "invalid pid ' 5': expected a process id, a decimal number from 1 to 4194304"),
+    (["-p", "5 "], "invalid pid '5 '"),
+    (["-p", "+5"], "invalid pid '+5'"),
+    (["-p", "0x10"], "invalid pid '0x10'"),
+    (["-p", "1", "-i", "1e-1"], "invalid interval '1e-1'"),
+    (["-p", "1", "-i", "0.001"], "invalid interval '0.001': too short, at least 0.01 s (10 ms)"),
+    (["-p", "1", "--top", "1e2"], "invalid --top '1e2': expected rows per table (0: all), a "
+                                  "decimal number from 0 to 1000000"),
+    (["-p", "1", "--max-threads", "0x100"], "invalid --max-threads '0x100': expected a number "
+                                            "of threads, a decimal number from 1 to 4194304"),
+    (["-p", "1", "--locks-min-wait", "1e-3"], "invalid --locks-min-wait '1e-3': expected a "
+                                              "duration from 0 to 1000000 s"),
+    (["-p", "1", "--locks-min-wait", " 5ms"], "invalid --locks-min-wait ' 5ms'"),
+    (["--repeat", " 3", "--", "true"], "invalid --repeat ' 3': expected a number of runs, a "
+                                       "decimal number from 2 to 100"),
+    (["--repeat", "1e1", "--", "true"], "invalid --repeat '1e1'"),
+])
+def test_numbers_are_plain_decimals(args, needle):
+    """Hex, exponents, spaces, signs, inf: refused, with the option's limits.
+    Before, -d 1e-300, -d 0x10 and -p " 5" were taken."""
+    one_line_error(contrace(*args), 2, needle)
+
+
 def test_unwritable_json():
     one_line_error(contrace("--json", "/nonexistent/dir/out.json", "--", "true"), 1,
                    "cannot write JSON to '/nonexistent/dir/out.json'")
