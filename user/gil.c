@@ -383,8 +383,11 @@ static int attach_stripped(struct gil *g, struct gil_proc *p, char *err, size_t 
 	if (g->mode != GIL_AUTO)
 		return -1;
 	snprintf(why, sizeof(why), "%s", p->info.why);
-	if (!attach_tier_c(g, p, err, errlen))
+	if (!attach_tier_c(g, p, err, errlen)) {
+		/* The report then shows tier C without a reason: -v says it. */
+		log_info("GIL of pid %d: %s: following its futex words instead", p->info.pid, why);
 		return 1;
+	}
 	snprintf(err, errlen, "%s; %s", why, p->info.why);
 	snprintf(p->info.why, sizeof(p->info.why), "%s", err);
 	return -1;
