@@ -745,14 +745,18 @@ static bool openable(const struct mapping *m)
 	return m->kind == MK_FILE && m->inode && m->path[0] == '/';
 }
 
-/* Whether the file of a mapping of the previous maps still has the size and time it had. */
-static bool unchanged(int pid, const struct mapping *old)
+/*
+ * Whether the file of a mapping of the previous maps still has the size and
+ * time it had; root: the process's root (tfile_root), or -errno.
+ */
+static bool unchanged(int root, const struct mapping *old)
 {
 	struct proc_map pm = to_proc_map(old);
 	struct stat st;
 
 	/* A path that no longer leads to the mapped file says nothing of it. */
-	if (old->deleted || tfile_stat(pid, old->path, &st) || !tfile_is_mapped(&st, &pm))
+	if (old->deleted || root < 0 || tfile_stat_at(root, old->path, &st) ||
+	    !tfile_is_mapped(&st, &pm))
 		return true;
 	return st.st_size == old->size &&
 	       (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == old->mtime_ns;
@@ -767,7 +771,9 @@ static int attach_files(struct symbolizer *s, int pid, const struct mapping *old
 {
 	struct map_index x;
 	const struct mapping **slot, *prev;
+	bool root_tried = false;
 	size_t size = 16;
+	int root = -1; /* the process's root, opened at the first file to check */
 
 	while (size < 2 * (nold + n))
 		size *= 2;
@@ -783,9 +789,13 @@ static int attach_files(struct symbolizer *s, int pid, const struct mapping *old
 			continue;
 		slot = index_slot(&x, &v[i]);
 		prev = *slot;
-		if (prev && (uintptr_t)prev - (uintptr_t)v >= n * sizeof(*v) &&
-		    !unchanged(pid, prev))
-			prev = NULL;
+		if (prev && (uintptr_t)prev - (uintptr_t)v >= n * sizeof(*v)) {
+			if (!root_tried)
+				root = tfile_root(pid);
+			root_tried = true;
+			if (!unchanged(root, prev))
+				prev = NULL;
+		}
 		if (prev) {
 			v[i].file = prev->file;
 			v[i].opened = prev->opened;
@@ -798,6 +808,8 @@ static int attach_files(struct symbolizer *s, int pid, const struct mapping *old
 		}
 		*slot = &v[i];
 	}
+	if (root >= 0)
+		close(root);
 	free(x.slots);
 	return 0;
 }
@@ -967,12 +979,19 @@ static uint64_t text_hash(const char *t, size_t len)
  */
 static bool maps_unchanged(const struct symproc *p, int pid, uint64_t hash, size_t len)
 {
+	bool same = true;
+	int root;
+
 	if (!p->n || p->maps_len != len || p->maps_hash != hash)
 		return false;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->maps[i].opened && !unchanged(pid, &p->maps[i]))
-			return false;
-	return true;
+	root = tfile_root(pid);
+	/* A file's mappings are adjacent: each file is looked at once. */
+	for (size_t i = 0; i < p->n && same; i++)
+		if (p->maps[i].opened && !(i && same_file(&p->maps[i - 1], &p->maps[i])))
+			same = unchanged(root, &p->maps[i]);
+	if (root >= 0)
+		close(root);
+	return same;
 }
 
 int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t len)

@@ -18,36 +18,56 @@ static int sys_openat2(int dirfd, const char *path, const struct open_how *how)
 	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
 }
 
+int tfile_root(int pid)
+{
+	char root[32];
+	int fd, tid;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT)
+		return fd >= 0 ? fd : -errno;
+	/* A main thread that has exited has no root any more: another thread has. */
+	tid = proc_live_tid(pid);
+	if (tid < 0 || tid == pid)
+		return -ENOENT;
+	snprintf(root, sizeof(root), "/proc/%d/root", tid);
+	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
+}
+
 /*
- * An O_PATH descriptor of path as process pid sees it: "/" and ".." stop at
- * its root, absolute symlinks start there, and procfs magic links (a
- * /proc/N/root inside its root) are refused. O_PATH opens nothing: no FIFO
- * can block, no device's open runs. -errno on failure.
+ * An O_PATH descriptor of path as the process whose root is open at rootfd
+ * sees it: "/" and ".." stop at its root, absolute symlinks start there,
+ * and procfs magic links (a /proc/N/root inside its root) are refused.
+ * O_PATH opens nothing: no FIFO can block, no device's open runs. -errno on
+ * failure.
  */
-static int open_in_root(int pid, const char *path)
+static int open_at_root(int rootfd, const char *path)
 {
 	struct open_how how = {
 		.flags = O_PATH | O_CLOEXEC,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	int dirfd, fd, err, tid = proc_live_tid(pid);
-	char root[32];
+	int fd = sys_openat2(rootfd, path, &how);
 
-	if (tid < 0)
-		return tid;
-	snprintf(root, sizeof(root), "/proc/%d/root", tid);
-	dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return -errno;
-	fd = sys_openat2(dirfd, path, &how);
-	err = errno;
-	close(dirfd);
-	return fd < 0 ? -err : fd;
+	return fd < 0 ? -errno : fd;
 }
 
-int tfile_stat(int pid, const char *path, struct stat *st)
+static int open_in_root(int pid, const char *path)
 {
-	int fd = open_in_root(pid, path), ret = 0;
+	int rootfd = tfile_root(pid), fd;
+
+	if (rootfd < 0)
+		return rootfd;
+	fd = open_at_root(rootfd, path);
+	close(rootfd);
+	return fd;
+}
+
+int tfile_stat_at(int rootfd, const char *path, struct stat *st)
+{
+	int fd = open_at_root(rootfd, path), ret = 0;
 
 	if (fd < 0)
 		return fd;

@@ -45,7 +45,17 @@ void tfile_close(struct tfile *f);
 /* Whether st is the file mapping m maps (its device and inode). */
 bool tfile_is_mapped(const struct stat *st, const struct proc_map *m);
 
-/* stat() of a path of process pid, resolved inside its root; nothing is opened for reading. 0, or -errno. */
-int tfile_stat(int pid, const char *path, struct stat *st);
+/*
+ * An O_PATH descriptor of process pid's root directory (through a live
+ * thread if its main thread has exited), for tfile_stat_at(); or -errno.
+ */
+int tfile_root(int pid);
+
+/*
+ * stat() of a path of the process whose root is open at rootfd, resolved
+ * inside that root as tfile_open() does; nothing is opened for reading.
+ * 0, or -errno.
+ */
+int tfile_stat_at(int rootfd, const char *path, struct stat *st);
 
 #endif

@@ -81,6 +81,7 @@ static void test_by_path(void **state)
 	char err[512] = "";
 	struct stat st;
 	ssize_t n;
+	int root;
 
 	(void)state;
 	my_libc(&l);
@@ -95,8 +96,12 @@ static void test_by_path(void **state)
 	assert_true(n > 0);
 	tfile_close(&f);
 	assert_int_equal(f.fd, -1);
-	assert_int_equal(tfile_stat(getpid(), l.path, &st), 0);
+	root = tfile_root(getpid());
+	assert_true(root >= 0);
+	assert_int_equal(tfile_stat_at(root, l.path, &st), 0);
 	assert_true(tfile_is_mapped(&st, &l.m));
+	assert_int_equal(tfile_stat_at(root, "/nonexistent", &st), -ENOENT);
+	close(root);
 }
 
 /*
@@ -207,7 +212,7 @@ static void test_errors(void **state)
 	my_libc(&l);
 	assert_true(tfile_open(&f, INT_MAX, &l.m, err, sizeof(err)) < 0);
 	assert_null(strchr(err, '\n'));
-	assert_true(tfile_stat(INT_MAX, "/", &(struct stat){ 0 }) < 0);
+	assert_int_equal(tfile_root(INT_MAX), -ENOENT);
 }
 
 int main(void)
