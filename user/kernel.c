@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -12,41 +11,32 @@
 #include <zlib.h>
 
 #include "kernel.h"
+#include "readfile.h"
 
 /*
- * The first bytes of path, after checking that it is a regular file with
- * some: a FIFO is never read (it could block), a directory or an empty file
- * is said as such. Bytes read, or -errno with err said.
+ * The first bytes of path, a regular file with some (input_open: a FIFO is
+ * never read, a directory is said as such). Bytes read, or -errno with err
+ * said.
  */
 static ssize_t btf_head(const char *path, unsigned char *head, size_t len, char *err, size_t errlen)
 {
-	const char *why = NULL;
-	struct stat st;
+	char why[512];
+	uint64_t size;
 	ssize_t n;
-	int fd;
+	int fd = -1;
 
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
+	n = input_open(path, &fd, &size, why, sizeof(why));
+	if (!n && size == 0) {
+		snprintf(why, sizeof(why), "%s: empty", path);
+		n = -ENODATA;
+	} else if (!n && (n = pread(fd, head, len, 0)) < 0) {
 		n = -errno;
-	} else {
-		if (fstat(fd, &st))
-			n = -errno;
-		else if (S_ISDIR(st.st_mode))
-			why = "a directory";
-		else if (!S_ISREG(st.st_mode))
-			why = "not a regular file";
-		else if ((n = pread(fd, head, len, 0)) < 0)
-			n = -errno;
-		else if (n == 0)
-			why = "empty";
+		snprintf(why, sizeof(why), "%s: cannot read: %s", path, strerror(errno));
+	}
+	if (fd >= 0)
 		close(fd);
-	}
-	if (why) {
-		snprintf(err, errlen, "BTF file '%s' is %s", path, why);
-		return -EINVAL;
-	}
 	if (n < 0)
-		snprintf(err, errlen, "cannot read BTF file '%s': %s", path, strerror((int)-n));
+		snprintf(err, errlen, "--btf %s", why);
 	return n;
 }
 
@@ -67,15 +57,14 @@ int kernel_btf_check(const char *path, char *err, size_t errlen)
 	/* The BTF magic 0xeB9F, in either byte order. */
 	if (n >= 2 &&
 	    ((head[0] == 0x9f && head[1] == 0xeb) || (head[0] == 0xeb && head[1] == 0x9f)))
-		snprintf(err, errlen, "BTF file '%s' is damaged: truncated or corrupted BTF data",
-			 path);
+		snprintf(err, errlen, "--btf %s: damaged BTF: truncated or corrupted", path);
 	else if (n == 4 && !memcmp(head, "\177ELF", 4))
 		snprintf(err, errlen,
-			 "'%s' is an ELF file without valid BTF (no usable .BTF section)", path);
+			 "--btf %s: an ELF file without valid BTF (no usable .BTF section)", path);
 	else
 		snprintf(
 			err, errlen,
-			"'%s' is not a BTF file: neither raw BTF (as /sys/kernel/btf/vmlinux is) nor an ELF file with a .BTF section",
+			"--btf %s: not BTF: neither raw BTF (as /sys/kernel/btf/vmlinux is) nor an ELF file with a .BTF section",
 			path);
 	return -EINVAL;
 }

@@ -10,6 +10,7 @@
 #include <linux/openat2.h>
 
 #include "log.h"
+#include "readfile.h"
 #include "tfile.h"
 
 /* glibc 2.36 has no openat2() wrapper. */
@@ -81,21 +82,6 @@ bool tfile_is_mapped(const struct stat *st, const struct proc_map *m)
 {
 	return st->st_ino == m->inode && major(st->st_dev) == m->dev_major &&
 	       minor(st->st_dev) == m->dev_minor;
-}
-
-static const char *file_kind(mode_t mode)
-{
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISBLK(mode))
-		return "a block device";
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	return "not a regular file";
 }
 
 /*

@@ -121,20 +121,20 @@ def btf_file(tmp_path, kind):
 
 
 @pytest.mark.parametrize("kind,needle", [
-    ("text", "is not a BTF file: neither raw BTF"),
-    ("empty", "is empty"),
-    ("directory", "is a directory"),
-    ("missing", "cannot read BTF file"),
-    ("truncated", "is damaged: truncated or corrupted BTF data"),
-    ("elf", "is an ELF file without valid BTF"),
-    ("fifo", "is not a regular file"),
+    ("text", ": not BTF: neither raw BTF"),
+    ("empty", ": empty"),
+    ("directory", ": cannot read: a directory, not a regular file"),
+    ("missing", ": cannot read: No such file or directory"),
+    ("truncated", ": damaged BTF: truncated or corrupted"),
+    ("elf", ": an ELF file without valid BTF"),
+    ("fifo", ": cannot read: a FIFO, not a regular file"),
 ])
 def test_bad_btf(tmp_path, kind, needle):
     """--btf FILE that is not BTF: said in one line, naming the file. Before:
     "Input/output error", "Unknown error 4001", "Invalid argument"."""
     path = btf_file(tmp_path, kind)
     p = contrace("--btf", path, "--", "true", timeout=10)
-    one_line_error(p, 1, f"'{path}'", needle)
+    one_line_error(p, 1, f"--btf {path}{needle}")
     assert "error 4001" not in p.stderr and "Input/output" not in p.stderr
 
 

@@ -183,7 +183,7 @@ def test_a_failed_start_keeps_the_users_files(tmp_path):
         (["--", "/nonexistent"], 127, "command not found"),
         (["--", str(noexec)], 126, "Permission denied"),
         # Refused in the BPF set-up, after the outputs are opened.
-        (["--btf", "/dev/null", "--", "true"], 1, "BTF file '/dev/null' is not a regular file"),
+        (["--btf", "/dev/null", "--", "true"], 1, "--btf /dev/null: cannot read: a character device"),
     ]
     for args, status, message in cases:
         d = tmp_path / f"case{status}{len(args)}"
