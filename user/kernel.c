@@ -1,13 +1,73 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <bpf/btf.h>
 #include <zlib.h>
 
 #include "kernel.h"
+#include "readfile.h"
+
+/*
+ * The first bytes of path, a regular file with some (input_open: a FIFO is
+ * never read, a directory is said as such). Bytes read, or -errno with err
+ * said.
+ */
+static ssize_t btf_head(const char *path, unsigned char *head, size_t len, char *err, size_t errlen)
+{
+	char why[512];
+	uint64_t size;
+	ssize_t n;
+	int fd = -1;
+
+	n = input_open(path, &fd, &size, why, sizeof(why));
+	if (!n && size == 0) {
+		snprintf(why, sizeof(why), "%s: empty", path);
+		n = -ENODATA;
+	} else if (!n && (n = pread(fd, head, len, 0)) < 0) {
+		n = -errno;
+		snprintf(why, sizeof(why), "%s: cannot read: %s", path, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		snprintf(err, errlen, "--btf %s", why);
+	return n;
+}
+
+int kernel_btf_check(const char *path, char *err, size_t errlen)
+{
+	unsigned char head[4] = { 0 };
+	struct btf *btf;
+	ssize_t n;
+
+	n = btf_head(path, head, sizeof(head), err, errlen);
+	if (n < 0)
+		return (int)n;
+	btf = btf__parse(path, NULL);
+	if (btf) {
+		btf__free(btf);
+		return 0;
+	}
+	/* The BTF magic 0xeB9F, in either byte order. */
+	if (n >= 2 &&
+	    ((head[0] == 0x9f && head[1] == 0xeb) || (head[0] == 0xeb && head[1] == 0x9f)))
+		snprintf(err, errlen, "--btf %s: damaged BTF: truncated or corrupted", path);
+	else if (n == 4 && !memcmp(head, "\177ELF", 4))
+		snprintf(err, errlen,
+			 "--btf %s: an ELF file without valid BTF (no usable .BTF section)", path);
+	else
+		snprintf(
+			err, errlen,
+			"--btf %s: not BTF: neither raw BTF (as /sys/kernel/btf/vmlinux is) nor an ELF file with a .BTF section",
+			path);
+	return -EINVAL;
+}
 
 void kernel_release(char *buf, size_t len)
 {

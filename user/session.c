@@ -15,6 +15,7 @@
 #include "procfs.h"
 #include "sched.h"
 #include "session.h"
+#include "target.h"
 #include "futex.h"
 #include "syscalls.h"
 #include "vec.h"
@@ -86,12 +87,10 @@ int session_open(struct session *s, const struct session_cfg *cfg, char *err, si
 
 	memset(s, 0, sizeof(*s));
 	if (cfg->btf_path) {
-		if (access(cfg->btf_path, R_OK)) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot read BTF file '%s': %s", cfg->btf_path,
-				 strerror(errno));
+		/* libbpf's own errors say "Input/output error" or "Unknown error 4001". */
+		ret = kernel_btf_check(cfg->btf_path, err, errlen);
+		if (ret)
 			return ret;
-		}
 	} else if (access(KERNEL_BTF_PATH, R_OK)) {
 		snprintf(
 			err, errlen,
@@ -259,6 +258,12 @@ long session_seed(struct session *s, char *err, size_t errlen)
 		}
 		if (c->seeded == before)
 			break;
+	}
+	/* None: the target exited (the caller says so), or the kernel hid it. */
+	if (!c->seeded) {
+		ret = target_unseen((int)s->skel->rodata->ct_cfg.targ_tgid, err, errlen);
+		if (ret)
+			return ret;
 	}
 	return (long)c->seeded;
 }
