@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Bad input: a one-line error naming the problem, a non-zero exit, no hang,
 no crash, and (checked for every test by conftest) no BPF program left."""
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -58,6 +60,24 @@ def test_zombie():
         child.wait()
 
 
+def test_pid_1_is_traced_or_said_why(tmp_path):
+    """contrace -p 1 traces it, or says what really failed. On the development
+    VM the kernel hides its PID 1 agent from BPF (the task iterator never
+    shows its threads): contrace said it "exited before tracing started"
+    while it ran. Passive: no uprobe, no GIL probe."""
+    out = tmp_path / "pid1.json"
+    p = contrace("--gil=off", "-q", "--json", str(out), "-p", "1", "-d", "0.5")
+    comm = open("/proc/1/comm").read().strip()
+    if p.returncode == 0:
+        proc = [pr for pr in json.loads(out.read_text())["processes"] if pr["pid"] == 1]
+        assert proc and proc[0]["threads"], p.stderr
+        return
+    one_line_error(p, 1, f"pid 1 ({comm}) is running, but the kernel showed none of its ",
+                   "threads to contrace's BPF task iterator", "cannot be traced")
+    assert int(re.search(r"none of its (\d+) threads", p.stderr).group(1)) > 0
+    assert os.path.exists("/proc/1")
+
+
 def test_thread_id_traces_its_process():
     wl = Phased([PHASED, "--sleep", "1", "--ms", "10"])
     try:
@@ -82,15 +102,46 @@ def test_not_root(tmp_path):
     one_line_error(p, 1, "permission denied", "root")
 
 
-def test_missing_btf():
-    one_line_error(contrace("--btf", "/nonexistent/vmlinux", "-p", "1"), 1,
-                   "cannot read BTF file '/nonexistent/vmlinux'")
+def btf_file(tmp_path, kind):
+    path = tmp_path / kind
+    if kind == "text":
+        path.write_bytes(b"this is not BTF" * 100)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "truncated":
+        with open("/sys/kernel/btf/vmlinux", "rb") as f:
+            path.write_bytes(f.read(100000))
+    elif kind == "elf":
+        shutil.copy("/bin/true", path)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    return str(path)
 
 
-def test_garbage_btf(tmp_path):
-    junk = tmp_path / "junk.btf"
-    junk.write_bytes(b"this is not BTF" * 100)
-    one_line_error(contrace("--btf", str(junk), "--", "true"), 1, "BPF")
+@pytest.mark.parametrize("kind,needle", [
+    ("text", ": not BTF: neither raw BTF"),
+    ("empty", ": empty"),
+    ("directory", ": cannot read: a directory, not a regular file"),
+    ("missing", ": cannot read: No such file or directory"),
+    ("truncated", ": damaged BTF: truncated or corrupted"),
+    ("elf", ": an ELF file without valid BTF"),
+    ("fifo", ": cannot read: a FIFO, not a regular file"),
+])
+def test_bad_btf(tmp_path, kind, needle):
+    """--btf FILE that is not BTF: said in one line, naming the file. Before:
+    "Input/output error", "Unknown error 4001", "Invalid argument"."""
+    path = btf_file(tmp_path, kind)
+    p = contrace("--btf", path, "--", "true", timeout=10)
+    one_line_error(p, 1, f"--btf {path}{needle}")
+    assert "error 4001" not in p.stderr and "Input/output" not in p.stderr
+
+
+def test_good_btf_file(tmp_path):
+    """The kernel's own BTF, given as a file, is accepted."""
+    rc, report, _ = run_contrace("--btf", "/sys/kernel/btf/vmlinux", "--", "true")
+    assert rc == 0 and report["processes"]
 
 
 def test_command_not_found():
@@ -123,6 +174,36 @@ def test_command_not_executable(tmp_path):
     (["--frobnicate"], "unknown option '--frobnicate'"),
 ])
 def test_bad_options(args, needle):
+    one_line_error(contrace(*args), 2, needle)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["-p", "1", "-d", "1e-300"], "invalid duration '1e-300': expected a decimal number of "
+                                  "seconds from 0.001 to 1000000000"),
+    (["-p", "1", "-d", "0x10"], "invalid duration '0x10'"),
+    (["-p", "1", "-d", "inf"], "invalid duration 'inf'"),
+    (["-p", "1", "-d", " 2"], "invalid duration ' 2'"),
+    (["-p", "1", "-d", "0.0005"], "invalid duration '0.0005': too short, at least 0.001 s (1 ms)"),
+    (["-p", " 5"], "invalid pid ' 5': expected a process id, a decimal number from 1 to 4194304"),
+    (["-p", "5 "], "invalid pid '5 '"),
+    (["-p", "+5"], "invalid pid '+5'"),
+    (["-p", "0x10"], "invalid pid '0x10'"),
+    (["-p", "1", "-i", "1e-1"], "invalid interval '1e-1'"),
+    (["-p", "1", "-i", "0.001"], "invalid interval '0.001': too short, at least 0.01 s (10 ms)"),
+    (["-p", "1", "--top", "1e2"], "invalid --top '1e2': expected rows per table (0: all), a "
+                                  "decimal number from 0 to 1000000"),
+    (["-p", "1", "--max-threads", "0x100"], "invalid --max-threads '0x100': expected a number "
+                                            "of threads, a decimal number from 1 to 4194304"),
+    (["-p", "1", "--locks-min-wait", "1e-3"], "invalid --locks-min-wait '1e-3': expected a "
+                                              "duration from 0 to 1000000 s"),
+    (["-p", "1", "--locks-min-wait", " 5ms"], "invalid --locks-min-wait ' 5ms'"),
+    (["--repeat", " 3", "--", "true"], "invalid --repeat ' 3': expected a number of runs, a "
+                                       "decimal number from 2 to 100"),
+    (["--repeat", "1e1", "--", "true"], "invalid --repeat '1e1'"),
+])
+def test_numbers_are_plain_decimals(args, needle):
+    """Hex, exponents, spaces, signs, inf: refused, with the option's limits.
+    Before, -d 1e-300, -d 0x10 and -p " 5" were taken."""
     one_line_error(contrace(*args), 2, needle)
 
 

@@ -156,7 +156,6 @@ static void test_formats(void **state)
 	assert_string_equal(fmt_pct(b, sizeof(b), 0), "0%");
 	assert_int_equal(parse_seconds("0.5", &d), 0);
 	assert_true(d == 0.5);
-	assert_int_equal(parse_seconds("1e-3", &d), 0);
 	assert_int_equal(parse_seconds("", &d), -1);
 	assert_int_equal(parse_seconds("1s", &d), -1);
 	assert_int_equal(parse_int("10", 0, 20, &v), 0);
@@ -164,12 +163,145 @@ static void test_formats(void **state)
 	assert_int_equal(parse_int("99999999999999999999", 0, 20, &v), -1);
 }
 
+/* What strtod and strtoll take that a user does not mean as a number. */
+static const char *const not_decimal[] = {
+	"",	    " 5",
+	"5 ",	    "\t5",
+	"5\n",	    "0x10",
+	"0X1A",	    "1e-300",
+	"1e3",	    "1E3",
+	"5e",	    "inf",
+	"nan",	    "-inf",
+	"infinity", "+5",
+	"-5",	    "1.2.3",
+	".",	    "..5",
+	"5..",	    "1,5",
+	"\xd9\xa1", /* an Arabic-Indic one: a digit to Unicode, not to us */
+	"0x",	    "1_000",
+	"5s5",	    "0b101",
+	"e5",	    "--5",
+	"+-5",	    "12345678901234567890123456789012345678901234567890123456789012345",
+};
+
+static void test_strict_numbers(void **state)
+{
+	const char *end;
+	long long v;
+	double d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(not_decimal) / sizeof(not_decimal[0]); i++) {
+		const char *s = not_decimal[i];
+
+		if (!parse_seconds(s, &d))
+			fail_msg("parse_seconds took '%s'", s);
+		if (!parse_duration(s, &d))
+			fail_msg("parse_duration took '%s'", s);
+		if (!parse_int(s, 0, 1000000, &v))
+			fail_msg("parse_int took '%s'", s);
+	}
+	/* Plain decimals, with a fraction or not. */
+	assert_int_equal(parse_seconds("10", &d), 0);
+	assert_true(d == 10);
+	assert_int_equal(parse_seconds(".5", &d), 0);
+	assert_true(d == 0.5);
+	assert_int_equal(parse_seconds("2.", &d), 0);
+	assert_true(d == 2);
+	assert_int_equal(parse_seconds("007", &d), 0);
+	assert_true(d == 7);
+	assert_int_equal(parse_duration("10ms", &d), 0);
+	assert_true(d == 0.01);
+	assert_int_equal(parse_duration("2.5us", &d), 0);
+	assert_true(d > 2.4999e-6 && d < 2.5001e-6);
+	assert_int_equal(parse_duration("0", &d), 0);
+	assert_true(d == 0);
+	assert_int_equal(parse_duration("5 ms", &d), -1);
+	assert_int_equal(parse_duration("5e3ms", &d), -1);
+	assert_int_equal(parse_int("007", 0, 10, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(parse_int("-3", -5, 5, &v), 0);
+	assert_int_equal(v, -3);
+	assert_int_equal(parse_int("-3", 0, 5, &v), -1);
+	/* A signed decimal followed by a unit, for diff's rules: "+10%", "-5ms". */
+	assert_int_equal(parse_decimal("+10%", true, &d, &end), 0);
+	assert_true(d == 10);
+	assert_string_equal(end, "%");
+	assert_int_equal(parse_decimal("-5ms", true, &d, &end), 0);
+	assert_true(d == -5);
+	assert_string_equal(end, "ms");
+	assert_int_equal(parse_decimal("5e3", true, &d, &end), 0); /* 5, then "e3": not a unit */
+	assert_true(d == 5);
+	assert_string_equal(end, "e3");
+	assert_int_equal(parse_decimal("0x10", true, &d, &end), 0);
+	assert_true(d == 0);
+	assert_string_equal(end, "x10");
+	assert_int_equal(parse_decimal("+", true, &d, &end), -1);
+	assert_int_equal(parse_decimal("+5", false, &d, &end), -1);
+	assert_int_equal(parse_decimal(" 5", true, &d, &end), -1);
+}
+
+/* Each option's error says its limits, in one line. */
+static void test_limits_said(void **state)
+{
+	(void)state;
+	expect_error("invalid pid ' 5': expected a process id, a decimal number from 1 to 4194304",
+		     "-p", " 5", NULL);
+	expect_error("invalid pid '0x10'", "-p", "0x10", NULL);
+	expect_error("invalid pid '4194305'", "-p", "4194305", NULL);
+	expect_error(
+		"invalid duration '1e-300': expected a decimal number of seconds from 0.001 to 1000000000",
+		"-p", "1", "-d", "1e-300", NULL);
+	expect_error("invalid duration '0x10'", "-p", "1", "-d", "0x10", NULL);
+	expect_error("invalid duration '5 '", "-p", "1", "-d", "5 ", NULL);
+	expect_error("invalid duration '+5'", "-p", "1", "-d", "+5", NULL);
+	expect_error("invalid duration '1000000001'", "-p", "1", "-d", "1000000001", NULL);
+	expect_error("invalid duration '0.0009': too short, at least 0.001 s (1 ms)", "-p", "1",
+		     "-d", "0.0009", NULL);
+	expect_error("invalid interval '0.005': too short, at least 0.01 s (10 ms)", "-p", "1",
+		     "-i", "0.005", NULL);
+	expect_error("invalid interval '1e1'", "-p", "1", "-i", "1e1", NULL);
+	expect_error(
+		"invalid --top ' 5': expected rows per table (0: all), a decimal number from 0 to 1000000",
+		"-p", "1", "--top", " 5", NULL);
+	expect_error(
+		"invalid --max-threads '1e3': expected a number of threads, a decimal number from 1 to 4194304",
+		"-p", "1", "--max-threads", "1e3", NULL);
+	expect_error(
+		"invalid --repeat '0x3': expected a number of runs, a decimal number from 2 to 100",
+		"--repeat", "0x3", "--", "true", NULL);
+	expect_error("invalid --repeat '101'", "--repeat", "101", "--", "true", NULL);
+	expect_error("invalid --locks-min-wait '1e-3': expected a duration from 0 to 1000000 s",
+		     "-p", "1", "--locks-min-wait", "1e-3", NULL);
+	expect_error("invalid --locks-min-wait 'inf'", "-p", "1", "--locks-min-wait", "inf", NULL);
+}
+
+static void test_limits_accepted(void **state)
+{
+	struct opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "-p", "4194304", "-d", "0.001", "-i", "0.01", "--top", "0",
+			       "--max-threads", "4194304", "--locks-min-wait", "1000000s", NULL),
+			 OPTS_OK);
+	assert_int_equal(o.pid, 4194304);
+	assert_true(o.duration == 0.001 && o.interval == 0.01 && o.locks_min_wait == 1e6);
+	assert_int_equal(parse(&o, err, "-p", "07", "-d", "1000000000", "--locks-min-wait", "0",
+			       NULL),
+			 OPTS_OK);
+	assert_int_equal(o.pid, 7);
+	assert_true(o.duration == 1e9 && o.locks_min_wait == 0);
+	assert_int_equal(parse(&o, err, "--repeat", "100", "--", "true", NULL), OPTS_OK);
+	assert_int_equal(o.repeat, 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pid),	cmocka_unit_test(test_command),
-		cmocka_unit_test(test_errors),	cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_pid),	    cmocka_unit_test(test_command),
+		cmocka_unit_test(test_errors),	    cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_strict_numbers),
+		cmocka_unit_test(test_limits_said), cmocka_unit_test(test_limits_accepted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -333,6 +334,17 @@ static uint64_t inode_of(const char *path)
 	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
 }
 
+/* "MAJOR:MINOR INODE" of a file, as a maps line gives them (a file is read only if they match). */
+static const char *id_of(const char *path, char *buf, size_t len)
+{
+	struct stat st = { 0 };
+
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(buf, len, "%02x:%02x %" PRIu64, major(st.st_dev), minor(st.st_dev),
+		 (uint64_t)st.st_ino);
+	return buf;
+}
+
 /* Whether /proc/PID/map_files can be opened here (root in the initial user namespace). */
 static bool map_files_usable(void)
 {
@@ -402,7 +414,7 @@ static bool names_function(struct symbolizer *s, int pid, uint64_t start, uint64
 /* A file rewritten in place (same inode) with another build-id is read again. */
 static void test_rewritten(void **state)
 {
-	char dir[] = "/tmp/ct-symbols-XXXXXX", path[PATH_MAX], maps[PATH_MAX + 128];
+	char dir[] = "/tmp/ct-symbols-XXXXXX", path[PATH_MAX], maps[PATH_MAX + 128], id[64];
 	struct symbolizer *s = symbolizer_new();
 	struct timespec times[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } };
 	unsigned char *buf;
@@ -415,8 +427,8 @@ static void test_rewritten(void **state)
 	copy_fixture("libsymfix.so.1", dir, 0644);
 	snprintf(path, sizeof(path), "%s/libsymfix.so.1", dir);
 	ino = inode_of(path);
-	snprintf(maps, sizeof(maps), "10000000-10004000 r-xp 00000000 08:01 %" PRIu64 " %s\n", ino,
-		 path);
+	snprintf(maps, sizeof(maps), "10000000-10004000 r-xp 00000000 %s %s\n",
+		 id_of(path, id, sizeof(id)), path);
 	assert_int_equal(symbolizer_load_maps(s, pid, maps, strlen(maps)), 0);
 	assert_true(names_function(s, pid, 0x10001000, 0x10002000, "libsymfix.so.1:lib_work"));
 
@@ -461,6 +473,7 @@ static void test_broken(void **state)
 	uint64_t starts[16], ends[16], shoff, phoff;
 	size_t len, cap = 64 << 10, n;
 	int pid = getpid(), ret;
+	char id[64];
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -490,15 +503,14 @@ static void test_broken(void **state)
 	maps = malloc(cap);
 	assert_non_null(maps);
 	p = maps;
-	p += sprintf(p, "00400000-00402000 r-xp 00000000 08:01 %" PRIu64 " %s\n", inode_of(path[0]),
+	p += sprintf(p, "00400000-00402000 r-xp 00000000 %s %s\n", id_of(path[0], id, sizeof(id)),
 		     path[0]);
-	p += sprintf(p, "00402000-00403000 rw-p 00001000 08:01 %" PRIu64 " %s\n", inode_of(path[0]),
+	p += sprintf(p, "00402000-00403000 rw-p 00001000 %s %s\n", id_of(path[0], id, sizeof(id)),
 		     path[0]);
 	p += sprintf(p, "00403000-00405000 rw-p 00000000 00:00 0\n");
 	for (size_t i = 1; i < 6; i++)
-		p += sprintf(p, "%08zx-%08zx r-xp 00000000 08:01 %" PRIu64 " %s\n",
-			     0x500000 + i * 0x100000, 0x510000 + i * 0x100000, inode_of(path[i]),
-			     path[i]);
+		p += sprintf(p, "%08zx-%08zx r-xp 00000000 %s %s\n", 0x500000 + i * 0x100000,
+			     0x510000 + i * 0x100000, id_of(path[i], id, sizeof(id)), path[i]);
 	p += sprintf(p, "00c00000-00c01000 r-xp 00000000 08:01 123 /nonexistent/libgone.so.1\n"
 			"00c01000-00c02000 rw-p 00000000 00:00 0\n"
 			"00d00000-00d01000 r--p 00000000 08:01 5 /nonexistent/old.so (deleted)\n"

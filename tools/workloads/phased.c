@@ -5,7 +5,7 @@
  * window: every thread is blocked before and after a phase.
  *
  *   phased [--spin N] [--sleep N] [--pingpong N] [--syscalls N] [--spawn N]
- *          [--ms M] [--auto P]
+ *          [--ms M] [--auto P] [--leaderless]
  *
  * Prints "pid P", one "thread TID ROLE" line per thread and "ready", then
  * runs a phase on each SIGUSR1 and prints "done K" once every thread is
@@ -16,6 +16,9 @@
  *   ping/pong exchange one byte through two pipes (read/write)
  *   syscalls  exactly N getppid() and N close(-1) (each fails with EBADF)
  *   spawn     start N threads that each sleep 10 ms and exit, and join them
+ * With --leaderless the main thread hands its part to a "conductor" thread
+ * (listed instead of "main") and calls pthread_exit(): the process lives on
+ * with a zombie thread-group leader.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -169,7 +172,9 @@ static void wait_all_asleep(pid_t self)
 			f = fopen(path, "r");
 			if (!f)
 				continue;
-			if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[2] != 'S')
+			/* Z: the leader of a --leaderless process, gone for good. */
+			if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[2] != 'S' &&
+			    p[2] != 'Z')
 				busy = 1;
 			fclose(f);
 		}
@@ -192,17 +197,69 @@ static void run_phase(int nworkers, pid_t self)
 	printf("done %d\n", phase);
 }
 
+struct run {
+	struct worker *w;
+	int n;
+	long autorun;
+	sigset_t set;
+	int leaderless;
+};
+
+/* Phases on each SIGUSR1 (or --auto), then the counts; the end of the process. */
+static int conduct(struct run *r)
+{
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	int sig;
+
+	wait_all_asleep(self);
+	printf("pid %d\nthread %d %s\n", getpid(), self, r->leaderless ? "conductor" : "main");
+	for (int i = 0; i < r->n; i++)
+		printf("thread %d %s\n", r->w[i].tid, role_names[r->w[i].role]);
+	printf("ready\n");
+
+	if (r->autorun) {
+		for (long p = 0; p < r->autorun; p++)
+			run_phase(r->n, self);
+	} else {
+		for (;;) {
+			if (sigwait(&r->set, &sig))
+				return 1;
+			if (sig != SIGUSR1)
+				break;
+			run_phase(r->n, self);
+		}
+	}
+	for (int i = 0; i < r->n; i++)
+		printf("count %d %s %ld\n", r->w[i].tid, role_names[r->w[i].role], r->w[i].count);
+	pthread_mutex_lock(&lock);
+	stopping = 1;
+	pthread_cond_broadcast(&go);
+	pthread_mutex_unlock(&lock);
+	for (int i = 0; i < r->n; i++)
+		pthread_join(r->w[i].thread, NULL);
+	return 0;
+}
+
+static void *conductor_main(void *arg)
+{
+	exit(conduct(arg));
+}
+
 int main(int argc, char **argv)
 {
-	long nspin = 0, nsleep = 0, npingpong = 0, nsys = 0, autorun = 0, spawners = 0;
+	long nspin = 0, nsleep = 0, npingpong = 0, nsys = 0, spawners = 0;
+	struct run r = { 0 };
 	struct worker *w;
-	int n = 0, sig, fds[4];
-	pid_t self = (pid_t)syscall(SYS_gettid);
-	sigset_t set;
+	pthread_t conductor;
+	int n = 0, fds[4];
 
 	for (int i = 1; i < argc; i++) {
 		long *dst = NULL;
 
+		if (!strcmp(argv[i], "--leaderless")) {
+			r.leaderless = 1;
+			continue;
+		}
 		if (!strcmp(argv[i], "--spin"))
 			dst = &nspin;
 		else if (!strcmp(argv[i], "--sleep"))
@@ -216,10 +273,11 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--ms"))
 			dst = &phase_ms;
 		else if (!strcmp(argv[i], "--auto"))
-			dst = &autorun;
+			dst = &r.autorun;
 		if (!dst || i + 1 >= argc) {
 			fprintf(stderr, "usage: phased [--spin N] [--sleep N] [--pingpong N] "
-					"[--syscalls N] [--spawn N] [--ms M] [--auto PHASES]\n");
+					"[--syscalls N] [--spawn N] [--ms M] [--auto PHASES] "
+					"[--leaderless]\n");
 			return 2;
 		}
 		*dst = atol(argv[++i]);
@@ -227,11 +285,11 @@ int main(int argc, char **argv)
 	nsyscalls = nsys;
 	spawners = nspawn > 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&r.set);
+	sigaddset(&r.set, SIGUSR1);
+	sigaddset(&r.set, SIGTERM);
+	sigaddset(&r.set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &r.set, NULL);
 
 	w = calloc((size_t)(nspin + nsleep + 2 * npingpong + (nsys > 0) + spawners), sizeof(*w));
 	if (!w)
@@ -261,32 +319,11 @@ int main(int argc, char **argv)
 	while (registered < n)
 		pthread_cond_wait(&idle, &lock);
 	pthread_mutex_unlock(&lock);
-	wait_all_asleep(self);
-
-	printf("pid %d\nthread %d main\n", getpid(), self);
-	for (int i = 0; i < n; i++)
-		printf("thread %d %s\n", w[i].tid, role_names[w[i].role]);
-	printf("ready\n");
-
-	if (autorun) {
-		for (long p = 0; p < autorun; p++)
-			run_phase(n, self);
-	} else {
-		for (;;) {
-			if (sigwait(&set, &sig))
-				return 1;
-			if (sig != SIGUSR1)
-				break;
-			run_phase(n, self);
-		}
-	}
-	for (int i = 0; i < n; i++)
-		printf("count %d %s %ld\n", w[i].tid, role_names[w[i].role], w[i].count);
-	pthread_mutex_lock(&lock);
-	stopping = 1;
-	pthread_cond_broadcast(&go);
-	pthread_mutex_unlock(&lock);
-	for (int i = 0; i < n; i++)
-		pthread_join(w[i].thread, NULL);
-	return 0;
+	r.w = w;
+	r.n = n;
+	if (!r.leaderless)
+		return conduct(&r);
+	if (pthread_create(&conductor, NULL, conductor_main, &r))
+		return 1;
+	pthread_exit(NULL);
 }

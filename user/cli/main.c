@@ -17,7 +17,7 @@
 
 #include "store/diff.h"
 #include "store/record.h"
-#include "util/kernel.h"
+#include "probe/kernel.h"
 #include "util/log.h"
 #include "model/model.h"
 #include "cli/opts.h"

@@ -114,12 +114,92 @@ static enum opts_result fail(char *err, size_t errlen, const char *fmt, ...)
 	return OPTS_ERROR;
 }
 
+/*
+ * Limits of the numbers on the command line, said in their errors. A pid is
+ * at most the kernel's PID_MAX_LIMIT (4M on 64-bit). A trace shorter than
+ * 1 ms would show little but contrace's own start; an interval report takes
+ * milliseconds to make. Durations end up as 64-bit nanoseconds.
+ */
+#define PID_MAX 4194304
+#define DURATION_MIN 0.001
+#define INTERVAL_MIN 0.01
+#define SECONDS_MAX 1e9
+#define MIN_WAIT_MAX 1e6
+
+/* An integer option: "invalid WHAT 'ARG': expected MEANING from MIN to MAX". */
+static enum opts_result int_opt(const char *what, const char *meaning, const char *arg,
+				long long min, long long max, long long *out, char *err,
+				size_t errlen)
+{
+	if (parse_int(arg, min, max, out))
+		return fail(err, errlen,
+			    "invalid %s '%s': expected %s, a decimal number from %lld to %lld",
+			    what, arg, meaning, min, max);
+	return OPTS_OK;
+}
+
+/* Seconds in [min, max]: a decimal number, with the limits said when it is not one. */
+static enum opts_result seconds_opt(const char *what, const char *arg, double min, double *out,
+				    char *err, size_t errlen)
+{
+	double v;
+
+	if (parse_seconds(arg, &v) || v <= 0 || v > SECONDS_MAX)
+		return fail(
+			err, errlen,
+			"invalid %s '%s': expected a decimal number of seconds from %g to %.0f, e.g. 10 or 0.5",
+			what, arg, min, SECONDS_MAX);
+	if (v < min)
+		return fail(err, errlen, "invalid %s '%s': too short, at least %g s (%g ms)", what,
+			    arg, min, min * 1e3);
+	*out = v;
+	return OPTS_OK;
+}
+
+/* A numeric option: OPTS_OK, or OPTS_ERROR with err said. */
+static enum opts_result number_opt(struct opts *o, int c, const char *arg, char *err, size_t errlen)
+{
+	enum opts_result r = OPTS_OK;
+	long long v = 0;
+
+	switch (c) {
+	case 'p':
+		r = int_opt("pid", "a process id", arg, 1, PID_MAX, &v, err, errlen);
+		o->pid = (int)v;
+		break;
+	case 'd':
+		return seconds_opt("duration", arg, DURATION_MIN, &o->duration, err, errlen);
+	case 'i':
+		return seconds_opt("interval", arg, INTERVAL_MIN, &o->interval, err, errlen);
+	case OPT_TOP:
+		r = int_opt("--top", "rows per table (0: all)", arg, 0, 1000000, &v, err, errlen);
+		o->top = (int)v;
+		break;
+	case OPT_MAX_THREADS:
+		r = int_opt("--max-threads", "a number of threads", arg, 1, 1 << 22, &v, err,
+			    errlen);
+		o->max_threads = (int)v;
+		break;
+	case OPT_REPEAT:
+		r = int_opt("--repeat", "a number of runs", arg, 2, 100, &v, err, errlen);
+		o->repeat = (int)v;
+		break;
+	case OPT_LOCKS_MIN_WAIT:
+		if (parse_duration(arg, &o->locks_min_wait) || o->locks_min_wait > MIN_WAIT_MAX)
+			return fail(
+				err, errlen,
+				"invalid --locks-min-wait '%s': expected a duration from 0 to %.0f s, a decimal number of seconds or with a unit (ns, us, ms, s), e.g. 10ms",
+				arg, MIN_WAIT_MAX);
+		break;
+	}
+	return r;
+}
+
 enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, char *err,
 			    size_t errlen)
 {
 	const char *last_value = NULL;
 	bool dashdash;
-	long long v;
 	int c, i;
 
 	memset(o, 0, sizeof(*o));
@@ -135,28 +215,14 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 		last_value = optarg; /* glibc resets optarg to NULL for a flag */
 		switch (c) {
 		case 'p':
-			if (parse_int(optarg, 1, 0x3fffffff, &v))
-				return fail(err, errlen,
-					    "invalid pid '%s': expected a positive integer",
-					    optarg);
-			o->pid = (int)v;
-			break;
 		case 'd':
-			if (parse_seconds(optarg, &o->duration))
-				return fail(
-					err, errlen,
-					"invalid duration '%s': expected seconds > 0, e.g. 10 or 0.5",
-					optarg);
-			break;
 		case 'i':
-			if (parse_seconds(optarg, &o->interval))
-				return fail(
-					err, errlen,
-					"invalid interval '%s': expected seconds > 0, e.g. 1 or 0.5",
-					optarg);
-			if (o->interval < 0.01)
-				return fail(err, errlen, "interval '%s' too short: at least 0.01 s",
-					    optarg);
+		case OPT_TOP:
+		case OPT_MAX_THREADS:
+		case OPT_REPEAT:
+		case OPT_LOCKS_MIN_WAIT:
+			if (number_opt(o, c, optarg, err, errlen))
+				return OPTS_ERROR;
 			break;
 		case 'f':
 			o->follow = true;
@@ -174,19 +240,6 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			if (!*optarg)
 				return fail(err, errlen, "--json needs a file name or '-'");
 			o->json_path = optarg;
-			break;
-		case OPT_TOP:
-			if (parse_int(optarg, 0, 1000000, &v))
-				return fail(err, errlen,
-					    "invalid --top '%s': expected an integer >= 0", optarg);
-			o->top = (int)v;
-			break;
-		case OPT_MAX_THREADS:
-			if (parse_int(optarg, 1, 1 << 22, &v))
-				return fail(err, errlen,
-					    "invalid --max-threads '%s': expected 1..4194304",
-					    optarg);
-			o->max_threads = (int)v;
 			break;
 		case OPT_BTF:
 			o->btf_path = optarg;
@@ -214,21 +267,6 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 					err, errlen,
 					"invalid --gil '%s': expected auto, uprobe, libc, futex or off",
 					optarg);
-			break;
-		case OPT_LOCKS_MIN_WAIT:
-			if (parse_duration(optarg, &o->locks_min_wait))
-				return fail(
-					err, errlen,
-					"invalid --locks-min-wait '%s': expected a duration, e.g. 10ms",
-					optarg);
-			break;
-		case OPT_REPEAT:
-			if (parse_int(optarg, 2, 100, &v))
-				return fail(
-					err, errlen,
-					"invalid --repeat '%s': expected a number of runs, 2 to 100",
-					optarg);
-			o->repeat = (int)v;
 			break;
 		case 'h':
 			opts_usage(out);

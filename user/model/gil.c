@@ -52,7 +52,6 @@ static void say_thread(struct rpt_gil *g, size_t *found, const char *fmt, ...)
 #define HANDOFF_BOUND_PER_S 1000
 #define LONG_HELD_BLOCK_NS 10000000ULL
 
-
 static const struct snap_gilhist *find_hist(const struct snapshot *s, uint32_t slot)
 {
 	struct snap_gilhist key = { .slot = slot };

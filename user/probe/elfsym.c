@@ -1,30 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "probe/elfsym.h"
 
-int elfsym_open(struct elfsym *e, const char *path, char *err, size_t errlen)
+int elfsym_open(struct elfsym *e, int fd, const char *name, char *err, size_t errlen)
 {
-	int ret;
-
 	e->elf = NULL;
+	e->fd = fd;
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
 		return -EINVAL;
 	}
-	e->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (e->fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return ret;
-	}
-	e->elf = elf_begin(e->fd, ELF_C_READ, NULL);
+	e->elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF) {
-		snprintf(err, errlen, "%s is not an ELF file", path);
+		snprintf(err, errlen, "%s is not an ELF file", name);
 		elfsym_close(e);
 		return -ENOEXEC;
 	}
@@ -35,10 +26,7 @@ void elfsym_close(struct elfsym *e)
 {
 	if (e->elf)
 		elf_end(e->elf);
-	if (e->fd >= 0)
-		close(e->fd);
 	e->elf = NULL;
-	e->fd = -1;
 }
 
 /* The data of the symbol version section (.gnu.version), or NULL. */

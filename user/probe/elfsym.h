@@ -12,12 +12,14 @@
 
 /* An ELF file open for reading. */
 struct elfsym {
-	int fd;
+	int fd; /* the caller's: a file of a target is opened by tfile_open() */
 	Elf *elf;
 };
 
-/* 0, or -errno with a message in err (-ENOEXEC: not an ELF file). */
-int elfsym_open(struct elfsym *e, const char *path, char *err, size_t errlen);
+/* Read the ELF file open at fd (name: for messages). 0, or -ENOEXEC with a message in err. */
+int elfsym_open(struct elfsym *e, int fd, const char *name, char *err, size_t errlen);
+
+/* End the reading; the fd stays open. */
 void elfsym_close(struct elfsym *e);
 
 /*

@@ -83,7 +83,6 @@ int futex_read(struct snapshot *s, const struct futex_fds *fds)
 #define FUTEX_TID_MASK 0x3fffffffu
 #define FUTEX_WAITERS 0x80000000u
 
-
 /* Whether tid is a live thread of process tgid in s. */
 static bool live_thread_of(const struct snapshot *s, uint32_t tgid, uint32_t tid)
 {
@@ -360,5 +359,3 @@ void futex_update_text(int text_fd, struct symbolizer *sym, const int *pids, siz
 		prev = &key;
 	}
 }
-
-

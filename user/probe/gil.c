@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -19,51 +20,55 @@
 #include "probe/holds.h"
 #include "util/log.h"
 #include "probe/syscalls.h"
+#include "probe/tfile.h"
 
 /* Detection */
 
 /* The interpreter file a process maps: libpython3.X if any, else its python3.X executable. */
 struct interp {
-	char path[4096]; /* as in /proc/PID/maps */
+	char path[PATH_MAX]; /* as in /proc/PID/maps */
 	char base[64];
 	uint64_t start0; /* where its offset-0 mapping begins */
+	struct proc_map map; /* one of its mappings (map.path is path) */
+	bool lib;
 };
+
+static int want_interp(struct proc_map *m, void *ctx)
+{
+	struct interp *in = ctx;
+	const char *base;
+	bool ft, is_lib;
+	char ver[8];
+
+	if (!m->path || m->path[0] != '/')
+		return 0;
+	base = strrchr(m->path, '/') + 1;
+	if (!gil_parse_name(base, ver, sizeof(ver), &ft))
+		return 0;
+	is_lib = !strncmp(base, "lib", 3);
+	if (in->lib && !is_lib)
+		return 0;
+	if (strcmp(in->path, m->path) || (is_lib && !in->lib)) {
+		snprintf(in->path, sizeof(in->path), "%s", m->path);
+		snprintf(in->base, sizeof(in->base), "%s", base);
+		in->start0 = 0;
+		in->map = *m;
+		in->map.path = in->path;
+	}
+	in->lib = is_lib;
+	if (m->offset == 0 && !in->start0)
+		in->start0 = m->start;
+	return 0;
+}
 
 static int find_interp(int pid, struct interp *in)
 {
-	char maps[64], line[4200], ver[8];
-	bool lib = false, ft;
-	FILE *f;
+	int ret;
 
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	f = fopen(maps, "re");
-	if (!f)
-		return -errno;
-	in->path[0] = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off;
-		char *file = strchr(line, '/'), *base, perms[8];
-		bool is_lib;
-
-		if (!file || sscanf(line, "%llx-%llx %7s %llx", &start, &end, perms, &off) != 4)
-			continue;
-		file[strcspn(file, "\n")] = 0;
-		base = strrchr(file, '/') + 1;
-		if (!gil_parse_name(base, ver, sizeof(ver), &ft))
-			continue;
-		is_lib = !strncmp(base, "lib", 3);
-		if (lib && !is_lib)
-			continue;
-		if (strcmp(in->path, file) || (is_lib && !lib)) {
-			snprintf(in->path, sizeof(in->path), "%s", file);
-			snprintf(in->base, sizeof(in->base), "%s", base);
-			in->start0 = 0;
-		}
-		lib = is_lib;
-		if (off == 0 && !in->start0)
-			in->start0 = start;
-	}
-	fclose(f);
+	memset(in, 0, sizeof(*in));
+	ret = proc_maps_each(pid, want_interp, in);
+	if (ret)
+		return ret;
 	return in->path[0] ? 0 : -ENOENT;
 }
 
@@ -128,10 +133,18 @@ static uint64_t find_gil(int pid, const char *version, uint64_t runtime, uint64_
 	return 0;
 }
 
+/*
+ * A uprobe for process pid. The kernel places it in the memory of the
+ * thread it is attached to: a live one (a main thread that has exited has
+ * none).
+ */
 static struct bpf_link *probe(struct bpf_program *prog, bool ret, int pid, const char *path,
 			      uint64_t off)
 {
-	return off ? bpf_program__attach_uprobe(prog, ret, pid, path, (size_t)off) : NULL;
+	int tid = proc_live_tid(pid);
+
+	return off ? bpf_program__attach_uprobe(prog, ret, tid < 0 ? pid : tid, path, (size_t)off) :
+		     NULL;
 }
 
 static int attach_tier_a(struct gil *g, struct gil_proc *p, const char *path,
@@ -195,62 +208,83 @@ static int mark_gil(struct gil *g, const struct gil_proc *p)
  * target's C library calls. Needs the GIL's address. 0, or -errno with
  * p->info.why said.
  */
-static int attach_tier_b(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
+/*
+ * Tier B's three uprobes on the C library open at f (path: for messages):
+ * pthread_cond_signal's entry and --holds' two sites. 0, or -errno with err
+ * said.
+ */
+static int probe_libc(struct gil *g, struct gil_proc *p, const struct tfile *f, const char *path,
+		      char *err, size_t errlen)
 {
 	struct holds_sites sites;
 	uint64_t signal = 0, signal_off;
-	char path[4200];
 	struct elfsym e;
 	int ret, pid = p->info.pid;
 
-	ret = holds_find_libc(pid, path, sizeof(path));
-	if (ret) {
-		snprintf(err, errlen, "no C library mapped");
-		goto out;
-	}
-	ret = holds_find_sites(path, &sites, err, errlen);
+	ret = holds_find_sites(f->fd, path, &sites, err, errlen);
 	if (!ret && !sites.unlock_emulated) {
 		snprintf(err, errlen,
 			 "pthread_mutex_unlock in %s starts with a single-stepped instruction",
 			 path);
 		ret = -ENOTSUP;
 	}
+	if (!ret)
+		ret = elfsym_open(&e, f->fd, path, err, errlen);
 	if (ret)
-		goto out;
-	ret = elfsym_open(&e, path, err, errlen);
-	if (ret)
-		goto out;
+		return ret;
 	elfsym_each(&e, SHT_DYNSYM, want_signal, &signal);
 	signal_off = signal ? elfsym_file_offset(&e, signal, 1) : 0;
 	elfsym_close(&e);
 	if (!signal_off) {
 		snprintf(err, errlen, "%s has no pthread_cond_signal", path);
-		ret = -ENOENT;
-		goto out;
+		return -ENOENT;
 	}
-	ret = mark_gil(g, p);
-	if (ret) {
-		snprintf(err, errlen, "GIL address table: %s", strerror(-ret));
-		goto out;
-	}
-	p->links[0] = probe(g->signal, false, pid, path, signal_off);
-	p->links[1] = probe(g->unlock, false, pid, path, sites.unlock_off);
-	p->links[2] = probe(g->lock, false, pid, path, sites.lock_off);
+	p->links[0] = probe(g->signal, false, pid, f->probe_path, signal_off);
+	p->links[1] = probe(g->unlock, false, pid, f->probe_path, sites.unlock_off);
+	p->links[2] = probe(g->lock, false, pid, f->probe_path, sites.lock_off);
 	for (int i = 0; i < 3; i++) {
 		if (!p->links[i]) {
-			ret = -errno ? -errno : -EINVAL;
+			ret = errno ? -errno : -EINVAL;
 			snprintf(err, errlen, "cannot attach uprobes to %s: %s", path,
 				 strerror(-ret));
 			for (int j = 0; j < 3; j++)
 				bpf_link__destroy(p->links[j]);
 			memset(p->links, 0, sizeof(p->links));
-			goto out;
+			return ret;
 		}
 	}
+	return 0;
+}
+
+static int attach_tier_b(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
+{
+	struct holds_libc lib;
+	struct tfile f = { .fd = -1 };
+	int ret, pid = p->info.pid;
+
+	ret = holds_find_libc(pid, &lib);
+	if (ret) {
+		snprintf(err, errlen, "no C library mapped");
+		goto out;
+	}
+	ret = tfile_open(&f, pid, &lib.map, err, errlen);
+	if (ret)
+		goto out;
+	tfile_warn(&f, "GIL", pid, lib.path);
+	ret = mark_gil(g, p);
+	if (ret) {
+		snprintf(err, errlen, "GIL address table: %s", strerror(-ret));
+		goto out;
+	}
+	ret = probe_libc(g, p, &f, lib.path, err, errlen);
+	if (ret)
+		goto out;
+	tfile_close(&f);
 	p->info.tier = RPT_GIL_LIBC;
 	p->info.why[0] = 0;
 	return 0;
 out:
+	tfile_close(&f);
 	snprintf(p->info.why, sizeof(p->info.why), "C library probes: %s", err);
 	return ret;
 }
@@ -306,8 +340,11 @@ static int attach_stripped(struct gil *g, struct gil_proc *p, char *err, size_t 
 	if (g->mode != GIL_AUTO)
 		return -1;
 	snprintf(why, sizeof(why), "%s", p->info.why);
-	if (!attach_tier_c(g, p, err, errlen))
+	if (!attach_tier_c(g, p, err, errlen)) {
+		/* The report then shows tier C without a reason: -v says it. */
+		log_info("GIL of pid %d: %s: following its futex words instead", p->info.pid, why);
 		return 1;
+	}
 	snprintf(err, errlen, "%s; %s", why, p->info.why);
 	snprintf(p->info.why, sizeof(p->info.why), "%s", err);
 	return -1;
@@ -337,108 +374,72 @@ static bool image_replaced(const struct gil *g, const struct gil_proc *p)
 	return !bpf_map_lookup_elem(g->addrs_fd, &tgid, &a) && a.exec;
 }
 
-int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
+/* A process probed before, with the same interpreter file: follow its execve and GIL. */
+static int gil_again(struct gil *g, struct gil_proc *p, const struct interp *in, char *err,
+		     size_t errlen)
 {
-	struct gil_syms syms = { 0 };
-	struct gil_proc *p = NULL;
-	struct interp in;
-	struct stat st;
-	struct elfsym e;
-	char path[4200];
-	int ret;
+	int pid = p->info.pid;
 
-	if (!g->enabled)
-		return 0;
-	for (size_t i = 0; i < g->n; i++)
-		if (g->procs[i].info.pid == pid)
-			p = &g->procs[i];
-	if (find_interp(pid, &in))
-		return 0; /* not Python (or gone) */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, in.path);
-	if (stat(path, &st))
-		return 0;
-	if (p && p->dev == st.st_dev && p->ino == st.st_ino) {
-		/*
-		 * The same interpreter execve'd again: its uprobes stay (they
-		 * follow the file into the new image), its runtime moves.
-		 */
-		if (image_replaced(g, p)) {
-			p->runtime = p->runtime_off && in.start0 ? in.start0 + p->runtime_off : 0;
-			p->info.addr = 0;
-			p->remark = true;
-		}
-		/* Probed before the interpreter set its runtime up: look again. */
-		if (!p->info.addr && p->runtime) {
-			p->info.addr =
-				find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
-			if (p->info.addr && (p->remark || p->info.tier == RPT_GIL_UPROBES)) {
-				mark_gil(g, p);
-				p->remark = false;
-			}
-		}
-		if (p->pending_libc && p->info.addr) {
-			p->pending_libc = false;
-			return attach_stripped(g, p, err, errlen);
-		}
-		/* Threads come and go: keep their thread states known. */
-		if (p->info.tier == RPT_GIL_FUTEX)
-			gil_tstate_refresh(g->tstates_fd, pid, p->info.version, p->runtime);
-		return 0;
-	}
-	if (!p) {
-		/* Full: the entry of a Python process that has exited is reused. */
-		for (size_t i = 0; g->n == GIL_MAX_PROCS && i < g->n && !p; i++)
-			if (kill(g->procs[i].info.pid, 0) && errno == ESRCH)
-				p = &g->procs[i];
-		if (!p && g->n == GIL_MAX_PROCS) {
-			if (!g->full_said)
-				log_warn(
-					"more than %d Python processes at once: the GIL of pid %d and later ones is not followed",
-					GIL_MAX_PROCS, pid);
-			g->full_said = true;
-			return 0;
-		}
-		if (!p)
-			p = &g->procs[g->n++];
-	}
 	/*
-	 * A new process, or a new interpreter after an execve: the old probes
-	 * no longer fire. Removing a uprobe takes 100 ms or more: after the
-	 * report, not now, while the new interpreter's threads start.
+	 * The same interpreter execve'd again: its uprobes stay (they
+	 * follow the file into the new image), its runtime moves.
 	 */
-	for (int j = 0; j < GIL_MAX_LINKS; j++)
-		bury(g, p->links[j]);
-	memset(p, 0, sizeof(*p));
-	p->info.pid = pid;
-	p->dev = st.st_dev;
-	p->ino = st.st_ino;
-	snprintf(p->info.file, sizeof(p->info.file), "%s", in.base);
-	gil_parse_name(in.base, p->info.version, sizeof(p->info.version), &p->info.free_threaded);
-	if (p->info.free_threaded) {
-		snprintf(p->info.why, sizeof(p->info.why), "free-threaded build: no GIL");
-		return 1;
+	if (image_replaced(g, p)) {
+		p->runtime = p->runtime_off && in->start0 ? in->start0 + p->runtime_off : 0;
+		p->info.addr = 0;
+		p->remark = true;
 	}
-	ret = elfsym_open(&e, path, err, errlen);
-	if (ret) {
-		snprintf(p->info.why, sizeof(p->info.why), "%s", err);
-		return ret;
-	}
-	elfsym_each(&e, SHT_SYMTAB, want_sym, &syms);
-	if (!syms.runtime)
-		elfsym_each(&e, SHT_DYNSYM, want_sym, &syms);
-	if (syms.runtime && in.start0) {
-		p->runtime = in.start0 - elfsym_first_vaddr(&e) + syms.runtime;
-		p->runtime_off = p->runtime - in.start0;
+	/* Probed before the interpreter set its runtime up: look again. */
+	if (!p->info.addr && p->runtime) {
 		p->info.addr = find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
+		if (p->info.addr && (p->remark || p->info.tier == RPT_GIL_UPROBES)) {
+			mark_gil(g, p);
+			p->remark = false;
+		}
 	}
+	if (p->pending_libc && p->info.addr) {
+		p->pending_libc = false;
+		return attach_stripped(g, p, err, errlen);
+	}
+	/* Threads come and go: keep their thread states known. */
+	if (p->info.tier == RPT_GIL_FUTEX)
+		gil_tstate_refresh(g->tstates_fd, pid, p->info.version, p->runtime);
+	return 0;
+}
+
+/* The entry for a new Python process (or NULL: the table is full of live ones). */
+static struct gil_proc *new_proc(struct gil *g, int pid)
+{
+	struct gil_proc *p = NULL;
+
+	/* Full: the entry of a Python process that has exited is reused. */
+	for (size_t i = 0; g->n == GIL_MAX_PROCS && i < g->n && !p; i++)
+		if (kill(g->procs[i].info.pid, 0) && errno == ESRCH)
+			p = &g->procs[i];
+	if (!p && g->n == GIL_MAX_PROCS) {
+		if (!g->full_said)
+			log_warn(
+				"more than %d Python processes at once: the GIL of pid %d and later ones is not followed",
+				GIL_MAX_PROCS, pid);
+		g->full_said = true;
+		return NULL;
+	}
+	return p ? p : &g->procs[g->n++];
+}
+
+/* Choose the tier for the interpreter open as e, and place it. 1, or -errno with err said. */
+static int gil_place(struct gil *g, struct gil_proc *p, const struct tfile *f,
+		     const struct elfsym *e, const struct gil_syms *syms, char *err, size_t errlen)
+{
+	int ret = 1;
+
 	if (g->mode == GIL_LIBC || g->mode == GIL_FUTEX ||
-	    (g->mode == GIL_AUTO && (!syms.take[0] || !syms.drop))) {
+	    (g->mode == GIL_AUTO && (!syms->take[0] || !syms->drop))) {
 		/* Tiers B and C: need the GIL's address, which may come at a later refresh. */
 		snprintf(p->info.why, sizeof(p->info.why), "%s",
-			 syms.runtime ? "the GIL was not found in the process's memory" :
-					"no _PyRuntime symbol: the GIL cannot be found");
-		p->pending_libc = syms.runtime != 0;
-		ret = 1;
+			 syms->runtime ? "the GIL was not found in the process's memory" :
+					 "no _PyRuntime symbol: the GIL cannot be found");
+		p->pending_libc = syms->runtime != 0;
 		if (p->info.addr) {
 			p->pending_libc = false;
 			ret = attach_stripped(g, p, err, errlen);
@@ -451,15 +452,14 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 			 */
 			mark_gil(g, p);
 		}
-	} else if (!syms.take[0] || !syms.drop) {
+	} else if (!syms->take[0] || !syms->drop) {
 		snprintf(p->info.why, sizeof(p->info.why),
-			 "%s has no take_gil/drop_gil symbols (stripped build)", in.base);
-		ret = 1;
+			 "%s has no take_gil/drop_gil symbols (stripped build)", p->info.file);
 	} else {
-		ret = attach_tier_a(g, p, path, &e, &syms);
+		ret = attach_tier_a(g, p, f->probe_path, e, syms);
 		if (ret) {
-			snprintf(err, errlen, "cannot attach uprobes to %s in pid %d: %s", in.base,
-				 pid, strerror(-ret));
+			snprintf(err, errlen, "cannot attach uprobes to %s in pid %d: %s",
+				 p->info.file, p->info.pid, strerror(-ret));
 			snprintf(p->info.why, sizeof(p->info.why), "%s", err);
 		} else {
 			p->info.tier = RPT_GIL_UPROBES;
@@ -468,8 +468,99 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 			mark_gil(g, p);
 		}
 	}
-	elfsym_close(&e);
 	return ret;
+}
+
+/* Read the interpreter's symbols and GIL, and probe it. 1, or -errno with err said. */
+static int gil_probe(struct gil *g, struct gil_proc *p, const struct interp *in, char *err,
+		     size_t errlen)
+{
+	struct gil_syms syms = { 0 };
+	int ret, pid = p->info.pid;
+	struct elfsym e;
+	struct tfile f;
+
+	ret = tfile_open(&f, pid, &in->map, err, errlen);
+	if (ret) {
+		snprintf(p->info.why, sizeof(p->info.why), "%s", err);
+		return ret;
+	}
+	tfile_warn(&f, "GIL", pid, in->path);
+	ret = elfsym_open(&e, f.fd, in->path, err, errlen);
+	if (ret) {
+		snprintf(p->info.why, sizeof(p->info.why), "%s", err);
+		tfile_close(&f);
+		return ret;
+	}
+	elfsym_each(&e, SHT_SYMTAB, want_sym, &syms);
+	if (!syms.runtime)
+		elfsym_each(&e, SHT_DYNSYM, want_sym, &syms);
+	if (syms.runtime && in->start0) {
+		p->runtime = in->start0 - elfsym_first_vaddr(&e) + syms.runtime;
+		p->runtime_off = p->runtime - in->start0;
+		p->info.addr = find_gil(pid, p->info.version, p->runtime, &p->info.interval_us);
+	}
+	ret = gil_place(g, p, &f, &e, &syms, err, errlen);
+	elfsym_close(&e);
+	tfile_close(&f);
+	return ret;
+}
+
+void gil_note_exec(struct gil *g, int pid)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->procs[i].info.pid == pid)
+			g->procs[i].execd = true;
+}
+
+int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
+{
+	struct gil_proc *p = NULL;
+	struct interp in;
+	uint64_t dev;
+
+	if (!g->enabled)
+		return 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->procs[i].info.pid == pid)
+			p = &g->procs[i];
+	if (find_interp(pid, &in))
+		return 0; /* not Python (or gone) */
+	/* The file as the process maps it: no path of the target's is looked up for this. */
+	dev = makedev(in.map.dev_major, in.map.dev_minor);
+	if (p && p->dev == dev && p->ino == in.map.inode) {
+		p->execd = false;
+		return gil_again(g, p, &in, err, errlen);
+	}
+	/*
+	 * Another file, no execve: an exiting process unmaps its libpython
+	 * before its executable. What was found stays. (A file found before
+	 * the dynamic loader mapped libpython gave no tier: looked at again.)
+	 */
+	if (p && !p->execd && (p->info.tier != RPT_GIL_NONE || p->pending_libc))
+		return 0;
+	if (!p)
+		p = new_proc(g, pid);
+	if (!p)
+		return 0;
+	/*
+	 * A new process, or a new interpreter after an execve: the old probes
+	 * no longer fire. Removing a uprobe takes 100 ms or more: after the
+	 * report, not now, while the new interpreter's threads start.
+	 */
+	for (int j = 0; j < GIL_MAX_LINKS; j++)
+		bury(g, p->links[j]);
+	memset(p, 0, sizeof(*p));
+	p->info.pid = pid;
+	p->dev = dev;
+	p->ino = in.map.inode;
+	snprintf(p->info.file, sizeof(p->info.file), "%s", in.base);
+	gil_parse_name(in.base, p->info.version, sizeof(p->info.version), &p->info.free_threaded);
+	if (p->info.free_threaded) {
+		snprintf(p->info.why, sizeof(p->info.why), "free-threaded build: no GIL");
+		return 1;
+	}
+	return gil_probe(g, p, &in, err, errlen);
 }
 
 void gil_detach(struct gil *g)

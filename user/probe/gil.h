@@ -39,6 +39,7 @@ struct gil_proc {
 	uint64_t runtime; /* address of _PyRuntime in the process, 0 if unknown */
 	uint64_t runtime_off; /* of _PyRuntime from the interpreter's first mapping */
 	bool remark; /* execve'd: tell the BPF side the GIL's new address once found */
+	bool execd; /* an execve was seen since it was probed */
 	struct bpf_link *links[GIL_MAX_LINKS];
 };
 
@@ -65,6 +66,9 @@ struct gil {
  * reported without probes, with the reason).
  */
 int gil_attach(struct gil *g, int pid, char *err, size_t errlen);
+
+/* An execve of pid was seen: its next gil_attach() may find another interpreter. */
+void gil_note_exec(struct gil *g, int pid);
 
 /* Remove the uprobes (slow: after the report). */
 void gil_detach(struct gil *g);

@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
 #include "probe/elfsym.h"
 #include "probe/holds.h"
 #include "util/log.h"
+#include "probe/tfile.h"
 
 #define CODE_LEN 512 /* bytes of each function searched */
 
@@ -87,7 +88,7 @@ static int want_func(const char *name, const GElf_Sym *sym, int hidden, void *ct
 	return 0;
 }
 
-int holds_find_sites(const char *path, struct holds_sites *sites, char *err, size_t errlen)
+int holds_find_sites(int fd, const char *name, struct holds_sites *sites, char *err, size_t errlen)
 {
 	struct funcs f = { 0 };
 	uint64_t lock_off, unlock_off;
@@ -96,7 +97,7 @@ int holds_find_sites(const char *path, struct holds_sites *sites, char *err, siz
 	ssize_t got;
 	int ret;
 
-	ret = elfsym_open(&e, path, err, errlen);
+	ret = elfsym_open(&e, fd, name, err, errlen);
 	if (ret)
 		return ret;
 	elfsym_each(&e, SHT_DYNSYM, want_func, &f);
@@ -104,13 +105,13 @@ int holds_find_sites(const char *path, struct holds_sites *sites, char *err, siz
 	unlock_off = f.unlock ? elfsym_file_offset(&e, f.unlock, 1) : 0;
 	if (!lock_off || !unlock_off) {
 		snprintf(err, errlen, "%s has no pthread_mutex_lock and pthread_mutex_unlock",
-			 path);
+			 name);
 		ret = -ENOENT;
 		goto out;
 	}
-	got = pread(e.fd, code, sizeof(code), (off_t)lock_off);
+	got = pread(fd, code, sizeof(code), (off_t)lock_off);
 	holds_match_lock(code, got > 0 ? (size_t)got : 0, lock_off, sites);
-	got = pread(e.fd, code, sizeof(code), (off_t)unlock_off);
+	got = pread(fd, code, sizeof(code), (off_t)unlock_off);
 	holds_match_unlock(code, got > 0 ? (size_t)got : 0, unlock_off, sites);
 	if (!sites->lock_emulated) {
 		/*
@@ -120,7 +121,7 @@ int holds_find_sites(const char *path, struct holds_sites *sites, char *err, siz
 		snprintf(
 			err, errlen,
 			"%s: pthread_mutex_lock's code is not the glibc code --holds knows (no branch after the owner check)",
-			path);
+			name);
 		ret = -ENOTSUP;
 	}
 out:
@@ -128,40 +129,47 @@ out:
 	return ret;
 }
 
-/*
- * The C library process pid maps, as a path under /proc/PID/root:
- * libpthread (glibc before 2.34, where the mutex functions live) if mapped,
- * else libc. 0, -EAGAIN if the dynamic loader has not mapped it yet,
- * -ENOENT if there is none (static), or -errno.
- */
-int holds_find_libc(int pid, char *path, size_t len)
+struct libc_search {
+	struct holds_libc *lib;
+	bool pthread, libc, loader;
+};
+
+static void keep_map(struct holds_libc *lib, const struct proc_map *m)
 {
-	char maps[64], line[4096], libc[4096] = "", pthread[4096] = "";
-	bool loader = false;
-	FILE *f;
+	lib->map = *m;
+	snprintf(lib->path, sizeof(lib->path), "%s", m->path);
+	lib->map.path = lib->path;
+}
 
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	f = fopen(maps, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *file = strchr(line, '/'), *base;
+static int want_libc(struct proc_map *m, void *ctx)
+{
+	struct libc_search *s = ctx;
+	const char *base;
 
-		if (!file || !strstr(line, " r-xp "))
-			continue;
-		file[strcspn(file, "\n")] = 0;
-		base = strrchr(file, '/') + 1;
-		if (!strncmp(base, "libpthread.so", 13) || !strncmp(base, "libpthread-", 11))
-			snprintf(pthread, sizeof(pthread), "%s", file);
-		else if (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-2.", 7))
-			snprintf(libc, sizeof(libc), "%s", file);
-		else if (!strncmp(base, "ld-", 3))
-			loader = true;
+	if (!m->path || m->path[0] != '/' || strcmp(m->perms, "r-xp"))
+		return 0;
+	base = strrchr(m->path, '/') + 1;
+	if (!strncmp(base, "libpthread.so", 13) || !strncmp(base, "libpthread-", 11)) {
+		keep_map(s->lib, m);
+		s->pthread = true;
+	} else if ((!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-2.", 7)) && !s->pthread) {
+		keep_map(s->lib, m);
+		s->libc = true;
+	} else if (!strncmp(base, "ld-", 3)) {
+		s->loader = true;
 	}
-	fclose(f);
-	if (!pthread[0] && !libc[0])
-		return loader ? -EAGAIN : -ENOENT; /* EAGAIN: not mapped by the loader yet */
-	snprintf(path, len, "/proc/%d/root%s", pid, pthread[0] ? pthread : libc);
+	return 0;
+}
+
+int holds_find_libc(int pid, struct holds_libc *lib)
+{
+	struct libc_search s = { .lib = lib };
+	int ret = proc_maps_each(pid, want_libc, &s);
+
+	if (ret)
+		return ret;
+	if (!s.pthread && !s.libc)
+		return s.loader ? -EAGAIN : -ENOENT; /* EAGAIN: not mapped by the loader yet */
 	return 0;
 }
 
@@ -206,20 +214,82 @@ static void say_cost(struct holds *h, const struct holds_sites *sites, const cha
 			basename(copy), pid);
 }
 
+/* Attach the two uprobes of process p to the C library open at f. 0, or -errno with err said. */
+static int attach_sites(struct holds *h, struct holds_proc *p, const struct tfile *f,
+			const struct holds_libc *lib, char *err, size_t errlen)
+{
+	struct holds_sites sites;
+	int ret, tid = proc_live_tid(p->pid);
+	char why[512];
+
+	/* Attached to a live thread: one that has exited has no memory to probe. */
+	if (tid < 0)
+		tid = p->pid;
+	ret = holds_find_sites(f->fd, lib->path, &sites, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "--holds: %s", why);
+		return ret;
+	}
+	/*
+	 * On the file checked and open, not on a path: the kernel resolves a
+	 * uprobe's path itself, and /proc/self/fd/N is this very inode.
+	 * Releases first: an acquisition seen must have its release seen.
+	 */
+	p->links[1] = bpf_program__attach_uprobe(h->release, false, tid, f->probe_path,
+						 (size_t)sites.unlock_off);
+	if (p->links[1])
+		p->links[0] = bpf_program__attach_uprobe(h->acquired, false, tid, f->probe_path,
+							 (size_t)sites.lock_off);
+	if (!p->links[0]) {
+		ret = -errno;
+		unlink_proc(p);
+		snprintf(err, errlen, "--holds: cannot attach uprobes to %s: %s", lib->path,
+			 strerror(-ret));
+		return ret;
+	}
+	say_cost(h, &sites, lib->path, p->pid);
+	return 0;
+}
+
+/* Probe the C library lib of process p. 1, or -errno with err said. */
+static int probe_libc(struct holds *h, struct holds_proc *p, const struct holds_libc *lib,
+		      char *err, size_t errlen)
+{
+	struct tfile f;
+	char why[512];
+	int ret;
+
+	p->dev = makedev(lib->map.dev_major, lib->map.dev_minor);
+	p->ino = lib->map.inode;
+	ret = tfile_open(&f, p->pid, &lib->map, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "--holds: %s: no exact holds for it", why);
+		h->skipped++;
+		return ret;
+	}
+	tfile_warn(&f, "--holds", p->pid, lib->path);
+	ret = attach_sites(h, p, &f, lib, err, errlen);
+	tfile_close(&f);
+	if (ret) {
+		h->skipped++;
+		return ret;
+	}
+	h->probed++;
+	return 1;
+}
+
 int holds_attach(struct holds *h, int pid, char *err, size_t errlen)
 {
 	struct holds_proc *p = NULL;
-	struct holds_sites sites;
-	struct stat st = { 0 };
-	char path[4200];
+	struct holds_libc lib;
+	uint64_t dev;
 	int ret;
 
 	for (size_t i = 0; i < h->n; i++)
 		if (h->procs[i].pid == pid)
 			p = &h->procs[i];
-	ret = holds_find_libc(pid, path, sizeof(path));
-	if (!ret && stat(path, &st))
-		ret = -errno;
+	ret = holds_find_libc(pid, &lib);
+	dev = ret ? 0 : makedev(lib.map.dev_major, lib.map.dev_minor);
 	if (p && ret == -ENOENT && p->links[0]) {
 		/* Probed before its execve; the new image maps no C library. */
 		retire_proc(h, p);
@@ -232,7 +302,7 @@ int holds_attach(struct holds *h, int pid, char *err, size_t errlen)
 			pid);
 		return ret;
 	}
-	if (p && (ret || (p->dev == st.st_dev && p->ino == st.st_ino)))
+	if (p && (ret || (p->dev == dev && p->ino == lib.map.inode)))
 		return 0; /* tried already; or probed, and it maps the same library */
 	if (!p) {
 		if (h->n == HOLDS_MAX_PROCS) {
@@ -244,13 +314,11 @@ int holds_attach(struct holds *h, int pid, char *err, size_t errlen)
 				 HOLDS_MAX_PROCS, pid);
 			return -ENOSPC;
 		}
+		if (ret == -EAGAIN)
+			return 0; /* the loader is at work: try at the next refresh */
 		p = &h->procs[h->n++];
 		memset(p, 0, sizeof(*p));
 		p->pid = pid;
-		if (ret == -EAGAIN) {
-			h->n--; /* the loader is at work: try at the next refresh */
-			return 0;
-		}
 		if (ret) {
 			h->skipped++;
 			snprintf(err, errlen, "--holds: pid %d maps no C library: %s", pid,
@@ -264,30 +332,7 @@ int holds_attach(struct holds *h, int pid, char *err, size_t errlen)
 	} else {
 		h->skipped--; /* it failed before; it is tried again below */
 	}
-	p->dev = st.st_dev;
-	p->ino = st.st_ino;
-	ret = holds_find_sites(path, &sites, err, errlen);
-	if (ret) {
-		h->skipped++;
-		return ret;
-	}
-	/* Releases first: an acquisition seen must have its release seen. */
-	p->links[1] =
-		bpf_program__attach_uprobe(h->release, false, pid, path, (size_t)sites.unlock_off);
-	if (p->links[1])
-		p->links[0] = bpf_program__attach_uprobe(h->acquired, false, pid, path,
-							 (size_t)sites.lock_off);
-	if (!p->links[0]) {
-		ret = -errno;
-		unlink_proc(p);
-		h->skipped++;
-		snprintf(err, errlen, "--holds: cannot attach uprobes to %s: %s", path,
-			 strerror(-ret));
-		return ret;
-	}
-	h->probed++;
-	say_cost(h, &sites, path, pid);
-	return 1;
+	return probe_libc(h, p, &lib, err, errlen);
 }
 
 void holds_detach(struct holds *h)

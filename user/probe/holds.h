@@ -18,9 +18,12 @@
 #ifndef CONTRACE_HOLDS_H
 #define CONTRACE_HOLDS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/procfs.h"
 
 struct bpf_program;
 struct bpf_link;
@@ -34,11 +37,12 @@ struct holds_sites {
 };
 
 /*
- * Find the probe sites in the ELF file at path (a C library with
- * pthread_mutex_lock and pthread_mutex_unlock in .dynsym). 0, or -errno
- * with a message in err (-ENOENT: the functions are not there).
+ * Find the probe sites in the ELF file open at fd (a C library with
+ * pthread_mutex_lock and pthread_mutex_unlock in .dynsym; name: for
+ * messages). 0, or -errno with a message in err (-ENOENT: the functions
+ * are not there).
  */
-int holds_find_sites(const char *path, struct holds_sites *sites, char *err, size_t errlen);
+int holds_find_sites(int fd, const char *name, struct holds_sites *sites, char *err, size_t errlen);
 
 /*
  * Classify the code of pthread_mutex_lock (code: its first len bytes, at
@@ -48,19 +52,25 @@ int holds_find_sites(const char *path, struct holds_sites *sites, char *err, siz
 void holds_match_lock(const uint8_t *code, size_t len, uint64_t off, struct holds_sites *sites);
 void holds_match_unlock(const uint8_t *code, size_t len, uint64_t off, struct holds_sites *sites);
 
+/* The C library a process maps: one of its executable mappings. */
+struct holds_libc {
+	struct proc_map map; /* map.path points to path */
+	char path[PATH_MAX];
+};
+
 /*
- * The C library process pid maps, as a path under /proc/PID/root:
- * libpthread (glibc before 2.34) if mapped, else libc. 0, -EAGAIN if the
- * dynamic loader has not mapped it yet, -ENOENT if there is none (static).
+ * The C library process pid maps: libpthread (glibc before 2.34) if
+ * mapped, else libc. 0, -EAGAIN if the dynamic loader has not mapped it
+ * yet, -ENOENT if there is none (static), or -errno.
  */
-int holds_find_libc(int pid, char *path, size_t len);
+int holds_find_libc(int pid, struct holds_libc *lib);
 
 #define HOLDS_MAX_PROCS 64
 
 /* A process tried: the C library probed (links NULL: not probed). */
 struct holds_proc {
 	int pid;
-	uint64_t dev, ino; /* of the C library */
+	uint64_t dev, ino; /* of the C library, as its maps line says */
 	struct bpf_link *links[2]; /* acquired, release */
 };
 
@@ -80,7 +90,7 @@ struct holds {
 /*
  * Probe process pid (a tgid) if not yet done, or again if it maps another C
  * library since (an execve): find the C library it maps (libpthread before
- * glibc 2.34, else libc), through /proc/PID/root. A process is tried once
+ * glibc 2.34, else libc), open it with tfile_open(). A process is tried once
  * per library. 1 if probed now, 0 if nothing changed, -errno on failure
  * (with a message in err).
  */

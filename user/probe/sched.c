@@ -165,4 +165,3 @@ int sched_resolve_names(struct snapshot *cache, struct snapshot *s)
 	s->cap.names = 0;
 	return vec_append(s->names, s->nnames, s->cap.names, cache->names, cache->nnames);
 }
-

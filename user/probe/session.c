@@ -10,7 +10,7 @@
 
 #include "contrace.h"
 #include "contrace.skel.h"
-#include "util/kernel.h"
+#include "probe/kernel.h"
 #include "util/log.h"
 #include "util/procfs.h"
 #include "probe/sched.h"
@@ -19,6 +19,7 @@
 #include "probe/gil.h"
 #include "probe/holds.h"
 #include "probe/symbols.h"
+#include "probe/target.h"
 #include "probe/task.h"
 #include "probe/syscalls.h"
 #include "util/vec.h"
@@ -86,8 +87,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	s->refresh_due = true;
-	if (e->kind == CT_EV_EXEC)
+	if (e->kind == CT_EV_EXEC) {
 		task_proc_exec(&s->procs, e->pid);
+		gil_note_exec(&s->gil, (int)e->pid);
+	}
 	if (e->kind == CT_EV_EXEC || e->kind == CT_EV_PROCESS) {
 		int *p = vec_push(s->news, s->nnews, s->news_cap);
 
@@ -99,8 +102,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static void session_release(struct session *s);
 
-static int session_init(struct session *s, const struct session_cfg *cfg, char *err,
-			size_t errlen)
+static int session_init(struct session *s, const struct session_cfg *cfg, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = cfg->btf_path);
 	struct contrace_bpf *skel;
@@ -111,12 +113,10 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 
 	memset(s, 0, sizeof(*s));
 	if (cfg->btf_path) {
-		if (access(cfg->btf_path, R_OK)) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot read BTF file '%s': %s", cfg->btf_path,
-				 strerror(errno));
+		/* libbpf's own errors say "Input/output error" or "Unknown error 4001". */
+		ret = kernel_btf_check(cfg->btf_path, err, errlen);
+		if (ret)
 			return ret;
-		}
 	} else if (access(KERNEL_BTF_PATH, R_OK)) {
 		snprintf(
 			err, errlen,
@@ -303,6 +303,12 @@ long session_seed(struct session *s, char *err, size_t errlen)
 		}
 		if (c->seeded == before)
 			break;
+	}
+	/* None: the target exited (the caller says so), or the kernel hid it. */
+	if (!c->seeded) {
+		ret = target_unseen((int)s->skel->rodata->ct_cfg.targ_tgid, err, errlen);
+		if (ret)
+			return ret;
 	}
 	return (long)c->seeded;
 }

@@ -17,6 +17,7 @@
 #include <gelf.h>
 
 #include "probe/symbols.h"
+#include "probe/tfile.h"
 #include "util/vec.h"
 
 /* Bounds on what the processes and files may cost. */
@@ -427,56 +428,35 @@ static const struct sym *symtab_find(const struct symtab *t, uint64_t addr)
 	return NULL;
 }
 
-/* A regular file, opened without side effects, or -errno. */
-static int open_regular(const char *path, struct stat *st)
+static struct proc_map to_proc_map(const struct mapping *m)
 {
-	int fd;
-
-	/* Never open a device or a FIFO that took the place of a mapped file. */
-	if (stat(path, st))
-		return -errno;
-	if (!S_ISREG(st->st_mode))
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
+	return (struct proc_map){
+		.start = m->start,
+		.end = m->end,
+		.inode = m->inode,
+		.dev_major = m->dev_major,
+		.dev_minor = m->dev_minor,
+		.path = m->path,
+		.deleted = m->deleted,
+	};
 }
 
 /*
- * The file of mapping m: through /proc/PID/root (the process's own view of
- * the file system), else through /proc/PID/map_files (root only; the one
- * way to a deleted file), else the file at the path even if its inode is
- * not the mapping's (file systems such as overlayfs may disagree).
+ * The file of mapping m, as tfile_open() finds it: through its path inside
+ * the process's root when that still leads to the mapped file, else through
+ * /proc/PID/map_files (root only; the one way to a deleted file). An fd, or
+ * -errno.
  */
 static int open_mapped(int pid, const struct mapping *m, struct stat *st)
 {
-	char path[PATH_MAX + 64];
-	struct stat alt_st;
-	int fd = -ENOENT, alt, n;
+	struct proc_map pm = to_proc_map(m);
+	struct tfile f = { .fd = -1 };
+	char err[256];
+	int ret;
 
-	if (!m->deleted) {
-		n = snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
-		if (n > 0 && (size_t)n < sizeof(path)) {
-			fd = open_regular(path, st);
-			if (fd >= 0 && st->st_ino == m->inode)
-				return fd;
-		}
-	}
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start,
-		 m->end);
-	alt = open_regular(path, &alt_st);
-	if (alt >= 0) {
-		if (fd >= 0)
-			close(fd);
-		*st = alt_st;
-		return alt;
-	}
-	return fd;
+	ret = tfile_open(&f, pid, &pm, err, sizeof(err));
+	*st = f.st;
+	return ret ? ret : f.fd;
 }
 
 /*
@@ -629,53 +609,37 @@ static bool is_libc_name(const char *name)
 }
 
 /* One line of /proc/PID/maps into m: 0, 1 to skip it, or -ENOMEM. */
-static int parse_line(const char *line, struct mapping *m)
+static int parse_line(char *line, struct mapping *m)
 {
-	static const char deleted[] = " (deleted)";
-	uint64_t start, end, off, inode;
-	unsigned int major, minor;
-	char perms[5], *slash;
-	size_t n;
-	int pos = 0;
+	struct proc_map pm;
+	char *slash;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n", &start,
-		   &end, perms, &off, &major, &minor, &inode, &pos) != 7 ||
-	    !pos || start >= end || strlen(perms) != 4)
+	if (proc_parse_map(line, &pm))
 		return 1;
 	memset(m, 0, sizeof(*m));
-	m->start = start;
-	m->end = end;
-	m->offset = off;
-	m->inode = inode;
-	m->dev_major = major;
-	m->dev_minor = minor;
-	m->prot = (perms[0] == 'r' ? MP_R : 0) | (perms[1] == 'w' ? MP_W : 0) |
-		  (perms[2] == 'x' ? MP_X : 0);
-	line += pos;
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (!*line) {
+	m->start = pm.start;
+	m->end = pm.end;
+	m->offset = pm.offset;
+	m->inode = pm.inode;
+	m->dev_major = pm.dev_major;
+	m->dev_minor = pm.dev_minor;
+	m->deleted = pm.deleted;
+	m->prot = (pm.perms[0] == 'r' ? MP_R : 0) | (pm.perms[1] == 'w' ? MP_W : 0) |
+		  (pm.perms[2] == 'x' ? MP_X : 0);
+	if (!pm.path) {
 		m->kind = MK_ANON;
 		return 0;
-	}
-	m->path = strdup(line);
-	if (!m->path)
-		return -ENOMEM;
-	n = strlen(m->path);
-	if (n > sizeof(deleted) - 1 && !strcmp(m->path + n - (sizeof(deleted) - 1), deleted)) {
-		m->path[n - (sizeof(deleted) - 1)] = '\0';
-		m->deleted = true;
 	}
 	/*
 	 * Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, System V shared
 	 * memory) shows as a deleted /dev/zero or /SYSVkey: no file to name it.
 	 */
-	if (m->deleted && (!strcmp(m->path, "/dev/zero") || !strncmp(m->path, "/SYSV", 5))) {
-		free(m->path);
+	if (m->deleted && (!strcmp(pm.path, "/dev/zero") || !strncmp(pm.path, "/SYSV", 5)))
 		m->path = strdup("[anon shared]");
-		if (!m->path)
-			return -ENOMEM;
-	}
+	else
+		m->path = strdup(pm.path);
+	if (!m->path)
+		return -ENOMEM;
 	m->kind = m->path[0] == '[' ? MK_SPECIAL : MK_FILE;
 	slash = strrchr(m->path, '/');
 	m->label = m->kind == MK_FILE && slash && slash[1] ? slash + 1 : m->path;
@@ -781,17 +745,18 @@ static bool openable(const struct mapping *m)
 	return m->kind == MK_FILE && m->inode && m->path[0] == '/';
 }
 
-/* Whether the file of a mapping of the previous maps still has the size and time it had. */
-static bool unchanged(int pid, const struct mapping *old)
+/*
+ * Whether the file of a mapping of the previous maps still has the size and
+ * time it had; root: the process's root (tfile_root), or -errno.
+ */
+static bool unchanged(int root, const struct mapping *old)
 {
-	char path[PATH_MAX + 64];
+	struct proc_map pm = to_proc_map(old);
 	struct stat st;
-	int n;
 
-	if (old->deleted)
-		return true;
-	n = snprintf(path, sizeof(path), "/proc/%d/root%s", pid, old->path);
-	if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st))
+	/* A path that no longer leads to the mapped file says nothing of it. */
+	if (old->deleted || root < 0 || tfile_stat_at(root, old->path, &st) ||
+	    !tfile_is_mapped(&st, &pm))
 		return true;
 	return st.st_size == old->size &&
 	       (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == old->mtime_ns;
@@ -806,7 +771,9 @@ static int attach_files(struct symbolizer *s, int pid, const struct mapping *old
 {
 	struct map_index x;
 	const struct mapping **slot, *prev;
+	bool root_tried = false;
 	size_t size = 16;
+	int root = -1; /* the process's root, opened at the first file to check */
 
 	while (size < 2 * (nold + n))
 		size *= 2;
@@ -822,9 +789,13 @@ static int attach_files(struct symbolizer *s, int pid, const struct mapping *old
 			continue;
 		slot = index_slot(&x, &v[i]);
 		prev = *slot;
-		if (prev && (uintptr_t)prev - (uintptr_t)v >= n * sizeof(*v) &&
-		    !unchanged(pid, prev))
-			prev = NULL;
+		if (prev && (uintptr_t)prev - (uintptr_t)v >= n * sizeof(*v)) {
+			if (!root_tried)
+				root = tfile_root(pid);
+			root_tried = true;
+			if (!unchanged(root, prev))
+				prev = NULL;
+		}
 		if (prev) {
 			v[i].file = prev->file;
 			v[i].opened = prev->opened;
@@ -837,6 +808,8 @@ static int attach_files(struct symbolizer *s, int pid, const struct mapping *old
 		}
 		*slot = &v[i];
 	}
+	if (root >= 0)
+		close(root);
 	free(x.slots);
 	return 0;
 }
@@ -911,10 +884,11 @@ static int read_maps(int pid, char **out, size_t *outlen)
 {
 	size_t len = 0, cap = 1 << 16;
 	char path[64], *buf, *nb;
+	int fd, err = 0, tid = proc_live_tid(pid);
 	ssize_t n;
-	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	/* A main thread that has exited shows no maps: another thread shows the process's. */
+	snprintf(path, sizeof(path), "/proc/%d/maps", tid < 0 ? pid : tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
@@ -1005,12 +979,19 @@ static uint64_t text_hash(const char *t, size_t len)
  */
 static bool maps_unchanged(const struct symproc *p, int pid, uint64_t hash, size_t len)
 {
+	bool same = true;
+	int root;
+
 	if (!p->n || p->maps_len != len || p->maps_hash != hash)
 		return false;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->maps[i].opened && !unchanged(pid, &p->maps[i]))
-			return false;
-	return true;
+	root = tfile_root(pid);
+	/* A file's mappings are adjacent: each file is looked at once. */
+	for (size_t i = 0; i < p->n && same; i++)
+		if (p->maps[i].opened && !(i && same_file(&p->maps[i - 1], &p->maps[i])))
+			same = unchanged(root, &p->maps[i]);
+	if (root >= 0)
+		close(root);
+	return same;
 }
 
 int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t len)

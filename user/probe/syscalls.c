@@ -50,4 +50,3 @@ int syscalls_close(struct snapshot *s)
 	}
 	return 0;
 }
-

@@ -25,6 +25,13 @@ struct target {
 int target_attach(struct target *t, int pid, char *err, size_t errlen);
 
 /*
+ * The probes found no thread of process pid: why, if it has not simply
+ * exited. 0 if it has (nothing to add), else -EPERM with a message in err
+ * (the kernel showed none of its live threads to the BPF task iterator).
+ */
+int target_unseen(int pid, char *err, size_t errlen);
+
+/*
  * Fork the command, stopped before its execve until target_release().
  * 0, or -errno with a message (127 exit code advised for a command not found).
  */

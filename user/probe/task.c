@@ -133,5 +133,3 @@ void task_free_procs(struct proc_cache *c)
 	free(c->v);
 	memset(c, 0, sizeof(*c));
 }
-
-

@@ -58,16 +58,40 @@ const char *fmt_pct(char *buf, size_t len, double ratio)
 	return buf;
 }
 
+int parse_decimal(const char *s, bool sign, double *out, const char **end)
+{
+	const char *p = s;
+	bool dot = false;
+	size_t digits = 0;
+	char buf[64];
+
+	if (!s)
+		return -1;
+	if (sign && (*p == '+' || *p == '-'))
+		p++;
+	for (; isdigit((unsigned char)*p) || (*p == '.' && !dot); p++) {
+		if (*p == '.')
+			dot = true;
+		else
+			digits++;
+	}
+	if (!digits || (size_t)(p - s) >= sizeof(buf))
+		return -1;
+	/* strtod of the checked characters only: "5e3" is 5 followed by "e3". */
+	memcpy(buf, s, (size_t)(p - s));
+	buf[p - s] = '\0';
+	*out = strtod(buf, NULL);
+	if (end)
+		*end = p;
+	return 0;
+}
+
 int parse_seconds(const char *s, double *out)
 {
-	char *end;
+	const char *end;
 	double v;
 
-	if (!s || !*s)
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v <= 0 || v > 1e9)
+	if (parse_decimal(s, false, &v, &end) || *end)
 		return -1;
 	*out = v;
 	return 0;
@@ -79,23 +103,14 @@ int parse_duration(const char *s, double *seconds)
 		const char *unit;
 		double scale;
 	} units[] = { { "ns", 1e-9 }, { "us", 1e-6 }, { "ms", 1e-3 }, { "s", 1 }, { "", 1 } };
-	char *end;
+	const char *end;
 	double v;
 
-	/* Plain decimal only: strtod would also take " 5", "0x10" (16) and "inf". */
-	if (!s || !(isdigit((unsigned char)*s) || *s == '.') || strpbrk(s, "xXpP"))
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v))
+	if (parse_decimal(s, false, &v, &end))
 		return -1;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (!strcmp(end, units[i].unit)) {
-			v *= units[i].scale;
-			/* At most a million seconds (11 days): it becomes nanoseconds in 64 bits. */
-			if (v > 1e6)
-				return -1;
-			*seconds = v;
+			*seconds = v * units[i].scale;
 			return 0;
 		}
 	}
@@ -104,14 +119,23 @@ int parse_duration(const char *s, double *seconds)
 
 int parse_int(const char *s, long long min, long long max, long long *out)
 {
+	const char *p = s;
 	char *end;
 	long long v;
 
-	if (!s || !*s)
+	if (!s)
+		return -1;
+	if (*p == '-' && min < 0)
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p)
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || *end || v < min || v > max)
+	if (errno || v < min || v > max)
 		return -1;
 	*out = v;
 	return 0;

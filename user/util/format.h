@@ -3,6 +3,7 @@
 #ifndef CONTRACE_FORMAT_H
 #define CONTRACE_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,13 +15,29 @@ const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 /* A ratio as a percentage: "97.6%", "0.4%", "100%". */
 const char *fmt_pct(char *buf, size_t len, double ratio);
 
-/* Parse a positive decimal number of seconds ("2", "0.5", "1e-3") into *out. -1 if invalid. */
+/*
+ * Numbers from the command line are plain decimal: strtod and strtoll would
+ * also take " 5", "5 " (strtod's end pointer aside), "0x10" (16), "1e-300",
+ * "inf" and "nan", none of which a user means as a duration or a count.
+ */
+
+/*
+ * A plain decimal number at the start of s: an optional sign if `sign`,
+ * then digits with at most one '.' ("10", "0.5", ".5", "-3"; at most 63
+ * characters). *end (if end) is set after it. 0, or -1 if there is none.
+ */
+int parse_decimal(const char *s, bool sign, double *out, const char **end);
+
+/* A non-negative decimal number of seconds, nothing around it ("2", "0.5"). 0, or -1. */
 int parse_seconds(const char *s, double *out);
 
-/* Parse a duration: a number of seconds, or with a unit ns, us, ms, s ("10ms"). -1 if invalid. */
+/*
+ * A duration: a non-negative decimal number of seconds, or one with a unit
+ * ns, us, ms, s ("10ms"). 0, or -1.
+ */
 int parse_duration(const char *s, double *seconds);
 
-/* Parse a decimal integer in [min, max] into *out. -1 if invalid. */
+/* A decimal integer in [min, max] (a '-' only if min < 0). 0, or -1 if invalid or out of range. */
 int parse_int(const char *s, long long min, long long max, long long *out);
 
 #endif

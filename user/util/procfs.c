@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +37,52 @@ static ssize_t read_file(const char *path, char *buf, size_t len)
 	close(fd);
 	buf[total] = '\0';
 	return total;
+}
+
+int proc_parse_map(char *line, struct proc_map *m)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n, dl = sizeof(deleted) - 1;
+	int pos = 0;
+
+	memset(m, 0, sizeof(*m));
+	line[strcspn(line, "\n")] = '\0';
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n", &m->start,
+		   &m->end, m->perms, &m->offset, &m->dev_major, &m->dev_minor, &m->inode,
+		   &pos) != 7 ||
+	    !pos || m->start >= m->end || strlen(m->perms) != 4)
+		return -EINVAL;
+	line += pos;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (!*line)
+		return 0;
+	m->path = line;
+	n = strlen(line);
+	if (n > dl && !strcmp(line + n - dl, deleted)) {
+		line[n - dl] = '\0';
+		m->deleted = true;
+	}
+	return 0;
+}
+
+int proc_maps_each(int pid, int (*fn)(struct proc_map *m, void *ctx), void *ctx)
+{
+	char path[64], line[PATH_MAX + 128];
+	int ret = 0, tid = proc_live_tid(pid);
+	struct proc_map m;
+	FILE *f;
+
+	/* A main thread that has exited shows no maps: another thread shows the process's. */
+	snprintf(path, sizeof(path), "/proc/%d/maps", tid < 0 ? pid : tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!ret && fgets(line, sizeof(line), f))
+		if (!proc_parse_map(line, &m))
+			ret = fn(&m, ctx);
+	fclose(f);
+	return ret;
 }
 
 int proc_read_stat(int pid, int tid, struct proc_stat *st)
@@ -70,6 +119,45 @@ int proc_read_stat(int pid, int tid, struct proc_stat *st)
 	st->ppid = ppid;
 	st->flags = (unsigned int)flags;
 	return 0;
+}
+
+static bool alive(const struct proc_stat *st)
+{
+	return st->state != 'Z' && st->state != 'X';
+}
+
+int proc_live_threads(int pid, int *tid)
+{
+	struct proc_stat st;
+	struct dirent *d;
+	char path[64];
+	int n = 0, t;
+	DIR *dir;
+
+	*tid = -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir))) {
+		t = atoi(d->d_name);
+		if (t <= 0 || proc_read_stat(pid, t, &st) || !alive(&st))
+			continue;
+		if (!n++ || t == pid)
+			*tid = t;
+	}
+	closedir(dir);
+	return n;
+}
+
+int proc_live_tid(int pid)
+{
+	struct proc_stat st;
+	int tid;
+
+	if (!proc_read_stat(pid, 0, &st) && alive(&st))
+		return pid;
+	return proc_live_threads(pid, &tid) ? tid : -ESRCH;
 }
 
 int proc_tgid(int pid, int *tgid)

@@ -3,6 +3,7 @@
 #ifndef CONTRACE_PROCFS_H
 #define CONTRACE_PROCFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -16,8 +17,40 @@ struct proc_stat {
 
 #define PROC_PF_KTHREAD 0x00200000u
 
+/* One line of /proc/PID/maps. */
+struct proc_map {
+	uint64_t start, end, offset, inode;
+	unsigned int dev_major, dev_minor;
+	char perms[5]; /* "r-xp" */
+	char *path; /* into the line, NUL-terminated, " (deleted)" cut; NULL: anonymous */
+	bool deleted; /* the path ended with " (deleted)": the file was unlinked */
+};
+
+/*
+ * Parse one line of /proc/PID/maps (its newline, if any, is cut; so is a
+ * path's " (deleted)"). 0, or -EINVAL for a line that is not one.
+ */
+int proc_parse_map(char *line, struct proc_map *m);
+
+/*
+ * Call fn for each line of /proc/PID/maps, parsed (valid during the call),
+ * until fn returns non-zero. What fn returned last, or -errno.
+ */
+int proc_maps_each(int pid, int (*fn)(struct proc_map *m, void *ctx), void *ctx);
+
 /* /proc/PID/stat (or /proc/PID/task/TID/stat with tid > 0). 0, or -errno. */
 int proc_read_stat(int pid, int tid, struct proc_stat *st);
+
+/*
+ * A live thread of process pid, for what /proc says through one: pid itself
+ * while its main thread lives, else another thread (a main thread that
+ * called pthread_exit() is a zombie, with no memory, root or maps to show).
+ * The tid, or -ESRCH if every thread has exited.
+ */
+int proc_live_tid(int pid);
+
+/* How many threads of process pid live (not zombies); *tid: one of them, pid if it does. */
+int proc_live_threads(int pid, int *tid);
 
 /* Tgid of a pid that may be a thread id. 0, or -errno. */
 int proc_tgid(int pid, int *tgid);

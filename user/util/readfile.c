@@ -9,7 +9,7 @@
 
 #include "util/readfile.h"
 
-static const char *file_kind(mode_t mode)
+const char *file_kind(mode_t mode)
 {
 	if (S_ISDIR(mode))
 		return "a directory";

@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* What a file that is not a regular one is: "a directory", "a FIFO", ... */
+const char *file_kind(mode_t mode);
 
 /*
  * Open path for reading if it is a regular file: a FIFO would block (it is

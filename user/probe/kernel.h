@@ -8,6 +8,13 @@
 
 #define KERNEL_BTF_PATH "/sys/kernel/btf/vmlinux"
 
+/*
+ * Whether path is kernel BTF that libbpf can read (--btf FILE): a readable
+ * regular file, not empty, raw BTF or an ELF file with a .BTF section. 0,
+ * or -errno with a one-line message in err saying which it is not.
+ */
+int kernel_btf_check(const char *path, char *err, size_t errlen);
+
 /* uname -r */
 void kernel_release(char *buf, size_t len);
 
