@@ -24,7 +24,7 @@ static enum opts_result parse(struct opts *o, char *err, ...)
 	while ((argv[argc] = va_arg(ap, char *)))
 		argc++;
 	va_end(ap);
-	r = opts_parse(o, argc, argv, out, err, 256);
+	r = opts_parse(o, OPTS_TRACE, argc, argv, out, err, 256);
 	fclose(out);
 	return r;
 }
@@ -78,7 +78,7 @@ static void expect_error(const char *want, ...)
 	while ((argv[argc] = va_arg(ap, char *)))
 		argc++;
 	va_end(ap);
-	assert_int_equal(opts_parse(&o, argc, argv, out, err, sizeof(err)), OPTS_ERROR);
+	assert_int_equal(opts_parse(&o, OPTS_TRACE, argc, argv, out, err, sizeof(err)), OPTS_ERROR);
 	fclose(out);
 	if (!strstr(err, want))
 		fail_msg("error '%s' does not contain '%s'", err, want);
@@ -295,6 +295,65 @@ static void test_limits_accepted(void **state)
 	assert_int_equal(o.repeat, 100);
 }
 
+/* contrace report / diff: their options from the same table, files in any order. */
+static enum opts_result parse_cmd(struct opts *o, enum opts_cmd cmd, char *err, ...)
+{
+	static char *argv[32];
+	int argc = 0;
+	va_list ap;
+	FILE *out = fopen("/dev/null", "w");
+	enum opts_result r;
+
+	argv[argc++] = cmd == OPTS_DIFF ? "diff" : "report";
+	va_start(ap, err);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	r = opts_parse(o, cmd, argc, argv, out, err, 256);
+	fclose(out);
+	return r;
+}
+
+static void test_subcommands(void **state)
+{
+	struct opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "t.ctr", "-q", "--json", "t.json", "--top",
+				   "3", NULL),
+			 OPTS_OK);
+	assert_int_equal(o.nfiles, 1);
+	assert_string_equal(o.files[0], "t.ctr");
+	assert_int_equal(o.top, 3);
+	/* --top is checked by one rule, whichever subcommand takes it. */
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "t.ctr", "--top", "x", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "invalid --top 'x': expected rows per table"));
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "t.ctr", "-q", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "-q without --json"));
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "a", "b", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "expected one recording"));
+	/* A trace's option is not report's. */
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "t.ctr", "-p", "1", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "unknown option '-p'"));
+
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "a.json", "--fail-on", "runq_ns>+10%",
+				   "b.json", "--markdown", "-", NULL),
+			 OPTS_OK);
+	assert_int_equal(o.nfiles, 2);
+	assert_string_equal(o.files[1], "b.json");
+	assert_int_equal((int)o.nrules, 1);
+	assert_string_equal(o.rules[0].metric, "runq_ns");
+	assert_string_equal(o.markdown_path, "-");
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "a", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "expected two reports"));
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "a", "b", "--fail-on", "nope", NULL),
+			 OPTS_ERROR);
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "a", "b", "--top", "3", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "unknown option '--top'"));
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "--help", NULL), OPTS_EXIT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_errors),	    cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_strict_numbers),
 		cmocka_unit_test(test_limits_said), cmocka_unit_test(test_limits_accepted),
+		cmocka_unit_test(test_subcommands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
