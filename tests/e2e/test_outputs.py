@@ -5,6 +5,7 @@ traces puts them in place whole, two outputs in one file are refused, and
 write errors fail with one line."""
 import concurrent.futures
 import json
+import shlex
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import CONTRACE, WORKLOADS, validate
+from conftest import CONTRACE, WORKLOADS, run_contrace, validate
 
 LOCKS = os.path.join(WORKLOADS, "locks")
 MAGIC = b"CONTRACE"
@@ -302,16 +303,14 @@ def test_write_errors_fail(rec):
          "cannot write JSON to '/dev/full': No space left on device"),
         ([CONTRACE, "-q", "-o", "/dev/full", "--", "true"], None, 1,
          "cannot write the recording '/dev/full'"),
-        ([CONTRACE, "--", "true"], full, 1, "cannot write the report to standard output"),
         ([CONTRACE, "--repeat", "2", "-q", "--json", "/dev/full", "--", "true"], None, 1,
          "cannot write JSON to '/dev/full'"),
-        ([CONTRACE, "--repeat", "2", "--", "true"], full, 1,
-         "cannot write the summary to standard output"),
         ([CONTRACE, "diff", "--json", "/dev/full", js, ctr], subprocess.DEVNULL, 2,
          "cannot write '/dev/full': No space left on device"),
         ([CONTRACE, "diff", "--markdown", "/dev/full", js, ctr], subprocess.DEVNULL, 2,
          "cannot write '/dev/full'"),
         ([CONTRACE, "diff", js, ctr], full, 2, "cannot write to standard output"),
+        ([CONTRACE, "report", ctr], full, 1, "cannot write the report to standard output"),
     ]
     for args, stdout, status, message in cases:
         p = subprocess.run(args, stdout=stdout if stdout else subprocess.PIPE,
@@ -319,4 +318,110 @@ def test_write_errors_fail(rec):
         assert p.returncode == status, (args, p.returncode, p.stderr)
         lines = [line for line in p.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and message in lines[0], (args, p.stderr)
+    # The text report and --repeat's summary go to stderr: one that cannot be
+    # written fails the run (exit 1), the message lost with it.
+    for args in ([CONTRACE, "--", "true"], [CONTRACE, "-p", str(os.getpid()), "-d", "0.1"],
+                 [CONTRACE, "--repeat", "2", "--", "true"]):
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=full, timeout=60)
+        assert p.returncode == 1 and p.stdout == b"", args
     full.close()
+
+
+def test_command_stdout_is_its_own(tmp_path):
+    """issue 14 item 1: a traced command's standard output is byte for byte
+    what it writes untraced (gzip -c > out.gz passes gzip -t); the report is
+    on stderr, --json - still on stdout."""
+    data = tmp_path / "data"
+    data.write_bytes(os.urandom(1 << 20) + b"text " * 100000)
+    plain = subprocess.run(["gzip", "-n", "-c", str(data)], capture_output=True,
+                           check=True).stdout
+    gz = tmp_path / "out.gz"
+    with open(gz, "wb") as f:
+        p = subprocess.run([CONTRACE, "--", "gzip", "-n", "-c", str(data)], stdout=f,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert gz.read_bytes() == plain
+    subprocess.run(["gzip", "-t", str(gz)], check=True)
+    assert p.stderr.startswith("contrace 0.") and "\nPROCESS " in p.stderr
+    assert "gzip -n -c" in p.stderr and "The command exited with status 0." in p.stderr
+    # --json - is the one output on stdout: after the command's own bytes.
+    p = subprocess.run([CONTRACE, "--json", "-", "--", "gzip", "-n", "-c", str(data)],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.startswith(plain), p.stderr
+    report = validate(json.loads(p.stdout[len(plain):]))
+    assert report["processes"][0]["comm"] == "gzip" and b"PROCESS" not in p.stderr
+
+
+def test_every_interval_is_reported(tmp_path):
+    """issue 14 item 2: -d 1.25 -i 0.5 reports three intervals, the last
+    (0.25 s) labelled short, then the total; text, JSON Lines and the
+    recording's replay alike. (The 1.0-1.25 s interval was only in the total.)"""
+    target = subprocess.Popen(["sleep", "30"])
+    try:
+        p = subprocess.run([CONTRACE, "-p", str(target.pid), "-d", "1.25", "-i", "0.5", "-o",
+                            str(tmp_path / "t.ctr"), "--json", str(tmp_path / "t.json")],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        target.kill()
+        target.wait()
+    assert p.returncode == 0, p.stderr
+    reports = [json.loads(l) for l in (tmp_path / "t.json").read_text().splitlines()]
+    assert [r["kind"] for r in reports] == ["interval"] * 3 + ["total"]
+    assert [r["interval_index"] for r in reports] == [1, 2, 3, 0]
+    for r in reports:
+        validate(r)
+        assert r["trace"]["interval_ns"] == 500_000_000
+    iv = [r["trace"] for r in reports[:3]]
+    assert [t["short_interval"] for t in iv] == [False, False, True]
+    assert all(abs(t["duration_ns"] - 500e6) < 50e6 for t in iv[:2])
+    assert abs(iv[2]["duration_ns"] - 250e6) < 50e6
+    # The intervals tile the trace: the last ends where the total does.
+    for a, b in zip(iv, iv[1:]):
+        assert b["window_start_ns"] == a["window_start_ns"] + a["duration_ns"]
+    total = reports[3]["trace"]
+    assert iv[2]["window_start_ns"] + iv[2]["duration_ns"] == \
+        total["window_start_ns"] + total["duration_ns"]
+    heads = [l for l in p.stderr.splitlines() if l.startswith("interval ")]
+    assert len(heads) == 3 and "short" not in heads[0] + heads[1]
+    assert heads[2].startswith("interval 3: ") and heads[2].endswith(" of 500ms)"), heads[2]
+    # The recording gives the same reports.
+    r = subprocess.run([CONTRACE, "report", str(tmp_path / "t.ctr")], capture_output=True,
+                       text=True, timeout=60)
+    start, rest = p.stderr.split("\n", 1)
+    assert start.startswith("contrace: tracing pid") and r.returncode == 0 and r.stdout == rest
+    r = subprocess.run([CONTRACE, "report", "-q", "--json", "-", str(tmp_path / "t.ctr")],
+                       capture_output=True, text=True, timeout=60)
+    assert [json.loads(l) for l in r.stdout.splitlines()] == reports
+
+
+def test_arguments_quoted_as_a_shell_takes_them(tmp_path):
+    """issue 14 item 3: `-- prog --save '' --appendonly no` was shown as
+    `--save  --appendonly`: the header and JSON `command` are quoted so that a
+    shell gives back the same arguments, and JSON has them as `argv`."""
+    args = ["sh", "-c", "exit 0", "--save", "", "--appendonly", "no", "a b", "it's", "$HOME",
+            "*", "tab\there", "é"]
+    p = subprocess.run([CONTRACE, "-o", str(tmp_path / "a.ctr"), "--json",
+                        str(tmp_path / "a.json"), "--", *args],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    trace = validate(json.loads((tmp_path / "a.json").read_text()))["trace"]
+    assert trace["argv"] == args
+    assert shlex.split(trace["command"]) == args
+    head = p.stderr.splitlines()[0]
+    quoted = head[head.index("command [") + 9:head.index("] (pid ")]
+    assert quoted == trace["command"] and shlex.split(quoted) == args
+    # The shell itself agrees.
+    echo = subprocess.run(["bash", "-c", "printf '%s\\0' " + quoted], capture_output=True,
+                          text=True, check=True).stdout
+    assert echo.split("\0")[:-1] == args
+    # A recording keeps them; with -p, argv is [].
+    r = subprocess.run([CONTRACE, "report", "-q", "--json", "-", str(tmp_path / "a.ctr")],
+                       capture_output=True, text=True, check=True)
+    assert json.loads(r.stdout)["trace"]["argv"] == args
+    target = subprocess.Popen(["sleep", "30"])
+    try:
+        _, report, _ = run_contrace("-p", str(target.pid), "-d", "0.2")
+    finally:
+        target.kill()
+        target.wait()
+    assert report["trace"]["argv"] == [] and report["trace"]["command"] == ""

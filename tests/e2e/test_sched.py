@@ -64,7 +64,7 @@ def test_migrations_equal_the_kernels(tmp_path):
         mover.join()
         after = {tid: kernel_migrations(wl.pid, tid) for tid in wl.threads}
         report = ct.stop()
-        text = ct.stdout
+        text = ct.stderr
     finally:
         wl.stop()
     threads = threads_by_tid(report, wl.pid)
@@ -194,7 +194,7 @@ def test_threads_started_during_trace(traced_phase):
 
 def test_text_report_matches_json(traced_phase):
     wl, _, _, report, ct = traced_phase
-    text = ct.stdout
+    text = ct.stderr
     proc = report["processes"][0]
     assert f"PROCESS {wl.pid} phased" in text
     assert (f"switches {proc['voluntary_switches']} voluntary, "

@@ -153,7 +153,7 @@ static void test_text(void **state)
 	make_report();
 	t = render_text(&rep, 10);
 	assert_non_null(
-		strstr(t, "contrace 9.9.9: command './prog --fast' (pid 4242), 3.00s on 2 CPUs"));
+		strstr(t, "contrace 9.9.9: command [./prog --fast] (pid 4242), 3.00s on 2 CPUs"));
 	assert_non_null(strstr(t, "PROCESS 4242 prog  [./prog --fast]"));
 	assert_non_null(strstr(t, "CPU 2.50s = 41.7% of 2 CPUs"));
 	/* Rows: tid, start/exit mark, name, times, switch counts. */

@@ -159,6 +159,17 @@ void model_free(struct report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+bool model_interval_short(const struct report *r)
+{
+	/*
+	 * 90%: a report made late shortens the next interval a little (the
+	 * schedule does not drift); only the last one, cut by the end of the
+	 * trace, is short by more than a slow report makes it.
+	 */
+	return r->interval && r->meta->interval_ns &&
+	       r->duration_ns < r->meta->interval_ns / 10 * 9;
+}
+
 bool model_has_drops(const struct report *r)
 {
 	for (int i = 0; i < DROP_COUNT; i++)

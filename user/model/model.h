@@ -286,7 +286,9 @@ struct report_meta {
 	char hostname[65];
 	int ncpus;
 	int target_pid;
-	char command[1024]; /* launched command line, "" with -p */
+	char command[1024]; /* launched command line, shell-quoted; "" with -p */
+	char argv[1024]; /* its arguments, each ending in a NUL (those that fit whole) */
+	uint32_t argv_len; /* bytes of argv used; 0 with -p, or unknown (an older recording) */
 	bool launched;
 	bool follow;
 	bool syscalls; /* per-syscall calls and times were traced (--syscalls) */
@@ -297,6 +299,7 @@ struct report_meta {
 	size_t ngil; /* Python processes found (set before each report) */
 	const struct rpt_gil_info *gil; /* idem */
 	uint64_t locks_min_wait_ns; /* locks with less total wait are left out */
+	uint64_t interval_ns; /* -i, 0 without: an interval shorter than this is labelled */
 	uint64_t trace_start_ns; /* monotonic: tracing began */
 	uint64_t trace_start_real_ns; /* the same moment, realtime */
 	int exit_status; /* launched command: exit code, or -1 */
@@ -326,6 +329,22 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 void model_free(struct report *r);
 
 bool model_has_drops(const struct report *r);
+
+/*
+ * An interval shorter than -i asked for: the last one, cut by the end of
+ * the trace (-d, the target's exit, Ctrl-C). Its figures cover less time.
+ */
+bool model_interval_short(const struct report *r);
+
+/*
+ * -i: whether the time from the last interval's end (from_ts) to the end
+ * of the trace (to_ts) is an interval to report: the last one, however
+ * short, unless under 1% of -i (the trace ended just as an interval did).
+ */
+static inline bool model_interval_left(uint64_t interval_ns, uint64_t from_ts, uint64_t to_ts)
+{
+	return interval_ns && from_ts && to_ts > from_ts && to_ts - from_ts >= interval_ns / 100;
+}
 
 /* Syscall name for a number ("syscall_N" when unknown); buf is used only then. */
 const char *syscall_name(int nr, char *buf, size_t len);

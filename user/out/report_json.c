@@ -52,15 +52,14 @@ static size_t utf8_seq(const unsigned char *s)
  * us at 255, maybe inside a character: JSON must be UTF-8, so every byte
  * that starts no valid sequence becomes '?'.
  */
-static void add_str(struct json_object *o, const char *k, const char *v)
+static struct json_object *utf8_string(const char *v)
 {
 	size_t len = strlen(v), i = 0, n;
 	char *clean = malloc(len + 1);
+	struct json_object *s;
 
-	if (!clean) {
-		put(o, k, NULL);
-		return;
-	}
+	if (!clean)
+		return NULL;
 	while (i < len) {
 		n = utf8_seq((const unsigned char *)v + i);
 		if (!n) {
@@ -71,8 +70,27 @@ static void add_str(struct json_object *o, const char *k, const char *v)
 		i += n;
 	}
 	clean[len] = '\0';
-	put(o, k, json_object_new_string(clean));
+	s = json_object_new_string(clean);
 	free(clean);
+	return s;
+}
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	put(o, k, utf8_string(v));
+}
+
+/* The launched command's arguments; [] with -p; null if not known (an older recording). */
+static struct json_object *argv_array(const struct report_meta *m)
+{
+	struct json_object *a;
+
+	if (m->launched && !m->argv_len)
+		return NULL;
+	a = json_object_new_array();
+	for (size_t i = 0; a && i < m->argv_len; i += strlen(m->argv + i) + 1)
+		json_object_array_add(a, utf8_string(m->argv + i));
+	return a;
 }
 
 static void add_bool(struct json_object *o, const char *k, bool v)
@@ -489,9 +507,14 @@ struct json_object *report_to_json(const struct report *r)
 	add_str(trace, "started_at", when);
 	add_u64(trace, "window_start_ns", r->window_start_ns);
 	add_u64(trace, "duration_ns", r->duration_ns);
+	/* null without -i, and in a recording made before -i was stored */
+	put(trace, "interval_ns", m->interval_ns ? json_object_new_uint64(m->interval_ns) : NULL);
+	put(trace, "short_interval",
+	    m->interval_ns ? json_object_new_boolean(model_interval_short(r)) : NULL);
 	add_str(trace, "mode", m->launched ? "command" : "pid");
 	add_int(trace, "target_pid", m->target_pid);
 	add_str(trace, "command", m->command);
+	put(trace, "argv", argv_array(m));
 	add_bool(trace, "follow", m->follow);
 	add_bool(trace, "syscalls", m->syscalls);
 	add_bool(trace, "holds", m->holds);

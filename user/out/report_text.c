@@ -34,13 +34,17 @@ static void print_header(FILE *f, const struct report *r)
 
 	fprintf(f, "contrace %s: ", m->version);
 	if (m->launched)
-		fprintf(f, "command '%s' (pid %d)", m->command, m->target_pid);
+		fprintf(f, "command [%s] (pid %d)", m->command, m->target_pid);
 	else
 		fprintf(f, "pid %d", m->target_pid);
 	if (m->follow)
 		fprintf(f, " and its children");
 	fprintf(f, ", %s on %d CPUs, Linux %s\n", D(r->duration_ns), m->ncpus, m->kernel);
-	if (r->interval)
+	if (r->interval && model_interval_short(r))
+		fprintf(f, "interval %d: %s to %s after tracing began (short: %s of %s)\n",
+			r->index, D(r->window_start_ns), D(r->window_start_ns + r->duration_ns),
+			D(r->duration_ns), D(m->interval_ns));
+	else if (r->interval)
 		fprintf(f, "interval %d: %s to %s after tracing began\n", r->index,
 			D(r->window_start_ns), D(r->window_start_ns + r->duration_ns));
 	if (m->truncated)

@@ -297,6 +297,9 @@ static void meta_to_rec(struct rec_meta *rm, const struct report_meta *m)
 	rm->locks = m->locks;
 	rm->holds = m->holds;
 	rm->locks_min_wait_ns = m->locks_min_wait_ns;
+	rm->interval_ns = m->interval_ns;
+	memcpy(rm->argv, m->argv, sizeof(rm->argv));
+	rm->argv_len = m->argv_len;
 	rm->trace_start_ns = m->trace_start_ns;
 	rm->trace_start_real_ns = m->trace_start_real_ns;
 }
@@ -884,6 +887,12 @@ static void set_meta(struct recording *rec, const struct rec_meta *rm)
 	m->locks = rm->locks;
 	m->holds = rm->holds;
 	m->locks_min_wait_ns = rm->locks_min_wait_ns;
+	m->interval_ns = rm->interval_ns;
+	memcpy(m->argv, rm->argv, sizeof(m->argv));
+	/* each argument ends in a NUL: a damaged length or array is cut to whole ones */
+	m->argv_len = rm->argv_len <= sizeof(m->argv) ? rm->argv_len : 0;
+	while (m->argv_len && m->argv[m->argv_len - 1])
+		m->argv_len--;
 	m->trace_start_ns = rm->trace_start_ns;
 	m->trace_start_real_ns = rm->trace_start_real_ns;
 	m->exit_status = -1;
