@@ -425,3 +425,33 @@ def test_arguments_quoted_as_a_shell_takes_them(tmp_path):
         target.kill()
         target.wait()
     assert report["trace"]["argv"] == [] and report["trace"]["command"] == ""
+
+
+def test_follow_start_line_counts_processes(tmp_path):
+    """issue 14 item 5: with -f the start line counts processes and threads
+    ("(3 threads)" for three single-threaded processes read as one process);
+    the heading of blocking syscalls says what -S adds."""
+    sh = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            kids = open(f"/proc/{sh.pid}/task/{sh.pid}/children").read().split()
+            if len(kids) == 2:
+                break
+            time.sleep(0.01)
+        assert len(kids) == 2
+        p = subprocess.run([CONTRACE, "-f", "-p", str(sh.pid), "-d", "0.3"],
+                           capture_output=True, text=True, timeout=60)
+        q = subprocess.run([CONTRACE, "-p", str(sh.pid), "-d", "0.3"],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        subprocess.run(["pkill", "-P", str(sh.pid)])
+        sh.kill()
+        sh.wait()
+    assert p.returncode == 0 and q.returncode == 0, p.stderr + q.stderr
+    first = p.stderr.splitlines()[0]
+    assert first == (f"contrace: tracing pid {sh.pid} and its children: 3 processes, "
+                     "3 threads. Ctrl-C to stop."), first
+    assert q.stderr.splitlines()[0] == f"contrace: tracing pid {sh.pid} (1 thread). Ctrl-C to stop."
+    assert "SYSCALLS THAT BLOCKED (-S also counts the calls that did not)" in p.stderr
+    assert "SYSCALLS THREADS BLOCKED IN" not in p.stderr

@@ -514,6 +514,24 @@ static int start(struct run *run)
 	return 0;
 }
 
+/*
+ * The start line: with -f, the processes and their threads ("22 processes,
+ * 22 threads" read "22 threads" before, for 22 single-threaded processes).
+ */
+static void say_tracing(struct run *run)
+{
+	size_t procs = session_processes(run->session);
+
+	if (run->o->follow)
+		fprintf(stderr,
+			"contrace: tracing pid %d and its children: %zu process%s, %ld thread%s. Ctrl-C to stop.\n",
+			run->target.pid, procs, procs == 1 ? "" : "es", run->seeded,
+			run->seeded == 1 ? "" : "s");
+	else
+		fprintf(stderr, "contrace: tracing pid %d (%ld thread%s). Ctrl-C to stop.\n",
+			run->target.pid, run->seeded, run->seeded == 1 ? "" : "s");
+}
+
 /* With -v: what contrace itself cost (its probes run in the traced threads' time). */
 static void report_own_usage(void)
 {
@@ -566,8 +584,7 @@ int trace_cmd(const struct opts *o)
 	}
 	/* Once all is in place: scripts wait for this line to know the trace runs. */
 	if (!o->quiet && !run.target.launched)
-		fprintf(stderr, "contrace: tracing pid %d (%ld threads)%s. Ctrl-C to stop.\n",
-			run.target.pid, run.seeded, o->follow ? " and its children" : "");
+		say_tracing(&run);
 	ret = trace_loop(&run);
 	session_detach(run.session);
 	if (ret) {

@@ -237,8 +237,8 @@ static void syscalls_section(FILE *f, const struct rpt_syscall *s, size_t nsys,
 	if (traced)
 		heading(f, "SYSCALLS", rows(nsys, o), nsys, "total time");
 	else
-		heading(f, "SYSCALLS THREADS BLOCKED IN (-S counts every call)", rows(nsys, o),
-			nsys, "blocked time");
+		heading(f, "SYSCALLS THAT BLOCKED (-S also counts the calls that did not)",
+			rows(nsys, o), nsys, "blocked time");
 	print_syscalls(f, s, nsys, o, traced, 2);
 }
 

@@ -362,6 +362,15 @@ static size_t live_pids(const struct session *s, int **out)
 	return k;
 }
 
+size_t session_processes(const struct session *s)
+{
+	int *v = NULL;
+	size_t n = live_pids(s, &v);
+
+	free(v);
+	return n;
+}
+
 /*
  * The processes an event named (a new image, a new process): their maps
  * and text now, before a short program is gone. The newest first, and at
