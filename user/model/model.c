@@ -170,6 +170,14 @@ bool model_interval_short(const struct report *r)
 	       r->duration_ns < r->meta->interval_ns / 10 * 9;
 }
 
+bool model_has_warnings(const struct report *r)
+{
+	for (int i = 0; i < DROP_COUNT; i++)
+		if ((drop_table[i].grade & DROP_WARN) && rpt_drop_get(&r->drops, (enum drop_id)i))
+			return true;
+	return r->drops.holds_unprobed != 0;
+}
+
 bool model_has_drops(const struct report *r)
 {
 	for (int i = 0; i < DROP_COUNT; i++)

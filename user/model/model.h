@@ -330,6 +330,9 @@ void model_free(struct report *r);
 
 bool model_has_drops(const struct report *r);
 
+/* Whether a loss leaves a figure shown short (a DROP_WARN counter), not only a sample thinner. */
+bool model_has_warnings(const struct report *r);
+
 /*
  * An interval shorter than -i asked for: the last one, cut by the end of
  * the trace (-d, the target's exit, Ctrl-C). Its figures cover less time.

@@ -52,21 +52,44 @@ static void print_header(FILE *f, const struct report *r)
 			"TRUNCATED: the recording was cut short; this is its last whole snapshot\n");
 }
 
+/* The wakeups of the window, over its processes: what a wakeup-latency loss is a share of. */
+static uint64_t wakeups_of(const struct report *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->nprocs; i++)
+		n += r->procs[i].s.f.wakeups;
+	return n;
+}
+
+/*
+ * Losses, graded (drops.def): those that leave a figure shown short under
+ * one WARNING naming the figures; those that only thin a sample (a few
+ * wakeup latencies on almost every run) as a note with their share.
+ */
 static void print_drops(FILE *f, const struct report *r)
 {
 	const struct rpt_drops *d = &r->drops;
+	uint64_t n;
 
-	if (!model_has_drops(r))
-		return;
-	fprintf(f, "WARNING: some data was lost; the figures below are incomplete:\n");
+	if (model_has_warnings(r))
+		fprintf(f, "WARNING: some data was lost; these figures are incomplete:\n");
 	for (int i = 0; i < DROP_COUNT; i++)
-		if (rpt_drop_get(d, (enum drop_id)i))
-			fprintf(f, "  %llu %s\n",
-				(unsigned long long)rpt_drop_get(d, (enum drop_id)i),
-				drop_table[i].text);
+		if ((drop_table[i].grade & DROP_WARN) && (n = rpt_drop_get(d, (enum drop_id)i)))
+			fprintf(f, "  %llu %s\n", (unsigned long long)n, drop_table[i].text);
 	if (d->holds_unprobed)
-		fprintf(f, "  %llu processes without exact holds: their C library was not probed\n",
+		fprintf(f,
+			"  %llu processes without exact holds: their C library was not probed; no 'holds' lines for them\n",
 			(unsigned long long)d->holds_unprobed);
+	for (int i = 0; i < DROP_COUNT; i++) {
+		if (!(drop_table[i].grade & DROP_NOTE) || !(n = rpt_drop_get(d, (enum drop_id)i)))
+			continue;
+		if (drop_table[i].grade & DROP_OF_WAKEUPS)
+			fprintf(f, "note: %llu of %llu %s\n", (unsigned long long)n,
+				(unsigned long long)wakeups_of(r), drop_table[i].text);
+		else
+			fprintf(f, "note: %llu %s\n", (unsigned long long)n, drop_table[i].text);
+	}
 }
 
 static void print_summary(FILE *f, const struct rpt_process *p)
