@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import CONTRACE, WORKLOADS, run_contrace, validate
+from conftest import CONTRACE, WORKLOADS, interpreters, run_contrace, validate
 
 LOCKS = os.path.join(WORKLOADS, "locks")
 MAGIC = b"CONTRACE"
@@ -457,7 +457,8 @@ def test_follow_start_line_counts_processes(tmp_path):
     assert "SYSCALLS THREADS BLOCKED IN" not in p.stderr
 
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "rec-0.1.0")
+CONTRACE_SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATA = os.path.join(CONTRACE_SRC, "tests", "data", "rec-0.1.0")
 
 
 def check_graded(text, report):
@@ -506,3 +507,67 @@ def test_losses_graded(tmp_path):
     assert ("WARNING: some data was lost; these figures are incomplete:\n"
             f"  {report['drops']['threads_dropped']} threads not traced: no free slot "
             "(raise --max-threads); every figure of their process leaves them out") in p.stderr
+
+
+def summary_of(text):
+    """The SUMMARY's lines of a text report: it comes right after the header."""
+    lines = text.splitlines()
+    assert lines[1] == "SUMMARY", lines[:3]
+    out = []
+    for line in lines[2:]:
+        if not line.startswith("  "):
+            break
+        out.append(line.strip())
+    return out
+
+
+def test_summary_first(tmp_path):
+    """issue 14 item 10: the report opens with the findings that matter most,
+    from every section, ranked by the time they explain, each naming where
+    to read more; the same list in JSON; "no contention found" for a program
+    that waits for nothing."""
+    pys = [p for label, p in interpreters() if "3.12" in label] or \
+        [p for _, p in interpreters()]
+    py = pys[0]
+    pyphased = os.path.join(CONTRACE_SRC, "tools/workloads/pyphased.py")
+    p = subprocess.run([CONTRACE, "--json", str(tmp_path / "py.json"), "--", py, pyphased,
+                        "--cpu", "4", "--ms", "1500", "--auto", "1"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    report = validate(json.loads((tmp_path / "py.json").read_text()))
+    found = report["summary"]
+    lines = summary_of(p.stderr)
+    assert lines == [f"{i + 1}. {f['finding']} (see {f['section']})" for i, f in enumerate(found)]
+    # The GIL verdict, from inside the GIL section, is a finding, ranked by the
+    # threads' waits for the GIL (a run-queue wait on a busy machine may outrank it).
+    g = report["processes"][0]["gil"]
+    verdicts = [v for v in g["verdicts"] if v.startswith("CPU-bound threads")]
+    assert len(verdicts) == 1, g
+    verdict = verdicts[0]
+    (gil,) = [f for f in found if f["kind"] == "gil"]
+    assert gil["finding"] == verdict and gil["section"] == "GIL"
+    assert gil["time_ns"] == g["wait_ns"]
+    assert all(f["kind"] == "cpu" for f in found[:found.index(gil)])
+    assert [f["time_ns"] for f in found] == sorted((f["time_ns"] for f in found), reverse=True)
+    assert p.stderr.index("\nSUMMARY\n") < p.stderr.index("\nPROCESS ")
+
+    # A lock that serialises the process: announced first, not only in its LOCKS row.
+    p = subprocess.run([CONTRACE, "--json", str(tmp_path / "l.json"), "--",
+                        os.path.join(WORKLOADS, "locks"), "mutex", "3", "100", "1000"],
+                       capture_output=True, text=True, timeout=120)
+    report = validate(json.loads((tmp_path / "l.json").read_text()))
+    (lock,) = [l for l in report["processes"][0]["locks"] if l["name"] == "locks:queue_lock"]
+    kinds = {f["kind"]: f for f in report["summary"]}
+    if lock["serialising"]:
+        assert "locks:queue_lock serialises the process" in kinds["lock"]["finding"]
+    assert kinds["lock"]["time_ns"] == lock["wait_ns"] and kinds["lock"]["section"] == "LOCKS"
+    assert summary_of(p.stderr)[list(kinds).index("lock")].startswith(
+        f"{list(kinds).index('lock') + 1}. ")
+
+    # Nothing to wait for.
+    p = subprocess.run([CONTRACE, "--json", str(tmp_path / "s.json"), "--", "sleep", "0.3"],
+                       capture_output=True, text=True, timeout=60)
+    report = validate(json.loads((tmp_path / "s.json").read_text()))
+    assert [f["kind"] for f in report["summary"]] == ["none"]
+    assert summary_of(p.stderr) == [report["summary"][0]["finding"]]
+    assert report["summary"][0]["finding"].startswith("no contention found")

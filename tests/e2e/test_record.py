@@ -290,12 +290,16 @@ def json_documents(text):
     return docs
 
 
+# Made from what 0.1.0 recorded, not measured since: present in a report of its recordings.
+DERIVED = {"summary"}
+
+
 def says(got, want):
     """got says what want says: members newer than want (figures 0.1.0 did not measure) null."""
     if isinstance(want, dict):
         return (isinstance(got, dict) and set(want) <= set(got)
                 and all(says(got[k], want[k]) for k in want)
-                and all(got[k] is None for k in set(got) - set(want)))
+                and all(got[k] is None for k in set(got) - set(want) - DERIVED))
     if isinstance(want, list):
         return isinstance(got, list) and len(got) == len(want) and all(
             says(g, w) for g, w in zip(got, want))

@@ -8,6 +8,7 @@
 #include "model/model.h"
 #include "model/procs.h"
 #include "model/sched.h"
+#include "model/summary.h"
 #include "model/syscalls.h"
 
 void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src)
@@ -130,6 +131,7 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	}
 	for (size_t i = 0; i < r->nprocs; i++)
 		sort_process(&r->procs[i]);
+	summary_model(r);
 	return 0;
 }
 

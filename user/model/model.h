@@ -234,6 +234,7 @@ struct rpt_gil {
 	double parallelism; /* (hold + released on a CPU) / wall: threads running at once */
 	size_t nverdicts;
 	char verdicts[RPT_VERDICTS][RPT_VERDICT_LEN];
+	uint64_t verdict_ns[RPT_VERDICTS]; /* the time each explains: the SUMMARY's rank */
 };
 
 struct rpt_process {
@@ -307,6 +308,25 @@ struct report_meta {
 	bool truncated; /* contrace report: the recording was cut short */
 };
 
+/* The SUMMARY: the findings that matter most, from every section (model/summary.c). */
+#define RPT_FINDINGS 3
+
+enum rpt_finding_kind {
+	RPT_FIND_NONE = 0, /* no contention found */
+	RPT_FIND_DEADLOCK, /* threads waiting for each other: always first */
+	RPT_FIND_LOCK, /* a lock that serialises a process, or that threads waited long for */
+	RPT_FIND_GIL, /* a GIL verdict */
+	RPT_FIND_CPU, /* threads waited long for a CPU */
+};
+
+struct rpt_finding {
+	enum rpt_finding_kind kind;
+	uint32_t pid;
+	uint64_t ns; /* the time it explains (waits, blocked time) */
+	const char *section; /* where to read more: "LOCKS", "GIL", "THREADS" */
+	char text[RPT_VERDICT_LEN + 64];
+};
+
 struct report {
 	const struct report_meta *meta;
 	bool interval; /* one interval of -i, not the whole trace */
@@ -318,6 +338,8 @@ struct report {
 	struct rpt_process total;
 	struct rpt_drops drops;
 	uint64_t threads_seeded; /* threads found when tracing began */
+	size_t nfindings; /* at least one: RPT_FIND_NONE when nothing else */
+	struct rpt_finding findings[RPT_FINDINGS]; /* by the time they explain */
 };
 
 /*

@@ -81,6 +81,32 @@ static void add_str(struct json_object *o, const char *k, const char *v)
 }
 
 /* The launched command's arguments; [] with -p; null if not known (an older recording). */
+/* The SUMMARY's findings, as the text has them: first, by the time they explain. */
+static struct json_object *findings(const struct report *r)
+{
+	static const char *const kinds[] = {
+		[RPT_FIND_NONE] = "none", [RPT_FIND_DEADLOCK] = "deadlock",
+		[RPT_FIND_LOCK] = "lock", [RPT_FIND_GIL] = "gil",
+		[RPT_FIND_CPU] = "cpu",
+	};
+	struct json_object *a = json_object_new_array(), *f;
+
+	for (size_t i = 0; a && i < r->nfindings; i++) {
+		const struct rpt_finding *x = &r->findings[i];
+
+		f = json_object_new_object();
+		if (!f)
+			break;
+		add_str(f, "kind", kinds[x->kind]);
+		put(f, "pid", x->kind == RPT_FIND_NONE ? NULL : json_object_new_int64(x->pid));
+		add_u64(f, "time_ns", x->ns);
+		put(f, "section", x->section[0] ? json_object_new_string(x->section) : NULL);
+		add_str(f, "finding", x->text);
+		json_object_array_add(a, f);
+	}
+	return a;
+}
+
 static struct json_object *argv_array(const struct report_meta *m)
 {
 	struct json_object *a;
@@ -526,6 +552,7 @@ struct json_object *report_to_json(const struct report *r)
 		add_int(trace, "exit_signal", m->exit_signal);
 	}
 	put(o, "trace", trace);
+	put(o, "summary", findings(r));
 
 	drops = json_object_new_object();
 	add_bool(drops, "any", model_has_drops(r));

@@ -575,11 +575,26 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	}
 }
 
+/* The findings first: where the time went wrong, and where to read more. */
+static void print_findings(FILE *f, const struct report *r)
+{
+	fprintf(f, "SUMMARY\n");
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct rpt_finding *x = &r->findings[i];
+
+		if (x->kind == RPT_FIND_NONE)
+			fprintf(f, "  %s\n", x->text);
+		else
+			fprintf(f, "  %zu. %s (see %s)\n", i + 1, x->text, x->section);
+	}
+}
+
 void report_text(FILE *f, const struct report *r, const struct text_opts *o)
 {
 	const struct report_meta *m = r->meta;
 
 	print_header(f, r);
+	print_findings(f, r);
 	print_drops(f, r);
 	if (!r->nprocs)
 		fprintf(f, "\nNo thread of the target ran while traced.\n");
