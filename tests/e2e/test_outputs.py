@@ -571,3 +571,19 @@ def test_summary_first(tmp_path):
     assert [f["kind"] for f in report["summary"]] == ["none"]
     assert summary_of(p.stderr) == [report["summary"][0]["finding"]]
     assert report["summary"][0]["finding"].startswith("no contention found")
+
+
+def test_program_named_as_it_runs(tmp_path):
+    """issue 14 item 7: a program started through a symlink of another name
+    (redis-server -> redis-check-rdb) has its locks and call sites named
+    as its PROCESS header names it, not by the file's name; libraries keep
+    theirs."""
+    link = tmp_path / "my-server"
+    link.symlink_to(os.path.join(WORKLOADS, "locks"))
+    _, report, _ = run_contrace("--", str(link), "mutex", "3", "100", "1000")
+    (proc,) = report["processes"]
+    assert proc["comm"] == "my-server"
+    names = [l["name"] for l in proc["locks"]]
+    assert "my-server:queue_lock" in names and not any(n.startswith("locks:") for n in names)
+    (l,) = [l for l in proc["locks"] if l["name"] == "my-server:queue_lock"]
+    assert l["call_sites"][0]["name"].startswith("my-server:mutex_worker+")

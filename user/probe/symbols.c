@@ -18,6 +18,7 @@
 
 #include "probe/symbols.h"
 #include "probe/tfile.h"
+#include "util/procfs.h"
 #include "util/vec.h"
 
 /* Bounds on what the processes and files may cost. */
@@ -95,6 +96,8 @@ struct symproc {
 	size_t maps_len;
 	struct mapping *maps; /* sorted by start */
 	size_t n;
+	uint64_t named_hash; /* maps_hash when the main executable's label was last set */
+	char exe_name[64]; /* that label, when not its file's name: see exe_label() */
 };
 
 struct symbolizer {
@@ -1026,14 +1029,73 @@ int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t
 	maps_free(s, p->maps, p->n);
 	p->maps = v;
 	p->n = n;
+	p->named_hash = 0; /* labels as parsed: the main executable's is set again */
 	p->stamp = ++s->clock;
 	p->maps_hash = hash;
 	p->maps_len = len;
 	return 0;
 }
 
+/*
+ * The name the process runs under, as its PROCESS header names it: its
+ * comm, which the kernel takes from the path execve was given (a symlink's
+ * name: redis-server, whose file is redis-check-rdb), or argv[0]'s basename
+ * when comm is its start (comm keeps 15 bytes). 0, or -1.
+ */
+static int run_name(int pid, char *buf, size_t len)
+{
+	char comm[16], cmd[256], *sp, *base;
+
+	if (proc_comm(pid, 0, comm, sizeof(comm)) || !comm[0])
+		return -1;
+	snprintf(buf, len, "%s", comm);
+	if (proc_cmdline(pid, cmd, sizeof(cmd)))
+		return 0;
+	sp = strchr(cmd, ' ');
+	if (sp)
+		*sp = '\0';
+	base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
+	if (strlen(base) > strlen(comm) && strlen(base) < len && !strncmp(base, comm, strlen(comm)))
+		memcpy(buf, base, strlen(base) + 1);
+	return 0;
+}
+
+/*
+ * The main executable's mappings are labelled with the process's name when
+ * the file's own differs (a symlink, a hard link): a lock in redis-server
+ * read redis-check-rdb:io_threads_mutex. Libraries keep their file names.
+ */
+static void exe_label(struct symproc *p, int pid)
+{
+	char link[64], exe[PATH_MAX], name[64];
+	const char *file;
+	ssize_t n;
+	int tid;
+
+	if (p->named_hash == p->maps_hash)
+		return;
+	p->named_hash = p->maps_hash;
+	tid = proc_live_tid(pid);
+	snprintf(link, sizeof(link), "/proc/%d/exe", tid > 0 ? tid : pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0 || run_name(pid, name, sizeof(name)))
+		return;
+	exe[n] = '\0';
+	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
+		exe[n - 10] = '\0';
+	file = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	/* the same name, or comm cut at 15 bytes of it */
+	if (!strncmp(file, name, strlen(name)))
+		return;
+	snprintf(p->exe_name, sizeof(p->exe_name), "%s", name);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->maps[i].kind == MK_FILE && !strcmp(p->maps[i].path, exe))
+			p->maps[i].label = p->exe_name;
+}
+
 int symbolizer_update(struct symbolizer *s, int pid)
 {
+	struct symproc *p;
 	size_t len = 0;
 	char *buf = NULL;
 	int err;
@@ -1045,6 +1107,9 @@ int symbolizer_update(struct symbolizer *s, int pid)
 		return err;
 	err = symbolizer_load_maps(s, pid, buf, len);
 	free(buf);
+	p = err ? NULL : proc_find(s, pid);
+	if (p)
+		exe_label(p, pid);
 	return err;
 }
 
