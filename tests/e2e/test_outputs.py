@@ -587,3 +587,76 @@ def test_program_named_as_it_runs(tmp_path):
     assert "my-server:queue_lock" in names and not any(n.startswith("locks:") for n in names)
     (l,) = [l for l in proc["locks"] if l["name"] == "my-server:queue_lock"]
     assert l["call_sites"][0]["name"].startswith("my-server:mutex_worker+")
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    return out.split("Build ID: ")[1].split()[0] if "Build ID: " in out else None
+
+
+def nm_functions(path):
+    """{name: (start, end)} of the functions in an ELF file's .symtab, from nm."""
+    out = subprocess.run(["nm", "-S", "--defined-only", path], capture_output=True,
+                         text=True).stdout
+    funcs = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 4 and f[2] in "tT":
+            funcs[f[3]] = (int(f[0], 16), int(f[0], 16) + int(f[1], 16))
+    return funcs
+
+
+LOCKER = """
+import threading, time
+l = threading.Lock()
+def w():
+    end = time.time() + 0.6
+    while time.time() < end:
+        with l:
+            sum(range(2000))
+ts = [threading.Thread(target=w) for _ in range(4)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+"""
+
+
+def test_names_from_debug_files(tmp_path):
+    """issue 14 item 8: Debian's stripped /usr/bin/python3.11 is named from
+    its debug file (python3.11-dbg, /usr/lib/debug/.build-id/...), looked
+    for inside the process's root; where the target's root has none (a
+    mount namespace with an empty /usr/lib/debug), the report names the
+    debug file that would supply the names."""
+    py = "/usr/bin/python3.11"
+    bid = build_id(py) if os.path.exists(py) else None
+    if not bid:
+        pytest.skip("no Debian /usr/bin/python3.11 with a build-id")
+    debug = f"/usr/lib/debug/.build-id/{bid[:2]}/{bid[2:]}.debug"
+    if not os.path.exists(debug):
+        pytest.skip(f"{debug} missing: apt-get install python3.11-dbg (make deps)")
+    script = tmp_path / "locker.py"
+    script.write_text(LOCKER)
+    # With the debug file: a call site in a function only its .symtab has.
+    _, report, err = run_contrace("--", py, str(script))
+    funcs = nm_functions(debug)
+    assert "take_gil.lto_priv.0" in funcs and "take_gil.lto_priv.0" not in nm_functions(py)
+    sites = [c["name"] for l in report["processes"][0]["locks"] for c in l["call_sites"]]
+    local = [s for s in sites if s.startswith("python3.11:take_gil.lto_priv.0+0x")]
+    assert local, sites
+    start, end = funcs["take_gil.lto_priv.0"]
+    assert all(int(s.split("+")[1], 16) < end - start for s in local)
+    assert not any(s.startswith("python3.11:0x") for s in sites), sites
+    assert report["trace"]["names_missing"] == []
+    # The GIL: Debian's build has only LTO clones of take_gil/drop_gil: tier B, said.
+    assert report["processes"][0]["gil"]["tier"] == "libc"
+    # Without it in the target's root: the same sites as addresses, and the file to install.
+    p = subprocess.run([CONTRACE, "--json", str(tmp_path / "nodbg.json"), "--", "unshare", "-m",
+                        "sh", "-c", f"mount -t tmpfs none /usr/lib/debug && exec {py} {script}"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    report = validate(json.loads((tmp_path / "nodbg.json").read_text()))
+    sites = [c["name"] for l in report["processes"][0]["locks"] for c in l["call_sites"]]
+    hex_sites = [int(s.split(":0x")[1], 16) for s in sites if s.startswith("python3.11:0x")]
+    assert any(start <= a < end for a in hex_sites), sites
+    assert {"file": py, "debug_file": debug} in report["trace"]["names_missing"]
+    assert (f"note: names in {py} shown as addresses: its debug symbols, {debug}, are not "
+            "installed") in p.stderr

@@ -306,6 +306,9 @@ struct report_meta {
 	int exit_status; /* launched command: exit code, or -1 */
 	int exit_signal; /* launched command: killed by this signal, or 0 */
 	bool truncated; /* contrace report: the recording was cut short */
+	/* Stripped files names were wanted from: "FILE\tDEBUG-FILE" lines (symbolizer_missing()) */
+	char names_missing[1024];
+	bool names_unknown; /* a recording made before names_missing was stored */
 };
 
 /* The SUMMARY: the findings that matter most, from every section (model/summary.c). */

@@ -81,6 +81,32 @@ static void add_str(struct json_object *o, const char *k, const char *v)
 }
 
 /* The launched command's arguments; [] with -p; null if not known (an older recording). */
+/* Stripped files names were wanted from: [{file, debug_file}] (debug_file null: none to look for). */
+static struct json_object *names_missing(const struct report_meta *m)
+{
+	struct json_object *a = json_object_new_array(), *o;
+	char line[sizeof(m->names_missing)], *tab;
+	const char *p = m->names_missing, *nl;
+	size_t n;
+
+	for (; a && *p; p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		n = nl ? (size_t)(nl - p) : strlen(p);
+		memcpy(line, p, n);
+		line[n] = '\0';
+		tab = strchr(line, '\t');
+		if (tab)
+			*tab++ = '\0';
+		o = json_object_new_object();
+		if (!o)
+			break;
+		add_str(o, "file", line);
+		put(o, "debug_file", tab && *tab ? utf8_string(tab) : NULL);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 /* The SUMMARY's findings, as the text has them: first, by the time they explain. */
 static struct json_object *findings(const struct report *r)
 {
@@ -541,6 +567,7 @@ struct json_object *report_to_json(const struct report *r)
 	add_int(trace, "target_pid", m->target_pid);
 	add_str(trace, "command", m->command);
 	put(trace, "argv", argv_array(m));
+	put(trace, "names_missing", m->names_unknown ? NULL : names_missing(m));
 	add_bool(trace, "follow", m->follow);
 	add_bool(trace, "syscalls", m->syscalls);
 	add_bool(trace, "holds", m->holds);

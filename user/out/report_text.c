@@ -63,6 +63,31 @@ static uint64_t wakeups_of(const struct report *r)
 }
 
 /*
+ * Names shown as file:0xADDR for want of a stripped file's debug symbols:
+ * which file, and the debug file that would name them.
+ */
+static void print_names_missing(FILE *f, const struct report_meta *m)
+{
+	const char *p = m->names_missing, *nl, *tab;
+	int n, k;
+
+	for (; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		n = nl ? (int)(nl - p) : (int)strlen(p);
+		tab = memchr(p, '\t', (size_t)n);
+		k = tab ? (int)(tab - p) : n;
+		if (tab && tab + 1 < p + n)
+			fprintf(f,
+				"note: names in %.*s shown as addresses: its debug symbols, %.*s, are not installed (Debian: its -dbg or -dbgsym package)\n",
+				k, p, n - k - 1, tab + 1);
+		else
+			fprintf(f,
+				"note: names in %.*s shown as addresses: it is stripped, with no build-id or debuglink to find its debug symbols by\n",
+				k, p);
+	}
+}
+
+/*
  * Losses, graded (drops.def): those that leave a figure shown short under
  * one WARNING naming the figures; those that only thin a sample (a few
  * wakeup latencies on almost every run) as a note with their share.
@@ -81,6 +106,7 @@ static void print_drops(FILE *f, const struct report *r)
 		fprintf(f,
 			"  %llu processes without exact holds: their C library was not probed; no 'holds' lines for them\n",
 			(unsigned long long)d->holds_unprobed);
+	print_names_missing(f, r->meta);
 	for (int i = 0; i < DROP_COUNT; i++) {
 		if (!(drop_table[i].grade & DROP_NOTE) || !(n = rpt_drop_get(d, (enum drop_id)i)))
 			continue;

@@ -544,6 +544,7 @@ void session_meta(const struct session *s, struct report_meta *m, struct rpt_gil
 	m->holds_unprobed = s->holds.skipped;
 	m->ngil = gil_infos(&s->gil, gil, max);
 	m->gil = gil;
+	symbolizer_missing(s->sym, m->names_missing, sizeof(m->names_missing));
 }
 
 static int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)

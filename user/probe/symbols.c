@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <gelf.h>
 
+#include "probe/elfsym.h"
 #include "probe/symbols.h"
 #include "probe/tfile.h"
 #include "util/procfs.h"
@@ -74,7 +75,13 @@ struct symfile {
 	struct symtab data, code;
 	char *names;
 	size_t names_len, names_cap;
+	bool stripped; /* no .symtab, and no debug file found: only .dynsym names */
+	char want[160]; /* then, the debug file that would name the rest */
 };
+
+/* Stripped files a name was wanted from: said in the report (symbolizer_missing()). */
+#define SYM_MISSING 4
+#define SYM_MISSING_LEN 320
 
 struct mapping {
 	uint64_t start, end, offset, inode;
@@ -105,6 +112,8 @@ struct symbolizer {
 	size_t nprocs, cap;
 	struct symfile *files;
 	uint64_t clock;
+	char missing[SYM_MISSING][SYM_MISSING_LEN];
+	size_t nmissing;
 };
 
 /* Files: loading, sharing and freeing */
@@ -463,6 +472,44 @@ static int open_mapped(int pid, const struct mapping *m, struct stat *st)
 }
 
 /*
+ * A stripped file (no .symtab) keeps its other names in a separate debug
+ * file, which Debian ships in -dbg and -dbgsym packages: read its symbols,
+ * found by build-id or .gnu_debuglink inside the process's root. A debug
+ * file with another build-id is not this file's.
+ */
+static void debug_symbols(struct symfile *f, Elf *elf, int pid, const char *path)
+{
+	struct tfile_debug d = { .path = path, .build_id = f->key.build_id };
+	char link[256], found[256];
+	struct symfile other = { 0 };
+	int rootfd, fd;
+	Elf *dbg;
+
+	if (elfsym_has_symtab(elf))
+		return;
+	if (!elfsym_debuglink(elf, link, sizeof(link), &d.crc))
+		d.link = link;
+	rootfd = tfile_root(pid);
+	fd = tfile_debug_open(rootfd, &d, found, sizeof(found), f->want, sizeof(f->want));
+	if (rootfd >= 0)
+		close(rootfd);
+	f->stripped = true;
+	if (fd < 0)
+		return;
+	dbg = elf_begin(fd, ELF_C_READ, NULL);
+	if (dbg && elf_kind(dbg) == ELF_K_ELF) {
+		read_headers(&other, dbg);
+		if (!f->key.build_id[0] || !strcmp(other.key.build_id, f->key.build_id)) {
+			read_symbols(f, dbg);
+			f->stripped = false;
+		}
+	}
+	if (dbg)
+		elf_end(dbg);
+	close(fd);
+}
+
+/*
  * The loaded file behind mapping m, with one more reference, or NULL (not
  * ELF, or out of memory). Notes in m whether and what it could open.
  */
@@ -502,6 +549,7 @@ static struct symfile *file_get(struct symbolizer *s, int pid, struct mapping *m
 	}
 	if (eh.e_type == ET_EXEC || eh.e_type == ET_DYN) {
 		read_symbols(f, elf);
+		debug_symbols(f, elf, pid, m->path);
 		symtab_finish(&f->data, f->names);
 		symtab_finish(&f->code, f->names);
 		names_compact(f);
@@ -1137,6 +1185,37 @@ static int put_sym(char *buf, size_t len, const char *label, const struct symfil
 	return 1;
 }
 
+/* A name wanted from a stripped file without its debug file: said once in the report. */
+static void want_names(struct symbolizer *s, const char *path, const struct symfile *f)
+{
+	char line[SYM_MISSING_LEN];
+
+	if (!f->stripped)
+		return;
+	snprintf(line, sizeof(line), "%s\t%s", path, f->want);
+	for (size_t i = 0; i < s->nmissing; i++)
+		if (!strcmp(s->missing[i], line))
+			return;
+	if (s->nmissing < SYM_MISSING)
+		memcpy(s->missing[s->nmissing++], line, sizeof(line));
+}
+
+size_t symbolizer_missing(const struct symbolizer *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; s && i < s->nmissing && n + 1 < len; i++) {
+		int k = snprintf(buf + n, len - n, "%s%s", i ? "\n" : "", s->missing[i]);
+
+		if (k < 0 || (size_t)k >= len - n)
+			break;
+		n += (size_t)k;
+	}
+	return s ? s->nmissing : 0;
+}
+
 static int name_addr(struct symbolizer *s, int pid, uint64_t addr, bool code, char *buf, size_t len)
 {
 	const struct mapping *m, *owner;
@@ -1162,6 +1241,7 @@ static int name_addr(struct symbolizer *s, int pid, uint64_t addr, bool code, ch
 				return put_sym(buf, len, m->label, m->file, y, v);
 			/* No symbol (stripped): its ELF address, what nm and addr2line speak. */
 			snprintf(buf, len, "%s:0x%" PRIx64, m->label, v);
+			want_names(s, m->path, m->file);
 			return 0;
 		}
 		snprintf(buf, len, "%s+0x%" PRIx64, m->label, fo);
@@ -1173,6 +1253,7 @@ static int name_addr(struct symbolizer *s, int pid, uint64_t addr, bool code, ch
 			return put_sym(buf, len, owner->label, owner->file, y, v);
 		/* The file's .bss, in no symbol (stripped): its ELF address. */
 		snprintf(buf, len, "%s:0x%" PRIx64, owner->label, v);
+		want_names(s, owner->path, owner->file);
 		return 0;
 	}
 	snprintf(buf, len, "%s+0x%" PRIx64, m->kind == MK_ANON ? "[anon]" : m->path,

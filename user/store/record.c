@@ -391,6 +391,7 @@ static int frame_from(struct rec_frame *f, const struct snapshot *s, const struc
 	f->holds_unprobed = m->holds_unprobed;
 	f->exit_status = m->exit_status;
 	f->exit_signal = m->exit_signal;
+	memcpy(f->names_missing, m->names_missing, sizeof(f->names_missing));
 	if (s->nthreads) {
 		f->s.threads = malloc(s->nthreads * sizeof(*s->threads));
 		if (!f->s.threads)
@@ -500,6 +501,7 @@ static int put_snapshot(struct recorder *r, struct rec_frame *cur)
 	h.holds_unprobed = cur->holds_unprobed;
 	h.exit_status = cur->exit_status;
 	h.exit_signal = cur->exit_signal;
+	memcpy(h.names_missing, cur->names_missing, sizeof(h.names_missing));
 	r->len = 0;
 	ret = buf_put(r, &h, sizeof(h));
 	if (!ret)
@@ -1240,6 +1242,8 @@ static int finish(struct recording *rec, const struct rec_snap *h, char *err, si
 	f->holds_unprobed = h->holds_unprobed;
 	f->exit_status = h->exit_status;
 	f->exit_signal = h->exit_signal;
+	memcpy(f->names_missing, h->names_missing, sizeof(f->names_missing));
+	f->names_missing[sizeof(f->names_missing) - 1] = '\0';
 	sanitize(&f->s);
 	if (vec_reserve(rec->gil, rec->gilcap, f->ngil))
 		return fail(err, errlen, -ENOMEM, "out of memory");
@@ -1249,6 +1253,8 @@ static int finish(struct recording *rec, const struct rec_snap *h, char *err, si
 	m->holds_unprobed = f->holds_unprobed;
 	m->exit_status = f->exit_status;
 	m->exit_signal = f->exit_signal;
+	memcpy(m->names_missing, f->names_missing, sizeof(m->names_missing));
+	m->names_unknown = !record_has_field(&f->s, "snapshot", "names_missing");
 	m->ngil = f->ngil;
 	m->gil = f->ngil ? rec->gil : NULL;
 	m->truncated = false;

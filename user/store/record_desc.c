@@ -75,6 +75,7 @@ static const struct rec_field snap_fields[] = {
 	F(T, holds_unprobed),
 	F(T, exit_status),
 	F(T, exit_signal),
+	A(T, names_missing),
 };
 #undef T
 

@@ -101,6 +101,7 @@ struct rec_snap {
 	uint64_t holds_unprobed;
 	int32_t exit_status;
 	int32_t exit_signal;
+	char names_missing[1024]; /* absent ("") in recordings before it */
 };
 
 /* struct rpt_gil_info with fixed-width fields (it holds a bool and an enum). */
