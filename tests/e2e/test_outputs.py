@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import CONTRACE, WORKLOADS, interpreters, run_contrace, validate
+from conftest import CONTRACE, WORKLOADS, Attached, interpreters, run_contrace, validate
 
 LOCKS = os.path.join(WORKLOADS, "locks")
 MAGIC = b"CONTRACE"
@@ -660,3 +660,50 @@ def test_names_from_debug_files(tmp_path):
     assert {"file": py, "debug_file": debug} in report["trace"]["names_missing"]
     assert (f"note: names in {py} shown as addresses: its debug symbols, {debug}, are not "
             "installed") in p.stderr
+
+
+UDP_SERVER = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+for _ in range(int(sys.argv[1])):
+    s.recv(64)
+"""
+
+UDP_CLIENT = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[2])):
+    s.sendto(b"x", ("127.0.0.1", int(sys.argv[1])))
+    time.sleep(0.003)
+sys.stdin.read()  # alive until the trace ends: its name is read then
+"""
+
+
+def test_loopback_wakeups_name_the_sender(tmp_path):
+    """issue 14 item 9: a datagram sent on loopback wakes the receiver from
+    the NET_RX softirq the sender's own sendto raised: the sender is named
+    as the waker, marked "via softirq"; [interrupt] stays for timers."""
+    n = 200
+    server = subprocess.Popen(["/usr/bin/python3", "-c", UDP_SERVER, str(n)],
+                              stdout=subprocess.PIPE, text=True)
+    port = server.stdout.readline().strip()
+    ct = Attached(server.pid, tmp_path=tmp_path)
+    client = subprocess.Popen(["/usr/bin/python3", "-c", UDP_CLIENT, port, str(n)],
+                              stdin=subprocess.PIPE)
+    try:
+        server.wait(timeout=30)
+        report = ct.stop()
+    finally:
+        client.communicate(timeout=30)
+    assert client.returncode == 0
+    (main,) = [t for t in report["processes"][0]["threads"] if t["tid"] == server.pid]
+    wakers = {(w["kind"], w["tid"]): w for w in main["wakers"]}
+    # Each datagram but the first few (sent before the server slept) woke it.
+    sender = [w for w in main["wakers"] if w["kind"] == "softirq"]
+    assert len(sender) == 1, main["wakers"]
+    assert sender[0]["pid"] == sender[0]["tid"] == client.pid and sender[0]["comm"] == "python3"
+    assert sender[0]["count"] >= 0.9 * n, main["wakers"]
+    assert wakers.get(("interrupt", 0), {"count": 0})["count"] <= 0.1 * n
+    assert f"{sender[0]['tid']} python3 via softirq ({sender[0]['count']})" in ct.stderr

@@ -38,6 +38,7 @@ void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src);
 
 struct rpt_waker {
 	uint32_t tid; /* 0: interrupt context (timer, I/O completion) */
+	bool softirq; /* tid woke it from a softirq its own syscall raised (a loopback send) */
 	uint32_t pid;
 	char comm[CT_COMM_LEN];
 	uint64_t count;

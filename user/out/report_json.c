@@ -343,6 +343,7 @@ static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 		add_str(e, "kind",
 			rw->tid == CT_WAKER_IRQ	    ? "interrupt" :
 			rw->tid == CT_WAKER_UNKNOWN ? "unknown" :
+			rw->softirq		    ? "softirq" :
 						      "thread");
 		add_int(e, "tid", special ? 0 : rw->tid);
 		add_int(e, "pid", special ? 0 : rw->pid);

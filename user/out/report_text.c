@@ -316,7 +316,8 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 				const struct rpt_waker *w = &t->wakers[j];
 
 				if (w->tid != CT_WAKER_IRQ && w->tid != CT_WAKER_UNKNOWN)
-					fprintf(f, "%s%u %s (%llu)", j ? ", " : "", w->tid, w->comm,
+					fprintf(f, "%s%u %s%s (%llu)", j ? ", " : "", w->tid,
+						w->comm, w->softirq ? " via softirq" : "",
 						(unsigned long long)w->count);
 				else
 					fprintf(f, "%s%s (%llu)", j ? ", " : "", w->comm,
