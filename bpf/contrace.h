@@ -70,6 +70,14 @@ enum ct_thread_flags {
 #define CT_WAKER_IRQ 0
 /* Waker id of a wakeup whose sched_waking was not seen (tracing began in between). */
 #define CT_WAKER_UNKNOWN 0xffffffffu
+/*
+ * Waker id flag: the wakeup ran in a softirq that this thread (tid: the rest
+ * of the id) raised in its own syscall, such as a send on loopback, whose
+ * NET_RX softirq wakes the receiver (sched.bpf.c). Thread ids are below 2^22.
+ */
+#define CT_WAKER_SOFTIRQ 0x80000000u
+/* Softirq vectors (NR_SOFTIRQS in linux/interrupt.h). */
+#define CT_NR_SOFTIRQS 10
 
 /* A call site found on a thread's stack, and where (see ct_user_site). */
 struct ct_site_cache {

@@ -389,6 +389,8 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 	if (!th || !th->fx_uaddr)
 		return 0;
 	waker = th->wake_pending ? th->pend_waker_tid : CT_WAKER_UNKNOWN;
+	if (waker != CT_WAKER_UNKNOWN && (waker & CT_WAKER_SOFTIRQ))
+		waker = CT_WAKER_IRQ; /* no lock's holder: a softirq ended the wait */
 	wait = ct_delta(now, th->fx_start);
 	lk.tgid = th->tgid;
 	lk.uaddr = th->fx_uaddr;

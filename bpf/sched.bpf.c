@@ -8,7 +8,11 @@
  *                  counters tell how long it ran and waited) and, for next,
  *                  the block it was in: the kernel still holds the time it
  *                  was enqueued, so blocked time needs no sched_wakeup probe;
- *   sched_waking   runs in the waker's context: who woke the thread, and when.
+ *   sched_waking   runs in the waker's context: who woke the thread, and when;
+ *   softirq_raise, softirq_entry, softirq_exit
+ *                  which task raised the softirq a wakeup runs in: a send on
+ *                  loopback wakes the receiver from the NET_RX softirq the
+ *                  sender's own syscall raised (issue 14 item 9).
  *
  * Two probes, both cheap for untraced tasks: this runs on every context
  * switch of the machine (docs/performance.md has the costs).
@@ -25,6 +29,31 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } ct_sp_scratch SEC(".maps");
+
+/*
+ * Per CPU: the softirq running, and for each vector the task that raised
+ * it in its own (process) context, 0 if an interrupt raised it since.
+ */
+struct ct_sirq {
+	__u32 tid[CT_NR_SOFTIRQS];
+	__u32 tgid[CT_NR_SOFTIRQS];
+	__s32 vec; /* the softirq being served, -1 if none */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_sirq);
+} ct_sirqs SEC(".maps");
+
+static __always_inline struct ct_sirq *ct_sirq_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&ct_sirqs, &zero);
+}
 
 /*
  * Whether the probe runs in task context: the waker is `cur` itself, not an
@@ -143,6 +172,71 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	return 0;
 }
 
+/*
+ * A softirq raised: by a task in its syscall (a loopback send's netif_rx),
+ * or by an interrupt (a device, the tick), which names no task.
+ */
+SEC("tp_btf/softirq_raise")
+int BPF_PROG(ct_softirq_raise, unsigned int vec)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ct_sirq *s = ct_sirq_cpu();
+	int nr;
+
+	if (!s || vec >= CT_NR_SOFTIRQS)
+		return 0;
+	if (cur->pid && !(cur->flags & PF_KTHREAD) && ct_in_task_context(ctx, cur, &nr)) {
+		s->tid[vec] = cur->pid;
+		s->tgid[vec] = cur->tgid;
+	} else {
+		s->tid[vec] = 0;
+	}
+	return 0;
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(ct_softirq_entry, unsigned int vec)
+{
+	struct ct_sirq *s = ct_sirq_cpu();
+
+	if (s)
+		s->vec = vec < CT_NR_SOFTIRQS ? (__s32)vec : -1;
+	return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(ct_softirq_exit, unsigned int vec)
+{
+	struct ct_sirq *s = ct_sirq_cpu();
+
+	if (!s)
+		return 0;
+	s->vec = -1;
+	if (vec < CT_NR_SOFTIRQS)
+		s->tid[vec] = 0; /* served: a later wakeup is not of that raise */
+	return 0;
+}
+
+/*
+ * A wakeup in interrupt context: from a softirq a task raised in its own
+ * syscall, that task (flagged: CT_WAKER_SOFTIRQ); else an interrupt.
+ */
+static __always_inline void ct_irq_waker(struct ct_thread *th)
+{
+	struct ct_sirq *s = ct_sirq_cpu();
+	__u32 vec;
+
+	th->pend_waker_tid = CT_WAKER_IRQ;
+	th->pend_waker_tgid = 0;
+	if (!s || s->vec < 0 || s->vec >= CT_NR_SOFTIRQS)
+		return;
+	vec = (__u32)s->vec;
+	if (vec < CT_NR_SOFTIRQS && s->tid[vec]) {
+		th->pend_waker_tid = s->tid[vec] | CT_WAKER_SOFTIRQ;
+		th->pend_waker_tgid = s->tgid[vec];
+	}
+}
+
 SEC("tp_btf/sched_waking")
 int BPF_PROG(ct_sched_waking, struct task_struct *p)
 {
@@ -177,8 +271,7 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 				ct_gilc_waking(th, ct_active_thread(cur), now);
 		}
 	} else {
-		th->pend_waker_tid = CT_WAKER_IRQ;
-		th->pend_waker_tgid = 0;
+		ct_irq_waker(th);
 	}
 	th->wake_ts = now;
 	th->wake_pending = 1;

@@ -46,9 +46,9 @@ def run_locks(tmp_path, mode, *args, threads=3, iterations=100, hold_us=1000, ar
                        text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     report = validate(json.loads(out.read_text()))
-    # The text report follows the command's own output on stdout.
-    split = p.stdout.find("\ncontrace ")
-    return report, Truth(p.stdout[:split] if split >= 0 else p.stdout), p.stdout
+    # The text report is on stderr (issue 14 item 1): stdout is the command's own.
+    assert "PROCESS " not in p.stdout and "\nPROCESS " in p.stderr
+    return report, Truth(p.stdout), p.stderr
 
 
 def lock(report, name):
@@ -344,7 +344,7 @@ def test_deadlock_found_when_attached_after_it(tmp_path):
         wl.kill()
         wl.wait()
     report = validate(json.loads(out.read_text()))
-    check_deadlock(report, p.stdout, deadlock_truth("".join(lines)))
+    check_deadlock(report, p.stderr, deadlock_truth("".join(lines)))
     for l in report["processes"][0]["locks"]:
         assert all(w["began_before_trace"] for w in l["waiting_now"])
 
@@ -356,7 +356,7 @@ def test_deadlock_of_a_launched_command(tmp_path):
     p = subprocess.run([CONTRACE, "-d", "1", "--json", str(out), "--", LOCKS, "deadlock"],
                        capture_output=True, text=True, timeout=60)
     report = validate(json.loads(out.read_text()))
-    check_deadlock(report, p.stdout, deadlock_truth(p.stdout))
+    check_deadlock(report, p.stderr, deadlock_truth(p.stdout))
     w = [w for l in report["processes"][0]["locks"] for w in l["waiting_now"]]
     assert all(not x["began_before_trace"] and x["call_site"].startswith("locks:") for x in w)
     # A run that ends normally has no wait left in progress, and no deadlock.
@@ -401,7 +401,7 @@ def test_thread_waiting_for_itself(tmp_path):
         [[(tid, tid, "locks:deadlock_a")]]
     (l,) = proc["locks"]  # the others are under --locks-min-wait
     assert l["name"] == "locks:deadlock_a" and l["waiting_now"][0]["for_tid"] == tid
-    assert f"DEADLOCK: {tid} locks waits for locks:deadlock_a, which it holds itself" in p.stdout
+    assert f"DEADLOCK: {tid} locks waits for locks:deadlock_a, which it holds itself" in p.stderr
 
 
 def test_exact_holds_of_every_acquisition(tmp_path):
@@ -414,7 +414,7 @@ def test_exact_holds_of_every_acquisition(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "--holds: uprobes in libc" in p.stderr and "us to every lock and unlock" in p.stderr
     report = validate(json.loads(out.read_text()))
-    truth = Truth(p.stdout[:p.stdout.find("\ncontrace ")])
+    truth = Truth(p.stdout)
     assert report["trace"]["holds"] and report["trace"]["holds_probed"] == 1
     assert report["drops"]["holds_unprobed"] == 0
     l = lock(report, "locks:queue_lock")
@@ -451,7 +451,7 @@ def test_exact_holds_need_a_c_library(tmp_path):
     assert report["drops"]["holds_unprobed"] == 1 and report["trace"]["holds_probed"] == 0
     l = lock(report, "locks-static:queue_lock")
     assert l["waits"] > 0 and l["exact_holds"]["count"] == 0
-    assert "processes without exact holds" in p.stdout
+    assert "processes without exact holds" in p.stderr
 
 
 def test_follow_names_locks_after_many_processes(tmp_path):

@@ -143,7 +143,8 @@ def test_round_trip_c(tmp_path, interval):
 
 
 def test_round_trip_text_of_an_attached_trace(tmp_path):
-    """With -p, contrace's stdout holds only its report: the text must match."""
+    """With -p, contrace's stderr holds only its report after the start line: the text must
+    match."""
     wl = Phased([PHASED, "--spin", "1", "--sleep", "1", "--ms", "300"])
     rec = tmp_path / "p.ctr"
     try:
@@ -152,10 +153,11 @@ def test_round_trip_text_of_an_attached_trace(tmp_path):
         assert "tracing pid" in ct.stderr.readline()
         wl.phase()
         ct.send_signal(signal.SIGINT)
-        live, err = ct.communicate(timeout=60)
-        assert ct.returncode == 0, err
+        out, live = ct.communicate(timeout=60)
+        assert ct.returncode == 0, live
     finally:
         wl.stop()
+    assert out == "" and live.startswith("contrace 0.")
     r = report(rec)
     assert r.returncode == 0 and r.stdout == live
     r = report(rec, "-v", "--top", "3")
@@ -288,12 +290,16 @@ def json_documents(text):
     return docs
 
 
+# Made from what 0.1.0 recorded, not measured since: present in a report of its recordings.
+DERIVED = {"summary"}
+
+
 def says(got, want):
     """got says what want says: members newer than want (figures 0.1.0 did not measure) null."""
     if isinstance(want, dict):
         return (isinstance(got, dict) and set(want) <= set(got)
                 and all(says(got[k], want[k]) for k in want)
-                and all(got[k] is None for k in set(got) - set(want)))
+                and all(got[k] is None for k in set(got) - set(want) - DERIVED))
     if isinstance(want, list):
         return isinstance(got, list) and len(got) == len(want) and all(
             says(g, w) for g, w in zip(got, want))

@@ -43,7 +43,9 @@ def test_runs_medians_and_ranges(tmp_path):
     # Each run is a whole trace of its own: a new process each time.
     pids = {r["processes"][0]["pid"] for r in doc["runs"]}
     assert len(pids) == 3
-    assert "contrace --repeat: 3 runs of" in p.stdout and "locks.wait_ns" in p.stdout
+    # The summary is a trace's report: on stderr, the command's stdout its own.
+    assert "contrace --repeat: 3 runs of" in p.stderr and "locks.wait_ns" in p.stderr
+    assert "contrace" not in p.stdout
     code, d, err = diff(out, out)
     assert code == 0, err
     rows = {m["metric"]: m for m in d["metrics"]}
@@ -123,12 +125,12 @@ def test_a_signal_ends_the_runs_and_leaves_out_the_one_cut_short(tmp_path):
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(1.6)  # inside the second run
     p.send_signal(signal.SIGINT)
-    stdout, stderr = p.communicate(timeout=30)
+    _, stderr = p.communicate(timeout=30)
     assert p.returncode == 0, stderr
     assert "stopped by a signal after 1 of 3 runs" in stderr
     doc = json.loads(out.read_text())
     assert doc["repeat"] == 1 and len(doc["runs"]) == 1
-    assert "contrace --repeat: 1 runs of sleep 1" in stdout
+    assert "contrace --repeat: 1 runs of sleep 1" in stderr
     assert not [f for f in os.listdir("/tmp") if f.startswith("contrace-repeat-")]
 
 

@@ -344,6 +344,21 @@ static void test_subcommands(void **state)
 	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "--help", NULL), OPTS_EXIT);
 }
 
+/* issue 14 item 3: a command line a shell takes back; whole arguments only when cut. */
+static void test_argv_quoted(void **state)
+{
+	char *argv[] = { "redis-server", "--save", "", "--appendonly", "no", "it's", "a b" };
+	char b[64], small[24];
+
+	(void)state;
+	assert_string_equal(fmt_argv(b, sizeof(b), argv, 7),
+			    "redis-server --save '' --appendonly no 'it'\\''s' 'a b'");
+	assert_string_equal(fmt_argv(small, sizeof(small), argv, 7), "redis-server --save ...");
+	assert_string_equal(fmt_argv(small, 4, argv, 7), "...");
+	assert_string_equal(fmt_argv(small, 3, argv, 7), "");
+	assert_string_equal(fmt_argv(b, sizeof(b), argv, 0), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,7 +366,7 @@ int main(void)
 		cmocka_unit_test(test_errors),	    cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_strict_numbers),
 		cmocka_unit_test(test_limits_said), cmocka_unit_test(test_limits_accepted),
-		cmocka_unit_test(test_subcommands),
+		cmocka_unit_test(test_subcommands), cmocka_unit_test(test_argv_quoted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

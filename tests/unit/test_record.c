@@ -165,6 +165,9 @@ static bool json_says(struct json_object *got, struct json_object *want)
 
 		json_object_object_foreach(got, key, g)
 		{
+			/* the SUMMARY is made of what 0.1.0 recorded: not measured since */
+			if (!strcmp(key, "summary") && !json_object_object_get_ex(want, key, NULL))
+				continue;
 			if (!json_object_object_get_ex(want, key, &w) ? g != NULL :
 									!json_says(g, w))
 				return false;

@@ -153,7 +153,7 @@ static void test_text(void **state)
 	make_report();
 	t = render_text(&rep, 10);
 	assert_non_null(
-		strstr(t, "contrace 9.9.9: command './prog --fast' (pid 4242), 3.00s on 2 CPUs"));
+		strstr(t, "contrace 9.9.9: command [./prog --fast] (pid 4242), 3.00s on 2 CPUs"));
 	assert_non_null(strstr(t, "PROCESS 4242 prog  [./prog --fast]"));
 	assert_non_null(strstr(t, "CPU 2.50s = 41.7% of 2 CPUs"));
 	/* Rows: tid, start/exit mark, name, times, switch counts. */
@@ -205,7 +205,7 @@ static void test_without_syscalls(void **state)
 	t = render_text(&rep, 10);
 	o = report_to_json(&rep);
 	meta.syscalls = true;
-	assert_non_null(strstr(t, "SYSCALLS THREADS BLOCKED IN (-S counts every call)"));
+	assert_non_null(strstr(t, "SYSCALLS THAT BLOCKED (-S also counts the calls that did not)"));
 	assert_non_null(strstr(t, "futex                       90     1.80s    20.0ms"));
 	assert_null(strstr(t, "ERRORS"));
 	free(t);

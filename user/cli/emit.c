@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/log.h"
@@ -12,6 +13,13 @@ void emitter_init(struct emitter *e, const struct opts *o)
 	memset(e, 0, sizeof(*e));
 	e->o = o;
 	e->text = !o->quiet && !(o->json_path && !strcmp(o->json_path, "-"));
+	/*
+	 * A trace's report goes where perf stat, strace -c and time put
+	 * theirs: a launched command's standard output is its own, byte for
+	 * byte (pigz -c > out.gz). A recording's report is what contrace
+	 * report is run for: standard output.
+	 */
+	e->tf = o->cmd == OPTS_REPORT ? stdout : stderr;
 	e->lines = o->interval > 0;
 }
 
@@ -55,21 +63,47 @@ int emitter_publish(struct emitter *e)
 	return 0;
 }
 
-static int emit(struct emitter *e, const struct report *r)
+/*
+ * The text report, made in memory and written at once: standard error is
+ * unbuffered (a write per field otherwise), and a message contrace logs
+ * meanwhile must not land inside the report. 0, or -EIO after saying why.
+ */
+static int emit_text(struct emitter *e, const struct report *r)
 {
 	struct text_opts to = { .top = e->o->top, .verbose = e->o->verbose };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	m = open_memstream(&buf, &len);
+	if (!m) {
+		log_error("cannot make the text report: %s", strerror(errno));
+		return -EIO;
+	}
+	report_text(m, r, &to);
+	if (fclose(m)) {
+		log_error("cannot make the text report: %s", strerror(errno));
+		free(buf);
+		return -EIO;
+	}
+	errno = 0;
+	fwrite(buf, 1, len, e->tf);
+	free(buf);
+	/* Now, not at exit: a full disk or a closed pipe fails the run (exit 1). */
+	if (fflush(e->tf) || ferror(e->tf)) {
+		log_error("cannot write the report to standard %s: %s",
+			  e->tf == stdout ? "output" : "error", strerror(errno ? errno : EIO));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int emit(struct emitter *e, const struct report *r)
+{
 	int ret = 0;
 
-	if (e->text) {
-		errno = 0;
-		report_text(stdout, r, &to);
-		/* Now, not at exit: a full disk or a closed pipe fails the run (exit 1). */
-		if (fflush(stdout) || ferror(stdout)) {
-			log_error("cannot write the report to standard output: %s",
-				  strerror(errno ? errno : EIO));
-			ret = -EIO;
-		}
-	}
+	if (e->text)
+		ret = emit_text(e, r);
 	if (e->json && !e->json_failed) {
 		e->json_written = true;
 		errno = 0;
@@ -88,7 +122,7 @@ int emitter_print(struct emitter *e, struct report *r, int index)
 
 	r->index = index;
 	if (e->text && index > 0)
-		printf("\n");
+		fputc('\n', e->tf);
 	ret = emit(e, r);
 	model_free(r);
 	return ret;

@@ -16,7 +16,8 @@
 
 struct emitter {
 	const struct opts *o;
-	bool text; /* the text report, on standard output */
+	bool text; /* the text report */
+	FILE *tf; /* where it goes: stderr for a trace, stdout for contrace report */
 	bool lines; /* JSON Lines: a report per interval, then the total */
 	struct outfile json_out; /* --json */
 	FILE *json; /* json_out's stream, while open */

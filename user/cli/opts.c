@@ -116,6 +116,7 @@ static void usage_live(FILE *f)
 	      "       contrace diff [--fail-on RULE]... BASE.json NEW.json   (see diff --help)\n"
 	      "\n"
 	      "Where the threads of one process spend their time, and who makes them wait.\n"
+	      "The report goes to standard error: a command's standard output is its own.\n"
 	      "\n"
 	      "  -p, --pid PID          trace process PID, all its threads, until it exits,\n"
 	      "                         Ctrl-C or the duration ends\n"

@@ -220,13 +220,16 @@ static int write_json(const struct opts *o, struct outfile *out, struct json_obj
 	return 0;
 }
 
-/* The summary table on standard output: 0, or -1 (a write error, said: exit 1). */
+/*
+ * The summary table on standard error, where a trace's report goes (the
+ * command's standard output is its own): 0, or -1 (a write error, said: exit 1).
+ */
 static int write_summary(const struct opts *o, struct json_object *runs)
 {
 	errno = 0;
-	print_summary(stdout, o, runs);
-	if (fflush(stdout) || ferror(stdout)) {
-		log_error("cannot write the summary to standard output: %s",
+	print_summary(stderr, o, runs);
+	if (fflush(stderr) || ferror(stderr)) {
+		log_error("cannot write the summary to standard error: %s",
 			  strerror(errno ? errno : EIO));
 		return -1;
 	}

@@ -44,7 +44,12 @@ static int replay(struct emitter *e, const char *path)
 	ret = record_open(path, &rec, err, sizeof(err));
 	while (!ret && !code && (ret = record_next(&rec, err, sizeof(err))) > 0) {
 		ret = 0;
-		if (rec.cur.kind != RECORD_INTERVAL)
+		/* The last interval, up to the final snapshot: as the live run made it. */
+		if (rec.cur.kind == RECORD_FINAL &&
+		    !(rec.has_base &&
+		      model_interval_left(rec.meta.interval_ns, rec.base.s.ts, rec.cur.s.ts)))
+			continue;
+		if (rec.cur.kind != RECORD_INTERVAL && rec.cur.kind != RECORD_FINAL)
 			continue;
 		e->lines = true; /* JSON lines: each interval's report, then the total */
 		meta = rec.meta;

@@ -19,6 +19,7 @@
 #include "model/model.h"
 #include "cli/commands.h"
 #include "cli/emit.h"
+#include "util/format.h"
 #include "util/outfile.h"
 #include "util/procfs.h"
 #include "cli/repeat.h"
@@ -49,6 +50,8 @@ struct run {
 	struct rpt_gil_info gil[GIL_MAX_PROCS]; /* Python processes, for the report */
 	struct recorder rec; /* -o: the recording, or f NULL */
 	long seeded; /* threads found when tracing began */
+	struct snapshot iv_prev; /* -i: the snapshot the next interval starts from */
+	int iv_index; /* -i: intervals reported */
 };
 
 static void fill_meta(struct run *run)
@@ -69,15 +72,18 @@ static void fill_meta(struct run *run)
 	m->locks = true;
 	m->holds = run->o->holds;
 	m->locks_min_wait_ns = (uint64_t)(run->o->locks_min_wait * 1e9);
+	m->interval_ns = (uint64_t)(run->o->interval * 1e9);
 	m->exit_status = -1;
-	for (int i = 0; i < run->o->cmd_argc && len + 1 < sizeof(m->command); i++) {
-		int n = snprintf(m->command + len, sizeof(m->command) - len, "%s%s", i ? " " : "",
-				 run->o->cmd_argv[i]);
+	fmt_argv(m->command, sizeof(m->command), run->o->cmd_argv, run->o->cmd_argc);
+	for (int i = 0; i < run->o->cmd_argc; i++) {
+		size_t n = strlen(run->o->cmd_argv[i]) + 1;
 
-		if (n < 0)
-			break;
-		len += (size_t)n;
+		if (len + n > sizeof(m->argv))
+			break; /* whole arguments only */
+		memcpy(m->argv + len, run->o->cmd_argv[i], n);
+		len += n;
 	}
+	m->argv_len = (uint32_t)len;
 }
 
 /* The metadata that changes while tracing, as of now. */
@@ -86,12 +92,24 @@ static void live_meta(struct run *run)
 	session_meta(run->session, &run->meta, run->gil, GIL_MAX_PROCS);
 }
 
-static int report_window(struct run *run, const struct snapshot *cur, const struct snapshot *prev,
-			 int index)
+/* The report of a window, not recorded. 0, or -errno (said). */
+static int report_only(struct run *run, const struct snapshot *cur, const struct snapshot *prev,
+		       int index)
 {
 	struct report r;
 	int ret;
 
+	ret = model_build(&r, &run->meta, cur, prev);
+	if (ret) {
+		log_error("cannot build the report: %s", strerror(-ret));
+		return ret;
+	}
+	return emitter_print(&run->out, &r, index);
+}
+
+static int report_window(struct run *run, const struct snapshot *cur, const struct snapshot *prev,
+			 int index)
+{
 	char err[512];
 
 	live_meta(run);
@@ -101,12 +119,7 @@ static int report_window(struct run *run, const struct snapshot *cur, const stru
 		log_error("%s", err);
 		return -EIO;
 	}
-	ret = model_build(&r, &run->meta, cur, prev);
-	if (ret) {
-		log_error("cannot build the report: %s", strerror(-ret));
-		return ret;
-	}
-	return emitter_print(&run->out, &r, index);
+	return report_only(run, cur, prev, index);
 }
 
 /*
@@ -178,26 +191,25 @@ static int trace_loop(struct run *run)
 {
 	uint64_t start = mono_ns(), now, end = 0, next_iv = 0, next_refresh, quick_until;
 	uint64_t iv_ns = (uint64_t)(run->o->interval * 1e9);
-	struct snapshot prev = { 0 }, cur;
+	struct snapshot *prev = &run->iv_prev, cur;
 	struct pollfd fds[3];
 	int64_t timeout, t;
-	int index = 0, ret = 0;
+	int ret = 0;
 
 	if (run->o->duration > 0)
 		end = start + (uint64_t)(run->o->duration * 1e9);
 	if (iv_ns) {
 		next_iv = start + iv_ns;
-		ret = session_snapshot(run->session, &prev);
+		ret = session_snapshot(run->session, prev);
 		if (ret)
 			return ret;
 		if (run->rec.f) {
 			char err[512];
 
 			live_meta(run);
-			if (record_snapshot(&run->rec, &prev, &run->meta, RECORD_START, err,
+			if (record_snapshot(&run->rec, prev, &run->meta, RECORD_START, err,
 					    sizeof(err))) {
 				log_error("%s", err);
-				snapshot_free(&prev);
 				return -EIO;
 			}
 		}
@@ -216,9 +228,9 @@ static int trace_loop(struct run *run)
 			ret = session_snapshot(run->session, &cur);
 			if (ret)
 				break;
-			ret = report_window(run, &cur, &prev, ++index);
-			snapshot_free(&prev);
-			prev = cur;
+			ret = report_window(run, &cur, prev, ++run->iv_index);
+			snapshot_free(prev);
+			*prev = cur;
 			if (ret)
 				break;
 			/*
@@ -265,8 +277,21 @@ static int trace_loop(struct run *run)
 			next_refresh = mono_ns() + QUICK_REFRESH_MS * 1000000ULL;
 		}
 	}
-	snapshot_free(&prev);
 	return ret;
+}
+
+/*
+ * -i: the interval from the last one to the end of the trace, which -d,
+ * the target's exit or Ctrl-C cut at any moment: reported too, and labelled
+ * when short. Not recorded: the final snapshot is, and contrace report
+ * makes this interval of it by the same rule. 0, or -errno (said).
+ */
+static int report_last_interval(struct run *run, const struct snapshot *final)
+{
+	if (!model_interval_left(run->meta.interval_ns, run->iv_prev.ts, final->ts))
+		return 0;
+	live_meta(run);
+	return report_only(run, final, &run->iv_prev, ++run->iv_index);
 }
 
 /* After the trace: make a launched command end, and collect its status. */
@@ -356,9 +381,9 @@ static int check_outputs(const struct opts *o)
 		fprintf(stderr, "contrace: -o and --json name the same file '%s'\n", o->output);
 		return 2;
 	}
-	if (o->output && !strcmp(o->output, "-") && !o->quiet) {
+	if (o->output && !strcmp(o->output, "-") && o->cmd_argc) {
 		fprintf(stderr, "contrace: -o - puts the recording on standard output, where the "
-				"text report goes: add -q\n");
+				"command writes too: use -o FILE, or -p\n");
 		return 2;
 	}
 	return 0;
@@ -489,6 +514,24 @@ static int start(struct run *run)
 	return 0;
 }
 
+/*
+ * The start line: with -f, the processes and their threads ("22 processes,
+ * 22 threads" read "22 threads" before, for 22 single-threaded processes).
+ */
+static void say_tracing(struct run *run)
+{
+	size_t procs = session_processes(run->session);
+
+	if (run->o->follow)
+		fprintf(stderr,
+			"contrace: tracing pid %d and its children: %zu process%s, %ld thread%s. Ctrl-C to stop.\n",
+			run->target.pid, procs, procs == 1 ? "" : "es", run->seeded,
+			run->seeded == 1 ? "" : "s");
+	else
+		fprintf(stderr, "contrace: tracing pid %d (%ld thread%s). Ctrl-C to stop.\n",
+			run->target.pid, run->seeded, run->seeded == 1 ? "" : "s");
+}
+
 /* With -v: what contrace itself cost (its probes run in the traced threads' time). */
 static void report_own_usage(void)
 {
@@ -541,8 +584,7 @@ int trace_cmd(const struct opts *o)
 	}
 	/* Once all is in place: scripts wait for this line to know the trace runs. */
 	if (!o->quiet && !run.target.launched)
-		fprintf(stderr, "contrace: tracing pid %d (%ld threads)%s. Ctrl-C to stop.\n",
-			run.target.pid, run.seeded, o->follow ? " and its children" : "");
+		say_tracing(&run);
 	ret = trace_loop(&run);
 	session_detach(run.session);
 	if (ret) {
@@ -562,10 +604,11 @@ int trace_cmd(const struct opts *o)
 		log_error("cannot read the results: %s", strerror(-ret));
 		goto out;
 	}
-	if (report_window(&run, &final, NULL, 0) == 0)
+	if (report_last_interval(&run, &final) == 0 && report_window(&run, &final, NULL, 0) == 0)
 		code = exit_code(&run);
 	snapshot_free(&final);
 out:
+	snapshot_free(&run.iv_prev);
 	if (close_outputs(&run))
 		code = 1;
 	session_close(run.session);

@@ -28,10 +28,11 @@ const struct fig_desc fig_table[FIG_COUNT] = {
 };
 
 const struct drop_desc drop_table[DROP_COUNT] = {
-#define CT_DROP(nm, js, tx)                                              \
+#define CT_DROP(nm, js, gr, tx)                                          \
 	[DROP_##nm] = { .name = #nm,                                     \
 			.counter_off = offsetof(struct ct_counters, nm), \
 			.json = js,                                      \
+			.grade = gr,                                     \
 			.text = tx },
 #include "drops.def"
 #undef CT_DROP

@@ -76,8 +76,16 @@ enum drop_id {
 	DROP_COUNT
 };
 
+/* How a loss is said (drops.def): a warning, or a note with its share of what. */
+enum drop_grade {
+	DROP_WARN = 1, /* a figure shown is short */
+	DROP_NOTE = 2, /* only a sample thins */
+	DROP_OF_WAKEUPS = 4, /* a note's share: of the wakeups */
+};
+
 struct drop_desc {
 	const char *name; /* the field of struct ct_counters and struct rpt_drops */
+	unsigned int grade; /* enum drop_grade */
 	size_t counter_off; /* offsetof(struct ct_counters, name) */
 	const char *json; /* key in the report's drops object */
 	const char *text; /* what was lost, and why */

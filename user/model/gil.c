@@ -12,7 +12,8 @@
 #include "snap/threads.h"
 #include "util/vec.h"
 
-static void say(struct rpt_gil *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct rpt_gil *g, uint64_t ns, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * Findings about single threads take at most RPT_VERDICTS - 1 lines: the
@@ -22,8 +23,8 @@ static void say(struct rpt_gil *g, const char *fmt, ...) __attribute__((format(p
  */
 #define THREAD_LINES (RPT_VERDICTS - 1)
 
-static void say_thread(struct rpt_gil *g, size_t *found, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void say_thread(struct rpt_gil *g, size_t *found, uint64_t ns, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /*
  * An asyncio-style event loop (a thread that blocks in epoll_wait with the
@@ -141,28 +142,32 @@ static int cmp_sys_blocked(const void *a, const void *b)
 	return x->nr - y->nr;
 }
 
-static void say(struct rpt_gil *g, const char *fmt, ...)
+/* A verdict, and the time it explains (what the SUMMARY ranks it by). */
+static void say(struct rpt_gil *g, uint64_t ns, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (g->nverdicts == RPT_VERDICTS)
 		return;
+	g->verdict_ns[g->nverdicts] = ns;
 	va_start(ap, fmt);
 	vsnprintf(g->verdicts[g->nverdicts++], RPT_VERDICT_LEN, fmt, ap);
 	va_end(ap);
 }
 
-static void say_thread(struct rpt_gil *g, size_t *found, const char *fmt, ...)
+static void say_thread(struct rpt_gil *g, size_t *found, uint64_t ns, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (++*found > THREAD_LINES) {
+		g->verdict_ns[THREAD_LINES - 1] = 0;
 		snprintf(
 			g->verdicts[THREAD_LINES - 1], RPT_VERDICT_LEN,
 			"%zu more findings about single threads are left out (a GIL held while blocked in a syscall, a long hold, an event loop's stall)",
 			*found - (THREAD_LINES - 1));
 		return;
 	}
+	g->verdict_ns[g->nverdicts] = ns;
 	va_start(ap, fmt);
 	vsnprintf(g->verdicts[g->nverdicts++], RPT_VERDICT_LEN, fmt, ap);
 	va_end(ap);
@@ -201,7 +206,7 @@ static void event_loops(struct rpt_gil *g, const struct rpt_process *p, size_t *
 		if (polls < LOOP_MIN_POLLS || blocked < LOOP_MIN_BLOCKED_NS)
 			continue;
 		say_thread(
-			g, found,
+			g, found, blocked,
 			"thread %u (%s) runs an event loop (it waited in epoll_wait %llu times) but also blocked %.0f ms in other calls, most in %s (%.0f ms, %llu calls): while it blocks there, no task of the loop runs; use the loop's own waits (await asyncio.sleep, loop.run_in_executor for files)",
 			t->tid, t->comm, (unsigned long long)polls, (double)blocked / 1e6,
 			syscall_name(worst->nr, sys, sizeof(sys)), (double)worst->blocked_ns / 1e6,
@@ -223,7 +228,7 @@ static void long_holds(struct rpt_gil *g, const struct rpt_process *p, size_t *f
 		if (t->gil.hold_max < limit || !asked)
 			continue;
 		say_thread(
-			g, found,
+			g, found, t->gil.hold_max,
 			"thread %u (%s) held the GIL for %.0f ms at once while other threads asked for it %llu times: a C call that keeps the GIL (no Py_BEGIN_ALLOW_THREADS) starves them; release the GIL in that code, or run it in a process",
 			t->tid, t->comm, (double)t->gil.hold_max / 1e6, (unsigned long long)asked);
 	}
@@ -256,30 +261,30 @@ static void verdict(struct rpt_gil *g, const struct rpt_process *p)
 			if (s->blocked_ns < LONG_HELD_BLOCK_NS || s->nr == CT_NR_FUTEX)
 				continue;
 			say_thread(
-				g, &found,
+				g, &found, s->blocked_ns,
 				"thread %u (%s) was blocked %.0f ms in %s while holding the GIL: no other Python thread could run meanwhile; release the GIL around that call (Py_BEGIN_ALLOW_THREADS) or move it out of the thread",
 				t->tid, t->comm, (double)s->blocked_ns / 1e6,
 				syscall_name(s->nr, sys, sizeof(sys)));
 		}
 	}
 	if (g->held_fraction >= 0.8 && g->avg_waiting >= 0.5) {
-		say(g,
+		say(g, g->wait_ns,
 		    "CPU-bound threads serialised by the GIL: it was held %.0f%% of the time while %.1f threads waited for it on average, so Python code ran on one CPU at a time (parallelism %.2f). Use processes (multiprocessing, ProcessPoolExecutor) or native code that releases the GIL",
 		    100 * g->held_fraction, g->avg_waiting, g->parallelism);
 	} else if (g->rel_io_ns >= busy / 2 && io) {
-		say(g,
+		say(g, g->rel_io_ns,
 		    "I/O-bound threads: %.0f%% of their busy time they were blocked in syscalls with the GIL released (most in %s, %.0f ms), and the GIL was held only %.0f%% of the time: threads (or asyncio) are fine here",
 		    pct(g->rel_io_ns, busy), syscall_name(io->nr, sys, sizeof(sys)),
 		    (double)io->blocked_ns / 1e6, 100 * g->held_fraction);
 	} else if (native >= busy / 2) {
-		say(g,
+		say(g, native,
 		    "Native code runs in parallel: %.0f%% of their busy time the threads ran (or waited for a CPU) with the GIL released and no syscall: C code such as zlib or hashlib that releases the GIL; parallelism %.2f: threads are fine here%s",
 		    pct(native, busy), g->parallelism,
 		    g->rel_runq_ns > g->rel_oncpu_ns / 2 ?
 			    ", up to the number of CPUs (they also waited for one)" :
 			    "");
 	} else if (g->avg_waiting >= 0.5 && g->takes_per_s >= HANDOFF_BOUND_PER_S) {
-		say(g,
+		say(g, g->wait_ns,
 		    "Threads wait for the GIL %.0f%% of their busy time although it is held only %.0f%% of the time: %.0f handoffs per second between short releases cost more than the work they allow; fewer, larger I/O calls (or asyncio) would help",
 		    pct(g->wait_ns, busy), 100 * g->held_fraction, g->takes_per_s);
 	}

@@ -8,6 +8,7 @@
 #include "model/model.h"
 #include "model/procs.h"
 #include "model/sched.h"
+#include "model/summary.h"
 #include "model/syscalls.h"
 
 void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src)
@@ -130,6 +131,7 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	}
 	for (size_t i = 0; i < r->nprocs; i++)
 		sort_process(&r->procs[i]);
+	summary_model(r);
 	return 0;
 }
 
@@ -157,6 +159,25 @@ void model_free(struct report *r)
 	free(r->procs);
 	free_process(&r->total);
 	memset(r, 0, sizeof(*r));
+}
+
+bool model_interval_short(const struct report *r)
+{
+	/*
+	 * 90%: a report made late shortens the next interval a little (the
+	 * schedule does not drift); only the last one, cut by the end of the
+	 * trace, is short by more than a slow report makes it.
+	 */
+	return r->interval && r->meta->interval_ns &&
+	       r->duration_ns < r->meta->interval_ns / 10 * 9;
+}
+
+bool model_has_warnings(const struct report *r)
+{
+	for (int i = 0; i < DROP_COUNT; i++)
+		if ((drop_table[i].grade & DROP_WARN) && rpt_drop_get(&r->drops, (enum drop_id)i))
+			return true;
+	return r->drops.holds_unprobed != 0;
 }
 
 bool model_has_drops(const struct report *r)

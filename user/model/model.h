@@ -38,6 +38,7 @@ void rpt_sched_add(struct rpt_sched *dst, const struct rpt_sched *src);
 
 struct rpt_waker {
 	uint32_t tid; /* 0: interrupt context (timer, I/O completion) */
+	bool softirq; /* tid woke it from a softirq its own syscall raised (a loopback send) */
 	uint32_t pid;
 	char comm[CT_COMM_LEN];
 	uint64_t count;
@@ -234,6 +235,7 @@ struct rpt_gil {
 	double parallelism; /* (hold + released on a CPU) / wall: threads running at once */
 	size_t nverdicts;
 	char verdicts[RPT_VERDICTS][RPT_VERDICT_LEN];
+	uint64_t verdict_ns[RPT_VERDICTS]; /* the time each explains: the SUMMARY's rank */
 };
 
 struct rpt_process {
@@ -286,7 +288,9 @@ struct report_meta {
 	char hostname[65];
 	int ncpus;
 	int target_pid;
-	char command[1024]; /* launched command line, "" with -p */
+	char command[1024]; /* launched command line, shell-quoted; "" with -p */
+	char argv[1024]; /* its arguments, each ending in a NUL (those that fit whole) */
+	uint32_t argv_len; /* bytes of argv used; 0 with -p, or unknown (an older recording) */
 	bool launched;
 	bool follow;
 	bool syscalls; /* per-syscall calls and times were traced (--syscalls) */
@@ -297,11 +301,34 @@ struct report_meta {
 	size_t ngil; /* Python processes found (set before each report) */
 	const struct rpt_gil_info *gil; /* idem */
 	uint64_t locks_min_wait_ns; /* locks with less total wait are left out */
+	uint64_t interval_ns; /* -i, 0 without: an interval shorter than this is labelled */
 	uint64_t trace_start_ns; /* monotonic: tracing began */
 	uint64_t trace_start_real_ns; /* the same moment, realtime */
 	int exit_status; /* launched command: exit code, or -1 */
 	int exit_signal; /* launched command: killed by this signal, or 0 */
 	bool truncated; /* contrace report: the recording was cut short */
+	/* Stripped files names were wanted from: "FILE\tDEBUG-FILE" lines (symbolizer_missing()) */
+	char names_missing[1024];
+	bool names_unknown; /* a recording made before names_missing was stored */
+};
+
+/* The SUMMARY: the findings that matter most, from every section (model/summary.c). */
+#define RPT_FINDINGS 3
+
+enum rpt_finding_kind {
+	RPT_FIND_NONE = 0, /* no contention found */
+	RPT_FIND_DEADLOCK, /* threads waiting for each other: always first */
+	RPT_FIND_LOCK, /* a lock that serialises a process, or that threads waited long for */
+	RPT_FIND_GIL, /* a GIL verdict */
+	RPT_FIND_CPU, /* threads waited long for a CPU */
+};
+
+struct rpt_finding {
+	enum rpt_finding_kind kind;
+	uint32_t pid;
+	uint64_t ns; /* the time it explains (waits, blocked time) */
+	const char *section; /* where to read more: "LOCKS", "GIL", "THREADS" */
+	char text[RPT_VERDICT_LEN + 64];
 };
 
 struct report {
@@ -315,6 +342,8 @@ struct report {
 	struct rpt_process total;
 	struct rpt_drops drops;
 	uint64_t threads_seeded; /* threads found when tracing began */
+	size_t nfindings; /* at least one: RPT_FIND_NONE when nothing else */
+	struct rpt_finding findings[RPT_FINDINGS]; /* by the time they explain */
 };
 
 /*
@@ -326,6 +355,25 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 void model_free(struct report *r);
 
 bool model_has_drops(const struct report *r);
+
+/* Whether a loss leaves a figure shown short (a DROP_WARN counter), not only a sample thinner. */
+bool model_has_warnings(const struct report *r);
+
+/*
+ * An interval shorter than -i asked for: the last one, cut by the end of
+ * the trace (-d, the target's exit, Ctrl-C). Its figures cover less time.
+ */
+bool model_interval_short(const struct report *r);
+
+/*
+ * -i: whether the time from the last interval's end (from_ts) to the end
+ * of the trace (to_ts) is an interval to report: the last one, however
+ * short, unless under 1% of -i (the trace ended just as an interval did).
+ */
+static inline bool model_interval_left(uint64_t interval_ns, uint64_t from_ts, uint64_t to_ts)
+{
+	return interval_ns && from_ts && to_ts > from_ts && to_ts - from_ts >= interval_ns / 100;
+}
 
 /* Syscall name for a number ("syscall_N" when unknown); buf is used only then. */
 const char *syscall_name(int nr, char *buf, size_t len);

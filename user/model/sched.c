@@ -16,6 +16,10 @@ static void waker_identity(struct rpt_waker *rw, const struct snapshot *s,
 
 	rw->tid = w->key.waker_tid;
 	rw->pid = w->val.waker_tgid;
+	if (rw->tid != CT_WAKER_UNKNOWN && (rw->tid & CT_WAKER_SOFTIRQ)) {
+		rw->tid &= ~CT_WAKER_SOFTIRQ;
+		rw->softirq = true;
+	}
 	if (rw->tid == CT_WAKER_IRQ) {
 		strcpy(rw->comm, "[interrupt]");
 		return;

@@ -52,15 +52,14 @@ static size_t utf8_seq(const unsigned char *s)
  * us at 255, maybe inside a character: JSON must be UTF-8, so every byte
  * that starts no valid sequence becomes '?'.
  */
-static void add_str(struct json_object *o, const char *k, const char *v)
+static struct json_object *utf8_string(const char *v)
 {
 	size_t len = strlen(v), i = 0, n;
 	char *clean = malloc(len + 1);
+	struct json_object *s;
 
-	if (!clean) {
-		put(o, k, NULL);
-		return;
-	}
+	if (!clean)
+		return NULL;
 	while (i < len) {
 		n = utf8_seq((const unsigned char *)v + i);
 		if (!n) {
@@ -71,8 +70,79 @@ static void add_str(struct json_object *o, const char *k, const char *v)
 		i += n;
 	}
 	clean[len] = '\0';
-	put(o, k, json_object_new_string(clean));
+	s = json_object_new_string(clean);
 	free(clean);
+	return s;
+}
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	put(o, k, utf8_string(v));
+}
+
+/* The launched command's arguments; [] with -p; null if not known (an older recording). */
+/* Stripped files names were wanted from: [{file, debug_file}] (debug_file null: none to look for). */
+static struct json_object *names_missing(const struct report_meta *m)
+{
+	struct json_object *a = json_object_new_array(), *o;
+	char line[sizeof(m->names_missing)], *tab;
+	const char *p = m->names_missing, *nl;
+	size_t n;
+
+	for (; a && *p; p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		n = nl ? (size_t)(nl - p) : strlen(p);
+		memcpy(line, p, n);
+		line[n] = '\0';
+		tab = strchr(line, '\t');
+		if (tab)
+			*tab++ = '\0';
+		o = json_object_new_object();
+		if (!o)
+			break;
+		add_str(o, "file", line);
+		put(o, "debug_file", tab && *tab ? utf8_string(tab) : NULL);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+/* The SUMMARY's findings, as the text has them: first, by the time they explain. */
+static struct json_object *findings(const struct report *r)
+{
+	static const char *const kinds[] = {
+		[RPT_FIND_NONE] = "none", [RPT_FIND_DEADLOCK] = "deadlock",
+		[RPT_FIND_LOCK] = "lock", [RPT_FIND_GIL] = "gil",
+		[RPT_FIND_CPU] = "cpu",
+	};
+	struct json_object *a = json_object_new_array(), *f;
+
+	for (size_t i = 0; a && i < r->nfindings; i++) {
+		const struct rpt_finding *x = &r->findings[i];
+
+		f = json_object_new_object();
+		if (!f)
+			break;
+		add_str(f, "kind", kinds[x->kind]);
+		put(f, "pid", x->kind == RPT_FIND_NONE ? NULL : json_object_new_int64(x->pid));
+		add_u64(f, "time_ns", x->ns);
+		put(f, "section", x->section[0] ? json_object_new_string(x->section) : NULL);
+		add_str(f, "finding", x->text);
+		json_object_array_add(a, f);
+	}
+	return a;
+}
+
+static struct json_object *argv_array(const struct report_meta *m)
+{
+	struct json_object *a;
+
+	if (m->launched && !m->argv_len)
+		return NULL;
+	a = json_object_new_array();
+	for (size_t i = 0; a && i < m->argv_len; i += strlen(m->argv + i) + 1)
+		json_object_array_add(a, utf8_string(m->argv + i));
+	return a;
 }
 
 static void add_bool(struct json_object *o, const char *k, bool v)
@@ -273,6 +343,7 @@ static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 		add_str(e, "kind",
 			rw->tid == CT_WAKER_IRQ	    ? "interrupt" :
 			rw->tid == CT_WAKER_UNKNOWN ? "unknown" :
+			rw->softirq		    ? "softirq" :
 						      "thread");
 		add_int(e, "tid", special ? 0 : rw->tid);
 		add_int(e, "pid", special ? 0 : rw->pid);
@@ -489,9 +560,15 @@ struct json_object *report_to_json(const struct report *r)
 	add_str(trace, "started_at", when);
 	add_u64(trace, "window_start_ns", r->window_start_ns);
 	add_u64(trace, "duration_ns", r->duration_ns);
+	/* null without -i, and in a recording made before -i was stored */
+	put(trace, "interval_ns", m->interval_ns ? json_object_new_uint64(m->interval_ns) : NULL);
+	put(trace, "short_interval",
+	    m->interval_ns ? json_object_new_boolean(model_interval_short(r)) : NULL);
 	add_str(trace, "mode", m->launched ? "command" : "pid");
 	add_int(trace, "target_pid", m->target_pid);
 	add_str(trace, "command", m->command);
+	put(trace, "argv", argv_array(m));
+	put(trace, "names_missing", m->names_unknown ? NULL : names_missing(m));
 	add_bool(trace, "follow", m->follow);
 	add_bool(trace, "syscalls", m->syscalls);
 	add_bool(trace, "holds", m->holds);
@@ -503,9 +580,11 @@ struct json_object *report_to_json(const struct report *r)
 		add_int(trace, "exit_signal", m->exit_signal);
 	}
 	put(o, "trace", trace);
+	put(o, "summary", findings(r));
 
 	drops = json_object_new_object();
 	add_bool(drops, "any", model_has_drops(r));
+	add_bool(drops, "warning", model_has_warnings(r));
 	for (int i = 0; i < DROP_COUNT; i++)
 		add_u64(drops, drop_table[i].json, rpt_drop_get(&r->drops, (enum drop_id)i));
 	add_u64(drops, "holds_unprobed", r->drops.holds_unprobed);

@@ -34,13 +34,17 @@ static void print_header(FILE *f, const struct report *r)
 
 	fprintf(f, "contrace %s: ", m->version);
 	if (m->launched)
-		fprintf(f, "command '%s' (pid %d)", m->command, m->target_pid);
+		fprintf(f, "command [%s] (pid %d)", m->command, m->target_pid);
 	else
 		fprintf(f, "pid %d", m->target_pid);
 	if (m->follow)
 		fprintf(f, " and its children");
 	fprintf(f, ", %s on %d CPUs, Linux %s\n", D(r->duration_ns), m->ncpus, m->kernel);
-	if (r->interval)
+	if (r->interval && model_interval_short(r))
+		fprintf(f, "interval %d: %s to %s after tracing began (short: %s of %s)\n",
+			r->index, D(r->window_start_ns), D(r->window_start_ns + r->duration_ns),
+			D(r->duration_ns), D(m->interval_ns));
+	else if (r->interval)
 		fprintf(f, "interval %d: %s to %s after tracing began\n", r->index,
 			D(r->window_start_ns), D(r->window_start_ns + r->duration_ns));
 	if (m->truncated)
@@ -48,21 +52,70 @@ static void print_header(FILE *f, const struct report *r)
 			"TRUNCATED: the recording was cut short; this is its last whole snapshot\n");
 }
 
+/* The wakeups of the window, over its processes: what a wakeup-latency loss is a share of. */
+static uint64_t wakeups_of(const struct report *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->nprocs; i++)
+		n += r->procs[i].s.f.wakeups;
+	return n;
+}
+
+/*
+ * Names shown as file:0xADDR for want of a stripped file's debug symbols:
+ * which file, and the debug file that would name them.
+ */
+static void print_names_missing(FILE *f, const struct report_meta *m)
+{
+	const char *p = m->names_missing, *nl, *tab;
+	int n, k;
+
+	for (; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		n = nl ? (int)(nl - p) : (int)strlen(p);
+		tab = memchr(p, '\t', (size_t)n);
+		k = tab ? (int)(tab - p) : n;
+		if (tab && tab + 1 < p + n)
+			fprintf(f,
+				"note: names in %.*s shown as addresses: its debug symbols, %.*s, are not installed (Debian: its -dbg or -dbgsym package)\n",
+				k, p, n - k - 1, tab + 1);
+		else
+			fprintf(f,
+				"note: names in %.*s shown as addresses: it is stripped, with no build-id or debuglink to find its debug symbols by\n",
+				k, p);
+	}
+}
+
+/*
+ * Losses, graded (drops.def): those that leave a figure shown short under
+ * one WARNING naming the figures; those that only thin a sample (a few
+ * wakeup latencies on almost every run) as a note with their share.
+ */
 static void print_drops(FILE *f, const struct report *r)
 {
 	const struct rpt_drops *d = &r->drops;
+	uint64_t n;
 
-	if (!model_has_drops(r))
-		return;
-	fprintf(f, "WARNING: some data was lost; the figures below are incomplete:\n");
+	if (model_has_warnings(r))
+		fprintf(f, "WARNING: some data was lost; these figures are incomplete:\n");
 	for (int i = 0; i < DROP_COUNT; i++)
-		if (rpt_drop_get(d, (enum drop_id)i))
-			fprintf(f, "  %llu %s\n",
-				(unsigned long long)rpt_drop_get(d, (enum drop_id)i),
-				drop_table[i].text);
+		if ((drop_table[i].grade & DROP_WARN) && (n = rpt_drop_get(d, (enum drop_id)i)))
+			fprintf(f, "  %llu %s\n", (unsigned long long)n, drop_table[i].text);
 	if (d->holds_unprobed)
-		fprintf(f, "  %llu processes without exact holds: their C library was not probed\n",
+		fprintf(f,
+			"  %llu processes without exact holds: their C library was not probed; no 'holds' lines for them\n",
 			(unsigned long long)d->holds_unprobed);
+	print_names_missing(f, r->meta);
+	for (int i = 0; i < DROP_COUNT; i++) {
+		if (!(drop_table[i].grade & DROP_NOTE) || !(n = rpt_drop_get(d, (enum drop_id)i)))
+			continue;
+		if (drop_table[i].grade & DROP_OF_WAKEUPS)
+			fprintf(f, "note: %llu of %llu %s\n", (unsigned long long)n,
+				(unsigned long long)wakeups_of(r), drop_table[i].text);
+		else
+			fprintf(f, "note: %llu %s\n", (unsigned long long)n, drop_table[i].text);
+	}
 }
 
 static void print_summary(FILE *f, const struct rpt_process *p)
@@ -233,8 +286,8 @@ static void syscalls_section(FILE *f, const struct rpt_syscall *s, size_t nsys,
 	if (traced)
 		heading(f, "SYSCALLS", rows(nsys, o), nsys, "total time");
 	else
-		heading(f, "SYSCALLS THREADS BLOCKED IN (-S counts every call)", rows(nsys, o),
-			nsys, "blocked time");
+		heading(f, "SYSCALLS THAT BLOCKED (-S also counts the calls that did not)",
+			rows(nsys, o), nsys, "blocked time");
 	print_syscalls(f, s, nsys, o, traced, 2);
 }
 
@@ -263,7 +316,8 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 				const struct rpt_waker *w = &t->wakers[j];
 
 				if (w->tid != CT_WAKER_IRQ && w->tid != CT_WAKER_UNKNOWN)
-					fprintf(f, "%s%u %s (%llu)", j ? ", " : "", w->tid, w->comm,
+					fprintf(f, "%s%u %s%s (%llu)", j ? ", " : "", w->tid,
+						w->comm, w->softirq ? " via softirq" : "",
 						(unsigned long long)w->count);
 				else
 					fprintf(f, "%s%s (%llu)", j ? ", " : "", w->comm,
@@ -548,11 +602,26 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	}
 }
 
+/* The findings first: where the time went wrong, and where to read more. */
+static void print_findings(FILE *f, const struct report *r)
+{
+	fprintf(f, "SUMMARY\n");
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct rpt_finding *x = &r->findings[i];
+
+		if (x->kind == RPT_FIND_NONE)
+			fprintf(f, "  %s\n", x->text);
+		else
+			fprintf(f, "  %zu. %s (see %s)\n", i + 1, x->text, x->section);
+	}
+}
+
 void report_text(FILE *f, const struct report *r, const struct text_opts *o)
 {
 	const struct report_meta *m = r->meta;
 
 	print_header(f, r);
+	print_findings(f, r);
 	print_drops(f, r);
 	if (!r->nprocs)
 		fprintf(f, "\nNo thread of the target ran while traced.\n");

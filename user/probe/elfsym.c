@@ -110,3 +110,73 @@ uint64_t elfsym_first_vaddr(const struct elfsym *e)
 	}
 	return low == UINT64_MAX ? 0 : low & ~(uint64_t)0xfff;
 }
+
+bool elfsym_has_symtab(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			return true;
+	return false;
+}
+
+int elfsym_debuglink(Elf *elf, char *name, size_t len, uint32_t *crc)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, n;
+	const char *sname;
+	Elf_Data *d;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return -1;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		sname = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!sname || strcmp(sname, ".gnu_debuglink"))
+			continue;
+		d = elf_getdata(scn, NULL);
+		/* the name, NUL, padding to 4 bytes, then the CRC32 */
+		if (!d || !d->d_buf || d->d_size < 8)
+			return -1;
+		n = strnlen(d->d_buf, d->d_size);
+		if (!n || n >= len || (n + 4) / 4 * 4 + 4 > d->d_size)
+			return -1;
+		memcpy(name, d->d_buf, n + 1);
+		memcpy(crc, (const char *)d->d_buf + (n + 4) / 4 * 4, 4);
+		return 0;
+	}
+	return -1;
+}
+
+int elfsym_build_id(Elf *elf, char *out, size_t len)
+{
+	size_t off, next, name_off, desc_off;
+	const unsigned char *b;
+	Elf_Scn *scn = NULL;
+	GElf_Nhdr nh;
+	GElf_Shdr sh;
+	Elf_Data *d;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (off = 0;
+		     d && d->d_buf && (next = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0;
+		     off = next) {
+			b = d->d_buf;
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp(b + name_off, "GNU", 4) || !nh.n_descsz ||
+			    2 * nh.n_descsz + 1 > len)
+				continue;
+			for (size_t i = 0; i < nh.n_descsz; i++)
+				snprintf(out + 2 * i, 3, "%02x", b[desc_off + i]);
+			return 0;
+		}
+	}
+	return -1;
+}

@@ -8,6 +8,7 @@
 #define CONTRACE_ELFSYM_H
 
 #include <gelf.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* An ELF file open for reading. */
@@ -37,5 +38,17 @@ uint64_t elfsym_file_offset(const struct elfsym *e, uint64_t vaddr, int exec);
 
 /* The lowest PT_LOAD virtual address, rounded down to its page: the load bias is the mapping of offset 0 minus it. */
 uint64_t elfsym_first_vaddr(const struct elfsym *e);
+
+/* Its GNU build-id as hex in out (len >= 2 * 20 + 1). 0, or -1 if it has none. */
+int elfsym_build_id(Elf *elf, char *out, size_t len);
+
+/* Whether the ELF file has a .symtab (not stripped). */
+bool elfsym_has_symtab(Elf *elf);
+
+/*
+ * Its .gnu_debuglink: the debug file's name (in name) and CRC32. 0, or -1
+ * if it has none.
+ */
+int elfsym_debuglink(Elf *elf, char *name, size_t len, uint32_t *crc);
 
 #endif

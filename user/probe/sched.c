@@ -120,17 +120,20 @@ static int name_new_wakers(struct snapshot *cache, const struct snapshot *s)
 
 	for (size_t i = 0; i < s->nwakers; i++) {
 		const struct snap_waker *w = &s->wakers[i];
+		uint32_t tid = w->key.waker_tid;
 
+		/* A softirq's raiser: the thread is the one named. */
+		if (tid != CT_WAKER_UNKNOWN)
+			tid &= ~CT_WAKER_SOFTIRQ;
 		/* Interrupts and wakers not seen have no name to read. */
-		if (w->key.waker_tid == CT_WAKER_IRQ || w->key.waker_tid == CT_WAKER_UNKNOWN ||
-		    task_by_tid(s, w->key.waker_tid))
+		if (tid == CT_WAKER_IRQ || tid == CT_WAKER_UNKNOWN || task_by_tid(s, tid))
 			continue;
 		n = vec_push(v, nv, cap);
 		if (!n) {
 			free(v);
 			return -ENOMEM;
 		}
-		n->tid = w->key.waker_tid;
+		n->tid = tid;
 		n->pid = w->val.waker_tgid;
 	}
 	nv = vec_uniq(v, nv, snapshot_cmp_name, NULL);

@@ -362,6 +362,15 @@ static size_t live_pids(const struct session *s, int **out)
 	return k;
 }
 
+size_t session_processes(const struct session *s)
+{
+	int *v = NULL;
+	size_t n = live_pids(s, &v);
+
+	free(v);
+	return n;
+}
+
 /*
  * The processes an event named (a new image, a new process): their maps
  * and text now, before a short program is gone. The newest first, and at
@@ -535,6 +544,7 @@ void session_meta(const struct session *s, struct report_meta *m, struct rpt_gil
 	m->holds_unprobed = s->holds.skipped;
 	m->ngil = gil_infos(&s->gil, gil, max);
 	m->gil = gil;
+	symbolizer_missing(s->sym, m->names_missing, sizeof(m->names_missing));
 }
 
 static int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -41,6 +41,9 @@ int session_attach(struct session *s, char *err, size_t errlen);
 /* Find the target's threads; repeat until a pass finds no new one. Returns threads found. */
 long session_seed(struct session *s, char *err, size_t errlen);
 
+/* The processes traced now that have a live thread (-f: the target and its children). */
+size_t session_processes(const struct session *s);
+
 /* A file descriptor that polls readable when the BPF side has news. */
 int session_events_fd(const struct session *s);
 

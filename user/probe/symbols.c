@@ -16,8 +16,10 @@
 #include <unistd.h>
 #include <gelf.h>
 
+#include "probe/elfsym.h"
 #include "probe/symbols.h"
 #include "probe/tfile.h"
+#include "util/procfs.h"
 #include "util/vec.h"
 
 /* Bounds on what the processes and files may cost. */
@@ -73,7 +75,13 @@ struct symfile {
 	struct symtab data, code;
 	char *names;
 	size_t names_len, names_cap;
+	bool stripped; /* no .symtab, and no debug file found: only .dynsym names */
+	char want[160]; /* then, the debug file that would name the rest */
 };
+
+/* Stripped files a name was wanted from: said in the report (symbolizer_missing()). */
+#define SYM_MISSING 4
+#define SYM_MISSING_LEN 320
 
 struct mapping {
 	uint64_t start, end, offset, inode;
@@ -95,6 +103,8 @@ struct symproc {
 	size_t maps_len;
 	struct mapping *maps; /* sorted by start */
 	size_t n;
+	uint64_t named_hash; /* maps_hash when the main executable's label was last set */
+	char exe_name[64]; /* that label, when not its file's name: see exe_label() */
 };
 
 struct symbolizer {
@@ -102,6 +112,8 @@ struct symbolizer {
 	size_t nprocs, cap;
 	struct symfile *files;
 	uint64_t clock;
+	char missing[SYM_MISSING][SYM_MISSING_LEN];
+	size_t nmissing;
 };
 
 /* Files: loading, sharing and freeing */
@@ -460,6 +472,44 @@ static int open_mapped(int pid, const struct mapping *m, struct stat *st)
 }
 
 /*
+ * A stripped file (no .symtab) keeps its other names in a separate debug
+ * file, which Debian ships in -dbg and -dbgsym packages: read its symbols,
+ * found by build-id or .gnu_debuglink inside the process's root. A debug
+ * file with another build-id is not this file's.
+ */
+static void debug_symbols(struct symfile *f, Elf *elf, int pid, const char *path)
+{
+	struct tfile_debug d = { .path = path, .build_id = f->key.build_id };
+	char link[256], found[256];
+	struct symfile other = { 0 };
+	int rootfd, fd;
+	Elf *dbg;
+
+	if (elfsym_has_symtab(elf))
+		return;
+	if (!elfsym_debuglink(elf, link, sizeof(link), &d.crc))
+		d.link = link;
+	rootfd = tfile_root(pid);
+	fd = tfile_debug_open(rootfd, &d, found, sizeof(found), f->want, sizeof(f->want));
+	if (rootfd >= 0)
+		close(rootfd);
+	f->stripped = true;
+	if (fd < 0)
+		return;
+	dbg = elf_begin(fd, ELF_C_READ, NULL);
+	if (dbg && elf_kind(dbg) == ELF_K_ELF) {
+		read_headers(&other, dbg);
+		if (!f->key.build_id[0] || !strcmp(other.key.build_id, f->key.build_id)) {
+			read_symbols(f, dbg);
+			f->stripped = false;
+		}
+	}
+	if (dbg)
+		elf_end(dbg);
+	close(fd);
+}
+
+/*
  * The loaded file behind mapping m, with one more reference, or NULL (not
  * ELF, or out of memory). Notes in m whether and what it could open.
  */
@@ -499,6 +549,7 @@ static struct symfile *file_get(struct symbolizer *s, int pid, struct mapping *m
 	}
 	if (eh.e_type == ET_EXEC || eh.e_type == ET_DYN) {
 		read_symbols(f, elf);
+		debug_symbols(f, elf, pid, m->path);
 		symtab_finish(&f->data, f->names);
 		symtab_finish(&f->code, f->names);
 		names_compact(f);
@@ -1026,14 +1077,73 @@ int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t
 	maps_free(s, p->maps, p->n);
 	p->maps = v;
 	p->n = n;
+	p->named_hash = 0; /* labels as parsed: the main executable's is set again */
 	p->stamp = ++s->clock;
 	p->maps_hash = hash;
 	p->maps_len = len;
 	return 0;
 }
 
+/*
+ * The name the process runs under, as its PROCESS header names it: its
+ * comm, which the kernel takes from the path execve was given (a symlink's
+ * name: redis-server, whose file is redis-check-rdb), or argv[0]'s basename
+ * when comm is its start (comm keeps 15 bytes). 0, or -1.
+ */
+static int run_name(int pid, char *buf, size_t len)
+{
+	char comm[16], cmd[256], *sp, *base;
+
+	if (proc_comm(pid, 0, comm, sizeof(comm)) || !comm[0])
+		return -1;
+	snprintf(buf, len, "%s", comm);
+	if (proc_cmdline(pid, cmd, sizeof(cmd)))
+		return 0;
+	sp = strchr(cmd, ' ');
+	if (sp)
+		*sp = '\0';
+	base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
+	if (strlen(base) > strlen(comm) && strlen(base) < len && !strncmp(base, comm, strlen(comm)))
+		memcpy(buf, base, strlen(base) + 1);
+	return 0;
+}
+
+/*
+ * The main executable's mappings are labelled with the process's name when
+ * the file's own differs (a symlink, a hard link): a lock in redis-server
+ * read redis-check-rdb:io_threads_mutex. Libraries keep their file names.
+ */
+static void exe_label(struct symproc *p, int pid)
+{
+	char link[64], exe[PATH_MAX], name[64];
+	const char *file;
+	ssize_t n;
+	int tid;
+
+	if (p->named_hash == p->maps_hash)
+		return;
+	p->named_hash = p->maps_hash;
+	tid = proc_live_tid(pid);
+	snprintf(link, sizeof(link), "/proc/%d/exe", tid > 0 ? tid : pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0 || run_name(pid, name, sizeof(name)))
+		return;
+	exe[n] = '\0';
+	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
+		exe[n - 10] = '\0';
+	file = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	/* the same name, or comm cut at 15 bytes of it */
+	if (!strncmp(file, name, strlen(name)))
+		return;
+	snprintf(p->exe_name, sizeof(p->exe_name), "%s", name);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->maps[i].kind == MK_FILE && !strcmp(p->maps[i].path, exe))
+			p->maps[i].label = p->exe_name;
+}
+
 int symbolizer_update(struct symbolizer *s, int pid)
 {
+	struct symproc *p;
 	size_t len = 0;
 	char *buf = NULL;
 	int err;
@@ -1045,6 +1155,9 @@ int symbolizer_update(struct symbolizer *s, int pid)
 		return err;
 	err = symbolizer_load_maps(s, pid, buf, len);
 	free(buf);
+	p = err ? NULL : proc_find(s, pid);
+	if (p)
+		exe_label(p, pid);
 	return err;
 }
 
@@ -1072,6 +1185,37 @@ static int put_sym(char *buf, size_t len, const char *label, const struct symfil
 	return 1;
 }
 
+/* A name wanted from a stripped file without its debug file: said once in the report. */
+static void want_names(struct symbolizer *s, const char *path, const struct symfile *f)
+{
+	char line[SYM_MISSING_LEN];
+
+	if (!f->stripped)
+		return;
+	snprintf(line, sizeof(line), "%s\t%s", path, f->want);
+	for (size_t i = 0; i < s->nmissing; i++)
+		if (!strcmp(s->missing[i], line))
+			return;
+	if (s->nmissing < SYM_MISSING)
+		memcpy(s->missing[s->nmissing++], line, sizeof(line));
+}
+
+size_t symbolizer_missing(const struct symbolizer *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; s && i < s->nmissing && n + 1 < len; i++) {
+		int k = snprintf(buf + n, len - n, "%s%s", i ? "\n" : "", s->missing[i]);
+
+		if (k < 0 || (size_t)k >= len - n)
+			break;
+		n += (size_t)k;
+	}
+	return s ? s->nmissing : 0;
+}
+
 static int name_addr(struct symbolizer *s, int pid, uint64_t addr, bool code, char *buf, size_t len)
 {
 	const struct mapping *m, *owner;
@@ -1097,6 +1241,7 @@ static int name_addr(struct symbolizer *s, int pid, uint64_t addr, bool code, ch
 				return put_sym(buf, len, m->label, m->file, y, v);
 			/* No symbol (stripped): its ELF address, what nm and addr2line speak. */
 			snprintf(buf, len, "%s:0x%" PRIx64, m->label, v);
+			want_names(s, m->path, m->file);
 			return 0;
 		}
 		snprintf(buf, len, "%s+0x%" PRIx64, m->label, fo);
@@ -1108,6 +1253,7 @@ static int name_addr(struct symbolizer *s, int pid, uint64_t addr, bool code, ch
 			return put_sym(buf, len, owner->label, owner->file, y, v);
 		/* The file's .bss, in no symbol (stripped): its ELF address. */
 		snprintf(buf, len, "%s:0x%" PRIx64, owner->label, v);
+		want_names(s, owner->path, owner->file);
 		return 0;
 	}
 	snprintf(buf, len, "%s+0x%" PRIx64, m->kind == MK_ANON ? "[anon]" : m->path,

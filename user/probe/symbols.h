@@ -64,6 +64,14 @@ int symbolizer_name_code(struct symbolizer *s, int pid, uint64_t addr, char *buf
 bool symbolizer_is_libc(struct symbolizer *s, int pid, uint64_t addr);
 
 /*
+ * The stripped files a name was wanted from and could not be found for want
+ * of their debug files, one a line in buf: the file, a tab, and the debug
+ * file that would have them ("" if it names none: no build-id, no
+ * debuglink). How many (at most 4).
+ */
+size_t symbolizer_missing(const struct symbolizer *s, char *buf, size_t len);
+
+/*
  * The executable mappings of pid that are not those libraries, nor the
  * kernel's [vdso] and [vsyscall]: [starts[i], ends[i]) in ascending order,
  * adjacent ones merged. Returns how many were stored (at most max).

@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <linux/openat2.h>
 
+#include <zlib.h>
+
 #include "util/log.h"
 #include "util/readfile.h"
 #include "probe/tfile.h"
@@ -216,4 +218,84 @@ void tfile_close(struct tfile *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
+}
+
+/* A regular file at path inside the root open at rootfd, for reading: fd, or -errno. */
+static int open_regular_at(int rootfd, const char *path)
+{
+	char why[64];
+	struct stat st;
+	int fd = open_at_root(rootfd, path);
+
+	return fd < 0 ? fd : reopen(fd, &st, why, sizeof(why));
+}
+
+/* The CRC32 .gnu_debuglink speaks of, of the file open at fd: 0, or -errno. */
+static int file_crc(int fd, uint32_t *crc)
+{
+	unsigned char buf[65536];
+	uLong c = crc32(0L, Z_NULL, 0);
+	ssize_t n;
+
+	for (off_t off = 0; (n = pread(fd, buf, sizeof(buf), off)) > 0; off += n)
+		c = crc32(c, buf, (uInt)n);
+	if (n < 0)
+		return -errno;
+	*crc = (uint32_t)c;
+	return 0;
+}
+
+/* The debuglink candidates of d: next to the file, in .debug/, under /usr/lib/debug. */
+static int debuglink_open(int rootfd, const struct tfile_debug *d, char *found, size_t foundlen,
+			  char *want, size_t wantlen)
+{
+	const char *slash = strrchr(d->path, '/');
+	int dirlen = slash ? (int)(slash - d->path) : 0;
+	char cand[3][4096];
+	uint32_t crc = 0;
+	int fd;
+
+	snprintf(cand[0], sizeof(cand[0]), "%.*s/%s", dirlen, d->path, d->link);
+	snprintf(cand[1], sizeof(cand[1]), "%.*s/.debug/%s", dirlen, d->path, d->link);
+	snprintf(cand[2], sizeof(cand[2]), "/usr/lib/debug%.*s/%s", dirlen, d->path, d->link);
+	if (want[0] == '\0')
+		snprintf(want, wantlen, "%s", cand[2]);
+	for (int i = 0; i < 3; i++) {
+		/* the file itself (a link naming its own name) is no debug file */
+		if (!strcmp(cand[i], d->path))
+			continue;
+		fd = open_regular_at(rootfd, cand[i]);
+		if (fd < 0)
+			continue;
+		if (!file_crc(fd, &crc) && crc == d->crc) {
+			snprintf(found, foundlen, "%s", cand[i]);
+			return fd;
+		}
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+int tfile_debug_open(int rootfd, const struct tfile_debug *d, char *found, size_t foundlen,
+		     char *want, size_t wantlen)
+{
+	char path[256];
+	int fd;
+
+	want[0] = '\0';
+	if (rootfd < 0)
+		return -EBADF;
+	if (d->build_id && strlen(d->build_id) > 2) {
+		snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", d->build_id,
+			 d->build_id + 2);
+		snprintf(want, wantlen, "%s", path);
+		fd = open_regular_at(rootfd, path);
+		if (fd >= 0) {
+			snprintf(found, foundlen, "%s", path);
+			return fd;
+		}
+	}
+	if (d->link && d->link[0])
+		return debuglink_open(rootfd, d, found, foundlen, want, wantlen);
+	return -ENOENT;
 }

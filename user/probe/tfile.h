@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "util/procfs.h"
@@ -57,5 +58,26 @@ int tfile_root(int pid);
  * 0, or -errno.
  */
 int tfile_stat_at(int rootfd, const char *path, struct stat *st);
+
+/* Where a stripped file's names are: what its ELF says to look for. */
+struct tfile_debug {
+	const char *path; /* the file's path, as the process sees it */
+	const char *build_id; /* hex, or "" */
+	const char *link; /* its .gnu_debuglink name, or NULL */
+	uint32_t crc; /* and the CRC32 of the file it names */
+};
+
+/*
+ * Open the separate debug file of a stripped file inside the process's root
+ * (rootfd), as gdb looks for it: /usr/lib/debug/.build-id/xx/rest.debug by
+ * its build-id, then its .gnu_debuglink name next to the file, in .debug/
+ * beside it, and under /usr/lib/debug/ with the file's directory (that one
+ * checked by its CRC32). Each path resolved as tfile_stat_at() does, and
+ * opened only if it is a regular file. The fd (its path in found), or -errno;
+ * `want` gets the build-id path (or the first debuglink one), to name in the
+ * report when none is there.
+ */
+int tfile_debug_open(int rootfd, const struct tfile_debug *d, char *found, size_t foundlen,
+		     char *want, size_t wantlen);
 
 #endif

@@ -297,6 +297,9 @@ static void meta_to_rec(struct rec_meta *rm, const struct report_meta *m)
 	rm->locks = m->locks;
 	rm->holds = m->holds;
 	rm->locks_min_wait_ns = m->locks_min_wait_ns;
+	rm->interval_ns = m->interval_ns;
+	memcpy(rm->argv, m->argv, sizeof(rm->argv));
+	rm->argv_len = m->argv_len;
 	rm->trace_start_ns = m->trace_start_ns;
 	rm->trace_start_real_ns = m->trace_start_real_ns;
 }
@@ -388,6 +391,7 @@ static int frame_from(struct rec_frame *f, const struct snapshot *s, const struc
 	f->holds_unprobed = m->holds_unprobed;
 	f->exit_status = m->exit_status;
 	f->exit_signal = m->exit_signal;
+	memcpy(f->names_missing, m->names_missing, sizeof(f->names_missing));
 	if (s->nthreads) {
 		f->s.threads = malloc(s->nthreads * sizeof(*s->threads));
 		if (!f->s.threads)
@@ -497,6 +501,7 @@ static int put_snapshot(struct recorder *r, struct rec_frame *cur)
 	h.holds_unprobed = cur->holds_unprobed;
 	h.exit_status = cur->exit_status;
 	h.exit_signal = cur->exit_signal;
+	memcpy(h.names_missing, cur->names_missing, sizeof(h.names_missing));
 	r->len = 0;
 	ret = buf_put(r, &h, sizeof(h));
 	if (!ret)
@@ -884,6 +889,12 @@ static void set_meta(struct recording *rec, const struct rec_meta *rm)
 	m->locks = rm->locks;
 	m->holds = rm->holds;
 	m->locks_min_wait_ns = rm->locks_min_wait_ns;
+	m->interval_ns = rm->interval_ns;
+	memcpy(m->argv, rm->argv, sizeof(m->argv));
+	/* each argument ends in a NUL: a damaged length or array is cut to whole ones */
+	m->argv_len = rm->argv_len <= sizeof(m->argv) ? rm->argv_len : 0;
+	while (m->argv_len && m->argv[m->argv_len - 1])
+		m->argv_len--;
 	m->trace_start_ns = rm->trace_start_ns;
 	m->trace_start_real_ns = rm->trace_start_real_ns;
 	m->exit_status = -1;
@@ -1231,6 +1242,8 @@ static int finish(struct recording *rec, const struct rec_snap *h, char *err, si
 	f->holds_unprobed = h->holds_unprobed;
 	f->exit_status = h->exit_status;
 	f->exit_signal = h->exit_signal;
+	memcpy(f->names_missing, h->names_missing, sizeof(f->names_missing));
+	f->names_missing[sizeof(f->names_missing) - 1] = '\0';
 	sanitize(&f->s);
 	if (vec_reserve(rec->gil, rec->gilcap, f->ngil))
 		return fail(err, errlen, -ENOMEM, "out of memory");
@@ -1240,6 +1253,8 @@ static int finish(struct recording *rec, const struct rec_snap *h, char *err, si
 	m->holds_unprobed = f->holds_unprobed;
 	m->exit_status = f->exit_status;
 	m->exit_signal = f->exit_signal;
+	memcpy(m->names_missing, f->names_missing, sizeof(m->names_missing));
+	m->names_unknown = !record_has_field(&f->s, "snapshot", "names_missing");
 	m->ngil = f->ngil;
 	m->gil = f->ngil ? rec->gil : NULL;
 	m->truncated = false;

@@ -47,6 +47,7 @@ struct rec_frame {
 	uint64_t holds_unprobed;
 	int exit_status;
 	int exit_signal;
+	char names_missing[1024];
 	size_t ngil;
 	struct rec_gil *gil; /* by pid */
 };

@@ -54,6 +54,8 @@ static const struct rec_field meta_fields[] = {
 	C(T, locks, 1),	      C(T, holds, 1),
 	A(T, pad1),	      F(T, locks_min_wait_ns),
 	F(T, trace_start_ns), F(T, trace_start_real_ns),
+	F(T, interval_ns),    A(T, argv),
+	F(T, argv_len),	      F(T, pad2),
 };
 #undef T
 
@@ -73,6 +75,7 @@ static const struct rec_field snap_fields[] = {
 	F(T, holds_unprobed),
 	F(T, exit_status),
 	F(T, exit_signal),
+	A(T, names_missing),
 };
 #undef T
 

@@ -84,6 +84,10 @@ struct rec_meta {
 	uint64_t locks_min_wait_ns;
 	uint64_t trace_start_ns;
 	uint64_t trace_start_real_ns;
+	uint64_t interval_ns; /* -i; absent (0) in recordings before it */
+	char argv[1024]; /* the launched command's arguments, NUL-terminated each */
+	uint32_t argv_len; /* absent (0) in recordings before it */
+	uint32_t pad2;
 };
 
 /* A snapshot block's header; the changed elements follow (record.c). */
@@ -97,6 +101,7 @@ struct rec_snap {
 	uint64_t holds_unprobed;
 	int32_t exit_status;
 	int32_t exit_signal;
+	char names_missing[1024]; /* absent ("") in recordings before it */
 };
 
 /* struct rpt_gil_info with fixed-width fields (it holds a bool and an enum). */

@@ -45,6 +45,67 @@ const char *fmt_dur(char *buf, size_t len, uint64_t ns)
 	return buf;
 }
 
+static const char shell_safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "0123456789_@%+=:,./-";
+
+/* The length of an argument's shell-quoted form. */
+static size_t shell_len(const char *arg)
+{
+	size_t n = 2;
+
+	if (*arg && strspn(arg, shell_safe) == strlen(arg))
+		return strlen(arg);
+	for (const char *p = arg; *p; p++)
+		n += *p == '\'' ? 4 : 1;
+	return n;
+}
+
+/* Its shell-quoted form at buf, which has room for shell_len(arg) bytes. */
+static void shell_put(char *buf, const char *arg)
+{
+	size_t n = 0;
+
+	if (*arg && strspn(arg, shell_safe) == strlen(arg)) {
+		memcpy(buf, arg, strlen(arg));
+		return;
+	}
+	buf[n++] = '\'';
+	for (const char *p = arg; *p; p++) {
+		if (*p == '\'') {
+			memcpy(buf + n, "'\\''", 4);
+			n += 4;
+		} else {
+			buf[n++] = *p;
+		}
+	}
+	buf[n] = '\'';
+}
+
+const char *fmt_argv(char *buf, size_t len, char *const *argv, int argc)
+{
+	size_t n = 0, sep, w;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	for (int i = 0; i < argc; i++) {
+		sep = i ? 1 : 0;
+		w = shell_len(argv[i]);
+		/* room kept for " ..." and the NUL */
+		if (n + sep + w + 5 > len) {
+			if (n + sep + 4 <= len)
+				snprintf(buf + n, len - n, "%s...", sep ? " " : "");
+			return buf;
+		}
+		if (sep)
+			buf[n] = ' ';
+		shell_put(buf + n + sep, argv[i]);
+		n += sep + w;
+		buf[n] = '\0';
+	}
+	return buf;
+}
+
 const char *fmt_pct(char *buf, size_t len, double ratio)
 {
 	double p = ratio * 100.0;

@@ -16,6 +16,14 @@ const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 const char *fmt_pct(char *buf, size_t len, double ratio);
 
 /*
+ * A command line as a shell would take it back: each argument as is when
+ * it has only characters no shell treats specially, else in single quotes
+ * (a ' inside as '\''); an empty one is ''. Arguments that do not fit in
+ * len whole are left out and "..." ends the line. Returns buf.
+ */
+const char *fmt_argv(char *buf, size_t len, char *const *argv, int argc);
+
+/*
  * Numbers from the command line are plain decimal: strtod and strtoll would
  * also take " 5", "5 " (strtod's end pointer aside), "0x10" (16), "1e-300",
  * "inf" and "nan", none of which a user means as a duration or a count.
