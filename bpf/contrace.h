@@ -386,6 +386,19 @@ struct ct_lock_stat {
 	__u64 xhold_ns;
 	__u64 xhold_max;
 	__u32 xhold_hist[CT_HIST_BUCKETS];
+	/*
+	 * Passes, for every command: a thread woken from this word that
+	 * later wakes a waiter of it, from its wake to that wake. Threads
+	 * passing a lock around (a CPython lock, a semaphore used as a
+	 * mutex) pass it after holding it, so the passes explain the waits;
+	 * a chain of wakes through idle waiters (a pool's shutdown) is
+	 * microseconds against their waits (docs/usage.md, locks and events).
+	 */
+	__u64 passes;
+	__u64 pass_ns;
+	__u64 pass_since; /* our clock: pass_tid was woken from the word */
+	__u32 pass_tid; /* 0: the last woken thread has passed it on */
+	__u32 pass_pad;
 };
 
 /*

@@ -170,7 +170,12 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 	if (cur->pid && ct_in_task_context(ctx, cur, &nr)) {
 		th->pend_waker_tid = cur->pid;
 		th->pend_waker_tgid = cur->tgid;
-		th->pend_exit = nr == CT_NR_EXIT || nr == CT_NR_EXIT_GROUP;
+		/*
+		 * A thread's exit (SYS_exit) wakes its joiner through the tid
+		 * word; exit_group's wakes end waits by killing the process
+		 * (an idle pool's waiters at its exit): not joins.
+		 */
+		th->pend_exit = nr == CT_NR_EXIT;
 		if (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE) {
 			ct_futex_waking(th, nr, now);
 			if (ct_gilc_on)

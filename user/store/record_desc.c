@@ -184,7 +184,8 @@ static const struct rec_field lock_fields[] = {
 	RELEASE(T, 3),	      F(T, st.rel_next),   F(T, st.owner_tid),	  F(T, st.op),
 	F(T, st.nblocked),    F(T, st.retries),	   F(T, st.timeouts_ret), F(T, st.wake_calls),
 	F(T, st.woken),	      A(T, st.wait_hist),  A(T, st.hold_hist),	  F(T, st.xholds),
-	F(T, st.xhold_ns),    F(T, st.xhold_max),  A(T, st.xhold_hist),
+	F(T, st.xhold_ns),    F(T, st.xhold_max),  A(T, st.xhold_hist),	  F(T, st.passes),
+	F(T, st.pass_ns),     F(T, st.pass_since), F(T, st.pass_tid),	  F(T, st.pass_pad),
 };
 #undef T
 
