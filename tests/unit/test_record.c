@@ -141,10 +141,29 @@ static void render_all(const char *path, FILE *text, FILE *json, bool pretty)
 	record_free(&rec);
 }
 
+/*
+ * CONTRACE_UPDATE_GOLDEN=1 make unit rewrites the expected reports: for a
+ * deliberate change of the report (review the diff of tests/data).
+ */
+static void update_golden(const char *got, size_t len, const char *path)
+{
+	FILE *f;
+
+	if (!getenv("CONTRACE_UPDATE_GOLDEN"))
+		return;
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(got, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
 static void expect_file(const char *got, size_t len, const char *path)
 {
 	size_t want_len;
-	char *want = slurp(path, &want_len);
+	char *want;
+
+	update_golden(got, len, path);
+	want = slurp(path, &want_len);
 
 	if (len != want_len || memcmp(got, want, len))
 		fail_msg("%s: the report differs from what 0.1.0 printed", path);
@@ -196,7 +215,10 @@ static void expect_json(const char *got, size_t len, const char *path)
 {
 	struct json_tokener *tg = json_tokener_new(), *tw = json_tokener_new();
 	size_t want_len, g = 0, w = 0, docs = 0;
-	char *want = slurp(path, &want_len);
+	char *want;
+
+	update_golden(got, len, path);
+	want = slurp(path, &want_len);
 
 	for (;;) {
 		struct json_object *a, *b;

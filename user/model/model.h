@@ -138,7 +138,34 @@ struct rpt_lock_now {
 	uint32_t owner; /* the thread it waits for, as the lock's memory says; 0: unknown */
 	char owner_comm[CT_COMM_LEN];
 	bool join; /* owner: the thread a pthread_join waits for, not a mutex's owner */
+	bool lockish; /* a wait for a locked word: the value 2 of a futex mutex, or a PI futex */
+	bool idle; /* it began before the window did: the thread waited all of it */
+	uint64_t window_ns; /* of wait_ns, in the window */
 	char site[SNAP_SYM_LEN]; /* "" when not found */
+};
+
+/*
+ * What the waits on a futex word are (docs/usage.md, "Locks and events"):
+ * contention for a lock another thread holds, or waiting for an event (a
+ * signal, work, a thread's exit), which nothing holds.
+ */
+enum rpt_wait_kind {
+	RPT_KIND_LOCK = 0,
+	RPT_KIND_EVENT = 1,
+};
+
+/* Why a word was classified so, in the order the rule tries them (model/locks.c). */
+enum rpt_kind_why {
+	RPT_WHY_GIL, /* lock: a word of CPython's GIL */
+	RPT_WHY_DEADLOCK, /* lock: a wait on it is part of a deadlock */
+	RPT_WHY_PI, /* lock: FUTEX_LOCK_PI, the word holds its owner's tid */
+	RPT_WHY_MUTEX, /* lock: waited for the value 2, "locked with waiters" */
+	RPT_WHY_CONDVAR, /* event: a glibc condition variable's two group words */
+	RPT_WHY_JOIN, /* event: every wait ended by a thread's exit */
+	RPT_WHY_PEERS, /* lock: woken mostly by threads that also wait on it */
+	RPT_WHY_SIGNALLERS, /* event: woken mostly by threads that never wait on it */
+	RPT_WHY_UNWOKEN, /* event: no thread's wake seen (timers, waits in progress) */
+	RPT_WHY_COUNT
 };
 
 /*
@@ -190,6 +217,13 @@ struct rpt_lock {
 	bool condvar; /* a glibc condition variable: its two group words, one row */
 	bool gil; /* a word of CPython's GIL (its mutex, condition variables) */
 	bool deadlocked; /* a wait in progress on it is part of a deadlock: always shown */
+	enum rpt_wait_kind kind;
+	enum rpt_kind_why why;
+	uint64_t peer_ns; /* of the wait ended by threads, woken by threads that wait on it too */
+	uint64_t signal_ns; /* woken by threads that never waited on it in the window */
+	uint64_t passes; /* woken from it, then waking a waiter of it (ct_lock_stat.passes) */
+	uint64_t pass_ns;
+	size_t nwait_threads; /* threads that waited on it: in the window, or waiting now */
 	size_t nnow;
 	struct rpt_lock_now *now; /* waits in progress, longest first */
 	uint64_t now_ns; /* their time so far */
@@ -251,7 +285,9 @@ struct rpt_process {
 	size_t nsys;
 	struct rpt_syscall *sys; /* summed over its threads */
 	size_t nlocks;
-	struct rpt_lock *locks; /* by total wait */
+	struct rpt_lock *locks; /* by total wait; locks (contention) and events (kind) */
+	size_t nidle; /* threads that waited for an event the whole window */
+	uint64_t idle_ns; /* their wait in the window */
 	size_t ndeadlocks;
 	struct rpt_deadlock *deadlocks;
 	struct rpt_gil *gil; /* a CPython process: its GIL; NULL otherwise */

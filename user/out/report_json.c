@@ -317,6 +317,8 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 	add_str(o, "name", l->name);
 	add_bool(o, "named", l->named);
 	add_str(o, "futex_op", futex_kind(l->op));
+	add_str(o, "kind", l->kind == RPT_KIND_LOCK ? "lock" : "event");
+	add_str(o, "kind_why", lock_why_key(l->why));
 	add_bool(o, "condvar", l->condvar);
 	add_bool(o, "gil", l->gil);
 	add_u64(o, "waits", l->waits);
@@ -343,7 +345,10 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 	put(o, "parallelism_bound",
 	    l->held_fraction > 0 ? json_object_new_double(1.0 / l->held_fraction) : NULL);
 	put(o, "waiters", party_json(l->waiters, l->nwaiters));
-	put(o, "holders", party_json(l->holders, l->nholders));
+	/* An event has no holder: the threads that woke its waiters signalled it. */
+	put(o, "holders", party_json(l->holders, l->kind == RPT_KIND_LOCK ? l->nholders : 0));
+	put(o, "signallers", party_json(l->holders, l->kind == RPT_KIND_EVENT ? l->nholders : 0));
+	add_u64(o, "wait_threads", l->nwait_threads);
 	a = json_object_new_array();
 	for (size_t i = 0; i < l->nchains; i++) {
 		const struct rpt_lock_chain *c = &l->chains[i];
@@ -386,6 +391,7 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 		add_str(e, "comm", w->comm);
 		add_u64(e, "wait_ns", w->wait_ns);
 		add_bool(e, "began_before_trace", w->before);
+		add_bool(e, "idle", w->idle);
 		put(e, "for_tid", w->owner ? json_object_new_int64(w->owner) : NULL);
 		add_str(e, "for_comm", w->owner_comm);
 		add_str(e, "for_kind", !w->owner ? "unknown" : w->join ? "join" : "owner");
@@ -445,6 +451,8 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 		for (size_t i = 0; i < p->nlocks; i++)
 			json_object_array_add(a, lock_json(&p->locks[i], traced));
 		put(o, "locks", a);
+		add_u64(o, "idle_threads", p->nidle);
+		add_u64(o, "idle_ns", p->idle_ns);
 		put(o, "deadlocks", deadlocks_json(p));
 		a = json_object_new_array();
 		for (size_t i = 0; i < p->nthreads; i++)
