@@ -446,6 +446,43 @@ struct ct_waker_val {
 };
 
 /*
+ * Who had the CPU while a traced thread waited for it. Every switch of the
+ * machine pushes the run it starts into its CPU's ring of the latest runs;
+ * a traced thread that gets the CPU splits its wait (from its enqueue,
+ * sched_info.last_queued, to now, both in that run queue's clock) among
+ * the runs of the ring that overlap it.
+ */
+#define CT_RUNS 256 /* a power of two: a wait longer than 256 runs of its CPU is partly "unknown" */
+
+struct ct_run {
+	__u32 tid; /* 0: the CPU was idle */
+	__u32 tgid;
+	__u64 start; /* rq clock */
+	__u16 kthread; /* a kernel thread */
+	__u16 traced; /* a traced thread: not merged with its process's next run */
+	__u32 pad;
+};
+
+struct ct_cpu_runs {
+	struct ct_run r[CT_RUNS];
+	__u32 next; /* the next entry to fill */
+	__u32 pad;
+};
+
+/* Key and value of the `ct_runners` hash map. */
+struct ct_runner_key {
+	__u32 slot; /* the thread that waited */
+	__u32 tid; /* the runner; CT_WAKER_UNKNOWN: before the ring's oldest run */
+};
+
+struct ct_runner_val {
+	__u64 ns; /* of the waits of slot, while tid ran */
+	__u64 waits; /* waits it had a part in */
+	__u32 tgid;
+	__u32 kthread;
+};
+
+/*
  * Everything the BPF side had to drop or could not see. User space shows
  * each non-zero counter in the report.
  */

@@ -43,6 +43,26 @@ struct rpt_waker {
 	uint64_t count;
 };
 
+/* Who had the CPU while a traced thread waited for it in the run queue. */
+enum rpt_runner_kind {
+	RPT_RUN_SIBLING, /* a thread of the same process */
+	RPT_RUN_PROCESS, /* a thread of another process */
+	RPT_RUN_KERNEL, /* a kernel thread */
+	RPT_RUN_IDLE, /* nobody: the CPU was idle (waking up, or held back by a quota) */
+	RPT_RUN_UNKNOWN, /* before the oldest run the probe keeps per CPU */
+};
+
+struct rpt_runner {
+	enum rpt_runner_kind kind;
+	uint32_t tid; /* a thread's; in a process's list, 0 for other processes' */
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	uint64_t ns; /* of the run-queue wait */
+	uint64_t waits; /* waits it had a part in */
+};
+
+#define RPT_RUNQ_VERDICTS 3
+
 /* How the GIL of a Python process is observed. */
 enum rpt_gil_tier {
 	RPT_GIL_NONE = 0, /* not observed: see rpt_gil_info.why */
@@ -98,6 +118,8 @@ struct rpt_thread {
 	struct rpt_syscall *sys;
 	size_t nwakers;
 	struct rpt_waker *wakers;
+	size_t nrunners;
+	struct rpt_runner *runners; /* by time */
 	struct rpt_thread_gil gil;
 };
 
@@ -291,6 +313,14 @@ struct rpt_process {
 	size_t ndeadlocks;
 	struct rpt_deadlock *deadlocks;
 	struct rpt_gil *gil; /* a CPython process: its GIL; NULL otherwise */
+	/* Who had the CPU while its threads waited: per other process, kernel thread, own thread. */
+	size_t nrunners;
+	struct rpt_runner *runners; /* by time */
+	uint64_t runners_ns; /* their sum: its threads' run-queue wait that was split */
+	size_t busy_threads; /* threads runnable (on a CPU or queued) half their life or more */
+	double runnable_avg; /* threads runnable on average: (CPU + run-queue) / wall */
+	size_t nrunq_verdicts;
+	char runq_verdicts[RPT_RUNQ_VERDICTS][RPT_VERDICT_LEN];
 };
 
 /* What was dropped in the window: the counters of bpf/drops.def, and one more. */

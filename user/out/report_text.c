@@ -238,6 +238,48 @@ static void syscalls_section(FILE *f, const struct rpt_syscall *s, size_t nsys,
 	print_syscalls(f, s, nsys, o, traced, 2);
 }
 
+static const char *runner_kind(enum rpt_runner_kind k)
+{
+	switch (k) {
+	case RPT_RUN_SIBLING:
+		return "its own threads";
+	case RPT_RUN_PROCESS:
+		return "process";
+	case RPT_RUN_KERNEL:
+		return "kernel thread";
+	case RPT_RUN_IDLE:
+		return "nobody (CPU idle)";
+	default:
+		return "not seen";
+	}
+}
+
+/* Who had the CPU while the process's threads waited in the run queue, and why they waited. */
+static void print_runners(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	size_t n = rows(p->nrunners, o);
+	char who[64];
+
+	if (!p->nrunners)
+		return;
+	heading(f, "PREEMPTED BY: who had the CPU while its threads waited for one", n, p->nrunners,
+		"time");
+	fprintf(f, "  %-18s %-32s %9s %7s %7s\n", "KIND", "WHO", "TIME", "% RUNQ", "WAITS");
+	for (size_t i = 0; i < n; i++) {
+		const struct rpt_runner *r = &p->runners[i];
+
+		if (r->kind == RPT_RUN_PROCESS || r->kind == RPT_RUN_KERNEL)
+			snprintf(who, sizeof(who), "%s (pid %u)", r->comm, r->pid);
+		else
+			snprintf(who, sizeof(who), "%s",
+				 r->kind == RPT_RUN_SIBLING ? r->comm : "-");
+		fprintf(f, "  %-18s %-32s %9s %7s %7llu\n", runner_kind(r->kind), who, D(r->ns),
+			P(ratio(r->ns, p->runners_ns)), (unsigned long long)r->waits);
+	}
+	for (size_t i = 0; i < p->nrunq_verdicts; i++)
+		fprintf(f, "  VERDICT: %s.\n", p->runq_verdicts[i]);
+}
+
 static void print_wakers(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
 	const struct rpt_thread **v;
@@ -606,6 +648,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	print_gil(f, p, o);
 	print_threads(f, p, o);
 	print_blocked(f, p, o);
+	print_runners(f, p, o);
 	syscalls_section(f, p->sys, p->nsys, o, traced);
 	print_locks(f, p, o, traced);
 	print_events(f, p, o);

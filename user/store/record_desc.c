@@ -204,6 +204,13 @@ static const struct rec_field site_fields[] = {
 };
 #undef T
 
+#define T struct snap_runner
+static const struct rec_field runner_fields[] = {
+	F(T, key.slot),	 F(T, key.tid),	 F(T, val.ns),
+	F(T, val.waits), F(T, val.tgid), F(T, val.kthread),
+};
+#undef T
+
 #define T struct snap_sym
 static const struct rec_field sym_fields[] = {
 	F(T, pid), C(T, kind, SNAP_SYM_CODE), F(T, addr), C(T, found, 1), F(T, pad), A(T, name),
@@ -245,6 +252,7 @@ const struct rec_struct rec_structs[RS_COUNT] = {
 	STRUCT(RS_SYM, struct snap_sym, "snap_sym", sym_fields),
 	STRUCT(RS_GILHIST, struct snap_gilhist, "snap_gilhist", gilhist_fields),
 	STRUCT(RS_GIL, struct rec_gil, "gil_info", gil_fields),
+	STRUCT(RS_RUNNER, struct snap_runner, "snap_runner", runner_fields),
 };
 
 uint32_t rec_type_size(uint32_t type)
