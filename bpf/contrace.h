@@ -394,6 +394,19 @@ struct ct_lock_stat {
 	__u64 xhold_ns;
 	__u64 xhold_max;
 	__u32 xhold_hist[CT_HIST_BUCKETS];
+	/*
+	 * Passes, for every command: a thread woken from this word that
+	 * later wakes a waiter of it, from its wake to that wake. Threads
+	 * passing a lock around (a CPython lock, a semaphore used as a
+	 * mutex) pass it after holding it, so the passes explain the waits;
+	 * a chain of wakes through idle waiters (a pool's shutdown) is
+	 * microseconds against their waits (docs/usage.md, locks and events).
+	 */
+	__u64 passes;
+	__u64 pass_ns;
+	__u64 pass_since; /* our clock: pass_tid was woken from the word */
+	__u32 pass_tid; /* 0: the last woken thread has passed it on */
+	__u32 pass_pad;
 };
 
 /*
@@ -438,6 +451,43 @@ struct ct_waker_val {
 	__u64 count;
 	__u32 waker_tgid;
 	__u32 pad;
+};
+
+/*
+ * Who had the CPU while a traced thread waited for it. Every switch of the
+ * machine pushes the run it starts into its CPU's ring of the latest runs;
+ * a traced thread that gets the CPU splits its wait (from its enqueue,
+ * sched_info.last_queued, to now, both in that run queue's clock) among
+ * the runs of the ring that overlap it.
+ */
+#define CT_RUNS 256 /* a power of two: a wait longer than 256 runs of its CPU is partly "unknown" */
+
+struct ct_run {
+	__u32 tid; /* 0: the CPU was idle */
+	__u32 tgid;
+	__u64 start; /* rq clock */
+	__u16 kthread; /* a kernel thread */
+	__u16 traced; /* a traced thread: not merged with its process's next run */
+	__u32 pad;
+};
+
+struct ct_cpu_runs {
+	struct ct_run r[CT_RUNS];
+	__u32 next; /* the next entry to fill */
+	__u32 pad;
+};
+
+/* Key and value of the `ct_runners` hash map. */
+struct ct_runner_key {
+	__u32 slot; /* the thread that waited */
+	__u32 tid; /* the runner; CT_WAKER_UNKNOWN: before the ring's oldest run */
+};
+
+struct ct_runner_val {
+	__u64 ns; /* of the waits of slot, while tid ran */
+	__u64 waits; /* waits it had a part in */
+	__u32 tgid;
+	__u32 kthread;
 };
 
 /*

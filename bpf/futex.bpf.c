@@ -295,6 +295,12 @@ __noinline int ct_futex_waking(struct ct_thread *th, int nr, __u64 now)
 			since = ls->block_ts;
 	}
 	th->pend_hold_since = since;
+	/* Woken from this word and now waking its next waiter: a pass (counted once). */
+	if (ls->pass_tid == cur->pid && ls->pass_since && now > ls->pass_since) {
+		__sync_fetch_and_add(&ls->passes, 1);
+		__sync_fetch_and_add(&ls->pass_ns, now - ls->pass_since);
+		ls->pass_tid = 0;
+	}
 	/* Remember the release, in the order releases happen (wakers may run later). */
 	i = ls->rel_next;
 	newest = (i - 1) & (CT_RELEASES - 1);
@@ -429,6 +435,8 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 		}
 		ls->owner_tid = th->tid;
 		ls->owner_since = now;
+		ls->pass_tid = th->tid;
+		ls->pass_since = now;
 		lost |= ct_blame(th, ls, waker, now);
 	} else {
 		/* Woken otherwise: a thread's exit, a signal, a waker not seen. */

@@ -23,6 +23,15 @@ struct ct_wakers_map {
 
 extern struct ct_wakers_map ct_wakers SEC(".maps");
 
+struct ct_runners_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* set by user space before load */
+	__type(key, struct ct_runner_key);
+	__type(value, struct ct_runner_val);
+};
+
+extern struct ct_runners_map ct_runners SEC(".maps");
+
 /* Move the run-length waker count into ct_wakers. */
 static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
 {

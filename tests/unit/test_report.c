@@ -375,6 +375,8 @@ static void add_locks(struct rpt_lock *locks)
 		.other_wakes = 2,
 		.exit_wakes = 2,
 		.join = true,
+		.kind = RPT_KIND_EVENT,
+		.why = RPT_WHY_JOIN,
 	};
 	proc.nlocks = 2;
 	proc.locks = locks;
@@ -384,7 +386,7 @@ static void test_locks(void **state)
 {
 	struct rpt_lock locks[2];
 	struct json_object *o;
-	char *t;
+	char *t, *ev;
 
 	(void)state;
 	make_report();
@@ -402,9 +404,12 @@ static void test_locks(void **state)
 	assert_non_null(strstr(t, "4244 worker2 waited 300ms until its timeout"));
 	assert_non_null(strstr(t, "SERIALISES THE PROCESS: held 80.0% of the time, 1.5 threads "
 				  "waiting on average: at most 1.25 threads can run at once"));
-	/* The join is not a lock: one line below the table. */
-	assert_non_null(strstr(t, "(and 2 waits for threads to exit, pthread_join: 2.00s)"));
-	assert_null(strstr(t, "0x7f0000001990 [anon]"));
+	/* The join is not a lock: a row of EVENTS, after the LOCKS table. */
+	ev = strstr(t, "EVENTS, waiting for work or a signal (not contention)");
+	assert_non_null(ev);
+	assert_true(strstr(t, "0x7f0000001990 [anon]") > ev);
+	assert_non_null(
+		strstr(ev, "0x7f0000001990 [anon]            thread exit (join)         2"));
 	free(t);
 
 	o = report_to_json(&rep);

@@ -22,6 +22,16 @@
 #define SERIAL_HELD 0.5
 #define SERIAL_WAITING 0.5
 
+/*
+ * Threads that pass a word among themselves hold it between passes: with
+ * N threads queued, each waits about N-1 holds, so the passes' time is
+ * about 1/(N-1) of the waits. A chain of wakes through idle waiters (a
+ * pool's workers waking each other at shutdown) passes within
+ * microseconds after waits of seconds. At least 1% (up to ~100 threads
+ * queued behind one holder) makes the waits contention.
+ */
+#define PASS_EXPLAINS 100
+
 /* A thread of a process in a futex wait: the word, and its slot. */
 struct pending {
 	uint64_t uaddr;
@@ -53,6 +63,31 @@ const char *futex_kind(uint32_t op)
 		return "futex_wait";
 	}
 	return "futex";
+}
+
+static const struct {
+	const char *key, *text;
+} why_table[RPT_WHY_COUNT] = {
+	[RPT_WHY_GIL] = { "gil", "CPython's GIL" },
+	[RPT_WHY_DEADLOCK] = { "deadlock", "part of a deadlock" },
+	[RPT_WHY_PI] = { "pi_futex", "PI futex: the word names its owner" },
+	[RPT_WHY_MUTEX] = { "mutex", "waited for a locked word (futex value 2)" },
+	[RPT_WHY_CONDVAR] = { "condvar", "condition variable" },
+	[RPT_WHY_JOIN] = { "thread_exit", "pthread_join: until a thread exits" },
+	[RPT_WHY_PEERS] = { "woken_by_waiters", "passed among threads that wait on it" },
+	[RPT_WHY_SIGNALLERS] = { "woken_by_signallers",
+				 "signalled by threads that never wait on it" },
+	[RPT_WHY_UNWOKEN] = { "not_woken", "no thread woke a waiter" },
+};
+
+const char *lock_why_key(enum rpt_kind_why why)
+{
+	return why < RPT_WHY_COUNT ? why_table[why].key : "?";
+}
+
+const char *lock_why_text(enum rpt_kind_why why)
+{
+	return why < RPT_WHY_COUNT ? why_table[why].text : "?";
 }
 
 static const char *sym_name(const struct snapshot *s, uint32_t pid, uint32_t kind, uint64_t addr,
@@ -295,8 +330,8 @@ static void lock_derive(struct rpt_lock *l, const struct rpt_process *p)
 		held = p->wall_ns;
 	l->held_fraction = (double)held / (double)p->wall_ns;
 	l->avg_waiting = (double)l->wait_ns / (double)p->wall_ns;
-	l->serialising = l->held_fraction >= SERIAL_HELD && l->avg_waiting >= SERIAL_WAITING &&
-			 l->nwaiters >= 2;
+	l->serialising = l->kind == RPT_KIND_LOCK && l->held_fraction >= SERIAL_HELD &&
+			 l->avg_waiting >= SERIAL_WAITING && l->nwaiters >= 2;
 }
 
 static void free_lock(struct rpt_lock *l)
@@ -385,13 +420,17 @@ static void wait_now(struct rpt_lock *l, struct rpt_lock_now *w, const struct ct
 	w->wait_ns = ct_delta(cur->ts, t->fx_start);
 	w->before = (t->flags & CT_TF_SEEDED) && t->fx_start <= t->start_ts;
 	w->owner = t->fx_owner;
-	w->join = w->owner && !(t->flags & CT_TF_FX_LOCK) && !futex_op_is_pi(t->fx_op);
+	w->lockish = (t->flags & CT_TF_FX_LOCK) || futex_op_is_pi(t->fx_op);
+	w->join = w->owner && !w->lockish;
+	/* Since the window's start, or since the thread's first traced moment if later. */
+	w->idle = t->fx_start <= (prev && prev->ts > t->start_ts ? prev->ts : t->start_ts);
 	if (w->owner)
 		copy_name(w->owner_comm, sizeof(w->owner_comm), task_comm(cur, w->owner));
 	if (t->fx_site)
 		copy_name(w->site, sizeof(w->site),
 			  sym_name(cur, pid, SNAP_SYM_CODE, t->fx_site, buf, sizeof(buf), NULL));
-	l->now_ns += ct_delta(cur->ts, prev && prev->ts > t->fx_start ? prev->ts : t->fx_start);
+	w->window_ns = ct_delta(cur->ts, prev && prev->ts > t->fx_start ? prev->ts : t->fx_start);
+	l->now_ns += w->window_ns;
 }
 
 /*
@@ -481,6 +520,8 @@ static int lock_merge(struct rpt_lock *a, const struct rpt_lock *b)
 	a->timeouts_ret += b->timeouts_ret;
 	a->wake_calls += b->wake_calls;
 	a->woken += b->woken;
+	a->passes += b->passes;
+	a->pass_ns += b->pass_ns;
 	a->now_ns += b->now_ns;
 	a->join = a->waits && a->exit_wakes == a->waits;
 	return lock_merge_lists(a, b);
@@ -697,6 +738,8 @@ static void lock_figures(struct rpt_lock *l, const struct ct_lock_stat *c,
 	l->timeouts_ret = ct_delta(c->timeouts_ret, o ? o->timeouts_ret : 0);
 	l->wake_calls = ct_delta(c->wake_calls, o ? o->wake_calls : 0);
 	l->woken = ct_delta(c->woken, o ? o->woken : 0);
+	l->passes = ct_delta(c->passes, o ? o->passes : 0);
+	l->pass_ns = ct_delta(c->pass_ns, o ? o->pass_ns : 0);
 	if (o) {
 		hist_add_u32(&h, o->wait_hist);
 		hist_sub(&l->wait_hist, &h);
@@ -731,12 +774,117 @@ static int table_rows(struct rpt_process *p, size_t *cap, const struct report_me
 	return 0;
 }
 
+static int cmp_party_key(const void *party, const void *tid)
+{
+	uint32_t a = ((const struct rpt_lock_party *)party)->tid, b = *(const uint32_t *)tid;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Whether thread tid waited on l in the window (l->waiters sorted by tid), or waits now. */
+static bool waits_on(const struct rpt_lock *l, uint32_t tid)
+{
+	size_t i = vec_lower_bound(l->waiters, l->nwaiters, &tid, cmp_party_key);
+
+	if (i < l->nwaiters && l->waiters[i].tid == tid)
+		return true;
+	for (size_t k = 0; k < l->nnow; k++)
+		if (l->now[k].tid == tid)
+			return true;
+	return false;
+}
+
+/*
+ * The wait that threads ended, split by who ended it: threads that wait on
+ * the word themselves (they pass a lock around, each taking it in turn) or
+ * threads that never do (they signal: post work, set a result, notify).
+ */
+static void split_wakers(struct rpt_lock *l)
+{
+	l->nwait_threads = l->nwaiters;
+	for (size_t k = 0; k < l->nnow; k++) {
+		size_t i = vec_lower_bound(l->waiters, l->nwaiters, &l->now[k].tid, cmp_party_key);
+
+		l->nwait_threads += i == l->nwaiters || l->waiters[i].tid != l->now[k].tid;
+	}
+	for (size_t i = 0; i < l->nchains; i++) {
+		const struct rpt_lock_chain *c = &l->chains[i];
+
+		if (c->holder == CT_WAKER_IRQ || c->holder == CT_WAKER_UNKNOWN)
+			continue;
+		if (waits_on(l, c->holder))
+			l->peer_ns += c->wait_ns;
+		else
+			l->signal_ns += c->wait_ns;
+	}
+}
+
+/* Whether some wait on l was for a locked word (a futex mutex's 2, a PI futex). */
+static bool waited_locked(const struct rpt_lock *l)
+{
+	if (l->holds || l->contended_ns || futex_op_is_pi(l->op))
+		return true;
+	for (size_t k = 0; k < l->nnow; k++)
+		if (l->now[k].lockish)
+			return true;
+	return false;
+}
+
+/* Whether every wait on l was a pthread_join (ended by, or waiting for, a thread's exit). */
+static bool only_joins(const struct rpt_lock *l)
+{
+	if (l->waits && !l->join)
+		return false;
+	for (size_t k = 0; k < l->nnow; k++)
+		if (!l->now[k].join)
+			return false;
+	return l->waits || l->nnow;
+}
+
+/*
+ * Contention or an event (docs/usage.md, "Locks and events"), from what the
+ * kernel side saw: the futex command and the value waited for, the layout
+ * (the GIL's words, a condvar's pair), and who woke the waiters. The first
+ * rule that applies decides.
+ */
+static void lock_classify(struct rpt_lock *l)
+{
+	split_wakers(l);
+	if (l->gil)
+		l->why = RPT_WHY_GIL;
+	else if (l->deadlocked)
+		l->why = RPT_WHY_DEADLOCK;
+	else if (futex_op_is_pi(l->op))
+		l->why = RPT_WHY_PI;
+	else if (waited_locked(l))
+		l->why = RPT_WHY_MUTEX;
+	else if (l->condvar)
+		l->why = RPT_WHY_CONDVAR;
+	else if (only_joins(l))
+		l->why = RPT_WHY_JOIN;
+	else if (l->peer_ns && l->peer_ns >= l->signal_ns &&
+		 l->pass_ns * PASS_EXPLAINS >= l->peer_ns)
+		l->why = RPT_WHY_PEERS;
+	else if (l->peer_ns || l->signal_ns)
+		l->why = RPT_WHY_SIGNALLERS;
+	else
+		l->why = RPT_WHY_UNWOKEN;
+	l->kind = lock_why_kind(l->why);
+}
+
 /* Sort a kept row's lists and derive its figures. */
-static void row_finish(struct rpt_lock *l, const struct rpt_process *p)
+static void row_finish(struct rpt_lock *l, struct rpt_process *p)
 {
 	/* The GIL struct's words: its mutex, its condition variables. */
 	l->gil = p->gil && p->gil->info.addr && l->uaddr >= p->gil->info.addr &&
 		 l->uaddr < p->gil->info.addr + GIL_STRUCT_MAX;
+	lock_classify(l);
+	for (size_t k = 0; l->kind == RPT_KIND_EVENT && k < l->nnow; k++) {
+		if (!l->now[k].idle)
+			continue;
+		p->nidle++;
+		p->idle_ns += l->now[k].window_ns;
+	}
 	if (l->nnow)
 		qsort(l->now, l->nnow, sizeof(*l->now), cmp_now);
 	if (l->nwaiters)

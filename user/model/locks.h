@@ -14,6 +14,19 @@ static inline bool futex_op_is_pi(uint32_t op)
 	return op == CT_FUTEX_LOCK_PI || op == CT_FUTEX_LOCK_PI2;
 }
 
+/* Whether a reason makes a word a lock (contention) or an event. */
+static inline enum rpt_wait_kind lock_why_kind(enum rpt_kind_why why)
+{
+	return why == RPT_WHY_CONDVAR || why == RPT_WHY_JOIN || why == RPT_WHY_SIGNALLERS ||
+			       why == RPT_WHY_UNWOKEN ?
+		       RPT_KIND_EVENT :
+		       RPT_KIND_LOCK;
+}
+
+/* The JSON key of a reason ("mutex", "signallers"...), and its words for the text report. */
+const char *lock_why_key(enum rpt_kind_why why);
+const char *lock_why_text(enum rpt_kind_why why);
+
 /* Fill r->procs[i].locks. 0 or -ENOMEM. */
 int futex_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
 

@@ -141,6 +141,7 @@ static void free_process(struct rpt_process *p)
 	for (size_t i = 0; p->threads && i < p->nthreads; i++) {
 		free(p->threads[i].sys);
 		free(p->threads[i].wakers);
+		free(p->threads[i].runners);
 		free(p->threads[i].gil.rel_sys);
 		free(p->threads[i].gil.held_sys);
 	}
@@ -149,6 +150,7 @@ static void free_process(struct rpt_process *p)
 	free(p->gil);
 	free(p->threads);
 	free(p->sys);
+	free(p->runners);
 	futex_free_locks(p);
 }
 

@@ -44,6 +44,26 @@ struct rpt_waker {
 	uint64_t count;
 };
 
+/* Who had the CPU while a traced thread waited for it in the run queue. */
+enum rpt_runner_kind {
+	RPT_RUN_SIBLING, /* a thread of the same process */
+	RPT_RUN_PROCESS, /* a thread of another process */
+	RPT_RUN_KERNEL, /* a kernel thread */
+	RPT_RUN_IDLE, /* nobody: the CPU was idle (waking up, or held back by a quota) */
+	RPT_RUN_UNKNOWN, /* before the oldest run the probe keeps per CPU */
+};
+
+struct rpt_runner {
+	enum rpt_runner_kind kind;
+	uint32_t tid; /* a thread's; in a process's list, 0 for other processes' */
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	uint64_t ns; /* of the run-queue wait */
+	uint64_t waits; /* waits it had a part in */
+};
+
+#define RPT_RUNQ_VERDICTS 3
+
 /* How the GIL of a Python process is observed. */
 enum rpt_gil_tier {
 	RPT_GIL_NONE = 0, /* not observed: see rpt_gil_info.why */
@@ -99,6 +119,8 @@ struct rpt_thread {
 	struct rpt_syscall *sys;
 	size_t nwakers;
 	struct rpt_waker *wakers;
+	size_t nrunners;
+	struct rpt_runner *runners; /* by time */
 	struct rpt_thread_gil gil;
 };
 
@@ -139,7 +161,34 @@ struct rpt_lock_now {
 	uint32_t owner; /* the thread it waits for, as the lock's memory says; 0: unknown */
 	char owner_comm[CT_COMM_LEN];
 	bool join; /* owner: the thread a pthread_join waits for, not a mutex's owner */
+	bool lockish; /* a wait for a locked word: the value 2 of a futex mutex, or a PI futex */
+	bool idle; /* it began before the window did: the thread waited all of it */
+	uint64_t window_ns; /* of wait_ns, in the window */
 	char site[SNAP_SYM_LEN]; /* "" when not found */
+};
+
+/*
+ * What the waits on a futex word are (docs/usage.md, "Locks and events"):
+ * contention for a lock another thread holds, or waiting for an event (a
+ * signal, work, a thread's exit), which nothing holds.
+ */
+enum rpt_wait_kind {
+	RPT_KIND_LOCK = 0,
+	RPT_KIND_EVENT = 1,
+};
+
+/* Why a word was classified so, in the order the rule tries them (model/locks.c). */
+enum rpt_kind_why {
+	RPT_WHY_GIL, /* lock: a word of CPython's GIL */
+	RPT_WHY_DEADLOCK, /* lock: a wait on it is part of a deadlock */
+	RPT_WHY_PI, /* lock: FUTEX_LOCK_PI, the word holds its owner's tid */
+	RPT_WHY_MUTEX, /* lock: waited for the value 2, "locked with waiters" */
+	RPT_WHY_CONDVAR, /* event: a glibc condition variable's two group words */
+	RPT_WHY_JOIN, /* event: every wait ended by a thread's exit */
+	RPT_WHY_PEERS, /* lock: woken mostly by threads that also wait on it */
+	RPT_WHY_SIGNALLERS, /* event: woken mostly by threads that never wait on it */
+	RPT_WHY_UNWOKEN, /* event: no thread's wake seen (timers, waits in progress) */
+	RPT_WHY_COUNT
 };
 
 /*
@@ -191,6 +240,13 @@ struct rpt_lock {
 	bool condvar; /* a glibc condition variable: its two group words, one row */
 	bool gil; /* a word of CPython's GIL (its mutex, condition variables) */
 	bool deadlocked; /* a wait in progress on it is part of a deadlock: always shown */
+	enum rpt_wait_kind kind;
+	enum rpt_kind_why why;
+	uint64_t peer_ns; /* of the wait ended by threads, woken by threads that wait on it too */
+	uint64_t signal_ns; /* woken by threads that never waited on it in the window */
+	uint64_t passes; /* woken from it, then waking a waiter of it (ct_lock_stat.passes) */
+	uint64_t pass_ns;
+	size_t nwait_threads; /* threads that waited on it: in the window, or waiting now */
 	size_t nnow;
 	struct rpt_lock_now *now; /* waits in progress, longest first */
 	uint64_t now_ns; /* their time so far */
@@ -253,10 +309,20 @@ struct rpt_process {
 	size_t nsys;
 	struct rpt_syscall *sys; /* summed over its threads */
 	size_t nlocks;
-	struct rpt_lock *locks; /* by total wait */
+	struct rpt_lock *locks; /* by total wait; locks (contention) and events (kind) */
+	size_t nidle; /* threads that waited for an event the whole window */
+	uint64_t idle_ns; /* their wait in the window */
 	size_t ndeadlocks;
 	struct rpt_deadlock *deadlocks;
 	struct rpt_gil *gil; /* a CPython process: its GIL; NULL otherwise */
+	/* Who had the CPU while its threads waited: per other process, kernel thread, own thread. */
+	size_t nrunners;
+	struct rpt_runner *runners; /* by time */
+	uint64_t runners_ns; /* their sum: its threads' run-queue wait that was split */
+	size_t busy_threads; /* threads runnable (on a CPU or queued) half their life or more */
+	double runnable_avg; /* threads runnable on average: (CPU + run-queue) / wall */
+	size_t nrunq_verdicts;
+	char runq_verdicts[RPT_RUNQ_VERDICTS][RPT_VERDICT_LEN];
 };
 
 /* What was dropped in the window: the counters of bpf/drops.def, and one more. */

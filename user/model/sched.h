@@ -9,4 +9,7 @@
 /* Fill the scheduler figures of every thread and process of r. 0 or -ENOMEM. */
 int sched_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev);
 
+/* Runners by time, longest first (qsort). */
+int sched_cmp_runner(const void *a, const void *b);
+
 #endif

@@ -323,6 +323,31 @@ static void figs_json(struct json_object *o, const struct rpt_sched *s, bool pro
 	put(o, "wakeup_latency", hist_json(&s->wakelat, s->f.wakelat_sum, s->f.wakelat_max));
 }
 
+static const char *const runner_kinds[] = {
+	[RPT_RUN_SIBLING] = "own_thread",   [RPT_RUN_PROCESS] = "process",
+	[RPT_RUN_KERNEL] = "kernel_thread", [RPT_RUN_IDLE] = "idle",
+	[RPT_RUN_UNKNOWN] = "unknown",
+};
+
+/* Who had the CPU while the thread or process waited in the run queue. */
+static struct json_object *runners_json(const struct rpt_runner *v, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		add_str(o, "kind", runner_kinds[v[i].kind]);
+		put(o, "tid", v[i].tid ? json_object_new_int64(v[i].tid) : NULL);
+		put(o, "pid", v[i].pid ? json_object_new_int64(v[i].pid) : NULL);
+		add_str(o, "comm", v[i].comm);
+		add_u64(o, "ns", v[i].ns);
+		add_u64(o, "waits", v[i].waits);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 {
 	struct json_object *o = json_object_new_object(), *w = json_object_new_array();
@@ -352,6 +377,7 @@ static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 		json_object_array_add(w, e);
 	}
 	put(o, "wakers", w);
+	put(o, "preempted_by", runners_json(t->runners, t->nrunners));
 	put(o, "syscalls", syscalls_json(t->sys, t->nsys, traced));
 	put(o, "gil", thread_gil_json(&t->gil));
 	return o;
@@ -388,6 +414,8 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 	add_str(o, "name", l->name);
 	add_bool(o, "named", l->named);
 	add_str(o, "futex_op", futex_kind(l->op));
+	add_str(o, "kind", l->kind == RPT_KIND_LOCK ? "lock" : "event");
+	add_str(o, "kind_why", lock_why_key(l->why));
 	add_bool(o, "condvar", l->condvar);
 	add_bool(o, "gil", l->gil);
 	add_u64(o, "waits", l->waits);
@@ -414,7 +442,10 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 	put(o, "parallelism_bound",
 	    l->held_fraction > 0 ? json_object_new_double(1.0 / l->held_fraction) : NULL);
 	put(o, "waiters", party_json(l->waiters, l->nwaiters));
-	put(o, "holders", party_json(l->holders, l->nholders));
+	/* An event has no holder: the threads that woke its waiters signalled it. */
+	put(o, "holders", party_json(l->holders, l->kind == RPT_KIND_LOCK ? l->nholders : 0));
+	put(o, "signallers", party_json(l->holders, l->kind == RPT_KIND_EVENT ? l->nholders : 0));
+	add_u64(o, "wait_threads", l->nwait_threads);
 	a = json_object_new_array();
 	for (size_t i = 0; i < l->nchains; i++) {
 		const struct rpt_lock_chain *c = &l->chains[i];
@@ -457,6 +488,7 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 		add_str(e, "comm", w->comm);
 		add_u64(e, "wait_ns", w->wait_ns);
 		add_bool(e, "began_before_trace", w->before);
+		add_bool(e, "idle", w->idle);
 		put(e, "for_tid", w->owner ? json_object_new_int64(w->owner) : NULL);
 		add_str(e, "for_comm", w->owner_comm);
 		add_str(e, "for_kind", !w->owner ? "unknown" : w->join ? "join" : "owner");
@@ -513,9 +545,18 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 		struct json_object *a = json_object_new_array();
 
 		put(o, "gil", gil_json(p->gil));
+		put(o, "preempted_by", runners_json(p->runners, p->nrunners));
+		add_u64(o, "busy_threads", p->busy_threads);
+		add_double(o, "runnable_avg", p->runnable_avg);
+		for (size_t i = 0; i < p->nrunq_verdicts; i++)
+			json_object_array_add(a, json_object_new_string(p->runq_verdicts[i]));
+		put(o, "runq_verdicts", a);
+		a = json_object_new_array();
 		for (size_t i = 0; i < p->nlocks; i++)
 			json_object_array_add(a, lock_json(&p->locks[i], traced));
 		put(o, "locks", a);
+		add_u64(o, "idle_threads", p->nidle);
+		add_u64(o, "idle_ns", p->idle_ns);
 		put(o, "deadlocks", deadlocks_json(p));
 		a = json_object_new_array();
 		for (size_t i = 0; i < p->nthreads; i++)

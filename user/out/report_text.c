@@ -291,6 +291,48 @@ static void syscalls_section(FILE *f, const struct rpt_syscall *s, size_t nsys,
 	print_syscalls(f, s, nsys, o, traced, 2);
 }
 
+static const char *runner_kind(enum rpt_runner_kind k)
+{
+	switch (k) {
+	case RPT_RUN_SIBLING:
+		return "its own threads";
+	case RPT_RUN_PROCESS:
+		return "process";
+	case RPT_RUN_KERNEL:
+		return "kernel thread";
+	case RPT_RUN_IDLE:
+		return "nobody (CPU idle)";
+	default:
+		return "not seen";
+	}
+}
+
+/* Who had the CPU while the process's threads waited in the run queue, and why they waited. */
+static void print_runners(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	size_t n = rows(p->nrunners, o);
+	char who[64];
+
+	if (!p->nrunners)
+		return;
+	heading(f, "PREEMPTED BY: who had the CPU while its threads waited for one", n, p->nrunners,
+		"time");
+	fprintf(f, "  %-18s %-32s %9s %7s %7s\n", "KIND", "WHO", "TIME", "% RUNQ", "WAITS");
+	for (size_t i = 0; i < n; i++) {
+		const struct rpt_runner *r = &p->runners[i];
+
+		if (r->kind == RPT_RUN_PROCESS || r->kind == RPT_RUN_KERNEL)
+			snprintf(who, sizeof(who), "%s (pid %u)", r->comm, r->pid);
+		else
+			snprintf(who, sizeof(who), "%s",
+				 r->kind == RPT_RUN_SIBLING ? r->comm : "-");
+		fprintf(f, "  %-18s %-32s %9s %7s %7llu\n", runner_kind(r->kind), who, D(r->ns),
+			P(ratio(r->ns, p->runners_ns)), (unsigned long long)r->waits);
+	}
+	for (size_t i = 0; i < p->nrunq_verdicts; i++)
+		fprintf(f, "  VERDICT: %s.\n", p->runq_verdicts[i]);
+}
+
 static void print_wakers(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
 	const struct rpt_thread **v;
@@ -340,15 +382,15 @@ static const char *party(char *buf, size_t len, uint32_t tid, const char *comm)
 	return buf;
 }
 
-static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, int verbose)
+/* The waits in progress on l (k at most), labels `width` wide. */
+static void print_now(FILE *f, const struct rpt_lock *l, size_t k, int width)
 {
-	size_t k = verbose ? SIZE_MAX : 3;
 	char b[48];
 
 	for (size_t i = 0; i < l->nnow && i < k; i++) {
 		const struct rpt_lock_now *w = &l->now[i];
 
-		fprintf(f, "      %-11s %s, %s so far%s", i ? "" : "waiting now",
+		fprintf(f, "      %-*s %s, %s so far%s", width, i ? "" : "waiting now",
 			party(b, sizeof(b), w->tid, w->comm), D(w->wait_ns),
 			w->before ? " (since before tracing began)" : "");
 		if (w->owner)
@@ -357,7 +399,42 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 		fprintf(f, "%s%s\n", w->site[0] ? " in " : "", w->site);
 	}
 	if (l->nnow > k)
-		fprintf(f, "      %-11s %zu more\n", "", l->nnow - k);
+		fprintf(f, "      %-*s %zu more\n", width, "", l->nnow - k);
+}
+
+/* A list of parties: "12 main (1.2s), 13 worker (0.4s), 3 more". */
+static void print_parties(FILE *f, const char *label, int width, const struct rpt_lock_party *v,
+			  size_t n, size_t k)
+{
+	char b[48];
+
+	if (!n)
+		return;
+	fprintf(f, "      %-*s ", width, label);
+	for (size_t i = 0; i < n && i < k; i++)
+		fprintf(f, "%s%s (%s)", i ? ", " : "", party(b, sizeof(b), v[i].tid, v[i].comm),
+			D(v[i].wait_ns));
+	if (n > k)
+		fprintf(f, ", %zu more", n - k);
+	fputc('\n', f);
+}
+
+/* Where l's waits came from, and its waiters. */
+static void print_sites_parties(FILE *f, const struct rpt_lock *l, size_t k, int width)
+{
+	for (size_t i = 0; i < l->nsites && i < k; i++)
+		fprintf(f, "      %-*s %s (%llu waits, %s)\n", width, i ? "" : "waited in",
+			l->sites[i].name, (unsigned long long)l->sites[i].waits,
+			D(l->sites[i].wait_ns));
+	print_parties(f, "waiters", width, l->waiters, l->nwaiters, k);
+}
+
+static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, int verbose)
+{
+	size_t k = verbose ? SIZE_MAX : 3;
+	char b[48];
+
+	print_now(f, l, k, 11);
 	if (!l->waits && !l->holds && !l->retries && !l->wake_calls)
 		return;
 	fprintf(f, "      %s%s%s: woken %llu times by a release, %llu by a timer",
@@ -380,30 +457,8 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 			"holds", (unsigned long long)l->xholds, D(l->xhold_ns / l->xholds),
 			D(hist_quantile(&l->xhold_hist, 0.5, l->xhold_max)),
 			D(hist_quantile(&l->xhold_hist, 0.99, l->xhold_max)), D(l->xhold_max));
-	for (size_t i = 0; i < l->nsites && i < k; i++)
-		fprintf(f, "      %-11s %s (%llu waits, %s)\n", i ? "" : "waited in",
-			l->sites[i].name, (unsigned long long)l->sites[i].waits,
-			D(l->sites[i].wait_ns));
-	if (l->nwaiters) {
-		fprintf(f, "      %-11s ", "waiters");
-		for (size_t i = 0; i < l->nwaiters && i < k; i++)
-			fprintf(f, "%s%s (%s)", i ? ", " : "",
-				party(b, sizeof(b), l->waiters[i].tid, l->waiters[i].comm),
-				D(l->waiters[i].wait_ns));
-		if (l->nwaiters > k)
-			fprintf(f, ", %zu more", l->nwaiters - k);
-		fputc('\n', f);
-	}
-	if (l->nholders) {
-		fprintf(f, "      %-11s ", "held by");
-		for (size_t i = 0; i < l->nholders && i < k; i++)
-			fprintf(f, "%s%s (%s)", i ? ", " : "",
-				party(b, sizeof(b), l->holders[i].tid, l->holders[i].comm),
-				D(l->holders[i].wait_ns));
-		if (l->nholders > k)
-			fprintf(f, ", %zu more", l->nholders - k);
-		fputc('\n', f);
-	}
+	print_sites_parties(f, l, k, 11);
+	print_parties(f, "held by", 11, l->holders, l->nholders, k);
 	for (size_t i = 0; i < l->nchains && i < k; i++) {
 		const struct rpt_lock_chain *c = &l->chains[i];
 		char w[48];
@@ -429,18 +484,11 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 static void print_locks(FILE *f, const struct rpt_process *p, const struct text_opts *o,
 			bool traced)
 {
-	size_t nlocks = 0, n, shown = 0, joins = 0;
-	uint64_t join_ns = 0;
+	size_t nlocks = 0, n, shown = 0;
 
-	for (size_t i = 0; i < p->nlocks; i++) {
-		if (p->locks[i].join) {
-			joins += p->locks[i].waits;
-			join_ns += p->locks[i].wait_ns;
-		} else {
-			nlocks++;
-		}
-	}
-	if (!p->nlocks && !p->ndeadlocks)
+	for (size_t i = 0; i < p->nlocks; i++)
+		nlocks += p->locks[i].kind == RPT_KIND_LOCK;
+	if (!nlocks && !p->ndeadlocks)
 		return;
 	n = rows(nlocks, o);
 	heading(f, "LOCKS, contended waits only", n, nlocks, "total wait");
@@ -462,7 +510,7 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 	for (size_t i = 0; i < p->nlocks && shown < n; i++) {
 		const struct rpt_lock *l = &p->locks[i];
 
-		if (l->join)
+		if (l->kind != RPT_KIND_LOCK)
 			continue;
 		shown++;
 		fprintf(f, "  %-32s %7llu %9s %9s %9s %9s %9s %6llu %9s %9s %7zu\n", l->name,
@@ -475,9 +523,79 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 			l->nwaiters);
 		print_lock_details(f, l, traced, o->verbose);
 	}
-	if (joins)
-		fprintf(f, "  (and %llu waits for threads to exit, pthread_join: %s)\n",
-			(unsigned long long)joins, D(join_ns));
+}
+
+/* An event row with nothing but whole-window waits: in the idle line, not a row. */
+static bool only_idle(const struct rpt_lock *l)
+{
+	if (l->waits || !l->nnow)
+		return false;
+	for (size_t i = 0; i < l->nnow; i++)
+		if (!l->now[i].idle)
+			return false;
+	return true;
+}
+
+static void print_event_details(FILE *f, const struct rpt_lock *l, int verbose)
+{
+	size_t k = verbose ? SIZE_MAX : 3;
+
+	print_now(f, l, k, 12);
+	print_sites_parties(f, l, k, 12);
+	print_parties(f, "signalled by", 12, l->holders, l->nholders, k);
+}
+
+/* The threads idle on an event the whole window, in one line. */
+static void print_idle(FILE *f, const struct rpt_process *p)
+{
+	size_t named = 0;
+	char b[48];
+
+	if (!p->nidle)
+		return;
+	fprintf(f, "  %zu thread%s idle the whole time, waiting for work (%s): ", p->nidle,
+		p->nidle == 1 ? "" : "s", D(p->idle_ns));
+	for (size_t i = 0; i < p->nlocks && named < 4; i++) {
+		const struct rpt_lock *l = &p->locks[i];
+
+		for (size_t k = 0; l->kind == RPT_KIND_EVENT && k < l->nnow && named < 4; k++)
+			if (l->now[k].idle)
+				fprintf(f, "%s%s", named++ ? ", " : "",
+					party(b, sizeof(b), l->now[k].tid, l->now[k].comm));
+	}
+	fprintf(f, "%s\n", p->nidle > named ? ", ..." : "");
+}
+
+/* Waits for an event: condition variables, semaphores, queues, futures, joins. */
+static void print_events(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	size_t nev = 0, n, shown = 0;
+
+	for (size_t i = 0; i < p->nlocks; i++)
+		nev += p->locks[i].kind == RPT_KIND_EVENT && !only_idle(&p->locks[i]);
+	if (!nev && !p->nidle)
+		return;
+	n = rows(nev, o);
+	heading(f, "EVENTS, waiting for work or a signal (not contention)", n, nev, "total wait");
+	if (nev)
+		fprintf(f, "  %-32s %-20s %7s %9s %9s %9s %7s\n", "EVENT", "KIND", "WAITS",
+			"WAITED", "AVG", "MAX", "WAITERS");
+	for (size_t i = 0; i < p->nlocks && shown < n; i++) {
+		const struct rpt_lock *l = &p->locks[i];
+
+		if (l->kind != RPT_KIND_EVENT || only_idle(l))
+			continue;
+		shown++;
+		fprintf(f, "  %-32s %-20s %7llu %9s %9s %9s %7zu\n", l->name,
+			l->why == RPT_WHY_CONDVAR ? "condition variable" :
+			l->why == RPT_WHY_JOIN	  ? "thread exit (join)" :
+						    "signalled word",
+			(unsigned long long)l->waits, D(l->wait_ns + l->now_ns),
+			l->waits ? D(l->wait_ns / l->waits) : "-", l->waits ? D(l->wait_max) : "-",
+			l->nwait_threads);
+		print_event_details(f, l, o->verbose);
+	}
+	print_idle(f, p);
 }
 
 static void print_wakelat(FILE *f, const char *who, const struct hist *h, uint64_t max)
@@ -584,8 +702,10 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	print_gil(f, p, o);
 	print_threads(f, p, o);
 	print_blocked(f, p, o);
+	print_runners(f, p, o);
 	syscalls_section(f, p->sys, p->nsys, o, traced);
 	print_locks(f, p, o, traced);
+	print_events(f, p, o);
 	print_wakers(f, p, o);
 	print_wakelat(f, "all threads", &p->s.wakelat, p->s.f.wakelat_max);
 	if (o->verbose < 1)

@@ -162,6 +162,26 @@ static uint32_t mutex_owner(int fd, uint64_t uaddr)
 	return m[2];
 }
 
+/*
+ * Whether thread t is still blocked in its futex wait. The owner is read
+ * after the snapshot (after detach too, for the last one): a thread woken
+ * meanwhile may own the mutex by then, and be taken for a thread waiting
+ * for a lock it holds itself, a deadlock that is not. A wait still going
+ * on after the read was going on during it. Unknown (no ptrace rights):
+ * taken as still waiting.
+ */
+static bool still_waiting(const struct ct_thread *t)
+{
+	uint64_t arg0;
+	long nr;
+
+	if (proc_syscall((int)t->tgid, (int)t->tid, &nr, &arg0))
+		return true;
+	if (nr == CT_NR_FUTEX_WAITV)
+		return true; /* its first argument is the vector */
+	return (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAIT) && arg0 == t->fx_uaddr;
+}
+
 void futex_owners(struct snapshot *s)
 {
 	struct owner_ctx c = { .mem = -1 };
@@ -200,7 +220,8 @@ void futex_owners(struct snapshot *s)
 		}
 		owner = ctx_tid(&c, owner);
 		/* A thread waiting for a mutex it holds itself is stuck for good. */
-		if ((owner != t->tid || mutex) && live_thread_of(s, t->tgid, owner))
+		if ((owner != t->tid || mutex) && live_thread_of(s, t->tgid, owner) &&
+		    still_waiting(t))
 			t->fx_owner = owner;
 	}
 	if (c.mem >= 0)

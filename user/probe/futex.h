@@ -27,7 +27,8 @@ int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cach
  * For each thread of s in a futex wait, in s's copy of its slot, the thread
  * the wait is for as the process's memory says now (fx_owner): a mutex's
  * owner (glibc's __owner field, a PI futex's word), or the thread a
- * pthread_join waits for (its tid word). 0 where unknown.
+ * pthread_join waits for (its tid word). 0 where unknown, and where the
+ * wait ended before the read was done (/proc/PID/task/TID/syscall).
  */
 void futex_owners(struct snapshot *s);
 

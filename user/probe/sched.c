@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "probe/bpfmap.h"
@@ -8,27 +9,55 @@
 #include "probe/task.h"
 #include "util/vec.h"
 
-int sched_read_wakers(struct snapshot *s, int fd)
+/*
+ * Copy a map keyed by (slot, tid), ct_wakers or ct_runners, into s: add()
+ * makes an entry, whose value follows its 8-byte key.
+ */
+static int read_slot_map(struct snapshot *s, int fd, size_t vsize,
+			 void *(*add)(struct snapshot *, uint32_t, uint32_t))
 {
 	struct ct_waker_key *keys;
-	struct ct_waker_val *vals;
-	struct snap_waker *w;
+	unsigned char *vals, *e;
 	size_t n;
 	int ret;
 
-	ret = bpfmap_dump(fd, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals, &n);
+	_Static_assert(sizeof(struct ct_runner_key) == sizeof(*keys) &&
+			       offsetof(struct snap_waker, val) == sizeof(*keys) &&
+			       offsetof(struct snap_runner, val) == sizeof(*keys),
+		       "ct_wakers and ct_runners: the same key, the value after it");
+	ret = bpfmap_dump(fd, sizeof(*keys), vsize, (void **)&keys, (void **)&vals, &n);
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < n && !ret; i++) {
-		w = snapshot_add_waker(s, keys[i].slot, keys[i].waker_tid);
-		if (w)
-			w->val = vals[i];
+		e = add(s, keys[i].slot, keys[i].waker_tid);
+		if (e)
+			memcpy(e + sizeof(*keys), vals + i * vsize, vsize);
 		else
 			ret = -ENOMEM;
 	}
 	free(keys);
 	free(vals);
 	return ret;
+}
+
+static void *add_waker(struct snapshot *s, uint32_t slot, uint32_t tid)
+{
+	return snapshot_add_waker(s, slot, tid);
+}
+
+static void *add_runner(struct snapshot *s, uint32_t slot, uint32_t tid)
+{
+	return snapshot_add_runner(s, slot, tid);
+}
+
+int sched_read_wakers(struct snapshot *s, int fd)
+{
+	return read_slot_map(s, fd, sizeof(struct ct_waker_val), add_waker);
+}
+
+int sched_read_runners(struct snapshot *s, int fd)
+{
+	return read_slot_map(s, fd, sizeof(struct ct_runner_val), add_runner);
 }
 
 /*
@@ -108,11 +137,11 @@ int sched_close(struct snapshot *s)
 }
 
 /*
- * Wakers outside the trace not named yet, once each: their names are read
+ * Wakers and runners outside the trace not named yet, once each: their names are read
  * from /proc while the wakers may still live, and kept in the cache
  * (sorted by tid, for snapshot_find_name()) for later snapshots.
  */
-static int name_new_wakers(struct snapshot *cache, const struct snapshot *s)
+static int name_new_threads(struct snapshot *cache, const struct snapshot *s)
 {
 	struct snap_name *v = NULL, *n;
 	size_t nv = 0, cap = 0, k = 0;
@@ -136,6 +165,20 @@ static int name_new_wakers(struct snapshot *cache, const struct snapshot *s)
 		n->tid = tid;
 		n->pid = w->val.waker_tgid;
 	}
+	for (size_t i = 0; i < s->nrunners; i++) {
+		const struct snap_runner *r = &s->runners[i];
+
+		/* The idle task, and waits older than the ring, have no name to read. */
+		if (!r->key.tid || r->key.tid == CT_WAKER_UNKNOWN || task_by_tid(s, r->key.tid))
+			continue;
+		n = vec_push(v, nv, cap);
+		if (!n) {
+			free(v);
+			return -ENOMEM;
+		}
+		n->tid = r->key.tid;
+		n->pid = r->val.tgid;
+	}
 	nv = vec_uniq(v, nv, snapshot_cmp_name, NULL);
 	for (size_t i = 0; i < nv; i++)
 		if (!snapshot_find_name(cache, v[i].tid))
@@ -158,7 +201,7 @@ static int name_new_wakers(struct snapshot *cache, const struct snapshot *s)
 
 int sched_resolve_names(struct snapshot *cache, struct snapshot *s)
 {
-	int ret = name_new_wakers(cache, s);
+	int ret = name_new_threads(cache, s);
 
 	if (ret)
 		return ret;

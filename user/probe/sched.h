@@ -8,6 +8,9 @@
 /* Copy the ct_wakers map. 0, or -errno. */
 int sched_read_wakers(struct snapshot *s, int wakers_fd);
 
+/* Copy the ct_runners map. 0, or -errno. */
+int sched_read_runners(struct snapshot *s, int runners_fd);
+
 /*
  * Close every thread's open intervals (scheduler and GIL) at s->ts with the
  * BPF side's own rules (bpf/acct.h), and move its run-length caches into

@@ -47,6 +47,8 @@ struct session {
 /* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
 #define SYS_PER_THREAD 8
 #define WAKERS_PER_THREAD 4
+/* Who had the CPU while a thread waited: its siblings, a few other processes. */
+#define RUNNERS_PER_THREAD 8
 /* Locks: contended futex words; edges: (lock, waiter, holder); sites: (lock, call site). */
 #define MAX_LOCKS 4096
 #define MAX_EDGES 16384
@@ -177,6 +179,8 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 				 map_entries(cfg->max_threads, SYS_PER_THREAD));
 	bpf_map__set_max_entries(skel->maps.ct_wakers,
 				 map_entries(cfg->max_threads, WAKERS_PER_THREAD));
+	bpf_map__set_max_entries(skel->maps.ct_runners,
+				 map_entries(cfg->max_threads, RUNNERS_PER_THREAD));
 	bpf_map__set_max_entries(skel->maps.ct_locks, MAX_LOCKS);
 	bpf_map__set_max_entries(skel->maps.ct_edges, MAX_EDGES);
 	bpf_map__set_max_entries(skel->maps.ct_sites, MAX_SITES);
@@ -459,6 +463,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	ret = syscalls_read(snap, bpf_map__fd(s->skel->maps.ct_sysstats));
 	if (!ret)
 		ret = sched_read_wakers(snap, bpf_map__fd(s->skel->maps.ct_wakers));
+	if (!ret)
+		ret = sched_read_runners(snap, bpf_map__fd(s->skel->maps.ct_runners));
 	if (!ret) {
 		struct futex_fds fds = {
 			.locks = bpf_map__fd(s->skel->maps.ct_locks),

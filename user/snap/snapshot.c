@@ -11,6 +11,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->threads);
 	free(s->sys);
 	free(s->wakers);
+	free(s->runners);
 	free(s->names);
 	free(s->procs);
 	free(s->locks);
@@ -42,6 +43,26 @@ int snapshot_cmp_waker(const void *a, const void *b)
 	if (x->key.waker_tid != y->key.waker_tid)
 		return x->key.waker_tid < y->key.waker_tid ? -1 : 1;
 	return 0;
+}
+
+int snapshot_cmp_runner(const void *a, const void *b)
+{
+	const struct snap_runner *x = a, *y = b;
+
+	if (x->key.slot != y->key.slot)
+		return x->key.slot < y->key.slot ? -1 : 1;
+	if (x->key.tid != y->key.tid)
+		return x->key.tid < y->key.tid ? -1 : 1;
+	return 0;
+}
+
+static void merge_runner(void *kept, const void *other)
+{
+	struct snap_runner *k = kept;
+	const struct snap_runner *o = other;
+
+	k->val.ns += o->val.ns;
+	k->val.waits += o->val.waits;
 }
 
 static void merge_sys(struct snap_sys *dst, const struct snap_sys *src)
@@ -210,6 +231,7 @@ void snapshot_normalize(struct snapshot *s)
 		}
 		s->nwakers = n;
 	}
+	s->nrunners = vec_uniq(s->runners, s->nrunners, snapshot_cmp_runner, merge_runner);
 	index_tids(s);
 }
 
@@ -229,6 +251,15 @@ struct snap_waker *snapshot_find_waker(const struct snapshot *s, uint32_t slot, 
 	if (!s->nwakers)
 		return NULL;
 	return bsearch(&key, s->wakers, s->nwakers, sizeof(*s->wakers), snapshot_cmp_waker);
+}
+
+struct snap_runner *snapshot_find_runner(const struct snapshot *s, uint32_t slot, uint32_t tid)
+{
+	struct snap_runner key = { .key = { .slot = slot, .tid = tid } };
+
+	if (!s->nrunners)
+		return NULL;
+	return bsearch(&key, s->runners, s->nrunners, sizeof(*s->runners), snapshot_cmp_runner);
 }
 
 const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
@@ -300,6 +331,13 @@ size_t snapshot_waker_from(const struct snapshot *s, uint32_t slot)
 	return vec_lower_bound(s->wakers, s->nwakers, &key, snapshot_cmp_waker);
 }
 
+size_t snapshot_runner_from(const struct snapshot *s, uint32_t slot)
+{
+	struct snap_runner key = { .key = { .slot = slot } };
+
+	return vec_lower_bound(s->runners, s->nrunners, &key, snapshot_cmp_runner);
+}
+
 size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
 {
 	struct snap_lock key = { .key = { .tgid = tgid, .uaddr = uaddr } };
@@ -328,6 +366,17 @@ struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr)
 	if (e) {
 		e->key.slot = slot;
 		e->key.nr = nr;
+	}
+	return e;
+}
+
+struct snap_runner *snapshot_add_runner(struct snapshot *s, uint32_t slot, uint32_t tid)
+{
+	struct snap_runner *e = vec_push(s->runners, s->nrunners, s->cap.runners);
+
+	if (e) {
+		e->key.slot = slot;
+		e->key.tid = tid;
 	}
 	return e;
 }

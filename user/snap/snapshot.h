@@ -26,6 +26,12 @@ struct snap_waker {
 	struct ct_waker_val val;
 };
 
+/* Who had the CPU while a traced thread waited for it (ct_runners). */
+struct snap_runner {
+	struct ct_runner_key key;
+	struct ct_runner_val val;
+};
+
 /* Name of a thread outside the trace that woke a traced one. */
 struct snap_name {
 	uint32_t tid;
@@ -97,6 +103,8 @@ struct snapshot {
 	struct snap_sys *sys; /* sorted by (slot, nr) */
 	size_t nwakers;
 	struct snap_waker *wakers; /* sorted by (slot, waker_tid) */
+	size_t nrunners;
+	struct snap_runner *runners; /* sorted by (slot, tid) */
 	size_t nnames;
 	struct snap_name *names; /* sorted by tid */
 	size_t nprocs;
@@ -119,7 +127,7 @@ struct snapshot {
 	 * array allocated to its count; whoever replaces an array resets it.
 	 */
 	struct {
-		size_t sys, wakers, names, procs, locks, edges, sites, syms;
+		size_t sys, wakers, runners, names, procs, locks, edges, sites, syms;
 	} cap;
 	/*
 	 * Read from a recording: which fields it had (record_has_field(); an
@@ -139,6 +147,7 @@ void snapshot_normalize(struct snapshot *s);
 /* The entry for a key, or NULL (arrays must be normalized). */
 struct snap_sys *snapshot_find_sys(const struct snapshot *s, uint32_t slot, int32_t nr);
 struct snap_waker *snapshot_find_waker(const struct snapshot *s, uint32_t slot, uint32_t tid);
+struct snap_runner *snapshot_find_runner(const struct snapshot *s, uint32_t slot, uint32_t tid);
 const struct snap_name *snapshot_find_name(const struct snapshot *s, uint32_t tid);
 const struct snap_proc *snapshot_find_proc(const struct snapshot *s, uint32_t pid);
 
@@ -155,6 +164,7 @@ const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid,
  */
 size_t snapshot_sys_from(const struct snapshot *s, uint32_t slot);
 size_t snapshot_waker_from(const struct snapshot *s, uint32_t slot);
+size_t snapshot_runner_from(const struct snapshot *s, uint32_t slot);
 size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_edge_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
@@ -165,6 +175,7 @@ size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uadd
  */
 int snapshot_cmp_sys(const void *a, const void *b);
 int snapshot_cmp_waker(const void *a, const void *b);
+int snapshot_cmp_runner(const void *a, const void *b);
 int snapshot_cmp_name(const void *a, const void *b);
 int snapshot_cmp_proc(const void *a, const void *b);
 int snapshot_cmp_lock(const void *a, const void *b);
@@ -176,6 +187,7 @@ int snapshot_cmp_gilhist(const void *a, const void *b);
 /* Append an entry, growing the array. NULL on allocation failure. */
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr);
 struct snap_waker *snapshot_add_waker(struct snapshot *s, uint32_t slot, uint32_t tid);
+struct snap_runner *snapshot_add_runner(struct snapshot *s, uint32_t slot, uint32_t tid);
 struct snap_name *snapshot_add_name(struct snapshot *s);
 struct snap_proc *snapshot_add_proc(struct snapshot *s);
 struct snap_lock *snapshot_add_lock(struct snapshot *s);

@@ -331,11 +331,16 @@ static bool add_gil(struct reader *r, const char *at, struct json_object *p)
 	return put(r, "gil.wait_fraction", U_RATIO, 1, busy > 0 ? v[3] / busy : 0);
 }
 
-/* One lock: into the totals (joins left out), and by name where it is a symbol. */
+/*
+ * One lock: into the totals, and by name where it is a symbol. Joins and
+ * events (waiting for work, "kind": "event") are not contention: left out.
+ * A report older than the "kind" field has none: its rows count as locks.
+ */
 static bool add_lock(struct reader *r, const char *at, struct json_object *l, double *wait,
 		     double *waits)
 {
 	char name[METRIC_NAME_LEN];
+	struct json_object *kind;
 	bool join, named;
 	const char *lname;
 	double w, n;
@@ -344,7 +349,9 @@ static bool add_lock(struct reader *r, const char *at, struct json_object *l, do
 	    !get_str(r, at, l, "name", &lname) || !get_num(r, at, l, "wait_ns", &w) ||
 	    !get_num(r, at, l, "waits", &n))
 		return false;
-	if (join)
+	if (join || (json_object_object_get_ex(l, "kind", &kind) &&
+		     json_object_is_type(kind, json_type_string) &&
+		     !strcmp(json_object_get_string(kind), "event")))
 		return true;
 	*wait += w;
 	*waits += n;

@@ -87,6 +87,7 @@ static int (*const keyed_cmp[RS_COUNT])(const void *, const void *) = {
 	[RS_LOCK] = snapshot_cmp_lock,	     [RS_EDGE] = snapshot_cmp_edge,
 	[RS_SITE] = snapshot_cmp_site,	     [RS_SYM] = snapshot_cmp_sym,
 	[RS_GILHIST] = snapshot_cmp_gilhist, [RS_GIL] = cmp_gil,
+	[RS_RUNNER] = snapshot_cmp_runner,
 };
 
 static bool is_keyed(int sid)
@@ -125,6 +126,9 @@ static void **frame_array(struct rec_frame *f, int sid, size_t **n)
 	case RS_GILHIST:
 		*n = &f->s.ngilhists;
 		return (void **)&f->s.gilhists;
+	case RS_RUNNER:
+		*n = &f->s.nrunners;
+		return (void **)&f->s.runners;
 	default:
 		*n = &f->ngil;
 		return (void **)&f->gil;
@@ -370,14 +374,16 @@ static int frame_from(struct rec_frame *f, const struct snapshot *s, const struc
 		      enum record_kind kind)
 {
 	const void *src[RS_COUNT] = {
-		[RS_SYS] = s->sys,    [RS_WAKER] = s->wakers, [RS_NAME] = s->names,
-		[RS_PROC] = s->procs, [RS_LOCK] = s->locks,   [RS_EDGE] = s->edges,
-		[RS_SITE] = s->sites, [RS_SYM] = s->syms,     [RS_GILHIST] = s->gilhists,
+		[RS_SYS] = s->sys,	  [RS_WAKER] = s->wakers, [RS_NAME] = s->names,
+		[RS_PROC] = s->procs,	  [RS_LOCK] = s->locks,	  [RS_EDGE] = s->edges,
+		[RS_SITE] = s->sites,	  [RS_SYM] = s->syms,	  [RS_GILHIST] = s->gilhists,
+		[RS_RUNNER] = s->runners,
 	};
 	const size_t nsrc[RS_COUNT] = {
-		[RS_SYS] = s->nsys,    [RS_WAKER] = s->nwakers, [RS_NAME] = s->nnames,
-		[RS_PROC] = s->nprocs, [RS_LOCK] = s->nlocks,	[RS_EDGE] = s->nedges,
-		[RS_SITE] = s->nsites, [RS_SYM] = s->nsyms,	[RS_GILHIST] = s->ngilhists,
+		[RS_SYS] = s->nsys,	   [RS_WAKER] = s->nwakers, [RS_NAME] = s->nnames,
+		[RS_PROC] = s->nprocs,	   [RS_LOCK] = s->nlocks,   [RS_EDGE] = s->nedges,
+		[RS_SITE] = s->nsites,	   [RS_SYM] = s->nsyms,	    [RS_GILHIST] = s->ngilhists,
+		[RS_RUNNER] = s->nrunners,
 	};
 	struct rec_gil *gil = NULL;
 	size_t *n;
@@ -1315,7 +1321,7 @@ static int read_header(struct recording *rec, char *err, size_t errlen)
 		return fail(err, errlen, -EINVAL,
 			    "recorded by another build of contrace (its data layout differs)");
 	for (int i = 0; i < RS_COUNT; i++)
-		v1[i] = &rec_structs_v1[i];
+		v1[i] = i < RS_COUNT_V1 ? &rec_structs_v1[i] : NULL;
 	return build_maps(rd, v1, false, err, errlen);
 }
 

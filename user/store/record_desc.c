@@ -187,7 +187,8 @@ static const struct rec_field lock_fields[] = {
 	RELEASE(T, 3),	      F(T, st.rel_next),   F(T, st.owner_tid),	  F(T, st.op),
 	F(T, st.nblocked),    F(T, st.retries),	   F(T, st.timeouts_ret), F(T, st.wake_calls),
 	F(T, st.woken),	      A(T, st.wait_hist),  A(T, st.hold_hist),	  F(T, st.xholds),
-	F(T, st.xhold_ns),    F(T, st.xhold_max),  A(T, st.xhold_hist),
+	F(T, st.xhold_ns),    F(T, st.xhold_max),  A(T, st.xhold_hist),	  F(T, st.passes),
+	F(T, st.pass_ns),     F(T, st.pass_since), F(T, st.pass_tid),	  F(T, st.pass_pad),
 };
 #undef T
 
@@ -203,6 +204,13 @@ static const struct rec_field edge_fields[] = {
 static const struct rec_field site_fields[] = {
 	F(T, key.tgid), F(T, key.pad),	 F(T, key.uaddr),
 	F(T, key.site), F(T, val.waits), F(T, val.wait_ns),
+};
+#undef T
+
+#define T struct snap_runner
+static const struct rec_field runner_fields[] = {
+	F(T, key.slot),	 F(T, key.tid),	 F(T, val.ns),
+	F(T, val.waits), F(T, val.tgid), F(T, val.kthread),
 };
 #undef T
 
@@ -247,6 +255,7 @@ const struct rec_struct rec_structs[RS_COUNT] = {
 	STRUCT(RS_SYM, struct snap_sym, "snap_sym", sym_fields),
 	STRUCT(RS_GILHIST, struct snap_gilhist, "snap_gilhist", gilhist_fields),
 	STRUCT(RS_GIL, struct rec_gil, "gil_info", gil_fields),
+	STRUCT(RS_RUNNER, struct snap_runner, "snap_runner", runner_fields),
 };
 
 uint32_t rec_type_size(uint32_t type)

@@ -68,7 +68,9 @@ enum rec_sid {
 	RS_SYM,
 	RS_GILHIST,
 	RS_GIL, /* struct rec_gil: a Python process found */
-	RS_COUNT
+	RS_RUNNER, /* struct snap_runner (after the version 1 arrays) */
+	RS_COUNT,
+	RS_COUNT_V1 = RS_RUNNER /* the structs of format version 1 */
 };
 
 /* The metadata block. */

@@ -210,6 +210,26 @@ int proc_comm(int pid, int tid, char *buf, size_t len)
 	return 0;
 }
 
+int proc_syscall(int pid, int tid, long *nr, uint64_t *arg0)
+{
+	char path[64], buf[256], *end;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	*nr = -1;
+	*arg0 = 0;
+	/* "202 0x55d0c8 0x80 ..." in a syscall; "running", or "-1 sp pc" outside one. */
+	if (!n || buf[0] < '0' || buf[0] > '9')
+		return 0;
+	*nr = strtol(buf, &end, 10);
+	if (*end == ' ')
+		*arg0 = strtoull(end + 1, NULL, 16);
+	return 0;
+}
+
 int proc_ns_tid(int pid, int tid, int *ns_tid)
 {
 	char path[64], buf[4096], *line, *end;

@@ -68,6 +68,13 @@ int proc_comm(int pid, int tid, char *buf, size_t len);
  */
 int proc_ns_tid(int pid, int tid, int *ns_tid);
 
+/*
+ * The syscall thread tid is blocked in and its first argument, from
+ * /proc/PID/task/TID/syscall (-1 when it runs, or is not in a syscall).
+ * 0, or -errno (it exited, or no ptrace rights).
+ */
+int proc_syscall(int pid, int tid, long *nr, uint64_t *arg0);
+
 /* CPUs the process may run on (its affinity mask), or the online CPUs if unknown. */
 int proc_ncpus(int pid);
 

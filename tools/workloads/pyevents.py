@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Waiting for work next to contention, in Python, with known answers.
+
+  pyevents.py idle SECONDS    a ThreadPoolExecutor of 4 workers: 4 short tasks
+                              start them all, then one task sleeps SECONDS while
+                              the main thread waits for its future and the 3
+                              other workers wait for work
+  pyevents.py mutex SECONDS   4 threads take one threading.Lock in turn for
+                              SECONDS, each holding it 2 ms (asleep: the others
+                              block on it)
+
+Output: "thread TID ROLE" per thread (main, worker, contender) and, in mutex
+mode, "lock ADDRESS" (the sem_t inside the lock object is at a fixed offset
+that differs between versions: not printed); "ready" once the threads run.
+"""
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+def say(*words):
+    """One write per line: threads print at once."""
+    os.write(1, (" ".join(str(w) for w in words) + "\n").encode())
+
+
+def idle(seconds):
+    say("thread", threading.get_native_id(), "main")
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="pool") as ex:
+        # Four tasks at once (each waits for the others): four workers start.
+        barrier = threading.Barrier(4)
+        for f in [ex.submit(lambda: (say("thread", threading.get_native_id(), "worker"),
+                                      barrier.wait())) for _ in range(4)]:
+            f.result()
+        say("ready")
+        ex.submit(time.sleep, seconds).result()
+
+
+def mutex(seconds):
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def work():
+        say("thread", threading.get_native_id(), "contender")
+        while time.monotonic() < end:
+            with lock:
+                time.sleep(0.002)
+
+    threads = [threading.Thread(target=work, name=f"contender{i}") for i in range(4)]
+    for t in threads:
+        t.start()
+    say("ready")
+    for t in threads:
+        t.join()
+
+
+if __name__ == "__main__":
+    {"idle": idle, "mutex": mutex}[sys.argv[1]](float(sys.argv[2]))
