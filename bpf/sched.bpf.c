@@ -15,6 +15,7 @@
  */
 #include "sched.bpf.h"
 #include "gil.bpf.h"
+#include "timeline.bpf.h"
 
 struct ct_wakers_map ct_wakers SEC(".maps");
 
@@ -75,7 +76,8 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		.charged_until = ct_charged_until(prev, rq),
 		.steal = ct_rq_steal(rq),
 	};
-	__u64 ran_since;
+	__u32 gil_was = th->gil_state;
+	__u64 gil_ts = th->gil_ts, ran_since;
 
 	ct_kread_clocks(&k, prev);
 	if (state & TASK_DEAD) {
@@ -101,16 +103,19 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 #undef CT_FIG
 #undef CT_KFIG
 	ran_since = ct_acct_switch_out(th, &k, now, prev);
+	if (ct_gilc_on && k.how != CT_OUT_DEAD)
+		ct_gilc_switch_out(th, ran_since, k.how == CT_OUT_BLOCK, now);
+	if (ct_cfg.timeline) {
+		ct_tl_gil(th, gil_was, gil_ts);
+		ct_tl_switch_out(th, k.how, now);
+	}
 	if (k.how == CT_OUT_DEAD) {
 		/* The process's last thread: its GIL tables' and text ranges' entries go. */
 		if (!prev->signal->live.counter) {
 			ct_gil_proc_exit(prev->tgid);
 			ct_text_exit(prev->tgid);
 		}
-		return;
 	}
-	if (ct_gilc_on)
-		ct_gilc_switch_out(th, ran_since, k.how == CT_OUT_BLOCK, now);
 }
 
 static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __u64 now)
@@ -141,6 +146,18 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	if (in)
 		ct_switch_in(in, rq, now);
 	return 0;
+}
+
+/* Tier C's look at a wakeup, and the waker's GIL record if it changed (--timeline). */
+static __always_inline void ct_gilc_waking_tl(struct ct_thread *th, struct ct_thread *waker,
+					      __u64 now)
+{
+	__u32 gil_was = waker ? waker->gil_state : 0;
+	__u64 gil_ts = waker ? waker->gil_ts : 0;
+
+	ct_gilc_waking(th, waker, now);
+	if (ct_cfg.timeline && waker)
+		ct_tl_gil(waker, gil_was, gil_ts);
 }
 
 SEC("tp_btf/sched_waking")
@@ -174,7 +191,7 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 		if (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE) {
 			ct_futex_waking(th, nr, now);
 			if (ct_gilc_on)
-				ct_gilc_waking(th, ct_active_thread(cur), now);
+				ct_gilc_waking_tl(th, ct_active_thread(cur), now);
 		}
 	} else {
 		th->pend_waker_tid = CT_WAKER_IRQ;
@@ -182,6 +199,8 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 	}
 	th->wake_ts = now;
 	th->wake_pending = 1;
+	if (ct_cfg.timeline)
+		ct_tl_waking(th, th->pend_waker_tid, now);
 	return 0;
 }
 
