@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out/perfetto.h"
+#include "util/pb.h"
+#include "util/vec.h"
+
+/* Field numbers of Perfetto's protos (protos/perfetto/trace/...). */
+enum {
+	TRACE_PACKET = 1, /* Trace.packet */
+	TP_TIMESTAMP = 8,
+	TP_SEQ_ID = 10, /* trusted_packet_sequence_id */
+	TP_TRACK_EVENT = 11,
+	TP_INTERNED = 12,
+	TP_SEQ_FLAGS = 13,
+	TP_TRACK_DESC = 60,
+	TD_UUID = 1,
+	TD_NAME = 2,
+	TD_PROCESS = 3,
+	TD_THREAD = 4,
+	TD_PARENT = 5,
+	PD_PID = 1,
+	PD_NAME = 6,
+	THD_PID = 1,
+	THD_TID = 2,
+	THD_NAME = 5,
+	TE_TYPE = 9,
+	TE_NAME_IID = 10,
+	TE_TRACK = 11,
+	TE_FLOW = 47,
+	TE_FLOW_END = 48, /* terminating_flow_ids */
+	ID_EVENT_NAMES = 2, /* InternedData.event_names */
+	EN_IID = 1,
+	EN_NAME = 2,
+};
+
+enum { TE_SLICE_BEGIN = 1, TE_SLICE_END = 2, TE_INSTANT = 3 };
+/* sequence_flags: the first packet clears the interned names, the others use them. */
+enum { SEQ_CLEARED = 1, SEQ_NEEDS = 2 };
+
+#define SEQ_ID 1
+/* Track uuids: a kind in the top byte, a pid or a slot below. */
+#define UUID_PROC (1ull << 56)
+#define UUID_THREAD (2ull << 56)
+#define UUID_GIL (3ull << 56)
+/* Packets are written out once this many bytes are encoded. */
+#define FLUSH_BYTES (1u << 20)
+
+/* A thread: where its track stands, and its figures at its last record. */
+struct pf_thread {
+	bool known; /* in the report */
+	bool dead;
+	uint32_t tid;
+	uint32_t pid;
+	const struct rpt_thread *rt;
+	uint64_t fig[CT_TLF_N]; /* at the last switch-out */
+	uint64_t cursor; /* slices on its track end here so far */
+	uint64_t blk_name; /* iid of what it sleeps in since its last switch-out, 0: not asleep */
+	bool blk_lock; /* that is a lock's wait: its wakeup is the lock's release */
+	uint64_t wake_ts; /* a wakeup by a traced thread since it slept: when */
+	uint32_t waker; /* its slot + 1, 0: none */
+	uint32_t gil_state; /* enum ct_gil_state, at the last GIL record */
+	uint64_t gil[3]; /* wait, hold, released at that record */
+	uint64_t gil_cursor;
+};
+
+struct pf_tid {
+	uint32_t tid;
+	uint32_t slot;
+};
+
+struct perfetto {
+	FILE *f;
+	const struct report *r;
+	struct pb pb;
+	bool first; /* no packet written yet */
+	struct pf_thread *th; /* by slot */
+	size_t nth;
+	char **names; /* interned: iid i + 1 */
+	size_t nnames, namecap;
+	uint64_t next_flow;
+	uint64_t iid_running, iid_runnable, iid_blocked, iid_gil_wait, iid_gil_hold, iid_wakeup;
+	uint64_t iid_release, iid_handoff, iid_gil_blocked;
+	struct pf_tid *tids; /* the threads by tid, for the wakers */
+	size_t ntids;
+	struct perfetto_stats st;
+	int err;
+};
+
+/* Packets */
+
+static size_t packet_begin(struct perfetto *p, uint64_t ts)
+{
+	size_t at = pb_begin(&p->pb, TRACE_PACKET);
+
+	if (ts)
+		pb_uint(&p->pb, TP_TIMESTAMP, ts);
+	pb_uint(&p->pb, TP_SEQ_ID, SEQ_ID);
+	pb_uint(&p->pb, TP_SEQ_FLAGS, p->first ? SEQ_CLEARED : SEQ_NEEDS);
+	p->first = false;
+	return at;
+}
+
+static void flush(struct perfetto *p)
+{
+	if (p->pb.err && !p->err)
+		p->err = p->pb.err;
+	if (!p->err && p->pb.len && fwrite(p->pb.b, 1, p->pb.len, p->f) != p->pb.len)
+		p->err = errno ? -errno : -EIO;
+	p->st.bytes += p->pb.len;
+	p->pb.len = 0;
+}
+
+static void packet_end(struct perfetto *p, size_t at)
+{
+	pb_end(&p->pb, at);
+	if (p->pb.len >= FLUSH_BYTES)
+		flush(p);
+}
+
+/* The iid of a name; new ones are interned in the packet at `pkt` (open). */
+static uint64_t intern(struct perfetto *p, const char *name)
+{
+	char **slot;
+
+	for (size_t i = 0; i < p->nnames; i++)
+		if (!strcmp(p->names[i], name))
+			return i + 1;
+	slot = vec_push(p->names, p->nnames, p->namecap);
+	if (!slot || !(*slot = strdup(name))) {
+		if (slot)
+			p->nnames--;
+		p->err = -ENOMEM;
+		return 0;
+	}
+	return p->nnames;
+}
+
+/* A packet declaring one interned name: written before its first use. */
+static uint64_t name_iid(struct perfetto *p, const char *name)
+{
+	size_t before = p->nnames, pkt, in, en;
+	uint64_t iid = intern(p, name);
+
+	if (p->nnames == before)
+		return iid;
+	pkt = packet_begin(p, 0);
+	in = pb_begin(&p->pb, TP_INTERNED);
+	en = pb_begin(&p->pb, ID_EVENT_NAMES);
+	pb_uint(&p->pb, EN_IID, iid);
+	pb_str(&p->pb, EN_NAME, name);
+	pb_end(&p->pb, en);
+	pb_end(&p->pb, in);
+	packet_end(p, pkt);
+	return iid;
+}
+
+/* A track event: a slice's begin or end, or an instant; flows out and in (0: none). */
+static void track_event(struct perfetto *p, uint64_t track, uint64_t ts, int type, uint64_t iid,
+			uint64_t flow, uint64_t flow_end)
+{
+	size_t pkt = packet_begin(p, ts), te;
+
+	te = pb_begin(&p->pb, TP_TRACK_EVENT);
+	pb_uint(&p->pb, TE_TYPE, (uint64_t)type);
+	pb_uint(&p->pb, TE_TRACK, track);
+	if (iid)
+		pb_uint(&p->pb, TE_NAME_IID, iid);
+	if (flow)
+		pb_fixed64(&p->pb, TE_FLOW, flow);
+	if (flow_end)
+		pb_fixed64(&p->pb, TE_FLOW_END, flow_end);
+	pb_end(&p->pb, te);
+	packet_end(p, pkt);
+}
+
+static void slice(struct perfetto *p, uint64_t track, uint64_t ts, uint64_t dur, uint64_t iid,
+		  uint64_t flow_end)
+{
+	track_event(p, track, ts, TE_SLICE_BEGIN, iid, 0, flow_end);
+	track_event(p, track, ts + dur, TE_SLICE_END, 0, 0, 0);
+	p->st.slices++;
+}
+
+/* Tracks */
+
+static void track_desc(struct perfetto *p, uint64_t uuid, uint64_t parent, const char *name,
+		       const struct rpt_process *proc, const struct rpt_thread *t)
+{
+	size_t pkt = packet_begin(p, 0), td, sub;
+
+	td = pb_begin(&p->pb, TP_TRACK_DESC);
+	pb_uint(&p->pb, TD_UUID, uuid);
+	if (parent)
+		pb_uint(&p->pb, TD_PARENT, parent);
+	if (name)
+		pb_str(&p->pb, TD_NAME, name);
+	if (proc) {
+		sub = pb_begin(&p->pb, TD_PROCESS);
+		pb_uint(&p->pb, PD_PID, proc->pid);
+		pb_str(&p->pb, PD_NAME, proc->comm);
+		pb_end(&p->pb, sub);
+	}
+	if (t) {
+		sub = pb_begin(&p->pb, TD_THREAD);
+		pb_uint(&p->pb, THD_PID, t->pid);
+		pb_uint(&p->pb, THD_TID, t->tid);
+		pb_str(&p->pb, THD_NAME, t->comm);
+		pb_end(&p->pb, sub);
+	}
+	pb_end(&p->pb, td);
+	packet_end(p, pkt);
+}
+
+static bool is_python(const struct rpt_process *proc)
+{
+	return proc->gil != NULL;
+}
+
+static int add_threads(struct perfetto *p, const struct rpt_process *proc)
+{
+	uint64_t start = p->r->meta->trace_start_ns + p->r->window_start_ns;
+
+	for (size_t k = 0; k < proc->nthreads; k++) {
+		const struct rpt_thread *t = &proc->threads[k];
+		struct pf_thread *pt;
+
+		if (t->slot >= p->nth)
+			continue;
+		pt = &p->th[t->slot];
+		pt->known = true;
+		pt->tid = t->tid;
+		pt->pid = t->pid;
+		pt->rt = t;
+		pt->cursor = pt->gil_cursor = start + t->start_ns;
+		track_desc(p, UUID_THREAD | t->slot, 0, NULL, NULL, t);
+		if (is_python(proc))
+			track_desc(p, UUID_GIL | t->slot, UUID_THREAD | t->slot, "GIL", NULL, NULL);
+	}
+	return 0;
+}
+
+static size_t slots_of(const struct report *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nprocs; i++)
+		for (size_t k = 0; k < r->procs[i].nthreads; k++)
+			if (r->procs[i].threads[k].slot + 1 > n)
+				n = r->procs[i].threads[k].slot + 1;
+	return n;
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	const struct pf_tid *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+static int index_tids(struct perfetto *p)
+{
+	p->tids = calloc(p->nth ? p->nth : 1, sizeof(*p->tids));
+	if (!p->tids)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nth; i++)
+		if (p->th[i].known)
+			p->tids[p->ntids++] = (struct pf_tid){ p->th[i].tid, (uint32_t)i };
+	qsort(p->tids, p->ntids, sizeof(*p->tids), cmp_tid);
+	return 0;
+}
+
+int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r)
+{
+	struct perfetto *p = calloc(1, sizeof(*p));
+
+	*pp = NULL;
+	if (!p)
+		return -ENOMEM;
+	p->f = f;
+	p->r = r;
+	p->first = true;
+	p->nth = slots_of(r);
+	p->th = calloc(p->nth ? p->nth : 1, sizeof(*p->th));
+	if (!p->th) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->iid_running = name_iid(p, "running");
+	p->iid_runnable = name_iid(p, "runnable");
+	p->iid_blocked = name_iid(p, "blocked");
+	p->iid_gil_wait = name_iid(p, "waiting for the GIL");
+	p->iid_gil_hold = name_iid(p, "holding the GIL");
+	p->iid_wakeup = name_iid(p, "wakeup");
+	p->iid_release = name_iid(p, "lock release");
+	p->iid_handoff = name_iid(p, "GIL handoff");
+	p->iid_gil_blocked = name_iid(p, "blocked on the GIL");
+	for (size_t i = 0; i < r->nprocs; i++) {
+		track_desc(p, UUID_PROC | r->procs[i].pid, 0, NULL, &r->procs[i], NULL);
+		add_threads(p, &r->procs[i]);
+	}
+	flush(p);
+	if (!p->err)
+		p->err = index_tids(p);
+	if (p->err) {
+		int ret = p->err;
+
+		perfetto_abort(p);
+		return ret;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* The thread states */
+
+/* The name of a sleep: the lock it waits for, the syscall, or just blocked. */
+static uint64_t sleep_name(struct perfetto *p, struct pf_thread *t, int nr, uint64_t uaddr)
+{
+	char buf[SNAP_SYM_LEN + 32], sys[32];
+
+	for (size_t i = 0; uaddr && i < p->r->nprocs; i++) {
+		const struct rpt_process *proc = &p->r->procs[i];
+
+		if (proc->pid != t->pid)
+			continue;
+		for (size_t k = 0; k < proc->nlocks; k++) {
+			if (proc->locks[k].uaddr != uaddr)
+				continue;
+			if (proc->locks[k].gil)
+				return p->iid_gil_blocked;
+			t->blk_lock = !proc->locks[k].join;
+			snprintf(buf, sizeof(buf), "%s %s",
+				 proc->locks[k].join ? "joining" : "waiting for lock",
+				 proc->locks[k].name);
+			return name_iid(p, buf);
+		}
+	}
+	if (nr == CT_SYS_NONE)
+		return p->iid_blocked;
+	snprintf(buf, sizeof(buf), "blocked in %s", syscall_name(nr, sys, sizeof(sys)));
+	return name_iid(p, buf);
+}
+
+/*
+ * Lay out a thread's states since its last record, up to `end`: blocked
+ * (if it slept), runnable, running, each as long as its figure grew. They
+ * end at `end` (a switch-out: the run ends there), but never begin before
+ * the thread's last slice ended (the figures and our clock differ by
+ * microseconds).
+ */
+static void sched_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot, uint64_t end,
+			 const __u64 fig[CT_TLF_N])
+{
+	uint64_t track = UUID_THREAD | slot, ts, d[CT_TLF_N], total = 0, flow = 0;
+
+	for (int i = 0; i < CT_TLF_N; i++) {
+		d[i] = fig[i] > t->fig[i] ? fig[i] - t->fig[i] : 0;
+		total += d[i];
+		t->fig[i] = fig[i] > t->fig[i] ? fig[i] : t->fig[i];
+	}
+	ts = end > total && end - total > t->cursor ? end - total : t->cursor;
+	if (d[CT_TLF_BLOCKED]) {
+		slice(p, track, ts, d[CT_TLF_BLOCKED], t->blk_name ? t->blk_name : p->iid_blocked,
+		      0);
+		ts += d[CT_TLF_BLOCKED];
+	}
+	if (d[CT_TLF_RUNQ]) {
+		slice(p, track, ts, d[CT_TLF_RUNQ], p->iid_runnable, 0);
+		ts += d[CT_TLF_RUNQ];
+	}
+	if (t->waker) {
+		/* The wakeup on the waker's track, flowing to the run it caused. */
+		flow = ++p->next_flow;
+		track_event(p, UUID_THREAD | (t->waker - 1), t->wake_ts, TE_INSTANT,
+			    t->blk_lock			      ? p->iid_release :
+			    t->blk_name == p->iid_gil_blocked ? p->iid_handoff :
+								p->iid_wakeup,
+			    flow, 0);
+		p->st.flows++;
+	}
+	t->waker = 0;
+	if (d[CT_TLF_ONCPU] + d[CT_TLF_STOLEN]) {
+		slice(p, track, ts, d[CT_TLF_ONCPU] + d[CT_TLF_STOLEN], p->iid_running, flow);
+		ts += d[CT_TLF_ONCPU] + d[CT_TLF_STOLEN];
+	} else if (flow) {
+		/* Woken, but no run measured yet: the flow ends where the run would begin. */
+		track_event(p, track, ts, TE_INSTANT, p->iid_running, 0, flow);
+	}
+	t->cursor = ts;
+}
+
+static void switch_out(struct perfetto *p, struct pf_thread *t, const struct ct_tl_event *e)
+{
+	sched_slices(p, t, e->slot, e->ts, e->fig);
+	t->blk_name = 0;
+	t->blk_lock = false;
+	if (e->how == 2) /* CT_OUT_DEAD */
+		t->dead = true;
+	else if (e->how == 1) /* CT_OUT_BLOCK */
+		t->blk_name = sleep_name(p, t, e->nr, e->uaddr);
+}
+
+/* The living thread of a tid, or -1 (another process, an interrupt). */
+static long slot_of(const struct perfetto *p, uint32_t tid)
+{
+	size_t lo = 0, hi = p->ntids;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->tids[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; tid && lo < p->ntids && p->tids[lo].tid == tid; lo++)
+		if (!p->th[p->tids[lo].slot].dead)
+			return p->tids[lo].slot;
+	return -1;
+}
+
+static void waking(struct perfetto *p, struct pf_thread *t, const struct ct_tl_event *e)
+{
+	long w = slot_of(p, e->other);
+
+	/* A waking while it runs or is queued woke nothing; the last one before its run did. */
+	if (!t->blk_name && t->fig[CT_TLF_ONCPU])
+		return;
+	t->waker = w >= 0 ? (uint32_t)w + 1 : 0;
+	t->wake_ts = e->ts;
+}
+
+/*
+ * The GIL: the states passed through since the last record, in the order
+ * a thread goes through them (waiting, holding, released), from the state
+ * it was in, each as long as its figure grew, ending where the new state
+ * began.
+ */
+static void gil_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot, uint64_t end,
+		       uint32_t new_state, const __u64 g[3])
+{
+	/* enum ct_gil_state to an index of g[]: waiting 0, held 1, released 2. */
+	static const int order[4] = { 2, 0, 1, 2 };
+	uint64_t d[3], total = 0, ts;
+	int first = order[t->gil_state < 4 ? t->gil_state : 0];
+
+	for (int i = 0; i < 3; i++) {
+		d[i] = g[i] > t->gil[i] ? g[i] - t->gil[i] : 0;
+		total += d[i];
+		t->gil[i] = g[i] > t->gil[i] ? g[i] : t->gil[i];
+	}
+	ts = end > total && end - total > t->gil_cursor ? end - total : t->gil_cursor;
+	for (int k = 0; k < 3; k++) {
+		int i = (first + k) % 3;
+
+		if (d[i] && i != CT_TLF_GIL_REL)
+			slice(p, UUID_GIL | slot, ts, d[i],
+			      i == CT_TLF_GIL_WAIT ? p->iid_gil_wait : p->iid_gil_hold, 0);
+		ts += d[i];
+	}
+	t->gil_cursor = ts;
+	t->gil_state = new_state;
+}
+
+int perfetto_event(struct perfetto *p, const struct ct_tl_event *e)
+{
+	struct pf_thread *t = e->slot < p->nth ? &p->th[e->slot] : NULL;
+
+	p->st.events++;
+	if (!t || !t->known || t->dead) {
+		p->st.unknown++;
+		return 0;
+	}
+	if (e->kind == CT_TL_SWITCH_OUT)
+		switch_out(p, t, e);
+	else if (e->kind == CT_TL_WAKING)
+		waking(p, t, e);
+	else if (e->kind == CT_TL_GIL && e->how <= CT_GIL_RELEASED)
+		gil_slices(p, t, e->slot, e->ts, e->how, e->fig);
+	else
+		p->st.unknown++;
+	return p->err;
+}
+
+/* A living thread's states from its last record to the end, from the report's figures. */
+static void close_thread(struct perfetto *p, struct pf_thread *t, uint32_t slot, uint64_t end)
+{
+	const struct rpt_thread *rt = t->rt;
+	__u64 fig[CT_TLF_N] = {
+		[CT_TLF_ONCPU] = rt->s.f.oncpu_ns,
+		[CT_TLF_STOLEN] = rt->s.f.stolen_ns,
+		[CT_TLF_RUNQ] = rt->s.f.runq_ns,
+		[CT_TLF_BLOCKED] = rt->s.f.blocked_ns,
+	};
+	__u64 gil[3] = {
+		[CT_TLF_GIL_WAIT] = rt->gil.wait_ns,
+		[CT_TLF_GIL_HOLD] = rt->gil.hold_ns,
+		[CT_TLF_GIL_REL] = rt->gil.rel_ns,
+	};
+
+	/* A thread that exited: its last switch-out ended it, its figures are final. */
+	if (t->dead)
+		return;
+	t->waker = 0;
+	sched_slices(p, t, slot, end, fig);
+	if (rt->gil.seen)
+		gil_slices(p, t, slot, end, t->gil_state, gil);
+}
+
+int perfetto_close(struct perfetto *p, uint64_t end_ts, struct perfetto_stats *st)
+{
+	int ret;
+
+	for (size_t i = 0; i < p->nth; i++)
+		if (p->th[i].known)
+			close_thread(p, &p->th[i], (uint32_t)i, end_ts);
+	flush(p);
+	if (!p->err && fflush(p->f))
+		p->err = errno ? -errno : -EIO;
+	ret = p->err;
+	if (st)
+		*st = p->st;
+	perfetto_abort(p);
+	return ret;
+}
+
+void perfetto_abort(struct perfetto *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nnames; i++)
+		free(p->names[i]);
+	free(p->names);
+	free(p->th);
+	free(p->tids);
+	pb_free(&p->pb);
+	free(p);
+}
