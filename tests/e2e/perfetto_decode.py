@@ -70,6 +70,7 @@ class Trace:
     def add_track(self, d):
         t = {"uuid": d[1][0], "parent": d[5][0] if 5 in d else 0,
              "name": d[2][0].decode() if 2 in d else None}
+        t["counter"] = 8 in d
         if 3 in d:
             pd = multi(d[3][0])
             t["pid"], t["process_name"] = pd[1][0], pd[6][0].decode()
@@ -82,7 +83,8 @@ class Trace:
     def add_event(self, ts, d):
         name = self.names[d[10][0]] if 10 in d else None
         self.events.append({"ts": ts, "type": d[9][0], "track": d[11][0], "name": name,
-                            "flow": d.get(47, []), "flow_end": d.get(48, [])})
+                            "flow": d.get(47, []), "flow_end": d.get(48, []),
+                            "value": d[30][0] if 30 in d else None})
 
     def slices(self):
         """{track: [(begin, end, name)]}; checks that slices on a track do not overlap."""
@@ -96,6 +98,16 @@ class Trace:
                 out[e["track"]].append((b["ts"], e["ts"], b["name"]))
         assert not open_, "a slice never ends"
         return out
+
+    def counter(self, pid, name):
+        """The samples (ts, value) of a process's counter track of that name, in time order."""
+        (proc,) = [u for u, t in self.tracks.items() if t.get("process_name") and t["pid"] == pid]
+        (track,) = [u for u, t in self.tracks.items()
+                    if t["counter"] and t["parent"] == proc and t["name"] == name]
+        samples = [(e["ts"], e["value"]) for e in self.events
+                   if e["track"] == track and e["type"] == 4]
+        assert samples == sorted(samples, key=lambda s: s[0]), "counter samples in time order"
+        return samples
 
     def thread_tracks(self):
         return {u: t for u, t in self.tracks.items() if "tid" in t}

@@ -103,6 +103,17 @@ def flows(trace):
     return [(begin[f], end[f]) for f in begin]
 
 
+def check_counter(trace, pid, counter, slices_name, child=False):
+    """A counter's integral over time is the time its slices add up to: one more while each
+    lasts. It never goes below 0 and ends at 0."""
+    samples = trace.counter(pid, counter)
+    assert samples and all(v >= 0 for _, v in samples) and samples[-1][1] == 0
+    area = sum(v * (t2 - t1) for (t1, v), (t2, _) in zip(samples, samples[1:]))
+    tids = {t["tid"] for t in trace.thread_tracks().values() if t["pid"] == pid}
+    total = sum(s[slices_name][0] for tid, s in per_thread(trace, child).items() if tid in tids)
+    assert area == total, (counter, area, total)
+
+
 def tid_of(trace, uuid):
     return trace.tracks[uuid]["tid"]
 
@@ -116,6 +127,7 @@ def test_demo_timeline(tmp_path):
     for t in report["processes"][0]["threads"]:
         assert f'"{t["comm"]}"' in raw
     check_sums(report, trace)
+    check_counter(trace, report["processes"][0]["pid"], "runnable threads", RUNNABLE)
     # The demo's reader is woken by its logger: a flow per wakeup, as the report counts them.
     (proc,) = report["processes"]
     by_name = {t["comm"]: t for t in proc["threads"]}
@@ -173,6 +185,8 @@ def test_python_gil_timeline(tmp_path):
         assert close(s["waiting for the GIL"][0], g["wait_ns"]), (t["tid"], s, g)
         held += g["hold_ns"]
     assert held > 0
+    check_counter(trace, proc["pid"], "threads waiting for the GIL", "waiting for the GIL",
+                  child=True)
     # The GIL is a child track of each Python thread's.
     gil_tracks = [t for t in trace.tracks.values() if t["name"] == "GIL"]
     assert len(gil_tracks) == len(proc["threads"])

@@ -98,6 +98,7 @@ int report_cmd(const struct opts *o)
 			o->perfetto_path);
 		return 2;
 	}
+	log_verbosity = o->verbose > 1 ? 2 : o->verbose;
 	emitter_init(&e, o);
 	code = replay(&e, o->files[0]);
 	if (emitter_close(&e))

@@ -30,6 +30,8 @@ enum {
 	TE_TYPE = 9,
 	TE_NAME_IID = 10,
 	TE_TRACK = 11,
+	TE_COUNTER_VALUE = 30,
+	TD_COUNTER = 8,
 	TE_FLOW = 47,
 	TE_FLOW_END = 48, /* terminating_flow_ids */
 	ID_EVENT_NAMES = 2, /* InternedData.event_names */
@@ -37,7 +39,7 @@ enum {
 	EN_NAME = 2,
 };
 
-enum { TE_SLICE_BEGIN = 1, TE_SLICE_END = 2, TE_INSTANT = 3 };
+enum { TE_SLICE_BEGIN = 1, TE_SLICE_END = 2, TE_INSTANT = 3, TE_COUNTER = 4 };
 /* sequence_flags: the first packet clears the interned names, the others use them. */
 enum { SEQ_CLEARED = 1, SEQ_NEEDS = 2 };
 
@@ -46,6 +48,18 @@ enum { SEQ_CLEARED = 1, SEQ_NEEDS = 2 };
 #define UUID_PROC (1ull << 56)
 #define UUID_THREAD (2ull << 56)
 #define UUID_GIL (3ull << 56)
+#define UUID_RUNNABLE (4ull << 56) /* a process's runnable threads (counter) */
+#define UUID_GIL_WAITERS (5ull << 56) /* a process's threads waiting for the GIL (counter) */
+/*
+ * Counters change where slices begin and end, and slices are laid out
+ * when a thread's next record comes, up to a few run-queue waits in the
+ * past: changes wait in a buffer, sorted, until no thread can make an
+ * earlier one (the watermark), at most this many (16 MiB).
+ */
+#define COUNTER_MAX (1u << 20)
+#define COUNTER_FLUSH 65536u
+/* Records from two CPUs reach the ring out of order by this much at most. */
+#define SKEW_NS 1000000ull
 /* Packets are written out once this many bytes are encoded. */
 #define FLUSH_BYTES (1u << 20)
 
@@ -61,6 +75,8 @@ struct pf_thread {
 	uint64_t blk_name; /* iid of what it sleeps in since its last switch-out, 0: not asleep */
 	bool blk_lock; /* that is a lock's wait: its wakeup is the lock's release */
 	uint64_t wake_ts; /* a wakeup by a traced thread since it slept: when */
+	uint64_t woken_ts; /* woken (by anyone) since it slept: when; 0 if not */
+	bool queued; /* its last switch-out left it runnable */
 	uint32_t waker; /* its slot + 1, 0: none */
 	uint32_t gil_state; /* enum ct_gil_state, at the last GIL record */
 	uint64_t gil[3]; /* wait, hold, released at that record */
@@ -70,6 +86,19 @@ struct pf_thread {
 struct pf_tid {
 	uint32_t tid;
 	uint32_t slot;
+};
+
+/* A counter's change: +1 or -1 at ts, on track (a counter's uuid). */
+struct pf_change {
+	uint64_t ts;
+	uint64_t track;
+	int64_t d;
+};
+
+/* A counter's value now, by track (few: two per process). */
+struct pf_counter {
+	uint64_t track;
+	int64_t value;
 };
 
 struct perfetto {
@@ -82,6 +111,12 @@ struct perfetto {
 	char **names; /* interned: iid i + 1 */
 	size_t nnames, namecap;
 	uint64_t next_flow;
+	uint64_t now; /* the latest record's time */
+	struct pf_change *chg; /* counter changes not yet written */
+	size_t nchg, chgcap;
+	size_t chg_next; /* flush when this many are held: twice what a flush left */
+	struct pf_counter *ctr;
+	size_t nctr, ctrcap;
 	uint64_t iid_running, iid_runnable, iid_blocked, iid_gil_wait, iid_gil_hold, iid_wakeup;
 	uint64_t iid_release, iid_handoff, iid_gil_blocked;
 	struct pf_tid *tids; /* the threads by tid, for the wakers */
@@ -177,6 +212,24 @@ static void track_event(struct perfetto *p, uint64_t track, uint64_t ts, int typ
 	packet_end(p, pkt);
 }
 
+static void change(struct perfetto *p, uint64_t track, uint64_t ts, int64_t d)
+{
+	struct pf_change *c = vec_push(p->chg, p->nchg, p->chgcap);
+
+	if (!c) {
+		p->err = -ENOMEM;
+		return;
+	}
+	*c = (struct pf_change){ ts, track, d };
+}
+
+/* A slice that counts: one more on `counter` while it lasts. */
+static void counted(struct perfetto *p, uint64_t counter, uint64_t ts, uint64_t dur)
+{
+	change(p, counter, ts, 1);
+	change(p, counter, ts + dur, -1);
+}
+
 static void slice(struct perfetto *p, uint64_t track, uint64_t ts, uint64_t dur, uint64_t iid,
 		  uint64_t flow_end)
 {
@@ -211,6 +264,19 @@ static void track_desc(struct perfetto *p, uint64_t uuid, uint64_t parent, const
 		pb_str(&p->pb, THD_NAME, t->comm);
 		pb_end(&p->pb, sub);
 	}
+	pb_end(&p->pb, td);
+	packet_end(p, pkt);
+}
+
+static void counter_desc(struct perfetto *p, uint64_t uuid, uint64_t parent, const char *name)
+{
+	size_t pkt = packet_begin(p, 0), td;
+
+	td = pb_begin(&p->pb, TP_TRACK_DESC);
+	pb_uint(&p->pb, TD_UUID, uuid);
+	pb_uint(&p->pb, TD_PARENT, parent);
+	pb_str(&p->pb, TD_NAME, name);
+	pb_end(&p->pb, pb_begin(&p->pb, TD_COUNTER)); /* an empty CounterDescriptor */
 	pb_end(&p->pb, td);
 	packet_end(p, pkt);
 }
@@ -285,6 +351,7 @@ int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r)
 	p->f = f;
 	p->r = r;
 	p->first = true;
+	p->chg_next = COUNTER_FLUSH;
 	p->nth = slots_of(r);
 	p->th = calloc(p->nth ? p->nth : 1, sizeof(*p->th));
 	if (!p->th) {
@@ -301,8 +368,15 @@ int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r)
 	p->iid_handoff = name_iid(p, "GIL handoff");
 	p->iid_gil_blocked = name_iid(p, "blocked on the GIL");
 	for (size_t i = 0; i < r->nprocs; i++) {
-		track_desc(p, UUID_PROC | r->procs[i].pid, 0, NULL, &r->procs[i], NULL);
-		add_threads(p, &r->procs[i]);
+		const struct rpt_process *proc = &r->procs[i];
+
+		track_desc(p, UUID_PROC | proc->pid, 0, NULL, proc, NULL);
+		counter_desc(p, UUID_RUNNABLE | proc->pid, UUID_PROC | proc->pid,
+			     "runnable threads");
+		if (is_python(proc))
+			counter_desc(p, UUID_GIL_WAITERS | proc->pid, UUID_PROC | proc->pid,
+				     "threads waiting for the GIL");
+		add_threads(p, proc);
 	}
 	flush(p);
 	if (!p->err)
@@ -372,6 +446,7 @@ static void sched_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot,
 	}
 	if (d[CT_TLF_RUNQ]) {
 		slice(p, track, ts, d[CT_TLF_RUNQ], p->iid_runnable, 0);
+		counted(p, UUID_RUNNABLE | t->pid, ts, d[CT_TLF_RUNQ]);
 		ts += d[CT_TLF_RUNQ];
 	}
 	if (t->waker) {
@@ -400,6 +475,8 @@ static void switch_out(struct perfetto *p, struct pf_thread *t, const struct ct_
 	sched_slices(p, t, e->slot, e->ts, e->fig);
 	t->blk_name = 0;
 	t->blk_lock = false;
+	t->woken_ts = 0;
+	t->queued = e->how == 0; /* CT_OUT_QUEUED */
 	if (e->how == 2) /* CT_OUT_DEAD */
 		t->dead = true;
 	else if (e->how == 1) /* CT_OUT_BLOCK */
@@ -434,6 +511,8 @@ static void waking(struct perfetto *p, struct pf_thread *t, const struct ct_tl_e
 		return;
 	t->waker = w >= 0 ? (uint32_t)w + 1 : 0;
 	t->wake_ts = e->ts;
+	if (!t->woken_ts)
+		t->woken_ts = e->ts;
 }
 
 /*
@@ -462,10 +541,105 @@ static void gil_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot, u
 		if (d[i] && i != CT_TLF_GIL_REL)
 			slice(p, UUID_GIL | slot, ts, d[i],
 			      i == CT_TLF_GIL_WAIT ? p->iid_gil_wait : p->iid_gil_hold, 0);
+		if (d[i] && i == CT_TLF_GIL_WAIT)
+			counted(p, UUID_GIL_WAITERS | t->pid, ts, d[i]);
 		ts += d[i];
 	}
 	t->gil_cursor = ts;
 	t->gil_state = new_state;
+}
+
+/*
+ * The earliest time a thread may still make a counter change: where its
+ * run-queue wait will begin (if it is queued, or woken and not yet run),
+ * where its wait for the GIL began; for the rest, about now.
+ */
+static uint64_t watermark(const struct perfetto *p)
+{
+	uint64_t w = p->now > SKEW_NS ? p->now - SKEW_NS : 0;
+
+	for (size_t i = 0; i < p->nth; i++) {
+		const struct pf_thread *t = &p->th[i];
+		uint64_t b = w;
+
+		if (!t->known || t->dead)
+			continue;
+		if (t->queued || !t->fig[CT_TLF_ONCPU])
+			b = t->cursor; /* queued, or not seen yet: from where its track stands */
+		else if (t->woken_ts)
+			b = t->woken_ts < t->cursor ? t->cursor : t->woken_ts;
+		if (t->gil_state == CT_GIL_WAITING && t->gil_cursor < b)
+			b = t->gil_cursor;
+		if (b < w)
+			w = b;
+	}
+	return w;
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	const struct pf_change *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	/* At one moment the ends first: a handoff is not counted twice. */
+	return (x->d > y->d) - (x->d < y->d);
+}
+
+static struct pf_counter *counter_of(struct perfetto *p, uint64_t track)
+{
+	struct pf_counter *c;
+
+	for (size_t i = 0; i < p->nctr; i++)
+		if (p->ctr[i].track == track)
+			return &p->ctr[i];
+	c = vec_push(p->ctr, p->nctr, p->ctrcap);
+	if (c)
+		c->track = track;
+	else
+		p->err = -ENOMEM;
+	return c;
+}
+
+static void counter_value(struct perfetto *p, uint64_t track, uint64_t ts, int64_t v)
+{
+	size_t pkt = packet_begin(p, ts), te;
+
+	te = pb_begin(&p->pb, TP_TRACK_EVENT);
+	pb_uint(&p->pb, TE_TYPE, TE_COUNTER);
+	pb_uint(&p->pb, TE_TRACK, track);
+	pb_int(&p->pb, TE_COUNTER_VALUE, v);
+	pb_end(&p->pb, te);
+	packet_end(p, pkt);
+}
+
+/*
+ * Write the counter changes below the watermark (all of them at the end, or
+ * when the buffer is full), as each counter's value after the last change
+ * at each moment.
+ */
+static void counters_flush(struct perfetto *p, bool all)
+{
+	uint64_t w = all || p->nchg >= COUNTER_MAX ? UINT64_MAX : watermark(p);
+	size_t i = 0;
+
+	qsort(p->chg, p->nchg, sizeof(*p->chg), cmp_change);
+	while (i < p->nchg && p->chg[i].ts <= w && !p->err) {
+		struct pf_change *c = &p->chg[i];
+		struct pf_counter *k = counter_of(p, c->track);
+
+		if (!k)
+			break;
+		k->value += c->d;
+		i++;
+		/* One value per counter and moment. */
+		if (i < p->nchg && p->chg[i].ts == c->ts && p->chg[i].track == c->track)
+			continue;
+		counter_value(p, c->track, c->ts, k->value < 0 ? 0 : k->value);
+	}
+	memmove(p->chg, p->chg + i, (p->nchg - i) * sizeof(*p->chg));
+	p->nchg -= i;
+	p->chg_next = p->nchg * 2 > COUNTER_FLUSH ? p->nchg * 2 : COUNTER_FLUSH;
 }
 
 int perfetto_event(struct perfetto *p, const struct ct_tl_event *e)
@@ -473,6 +647,10 @@ int perfetto_event(struct perfetto *p, const struct ct_tl_event *e)
 	struct pf_thread *t = e->slot < p->nth ? &p->th[e->slot] : NULL;
 
 	p->st.events++;
+	if (e->ts > p->now)
+		p->now = e->ts;
+	if (p->nchg >= p->chg_next)
+		counters_flush(p, false);
 	if (!t || !t->known || t->dead) {
 		p->st.unknown++;
 		return 0;
@@ -520,6 +698,7 @@ int perfetto_close(struct perfetto *p, uint64_t end_ts, struct perfetto_stats *s
 	for (size_t i = 0; i < p->nth; i++)
 		if (p->th[i].known)
 			close_thread(p, &p->th[i], (uint32_t)i, end_ts);
+	counters_flush(p, true);
 	flush(p);
 	if (!p->err && fflush(p->f))
 		p->err = errno ? -errno : -EIO;
@@ -539,6 +718,8 @@ void perfetto_abort(struct perfetto *p)
 	free(p->names);
 	free(p->th);
 	free(p->tids);
+	free(p->chg);
+	free(p->ctr);
 	pb_free(&p->pb);
 	free(p);
 }
