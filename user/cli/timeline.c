@@ -95,7 +95,7 @@ int timeline_perfetto(const char *rec_path, const char *out_path)
 		log_error("cannot write '%s': %s", out_path, strerror(-ret));
 		goto done;
 	}
-	ret = perfetto_open(&pf, out.f, &r);
+	ret = perfetto_open(&pf, out.f, &r, &rec.cur.s);
 	if (!ret)
 		ret = stream_events(rec_path, pf, err, sizeof(err));
 	else

@@ -83,11 +83,6 @@ struct pf_thread {
 	uint64_t gil_cursor;
 };
 
-struct pf_tid {
-	uint32_t tid;
-	uint32_t slot;
-};
-
 /* A counter's change: +1 or -1 at ts, on track (a counter's uuid). */
 struct pf_change {
 	uint64_t ts;
@@ -119,8 +114,7 @@ struct perfetto {
 	size_t nctr, ctrcap;
 	uint64_t iid_running, iid_runnable, iid_blocked, iid_gil_wait, iid_gil_hold, iid_wakeup;
 	uint64_t iid_release, iid_handoff, iid_gil_blocked;
-	struct pf_tid *tids; /* the threads by tid, for the wakers */
-	size_t ntids;
+	const struct snapshot *s; /* the final snapshot: its tid index, for the wakers */
 	struct perfetto_stats st;
 	int err;
 };
@@ -320,28 +314,7 @@ static size_t slots_of(const struct report *r)
 	return n;
 }
 
-static int cmp_tid(const void *a, const void *b)
-{
-	const struct pf_tid *x = a, *y = b;
-
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	return x->slot < y->slot ? -1 : x->slot > y->slot;
-}
-
-static int index_tids(struct perfetto *p)
-{
-	p->tids = calloc(p->nth ? p->nth : 1, sizeof(*p->tids));
-	if (!p->tids)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->nth; i++)
-		if (p->th[i].known)
-			p->tids[p->ntids++] = (struct pf_tid){ p->th[i].tid, (uint32_t)i };
-	qsort(p->tids, p->ntids, sizeof(*p->tids), cmp_tid);
-	return 0;
-}
-
-int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r)
+int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r, const struct snapshot *s)
 {
 	struct perfetto *p = calloc(1, sizeof(*p));
 
@@ -350,6 +323,7 @@ int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r)
 		return -ENOMEM;
 	p->f = f;
 	p->r = r;
+	p->s = s;
 	p->first = true;
 	p->chg_next = COUNTER_FLUSH;
 	p->nth = slots_of(r);
@@ -379,8 +353,6 @@ int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r)
 		add_threads(p, proc);
 	}
 	flush(p);
-	if (!p->err)
-		p->err = index_tids(p);
 	if (p->err) {
 		int ret = p->err;
 
@@ -483,23 +455,14 @@ static void switch_out(struct perfetto *p, struct pf_thread *t, const struct ct_
 		t->blk_name = sleep_name(p, t, e->nr, e->uaddr);
 }
 
-/* The living thread of a tid, or -1 (another process, an interrupt). */
+/* The thread of a tid (its last slot), or -1 (another process, an interrupt). */
 static long slot_of(const struct perfetto *p, uint32_t tid)
 {
-	size_t lo = 0, hi = p->ntids;
+	const struct snap_tid *t = tid ? snapshot_find_tid(p->s, tid) : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (p->tids[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; tid && lo < p->ntids && p->tids[lo].tid == tid; lo++)
-		if (!p->th[p->tids[lo].slot].dead)
-			return p->tids[lo].slot;
-	return -1;
+	if (!t || t->slot >= p->nth || !p->th[t->slot].known || p->th[t->slot].dead)
+		return -1;
+	return t->slot;
 }
 
 static void waking(struct perfetto *p, struct pf_thread *t, const struct ct_tl_event *e)
@@ -717,7 +680,6 @@ void perfetto_abort(struct perfetto *p)
 		free(p->names[i]);
 	free(p->names);
 	free(p->th);
-	free(p->tids);
 	free(p->chg);
 	free(p->ctr);
 	pb_free(&p->pb);

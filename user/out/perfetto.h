@@ -37,10 +37,10 @@ struct perfetto_stats {
 
 /*
  * Begin a trace into f for the threads and processes of r, the recording's
- * total report (names, start times, final figures): their tracks are
- * written now. 0, or -errno (-ENOMEM).
+ * total report (names, start times, final figures) of its final snapshot s
+ * (its tid index): their tracks are written now. 0, or -errno (-ENOMEM).
  */
-int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r);
+int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r, const struct snapshot *s);
 
 /* One record, in the order they were recorded. 0, or -errno (a write error). */
 int perfetto_event(struct perfetto *p, const struct ct_tl_event *e);
