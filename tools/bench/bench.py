@@ -9,6 +9,7 @@ spread are reported, with the added nanoseconds per event.
 Tests (default: all):
   switch     perf bench sched pipe -T, pinned to one CPU: added ns per switch
   switch-S   the same with contrace -S (syscall tracepoints attached)
+  probes-timeline  bpf_stats: the probes' time per switch without and with --timeline
   switch-timeline  the same: bare, contrace, contrace --timeline -o in turn;
              the records kept per second and dropped, bytes per record
   switch-bpftrace  the same under a bpftrace sched_switch counter (reference)
@@ -386,7 +387,7 @@ def prog_ids(pid):
     return ids
 
 
-def bench_probes(loops, binary=None):
+def bench_probes(loops, binary=None, extra=()):
     """Mean cost of each probe while tracing sched pipe, from bpf_stats (which
     itself adds a little: these are upper bounds)."""
     old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
@@ -395,7 +396,7 @@ def bench_probes(loops, binary=None):
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
             f.write("1")
         cmd = traced(["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-T", "-l",
-                      str(loops)], binary=binary)
+                      str(loops)], extra=extra, binary=binary)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         done = threading.Event()
 
@@ -423,6 +424,32 @@ def bench_probes(loops, binary=None):
     }
 
 
+def bench_probes_timeline(pairs, loops):
+    """The probes' own time per context switch (sched_switch and sched_waking, from
+    bpf_stats), without and with --timeline, in turn: on-CPU time of the programs, which the
+    load of other processes on the machine does not inflate as it does a wall-clock ratio."""
+    per_switch = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory() as d:
+        for _ in range(pairs):
+            for mode, extra in (("off", []), ("on", ["--timeline", "-o", f"{d}/t.ctr"])):
+                progs = bench_probes(loops, extra=extra)["programs"]
+                sw, wk = progs["ct_sched_switch"], progs.get("ct_sched_waking", {"runs": 0,
+                                                                                   "ns_per_run": 0})
+                per_switch[mode].append((sw["runs"] * sw["ns_per_run"]
+                                         + wk["runs"] * wk["ns_per_run"]) / sw["runs"])
+    off, on = statistics.median(per_switch["off"]), statistics.median(per_switch["on"])
+    return {
+        "test": "probes-timeline",
+        "command": f"bpf_stats while tracing taskset -c 0 perf bench sched pipe -T -l {loops}",
+        "ns_per_switch_off": off,
+        "ns_per_switch_on": on,
+        "off_range": spread(per_switch["off"]),
+        "on_range": spread(per_switch["on"]),
+        "ratio": on / off,
+        "pairs": pairs,
+    }
+
+
 def markdown(results):
     lines = []
     for r in results:
@@ -435,6 +462,12 @@ def markdown(results):
                          f"({r['ratio_range'][0]:.3f}-{r['ratio_range'][1]:.3f}) "
                          f"| **{r['added_ns_per_switch']:.0f} ns per switch** "
                          f"(IQR {r['added_ns_iqr'][0]:.0f} to {r['added_ns_iqr'][1]:.0f}){own} |")
+        elif r["test"] == "probes-timeline":
+            lines.append(f"| probes per context switch, without and with --timeline "
+                         f"(`{r['command']}`) | {r['ns_per_switch_off']:.0f} ns "
+                         f"({r['off_range'][0]:.0f}-{r['off_range'][1]:.0f}) "
+                         f"| **{r['ns_per_switch_on']:.0f} ns with --timeline** "
+                         f"({r['on_range'][0]:.0f}-{r['on_range'][1]:.0f}) | x{r['ratio']:.2f} |")
         elif r["test"] == "switch-timeline":
             lines.append(f"| context switch, without and with --timeline (`{r['command']}`) "
                          f"| {r['added_ns_per_switch']:.0f} ns per switch (IQR "
@@ -529,6 +562,8 @@ def main():
             if not args.versus:
                 sys.exit("bench.py: switch-versus needs --versus BINARY")
             results.append(bench_versus(pairs, loops, args.versus))
+        elif test == "probes-timeline":
+            results.append(bench_probes_timeline(max(pairs // 2, 3), loops))
         elif test == "switch-timeline":
             results.append(bench_timeline(pairs, loops))
         elif test == "switch-S":
