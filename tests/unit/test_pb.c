@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The protobuf encoder: varints, fixed64, strings, nested messages with padded lengths. */
+/* The protobuf encoder: varints, fixed64, strings, nested messages and their lengths. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,11 +55,11 @@ static void fields(void **state)
 	pb_free(&p);
 }
 
-/* A nested message: its length in 4 bytes, continuation bits set on the first three. */
+/* Nested messages: their lengths as the shortest varints, the bytes moved back. */
 static void nested(void **state)
 {
 	struct pb p = { 0 };
-	size_t outer, inner;
+	size_t outer, inner, small;
 
 	(void)state;
 	outer = pb_begin(&p, 1);
@@ -67,21 +67,26 @@ static void nested(void **state)
 	for (int i = 0; i < 200; i++)
 		pb_uint(&p, 3, 1);
 	pb_end(&p, inner);
+	small = pb_begin(&p, 4);
+	pb_uint(&p, 5, 7);
+	pb_end(&p, small);
 	pb_end(&p, outer);
 	assert_int_equal(p.err, 0);
-	assert_int_equal(p.len, 1 + 4 + 1 + 4 + 400);
-	/* outer: 405 bytes = 0x195: 0x95 0x83 0x80 0x00 */
+	/* outer: 3 + 400 (inner) + 2 + 2 (small) = 407 = 0x197: 0x97 0x03 */
+	assert_int_equal(p.len, 1 + 2 + 407);
 	assert_int_equal(p.b[0], 0x0a);
-	assert_int_equal(p.b[1], 0x95);
-	assert_int_equal(p.b[2], 0x83);
-	assert_int_equal(p.b[3], 0x80);
-	assert_int_equal(p.b[4], 0x00);
-	/* inner: 400 = 0x190 */
-	assert_int_equal(p.b[5], 0x12);
-	assert_int_equal(p.b[6], 0x90);
-	assert_int_equal(p.b[7], 0x83);
-	assert_int_equal(p.b[8], 0x80);
-	assert_int_equal(p.b[9], 0x00);
+	assert_int_equal(p.b[1], 0x97);
+	assert_int_equal(p.b[2], 0x03);
+	/* inner: 400 = 0x190: 0x90 0x03, then its fields */
+	assert_int_equal(p.b[3], 0x12);
+	assert_int_equal(p.b[4], 0x90);
+	assert_int_equal(p.b[5], 0x03);
+	assert_int_equal(p.b[6], 0x18);
+	assert_int_equal(p.b[7], 0x01);
+	/* small, after inner: one byte of length */
+	assert_int_equal(p.b[406], 0x22);
+	assert_int_equal(p.b[407], 0x02);
+	assert_int_equal(p.b[408], 0x28);
 	pb_free(&p);
 }
 

@@ -44,12 +44,22 @@ enum { TE_SLICE_BEGIN = 1, TE_SLICE_END = 2, TE_INSTANT = 3, TE_COUNTER = 4 };
 enum { SEQ_CLEARED = 1, SEQ_NEEDS = 2 };
 
 #define SEQ_ID 1
-/* Track uuids: a kind in the top byte, a pid or a slot below. */
-#define UUID_PROC (1ull << 56)
-#define UUID_THREAD (2ull << 56)
-#define UUID_GIL (3ull << 56)
-#define UUID_RUNNABLE (4ull << 56) /* a process's runnable threads (counter) */
-#define UUID_GIL_WAITERS (5ull << 56) /* a process's threads waiting for the GIL (counter) */
+/*
+ * Track uuids: a kind in the low 3 bits, a pid or a slot above, so that a
+ * uuid is a short varint (every track event names its track).
+ */
+enum {
+	UUID_PROC = 1,
+	UUID_THREAD = 2,
+	UUID_GIL = 3,
+	UUID_RUNNABLE = 4, /* a process's runnable threads (counter) */
+	UUID_GIL_WAITERS = 5, /* a process's threads waiting for the GIL (counter) */
+};
+
+static uint64_t uuid(int kind, uint64_t id)
+{
+	return id << 3 | (uint64_t)kind;
+}
 /*
  * Counters change where slices begin and end, and slices are laid out
  * when a thread's next record comes, up to a few run-queue waits in the
@@ -296,9 +306,10 @@ static int add_threads(struct perfetto *p, const struct rpt_process *proc)
 		pt->pid = t->pid;
 		pt->rt = t;
 		pt->cursor = pt->gil_cursor = start + t->start_ns;
-		track_desc(p, UUID_THREAD | t->slot, 0, NULL, NULL, t);
+		track_desc(p, uuid(UUID_THREAD, t->slot), 0, NULL, NULL, t);
 		if (is_python(proc))
-			track_desc(p, UUID_GIL | t->slot, UUID_THREAD | t->slot, "GIL", NULL, NULL);
+			track_desc(p, uuid(UUID_GIL, t->slot), uuid(UUID_THREAD, t->slot), "GIL",
+				   NULL, NULL);
 	}
 	return 0;
 }
@@ -344,12 +355,12 @@ int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r, const s
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct rpt_process *proc = &r->procs[i];
 
-		track_desc(p, UUID_PROC | proc->pid, 0, NULL, proc, NULL);
-		counter_desc(p, UUID_RUNNABLE | proc->pid, UUID_PROC | proc->pid,
+		track_desc(p, uuid(UUID_PROC, proc->pid), 0, NULL, proc, NULL);
+		counter_desc(p, uuid(UUID_RUNNABLE, proc->pid), uuid(UUID_PROC, proc->pid),
 			     "runnable threads");
 		if (is_python(proc))
-			counter_desc(p, UUID_GIL_WAITERS | proc->pid, UUID_PROC | proc->pid,
-				     "threads waiting for the GIL");
+			counter_desc(p, uuid(UUID_GIL_WAITERS, proc->pid),
+				     uuid(UUID_PROC, proc->pid), "threads waiting for the GIL");
 		add_threads(p, proc);
 	}
 	flush(p);
@@ -403,7 +414,7 @@ static uint64_t sleep_name(struct perfetto *p, struct pf_thread *t, int nr, uint
 static void sched_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot, uint64_t end,
 			 const __u64 fig[CT_TLF_N])
 {
-	uint64_t track = UUID_THREAD | slot, ts, d[CT_TLF_N], total = 0, flow = 0;
+	uint64_t track = uuid(UUID_THREAD, slot), ts, d[CT_TLF_N], total = 0, flow = 0;
 
 	for (int i = 0; i < CT_TLF_N; i++) {
 		d[i] = fig[i] > t->fig[i] ? fig[i] - t->fig[i] : 0;
@@ -418,13 +429,13 @@ static void sched_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot,
 	}
 	if (d[CT_TLF_RUNQ]) {
 		slice(p, track, ts, d[CT_TLF_RUNQ], p->iid_runnable, 0);
-		counted(p, UUID_RUNNABLE | t->pid, ts, d[CT_TLF_RUNQ]);
+		counted(p, uuid(UUID_RUNNABLE, t->pid), ts, d[CT_TLF_RUNQ]);
 		ts += d[CT_TLF_RUNQ];
 	}
 	if (t->waker) {
 		/* The wakeup on the waker's track, flowing to the run it caused. */
 		flow = ++p->next_flow;
-		track_event(p, UUID_THREAD | (t->waker - 1), t->wake_ts, TE_INSTANT,
+		track_event(p, uuid(UUID_THREAD, (t->waker - 1)), t->wake_ts, TE_INSTANT,
 			    t->blk_lock			      ? p->iid_release :
 			    t->blk_name == p->iid_gil_blocked ? p->iid_handoff :
 								p->iid_wakeup,
@@ -502,10 +513,10 @@ static void gil_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot, u
 		int i = (first + k) % 3;
 
 		if (d[i] && i != CT_TLF_GIL_REL)
-			slice(p, UUID_GIL | slot, ts, d[i],
+			slice(p, uuid(UUID_GIL, slot), ts, d[i],
 			      i == CT_TLF_GIL_WAIT ? p->iid_gil_wait : p->iid_gil_hold, 0);
 		if (d[i] && i == CT_TLF_GIL_WAIT)
-			counted(p, UUID_GIL_WAITERS | t->pid, ts, d[i]);
+			counted(p, uuid(UUID_GIL_WAITERS, t->pid), ts, d[i]);
 		ts += d[i];
 	}
 	t->gil_cursor = ts;

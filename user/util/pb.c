@@ -86,7 +86,7 @@ size_t pb_begin(struct pb *p, uint32_t field)
 
 void pb_end(struct pb *p, size_t at)
 {
-	size_t n = p->len - at;
+	size_t n = p->len - at, k = 1;
 
 	if (p->err || at < 4 || at > p->len)
 		return;
@@ -94,8 +94,13 @@ void pb_end(struct pb *p, size_t at)
 		p->err = -EFBIG;
 		return;
 	}
-	for (int i = 0; i < 4; i++)
-		p->b[at - 4 + i] = (unsigned char)((n >> (7 * i)) & 0x7f) | (i < 3 ? 0x80 : 0);
+	while (k < 4 && n >> (7 * k))
+		k++;
+	for (size_t i = 0; i < k; i++)
+		p->b[at - 4 + i] = (unsigned char)((n >> (7 * i)) & 0x7f) | (i + 1 < k ? 0x80 : 0);
+	/* The message moves back over the length's unused bytes (most are under 128). */
+	memmove(p->b + at - 4 + k, p->b + at, n);
+	p->len -= 4 - k;
 }
 
 void pb_free(struct pb *p)

@@ -3,9 +3,10 @@
  * A protobuf encoder, for the few messages contrace writes (Perfetto's
  * trace format): varints, fixed64, length-delimited fields and nested
  * messages into a growing buffer. A nested message's length is not known
- * when it begins, so pb_begin() reserves it as a 4-byte varint (padded with
- * continuation bits, which every protobuf reader accepts: messages up to
- * 256 MiB) and pb_end() fills it in: nothing is encoded twice.
+ * when it begins: pb_begin() reserves 4 bytes for it (messages up to 256
+ * MiB) and pb_end() writes it as the shortest varint and moves the message
+ * back over the bytes left (a memmove of tens of bytes: 6 bytes saved per
+ * Perfetto packet, 20% of the trace). Nothing is encoded twice.
  */
 #ifndef CONTRACE_PB_H
 #define CONTRACE_PB_H
