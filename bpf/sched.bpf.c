@@ -64,10 +64,12 @@ static __always_inline int ct_in_task_context(void *ctx, struct task_struct *cur
 
 /*
  * prev leaves its CPU: what the kernel says of it, then the rules (acct.h).
- * Its syscall is read (a helper call) only when it goes to sleep.
+ * Its syscall is read (a helper call) only when it goes to sleep. tl: with
+ * --timeline, a constant: the caller makes a copy for each, and the
+ * verifier removes the one ct_cfg rules out.
  */
 static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev,
-					  struct rq *rq, __u64 now, bool preempt)
+					  struct rq *rq, __u64 now, bool preempt, const bool tl)
 {
 	unsigned int state = ct_task_state(prev);
 	struct ct_kread k = {
@@ -76,9 +78,13 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		.charged_until = ct_charged_until(prev, rq),
 		.steal = ct_rq_steal(rq),
 	};
-	__u32 gil_was = th->gil_state;
-	__u64 gil_ts = th->gil_ts, ran_since;
+	__u32 gil_was = 0;
+	__u64 gil_ts = 0, ran_since;
 
+	if (tl) {
+		gil_was = th->gil_state;
+		gil_ts = th->gil_ts;
+	}
 	ct_kread_clocks(&k, prev);
 	if (state & TASK_DEAD) {
 		k.how = CT_OUT_DEAD;
@@ -103,19 +109,20 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 #undef CT_FIG
 #undef CT_KFIG
 	ran_since = ct_acct_switch_out(th, &k, now, prev);
-	if (ct_gilc_on && k.how != CT_OUT_DEAD)
-		ct_gilc_switch_out(th, ran_since, k.how == CT_OUT_BLOCK, now);
-	if (ct_cfg.timeline) {
-		ct_tl_gil(th, gil_was, gil_ts);
-		ct_tl_switch_out(th, k.how, now);
-	}
 	if (k.how == CT_OUT_DEAD) {
+		if (tl)
+			ct_tl_switched_out(th, k.how, now, gil_was, gil_ts);
 		/* The process's last thread: its GIL tables' and text ranges' entries go. */
 		if (!prev->signal->live.counter) {
 			ct_gil_proc_exit(prev->tgid);
 			ct_text_exit(prev->tgid);
 		}
+		return;
 	}
+	if (ct_gilc_on)
+		ct_gilc_switch_out(th, ran_since, k.how == CT_OUT_BLOCK, now);
+	if (tl)
+		ct_tl_switched_out(th, k.how, now, gil_was, gil_ts);
 }
 
 static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __u64 now)
@@ -128,9 +135,9 @@ static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __
 	ct_acct_running(th, now);
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
+/* A switch on this CPU; tl: --timeline (each variant is a program of its own). */
+static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
+					struct task_struct *next, const bool tl)
 {
 	struct ct_thread *out = ct_active_thread(prev), *in = ct_active_thread(next);
 	struct rq *rq;
@@ -142,10 +149,29 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	rq = ct_task_rq(prev);
 	now = bpf_ktime_get_ns();
 	if (out)
-		ct_switch_out(out, prev, rq, now, preempt);
+		ct_switch_out(out, prev, rq, now, preempt, tl);
 	if (in)
 		ct_switch_in(in, rq, now);
 	return 0;
+}
+
+/*
+ * Without --timeline user space loads ct_sched_switch, with it ct_switch_tl
+ * (and the same for sched_waking): a trace without the timeline runs the
+ * very code it ran before the timeline existed, not even a test of a flag.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return ct_on_switch(preempt, prev, next, false);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ct_switch_tl, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return ct_on_switch(preempt, prev, next, true);
 }
 
 /* Tier C's look at a wakeup, and the waker's GIL record if it changed (--timeline). */
@@ -156,12 +182,12 @@ static __always_inline void ct_gilc_waking_tl(struct ct_thread *th, struct ct_th
 	__u64 gil_ts = waker ? waker->gil_ts : 0;
 
 	ct_gilc_waking(th, waker, now);
-	if (ct_cfg.timeline && waker)
+	if (waker)
 		ct_tl_gil(waker, gil_was, gil_ts);
 }
 
-SEC("tp_btf/sched_waking")
-int BPF_PROG(ct_sched_waking, struct task_struct *p)
+/* A wakeup of p, in the waker's context; tl: --timeline, as for the switch. */
+static __always_inline int ct_on_waking(void *ctx, struct task_struct *p, const bool tl)
 {
 	struct ct_thread *th = ct_active_thread(p);
 	struct task_struct *cur;
@@ -190,8 +216,10 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 		th->pend_exit = nr == CT_NR_EXIT || nr == CT_NR_EXIT_GROUP;
 		if (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE) {
 			ct_futex_waking(th, nr, now);
-			if (ct_gilc_on)
+			if (ct_gilc_on && tl)
 				ct_gilc_waking_tl(th, ct_active_thread(cur), now);
+			else if (ct_gilc_on)
+				ct_gilc_waking(th, ct_active_thread(cur), now);
 		}
 	} else {
 		th->pend_waker_tid = CT_WAKER_IRQ;
@@ -199,9 +227,21 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 	}
 	th->wake_ts = now;
 	th->wake_pending = 1;
-	if (ct_cfg.timeline)
+	if (tl)
 		ct_tl_waking(th, th->pend_waker_tid, now);
 	return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(ct_sched_waking, struct task_struct *p)
+{
+	return ct_on_waking(ctx, p, false);
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(ct_waking_tl, struct task_struct *p)
+{
+	return ct_on_waking(ctx, p, true);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -98,12 +98,24 @@ static __always_inline void ct_tl_gil(const struct ct_thread *th, __u32 old_stat
 	ct_tl_submit(e);
 }
 
+/* After a switch-out's accounting: its GIL change (tier C, an exit) and the switch. */
+static __always_inline void ct_tl_switched_out(const struct ct_thread *th, __u32 how, __u64 now,
+					       __u32 gil_was, __u64 gil_ts)
+{
+	ct_tl_gil(th, gil_was, gil_ts);
+	ct_tl_switch_out(th, how, now);
+}
+
 /* A GIL probe's change of th's state (stmt), and its record with --timeline. */
 #define CT_TL_GIL_AROUND(th, stmt)                          \
 	do {                                                \
-		__u32 gil_was_ = (th)->gil_state;           \
-		__u64 gil_ts_ = (th)->gil_ts;               \
+		__u32 gil_was_ = 0;                         \
+		__u64 gil_ts_ = 0;                          \
                                                             \
+		if (ct_cfg.timeline) {                      \
+			gil_was_ = (th)->gil_state;         \
+			gil_ts_ = (th)->gil_ts;             \
+		}                                           \
 		stmt;                                       \
 		if (ct_cfg.timeline)                        \
 			ct_tl_gil((th), gil_was_, gil_ts_); \

@@ -433,8 +433,10 @@ def bench_probes_timeline(pairs, loops):
         for _ in range(pairs):
             for mode, extra in (("off", []), ("on", ["--timeline", "-o", f"{d}/t.ctr"])):
                 progs = bench_probes(loops, extra=extra)["programs"]
-                sw, wk = progs["ct_sched_switch"], progs.get("ct_sched_waking", {"runs": 0,
-                                                                                   "ns_per_run": 0})
+                none = {"runs": 0, "ns_per_run": 0}
+                # --timeline loads its own variants of the two (bpf/sched.bpf.c).
+                sw = progs.get("ct_sched_switch") or progs["ct_switch_tl"]
+                wk = progs.get("ct_sched_waking") or progs.get("ct_waking_tl", none)
                 per_switch[mode].append((sw["runs"] * sw["ns_per_run"]
                                          + wk["runs"] * wk["ns_per_run"]) / sw["runs"])
     off, on = statistics.median(per_switch["off"]), statistics.median(per_switch["on"])

@@ -169,6 +169,11 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	s->gil.mode = cfg->gil_mode;
 	c->gil = cfg->gil;
 	c->timeline = cfg->timeline_sink != NULL;
+	/* One variant of each scheduler program: without --timeline, the one without it. */
+	bpf_program__set_autoload(skel->progs.ct_sched_switch, !c->timeline);
+	bpf_program__set_autoload(skel->progs.ct_sched_waking, !c->timeline);
+	bpf_program__set_autoload(skel->progs.ct_switch_tl, c->timeline);
+	bpf_program__set_autoload(skel->progs.ct_waking_tl, c->timeline);
 	s->timeline_sink = cfg->timeline_sink;
 	s->timeline_ctx = cfg->timeline_ctx;
 	/* Without --timeline nothing is written there: the smallest ring. */
