@@ -519,6 +519,46 @@ struct ct_event {
 	__u32 pid;
 };
 
+/*
+ * --timeline: records of the `ct_timeline` ring buffer, one per state change
+ * of a traced thread. A record carries the thread's figures after the change
+ * (the kernel's own counters, as the report has them), so that a timeline
+ * made of them adds up to the report: the duration of each state passed
+ * through since the thread's previous record is the growth of its figure.
+ * A switch-in needs no record: the run-queue wait that ends at it is in the
+ * next switch-out's figures (half the records of a switch).
+ */
+enum ct_tl_kind {
+	CT_TL_SWITCH_OUT = 1, /* left its CPU: how (enum ct_out_how), in what syscall or futex */
+	CT_TL_WAKING = 2, /* woken by `other` (a tid; CT_WAKER_IRQ: from an interrupt) */
+	CT_TL_GIL = 3, /* its GIL state changed: how = the new enum ct_gil_state */
+};
+
+/* ct_tl_event.fig[] of a CT_TL_SWITCH_OUT: oncpu_ns, stolen_ns, runq_ns, blocked_ns. */
+enum ct_tl_sched_fig { CT_TLF_ONCPU, CT_TLF_STOLEN, CT_TLF_RUNQ, CT_TLF_BLOCKED, CT_TLF_N };
+/* ct_tl_event.fig[] of a CT_TL_GIL: gil_wait_ns, gil_hold_ns, gil_rel_ns. */
+enum ct_tl_gil_fig { CT_TLF_GIL_WAIT, CT_TLF_GIL_HOLD, CT_TLF_GIL_REL };
+
+struct ct_tl_event {
+	__u64 ts; /* our clock */
+	__u32 slot; /* the thread's ct_threads slot */
+	__u16 kind; /* enum ct_tl_kind */
+	__u16 how;
+	__s32 nr; /* SWITCH_OUT to sleep: the syscall (CT_SYS_NONE: outside one) */
+	__u32 other; /* WAKING: the waker's tid */
+	__u64 uaddr; /* SWITCH_OUT to sleep in a futex wait: its word, else 0 */
+	__u64 fig[CT_TLF_N]; /* cumulative figures after the change (ct_tl_*_fig) */
+};
+
+/*
+ * The ring buffer's size (a power of two of pages). 8 MiB holds 131072
+ * records: at the 1.2 M records/s of `perf bench sched pipe` on one CPU,
+ * 110 ms of them, while user space drains it every TIMELINE_DRAIN_MS or
+ * when it is a quarter full (docs/performance.md).
+ */
+#define CT_TL_RING_BYTES (8u << 20)
+#define CT_TL_WAKE_BYTES (CT_TL_RING_BYTES / 4)
+
 /* Load-time configuration (.rodata). */
 struct ct_config {
 	__u32 targ_tgid; /* process to seed */
@@ -529,6 +569,8 @@ struct ct_config {
 	__u32 syscalls; /* sys_enter/sys_exit attached: per-syscall calls and times */
 	__u32 holds; /* --holds: uprobes on pthread_mutex_lock/unlock */
 	__u32 gil; /* uprobes on CPython's take_gil/drop_gil may be attached */
+	__u32 timeline; /* --timeline: state changes streamed through ct_timeline */
+	__u32 pad;
 };
 
 /* Time since `since`, never negative when two CPUs race on a timestamp. */

@@ -9,6 +9,7 @@
  * code. All three functions begin with an instruction the kernel emulates.
  */
 #include "gil.bpf.h"
+#include "timeline.bpf.h"
 
 static const struct ct_gil_hist zero_hist = {};
 
@@ -39,8 +40,9 @@ int BPF_KPROBE(ct_gil_take)
 {
 	struct ct_thread *th = ct_uprobe_thread();
 
-	if (th)
-		ct_gil_wait(th, bpf_ktime_get_ns());
+	if (!th)
+		return 0;
+	CT_TL_GIL_AROUND(th, ct_gil_wait(th, bpf_ktime_get_ns()));
 	return 0;
 }
 
@@ -49,8 +51,9 @@ int BPF_KRETPROBE(ct_gil_taken)
 {
 	struct ct_thread *th = ct_uprobe_thread();
 
-	if (th)
-		ct_gil_acquired(th, bpf_ktime_get_ns());
+	if (!th)
+		return 0;
+	CT_TL_GIL_AROUND(th, ct_gil_acquired(th, bpf_ktime_get_ns()));
 	return 0;
 }
 
@@ -59,8 +62,9 @@ int BPF_KPROBE(ct_gil_drop)
 {
 	struct ct_thread *th = ct_uprobe_thread();
 
-	if (th)
-		ct_gil_released(th, bpf_ktime_get_ns());
+	if (!th)
+		return 0;
+	CT_TL_GIL_AROUND(th, ct_gil_released(th, bpf_ktime_get_ns()));
 	return 0;
 }
 
@@ -98,7 +102,7 @@ int BPF_KPROBE(ct_gilb_lock, __u64 mutex)
 	struct ct_thread *th = ct_gilb_thread(mutex, 0);
 
 	if (th && th->gil_state != CT_GIL_HELD)
-		ct_gil_wait(th, bpf_ktime_get_ns());
+		CT_TL_GIL_AROUND(th, ct_gil_wait(th, bpf_ktime_get_ns()));
 	return 0;
 }
 
@@ -108,7 +112,7 @@ int BPF_KPROBE(ct_gilb_unlock, __u64 mutex)
 	struct ct_thread *th = ct_gilb_thread(mutex, 0);
 
 	if (th && th->gil_state == CT_GIL_WAITING)
-		ct_gil_acquired(th, bpf_ktime_get_ns());
+		CT_TL_GIL_AROUND(th, ct_gil_acquired(th, bpf_ktime_get_ns()));
 	return 0;
 }
 
@@ -119,9 +123,14 @@ int BPF_KPROBE(ct_gilb_signal, __u64 cond)
 
 	/* A drop; one that began before tracing was taken for a take: no wait counted. */
 	if (th && (th->gil_state == CT_GIL_HELD || th->gil_state == CT_GIL_WAITING)) {
+		__u32 was = th->gil_state;
+		__u64 ts = th->gil_ts;
+
 		if (th->gil_state == CT_GIL_WAITING)
 			th->gil_state = CT_GIL_UNKNOWN;
 		ct_gil_released(th, bpf_ktime_get_ns());
+		if (ct_cfg.timeline)
+			ct_tl_gil(th, was, ts);
 	}
 	return 0;
 }

@@ -19,6 +19,7 @@
  */
 #include "sched.bpf.h"
 #include "gil.bpf.h"
+#include "timeline.bpf.h"
 
 struct ct_wakers_map ct_wakers SEC(".maps");
 struct ct_runners_map ct_runners SEC(".maps");
@@ -101,10 +102,12 @@ static __always_inline int ct_in_task_context(void *ctx, struct task_struct *cur
 
 /*
  * prev leaves its CPU: what the kernel says of it, then the rules (acct.h).
- * Its syscall is read (a helper call) only when it goes to sleep.
+ * Its syscall is read (a helper call) only when it goes to sleep. tl: with
+ * --timeline, a constant: the caller makes a copy for each, and the
+ * verifier removes the one ct_cfg rules out.
  */
 static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev,
-					  struct rq *rq, __u64 now, bool preempt)
+					  struct rq *rq, __u64 now, bool preempt, const bool tl)
 {
 	unsigned int state = ct_task_state(prev);
 	struct ct_kread k = {
@@ -113,8 +116,13 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		.charged_until = ct_charged_until(prev, rq),
 		.steal = ct_rq_steal(rq),
 	};
-	__u64 ran_since;
+	__u32 gil_was = 0;
+	__u64 gil_ts = 0, ran_since;
 
+	if (tl) {
+		gil_was = th->gil_state;
+		gil_ts = th->gil_ts;
+	}
 	ct_kread_clocks(&k, prev);
 	if (state & TASK_DEAD) {
 		k.how = CT_OUT_DEAD;
@@ -140,6 +148,8 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 #undef CT_KFIG
 	ran_since = ct_acct_switch_out(th, &k, now, prev);
 	if (k.how == CT_OUT_DEAD) {
+		if (tl)
+			ct_tl_switched_out(th, k.how, now, gil_was, gil_ts);
 		/* The process's last thread: its GIL tables' and text ranges' entries go. */
 		if (!prev->signal->live.counter) {
 			ct_gil_proc_exit(prev->tgid);
@@ -149,6 +159,8 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 	}
 	if (ct_gilc_on)
 		ct_gilc_switch_out(th, ran_since, k.how == CT_OUT_BLOCK, now);
+	if (tl)
+		ct_tl_switched_out(th, k.how, now, gil_was, gil_ts);
 }
 
 static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __u64 now)
@@ -308,9 +320,10 @@ static __always_inline struct ct_cpu_runs *ct_run_note(struct task_struct *prev,
 	return cr;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
+
+/* A switch on this CPU; tl: --timeline (each variant is a program of its own). */
+static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
+					struct task_struct *next, const bool tl)
 {
 	struct ct_thread *out = ct_active_thread(prev), *in = ct_active_thread(next);
 	struct ct_cpu_runs *cr;
@@ -326,7 +339,7 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	rq = ct_task_rq(prev);
 	now = bpf_ktime_get_ns();
 	if (out)
-		ct_switch_out(out, prev, rq, now, preempt);
+		ct_switch_out(out, prev, rq, now, preempt, tl);
 	if (in) {
 		ct_switch_in(in, rq, now);
 		if (cr && rq)
@@ -400,8 +413,40 @@ static __always_inline void ct_irq_waker(struct ct_thread *th)
 	}
 }
 
-SEC("tp_btf/sched_waking")
-int BPF_PROG(ct_sched_waking, struct task_struct *p)
+
+/*
+ * Without --timeline user space loads ct_sched_switch, with it ct_switch_tl
+ * (and the same for sched_waking): a trace without the timeline runs the
+ * very code it ran before the timeline existed, not even a test of a flag.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return ct_on_switch(preempt, prev, next, false);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ct_switch_tl, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return ct_on_switch(preempt, prev, next, true);
+}
+
+/* Tier C's look at a wakeup, and the waker's GIL record if it changed (--timeline). */
+static __always_inline void ct_gilc_waking_tl(struct ct_thread *th, struct ct_thread *waker,
+					      __u64 now)
+{
+	__u32 gil_was = waker ? waker->gil_state : 0;
+	__u64 gil_ts = waker ? waker->gil_ts : 0;
+
+	ct_gilc_waking(th, waker, now);
+	if (waker)
+		ct_tl_gil(waker, gil_was, gil_ts);
+}
+
+/* A wakeup of p, in the waker's context; tl: --timeline, as for the switch. */
+static __always_inline int ct_on_waking(void *ctx, struct task_struct *p, const bool tl)
 {
 	struct ct_thread *th = ct_active_thread(p);
 	struct task_struct *cur;
@@ -435,7 +480,9 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 		th->pend_exit = nr == CT_NR_EXIT;
 		if (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE) {
 			ct_futex_waking(th, nr, now);
-			if (ct_gilc_on)
+			if (ct_gilc_on && tl)
+				ct_gilc_waking_tl(th, ct_active_thread(cur), now);
+			else if (ct_gilc_on)
 				ct_gilc_waking(th, ct_active_thread(cur), now);
 		}
 	} else {
@@ -443,7 +490,21 @@ int BPF_PROG(ct_sched_waking, struct task_struct *p)
 	}
 	th->wake_ts = now;
 	th->wake_pending = 1;
+	if (tl)
+		ct_tl_waking(th, th->pend_waker_tid, now);
 	return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(ct_sched_waking, struct task_struct *p)
+{
+	return ct_on_waking(ctx, p, false);
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(ct_waking_tl, struct task_struct *p)
+{
+	return ct_on_waking(ctx, p, true);
 }
 
 char LICENSE[] SEC("license") = "GPL";

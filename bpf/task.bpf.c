@@ -8,6 +8,7 @@
  */
 #include "common.bpf.h"
 #include "futex.bpf.h"
+#include "timeline.bpf.h"
 
 struct ct_tasks_map ct_tasks SEC(".maps");
 struct ct_threads_map ct_threads SEC(".maps");
@@ -204,6 +205,7 @@ int ct_seed(struct bpf_iter__task *ctx)
 }
 
 struct ct_events_map ct_events SEC(".maps");
+struct ct_timeline_map ct_timeline SEC(".maps");
 struct ct_gil_hists_map ct_gil_hists SEC(".maps");
 
 /*

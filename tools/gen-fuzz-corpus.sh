@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Regenerate the seed recordings of the recording reader's fuzz target
 # (tools/fuzz/corpus), in the current format: C lock workloads with and
-# without -i intervals, a copy cut short, threads that come and go, every
+# without -i intervals, a copy cut short, threads that come and go, a
+# timeline (--timeline: event blocks), every
 # syscall counted, a Python process and its GIL. Run as root after a change
 # of the format. The version 1 seeds (v1-*, made by 0.1.0) stay: version 1
 # is still read. Inputs that once crashed the reader (crash-*) are kept as
@@ -18,6 +19,7 @@ $ct -i 0.05 -o "$out/seed-intervals.ctr" -- build/workloads/locks owner 2 40 100
 size=$(stat -c %s "$out/seed-intervals.ctr")
 head -c $((size - 40)) "$out/seed-intervals.ctr" >"$out/seed-truncated.ctr"
 $ct -i 0.1 -o "$out/seed-churn.ctr" -- build/workloads/churn 3 20 1 >/dev/null
+$ct --timeline -o "$out/seed-timeline.ctr" -- build/workloads/locks mutex 2 20 500 >/dev/null
 $ct -S -o "$out/seed-syscalls.ctr" -- build/workloads/phased --sleep 1 --syscalls 50 \
 	--spawn 2 --ms 100 --auto 1 >/dev/null
 python=$(ls /root/.pyenv/versions/3.12*/bin/python3 2>/dev/null | head -1)

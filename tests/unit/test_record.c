@@ -449,6 +449,82 @@ static void round_trip(void **state)
 	record_free(&rec);
 }
 
+/* --timeline: records read back in order, each before the snapshot that follows it. */
+struct ev_seen {
+	uint64_t n;
+	const struct recording *rec;
+	size_t snaps_at[3]; /* snapshots read when record n was given */
+};
+
+static int count_event(void *ctx, const struct ct_tl_event *e)
+{
+	struct ev_seen *s = ctx;
+
+	assert_int_equal(e->ts, 100 + s->n);
+	assert_int_equal(e->slot, s->n % 7);
+	assert_int_equal(e->kind, CT_TL_SWITCH_OUT);
+	assert_int_equal(e->fig[CT_TLF_BLOCKED], 3 * s->n);
+	if (s->n % 20000 == 0)
+		s->snaps_at[s->n / 20000] = s->rec->nsnaps;
+	s->n++;
+	return 0;
+}
+
+static void timeline_events_round_trip(void **state)
+{
+	static char path[128];
+	struct ev_seen seen = { 0 };
+	struct recording rec;
+	struct recorder r;
+	struct world w;
+	char err[256];
+	uint64_t n = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/events.ctr", dir);
+	assert_int_equal(record_create(&r, path, err, sizeof(err)), 0);
+	make(&w, 0, 1, 0);
+	w.m.timeline = true;
+	assert_int_equal(record_begin(&r, &w.m, err, sizeof(err)), 0);
+	snapshot_free(&w.s);
+	for (int step = 1; step <= 2; step++) {
+		for (; n < 20000 * (uint64_t)step; n++) {
+			struct ct_tl_event e = { .ts = 100 + n,
+						 .slot = (uint32_t)(n % 7),
+						 .kind = CT_TL_SWITCH_OUT,
+						 .nr = CT_SYS_NONE };
+
+			e.fig[CT_TLF_BLOCKED] = 3 * n;
+			assert_int_equal(record_event(&r, &e), 0);
+			/* Bounded: a block is written once it is full. */
+			assert_true(r.nev < RECORD_EVENTS_BLOCK);
+		}
+		make(&w, step, 2, 0);
+		assert_int_equal(record_snapshot(&r, &w.s, &w.m,
+						 step == 2 ? RECORD_FINAL : RECORD_CHECKPOINT, err,
+						 sizeof(err)),
+				 0);
+		snapshot_free(&w.s);
+	}
+	assert_int_equal(record_close(&r, err, sizeof(err)), 0);
+	assert_int_equal(r.events, 40000);
+
+	assert_int_equal(record_open(path, &rec, err, sizeof(err)), 0);
+	assert_true(rec.meta.timeline);
+	seen.rec = &rec;
+	rec.on_event = count_event;
+	rec.event_ctx = &seen;
+	while (record_next(&rec, err, sizeof(err)) > 0)
+		;
+	assert_true(rec.final && !rec.truncated);
+	assert_int_equal(seen.n, 40000);
+	assert_int_equal(rec.nevents, 40000);
+	/* The first 20000 before the first snapshot, the next before the final one. */
+	assert_int_equal(seen.snaps_at[0], 0);
+	assert_int_equal(seen.snaps_at[1], 1);
+	record_free(&rec);
+}
+
 /* Snapshot blocks' raw lengths, in order. */
 static size_t snap_sizes(const char *path, size_t *out, size_t max)
 {
@@ -850,6 +926,7 @@ int main(void)
 		cmocka_unit_test(v1_table_is_version_1s_layout),
 		cmocka_unit_test(reports_of_0_1_0_unchanged),
 		cmocka_unit_test(round_trip),
+		cmocka_unit_test(timeline_events_round_trip),
 		cmocka_unit_test(snapshots_store_what_changed),
 		cmocka_unit_test(fields_matched_by_name),
 		cmocka_unit_test(incompatible_field_refused),

@@ -9,6 +9,9 @@ spread are reported, with the added nanoseconds per event.
 Tests (default: all):
   switch     perf bench sched pipe -T, pinned to one CPU: added ns per switch
   switch-S   the same with contrace -S (syscall tracepoints attached)
+  probes-timeline  bpf_stats: the probes' time per switch without and with --timeline
+  switch-timeline  the same: bare, contrace, contrace --timeline -o in turn;
+             the records kept per second and dropped, bytes per record
   switch-bpftrace  the same under a bpftrace sched_switch counter (reference)
   bystander  perf bench futex hash -t 1 in a process that is NOT traced,
              while contrace traces another one
@@ -41,6 +44,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -133,6 +137,46 @@ def bench_switch(pairs, loops, tracer, name):
         "added_ns_iqr": quartiles(added_ns),
         "contrace_cpu_ms": statistics.median(cpu) if cpu else None,
         "switches_per_run": 2 * loops,
+        "pairs": pairs,
+    }
+
+
+def timeline_records(rec):
+    """Records in a --timeline recording, and those the ring buffer dropped."""
+    with tempfile.TemporaryDirectory() as d:
+        p = run([CONTRACE, "report", rec, "-q", "-v", "--json", f"{d}/r.json", "--perfetto",
+                 f"{d}/t.pftrace"])
+        drops = json.load(open(f"{d}/r.json"))["drops"]["timeline_events_dropped"]
+    return int(re.search(r"timeline: (\d+) records", p.stderr).group(1)), drops
+
+
+def bench_timeline(pairs, loops):
+    """--timeline's cost: bare, contrace, contrace --timeline in turn (the VM's speed
+    drifts: each triple is adjacent), and the records it kept per second."""
+    bare, off, on, rates, drops, sizes = [], [], [], [], [], []
+    with tempfile.TemporaryDirectory() as d:
+        rec = os.path.join(d, "t.ctr")
+        for _ in range(pairs):
+            bare.append(sched_pipe(loops, None)[0])
+            off.append(sched_pipe(loops, [])[0])
+            usecs, _ = sched_pipe(loops, ["--timeline", "-o", rec])
+            on.append(usecs)
+            n, lost = timeline_records(rec)
+            rates.append(n / (usecs * loops * 1e-6))
+            drops.append(lost)
+            sizes.append(os.path.getsize(rec) / max(n, 1))
+    added = lambda t: [(x - b) * 1000 / 2 for b, x in zip(bare, t)]
+    return {
+        "test": "switch-timeline",
+        "name": "contrace --timeline",
+        "command": f"taskset -c 0 perf bench sched pipe -T -l {loops}",
+        "added_ns_per_switch": statistics.median(added(off)),
+        "added_ns_iqr": quartiles(added(off)),
+        "timeline_added_ns_per_switch": statistics.median(added(on)),
+        "timeline_added_ns_iqr": quartiles(added(on)),
+        "records_per_s": statistics.median(rates),
+        "records_dropped": drops,
+        "bytes_per_record": statistics.median(sizes),
         "pairs": pairs,
     }
 
@@ -343,7 +387,7 @@ def prog_ids(pid):
     return ids
 
 
-def bench_probes(loops, binary=None):
+def bench_probes(loops, binary=None, extra=()):
     """Mean cost of each probe while tracing sched pipe, from bpf_stats (which
     itself adds a little: these are upper bounds)."""
     old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
@@ -352,7 +396,7 @@ def bench_probes(loops, binary=None):
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
             f.write("1")
         cmd = traced(["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-T", "-l",
-                      str(loops)], binary=binary)
+                      str(loops)], extra=extra, binary=binary)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         done = threading.Event()
 
@@ -380,6 +424,34 @@ def bench_probes(loops, binary=None):
     }
 
 
+def bench_probes_timeline(pairs, loops):
+    """The probes' own time per context switch (sched_switch and sched_waking, from
+    bpf_stats), without and with --timeline, in turn: on-CPU time of the programs, which the
+    load of other processes on the machine does not inflate as it does a wall-clock ratio."""
+    per_switch = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory() as d:
+        for _ in range(pairs):
+            for mode, extra in (("off", []), ("on", ["--timeline", "-o", f"{d}/t.ctr"])):
+                progs = bench_probes(loops, extra=extra)["programs"]
+                none = {"runs": 0, "ns_per_run": 0}
+                # --timeline loads its own variants of the two (bpf/sched.bpf.c).
+                sw = progs.get("ct_sched_switch") or progs["ct_switch_tl"]
+                wk = progs.get("ct_sched_waking") or progs.get("ct_waking_tl", none)
+                per_switch[mode].append((sw["runs"] * sw["ns_per_run"]
+                                         + wk["runs"] * wk["ns_per_run"]) / sw["runs"])
+    off, on = statistics.median(per_switch["off"]), statistics.median(per_switch["on"])
+    return {
+        "test": "probes-timeline",
+        "command": f"bpf_stats while tracing taskset -c 0 perf bench sched pipe -T -l {loops}",
+        "ns_per_switch_off": off,
+        "ns_per_switch_on": on,
+        "off_range": spread(per_switch["off"]),
+        "on_range": spread(per_switch["on"]),
+        "ratio": on / off,
+        "pairs": pairs,
+    }
+
+
 def markdown(results):
     lines = []
     for r in results:
@@ -392,6 +464,22 @@ def markdown(results):
                          f"({r['ratio_range'][0]:.3f}-{r['ratio_range'][1]:.3f}) "
                          f"| **{r['added_ns_per_switch']:.0f} ns per switch** "
                          f"(IQR {r['added_ns_iqr'][0]:.0f} to {r['added_ns_iqr'][1]:.0f}){own} |")
+        elif r["test"] == "probes-timeline":
+            lines.append(f"| probes per context switch, without and with --timeline "
+                         f"(`{r['command']}`) | {r['ns_per_switch_off']:.0f} ns "
+                         f"({r['off_range'][0]:.0f}-{r['off_range'][1]:.0f}) "
+                         f"| **{r['ns_per_switch_on']:.0f} ns with --timeline** "
+                         f"({r['on_range'][0]:.0f}-{r['on_range'][1]:.0f}) | x{r['ratio']:.2f} |")
+        elif r["test"] == "switch-timeline":
+            lines.append(f"| context switch, without and with --timeline (`{r['command']}`) "
+                         f"| {r['added_ns_per_switch']:.0f} ns per switch (IQR "
+                         f"{r['added_ns_iqr'][0]:.0f} to {r['added_ns_iqr'][1]:.0f}) "
+                         f"| **{r['timeline_added_ns_per_switch']:.0f} ns with --timeline** (IQR "
+                         f"{r['timeline_added_ns_iqr'][0]:.0f} to "
+                         f"{r['timeline_added_ns_iqr'][1]:.0f}) "
+                         f"| {r['records_per_s'] / 1e6:.2f} M records/s kept, "
+                         f"{r['bytes_per_record']:.1f} bytes each on disk, dropped "
+                         f"{max(r['records_dropped'])} at most |")
         elif r["test"] == "switch-versus":
             lines.append(f"| context switch, two builds in turn (`{r['command']}`) "
                          f"| {r['bare_usecs_per_op']:.2f} us/op "
@@ -476,6 +564,10 @@ def main():
             if not args.versus:
                 sys.exit("bench.py: switch-versus needs --versus BINARY")
             results.append(bench_versus(pairs, loops, args.versus))
+        elif test == "probes-timeline":
+            results.append(bench_probes_timeline(max(pairs // 2, 3), loops))
+        elif test == "switch-timeline":
+            results.append(bench_timeline(pairs, loops))
         elif test == "switch-S":
             results.append(bench_switch(pairs, loops, ["-S"], "contrace -S"))
         elif test == "switch-bpftrace":

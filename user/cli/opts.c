@@ -20,6 +20,8 @@ enum {
 	OPT_REPEAT,
 	OPT_FAIL_ON,
 	OPT_MARKDOWN,
+	OPT_TIMELINE,
+	OPT_PERFETTO,
 };
 
 #define LIVE (1u << OPTS_TRACE | 1u << OPTS_RECORD)
@@ -46,6 +48,8 @@ static const struct optdef {
 	{ { "locks-min-wait", required_argument, NULL, OPT_LOCKS_MIN_WAIT }, LIVE },
 	{ { "holds", no_argument, NULL, OPT_HOLDS }, LIVE },
 	{ { "output", required_argument, NULL, 'o' }, LIVE },
+	{ { "timeline", no_argument, NULL, OPT_TIMELINE }, LIVE },
+	{ { "perfetto", required_argument, NULL, OPT_PERFETTO }, LIVE | REPORT },
 	{ { "gil", required_argument, NULL, OPT_GIL }, LIVE },
 	{ { "repeat", required_argument, NULL, OPT_REPEAT }, 1u << OPTS_TRACE },
 	{ { "fail-on", required_argument, NULL, OPT_FAIL_ON }, DIFF },
@@ -142,6 +146,10 @@ static void usage_live(FILE *f)
 	      "      --repeat N         run the command N times: each metric's median and\n"
 	      "                         range (--json: all the runs, for contrace diff)\n"
 	      "  -o, --output FILE      also record the trace to FILE, for 'contrace report FILE'\n"
+	      "      --timeline         with -o: also record every state change of every thread\n"
+	      "                         (a timeline for 'contrace report FILE --perfetto OUT')\n"
+	      "      --perfetto FILE    write the timeline as a Perfetto trace to FILE (open it\n"
+	      "                         in ui.perfetto.dev); implies --timeline\n"
 	      "  -q, --quiet            no text report\n"
 	      "      --top N            rows per table (default 10, 0: all)\n"
 	      "  -v, --verbose          per-thread histograms; -vv adds libbpf messages\n"
@@ -159,12 +167,14 @@ static void usage_live(FILE *f)
 
 static void usage_report(FILE *f)
 {
-	fputs("Usage: contrace report FILE [--json FILE] [-q] [-v] [--top N]\n"
+	fputs("Usage: contrace report FILE [--json FILE] [--perfetto FILE] [-q] [-v] [--top N]\n"
 	      "\n"
 	      "Print the reports of a recording (contrace record -o FILE, or -o on any trace):\n"
 	      "the same text and JSON the live run printed.\n"
 	      "\n"
 	      "      --json FILE        write the reports as JSON to FILE ('-': stdout)\n"
+	      "      --perfetto FILE    write its timeline (recorded with --timeline) as a\n"
+	      "                         Perfetto trace to FILE, for ui.perfetto.dev\n"
 	      "  -q, --quiet            no text report\n"
 	      "      --top N            rows per table (default 10, 0: all)\n"
 	      "  -v, --verbose          per-thread histograms\n"
@@ -321,6 +331,12 @@ static enum opts_result value_opt(struct opts *o, int c, const char *arg, char *
 	case 'o':
 		o->output = arg;
 		break;
+	case OPT_PERFETTO:
+		if (!*arg || !strcmp(arg, "-"))
+			return fail(err, errlen, "--perfetto needs a file name");
+		o->perfetto_path = arg;
+		o->timeline = true;
+		break;
 	case OPT_FAIL_ON:
 		if (o->nrules == DIFF_MAX_RULES)
 			return fail(err, errlen, "at most %d --fail-on rules", DIFF_MAX_RULES);
@@ -360,6 +376,9 @@ static enum opts_result flag_opt(struct opts *o, int c, FILE *out)
 		break;
 	case OPT_HOLDS:
 		o->holds = true;
+		break;
+	case OPT_TIMELINE:
+		o->timeline = true;
 		break;
 	case 'h':
 		opts_usage(o->cmd, out);
@@ -418,8 +437,14 @@ static enum opts_result check_live(struct opts *o, int argc, char **argv, const 
 	if (o->repeat && (o->interval || o->output))
 		return fail(err, errlen, "--repeat reports totals: not with %s",
 			    o->interval ? "-i" : "-o (or record)");
-	if (o->quiet && !o->json_path && !o->output)
+	if (o->quiet && !o->json_path && !o->output && !o->perfetto_path)
 		return fail(err, errlen, "-q without --json or -o would produce nothing");
+	if (o->timeline && !o->output && !o->perfetto_path)
+		return fail(err, errlen,
+			    "--timeline records to a file: give -o FILE or --perfetto FILE");
+	if (o->repeat && o->timeline)
+		return fail(err, errlen,
+			    "--repeat reports totals: not with --timeline or --perfetto");
 	return OPTS_OK;
 }
 
@@ -434,8 +459,8 @@ static enum opts_result check_files(struct opts *o, int argc, char **argv, char 
 		return fail(err, errlen, "%s (see --help)",
 			    want == 2 ? "expected two reports, BASE and NEW" :
 					"expected one recording");
-	if (o->cmd == OPTS_REPORT && o->quiet && !o->json_path)
-		return fail(err, errlen, "-q without --json would print nothing");
+	if (o->cmd == OPTS_REPORT && o->quiet && !o->json_path && !o->perfetto_path)
+		return fail(err, errlen, "-q without --json or --perfetto would print nothing");
 	return OPTS_OK;
 }
 
@@ -476,6 +501,7 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 		case 'o':
 		case OPT_FAIL_ON:
 		case OPT_GIL:
+		case OPT_PERFETTO:
 			r = value_opt(o, c, optarg, err, errlen);
 			break;
 		case '?':

@@ -38,6 +38,8 @@ struct opts {
 	bool gil; /* --gil: find CPython processes and probe their GIL (default) */
 	int gil_mode; /* --gil: enum gil_mode (auto, uprobe, libc) */
 	const char *output; /* -o FILE: record the trace */
+	bool timeline; /* --timeline: record every state change too (-o) */
+	const char *perfetto_path; /* --perfetto FILE: the timeline as a Perfetto trace */
 	bool holds; /* --holds: uprobes on pthread_mutex_lock/unlock for exact holds */
 	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */
 	int repeat; /* --repeat N: run the command N times (0: once, no summary) */

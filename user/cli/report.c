@@ -14,6 +14,7 @@
 #include "store/record.h"
 #include "cli/commands.h"
 #include "cli/emit.h"
+#include "cli/timeline.h"
 
 /* The first report: the JSON file is opened only now, with something to write. */
 static int replay_emit(struct emitter *e, struct report *r, int index, bool *opened)
@@ -97,9 +98,17 @@ int report_cmd(const struct opts *o)
 	mallopt(M_MMAP_THRESHOLD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MXFAST, 0);
+	if (o->perfetto_path && outfile_same(o->perfetto_path, o->files[0])) {
+		fprintf(stderr, "contrace report: --perfetto '%s' is the recording itself\n",
+			o->perfetto_path);
+		return 2;
+	}
+	log_verbosity = o->verbose > 1 ? 2 : o->verbose;
 	emitter_init(&e, o);
 	code = replay(&e, o->files[0]);
 	if (emitter_close(&e))
 		code = 1;
+	if (!code && o->perfetto_path)
+		code = timeline_perfetto(o->files[0], o->perfetto_path);
 	return code;
 }

@@ -23,6 +23,7 @@
 #include "util/outfile.h"
 #include "util/procfs.h"
 #include "cli/repeat.h"
+#include "cli/timeline.h"
 #include "probe/session.h"
 #include "probe/target.h"
 
@@ -49,6 +50,8 @@ struct run {
 	bool signal_from_process; /* sent by kill(), not by the terminal */
 	struct rpt_gil_info gil[GIL_MAX_PROCS]; /* Python processes, for the report */
 	struct recorder rec; /* -o: the recording, or f NULL */
+	const char *rec_path; /* its path: -o, or a temporary file for --perfetto alone */
+	char tmp_path[64];
 	long seeded; /* threads found when tracing began */
 	struct snapshot iv_prev; /* -i: the snapshot the next interval starts from */
 	int iv_index; /* -i: intervals reported */
@@ -71,6 +74,7 @@ static void fill_meta(struct run *run)
 	m->syscalls = run->o->syscalls;
 	m->locks = true;
 	m->holds = run->o->holds;
+	m->timeline = run->o->timeline;
 	m->locks_min_wait_ns = (uint64_t)(run->o->locks_min_wait * 1e9);
 	m->interval_ns = (uint64_t)(run->o->interval * 1e9);
 	m->exit_status = -1;
@@ -330,17 +334,62 @@ static int exit_code(const struct run *run)
 	return 0;
 }
 
+/*
+ * --perfetto without -o: the timeline goes through a recording all the
+ * same (memory stays bounded however long the trace), in a temporary file
+ * removed at the end.
+ */
+static int temp_recording(struct run *run)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	snprintf(run->tmp_path, sizeof(run->tmp_path), "%s/contrace-XXXXXX.ctr",
+		 dir && *dir && strlen(dir) < 32 ? dir : "/tmp");
+	fd = mkstemps(run->tmp_path, 4);
+	if (fd < 0) {
+		log_error("cannot make a temporary recording for --perfetto in %s: %s",
+			  run->tmp_path, strerror(errno));
+		run->tmp_path[0] = 0;
+		return -1;
+	}
+	close(fd);
+	run->rec_path = run->tmp_path;
+	return 0;
+}
+
 static int open_outputs(struct run *run)
 {
 	char err[512];
 
 	if (emitter_open(&run->out))
 		return -1;
-	if (run->o->output && record_create(&run->rec, run->o->output, err, sizeof(err))) {
+	run->rec_path = run->o->output;
+	if (run->o->perfetto_path && !run->rec_path && temp_recording(run))
+		return -1;
+	if (run->rec_path && record_create(&run->rec, run->rec_path, err, sizeof(err))) {
 		log_error("%s", err);
 		return -1;
 	}
 	return 0;
+}
+
+/* --timeline: a record drained from the ring buffer, into the recording. */
+static int timeline_sink(void *ctx, const struct ct_tl_event *e)
+{
+	return record_event(ctx, e);
+}
+
+/* --perfetto: the recording's timeline, once it is complete. 0, or the exit status. */
+static int write_perfetto(struct run *run)
+{
+	int code = 0;
+
+	if (run->o->perfetto_path && run->rec_path)
+		code = timeline_perfetto(run->rec_path, run->o->perfetto_path);
+	if (run->tmp_path[0])
+		unlink(run->tmp_path);
+	return code;
 }
 
 /* Both outputs closed: 0, or -EIO if either could not be written. */
@@ -379,6 +428,12 @@ static int check_outputs(const struct opts *o)
 {
 	if (o->output && o->json_path && outfile_same(o->output, o->json_path)) {
 		fprintf(stderr, "contrace: -o and --json name the same file '%s'\n", o->output);
+		return 2;
+	}
+	if (o->perfetto_path && ((o->output && outfile_same(o->output, o->perfetto_path)) ||
+				 (o->json_path && outfile_same(o->json_path, o->perfetto_path)))) {
+		fprintf(stderr, "contrace: --perfetto '%s' is named by -o or --json too\n",
+			o->perfetto_path);
 		return 2;
 	}
 	if (o->output && !strcmp(o->output, "-") && o->cmd_argc) {
@@ -461,6 +516,8 @@ static int start(struct run *run)
 		.gil_mode = run->o->gil_mode,
 		.max_threads = (uint32_t)run->o->max_threads,
 		.btf_path = run->o->btf_path,
+		.timeline_sink = run->o->timeline ? timeline_sink : NULL,
+		.timeline_ctx = &run->rec,
 	};
 	char err[512];
 	uint64_t t0 = mono_ns();
@@ -611,6 +668,10 @@ out:
 	snapshot_free(&run.iv_prev);
 	if (close_outputs(&run))
 		code = 1;
+	else if (run.rec.begun && write_perfetto(&run) && !code)
+		code = 1;
+	if (run.tmp_path[0])
+		unlink(run.tmp_path);
 	session_close(run.session);
 	target_close(&run.target);
 	if (run.sigfd >= 0)

@@ -93,6 +93,8 @@ struct drop_desc {
 
 extern const struct drop_desc drop_table[DROP_COUNT];
 
+_Static_assert(DROP_COUNT <= 64, "snapshot.drop_absent has a bit per drop counter");
+
 static inline uint64_t drop_counter(const struct ct_counters *c, const struct drop_desc *d)
 {
 	return *(const uint64_t *)((const char *)c + d->counter_off);

@@ -112,6 +112,7 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 		*rpt_drop(&r->drops, (enum drop_id)i) = ct_delta(
 			drop_counter(c, &drop_table[i]), o ? drop_counter(o, &drop_table[i]) : 0);
 	r->drops.holds_unprobed = meta->holds_unprobed;
+	r->drops.absent = cur->drop_absent;
 
 	err = task_model(r, cur, prev, w0, w1);
 	if (!err)

@@ -331,6 +331,7 @@ struct rpt_drops {
 #include "drops.def"
 #undef CT_DROP
 	uint64_t holds_unprobed; /* --holds: processes whose C library could not be probed */
+	uint64_t absent; /* bit DROP_x: not counted by the contrace that recorded (null) */
 };
 
 _Static_assert(offsetof(struct rpt_drops, holds_unprobed) == DROP_COUNT * sizeof(uint64_t),
@@ -362,6 +363,7 @@ struct report_meta {
 	bool syscalls; /* per-syscall calls and times were traced (--syscalls) */
 	bool locks; /* futex waits were tracked per lock */
 	bool holds; /* --holds was asked for */
+	bool timeline; /* --timeline: the recording holds every state change */
 	uint64_t holds_probed; /* processes whose mutexes were probed (set before each report) */
 	uint64_t holds_unprobed; /* processes that could not be (idem) */
 	size_t ngil; /* Python processes found (set before each report) */

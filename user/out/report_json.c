@@ -626,8 +626,13 @@ struct json_object *report_to_json(const struct report *r)
 	drops = json_object_new_object();
 	add_bool(drops, "any", model_has_drops(r));
 	add_bool(drops, "warning", model_has_warnings(r));
-	for (int i = 0; i < DROP_COUNT; i++)
-		add_u64(drops, drop_table[i].json, rpt_drop_get(&r->drops, (enum drop_id)i));
+	for (int i = 0; i < DROP_COUNT; i++) {
+		if (r->drops.absent & 1ULL << i)
+			json_object_object_add(drops, drop_table[i].json, NULL);
+		else
+			add_u64(drops, drop_table[i].json,
+				rpt_drop_get(&r->drops, (enum drop_id)i));
+	}
 	add_u64(drops, "holds_unprobed", r->drops.holds_unprobed);
 	put(o, "drops", drops);
 

@@ -34,7 +34,9 @@ struct session {
 	struct snapshot names; /* names of wakers outside the trace */
 	struct symbolizer *sym; /* names of lock words and call sites */
 	struct snapshot syms; /* those names, kept across snapshots */
-	struct ring_buffer *events; /* ct_events: exec and new processes */
+	struct ring_buffer *events; /* ct_events: exec and new processes; and ct_timeline */
+	int (*timeline_sink)(void *ctx, const struct ct_tl_event *e);
+	void *timeline_ctx;
 	bool refresh_due; /* an event asked for a refresh */
 	int *news; /* processes an event named (a new image, a new process): read first */
 	size_t nnews, news_cap;
@@ -102,6 +104,18 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* A record of ct_timeline: to the sink. */
+static int on_timeline(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	if (size < sizeof(struct ct_tl_event))
+		return 0;
+	/* A sink that failed (the disk is full) says so itself, at the next snapshot. */
+	s->timeline_sink(s->timeline_ctx, data);
+	return 0;
+}
+
 static void session_release(struct session *s);
 
 static int session_init(struct session *s, const struct session_cfg *cfg, char *err, size_t errlen)
@@ -156,6 +170,17 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	s->gil.signal = skel->progs.ct_gilb_signal;
 	s->gil.mode = cfg->gil_mode;
 	c->gil = cfg->gil;
+	c->timeline = cfg->timeline_sink != NULL;
+	/* One variant of each scheduler program: without --timeline, the one without it. */
+	bpf_program__set_autoload(skel->progs.ct_sched_switch, !c->timeline);
+	bpf_program__set_autoload(skel->progs.ct_sched_waking, !c->timeline);
+	bpf_program__set_autoload(skel->progs.ct_switch_tl, c->timeline);
+	bpf_program__set_autoload(skel->progs.ct_waking_tl, c->timeline);
+	s->timeline_sink = cfg->timeline_sink;
+	s->timeline_ctx = cfg->timeline_ctx;
+	/* Without --timeline nothing is written there: the smallest ring. */
+	bpf_map__set_max_entries(skel->maps.ct_timeline,
+				 c->timeline ? CT_TL_RING_BYTES : (uint32_t)page);
 	if (!cfg->gil) {
 		bpf_program__set_autoload(skel->progs.ct_gil_take, false);
 		bpf_program__set_autoload(skel->progs.ct_gil_taken, false);
@@ -222,6 +247,15 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the event ring buffer: %s", strerror(errno));
 		goto fail;
+	}
+	if (s->timeline_sink) {
+		ret = ring_buffer__add(s->events, bpf_map__fd(skel->maps.ct_timeline), on_timeline,
+				       s);
+		if (ret) {
+			snprintf(err, errlen, "cannot open the timeline ring buffer: %s",
+				 strerror(-ret));
+			goto fail;
+		}
 	}
 	return 0;
 fail:
@@ -459,6 +493,9 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 {
 	int ret;
 
+	/* The timeline's records up to now go before the snapshot. */
+	if (s->timeline_sink)
+		ring_buffer__consume(s->events);
 	memset(snap, 0, sizeof(*snap));
 	ret = syscalls_read(snap, bpf_map__fd(s->skel->maps.ct_sysstats));
 	if (!ret)

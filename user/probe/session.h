@@ -27,6 +27,12 @@ struct session_cfg {
 	int gil_mode; /* enum gil_mode */
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
+	/*
+	 * --timeline: each state change of a traced thread, given to
+	 * timeline_sink as it is drained (NULL: no timeline, and no cost).
+	 */
+	int (*timeline_sink)(void *ctx, const struct ct_tl_event *e);
+	void *timeline_ctx;
 };
 
 /* The BPF side and what goes with it (symbols, uprobes, /proc facts): opaque. */
@@ -47,7 +53,10 @@ size_t session_processes(const struct session *s);
 /* A file descriptor that polls readable when the BPF side has news. */
 int session_events_fd(const struct session *s);
 
-/* Read that news; true if a refresh (session_refresh) is due now. */
+/*
+ * Read that news (and the timeline's records, to the sink); true if a
+ * refresh (session_refresh) is due now.
+ */
 bool session_consume_events(struct session *s);
 
 /*

@@ -96,6 +96,8 @@ struct snapshot {
 	uint64_t ts; /* monotonic ns: open intervals are closed at this time */
 	/* Bit FIG_x (figs.h): a recording made before figure x existed lacks it. */
 	uint64_t fig_absent;
+	/* Bit DROP_x: drop counter x was not counted (a recording made before it existed). */
+	uint64_t drop_absent;
 	struct ct_counters counters;
 	uint32_t nthreads;
 	struct ct_thread *threads; /* index == slot */

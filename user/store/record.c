@@ -25,7 +25,13 @@ struct rec_header {
 	uint64_t reserved;
 };
 
-enum { BLK_META = 1, BLK_SNAP = 2, BLK_DESC = 3 };
+enum { BLK_META = 1, BLK_SNAP = 2, BLK_DESC = 3, BLK_EVENTS = 4 };
+
+/* An event block: a header, then `count` records of the struct `sid` names. */
+struct rec_events_head {
+	uint32_t sid; /* ct_tl_event's index among the descriptions */
+	uint32_t count;
+};
 
 struct rec_block {
 	uint32_t type;
@@ -92,7 +98,7 @@ static int (*const keyed_cmp[RS_COUNT])(const void *, const void *) = {
 
 static bool is_keyed(int sid)
 {
-	return sid >= RS_SYS && sid < RS_COUNT;
+	return sid >= RS_SYS && sid < RS_EVENT;
 }
 
 /* A frame's keyed array of struct sid, and its length. */
@@ -142,7 +148,7 @@ static void frame_free(struct rec_frame *f, struct rec_frame *other)
 
 	if (!other || f->s.threads != other->s.threads)
 		free(f->s.threads);
-	for (int sid = RS_SYS; sid < RS_COUNT; sid++) {
+	for (int sid = RS_SYS; is_keyed(sid); sid++) {
 		void **a = frame_array(f, sid, &n);
 
 		if (!other || *a != *frame_array(other, sid, &on))
@@ -300,6 +306,7 @@ static void meta_to_rec(struct rec_meta *rm, const struct report_meta *m)
 	rm->syscalls = m->syscalls;
 	rm->locks = m->locks;
 	rm->holds = m->holds;
+	rm->timeline = m->timeline;
 	rm->locks_min_wait_ns = m->locks_min_wait_ns;
 	rm->interval_ns = m->interval_ns;
 	memcpy(rm->argv, m->argv, sizeof(rm->argv));
@@ -410,7 +417,7 @@ static int frame_from(struct rec_frame *f, const struct snapshot *s, const struc
 	for (size_t i = 0; gil && i < m->ngil; i++)
 		gil_to_rec(&gil[i], &m->gil[i]);
 	src[RS_GIL] = gil;
-	for (int sid = RS_SYS; sid < RS_COUNT && !ret; sid++) {
+	for (int sid = RS_SYS; is_keyed(sid) && !ret; sid++) {
 		void **a = frame_array(f, sid, &n);
 
 		ret = sorted_copy(a, n, src[sid], sid == RS_GIL ? m->ngil : nsrc[sid], sid);
@@ -512,9 +519,54 @@ static int put_snapshot(struct recorder *r, struct rec_frame *cur)
 	ret = buf_put(r, &h, sizeof(h));
 	if (!ret)
 		ret = put_threads(r, &old->s, &cur->s);
-	for (int sid = RS_SYS; sid < RS_COUNT && !ret; sid++)
+	for (int sid = RS_SYS; is_keyed(sid) && !ret; sid++)
 		ret = put_keyed(r, sid, old, cur);
 	return ret;
+}
+
+/* The records held, as one event block. */
+static int put_events(struct recorder *r, char *err, size_t errlen)
+{
+	struct rec_events_head h = { .sid = RS_EVENT, .count = (uint32_t)r->nev };
+	int ret;
+
+	if (r->ev_ret) {
+		snprintf(err, errlen, "%s", r->ev_err);
+		return r->ev_ret;
+	}
+	if (!r->nev)
+		return 0;
+	r->len = 0;
+	ret = buf_put(r, &h, sizeof(h));
+	if (!ret)
+		ret = buf_put(r, r->ev, r->nev * sizeof(*r->ev));
+	if (ret) {
+		snprintf(err, errlen, "%s: out of memory", r->path);
+		return ret;
+	}
+	ret = put_block(r, BLK_EVENTS, r->buf, r->len, err, errlen);
+	if (!ret)
+		r->events += r->nev;
+	r->nev = 0;
+	return ret;
+}
+
+int record_event(struct recorder *r, const struct ct_tl_event *e)
+{
+	struct ct_tl_event *p;
+
+	if (r->ev_ret)
+		return r->ev_ret;
+	p = vec_push(r->ev, r->nev, r->evcap);
+	if (!p) {
+		snprintf(r->ev_err, sizeof(r->ev_err), "%s: out of memory", r->path);
+		return r->ev_ret = -ENOMEM;
+	}
+	*p = *e;
+	/* Before record_begin() (the probes' first milliseconds) they wait. */
+	if (r->nev >= RECORD_EVENTS_BLOCK && r->begun)
+		r->ev_ret = put_events(r, r->ev_err, sizeof(r->ev_err));
+	return r->ev_ret;
 }
 
 int record_snapshot(struct recorder *r, const struct snapshot *s, const struct report_meta *m,
@@ -523,6 +575,10 @@ int record_snapshot(struct recorder *r, const struct snapshot *s, const struct r
 	struct rec_frame cur;
 	int ret;
 
+	/* The records before the snapshot: nothing may follow a final one. */
+	ret = put_events(r, err, errlen);
+	if (ret)
+		return ret;
 	ret = frame_from(&cur, s, m, kind);
 	if (!ret)
 		ret = put_snapshot(r, &cur);
@@ -554,8 +610,11 @@ static void recorder_release(struct recorder *r)
 	free(r->buf);
 	free(r->zbuf);
 	free(r->idx);
+	free(r->ev);
 	r->buf = r->zbuf = NULL;
 	r->idx = NULL;
+	r->ev = NULL;
+	r->nev = r->evcap = 0;
 	r->len = r->cap = r->zcap = r->nidx = r->idxcap = 0;
 }
 
@@ -564,16 +623,21 @@ int record_close(struct recorder *r, char *err, size_t errlen)
 	char msg[256];
 	int ret = 0;
 
+	/* Cut short before its final snapshot: the records it has stand. */
+	if (r->f && r->begun && r->nev && !(r->has_last && r->last.kind == RECORD_FINAL))
+		ret = put_events(r, err, errlen);
 	recorder_release(r);
 	if (!r->f)
-		return 0;
+		return ret;
 	if (!r->begun) {
 		outfile_abort(&r->out);
 	} else {
-		ret = outfile_close(&r->out, msg, sizeof(msg));
-		if (ret)
+		int cret = outfile_close(&r->out, msg, sizeof(msg));
+
+		if (cret)
 			snprintf(err, errlen, "cannot write the recording '%s': %s", r->path,
-				 strerror(-ret));
+				 strerror(-cret));
+		ret = ret ? ret : cret;
 	}
 	r->f = NULL;
 	return ret;
@@ -680,7 +744,7 @@ static int read_block(struct rec_reader *rd, uint32_t *type, unsigned char **raw
 	if (b.raw_len > RECORD_MAX_BLOCK ||
 	    (uint64_t)b.raw_len > (uint64_t)b.comp_len * 1100 + 1024)
 		return fail(err, errlen, -EINVAL, "a block has an absurd length");
-	if (b.type != BLK_META && b.type != BLK_SNAP && b.type != BLK_DESC)
+	if (b.type != BLK_META && b.type != BLK_SNAP && b.type != BLK_DESC && b.type != BLK_EVENTS)
 		return fail(err, errlen, -EINVAL, "a block of unknown type");
 	if (rd->size - rd->off < b.comp_len) {
 		*partial = true;
@@ -894,6 +958,7 @@ static void set_meta(struct recording *rec, const struct rec_meta *rm)
 	m->syscalls = rm->syscalls;
 	m->locks = rm->locks;
 	m->holds = rm->holds;
+	m->timeline = rm->timeline;
 	m->locks_min_wait_ns = rm->locks_min_wait_ns;
 	m->interval_ns = rm->interval_ns;
 	memcpy(m->argv, rm->argv, sizeof(m->argv));
@@ -1244,6 +1309,14 @@ static int finish(struct recording *rec, const struct rec_snap *h, char *err, si
 	for (int i = 0; i < FIG_COUNT; i++)
 		if (!record_has_field(&f->s, "ct_thread", fig_table[i].name))
 			f->s.fig_absent |= 1ULL << i;
+	f->s.drop_absent = 0;
+	for (int i = 0; i < DROP_COUNT; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "counters.%s", drop_table[i].name);
+		if (!record_has_field(&f->s, "snapshot", name))
+			f->s.drop_absent |= 1ULL << i;
+	}
 	f->holds_probed = h->holds_probed;
 	f->holds_unprobed = h->holds_unprobed;
 	f->exit_status = h->exit_status;
@@ -1341,8 +1414,10 @@ static int open_blocks(struct recording *rec, char *err, size_t errlen)
 			return ret ? ret :
 				     fail(err, errlen, -EINVAL,
 					  "no metadata: the recording was cut off at its start");
-		if (type == BLK_DESC && rec->format == 1)
+		if ((type == BLK_DESC || type == BLK_EVENTS) && rec->format == 1)
 			return fail(err, errlen, -EINVAL, "a block of unknown type");
+		if (type == BLK_EVENTS)
+			return fail(err, errlen, -EINVAL, "timeline events before the metadata");
 		if (type == BLK_DESC && have_desc)
 			return fail(err, errlen, -EINVAL, "a second description block");
 		if (type == BLK_DESC) {
@@ -1416,6 +1491,38 @@ int record_open(const char *path, struct recording *rec, char *err, size_t errle
 
 /* Reading on */
 
+/* An event block: each record mapped onto this build's struct, given to rec->on_event. */
+static int read_events(struct recording *rec, const unsigned char *raw, size_t len, char *err,
+		       size_t errlen)
+{
+	struct rec_reader *rd = rec->rd;
+	const struct rec_map *m = &rd->schema.maps[RS_EVENT];
+	struct rec_events_head h;
+	struct ct_tl_event e;
+	int ret;
+
+	if (rec->format == 1)
+		return fail(err, errlen, -EINVAL, "a block of unknown type");
+	if (len < sizeof(h))
+		return fail(err, errlen, -EINVAL, "an event block is too short");
+	memcpy(&h, raw, sizeof(h));
+	if (h.sid >= rd->nfile || rd->file[h.sid].sid != RS_EVENT || !m->file_size)
+		return fail(err, errlen, -EINVAL, "an event block of undescribed records");
+	if ((uint64_t)h.count * m->file_size != len - sizeof(h))
+		return fail(err, errlen, -EINVAL,
+			    "an event block's count does not match its length");
+	for (uint32_t i = 0; i < h.count; i++) {
+		ret = rec_map_read(m, &e, raw + sizeof(h) + (size_t)i * m->file_size, err, errlen);
+		if (ret)
+			return ret;
+		ret = rec->on_event ? rec->on_event(rec->event_ctx, &e) : 0;
+		if (ret)
+			return fail(err, errlen, ret, "%s", strerror(-ret));
+		rec->nevents++;
+	}
+	return 0;
+}
+
 static int next_block(struct recording *rec, char *err, size_t errlen)
 {
 	struct rec_reader *rd = rec->rd;
@@ -1425,15 +1532,21 @@ static int next_block(struct recording *rec, char *err, size_t errlen)
 	bool partial;
 	int ret;
 
-	if (rec->final && rd->off < rd->size)
-		return fail(err, errlen, -EINVAL, "data after the final snapshot");
-	ret = read_block(rd, &type, &raw, &len, &partial, err, errlen);
-	if (ret < 0)
-		return ret;
-	if (!ret) {
-		rec->truncated = partial || !rec->final;
-		return 0;
-	}
+	do {
+		if (rec->final && rd->off < rd->size)
+			return fail(err, errlen, -EINVAL, "data after the final snapshot");
+		ret = read_block(rd, &type, &raw, &len, &partial, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (!ret) {
+			rec->truncated = partial || !rec->final;
+			return 0;
+		}
+		if (type == BLK_EVENTS)
+			ret = read_events(rec, raw, len, err, errlen);
+		if (ret < 0)
+			return ret;
+	} while (type == BLK_EVENTS);
 	if (type == BLK_META)
 		return fail(err, errlen, -EINVAL, "a second metadata block");
 	if (type == BLK_DESC)

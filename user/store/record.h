@@ -68,7 +68,18 @@ struct recorder {
 	size_t zcap;
 	uint32_t *idx;
 	size_t nidx, idxcap;
+	struct ct_tl_event *ev; /* --timeline: records not yet in a block */
+	size_t nev, evcap;
+	uint64_t events; /* records written */
+	int ev_ret; /* a failed event block: the error the next call returns */
+	char ev_err[256];
 };
+
+/*
+ * --timeline's records go into event blocks of at most this many (1 MiB
+ * raw): the recorder's memory stays bounded whatever the rate.
+ */
+#define RECORD_EVENTS_BLOCK 16384
 
 /*
  * Open path for a recording, not yet in place (before tracing: a bad path
@@ -92,6 +103,13 @@ int record_begin(struct recorder *r, const struct report_meta *m, char *err, siz
  */
 int record_snapshot(struct recorder *r, const struct snapshot *s, const struct report_meta *m,
 		    enum record_kind kind, char *err, size_t errlen);
+
+/*
+ * Append a --timeline record; written in an event block once enough are
+ * held, and before the next snapshot. 0, or -errno (the message at the next
+ * record_snapshot or record_close).
+ */
+int record_event(struct recorder *r, const struct ct_tl_event *e);
 
 /* When a checkpoint is due (monotonic ns; 0: never, nothing is recorded). */
 uint64_t record_checkpoint_due(const struct recorder *r);
@@ -121,6 +139,13 @@ struct recording {
 	bool truncated; /* at the end: the file ends inside a block, or without its final snapshot */
 	struct rpt_gil_info *gil; /* cur's Python processes (meta.gil) */
 	size_t gilcap;
+	/*
+	 * --timeline records, as record_next meets their blocks: given to
+	 * on_event (NULL: skipped), which returns 0 or -errno to stop.
+	 */
+	int (*on_event)(void *ctx, const struct ct_tl_event *e);
+	void *event_ctx;
+	uint64_t nevents; /* records read */
 	struct rec_reader *rd;
 };
 

@@ -52,7 +52,7 @@ static const struct rec_field meta_fields[] = {
 	F(T, target_pid),     C(T, launched, 1),
 	C(T, follow, 1),      C(T, syscalls, 1),
 	C(T, locks, 1),	      C(T, holds, 1),
-	A(T, pad1),	      F(T, locks_min_wait_ns),
+	C(T, timeline, 1),     A(T, pad1),	      F(T, locks_min_wait_ns),
 	F(T, trace_start_ns), F(T, trace_start_real_ns),
 	F(T, interval_ns),    A(T, argv),
 	F(T, argv_len),	      F(T, pad2),
@@ -241,6 +241,13 @@ _Static_assert(sizeof(MEMBER(struct rec_gil, file)) == sizeof(MEMBER(struct rpt_
 			       sizeof(MEMBER(struct rpt_gil_info, why)),
 	       "struct rec_gil stores struct rpt_gil_info's text whole");
 
+#define T struct ct_tl_event
+static const struct rec_field event_fields[] = {
+	F(T, ts), F(T, slot),  C(T, kind, CT_TL_GIL), F(T, how),
+	F(T, nr), F(T, other), F(T, uaddr),	      A(T, fig),
+};
+#undef T
+
 const struct rec_struct rec_structs[RS_COUNT] = {
 	STRUCT(RS_META, struct rec_meta, "meta", meta_fields),
 	STRUCT(RS_SNAP, struct rec_snap, "snapshot", snap_fields),
@@ -256,6 +263,7 @@ const struct rec_struct rec_structs[RS_COUNT] = {
 	STRUCT(RS_GILHIST, struct snap_gilhist, "snap_gilhist", gilhist_fields),
 	STRUCT(RS_GIL, struct rec_gil, "gil_info", gil_fields),
 	STRUCT(RS_RUNNER, struct snap_runner, "snap_runner", runner_fields),
+	STRUCT(RS_EVENT, struct ct_tl_event, "ct_tl_event", event_fields),
 };
 
 uint32_t rec_type_size(uint32_t type)

@@ -69,6 +69,7 @@ enum rec_sid {
 	RS_GILHIST,
 	RS_GIL, /* struct rec_gil: a Python process found */
 	RS_RUNNER, /* struct snap_runner (after the version 1 arrays) */
+	RS_EVENT, /* struct ct_tl_event: --timeline's records, in event blocks */
 	RS_COUNT,
 	RS_COUNT_V1 = RS_RUNNER /* the structs of format version 1 */
 };
@@ -82,7 +83,7 @@ struct rec_meta {
 	char pad0[6];
 	int32_t ncpus;
 	int32_t target_pid;
-	uint8_t launched, follow, syscalls, locks, holds, pad1[3];
+	uint8_t launched, follow, syscalls, locks, holds, timeline, pad1[2];
 	uint64_t locks_min_wait_ns;
 	uint64_t trace_start_ns;
 	uint64_t trace_start_real_ns;
@@ -122,7 +123,7 @@ struct rec_gil {
 
 /* This build's structs, and those of format version 1 (record_v1.c: frozen). */
 extern const struct rec_struct rec_structs[RS_COUNT];
-extern const struct rec_struct rec_structs_v1[RS_COUNT];
+extern const struct rec_struct rec_structs_v1[RS_COUNT_V1];
 
 /* Bytes of one element of a type (0: unknown type). */
 uint32_t rec_type_size(uint32_t type);

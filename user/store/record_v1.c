@@ -231,7 +231,7 @@ static const struct rec_field gil_v1[] = {
 	{ "addr", REC_U64, 1, 248, 0 },	   { "interval_us", REC_U64, 1, 256, 0 },
 };
 
-const struct rec_struct rec_structs_v1[RS_COUNT] = {
+const struct rec_struct rec_structs_v1[RS_COUNT_V1] = {
 	[RS_META] = { "meta", 1232, 16, meta_v1 },
 	[RS_SNAP] = { "snapshot", 232, 21, snap_v1 },
 	[RS_THREAD] = { "ct_thread", 1224, 85, thread_v1 },
