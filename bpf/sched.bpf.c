@@ -320,7 +320,6 @@ static __always_inline struct ct_cpu_runs *ct_run_note(struct task_struct *prev,
 	return cr;
 }
 
-
 /* A switch on this CPU; tl: --timeline (each variant is a program of its own). */
 static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
 					struct task_struct *next, const bool tl)
@@ -412,7 +411,6 @@ static __always_inline void ct_irq_waker(struct ct_thread *th)
 		th->pend_waker_tgid = s->tgid[vec];
 	}
 }
-
 
 /*
  * Without --timeline user space loads ct_sched_switch, with it ct_switch_tl

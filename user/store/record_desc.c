@@ -46,16 +46,27 @@ _Static_assert(sizeof(long) == 8, "contrace's recordings assume an LP64 build");
 
 #define T struct rec_meta
 static const struct rec_field meta_fields[] = {
-	A(T, version),	      A(T, kernel),
-	A(T, hostname),	      A(T, command),
-	A(T, pad0),	      F(T, ncpus),
-	F(T, target_pid),     C(T, launched, 1),
-	C(T, follow, 1),      C(T, syscalls, 1),
-	C(T, locks, 1),	      C(T, holds, 1),
-	C(T, timeline, 1),     A(T, pad1),	      F(T, locks_min_wait_ns),
-	F(T, trace_start_ns), F(T, trace_start_real_ns),
-	F(T, interval_ns),    A(T, argv),
-	F(T, argv_len),	      F(T, pad2),
+	A(T, version),
+	A(T, kernel),
+	A(T, hostname),
+	A(T, command),
+	A(T, pad0),
+	F(T, ncpus),
+	F(T, target_pid),
+	C(T, launched, 1),
+	C(T, follow, 1),
+	C(T, syscalls, 1),
+	C(T, locks, 1),
+	C(T, holds, 1),
+	C(T, timeline, 1),
+	A(T, pad3),
+	F(T, locks_min_wait_ns),
+	F(T, trace_start_ns),
+	F(T, trace_start_real_ns),
+	F(T, interval_ns),
+	A(T, argv),
+	F(T, argv_len),
+	F(T, pad2),
 };
 #undef T
 

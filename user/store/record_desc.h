@@ -83,7 +83,7 @@ struct rec_meta {
 	char pad0[6];
 	int32_t ncpus;
 	int32_t target_pid;
-	uint8_t launched, follow, syscalls, locks, holds, timeline, pad1[2];
+	uint8_t launched, follow, syscalls, locks, holds, timeline, pad3[2];
 	uint64_t locks_min_wait_ns;
 	uint64_t trace_start_ns;
 	uint64_t trace_start_real_ns;
