@@ -18,7 +18,13 @@ enum opts_cmd {
 	OPTS_RECORD, /* contrace record -o FILE ... */
 	OPTS_REPORT, /* contrace report FILE */
 	OPTS_DIFF, /* contrace diff BASE NEW */
+	OPTS_SERVE, /* contrace serve: metrics for Prometheus */
 };
+
+#define OPTS_MAX_PIDS 64 /* serve -p, several */
+#define OPTS_MAX_COMMS 16 /* serve --comm */
+#define OPTS_DEFAULT_LISTEN "127.0.0.1:9477"
+#define OPTS_DEFAULT_MAX_SERIES 20
 
 struct opts {
 	enum opts_cmd cmd;
@@ -46,6 +52,12 @@ struct opts {
 	const char *markdown_path; /* diff --markdown */
 	struct diff_rule rules[DIFF_MAX_RULES]; /* diff --fail-on */
 	size_t nrules;
+	const char *listen; /* serve --listen ADDR:PORT */
+	int pids[OPTS_MAX_PIDS]; /* serve -p, each */
+	size_t npids;
+	const char *comms[OPTS_MAX_COMMS]; /* serve --comm NAME, each */
+	size_t ncomms;
+	int max_series; /* serve --max-series: threads and locks per process */
 };
 
 enum opts_result {
