@@ -81,18 +81,23 @@ static void make_report(void)
 	rep.drops.threads_dropped = 7;
 }
 
-static char *render(size_t max_threads, size_t max_locks)
+static char *render_carry(size_t max_threads, size_t max_locks, const struct prom_carry *carry)
 {
-	const struct report *reps[] = { &rep };
+	struct prom_target t = { .r = &rep, .carry = carry };
 	struct prom_cfg cfg = { .max_threads = max_threads, .max_locks = max_locks };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	assert_int_equal(prom_write(f, reps, 1, &cfg), 0);
+	assert_int_equal(prom_write(f, &t, 1, &cfg), 0);
 	fclose(f);
 	return buf;
+}
+
+static char *render(size_t max_threads, size_t max_locks)
+{
+	return render_carry(max_threads, max_locks, NULL);
 }
 
 /* The line that starts with `head`, exactly `line` (head + value). */
@@ -240,12 +245,43 @@ static void test_grouped(void **state)
 	free(t);
 }
 
+/*
+ * A target whose session was replaced: its earlier session's counts are
+ * carried, so every counter is the sum of both sessions' and only grows.
+ */
+static void test_carry(void **state)
+{
+	struct prom_cfg cfg = { .max_threads = 10, .max_locks = 10 };
+	struct prom_carry *c = NULL;
+	char *t;
+
+	(void)state;
+	make_report();
+	assert_int_equal(prom_carry_fold(&c, &rep, &cfg), 0);
+	assert_int_equal(prom_carry_fold(&c, &rep, &cfg), 0);
+	t = render_carry(10, 10, c);
+	/* Three sessions of the same figures: two carried, one live. */
+	has_line(t, "contrace_thread_cpu_seconds_total{process=\"prog\",pid=\"100\","
+		    "thread=\"worker\"} 9.000000000");
+	has_line(t, "contrace_gil_hold_seconds_total{process=\"prog\",pid=\"100\"} 4.500000000");
+	has_line(t, "contrace_lock_waits_total{process=\"prog\",pid=\"100\","
+		    "lock=\"prog:queue_lock\"} 9");
+	has_line(t, "contrace_lock_wait_duration_seconds_count{process=\"prog\",pid=\"100\","
+		    "lock=\"prog:queue_lock\"} 9");
+	has_line(t, "contrace_drops_total{process=\"prog\",pid=\"100\","
+		    "kind=\"threads_dropped\"} 21");
+	has_line(t, "contrace_traced_seconds_total{process=\"prog\",pid=\"100\"} 6.000000000");
+	has_line(t, "contrace_wakeup_latency_seconds_count{process=\"prog\",pid=\"100\"} 3");
+	free(t);
+	prom_carry_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_units), cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_histogram),   cmocka_unit_test(test_cap),
-		cmocka_unit_test(test_grouped),
+		cmocka_unit_test(test_grouped),	    cmocka_unit_test(test_carry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,6 +44,8 @@
 struct starget {
 	struct target target;
 	struct session *session;
+	struct prom_carry *carry; /* what its replaced sessions counted */
+	uint64_t retry_ns; /* a failed replacement is tried again from then */
 	struct report_meta meta;
 	struct rpt_gil_info gil[GIL_MAX_PROCS];
 	bool by_comm; /* found by --comm (else -p) */
@@ -67,7 +69,7 @@ struct serve {
 	size_t nfailed, failed_cap;
 	struct conn conns[MAX_CONNS];
 	size_t nconns;
-	uint64_t scrapes, scrape_ns, attach_failures, exited;
+	uint64_t scrapes, scrape_ns, attach_failures, exited, replaced;
 	char hostname[65], kernel[65];
 };
 
@@ -126,16 +128,15 @@ static int listen_on(const char *spec)
 
 static void target_free(struct starget *t)
 {
+	prom_carry_free(t->carry);
 	session_close(t->session);
 	target_close(&t->target);
 	free(t);
 }
 
-/* Trace process pid: its own session, attached and seeded. 0, or -errno with err said. */
-static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t errlen)
+static struct session_cfg session_cfg_of(const struct opts *o, int pid)
 {
-	const struct opts *o = sv->o;
-	struct session_cfg cfg = {
+	return (struct session_cfg){
 		.target_pid = pid,
 		.holds = o->holds,
 		.gil = o->gil,
@@ -143,6 +144,13 @@ static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t
 		.max_threads = (uint32_t)o->max_threads,
 		.btf_path = o->btf_path,
 	};
+}
+
+/* Trace process pid: its own session, attached and seeded. 0, or -errno with err said. */
+static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t errlen)
+{
+	const struct opts *o = sv->o;
+	struct session_cfg cfg = session_cfg_of(o, pid);
 	struct starget *t = calloc(1, sizeof(*t)), **slot;
 	long seeded;
 	int ret;
@@ -277,6 +285,88 @@ static void scan_comms(struct serve *sv)
 	free(alive);
 }
 
+/* Fold the final report of an ended session of t into its carry. 0, or -errno. */
+static int carry_session(struct serve *sv, struct starget *t, struct session *old)
+{
+	struct prom_cfg cfg = { .max_threads = (size_t)sv->o->max_series,
+				.max_locks = (size_t)sv->o->max_series };
+	struct snapshot snap;
+	struct report r;
+	int ret;
+
+	ret = session_snapshot(old, &snap);
+	if (ret)
+		return ret;
+	session_meta(old, &t->meta, t->gil, GIL_MAX_PROCS);
+	ret = model_build(&r, &t->meta, &snap, NULL);
+	if (!ret) {
+		ret = prom_carry_fold(&t->carry, &r, &cfg);
+		model_free(&r);
+	}
+	snapshot_free(&snap);
+	return ret;
+}
+
+/*
+ * Replace t's session by a new one: every thread takes a slot for its
+ * session's life, so a process that keeps creating threads would fill the
+ * table, and its exited threads' entries are only given back with the
+ * session. The new one is loaded first; the old one is detached just
+ * before the new one attaches and seeds (a gap of milliseconds, not
+ * counted), and its totals are carried into t's series. False if t is gone.
+ */
+static bool replace_session(struct serve *sv, struct starget *t)
+{
+	struct session_cfg cfg = session_cfg_of(sv->o, t->target.pid);
+	struct session *old = t->session, *s;
+	uint64_t start, start_real;
+	char err[512];
+	long seeded;
+	int ret;
+
+	ret = session_open(&s, &cfg, err, sizeof(err));
+	if (ret) {
+		log_warn("pid %d: cannot replace its full session: %s", t->target.pid, err);
+		t->retry_ns = mono_ns() + 60 * 1000000000ULL;
+		return true;
+	}
+	session_detach(old);
+	ret = session_attach(s, err, sizeof(err));
+	start = mono_ns();
+	start_real = real_ns();
+	seeded = ret ? ret : session_seed(s, err, sizeof(err));
+	/* The old session's report with its own start: its window is its life. */
+	if (carry_session(sv, t, old))
+		log_warn("pid %d: the counts of its replaced session are lost", t->target.pid);
+	session_close(old);
+	t->meta.trace_start_ns = start;
+	t->meta.trace_start_real_ns = start_real;
+	t->session = s;
+	sv->replaced++;
+	if (seeded <= 0)
+		return false; /* exited meanwhile (or cannot be traced any more) */
+	session_holds_ready(s, true);
+	session_refresh(s);
+	log_info("pid %d: session replaced (%ld threads)", t->target.pid, seeded);
+	return true;
+}
+
+/* Sessions half full of thread slots are replaced (see replace_session). */
+static void replace_full(struct serve *sv)
+{
+	uint64_t now = mono_ns();
+
+	for (size_t i = sv->ntargets; i-- > 0;) {
+		struct starget *t = sv->targets[i];
+		uint32_t max, used = session_slots_used(t->session, &max);
+
+		if (used < max / 2 || now < t->retry_ns)
+			continue;
+		if (!replace_session(sv, t))
+			target_remove(sv, i);
+	}
+}
+
 /* The metrics of contrace serve itself. */
 static void write_self(FILE *f, const struct serve *sv)
 {
@@ -289,6 +379,9 @@ static void write_self(FILE *f, const struct serve *sv)
 		    "Processes of a --comm name that could not be traced (said on stderr)");
 	fprintf(f, "contrace_attach_failures_total %llu\n",
 		(unsigned long long)sv->attach_failures);
+	prom_family(f, "contrace_sessions_replaced_total", "counter",
+		    "Sessions replaced for want of thread slots (their counts carried on)");
+	fprintf(f, "contrace_sessions_replaced_total %llu\n", (unsigned long long)sv->replaced);
 	prom_family(f, "contrace_scrapes_total", "counter", "Scrapes of /metrics answered");
 	fprintf(f, "contrace_scrapes_total %llu\n", (unsigned long long)sv->scrapes);
 	prom_family(f, "contrace_last_scrape_duration_seconds", "gauge",
@@ -318,7 +411,7 @@ static int scrape(struct serve *sv, char **buf, size_t *len)
 	size_t n = sv->ntargets, done = 0;
 	struct snapshot *snaps = calloc(n + 1, sizeof(*snaps));
 	struct report *reps = calloc(n + 1, sizeof(*reps));
-	const struct report **rp = calloc(n + 1, sizeof(*rp));
+	struct prom_target *rp = calloc(n + 1, sizeof(*rp));
 	struct prom_cfg cfg = { .max_threads = (size_t)sv->o->max_series,
 				.max_locks = (size_t)sv->o->max_series };
 	uint64_t t0 = mono_ns();
@@ -331,8 +424,11 @@ static int scrape(struct serve *sv, char **buf, size_t *len)
 	for (size_t i = 0; i < n && !ret; i++) {
 		/* A process exiting meanwhile still has its maps: it reports until it is reaped. */
 		ret = target_report(sv->targets[i], &snaps[done], &reps[done]);
-		if (!ret)
-			rp[done] = &reps[done], done++;
+		if (!ret) {
+			rp[done].r = &reps[done];
+			rp[done].carry = sv->targets[i]->carry;
+			done++;
+		}
 	}
 	if (!ret)
 		ret = prom_write(f, rp, done, &cfg);
@@ -524,20 +620,22 @@ static int serve_loop(struct serve *sv)
 	size_t cap = 0;
 
 	for (;;) {
-		size_t n, nconns = sv->nconns, ntargets = sv->ntargets;
+		size_t n, nconns, ntargets;
 		int64_t timeout;
 
 		now = mono_ns();
 		if (sv->o->ncomms && now >= next_scan) {
 			scan_comms(sv);
 			next_scan = mono_ns() + SCAN_MS * 1000000ULL;
-			ntargets = sv->ntargets;
 		}
 		if (now >= next_refresh) {
+			replace_full(sv);
 			for (size_t i = 0; i < sv->ntargets; i++)
 				session_refresh(sv->targets[i]->session);
 			next_refresh = mono_ns() + REFRESH_MS * 1000000ULL;
 		}
+		nconns = sv->nconns;
+		ntargets = sv->ntargets;
 		if (vec_reserve(fds, cap, 2 + nconns + 2 * ntargets)) {
 			free(fds);
 			return -ENOMEM;

@@ -22,15 +22,28 @@ struct lrow {
 	struct hist wait_hist;
 };
 
-/* One process of one report, its rows capped. */
+/*
+ * One process of one report, its rows capped, plus what earlier sessions
+ * of the same target counted (a carry: the same struct, without r and p).
+ */
 struct pview {
-	const struct report *r;
-	const struct rpt_process *p;
+	const struct report *r; /* NULL in a carry */
+	const struct rpt_process *p; /* idem */
 	struct trow *threads;
 	size_t nthreads, threads_folded;
 	struct lrow *locks;
 	size_t nlocks, locks_folded;
+	bool has_gil; /* a Python process: gil and gil_wait hold its GIL */
+	struct rpt_gil gil; /* the numbers only: no pointers */
 	struct hist gil_wait; /* its threads' GIL waits */
+	struct hist wakelat;
+	uint64_t wakelat_sum, wall_ns;
+	bool has_drops; /* the first process of its report: the trace's drops are its */
+	struct rpt_drops drops;
+};
+
+struct prom_carry {
+	struct pview v;
 };
 
 uint64_t prom_bucket_le(unsigned int i)
@@ -224,10 +237,15 @@ static size_t cap_rows(void *rows, size_t n, size_t size, size_t max, char *othe
 	return max + 1;
 }
 
-static int view_threads(struct pview *v, size_t max)
+static int view_threads(struct pview *v, const struct pview *c, size_t max)
 {
 	const struct rpt_process *p = v->p;
 	size_t cap = 0;
+
+	if (c && vec_append(v->threads, v->nthreads, cap, c->threads, c->nthreads))
+		return -ENOMEM;
+	if (c)
+		hist_merge(&v->gil_wait, &c->gil_wait);
 
 	for (size_t i = 0; i < p->nthreads; i++) {
 		const struct rpt_thread *t = &p->threads[i];
@@ -273,10 +291,13 @@ static void lock_label(const struct rpt_lock *l, char *buf, size_t len)
 		snprintf(buf, len, "%s", PROM_OTHER);
 }
 
-static int view_locks(struct pview *v, size_t max)
+static int view_locks(struct pview *v, const struct pview *c, size_t max)
 {
 	const struct rpt_process *p = v->p;
 	size_t cap = 0, n;
+
+	if (c && vec_append(v->locks, v->nlocks, cap, c->locks, c->nlocks))
+		return -ENOMEM;
 
 	for (size_t i = 0; i < p->nlocks; i++) {
 		const struct rpt_lock *l = &p->locks[i];
@@ -314,8 +335,58 @@ static int view_locks(struct pview *v, size_t max)
 	return 0;
 }
 
-/* The rows of every process of every report. */
-static int views_build(struct pview **out, size_t *nout, const struct report *const *reps, size_t n,
+/* The GIL's figures that the metrics show (gil_figs below): their offsets in struct rpt_gil. */
+static const size_t gil_sums[] = {
+	offsetof(struct rpt_gil, hold_ns), offsetof(struct rpt_gil, wait_ns),
+	offsetof(struct rpt_gil, rel_ns),  offsetof(struct rpt_gil, takes),
+	offsetof(struct rpt_gil, waits),   offsetof(struct rpt_gil, forced),
+};
+
+static void gil_add(struct rpt_gil *dst, const struct rpt_gil *src)
+{
+	for (size_t k = 0; k < sizeof(gil_sums) / sizeof(gil_sums[0]); k++)
+		*(uint64_t *)((char *)dst + gil_sums[k]) +=
+			*(const uint64_t *)((const char *)src + gil_sums[k]);
+}
+
+/* The sums of v: its process's, plus the carry's. */
+static void view_sums(struct pview *v, const struct pview *c, bool first)
+{
+	const struct rpt_process *p = v->p;
+
+	v->has_gil = p->gil || (c && c->has_gil);
+	if (p->gil)
+		gil_add(&v->gil, p->gil);
+	v->wakelat = p->s.wakelat;
+	v->wakelat_sum = p->s.f.wakelat_sum;
+	v->wall_ns = p->wall_ns;
+	v->has_drops = first;
+	if (first)
+		v->drops = v->r->drops;
+	if (!c)
+		return;
+	gil_add(&v->gil, &c->gil);
+	hist_merge(&v->wakelat, &c->wakelat);
+	v->wakelat_sum += c->wakelat_sum;
+	v->wall_ns += c->wall_ns;
+	for (size_t k = 0; k < DROP_COUNT; k++)
+		*rpt_drop(&v->drops, (enum drop_id)k) += rpt_drop_get(&c->drops, (enum drop_id)k);
+}
+
+/* The view of process p of report r, with the carry c (NULL: none). */
+static int view_build(struct pview *v, const struct report *r, size_t p, const struct pview *c,
+		      const struct prom_cfg *cfg)
+{
+	v->r = r;
+	v->p = &r->procs[p];
+	view_sums(v, c, p == 0);
+	if (view_threads(v, c, cfg->max_threads) || view_locks(v, c, cfg->max_locks))
+		return -ENOMEM;
+	return 0;
+}
+
+/* The rows of every process of every target; a carry goes with its target's process. */
+static int views_build(struct pview **out, size_t *nout, const struct prom_target *t, size_t n,
 		       const struct prom_cfg *cfg)
 {
 	size_t cap = 0;
@@ -323,14 +394,11 @@ static int views_build(struct pview **out, size_t *nout, const struct report *co
 	*out = NULL;
 	*nout = 0;
 	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < reps[i]->nprocs; j++) {
+		for (size_t j = 0; j < t[i].r->nprocs; j++) {
 			struct pview *v = vec_push(*out, *nout, cap);
+			const struct pview *c = t[i].carry && j == 0 ? &t[i].carry->v : NULL;
 
-			if (!v)
-				return -ENOMEM;
-			v->r = reps[i];
-			v->p = &reps[i]->procs[j];
-			if (view_threads(v, cfg->max_threads) || view_locks(v, cfg->max_locks))
+			if (!v || view_build(v, t[i].r, j, c, cfg))
 				return -ENOMEM;
 		}
 	return 0;
@@ -376,7 +444,7 @@ static void write_info(FILE *f, const struct pview *v, size_t n)
 		    "Time the process was traced: the denominator of its ratios");
 	for (size_t i = 0; i < n; i++) {
 		series(f, "contrace_traced_seconds_total", &v[i], NULL, NULL);
-		sample_ns(f, v[i].p->wall_ns);
+		sample_ns(f, v[i].wall_ns);
 	}
 	prom_family(f, "contrace_threads", "gauge", "Threads of the process alive now");
 	for (size_t i = 0; i < n; i++) {
@@ -425,7 +493,7 @@ static void write_thread_figs(FILE *f, const struct pview *v, size_t n)
 			continue;
 		prom_family(f, name, "counter", d->doc);
 		for (size_t i = 0; i < n; i++) {
-			if (gil && !v[i].p->gil)
+			if (gil && !v[i].has_gil)
 				continue;
 			for (size_t j = 0; j < v[i].nthreads; j++) {
 				const struct trow *t = &v[i].threads[j];
@@ -465,7 +533,7 @@ static void write_wakeups(FILE *f, const struct pview *v, size_t n)
 		f, name, "histogram",
 		"From a thread's wakeup to its run on a CPU, per wakeup, over the process's threads");
 	for (size_t i = 0; i < n; i++)
-		histogram(f, name, &v[i], NULL, NULL, &v[i].p->s.wakelat, v[i].p->s.f.wakelat_sum);
+		histogram(f, name, &v[i], NULL, NULL, &v[i].wakelat, v[i].wakelat_sum);
 }
 
 /* A per-lock figure: its offset in struct lrow. */
@@ -540,12 +608,11 @@ static void write_gil(FILE *f, const struct pview *v, size_t n)
 	for (size_t k = 0; k < sizeof(gil_figs) / sizeof(gil_figs[0]); k++) {
 		prom_family(f, gil_figs[k].name, "counter", gil_figs[k].help);
 		for (size_t i = 0; i < n; i++) {
-			const struct rpt_gil *g = v[i].p->gil;
 			uint64_t x;
 
-			if (!g)
+			if (!v[i].has_gil)
 				continue;
-			x = *(const uint64_t *)((const char *)g + gil_figs[k].off);
+			x = *(const uint64_t *)((const char *)&v[i].gil + gil_figs[k].off);
 			series(f, gil_figs[k].name, &v[i], NULL, NULL);
 			if (gil_figs[k].ns)
 				sample_ns(f, x);
@@ -566,22 +633,53 @@ static void write_drops(FILE *f, const struct pview *v, size_t n)
 	prom_family(f, "contrace_drops_total", "counter",
 		    "Events the probes lost or could not see, by kind (see docs/usage.md)");
 	for (size_t i = 0; i < n; i++) {
-		if (i && v[i].r == v[i - 1].r)
+		if (!v[i].has_drops)
 			continue;
 		for (size_t k = 0; k < DROP_COUNT; k++) {
 			series(f, "contrace_drops_total", &v[i], "kind", drop_table[k].json);
-			sample_u64(f, rpt_drop_get(&v[i].r->drops, (enum drop_id)k));
+			sample_u64(f, rpt_drop_get(&v[i].drops, (enum drop_id)k));
 		}
 	}
 }
 
-int prom_write(FILE *f, const struct report *const *reps, size_t n, const struct prom_cfg *cfg)
+int prom_carry_fold(struct prom_carry **cp, const struct report *r, const struct prom_cfg *cfg)
+{
+	struct prom_carry *c;
+	int ret;
+
+	if (!r->nprocs)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	ret = view_build(&c->v, r, 0, *cp ? &(*cp)->v : NULL, cfg);
+	if (ret) {
+		prom_carry_free(c);
+		return ret;
+	}
+	c->v.r = NULL;
+	c->v.p = NULL;
+	prom_carry_free(*cp);
+	*cp = c;
+	return 0;
+}
+
+void prom_carry_free(struct prom_carry *c)
+{
+	if (!c)
+		return;
+	free(c->v.threads);
+	free(c->v.locks);
+	free(c);
+}
+
+int prom_write(FILE *f, const struct prom_target *t, size_t n, const struct prom_cfg *cfg)
 {
 	struct pview *v;
 	size_t nv;
 	int ret;
 
-	ret = views_build(&v, &nv, reps, n, cfg);
+	ret = views_build(&v, &nv, t, n, cfg);
 	if (!ret) {
 		write_info(f, v, nv);
 		write_thread_figs(f, v, nv);

@@ -26,10 +26,23 @@ struct prom_cfg {
 };
 
 /*
- * Write the metric families of `n` reports (one per target, each a total
- * since its tracing began) to f. 0, or -EIO if f failed.
+ * What earlier sessions of a target counted, folded into its series so that
+ * its counters only grow when its session is replaced: the capped rows and
+ * sums of their last reports (a few KiB, however many threads they had).
  */
-int prom_write(FILE *f, const struct report *const *reps, size_t n, const struct prom_cfg *cfg);
+struct prom_carry;
+
+/* Fold the final report of a target's session into *c (NULL: a new carry). 0, or -ENOMEM. */
+int prom_carry_fold(struct prom_carry **c, const struct report *r, const struct prom_cfg *cfg);
+void prom_carry_free(struct prom_carry *c);
+
+struct prom_target {
+	const struct report *r; /* a total since its session's tracing began */
+	const struct prom_carry *carry; /* its earlier sessions, or NULL */
+};
+
+/* Write the metric families of n targets to f. 0, -ENOMEM, or -EIO if f failed. */
+int prom_write(FILE *f, const struct prom_target *t, size_t n, const struct prom_cfg *cfg);
 
 /* "# HELP name help" and "# TYPE name type", help escaped. */
 void prom_family(FILE *f, const char *name, const char *type, const char *help);
