@@ -275,3 +275,39 @@ def test_prometheus_rates_agree_with_a_one_shot_report(tmp_path):
             sv.stop()
         if prom:
             prom.stop()
+
+
+CHURN = os.path.join(WORKLOADS, "churn")
+
+
+def test_thread_churn_replaces_the_session_and_counters_only_grow():
+    """A process that keeps creating threads (~70 a second) with 256 thread
+    slots: serve replaces its session each time half the slots are taken,
+    nothing is dropped, and every counter only grows across replacements;
+    the traced time follows the wall clock."""
+    wl = subprocess.Popen([CHURN, "4", "50", "0"], stdout=subprocess.DEVNULL)
+    try:
+        sv = Serve("-p", str(wl.pid), "--max-threads", "256")
+        t0 = time.monotonic()
+        seen = []
+        while time.monotonic() - t0 < 7:
+            body = sv.get("/metrics")[2]
+            seen.append((time.monotonic() - t0, body))
+            time.sleep(0.5)
+        code, err = sv.stop()
+    finally:
+        wl.kill()
+        wl.wait()
+    assert code == 0, err
+    last = seen[-1][1]
+    assert samples(last, "contrace_drops_total")[
+        f'process="churn",pid="{wl.pid}",kind="threads_dropped"'] == 0
+    assert re.search(r"^contrace_sessions_replaced_total [2-9]", last, re.M), last[-800:]
+    for name in ("contrace_traced_seconds_total", "contrace_thread_cpu_seconds_total",
+                 "contrace_thread_wakeups_total", "contrace_wakeup_latency_seconds_count"):
+        values = [sum(samples(b, name).values()) for _, b in seen]
+        assert values == sorted(values), (name, values)
+    # Traced since the first scrape's moment, within the replacements' gaps.
+    traced = [sum(samples(b, "contrace_traced_seconds_total").values()) for _, b in seen]
+    elapsed = seen[-1][0] - seen[0][0]
+    assert abs((traced[-1] - traced[0]) - elapsed) <= 0.1 * elapsed, (traced, elapsed)
