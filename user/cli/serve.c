@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -132,6 +133,12 @@ static void target_free(struct starget *t)
 	session_close(t->session);
 	target_close(&t->target);
 	free(t);
+	/*
+	 * Loading a session parses the kernel's BTF (megabytes, freed once
+	 * loaded): give freed memory back now, so that RSS says what serve
+	 * holds rather than how fragmented its heap got.
+	 */
+	malloc_trim(0);
 }
 
 static struct session_cfg session_cfg_of(const struct opts *o, int pid)
@@ -339,6 +346,7 @@ static bool replace_session(struct serve *sv, struct starget *t)
 	if (carry_session(sv, t, old))
 		log_warn("pid %d: the counts of its replaced session are lost", t->target.pid);
 	session_close(old);
+	malloc_trim(0); /* as in target_free() */
 	t->meta.trace_start_ns = start;
 	t->meta.trace_start_real_ns = start_real;
 	t->session = s;
