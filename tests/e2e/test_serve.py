@@ -311,3 +311,43 @@ def test_thread_churn_replaces_the_session_and_counters_only_grow():
     traced = [sum(samples(b, "contrace_traced_seconds_total").values()) for _, b in seen]
     elapsed = seen[-1][0] - seen[0][0]
     assert abs((traced[-1] - traced[0]) - elapsed) <= 0.1 * elapsed, (traced, elapsed)
+
+
+CGROUP2 = "/sys/fs/cgroup/unified" if os.path.ismount("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+
+
+def test_exe_and_cgroup_select_processes(tmp_path):
+    """--exe traces the processes running that file, --cgroup those in the
+    cgroup (v2) or below it, however they are named; others are left alone."""
+    exe = str(tmp_path / "lockexe")
+    shutil.copy(LOCKS, exe)
+    cg = f"/ctsv-{os.getpid()}"
+    os.makedirs(f"{CGROUP2}{cg}/sub")
+    by_exe = by_cg = other = sv = None
+    try:
+        sv = Serve("--exe", exe, "--cgroup", cg)
+        by_exe = subprocess.Popen([exe, "mutex", "2", "100000", "300"], stdout=subprocess.DEVNULL)
+        by_cg = subprocess.Popen([LOCKS, "mutex", "2", "100000", "300"], stdout=subprocess.DEVNULL)
+        other = subprocess.Popen([LOCKS, "mutex", "2", "100000", "300"], stdout=subprocess.DEVNULL)
+        with open(f"{CGROUP2}{cg}/sub/cgroup.procs", "w") as f:
+            f.write(str(by_cg.pid))
+        for _ in range(100):
+            body = sv.get("/metrics")[2]
+            if re.search(r"^contrace_targets 2$", body, re.M):
+                break
+            time.sleep(0.1)
+        info = samples(body, "contrace_target_info")
+        pids = sorted(int(re.search(r'pid="(\d+)"', k).group(1)) for k in info)
+        assert pids == sorted([by_exe.pid, by_cg.pid]), (pids, other.pid)
+        code, err = sv.stop()
+        sv = None
+        assert code == 0, err
+    finally:
+        for p in (by_exe, by_cg, other):
+            if p:
+                p.kill()
+                p.wait()
+        if sv:
+            sv.stop()
+        os.rmdir(f"{CGROUP2}{cg}/sub")
+        os.rmdir(f"{CGROUP2}{cg}")

@@ -374,6 +374,14 @@ static void test_serve(void **state)
 	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "-p", "1", "--json", "x", NULL),
 			 OPTS_ERROR);
 	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "-p", "1", "extra", NULL), OPTS_ERROR);
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "--exe", "/usr/bin/python3.11", "--cgroup",
+				   "/system.slice/x.service", NULL),
+			 OPTS_OK);
+	assert_string_equal(o.exes[0], "/usr/bin/python3.11");
+	assert_string_equal(o.cgroups[0], "/system.slice/x.service");
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "--exe", "python3", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "absolute path"));
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "--cgroup", "x.service", NULL), OPTS_ERROR);
 	/* A trace still takes one -p, the last. */
 	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-p", "1", "-p", "2", NULL), OPTS_OK);
 	assert_int_equal(o.pid, 2);

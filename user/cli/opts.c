@@ -23,6 +23,8 @@ enum {
 	OPT_LISTEN,
 	OPT_COMM,
 	OPT_MAX_SERIES,
+	OPT_EXE,
+	OPT_CGROUP,
 };
 
 #define LIVE (1u << OPTS_TRACE | 1u << OPTS_RECORD)
@@ -53,6 +55,8 @@ static const struct optdef {
 	{ { "gil", required_argument, NULL, OPT_GIL }, LIVE | SERVE },
 	{ { "listen", required_argument, NULL, OPT_LISTEN }, SERVE },
 	{ { "comm", required_argument, NULL, OPT_COMM }, SERVE },
+	{ { "exe", required_argument, NULL, OPT_EXE }, SERVE },
+	{ { "cgroup", required_argument, NULL, OPT_CGROUP }, SERVE },
 	{ { "max-series", required_argument, NULL, OPT_MAX_SERIES }, SERVE },
 	{ { "repeat", required_argument, NULL, OPT_REPEAT }, 1u << OPTS_TRACE },
 	{ { "fail-on", required_argument, NULL, OPT_FAIL_ON }, DIFF },
@@ -203,7 +207,8 @@ static void usage_diff(FILE *f)
 
 static void usage_serve(FILE *f)
 {
-	fputs("Usage: contrace serve [--listen ADDR:PORT] (-p PID | --comm NAME)... [OPTIONS]\n"
+	fputs("Usage: contrace serve [--listen ADDR:PORT] (-p PID | --comm NAME | --exe PATH |\n"
+	      "                      --cgroup PATH)... [OPTIONS]\n"
 	      "\n"
 	      "Trace processes continuously and serve their figures as Prometheus metrics:\n"
 	      "GET /metrics (text exposition format), GET /healthz. Runs until SIGTERM or\n"
@@ -214,6 +219,11 @@ static void usage_serve(FILE *f)
 	      "  -p, --pid PID          trace process PID (several -p allowed)\n"
 	      "      --comm NAME        trace every process named NAME (its /proc/PID/comm),\n"
 	      "                         those that start later too (several allowed)\n"
+	      "      --exe PATH         every process running the executable PATH (its\n"
+	      "                         /proc/PID/exe), those that start later too\n"
+	      "      --cgroup PATH      every process in the cgroup PATH (v2, from the\n"
+	      "                         hierarchy's root: /system.slice/nginx.service, a\n"
+	      "                         container's) or below it, those that join later too\n"
 	      "      --max-series N     thread names and locks per process (default 20): the\n"
 	      "                         rest are summed into one [other] series each\n"
 	      "      --gil MODE         CPython's GIL: auto, uprobe, libc, futex, off (see\n"
@@ -383,6 +393,26 @@ static enum opts_result value_opt(struct opts *o, int c, const char *arg, char *
 			return fail(err, errlen, "at most %d --comm", OPTS_MAX_COMMS);
 		o->comms[o->ncomms++] = arg;
 		break;
+	case OPT_EXE:
+		if (arg[0] != '/')
+			return fail(
+				err, errlen,
+				"invalid --exe '%s': expected an absolute path, as /proc/PID/exe shows it",
+				arg);
+		if (o->nexes == OPTS_MAX_COMMS)
+			return fail(err, errlen, "at most %d --exe", OPTS_MAX_COMMS);
+		o->exes[o->nexes++] = arg;
+		break;
+	case OPT_CGROUP:
+		if (arg[0] != '/')
+			return fail(
+				err, errlen,
+				"invalid --cgroup '%s': expected a cgroup path, e.g. /system.slice/nginx.service",
+				arg);
+		if (o->ncgroups == OPTS_MAX_COMMS)
+			return fail(err, errlen, "at most %d --cgroup", OPTS_MAX_COMMS);
+		o->cgroups[o->ncgroups++] = arg;
+		break;
 	case 'o':
 		o->output = arg;
 		break;
@@ -493,9 +523,10 @@ static enum opts_result check_serve(struct opts *o, int argc, char **argv, char 
 {
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
-	if (!o->npids && !o->ncomms)
-		return fail(err, errlen,
-			    "nothing to trace: give -p PID or --comm NAME (see --help)");
+	if (!o->npids && !o->ncomms && !o->nexes && !o->ncgroups)
+		return fail(
+			err, errlen,
+			"nothing to trace: give -p PID, --comm NAME, --exe PATH or --cgroup PATH (see --help)");
 	if (!o->listen)
 		o->listen = OPTS_DEFAULT_LISTEN;
 	return OPTS_OK;
@@ -558,6 +589,8 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 		case OPT_GIL:
 		case OPT_LISTEN:
 		case OPT_COMM:
+		case OPT_EXE:
+		case OPT_CGROUP:
 			r = value_opt(o, c, optarg, err, errlen);
 			break;
 		case '?':

@@ -57,6 +57,11 @@ struct opts {
 	size_t npids;
 	const char *comms[OPTS_MAX_COMMS]; /* serve --comm NAME, each */
 	size_t ncomms;
+	const char *exes[OPTS_MAX_COMMS]; /* serve --exe PATH, each */
+	size_t nexes;
+	const char
+		*cgroups[OPTS_MAX_COMMS]; /* serve --cgroup PATH, each (cgroup v2, from its root) */
+	size_t ncgroups;
 	int max_series; /* serve --max-series: threads and locks per process */
 };
 

@@ -214,19 +214,83 @@ static bool traced(const struct serve *sv, int pid)
 	return false;
 }
 
-static bool comm_wanted(const struct serve *sv, int pid)
+static bool comm_wanted(const struct opts *o, int pid)
 {
 	char comm[32];
 
-	if (proc_comm(pid, 0, comm, sizeof(comm)))
+	if (!o->ncomms || proc_comm(pid, 0, comm, sizeof(comm)))
 		return false;
-	for (size_t i = 0; i < sv->o->ncomms; i++)
-		if (!strcmp(comm, sv->o->comms[i]))
+	for (size_t i = 0; i < o->ncomms; i++)
+		if (!strcmp(comm, o->comms[i]))
 			return true;
 	return false;
 }
 
-/* A --comm process that could not be traced: remembered (not retried) while it lives. */
+static bool exe_wanted(const struct opts *o, int pid)
+{
+	char path[64], exe[4096];
+	ssize_t n;
+
+	if (!o->nexes)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	for (size_t i = 0; i < o->nexes; i++)
+		if (!strcmp(exe, o->exes[i]))
+			return true;
+	return false;
+}
+
+/* Is cgroup path `cg` at `want` or below it? */
+static bool cgroup_under(const char *cg, const char *want)
+{
+	size_t n = strlen(want);
+
+	while (n > 1 && want[n - 1] == '/')
+		n--;
+	if (n == 1)
+		return true; /* the root: everything */
+	return !strncmp(cg, want, n) && (cg[n] == '\0' || cg[n] == '/');
+}
+
+/* Its cgroup v2 path (the "0::" line of /proc/PID/cgroup) at or below a --cgroup. */
+static bool cgroup_wanted(const struct opts *o, int pid)
+{
+	char path[64], line[4096];
+	bool found = false;
+	FILE *f;
+
+	if (!o->ncgroups)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		for (size_t i = 0; i < o->ncgroups && !found; i++)
+			found = cgroup_under(line + 3, o->cgroups[i]);
+	}
+	fclose(f);
+	return found;
+}
+
+/* A process that --comm, --exe or --cgroup selects (never a kernel thread). */
+static bool wanted(const struct opts *o, int pid)
+{
+	struct proc_stat st;
+
+	if (!comm_wanted(o, pid) && !exe_wanted(o, pid) && !cgroup_wanted(o, pid))
+		return false;
+	return !proc_read_stat(pid, 0, &st) && !(st.flags & PROC_PF_KTHREAD) && st.state != 'Z';
+}
+
+/* A selected process that could not be traced: remembered (not retried) while it lives. */
 static bool failed_before(struct serve *sv, int pid, bool *alive, size_t nold)
 {
 	for (size_t i = 0; i < nold; i++)
@@ -258,14 +322,14 @@ static void try_comm(struct serve *sv, int pid)
 
 	if (target_add(sv, pid, true, err, sizeof(err)) == 0)
 		return;
-	log_warn("--comm: cannot trace pid %d: %s", pid, err);
+	log_warn("cannot trace pid %d: %s", pid, err);
 	sv->attach_failures++;
 	f = vec_push(sv->failed, sv->nfailed, sv->failed_cap);
 	if (f)
 		*f = pid;
 }
 
-/* --comm: trace the processes of those names that are not traced yet. */
+/* --comm, --exe, --cgroup: trace the processes they select that are not traced yet. */
 static void scan_comms(struct serve *sv)
 {
 	bool *alive = calloc(sv->nfailed + 1, sizeof(*alive));
@@ -283,7 +347,7 @@ static void scan_comms(struct serve *sv)
 
 		if (*end || pid <= 0 || pid == getpid() || traced(sv, (int)pid))
 			continue;
-		if (!comm_wanted(sv, (int)pid) || failed_before(sv, (int)pid, alive, nfailed))
+		if (!wanted(sv->o, (int)pid) || failed_before(sv, (int)pid, alive, nfailed))
 			continue;
 		try_comm(sv, (int)pid);
 	}
@@ -383,8 +447,9 @@ static void write_self(FILE *f, const struct serve *sv)
 	prom_family(f, "contrace_targets_exited_total", "counter",
 		    "Traced processes that exited: their probes and maps were released");
 	fprintf(f, "contrace_targets_exited_total %llu\n", (unsigned long long)sv->exited);
-	prom_family(f, "contrace_attach_failures_total", "counter",
-		    "Processes of a --comm name that could not be traced (said on stderr)");
+	prom_family(
+		f, "contrace_attach_failures_total", "counter",
+		"Processes selected by --comm, --exe or --cgroup that could not be traced (said on stderr)");
 	fprintf(f, "contrace_attach_failures_total %llu\n",
 		(unsigned long long)sv->attach_failures);
 	prom_family(f, "contrace_sessions_replaced_total", "counter",
@@ -621,6 +686,12 @@ static void poll_done(struct serve *sv, const struct pollfd *fds, size_t nconns,
 		accept_conns(sv);
 }
 
+/* Are processes selected by what they are (scanned for), not only by -p? */
+static bool selecting(const struct opts *o)
+{
+	return o->ncomms || o->nexes || o->ncgroups;
+}
+
 static int serve_loop(struct serve *sv)
 {
 	uint64_t now = mono_ns(), next_refresh = now, next_scan = now;
@@ -632,7 +703,7 @@ static int serve_loop(struct serve *sv)
 		int64_t timeout;
 
 		now = mono_ns();
-		if (sv->o->ncomms && now >= next_scan) {
+		if (selecting(sv->o) && now >= next_scan) {
 			scan_comms(sv);
 			next_scan = mono_ns() + SCAN_MS * 1000000ULL;
 		}
@@ -650,7 +721,7 @@ static int serve_loop(struct serve *sv)
 		}
 		n = poll_set(sv, fds);
 		timeout = ms_until(mono_ns(), next_refresh);
-		if (sv->o->ncomms && ms_until(mono_ns(), next_scan) < timeout)
+		if (selecting(sv->o) && ms_until(mono_ns(), next_scan) < timeout)
 			timeout = ms_until(mono_ns(), next_scan);
 		if (poll(fds, n, (int)timeout) < 0 && errno != EINTR) {
 			free(fds);
