@@ -19,13 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "util/http.h"
 #include "util/log.h"
 #include "util/procfs.h"
+#include "util/stopsig.h"
 #include "util/vec.h"
 #include "model/model.h"
 #include "out/prom.h"
@@ -73,20 +73,6 @@ struct serve {
 	uint64_t scrapes, scrape_ns, attach_failures, exited, replaced;
 	char hostname[65], kernel[65];
 };
-
-static int setup_signals(struct serve *sv)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	sv->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return sv->sigfd < 0 ? -errno : 0;
-}
 
 /* Listen on "ADDR:PORT" ("[V6]:PORT"; ":PORT" for every interface). The socket, or -1 (said). */
 static int listen_on(const char *spec)
@@ -773,8 +759,10 @@ int serve_cmd(const struct opts *o)
 	memset(&sv, 0, sizeof(sv));
 	sv.o = o;
 	sv.sigfd = sv.lfd = -1;
-	if (setup_signals(&sv)) {
-		fprintf(stderr, "contrace: cannot set up signal handling: %s\n", strerror(errno));
+	sv.sigfd = stopsig_fd();
+	if (sv.sigfd < 0) {
+		fprintf(stderr, "contrace: cannot set up signal handling: %s\n",
+			strerror(-sv.sigfd));
 		return 1;
 	}
 	log_verbosity = o->verbose > 1 ? 2 : o->verbose;

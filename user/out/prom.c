@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/format.h"
 #include "util/vec.h"
 #include "out/prom.h"
 
@@ -72,28 +73,13 @@ void prom_seconds(FILE *f, uint64_t ns)
 		(unsigned long long)(ns % 1000000000ULL));
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if the byte there starts none. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n = s[0] < 0x80			? 1 :
-		   s[0] >= 0xc2 && s[0] <= 0xdf ? 2 :
-		   s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
-		   s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 :
-						  0;
-
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 /* Text escaped as the format wants: \\ and \n always, \" in label values. */
 static void escape(FILE *f, const char *s, int quote)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n = utf8_seq_len(p);
 
 		if (*p == '\\' || (quote && *p == '"'))
 			fprintf(f, "\\%c", *p);
