@@ -38,7 +38,10 @@
 #define REFRESH_MS 200
 /* How often /proc is scanned for new processes of a --comm name. */
 #define SCAN_MS 1000
-/* Clients at once, and how long one may take to send its request. */
+/*
+ * Clients at once, and how long one may take to send its request and to
+ * read the response: one that stops reading must not keep its slot.
+ */
 #define MAX_CONNS 32
 #define CONN_TIMEOUT_MS 10000
 
@@ -623,6 +626,7 @@ static bool conn_io(struct serve *sv, struct conn *c, short revents)
 	if (!http_parse(c->in, c->nin, &r))
 		return true;
 	handle(sv, c, &r);
+	c->deadline = mono_ns() + CONN_TIMEOUT_MS * 1000000ULL;
 	return c->out != NULL;
 }
 
@@ -656,7 +660,7 @@ static void poll_done(struct serve *sv, const struct pollfd *fds, size_t nconns,
 
 	for (size_t i = nconns; i-- > 0;)
 		if ((fds[2 + i].revents && !conn_io(sv, &sv->conns[i], fds[2 + i].revents)) ||
-		    (!sv->conns[i].out && now > sv->conns[i].deadline))
+		    now > sv->conns[i].deadline)
 			conn_close(sv, i);
 	for (size_t i = ntargets; i-- > 0;) {
 		const struct pollfd *p = &fds[2 + nconns + 2 * i];
