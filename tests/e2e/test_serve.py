@@ -264,6 +264,10 @@ def test_prometheus_rates_agree_with_a_one_shot_report(tmp_path):
                           f'[{int(secs * 1000)}ms])', end)
         assert gil["held_fraction"] > 0.5, gil
         assert abs(held - gil["held_fraction"]) <= 0.05 * gil["held_fraction"], (held, gil)
+        # The exposition with a Python process's GIL families too.
+        lint = subprocess.run(["promtool", "check", "metrics"], input=sv.get("/metrics")[2],
+                              text=True, capture_output=True)
+        assert lint.returncode == 0, lint.stdout + lint.stderr
         code, err = sv.stop()
         sv = None
         assert code == 0, err
