@@ -318,9 +318,15 @@ static void try_comm(struct serve *sv, int pid)
 		*f = pid;
 }
 
-/* --comm, --exe, --cgroup: trace the processes they select that are not traced yet. */
-static void scan_comms(struct serve *sv)
+/*
+ * --comm, --exe, --cgroup: trace a process they select that is not traced
+ * yet. One per call: a load takes 100-300 ms (seconds on a loaded
+ * machine), and a scrape must not wait for a dozen of them. True if more
+ * are waiting: call again once the clients have been served.
+ */
+static bool scan_comms(struct serve *sv)
 {
+	bool loaded = false, more = false;
 	bool *alive = calloc(sv->nfailed + 1, sizeof(*alive));
 	size_t nfailed = sv->nfailed;
 	struct dirent *de;
@@ -328,7 +334,7 @@ static void scan_comms(struct serve *sv)
 
 	if (!alive || !(d = opendir("/proc"))) {
 		free(alive);
-		return;
+		return false;
 	}
 	while ((de = readdir(d))) {
 		char *end;
@@ -338,11 +344,18 @@ static void scan_comms(struct serve *sv)
 			continue;
 		if (!wanted(sv->o, (int)pid) || failed_before(sv, (int)pid, alive, nfailed))
 			continue;
+		/* The pass goes on to the end: failed_prune() needs to see them all. */
+		if (loaded) {
+			more = true;
+			continue;
+		}
 		try_comm(sv, (int)pid);
+		loaded = true;
 	}
 	closedir(d);
 	failed_prune(sv, alive, nfailed);
 	free(alive);
+	return more;
 }
 
 /* Fold the final report of an ended session of t into its carry. 0, or -errno. */
@@ -412,7 +425,10 @@ static bool replace_session(struct serve *sv, struct starget *t)
 	return true;
 }
 
-/* Sessions half full of thread slots are replaced (see replace_session). */
+/*
+ * Sessions half full of thread slots are replaced (see replace_session),
+ * one per call, so that a scrape waits for one load at most.
+ */
 static void replace_full(struct serve *sv)
 {
 	uint64_t now = mono_ns();
@@ -425,6 +441,7 @@ static void replace_full(struct serve *sv)
 			continue;
 		if (!replace_session(sv, t))
 			target_remove(sv, i);
+		return;
 	}
 }
 
@@ -694,8 +711,8 @@ static int serve_loop(struct serve *sv)
 
 		now = mono_ns();
 		if (selecting(sv->o) && now >= next_scan) {
-			scan_comms(sv);
-			next_scan = mono_ns() + SCAN_MS * 1000000ULL;
+			/* More to load: after the clients waiting now are served. */
+			next_scan = mono_ns() + (scan_comms(sv) ? 0 : SCAN_MS * 1000000ULL);
 		}
 		if (now >= next_refresh) {
 			replace_full(sv);
