@@ -7,6 +7,7 @@
 # make coverage   the unit tests' line coverage of the report model (gcov)
 # make bench      deps + build + contrace against peer tools: overhead, accuracy,
 #                 start-up (tools/bench/peers.py, BENCH_ARGS=--quick)
+#                 then contrace serve soaked (tools/bench/soak.py, SOAK_SECONDS=600)
 # make bench-costs  contrace's own costs in detail (tools/bench/bench.py)
 # make format     clang-format the C sources in place
 # V=1 shows the full commands.
@@ -59,8 +60,9 @@ SKEL := $(OUT)/contrace.skel.h
 # Debian packages: build, tests, demo. `make deps` installs only what is missing.
 DEB_PKGS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjson-c-dev \
 	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux \
-	libclang-rt-14-dev libstdc++-12-dev g++ python3.11-dbg protobuf-compiler
+	libclang-rt-14-dev libstdc++-12-dev g++ python3.11-dbg protobuf-compiler prometheus
 BENCH_PKGS := linux-perf bpftrace strace
+SOAK_SECONDS ?= 600
 
 .PHONY: bench-costs all deps bench-deps demo test unit e2e fuzz bench format check-format clean \
 	coverage
@@ -287,6 +289,7 @@ test: deps
 bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/bench/peers.py $(BENCH_ARGS)
+	$(Q)tools/bench/soak.py --seconds $(SOAK_SECONDS)
 
 bench-costs: bench-deps
 	$(Q)$(MAKE) --no-print-directory all

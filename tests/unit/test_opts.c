@@ -359,6 +359,50 @@ static void test_argv_quoted(void **state)
 	assert_string_equal(fmt_argv(b, sizeof(b), argv, 0), "");
 }
 
+/* serve: several -p and --comm, a listen address, and its own errors. */
+static void test_serve(void **state)
+{
+	struct opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "-p", "10", "--comm", "gunicorn", "-p",
+				   "20", "--listen", "[::1]:9000", "--max-series", "5", NULL),
+			 OPTS_OK);
+	assert_int_equal(o.npids, 2);
+	assert_int_equal(o.pids[0], 10);
+	assert_int_equal(o.pids[1], 20);
+	assert_int_equal(o.ncomms, 1);
+	assert_string_equal(o.comms[0], "gunicorn");
+	assert_string_equal(o.listen, "[::1]:9000");
+	assert_int_equal(o.max_series, 5);
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "--comm", "x", NULL), OPTS_OK);
+	assert_string_equal(o.listen, OPTS_DEFAULT_LISTEN);
+	assert_int_equal(o.max_series, OPTS_DEFAULT_MAX_SERIES);
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "nothing to trace"));
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "-p", "1", "--listen", "9000", NULL),
+			 OPTS_ERROR);
+	assert_non_null(strstr(err, "ADDR:PORT"));
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "--comm", "0123456789abcdef", NULL),
+			 OPTS_ERROR);
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "-p", "1", "--json", "x", NULL),
+			 OPTS_ERROR);
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "-p", "1", "extra", NULL), OPTS_ERROR);
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "--exe", "/usr/bin/python3.11", "--cgroup",
+				   "/system.slice/x.service", NULL),
+			 OPTS_OK);
+	assert_string_equal(o.exes[0], "/usr/bin/python3.11");
+	assert_string_equal(o.cgroups[0], "/system.slice/x.service");
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "--exe", "python3", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "absolute path"));
+	assert_int_equal(parse_cmd(&o, OPTS_SERVE, err, "--cgroup", "x.service", NULL), OPTS_ERROR);
+	/* A trace still takes one -p, the last. */
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-p", "1", "-p", "2", NULL), OPTS_OK);
+	assert_int_equal(o.pid, 2);
+	assert_int_equal(o.npids, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_strict_numbers),
 		cmocka_unit_test(test_limits_said), cmocka_unit_test(test_limits_accepted),
 		cmocka_unit_test(test_subcommands), cmocka_unit_test(test_argv_quoted),
+		cmocka_unit_test(test_serve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

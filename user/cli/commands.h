@@ -14,4 +14,7 @@ int report_cmd(const struct opts *o);
 /* contrace diff BASE NEW: compare two reports, the CI gate (diff.c). */
 int diff_cmd(const struct opts *o);
 
+/* contrace serve: Prometheus metrics of processes traced continuously (serve.c). */
+int serve_cmd(const struct opts *o);
+
 #endif

@@ -17,6 +17,7 @@ static const struct {
 	{ "record", OPTS_RECORD, trace_cmd },
 	{ "report", OPTS_REPORT, report_cmd },
 	{ "diff", OPTS_DIFF, diff_cmd },
+	{ "serve", OPTS_SERVE, serve_cmd },
 };
 
 int main(int argc, char **argv)

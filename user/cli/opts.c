@@ -22,49 +22,59 @@ enum {
 	OPT_MARKDOWN,
 	OPT_TIMELINE,
 	OPT_PERFETTO,
+	OPT_LISTEN,
+	OPT_COMM,
+	OPT_MAX_SERIES,
+	OPT_EXE,
+	OPT_CGROUP,
 };
 
 #define LIVE (1u << OPTS_TRACE | 1u << OPTS_RECORD)
 #define REPORT (1u << OPTS_REPORT)
 #define DIFF (1u << OPTS_DIFF)
-#define ALL (LIVE | REPORT | DIFF)
+#define SERVE (1u << OPTS_SERVE)
+#define ALL (LIVE | REPORT | DIFF | SERVE)
 
 /* Every option of every subcommand, once: which subcommands take it. */
 static const struct optdef {
 	struct option opt;
 	unsigned int cmds;
 } optdefs[] = {
-	{ { "pid", required_argument, NULL, 'p' }, LIVE },
+	{ { "pid", required_argument, NULL, 'p' }, LIVE | SERVE },
 	{ { "duration", required_argument, NULL, 'd' }, LIVE },
 	{ { "interval", required_argument, NULL, 'i' }, LIVE },
 	{ { "follow", no_argument, NULL, 'f' }, LIVE },
 	{ { "syscalls", no_argument, NULL, 'S' }, LIVE },
-	{ { "json", required_argument, NULL, OPT_JSON }, ALL },
+	{ { "json", required_argument, NULL, OPT_JSON }, LIVE | REPORT | DIFF },
 	{ { "quiet", no_argument, NULL, 'q' }, LIVE | REPORT },
 	{ { "top", required_argument, NULL, OPT_TOP }, LIVE | REPORT },
-	{ { "verbose", no_argument, NULL, 'v' }, LIVE | REPORT },
-	{ { "max-threads", required_argument, NULL, OPT_MAX_THREADS }, LIVE },
-	{ { "btf", required_argument, NULL, OPT_BTF }, LIVE },
+	{ { "verbose", no_argument, NULL, 'v' }, LIVE | REPORT | SERVE },
+	{ { "max-threads", required_argument, NULL, OPT_MAX_THREADS }, LIVE | SERVE },
+	{ { "btf", required_argument, NULL, OPT_BTF }, LIVE | SERVE },
 	{ { "locks-min-wait", required_argument, NULL, OPT_LOCKS_MIN_WAIT }, LIVE },
-	{ { "holds", no_argument, NULL, OPT_HOLDS }, LIVE },
+	{ { "holds", no_argument, NULL, OPT_HOLDS }, LIVE | SERVE },
 	{ { "output", required_argument, NULL, 'o' }, LIVE },
 	{ { "timeline", no_argument, NULL, OPT_TIMELINE }, LIVE },
 	{ { "perfetto", required_argument, NULL, OPT_PERFETTO }, LIVE | REPORT },
-	{ { "gil", required_argument, NULL, OPT_GIL }, LIVE },
+	{ { "gil", required_argument, NULL, OPT_GIL }, LIVE | SERVE },
+	{ { "listen", required_argument, NULL, OPT_LISTEN }, SERVE },
+	{ { "comm", required_argument, NULL, OPT_COMM }, SERVE },
+	{ { "exe", required_argument, NULL, OPT_EXE }, SERVE },
+	{ { "cgroup", required_argument, NULL, OPT_CGROUP }, SERVE },
+	{ { "max-series", required_argument, NULL, OPT_MAX_SERIES }, SERVE },
 	{ { "repeat", required_argument, NULL, OPT_REPEAT }, 1u << OPTS_TRACE },
 	{ { "fail-on", required_argument, NULL, OPT_FAIL_ON }, DIFF },
 	{ { "markdown", required_argument, NULL, OPT_MARKDOWN }, DIFF },
 	{ { "help", no_argument, NULL, 'h' }, ALL },
-	{ { "version", no_argument, NULL, OPT_VERSION }, LIVE },
+	{ { "version", no_argument, NULL, OPT_VERSION }, LIVE | SERVE },
 };
 
 #define NOPTDEFS (sizeof(optdefs) / sizeof(optdefs[0]))
 
 static const char *const cmd_names[] = {
-	[OPTS_TRACE] = "contrace",
-	[OPTS_RECORD] = "contrace record",
-	[OPTS_REPORT] = "contrace report",
-	[OPTS_DIFF] = "contrace diff",
+	[OPTS_TRACE] = "contrace",	   [OPTS_RECORD] = "contrace record",
+	[OPTS_REPORT] = "contrace report", [OPTS_DIFF] = "contrace diff",
+	[OPTS_SERVE] = "contrace serve",
 };
 
 const char *opts_cmd_name(enum opts_cmd cmd)
@@ -118,6 +128,7 @@ static void usage_live(FILE *f)
 	      "       contrace record -o FILE [OPTIONS] (-p PID | -- COMMAND...)\n"
 	      "       contrace report FILE [--json FILE] [-q] [-v] [--top N]\n"
 	      "       contrace diff [--fail-on RULE]... BASE.json NEW.json   (see diff --help)\n"
+	      "       contrace serve [--listen ADDR:PORT] (-p PID | --comm NAME)...  (see serve --help)\n"
 	      "\n"
 	      "Where the threads of one process spend their time, and who makes them wait.\n"
 	      "The report goes to standard error: a command's standard output is its own.\n"
@@ -205,9 +216,46 @@ static void usage_diff(FILE *f)
 	diff_usage_metrics(f);
 }
 
+static void usage_serve(FILE *f)
+{
+	fputs("Usage: contrace serve [--listen ADDR:PORT] (-p PID | --comm NAME | --exe PATH |\n"
+	      "                      --cgroup PATH)... [OPTIONS]\n"
+	      "\n"
+	      "Trace processes continuously and serve their figures as Prometheus metrics:\n"
+	      "GET /metrics (text exposition format), GET /healthz. Runs until SIGTERM or\n"
+	      "Ctrl-C, which remove every probe.\n"
+	      "\n"
+	      "      --listen ADDR:PORT address to listen on (default " OPTS_DEFAULT_LISTEN ",\n"
+	      "                         loopback only; ':PORT' for every interface)\n"
+	      "  -p, --pid PID          trace process PID (several -p allowed)\n"
+	      "      --comm NAME        trace every process named NAME (its /proc/PID/comm),\n"
+	      "                         those that start later too (several allowed)\n"
+	      "      --exe PATH         every process running the executable PATH (its\n"
+	      "                         /proc/PID/exe), those that start later too\n"
+	      "      --cgroup PATH      every process in the cgroup PATH (v2, from the\n"
+	      "                         hierarchy's root: /system.slice/nginx.service, a\n"
+	      "                         container's) or below it, those that join later too\n"
+	      "      --max-series N     thread names and locks per process (default 20): the\n"
+	      "                         rest are summed into one [other] series each\n"
+	      "      --gil MODE         CPython's GIL: auto, uprobe, libc, futex, off (see\n"
+	      "                         contrace --help)\n"
+	      "      --holds            exact mutex hold times (uprobes: ~0.6 us per lock)\n"
+	      "      --max-threads N    threads per process that can be traced (default 16384)\n"
+	      "      --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
+	      "  -v, --verbose          say what is attached and dropped; -vv adds libbpf\n"
+	      "  -h, --help             this help\n"
+	      "      --version          print the version\n"
+	      "\n"
+	      "Example:\n"
+	      "  sudo contrace serve --comm gunicorn --listen 127.0.0.1:9477\n",
+	      f);
+}
+
 void opts_usage(enum opts_cmd cmd, FILE *f)
 {
-	if (cmd == OPTS_REPORT)
+	if (cmd == OPTS_SERVE)
+		usage_serve(f);
+	else if (cmd == OPTS_REPORT)
 		usage_report(f);
 	else if (cmd == OPTS_DIFF)
 		usage_diff(f);
@@ -280,6 +328,15 @@ static enum opts_result number_opt(struct opts *o, int c, const char *arg, char 
 	case 'p':
 		r = int_opt("pid", "a process id", arg, 1, PID_MAX, &v, err, errlen);
 		o->pid = (int)v;
+		if (r == OPTS_OK && o->cmd == OPTS_SERVE) {
+			if (o->npids == OPTS_MAX_PIDS)
+				return fail(err, errlen, "at most %d -p", OPTS_MAX_PIDS);
+			o->pids[o->npids++] = (int)v;
+		}
+		break;
+	case OPT_MAX_SERIES:
+		r = int_opt("--max-series", "series per process", arg, 1, 10000, &v, err, errlen);
+		o->max_series = (int)v;
 		break;
 	case 'd':
 		return seconds_opt("duration", arg, DURATION_MIN, &o->duration, err, errlen);
@@ -327,6 +384,45 @@ static enum opts_result value_opt(struct opts *o, int c, const char *arg, char *
 		break;
 	case OPT_BTF:
 		o->btf_path = arg;
+		break;
+	case OPT_LISTEN:
+		if (!strchr(arg, ':'))
+			return fail(
+				err, errlen,
+				"invalid --listen '%s': expected ADDR:PORT, e.g. 127.0.0.1:9477",
+				arg);
+		o->listen = arg;
+		break;
+	case OPT_COMM:
+		/* The kernel keeps 15 bytes of a name: a longer one would never match. */
+		if (!*arg || strlen(arg) > 15)
+			return fail(
+				err, errlen,
+				"invalid --comm '%s': expected a process name of 1 to 15 bytes, as /proc/PID/comm shows it",
+				arg);
+		if (o->ncomms == OPTS_MAX_COMMS)
+			return fail(err, errlen, "at most %d --comm", OPTS_MAX_COMMS);
+		o->comms[o->ncomms++] = arg;
+		break;
+	case OPT_EXE:
+		if (arg[0] != '/')
+			return fail(
+				err, errlen,
+				"invalid --exe '%s': expected an absolute path, as /proc/PID/exe shows it",
+				arg);
+		if (o->nexes == OPTS_MAX_COMMS)
+			return fail(err, errlen, "at most %d --exe", OPTS_MAX_COMMS);
+		o->exes[o->nexes++] = arg;
+		break;
+	case OPT_CGROUP:
+		if (arg[0] != '/')
+			return fail(
+				err, errlen,
+				"invalid --cgroup '%s': expected a cgroup path, e.g. /system.slice/nginx.service",
+				arg);
+		if (o->ncgroups == OPTS_MAX_COMMS)
+			return fail(err, errlen, "at most %d --cgroup", OPTS_MAX_COMMS);
+		o->cgroups[o->ncgroups++] = arg;
 		break;
 	case 'o':
 		o->output = arg;
@@ -448,6 +544,20 @@ static enum opts_result check_live(struct opts *o, int argc, char **argv, const 
 	return OPTS_OK;
 }
 
+/* serve: targets, and no other argument. */
+static enum opts_result check_serve(struct opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (!o->npids && !o->ncomms && !o->nexes && !o->ncgroups)
+		return fail(
+			err, errlen,
+			"nothing to trace: give -p PID, --comm NAME, --exe PATH or --cgroup PATH (see --help)");
+	if (!o->listen)
+		o->listen = OPTS_DEFAULT_LISTEN;
+	return OPTS_OK;
+}
+
 /* report FILE, diff BASE NEW: the files, and which options go together. */
 static enum opts_result check_files(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 {
@@ -478,6 +588,7 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 	o->top = OPTS_DEFAULT_TOP;
 	o->gil = true;
 	o->max_threads = OPTS_DEFAULT_MAX_THREADS;
+	o->max_series = OPTS_DEFAULT_MAX_SERIES;
 	err[0] = '\0';
 	cmd_table(cmd, longs, shorts);
 
@@ -493,6 +604,7 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 		case OPT_MAX_THREADS:
 		case OPT_REPEAT:
 		case OPT_LOCKS_MIN_WAIT:
+		case OPT_MAX_SERIES:
 			r = number_opt(o, c, optarg, err, errlen);
 			break;
 		case OPT_JSON:
@@ -502,6 +614,10 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 		case OPT_FAIL_ON:
 		case OPT_GIL:
 		case OPT_PERFETTO:
+		case OPT_LISTEN:
+		case OPT_COMM:
+		case OPT_EXE:
+		case OPT_CGROUP:
 			r = value_opt(o, c, optarg, err, errlen);
 			break;
 		case '?':
@@ -514,6 +630,8 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 		if (r != OPTS_OK)
 			return r;
 	}
+	if (cmd == OPTS_SERVE)
+		return check_serve(o, argc, argv, err, errlen);
 	if (cmd == OPTS_REPORT || cmd == OPTS_DIFF)
 		return check_files(o, argc, argv, err, errlen);
 	return check_live(o, argc, argv, last_value, err, errlen);

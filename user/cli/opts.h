@@ -18,7 +18,13 @@ enum opts_cmd {
 	OPTS_RECORD, /* contrace record -o FILE ... */
 	OPTS_REPORT, /* contrace report FILE */
 	OPTS_DIFF, /* contrace diff BASE NEW */
+	OPTS_SERVE, /* contrace serve: metrics for Prometheus */
 };
+
+#define OPTS_MAX_PIDS 64 /* serve -p, several */
+#define OPTS_MAX_COMMS 16 /* serve --comm */
+#define OPTS_DEFAULT_LISTEN "127.0.0.1:9477"
+#define OPTS_DEFAULT_MAX_SERIES 20
 
 struct opts {
 	enum opts_cmd cmd;
@@ -48,6 +54,17 @@ struct opts {
 	const char *markdown_path; /* diff --markdown */
 	struct diff_rule rules[DIFF_MAX_RULES]; /* diff --fail-on */
 	size_t nrules;
+	const char *listen; /* serve --listen ADDR:PORT */
+	int pids[OPTS_MAX_PIDS]; /* serve -p, each */
+	size_t npids;
+	const char *comms[OPTS_MAX_COMMS]; /* serve --comm NAME, each */
+	size_t ncomms;
+	const char *exes[OPTS_MAX_COMMS]; /* serve --exe PATH, each */
+	size_t nexes;
+	const char
+		*cgroups[OPTS_MAX_COMMS]; /* serve --cgroup PATH, each (cgroup v2, from its root) */
+	size_t ncgroups;
+	int max_series; /* serve --max-series: threads and locks per process */
 };
 
 enum opts_result {

@@ -22,6 +22,7 @@
 #include "util/format.h"
 #include "util/outfile.h"
 #include "util/procfs.h"
+#include "util/stopsig.h"
 #include "cli/repeat.h"
 #include "cli/timeline.h"
 #include "probe/session.h"
@@ -149,24 +150,11 @@ static int checkpoint(struct run *run)
 	return ret ? -EIO : 0;
 }
 
-/*
- * SIGINT, SIGTERM and SIGHUP are blocked and read from a signalfd from the
- * very start: one that comes while the probes load (the first 100-300 ms)
- * is seen at the next step of the start, instead of killing contrace with
- * no report. A launched command unblocks them before its execve.
- */
+/* SIGINT, SIGTERM and SIGHUP, from the very start: see stopsig_fd(). */
 static int setup_signals(struct run *run)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	run->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return run->sigfd < 0 ? -errno : 0;
+	run->sigfd = stopsig_fd();
+	return run->sigfd < 0 ? run->sigfd : 0;
 }
 
 /* Whether a signal came (without waiting): it ends the trace, or the start. */

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/format.h"
 #include "model/locks.h"
 #include "out/report_json.h"
 
@@ -26,27 +27,6 @@ static void add_int(struct json_object *o, const char *k, int64_t v)
 	put(o, k, json_object_new_int64(v));
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if the byte there starts none. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 /*
  * Thread names and command lines are bytes, cut by the kernel at 15 or by
  * us at 255, maybe inside a character: JSON must be UTF-8, so every byte
@@ -61,7 +41,7 @@ static struct json_object *utf8_string(const char *v)
 	if (!clean)
 		return NULL;
 	while (i < len) {
-		n = utf8_seq((const unsigned char *)v + i);
+		n = utf8_seq_len((const unsigned char *)v + i);
 		if (!n) {
 			clean[i++] = '?';
 			continue;

@@ -358,6 +358,12 @@ static uint32_t used_slots(const struct session *s)
 	return n < s->max_threads ? n : s->max_threads;
 }
 
+uint32_t session_slots_used(const struct session *s, uint32_t *max)
+{
+	*max = s->max_threads;
+	return used_slots(s);
+}
+
 void session_probe_holds(struct session *s, int pid)
 {
 	char err[512];

@@ -77,6 +77,13 @@ void session_probe_holds(struct session *s, int pid);
 /* Take a snapshot now (or at the detach time once detached). 0 or -errno. */
 int session_snapshot(struct session *s, struct snapshot *snap);
 
+/*
+ * Thread slots taken so far (each traced thread takes one for the
+ * session's life) out of max: a session near full is replaced by a new one
+ * (contrace serve), or new threads go untraced (threads_dropped).
+ */
+uint32_t session_slots_used(const struct session *s, uint32_t *max);
+
 /* Remove the probes; the maps stay readable. */
 void session_detach(struct session *s);
 

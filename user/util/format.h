@@ -12,6 +12,13 @@
 /* A duration with three significant digits and a unit: "0", "850ns", "12.3us", "4.56s", "2m03s". */
 const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 
+/*
+ * Length of the valid UTF-8 sequence at s (1 to 4), or 0 if the byte there
+ * starts none. Names are bytes the kernel cut at 15, maybe inside a
+ * character: JSON and Prometheus labels must be UTF-8.
+ */
+size_t utf8_seq_len(const unsigned char *s);
+
 /* A ratio as a percentage: "97.6%", "0.4%", "100%". */
 const char *fmt_pct(char *buf, size_t len, double ratio);
 

@@ -1,0 +1,815 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * contrace serve: processes traced continuously, their figures served as
+ * Prometheus metrics. Each traced process has its own session (its own
+ * probes and maps): an exited process gives back everything it used by
+ * closing its session, and one process's thread churn cannot fill
+ * another's tables. A scrape takes a snapshot of each session and builds
+ * the report since its tracing began (counters only grow), rendered by
+ * out/prom.c. One thread: poll() on the signals, the listening socket,
+ * the clients, the targets' pidfds and the sessions' event rings.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/http.h"
+#include "util/log.h"
+#include "util/procfs.h"
+#include "util/stopsig.h"
+#include "util/vec.h"
+#include "model/model.h"
+#include "out/prom.h"
+#include "probe/kernel.h"
+#include "probe/session.h"
+#include "probe/target.h"
+#include "cli/commands.h"
+
+/* How often sessions read /proc for new images, as trace.c does. */
+#define REFRESH_MS 200
+/* How often /proc is scanned for new processes of a --comm name. */
+#define SCAN_MS 1000
+/*
+ * Clients at once, and how long one may take to send its request and to
+ * read the response: one that stops reading must not keep its slot.
+ */
+#define MAX_CONNS 32
+#define CONN_TIMEOUT_MS 10000
+
+struct starget {
+	struct target target;
+	struct session *session;
+	struct prom_carry *carry; /* what its replaced sessions counted */
+	uint64_t retry_ns; /* a failed replacement is tried again from then */
+	struct report_meta meta;
+	struct rpt_gil_info gil[GIL_MAX_PROCS];
+	bool by_comm; /* found by --comm (else -p) */
+};
+
+struct conn {
+	int fd;
+	uint64_t deadline;
+	size_t nin;
+	char in[HTTP_MAX_HEAD];
+	char *out; /* the response, while it is sent */
+	size_t nout, sent;
+};
+
+struct serve {
+	const struct opts *o;
+	int sigfd, lfd;
+	struct starget **targets;
+	size_t ntargets, targets_cap;
+	int *failed; /* --comm processes that could not be traced: not tried again */
+	size_t nfailed, failed_cap;
+	struct conn conns[MAX_CONNS];
+	size_t nconns;
+	uint64_t scrapes, scrape_ns, attach_failures, exited, replaced;
+	char hostname[65], kernel[65];
+};
+
+/* Listen on "ADDR:PORT" ("[V6]:PORT"; ":PORT" for every interface). The socket, or -1 (said). */
+static int listen_on(const char *spec)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV },
+			*res = NULL;
+	const char *colon = strrchr(spec, ':');
+	char host[256];
+	int fd = -1, one = 1, ret;
+	size_t hl = (size_t)(colon - spec);
+
+	if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+		spec++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host)) {
+		log_error("invalid --listen '%s': address too long", spec);
+		return -1;
+	}
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	ret = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
+	if (ret) {
+		log_error("invalid --listen '%s': %s", spec, gai_strerror(ret));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 64)) {
+		log_error("cannot listen on %s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void target_free(struct starget *t)
+{
+	prom_carry_free(t->carry);
+	session_close(t->session);
+	target_close(&t->target);
+	free(t);
+	/*
+	 * Loading a session parses the kernel's BTF (megabytes, freed once
+	 * loaded): give freed memory back now, so that RSS says what serve
+	 * holds rather than how fragmented its heap got.
+	 */
+	malloc_trim(0);
+}
+
+static struct session_cfg session_cfg_of(const struct opts *o, int pid)
+{
+	return (struct session_cfg){
+		.target_pid = pid,
+		.holds = o->holds,
+		.gil = o->gil,
+		.gil_mode = o->gil_mode,
+		.max_threads = (uint32_t)o->max_threads,
+		.btf_path = o->btf_path,
+	};
+}
+
+/* Trace process pid: its own session, attached and seeded. 0, or -errno with err said. */
+static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t errlen)
+{
+	const struct opts *o = sv->o;
+	struct session_cfg cfg = session_cfg_of(o, pid);
+	struct starget *t = calloc(1, sizeof(*t)), **slot;
+	long seeded;
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	t->by_comm = by_comm;
+	t->target.pidfd = -1;
+	ret = target_attach(&t->target, pid, err, errlen);
+	if (!ret)
+		ret = session_open(&t->session, &cfg, err, errlen);
+	if (!ret)
+		ret = session_attach(t->session, err, errlen);
+	t->meta.trace_start_ns = mono_ns();
+	t->meta.trace_start_real_ns = real_ns();
+	seeded = ret ? ret : session_seed(t->session, err, errlen);
+	if (seeded == 0) {
+		snprintf(err, errlen, "pid %d exited before tracing started", pid);
+		seeded = -ESRCH;
+	}
+	slot = seeded > 0 ? vec_push(sv->targets, sv->ntargets, sv->targets_cap) : NULL;
+	if (!slot) {
+		target_free(t);
+		return seeded > 0 ? -ENOMEM : (int)seeded;
+	}
+	*slot = t;
+	t->meta.version = CONTRACE_VERSION;
+	memcpy(t->meta.kernel, sv->kernel, sizeof(t->meta.kernel));
+	memcpy(t->meta.hostname, sv->hostname, sizeof(t->meta.hostname));
+	t->meta.ncpus = sys_ncpus();
+	t->meta.target_pid = t->target.pid;
+	t->meta.locks = true;
+	t->meta.holds = o->holds;
+	t->meta.exit_status = -1;
+	session_holds_ready(t->session, true);
+	session_refresh(t->session);
+	log_info("tracing pid %d (%ld threads)", t->target.pid, seeded);
+	return 0;
+}
+
+static void target_remove(struct serve *sv, size_t i)
+{
+	log_info("pid %d exited: its probes removed", sv->targets[i]->target.pid);
+	target_free(sv->targets[i]);
+	sv->targets[i] = sv->targets[--sv->ntargets];
+	sv->exited++;
+}
+
+static bool traced(const struct serve *sv, int pid)
+{
+	for (size_t i = 0; i < sv->ntargets; i++)
+		if (sv->targets[i]->target.pid == pid)
+			return true;
+	return false;
+}
+
+static bool comm_wanted(const struct opts *o, int pid)
+{
+	char comm[32];
+
+	if (!o->ncomms || proc_comm(pid, 0, comm, sizeof(comm)))
+		return false;
+	for (size_t i = 0; i < o->ncomms; i++)
+		if (!strcmp(comm, o->comms[i]))
+			return true;
+	return false;
+}
+
+static bool exe_wanted(const struct opts *o, int pid)
+{
+	char path[64], exe[4096];
+	ssize_t n;
+
+	if (!o->nexes)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	for (size_t i = 0; i < o->nexes; i++)
+		if (!strcmp(exe, o->exes[i]))
+			return true;
+	return false;
+}
+
+/* Is cgroup path `cg` at `want` or below it? */
+static bool cgroup_under(const char *cg, const char *want)
+{
+	size_t n = strlen(want);
+
+	while (n > 1 && want[n - 1] == '/')
+		n--;
+	if (n == 1)
+		return true; /* the root: everything */
+	return !strncmp(cg, want, n) && (cg[n] == '\0' || cg[n] == '/');
+}
+
+/* Its cgroup v2 path (the "0::" line of /proc/PID/cgroup) at or below a --cgroup. */
+static bool cgroup_wanted(const struct opts *o, int pid)
+{
+	char path[64], line[4096];
+	bool found = false;
+	FILE *f;
+
+	if (!o->ncgroups)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		for (size_t i = 0; i < o->ncgroups && !found; i++)
+			found = cgroup_under(line + 3, o->cgroups[i]);
+	}
+	fclose(f);
+	return found;
+}
+
+/* A process that --comm, --exe or --cgroup selects (never a kernel thread). */
+static bool wanted(const struct opts *o, int pid)
+{
+	struct proc_stat st;
+
+	if (!comm_wanted(o, pid) && !exe_wanted(o, pid) && !cgroup_wanted(o, pid))
+		return false;
+	return !proc_read_stat(pid, 0, &st) && !(st.flags & PROC_PF_KTHREAD) && st.state != 'Z';
+}
+
+/* A selected process that could not be traced: remembered (not retried) while it lives. */
+static bool failed_before(struct serve *sv, int pid, bool *alive, size_t nold)
+{
+	for (size_t i = 0; i < nold; i++)
+		if (sv->failed[i] == pid) {
+			alive[i] = true;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Forget failed processes not seen in this scan (alive[i] for the first
+ * nold, which were there before it): the list lasts no longer than they.
+ */
+static void failed_prune(struct serve *sv, const bool *alive, size_t nold)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < sv->nfailed; i++)
+		if (i >= nold || alive[i])
+			sv->failed[k++] = sv->failed[i];
+	sv->nfailed = k;
+}
+
+static void try_comm(struct serve *sv, int pid)
+{
+	char err[512];
+	int *f;
+
+	if (target_add(sv, pid, true, err, sizeof(err)) == 0)
+		return;
+	log_warn("cannot trace pid %d: %s", pid, err);
+	sv->attach_failures++;
+	f = vec_push(sv->failed, sv->nfailed, sv->failed_cap);
+	if (f)
+		*f = pid;
+}
+
+/*
+ * --comm, --exe, --cgroup: trace a process they select that is not traced
+ * yet. One per call: a load takes 100-300 ms (seconds on a loaded
+ * machine), and a scrape must not wait for a dozen of them. True if more
+ * are waiting: call again once the clients have been served.
+ */
+static bool scan_comms(struct serve *sv)
+{
+	bool loaded = false, more = false;
+	bool *alive = calloc(sv->nfailed + 1, sizeof(*alive));
+	size_t nfailed = sv->nfailed;
+	struct dirent *de;
+	DIR *d;
+
+	if (!alive || !(d = opendir("/proc"))) {
+		free(alive);
+		return false;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == getpid() || traced(sv, (int)pid))
+			continue;
+		if (!wanted(sv->o, (int)pid) || failed_before(sv, (int)pid, alive, nfailed))
+			continue;
+		/* The pass goes on to the end: failed_prune() needs to see them all. */
+		if (loaded) {
+			more = true;
+			continue;
+		}
+		try_comm(sv, (int)pid);
+		loaded = true;
+	}
+	closedir(d);
+	failed_prune(sv, alive, nfailed);
+	free(alive);
+	return more;
+}
+
+/* Fold the final report of an ended session of t into its carry. 0, or -errno. */
+static int carry_session(struct serve *sv, struct starget *t, struct session *old)
+{
+	struct prom_cfg cfg = { .max_threads = (size_t)sv->o->max_series,
+				.max_locks = (size_t)sv->o->max_series };
+	struct snapshot snap;
+	struct report r;
+	int ret;
+
+	ret = session_snapshot(old, &snap);
+	if (ret)
+		return ret;
+	session_meta(old, &t->meta, t->gil, GIL_MAX_PROCS);
+	ret = model_build(&r, &t->meta, &snap, NULL);
+	if (!ret) {
+		ret = prom_carry_fold(&t->carry, &r, &cfg);
+		model_free(&r);
+	}
+	snapshot_free(&snap);
+	return ret;
+}
+
+/*
+ * Replace t's session by a new one: every thread takes a slot for its
+ * session's life, so a process that keeps creating threads would fill the
+ * table, and its exited threads' entries are only given back with the
+ * session. The new one is loaded first; the old one is detached just
+ * before the new one attaches and seeds (a gap of milliseconds, not
+ * counted), and its totals are carried into t's series. False if t is gone.
+ */
+static bool replace_session(struct serve *sv, struct starget *t)
+{
+	struct session_cfg cfg = session_cfg_of(sv->o, t->target.pid);
+	struct session *old = t->session, *s;
+	uint64_t start, start_real;
+	char err[512];
+	long seeded;
+	int ret;
+
+	ret = session_open(&s, &cfg, err, sizeof(err));
+	if (ret) {
+		log_warn("pid %d: cannot replace its full session: %s", t->target.pid, err);
+		t->retry_ns = mono_ns() + 60 * 1000000000ULL;
+		return true;
+	}
+	session_detach(old);
+	ret = session_attach(s, err, sizeof(err));
+	start = mono_ns();
+	start_real = real_ns();
+	seeded = ret ? ret : session_seed(s, err, sizeof(err));
+	/* The old session's report with its own start: its window is its life. */
+	if (carry_session(sv, t, old))
+		log_warn("pid %d: the counts of its replaced session are lost", t->target.pid);
+	session_close(old);
+	malloc_trim(0); /* as in target_free() */
+	t->meta.trace_start_ns = start;
+	t->meta.trace_start_real_ns = start_real;
+	t->session = s;
+	sv->replaced++;
+	if (seeded <= 0)
+		return false; /* exited meanwhile (or cannot be traced any more) */
+	session_holds_ready(s, true);
+	session_refresh(s);
+	log_info("pid %d: session replaced (%ld threads)", t->target.pid, seeded);
+	return true;
+}
+
+/*
+ * Sessions half full of thread slots are replaced (see replace_session),
+ * one per call, so that a scrape waits for one load at most.
+ */
+static void replace_full(struct serve *sv)
+{
+	uint64_t now = mono_ns();
+
+	for (size_t i = sv->ntargets; i-- > 0;) {
+		struct starget *t = sv->targets[i];
+		uint32_t max, used = session_slots_used(t->session, &max);
+
+		if (used < max / 2 || now < t->retry_ns)
+			continue;
+		if (!replace_session(sv, t))
+			target_remove(sv, i);
+		return;
+	}
+}
+
+/* The metrics of contrace serve itself. */
+static void write_self(FILE *f, const struct serve *sv)
+{
+	prom_family(f, "contrace_targets", "gauge", "Processes traced now");
+	fprintf(f, "contrace_targets %zu\n", sv->ntargets);
+	prom_family(f, "contrace_targets_exited_total", "counter",
+		    "Traced processes that exited: their probes and maps were released");
+	fprintf(f, "contrace_targets_exited_total %llu\n", (unsigned long long)sv->exited);
+	prom_family(
+		f, "contrace_attach_failures_total", "counter",
+		"Processes selected by --comm, --exe or --cgroup that could not be traced (said on stderr)");
+	fprintf(f, "contrace_attach_failures_total %llu\n",
+		(unsigned long long)sv->attach_failures);
+	prom_family(f, "contrace_sessions_replaced_total", "counter",
+		    "Sessions replaced for want of thread slots (their counts carried on)");
+	fprintf(f, "contrace_sessions_replaced_total %llu\n", (unsigned long long)sv->replaced);
+	prom_family(f, "contrace_scrapes_total", "counter", "Scrapes of /metrics answered");
+	fprintf(f, "contrace_scrapes_total %llu\n", (unsigned long long)sv->scrapes);
+	prom_family(f, "contrace_last_scrape_duration_seconds", "gauge",
+		    "Time the previous scrape took to read the probes and write the metrics");
+	fputs("contrace_last_scrape_duration_seconds ", f);
+	prom_seconds(f, sv->scrape_ns);
+	fputc('\n', f);
+}
+
+/* One target's report since its tracing began, into r. 0, or -errno. */
+static int target_report(struct starget *t, struct snapshot *snap, struct report *r)
+{
+	int ret = session_snapshot(t->session, snap);
+
+	if (ret)
+		return ret;
+	session_meta(t->session, &t->meta, t->gil, GIL_MAX_PROCS);
+	ret = model_build(r, &t->meta, snap, NULL);
+	if (ret)
+		snapshot_free(snap);
+	return ret;
+}
+
+/* The body of /metrics into *buf (malloc'd). 0, or -errno. */
+static int scrape(struct serve *sv, char **buf, size_t *len)
+{
+	size_t n = sv->ntargets, done = 0;
+	struct snapshot *snaps = calloc(n + 1, sizeof(*snaps));
+	struct report *reps = calloc(n + 1, sizeof(*reps));
+	struct prom_target *rp = calloc(n + 1, sizeof(*rp));
+	struct prom_cfg cfg = { .max_threads = (size_t)sv->o->max_series,
+				.max_locks = (size_t)sv->o->max_series };
+	uint64_t t0 = mono_ns();
+	FILE *f = NULL;
+	int ret = -ENOMEM;
+
+	if (!snaps || !reps || !rp || !(f = open_memstream(buf, len)))
+		goto out;
+	ret = 0;
+	for (size_t i = 0; i < n && !ret; i++) {
+		/* A process exiting meanwhile still has its maps: it reports until it is reaped. */
+		ret = target_report(sv->targets[i], &snaps[done], &reps[done]);
+		if (!ret) {
+			rp[done].r = &reps[done];
+			rp[done].carry = sv->targets[i]->carry;
+			done++;
+		}
+	}
+	if (!ret)
+		ret = prom_write(f, rp, done, &cfg);
+	sv->scrape_ns = mono_ns() - t0;
+	sv->scrapes++;
+	if (!ret)
+		write_self(f, sv);
+	if (fclose(f) && !ret)
+		ret = -EIO;
+	f = NULL;
+out:
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < done; i++) {
+		model_free(&reps[i]);
+		snapshot_free(&snaps[i]);
+	}
+	free(snaps);
+	free(reps);
+	free(rp);
+	return ret;
+}
+
+/* The response to send on c: a head and maybe a body (free'd here). */
+static void respond(struct conn *c, int status, const char *type, char *body, size_t blen,
+		    bool head_only)
+{
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+
+	if (f) {
+		fprintf(f,
+			"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			"Connection: close\r\n%s\r\n",
+			status, http_reason(status), type, blen,
+			status == 405 ? "Allow: GET, HEAD\r\n" : "");
+		if (!head_only && blen)
+			fwrite(body, 1, blen, f);
+		if (fclose(f)) {
+			free(out);
+			out = NULL;
+			n = 0;
+		}
+	}
+	free(body);
+	c->out = out;
+	c->nout = out ? n : 0;
+	c->sent = 0;
+}
+
+static void respond_text(struct conn *c, int status, const char *text, bool head_only)
+{
+	respond(c, status, "text/plain; charset=utf-8", strdup(text), strlen(text), head_only);
+}
+
+/* Route a complete request. */
+static void handle(struct serve *sv, struct conn *c, const struct http_req *r)
+{
+	char msg[128], *body = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (r->status) {
+		snprintf(msg, sizeof(msg), "%d %s\n", r->status, http_reason(r->status));
+		respond_text(c, r->status, msg, false);
+	} else if (!strcmp(r->path, "/metrics")) {
+		ret = scrape(sv, &body, &len);
+		if (ret) {
+			free(body);
+			log_error("scrape failed: %s", strerror(-ret));
+			respond_text(c, 500, "scrape failed\n", r->head);
+			return;
+		}
+		respond(c, 200, PROM_CONTENT_TYPE, body, len, r->head);
+	} else if (!strcmp(r->path, "/healthz")) {
+		snprintf(msg, sizeof(msg), "ok: %zu processes traced\n", sv->ntargets);
+		respond_text(c, 200, msg, r->head);
+	} else {
+		respond_text(c, 404, "not found: try /metrics or /healthz\n", r->head);
+	}
+}
+
+static void conn_close(struct serve *sv, size_t i)
+{
+	close(sv->conns[i].fd);
+	free(sv->conns[i].out);
+	sv->conns[i] = sv->conns[--sv->nconns];
+}
+
+static void accept_conns(struct serve *sv)
+{
+	int fd;
+
+	while ((fd = accept4(sv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct conn *c;
+
+		/* Full: the newcomer is turned away, those being served go on. */
+		if (sv->nconns == MAX_CONNS) {
+			close(fd);
+			continue;
+		}
+		c = &sv->conns[sv->nconns++];
+		memset(c, 0, offsetof(struct conn, in));
+		c->fd = fd;
+		c->out = NULL;
+		c->nout = c->sent = 0;
+		c->deadline = mono_ns() + CONN_TIMEOUT_MS * 1000000ULL;
+	}
+}
+
+/* Read what c sent, or send it what is due. False when c is done with. */
+static bool conn_io(struct serve *sv, struct conn *c, short revents)
+{
+	struct http_req r;
+	ssize_t n;
+
+	if (c->out) {
+		n = send(c->fd, c->out + c->sent, c->nout - c->sent, MSG_NOSIGNAL);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		c->sent += (size_t)n;
+		return c->sent < c->nout;
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return true;
+	n = recv(c->fd, c->in + c->nin, sizeof(c->in) - c->nin, 0);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n == 0)
+		return false; /* gone before its request was complete */
+	c->nin += (size_t)n;
+	if (!http_parse(c->in, c->nin, &r))
+		return true;
+	handle(sv, c, &r);
+	c->deadline = mono_ns() + CONN_TIMEOUT_MS * 1000000ULL;
+	return c->out != NULL;
+}
+
+static int64_t ms_until(uint64_t now, uint64_t t)
+{
+	return t > now ? (int64_t)((t - now + 999999) / 1000000) : 0;
+}
+
+/* The poll set: signals, listener, clients, then each target's pidfd and events. */
+static size_t poll_set(struct serve *sv, struct pollfd *fds)
+{
+	size_t n = 0;
+
+	fds[n++] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
+	fds[n++] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
+	for (size_t i = 0; i < sv->nconns; i++)
+		fds[n++] = (struct pollfd){ .fd = sv->conns[i].fd,
+					    .events = sv->conns[i].out ? POLLOUT : POLLIN };
+	for (size_t i = 0; i < sv->ntargets; i++) {
+		fds[n++] = (struct pollfd){ .fd = sv->targets[i]->target.pidfd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = session_events_fd(sv->targets[i]->session),
+					    .events = POLLIN };
+	}
+	return n;
+}
+
+/* After poll: clients first (in the order polled), then targets. */
+static void poll_done(struct serve *sv, const struct pollfd *fds, size_t nconns, size_t ntargets)
+{
+	uint64_t now = mono_ns();
+
+	for (size_t i = nconns; i-- > 0;)
+		if ((fds[2 + i].revents && !conn_io(sv, &sv->conns[i], fds[2 + i].revents)) ||
+		    now > sv->conns[i].deadline)
+			conn_close(sv, i);
+	for (size_t i = ntargets; i-- > 0;) {
+		const struct pollfd *p = &fds[2 + nconns + 2 * i];
+
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			target_remove(sv, i);
+			continue;
+		}
+		if ((p[1].revents & POLLIN) && session_consume_events(sv->targets[i]->session))
+			session_refresh(sv->targets[i]->session);
+	}
+	if (fds[1].revents & POLLIN)
+		accept_conns(sv);
+}
+
+/* Are processes selected by what they are (scanned for), not only by -p? */
+static bool selecting(const struct opts *o)
+{
+	return o->ncomms || o->nexes || o->ncgroups;
+}
+
+static int serve_loop(struct serve *sv)
+{
+	uint64_t now = mono_ns(), next_refresh = now, next_scan = now;
+	struct pollfd *fds = NULL;
+	size_t cap = 0;
+
+	for (;;) {
+		size_t n, nconns, ntargets;
+		int64_t timeout;
+
+		now = mono_ns();
+		if (selecting(sv->o) && now >= next_scan) {
+			/* More to load: after the clients waiting now are served. */
+			next_scan = mono_ns() + (scan_comms(sv) ? 0 : SCAN_MS * 1000000ULL);
+		}
+		if (now >= next_refresh) {
+			replace_full(sv);
+			for (size_t i = 0; i < sv->ntargets; i++)
+				session_refresh(sv->targets[i]->session);
+			next_refresh = mono_ns() + REFRESH_MS * 1000000ULL;
+		}
+		nconns = sv->nconns;
+		ntargets = sv->ntargets;
+		if (vec_reserve(fds, cap, 2 + nconns + 2 * ntargets)) {
+			free(fds);
+			return -ENOMEM;
+		}
+		n = poll_set(sv, fds);
+		timeout = ms_until(mono_ns(), next_refresh);
+		if (selecting(sv->o) && ms_until(mono_ns(), next_scan) < timeout)
+			timeout = ms_until(mono_ns(), next_scan);
+		if (poll(fds, n, (int)timeout) < 0 && errno != EINTR) {
+			free(fds);
+			return -errno;
+		}
+		if (fds[0].revents & POLLIN)
+			break;
+		poll_done(sv, fds, nconns, ntargets);
+	}
+	free(fds);
+	return 0;
+}
+
+/* -p targets, all or nothing: a pid that cannot be traced is an error at start. */
+static int add_pids(struct serve *sv)
+{
+	char err[512];
+
+	for (size_t i = 0; i < sv->o->npids; i++) {
+		if (traced(sv, sv->o->pids[i]))
+			continue;
+		if (target_add(sv, sv->o->pids[i], false, err, sizeof(err))) {
+			log_error("%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void serve_free(struct serve *sv)
+{
+	while (sv->nconns)
+		conn_close(sv, sv->nconns - 1);
+	for (size_t i = 0; i < sv->ntargets; i++)
+		target_free(sv->targets[i]);
+	free(sv->targets);
+	free(sv->failed);
+	if (sv->lfd >= 0)
+		close(sv->lfd);
+	if (sv->sigfd >= 0)
+		close(sv->sigfd);
+}
+
+int serve_cmd(const struct opts *o)
+{
+	static struct serve sv; /* large: the clients' buffers */
+	int ret, code = 1;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.o = o;
+	sv.sigfd = sv.lfd = -1;
+	sv.sigfd = stopsig_fd();
+	if (sv.sigfd < 0) {
+		fprintf(stderr, "contrace: cannot set up signal handling: %s\n",
+			strerror(-sv.sigfd));
+		return 1;
+	}
+	log_verbosity = o->verbose > 1 ? 2 : o->verbose;
+	session_log_libbpf();
+	signal(SIGPIPE, SIG_IGN);
+	if (!kernel_may_trace()) {
+		log_error(
+			"permission denied: contrace must run as root (or with CAP_BPF and CAP_PERFMON)");
+		goto out;
+	}
+	kernel_release(sv.kernel, sizeof(sv.kernel));
+	if (gethostname(sv.hostname, sizeof(sv.hostname)))
+		strcpy(sv.hostname, "unknown");
+	sv.hostname[sizeof(sv.hostname) - 1] = '\0';
+	sv.lfd = listen_on(o->listen);
+	if (sv.lfd < 0 || add_pids(&sv))
+		goto out;
+	/* Scripts and service managers wait for this line: the metrics are being served. */
+	fprintf(stderr, "contrace: serving metrics on http://%s/metrics (%zu processes)\n",
+		o->listen, sv.ntargets);
+	ret = serve_loop(&sv);
+	if (ret)
+		log_error("serving failed: %s", strerror(-ret));
+	else
+		code = 0;
+out:
+	serve_free(&sv);
+	return code;
+}
