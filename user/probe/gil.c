@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "model/gil.h"
 #include "probe/bpfmap.h"
 #include "probe/elfsym.h"
 #include "probe/gil.h"
@@ -113,24 +114,12 @@ static bool gil_valid(int pid, uint64_t addr, uint64_t *interval)
 	return true;
 }
 
-/*
- * Where the GIL is: the table's offset for the version; for a version the
- * table does not know, any of the table's offsets whose struct looks right.
- * 0 until the interpreter has set its runtime up (then asked again).
- */
+/* Where the GIL is (a supported version); 0 until the interpreter has set its runtime up. */
 static uint64_t find_gil(int pid, const char *version, uint64_t runtime, uint64_t *interval)
 {
-	static const char *const versions[] = { "3.8", "3.9", "3.11", "3.12", "3.13" };
 	uint64_t off = gil_runtime_offset(version);
 
-	if (off)
-		return gil_valid(pid, runtime + off, interval) ? runtime + off : 0;
-	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
-		off = gil_runtime_offset(versions[i]);
-		if (gil_valid(pid, runtime + off, interval))
-			return runtime + off;
-	}
-	return 0;
+	return off && gil_valid(pid, runtime + off, interval) ? runtime + off : 0;
 }
 
 /*
@@ -560,6 +549,16 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		snprintf(p->info.why, sizeof(p->info.why), "free-threaded build: no GIL");
 		return 1;
 	}
+	/*
+	 * 2.7, 3.6 and 3.7 keep the GIL elsewhere with other fields (3.6 was
+	 * read as "held 42.9%" from the wrong struct); 3.14 is not known yet.
+	 */
+	if (!gil_version_supported(p->info.version)) {
+		snprintf(p->info.why, sizeof(p->info.why),
+			 "CPython %s: GIL analysis not supported (" GIL_VERSIONS " are)",
+			 p->info.version);
+		return 1;
+	}
 	return gil_probe(g, p, &in, err, errlen);
 }
 
@@ -618,12 +617,14 @@ out:
 bool gil_parse_name(const char *base, char *version, size_t len, bool *free_threaded)
 {
 	const char *p = base;
-	int minor = 0, digits = 0;
+	int major, minor = 0, digits = 0;
 
 	if (!strncmp(p, "lib", 3))
 		p += 3;
-	if (strncmp(p, "python3.", 8))
+	/* python2.7 too: named in the report as a version not supported. */
+	if (strncmp(p, "python3.", 8) && strncmp(p, "python2.", 8))
 		return false;
+	major = p[6] - '0';
 	p += 8;
 	while (isdigit((unsigned char)*p) && digits < 3) {
 		minor = minor * 10 + (*p++ - '0');
@@ -637,7 +638,7 @@ bool gil_parse_name(const char *base, char *version, size_t len, bool *free_thre
 	/* python3.11, python3.11d, libpython3.11.so.1.0, libpython3.7m.so */
 	if (*p && *p != '.' && *p != 'd' && *p != 'm')
 		return false;
-	snprintf(version, len, "3.%d", minor);
+	snprintf(version, len, "%d.%d", major, minor);
 	return true;
 }
 
