@@ -44,20 +44,33 @@ def role_threads(proc, n):
     return [t for t in proc["threads"] if t["gil"] and t["tid"] != proc["pid"]][:n]
 
 
+def want_tier(python, gil):
+    """The tier a --gil option gives: tier C by default (no uprobes); with
+    --gil=uprobe, take_gil/drop_gil where the interpreter has the symbols
+    (tier A), else the C library's calls (tier B)."""
+    if gil in ((), ("--gil=futex",)):
+        return "futex"
+    if gil == ("--gil=libc",):
+        return "libc"
+    return "uprobes" if has_gil_symbols(python) else "libc"
+
+
 def test_tiers_of_installed_interpreters():
-    """Which tier each interpreter gets (printed; the tests below skip the rest)."""
+    """Which tier each interpreter gets, by default and with --gil=uprobe
+    (printed; the tests below skip the rest)."""
     rows = []
     for label, python in PYTHONS:
-        proc, _ = run_phase(python, "sleep", n=1, ms=100)
-        g = proc["gil"]
-        assert g is not None, label
-        assert g["version"] == "%d.%d" % version_of(python)
-        assert not g["free_threaded"]
-        # Symbols: take_gil/drop_gil (tier A); else the C library's calls (B).
-        want = "uprobes" if has_gil_symbols(python) else "libc"
-        assert g["tier"] == want, (label, g["why"])
-        assert g["why"] == "" and g["address"]
-        rows.append(f"{label}: {g['tier']}" + (f" ({g['why']})" if g["why"] else ""))
+        for gil in ((), ("--gil=uprobe",)):
+            proc, stderr = run_phase(python, "sleep", n=1, ms=100, gil=gil)
+            g = proc["gil"]
+            assert g is not None, label
+            assert g["version"] == "%d.%d" % version_of(python)
+            assert not g["free_threaded"]
+            assert g["tier"] == want_tier(python, gil), (label, g["why"])
+            assert g["why"] == "" and g["address"]
+            # The uprobe tiers say their cost once; the default has none to say.
+            assert stderr.count("add about") == (1 if gil else 0), stderr
+            rows.append(f"{label}{gil}: {g['tier']}")
     print("tiers:", "; ".join(rows))
     assert rows
 
@@ -68,12 +81,13 @@ def test_not_python_has_no_gil():
 
 
 A_TIER = [(label, python) for label, python in PYTHONS if has_gil_symbols(python)]
-# Every interpreter, each with the tier auto picks, and with tier C (no
-# uprobes); and pyenv 3.11 with tier B forced.
+# Every interpreter, with the default (tier C, no uprobes) and with the
+# uprobe tiers (A, or B where there are no symbols); and pyenv 3.11 with
+# tier B forced.
 ALL = [(label, python, ()) for label, python in PYTHONS]
 ALL += [(label + "-libc", python, ("--gil=libc",)) for label, python in A_TIER
         if "3.11" in label]
-ALL += [(label + "-futex", python, ("--gil=futex",)) for label, python in PYTHONS]
+ALL += [(label + "-uprobe", python, ("--gil=uprobe",)) for label, python in PYTHONS]
 IDS = [label for label, _, _ in ALL]
 
 
@@ -81,9 +95,7 @@ IDS = [label for label, _, _ in ALL]
 def test_cpu_bound_threads_are_serialised(label, python, gil):
     proc, _ = run_phase(python, "cpu", ms=1500, gil=gil)
     g = proc["gil"]
-    assert g["tier"] == ("futex" if gil == ("--gil=futex",) else
-                         "libc" if gil else
-                         "uprobes" if has_gil_symbols(python) else "libc"), g["why"]
+    assert g["tier"] == want_tier(python, gil), g["why"]
     assert g["address"] and g["switch_interval_us"] == 5000
     workers = role_threads(proc, 4)
     assert len(workers) == 4
@@ -240,7 +252,7 @@ def test_multiprocessing_one_gil_per_process(label, python):
     parent, children = out[0], out[1:]
     assert parent["gil"] is not None
     tier = parent["gil"]["tier"]
-    assert tier in ("uprobes", "libc"), parent["gil"]["why"]
+    assert tier == "futex", parent["gil"]["why"]
     busy = [c for c in children if c["cpu_ns"] > 0.2e9]
     assert len(busy) >= 2, [(c["pid"], c["cpu_ns"]) for c in children]
     addresses = set()
@@ -280,7 +292,7 @@ def test_long_c_call_holding_the_gil_is_named(label, python, gil):
     # Tier C reads an uncontended take at the thread's next switch-out: the
     # hold's start may be placed up to a time slice late (one run in CI:
     # 8 ms short of a 675 ms call).
-    slack = 20e6 if gil == ("--gil=futex",) else 5e6
+    slack = 20e6 if want_tier(python, gil) == "futex" else 5e6
     hold = t["gil"]["hold_max_ns"]
     assert any(float(cpu) * 1e6 - slack <= hold <= float(ms) * 1e6 + 5e6
                for _, ms, cpu in calls), (hold, calls)
@@ -314,7 +326,7 @@ def test_attach_to_a_running_interpreter(label, python, tmp_path):
         wl.stop()
     (proc,) = report["processes"]
     g = proc["gil"]
-    assert g["tier"] == ("uprobes" if has_gil_symbols(python) else "libc"), g["why"]
+    assert g["tier"] == "futex", g["why"]
     cpu = [t for t in proc["threads"] if wl.threads.get(t["tid"]) == "cpu"]
     assert len(cpu) == 2
     for t in cpu:
@@ -423,3 +435,4 @@ def test_unsupported_versions_are_refused(label, python, tmp_path):
             "switch_interval_us"}
     assert all(v is None for k, v in g.items() if k not in head), g
     assert len(proc["threads"]) >= 4 and all(t["gil"] is None for t in proc["threads"])
+

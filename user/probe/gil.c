@@ -122,6 +122,32 @@ static uint64_t find_gil(int pid, const char *version, uint64_t runtime, uint64_
 	return off && gil_valid(pid, runtime + off, interval) ? runtime + off : 0;
 }
 
+/* No uprobes: --gil=futex, and the default. */
+static bool futex_only(const struct gil *g)
+{
+	return g->mode == GIL_AUTO || g->mode == GIL_FUTEX;
+}
+
+/*
+ * The uprobe tiers' price, once (as --holds does): each GIL release and
+ * re-take of the target goes through 3 (tier A) or 5 (tier B) uprobe hits
+ * (docs/performance.md, "CPython's GIL": +1.83 and +5.08 us per os.read).
+ */
+static void say_cost(struct gil *g, const struct gil_proc *p)
+{
+	if (g->cost_said)
+		return;
+	g->cost_said = true;
+	if (p->info.tier == RPT_GIL_UPROBES)
+		log_warn(
+			"--gil: uprobes on take_gil and drop_gil in %s add about 1.8 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run several times slower; measured on a VM); the default (futex) adds nothing",
+			p->info.file, p->info.pid);
+	else
+		log_warn(
+			"--gil: uprobes in the C library's pthread_mutex_lock, pthread_mutex_unlock and pthread_cond_signal add about 5 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run many times slower; measured on a VM); the default (futex) adds nothing",
+			p->info.pid);
+}
+
 /*
  * A uprobe for process pid. The kernel places it in the memory of the
  * thread it is attached to: a live one (a main thread that has exited has
@@ -270,6 +296,7 @@ static int attach_tier_b(struct gil *g, struct gil_proc *p, char *err, size_t er
 		goto out;
 	tfile_close(&f);
 	p->info.tier = RPT_GIL_LIBC;
+	say_cost(g, p);
 	p->info.why[0] = 0;
 	return 0;
 out:
@@ -317,16 +344,16 @@ out:
 	return ret;
 }
 
-/* Tier B, or where it cannot be (--gil=auto), tier C. 1, or -1 with err said. */
+/* Tier B, or where it cannot be (--gil=uprobe), tier C; tier C by default. 1, or -1 with err said. */
 static int attach_stripped(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
 {
 	char why[sizeof(p->info.why)];
 
-	if (g->mode == GIL_FUTEX)
+	if (futex_only(g))
 		return attach_tier_c(g, p, err, errlen) ? -1 : 1;
 	if (!attach_tier_b(g, p, err, errlen))
 		return 1;
-	if (g->mode != GIL_AUTO)
+	if (g->mode != GIL_UPROBE)
 		return -1;
 	snprintf(why, sizeof(why), "%s", p->info.why);
 	if (!attach_tier_c(g, p, err, errlen)) {
@@ -422,8 +449,7 @@ static int gil_place(struct gil *g, struct gil_proc *p, const struct tfile *f,
 {
 	int ret = 1;
 
-	if (g->mode == GIL_LIBC || g->mode == GIL_FUTEX ||
-	    (g->mode == GIL_AUTO && (!syms->take[0] || !syms->drop))) {
+	if (g->mode != GIL_UPROBE || !syms->take[0] || !syms->drop) {
 		/* Tiers B and C: need the GIL's address, which may come at a later refresh. */
 		snprintf(p->info.why, sizeof(p->info.why), "%s",
 			 syms->runtime ? "the GIL was not found in the process's memory" :
@@ -441,9 +467,6 @@ static int gil_place(struct gil *g, struct gil_proc *p, const struct tfile *f,
 			 */
 			mark_gil(g, p);
 		}
-	} else if (!syms->take[0] || !syms->drop) {
-		snprintf(p->info.why, sizeof(p->info.why),
-			 "%s has no take_gil/drop_gil symbols (stripped build)", p->info.file);
 	} else {
 		ret = attach_tier_a(g, p, f->probe_path, e, syms);
 		if (ret) {
@@ -452,6 +475,7 @@ static int gil_place(struct gil *g, struct gil_proc *p, const struct tfile *f,
 			snprintf(p->info.why, sizeof(p->info.why), "%s", err);
 		} else {
 			p->info.tier = RPT_GIL_UPROBES;
+			say_cost(g, p);
 			ret = 1;
 			/* Full table: only forks of this process start out unseen. */
 			mark_gil(g, p);
