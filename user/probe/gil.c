@@ -208,9 +208,13 @@ static int want_signal(const char *name, const GElf_Sym *sym, int hidden, void *
  */
 static int mark_gil(struct gil *g, const struct gil_proc *p)
 {
-	struct ct_gil_addrs a = { .futex = p->info.tier == RPT_GIL_FUTEX };
+	struct ct_gil_addrs a = { 0 };
 	uint32_t tgid = (uint32_t)p->info.pid;
 
+	/* The forced switch requests counted so far stay (holds compare them). */
+	if (bpf_map_lookup_elem(g->addrs_fd, &tgid, &a))
+		a.asks = 0;
+	a = (struct ct_gil_addrs){ .futex = p->info.tier == RPT_GIL_FUTEX, .asks = a.asks };
 	if (p->info.addr) {
 		a.mutex = p->info.addr + 80;
 		a.cond = p->info.addr + 32;
