@@ -5,7 +5,9 @@ parallel with it released; against what the kernel counted (/proc) and what
 the workload did (its loop counts)."""
 import json
 import os
+import signal
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -482,3 +484,50 @@ def test_json_pool_long_holds_agree(label, python, tmp_path):
         return {int(v.split()[1]) for v in report["processes"][0]["gil"]["verdicts"]
                 if "held the GIL for" in v}
     assert named(rc) <= named(ru), (pc["gil"]["verdicts"], pu["gil"]["verdicts"])
+
+
+def verdict_kinds(gil):
+    """The verdicts without their figures: what each says, not how much."""
+    import re
+    return sorted(re.sub(r"[0-9][0-9.,]*", "#", v.split(":")[0]) for v in gil["verdicts"])
+
+
+AGREE = [(l, p) for l, p in PYTHONS if "3.12" in l or "3.8" in l]
+
+
+@pytest.mark.parametrize("role", ["cpu", "sleep", "zlib"])
+@pytest.mark.parametrize("label,python", AGREE, ids=[l for l, _ in AGREE])
+def test_default_agrees_with_uprobes(label, python, role, tmp_path):
+    """The default (tier C, no uprobes) and --gil=uprobe watching the same
+    run of each GIL workload: held fraction within 0.05, each thread's wait
+    within 10% (or 2% of its time, for threads that barely wait), the same
+    verdicts.
+    The two attach at once, and stop at once: their wall times match."""
+    wl = Phased([python, PYPHASED, f"--{role}", "4", "--ms", "1200"])
+    try:
+        for d in ("u", "c"):
+            (tmp_path / d).mkdir()
+        with ThreadPoolExecutor(2) as pool:
+            u, c = pool.map(lambda a: Attached(wl.pid, *a[0], tmp_path=tmp_path / a[1]),
+                            [(("--gil=uprobe",), "u"), ((), "c")])
+        wl.phase()
+        c.proc.send_signal(signal.SIGINT)
+        ru, rc = u.stop(), c.stop()
+    finally:
+        wl.stop()
+    gu, gc = ru["processes"][0]["gil"], rc["processes"][0]["gil"]
+    assert gu["tier"] == "uprobes" and gc["tier"] == "futex", (gu["why"], gc["why"])
+    # Over the same wall time (one may have begun a little before the other).
+    wall = max(ru["processes"][0]["wall_ns"], rc["processes"][0]["wall_ns"])
+    assert abs(gu["hold_ns"] - gc["hold_ns"]) <= 0.05 * wall, (gu, gc)
+    tu = {t["tid"]: t["gil"] for t in ru["processes"][0]["threads"] if t["gil"]}
+    tc = {t["tid"]: t["gil"] for t in rc["processes"][0]["threads"] if t["gil"]}
+    workers = [tid for tid, r in wl.threads.items() if r == role]
+    assert len(workers) == 4
+    for tid in workers:
+        a, b = tu[tid]["wait_ns"], tc[tid]["wait_ns"]
+        # Short waits (zlib's, between compressions) are dated by the
+        # scheduler events in tier C: 2% of the thread's time for them.
+        life = tu[tid]["hold_ns"] + a + tu[tid]["released"]["total_ns"]
+        assert abs(a - b) <= max(0.1 * a, 0.02 * life), (tid, tu[tid], tc[tid])
+    assert verdict_kinds(gu) == verdict_kinds(gc), (gu["verdicts"], gc["verdicts"])
