@@ -36,19 +36,24 @@ import threading
 import time
 
 
+def run_all(ts):
+    """Start the threads, wait for them all: the nanoseconds it took."""
+    start = time.monotonic_ns()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return time.monotonic_ns() - start
+
+
 def cpu(threads, n):
     def work():
         s = 0
         for i in range(n):
             s += i * i
 
-    ts = [threading.Thread(target=work) for _ in range(threads)]
-    start = time.monotonic()
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    print(f"elapsed {time.monotonic() - start:.6f}", flush=True)
+    ns = run_all([threading.Thread(target=work) for _ in range(threads)])
+    print(f"elapsed {ns / 1e9:.6f}", flush=True)
 
 
 def read(n):
@@ -76,12 +81,7 @@ def pingpong(pairs, n):
     for _ in range(pairs):
         a, b = socket.socketpair()
         ts += [threading.Thread(target=ping, args=(a,)), threading.Thread(target=pong, args=(b,))]
-    start = time.monotonic_ns()
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    print(f"ns_per_roundtrip {(time.monotonic_ns() - start) / (pairs * n):.1f}", flush=True)
+    print(f"ns_per_roundtrip {run_all(ts) / (pairs * n):.1f}", flush=True)
 
 
 def http():
