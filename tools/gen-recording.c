@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A large recording made through contrace's own writer (user/record.c),
+ * A large recording made through contrace's own writer (user/store/record.c),
  * for measuring `contrace report` on it (docs/performance.md):
  *
  *   gen-recording FILE MEGABYTES [THREADS]

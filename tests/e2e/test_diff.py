@@ -332,6 +332,22 @@ def test_many_runs_and_locks_take_no_time(real, tmp_path):
     assert cpu < 10, cpu  # about 1 s under ASan; CPU time: other work on the machine does not count
 
 
+def test_report_of_an_older_version_is_compared(tmp_path):
+    """A baseline JSON of 0.1.0 lacks the figures added since (migrations): diff compares the
+    rest against today's report of the same recording, all unchanged, instead of refusing."""
+    data = os.path.join(ROOT, "tests", "data", "rec-0.1.0")
+    new = tmp_path / "new.json"
+    subprocess.run([CONTRACE, "report", os.path.join(data, "locks-syscalls.ctr"), "-q", "--json",
+                    str(new)], check=True, timeout=60)
+    assert "migrations" in json.loads(new.read_text())["processes"][0]
+    p = subprocess.run([CONTRACE, "diff", "--json", "-", os.path.join(data, "locks-syscalls.json"),
+                        str(new)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    metrics = {m["metric"]: m for m in json.loads(p.stdout)["metrics"]}
+    assert "migrations" not in metrics
+    assert metrics["cpu_ns"]["base"] == metrics["cpu_ns"]["new"] > 0
+
+
 PY312 = sorted(__import__("glob").glob("/root/.pyenv/versions/3.12.*/bin/python3"))[:1]
 
 

@@ -7,10 +7,12 @@ corrupted, reordered and foreign files and non-regular inputs are each a
 one-line error or a truncated report."""
 import json
 import os
+import pathlib
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 
@@ -489,3 +491,43 @@ def test_bool_out_of_range_refused(tmp_path):
     bad = tmp_path / "bool.ctr"
     bad.write_bytes(write_blocks(data[:24], [(t, bytes(b)) for t, b in blks]))
     one_line(report(bad), str(bad), "gil_info.free_threaded: 255 is not a valid value (0 to 1)")
+
+
+def test_report_and_diff_need_no_bpf():
+    """report and diff read files only (no libbpf behind them): as nobody, who may not load
+    BPF, they give root's output byte for byte."""
+    with tempfile.TemporaryDirectory(prefix="contrace-nobody-") as d:
+        shared = pathlib.Path(d)
+        os.chmod(shared, 0o755)
+        run_as_nobody(shared)
+
+
+def run_as_nobody(shared):
+    """The runs of test_report_and_diff_need_no_bpf, in a directory nobody can read."""
+    binary = shared / "contrace"
+    binary.write_bytes(open(CONTRACE, "rb").read())
+    os.chmod(binary, 0o755)
+    data = os.path.join(ROOT, "tests", "data", "rec-0.1.0")
+    for name in ("locks-syscalls.ctr", "demo-intervals.json", "locks-syscalls.json"):
+        (shared / name).write_bytes(open(os.path.join(data, name), "rb").read())
+        os.chmod(shared / name, 0o644)
+    nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+              "--inh-caps=-all", "--bounding-set=-all"]
+    runs = {
+        "report": [str(binary), "report", str(shared / "locks-syscalls.ctr")],
+        "diff": [str(binary), "diff", str(shared / "locks-syscalls.json"),
+                 str(shared / "locks-syscalls.json")],
+        "trace": [str(binary), "-d", "1", "-p", str(os.getpid())],
+    }
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+    for what, argv in runs.items():
+        mine = subprocess.run(nobody + argv, capture_output=True, text=True, timeout=60,
+                              cwd="/", env=env)
+        if what == "trace":
+            # The check is not vacuous: nobody really cannot trace.
+            assert mine.returncode == 1 and "permission denied" in mine.stderr, mine.stderr
+            continue
+        roots = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/",
+                               env=env)
+        assert mine.returncode == roots.returncode == 0, (what, mine.stderr)
+        assert mine.stdout == roots.stdout and mine.stdout, what

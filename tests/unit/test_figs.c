@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The figure table (bpf/figures.def, user/figs.c): what it declares is
+ * The figure table (bpf/figures.def, user/model/figs.c): what it declares is
  * what the JSON schema and the user's documentation say, and the generic
  * operations give each row's window and sum.
  */

@@ -11,21 +11,31 @@
 #include "util/format.h"
 #include "cli/opts.h"
 
-static enum opts_result parse(struct opts *o, char *err, ...)
+/* argv[0], then the arguments up to NULL, parsed as subcommand cmd. */
+static enum opts_result vparse(struct opts *o, enum opts_cmd cmd, char *err, va_list ap)
 {
-	static char *argv[32]; /* o->cmd_argv points into it */
+	static char *argv[32]; /* o->cmd_argv and o->files point into it */
 	int argc = 0;
-	va_list ap;
 	FILE *out = fopen("/dev/null", "w");
 	enum opts_result r;
 
 	argv[argc++] = "contrace";
-	va_start(ap, err);
 	while ((argv[argc] = va_arg(ap, char *)))
 		argc++;
-	va_end(ap);
-	r = opts_parse(o, argc, argv, out, err, 256);
+	r = opts_parse(o, cmd, argc, argv, out, err, 256);
 	fclose(out);
+	return r;
+}
+
+/* The arguments up to NULL, parsed as subcommand cmd. */
+static enum opts_result parse_cmd(struct opts *o, enum opts_cmd cmd, char *err, ...)
+{
+	enum opts_result r;
+	va_list ap;
+
+	va_start(ap, err);
+	r = vparse(o, cmd, err, ap);
+	va_end(ap);
 	return r;
 }
 
@@ -35,11 +45,13 @@ static void test_pid(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(parse(&o, err, "-p", "1234", NULL), OPTS_OK);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-p", "1234", NULL), OPTS_OK);
 	assert_int_equal(o.pid, 1234);
 	assert_int_equal(o.top, OPTS_DEFAULT_TOP);
 	assert_int_equal(o.cmd_argc, 0);
-	assert_int_equal(parse(&o, err, "--pid=42", "-d", "2.5", "-f", "-v", "-v", NULL), OPTS_OK);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "--pid=42", "-d", "2.5", "-f", "-v", "-v",
+				   NULL),
+			 OPTS_OK);
 	assert_int_equal(o.pid, 42);
 	assert_true(o.duration == 2.5);
 	assert_true(o.follow);
@@ -52,7 +64,8 @@ static void test_command(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(parse(&o, err, "--json", "-", "--", "python3", "-c", "pass", NULL),
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "--json", "-", "--", "python3", "-c",
+				   "pass", NULL),
 			 OPTS_OK);
 	assert_int_equal(o.cmd_argc, 3);
 	assert_string_equal(o.cmd_argv[0], "python3");
@@ -60,26 +73,20 @@ static void test_command(void **state)
 	assert_string_equal(o.json_path, "-");
 	assert_null(o.cmd_argv[3]);
 	/* A recording is output enough for -q. */
-	assert_int_equal(parse(&o, err, "-q", "-o", "t.ctr", "-p", "1", NULL), OPTS_OK);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-q", "-o", "t.ctr", "-p", "1", NULL),
+			 OPTS_OK);
 	assert_string_equal(o.output, "t.ctr");
 }
 
 static void expect_error(const char *want, ...)
 {
-	char *argv[32];
 	char err[256];
-	int argc = 0;
 	struct opts o;
 	va_list ap;
-	FILE *out = fopen("/dev/null", "w");
 
-	argv[argc++] = "contrace";
 	va_start(ap, want);
-	while ((argv[argc] = va_arg(ap, char *)))
-		argc++;
+	assert_int_equal(vparse(&o, OPTS_TRACE, err, ap), OPTS_ERROR);
 	va_end(ap);
-	assert_int_equal(opts_parse(&o, argc, argv, out, err, sizeof(err)), OPTS_ERROR);
-	fclose(out);
 	if (!strstr(err, want))
 		fail_msg("error '%s' does not contain '%s'", err, want);
 	assert_null(strchr(err, '\n')); /* one line */
@@ -131,8 +138,8 @@ static void test_help_version(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(parse(&o, err, "--help", NULL), OPTS_EXIT);
-	assert_int_equal(parse(&o, err, "--version", NULL), OPTS_EXIT);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "--help", NULL), OPTS_EXIT);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "--version", NULL), OPTS_EXIT);
 }
 
 static void test_formats(void **state)
@@ -281,18 +288,60 @@ static void test_limits_accepted(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(parse(&o, err, "-p", "4194304", "-d", "0.001", "-i", "0.01", "--top", "0",
-			       "--max-threads", "4194304", "--locks-min-wait", "1000000s", NULL),
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-p", "4194304", "-d", "0.001", "-i",
+				   "0.01", "--top", "0", "--max-threads", "4194304",
+				   "--locks-min-wait", "1000000s", NULL),
 			 OPTS_OK);
 	assert_int_equal(o.pid, 4194304);
 	assert_true(o.duration == 0.001 && o.interval == 0.01 && o.locks_min_wait == 1e6);
-	assert_int_equal(parse(&o, err, "-p", "07", "-d", "1000000000", "--locks-min-wait", "0",
-			       NULL),
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-p", "07", "-d", "1000000000",
+				   "--locks-min-wait", "0", NULL),
 			 OPTS_OK);
 	assert_int_equal(o.pid, 7);
 	assert_true(o.duration == 1e9 && o.locks_min_wait == 0);
-	assert_int_equal(parse(&o, err, "--repeat", "100", "--", "true", NULL), OPTS_OK);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "--repeat", "100", "--", "true", NULL),
+			 OPTS_OK);
 	assert_int_equal(o.repeat, 100);
+}
+
+static void test_subcommands(void **state)
+{
+	struct opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "t.ctr", "-q", "--json", "t.json", "--top",
+				   "3", NULL),
+			 OPTS_OK);
+	assert_int_equal(o.nfiles, 1);
+	assert_string_equal(o.files[0], "t.ctr");
+	assert_int_equal(o.top, 3);
+	/* --top is checked by one rule, whichever subcommand takes it. */
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "t.ctr", "--top", "x", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "invalid --top 'x': expected rows per table"));
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "t.ctr", "-q", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "-q without --json"));
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "a", "b", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "expected one recording"));
+	/* A trace's option is not report's. */
+	assert_int_equal(parse_cmd(&o, OPTS_REPORT, err, "t.ctr", "-p", "1", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "unknown option '-p'"));
+
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "a.json", "--fail-on", "runq_ns>+10%",
+				   "b.json", "--markdown", "-", NULL),
+			 OPTS_OK);
+	assert_int_equal(o.nfiles, 2);
+	assert_string_equal(o.files[1], "b.json");
+	assert_int_equal((int)o.nrules, 1);
+	assert_string_equal(o.rules[0].metric, "runq_ns");
+	assert_string_equal(o.markdown_path, "-");
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "a", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "expected two reports"));
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "a", "b", "--fail-on", "nope", NULL),
+			 OPTS_ERROR);
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "a", "b", "--top", "3", NULL), OPTS_ERROR);
+	assert_non_null(strstr(err, "unknown option '--top'"));
+	assert_int_equal(parse_cmd(&o, OPTS_DIFF, err, "--help", NULL), OPTS_EXIT);
 }
 
 int main(void)
@@ -302,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_errors),	    cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_strict_numbers),
 		cmocka_unit_test(test_limits_said), cmocka_unit_test(test_limits_accepted),
+		cmocka_unit_test(test_subcommands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Opening the files a process maps (user/tfile.c), on this test's own
+ * Opening the files a process maps (user/probe/tfile.c), on this test's own
  * mappings: its C library by its path; and when a maps line's path leads to
  * a FIFO, a device, another file, a procfs magic link or nowhere, the mapped
  * file through /proc/self/map_files, or a one-line error, never a blocked

@@ -54,9 +54,10 @@ def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, check=True, **kw)
 
 
-def traced(cmd, extra=()):
-    """The command under contrace: no report output, -v for its own figures."""
-    return [CONTRACE, "-v", "-q", "--json", "/dev/null", *extra, "--", *cmd]
+def traced(cmd, extra=(), binary=None):
+    """The command under contrace (or another build of it): no report output, -v for its own
+    figures."""
+    return [binary or CONTRACE, "-v", "-q", "--json", "/dev/null", *extra, "--", *cmd]
 
 
 def own_cpu_ms(stderr):
@@ -64,7 +65,7 @@ def own_cpu_ms(stderr):
     return float(m.group(1)) if m else None
 
 
-def sched_pipe(loops, tracer):
+def sched_pipe(loops, tracer, binary=None):
     """usecs/op of sched pipe: bare (tracer None), under contrace (a list of its
     options), or while a bpftrace sched_switch counter runs ("bpftrace")."""
     cmd = ["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-T", "-l", str(loops)]
@@ -79,7 +80,7 @@ def sched_pipe(loops, tracer):
             bt.wait()
         own = None
     else:
-        p = run(cmd if tracer is None else traced(cmd, tracer))
+        p = run(cmd if tracer is None else traced(cmd, tracer, binary))
         own = own_cpu_ms(p.stderr)
     usecs = float(re.search(r"([\d.]+) usecs/op", p.stdout).group(1))
     return usecs, own
@@ -132,6 +133,29 @@ def bench_switch(pairs, loops, tracer, name):
         "added_ns_iqr": quartiles(added_ns),
         "contrace_cpu_ms": statistics.median(cpu) if cpu else None,
         "switches_per_run": 2 * loops,
+        "pairs": pairs,
+    }
+
+
+def bench_versus(pairs, loops, other):
+    """The cost per switch of two builds in one run: bare, this build, the other build, in
+    turn, so that the machine's drift and other load hit all three alike."""
+    bare, mine, theirs = [], [], []
+    for _ in range(pairs):
+        bare.append(sched_pipe(loops, None)[0])
+        mine.append(sched_pipe(loops, [])[0])
+        theirs.append(sched_pipe(loops, [], other)[0])
+    added = lambda t: [(x - b) * 1000 / 2 for b, x in zip(bare, t)]
+    return {
+        "test": "switch-versus",
+        "name": f"{CONTRACE} vs {other}",
+        "command": f"taskset -c 0 perf bench sched pipe -T -l {loops}",
+        "bare_usecs_per_op": statistics.median(bare),
+        "added_ns_per_switch": statistics.median(added(mine)),
+        "added_ns_iqr": quartiles(added(mine)),
+        "other_added_ns_per_switch": statistics.median(added(theirs)),
+        "other_added_ns_iqr": quartiles(added(theirs)),
+        "ratio_to_other": statistics.median([m / t for m, t in zip(mine, theirs)]),
         "pairs": pairs,
     }
 
@@ -292,13 +316,34 @@ def bench_attach(runs):
     }
 
 
-def prog_stats():
+def prog_stats(pid=None):
+    """run time and count of contrace's programs (of process pid only, if given: other
+    contrace instances may be loaded)."""
     out = run(["bpftool", "-j", "prog", "show"]).stdout
+    ids = prog_ids(pid) if pid else None
     return {p["name"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0))
-            for p in json.loads(out) if p.get("name", "").startswith("ct_")}
+            for p in json.loads(out) if p.get("name", "").startswith("ct_")
+            and (ids is None or p["id"] in ids)}
 
 
-def bench_probes(loops):
+def prog_ids(pid):
+    """The ids of the BPF programs process pid holds, from its descriptors' fdinfo."""
+    ids = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except OSError:
+        return ids
+    for fd in fds:
+        try:
+            for line in open(f"/proc/{pid}/fdinfo/{fd}"):
+                if line.startswith("prog_id:"):
+                    ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+def bench_probes(loops, binary=None):
     """Mean cost of each probe while tracing sched pipe, from bpf_stats (which
     itself adds a little: these are upper bounds)."""
     old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
@@ -307,14 +352,14 @@ def bench_probes(loops):
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
             f.write("1")
         cmd = traced(["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-T", "-l",
-                      str(loops)])
+                      str(loops)], binary=binary)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         done = threading.Event()
 
         def poll():
             while not done.is_set():
                 try:
-                    stats.update(prog_stats())
+                    stats.update(prog_stats(proc.pid))
                 except subprocess.CalledProcessError:
                     pass
                 time.sleep(0.2)
@@ -347,6 +392,14 @@ def markdown(results):
                          f"({r['ratio_range'][0]:.3f}-{r['ratio_range'][1]:.3f}) "
                          f"| **{r['added_ns_per_switch']:.0f} ns per switch** "
                          f"(IQR {r['added_ns_iqr'][0]:.0f} to {r['added_ns_iqr'][1]:.0f}){own} |")
+        elif r["test"] == "switch-versus":
+            lines.append(f"| context switch, two builds in turn (`{r['command']}`) "
+                         f"| {r['bare_usecs_per_op']:.2f} us/op "
+                         f"| this build **{r['added_ns_per_switch']:.0f} ns per switch** (IQR "
+                         f"{r['added_ns_iqr'][0]:.0f} to {r['added_ns_iqr'][1]:.0f}) "
+                         f"| other {r['other_added_ns_per_switch']:.0f} ns (IQR "
+                         f"{r['other_added_ns_iqr'][0]:.0f} to {r['other_added_ns_iqr'][1]:.0f}) "
+                         f"| x{r['ratio_to_other']:.3f} of the other's time per op |")
         elif r["test"] == "bystander":
             lines.append(f"| {r['name']}: bystander (`{r['command']}`) "
                          f"| {r['bare_ops_per_sec']:,.0f} ops/s "
@@ -404,6 +457,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="few pairs, short runs")
     ap.add_argument("--pairs", type=int, default=None)
     ap.add_argument("--json", help="also write the results as JSON to this file")
+    ap.add_argument("--versus", metavar="BINARY",
+                    help="test switch-versus: this build against another contrace binary")
     args = ap.parse_args()
     # Short adjacent runs: this VM's speed drifts by 10-20% over seconds, and
     # the drift cancels within a pair. Many pairs, median of the pair ratios.
@@ -417,6 +472,10 @@ def main():
         print(f"bench: {test} ...", file=sys.stderr, flush=True)
         if test == "switch":
             results.append(bench_switch(pairs, loops, [], "contrace"))
+        elif test == "switch-versus":
+            if not args.versus:
+                sys.exit("bench.py: switch-versus needs --versus BINARY")
+            results.append(bench_versus(pairs, loops, args.versus))
         elif test == "switch-S":
             results.append(bench_switch(pairs, loops, ["-S"], "contrace -S"))
         elif test == "switch-bpftrace":

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/format.h"
+#include "store/diff.h"
 #include "cli/opts.h"
 
 enum {
@@ -17,42 +18,96 @@ enum {
 	OPT_HOLDS,
 	OPT_GIL,
 	OPT_REPEAT,
+	OPT_FAIL_ON,
+	OPT_MARKDOWN,
 };
 
-static const struct option long_opts[] = {
-	{ "pid", required_argument, NULL, 'p' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "interval", required_argument, NULL, 'i' },
-	{ "follow", no_argument, NULL, 'f' },
-	{ "syscalls", no_argument, NULL, 'S' },
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "top", required_argument, NULL, OPT_TOP },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
-	{ "btf", required_argument, NULL, OPT_BTF },
-	{ "locks-min-wait", required_argument, NULL, OPT_LOCKS_MIN_WAIT },
-	{ "holds", no_argument, NULL, OPT_HOLDS },
-	{ "output", required_argument, NULL, 'o' },
-	{ "gil", required_argument, NULL, OPT_GIL },
-	{ "repeat", required_argument, NULL, OPT_REPEAT },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+#define LIVE (1u << OPTS_TRACE | 1u << OPTS_RECORD)
+#define REPORT (1u << OPTS_REPORT)
+#define DIFF (1u << OPTS_DIFF)
+#define ALL (LIVE | REPORT | DIFF)
+
+/* Every option of every subcommand, once: which subcommands take it. */
+static const struct optdef {
+	struct option opt;
+	unsigned int cmds;
+} optdefs[] = {
+	{ { "pid", required_argument, NULL, 'p' }, LIVE },
+	{ { "duration", required_argument, NULL, 'd' }, LIVE },
+	{ { "interval", required_argument, NULL, 'i' }, LIVE },
+	{ { "follow", no_argument, NULL, 'f' }, LIVE },
+	{ { "syscalls", no_argument, NULL, 'S' }, LIVE },
+	{ { "json", required_argument, NULL, OPT_JSON }, ALL },
+	{ { "quiet", no_argument, NULL, 'q' }, LIVE | REPORT },
+	{ { "top", required_argument, NULL, OPT_TOP }, LIVE | REPORT },
+	{ { "verbose", no_argument, NULL, 'v' }, LIVE | REPORT },
+	{ { "max-threads", required_argument, NULL, OPT_MAX_THREADS }, LIVE },
+	{ { "btf", required_argument, NULL, OPT_BTF }, LIVE },
+	{ { "locks-min-wait", required_argument, NULL, OPT_LOCKS_MIN_WAIT }, LIVE },
+	{ { "holds", no_argument, NULL, OPT_HOLDS }, LIVE },
+	{ { "output", required_argument, NULL, 'o' }, LIVE },
+	{ { "gil", required_argument, NULL, OPT_GIL }, LIVE },
+	{ { "repeat", required_argument, NULL, OPT_REPEAT }, 1u << OPTS_TRACE },
+	{ { "fail-on", required_argument, NULL, OPT_FAIL_ON }, DIFF },
+	{ { "markdown", required_argument, NULL, OPT_MARKDOWN }, DIFF },
+	{ { "help", no_argument, NULL, 'h' }, ALL },
+	{ { "version", no_argument, NULL, OPT_VERSION }, LIVE },
 };
+
+#define NOPTDEFS (sizeof(optdefs) / sizeof(optdefs[0]))
+
+static const char *const cmd_names[] = {
+	[OPTS_TRACE] = "contrace",
+	[OPTS_RECORD] = "contrace record",
+	[OPTS_REPORT] = "contrace report",
+	[OPTS_DIFF] = "contrace diff",
+};
+
+const char *opts_cmd_name(enum opts_cmd cmd)
+{
+	return cmd_names[cmd];
+}
+
+/*
+ * getopt_long's tables for one subcommand: its long options, and its short
+ * ones as "+:p:d:" ('+' where a command to run follows: its options stay its
+ * own; ':' to tell a missing value from an unknown option).
+ */
+static void cmd_table(enum opts_cmd cmd, struct option *longs, char *shorts)
+{
+	size_t n = 0, k = 0;
+
+	if (cmd == OPTS_TRACE || cmd == OPTS_RECORD)
+		shorts[k++] = '+'; /* report, diff: files and options in any order */
+	shorts[k++] = ':';
+	for (size_t i = 0; i < NOPTDEFS; i++) {
+		const struct option *d = &optdefs[i].opt;
+
+		if (!(optdefs[i].cmds & 1u << cmd))
+			continue;
+		longs[n++] = *d;
+		if (d->val < 256) {
+			shorts[k++] = (char)d->val;
+			if (d->has_arg == required_argument)
+				shorts[k++] = ':';
+		}
+	}
+	longs[n] = (struct option){ 0 };
+	shorts[k] = 0;
+}
 
 /* Is NAME (LEN bytes, maybe abbreviated as getopt_long allows) a long flag without a value? */
-static bool known_long(const char *name, size_t len)
+static bool known_long(const struct option *longs, const char *name, size_t len)
 {
 	const struct option *o;
 
-	for (o = long_opts; o->name; o++)
+	for (o = longs; o->name; o++)
 		if (!strncmp(o->name, name, len) && o->has_arg == no_argument)
 			return true;
 	return false;
 }
 
-void opts_usage(FILE *f)
+static void usage_live(FILE *f)
 {
 	fputs("Usage: contrace [OPTIONS] -p PID\n"
 	      "       contrace [OPTIONS] -- COMMAND [ARGS...]\n"
@@ -100,6 +155,54 @@ void opts_usage(FILE *f)
 	      "  sudo contrace --json report.json -- python3 server.py\n"
 	      "  sudo contrace -f -i 5 -- make -j4\n",
 	      f);
+}
+
+static void usage_report(FILE *f)
+{
+	fputs("Usage: contrace report FILE [--json FILE] [-q] [-v] [--top N]\n"
+	      "\n"
+	      "Print the reports of a recording (contrace record -o FILE, or -o on any trace):\n"
+	      "the same text and JSON the live run printed.\n"
+	      "\n"
+	      "      --json FILE        write the reports as JSON to FILE ('-': stdout)\n"
+	      "  -q, --quiet            no text report\n"
+	      "      --top N            rows per table (default 10, 0: all)\n"
+	      "  -v, --verbose          per-thread histograms\n"
+	      "  -h, --help             this help\n",
+	      f);
+}
+
+static void usage_diff(FILE *f)
+{
+	fputs("Usage: contrace diff [OPTIONS] BASE NEW\n"
+	      "\n"
+	      "Compare two reports of the same program, each a JSON report (contrace --json)\n"
+	      "or a recording (contrace record -o; its total report): each metric's change,\n"
+	      "and whether it regressed. Exit status: 0 within limits, 1 regression, 2 usage\n"
+	      "or input error.\n"
+	      "\n"
+	      "  --fail-on RULE     METRIC>CHANGE or METRIC<CHANGE (also >=, <=); CHANGE is a\n"
+	      "                     percentage of the base (+10%) or an amount (+5ms, +100,\n"
+	      "                     -0.05); several allowed. Without any, the default gate:\n"
+	      "                     locks.wait_ns, gil.wait_ns or runq_ns worse by more\n"
+	      "                     than 20% and by more than 10 ms or 10% of the base's\n"
+	      "                     wall time, whichever is more\n"
+	      "  --json FILE        also write the comparison as JSON ('-': stdout, no text)\n"
+	      "  --markdown FILE    also write the table as Markdown (a CI job summary)\n"
+	      "  -h, --help         this help\n"
+	      "\n",
+	      f);
+	diff_usage_metrics(f);
+}
+
+void opts_usage(enum opts_cmd cmd, FILE *f)
+{
+	if (cmd == OPTS_REPORT)
+		usage_report(f);
+	else if (cmd == OPTS_DIFF)
+		usage_diff(f);
+	else
+		usage_live(f);
 }
 
 static enum opts_result fail(char *err, size_t errlen, const char *fmt, ...)
@@ -196,106 +299,103 @@ static enum opts_result number_opt(struct opts *o, int c, const char *arg, char 
 	return r;
 }
 
-enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, char *err,
-			    size_t errlen)
+/* The value of an option that takes no number: OPTS_OK, or OPTS_ERROR with err said. */
+static enum opts_result value_opt(struct opts *o, int c, const char *arg, char *err, size_t errlen)
 {
-	const char *last_value = NULL;
-	bool dashdash;
-	int c, i;
+	static const char *const gil_modes[] = { "auto", "uprobe", "libc", "futex" };
 
-	memset(o, 0, sizeof(*o));
-	o->top = OPTS_DEFAULT_TOP;
-	o->gil = true;
-	o->max_threads = OPTS_DEFAULT_MAX_THREADS;
-	err[0] = '\0';
-
-	optind = 1;
-	opterr = 0;
-	/* '+': stop at the first non-option, so a command's own options stay its own. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:o:fSqvh", long_opts, NULL)) != -1) {
-		last_value = optarg; /* glibc resets optarg to NULL for a flag */
-		switch (c) {
-		case 'p':
-		case 'd':
-		case 'i':
-		case OPT_TOP:
-		case OPT_MAX_THREADS:
-		case OPT_REPEAT:
-		case OPT_LOCKS_MIN_WAIT:
-			if (number_opt(o, c, optarg, err, errlen))
-				return OPTS_ERROR;
-			break;
-		case 'f':
-			o->follow = true;
-			break;
-		case 'S':
-			o->syscalls = true;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case OPT_JSON:
-			if (!*optarg)
-				return fail(err, errlen, "--json needs a file name or '-'");
-			o->json_path = optarg;
-			break;
-		case OPT_BTF:
-			o->btf_path = optarg;
-			break;
-		case OPT_HOLDS:
-			o->holds = true;
-			break;
-		case 'o':
-			o->output = optarg;
-			break;
-		case OPT_GIL:
-			o->gil = true;
-			if (!strcmp(optarg, "auto"))
-				o->gil_mode = 0;
-			else if (!strcmp(optarg, "uprobe"))
-				o->gil_mode = 1;
-			else if (!strcmp(optarg, "libc"))
-				o->gil_mode = 2;
-			else if (!strcmp(optarg, "off"))
-				o->gil = false;
-			else if (!strcmp(optarg, "futex"))
-				o->gil_mode = 3;
-			else
-				return fail(
-					err, errlen,
-					"invalid --gil '%s': expected auto, uprobe, libc, futex or off",
-					optarg);
-			break;
-		case 'h':
-			opts_usage(out);
-			return OPTS_EXIT;
-		case OPT_VERSION:
-			fprintf(out, "contrace %s\n", CONTRACE_VERSION);
-			return OPTS_EXIT;
-		case ':':
-			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-		default: {
-			const char *arg = argv[optind - 1];
-			const char *eq = strchr(arg, '=');
-
-			/* getopt_long reports "--flag=value" on a flag like an unknown short option. */
-			if (!strncmp(arg, "--", 2) && eq && known_long(arg + 2, eq - arg - 2))
-				return fail(err, errlen, "option '%.*s' takes no value",
-					    (int)(eq - arg), arg);
-			if (optopt && optopt < 256)
-				return fail(err, errlen, "unknown option '-%c' (see --help)",
-					    optopt);
-			return fail(err, errlen, "unknown option '%s' (see --help)", arg);
-		}
-		}
+	switch (c) {
+	case OPT_JSON:
+		if (!*arg)
+			return fail(err, errlen, "--json needs a file name or '-'");
+		o->json_path = arg;
+		break;
+	case OPT_MARKDOWN:
+		if (!*arg)
+			return fail(err, errlen, "--markdown needs a file name or '-'");
+		o->markdown_path = arg;
+		break;
+	case OPT_BTF:
+		o->btf_path = arg;
+		break;
+	case 'o':
+		o->output = arg;
+		break;
+	case OPT_FAIL_ON:
+		if (o->nrules == DIFF_MAX_RULES)
+			return fail(err, errlen, "at most %d --fail-on rules", DIFF_MAX_RULES);
+		if (diff_parse_rule(arg, &o->rules[o->nrules], err, errlen))
+			return OPTS_ERROR;
+		o->nrules++;
+		break;
+	case OPT_GIL:
+		o->gil = strcmp(arg, "off") != 0;
+		for (size_t i = 0; i < sizeof(gil_modes) / sizeof(gil_modes[0]); i++)
+			if (!strcmp(arg, gil_modes[i]))
+				o->gil_mode = (int)i;
+		if (o->gil && strcmp(arg, gil_modes[o->gil_mode]))
+			return fail(err, errlen,
+				    "invalid --gil '%s': expected auto, uprobe, libc, futex or off",
+				    arg);
+		break;
 	}
+	return OPTS_OK;
+}
 
+/* A flag: OPTS_OK, or OPTS_EXIT after --help or --version. */
+static enum opts_result flag_opt(struct opts *o, int c, FILE *out)
+{
+	switch (c) {
+	case 'f':
+		o->follow = true;
+		break;
+	case 'S':
+		o->syscalls = true;
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	case OPT_HOLDS:
+		o->holds = true;
+		break;
+	case 'h':
+		opts_usage(o->cmd, out);
+		return OPTS_EXIT;
+	case OPT_VERSION:
+		fprintf(out, "contrace %s\n", CONTRACE_VERSION);
+		return OPTS_EXIT;
+	}
+	return OPTS_OK;
+}
+
+/* What getopt_long did not know, said in one line. */
+static enum opts_result unknown_opt(const struct option *longs, int c, char **argv, char *err,
+				    size_t errlen)
+{
+	const char *arg = argv[optind - 1];
+	const char *eq = strchr(arg, '=');
+
+	if (c == ':')
+		return fail(err, errlen, "option '%s' needs a value", arg);
+	/* getopt_long reports "--flag=value" on a flag like an unknown short option. */
+	if (!strncmp(arg, "--", 2) && eq && known_long(longs, arg + 2, eq - arg - 2))
+		return fail(err, errlen, "option '%.*s' takes no value", (int)(eq - arg), arg);
+	if (optopt && optopt < 256)
+		return fail(err, errlen, "unknown option '-%c' (see --help)", optopt);
+	return fail(err, errlen, "unknown option '%s' (see --help)", arg);
+}
+
+/* A trace (or a recording): what follows the options, and which options go together. */
+static enum opts_result check_live(struct opts *o, int argc, char **argv, const char *last_value,
+				   char *err, size_t errlen)
+{
 	/* Did getopt stop at a "--" of its own, not at "--" given as a value (--json --)? */
-	i = optind;
-	dashdash = i > 1 && !strcmp(argv[i - 1], "--") && argv[i - 1] != last_value;
+	int i = optind;
+	bool dashdash = i > 1 && !strcmp(argv[i - 1], "--") && argv[i - 1] != last_value;
+
 	if (i < argc) {
 		if (!dashdash)
 			return fail(err, errlen,
@@ -306,12 +406,13 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	} else if (dashdash) {
 		return fail(err, errlen, "no command after '--'");
 	}
-
 	if (o->pid && o->cmd_argc)
 		return fail(err, errlen, "give either -p PID or a command after '--', not both");
 	if (!o->pid && !o->cmd_argc)
 		return fail(err, errlen,
 			    "nothing to trace: give -p PID or -- COMMAND (see --help)");
+	if (o->cmd == OPTS_RECORD && !o->output)
+		return fail(err, errlen, "record needs -o FILE");
 	if (o->repeat && o->pid)
 		return fail(err, errlen, "--repeat runs a command: give -- COMMAND, not -p");
 	if (o->repeat && (o->interval || o->output))
@@ -320,4 +421,74 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	if (o->quiet && !o->json_path && !o->output)
 		return fail(err, errlen, "-q without --json or -o would produce nothing");
 	return OPTS_OK;
+}
+
+/* report FILE, diff BASE NEW: the files, and which options go together. */
+static enum opts_result check_files(struct opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	int want = o->cmd == OPTS_DIFF ? 2 : 1;
+
+	o->files = &argv[optind];
+	o->nfiles = argc - optind;
+	if (o->nfiles != want)
+		return fail(err, errlen, "%s (see --help)",
+			    want == 2 ? "expected two reports, BASE and NEW" :
+					"expected one recording");
+	if (o->cmd == OPTS_REPORT && o->quiet && !o->json_path)
+		return fail(err, errlen, "-q without --json would print nothing");
+	return OPTS_OK;
+}
+
+enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **argv, FILE *out,
+			    char *err, size_t errlen)
+{
+	struct option longs[NOPTDEFS + 1];
+	char shorts[2 * NOPTDEFS + 3];
+	const char *last_value = NULL;
+	enum opts_result r;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->cmd = cmd;
+	o->top = OPTS_DEFAULT_TOP;
+	o->gil = true;
+	o->max_threads = OPTS_DEFAULT_MAX_THREADS;
+	err[0] = '\0';
+	cmd_table(cmd, longs, shorts);
+
+	optind = 0; /* 0, not 1: glibc starts over (a new table, permutation state) */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		last_value = optarg; /* glibc resets optarg to NULL for a flag */
+		switch (c) {
+		case 'p':
+		case 'd':
+		case 'i':
+		case OPT_TOP:
+		case OPT_MAX_THREADS:
+		case OPT_REPEAT:
+		case OPT_LOCKS_MIN_WAIT:
+			r = number_opt(o, c, optarg, err, errlen);
+			break;
+		case OPT_JSON:
+		case OPT_MARKDOWN:
+		case OPT_BTF:
+		case 'o':
+		case OPT_FAIL_ON:
+		case OPT_GIL:
+			r = value_opt(o, c, optarg, err, errlen);
+			break;
+		case '?':
+		case ':':
+			return unknown_opt(longs, c, argv, err, errlen);
+		default:
+			r = flag_opt(o, c, out);
+			break;
+		}
+		if (r != OPTS_OK)
+			return r;
+	}
+	if (cmd == OPTS_REPORT || cmd == OPTS_DIFF)
+		return check_files(o, argc, argv, err, errlen);
+	return check_live(o, argc, argv, last_value, err, errlen);
 }

@@ -7,10 +7,21 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "store/diff.h"
+
 #define OPTS_DEFAULT_TOP 10
 #define OPTS_DEFAULT_MAX_THREADS 16384
 
+/* The subcommands, each with its options from one table (opts.c). */
+enum opts_cmd {
+	OPTS_TRACE, /* contrace [OPTIONS] (-p PID | -- COMMAND) */
+	OPTS_RECORD, /* contrace record -o FILE ... */
+	OPTS_REPORT, /* contrace report FILE */
+	OPTS_DIFF, /* contrace diff BASE NEW */
+};
+
 struct opts {
+	enum opts_cmd cmd;
 	int pid; /* -p, 0 if a command is launched */
 	char **cmd_argv; /* after "--", NULL-terminated (points into argv) */
 	int cmd_argc;
@@ -30,6 +41,11 @@ struct opts {
 	bool holds; /* --holds: uprobes on pthread_mutex_lock/unlock for exact holds */
 	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */
 	int repeat; /* --repeat N: run the command N times (0: once, no summary) */
+	char **files; /* report FILE, diff BASE NEW (point into argv) */
+	int nfiles;
+	const char *markdown_path; /* diff --markdown */
+	struct diff_rule rules[DIFF_MAX_RULES]; /* diff --fail-on */
+	size_t nrules;
 };
 
 enum opts_result {
@@ -38,10 +54,17 @@ enum opts_result {
 	OPTS_ERROR = 2, /* usage error: message in err, exit 2 */
 };
 
-/* Parse argv. Help and version go to `out`. On error, a one-line message in err. */
-enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, char *err,
-			    size_t errlen);
+/*
+ * Parse the arguments of subcommand cmd (argv[0] its name). Help and version
+ * go to `out`. On error, a one-line message in err, to be said after
+ * opts_cmd_name(cmd) and a colon.
+ */
+enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **argv, FILE *out,
+			    char *err, size_t errlen);
 
-void opts_usage(FILE *f);
+void opts_usage(enum opts_cmd cmd, FILE *f);
+
+/* "contrace", "contrace report", ...: what its messages begin with. */
+const char *opts_cmd_name(enum opts_cmd cmd);
 
 #endif

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +10,6 @@
 #include "model/figs.h"
 #include "util/format.h"
 #include "store/metrics.h"
-#include "util/outfile.h"
-#include "util/readfile.h"
 #include "store/record.h"
 #include "out/report_json.h"
 
@@ -590,7 +587,7 @@ out:
 }
 
 /* The metric names diff knows: the figures of bpf/figures.def (DIFF_P, DIFF_T) and the rest. */
-static void usage_metrics(FILE *f)
+void diff_usage_metrics(FILE *f)
 {
 	fputs("Metrics, of the target process (the first in the report): wall_ns\n"
 	      "cpu_utilization thread_count",
@@ -609,189 +606,4 @@ static void usage_metrics(FILE *f)
 		if (fig_table[i].flags & DIFF_T)
 			fprintf(f, " .%s", fig_table[i].json);
 	fputs("\n", f);
-}
-
-static void usage(FILE *f)
-{
-	fputs("Usage: contrace diff [OPTIONS] BASE NEW\n"
-	      "\n"
-	      "Compare two reports of the same program, each a JSON report (contrace --json)\n"
-	      "or a recording (contrace record -o; its total report): each metric's change,\n"
-	      "and whether it regressed. Exit status: 0 within limits, 1 regression, 2 usage\n"
-	      "or input error.\n"
-	      "\n"
-	      "  --fail-on RULE     METRIC>CHANGE or METRIC<CHANGE (also >=, <=); CHANGE is a\n"
-	      "                     percentage of the base (+10%) or an amount (+5ms, +100,\n"
-	      "                     -0.05); several allowed. Without any, the default gate:\n"
-	      "                     locks.wait_ns, gil.wait_ns or runq_ns worse by more\n"
-	      "                     than 20% and by more than 10 ms or 10% of the base's\n"
-	      "                     wall time, whichever is more\n"
-	      "  --json FILE        also write the comparison as JSON ('-': stdout, no text)\n"
-	      "  --markdown FILE    also write the table as Markdown (a CI job summary)\n"
-	      "  -h, --help         this help\n"
-	      "\n",
-	      f);
-	usage_metrics(f);
-}
-
-/* An input, read whole (recordings can be large; a report is a few megabytes). */
-static int read_input(struct diff_input *in, const char *path, char *err, size_t errlen)
-{
-	char *buf;
-	size_t len;
-	int ret = read_file(path, &buf, &len, err, errlen);
-
-	in->name = path;
-	in->data = buf;
-	in->len = len;
-	return ret;
-}
-
-/* Two outputs in one file, or an output over an input, would lose one of them. */
-static int check_paths(const char *json, const char *md, char *const inputs[2])
-{
-	const char *outs[2] = { json, md }, *names[2] = { "--json", "--markdown" };
-
-	if (json && md && outfile_same(json, md)) {
-		fprintf(stderr, "contrace diff: --json and --markdown name the same file '%s'\n",
-			json);
-		return 2;
-	}
-	for (int o = 0; o < 2; o++)
-		for (int i = 0; i < 2 && outs[o]; i++)
-			if (outfile_same(outs[o], inputs[i])) {
-				fprintf(stderr,
-					"contrace diff: %s '%s' would overwrite the input '%s'\n",
-					names[o], outs[o], inputs[i]);
-				return 2;
-			}
-	return 0;
-}
-
-static int open_output(struct outfile *o, const char *path, FILE **f)
-{
-	char err[512];
-
-	if (!path)
-		return 0;
-	if (outfile_open(o, path, err, sizeof(err))) {
-		fprintf(stderr, "contrace diff: %s\n", err);
-		return -1;
-	}
-	*f = o->f;
-	return 0;
-}
-
-/* Close an output (in place if ok, else as it was). 0, or 2 after saying why. */
-static int close_output(struct outfile *o, bool ok)
-{
-	char err[512];
-
-	if (!o->f)
-		return 0;
-	if (!ok) {
-		outfile_abort(o);
-		return 0;
-	}
-	if (outfile_close(o, err, sizeof(err))) {
-		fprintf(stderr, "contrace diff: %s\n", err);
-		return 2;
-	}
-	return 0;
-}
-
-/* The comparison to the outputs asked for; the exit status, write errors included (2). */
-static int diff_files(const struct diff_input in[2], const struct diff_rule *rules, size_t nrules,
-		      const char *json_path, const char *md_path)
-{
-	struct outfile jf = { 0 }, mf = { 0 };
-	struct diff_outputs out = { .warn = stderr };
-	char err[512];
-	int code = 2, ret;
-
-	/* Text on stdout, unless an output goes there. */
-	if (!(json_path && !strcmp(json_path, "-")) && !(md_path && !strcmp(md_path, "-")))
-		out.text = stdout;
-	if (open_output(&jf, json_path, &out.json) || open_output(&mf, md_path, &out.markdown))
-		goto out;
-	errno = 0;
-	code = diff_run(in, rules, nrules, &out, err, sizeof(err));
-	if (code == 2) {
-		fprintf(stderr, "contrace diff: %s\n", err);
-	} else if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "contrace diff: cannot write to standard output: %s\n",
-			strerror(errno ? errno : EIO));
-		code = 2;
-	}
-out:
-	ret = close_output(&jf, code != 2);
-	if (close_output(&mf, code != 2) || ret)
-		code = 2;
-	return code;
-}
-
-int diff_main(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "fail-on", required_argument, NULL, 'F' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "markdown", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct diff_rule rules[DIFF_MAX_RULES];
-	const char *json_path = NULL, *md_path = NULL;
-	struct diff_input in[2] = { { 0 } };
-	size_t nrules = 0;
-	char err[512];
-	int c, code = 2;
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'F':
-			if (nrules == DIFF_MAX_RULES) {
-				fprintf(stderr, "contrace diff: at most %d --fail-on rules\n",
-					DIFF_MAX_RULES);
-				return 2;
-			}
-			if (diff_parse_rule(optarg, &rules[nrules], err, sizeof(err))) {
-				fprintf(stderr, "contrace diff: %s\n", err);
-				return 2;
-			}
-			nrules++;
-			break;
-		case 'j':
-			json_path = optarg;
-			break;
-		case 'm':
-			md_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			fprintf(stderr,
-				"contrace diff: unknown option '%s' (see contrace diff --help)\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "contrace diff: expected two reports, BASE and NEW (see --help)\n");
-		return 2;
-	}
-	if (check_paths(json_path, md_path, argv + optind))
-		return 2;
-	for (int i = 0; i < 2; i++)
-		if (read_input(&in[i], argv[optind + i], err, sizeof(err))) {
-			fprintf(stderr, "contrace diff: %s\n", err);
-			goto out;
-		}
-	code = diff_files(in, rules, nrules, json_path, md_path);
-out:
-	for (int i = 0; i < 2; i++)
-		free((void *)in[i].data);
-	return code;
 }

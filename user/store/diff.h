@@ -56,7 +56,7 @@ struct diff_outputs {
 int diff_run(const struct diff_input in[2], const struct diff_rule *rules, size_t nrules,
 	     const struct diff_outputs *out, char *err, size_t errlen);
 
-/* The subcommand: argv[0] is "diff". Returns the exit status. */
-int diff_main(int argc, char **argv);
+/* The metrics diff knows, for its help. */
+void diff_usage_metrics(FILE *f);
 
 #endif

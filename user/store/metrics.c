@@ -154,14 +154,17 @@ static bool get_num(struct reader *r, const char *at, struct json_object *o, con
 	return member(r, at, o, key, &v) && number_of(r, at, key, v, out);
 }
 
-/* A number or null (counts traced only with -S): *present says which. */
+/*
+ * A number or null (counts traced only with -S): *present says which. With
+ * may_lack, a missing member is null too: a figure newer than the report.
+ */
 static bool get_num_or_null(struct reader *r, const char *at, struct json_object *o,
-			    const char *key, double *out, bool *present)
+			    const char *key, double *out, bool *present, bool may_lack)
 {
-	struct json_object *v;
+	struct json_object *v = NULL;
 
-	if (!member(r, at, o, key, &v))
-		return false;
+	if (!json_object_object_get_ex(o, key, &v) && !may_lack)
+		return bad(r, at, key, "missing");
 	*present = v != NULL;
 	*out = 0;
 	return !v || number_of(r, at, key, v, out);
@@ -248,8 +251,8 @@ struct key {
 
 /*
  * A figure of bpf/figures.def, as metric `name` of group `group`. A
- * NULLABLE one may be null (a recording made before the figure existed did
- * not measure it): then it is no metric.
+ * NULLABLE one may be null or missing (a recording or a report made before
+ * the figure existed did not measure it): then it is no metric.
  */
 static bool put_fig(struct reader *r, const char *at, struct json_object *o, const char *key,
 		    const char *name, const struct fig_desc *d, int group)
@@ -261,7 +264,7 @@ static bool put_fig(struct reader *r, const char *at, struct json_object *o, con
 		if (!get_num(r, at, o, key, &v))
 			return false;
 		present = true;
-	} else if (!get_num_or_null(r, at, o, key, &v, &present)) {
+	} else if (!get_num_or_null(r, at, o, key, &v, &present, true)) {
 		return false;
 	}
 	return !present || put(r, name, d->unit == NS ? U_NS : U_COUNT, group, v);
@@ -440,7 +443,7 @@ static bool add_syscalls(struct reader *r, const char *at, struct json_object *p
 		if (!get_item(r, at, "syscalls", sys, i, &s, sat) ||
 		    !get_str(r, sat, s, "name", &sname) ||
 		    !get_num(r, sat, s, "blocked_ns", &blocked) ||
-		    !get_num_or_null(r, sat, s, "calls", &calls, &traced))
+		    !get_num_or_null(r, sat, s, "calls", &calls, &traced, false))
 			return false;
 		snprintf(name, sizeof(name), "syscall[%s].blocked_ns", sname);
 		if (!put(r, name, U_NS, 4, blocked))

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* contrace diff BASE NEW: two reports read, compared, and the gate's verdict. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/outfile.h"
+#include "util/readfile.h"
+#include "store/diff.h"
+#include "cli/commands.h"
+
+/* An input, read whole (recordings can be large; a report is a few megabytes). */
+static int read_input(struct diff_input *in, const char *path, char *err, size_t errlen)
+{
+	char *buf;
+	size_t len;
+	int ret = read_file(path, &buf, &len, err, errlen);
+
+	in->name = path;
+	in->data = buf;
+	in->len = len;
+	return ret;
+}
+
+/* Two outputs in one file, or an output over an input, would lose one of them. */
+static int check_paths(const char *json, const char *md, char *const inputs[2])
+{
+	const char *outs[2] = { json, md }, *names[2] = { "--json", "--markdown" };
+
+	if (json && md && outfile_same(json, md)) {
+		fprintf(stderr, "contrace diff: --json and --markdown name the same file '%s'\n",
+			json);
+		return 2;
+	}
+	for (int o = 0; o < 2; o++)
+		for (int i = 0; i < 2 && outs[o]; i++)
+			if (outfile_same(outs[o], inputs[i])) {
+				fprintf(stderr,
+					"contrace diff: %s '%s' would overwrite the input '%s'\n",
+					names[o], outs[o], inputs[i]);
+				return 2;
+			}
+	return 0;
+}
+
+static int open_output(struct outfile *o, const char *path, FILE **f)
+{
+	char err[512];
+
+	if (!path)
+		return 0;
+	if (outfile_open(o, path, err, sizeof(err))) {
+		fprintf(stderr, "contrace diff: %s\n", err);
+		return -1;
+	}
+	*f = o->f;
+	return 0;
+}
+
+/* Close an output (in place if ok, else as it was). 0, or 2 after saying why. */
+static int close_output(struct outfile *o, bool ok)
+{
+	char err[512];
+
+	if (!o->f)
+		return 0;
+	if (!ok) {
+		outfile_abort(o);
+		return 0;
+	}
+	if (outfile_close(o, err, sizeof(err))) {
+		fprintf(stderr, "contrace diff: %s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
+/* The comparison to the outputs asked for; the exit status, write errors included (2). */
+static int diff_files(const struct diff_input in[2], const struct diff_rule *rules, size_t nrules,
+		      const char *json_path, const char *md_path)
+{
+	struct outfile jf = { 0 }, mf = { 0 };
+	struct diff_outputs out = { .warn = stderr };
+	char err[512];
+	int code = 2, ret;
+
+	/* Text on stdout, unless an output goes there. */
+	if (!(json_path && !strcmp(json_path, "-")) && !(md_path && !strcmp(md_path, "-")))
+		out.text = stdout;
+	if (open_output(&jf, json_path, &out.json) || open_output(&mf, md_path, &out.markdown))
+		goto out;
+	errno = 0;
+	code = diff_run(in, rules, nrules, &out, err, sizeof(err));
+	if (code == 2) {
+		fprintf(stderr, "contrace diff: %s\n", err);
+	} else if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "contrace diff: cannot write to standard output: %s\n",
+			strerror(errno ? errno : EIO));
+		code = 2;
+	}
+out:
+	ret = close_output(&jf, code != 2);
+	if (close_output(&mf, code != 2) || ret)
+		code = 2;
+	return code;
+}
+
+int diff_cmd(const struct opts *o)
+{
+	struct diff_input in[2] = { { 0 } };
+	char err[512];
+	int code = 2;
+
+	if (check_paths(o->json_path, o->markdown_path, o->files))
+		return 2;
+	for (int i = 0; i < 2; i++)
+		if (read_input(&in[i], o->files[i], err, sizeof(err))) {
+			fprintf(stderr, "contrace diff: %s\n", err);
+			goto out;
+		}
+	code = diff_files(in, o->rules, o->nrules, o->json_path, o->markdown_path);
+out:
+	for (int i = 0; i < 2; i++)
+		free((void *)in[i].data);
+	return code;
+}
