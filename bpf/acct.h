@@ -66,7 +66,23 @@ static __always_inline __u64 ct_gil_took(struct ct_thread *th, __u64 now)
 	}
 	th->gil_state = CT_GIL_HELD;
 	th->gil_ts = now;
+	th->flags &= ~(CT_TF_GIL_WANTED | CT_TF_GIL_SPLIT);
 	return wait;
+}
+
+/*
+ * Whether a hold of d ns is the thread's longest: one another thread asked
+ * for the GIL during (CT_TF_GIL_WANTED, set by the includer), and not
+ * several joined (CT_TF_GIL_SPLIT). Tier C sees no release that makes no
+ * syscall and wakes no waiter, so it joins a thread's holds around such
+ * releases (a json thread pool's main thread: 106 ms where tier A saw
+ * 47 ms at most); and only a hold that kept others waiting starves them.
+ */
+static __always_inline void ct_gil_hold_max(struct ct_thread *th, __u64 d)
+{
+	if (d > th->gil_hold_max &&
+	    (th->flags & (CT_TF_GIL_WANTED | CT_TF_GIL_SPLIT)) == CT_TF_GIL_WANTED)
+		th->gil_hold_max = d;
 }
 
 /* The thread let the GIL go at `now`. */
@@ -77,16 +93,17 @@ static __always_inline void ct_gil_released(struct ct_thread *th, __u64 now)
 	if (th->gil_state == CT_GIL_HELD) {
 		hold = ct_delta(now, th->gil_ts);
 		th->gil_hold_ns += hold;
-		if (hold > th->gil_hold_max)
-			th->gil_hold_max = hold;
+		ct_gil_hold_max(th, hold);
 	}
+	th->flags &= ~(CT_TF_GIL_WANTED | CT_TF_GIL_SPLIT);
 	th->gil_state = CT_GIL_RELEASED;
 	th->gil_ts = now;
 }
 
 /*
  * The thread's GIL state ends its time at `now` (an exit, an exec, a
- * snapshot) and goes on from there.
+ * snapshot) and goes on from there. A hold still open at a snapshot is the
+ * longest only once it ends (whether others wanted it is known then).
  */
 static __always_inline void ct_gil_close(struct ct_thread *th, __u64 now)
 {
@@ -94,8 +111,7 @@ static __always_inline void ct_gil_close(struct ct_thread *th, __u64 now)
 
 	if (th->gil_state == CT_GIL_HELD) {
 		th->gil_hold_ns += d;
-		if (d > th->gil_hold_max)
-			th->gil_hold_max = d;
+		ct_gil_hold_max(th, d);
 	} else if (th->gil_state == CT_GIL_WAITING) {
 		th->gil_wait_ns += d;
 	} else if (th->gil_state == CT_GIL_RELEASED) {

@@ -59,6 +59,17 @@ enum ct_thread_flags {
 	CT_TF_FX_LOCK = 1 << 10,
 	/* without the kernel's run_delay: this run's queue wait is counted already */
 	CT_TF_RUNQ_OWN = 1 << 11,
+	/*
+	 * Another thread asked for the GIL during the current hold (a forced
+	 * switch request): only such holds are the longest hold (gil_hold_max).
+	 */
+	CT_TF_GIL_WANTED = 1 << 12,
+	/*
+	 * Tier C: another thread took the GIL during what looked like one hold
+	 * of this thread (switch_number moved while it still held it): two or
+	 * more holds joined across releases and takes it could not see.
+	 */
+	CT_TF_GIL_SPLIT = 1 << 13,
 };
 
 /* No syscall in progress. */
@@ -187,6 +198,8 @@ struct ct_thread {
 	__u32 gil_in; /* gil_state at the last switch-in: the state it was queued in */
 	__u32 gil_handed; /* tier C: woken by a drop (set by the waker's CPU: not in flags) */
 	__u64 gil_ts; /* when gil_state began, our clock */
+	__u64 gil_asks; /* its process's ct_gil_addrs.asks when the current hold began */
+	__u64 gil_sn; /* tier C: the GIL's switch_number seen during the current hold, 0 unknown */
 };
 
 /* Value of ct_gil_hists: a Python thread's GIL waits, log2 buckets. */
@@ -200,6 +213,7 @@ struct ct_gil_addrs {
 	__u64 cond;
 	__u32 futex; /* tier C: followed through its futex words (gil.bpf.c) */
 	__u32 exec; /* the process execve'd since: these are the old image's, not used */
+	__u64 asks; /* forced switch requests: waits on cond..mutex that a timer ended */
 };
 
 #define CT_GIL_PROCS 1024
@@ -208,7 +222,7 @@ struct ct_gil_addrs {
  * Tier C: where the GIL's futex words and fields lie from its address G
  * (3.8-3.13, glibc's pthread types on x86_64; docs/design.md).
  */
-#define CT_GIL_LAST_HOLDER 8 /* PyThreadState *, then int locked at +16 */
+#define CT_GIL_LAST_HOLDER 8 /* PyThreadState *, then int locked at +16, switch_number at +24 */
 #define CT_GIL_COND 32 /* pthread_cond_t: its futex words lie in [G+32, G+80) */
 #define CT_GIL_MUTEX 80
 #define CT_GIL_SWITCH_COND 120 /* [G+120, G+168): the forced switch's handoff */

@@ -13,6 +13,42 @@
 
 static const struct ct_gil_hist zero_hist = {};
 
+/* The process's forced switch requests so far (ct_gil_timed_out), 0 if it has no GIL. */
+static __always_inline __u64 ct_gil_asks(__u32 tgid)
+{
+	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+
+	return a ? a->asks : 0;
+}
+
+__noinline int ct_gil_timed_out(struct ct_thread *th, __u64 uaddr)
+{
+	struct ct_gil_addrs *a;
+	__u32 tgid;
+
+	if (!th)
+		return 0;
+	tgid = th->tgid;
+	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+	if (a && a->cond && uaddr >= a->cond && uaddr < a->mutex)
+		__sync_fetch_and_add(&a->asks, 1);
+	return 0;
+}
+
+__noinline int ct_gil_wanted(struct ct_thread *th)
+{
+	if (th && th->gil_state == CT_GIL_HELD && ct_gil_asks(th->tgid) != th->gil_asks)
+		th->flags |= CT_TF_GIL_WANTED;
+	return 0;
+}
+
+/* The thread let the GIL go at `now` (acct.h). */
+static __always_inline void ct_gil_let_go(struct ct_thread *th, __u64 now)
+{
+	ct_gil_wanted(th);
+	ct_gil_released(th, now);
+}
+
 /* The thread has the GIL since `now` (acct.h), and its wait goes in its histogram. */
 static __always_inline void ct_gil_acquired(struct ct_thread *th, __u64 now)
 {
@@ -20,6 +56,8 @@ static __always_inline void ct_gil_acquired(struct ct_thread *th, __u64 now)
 	struct ct_gil_hist *h;
 	__u32 slot, idx;
 
+	th->gil_asks = ct_gil_asks(th->tgid);
+	th->gil_sn = 0;
 	if (wait == CT_NO_WAIT)
 		return;
 	slot = th->slot;
@@ -64,7 +102,7 @@ int BPF_KPROBE(ct_gil_drop)
 
 	if (!th)
 		return 0;
-	CT_TL_GIL_AROUND(th, ct_gil_released(th, bpf_ktime_get_ns()));
+	CT_TL_GIL_AROUND(th, ct_gil_let_go(th, bpf_ktime_get_ns()));
 	return 0;
 }
 
@@ -128,7 +166,7 @@ int BPF_KPROBE(ct_gilb_signal, __u64 cond)
 
 		if (th->gil_state == CT_GIL_WAITING)
 			th->gil_state = CT_GIL_UNKNOWN;
-		ct_gil_released(th, bpf_ktime_get_ns());
+		ct_gil_let_go(th, bpf_ktime_get_ns());
 		if (ct_cfg.timeline)
 			ct_tl_gil(th, was, ts);
 	}
@@ -158,12 +196,26 @@ struct {
 	__type(value, __u64); /* PyThreadState * */
 } ct_gil_tstates SEC(".maps");
 
-/* The GIL's fields that say who has it. */
+/* The GIL's fields that say who has it, and how many times it changed hands. */
 struct ct_gil_word {
 	__u64 last_holder;
 	__s32 locked;
 	__u32 pad;
+	__u64 switch_number;
 };
+
+/*
+ * The thread holds the GIL at a switch-out, as its hold began or as it was
+ * last seen: if switch_number moved since, another thread took it in
+ * between, and this thread took it back, unseen (releases around syscalls
+ * that did not block): the "hold" is several, and not the longest hold.
+ */
+static __always_inline void ct_gilc_still_held(struct ct_thread *th, const struct ct_gil_word *w)
+{
+	if (th->gil_sn && th->gil_sn != w->switch_number)
+		th->flags |= CT_TF_GIL_SPLIT;
+	th->gil_sn = w->switch_number;
+}
 
 /* The address of the GIL of a tier C process, or 0. */
 static __always_inline __u64 ct_gilc_addr(__u32 tgid)
@@ -200,7 +252,7 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		 * it go unseen (or was handed it and lost the race), then asked.
 		 */
 		if (th->gil_state == CT_GIL_HELD && uaddr != g + CT_GIL_MUTEX)
-			ct_gil_released(th, now);
+			ct_gil_let_go(th, now);
 		if (th->gil_state != CT_GIL_WAITING &&
 		    (uaddr != g + CT_GIL_MUTEX || th->gil_state != CT_GIL_HELD))
 			ct_gil_wait(th, now);
@@ -221,7 +273,7 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		if (th->gil_state == CT_GIL_WAITING && ran_since && ran_since <= now)
 			ct_gil_acquired(th, ran_since);
 		if (th->gil_state == CT_GIL_HELD)
-			ct_gil_released(th, now);
+			ct_gil_let_go(th, now);
 		th->gil_blk = th->gil_state;
 		return 0;
 	}
@@ -253,19 +305,24 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		 */
 		ct_gil_acquired(th, ran_since);
 		if (!mine)
-			ct_gil_released(th, ran_since);
+			ct_gil_let_go(th, ran_since);
+		else
+			ct_gilc_still_held(th, &w);
 		break;
 	case CT_GIL_HELD:
 		if (!mine)
-			ct_gil_released(th, now);
+			ct_gil_let_go(th, now);
+		else
+			ct_gilc_still_held(th, &w);
 		break;
 	default:
 		/* Released or not seen yet: a Python thread holding it took it during this run. */
 		if (mine) {
 			ct_gil_wait(th, ran_since);
 			ct_gil_acquired(th, ran_since);
+			ct_gilc_still_held(th, &w);
 		} else if (tstate && th->gil_state == CT_GIL_UNKNOWN) {
-			ct_gil_released(th, now);
+			ct_gil_let_go(th, now);
 		}
 		break;
 	}
@@ -294,7 +351,7 @@ __noinline int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u
 	if (waker->gil_state == CT_GIL_WAITING && waker->state == CT_ST_RUNNING)
 		ct_gil_acquired(waker, waker->state_ts < now ? waker->state_ts : now);
 	if (waker->gil_state != CT_GIL_RELEASED)
-		ct_gil_released(waker, now);
+		ct_gil_let_go(waker, now);
 	th->gil_handed = 1;
 	return 0;
 }

@@ -25,6 +25,19 @@ int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u64 now);
 /* `th` runs again at `now`. */
 int ct_gilc_switch_in(struct ct_thread *th, __u64 now);
 
+/*
+ * A wait of `th` on futex word uaddr ended by a timer: on the GIL's
+ * condition variable, a forced switch request, counted for its process
+ * (the holder's hold then counts as wanted: ct_gil_released).
+ */
+int ct_gil_timed_out(struct ct_thread *th, __u64 uaddr);
+
+/*
+ * Before a hold of `th` ends (acct.h's ct_gil_released, ct_gil_close): was
+ * it wanted (another thread's wait timed out meanwhile)? Sets CT_TF_GIL_WANTED.
+ */
+int ct_gil_wanted(struct ct_thread *th);
+
 /* The last thread of process tgid exits: its GIL tables' entries go (any tier). */
 int ct_gil_proc_exit(__u32 tgid);
 

@@ -10,6 +10,7 @@
 #include "common.bpf.h"
 #include "syscalls.bpf.h"
 #include "futex.bpf.h"
+#include "gil.bpf.h"
 
 #define CT_ACCT_HOOKS
 #include "acct.h"
@@ -69,6 +70,7 @@ static __always_inline void ct_hook_exit(struct ct_thread *th, __u64 now, void *
 
 	if (th->sys_nr != CT_SYS_NONE)
 		ct_sys_flush(th, now, 0, 0); /* exit, exit_group */
+	ct_gil_wanted(th); /* its hold, if any, ends here */
 	bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), t->comm);
 }
 

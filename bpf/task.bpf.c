@@ -8,6 +8,7 @@
  */
 #include "common.bpf.h"
 #include "futex.bpf.h"
+#include "gil.bpf.h"
 #include "timeline.bpf.h"
 
 struct ct_tasks_map ct_tasks SEC(".maps");
@@ -304,8 +305,10 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
 	if (a)
 		a->exec = 1;
-	if (th->gil_state != CT_GIL_UNKNOWN)
+	if (th->gil_state != CT_GIL_UNKNOWN) {
+		ct_gil_wanted(th);
 		ct_gil_close(th, bpf_ktime_get_ns());
+	}
 	th->gil_state = CT_GIL_UNKNOWN;
 	if (!(th->flags & CT_TF_GATED))
 		return 0;

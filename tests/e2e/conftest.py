@@ -176,8 +176,13 @@ class Attached:
         self.json_path = str(tmp_path / f"attached-{pid}.json")
         self.proc = subprocess.Popen([CONTRACE, "-p", str(pid), "--json", self.json_path, *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # contrace says so on stderr once its probes are live and the threads found.
+        # contrace says so on stderr once its probes are live and the threads
+        # found (after warnings: the uprobe tiers' cost).
+        self.warnings = []
         line = self.proc.stderr.readline()
+        while line.startswith("contrace: warning:"):
+            self.warnings.append(line)
+            line = self.proc.stderr.readline()
         if "tracing pid" not in line:
             self.proc.kill()
             raise RuntimeError(f"contrace did not start: {line}{self.proc.stderr.read()}")

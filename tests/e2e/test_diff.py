@@ -346,3 +346,22 @@ def test_report_of_an_older_version_is_compared(tmp_path):
     metrics = {m["metric"]: m for m in json.loads(p.stdout)["metrics"]}
     assert "migrations" not in metrics
     assert metrics["cpu_ns"]["base"] == metrics["cpu_ns"]["new"] > 0
+
+
+PY312 = sorted(__import__("glob").glob("/root/.pyenv/versions/3.12.*/bin/python3"))[:1]
+
+
+@pytest.mark.parametrize("python", PY312 or ["/usr/bin/python3"])
+def test_gil_waits_fail_one_rule_keyed_gil(tmp_path, python):
+    """Four threads sharing the work of one: they wait for the GIL. One
+    cause, one default rule failed (gil.wait_ns, not locks.wait_ns too),
+    and the GIL's words keyed gil.lock[cond], ..., not by their addresses."""
+    pygil = os.path.join(ROOT, "tools/workloads/pygil.py")
+    p, diff = play(tmp_path, f"{python} {pygil} cpu 1 8000000",
+                   f"{python} {pygil} cpu 4 2000000")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "FAIL  gil.wait_ns>+20%" in p.stdout, p.stdout
+    assert "FAIL  locks.wait_ns" not in p.stdout, p.stdout
+    rows = {m["metric"]: m for m in diff["metrics"]}
+    assert rows["gil.lock[cond].wait_ns"]["new"] > 0.5 * rows["gil.wait_ns"]["new"], rows
+    assert not [m for m in rows if "_PyRuntime" in m or m.startswith("lock[libpython")], rows

@@ -7,6 +7,14 @@
   pygil.py read N          one thread reads 1 byte from /dev/zero N times
                            (each os.read releases and re-takes the GIL);
                            prints "ns_per_call X"
+  pygil.py pingpong P N     P pairs of threads, each pair sending 8 bytes back
+                           and forth N times over a socketpair (sendall and
+                           recv: each a GIL release and re-take); prints
+                           "ns_per_roundtrip X" (wall time over all pairs'
+                           round trips)
+  pygil.py http            a ThreadingHTTPServer on 127.0.0.1 answering GET
+                           with 16 bytes; prints "port P", serves until
+                           SIGTERM
   pygil.py longcall N      one thread calls sum(range(N)) three times (C code
                            that keeps the GIL), another runs Python meanwhile;
                            prints "longcall TID MS CPU_MS" for each call (wall
@@ -15,11 +23,27 @@
   pygil.py loop N          an asyncio event loop whose coroutines call
                            time.sleep(0.01) N times (a blocking call inside
                            the loop); prints "loop TID"
+  pygil.py jsonpool N [--wait]
+                           a pool of 4 threads runs N json.dumps + json.loads
+                           jobs of a ~1 MB document (C code that keeps the
+                           GIL for tens of ms a call); prints "jsoncall TID
+                           MS CPU_MS" for each call (wall and CPU time);
+                           --wait: prints "ready", starts at a line on stdin
 """
 import os
 import sys
 import threading
 import time
+
+
+def run_all(ts):
+    """Start the threads, wait for them all: the nanoseconds it took."""
+    start = time.monotonic_ns()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return time.monotonic_ns() - start
 
 
 def cpu(threads, n):
@@ -28,13 +52,8 @@ def cpu(threads, n):
         for i in range(n):
             s += i * i
 
-    ts = [threading.Thread(target=work) for _ in range(threads)]
-    start = time.monotonic()
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    print(f"elapsed {time.monotonic() - start:.6f}", flush=True)
+    ns = run_all([threading.Thread(target=work) for _ in range(threads)])
+    print(f"elapsed {ns / 1e9:.6f}", flush=True)
 
 
 def read(n):
@@ -43,6 +62,48 @@ def read(n):
     for _ in range(n):
         os.read(fd, 1)
     print(f"ns_per_call {(time.monotonic_ns() - start) / n:.1f}", flush=True)
+
+
+def pingpong(pairs, n):
+    import socket
+
+    def ping(s):
+        for _ in range(n):
+            s.sendall(b"12345678")
+            s.recv(8)
+
+    def pong(s):
+        for _ in range(n):
+            s.recv(8)
+            s.sendall(b"87654321")
+
+    ts = []
+    for _ in range(pairs):
+        a, b = socket.socketpair()
+        ts += [threading.Thread(target=ping, args=(a,)), threading.Thread(target=pong, args=(b,))]
+    print(f"ns_per_roundtrip {run_all(ts) / (pairs * n):.1f}", flush=True)
+
+
+def http():
+    import signal
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "16")
+            self.end_headers()
+            self.wfile.write(b"0123456789abcdef")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=server.shutdown).start())
+    print(f"port {server.server_address[1]}", flush=True)
+    server.serve_forever()
 
 
 def longcall(n):
@@ -91,8 +152,43 @@ def loop(n):
     print(f"loop {threading.get_native_id()}", flush=True)
 
 
-if len(sys.argv) == 3 and sys.argv[1] == "longcall":
+def jsonpool(n, wait):
+    if wait:
+        print("ready", flush=True)
+        sys.stdin.readline()
+    else:
+        time.sleep(0.2)  # a tracer launching us has placed its probes by then
+    # Imports and the document: the main thread alone, holding the GIL but
+    # for the small syscalls of the imports.
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    doc = [{"id": i, "name": "item %d" % i, "tags": ["a", "b", "c"], "score": i / 7.0}
+           for i in range(20000)]
+
+    def job(_):
+        me, out = threading.get_native_id(), []
+        for fn in (lambda: json.dumps(doc), lambda: json.loads(text)):
+            start, cpu = time.monotonic(), time.thread_time()
+            text = fn()
+            out.append((me, time.monotonic() - start, time.thread_time() - cpu))
+        return out
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(job, range(n)))
+    for calls in results:
+        for tid, wall, cpu in calls:
+            print(f"jsoncall {tid} {wall * 1000:.1f} {cpu * 1000:.1f}", flush=True)
+
+
+if len(sys.argv) in (3, 4) and sys.argv[1] == "jsonpool" and sys.argv[3:] in ([], ["--wait"]):
+    jsonpool(int(sys.argv[2]), sys.argv[3:] == ["--wait"])
+elif len(sys.argv) == 3 and sys.argv[1] == "longcall":
     longcall(int(sys.argv[2]))
+elif len(sys.argv) == 4 and sys.argv[1] == "pingpong":
+    pingpong(int(sys.argv[2]), int(sys.argv[3]))
+elif len(sys.argv) == 2 and sys.argv[1] == "http":
+    http()
 elif len(sys.argv) == 3 and sys.argv[1] == "loop":
     loop(int(sys.argv[2]))
 elif len(sys.argv) == 4 and sys.argv[1] == "cpu":

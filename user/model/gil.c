@@ -290,6 +290,16 @@ static void verdict(struct rpt_gil *g, const struct rpt_process *p)
 	}
 }
 
+bool gil_version_supported(const char *version)
+{
+	unsigned int major, minor;
+	char end;
+
+	if (sscanf(version, "%u.%u%c", &major, &minor, &end) != 2)
+		return false;
+	return major == 3 && minor >= 8 && minor <= 13;
+}
+
 int gil_model(struct report *r, const struct snapshot *cur, const struct snapshot *prev)
 {
 	for (size_t i = 0; i < r->nprocs; i++) {

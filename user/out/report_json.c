@@ -237,6 +237,27 @@ static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
 	return o;
 }
 
+/*
+ * A GIL not observed (its version not supported, no probe placed) has no
+ * figures: null, not zeros that read as measured. Its head stays.
+ */
+static void null_gil_figures(struct json_object *o)
+{
+	static const char *const head[] = { "interpreter", "version", "free_threaded",	   "tier",
+					    "why",	   "address", "switch_interval_us" };
+
+	json_object_object_foreach(o, key, val)
+	{
+		bool keep = false;
+
+		for (size_t i = 0; i < sizeof(head) / sizeof(head[0]) && !keep; i++)
+			keep = !strcmp(key, head[i]);
+		/* Replacing a member's value leaves the walk's entries in place. */
+		if (!keep && val)
+			json_object_object_add_ex(o, key, NULL, JSON_C_OBJECT_ADD_CONSTANT_KEY);
+	}
+}
+
 static struct json_object *gil_json(const struct rpt_gil *g)
 {
 	struct json_object *o, *v;
@@ -279,6 +300,8 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	for (size_t i = 0; i < g->nverdicts; i++)
 		json_object_array_add(v, json_object_new_string(g->verdicts[i]));
 	put(o, "verdicts", v);
+	if (g->info.tier == RPT_GIL_NONE)
+		null_gil_figures(o);
 	return o;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/format.h"
+#include "model/gil.h"
 #include "model/locks.h"
 #include "out/report_text.h"
 
@@ -632,6 +633,10 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 
 	if (!g)
 		return;
+	if (!gil_version_supported(g->info.version)) {
+		fprintf(f, "\n  GIL  %s\n", g->info.why);
+		return;
+	}
 	fprintf(f, "\n  GIL  CPython %s (%s)", g->info.version, g->info.file);
 	if (g->info.free_threaded) {
 		fprintf(f, ": free-threaded build, no GIL (lock contention shows under LOCKS)\n");

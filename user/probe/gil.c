@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "model/gil.h"
 #include "probe/bpfmap.h"
 #include "probe/elfsym.h"
 #include "probe/gil.h"
@@ -117,24 +118,38 @@ static bool gil_valid(int pid, uint64_t addr, uint64_t *interval)
 	return true;
 }
 
-/*
- * Where the GIL is: the table's offset for the version; for a version the
- * table does not know, any of the table's offsets whose struct looks right.
- * 0 until the interpreter has set its runtime up (then asked again).
- */
+/* Where the GIL is (a supported version); 0 until the interpreter has set its runtime up. */
 static uint64_t find_gil(int pid, const char *version, uint64_t runtime, uint64_t *interval)
 {
-	static const char *const versions[] = { "3.8", "3.9", "3.11", "3.12", "3.13" };
 	uint64_t off = gil_runtime_offset(version);
 
-	if (off)
-		return gil_valid(pid, runtime + off, interval) ? runtime + off : 0;
-	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
-		off = gil_runtime_offset(versions[i]);
-		if (gil_valid(pid, runtime + off, interval))
-			return runtime + off;
-	}
-	return 0;
+	return off && gil_valid(pid, runtime + off, interval) ? runtime + off : 0;
+}
+
+/* No uprobes: --gil=futex, and the default. */
+static bool futex_only(const struct gil *g)
+{
+	return g->mode == GIL_AUTO || g->mode == GIL_FUTEX;
+}
+
+/*
+ * The uprobe tiers' price, once (as --holds does): each GIL release and
+ * re-take of the target goes through 3 (tier A) or 5 (tier B) uprobe hits
+ * (docs/performance.md, "CPython's GIL": +1.83 and +5.08 us per os.read).
+ */
+static void say_cost(struct gil *g, const struct gil_proc *p)
+{
+	if (g->cost_said)
+		return;
+	g->cost_said = true;
+	if (p->info.tier == RPT_GIL_UPROBES)
+		log_warn(
+			"--gil: uprobes on take_gil and drop_gil in %s add about 1.8 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run several times slower; measured on a VM); the default (futex) adds nothing",
+			p->info.file, p->info.pid);
+	else
+		log_warn(
+			"--gil: uprobes in the C library's pthread_mutex_lock, pthread_mutex_unlock and pthread_cond_signal add about 5 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run many times slower; measured on a VM); the default (futex) adds nothing",
+			p->info.pid);
 }
 
 /*
@@ -197,9 +212,13 @@ static int want_signal(const char *name, const GElf_Sym *sym, int hidden, void *
  */
 static int mark_gil(struct gil *g, const struct gil_proc *p)
 {
-	struct ct_gil_addrs a = { .futex = p->info.tier == RPT_GIL_FUTEX };
+	struct ct_gil_addrs a = { 0 };
 	uint32_t tgid = (uint32_t)p->info.pid;
 
+	/* The forced switch requests counted so far stay (holds compare them). */
+	if (bpf_map_lookup_elem(g->addrs_fd, &tgid, &a))
+		a.asks = 0;
+	a = (struct ct_gil_addrs){ .futex = p->info.tier == RPT_GIL_FUTEX, .asks = a.asks };
 	if (p->info.addr) {
 		a.mutex = p->info.addr + 80;
 		a.cond = p->info.addr + 32;
@@ -285,6 +304,7 @@ static int attach_tier_b(struct gil *g, struct gil_proc *p, char *err, size_t er
 		goto out;
 	tfile_close(&f);
 	p->info.tier = RPT_GIL_LIBC;
+	say_cost(g, p);
 	p->info.why[0] = 0;
 	return 0;
 out:
@@ -332,16 +352,16 @@ out:
 	return ret;
 }
 
-/* Tier B, or where it cannot be (--gil=auto), tier C. 1, or -1 with err said. */
+/* Tier B, or where it cannot be (--gil=uprobe), tier C; tier C by default. 1, or -1 with err said. */
 static int attach_stripped(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
 {
 	char why[sizeof(p->info.why)];
 
-	if (g->mode == GIL_FUTEX)
+	if (futex_only(g))
 		return attach_tier_c(g, p, err, errlen) ? -1 : 1;
 	if (!attach_tier_b(g, p, err, errlen))
 		return 1;
-	if (g->mode != GIL_AUTO)
+	if (g->mode != GIL_UPROBE)
 		return -1;
 	snprintf(why, sizeof(why), "%s", p->info.why);
 	if (!attach_tier_c(g, p, err, errlen)) {
@@ -437,8 +457,7 @@ static int gil_place(struct gil *g, struct gil_proc *p, const struct tfile *f,
 {
 	int ret = 1;
 
-	if (g->mode == GIL_LIBC || g->mode == GIL_FUTEX ||
-	    (g->mode == GIL_AUTO && (!syms->take[0] || !syms->drop))) {
+	if (g->mode != GIL_UPROBE || !syms->take[0] || !syms->drop) {
 		/* Tiers B and C: need the GIL's address, which may come at a later refresh. */
 		snprintf(p->info.why, sizeof(p->info.why), "%s",
 			 syms->runtime ? "the GIL was not found in the process's memory" :
@@ -456,14 +475,6 @@ static int gil_place(struct gil *g, struct gil_proc *p, const struct tfile *f,
 			 */
 			mark_gil(g, p);
 		}
-	} else if (syms->clones_only) {
-		snprintf(
-			p->info.why, sizeof(p->info.why),
-			"%s has only compiler clones of take_gil/drop_gil (LTO: *.lto_priv.0), whose arguments may differ",
-			p->info.file);
-	} else if (!syms->take[0] || !syms->drop) {
-		snprintf(p->info.why, sizeof(p->info.why),
-			 "%s has no take_gil/drop_gil symbols (stripped build)", p->info.file);
 	} else {
 		ret = attach_tier_a(g, p, f->probe_path, e, syms);
 		if (ret) {
@@ -472,6 +483,7 @@ static int gil_place(struct gil *g, struct gil_proc *p, const struct tfile *f,
 			snprintf(p->info.why, sizeof(p->info.why), "%s", err);
 		} else {
 			p->info.tier = RPT_GIL_UPROBES;
+			say_cost(g, p);
 			ret = 1;
 			/* Full table: only forks of this process start out unseen. */
 			mark_gil(g, p);
@@ -610,7 +622,37 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 		snprintf(p->info.why, sizeof(p->info.why), "free-threaded build: no GIL");
 		return 1;
 	}
+	/*
+	 * 2.7, 3.6 and 3.7 keep the GIL elsewhere with other fields (3.6 was
+	 * read as "held 42.9%" from the wrong struct); 3.14 is not known yet.
+	 */
+	if (!gil_version_supported(p->info.version)) {
+		snprintf(p->info.why, sizeof(p->info.why),
+			 "CPython %s: GIL analysis not supported (" GIL_VERSIONS " are)",
+			 p->info.version);
+		return 1;
+	}
 	return gil_probe(g, p, &in, err, errlen);
+}
+
+void gil_threads_due(struct gil *g, int pid)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->procs[i].info.pid == pid)
+			g->procs[i].threads_due = true;
+}
+
+void gil_threads_read(struct gil *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		struct gil_proc *p = &g->procs[i];
+
+		if (!p->threads_due)
+			continue;
+		p->threads_due = false;
+		if (p->info.tier == RPT_GIL_FUTEX && p->runtime)
+			gil_tstate_refresh(g->tstates_fd, p->info.pid, p->info.version, p->runtime);
+	}
 }
 
 void gil_detach(struct gil *g)
@@ -668,12 +710,14 @@ out:
 bool gil_parse_name(const char *base, char *version, size_t len, bool *free_threaded)
 {
 	const char *p = base;
-	int minor = 0, digits = 0;
+	int major, minor = 0, digits = 0;
 
 	if (!strncmp(p, "lib", 3))
 		p += 3;
-	if (strncmp(p, "python3.", 8))
+	/* python2.7 too: named in the report as a version not supported. */
+	if (strncmp(p, "python3.", 8) && strncmp(p, "python2.", 8))
 		return false;
+	major = p[6] - '0';
 	p += 8;
 	while (isdigit((unsigned char)*p) && digits < 3) {
 		minor = minor * 10 + (*p++ - '0');
@@ -687,7 +731,7 @@ bool gil_parse_name(const char *base, char *version, size_t len, bool *free_thre
 	/* python3.11, python3.11d, libpython3.11.so.1.0, libpython3.7m.so */
 	if (*p && *p != '.' && *p != 'd' && *p != 'm')
 		return false;
-	snprintf(version, len, "3.%d", minor);
+	snprintf(version, len, "%d.%d", major, minor);
 	return true;
 }
 

@@ -596,8 +596,10 @@ void diff_usage_metrics(FILE *f)
 		if (fig_table[i].flags & DIFF_P)
 			fprintf(f, " %s", fig_table[i].pjson);
 	fputs(";\ngil.held_fraction gil.avg_waiting gil.wait_fraction gil.hold_ns gil.wait_ns\n"
-	      "gil.released_ns gil.contended_takes gil.forced_switch_requests; locks.wait_ns\n"
-	      "locks.waits; lock[NAME].wait_ns lock[NAME].waits (locks by symbol);\n"
+	      "gil.released_ns gil.contended_takes gil.forced_switch_requests;\n"
+	      "gil.lock[WORD].wait_ns gil.lock[WORD].waits (the GIL's cond, mutex,\n"
+	      "switch_cond, switch_mutex); locks.wait_ns locks.waits (locks but the GIL);\n"
+	      "lock[NAME].wait_ns lock[NAME].waits (locks by symbol);\n"
 	      "syscall[NAME].blocked_ns syscall[NAME].calls; thread[NAME] (threads by name):",
 	      f);
 	for (int i = 0; i < FIG_COUNT; i++)

@@ -331,27 +331,85 @@ static bool add_gil(struct reader *r, const char *at, struct json_object *p)
 	return put(r, "gil.wait_fraction", U_RATIO, 1, busy > 0 ? v[3] / busy : 0);
 }
 
+/* The address of the process's GIL struct from its report, 0 if none. */
+static uint64_t gil_address(struct json_object *p)
+{
+	struct json_object *g, *a;
+
+	if (!json_object_object_get_ex(p, "gil", &g) || !g ||
+	    !json_object_object_get_ex(g, "address", &a) || !a ||
+	    !json_object_is_type(a, json_type_string))
+		return 0;
+	return strtoull(json_object_get_string(a), NULL, 16);
+}
+
+/* Which of the GIL's words (at g) a lock at address `addr` ("0x...") is. */
+static const char *gil_word(uint64_t g, const char *addr)
+{
+	uint64_t off = strtoull(addr, NULL, 16) - g;
+
+	if (!g || off >= CT_GIL_SWITCH_MUTEX + 40)
+		return "other";
+	if (off >= CT_GIL_COND && off < CT_GIL_MUTEX)
+		return "cond";
+	if (off >= CT_GIL_MUTEX && off < CT_GIL_SWITCH_COND)
+		return "mutex";
+	if (off >= CT_GIL_SWITCH_COND && off < CT_GIL_SWITCH_MUTEX)
+		return "switch_cond";
+	return off >= CT_GIL_SWITCH_MUTEX ? "switch_mutex" : "other";
+}
+
+/*
+ * A word of the GIL: gil.lock[cond], gil.lock[mutex], ... (a name like
+ * libpython3.12.so.1.0:_PyRuntime+0x12ec0 broke the table's columns), and
+ * not in locks.*: its waits are gil.wait_ns's, one cause for one rule.
+ */
+static bool add_gil_word(struct reader *r, const char *at, struct json_object *l, uint64_t g,
+			 double w, double n)
+{
+	char name[METRIC_NAME_LEN];
+	const char *addr, *word;
+
+	if (!get_str(r, at, l, "address", &addr))
+		return false;
+	word = gil_word(g, addr);
+	snprintf(name, sizeof(name), "gil.lock[%s].wait_ns", word);
+	if (!put(r, name, U_NS, 1, w))
+		return false;
+	snprintf(name, sizeof(name), "gil.lock[%s].waits", word);
+	return put(r, name, U_COUNT, 1, n);
+}
+
 /*
  * One lock: into the totals, and by name where it is a symbol. Joins and
  * events (waiting for work, "kind": "event") are not contention: left out.
  * A report older than the "kind" field has none: its rows count as locks.
+ * The GIL's words go to gil.lock[...] (one cause, one rule).
  */
-static bool add_lock(struct reader *r, const char *at, struct json_object *l, double *wait,
-		     double *waits)
+static bool add_lock(struct reader *r, const char *at, struct json_object *l, uint64_t g,
+		     double *wait, double *waits)
 {
 	char name[METRIC_NAME_LEN];
 	struct json_object *kind;
-	bool join, named;
+	bool join, named, gil = false;
 	const char *lname;
+	struct json_object *v;
 	double w, n;
 
 	if (!get_bool(r, at, l, "thread_join", &join) || !get_bool(r, at, l, "named", &named) ||
 	    !get_str(r, at, l, "name", &lname) || !get_num(r, at, l, "wait_ns", &w) ||
 	    !get_num(r, at, l, "waits", &n))
 		return false;
-	if (join || (json_object_object_get_ex(l, "kind", &kind) &&
-		     json_object_is_type(kind, json_type_string) &&
-		     !strcmp(json_object_get_string(kind), "event")))
+	/* Reports made before locks said whether they are the GIL's have no "gil". */
+	if (json_object_object_get_ex(l, "gil", &v) && !get_bool(r, at, l, "gil", &gil))
+		return false;
+	if (join)
+		return true;
+	if (gil)
+		return add_gil_word(r, at, l, g, w, n);
+	if (json_object_object_get_ex(l, "kind", &kind) &&
+	    json_object_is_type(kind, json_type_string) &&
+	    !strcmp(json_object_get_string(kind), "event"))
 		return true;
 	*wait += w;
 	*waits += n;
@@ -369,13 +427,14 @@ static bool add_locks(struct reader *r, const char *at, struct json_object *p)
 {
 	struct json_object *locks, *l;
 	double wait = 0, waits = 0;
+	uint64_t g = gil_address(p);
 	char lat[AT_LEN];
 
 	if (!get_array(r, at, p, "locks", &locks))
 		return false;
 	for (size_t i = 0; i < json_object_array_length(locks); i++)
 		if (!get_item(r, at, "locks", locks, i, &l, lat) ||
-		    !add_lock(r, lat, l, &wait, &waits))
+		    !add_lock(r, lat, l, g, &wait, &waits))
 			return false;
 	return put(r, "locks.wait_ns", U_NS, 2, wait) && put(r, "locks.waits", U_COUNT, 2, waits);
 }

@@ -159,6 +159,8 @@ static const struct rec_field thread_fields[] = {
 	C(T, gil_in, CT_GIL_RELEASED),
 	F(T, gil_handed),
 	F(T, gil_ts),
+	F(T, gil_asks),
+	F(T, gil_sn),
 };
 #undef T
 
