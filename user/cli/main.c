@@ -23,6 +23,7 @@
 #include "cli/opts.h"
 #include "util/outfile.h"
 #include "util/procfs.h"
+#include "out/folded.h"
 #include "out/report_json.h"
 #include "cli/repeat.h"
 #include "out/report_text.h"
@@ -77,6 +78,7 @@ static void fill_meta(struct run *run)
 	m->syscalls = run->o.syscalls;
 	m->locks = true;
 	m->holds = run->o.holds;
+	m->stacks = run->o.stacks;
 	m->locks_min_wait_ns = (uint64_t)(run->o.locks_min_wait * 1e9);
 	m->exit_status = -1;
 	for (int i = 0; i < run->o.cmd_argc && len + 1 < sizeof(m->command); i++) {
@@ -96,6 +98,30 @@ static void json_error(const struct run *run, int e)
 		log_error("cannot write JSON to '%s': %s", run->o.json_path, strerror(e));
 	else
 		log_error("cannot write the JSON report to standard output: %s", strerror(e));
+}
+
+/* --folded: the whole trace's lock stacks, put in place once written. 0 or -EIO. */
+static int write_folded(const struct run *run, const struct report *r)
+{
+	struct outfile of;
+	char err[512];
+
+	if (!run->o.folded || r->interval)
+		return 0;
+	if (outfile_open(&of, run->o.folded, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EIO;
+	}
+	if (report_folded(of.f, r)) {
+		log_error("cannot write folded stacks to '%s': %s", run->o.folded, strerror(EIO));
+		outfile_abort(&of);
+		return -EIO;
+	}
+	if (outfile_close(&of, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EIO;
+	}
+	return 0;
 }
 
 static int emit(struct run *run, const struct report *r)
@@ -122,6 +148,8 @@ static int emit(struct run *run, const struct report *r)
 			ret = -EIO;
 		}
 	}
+	if (write_folded(run, r))
+		ret = -EIO;
 	return ret;
 }
 
@@ -538,6 +566,7 @@ static int start(struct run *run)
 		.follow = run->o.follow,
 		.syscalls = run->o.syscalls,
 		.holds = run->o.holds,
+		.stacks = run->o.stacks,
 		.gil = run->o.gil,
 		.gil_mode = run->o.gil_mode,
 		.max_threads = (uint32_t)run->o.max_threads,

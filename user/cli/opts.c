@@ -17,6 +17,8 @@ enum {
 	OPT_HOLDS,
 	OPT_GIL,
 	OPT_REPEAT,
+	OPT_STACKS,
+	OPT_FOLDED,
 };
 
 static const struct option long_opts[] = {
@@ -36,6 +38,8 @@ static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "gil", required_argument, NULL, OPT_GIL },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "stacks", no_argument, NULL, OPT_STACKS },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -77,6 +81,10 @@ void opts_usage(FILE *f)
 	      "      --holds            exact hold times of contended pthread mutexes: uprobes\n"
 	      "                         in the target's C library (add ~0.6 us to each lock\n"
 	      "                         and unlock of the target)\n"
+	      "      --stacks           the user stack of every lock wait, by wait time (copies\n"
+	      "                         up to 12 KiB of stack per wait, unwound by contrace)\n"
+	      "      --folded FILE      the lock waits' stacks as folded stacks for flame graphs,\n"
+	      "                         in microseconds ('-': stdout; implies --stacks)\n"
 	      "      --gil MODE         CPython's GIL: auto (default: uprobes on take_gil and\n"
 	      "                         drop_gil where the interpreter has symbols, else on\n"
 	      "                         the C library's mutex and condvar calls, else from\n"
@@ -246,6 +254,15 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			break;
 		case OPT_HOLDS:
 			o->holds = true;
+			break;
+		case OPT_STACKS:
+			o->stacks = true;
+			break;
+		case OPT_FOLDED:
+			if (!*optarg)
+				return fail(err, errlen, "--folded needs a file name or '-'");
+			o->folded = optarg;
+			o->stacks = true;
 			break;
 		case 'o':
 			o->output = optarg;

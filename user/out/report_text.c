@@ -5,6 +5,7 @@
 
 #include "util/format.h"
 #include "model/locks.h"
+#include "out/folded.h"
 #include "out/report_text.h"
 
 #define D(ns) fmt_dur((char[FMT_LEN]){ 0 }, FMT_LEN, (ns))
@@ -286,6 +287,37 @@ static const char *party(char *buf, size_t len, uint32_t tid, const char *comm)
 	return buf;
 }
 
+/* Stacks shown per lock, and frames per stack (-v: more of both). */
+#define TEXT_STACKS 3
+#define TEXT_STACKS_V 10
+#define TEXT_FRAMES 8
+
+/* --stacks: a lock's top stacks, leaf first, by function. */
+static void print_lock_stacks(FILE *f, const struct rpt_lock *l, int verbose)
+{
+	size_t k = verbose ? TEXT_STACKS_V : TEXT_STACKS;
+	char buf[SNAP_SYM_LEN];
+
+	for (size_t i = 0; i < l->nstacks && i < k; i++) {
+		const struct rpt_lock_stack *st = &l->stacks[i];
+		uint32_t shown = verbose || st->n <= TEXT_FRAMES ? st->n : TEXT_FRAMES;
+
+		fprintf(f, "      %-11s %.0f%% (%s, %llu waits): ", i ? "" : "stacks",
+			l->wait_ns ? 100.0 * (double)st->wait_ns / (double)l->wait_ns : 0.0,
+			D(st->wait_ns), (unsigned long long)st->waits);
+		if (!st->n)
+			fputs("(stack not copied or not unwound: see drops)", f);
+		for (uint32_t j = 0; j < shown; j++)
+			fprintf(f, "%s%s", j ? " <- " : "",
+				frame_function(st->frames[j], buf, sizeof(buf)));
+		if (shown < st->n)
+			fprintf(f, " <- ... %u more", st->n - shown);
+		fputs(st->partial ? " (cut short)\n" : "\n", f);
+	}
+	if (l->nstacks > k)
+		fprintf(f, "      %-11s %zu more stacks (-v, --json)\n", "", l->nstacks - k);
+}
+
 static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, int verbose)
 {
 	size_t k = verbose ? SIZE_MAX : 3;
@@ -330,6 +362,7 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 		fprintf(f, "      %-11s %s (%llu waits, %s)\n", i ? "" : "waited in",
 			l->sites[i].name, (unsigned long long)l->sites[i].waits,
 			D(l->sites[i].wait_ns));
+	print_lock_stacks(f, l, verbose);
 	if (l->nwaiters) {
 		fprintf(f, "      %-11s ", "waiters");
 		for (size_t i = 0; i < l->nwaiters && i < k; i++)

@@ -18,6 +18,7 @@
 #include "probe/futex.h"
 #include "probe/gil.h"
 #include "probe/holds.h"
+#include "probe/stacks.h"
 #include "probe/symbols.h"
 #include "probe/target.h"
 #include "probe/task.h"
@@ -42,6 +43,7 @@ struct session {
 	bool holds_ready; /* the target runs its own image: probe its C library */
 	struct holds holds;
 	struct gil gil;
+	struct stacks *stacks; /* --stacks, or NULL */
 };
 
 /* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
@@ -154,6 +156,10 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	s->gil.signal = skel->progs.ct_gilb_signal;
 	s->gil.mode = cfg->gil_mode;
 	c->gil = cfg->gil;
+	c->stacks = cfg->stacks;
+	/* The smallest ring buffer there is (a page) when no stack is copied. */
+	if (!cfg->stacks)
+		bpf_map__set_max_entries(skel->maps.ct_stacks, (uint32_t)page);
 	if (!cfg->gil) {
 		bpf_program__set_autoload(skel->progs.ct_gil_take, false);
 		bpf_program__set_autoload(skel->progs.ct_gil_taken, false);
@@ -218,6 +224,17 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the event ring buffer: %s", strerror(errno));
 		goto fail;
+	}
+	if (cfg->stacks) {
+		s->stacks = stacks_new(s->sym);
+		ret = s->stacks ? stacks_add_ring(s->stacks, s->events,
+						  bpf_map__fd(skel->maps.ct_stacks)) :
+				  -ENOMEM;
+		if (ret) {
+			snprintf(err, errlen, "cannot open the stack ring buffer: %s",
+				 strerror(-ret));
+			goto fail;
+		}
 	}
 	return 0;
 fail:
@@ -447,6 +464,9 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	int ret;
 
 	memset(snap, 0, sizeof(*snap));
+	/* --stacks: the waits ended so far, as the lock tables read next count them. */
+	if (s->stacks)
+		ring_buffer__consume(s->events);
 	ret = syscalls_read(snap, bpf_map__fd(s->skel->maps.ct_sysstats));
 	if (!ret)
 		ret = sched_read_wakers(snap, bpf_map__fd(s->skel->maps.ct_wakers));
@@ -468,6 +488,10 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (ret)
 		goto fail;
 	memcpy(&snap->counters, (const void *)&s->skel->bss->ct_counters, sizeof(snap->counters));
+	if (s->stacks && stacks_snapshot(s->stacks, snap)) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	task_refresh_procs(&s->procs, snap->threads, snap->nthreads);
 	ret = task_copy_procs(&s->procs, snap);
 	if (!ret)
@@ -478,6 +502,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		ret = futex_name(snap, s->sym, &s->syms);
 	if (ret)
 		goto fail;
+	if (s->stacks)
+		stacks_count_unnamed(snap);
 	snapshot_normalize(snap);
 	futex_owners(snap);
 	ret = sched_resolve_names(&s->names, snap);
@@ -504,6 +530,7 @@ static void session_release(struct session *s)
 	holds_detach(&s->holds);
 	gil_detach(&s->gil);
 	ring_buffer__free(s->events);
+	stacks_free(s->stacks);
 	if (s->slots)
 		munmap((void *)s->slots, s->slots_len);
 	contrace_bpf__destroy(s->skel);

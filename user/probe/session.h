@@ -25,6 +25,7 @@ struct session_cfg {
 	bool holds; /* --holds: uprobes on pthread mutexes (placed by session_refresh) */
 	bool gil; /* find CPython processes and probe their GIL */
 	int gil_mode; /* enum gil_mode */
+	bool stacks; /* --stacks: user stacks at futex waits */
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
 };

@@ -1162,3 +1162,45 @@ size_t symbolizer_user_text(struct symbolizer *s, int pid, uint64_t *starts, uin
 	}
 	return n;
 }
+
+uint64_t symbolizer_stamp(struct symbolizer *s, int pid)
+{
+	struct symproc *p = s ? proc_find(s, pid) : NULL;
+
+	return p ? p->maps_hash : 0;
+}
+
+size_t symbolizer_modules(struct symbolizer *s, int pid, struct sym_module *out, size_t max)
+{
+	struct symproc *p = s ? proc_find(s, pid) : NULL;
+	size_t n = 0;
+	uint64_t v;
+
+	for (size_t i = 0; p && i < p->n && n < max; i++) {
+		const struct mapping *m = &p->maps[i];
+
+		if (!(m->prot & MP_X) || m->kind != MK_FILE || !m->file ||
+		    !file_vaddr(m->file, m->offset, m->prot, &v))
+			continue;
+		out[n++] = (struct sym_module){
+			.start = m->start,
+			.end = m->end,
+			.bias = m->start - v,
+			.stamp = p->maps_hash,
+			.path = m->path,
+			.label = m->label,
+		};
+	}
+	return n;
+}
+
+int symbolizer_open_module(struct symbolizer *s, int pid, const struct sym_module *m)
+{
+	struct symproc *p = s ? proc_find(s, pid) : NULL;
+	ssize_t i = p ? map_find(p, m->start) : -1;
+	struct stat st;
+
+	if (i < 0 || p->maps[i].start != m->start)
+		return -ENOENT;
+	return open_mapped(pid, &p->maps[i], &st);
+}

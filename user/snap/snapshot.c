@@ -16,6 +16,9 @@ void snapshot_free(struct snapshot *s)
 	free(s->locks);
 	free(s->edges);
 	free(s->sites);
+	free(s->lstacks);
+	free(s->stacks);
+	free(s->frames);
 	free(s->syms);
 	free(s->gilhists);
 	free(s->tids);
@@ -182,6 +185,8 @@ void snapshot_normalize(struct snapshot *s)
 		qsort(s->edges, s->nedges, sizeof(*s->edges), snapshot_cmp_edge);
 	if (s->nsites)
 		qsort(s->sites, s->nsites, sizeof(*s->sites), snapshot_cmp_site);
+	if (s->nlstacks)
+		qsort(s->lstacks, s->nlstacks, sizeof(*s->lstacks), snapshot_cmp_site);
 	if (s->nsyms)
 		qsort(s->syms, s->nsyms, sizeof(*s->syms), snapshot_cmp_sym);
 	if (s->nnames)
@@ -249,13 +254,24 @@ const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struc
 	return bsearch(&key, s->edges, s->nedges, sizeof(*s->edges), snapshot_cmp_edge);
 }
 
-const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k)
+static const struct snap_site *find_site(const struct snap_site *v, size_t n,
+					 const struct ct_site_key *k)
 {
 	struct snap_site key = { .key = *k };
 
-	if (!s->nsites)
+	if (!n)
 		return NULL;
-	return bsearch(&key, s->sites, s->nsites, sizeof(*s->sites), snapshot_cmp_site);
+	return bsearch(&key, v, n, sizeof(*v), snapshot_cmp_site);
+}
+
+const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k)
+{
+	return find_site(s->sites, s->nsites, k);
+}
+
+const struct snap_site *snapshot_find_lstack(const struct snapshot *s, const struct ct_site_key *k)
+{
+	return find_site(s->lstacks, s->nlstacks, k);
 }
 
 const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
@@ -319,6 +335,13 @@ size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uadd
 	struct snap_site key = { .key = { .tgid = tgid, .uaddr = uaddr } };
 
 	return vec_lower_bound(s->sites, s->nsites, &key, snapshot_cmp_site);
+}
+
+size_t snapshot_lstack_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_site key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	return vec_lower_bound(s->lstacks, s->nlstacks, &key, snapshot_cmp_site);
 }
 
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr)

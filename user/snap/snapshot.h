@@ -48,6 +48,21 @@ struct snap_site {
 	struct ct_site_val val;
 };
 
+/*
+ * --stacks: a distinct user stack of a process, interned (its index is its
+ * id for the whole trace): frames[first .. first + n), leaf first. The
+ * leaf is where the thread made the syscall; every other frame is the
+ * address of its call instruction's last byte (return address - 1), which
+ * names the caller even when the call is the last thing it does.
+ */
+struct snap_stack {
+	uint32_t pid;
+	uint32_t n;
+	uint32_t partial; /* not unwound to the thread's first function */
+	uint32_t pad;
+	uint64_t first;
+};
+
 #define SNAP_SYM_LEN 128
 
 enum snap_sym_kind {
@@ -111,6 +126,13 @@ struct snapshot {
 	struct snap_sym *syms; /* sorted by (pid, kind, addr) */
 	size_t ngilhists;
 	struct snap_gilhist *gilhists; /* sorted by slot */
+	/* --stacks: waits by lock and stack: key.site is the stack's id. Sorted by key. */
+	size_t nlstacks;
+	struct snap_site *lstacks;
+	size_t nstacks;
+	struct snap_stack *stacks; /* by id */
+	size_t nframes;
+	uint64_t *frames;
 	/* Made by snapshot_normalize(): accounted threads by tid, for task_by_tid(). */
 	size_t ntids;
 	struct snap_tid *tids; /* sorted by tid; of a tid reused, its last slot */
@@ -145,6 +167,7 @@ const struct snap_proc *snapshot_find_proc(const struct snapshot *s, uint32_t pi
 const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struct ct_edge_key *k);
 const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k);
+const struct snap_site *snapshot_find_lstack(const struct snapshot *s, const struct ct_site_key *k);
 const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
 					 uint64_t addr);
 
@@ -158,6 +181,7 @@ size_t snapshot_waker_from(const struct snapshot *s, uint32_t slot);
 size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_edge_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
+size_t snapshot_lstack_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 
 /*
  * The order of the keyed arrays (by their keys: names by tid, processes by
