@@ -27,6 +27,7 @@
 
 #include "contrace.h"
 #include "probe/stacks.h"
+#include "util/procfs.h"
 #include "util/vec.h"
 
 #define STK_MAX_FRAMES 128 /* deeper stacks are cut (counted as partial) */
@@ -35,6 +36,7 @@
 #define STK_MAX_PROCS 256 /* processes with an unwinder at once: then the oldest goes */
 #define STK_MEMO 4096 /* memo entries: a power of two */
 #define STK_NONE 0xffffffffu
+#define STK_REREAD_NS 100000000ULL
 
 /* An open-addressing index of ids (id + 1 in each slot, 0: free), hashed by the caller. */
 struct ix {
@@ -97,6 +99,7 @@ struct stk_proc {
 	struct stacks *st;
 	const struct ct_stack_rec *rec; /* being unwound */
 	bool reads_over; /* read more than STK_MAX_READS words: not memoised */
+	uint64_t reread_ns; /* when its maps were last read for want of a module */
 };
 
 struct stk_memo {
@@ -298,7 +301,18 @@ static struct stk_proc *proc_get(struct stacks *st, int pid)
 		}
 	}
 	p->used = ++st->clock;
-	if ((!p->dwfl || p->stamp != symbolizer_stamp(st->sym, pid)) && proc_load(st, p))
+	if (p->dwfl && p->stamp == symbolizer_stamp(st->sym, pid))
+		return p;
+	if (!proc_load(st, p))
+		return p;
+	/*
+	 * A process that has just started (its maps not read yet) or just
+	 * mapped its libraries: read its maps now, at most every 100 ms.
+	 */
+	if (mono_ns() - p->reread_ns < STK_REREAD_NS)
+		return NULL;
+	p->reread_ns = mono_ns();
+	if (symbolizer_update(st->sym, pid) || proc_load(st, p))
 		return NULL;
 	return p;
 }

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""--stacks: user stacks at lock waits, unwound through .eh_frame, against
+workloads whose call chain is known (tools/workloads/stackwork.c)."""
+import os
+
+import pytest
+
+from conftest import WORKLOADS, run_contrace
+
+# Leaf last (folded order): the workload's noinline chain into the C library.
+CHAIN = {
+    "stackwork": ["run_worker", "transfer", "pthread_mutex_lock"],
+    "stackwork-nofp": ["run_worker", "transfer", "pthread_mutex_lock"],
+    "stackwork_cxx": ["run_worker(int)", "bank::Ledger::transfer(int)", "pthread_mutex_lock"],
+}
+LOCK = {
+    "stackwork": "stackwork:ledger_lock",
+    "stackwork-nofp": "stackwork-nofp:ledger_lock",
+    "stackwork_cxx": "stackwork_cxx:ledger",
+}
+# The function each kind of thread starts the chain from.
+ROOTS = {"main", "worker_main", "worker_main(int)"}
+
+
+def parse_folded(path):
+    """[(frames root first, the lock, microseconds)]."""
+    out = []
+    for line in open(path):
+        stack, weight = line.rstrip("\n").rsplit(" ", 1)
+        frames = stack.split(";")
+        assert frames[-1].startswith("[lock ") and frames[-1].endswith("]"), line
+        out.append((frames[1:-1], frames[-1][6:-1], float(weight)))
+    return out
+
+
+def exact_chain(frames, chain):
+    """The chain, right after a root function, with at most the C library's
+    own lock-wait frame after pthread_mutex_lock (its symbol is local)."""
+    for i in range(1, len(frames)):
+        if frames[i:i + len(chain)] == chain and frames[i - 1] in ROOTS:
+            rest = frames[i + len(chain):]
+            return len(rest) <= 1 and all(f.startswith("libc.so") for f in rest)
+    return False
+
+
+@pytest.mark.parametrize("binary", sorted(CHAIN))
+def test_lock_wait_stacks_carry_the_call_chain(tmp_path, binary):
+    folded = tmp_path / "out.folded"
+    _, report, _ = run_contrace("--folded", str(folded), "--",
+                                os.path.join(WORKLOADS, binary), "4", "150", "200")
+    proc = report["processes"][0]
+    lock = next(l for l in proc["locks"] if l["name"] == LOCK[binary])
+    lines = [x for x in parse_folded(folded) if x[1] == LOCK[binary]]
+    total_us = sum(w for _, _, w in lines)
+    # The folded weights add up to the lock's wait in the report (1%).
+    assert abs(total_us * 1e3 - lock["wait_ns"]) <= 0.01 * lock["wait_ns"], (total_us, lock)
+    chained = sum(w for f, _, w in lines if exact_chain(f, CHAIN[binary]))
+    assert chained >= 0.95 * total_us, lines
+    # The main thread's waits go down to main, and main's callers are found too.
+    mains = [f for f, _, w in lines if "main" in f and exact_chain(f, CHAIN[binary])]
+    assert mains and all(f[:2] == ["_start", "__libc_start_main"] for f in mains), lines
+
+
+def test_folded_adds_up_to_every_lock(tmp_path):
+    """Every lock of the report (condition variables, joins included) is in
+    the folded file with its whole wait, stacks or not."""
+    folded = tmp_path / "out.folded"
+    _, report, _ = run_contrace("--folded", str(folded), "--",
+                                os.path.join(WORKLOADS, "stackwork-nofp"), "3", "80", "100")
+    lines = parse_folded(folded)
+    for proc in report["processes"]:
+        for lock in proc["locks"]:
+            us = sum(w for _, name, w in lines if name == lock["name"])
+            assert abs(us * 1e3 - lock["wait_ns"]) <= 0.01 * lock["wait_ns"] + 1, lock["name"]
+    assert sum(w for *_, w in lines) * 1e3 <= 1.01 * sum(
+        l["wait_ns"] for p in report["processes"] for l in p["locks"])
