@@ -506,8 +506,14 @@ struct json_object *report_to_json(const struct report *r)
 
 	drops = json_object_new_object();
 	add_bool(drops, "any", model_has_drops(r));
-	for (int i = 0; i < DROP_COUNT; i++)
-		add_u64(drops, drop_table[i].json, rpt_drop_get(&r->drops, (enum drop_id)i));
+	for (int i = 0; i < DROP_COUNT; i++) {
+		/* The stack counters are null (not measured) without --stacks. */
+		if (!r->meta->stacks && i >= DROP_stacks_lost && i <= DROP_frames_unnamed)
+			json_object_object_add(drops, drop_table[i].json, NULL);
+		else
+			add_u64(drops, drop_table[i].json,
+				rpt_drop_get(&r->drops, (enum drop_id)i));
+	}
 	add_u64(drops, "holds_unprobed", r->drops.holds_unprobed);
 	put(o, "drops", drops);
 

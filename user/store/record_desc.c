@@ -145,6 +145,8 @@ static const struct rec_field thread_fields[] = {
 	C(T, gil_in, CT_GIL_RELEASED),
 	F(T, gil_handed),
 	F(T, gil_ts),
+	F(T, stk_seq),
+	F(T, stk_next),
 };
 #undef T
 
