@@ -821,7 +821,8 @@ int main(int argc, char **argv)
 	log_verbosity = run.o.verbose > 1 ? 2 : run.o.verbose;
 	session_log_libbpf();
 	signal(SIGPIPE, SIG_IGN);
-	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-"));
+	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-")) &&
+		   !(run.o.folded && !strcmp(run.o.folded, "-"));
 
 	if (!kernel_may_trace()) {
 		log_error(

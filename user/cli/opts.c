@@ -333,7 +333,12 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	if (o->repeat && (o->interval || o->output))
 		return fail(err, errlen, "--repeat reports totals: not with %s",
 			    o->interval ? "-i" : "-o (or record)");
-	if (o->quiet && !o->json_path && !o->output)
-		return fail(err, errlen, "-q without --json or -o would produce nothing");
+	if (o->quiet && !o->json_path && !o->output && !o->folded)
+		return fail(err, errlen, "-q without --json, --folded or -o would produce nothing");
+	if (o->folded && !strcmp(o->folded, "-") && o->json_path && !strcmp(o->json_path, "-"))
+		return fail(err, errlen,
+			    "--folded - and --json - cannot both go to standard output");
+	if (o->folded && o->repeat)
+		return fail(err, errlen, "--folded is of one trace: not with --repeat");
 	return OPTS_OK;
 }

@@ -427,13 +427,42 @@ static void memo_keep(struct stacks *st, struct stk_memo *m, const struct ct_sta
 	m->partial = partial;
 }
 
+/* Unwind r into st->pcs. Whether it was cut short. */
+static bool unwind_once(struct stacks *st, struct stk_proc *p, const struct ct_stack_rec *r)
+{
+	int ret;
+
+	st->unwinds++;
+	p->rec = r;
+	p->reads_over = false;
+	st->npcs = 0;
+	st->cut = false;
+	st->nreads = 0;
+	ret = dwfl_getthread_frames(p->dwfl, (pid_t)r->tid, cb_frame, st);
+	/* 0: the unwind reached the thread's first frame (its return address is undefined). */
+	return ret != 0 || st->cut;
+}
+
+/*
+ * Whether p's maps were read again for an unwind cut short at a pc in no
+ * module (a library mapped since: at exec the maps are read before the
+ * loader maps the C library), at most every 100 ms.
+ */
+static bool reread(struct stacks *st, struct stk_proc *p)
+{
+	if (st->cut || !st->npcs || dwfl_addrmodule(p->dwfl, st->pcs[st->npcs - 1]) ||
+	    mono_ns() - p->reread_ns < STK_REREAD_NS)
+		return false;
+	p->reread_ns = mono_ns();
+	return !symbolizer_update(st->sym, p->pid) && !proc_load(st, p);
+}
+
 /* The stack id of record r (STK_NONE: nothing unwound). */
 static uint32_t unwind(struct stacks *st, const struct ct_stack_rec *r)
 {
 	struct stk_proc *p = proc_get(st, (int)r->tgid);
 	struct stk_memo *m = memo_of(st, r);
 	uint32_t id, partial;
-	int ret;
 
 	if (!p) {
 		st->partial++;
@@ -443,15 +472,9 @@ static uint32_t unwind(struct stacks *st, const struct ct_stack_rec *r)
 		st->partial += m->partial;
 		return m->stack;
 	}
-	st->unwinds++;
-	p->rec = r;
-	p->reads_over = false;
-	st->npcs = 0;
-	st->cut = false;
-	st->nreads = 0;
-	ret = dwfl_getthread_frames(p->dwfl, (pid_t)r->tid, cb_frame, st);
-	/* 0: the unwind reached the thread's first frame (its return address is undefined). */
-	partial = ret != 0 || st->cut;
+	partial = unwind_once(st, p, r);
+	if (partial && reread(st, p))
+		partial = unwind_once(st, p, r);
 	st->partial += partial;
 	id = st->npcs ? stack_intern(st, r->tgid, partial) : STK_NONE;
 	if (p->reads_over)

@@ -322,6 +322,49 @@ static void read_symbols(struct symfile *f, Elf *elf)
 	}
 }
 
+/* Detached debug files, by build-id (Debian's -dbg and -dbgsym packages). */
+#define SYM_DEBUG_DIR "/usr/lib/debug/.build-id"
+
+static bool has_symtab(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB && sh.sh_size)
+			return true;
+	return false;
+}
+
+/*
+ * A stripped file's full symbol table from its detached debug file: the
+ * host's (its build-id says it is the same build, wherever the file came
+ * from), opened without blocking and read only if it is a regular file.
+ */
+static void read_debug_symbols(struct symfile *f)
+{
+	const char *id = f->key.build_id;
+	char path[sizeof(SYM_DEBUG_DIR) + 2 * SYM_MAX_BUILD_ID + 16];
+	struct stat st;
+	Elf *elf;
+	int fd;
+
+	if (strlen(id) < 4)
+		return;
+	snprintf(path, sizeof(path), "%s/%.2s/%s.debug", SYM_DEBUG_DIR, id, id + 2);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+		elf = elf_begin(fd, ELF_C_READ, NULL);
+		if (elf && elf_kind(elf) == ELF_K_ELF)
+			read_symbols(f, elf);
+		if (elf)
+			elf_end(elf);
+	}
+	close(fd);
+}
+
 static size_t leading_underscores(const char *name)
 {
 	size_t n = 0;
@@ -345,6 +388,11 @@ static int sym_cmp(const void *pa, const void *pb, void *ctx)
 		return a->start < b->start ? -1 : 1;
 	if (a->end != b->end)
 		return a->end > b->end ? -1 : 1;
+	/* glibc's internal aliases (__GI_x, from its debug file) name x too. */
+	ua = !strncmp(na, "__GI_", 5);
+	ub = !strncmp(nb, "__GI_", 5);
+	if (ua != ub)
+		return ua < ub ? -1 : 1;
 	ua = leading_underscores(na);
 	ub = leading_underscores(nb);
 	if (ua != ub)
@@ -499,6 +547,8 @@ static struct symfile *file_get(struct symbolizer *s, int pid, struct mapping *m
 	}
 	if (eh.e_type == ET_EXEC || eh.e_type == ET_DYN) {
 		read_symbols(f, elf);
+		if (!has_symtab(elf))
+			read_debug_symbols(f);
 		symtab_finish(&f->data, f->names);
 		symtab_finish(&f->code, f->names);
 		names_compact(f);
