@@ -90,3 +90,25 @@ def test_folded_adds_up_to_every_lock(tmp_path):
             assert abs(us * 1e3 - lock["wait_ns"]) <= 0.01 * lock["wait_ns"] + 1, lock["name"]
     assert sum(w for *_, w in lines) * 1e3 <= 1.01 * sum(
         l["wait_ns"] for p in report["processes"] for l in p["locks"])
+
+
+def test_json_stacks_interned_and_adding_up(tmp_path):
+    """JSON: each frame and stack once; a lock's stacks add up to its waits exactly."""
+    _, report, _ = run_contrace("--stacks", "--", os.path.join(WORKLOADS, "stackwork-nofp"),
+                                "3", "80", "100")
+    st = report["stacks"]
+    names = [f["name"] for f in st["frames"]]
+    assert len(names) == len(set(names))
+    keys = [(tuple(s["frames"]), s["partial"]) for s in st["stacks"]]
+    assert len(keys) == len(set(keys))
+    lock = next(l for l in report["processes"][0]["locks"]
+                if l["name"] == "stackwork-nofp:ledger_lock")
+    assert sum(s["wait_ns"] for s in lock["stacks"]) == lock["wait_ns"]
+    assert sum(s["waits"] for s in lock["stacks"]) == lock["waits"]
+    top = st["stacks"][lock["stacks"][0]["stack"]]
+    funcs = [st["frames"][i]["function"] for i in top["frames"]]
+    assert funcs[:4] == ["__lll_lock_wait", "pthread_mutex_lock", "transfer", "run_worker"]
+    for p in report["processes"]:
+        for l in p["locks"]:
+            for s in l["stacks"]:
+                assert s["stack"] is None or 0 <= s["stack"] < len(st["stacks"])
