@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """--stacks: user stacks at lock waits, unwound through .eh_frame, against
 workloads whose call chain is known (tools/workloads/stackwork.c)."""
+import json
 import os
+import subprocess
 
 import pytest
 
-from conftest import WORKLOADS, run_contrace
+from conftest import CONTRACE, WORKLOADS, run_contrace
 
 # Leaf last (folded order): the workload's noinline chain into the C library.
 CHAIN = {
@@ -112,3 +114,19 @@ def test_json_stacks_interned_and_adding_up(tmp_path):
         for l in p["locks"]:
             for s in l["stacks"]:
                 assert s["stack"] is None or 0 <= s["stack"] < len(st["stacks"])
+
+
+def test_recording_keeps_the_stacks(tmp_path):
+    """A recording's report has the live run's stacks: the same folded file, the same JSON."""
+    rec, live_f, live_j = tmp_path / "t.ctr", tmp_path / "live.folded", tmp_path / "live.json"
+    rep_f, rep_j = tmp_path / "rep.folded", tmp_path / "rep.json"
+    subprocess.run([CONTRACE, "record", "-o", str(rec), "--folded", str(live_f), "--json",
+                    str(live_j), "-q", "--", os.path.join(WORKLOADS, "stackwork-nofp"), "3",
+                    "60", "100"], check=True, capture_output=True, timeout=120)
+    subprocess.run([CONTRACE, "report", str(rec), "--folded", str(rep_f), "--json", str(rep_j),
+                    "-q"], check=True, capture_output=True, timeout=120)
+    assert rep_f.read_text() == live_f.read_text() and "transfer;" in rep_f.read_text()
+    live, rep = json.loads(live_j.read_text()), json.loads(rep_j.read_text())
+    assert rep["stacks"] == live["stacks"] and live["stacks"]["stacks"]
+    assert [l["stacks"] for l in rep["processes"][0]["locks"]] == \
+        [l["stacks"] for l in live["processes"][0]["locks"]]

@@ -698,7 +698,7 @@ static int replay(struct run *run, const char *path)
 
 static void replay_usage(FILE *f)
 {
-	fputs("Usage: contrace report FILE [--json FILE] [-q] [-v] [--top N]\n"
+	fputs("Usage: contrace report FILE [--json FILE] [--folded FILE] [-q] [-v] [--top N]\n"
 	      "\n"
 	      "Print the reports of a recording (contrace record -o FILE, or -o on any trace):\n"
 	      "the same text and JSON the live run printed.\n",
@@ -709,9 +709,13 @@ static void replay_usage(FILE *f)
 static int replay_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", required_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },	  { "top", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },	  { NULL, 0, NULL, 0 },
+		{ "json", required_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "top", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "folded", required_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct run run = { .sigfd = -1, .replay = true };
 	char *end;
@@ -725,6 +729,9 @@ static int replay_main(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			run.o.json_path = optarg;
+			break;
+		case 'F':
+			run.o.folded = optarg;
 			break;
 		case 'q':
 			run.o.quiet = true;
@@ -753,8 +760,9 @@ static int replay_main(int argc, char **argv)
 		fprintf(stderr, "contrace report: expected one recording (see --help)\n");
 		return 2;
 	}
-	if (run.o.quiet && !run.o.json_path) {
-		fprintf(stderr, "contrace report: -q without --json would print nothing\n");
+	if (run.o.quiet && !run.o.json_path && !run.o.folded) {
+		fprintf(stderr,
+			"contrace report: -q without --json or --folded would print nothing\n");
 		return 2;
 	}
 	if (run.o.json_path && outfile_same(run.o.json_path, argv[optind])) {
@@ -771,7 +779,8 @@ static int replay_main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MXFAST, 0);
-	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-"));
+	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-")) &&
+		   !(run.o.folded && !strcmp(run.o.folded, "-"));
 	code = replay(&run, argv[optind]);
 	if (close_json(&run))
 		code = 1;

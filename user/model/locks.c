@@ -217,24 +217,33 @@ static int lock_sites(struct rpt_lock *l, uint32_t pid, const struct snapshot *c
 	return 0;
 }
 
-/* The frames of stack id of cur, named from cur's symbols, into st. 0 or -ENOMEM. */
+/*
+ * The frames of stack id of cur, named from cur's symbols, into st. A
+ * stack whose frames are not all there (a damaged recording) gets none: its
+ * waits are shown as without a stack. 0 or -ENOMEM.
+ */
 static int stack_frames(struct rpt_lock_stack *st, uint32_t pid, const struct snapshot *cur,
 			uint64_t id)
 {
-	const struct snap_stack *k = id < cur->nstacks ? &cur->stacks[id] : NULL;
+	const struct snap_stack *k = id <= UINT32_MAX ? snapshot_find_stack(cur, (uint32_t)id) :
+							NULL;
+	size_t f = k ? snapshot_frame_from(cur, k->id) : 0;
 	char buf[32];
 
-	if (!k || k->pid != pid || k->first + k->n > cur->nframes)
-		return 0; /* a damaged recording: counted with the waits without a stack */
-	st->frames = calloc(k->n ? k->n : 1, sizeof(*st->frames));
+	if (!k || k->pid != pid || !k->n || k->n > cur->nframes - f)
+		return 0;
+	for (uint32_t i = 0; i < k->n; i++)
+		if (cur->frames[f + i].stack != k->id || cur->frames[f + i].index != i)
+			return 0;
+	st->frames = calloc(k->n, sizeof(*st->frames));
 	if (!st->frames)
 		return -ENOMEM;
 	st->n = k->n;
 	st->partial = k->partial;
 	for (uint32_t i = 0; i < k->n; i++)
 		copy_name(st->frames[i], sizeof(st->frames[i]),
-			  sym_name(cur, pid, SNAP_SYM_CODE, cur->frames[k->first + i], buf,
-				   sizeof(buf), NULL));
+			  sym_name(cur, pid, SNAP_SYM_CODE, cur->frames[f + i].pc, buf, sizeof(buf),
+				   NULL));
 	return 0;
 }
 

@@ -114,6 +114,12 @@ struct stk_memo {
 	size_t cap;
 };
 
+/* An interned stack: frames[first .. first + n) of struct stacks. */
+struct stk_entry {
+	uint32_t pid, n, partial, pad;
+	uint64_t first;
+};
+
 /* A wait begun with a stack record, whose end is to come. */
 struct stk_pending {
 	uint32_t tid, tgid, seq, stack;
@@ -133,7 +139,7 @@ struct stacks {
 	uint64_t *reads;
 	size_t nreads, reads_cap;
 	/* Interned stacks: table[id], their frames in `frames`. */
-	struct snap_stack *table;
+	struct stk_entry *table;
 	size_t ntable, table_cap;
 	uint64_t *frames;
 	size_t nframes, frames_cap;
@@ -337,7 +343,7 @@ static uint64_t stack_hash(uint32_t pid, const uint64_t *pcs, uint32_t n, uint32
 static uint64_t stack_rehash(const void *ctx, uint32_t id)
 {
 	const struct stacks *st = ctx;
-	const struct snap_stack *s = &st->table[id];
+	const struct stk_entry *s = &st->table[id];
 
 	return stack_hash(s->pid, st->frames + s->first, s->n, s->partial);
 }
@@ -345,7 +351,7 @@ static uint64_t stack_rehash(const void *ctx, uint32_t id)
 static bool stack_eq(const void *ctx, uint32_t id)
 {
 	const struct stk_probe *k = ctx;
-	const struct snap_stack *s = &k->st->table[id];
+	const struct stk_entry *s = &k->st->table[id];
 
 	return s->pid == k->pid && s->n == k->n && s->partial == k->partial &&
 	       !memcmp(k->st->frames + s->first, k->pcs, k->n * sizeof(*k->pcs));
@@ -356,7 +362,7 @@ static uint32_t stack_intern(struct stacks *st, uint32_t pid, uint32_t partial)
 {
 	struct stk_probe k = { st, pid, st->npcs, partial, st->pcs };
 	uint64_t h = stack_hash(pid, st->pcs, st->npcs, partial);
-	struct snap_stack *s;
+	struct stk_entry *s;
 	uint32_t *slot;
 
 	if (ix_grow(&st->stack_ix, stack_rehash, st))
@@ -648,35 +654,53 @@ int stacks_add_ring(struct stacks *st, struct ring_buffer *rb, int fd)
 	return ring_buffer__add(rb, fd, on_record, st);
 }
 
+/* The interned stacks as the snapshot's keyed arrays (allocated to their counts). */
+static int export_stacks(const struct stacks *st, struct snapshot *s)
+{
+	s->stacks = calloc(st->ntable, sizeof(*s->stacks));
+	s->frames = calloc(st->nframes ? st->nframes : 1, sizeof(*s->frames));
+	if (!s->stacks || !s->frames)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->ntable; i++) {
+		const struct stk_entry *e = &st->table[i];
+
+		s->stacks[i] = (struct snap_stack){
+			.id = (uint32_t)i, .pid = e->pid, .n = e->n, .partial = e->partial
+		};
+		for (uint32_t j = 0; j < e->n; j++)
+			s->frames[s->nframes++] = (struct snap_frame){
+				.stack = (uint32_t)i, .index = j, .pc = st->frames[e->first + j]
+			};
+	}
+	s->nstacks = st->ntable;
+	return 0;
+}
+
 int stacks_snapshot(struct stacks *st, struct snapshot *s)
 {
-	size_t cap1 = 0, cap2 = 0, cap3 = 0;
+	size_t cap = 0;
 
 	s->counters.stacks_partial = st->partial;
 	if (!st->ntable)
 		return 0;
-	/* Arrays allocated to their counts (snapshot.h) */
-	if (vec_append(s->lstacks, s->nlstacks, cap1, st->agg, st->nagg) ||
-	    vec_append(s->stacks, s->nstacks, cap2, st->table, st->ntable) ||
-	    vec_append(s->frames, s->nframes, cap3, st->frames, st->nframes))
+	if (vec_append(s->lstacks, s->nlstacks, cap, st->agg, st->nagg))
 		return -ENOMEM;
-	return 0;
+	return export_stacks(st, s);
 }
 
 void stacks_count_unnamed(struct snapshot *s)
 {
 	uint64_t n = 0;
 
-	for (size_t i = 0; i < s->nstacks; i++) {
-		const struct snap_stack *k = &s->stacks[i];
+	for (size_t i = 0, f = 0; i < s->nstacks; i++)
+		for (; f < s->nframes && s->frames[f].stack <= s->stacks[i].id; f++) {
+			const struct snap_sym *y;
 
-		for (uint32_t j = 0; j < k->n; j++) {
-			const struct snap_sym *y = snapshot_find_sym(s, k->pid, SNAP_SYM_CODE,
-								     s->frames[k->first + j]);
-
+			if (s->frames[f].stack != s->stacks[i].id)
+				continue;
+			y = snapshot_find_sym(s, s->stacks[i].pid, SNAP_SYM_CODE, s->frames[f].pc);
 			n += !y || !y->found;
 		}
-	}
 	s->counters.frames_unnamed = n;
 }
 

@@ -97,6 +97,22 @@ int snapshot_cmp_site(const void *a, const void *b)
 	return x->site < y->site ? -1 : x->site > y->site;
 }
 
+int snapshot_cmp_stack(const void *a, const void *b)
+{
+	const struct snap_stack *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int snapshot_cmp_frame(const void *a, const void *b)
+{
+	const struct snap_frame *x = a, *y = b;
+
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
 int snapshot_cmp_sym(const void *a, const void *b)
 {
 	const struct snap_sym *x = a, *y = b;
@@ -187,6 +203,10 @@ void snapshot_normalize(struct snapshot *s)
 		qsort(s->sites, s->nsites, sizeof(*s->sites), snapshot_cmp_site);
 	if (s->nlstacks)
 		qsort(s->lstacks, s->nlstacks, sizeof(*s->lstacks), snapshot_cmp_site);
+	if (s->nstacks)
+		qsort(s->stacks, s->nstacks, sizeof(*s->stacks), snapshot_cmp_stack);
+	if (s->nframes)
+		qsort(s->frames, s->nframes, sizeof(*s->frames), snapshot_cmp_frame);
 	if (s->nsyms)
 		qsort(s->syms, s->nsyms, sizeof(*s->syms), snapshot_cmp_sym);
 	if (s->nnames)
@@ -274,6 +294,15 @@ const struct snap_site *snapshot_find_lstack(const struct snapshot *s, const str
 	return find_site(s->lstacks, s->nlstacks, k);
 }
 
+const struct snap_stack *snapshot_find_stack(const struct snapshot *s, uint32_t id)
+{
+	struct snap_stack key = { .id = id };
+
+	if (!s->nstacks)
+		return NULL;
+	return bsearch(&key, s->stacks, s->nstacks, sizeof(*s->stacks), snapshot_cmp_stack);
+}
+
 const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
 					 uint64_t addr)
 {
@@ -335,6 +364,13 @@ size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uadd
 	struct snap_site key = { .key = { .tgid = tgid, .uaddr = uaddr } };
 
 	return vec_lower_bound(s->sites, s->nsites, &key, snapshot_cmp_site);
+}
+
+size_t snapshot_frame_from(const struct snapshot *s, uint32_t stack)
+{
+	struct snap_frame key = { .stack = stack };
+
+	return vec_lower_bound(s->frames, s->nframes, &key, snapshot_cmp_frame);
 }
 
 size_t snapshot_lstack_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)

@@ -49,18 +49,23 @@ struct snap_site {
 };
 
 /*
- * --stacks: a distinct user stack of a process, interned (its index is its
- * id for the whole trace): frames[first .. first + n), leaf first. The
- * leaf is where the thread made the syscall; every other frame is the
- * address of its call instruction's last byte (return address - 1), which
- * names the caller even when the call is the last thing it does.
+ * --stacks: a distinct user stack of a process, interned (its id stays
+ * for the whole trace); its frames are the snap_frame entries of its id,
+ * index 0 the leaf: where the thread made the syscall. Every other frame
+ * is the address of its call instruction's last byte (return address - 1),
+ * which names the caller even when the call is the last thing it does.
  */
 struct snap_stack {
+	uint32_t id;
 	uint32_t pid;
-	uint32_t n;
+	uint32_t n; /* frames */
 	uint32_t partial; /* not unwound to the thread's first function */
-	uint32_t pad;
-	uint64_t first;
+};
+
+struct snap_frame {
+	uint32_t stack;
+	uint32_t index;
+	uint64_t pc;
 };
 
 #define SNAP_SYM_LEN 128
@@ -130,9 +135,9 @@ struct snapshot {
 	size_t nlstacks;
 	struct snap_site *lstacks;
 	size_t nstacks;
-	struct snap_stack *stacks; /* by id */
+	struct snap_stack *stacks; /* sorted by id */
 	size_t nframes;
-	uint64_t *frames;
+	struct snap_frame *frames; /* sorted by (stack, index) */
 	/* Made by snapshot_normalize(): accounted threads by tid, for task_by_tid(). */
 	size_t ntids;
 	struct snap_tid *tids; /* sorted by tid; of a tid reused, its last slot */
@@ -168,6 +173,7 @@ const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tg
 const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struct ct_edge_key *k);
 const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k);
 const struct snap_site *snapshot_find_lstack(const struct snapshot *s, const struct ct_site_key *k);
+const struct snap_stack *snapshot_find_stack(const struct snapshot *s, uint32_t id);
 const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
 					 uint64_t addr);
 
@@ -182,6 +188,7 @@ size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uadd
 size_t snapshot_edge_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_lstack_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
+size_t snapshot_frame_from(const struct snapshot *s, uint32_t stack);
 
 /*
  * The order of the keyed arrays (by their keys: names by tid, processes by
@@ -196,6 +203,8 @@ int snapshot_cmp_edge(const void *a, const void *b);
 int snapshot_cmp_site(const void *a, const void *b);
 int snapshot_cmp_sym(const void *a, const void *b);
 int snapshot_cmp_gilhist(const void *a, const void *b);
+int snapshot_cmp_stack(const void *a, const void *b);
+int snapshot_cmp_frame(const void *a, const void *b);
 
 /* Append an entry, growing the array. NULL on allocation failure. */
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr);

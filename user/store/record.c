@@ -87,6 +87,8 @@ static int (*const keyed_cmp[RS_COUNT])(const void *, const void *) = {
 	[RS_LOCK] = snapshot_cmp_lock,	     [RS_EDGE] = snapshot_cmp_edge,
 	[RS_SITE] = snapshot_cmp_site,	     [RS_SYM] = snapshot_cmp_sym,
 	[RS_GILHIST] = snapshot_cmp_gilhist, [RS_GIL] = cmp_gil,
+	[RS_LSTACK] = snapshot_cmp_site,     [RS_STACK] = snapshot_cmp_stack,
+	[RS_FRAME] = snapshot_cmp_frame,
 };
 
 static bool is_keyed(int sid)
@@ -125,6 +127,15 @@ static void **frame_array(struct rec_frame *f, int sid, size_t **n)
 	case RS_GILHIST:
 		*n = &f->s.ngilhists;
 		return (void **)&f->s.gilhists;
+	case RS_LSTACK:
+		*n = &f->s.nlstacks;
+		return (void **)&f->s.lstacks;
+	case RS_STACK:
+		*n = &f->s.nstacks;
+		return (void **)&f->s.stacks;
+	case RS_FRAME:
+		*n = &f->s.nframes;
+		return (void **)&f->s.frames;
 	default:
 		*n = &f->ngil;
 		return (void **)&f->gil;
@@ -296,6 +307,7 @@ static void meta_to_rec(struct rec_meta *rm, const struct report_meta *m)
 	rm->syscalls = m->syscalls;
 	rm->locks = m->locks;
 	rm->holds = m->holds;
+	rm->stacks = m->stacks;
 	rm->locks_min_wait_ns = m->locks_min_wait_ns;
 	rm->trace_start_ns = m->trace_start_ns;
 	rm->trace_start_real_ns = m->trace_start_real_ns;
@@ -367,14 +379,16 @@ static int frame_from(struct rec_frame *f, const struct snapshot *s, const struc
 		      enum record_kind kind)
 {
 	const void *src[RS_COUNT] = {
-		[RS_SYS] = s->sys,    [RS_WAKER] = s->wakers, [RS_NAME] = s->names,
-		[RS_PROC] = s->procs, [RS_LOCK] = s->locks,   [RS_EDGE] = s->edges,
-		[RS_SITE] = s->sites, [RS_SYM] = s->syms,     [RS_GILHIST] = s->gilhists,
+		[RS_SYS] = s->sys,	  [RS_WAKER] = s->wakers, [RS_NAME] = s->names,
+		[RS_PROC] = s->procs,	  [RS_LOCK] = s->locks,	  [RS_EDGE] = s->edges,
+		[RS_SITE] = s->sites,	  [RS_SYM] = s->syms,	  [RS_GILHIST] = s->gilhists,
+		[RS_LSTACK] = s->lstacks, [RS_STACK] = s->stacks, [RS_FRAME] = s->frames,
 	};
 	const size_t nsrc[RS_COUNT] = {
-		[RS_SYS] = s->nsys,    [RS_WAKER] = s->nwakers, [RS_NAME] = s->nnames,
-		[RS_PROC] = s->nprocs, [RS_LOCK] = s->nlocks,	[RS_EDGE] = s->nedges,
-		[RS_SITE] = s->nsites, [RS_SYM] = s->nsyms,	[RS_GILHIST] = s->ngilhists,
+		[RS_SYS] = s->nsys,	   [RS_WAKER] = s->nwakers, [RS_NAME] = s->nnames,
+		[RS_PROC] = s->nprocs,	   [RS_LOCK] = s->nlocks,   [RS_EDGE] = s->nedges,
+		[RS_SITE] = s->nsites,	   [RS_SYM] = s->nsyms,	    [RS_GILHIST] = s->ngilhists,
+		[RS_LSTACK] = s->nlstacks, [RS_STACK] = s->nstacks, [RS_FRAME] = s->nframes,
 	};
 	struct rec_gil *gil = NULL;
 	size_t *n;
@@ -883,6 +897,7 @@ static void set_meta(struct recording *rec, const struct rec_meta *rm)
 	m->syscalls = rm->syscalls;
 	m->locks = rm->locks;
 	m->holds = rm->holds;
+	m->stacks = rm->stacks;
 	m->locks_min_wait_ns = rm->locks_min_wait_ns;
 	m->trace_start_ns = rm->trace_start_ns;
 	m->trace_start_real_ns = rm->trace_start_real_ns;
@@ -1299,8 +1314,9 @@ static int read_header(struct recording *rec, char *err, size_t errlen)
 	if (h.layout != RECORD_V1_LAYOUT)
 		return fail(err, errlen, -EINVAL,
 			    "recorded by another build of contrace (its data layout differs)");
+	/* Version 1 has none of the structs added since. */
 	for (int i = 0; i < RS_COUNT; i++)
-		v1[i] = &rec_structs_v1[i];
+		v1[i] = i < RS_V1_COUNT ? &rec_structs_v1[i] : NULL;
 	return build_maps(rd, v1, false, err, errlen);
 }
 

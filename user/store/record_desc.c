@@ -46,14 +46,23 @@ _Static_assert(sizeof(long) == 8, "contrace's recordings assume an LP64 build");
 
 #define T struct rec_meta
 static const struct rec_field meta_fields[] = {
-	A(T, version),	      A(T, kernel),
-	A(T, hostname),	      A(T, command),
-	A(T, pad0),	      F(T, ncpus),
-	F(T, target_pid),     C(T, launched, 1),
-	C(T, follow, 1),      C(T, syscalls, 1),
-	C(T, locks, 1),	      C(T, holds, 1),
-	A(T, pad1),	      F(T, locks_min_wait_ns),
-	F(T, trace_start_ns), F(T, trace_start_real_ns),
+	A(T, version),
+	A(T, kernel),
+	A(T, hostname),
+	A(T, command),
+	A(T, pad0),
+	F(T, ncpus),
+	F(T, target_pid),
+	C(T, launched, 1),
+	C(T, follow, 1),
+	C(T, syscalls, 1),
+	C(T, locks, 1),
+	C(T, holds, 1),
+	C(T, stacks, 1),
+	A(T, pad2),
+	F(T, locks_min_wait_ns),
+	F(T, trace_start_ns),
+	F(T, trace_start_real_ns),
 };
 #undef T
 
@@ -205,6 +214,19 @@ static const struct rec_field site_fields[] = {
 };
 #undef T
 
+#define T struct snap_stack
+static const struct rec_field stack_fields[] = {
+	F(T, id),
+	F(T, pid),
+	F(T, n),
+	C(T, partial, 1),
+};
+#undef T
+
+#define T struct snap_frame
+static const struct rec_field frame_fields[] = { F(T, stack), F(T, index), F(T, pc) };
+#undef T
+
 #define T struct snap_sym
 static const struct rec_field sym_fields[] = {
 	F(T, pid), C(T, kind, SNAP_SYM_CODE), F(T, addr), C(T, found, 1), F(T, pad), A(T, name),
@@ -246,6 +268,9 @@ const struct rec_struct rec_structs[RS_COUNT] = {
 	STRUCT(RS_SYM, struct snap_sym, "snap_sym", sym_fields),
 	STRUCT(RS_GILHIST, struct snap_gilhist, "snap_gilhist", gilhist_fields),
 	STRUCT(RS_GIL, struct rec_gil, "gil_info", gil_fields),
+	STRUCT(RS_LSTACK, struct snap_site, "snap_lstack", site_fields),
+	STRUCT(RS_STACK, struct snap_stack, "snap_stack", stack_fields),
+	STRUCT(RS_FRAME, struct snap_frame, "snap_frame", frame_fields),
 };
 
 uint32_t rec_type_size(uint32_t type)

@@ -68,8 +68,14 @@ enum rec_sid {
 	RS_SYM,
 	RS_GILHIST,
 	RS_GIL, /* struct rec_gil: a Python process found */
+	RS_LSTACK, /* --stacks: struct snap_site, waits by (lock, stack id) */
+	RS_STACK, /* struct snap_stack */
+	RS_FRAME, /* struct snap_frame */
 	RS_COUNT
 };
+
+/* The structs of format version 1 (contrace 0.1.0): those up to RS_GIL. */
+#define RS_V1_COUNT (RS_GIL + 1)
 
 /* The metadata block. */
 struct rec_meta {
@@ -80,7 +86,7 @@ struct rec_meta {
 	char pad0[6];
 	int32_t ncpus;
 	int32_t target_pid;
-	uint8_t launched, follow, syscalls, locks, holds, pad1[3];
+	uint8_t launched, follow, syscalls, locks, holds, stacks, pad2[2];
 	uint64_t locks_min_wait_ns;
 	uint64_t trace_start_ns;
 	uint64_t trace_start_real_ns;
