@@ -509,14 +509,35 @@ struct ct_stack_end {
 	__u64 wait_ns; /* the wait, as its lock counted it */
 };
 
+/*
+ * Value of ct_stack_hints, by thread id (written by user space): how many
+ * bytes above the stack pointer the last unwind from this (ip, sp) read.
+ * A thread that waits again from the same place needs only those: the copy
+ * is that long instead of whole pages (user space asks for the pages again
+ * if it was too short).
+ */
+struct ct_stack_hint_place {
+	__u64 ip;
+	__u64 sp;
+	__u32 len;
+	__u32 pad;
+};
+
+/* Two places: a thread that waits for a condition variable and then relocks its mutex. */
+#define CT_STACK_HINTS 2
+
+struct ct_stack_hint {
+	struct ct_stack_hint_place e[CT_STACK_HINTS];
+};
+
 struct ct_stack_rec {
 	__u32 kind; /* CT_STK_BEGIN */
 	__u32 tid;
 	__u32 tgid;
 	__u32 seq; /* per thread, from 1 */
 	__u64 uaddr;
-	__u64 base; /* user address of data[0]: the page holding the stack pointer */
-	__u32 len; /* bytes of data read: whole pages, at most CT_STACK_BYTES */
+	__u64 base; /* user address of data[0]: the stack pointer (hinted), or its page */
+	__u32 len; /* bytes of data read, at most CT_STACK_BYTES (the record ends there) */
 	__u32 pad;
 	__u64 regs[CT_STACK_REGS];
 	__u8 data[CT_STACK_BYTES];

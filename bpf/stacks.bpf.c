@@ -24,6 +24,22 @@ struct {
 	__uint(max_entries, CT_STACKS_RING);
 } ct_stacks SEC(".maps");
 
+/* By thread id; LRU: the threads that waited last keep theirs. Sized by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_stack_hint);
+} ct_stack_hints SEC(".maps");
+
+/* A record is built here, then copied into the ring as long as it is (bpf_ringbuf_output). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_stack_rec);
+} ct_stack_buf SEC(".maps");
+
 static __always_inline __u64 ct_stacks_flags(void)
 {
 	return bpf_ringbuf_query(&ct_stacks, BPF_RB_AVAIL_DATA) >= CT_STACKS_WAKE ?
@@ -75,38 +91,67 @@ static __always_inline __u32 ct_stack_copy(struct ct_stack_rec *r, __u64 sp)
 	return len;
 }
 
+/*
+ * A thread that waits again from the place its hint names: the bytes from
+ * sp that its last unwind read (hundreds, not pages). 0 if there is no
+ * hint or they cannot be read.
+ */
+static __always_inline __u32 ct_stack_hinted(struct ct_stack_rec *r, __u32 tid, __u64 ip, __u64 sp)
+{
+	struct ct_stack_hint *h = bpf_map_lookup_elem(&ct_stack_hints, &tid);
+	__u32 len = 0;
+
+	if (!h)
+		return 0;
+	for (int k = 0; k < CT_STACK_HINTS; k++)
+		if (h->e[k].ip == ip && h->e[k].sp == sp)
+			len = h->e[k].len;
+	if (!len || len > CT_STACK_BYTES)
+		return 0;
+	if (bpf_probe_read_user(r->data, len, (void *)sp))
+		return 0;
+	r->base = sp;
+	return len;
+}
+
 __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct pt_regs *regs;
 	struct ct_stack_rec *r;
+	__u32 zero = 0, len;
+	__u64 size;
 
 	if (!th)
 		return 0;
 	th->stk_seq = 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
-	if (!regs)
+	r = bpf_map_lookup_elem(&ct_stack_buf, &zero);
+	if (!regs || !r)
 		return 0;
-	r = bpf_ringbuf_reserve(&ct_stacks, sizeof(*r), 0);
-	if (!r) {
-		ct_count(stacks_lost);
-		return 0;
-	}
 	ct_stack_regs(r, regs);
-	r->len = ct_stack_copy(r, regs->sp);
-	if (!r->len) {
-		bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+	len = ct_stack_hinted(r, th->tid, regs->ip, regs->sp);
+	if (!len)
+		len = ct_stack_copy(r, regs->sp);
+	if (!len) {
 		ct_count(stacks_unreadable);
 		return 0;
 	}
+	r->len = len;
 	r->kind = CT_STK_BEGIN;
 	r->tid = th->tid;
 	r->tgid = th->tgid;
-	r->seq = ++th->stk_next;
+	r->seq = th->stk_next + 1;
 	r->uaddr = uaddr;
 	r->pad = 0;
-	th->stk_seq = r->seq;
-	bpf_ringbuf_submit(r, ct_stacks_flags());
+	size = offsetof(struct ct_stack_rec, data) + (__u64)len;
+	if (size > sizeof(*r))
+		return 0;
+	if (bpf_ringbuf_output(&ct_stacks, r, size, ct_stacks_flags())) {
+		ct_count(stacks_lost);
+		return 0;
+	}
+	th->stk_seq = ++th->stk_next;
 	return 0;
 }
 

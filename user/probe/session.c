@@ -160,6 +160,7 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	/* The smallest ring buffer there is (a page) when no stack is copied. */
 	if (!cfg->stacks)
 		bpf_map__set_max_entries(skel->maps.ct_stacks, (uint32_t)page);
+	bpf_map__set_max_entries(skel->maps.ct_stack_hints, cfg->stacks ? cfg->max_threads : 1);
 	if (!cfg->gil) {
 		bpf_program__set_autoload(skel->progs.ct_gil_take, false);
 		bpf_program__set_autoload(skel->progs.ct_gil_taken, false);
@@ -228,7 +229,8 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	if (cfg->stacks) {
 		s->stacks = stacks_new(s->sym);
 		ret = s->stacks ? stacks_add_ring(s->stacks, s->events,
-						  bpf_map__fd(skel->maps.ct_stacks)) :
+						  bpf_map__fd(skel->maps.ct_stacks),
+						  bpf_map__fd(skel->maps.ct_stack_hints)) :
 				  -ENOMEM;
 		if (ret) {
 			snprintf(err, errlen, "cannot open the stack ring buffer: %s",
@@ -542,10 +544,26 @@ static void session_release(struct session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* -v: what --stacks cost contrace. */
+static void stacks_log(const struct session *s)
+{
+	struct stacks_stats ss;
+
+	if (!s->stacks)
+		return;
+	stacks_stats(s->stacks, &ss);
+	log_info("stacks: %llu records of %llu bytes on average, %llu unwound by libdw (the rest "
+		 "from the memo), %llu copy hints",
+		 (unsigned long long)ss.records,
+		 (unsigned long long)(ss.records ? ss.bytes / ss.records : 0),
+		 (unsigned long long)ss.unwinds, (unsigned long long)ss.hint_writes);
+}
+
 void session_close(struct session *s)
 {
 	if (!s)
 		return;
+	stacks_log(s);
 	session_release(s);
 	free(s);
 }

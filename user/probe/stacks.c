@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <elfutils/libdwfl.h>
 
@@ -32,9 +33,17 @@
 
 #define STK_MAX_FRAMES 128 /* deeper stacks are cut (counted as partial) */
 #define STK_MAX_READS 512 /* words an unwind may read and still be memoised */
+#define STK_READ 3 /* u64s per read noted */
+/*
+ * Bytes a hint asks for beyond what the last unwind read: the same ip and
+ * sp reached through callers with longer frames still unwinds whole.
+ */
+#define STK_HINT_SLACK 512
+/* A word within this much above sp may be a frame's address (8 MiB: a thread's default stack). */
+#define STK_STACK_SPAN (8ULL << 20)
 #define STK_MAX_MODULES 1024
 #define STK_MAX_PROCS 256 /* processes with an unwinder at once: then the oldest goes */
-#define STK_MEMO 4096 /* memo entries: a power of two */
+#define STK_MEMO 1024 /* memo entries: a power of two (1 KiB of frames each) */
 #define STK_NONE 0xffffffffu
 #define STK_REREAD_NS 100000000ULL
 
@@ -105,12 +114,13 @@ struct stk_proc {
 struct stk_memo {
 	uint64_t key[4]; /* pid, ip, sp, bp */
 	uint64_t stamp; /* the process's maps when unwound */
-	uint64_t base;
-	uint32_t len;
 	uint32_t stack; /* id, or STK_NONE */
 	uint32_t partial;
 	uint32_t nreads;
-	uint64_t *reads; /* address, value pairs */
+	uint64_t *reads; /* STK_READ words each: address, value, whether it was in the copy */
+	uint32_t need; /* bytes above sp it read (0: unknown), for the thread's hint */
+	uint32_t npcs;
+	uint64_t pcs[STK_MAX_FRAMES]; /* the frames it found */
 	size_t cap;
 };
 
@@ -120,10 +130,12 @@ struct stk_entry {
 	uint64_t first;
 };
 
-/* A wait begun with a stack record, whose end is to come. */
+/* A thread's wait begun with a stack record, whose end is to come; its hint. */
 struct stk_pending {
 	uint32_t tid, tgid, seq, stack;
 	uint64_t uaddr;
+	struct ct_stack_hint hint; /* as last given to the BPF side */
+	uint32_t hint_next; /* its place to replace next */
 };
 
 struct stacks {
@@ -151,15 +163,50 @@ struct stacks {
 	struct stk_pending *pend;
 	size_t npend, pend_cap;
 	struct ix pend_ix;
+	int hints_fd; /* ct_stack_hints, or -1 */
 	uint64_t partial; /* stacks_partial */
-	uint64_t records, unwinds;
+	uint64_t records, unwinds, hint_writes, bytes;
 };
 
 /* libdwfl's callbacks */
 
+/*
+ * Every file comes from dwfl_report_elf() with a descriptor tfile_open()
+ * checked; libdwfl is never let open a file by itself: its standard
+ * debuginfo search follows a module's path and .gnu_debuglink in
+ * contrace's own file system, where a FIFO would block it (a target names
+ * its files). Unwinding needs .eh_frame, in the file itself.
+ */
+static int no_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		  char **file_name, Elf **elfp)
+{
+	(void)mod;
+	(void)userdata;
+	(void)name;
+	(void)base;
+	(void)file_name;
+	*elfp = NULL;
+	return -1;
+}
+
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			char **debuginfo_file_name)
+{
+	(void)mod;
+	(void)userdata;
+	(void)modname;
+	(void)base;
+	(void)file_name;
+	(void)debuglink_file;
+	(void)debuglink_crc;
+	(void)debuginfo_file_name;
+	return -1;
+}
+
 static const Dwfl_Callbacks dwfl_cbs = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_elf = no_elf,
+	.find_debuginfo = no_debuginfo,
 };
 
 static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
@@ -186,19 +233,23 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 	struct stacks *st = p->st;
 	uint64_t *e;
 
+	bool in = addr >= r->base && addr - r->base <= r->len - sizeof(uint64_t);
+
 	(void)dwfl;
-	if (addr < r->base || addr - r->base > r->len - sizeof(uint64_t))
-		return false;
-	memcpy(result, r->data + (addr - r->base), sizeof(uint64_t));
+	*result = 0;
+	if (in)
+		memcpy(result, r->data + (addr - r->base), sizeof(uint64_t));
+	/* A read past the copy is noted too: a longer copy may unwind further. */
 	if (st->nreads >= STK_MAX_READS ||
-	    vec_reserve(st->reads, st->reads_cap, 2 * st->nreads + 2)) {
+	    vec_reserve(st->reads, st->reads_cap, STK_READ * (st->nreads + 1))) {
 		p->reads_over = true;
-		return true;
+		return in;
 	}
-	e = &st->reads[2 * st->nreads++];
+	e = &st->reads[STK_READ * st->nreads++];
 	e[0] = addr;
 	e[1] = *result;
-	return true;
+	e[2] = in;
+	return in;
 }
 
 static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
@@ -388,47 +439,102 @@ static uint32_t stack_intern(struct stacks *st, uint32_t pid, uint32_t partial)
 
 /* Unwinding, with the memo */
 
+/* rbp, if it may be a frame pointer (else a register like any other: a counter). */
+static uint64_t key_bp(const struct ct_stack_rec *r)
+{
+	return r->regs[6] >= r->regs[7] && r->regs[6] - r->regs[7] < STK_STACK_SPAN ? r->regs[6] :
+										      0;
+}
+
 static struct stk_memo *memo_of(struct stacks *st, const struct ct_stack_rec *r)
 {
-	uint64_t h = mix(mix(mix(r->tgid, r->regs[16]), r->regs[7]), r->regs[6]);
+	uint64_t h = mix(mix(mix(r->tgid, r->regs[16]), r->regs[7]), key_bp(r));
 
 	return &st->memo[h & (STK_MEMO - 1)];
 }
 
+/*
+ * Whether a word an unwind read can change where it goes: a return address
+ * it found, or an address in the stack above sp (a saved frame pointer, a
+ * realigned frame's pointer to its caller's: what CFA rules compute from).
+ * Other words it reads are callee-saved registers being restored (loop
+ * counters, pointers into the heap): no CFA rule of compiled code uses
+ * them, and a thread waiting in a loop has different ones each time.
+ */
+static bool steers(const struct stk_memo *m, uint64_t v, uint64_t sp)
+{
+	if (v >= sp && v - sp < STK_STACK_SPAN)
+		return true;
+	for (uint32_t i = 0; i < m->npcs; i++)
+		if (v == m->pcs[i] + 1 || v == m->pcs[i])
+			return true;
+	return false;
+}
+
+/*
+ * Whether an unwind of r would read what m's did: each word it read is in
+ * r's copy with the same value, each it could not read is not in it
+ * either (whatever the copy's start and length: a hinted copy or pages).
+ */
 static bool memo_hit(const struct stk_memo *m, const struct ct_stack_rec *r, uint64_t stamp)
 {
 	if (!m->reads || m->key[0] != r->tgid || m->key[1] != r->regs[16] ||
-	    m->key[2] != r->regs[7] || m->key[3] != r->regs[6] || m->stamp != stamp ||
-	    m->base != r->base || m->len != r->len)
+	    m->key[2] != r->regs[7] || m->key[3] != key_bp(r) || m->stamp != stamp)
 		return false;
 	for (uint32_t i = 0; i < m->nreads; i++) {
-		uint64_t addr = m->reads[2 * i], v;
+		const uint64_t *e = &m->reads[STK_READ * i];
+		bool in = e[0] >= r->base && e[0] - r->base <= r->len - sizeof(uint64_t);
+		uint64_t v;
 
-		memcpy(&v, r->data + (addr - r->base), sizeof(v));
-		if (v != m->reads[2 * i + 1])
+		if (in != (bool)e[2])
+			return false;
+		if (!in || !steers(m, e[1], r->regs[7]))
+			continue;
+		memcpy(&v, r->data + (e[0] - r->base), sizeof(v));
+		if (v != e[1])
 			return false;
 	}
 	return true;
+}
+
+/* The bytes above sp the unwind read (st->reads), with slack; 0 if it read below sp. */
+static uint32_t reads_need(const struct stacks *st, uint64_t sp)
+{
+	uint64_t top = sp;
+
+	for (size_t i = 0; i < st->nreads; i++) {
+		const uint64_t *e = &st->reads[STK_READ * i];
+
+		if (!e[2])
+			continue;
+		if (e[0] < sp)
+			return 0;
+		if (e[0] + sizeof(uint64_t) > top)
+			top = e[0] + sizeof(uint64_t);
+	}
+	top += STK_HINT_SLACK;
+	return top - sp > CT_STACK_BYTES ? CT_STACK_BYTES : (uint32_t)(top - sp);
 }
 
 /* Keep the unwind just done (st->reads) in m; if there is no memory for it, m is emptied. */
 static void memo_keep(struct stacks *st, struct stk_memo *m, const struct ct_stack_rec *r,
 		      uint64_t stamp, uint32_t id, uint32_t partial)
 {
-	if (vec_reserve(m->reads, m->cap, 2 * st->nreads + 2)) {
+	if (vec_reserve(m->reads, m->cap, STK_READ * (st->nreads + 1))) {
 		m->key[0] = 0; /* no process has tgid 0: never hit */
 		return;
 	}
 	if (st->nreads)
-		memcpy(m->reads, st->reads, 2 * st->nreads * sizeof(uint64_t));
+		memcpy(m->reads, st->reads, STK_READ * st->nreads * sizeof(uint64_t));
 	m->nreads = (uint32_t)st->nreads;
+	m->need = reads_need(st, r->regs[7]);
+	m->npcs = st->npcs;
+	memcpy(m->pcs, st->pcs, st->npcs * sizeof(*m->pcs));
 	m->key[0] = r->tgid;
 	m->key[1] = r->regs[16];
 	m->key[2] = r->regs[7];
-	m->key[3] = r->regs[6];
+	m->key[3] = key_bp(r);
 	m->stamp = stamp;
-	m->base = r->base;
-	m->len = r->len;
 	m->stack = id;
 	m->partial = partial;
 }
@@ -463,19 +569,26 @@ static bool reread(struct stacks *st, struct stk_proc *p)
 	return !symbolizer_update(st->sym, p->pid) && !proc_load(st, p);
 }
 
-/* The stack id of record r (STK_NONE: nothing unwound). */
-static uint32_t unwind(struct stacks *st, const struct ct_stack_rec *r)
+/*
+ * The stack id of record r (STK_NONE: nothing unwound), and in *need the
+ * bytes above sp the thread's next copy from the same place should hold
+ * (0: whole pages, as when there is no hint).
+ */
+static uint32_t unwind(struct stacks *st, const struct ct_stack_rec *r, uint32_t *need)
 {
 	struct stk_proc *p = proc_get(st, (int)r->tgid);
 	struct stk_memo *m = memo_of(st, r);
+	bool hinted = r->base == r->regs[7];
 	uint32_t id, partial;
 
+	*need = 0;
 	if (!p) {
 		st->partial++;
 		return STK_NONE;
 	}
 	if (m->key[0] && memo_hit(m, r, p->stamp)) {
 		st->partial += m->partial;
+		*need = m->partial && hinted ? 0 : m->need;
 		return m->stack;
 	}
 	partial = unwind_once(st, p, r);
@@ -483,10 +596,13 @@ static uint32_t unwind(struct stacks *st, const struct ct_stack_rec *r)
 		partial = unwind_once(st, p, r);
 	st->partial += partial;
 	id = st->npcs ? stack_intern(st, r->tgid, partial) : STK_NONE;
-	if (p->reads_over)
+	if (p->reads_over) {
 		m->key[0] = 0;
-	else
-		memo_keep(st, m, r, p->stamp, id, partial);
+		return id;
+	}
+	memo_keep(st, m, r, p->stamp, id, partial);
+	/* Cut short in a copy the hint made: too short, maybe; pages next time. */
+	*need = partial && hinted ? 0 : m->need;
 	return id;
 }
 
@@ -575,10 +691,36 @@ static void agg_add(struct stacks *st, const struct stk_pending *p, uint64_t wai
 	e->val.wait_ns += wait_ns;
 }
 
+/*
+ * Tell the BPF side how much of the thread's stack its next wait from here
+ * needs (0: whole pages): the place of this ip and sp, else the older one.
+ */
+static void set_hint(struct stacks *st, struct stk_pending *p, const struct ct_stack_rec *r,
+		     uint32_t need)
+{
+	struct ct_stack_hint_place e = { .ip = r->regs[16], .sp = r->regs[7], .len = need };
+	struct ct_stack_hint_place *slot = NULL;
+
+	for (int k = 0; k < CT_STACK_HINTS; k++)
+		if (p->hint.e[k].ip == e.ip && p->hint.e[k].sp == e.sp)
+			slot = &p->hint.e[k];
+	if (slot && slot->len == need)
+		return;
+	if (!slot && !need)
+		return; /* no hint for this place: pages already */
+	if (!slot)
+		slot = &p->hint.e[p->hint_next++ % CT_STACK_HINTS];
+	*slot = e;
+	/* A failure (the map full) only costs a longer copy. */
+	if (st->hints_fd >= 0)
+		bpf_map_update_elem(st->hints_fd, &p->tid, &p->hint, BPF_ANY);
+	st->hint_writes++;
+}
+
 static void on_begin(struct stacks *st, const struct ct_stack_rec *r, size_t size)
 {
 	struct stk_pending *p;
-	uint32_t id;
+	uint32_t id, need;
 
 	if (size < offsetof(struct ct_stack_rec, data) + r->len || r->len > CT_STACK_BYTES ||
 	    r->len < sizeof(uint64_t)) {
@@ -586,10 +728,12 @@ static void on_begin(struct stacks *st, const struct ct_stack_rec *r, size_t siz
 		return;
 	}
 	st->records++;
-	id = unwind(st, r);
+	st->bytes += r->len;
+	id = unwind(st, r, &need);
 	p = pending(st, r->tid, true);
 	if (!p)
 		return;
+	set_hint(st, p, r, need);
 	p->tgid = r->tgid;
 	p->seq = r->seq;
 	p->uaddr = r->uaddr;
@@ -625,8 +769,10 @@ struct stacks *stacks_new(struct symbolizer *sym)
 {
 	struct stacks *st = calloc(1, sizeof(*st));
 
-	if (st)
+	if (st) {
 		st->sym = sym;
+		st->hints_fd = -1;
+	}
 	return st;
 }
 
@@ -649,8 +795,9 @@ void stacks_free(struct stacks *st)
 	free(st);
 }
 
-int stacks_add_ring(struct stacks *st, struct ring_buffer *rb, int fd)
+int stacks_add_ring(struct stacks *st, struct ring_buffer *rb, int fd, int hints_fd)
 {
+	st->hints_fd = hints_fd;
 	return ring_buffer__add(rb, fd, on_record, st);
 }
 
@@ -704,8 +851,10 @@ void stacks_count_unnamed(struct snapshot *s)
 	s->counters.frames_unnamed = n;
 }
 
-void stacks_stats(const struct stacks *st, uint64_t *records, uint64_t *unwinds)
+void stacks_stats(const struct stacks *st, struct stacks_stats *out)
 {
-	*records = st->records;
-	*unwinds = st->unwinds;
+	out->records = st->records;
+	out->unwinds = st->unwinds;
+	out->hint_writes = st->hint_writes;
+	out->bytes = st->bytes;
 }

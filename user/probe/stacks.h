@@ -20,8 +20,11 @@ struct stacks;
 struct stacks *stacks_new(struct symbolizer *sym);
 void stacks_free(struct stacks *st);
 
-/* Read the records of ring buffer map fd through rb (polled with the others). 0 or -errno. */
-int stacks_add_ring(struct stacks *st, struct ring_buffer *rb, int fd);
+/*
+ * Read the records of ring buffer map fd through rb (polled with the
+ * others); write the threads' copy hints into map hints_fd. 0 or -errno.
+ */
+int stacks_add_ring(struct stacks *st, struct ring_buffer *rb, int fd, int hints_fd);
 
 /*
  * Into s: the stacks interned so far, the waits by (lock, stack), and the
@@ -32,7 +35,14 @@ int stacks_snapshot(struct stacks *st, struct snapshot *s);
 /* After s is named (futex_name): count its frames that have no symbol (frames_unnamed). */
 void stacks_count_unnamed(struct snapshot *s);
 
-/* Unwinds done and answered from the memo, for -v. */
-void stacks_stats(const struct stacks *st, uint64_t *records, uint64_t *unwinds);
+/* What unwinding cost, for -v and the benchmarks. */
+struct stacks_stats {
+	uint64_t records; /* stack records read */
+	uint64_t unwinds; /* of those, unwound by libdw (the others: the memo) */
+	uint64_t hint_writes; /* copy hints given to the BPF side */
+	uint64_t bytes; /* stack bytes the records held */
+};
+
+void stacks_stats(const struct stacks *st, struct stacks_stats *out);
 
 #endif
