@@ -46,6 +46,25 @@ static void test_pid(void **state)
 	assert_int_equal(o.verbose, 2);
 }
 
+/* Stacks are on unless --no-stacks; --folded writes them, to a file or with -q alone. */
+static void test_stacks(void **state)
+{
+	struct opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "-p", "1", NULL), OPTS_OK);
+	assert_true(o.stacks);
+	assert_null(o.folded);
+	assert_int_equal(parse(&o, err, "--no-stacks", "-p", "1", NULL), OPTS_OK);
+	assert_false(o.stacks);
+	assert_int_equal(parse(&o, err, "--no-stacks", "--stacks", "-p", "1", NULL), OPTS_OK);
+	assert_true(o.stacks);
+	assert_int_equal(parse(&o, err, "-q", "--folded", "w.folded", "-p", "1", NULL), OPTS_OK);
+	assert_string_equal(o.folded, "w.folded");
+	assert_true(o.quiet && o.stacks);
+}
+
 static void test_command(void **state)
 {
 	struct opts o;
@@ -300,10 +319,15 @@ static void test_limits_accepted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pid),	    cmocka_unit_test(test_command),
-		cmocka_unit_test(test_errors),	    cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_strict_numbers),
-		cmocka_unit_test(test_limits_said), cmocka_unit_test(test_limits_accepted),
+		cmocka_unit_test(test_pid),
+		cmocka_unit_test(test_command),
+		cmocka_unit_test(test_stacks),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_strict_numbers),
+		cmocka_unit_test(test_limits_said),
+		cmocka_unit_test(test_limits_accepted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@ enum {
 	OPT_GIL,
 	OPT_REPEAT,
 	OPT_STACKS,
+	OPT_NO_STACKS,
 	OPT_FOLDED,
 };
 
@@ -39,6 +40,7 @@ static const struct option long_opts[] = {
 	{ "gil", required_argument, NULL, OPT_GIL },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "stacks", no_argument, NULL, OPT_STACKS },
+	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "folded", required_argument, NULL, OPT_FOLDED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -81,10 +83,10 @@ void opts_usage(FILE *f)
 	      "      --holds            exact hold times of contended pthread mutexes: uprobes\n"
 	      "                         in the target's C library (add ~0.6 us to each lock\n"
 	      "                         and unlock of the target)\n"
-	      "      --stacks           the user stack of every lock wait, by wait time (copies\n"
-	      "                         up to 12 KiB of stack per wait, unwound by contrace)\n"
+	      "      --no-stacks        no user stacks at lock waits (on by default: about 1 us\n"
+	      "                         per wait, the stack copied and unwound by contrace)\n"
 	      "      --folded FILE      the lock waits' stacks as folded stacks for flame graphs,\n"
-	      "                         in microseconds ('-': stdout; implies --stacks)\n"
+	      "                         in microseconds ('-': stdout)\n"
 	      "      --gil MODE         CPython's GIL: auto (default: uprobes on take_gil and\n"
 	      "                         drop_gil where the interpreter has symbols, else on\n"
 	      "                         the C library's mutex and condvar calls, else from\n"
@@ -213,6 +215,7 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	memset(o, 0, sizeof(*o));
 	o->top = OPTS_DEFAULT_TOP;
 	o->gil = true;
+	o->stacks = true;
 	o->max_threads = OPTS_DEFAULT_MAX_THREADS;
 	err[0] = '\0';
 
@@ -258,11 +261,13 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 		case OPT_STACKS:
 			o->stacks = true;
 			break;
+		case OPT_NO_STACKS:
+			o->stacks = false;
+			break;
 		case OPT_FOLDED:
 			if (!*optarg)
 				return fail(err, errlen, "--folded needs a file name or '-'");
 			o->folded = optarg;
-			o->stacks = true;
 			break;
 		case 'o':
 			o->output = optarg;
@@ -338,6 +343,8 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	if (o->folded && !strcmp(o->folded, "-") && o->json_path && !strcmp(o->json_path, "-"))
 		return fail(err, errlen,
 			    "--folded - and --json - cannot both go to standard output");
+	if (o->folded && !o->stacks)
+		return fail(err, errlen, "--folded writes the stacks that --no-stacks turns off");
 	if (o->folded && o->repeat)
 		return fail(err, errlen, "--folded is of one trace: not with --repeat");
 	return OPTS_OK;
