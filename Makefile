@@ -59,7 +59,7 @@ SKEL := $(OUT)/contrace.skel.h
 # Debian packages: build, tests, demo. `make deps` installs only what is missing.
 DEB_PKGS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjson-c-dev \
 	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux \
-	libclang-rt-14-dev libstdc++-12-dev g++ libdw-dev libc6-dbg
+	libclang-rt-14-dev libstdc++-12-dev g++ libdw-dev libc6-dbg golang-go
 BENCH_PKGS := linux-perf bpftrace strace
 
 .PHONY: bench-costs all deps bench-deps demo test unit e2e fuzz bench format check-format clean \

@@ -127,7 +127,7 @@ static void test_errors(void **state)
 	expect_error("unknown option '--bogus'", "--bogus", NULL);
 	expect_error("unknown option '-z'", "-z", NULL);
 	expect_error("needs a value", "-p", NULL);
-	expect_error("-q without --json, --folded or -o", "-q", "-p", "1", NULL);
+	expect_error("-q without --json, --folded, --pprof or -o", "-q", "-p", "1", NULL);
 	expect_error("--folded - and --json - cannot", "--folded", "-", "--json", "-", "-p", "1",
 		     NULL);
 	expect_error("option '--follow' takes no value", "--follow=1", "-p", "1", NULL);

@@ -24,6 +24,7 @@
 #include "util/outfile.h"
 #include "util/procfs.h"
 #include "out/folded.h"
+#include "out/pprof.h"
 #include "out/report_json.h"
 #include "cli/repeat.h"
 #include "out/report_text.h"
@@ -100,20 +101,23 @@ static void json_error(const struct run *run, int e)
 		log_error("cannot write the JSON report to standard output: %s", strerror(e));
 }
 
-/* --folded: the whole trace's lock stacks, put in place once written. 0 or -EIO. */
-static int write_folded(const struct run *run, const struct report *r)
+/* --folded, --pprof: the whole trace's lock stacks, put in place once written. 0 or -EIO. */
+static int write_stacks(const char *path, const char *what, const struct report *r,
+			int (*render)(FILE *, const struct report *))
 {
 	struct outfile of;
 	char err[512];
+	int ret;
 
-	if (!run->o.folded || r->interval)
+	if (!path || r->interval)
 		return 0;
-	if (outfile_open(&of, run->o.folded, err, sizeof(err))) {
+	if (outfile_open(&of, path, err, sizeof(err))) {
 		log_error("%s", err);
 		return -EIO;
 	}
-	if (report_folded(of.f, r)) {
-		log_error("cannot write folded stacks to '%s': %s", run->o.folded, strerror(EIO));
+	ret = render(of.f, r);
+	if (ret) {
+		log_error("cannot write %s to '%s': %s", what, path, strerror(-ret));
 		outfile_abort(&of);
 		return -EIO;
 	}
@@ -148,7 +152,8 @@ static int emit(struct run *run, const struct report *r)
 			ret = -EIO;
 		}
 	}
-	if (write_folded(run, r))
+	if (write_stacks(run->o.folded, "folded stacks", r, report_folded) ||
+	    write_stacks(run->o.pprof, "the pprof profile", r, report_pprof))
 		ret = -EIO;
 	return ret;
 }
@@ -698,7 +703,7 @@ static int replay(struct run *run, const char *path)
 
 static void replay_usage(FILE *f)
 {
-	fputs("Usage: contrace report FILE [--json FILE] [--folded FILE] [-q] [-v] [--top N]\n"
+	fputs("Usage: contrace report FILE [--json FILE] [--folded FILE] [--pprof FILE] [-q] [-v] [--top N]\n"
 	      "\n"
 	      "Print the reports of a recording (contrace record -o FILE, or -o on any trace):\n"
 	      "the same text and JSON the live run printed.\n",
@@ -715,6 +720,7 @@ static int replay_main(int argc, char **argv)
 		{ "top", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "folded", required_argument, NULL, 'F' },
+		{ "pprof", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run run = { .sigfd = -1, .replay = true };
@@ -732,6 +738,9 @@ static int replay_main(int argc, char **argv)
 			break;
 		case 'F':
 			run.o.folded = optarg;
+			break;
+		case 'P':
+			run.o.pprof = optarg;
 			break;
 		case 'q':
 			run.o.quiet = true;
@@ -780,7 +789,8 @@ static int replay_main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MXFAST, 0);
 	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-")) &&
-		   !(run.o.folded && !strcmp(run.o.folded, "-"));
+		   !(run.o.folded && !strcmp(run.o.folded, "-")) &&
+		   !(run.o.pprof && !strcmp(run.o.pprof, "-"));
 	code = replay(&run, argv[optind]);
 	if (close_json(&run))
 		code = 1;
@@ -831,7 +841,8 @@ int main(int argc, char **argv)
 	session_log_libbpf();
 	signal(SIGPIPE, SIG_IGN);
 	run.text = !run.o.quiet && !(run.o.json_path && !strcmp(run.o.json_path, "-")) &&
-		   !(run.o.folded && !strcmp(run.o.folded, "-"));
+		   !(run.o.folded && !strcmp(run.o.folded, "-")) &&
+		   !(run.o.pprof && !strcmp(run.o.pprof, "-"));
 
 	if (!kernel_may_trace()) {
 		log_error(

@@ -20,6 +20,7 @@ enum {
 	OPT_STACKS,
 	OPT_NO_STACKS,
 	OPT_FOLDED,
+	OPT_PPROF,
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +43,7 @@ static const struct option long_opts[] = {
 	{ "stacks", no_argument, NULL, OPT_STACKS },
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "pprof", required_argument, NULL, OPT_PPROF },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -87,6 +89,7 @@ void opts_usage(FILE *f)
 	      "                         per wait, the stack copied and unwound by contrace)\n"
 	      "      --folded FILE      the lock waits' stacks as folded stacks for flame graphs,\n"
 	      "                         in microseconds ('-': stdout)\n"
+	      "      --pprof FILE       the same as a gzipped pprof profile (go tool pprof)\n"
 	      "      --gil MODE         CPython's GIL: auto (default: uprobes on take_gil and\n"
 	      "                         drop_gil where the interpreter has symbols, else on\n"
 	      "                         the C library's mutex and condvar calls, else from\n"
@@ -269,6 +272,11 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 				return fail(err, errlen, "--folded needs a file name or '-'");
 			o->folded = optarg;
 			break;
+		case OPT_PPROF:
+			if (!*optarg)
+				return fail(err, errlen, "--pprof needs a file name or '-'");
+			o->pprof = optarg;
+			break;
 		case 'o':
 			o->output = optarg;
 			break;
@@ -338,14 +346,21 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	if (o->repeat && (o->interval || o->output))
 		return fail(err, errlen, "--repeat reports totals: not with %s",
 			    o->interval ? "-i" : "-o (or record)");
-	if (o->quiet && !o->json_path && !o->output && !o->folded)
-		return fail(err, errlen, "-q without --json, --folded or -o would produce nothing");
+	if (o->quiet && !o->json_path && !o->output && !o->folded && !o->pprof)
+		return fail(err, errlen,
+			    "-q without --json, --folded, --pprof or -o would produce nothing");
+	if (o->pprof && !strcmp(o->pprof, "-") &&
+	    ((o->json_path && !strcmp(o->json_path, "-")) ||
+	     (o->folded && !strcmp(o->folded, "-"))))
+		return fail(err, errlen, "only one of --pprof, --folded and --json can be '-'");
 	if (o->folded && !strcmp(o->folded, "-") && o->json_path && !strcmp(o->json_path, "-"))
 		return fail(err, errlen,
 			    "--folded - and --json - cannot both go to standard output");
-	if (o->folded && !o->stacks)
-		return fail(err, errlen, "--folded writes the stacks that --no-stacks turns off");
-	if (o->folded && o->repeat)
-		return fail(err, errlen, "--folded is of one trace: not with --repeat");
+	if ((o->folded || o->pprof) && !o->stacks)
+		return fail(err, errlen, "%s writes the stacks that --no-stacks turns off",
+			    o->folded ? "--folded" : "--pprof");
+	if ((o->folded || o->pprof) && o->repeat)
+		return fail(err, errlen, "%s is of one trace: not with --repeat",
+			    o->folded ? "--folded" : "--pprof");
 	return OPTS_OK;
 }

@@ -29,7 +29,8 @@ struct opts {
 	const char *output; /* -o FILE: record the trace */
 	bool holds; /* --holds: uprobes on pthread_mutex_lock/unlock for exact holds */
 	bool stacks; /* --stacks: user stacks at lock waits */
-	const char *folded; /* --folded FILE: the lock waits' stacks, folded (implies --stacks) */
+	const char *folded; /* --folded FILE: the lock waits' stacks, folded */
+	const char *pprof; /* --pprof FILE: the same as a gzipped pprof profile */
 	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */
 	int repeat; /* --repeat N: run the command N times (0: once, no summary) */
 };
