@@ -147,7 +147,13 @@ __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 	size = offsetof(struct ct_stack_rec, data) + (__u64)len;
 	if (size > sizeof(*r))
 		return 0;
-	if (bpf_ringbuf_output(&ct_stacks, r, size, ct_stacks_flags())) {
+	/*
+	 * A thread's first stack wakes user space at once: it unwinds it while
+	 * the process lives, reading its maps if need be (a short program
+	 * could be gone by the next refresh, and its libraries with it).
+	 */
+	if (bpf_ringbuf_output(&ct_stacks, r, size,
+			       th->stk_next ? ct_stacks_flags() : BPF_RB_FORCE_WAKEUP)) {
 		ct_count(stacks_lost);
 		return 0;
 	}

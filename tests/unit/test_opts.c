@@ -46,7 +46,7 @@ static void test_pid(void **state)
 	assert_int_equal(o.verbose, 2);
 }
 
-/* Stacks are on unless --no-stacks; --folded writes them, to a file or with -q alone. */
+/* Stacks are off unless --stacks, --folded or --pprof; --folded and --pprof alone suffice for -q. */
 static void test_stacks(void **state)
 {
 	struct opts o;
@@ -54,15 +54,17 @@ static void test_stacks(void **state)
 
 	(void)state;
 	assert_int_equal(parse(&o, err, "-p", "1", NULL), OPTS_OK);
-	assert_true(o.stacks);
-	assert_null(o.folded);
-	assert_int_equal(parse(&o, err, "--no-stacks", "-p", "1", NULL), OPTS_OK);
 	assert_false(o.stacks);
-	assert_int_equal(parse(&o, err, "--no-stacks", "--stacks", "-p", "1", NULL), OPTS_OK);
+	assert_null(o.folded);
+	assert_int_equal(parse(&o, err, "--stacks", "-p", "1", NULL), OPTS_OK);
 	assert_true(o.stacks);
+	assert_int_equal(parse(&o, err, "--stacks", "--no-stacks", "-p", "1", NULL), OPTS_OK);
+	assert_false(o.stacks);
 	assert_int_equal(parse(&o, err, "-q", "--folded", "w.folded", "-p", "1", NULL), OPTS_OK);
 	assert_string_equal(o.folded, "w.folded");
 	assert_true(o.quiet && o.stacks);
+	assert_int_equal(parse(&o, err, "-q", "--pprof", "w.pb.gz", "-p", "1", NULL), OPTS_OK);
+	assert_true(o.stacks);
 }
 
 static void test_command(void **state)

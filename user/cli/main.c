@@ -572,6 +572,7 @@ static int start(struct run *run)
 		.syscalls = run->o.syscalls,
 		.holds = run->o.holds,
 		.stacks = run->o.stacks,
+		.stacks_note = !run->o.quiet,
 		.gil = run->o.gil,
 		.gil_mode = run->o.gil_mode,
 		.max_threads = (uint32_t)run->o.max_threads,

@@ -85,11 +85,12 @@ void opts_usage(FILE *f)
 	      "      --holds            exact hold times of contended pthread mutexes: uprobes\n"
 	      "                         in the target's C library (add ~0.6 us to each lock\n"
 	      "                         and unlock of the target)\n"
-	      "      --no-stacks        no user stacks at lock waits (on by default: about 1 us\n"
-	      "                         per wait, the stack copied and unwound by contrace)\n"
+	      "      --stacks           the user stack of every lock wait, by wait time: copied\n"
+	      "                         (about 1 us per wait) and unwound by contrace\n"
 	      "      --folded FILE      the lock waits' stacks as folded stacks for flame graphs,\n"
-	      "                         in microseconds ('-': stdout)\n"
-	      "      --pprof FILE       the same as a gzipped pprof profile (go tool pprof)\n"
+	      "                         in microseconds ('-': stdout; implies --stacks)\n"
+	      "      --pprof FILE       the same as a gzipped pprof profile (go tool pprof;\n"
+	      "                         implies --stacks)\n"
 	      "      --gil MODE         CPython's GIL: auto (default: uprobes on take_gil and\n"
 	      "                         drop_gil where the interpreter has symbols, else on\n"
 	      "                         the C library's mutex and condvar calls, else from\n"
@@ -218,7 +219,6 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	memset(o, 0, sizeof(*o));
 	o->top = OPTS_DEFAULT_TOP;
 	o->gil = true;
-	o->stacks = true;
 	o->max_threads = OPTS_DEFAULT_MAX_THREADS;
 	err[0] = '\0';
 
@@ -263,19 +263,23 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 			break;
 		case OPT_STACKS:
 			o->stacks = true;
+			o->no_stacks = false;
 			break;
 		case OPT_NO_STACKS:
 			o->stacks = false;
+			o->no_stacks = true;
 			break;
 		case OPT_FOLDED:
 			if (!*optarg)
 				return fail(err, errlen, "--folded needs a file name or '-'");
 			o->folded = optarg;
+			o->stacks_implied = true;
 			break;
 		case OPT_PPROF:
 			if (!*optarg)
 				return fail(err, errlen, "--pprof needs a file name or '-'");
 			o->pprof = optarg;
+			o->stacks_implied = true;
 			break;
 		case 'o':
 			o->output = optarg;
@@ -356,9 +360,11 @@ enum opts_result opts_parse(struct opts *o, int argc, char **argv, FILE *out, ch
 	if (o->folded && !strcmp(o->folded, "-") && o->json_path && !strcmp(o->json_path, "-"))
 		return fail(err, errlen,
 			    "--folded - and --json - cannot both go to standard output");
-	if ((o->folded || o->pprof) && !o->stacks)
+	if ((o->folded || o->pprof) && o->no_stacks)
 		return fail(err, errlen, "%s writes the stacks that --no-stacks turns off",
 			    o->folded ? "--folded" : "--pprof");
+	if (o->stacks_implied)
+		o->stacks = true;
 	if ((o->folded || o->pprof) && o->repeat)
 		return fail(err, errlen, "%s is of one trace: not with --repeat",
 			    o->folded ? "--folded" : "--pprof");

@@ -28,7 +28,9 @@ struct opts {
 	int gil_mode; /* --gil: enum gil_mode (auto, uprobe, libc) */
 	const char *output; /* -o FILE: record the trace */
 	bool holds; /* --holds: uprobes on pthread_mutex_lock/unlock for exact holds */
-	bool stacks; /* --stacks: user stacks at lock waits */
+	bool stacks; /* --stacks (or --folded, --pprof): user stacks at lock waits */
+	bool no_stacks; /* --no-stacks given last: --folded and --pprof are refused */
+	bool stacks_implied; /* --folded or --pprof given */
 	const char *folded; /* --folded FILE: the lock waits' stacks, folded */
 	const char *pprof; /* --pprof FILE: the same as a gzipped pprof profile */
 	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */

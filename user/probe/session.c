@@ -44,6 +44,7 @@ struct session {
 	struct holds holds;
 	struct gil gil;
 	struct stacks *stacks; /* --stacks, or NULL */
+	bool stacks_note; /* say what they cost at the end */
 };
 
 /* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
@@ -227,6 +228,7 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 		goto fail;
 	}
 	if (cfg->stacks) {
+		s->stacks_note = cfg->stacks_note;
 		s->stacks = stacks_new(s->sym);
 		ret = s->stacks ? stacks_add_ring(s->stacks, s->events,
 						  bpf_map__fd(skel->maps.ct_stacks),
@@ -544,19 +546,22 @@ static void session_release(struct session *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* -v: what --stacks cost contrace. */
+/* What --stacks cost: said on standard error unless -q (stacks are opt-in for their cost). */
 static void stacks_log(const struct session *s)
 {
 	struct stacks_stats ss;
 
-	if (!s->stacks)
+	if (!s->stacks || (!s->stacks_note && log_verbosity < 1))
 		return;
 	stacks_stats(s->stacks, &ss);
-	log_info("stacks: %llu records of %llu bytes on average, %llu unwound by libdw (the rest "
-		 "from the memo), %llu copy hints",
-		 (unsigned long long)ss.records,
-		 (unsigned long long)(ss.records ? ss.bytes / ss.records : 0),
-		 (unsigned long long)ss.unwinds, (unsigned long long)ss.hint_writes);
+	fprintf(stderr,
+		"contrace: --stacks: %llu stacks copied (%llu bytes on average; about 1 us per wait "
+		"in the kernel), %llu unwound with libdw, the rest from its memo: %.1f ms of "
+		"contrace's CPU\n",
+		(unsigned long long)ss.records,
+		(unsigned long long)(ss.records ? ss.bytes / ss.records : 0),
+		(unsigned long long)ss.unwinds, (double)ss.cpu_ns / 1e6);
+	log_info("--stacks: %llu copy hints given", (unsigned long long)ss.hint_writes);
 }
 
 void session_close(struct session *s)

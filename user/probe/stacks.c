@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -166,6 +167,7 @@ struct stacks {
 	int hints_fd; /* ct_stack_hints, or -1 */
 	uint64_t partial; /* stacks_partial */
 	uint64_t records, unwinds, hint_writes, bytes;
+	uint64_t cpu_ns; /* contrace's CPU time reading and unwinding records */
 };
 
 /* libdwfl's callbacks */
@@ -751,15 +753,25 @@ static void on_end(struct stacks *st, const struct ct_stack_end *e)
 	p->seq = 0;
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct stacks *st = ctx;
 	const __u32 *kind = data;
+	uint64_t t0 = thread_cpu_ns();
 
 	if (size >= sizeof(struct ct_stack_end) && *kind == CT_STK_END)
 		on_end(st, data);
 	else if (size >= offsetof(struct ct_stack_rec, data) && *kind == CT_STK_BEGIN)
 		on_begin(st, data, size);
+	st->cpu_ns += thread_cpu_ns() - t0;
 	return 0;
 }
 
@@ -857,4 +869,5 @@ void stacks_stats(const struct stacks *st, struct stacks_stats *out)
 	out->unwinds = st->unwinds;
 	out->hint_writes = st->hint_writes;
 	out->bytes = st->bytes;
+	out->cpu_ns = st->cpu_ns;
 }

@@ -41,6 +41,7 @@ struct stacks_stats {
 	uint64_t unwinds; /* of those, unwound by libdw (the others: the memo) */
 	uint64_t hint_writes; /* copy hints given to the BPF side */
 	uint64_t bytes; /* stack bytes the records held */
+	uint64_t cpu_ns; /* contrace's CPU time reading and unwinding them */
 };
 
 void stacks_stats(const struct stacks *st, struct stacks_stats *out);
