@@ -35,13 +35,13 @@ COMMON_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-mi
 	-MMD -MP -I$(OUT) -iquote bpf -iquote user -DCONTRACE_VERSION='"$(VERSION)"'
 CFLAGS ?= -O2 -g
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lbpf -lelf -lz -ljson-c -lm -lstdc++
+LDLIBS := -lbpf -ldw -lelf -lz -ljson-c -lm -lstdc++
 BPF_CFLAGS := -g -O2 -mcpu=v3 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(OUT) -Ibpf
 
 # Linked into one object in this order: libbpf 1.1's linker needs a map's
 # definition before any `extern` use of it (task.bpf.c defines the shared ones;
 # task.bpf.c reaches futex.bpf.c's maps through its global functions).
-BPF_MODULES := task futex holds gil syscalls sched
+BPF_MODULES := task stacks futex holds gil syscalls sched
 BPF_OBJS := $(patsubst %,$(OUT)/bpf/%.bpf.o,$(BPF_MODULES))
 USER_SRCS := $(wildcard user/*/*.c)
 LIB_SRCS := $(filter-out user/cli/main.c,$(USER_SRCS))
@@ -54,13 +54,14 @@ WORKLOAD_SRCS := $(wildcard tools/workloads/*.c)
 WORKLOAD_CXX_SRCS := $(wildcard tools/workloads/*.cpp)
 WORKLOADS := $(patsubst tools/workloads/%.c,$(OUT)/workloads/%,$(WORKLOAD_SRCS)) \
 	     $(patsubst tools/workloads/%.cpp,$(OUT)/workloads/%,$(WORKLOAD_CXX_SRCS)) \
-	     $(OUT)/workloads/locks-static
+	     $(OUT)/workloads/locks-static $(OUT)/workloads/stackwork-nofp
 SKEL := $(OUT)/contrace.skel.h
 
 # Debian packages: build, tests, demo. `make deps` installs only what is missing.
 DEB_PKGS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjson-c-dev \
 	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux \
-	libclang-rt-14-dev libstdc++-12-dev g++ python3.11-dbg protobuf-compiler prometheus
+	libclang-rt-14-dev libstdc++-12-dev g++ python3.11-dbg protobuf-compiler prometheus \
+	libdw-dev libc6-dbg golang-go
 BENCH_PKGS := linux-perf bpftrace strace apache2-utils
 SOAK_SECONDS ?= 600
 
@@ -183,7 +184,7 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 # The fuzz targets link the reading side only, without libbpf: the layers
 # below probe/ and cli/ do not need it (tools/check-layers.py).
 NOBPF_SRCS := $(wildcard user/util/*.c user/snap/*.c user/model/*.c user/out/*.c user/store/*.c)
-NOBPF_LDLIBS := $(filter-out -lbpf -lelf,$(LDLIBS))
+NOBPF_LDLIBS := $(filter-out -lbpf -ldw -lelf,$(LDLIBS))
 FUZZ_OBJS := $(patsubst user/%.c,$(OUT)/fuzz/user/%.o,$(NOBPF_SRCS))
 
 $(OUT)/fuzz/user/%.o: user/%.c $(SKEL)
@@ -229,6 +230,19 @@ $(OUT)/workloads/%: tools/workloads/%.cpp
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -std=gnu++17 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
+		-MMD -MP -pthread $< -o $@
+
+# Without frame pointers, as distributions build (--stacks must unwind by .eh_frame).
+$(OUT)/workloads/%-nofp: tools/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror \
+		-MMD -MP -pthread $< -o $@
+
+$(OUT)/workloads/stackwork_cxx: tools/workloads/stackwork_cxx.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=gnu++17 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror \
 		-MMD -MP -pthread $< -o $@
 
 # The same, statically linked: no C library to probe (--holds must say so).

@@ -200,6 +200,10 @@ struct ct_thread {
 	__u64 gil_ts; /* when gil_state began, our clock */
 	__u64 gil_asks; /* its process's ct_gil_addrs.asks when the current hold began */
 	__u64 gil_sn; /* tier C: the GIL's switch_number seen during the current hold, 0 unknown */
+
+	/* --stacks: the stack record of the current futex wait (ct_stacks), 0: none */
+	__u32 stk_seq;
+	__u32 stk_next; /* the thread's last record number */
 };
 
 /* Value of ct_gil_hists: a Python thread's GIL waits, log2 buckets. */
@@ -584,7 +588,72 @@ struct ct_config {
 	__u32 holds; /* --holds: uprobes on pthread_mutex_lock/unlock */
 	__u32 gil; /* uprobes on CPython's take_gil/drop_gil may be attached */
 	__u32 timeline; /* --timeline: state changes streamed through ct_timeline */
+	__u32 stacks; /* --stacks: copy the user stack at each futex wait (stacks.bpf.c) */
 	__u32 pad;
+};
+
+/*
+ * --stacks: records of the `ct_stacks` ring buffer. At a blocking futex
+ * wait, the thread's user registers and the pages of its user stack from
+ * the one holding its stack pointer on (CT_STACK_PAGES of them, fewer where
+ * the stack's mapping ends), for user space to unwind with the call-frame
+ * information of the binaries (.eh_frame), as perf --call-graph dwarf does:
+ * the C library and most distribution binaries keep no frame pointers. At
+ * the wait's end, its length, so that user space weighs the stack by it.
+ */
+enum ct_stack_kind {
+	CT_STK_BEGIN = 1, /* struct ct_stack_rec */
+	CT_STK_END = 2, /* struct ct_stack_end */
+};
+
+#define CT_STACK_PAGE 4096
+#define CT_STACK_PAGES 3 /* 8 to 12 KiB above the stack pointer: perf's default is 8 KiB */
+#define CT_STACK_BYTES (CT_STACK_PAGES * CT_STACK_PAGE)
+
+/* User registers in DWARF's x86_64 numbering: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip. */
+#define CT_STACK_REGS 17
+
+struct ct_stack_end {
+	__u32 kind; /* CT_STK_END */
+	__u32 tid;
+	__u32 tgid;
+	__u32 seq; /* of the thread's CT_STK_BEGIN record */
+	__u64 uaddr; /* the futex word */
+	__u64 wait_ns; /* the wait, as its lock counted it */
+};
+
+/*
+ * Value of ct_stack_hints, by thread id (written by user space): how many
+ * bytes above the stack pointer the last unwind from this (ip, sp) read.
+ * A thread that waits again from the same place needs only those: the copy
+ * is that long instead of whole pages (user space asks for the pages again
+ * if it was too short).
+ */
+struct ct_stack_hint_place {
+	__u64 ip;
+	__u64 sp;
+	__u32 len;
+	__u32 pad;
+};
+
+/* Two places: a thread that waits for a condition variable and then relocks its mutex. */
+#define CT_STACK_HINTS 2
+
+struct ct_stack_hint {
+	struct ct_stack_hint_place e[CT_STACK_HINTS];
+};
+
+struct ct_stack_rec {
+	__u32 kind; /* CT_STK_BEGIN */
+	__u32 tid;
+	__u32 tgid;
+	__u32 seq; /* per thread, from 1 */
+	__u64 uaddr;
+	__u64 base; /* user address of data[0]: the stack pointer (hinted), or its page */
+	__u32 len; /* bytes of data read, at most CT_STACK_BYTES (the record ends there) */
+	__u32 pad;
+	__u64 regs[CT_STACK_REGS];
+	__u8 data[CT_STACK_BYTES];
 };
 
 /* Time since `since`, never negative when two CPUs race on a timestamp. */

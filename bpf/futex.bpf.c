@@ -14,6 +14,7 @@
  */
 #include "futex.bpf.h"
 #include "gil.bpf.h"
+#include "stacks.bpf.h"
 
 struct ct_locks_map ct_locks SEC(".maps");
 struct ct_edges_map ct_edges SEC(".maps");
@@ -219,6 +220,8 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	th->fx_op = op;
 	th->fx_start = now;
 	th->fx_site = ct_user_site(cur, th);
+	if (ct_cfg.stacks)
+		ct_stack_begin(th, uaddr);
 	if (!ct_futex_op_locks(op, ct_futex_val(regs, nr)))
 		return 0;
 	th->flags |= CT_TF_FX_LOCK;
@@ -410,6 +413,8 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 		ct_busy_end(th, ls, th->wake_pending && th->wake_ts ? th->wake_ts : now);
 	__sync_fetch_and_add(&ls->waits, 1);
 	__sync_fetch_and_add(&ls->wait_ns, wait);
+	if (ct_cfg.stacks)
+		ct_stack_end(th, wait);
 	if (wait > ls->wait_max)
 		ls->wait_max = wait;
 	ct_hist_add(ls->wait_hist, wait);

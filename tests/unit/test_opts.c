@@ -58,6 +58,32 @@ static void test_pid(void **state)
 	assert_int_equal(o.verbose, 2);
 }
 
+/* Stacks are off unless --stacks, --folded or --pprof; --folded and --pprof alone suffice for -q. */
+static void test_stacks(void **state)
+{
+	struct opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-p", "1", NULL), OPTS_OK);
+	assert_false(o.stacks);
+	assert_null(o.folded);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "--stacks", "-p", "1", NULL), OPTS_OK);
+	assert_true(o.stacks);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "--stacks", "--no-stacks", "-p", "1", NULL),
+			 OPTS_OK);
+	assert_false(o.stacks);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-q", "--folded", "w.folded", "-p", "1",
+				   NULL),
+			 OPTS_OK);
+	assert_string_equal(o.folded, "w.folded");
+	assert_true(o.quiet && o.stacks);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-q", "--pprof", "w.pb.gz", "-p", "1",
+				   NULL),
+			 OPTS_OK);
+	assert_true(o.stacks);
+}
+
 static void test_command(void **state)
 {
 	struct opts o;
@@ -115,7 +141,9 @@ static void test_errors(void **state)
 	expect_error("unknown option '--bogus'", "--bogus", NULL);
 	expect_error("unknown option '-z'", "-z", NULL);
 	expect_error("needs a value", "-p", NULL);
-	expect_error("-q without --json or -o", "-q", "-p", "1", NULL);
+	expect_error("-q without --json, --folded, --pprof or -o", "-q", "-p", "1", NULL);
+	expect_error("only one of --json, --folded and --pprof can be", "--folded", "-", "--json",
+		     "-", "-p", "1", NULL);
 	expect_error("option '--follow' takes no value", "--follow=1", "-p", "1", NULL);
 	/* "--" as the value of --json is not the end of the options. */
 	expect_error("unexpected argument 'true'", "--json", "--", "true", NULL);
@@ -411,7 +439,7 @@ int main(void)
 		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_strict_numbers),
 		cmocka_unit_test(test_limits_said), cmocka_unit_test(test_limits_accepted),
 		cmocka_unit_test(test_subcommands), cmocka_unit_test(test_argv_quoted),
-		cmocka_unit_test(test_serve),
+		cmocka_unit_test(test_serve),	    cmocka_unit_test(test_stacks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

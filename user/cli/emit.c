@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "out/folded.h"
+#include "out/pprof.h"
 #include "out/report_json.h"
 #include "out/report_text.h"
 #include "cli/emit.h"
@@ -12,7 +14,8 @@ void emitter_init(struct emitter *e, const struct opts *o)
 {
 	memset(e, 0, sizeof(*e));
 	e->o = o;
-	e->text = !o->quiet && !(o->json_path && !strcmp(o->json_path, "-"));
+	e->text = !o->quiet && !(o->json_path && !strcmp(o->json_path, "-")) &&
+		  !(o->folded && !strcmp(o->folded, "-")) && !(o->pprof && !strcmp(o->pprof, "-"));
 	/*
 	 * A trace's report goes where perf stat, strace -c and time put
 	 * theirs: a launched command's standard output is its own, byte for
@@ -98,6 +101,33 @@ static int emit_text(struct emitter *e, const struct report *r)
 	return 0;
 }
 
+/* --folded, --pprof: the whole trace's lock stacks, put in place once written. 0 or -EIO. */
+static int write_stacks(const char *path, const char *what, const struct report *r,
+			int (*render)(FILE *, const struct report *))
+{
+	struct outfile of;
+	char err[512];
+	int ret;
+
+	if (!path || r->interval)
+		return 0;
+	if (outfile_open(&of, path, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EIO;
+	}
+	ret = render(of.f, r);
+	if (ret) {
+		log_error("cannot write %s to '%s': %s", what, path, strerror(-ret));
+		outfile_abort(&of);
+		return -EIO;
+	}
+	if (outfile_close(&of, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EIO;
+	}
+	return 0;
+}
+
 static int emit(struct emitter *e, const struct report *r)
 {
 	int ret = 0;
@@ -113,6 +143,9 @@ static int emit(struct emitter *e, const struct report *r)
 			ret = -EIO;
 		}
 	}
+	if (write_stacks(e->o->folded, "folded stacks", r, report_folded) ||
+	    write_stacks(e->o->pprof, "the pprof profile", r, report_pprof))
+		ret = -EIO;
 	return ret;
 }
 

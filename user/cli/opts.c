@@ -27,6 +27,10 @@ enum {
 	OPT_MAX_SERIES,
 	OPT_EXE,
 	OPT_CGROUP,
+	OPT_STACKS,
+	OPT_NO_STACKS,
+	OPT_FOLDED,
+	OPT_PPROF,
 };
 
 #define LIVE (1u << OPTS_TRACE | 1u << OPTS_RECORD)
@@ -56,6 +60,10 @@ static const struct optdef {
 	{ { "output", required_argument, NULL, 'o' }, LIVE },
 	{ { "timeline", no_argument, NULL, OPT_TIMELINE }, LIVE },
 	{ { "perfetto", required_argument, NULL, OPT_PERFETTO }, LIVE | REPORT },
+	{ { "stacks", no_argument, NULL, OPT_STACKS }, LIVE },
+	{ { "no-stacks", no_argument, NULL, OPT_NO_STACKS }, LIVE },
+	{ { "folded", required_argument, NULL, OPT_FOLDED }, LIVE | REPORT },
+	{ { "pprof", required_argument, NULL, OPT_PPROF }, LIVE | REPORT },
 	{ { "gil", required_argument, NULL, OPT_GIL }, LIVE | SERVE },
 	{ { "listen", required_argument, NULL, OPT_LISTEN }, SERVE },
 	{ { "comm", required_argument, NULL, OPT_COMM }, SERVE },
@@ -157,6 +165,12 @@ static void usage_live(FILE *f)
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
 	      "      --repeat N         run the command N times: each metric's median and\n"
 	      "                         range (--json: all the runs, for contrace diff)\n"
+	      "      --stacks           the user stack of every lock wait, by wait time: copied\n"
+	      "                         (about 1 us per wait) and unwound by contrace\n"
+	      "      --folded FILE      the lock waits' stacks as folded stacks for flame graphs,\n"
+	      "                         in microseconds ('-': stdout; implies --stacks)\n"
+	      "      --pprof FILE       the same as a gzipped pprof profile (go tool pprof;\n"
+	      "                         implies --stacks)\n"
 	      "  -o, --output FILE      also record the trace to FILE, for 'contrace report FILE'\n"
 	      "      --timeline         with -o: also record every state change of every thread\n"
 	      "                         (a timeline for 'contrace report FILE --perfetto OUT')\n"
@@ -179,12 +193,15 @@ static void usage_live(FILE *f)
 
 static void usage_report(FILE *f)
 {
-	fputs("Usage: contrace report FILE [--json FILE] [--perfetto FILE] [-q] [-v] [--top N]\n"
+	fputs("Usage: contrace report FILE [--json FILE] [--perfetto FILE] [--folded FILE]\n"
+	      "                           [--pprof FILE] [-q] [-v] [--top N]\n"
 	      "\n"
 	      "Print the reports of a recording (contrace record -o FILE, or -o on any trace):\n"
 	      "the same text and JSON the live run printed.\n"
 	      "\n"
 	      "      --json FILE        write the reports as JSON to FILE ('-': stdout)\n"
+	      "      --folded FILE      its lock waits' stacks (recorded with --stacks), folded\n"
+	      "      --pprof FILE       the same as a gzipped pprof profile\n"
 	      "      --perfetto FILE    write its timeline (recorded with --timeline) as a\n"
 	      "                         Perfetto trace to FILE, for ui.perfetto.dev\n"
 	      "  -q, --quiet            no text report\n"
@@ -428,6 +445,14 @@ static enum opts_result value_opt(struct opts *o, int c, const char *arg, char *
 	case 'o':
 		o->output = arg;
 		break;
+	case OPT_FOLDED:
+	case OPT_PPROF:
+		if (!*arg)
+			return fail(err, errlen, "%s needs a file name or '-'",
+				    c == OPT_FOLDED ? "--folded" : "--pprof");
+		*(c == OPT_FOLDED ? &o->folded : &o->pprof) = arg;
+		o->stacks_implied = true;
+		break;
 	case OPT_PERFETTO:
 		if (!*arg || !strcmp(arg, "-"))
 			return fail(err, errlen, "--perfetto needs a file name");
@@ -477,6 +502,11 @@ static enum opts_result flag_opt(struct opts *o, int c, FILE *out)
 	case OPT_TIMELINE:
 		o->timeline = true;
 		break;
+	case OPT_STACKS:
+	case OPT_NO_STACKS:
+		o->stacks = c == OPT_STACKS;
+		o->no_stacks = c == OPT_NO_STACKS;
+		break;
 	case 'h':
 		opts_usage(o->cmd, out);
 		return OPTS_EXIT;
@@ -502,6 +532,21 @@ static enum opts_result unknown_opt(const struct option *longs, int c, char **ar
 	if (optopt && optopt < 256)
 		return fail(err, errlen, "unknown option '-%c' (see --help)", optopt);
 	return fail(err, errlen, "unknown option '%s' (see --help)", arg);
+}
+
+/* One output at most on standard output; --folded and --pprof imply --stacks. */
+static enum opts_result check_stdout(struct opts *o, char *err, size_t errlen)
+{
+	int n = 0;
+
+	n += o->json_path && !strcmp(o->json_path, "-");
+	n += o->folded && !strcmp(o->folded, "-");
+	n += o->pprof && !strcmp(o->pprof, "-");
+	if (n > 1)
+		return fail(err, errlen, "only one of --json, --folded and --pprof can be '-'");
+	if (o->stacks_implied)
+		o->stacks = true;
+	return OPTS_OK;
 }
 
 /* A trace (or a recording): what follows the options, and which options go together. */
@@ -534,15 +579,22 @@ static enum opts_result check_live(struct opts *o, int argc, char **argv, const 
 	if (o->repeat && (o->interval || o->output))
 		return fail(err, errlen, "--repeat reports totals: not with %s",
 			    o->interval ? "-i" : "-o (or record)");
-	if (o->quiet && !o->json_path && !o->output && !o->perfetto_path)
-		return fail(err, errlen, "-q without --json or -o would produce nothing");
+	if (o->quiet && !o->json_path && !o->output && !o->perfetto_path && !o->folded && !o->pprof)
+		return fail(err, errlen,
+			    "-q without --json, --folded, --pprof or -o would produce nothing");
 	if (o->timeline && !o->output && !o->perfetto_path)
 		return fail(err, errlen,
 			    "--timeline records to a file: give -o FILE or --perfetto FILE");
 	if (o->repeat && o->timeline)
 		return fail(err, errlen,
 			    "--repeat reports totals: not with --timeline or --perfetto");
-	return OPTS_OK;
+	if ((o->folded || o->pprof) && o->no_stacks)
+		return fail(err, errlen, "%s writes the stacks that --no-stacks turns off",
+			    o->folded ? "--folded" : "--pprof");
+	if ((o->folded || o->pprof) && o->repeat)
+		return fail(err, errlen, "%s is of one trace: not with --repeat",
+			    o->folded ? "--folded" : "--pprof");
+	return check_stdout(o, err, errlen);
 }
 
 /* serve: targets, and no other argument. */
@@ -570,9 +622,12 @@ static enum opts_result check_files(struct opts *o, int argc, char **argv, char 
 		return fail(err, errlen, "%s (see --help)",
 			    want == 2 ? "expected two reports, BASE and NEW" :
 					"expected one recording");
-	if (o->cmd == OPTS_REPORT && o->quiet && !o->json_path && !o->perfetto_path)
-		return fail(err, errlen, "-q without --json or --perfetto would print nothing");
-	return OPTS_OK;
+	if (o->cmd == OPTS_REPORT && o->quiet && !o->json_path && !o->perfetto_path && !o->folded &&
+	    !o->pprof)
+		return fail(
+			err, errlen,
+			"-q without --json, --perfetto, --folded or --pprof would print nothing");
+	return check_stdout(o, err, errlen);
 }
 
 enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **argv, FILE *out,
@@ -615,6 +670,8 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 		case OPT_FAIL_ON:
 		case OPT_GIL:
 		case OPT_PERFETTO:
+		case OPT_FOLDED:
+		case OPT_PPROF:
 		case OPT_LISTEN:
 		case OPT_COMM:
 		case OPT_EXE:

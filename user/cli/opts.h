@@ -47,6 +47,11 @@ struct opts {
 	bool timeline; /* --timeline: record every state change too (-o) */
 	const char *perfetto_path; /* --perfetto FILE: the timeline as a Perfetto trace */
 	bool holds; /* --holds: uprobes on pthread_mutex_lock/unlock for exact holds */
+	bool stacks; /* --stacks (or --folded, --pprof): user stacks at lock waits */
+	bool no_stacks; /* --no-stacks given last: --folded and --pprof are refused */
+	bool stacks_implied; /* --folded or --pprof given */
+	const char *folded; /* --folded FILE: the lock waits' stacks, folded */
+	const char *pprof; /* --pprof FILE: the same as a gzipped pprof profile */
 	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */
 	int repeat; /* --repeat N: run the command N times (0: once, no summary) */
 	char **files; /* report FILE, diff BASE NEW (point into argv) */

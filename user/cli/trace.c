@@ -75,6 +75,7 @@ static void fill_meta(struct run *run)
 	m->syscalls = run->o->syscalls;
 	m->locks = true;
 	m->holds = run->o->holds;
+	m->stacks = run->o->stacks;
 	m->timeline = run->o->timeline;
 	m->locks_min_wait_ns = (uint64_t)(run->o->locks_min_wait * 1e9);
 	m->interval_ns = (uint64_t)(run->o->interval * 1e9);
@@ -500,6 +501,8 @@ static int start(struct run *run)
 		.follow = run->o->follow,
 		.syscalls = run->o->syscalls,
 		.holds = run->o->holds,
+		.stacks = run->o->stacks,
+		.stacks_note = !run->o->quiet,
 		.gil = run->o->gil,
 		.gil_mode = run->o->gil_mode,
 		.max_threads = (uint32_t)run->o->max_threads,

@@ -252,6 +252,94 @@ static int lock_sites(struct rpt_lock *l, uint32_t pid, const struct snapshot *c
 	return 0;
 }
 
+/*
+ * The frames of stack id of cur, named from cur's symbols, into st. A
+ * stack whose frames are not all there (a damaged recording) gets none: its
+ * waits are shown as without a stack. 0 or -ENOMEM.
+ */
+static int stack_frames(struct rpt_lock_stack *st, uint32_t pid, const struct snapshot *cur,
+			uint64_t id)
+{
+	const struct snap_stack *k = id <= UINT32_MAX ? snapshot_find_stack(cur, (uint32_t)id) :
+							NULL;
+	size_t f = k ? snapshot_frame_from(cur, k->id) : 0;
+	char buf[32];
+
+	if (!k || k->pid != pid || !k->n || k->n > cur->nframes - f)
+		return 0;
+	for (uint32_t i = 0; i < k->n; i++)
+		if (cur->frames[f + i].stack != k->id || cur->frames[f + i].index != i)
+			return 0;
+	st->frames = calloc(k->n, sizeof(*st->frames));
+	if (!st->frames)
+		return -ENOMEM;
+	st->n = k->n;
+	st->partial = k->partial;
+	for (uint32_t i = 0; i < k->n; i++)
+		copy_name(st->frames[i], sizeof(st->frames[i]),
+			  sym_name(cur, pid, SNAP_SYM_CODE, cur->frames[f + i].pc, buf, sizeof(buf),
+				   NULL));
+	return 0;
+}
+
+/* --stacks: the lock's waits by stack in the window. 0 or -ENOMEM. */
+static int lock_stacks(struct rpt_lock *l, uint32_t pid, const struct snapshot *cur,
+		       const struct snapshot *prev)
+{
+	size_t cap = 0;
+
+	for (size_t i = snapshot_lstack_from(cur, pid, l->uaddr); i < cur->nlstacks; i++) {
+		const struct snap_site *e = &cur->lstacks[i], *o;
+		struct rpt_lock_stack *st;
+		uint64_t waits;
+
+		if (e->key.tgid != pid || e->key.uaddr != l->uaddr)
+			break;
+		o = prev ? snapshot_find_lstack(prev, &e->key) : NULL;
+		waits = ct_delta(e->val.waits, o ? o->val.waits : 0);
+		if (!waits)
+			continue;
+		st = vec_push(l->stacks, l->nstacks, cap);
+		if (!st)
+			return -ENOMEM;
+		st->waits = waits;
+		st->wait_ns = ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0);
+		if (stack_frames(st, pid, cur, e->key.site))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The waits of l that no stack carries, as a stack of no frames: the stacks add up. */
+static int stacks_rest(struct rpt_lock *l)
+{
+	uint64_t waits = 0, ns = 0;
+	struct rpt_lock_stack *st;
+	size_t cap = l->nstacks;
+
+	for (size_t i = 0; i < l->nstacks; i++) {
+		waits += l->stacks[i].waits;
+		ns += l->stacks[i].wait_ns;
+	}
+	if (waits >= l->waits && ns >= l->wait_ns)
+		return 0;
+	st = vec_push(l->stacks, l->nstacks, cap);
+	if (!st)
+		return -ENOMEM;
+	st->waits = ct_delta(l->waits, waits);
+	st->wait_ns = ct_delta(l->wait_ns, ns);
+	return 0;
+}
+
+static int cmp_stack(const void *a, const void *b)
+{
+	const struct rpt_lock_stack *x = a, *y = b;
+
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return x->waits < y->waits ? 1 : x->waits > y->waits ? -1 : 0;
+}
+
 /* Longest wait first; equal ones by thread, so that the order is the same whatever the input's. */
 static int cmp_party(const void *a, const void *b)
 {
@@ -336,6 +424,9 @@ static void lock_derive(struct rpt_lock *l, const struct rpt_process *p)
 
 static void free_lock(struct rpt_lock *l)
 {
+	for (size_t i = 0; i < l->nstacks; i++)
+		free(l->stacks[i].frames);
+	free(l->stacks);
 	free(l->waiters);
 	free(l->holders);
 	free(l->chains);
@@ -490,11 +581,13 @@ static void site_fold(void *kept, const void *other)
 static int lock_merge_lists(struct rpt_lock *a, const struct rpt_lock *b)
 {
 	size_t cw = a->nwaiters, ch = a->nholders, cc = a->nchains, cs = a->nsites, cn = a->nnow;
+	size_t ck = a->nstacks;
 
 	if (vec_append(a->waiters, a->nwaiters, cw, b->waiters, b->nwaiters) ||
 	    vec_append(a->holders, a->nholders, ch, b->holders, b->nholders) ||
 	    vec_append(a->chains, a->nchains, cc, b->chains, b->nchains) ||
 	    vec_append(a->sites, a->nsites, cs, b->sites, b->nsites) ||
+	    vec_append(a->stacks, a->nstacks, ck, b->stacks, b->nstacks) ||
 	    vec_append(a->now, a->nnow, cn, b->now, b->nnow))
 		return -ENOMEM;
 	a->nwaiters = vec_uniq(a->waiters, a->nwaiters, cmp_party_tid, party_fold);
@@ -565,6 +658,7 @@ static int merge_condvars(struct rpt_process *p)
 			continue;
 		if (lock_merge(a, b))
 			return -ENOMEM;
+		b->nstacks = 0; /* a owns their frames now */
 		a->condvar = true;
 		len = strlen(a->name);
 		if (a->named && len > 5 && !strcmp(a->name + len - 5, "+0x28"))
@@ -768,7 +862,8 @@ static int table_rows(struct rpt_process *p, size_t *cap, const struct report_me
 		if (!l)
 			return -ENOMEM;
 		lock_figures(l, &e->st, o ? &o->st : NULL, cur, prev, m->holds);
-		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev))
+		if (lock_edges(l, p->pid, cur, prev) || lock_sites(l, p->pid, cur, prev) ||
+		    lock_stacks(l, p->pid, cur, prev))
 			return -ENOMEM;
 	}
 	return 0;
@@ -895,6 +990,8 @@ static void row_finish(struct rpt_lock *l, struct rpt_process *p)
 		qsort(l->chains, l->nchains, sizeof(*l->chains), cmp_chain);
 	if (l->nsites)
 		qsort(l->sites, l->nsites, sizeof(*l->sites), cmp_site);
+	if (l->nstacks)
+		qsort(l->stacks, l->nstacks, sizeof(*l->stacks), cmp_stack);
 	lock_derive(l, p);
 }
 
@@ -917,6 +1014,8 @@ static int process_locks(struct rpt_process *p, const struct report_meta *m,
 			p->locks[i--] = p->locks[--p->nlocks];
 			continue;
 		}
+		if (m->stacks && stacks_rest(l))
+			return -ENOMEM;
 		row_finish(l, p);
 	}
 	if (p->nlocks)

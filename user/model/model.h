@@ -152,6 +152,19 @@ struct rpt_lock_site {
 	uint64_t wait_ns;
 };
 
+/*
+ * --stacks: the waits on a lock from one user stack. n == 0: the waits
+ * whose stack was not copied or not unwound (drops say why), so that a
+ * lock's stacks add up to its waits.
+ */
+struct rpt_lock_stack {
+	uint64_t waits;
+	uint64_t wait_ns;
+	uint32_t n;
+	bool partial; /* not unwound to the thread's first function */
+	char (*frames)[SNAP_SYM_LEN]; /* leaf first: "FILE:function+0xOFFSET" */
+};
+
 /* A wait still in progress when the report was made (a hung or deadlocked thread). */
 struct rpt_lock_now {
 	uint32_t tid;
@@ -237,6 +250,8 @@ struct rpt_lock {
 	struct rpt_lock_chain *chains; /* by wait time */
 	size_t nsites;
 	struct rpt_lock_site *sites; /* by wait time */
+	size_t nstacks;
+	struct rpt_lock_stack *stacks; /* --stacks: by wait time */
 	bool condvar; /* a glibc condition variable: its two group words, one row */
 	bool gil; /* a word of CPython's GIL (its mutex, condition variables) */
 	bool deadlocked; /* a wait in progress on it is part of a deadlock: always shown */
@@ -364,6 +379,7 @@ struct report_meta {
 	bool locks; /* futex waits were tracked per lock */
 	bool holds; /* --holds was asked for */
 	bool timeline; /* --timeline: the recording holds every state change */
+	bool stacks; /* --stacks: user stacks at lock waits */
 	uint64_t holds_probed; /* processes whose mutexes were probed (set before each report) */
 	uint64_t holds_unprobed; /* processes that could not be (idem) */
 	size_t ngil; /* Python processes found (set before each report) */

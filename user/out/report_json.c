@@ -5,6 +5,7 @@
 
 #include "util/format.h"
 #include "model/locks.h"
+#include "out/json_stacks.h"
 #include "out/report_json.h"
 
 /*
@@ -407,7 +408,25 @@ static struct json_object *party_json(const struct rpt_lock_party *v, size_t n)
 	return a;
 }
 
-static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
+/* --stacks: the lock's waits by stack (null: the waits without one). */
+static struct json_object *lock_stacks_json(const struct rpt_lock *l, const struct jstacks *js)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < l->nstacks; i++) {
+		struct json_object *e = json_object_new_object();
+		int64_t k = jstacks_find(js, &l->stacks[i]);
+
+		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
+		add_u64(e, "waits", l->stacks[i].waits);
+		add_u64(e, "wait_ns", l->stacks[i].wait_ns);
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+static struct json_object *lock_json(const struct rpt_lock *l, bool traced,
+				     const struct jstacks *js)
 {
 	struct json_object *o = json_object_new_object(), *a;
 	char addr[24];
@@ -500,6 +519,8 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced)
 	}
 	put(o, "waiting_now", a);
 	add_u64(o, "waiting_now_ns", l->now_ns);
+	if (js)
+		put(o, "stacks", lock_stacks_json(l, js));
 	return o;
 }
 
@@ -525,7 +546,8 @@ static struct json_object *deadlocks_json(const struct rpt_process *p)
 	return a;
 }
 
-static struct json_object *process_json(const struct rpt_process *p, bool with_threads, bool traced)
+static struct json_object *process_json(const struct rpt_process *p, bool with_threads, bool traced,
+					const struct jstacks *js)
 {
 	struct json_object *o = json_object_new_object();
 	uint64_t cap = p->wall_ns * (uint64_t)(p->ncpus > 0 ? p->ncpus : 1);
@@ -556,7 +578,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 		put(o, "runq_verdicts", a);
 		a = json_object_new_array();
 		for (size_t i = 0; i < p->nlocks; i++)
-			json_object_array_add(a, lock_json(&p->locks[i], traced));
+			json_object_array_add(a, lock_json(&p->locks[i], traced, js));
 		put(o, "locks", a);
 		add_u64(o, "idle_threads", p->nidle);
 		add_u64(o, "idle_ns", p->idle_ns);
@@ -584,6 +606,7 @@ struct json_object *report_to_json(const struct report *r)
 {
 	const struct report_meta *m = r->meta;
 	struct json_object *o = json_object_new_object(), *host, *trace, *drops, *procs;
+	struct jstacks js = { 0 };
 	char when[40];
 
 	if (!o)
@@ -630,7 +653,9 @@ struct json_object *report_to_json(const struct report *r)
 	add_bool(drops, "any", model_has_drops(r));
 	add_bool(drops, "warning", model_has_warnings(r));
 	for (int i = 0; i < DROP_COUNT; i++) {
-		if (r->drops.absent & 1ULL << i)
+		/* Not measured: absent from the recording, or the stacks' without --stacks. */
+		if ((r->drops.absent & 1ULL << i) ||
+		    (!r->meta->stacks && i >= DROP_stacks_lost && i <= DROP_frames_unnamed))
 			json_object_object_add(drops, drop_table[i].json, NULL);
 		else
 			add_u64(drops, drop_table[i].json,
@@ -639,11 +664,20 @@ struct json_object *report_to_json(const struct report *r)
 	add_u64(drops, "holds_unprobed", r->drops.holds_unprobed);
 	put(o, "drops", drops);
 
+	if (m->stacks && jstacks_build(&js, r)) {
+		json_object_put(o);
+		return NULL;
+	}
 	procs = json_object_new_array();
 	for (size_t i = 0; i < r->nprocs; i++)
-		json_object_array_add(procs, process_json(&r->procs[i], true, m->syscalls));
+		json_object_array_add(procs, process_json(&r->procs[i], true, m->syscalls,
+							  m->stacks ? &js : NULL));
 	put(o, "processes", procs);
-	put(o, "total", process_json(&r->total, false, m->syscalls));
+	put(o, "total", process_json(&r->total, false, m->syscalls, m->stacks ? &js : NULL));
+	if (m->stacks) {
+		put(o, "stacks", jstacks_json(&js));
+		jstacks_free(&js);
+	}
 	return o;
 }
 

@@ -6,6 +6,7 @@
 #include "util/format.h"
 #include "model/gil.h"
 #include "model/locks.h"
+#include "out/folded.h"
 #include "out/report_text.h"
 
 #define D(ns) fmt_dur((char[FMT_LEN]){ 0 }, FMT_LEN, (ns))
@@ -383,6 +384,37 @@ static const char *party(char *buf, size_t len, uint32_t tid, const char *comm)
 	return buf;
 }
 
+/* Stacks shown per lock, and frames per stack (-v: more of both). */
+#define TEXT_STACKS 3
+#define TEXT_STACKS_V 10
+#define TEXT_FRAMES 8
+
+/* --stacks: a lock's top stacks, leaf first, by function. */
+static void print_lock_stacks(FILE *f, const struct rpt_lock *l, int verbose)
+{
+	size_t k = verbose ? TEXT_STACKS_V : TEXT_STACKS;
+	char buf[SNAP_SYM_LEN];
+
+	for (size_t i = 0; i < l->nstacks && i < k; i++) {
+		const struct rpt_lock_stack *st = &l->stacks[i];
+		uint32_t shown = verbose || st->n <= TEXT_FRAMES ? st->n : TEXT_FRAMES;
+
+		fprintf(f, "      %-11s %.0f%% (%s, %llu waits): ", i ? "" : "stacks",
+			l->wait_ns ? 100.0 * (double)st->wait_ns / (double)l->wait_ns : 0.0,
+			D(st->wait_ns), (unsigned long long)st->waits);
+		if (!st->n)
+			fputs("(stack not copied or not unwound: see drops)", f);
+		for (uint32_t j = 0; j < shown; j++)
+			fprintf(f, "%s%s", j ? " <- " : "",
+				frame_function(st->frames[j], buf, sizeof(buf)));
+		if (shown < st->n)
+			fprintf(f, " <- ... %u more", st->n - shown);
+		fputs(st->partial ? " (cut short)\n" : "\n", f);
+	}
+	if (l->nstacks > k)
+		fprintf(f, "      %-11s %zu more stacks (-v, --json)\n", "", l->nstacks - k);
+}
+
 /* The waits in progress on l (k at most), labels `width` wide. */
 static void print_now(FILE *f, const struct rpt_lock *l, size_t k, int width)
 {
@@ -459,6 +491,7 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 			D(hist_quantile(&l->xhold_hist, 0.5, l->xhold_max)),
 			D(hist_quantile(&l->xhold_hist, 0.99, l->xhold_max)), D(l->xhold_max));
 	print_sites_parties(f, l, k, 11);
+	print_lock_stacks(f, l, verbose);
 	print_parties(f, "held by", 11, l->holders, l->nholders, k);
 	for (size_t i = 0; i < l->nchains && i < k; i++) {
 		const struct rpt_lock_chain *c = &l->chains[i];

@@ -288,6 +288,12 @@ static int wanted(const struct snapshot *s, struct name_key **v, size_t *n)
 		if (!ret)
 			ret = want(v, n, &cap, e->key.tgid, SNAP_SYM_CODE, e->val.waiter_site);
 	}
+	/* --stacks: every frame of every stack (stacks and frames are both sorted by id). */
+	for (size_t i = 0, f = 0; i < s->nstacks && !ret; i++)
+		for (; f < s->nframes && s->frames[f].stack <= s->stacks[i].id && !ret; f++)
+			if (s->frames[f].stack == s->stacks[i].id)
+				ret = want(v, n, &cap, s->stacks[i].pid, SNAP_SYM_CODE,
+					   s->frames[f].pc);
 	*n = vec_uniq(*v, *n, cmp_name_key, NULL);
 	return ret;
 }

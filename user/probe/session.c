@@ -18,6 +18,7 @@
 #include "probe/futex.h"
 #include "probe/gil.h"
 #include "probe/holds.h"
+#include "probe/stacks.h"
 #include "probe/symbols.h"
 #include "probe/target.h"
 #include "probe/task.h"
@@ -44,6 +45,8 @@ struct session {
 	bool holds_ready; /* the target runs its own image: probe its C library */
 	struct holds holds;
 	struct gil gil;
+	struct stacks *stacks; /* --stacks, or NULL */
+	bool stacks_note; /* say what they cost at the end */
 };
 
 /* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
@@ -191,6 +194,11 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	/* Without --timeline nothing is written there: the smallest ring. */
 	bpf_map__set_max_entries(skel->maps.ct_timeline,
 				 c->timeline ? CT_TL_RING_BYTES : (uint32_t)page);
+	c->stacks = cfg->stacks;
+	/* The smallest ring buffer there is (a page) when no stack is copied. */
+	if (!cfg->stacks)
+		bpf_map__set_max_entries(skel->maps.ct_stacks, (uint32_t)page);
+	bpf_map__set_max_entries(skel->maps.ct_stack_hints, cfg->stacks ? cfg->max_threads : 1);
 	if (!cfg->gil) {
 		bpf_program__set_autoload(skel->progs.ct_gil_take, false);
 		bpf_program__set_autoload(skel->progs.ct_gil_taken, false);
@@ -263,6 +271,19 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 				       s);
 		if (ret) {
 			snprintf(err, errlen, "cannot open the timeline ring buffer: %s",
+				 strerror(-ret));
+			goto fail;
+		}
+	}
+	if (cfg->stacks) {
+		s->stacks_note = cfg->stacks_note;
+		s->stacks = stacks_new(s->sym);
+		ret = s->stacks ? stacks_add_ring(s->stacks, s->events,
+						  bpf_map__fd(skel->maps.ct_stacks),
+						  bpf_map__fd(skel->maps.ct_stack_hints)) :
+				  -ENOMEM;
+		if (ret) {
+			snprintf(err, errlen, "cannot open the stack ring buffer: %s",
 				 strerror(-ret));
 			goto fail;
 		}
@@ -514,6 +535,9 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (s->timeline_sink)
 		ring_buffer__consume(s->events);
 	memset(snap, 0, sizeof(*snap));
+	/* --stacks: the waits ended so far, as the lock tables read next count them. */
+	if (s->stacks)
+		ring_buffer__consume(s->events);
 	ret = syscalls_read(snap, bpf_map__fd(s->skel->maps.ct_sysstats));
 	if (!ret)
 		ret = sched_read_wakers(snap, bpf_map__fd(s->skel->maps.ct_wakers));
@@ -537,6 +561,10 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (ret)
 		goto fail;
 	memcpy(&snap->counters, (const void *)&s->skel->bss->ct_counters, sizeof(snap->counters));
+	if (s->stacks && stacks_snapshot(s->stacks, snap)) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	task_refresh_procs(&s->procs, snap->threads, snap->nthreads);
 	ret = task_copy_procs(&s->procs, snap);
 	if (!ret)
@@ -547,6 +575,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		ret = futex_name(snap, s->sym, &s->syms);
 	if (ret)
 		goto fail;
+	if (s->stacks)
+		stacks_count_unnamed(snap);
 	snapshot_normalize(snap);
 	futex_owners(snap);
 	ret = sched_resolve_names(&s->names, snap);
@@ -573,6 +603,7 @@ static void session_release(struct session *s)
 	holds_detach(&s->holds);
 	gil_detach(&s->gil);
 	ring_buffer__free(s->events);
+	stacks_free(s->stacks);
 	if (s->slots)
 		munmap((void *)s->slots, s->slots_len);
 	contrace_bpf__destroy(s->skel);
@@ -584,10 +615,29 @@ static void session_release(struct session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* What --stacks cost: said on standard error unless -q (stacks are opt-in for their cost). */
+static void stacks_log(const struct session *s)
+{
+	struct stacks_stats ss;
+
+	if (!s->stacks || (!s->stacks_note && log_verbosity < 1))
+		return;
+	stacks_stats(s->stacks, &ss);
+	fprintf(stderr,
+		"contrace: --stacks: %llu stacks copied (%llu bytes on average; about 1 us per wait "
+		"in the kernel), %llu unwound with libdw, the rest from its memo: %.1f ms of "
+		"contrace's CPU\n",
+		(unsigned long long)ss.records,
+		(unsigned long long)(ss.records ? ss.bytes / ss.records : 0),
+		(unsigned long long)ss.unwinds, (double)ss.cpu_ns / 1e6);
+	log_info("--stacks: %llu copy hints given", (unsigned long long)ss.hint_writes);
+}
+
 void session_close(struct session *s)
 {
 	if (!s)
 		return;
+	stacks_log(s);
 	session_release(s);
 	free(s);
 }

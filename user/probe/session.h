@@ -25,6 +25,8 @@ struct session_cfg {
 	bool holds; /* --holds: uprobes on pthread mutexes (placed by session_refresh) */
 	bool gil; /* find CPython processes and probe their GIL */
 	int gil_mode; /* enum gil_mode */
+	bool stacks; /* --stacks: user stacks at futex waits */
+	bool stacks_note; /* say what they cost when the session closes (not with -q) */
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
 	/*

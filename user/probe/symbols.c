@@ -357,6 +357,11 @@ static int sym_cmp(const void *pa, const void *pb, void *ctx)
 		return a->start < b->start ? -1 : 1;
 	if (a->end != b->end)
 		return a->end > b->end ? -1 : 1;
+	/* glibc's internal aliases (__GI_x, from its debug file) name x too. */
+	ua = !strncmp(na, "__GI_", 5);
+	ub = !strncmp(nb, "__GI_", 5);
+	if (ua != ub)
+		return ua < ub ? -1 : 1;
 	ua = leading_underscores(na);
 	ub = leading_underscores(nb);
 	if (ua != ub)
@@ -1307,4 +1312,46 @@ size_t symbolizer_user_text(struct symbolizer *s, int pid, uint64_t *starts, uin
 		n++;
 	}
 	return n;
+}
+
+uint64_t symbolizer_stamp(struct symbolizer *s, int pid)
+{
+	struct symproc *p = s ? proc_find(s, pid) : NULL;
+
+	return p ? p->maps_hash : 0;
+}
+
+size_t symbolizer_modules(struct symbolizer *s, int pid, struct sym_module *out, size_t max)
+{
+	struct symproc *p = s ? proc_find(s, pid) : NULL;
+	size_t n = 0;
+	uint64_t v;
+
+	for (size_t i = 0; p && i < p->n && n < max; i++) {
+		const struct mapping *m = &p->maps[i];
+
+		if (!(m->prot & MP_X) || m->kind != MK_FILE || !m->file ||
+		    !file_vaddr(m->file, m->offset, m->prot, &v))
+			continue;
+		out[n++] = (struct sym_module){
+			.start = m->start,
+			.end = m->end,
+			.bias = m->start - v,
+			.stamp = p->maps_hash,
+			.path = m->path,
+			.label = m->label,
+		};
+	}
+	return n;
+}
+
+int symbolizer_open_module(struct symbolizer *s, int pid, const struct sym_module *m)
+{
+	struct symproc *p = s ? proc_find(s, pid) : NULL;
+	ssize_t i = p ? map_find(p, m->start) : -1;
+	struct stat st;
+
+	if (i < 0 || p->maps[i].start != m->start)
+		return -ENOENT;
+	return open_mapped(pid, &p->maps[i], &st);
 }

@@ -79,4 +79,25 @@ size_t symbolizer_missing(const struct symbolizer *s, char *buf, size_t len);
 size_t symbolizer_user_text(struct symbolizer *s, int pid, uint64_t *starts, uint64_t *ends,
 			    size_t max);
 
+/* An ELF file mapped executable by a process (for an unwinder). */
+struct sym_module {
+	uint64_t start, end; /* its executable mapping */
+	uint64_t bias; /* load address minus ELF virtual address */
+	uint64_t stamp; /* the maps it comes from: changes when the process's maps do */
+	const char *path; /* as /proc names it (valid until the next update of pid) */
+	const char *label; /* its basename */
+};
+
+/*
+ * The executable file mappings of pid whose files are ELF, the kernel's
+ * [vdso] left out: at most max, in ascending order. How many.
+ */
+size_t symbolizer_modules(struct symbolizer *s, int pid, struct sym_module *out, size_t max);
+
+/* The maps generation of pid (0: never read): a new one once its maps change. */
+uint64_t symbolizer_stamp(struct symbolizer *s, int pid);
+
+/* Open the file of module m of pid as symbols are read (tfile_open): an fd, or -errno. */
+int symbolizer_open_module(struct symbolizer *s, int pid, const struct sym_module *m);
+
 #endif

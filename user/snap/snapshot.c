@@ -17,6 +17,9 @@ void snapshot_free(struct snapshot *s)
 	free(s->locks);
 	free(s->edges);
 	free(s->sites);
+	free(s->lstacks);
+	free(s->stacks);
+	free(s->frames);
 	free(s->syms);
 	free(s->gilhists);
 	free(s->tids);
@@ -115,6 +118,22 @@ int snapshot_cmp_site(const void *a, const void *b)
 	return x->site < y->site ? -1 : x->site > y->site;
 }
 
+int snapshot_cmp_stack(const void *a, const void *b)
+{
+	const struct snap_stack *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int snapshot_cmp_frame(const void *a, const void *b)
+{
+	const struct snap_frame *x = a, *y = b;
+
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
 int snapshot_cmp_sym(const void *a, const void *b)
 {
 	const struct snap_sym *x = a, *y = b;
@@ -203,6 +222,12 @@ void snapshot_normalize(struct snapshot *s)
 		qsort(s->edges, s->nedges, sizeof(*s->edges), snapshot_cmp_edge);
 	if (s->nsites)
 		qsort(s->sites, s->nsites, sizeof(*s->sites), snapshot_cmp_site);
+	if (s->nlstacks)
+		qsort(s->lstacks, s->nlstacks, sizeof(*s->lstacks), snapshot_cmp_site);
+	if (s->nstacks)
+		qsort(s->stacks, s->nstacks, sizeof(*s->stacks), snapshot_cmp_stack);
+	if (s->nframes)
+		qsort(s->frames, s->nframes, sizeof(*s->frames), snapshot_cmp_frame);
 	if (s->nsyms)
 		qsort(s->syms, s->nsyms, sizeof(*s->syms), snapshot_cmp_sym);
 	if (s->nnames)
@@ -280,13 +305,33 @@ const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struc
 	return bsearch(&key, s->edges, s->nedges, sizeof(*s->edges), snapshot_cmp_edge);
 }
 
-const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k)
+static const struct snap_site *find_site(const struct snap_site *v, size_t n,
+					 const struct ct_site_key *k)
 {
 	struct snap_site key = { .key = *k };
 
-	if (!s->nsites)
+	if (!n)
 		return NULL;
-	return bsearch(&key, s->sites, s->nsites, sizeof(*s->sites), snapshot_cmp_site);
+	return bsearch(&key, v, n, sizeof(*v), snapshot_cmp_site);
+}
+
+const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k)
+{
+	return find_site(s->sites, s->nsites, k);
+}
+
+const struct snap_site *snapshot_find_lstack(const struct snapshot *s, const struct ct_site_key *k)
+{
+	return find_site(s->lstacks, s->nlstacks, k);
+}
+
+const struct snap_stack *snapshot_find_stack(const struct snapshot *s, uint32_t id)
+{
+	struct snap_stack key = { .id = id };
+
+	if (!s->nstacks)
+		return NULL;
+	return bsearch(&key, s->stacks, s->nstacks, sizeof(*s->stacks), snapshot_cmp_stack);
 }
 
 const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
@@ -357,6 +402,20 @@ size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uadd
 	struct snap_site key = { .key = { .tgid = tgid, .uaddr = uaddr } };
 
 	return vec_lower_bound(s->sites, s->nsites, &key, snapshot_cmp_site);
+}
+
+size_t snapshot_frame_from(const struct snapshot *s, uint32_t stack)
+{
+	struct snap_frame key = { .stack = stack };
+
+	return vec_lower_bound(s->frames, s->nframes, &key, snapshot_cmp_frame);
+}
+
+size_t snapshot_lstack_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr)
+{
+	struct snap_site key = { .key = { .tgid = tgid, .uaddr = uaddr } };
+
+	return vec_lower_bound(s->lstacks, s->nlstacks, &key, snapshot_cmp_site);
 }
 
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr)

@@ -54,6 +54,26 @@ struct snap_site {
 	struct ct_site_val val;
 };
 
+/*
+ * --stacks: a distinct user stack of a process, interned (its id stays
+ * for the whole trace); its frames are the snap_frame entries of its id,
+ * index 0 the leaf: where the thread made the syscall. Every other frame
+ * is the address of its call instruction's last byte (return address - 1),
+ * which names the caller even when the call is the last thing it does.
+ */
+struct snap_stack {
+	uint32_t id;
+	uint32_t pid;
+	uint32_t n; /* frames */
+	uint32_t partial; /* not unwound to the thread's first function */
+};
+
+struct snap_frame {
+	uint32_t stack;
+	uint32_t index;
+	uint64_t pc;
+};
+
 #define SNAP_SYM_LEN 128
 
 enum snap_sym_kind {
@@ -121,6 +141,13 @@ struct snapshot {
 	struct snap_sym *syms; /* sorted by (pid, kind, addr) */
 	size_t ngilhists;
 	struct snap_gilhist *gilhists; /* sorted by slot */
+	/* --stacks: waits by lock and stack: key.site is the stack's id. Sorted by key. */
+	size_t nlstacks;
+	struct snap_site *lstacks;
+	size_t nstacks;
+	struct snap_stack *stacks; /* sorted by id */
+	size_t nframes;
+	struct snap_frame *frames; /* sorted by (stack, index) */
 	/* Made by snapshot_normalize(): accounted threads by tid, for task_by_tid(). */
 	size_t ntids;
 	struct snap_tid *tids; /* sorted by tid; of a tid reused, its last slot */
@@ -156,6 +183,8 @@ const struct snap_proc *snapshot_find_proc(const struct snapshot *s, uint32_t pi
 const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struct ct_edge_key *k);
 const struct snap_site *snapshot_find_site(const struct snapshot *s, const struct ct_site_key *k);
+const struct snap_site *snapshot_find_lstack(const struct snapshot *s, const struct ct_site_key *k);
+const struct snap_stack *snapshot_find_stack(const struct snapshot *s, uint32_t id);
 const struct snap_sym *snapshot_find_sym(const struct snapshot *s, uint32_t pid, uint32_t kind,
 					 uint64_t addr);
 
@@ -170,6 +199,8 @@ size_t snapshot_runner_from(const struct snapshot *s, uint32_t slot);
 size_t snapshot_lock_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_edge_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 size_t snapshot_site_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
+size_t snapshot_lstack_from(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
+size_t snapshot_frame_from(const struct snapshot *s, uint32_t stack);
 
 /*
  * The order of the keyed arrays (by their keys: names by tid, processes by
@@ -185,6 +216,8 @@ int snapshot_cmp_edge(const void *a, const void *b);
 int snapshot_cmp_site(const void *a, const void *b);
 int snapshot_cmp_sym(const void *a, const void *b);
 int snapshot_cmp_gilhist(const void *a, const void *b);
+int snapshot_cmp_stack(const void *a, const void *b);
+int snapshot_cmp_frame(const void *a, const void *b);
 
 /* Append an entry, growing the array. NULL on allocation failure. */
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr);

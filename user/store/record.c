@@ -93,7 +93,8 @@ static int (*const keyed_cmp[RS_COUNT])(const void *, const void *) = {
 	[RS_LOCK] = snapshot_cmp_lock,	     [RS_EDGE] = snapshot_cmp_edge,
 	[RS_SITE] = snapshot_cmp_site,	     [RS_SYM] = snapshot_cmp_sym,
 	[RS_GILHIST] = snapshot_cmp_gilhist, [RS_GIL] = cmp_gil,
-	[RS_RUNNER] = snapshot_cmp_runner,
+	[RS_RUNNER] = snapshot_cmp_runner,   [RS_LSTACK] = snapshot_cmp_site,
+	[RS_STACK] = snapshot_cmp_stack,     [RS_FRAME] = snapshot_cmp_frame,
 };
 
 static bool is_keyed(int sid)
@@ -135,6 +136,15 @@ static void **frame_array(struct rec_frame *f, int sid, size_t **n)
 	case RS_RUNNER:
 		*n = &f->s.nrunners;
 		return (void **)&f->s.runners;
+	case RS_LSTACK:
+		*n = &f->s.nlstacks;
+		return (void **)&f->s.lstacks;
+	case RS_STACK:
+		*n = &f->s.nstacks;
+		return (void **)&f->s.stacks;
+	case RS_FRAME:
+		*n = &f->s.nframes;
+		return (void **)&f->s.frames;
 	default:
 		*n = &f->ngil;
 		return (void **)&f->gil;
@@ -307,6 +317,7 @@ static void meta_to_rec(struct rec_meta *rm, const struct report_meta *m)
 	rm->locks = m->locks;
 	rm->holds = m->holds;
 	rm->timeline = m->timeline;
+	rm->stacks = m->stacks;
 	rm->locks_min_wait_ns = m->locks_min_wait_ns;
 	rm->interval_ns = m->interval_ns;
 	memcpy(rm->argv, m->argv, sizeof(rm->argv));
@@ -381,16 +392,18 @@ static int frame_from(struct rec_frame *f, const struct snapshot *s, const struc
 		      enum record_kind kind)
 {
 	const void *src[RS_COUNT] = {
-		[RS_SYS] = s->sys,	  [RS_WAKER] = s->wakers, [RS_NAME] = s->names,
-		[RS_PROC] = s->procs,	  [RS_LOCK] = s->locks,	  [RS_EDGE] = s->edges,
-		[RS_SITE] = s->sites,	  [RS_SYM] = s->syms,	  [RS_GILHIST] = s->gilhists,
-		[RS_RUNNER] = s->runners,
+		[RS_SYS] = s->sys,	  [RS_WAKER] = s->wakers,   [RS_NAME] = s->names,
+		[RS_PROC] = s->procs,	  [RS_LOCK] = s->locks,	    [RS_EDGE] = s->edges,
+		[RS_SITE] = s->sites,	  [RS_SYM] = s->syms,	    [RS_GILHIST] = s->gilhists,
+		[RS_RUNNER] = s->runners, [RS_LSTACK] = s->lstacks, [RS_STACK] = s->stacks,
+		[RS_FRAME] = s->frames,
 	};
 	const size_t nsrc[RS_COUNT] = {
-		[RS_SYS] = s->nsys,	   [RS_WAKER] = s->nwakers, [RS_NAME] = s->nnames,
-		[RS_PROC] = s->nprocs,	   [RS_LOCK] = s->nlocks,   [RS_EDGE] = s->nedges,
-		[RS_SITE] = s->nsites,	   [RS_SYM] = s->nsyms,	    [RS_GILHIST] = s->ngilhists,
-		[RS_RUNNER] = s->nrunners,
+		[RS_SYS] = s->nsys,	   [RS_WAKER] = s->nwakers,   [RS_NAME] = s->nnames,
+		[RS_PROC] = s->nprocs,	   [RS_LOCK] = s->nlocks,     [RS_EDGE] = s->nedges,
+		[RS_SITE] = s->nsites,	   [RS_SYM] = s->nsyms,	      [RS_GILHIST] = s->ngilhists,
+		[RS_RUNNER] = s->nrunners, [RS_LSTACK] = s->nlstacks, [RS_STACK] = s->nstacks,
+		[RS_FRAME] = s->nframes,
 	};
 	struct rec_gil *gil = NULL;
 	size_t *n;
@@ -959,6 +972,7 @@ static void set_meta(struct recording *rec, const struct rec_meta *rm)
 	m->locks = rm->locks;
 	m->holds = rm->holds;
 	m->timeline = rm->timeline;
+	m->stacks = rm->stacks;
 	m->locks_min_wait_ns = rm->locks_min_wait_ns;
 	m->interval_ns = rm->interval_ns;
 	memcpy(m->argv, rm->argv, sizeof(m->argv));
@@ -1393,6 +1407,7 @@ static int read_header(struct recording *rec, char *err, size_t errlen)
 	if (h.layout != RECORD_V1_LAYOUT)
 		return fail(err, errlen, -EINVAL,
 			    "recorded by another build of contrace (its data layout differs)");
+	/* Version 1 has none of the structs added since. */
 	for (int i = 0; i < RS_COUNT; i++)
 		v1[i] = i < RS_COUNT_V1 ? &rec_structs_v1[i] : NULL;
 	return build_maps(rd, v1, false, err, errlen);

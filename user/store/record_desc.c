@@ -46,27 +46,17 @@ _Static_assert(sizeof(long) == 8, "contrace's recordings assume an LP64 build");
 
 #define T struct rec_meta
 static const struct rec_field meta_fields[] = {
-	A(T, version),
-	A(T, kernel),
-	A(T, hostname),
-	A(T, command),
-	A(T, pad0),
-	F(T, ncpus),
-	F(T, target_pid),
-	C(T, launched, 1),
-	C(T, follow, 1),
-	C(T, syscalls, 1),
-	C(T, locks, 1),
-	C(T, holds, 1),
-	C(T, timeline, 1),
-	A(T, pad3),
-	F(T, locks_min_wait_ns),
-	F(T, trace_start_ns),
-	F(T, trace_start_real_ns),
-	F(T, interval_ns),
-	A(T, argv),
-	F(T, argv_len),
-	F(T, pad2),
+	A(T, version),	      A(T, kernel),
+	A(T, hostname),	      A(T, command),
+	A(T, pad0),	      F(T, ncpus),
+	F(T, target_pid),     C(T, launched, 1),
+	C(T, follow, 1),      C(T, syscalls, 1),
+	C(T, locks, 1),	      C(T, holds, 1),
+	C(T, timeline, 1),    C(T, stacks, 1),
+	A(T, pad3),	      F(T, locks_min_wait_ns),
+	F(T, trace_start_ns), F(T, trace_start_real_ns),
+	F(T, interval_ns),    A(T, argv),
+	F(T, argv_len),	      F(T, pad2),
 };
 #undef T
 
@@ -161,6 +151,8 @@ static const struct rec_field thread_fields[] = {
 	F(T, gil_ts),
 	F(T, gil_asks),
 	F(T, gil_sn),
+	F(T, stk_seq),
+	F(T, stk_next),
 };
 #undef T
 
@@ -227,6 +219,19 @@ static const struct rec_field runner_fields[] = {
 };
 #undef T
 
+#define T struct snap_stack
+static const struct rec_field stack_fields[] = {
+	F(T, id),
+	F(T, pid),
+	F(T, n),
+	C(T, partial, 1),
+};
+#undef T
+
+#define T struct snap_frame
+static const struct rec_field frame_fields[] = { F(T, stack), F(T, index), F(T, pc) };
+#undef T
+
 #define T struct snap_sym
 static const struct rec_field sym_fields[] = {
 	F(T, pid), C(T, kind, SNAP_SYM_CODE), F(T, addr), C(T, found, 1), F(T, pad), A(T, name),
@@ -276,6 +281,9 @@ const struct rec_struct rec_structs[RS_COUNT] = {
 	STRUCT(RS_GILHIST, struct snap_gilhist, "snap_gilhist", gilhist_fields),
 	STRUCT(RS_GIL, struct rec_gil, "gil_info", gil_fields),
 	STRUCT(RS_RUNNER, struct snap_runner, "snap_runner", runner_fields),
+	STRUCT(RS_LSTACK, struct snap_site, "snap_lstack", site_fields),
+	STRUCT(RS_STACK, struct snap_stack, "snap_stack", stack_fields),
+	STRUCT(RS_FRAME, struct snap_frame, "snap_frame", frame_fields),
 	STRUCT(RS_EVENT, struct ct_tl_event, "ct_tl_event", event_fields),
 };
 

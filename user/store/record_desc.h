@@ -69,7 +69,10 @@ enum rec_sid {
 	RS_GILHIST,
 	RS_GIL, /* struct rec_gil: a Python process found */
 	RS_RUNNER, /* struct snap_runner (after the version 1 arrays) */
-	RS_EVENT, /* struct ct_tl_event: --timeline's records, in event blocks */
+	RS_LSTACK, /* --stacks: struct snap_site, waits by (lock, stack id) */
+	RS_STACK, /* struct snap_stack */
+	RS_FRAME, /* struct snap_frame */
+	RS_EVENT, /* struct ct_tl_event: --timeline's records, in event blocks (keyed arrays come before) */
 	RS_COUNT,
 	RS_COUNT_V1 = RS_RUNNER /* the structs of format version 1 */
 };
@@ -83,7 +86,7 @@ struct rec_meta {
 	char pad0[6];
 	int32_t ncpus;
 	int32_t target_pid;
-	uint8_t launched, follow, syscalls, locks, holds, timeline, pad3[2];
+	uint8_t launched, follow, syscalls, locks, holds, timeline, stacks, pad3[1];
 	uint64_t locks_min_wait_ns;
 	uint64_t trace_start_ns;
 	uint64_t trace_start_real_ns;

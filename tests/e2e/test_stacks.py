@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""--stacks: user stacks at lock waits, unwound through .eh_frame, against
+workloads whose call chain is known (tools/workloads/stackwork.c)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import CONTRACE, WORKLOADS, run_contrace
+
+# Leaf last (folded order): the workload's noinline chain into the C library.
+CHAIN = {
+    "stackwork": ["run_worker", "transfer", "pthread_mutex_lock"],
+    "stackwork-nofp": ["run_worker", "transfer", "pthread_mutex_lock"],
+    "stackwork_cxx": ["run_worker(int)", "bank::Ledger::transfer(int)", "pthread_mutex_lock"],
+}
+LOCK = {
+    "stackwork": "stackwork:ledger_lock",
+    "stackwork-nofp": "stackwork-nofp:ledger_lock",
+    "stackwork_cxx": "stackwork_cxx:ledger",
+}
+# The function each kind of thread starts the chain from.
+ROOTS = {"main", "worker_main", "worker_main(int)"}
+
+
+def parse_folded(path):
+    """[(frames root first, the lock, microseconds)]."""
+    out = []
+    for line in open(path):
+        stack, weight = line.rstrip("\n").rsplit(" ", 1)
+        frames = stack.split(";")
+        assert frames[-1].startswith("[lock ") and frames[-1].endswith("]"), line
+        out.append((frames[1:-1], frames[-1][6:-1], float(weight)))
+    return out
+
+
+# The whole stacks of a C program, with glibc's symbols from libc6-dbg (DEB_PKGS).
+WHOLE = {
+    "main": ["_start", "__libc_start_main", "__libc_start_call_main", "main"],
+    "thread": ["clone3", "start_thread", "worker_main"],
+}
+
+
+def exact_chain(frames, chain):
+    """The chain, right after a root function, then only glibc's own
+    lock-wait function (__lll_lock_wait)."""
+    for i in range(1, len(frames)):
+        if frames[i:i + len(chain)] == chain and frames[i - 1] in ROOTS:
+            return frames[i + len(chain):] == ["__lll_lock_wait"]
+    return False
+
+
+def whole_stack(frames, chain):
+    """A C program's stack, from the thread's first function to the futex call."""
+    return any(frames == root + chain + ["__lll_lock_wait"] for root in WHOLE.values())
+
+
+@pytest.mark.parametrize("binary", sorted(CHAIN))
+def test_lock_wait_stacks_carry_the_call_chain(tmp_path, binary):
+    folded = tmp_path / "out.folded"
+    _, report, _ = run_contrace("--folded", str(folded), "--",
+                                os.path.join(WORKLOADS, binary), "4", "150", "200")
+    proc = report["processes"][0]
+    lock = next(l for l in proc["locks"] if l["name"] == LOCK[binary])
+    lines = [x for x in parse_folded(folded) if x[1] == LOCK[binary]]
+    total_us = sum(w for _, _, w in lines)
+    # The folded weights add up to the lock's wait in the report (1%).
+    assert abs(total_us * 1e3 - lock["wait_ns"]) <= 0.01 * lock["wait_ns"], (total_us, lock)
+    chained = sum(w for f, _, w in lines if exact_chain(f, CHAIN[binary]))
+    assert chained >= 0.95 * total_us, lines
+    # The main thread's waits go down to main, and main's callers are found too.
+    mains = [f for f, _, w in lines if "main" in f and exact_chain(f, CHAIN[binary])]
+    assert mains and all(f[:2] == ["_start", "__libc_start_main"] for f in mains), lines
+    if binary != "stackwork_cxx":
+        # Named to the end (the C library through its debug file), nothing cut short.
+        whole = sum(w for f, _, w in lines if whole_stack(f, CHAIN[binary]))
+        assert whole >= 0.95 * total_us, lines
+        assert report["drops"]["frames_unnamed"] == 0
+
+
+def test_folded_adds_up_to_every_lock(tmp_path):
+    """Every lock of the report (condition variables, joins included) is in
+    the folded file with its whole wait, stacks or not."""
+    folded = tmp_path / "out.folded"
+    _, report, _ = run_contrace("--folded", str(folded), "--",
+                                os.path.join(WORKLOADS, "stackwork-nofp"), "3", "80", "100")
+    lines = parse_folded(folded)
+    for proc in report["processes"]:
+        for lock in proc["locks"]:
+            us = sum(w for _, name, w in lines if name == lock["name"])
+            assert abs(us * 1e3 - lock["wait_ns"]) <= 0.01 * lock["wait_ns"] + 1, lock["name"]
+    assert sum(w for *_, w in lines) * 1e3 <= 1.01 * sum(
+        l["wait_ns"] for p in report["processes"] for l in p["locks"])
+
+
+def test_json_stacks_interned_and_adding_up(tmp_path):
+    """JSON: each frame and stack once; a lock's stacks add up to its waits exactly."""
+    _, report, _ = run_contrace("--stacks", "--", os.path.join(WORKLOADS, "stackwork-nofp"),
+                                "3", "80", "100")
+    st = report["stacks"]
+    names = [f["name"] for f in st["frames"]]
+    assert len(names) == len(set(names))
+    keys = [(tuple(s["frames"]), s["partial"]) for s in st["stacks"]]
+    assert len(keys) == len(set(keys))
+    lock = next(l for l in report["processes"][0]["locks"]
+                if l["name"] == "stackwork-nofp:ledger_lock")
+    assert sum(s["wait_ns"] for s in lock["stacks"]) == lock["wait_ns"]
+    assert sum(s["waits"] for s in lock["stacks"]) == lock["waits"]
+    top = st["stacks"][lock["stacks"][0]["stack"]]
+    funcs = [st["frames"][i]["function"] for i in top["frames"]]
+    assert funcs[:4] == ["__lll_lock_wait", "pthread_mutex_lock", "transfer", "run_worker"]
+    for p in report["processes"]:
+        for l in p["locks"]:
+            for s in l["stacks"]:
+                assert s["stack"] is None or 0 <= s["stack"] < len(st["stacks"])
+
+
+def test_recording_keeps_the_stacks(tmp_path):
+    """A recording's report has the live run's stacks: the same folded file, the same JSON."""
+    rec, live_f, live_j = tmp_path / "t.ctr", tmp_path / "live.folded", tmp_path / "live.json"
+    rep_f, rep_j = tmp_path / "rep.folded", tmp_path / "rep.json"
+    live_p, rep_p = tmp_path / "live.pb.gz", tmp_path / "rep.pb.gz"
+    subprocess.run([CONTRACE, "record", "-o", str(rec), "--folded", str(live_f), "--json",
+                    str(live_j), "--pprof", str(live_p), "-q", "--",
+                    os.path.join(WORKLOADS, "stackwork-nofp"), "3", "60", "100"],
+                   check=True, capture_output=True, timeout=120)
+    subprocess.run([CONTRACE, "report", str(rec), "--folded", str(rep_f), "--json", str(rep_j),
+                    "--pprof", str(rep_p), "-q"], check=True, capture_output=True, timeout=120)
+    assert rep_f.read_text() == live_f.read_text() and "transfer;" in rep_f.read_text()
+    assert rep_p.read_bytes() == live_p.read_bytes()
+    live, rep = json.loads(live_j.read_text()), json.loads(rep_j.read_text())
+    assert rep["stacks"] == live["stacks"] and live["stacks"]["stacks"]
+    assert [l["stacks"] for l in rep["processes"][0]["locks"]] == \
+        [l["stacks"] for l in live["processes"][0]["locks"]]
+
+
+def go_pprof(path, index, tmp_path):
+    """What `go tool pprof -top` reads from a profile: its total and its functions."""
+    env = dict(os.environ, HOME=str(tmp_path), GOCACHE=str(tmp_path / "gocache"))
+    out = subprocess.run(["go", "tool", "pprof", "-top", "-sample_index=" + index, "-unit=ns",
+                          str(path)], capture_output=True, text=True, env=env, check=True,
+                         timeout=120).stdout
+    total = re.search(r"Showing nodes accounting for (\d+)(?:ns)?, 100% of (\d+)(?:ns)? total",
+                      out)
+    assert total, out
+    return int(total.group(2)), out
+
+
+@pytest.mark.skipif(not shutil.which("go"), reason="needs Debian's golang-go (make deps)")
+def test_pprof_read_by_go_tool_pprof(tmp_path):
+    """go tool pprof reads the profile; its totals are the report's wait time and waits."""
+    prof = tmp_path / "waits.pb.gz"
+    _, report, _ = run_contrace("--pprof", str(prof), "--",
+                                os.path.join(WORKLOADS, "stackwork-nofp"), "3", "60", "100")
+    locks = [l for p in report["processes"] for l in p["locks"]]
+    wait_ns, out = go_pprof(prof, "wait", tmp_path)
+    assert wait_ns == sum(l["wait_ns"] for l in locks)
+    waits, _ = go_pprof(prof, "waits", tmp_path)
+    assert waits == sum(l["waits"] for l in locks)
+    for f in ("transfer", "run_worker", "pthread_mutex_lock", "__lll_lock_wait"):
+        assert re.search(r"\s" + re.escape(f) + r"$", out, re.M), out

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * --stacks in the model and its outputs, from synthetic snapshots whose
+ * answer is known by construction: a lock's waits by stack over the whole
+ * trace and over an interval, the waits no stack carries as a row of their
+ * own (so that the stacks add up), a damaged stack, the folded file and the
+ * JSON's interned frames and stacks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "model/model.h"
+#include "out/folded.h"
+#include "out/report_json.h"
+#include "snapfake.h"
+
+#define MS 1000000ULL
+#define T0 1000ULL
+#define PID 100
+#define MUTEX 0x601040ULL
+/* Two stacks: main -> a -> lock and main -> b -> lock (leaf first). */
+#define PC_WAIT 0x7f0010ULL
+#define PC_LOCK 0x7f0100ULL
+#define PC_A 0x401020ULL
+#define PC_B 0x401080ULL
+#define PC_MAIN 0x401200ULL
+
+/* Entries of the stack arrays a test snapshot has room for. */
+#define ROOM 4
+
+static struct report_meta meta;
+
+static int setup(void **state)
+{
+	(void)state;
+	fake_meta(&meta, PID, T0);
+	meta.stacks = true;
+	return 0;
+}
+
+static void add_stack(struct snapshot *s, uint32_t id, const uint64_t *pcs, uint32_t n)
+{
+	assert_true(s->nstacks < ROOM && s->nframes + n <= 4 * ROOM);
+	s->stacks[s->nstacks++] = (struct snap_stack){ .id = id, .pid = PID, .n = n };
+	for (uint32_t i = 0; i < n; i++)
+		s->frames[s->nframes++] =
+			(struct snap_frame){ .stack = id, .index = i, .pc = pcs[i] };
+}
+
+static void add_lstack(struct snapshot *s, uint32_t id, uint64_t waits, uint64_t ns)
+{
+	assert_true(s->nlstacks < ROOM);
+	s->lstacks[s->nlstacks++] = (struct snap_site){
+		.key = { .tgid = PID, .uaddr = MUTEX, .site = id },
+		.val = { .waits = waits, .wait_ns = ns },
+	};
+}
+
+/*
+ * By 12 ms (late) the lock had 5 waits of 7 ms: 3 (4 ms) from a, 1 (1 ms)
+ * from b, 1 (2 ms) whose stack was lost. By 6 ms: 1 (1 ms) from a, 1
+ * (2 ms) lost.
+ */
+static void stacks_snapshot(struct snapshot *s, bool late)
+{
+	static const uint64_t a[] = { PC_WAIT, PC_LOCK, PC_A, PC_MAIN };
+	static const uint64_t b[] = { PC_WAIT, PC_LOCK, PC_B, PC_MAIN };
+	struct ct_lock_stat *l;
+
+	fake_init(s, T0 + (late ? 12 : 6) * MS, 1);
+	s->stacks = calloc(ROOM, sizeof(*s->stacks));
+	s->frames = calloc(4 * ROOM, sizeof(*s->frames));
+	s->lstacks = calloc(ROOM, sizeof(*s->lstacks));
+	if (!s->stacks || !s->frames || !s->lstacks)
+		abort();
+	fake_thread(s, 0, PID, PID, "prog", T0);
+	l = fake_lock(s, PID, MUTEX, CT_FUTEX_WAIT);
+	fake_lock_wait(l, 1 * MS, PID);
+	fake_lock_wait(l, 2 * MS, PID);
+	add_stack(s, 0, a, 4);
+	add_lstack(s, 0, 1, 1 * MS);
+	if (late) {
+		fake_lock_wait(l, 1 * MS, PID);
+		fake_lock_wait(l, 2 * MS, PID);
+		fake_lock_wait(l, 1 * MS, PID);
+		s->lstacks[0].val = (struct ct_site_val){ .waits = 3, .wait_ns = 4 * MS };
+		add_stack(s, 1, b, 4);
+		add_lstack(s, 1, 1, 1 * MS);
+	}
+	fake_sym(s, PID, SNAP_SYM_DATA, MUTEX, "prog:ledger", 1);
+	fake_sym(s, PID, SNAP_SYM_CODE, PC_WAIT, "libc.so.6:__lll_lock_wait+0x2b", 1);
+	fake_sym(s, PID, SNAP_SYM_CODE, PC_LOCK, "libc.so.6:pthread_mutex_lock+0x110", 1);
+	fake_sym(s, PID, SNAP_SYM_CODE, PC_A, "prog:a+0x20", 1);
+	fake_sym(s, PID, SNAP_SYM_CODE, PC_B, "prog:b+0x20", 1);
+	fake_sym(s, PID, SNAP_SYM_CODE, PC_MAIN, "prog:0x1200", 0);
+	assert_int_equal(fake_close(s), 0);
+}
+
+static void check_stack(const struct rpt_lock_stack *st, uint64_t waits, uint64_t ns,
+			const char *third)
+{
+	assert_int_equal(st->waits, waits);
+	assert_int_equal(st->wait_ns, ns);
+	if (!third) {
+		assert_int_equal(st->n, 0);
+		return;
+	}
+	assert_int_equal(st->n, 4);
+	assert_string_equal(st->frames[0], "libc.so.6:__lll_lock_wait+0x2b");
+	assert_string_equal(st->frames[2], third);
+	assert_string_equal(st->frames[3], "prog:0x1200");
+}
+
+static void test_whole_trace(void **state)
+{
+	struct snapshot s;
+	struct report r;
+	const struct rpt_lock *l;
+
+	(void)state;
+	stacks_snapshot(&s, true);
+	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+	l = &r.procs[0].locks[0];
+	assert_int_equal(l->wait_ns, 7 * MS);
+	/* By wait time; the lost waits are a row of no frames: the rows add up. */
+	assert_int_equal(l->nstacks, 3);
+	check_stack(&l->stacks[0], 3, 4 * MS, "prog:a+0x20");
+	check_stack(&l->stacks[1], 1, 2 * MS, NULL);
+	check_stack(&l->stacks[2], 1, 1 * MS, "prog:b+0x20");
+	model_free(&r);
+	snapshot_free(&s);
+}
+
+static void test_interval(void **state)
+{
+	struct snapshot a, b;
+	struct report r;
+	const struct rpt_lock *l;
+
+	(void)state;
+	stacks_snapshot(&a, false);
+	stacks_snapshot(&b, true);
+	assert_int_equal(model_build(&r, &meta, &b, &a), 0);
+	l = &r.procs[0].locks[0];
+	assert_int_equal(l->waits, 3);
+	assert_int_equal(l->wait_ns, 4 * MS);
+	assert_int_equal(l->nstacks, 2); /* a: 2 waits, 3 ms; b: 1, 1 ms; none lost */
+	check_stack(&l->stacks[0], 2, 3 * MS, "prog:a+0x20");
+	check_stack(&l->stacks[1], 1, 1 * MS, "prog:b+0x20");
+	model_free(&r);
+	snapshot_free(&a);
+	snapshot_free(&b);
+}
+
+/* A stack whose frames are not all there (a damaged recording): its waits have no stack. */
+static void test_damaged_stack(void **state)
+{
+	struct snapshot s;
+	struct report r;
+	const struct rpt_lock *l;
+
+	(void)state;
+	stacks_snapshot(&s, true);
+	s.frames[5].index = 7; /* stack 1 lacks its second frame */
+	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+	l = &r.procs[0].locks[0];
+	assert_int_equal(l->nstacks, 3);
+	check_stack(&l->stacks[0], 3, 4 * MS, "prog:a+0x20");
+	check_stack(&l->stacks[1], 1, 2 * MS, NULL);
+	check_stack(&l->stacks[2], 1, 1 * MS, NULL);
+	model_free(&r);
+	snapshot_free(&s);
+}
+
+/* Without --stacks, no rows at all. */
+static void test_off(void **state)
+{
+	struct snapshot s;
+	struct report r;
+
+	(void)state;
+	stacks_snapshot(&s, true);
+	free(s.lstacks);
+	s.lstacks = NULL;
+	s.nlstacks = 0;
+	meta.stacks = false;
+	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+	assert_int_equal(r.procs[0].locks[0].nstacks, 0);
+	model_free(&r);
+	snapshot_free(&s);
+}
+
+/* The whole trace's report of the late snapshot, rendered by fn. */
+static char *render(int (*fn)(FILE *, const struct report *))
+{
+	struct snapshot s;
+	struct report r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	stacks_snapshot(&s, true);
+	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+	assert_int_equal(fn(f, &r), 0);
+	fclose(f);
+	model_free(&r);
+	snapshot_free(&s);
+	return buf;
+}
+
+static int json_pretty(FILE *f, const struct report *r)
+{
+	return report_json(f, r, false);
+}
+
+static void test_folded(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = render(report_folded);
+	/* Root first, by function; microseconds adding up to the lock's 7 ms. */
+	assert_string_equal(
+		out,
+		"prog;prog:0x1200;a;pthread_mutex_lock;__lll_lock_wait;[lock prog:ledger] 4000.000\n"
+		"prog;[no stack];[lock prog:ledger] 2000.000\n"
+		"prog;prog:0x1200;b;pthread_mutex_lock;__lll_lock_wait;[lock prog:ledger] 1000.000\n");
+	free(out);
+}
+
+static void test_json(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = render(json_pretty);
+	/* Five frames once each, sorted by name; two stacks; the lost waits' index is null. */
+	assert_non_null(
+		strstr(out, "\"stacks\":{\"frames\":[{\"name\":\"libc.so.6:__lll_lock_wait+0x2b\","
+			    "\"function\":\"__lll_lock_wait\"},{\"name\":\"libc.so.6:"
+			    "pthread_mutex_lock+0x110\",\"function\":\"pthread_mutex_lock\"},"
+			    "{\"name\":\"prog:0x1200\",\"function\":\"prog:0x1200\"},{\"name\":"
+			    "\"prog:a+0x20\",\"function\":\"a\"},{\"name\":\"prog:b+0x20\","
+			    "\"function\":\"b\"}],\"stacks\":[{\"frames\":[0,1,3,2],\"partial\":"
+			    "false},{\"frames\":[0,1,4,2],\"partial\":false}]}"));
+	assert_non_null(strstr(out, "\"stacks\":[{\"stack\":0,\"waits\":3,\"wait_ns\":4000000},"
+				    "{\"stack\":null,\"waits\":1,\"wait_ns\":2000000},{\"stack\":1,"
+				    "\"waits\":1,\"wait_ns\":1000000}]"));
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_whole_trace, setup),
+		cmocka_unit_test_setup(test_interval, setup),
+		cmocka_unit_test_setup(test_damaged_stack, setup),
+		cmocka_unit_test_setup(test_off, setup),
+		cmocka_unit_test_setup(test_folded, setup),
+		cmocka_unit_test_setup(test_json, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "out/folded.h"
+#include "out/json_stacks.h"
+#include "out/pprof.h"
+#include "util/vec.h"
+
+/* profile.proto's field numbers. */
+enum {
+	PF_SAMPLE_TYPE = 1,
+	PF_SAMPLE = 2,
+	PF_LOCATION = 4,
+	PF_FUNCTION = 5,
+	PF_STRING_TABLE = 6,
+	PF_TIME_NANOS = 9,
+	PF_DURATION_NANOS = 10,
+	PF_PERIOD_TYPE = 11,
+	PF_PERIOD = 12,
+	VT_TYPE = 1,
+	VT_UNIT = 2,
+	SM_LOCATION_ID = 1,
+	SM_VALUE = 2,
+	SM_LABEL = 3,
+	LB_KEY = 1,
+	LB_STR = 2,
+	LC_ID = 1,
+	LC_LINE = 4,
+	LN_FUNCTION_ID = 1,
+	FN_ID = 1,
+	FN_NAME = 2,
+	FN_SYSTEM_NAME = 3,
+	FN_FILENAME = 4,
+};
+
+enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
+
+/* A protobuf message being encoded; err latches an allocation failure. */
+struct pb {
+	unsigned char *v;
+	size_t n, cap;
+	bool err;
+};
+
+static void pb_put(struct pb *b, const void *p, size_t len)
+{
+	if (b->err || vec_reserve(b->v, b->cap, b->n + len)) {
+		b->err = true;
+		return;
+	}
+	memcpy(b->v + b->n, p, len);
+	b->n += len;
+}
+
+static void pb_varint(struct pb *b, uint64_t v)
+{
+	unsigned char buf[10];
+	size_t n = 0;
+
+	do {
+		buf[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	pb_put(b, buf, n);
+}
+
+static void pb_uint(struct pb *b, unsigned field, uint64_t v)
+{
+	pb_varint(b, (uint64_t)field << 3 | WIRE_VARINT);
+	pb_varint(b, v);
+}
+
+static void pb_bytes(struct pb *b, unsigned field, const void *p, size_t len)
+{
+	pb_varint(b, (uint64_t)field << 3 | WIRE_LEN);
+	pb_varint(b, len);
+	pb_put(b, p, len);
+}
+
+/* A nested message, then sub is emptied for the next one. */
+static void pb_msg(struct pb *b, unsigned field, struct pb *sub)
+{
+	b->err |= sub->err;
+	pb_bytes(b, field, sub->v, sub->n);
+	sub->n = 0;
+	sub->err = false;
+}
+
+/* The strings: "" first (index 0, as pprof requires), then as added (repeats allowed). */
+struct strtab {
+	struct pb b; /* the string_table fields, encoded */
+	uint64_t n;
+};
+
+static uint64_t str_add(struct strtab *t, const char *s)
+{
+	pb_bytes(&t->b, PF_STRING_TABLE, s, strlen(s));
+	return t->n++;
+}
+
+static void value_type(struct pb *out, struct pb *sub, struct strtab *t, unsigned field,
+		       const char *type, const char *unit)
+{
+	pb_uint(sub, VT_TYPE, str_add(t, type));
+	pb_uint(sub, VT_UNIT, str_add(t, unit));
+	pb_msg(out, field, sub);
+}
+
+/* A function and a location for each frame name (ids from 1), and one for "[no stack]". */
+static void frames(struct pb *out, struct pb *sub, struct strtab *t, const struct jstacks *js)
+{
+	struct pb line = { 0 };
+	char buf[SNAP_SYM_LEN];
+
+	for (size_t i = 0; i <= js->nnames; i++) {
+		const char *name = i < js->nnames ? js->names[i] : "[no stack]";
+		const char *colon = strchr(name, ':');
+		char file[SNAP_SYM_LEN];
+
+		snprintf(file, sizeof(file), "%.*s", colon ? (int)(colon - name) : 0, name);
+		pb_uint(sub, FN_ID, i + 1);
+		pb_uint(sub, FN_NAME, str_add(t, frame_function(name, buf, sizeof(buf))));
+		pb_uint(sub, FN_SYSTEM_NAME, str_add(t, name));
+		pb_uint(sub, FN_FILENAME, str_add(t, file));
+		pb_msg(out, PF_FUNCTION, sub);
+		pb_uint(&line, LN_FUNCTION_ID, i + 1);
+		pb_uint(sub, LC_ID, i + 1);
+		pb_msg(sub, LC_LINE, &line);
+		pb_msg(out, PF_LOCATION, sub);
+	}
+	out->err |= line.err;
+	free(line.v);
+}
+
+static void label(struct pb *sample, struct pb *lb, struct strtab *t, const char *key,
+		  const char *value)
+{
+	pb_uint(lb, LB_KEY, str_add(t, key));
+	pb_uint(lb, LB_STR, str_add(t, value));
+	pb_msg(sample, SM_LABEL, lb);
+}
+
+/* One sample: a lock's waits from one stack, locations leaf first. */
+static void sample(struct pb *out, struct pb *sub, struct strtab *t, const struct jstacks *js,
+		   const struct rpt_process *p, const struct rpt_lock *l,
+		   const struct rpt_lock_stack *st)
+{
+	struct pb packed = { 0 }, lb = { 0 };
+	int64_t k = jstacks_find(js, st);
+	char proc[CT_COMM_LEN + 16];
+
+	if (k < 0)
+		pb_varint(&packed, js->nnames + 1);
+	for (uint32_t i = 0; k >= 0 && i < js->v[k].n; i++)
+		pb_varint(&packed, js->v[k].frames[i] + 1);
+	pb_bytes(sub, SM_LOCATION_ID, packed.v, packed.n);
+	packed.n = 0;
+	pb_varint(&packed, st->waits);
+	pb_varint(&packed, st->wait_ns);
+	pb_bytes(sub, SM_VALUE, packed.v, packed.n);
+	snprintf(proc, sizeof(proc), "%s (%u)", p->comm, p->pid);
+	label(sub, &lb, t, "process", proc);
+	label(sub, &lb, t, "lock", l->name);
+	sub->err |= packed.err | lb.err;
+	pb_msg(out, PF_SAMPLE, sub);
+	free(packed.v);
+	free(lb.v);
+}
+
+static void encode(struct pb *out, struct strtab *t, const struct report *r,
+		   const struct jstacks *js)
+{
+	struct pb sub = { 0 };
+
+	str_add(t, "");
+	value_type(out, &sub, t, PF_SAMPLE_TYPE, "waits", "count");
+	value_type(out, &sub, t, PF_SAMPLE_TYPE, "wait", "nanoseconds");
+	for (size_t i = 0; i < r->nprocs; i++)
+		for (size_t j = 0; j < r->procs[i].nlocks; j++)
+			for (size_t k = 0; k < r->procs[i].locks[j].nstacks; k++)
+				sample(out, &sub, t, js, &r->procs[i], &r->procs[i].locks[j],
+				       &r->procs[i].locks[j].stacks[k]);
+	frames(out, &sub, t, js);
+	pb_uint(out, PF_TIME_NANOS, r->meta->trace_start_real_ns + r->window_start_ns);
+	pb_uint(out, PF_DURATION_NANOS, r->duration_ns);
+	value_type(out, &sub, t, PF_PERIOD_TYPE, "wait", "nanoseconds");
+	pb_uint(out, PF_PERIOD, 1);
+	out->err |= sub.err;
+	free(sub.v);
+}
+
+/* gzip (RFC 1952) of len bytes to f, as pprof files are. 0 or -EIO. */
+static int gzip_to(FILE *f, const unsigned char *p, size_t len)
+{
+	unsigned char buf[65536];
+	z_stream z = { 0 };
+	int ret;
+
+	/* 16 + 15: a gzip header and trailer around a 32 KiB-window deflate stream. */
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
+		return -ENOMEM;
+	z.next_in = (unsigned char *)p;
+	z.avail_in = (uInt)len;
+	do {
+		z.next_out = buf;
+		z.avail_out = sizeof(buf);
+		ret = deflate(&z, Z_FINISH);
+		if (ret == Z_STREAM_ERROR ||
+		    fwrite(buf, 1, sizeof(buf) - z.avail_out, f) != sizeof(buf) - z.avail_out) {
+			deflateEnd(&z);
+			return -EIO;
+		}
+	} while (ret != Z_STREAM_END);
+	deflateEnd(&z);
+	return fflush(f) || ferror(f) ? -EIO : 0;
+}
+
+int report_pprof(FILE *f, const struct report *r)
+{
+	struct strtab t = { 0 };
+	struct pb out = { 0 };
+	struct jstacks js;
+	int ret;
+
+	if (jstacks_build(&js, r))
+		return -ENOMEM;
+	encode(&out, &t, r, &js);
+	/* The strings last: fields may come in any order. */
+	pb_put(&out, t.b.v, t.b.n);
+	ret = out.err || t.b.err ? -ENOMEM : 0;
+	if (!ret && out.n > UINT32_MAX)
+		ret = -EFBIG;
+	if (!ret)
+		ret = gzip_to(f, out.v, out.n);
+	jstacks_free(&js);
+	free(out.v);
+	free(t.b.v);
+	return ret;
+}

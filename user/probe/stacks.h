@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * --stacks: the user side of bpf/stacks.bpf.c. Each stack record is unwound
+ * (libdw, from the binaries' call-frame information), interned, and
+ * weighted by its wait once the wait's end arrives: waits by (lock, stack).
+ */
+#ifndef CONTRACE_STACKS_H
+#define CONTRACE_STACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probe/symbols.h"
+#include "snap/snapshot.h"
+
+struct ring_buffer;
+struct stacks;
+
+/* Unwinding with the processes' files as sym knows them. NULL: out of memory. */
+struct stacks *stacks_new(struct symbolizer *sym);
+void stacks_free(struct stacks *st);
+
+/*
+ * Read the records of ring buffer map fd through rb (polled with the
+ * others); write the threads' copy hints into map hints_fd. 0 or -errno.
+ */
+int stacks_add_ring(struct stacks *st, struct ring_buffer *rb, int fd, int hints_fd);
+
+/*
+ * Into s: the stacks interned so far, the waits by (lock, stack), and the
+ * counters of what unwinding lost (stacks_partial). 0 or -ENOMEM.
+ */
+int stacks_snapshot(struct stacks *st, struct snapshot *s);
+
+/* After s is named (futex_name): count its frames that have no symbol (frames_unnamed). */
+void stacks_count_unnamed(struct snapshot *s);
+
+/* What unwinding cost, for -v and the benchmarks. */
+struct stacks_stats {
+	uint64_t records; /* stack records read */
+	uint64_t unwinds; /* of those, unwound by libdw (the others: the memo) */
+	uint64_t hint_writes; /* copy hints given to the BPF side */
+	uint64_t bytes; /* stack bytes the records held */
+	uint64_t cpu_ns; /* contrace's CPU time reading and unwinding them */
+};
+
+void stacks_stats(const struct stacks *st, struct stacks_stats *out);
+
+#endif
