@@ -382,6 +382,55 @@ static void add_locks(struct rpt_lock *locks)
 	proc.locks = locks;
 }
 
+/* Threads of one role are one THREADS row when there are 8 or more; every thread with -v. */
+static void test_thread_groups(void **state)
+{
+	struct rpt_thread many[11];
+	struct text_opts v = { .top = 20, .verbose = 1 };
+	char *t, *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	make_report();
+	memset(many, 0, sizeof(many));
+	many[0] = threads[0]; /* "worker": a role of its own, 1 thread */
+	many[1] = threads[1];
+	for (int i = 2; i < 11; i++) {
+		many[i].tid = 5000 + (uint32_t)i;
+		many[i].pid = 4242;
+		snprintf(many[i].comm, sizeof(many[i].comm), "pool-%d", i % 100);
+		many[i].alive_ns = 1000000000;
+		many[i].s.f.oncpu_ns = (uint64_t)i * 1000000; /* 2..10 ms */
+		many[i].s.f.runq_ns = 1000000;
+		many[i].exited = true;
+	}
+	proc.nthreads = 11;
+	proc.threads = many;
+	t = render_text(&rep, 10);
+	assert_non_null(strstr(t, "THREADS (3 rows of 11 threads, threads of one name as one row"));
+	assert_non_null(strstr(t, "     [9] pool-*"));
+	/* Sums: 9 threads alive 1 s each; on-CPU 2+3+...+10 = 54 ms; p50 of 2..10 ms is 6 ms. */
+	assert_true(has_row(t, "[9] pool-* 9.00s 54.0ms 9.00ms", ""));
+	assert_non_null(strstr(t,
+			       "9 threads (0 started, 9 exited): per thread on-CPU p50 6.00ms max "
+			       "10.0ms, run-queue wait p50 1.00ms max 1.00ms"));
+	assert_null(strstr(t, "pool-5"));
+	assert_non_null(strstr(t, "4243+worker"));
+	free(t);
+	f = open_memstream(&buf, &len);
+	report_text(f, &rep, &v);
+	fclose(f);
+	assert_null(strstr(buf, "[9] pool-*"));
+	for (int i = 2; i < 11; i++) {
+		char row[48];
+
+		snprintf(row, sizeof(row), "%u-pool-%d", 5000 + i, i);
+		assert_non_null(strstr(buf, row));
+	}
+	free(buf);
+}
+
 static void test_locks(void **state)
 {
 	struct rpt_lock locks[2];
@@ -454,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_same_model),
 		cmocka_unit_test(test_without_syscalls),
 		cmocka_unit_test(test_locks),
+		cmocka_unit_test(test_thread_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -160,32 +160,201 @@ static void fig_column(FILE *f, const struct figs *v, int k)
 		fprintf(f, " %*llu", d->width, (unsigned long long)fig_get(v, d));
 }
 
+/*
+ * Threads of one role are one row of THREADS when GROUP_MIN or more share
+ * it: a server's 1,756 short-lived threads, a pool's workers. The role is
+ * the name without a trailing number (worker-12 and worker-3: "worker-").
+ * -v or --top 0 shows every thread; JSON always does.
+ */
+#define GROUP_MIN 8
+
+struct role {
+	const char *name;
+	size_t len; /* of the role: the name without its trailing digits */
+	size_t count; /* threads */
+	size_t first; /* index of its first thread in the process's order */
+	size_t started, exited;
+	uint64_t alive_ns;
+	struct rpt_sched sum;
+	uint64_t *oncpu, *runq; /* per thread, sorted, for percentiles */
+};
+
+static size_t role_len(const char *name)
+{
+	size_t n = strlen(name);
+
+	while (n && name[n - 1] >= '0' && name[n - 1] <= '9')
+		n--;
+	return n ? n : strlen(name);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void free_roles(struct role *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].oncpu);
+		free(v[i].runq);
+	}
+	free(v);
+}
+
+/* The role of each thread (role_of[i]: its index in the roles), and the roles. */
+static struct role *find_roles(const struct rpt_process *p, size_t *role_of, size_t *nroles)
+{
+	struct role *v = calloc(p->nthreads ? p->nthreads : 1, sizeof(*v));
+	size_t n = 0, k;
+
+	if (!v)
+		return NULL;
+	/* A role per new name prefix: quadratic in roles, which are few when it matters. */
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const char *name = p->threads[i].comm;
+		size_t len = role_len(name);
+
+		for (k = 0; k < n && !(v[k].len == len && !strncmp(v[k].name, name, len)); k++)
+			;
+		if (k == n && n < 64) {
+			v[n].name = name;
+			v[n].len = len;
+			v[n++].first = i;
+		} else if (k == n) {
+			k = SIZE_MAX; /* too many roles: the rest stand alone */
+		}
+		role_of[i] = k;
+		if (k != SIZE_MAX)
+			v[k].count++;
+	}
+	*nroles = n;
+	return v;
+}
+
+/* Sums and per-thread figures of the roles with GROUP_MIN threads or more. 0 or -ENOMEM. */
+static int fill_roles(const struct rpt_process *p, const size_t *role_of, struct role *v, size_t n)
+{
+	size_t *fill = calloc(n ? n : 1, sizeof(*fill));
+
+	if (!fill)
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		if (v[k].count < GROUP_MIN)
+			continue;
+		v[k].oncpu = calloc(v[k].count, sizeof(uint64_t));
+		v[k].runq = calloc(v[k].count, sizeof(uint64_t));
+		if (!v[k].oncpu || !v[k].runq) {
+			free(fill);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct rpt_thread *t = &p->threads[i];
+		struct role *r = role_of[i] < n ? &v[role_of[i]] : NULL;
+
+		if (!r || r->count < GROUP_MIN)
+			continue;
+		rpt_sched_add(&r->sum, &t->s);
+		r->alive_ns += t->alive_ns;
+		r->started += t->started;
+		r->exited += t->exited;
+		r->oncpu[fill[role_of[i]]] = t->s.f.oncpu_ns;
+		r->runq[fill[role_of[i]]++] = t->s.f.runq_ns;
+	}
+	free(fill);
+	for (size_t k = 0; k < n; k++) {
+		if (v[k].count < GROUP_MIN)
+			continue;
+		qsort(v[k].oncpu, v[k].count, sizeof(uint64_t), cmp_u64);
+		qsort(v[k].runq, v[k].count, sizeof(uint64_t), cmp_u64);
+	}
+	return 0;
+}
+
+/* The row of one thread, or of a role's threads (tid "[N]", name "role*"). */
+static void thread_row(FILE *f, const struct rpt_process *p, const char *tid, char mark,
+		       const char *name, uint64_t alive, const struct rpt_sched *ts)
+{
+	bool lat = hist_count(&ts->wakelat) > 0;
+
+	fprintf(f, "  %8s%c%-16s %8s", tid, mark, name, D(alive));
+	for (int k = 0; k < FIG_COUNT; k++)
+		if (fig_shown(p, k))
+			fig_column(f, &ts->f, k);
+	fprintf(f, " %8s %8s %8s\n",
+		lat ? D(hist_quantile(&ts->wakelat, 0.5, ts->f.wakelat_max)) : "-",
+		lat ? D(hist_quantile(&ts->wakelat, 0.99, ts->f.wakelat_max)) : "-",
+		lat ? D(ts->f.wakelat_max) : "-");
+}
+
+static void role_row(FILE *f, const struct rpt_process *p, const struct role *r)
+{
+	char tid[24], name[CT_COMM_LEN + 2];
+	size_t mid = (r->count - 1) / 2;
+
+	snprintf(tid, sizeof(tid), "[%zu]", r->count);
+	snprintf(name, sizeof(name), "%.*s*", (int)r->len, r->name);
+	thread_row(f, p, tid, ' ', name, r->alive_ns, &r->sum);
+	fprintf(f,
+		"  %8s %zu threads (%zu started, %zu exited): per thread on-CPU p50 %s max %s, run-queue wait p50 %s max %s\n",
+		"", r->count, r->started, r->exited, D(r->oncpu[mid]), D(r->oncpu[r->count - 1]),
+		D(r->runq[mid]), D(r->runq[r->count - 1]));
+}
+
 static void print_threads(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
-	size_t n = rows(p->nthreads, o);
+	bool group = !o->verbose && o->top != 0;
+	size_t *role_of = group ? calloc(p->nthreads ? p->nthreads : 1, sizeof(*role_of)) : NULL;
+	size_t nroles = 0, nrows = 0, shown = 0, grouped = 0;
+	struct role *roles = role_of ? find_roles(p, role_of, &nroles) : NULL;
+	char tid[16];
 
-	heading(f, "THREADS", n, p->nthreads, "on-CPU + run-queue wait");
+	if (roles && fill_roles(p, role_of, roles, nroles)) {
+		free_roles(roles, nroles);
+		roles = NULL;
+	}
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct role *r = roles && role_of[i] < nroles ? &roles[role_of[i]] : NULL;
+		bool in_group = r && r->count >= GROUP_MIN;
+
+		grouped += in_group;
+		nrows += !in_group || r->first == i;
+	}
+	if (grouped)
+		fprintf(f,
+			"\n  THREADS (%zu rows of %zu threads, threads of one name as one row: -v or --top 0 shows each; by on-CPU + run-queue wait)\n",
+			rows(nrows, o), p->nthreads);
+	else
+		heading(f, "THREADS", rows(nrows, o), nrows, "on-CPU + run-queue wait");
 	fprintf(f, "  %8s %-16s %8s", "TID", "NAME", "ALIVE");
 	for (int k = 0; k < FIG_COUNT; k++)
 		if (fig_shown(p, k))
 			fprintf(f, " %*s", fig_table[k].width, fig_table[k].heading);
 	fprintf(f, " %8s %8s %8s\n", "WAKE-p50", "WAKE-p99", "WAKE-MAX");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < p->nthreads && shown < rows(nrows, o); i++) {
 		const struct rpt_thread *t = &p->threads[i];
+		const struct role *r = roles && role_of[i] < nroles ? &roles[role_of[i]] : NULL;
 		char mark = t->started ? (t->exited ? '*' : '+') : (t->exited ? '-' : ' ');
-		const struct rpt_sched *ts = &t->s;
-		bool lat = hist_count(&ts->wakelat) > 0;
 
-		fprintf(f, "  %8u%c%-16s %8s", t->tid, mark, t->comm, D(t->alive_ns));
-		for (int k = 0; k < FIG_COUNT; k++)
-			if (fig_shown(p, k))
-				fig_column(f, &ts->f, k);
-		fprintf(f, " %8s %8s %8s\n",
-			lat ? D(hist_quantile(&ts->wakelat, 0.5, ts->f.wakelat_max)) : "-",
-			lat ? D(hist_quantile(&ts->wakelat, 0.99, ts->f.wakelat_max)) : "-",
-			lat ? D(ts->f.wakelat_max) : "-");
+		if (r && r->count >= GROUP_MIN) {
+			/* A role's row stands where its busiest thread would. */
+			if (r->first == i) {
+				role_row(f, p, r);
+				shown++;
+			}
+			continue;
+		}
+		snprintf(tid, sizeof(tid), "%u", t->tid);
+		thread_row(f, p, tid, mark, t->comm, t->alive_ns, &t->s);
+		shown++;
 	}
 	fprintf(f, "  (+ started during the trace, - exited, * both)\n");
+	if (roles)
+		free_roles(roles, nroles);
+	free(role_of);
 }
 
 #define NOT_IN_SYSCALL (-2)
