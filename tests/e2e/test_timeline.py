@@ -219,3 +219,7 @@ def test_perfetto_needs_a_timeline(tmp_path):
                        text=True, timeout=60)
     assert p.returncode == 2
     assert "--timeline records to a file: give -o FILE or --perfetto FILE" in p.stderr
+    p = subprocess.run([CONTRACE, "-q", "-o", "-", "--perfetto", out, "--", "/bin/true"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert "--perfetto reads the recording back: not with -o -" in p.stderr

@@ -419,6 +419,10 @@ static int check_outputs(const struct opts *o)
 		fprintf(stderr, "contrace: -o and --json name the same file '%s'\n", o->output);
 		return 2;
 	}
+	if (o->perfetto_path && o->output && !strcmp(o->output, "-")) {
+		fprintf(stderr, "contrace: --perfetto reads the recording back: not with -o -\n");
+		return 2;
+	}
 	if (o->perfetto_path && ((o->output && outfile_same(o->output, o->perfetto_path)) ||
 				 (o->json_path && outfile_same(o->json_path, o->perfetto_path)))) {
 		fprintf(stderr, "contrace: --perfetto '%s' is named by -o or --json too\n",
