@@ -770,9 +770,9 @@ static int replay_main(int argc, char **argv)
 		fprintf(stderr, "contrace report: expected one recording (see --help)\n");
 		return 2;
 	}
-	if (run.o.quiet && !run.o.json_path && !run.o.folded) {
-		fprintf(stderr,
-			"contrace report: -q without --json or --folded would print nothing\n");
+	if (run.o.quiet && !run.o.json_path && !run.o.folded && !run.o.pprof) {
+		fprintf(stderr, "contrace report: -q without --json, --folded or --pprof would "
+				"print nothing\n");
 		return 2;
 	}
 	if (run.o.json_path && outfile_same(run.o.json_path, argv[optind])) {
