@@ -51,7 +51,7 @@ def attach(tmp_path, argv, seconds):
         if wl.poll() is None:
             wl.kill()
             wl.wait()
-    return validate(json.loads(out.read_text())), p.stdout, lines
+    return validate(json.loads(out.read_text())), p.stderr, lines
 
 
 def kinds(proc, kind):

@@ -126,10 +126,16 @@ static uint64_t find_gil(int pid, const char *version, uint64_t runtime, uint64_
 	return off && gil_valid(pid, runtime + off, interval) ? runtime + off : 0;
 }
 
-/* No uprobes: --gil=futex, and the default. */
+/* No uprobes: --gil=futex. */
 static bool futex_only(const struct gil *g)
 {
-	return g->mode == GIL_AUTO || g->mode == GIL_FUTEX;
+	return g->mode == GIL_FUTEX;
+}
+
+/* The exact tiers, A where symbols allow, else B, else C: the default and --gil=uprobe. */
+static bool exact_first(const struct gil *g)
+{
+	return g->mode == GIL_AUTO || g->mode == GIL_UPROBE;
 }
 
 /*
@@ -139,16 +145,17 @@ static bool futex_only(const struct gil *g)
  */
 static void say_cost(struct gil *g, const struct gil_proc *p)
 {
-	if (g->cost_said)
+	/* Said when asked for (--gil=uprobe, libc); the default says it in the docs. */
+	if (g->cost_said || g->mode == GIL_AUTO)
 		return;
 	g->cost_said = true;
 	if (p->info.tier == RPT_GIL_UPROBES)
 		log_warn(
-			"--gil: uprobes on take_gil and drop_gil in %s add about 1.8 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run several times slower; measured on a VM); the default (futex) adds nothing",
+			"--gil: uprobes on take_gil and drop_gil in %s add about 1.8 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run several times slower; measured on a VM); --gil=futex adds nothing",
 			p->info.file, p->info.pid);
 	else
 		log_warn(
-			"--gil: uprobes in the C library's pthread_mutex_lock, pthread_mutex_unlock and pthread_cond_signal add about 5 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run many times slower; measured on a VM); the default (futex) adds nothing",
+			"--gil: uprobes in the C library's pthread_mutex_lock, pthread_mutex_unlock and pthread_cond_signal add about 5 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run many times slower; measured on a VM); --gil=futex adds nothing",
 			p->info.pid);
 }
 
@@ -352,7 +359,7 @@ out:
 	return ret;
 }
 
-/* Tier B, or where it cannot be (--gil=uprobe), tier C; tier C by default. 1, or -1 with err said. */
+/* Tier B, or where it cannot be (the default, --gil=uprobe), tier C. 1, or -1 with err said. */
 static int attach_stripped(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
 {
 	char why[sizeof(p->info.why)];
@@ -361,7 +368,7 @@ static int attach_stripped(struct gil *g, struct gil_proc *p, char *err, size_t 
 		return attach_tier_c(g, p, err, errlen) ? -1 : 1;
 	if (!attach_tier_b(g, p, err, errlen))
 		return 1;
-	if (g->mode != GIL_UPROBE)
+	if (!exact_first(g))
 		return -1;
 	snprintf(why, sizeof(why), "%s", p->info.why);
 	if (!attach_tier_c(g, p, err, errlen)) {
@@ -457,7 +464,7 @@ static int gil_place(struct gil *g, struct gil_proc *p, const struct tfile *f,
 {
 	int ret = 1;
 
-	if (g->mode != GIL_UPROBE || !syms->take[0] || !syms->drop) {
+	if (!exact_first(g) || !syms->take[0] || !syms->drop) {
 		/* Tiers B and C: need the GIL's address, which may come at a later refresh. */
 		snprintf(p->info.why, sizeof(p->info.why), "%s",
 			 syms->runtime ? "the GIL was not found in the process's memory" :
