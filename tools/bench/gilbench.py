@@ -82,7 +82,7 @@ def one(python, wl, mode):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pairs", type=int, default=10)
-    ap.add_argument("--mode", help="--gil mode of the traced runs (default: the default)")
+    ap.add_argument("--mode", default="futex", help="--gil mode of the traced runs (default: futex)")
     ap.add_argument("--json")
     ap.add_argument("python", nargs="*")
     a = ap.parse_args()
