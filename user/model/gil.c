@@ -354,3 +354,17 @@ int gil_model(struct report *r, const struct snapshot *cur, const struct snapsho
 	}
 	return 0;
 }
+
+const char *rpt_gil_tier_name(enum rpt_gil_tier t)
+{
+	switch (t) {
+	case RPT_GIL_UPROBES:
+		return "uprobes";
+	case RPT_GIL_LIBC:
+		return "libc";
+	case RPT_GIL_FUTEX:
+		return "futex";
+	default:
+		return "none";
+	}
+}

@@ -72,6 +72,9 @@ enum rpt_gil_tier {
 	RPT_GIL_FUTEX = 3, /* tier C: the GIL's futex words and fields, from the scheduler probes */
 };
 
+/* A tier's name in JSON and metrics: "uprobes", "libc", "futex" or "none". */
+const char *rpt_gil_tier_name(enum rpt_gil_tier t);
+
 /* A CPython process as found when it was probed. */
 struct rpt_gil_info {
 	int pid;

@@ -399,20 +399,6 @@ static void views_free(struct pview *v, size_t n)
 	free(v);
 }
 
-static const char *tier_name(enum rpt_gil_tier t)
-{
-	switch (t) {
-	case RPT_GIL_UPROBES:
-		return "uprobes";
-	case RPT_GIL_LIBC:
-		return "libc";
-	case RPT_GIL_FUTEX:
-		return "futex";
-	default:
-		return "none";
-	}
-}
-
 static void write_info(FILE *f, const struct pview *v, size_t n)
 {
 	prom_family(f, "contrace_target_info", "gauge",
@@ -423,7 +409,7 @@ static void write_info(FILE *f, const struct pview *v, size_t n)
 		series(f, "contrace_target_info", &v[i], "command", v[i].p->cmdline);
 		fputs(",python_version=\"", f);
 		prom_label_value(f, g ? g->info.version : "");
-		fprintf(f, "\",gil_tier=\"%s\"", g ? tier_name(g->info.tier) : "");
+		fprintf(f, "\",gil_tier=\"%s\"", g ? rpt_gil_tier_name(g->info.tier) : "");
 		sample_u64(f, 1);
 	}
 	prom_family(f, "contrace_traced_seconds_total", "counter",

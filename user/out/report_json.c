@@ -270,11 +270,7 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	add_str(o, "interpreter", g->info.file);
 	add_str(o, "version", g->info.version);
 	add_bool(o, "free_threaded", g->info.free_threaded);
-	add_str(o, "tier",
-		g->info.tier == RPT_GIL_UPROBES ? "uprobes" :
-		g->info.tier == RPT_GIL_LIBC	? "libc" :
-		g->info.tier == RPT_GIL_FUTEX	? "futex" :
-						  "none");
+	add_str(o, "tier", rpt_gil_tier_name(g->info.tier));
 	add_str(o, "why", g->info.why);
 	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)g->info.addr);
 	put(o, "address", g->info.addr ? json_object_new_string(addr) : NULL);
