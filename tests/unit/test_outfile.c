@@ -14,23 +14,9 @@
 
 #include "util/outfile.h"
 
-static char dir[64];
+#include "tmpdir.h"
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/ct-outfile-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
+TMPDIR_FIXTURE("outfile")
 
 static void put(const char *path, const char *text)
 {

@@ -29,23 +29,9 @@
 
 #define DATA "tests/data/rec-0.1.0/"
 
-static char dir[64];
+#include "tmpdir.h"
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/ct-record-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
+TMPDIR_FIXTURE("record")
 
 /* Every byte of each struct is one field's: a member left out of its table leaves a gap. */
 static void check_table(const struct rec_struct *st, size_t n)
