@@ -384,6 +384,16 @@ static enum opts_result number_opt(struct opts *o, int c, const char *arg, char 
 	return r;
 }
 
+/* One more serve selector (--comm, --exe, --cgroup), up to OPTS_MAX_COMMS of each. */
+static enum opts_result add_selector(const char **list, size_t *n, const char *what,
+				     const char *arg, char *err, size_t errlen)
+{
+	if (*n == OPTS_MAX_COMMS)
+		return fail(err, errlen, "at most %d %s", OPTS_MAX_COMMS, what);
+	list[(*n)++] = arg;
+	return OPTS_OK;
+}
+
 /* The value of an option that takes no number: OPTS_OK, or OPTS_ERROR with err said. */
 static enum opts_result value_opt(struct opts *o, int c, const char *arg, char *err, size_t errlen)
 {
@@ -418,30 +428,21 @@ static enum opts_result value_opt(struct opts *o, int c, const char *arg, char *
 				err, errlen,
 				"invalid --comm '%s': expected a process name of 1 to 15 bytes, as /proc/PID/comm shows it",
 				arg);
-		if (o->ncomms == OPTS_MAX_COMMS)
-			return fail(err, errlen, "at most %d --comm", OPTS_MAX_COMMS);
-		o->comms[o->ncomms++] = arg;
-		break;
+		return add_selector(o->comms, &o->ncomms, "--comm", arg, err, errlen);
 	case OPT_EXE:
 		if (arg[0] != '/')
 			return fail(
 				err, errlen,
 				"invalid --exe '%s': expected an absolute path, as /proc/PID/exe shows it",
 				arg);
-		if (o->nexes == OPTS_MAX_COMMS)
-			return fail(err, errlen, "at most %d --exe", OPTS_MAX_COMMS);
-		o->exes[o->nexes++] = arg;
-		break;
+		return add_selector(o->exes, &o->nexes, "--exe", arg, err, errlen);
 	case OPT_CGROUP:
 		if (arg[0] != '/')
 			return fail(
 				err, errlen,
 				"invalid --cgroup '%s': expected a cgroup path, e.g. /system.slice/nginx.service",
 				arg);
-		if (o->ncgroups == OPTS_MAX_COMMS)
-			return fail(err, errlen, "at most %d --cgroup", OPTS_MAX_COMMS);
-		o->cgroups[o->ncgroups++] = arg;
-		break;
+		return add_selector(o->cgroups, &o->ncgroups, "--cgroup", arg, err, errlen);
 	case 'o':
 		o->output = arg;
 		break;
