@@ -30,8 +30,12 @@ def blocked(pid, sig):
 
 
 def working(pid):
-    """Whether the process has its outputs or BPF objects open: it has begun its work."""
+    """Whether the process has its outputs or BPF objects open: it has begun its work.
+    Only once it is contrace: before its execve the child of fork holds, for a
+    moment, whatever the test's other threads had open (another try's files)."""
     try:
+        if os.readlink(f"/proc/{pid}/exe") != os.path.realpath(CONTRACE):
+            return False
         fds = os.listdir(f"/proc/{pid}/fd")
     except OSError:
         return False

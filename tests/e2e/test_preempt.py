@@ -25,9 +25,12 @@ def high_priority():
     sessions of this shared machine take little of the CPUs next to them."""
     path = "/proc/self/autogroup"
     try:
-        before = open(path).read().split()[-1]
-        with open(path, "w") as f:
-            f.write("-20")
+        # Empty where the kernel keeps no autogroup for the session.
+        words = open(path).read().split()
+        before = words[-1] if words else None
+        if before is not None:
+            with open(path, "w") as f:
+                f.write("-20")
     except OSError:
         before = None
     yield
