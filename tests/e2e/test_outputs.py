@@ -9,6 +9,7 @@ import shlex
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -396,6 +397,26 @@ def test_every_interval_is_reported(tmp_path):
     r = subprocess.run([CONTRACE, "report", "-q", "--json", "-", str(tmp_path / "t.ctr")],
                        capture_output=True, text=True, timeout=60)
     assert [json.loads(l) for l in r.stdout.splitlines()] == reports
+
+
+def test_a_running_process_command_line_quoted(tmp_path):
+    """issue 14 item 3, with -p: the PROCESS line and JSON `cmdline` of a
+    process contrace did not launch were its arguments joined by spaces
+    (`'a b' ''` read as `a b `); now quoted as the launched command is."""
+    args = [sys.executable, "-c", "import time; time.sleep(30)", "a b", "", "it's", "$x"]
+    target = subprocess.Popen(args)
+    try:
+        time.sleep(0.3)
+        p = subprocess.run([CONTRACE, "-p", str(target.pid), "-d", "0.2", "--json",
+                            str(tmp_path / "r.json")], capture_output=True, text=True, timeout=60)
+    finally:
+        target.kill()
+        target.wait()
+    assert p.returncode == 0, p.stderr
+    proc = validate(json.loads((tmp_path / "r.json").read_text()))["processes"][0]
+    assert shlex.split(proc["cmdline"]) == args
+    line = next(l for l in p.stderr.splitlines() if l.startswith(f"PROCESS {target.pid} "))
+    assert shlex.split(line[line.index("[") + 1:line.rindex("]")]) == args
 
 
 def test_arguments_quoted_as_a_shell_takes_them(tmp_path):

@@ -1097,16 +1097,13 @@ int symbolizer_load_maps(struct symbolizer *s, int pid, const char *maps, size_t
  */
 static int run_name(int pid, char *buf, size_t len)
 {
-	char comm[16], cmd[256], *sp, *base;
+	char comm[16], cmd[256], *base;
 
 	if (proc_comm(pid, 0, comm, sizeof(comm)) || !comm[0])
 		return -1;
 	snprintf(buf, len, "%s", comm);
-	if (proc_cmdline(pid, cmd, sizeof(cmd)))
+	if (proc_argv0(pid, cmd, sizeof(cmd)))
 		return 0;
-	sp = strchr(cmd, ' ');
-	if (sp)
-		*sp = '\0';
 	base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
 	if (strlen(base) > strlen(comm) && strlen(base) < len && !strncmp(base, comm, strlen(comm)))
 		memcpy(buf, base, strlen(base) + 1);

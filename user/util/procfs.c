@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/format.h"
 #include "util/procfs.h"
 
 static ssize_t read_file(const char *path, char *buf, size_t len)
@@ -175,22 +176,44 @@ int proc_tgid(int pid, int *tgid)
 	return 0;
 }
 
+/* Longest command line read: arguments past it are left out, "..." said. */
+#define CMDLINE_READ 8192
+
 int proc_cmdline(int pid, char *buf, size_t len)
+{
+	char path[64], *raw, *argv[256];
+	int argc = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	raw = malloc(CMDLINE_READ + 1);
+	if (!raw)
+		return -ENOMEM;
+	n = read_file(path, raw, CMDLINE_READ + 1);
+	if (n < 0) {
+		free(raw);
+		return (int)n;
+	}
+	raw[n] = '\0';
+	/* A read cut short leaves a partial last argument: not shown as whole. */
+	for (char *a = raw; a < raw + n && argc < (int)(sizeof(argv) / sizeof(*argv));
+	     a += strlen(a) + 1)
+		argv[argc++] = a;
+	if (n >= CMDLINE_READ && argc > 1)
+		argc--;
+	fmt_argv(buf, len, argv, argc);
+	free(raw);
+	return 0;
+}
+
+int proc_argv0(int pid, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	n = read_file(path, buf, len);
-	if (n < 0)
-		return (int)n;
-	while (n > 0 && buf[n - 1] == '\0')
-		n--;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	buf[n] = '\0';
-	return 0;
+	n = read_file(path, buf, len); /* NUL-terminated: the first argument */
+	return n < 0 ? (int)n : 0;
 }
 
 int proc_comm(int pid, int tid, char *buf, size_t len)

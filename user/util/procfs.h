@@ -55,8 +55,14 @@ int proc_live_threads(int pid, int *tid);
 /* Tgid of a pid that may be a thread id. 0, or -errno. */
 int proc_tgid(int pid, int *tgid);
 
-/* /proc/PID/cmdline with NULs turned into spaces; "" for a kernel thread. 0, or -errno. */
+/*
+ * /proc/PID/cmdline as a shell would take it back (fmt_argv: arguments with
+ * spaces or quotes quoted, an empty one ''); "" for a kernel thread. 0, or -errno.
+ */
 int proc_cmdline(int pid, char *buf, size_t len);
+
+/* The first argument of /proc/PID/cmdline as it is; "" for a kernel thread. 0, or -errno. */
+int proc_argv0(int pid, char *buf, size_t len);
 
 /* /proc/PID/task/TID/comm (tid 0: the process's). 0, or -errno. */
 int proc_comm(int pid, int tid, char *buf, size_t len);
