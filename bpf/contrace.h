@@ -515,6 +515,8 @@ struct ct_runner_val {
 struct ct_counters {
 	__u64 seeded; /* threads found by the seeding iterator */
 	__u64 forked; /* threads and processes tracked from fork */
+	/* threads the seeding iterator found after tracing began: their start was missed */
+	__u64 seeded_late;
 	/* What was dropped or not seen (drops.def: what each means). */
 #define CT_DROP(name, ...) __u64 name;
 #include "drops.def"
@@ -530,6 +532,7 @@ enum ct_event_kind {
 	CT_EV_EXEC = 1, /* a traced process replaced its image */
 	CT_EV_PROCESS = 2, /* a traced process was forked (--follow) */
 	CT_EV_THREADS = 3, /* tier C: a thread of the process has no known PyThreadState yet */
+	CT_EV_UNTRACED = 4, /* a new thread could not be given its storage: seed it again */
 };
 
 struct ct_event {
@@ -589,7 +592,7 @@ struct ct_config {
 	__u32 gil; /* uprobes on CPython's take_gil/drop_gil may be attached */
 	__u32 timeline; /* --timeline: state changes streamed through ct_timeline */
 	__u32 stacks; /* --stacks: copy the user stack at each futex wait (stacks.bpf.c) */
-	__u32 pad;
+	__u32 fail_claims; /* tests only: every Nth claim of a new thread fails (0: none) */
 };
 
 /*

@@ -25,6 +25,10 @@ const volatile struct ct_config ct_cfg = {};
 struct ct_counters ct_counters = {};
 __u32 ct_next_slot = 0;
 __u32 ct_uprobes_off = 0;
+/* Set by user space once the first seeding is done: later seeds are late. */
+__u32 ct_seeding_done = 0;
+/* Claims so far, for ct_cfg.fail_claims. */
+__u32 ct_claims = 0;
 
 /* Accounting of `t` starts at `now`: the kernel's counters so far are not its. */
 static __always_inline void ct_begin(struct ct_thread *th, struct task_struct *t, __u64 now)
@@ -68,6 +72,18 @@ static __always_inline struct ct_thread *ct_alloc(struct task_struct *t, __u64 n
 	ct_begin(th, t, now);
 	bpf_probe_read_kernel_str(th->comm, sizeof(th->comm), t->comm);
 	return th;
+}
+
+/*
+ * The tests' stand-in for a kernel whose task storage is busy at a fork
+ * (another storage operation on this CPU, preempted) or exhausted: every
+ * Nth claim at a fork fails. ct_cfg is read-only data: pruned when 0.
+ */
+static __always_inline bool ct_claim_fails(void)
+{
+	__u32 n = ct_cfg.fail_claims;
+
+	return n && __sync_fetch_and_add(&ct_claims, 1) % n == n - 1;
 }
 
 /*
@@ -170,7 +186,8 @@ int ct_seed(struct bpf_iter__task *ctx)
 		return 0;
 	now = bpf_ktime_get_ns();
 	flags = CT_TF_SEEDED;
-	if (t->tgid == ct_cfg.gate_tgid)
+	/* Gated until its execve; a late seed (the gate lifted by then) is not. */
+	if (t->tgid == ct_cfg.gate_tgid && !ct_seeding_done)
 		flags |= CT_TF_GATED;
 	if (t->pid == t->tgid)
 		flags |= CT_TF_PROCESS;
@@ -201,7 +218,10 @@ int ct_seed(struct bpf_iter__task *ctx)
 		}
 	}
 	ct_publish(ct, th);
-	ct_count(seeded);
+	if (ct_seeding_done)
+		ct_count(seeded_late);
+	else
+		ct_count(seeded);
 	return 0;
 }
 
@@ -263,9 +283,17 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (new_process && !ct_cfg.follow)
 		return 0;
-	ct = ct_claim(child);
-	if (!ct)
+	if (ct_claim_fails()) {
+		ct_count(storage_failed);
+		ct_notify(CT_EV_UNTRACED, child->tgid);
 		return 0;
+	}
+	ct = ct_claim(child);
+	if (!ct) {
+		if (!bpf_task_storage_get(&ct_tasks, child, 0, 0))
+			ct_notify(CT_EV_UNTRACED, child->tgid);
+		return 0;
+	}
 	th = ct_alloc(child, bpf_ktime_get_ns(), new_process ? CT_TF_PROCESS : 0);
 	if (!th)
 		return 0;

@@ -534,6 +534,32 @@ def test_losses_graded(tmp_path):
             "(raise --max-threads); every figure of their process leaves them out") in p.stderr
 
 
+def test_threads_whose_start_failed_are_found_later(tmp_path):
+    """A new thread whose kernel task storage cannot be had at its fork (busy
+    on that CPU, or exhausted: 1 of ~10^5 threads of the serve soak) was never
+    traced. Every third claim made to fail (CONTRACE_TEST_FAIL_CLAIMS): each
+    such thread still alive is found by the seeding iterator and traced from
+    then on; the count says how many, in text, JSON and the recording."""
+    env = dict(os.environ, CONTRACE_TEST_FAIL_CLAIMS="3")
+    p = subprocess.run([CONTRACE, "--json", str(tmp_path / "r.json"), "-o",
+                        str(tmp_path / "r.ctr"), "--", os.path.join(WORKLOADS, "churn"), "8",
+                        "300", "1"], capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == 0, p.stderr
+    started = int(p.stdout.split()[1])  # the workload's own count of its threads
+    report = validate(json.loads((tmp_path / "r.json").read_text()))
+    failed, late = report["drops"]["storage_failed"], report["trace"]["threads_found_late"]
+    assert failed >= started // 3 - 1 and report["drops"]["warning"]
+    # They sleep 300 ms: all but a rare one are found.
+    assert late >= failed - 1
+    threads = report["processes"][0]["threads"]
+    assert len(threads) == started + 1 - (failed - late)
+    assert all(t["alive_ns"] < 1.5e9 for t in threads if t["tid"] != report["trace"]["target_pid"])
+    assert f"    ({late} of them found alive later, traced from then on)" in p.stderr
+    r = subprocess.run([CONTRACE, "report", "-q", "--json", "-", str(tmp_path / "r.ctr")],
+                       capture_output=True, text=True, check=True)
+    assert json.loads(r.stdout)["trace"]["threads_found_late"] == late
+
+
 def summary_of(text):
     """The SUMMARY's lines of a text report: it comes right after the header."""
     lines = text.splitlines()

@@ -108,6 +108,7 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	r->window_start_ns = ct_delta(w0, meta->trace_start_ns);
 	r->duration_ns = w1 - w0;
 	r->threads_seeded = c->seeded;
+	r->threads_late = ct_delta(c->seeded_late, o ? o->seeded_late : 0);
 	for (int i = 0; i < DROP_COUNT; i++)
 		*rpt_drop(&r->drops, (enum drop_id)i) = ct_delta(
 			drop_counter(c, &drop_table[i]), o ? drop_counter(o, &drop_table[i]) : 0);

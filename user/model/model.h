@@ -429,6 +429,7 @@ struct report {
 	struct rpt_process total;
 	struct rpt_drops drops;
 	uint64_t threads_seeded; /* threads found when tracing began */
+	uint64_t threads_late; /* of storage_failed's threads, traced from a later snapshot on */
 	size_t nfindings; /* at least one: RPT_FIND_NONE when nothing else */
 	struct rpt_finding findings[RPT_FINDINGS]; /* by the time they explain */
 };

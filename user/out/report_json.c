@@ -638,6 +638,7 @@ struct json_object *report_to_json(const struct report *r)
 	add_bool(trace, "truncated", m->truncated);
 	add_u64(trace, "holds_probed", m->holds_probed);
 	add_u64(trace, "threads_at_start", r->threads_seeded);
+	add_u64(trace, "threads_found_late", r->threads_late);
 	if (m->launched && !r->interval && (m->exit_status >= 0 || m->exit_signal)) {
 		add_int(trace, "exit_status", m->exit_status);
 		add_int(trace, "exit_signal", m->exit_signal);

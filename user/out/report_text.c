@@ -101,9 +101,14 @@ static void print_drops(FILE *f, const struct report *r)
 
 	if (model_has_warnings(r))
 		fprintf(f, "WARNING: some data was lost; these figures are incomplete:\n");
-	for (int i = 0; i < DROP_COUNT; i++)
-		if ((drop_table[i].grade & DROP_WARN) && (n = rpt_drop_get(d, (enum drop_id)i)))
-			fprintf(f, "  %llu %s\n", (unsigned long long)n, drop_table[i].text);
+	for (int i = 0; i < DROP_COUNT; i++) {
+		if (!(drop_table[i].grade & DROP_WARN) || !(n = rpt_drop_get(d, (enum drop_id)i)))
+			continue;
+		fprintf(f, "  %llu %s\n", (unsigned long long)n, drop_table[i].text);
+		if (i == DROP_storage_failed && r->threads_late)
+			fprintf(f, "    (%llu of them found alive later, traced from then on)\n",
+				(unsigned long long)r->threads_late);
+	}
 	if (d->holds_unprobed)
 		fprintf(f,
 			"  %llu processes without exact holds: their C library was not probed; no 'holds' lines for them\n",

@@ -11,6 +11,7 @@
 #include "contrace.h"
 #include "contrace.skel.h"
 #include "probe/kernel.h"
+#include "util/format.h"
 #include "util/log.h"
 #include "util/procfs.h"
 #include "probe/sched.h"
@@ -47,6 +48,8 @@ struct session {
 	struct gil gil;
 	struct stacks *stacks; /* --stacks, or NULL */
 	bool stacks_note; /* say what they cost at the end */
+	uint64_t storage_failed; /* ct_counters.storage_failed the last re-seed answered */
+	bool reseed_again; /* one more pass: a thread may enter the task list after its fork probe */
 };
 
 /* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
@@ -60,6 +63,22 @@ struct session {
 #define MAX_SITES 8192
 #define MAP_MIN_ENTRIES 4096
 #define MAP_MAX_ENTRIES (1u << 20)
+
+/*
+ * CONTRACE_TEST_FAIL_CLAIMS=N (tests only): every Nth new thread's claim of
+ * its kernel task storage fails, as it does for real when the storage is
+ * busy at a fork (another storage operation on that CPU, preempted there)
+ * or exhausted: about one thread in 10^5 of a process churning threads.
+ */
+static uint32_t test_fail_claims(void)
+{
+	const char *v = getenv("CONTRACE_TEST_FAIL_CLAIMS");
+	double n;
+
+	if (!v || parse_decimal(v, false, &n, NULL) || n < 1 || n > 1e6)
+		return 0;
+	return (uint32_t)n;
+}
 
 static uint32_t map_entries(uint32_t threads, uint32_t per_thread)
 {
@@ -85,6 +104,8 @@ static void load_error(char *err, size_t errlen, int ret)
 }
 
 /* A record of ct_events: remember that a refresh is due. */
+static void reseed(struct session *s);
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
@@ -103,6 +124,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		gil_threads_due(&s->gil, (int)e->pid);
 		return 0;
 	}
+	if (e->kind == CT_EV_UNTRACED)
+		return 0; /* session_consume_events re-seeds */
 	s->refresh_due = true;
 	if (e->kind == CT_EV_EXEC) {
 		task_proc_exec(&s->procs, e->pid);
@@ -195,6 +218,7 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	bpf_map__set_max_entries(skel->maps.ct_timeline,
 				 c->timeline ? CT_TL_RING_BYTES : (uint32_t)page);
 	c->stacks = cfg->stacks;
+	c->fail_claims = test_fail_claims();
 	/* The smallest ring buffer there is (a page) when no stack is copied. */
 	if (!cfg->stacks)
 		bpf_map__set_max_entries(skel->maps.ct_stacks, (uint32_t)page);
@@ -324,6 +348,7 @@ bool session_consume_events(struct session *s)
 
 	ring_buffer__consume(s->events);
 	gil_threads_read(&s->gil);
+	reseed(s);
 	due = s->refresh_due;
 	s->refresh_due = false;
 	return due;
@@ -356,6 +381,25 @@ static int seed_pass(struct session *s)
 	return (int)n;
 }
 
+/*
+ * A thread whose storage could not be claimed at its fork (storage_failed)
+ * is not traced; the seeding iterator finds it, if it still lives, and it
+ * is traced from now on (seeded_late): one pass per snapshot that follows
+ * new failures and one more, a walk of the machine's tasks (~1 ms per
+ * 1,000 tasks).
+ */
+static void reseed(struct session *s)
+{
+	volatile struct ct_counters *c = &s->skel->bss->ct_counters;
+	uint64_t failed = c->storage_failed;
+
+	if ((failed == s->storage_failed && !s->reseed_again) || s->detach_ts)
+		return;
+	s->reseed_again = failed != s->storage_failed;
+	s->storage_failed = failed;
+	seed_pass(s); /* a failure here leaves the thread untraced, as counted */
+}
+
 long session_seed(struct session *s, char *err, size_t errlen)
 {
 	volatile struct ct_counters *c = &s->skel->bss->ct_counters;
@@ -380,6 +424,7 @@ long session_seed(struct session *s, char *err, size_t errlen)
 		if (ret)
 			return ret;
 	}
+	s->skel->bss->ct_seeding_done = 1;
 	return (long)c->seeded;
 }
 
@@ -489,6 +534,7 @@ void session_refresh(struct session *s)
 	int *pids = NULL;
 	size_t n;
 
+	reseed(s);
 	task_refresh_procs(&s->procs, s->slots, used_slots(s));
 	refresh_news(s, 16);
 	n = live_pids(s, &pids);
@@ -531,6 +577,7 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 {
 	int ret;
 
+	reseed(s);
 	/* The timeline's records up to now go before the snapshot. */
 	if (s->timeline_sink)
 		ring_buffer__consume(s->events);

@@ -68,6 +68,7 @@ static const struct rec_field snap_fields[] = {
 	F(T, pad),
 	F(T, counters.seeded),
 	F(T, counters.forked),
+	F(T, counters.seeded_late),
 /* The drop counters (bpf/drops.def). */
 #define CT_DROP(name, ...) F(T, counters.name),
 #include "drops.def"
