@@ -210,6 +210,32 @@ def test_text_report_matches_json(traced_phase):
     assert ("note: " in text) == any(report["drops"][k] for k in unseen)
 
 
+def test_threads_exiting_with_the_command_are_exited():
+    """A thread is released (its tid gone) before its last switch off the CPU,
+    where its exit is accounted, and the command can be reaped in between. A
+    CPU hog on CPU 0 at a higher priority widens that moment: 6 of 8 runs
+    called a thread of the exited command alive. contrace now waits for those
+    switches. contrace runs at the hog's priority (its start is quick), the
+    command 10 below it."""
+    hog = subprocess.Popen(["nice", "-n", "-10", "taskset", "-c", "0",
+                            os.path.join(WORKLOADS, "spin"), "30", "1"],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        while hog.stdout.readline() not in ("ready\n", ""):
+            pass
+        for _ in range(4):
+            rc, report, _ = run_contrace("--", "nice", "-n", "10", PHASED, "--syscalls", "200",
+                                         "--spawn", "3", "--ms", "10", "--auto", "1",
+                                         preexec_fn=lambda: os.nice(-10))
+            assert rc == 0
+            proc = report["processes"][0]
+            assert proc["exited"], [(t["tid"], t["comm"]) for t in proc["threads"]
+                                    if not t["exited"]]
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 def test_launched_command_syscalls_and_lifetime(tmp_path):
     rc, report, _ = run_contrace("-S", "--", PHASED, "--syscalls", "5000", "--spawn", "3",
                                  "--ms", "10", "--auto", "1")
