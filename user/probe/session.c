@@ -655,7 +655,8 @@ static void settle_exits(const struct session *s)
 
 			if (!(th->flags & CT_TF_READY) || th->state == CT_ST_DEAD || !th->tid)
 				continue;
-			pending = syscall(SYS_tgkill, (int)th->tgid, (int)th->tid, 0) && errno == ESRCH;
+			pending = syscall(SYS_tgkill, (int)th->tgid, (int)th->tid, 0) &&
+				  errno == ESRCH;
 		}
 		if (pending)
 			usleep(1000);
