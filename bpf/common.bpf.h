@@ -85,6 +85,7 @@ extern const volatile struct ct_config ct_cfg;
 extern struct ct_counters ct_counters;
 /* Set by user space when tracing stops: uprobes stay attached a little longer, idle. */
 extern __u32 ct_uprobes_off;
+extern __u64 ct_queued;
 
 #define ct_count(field) __sync_fetch_and_add(&ct_counters.field, 1)
 
@@ -100,6 +101,31 @@ static __always_inline void ct_notify(__u32 kind, __u32 pid)
 	e->kind = kind;
 	e->pid = pid;
 	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * ct_queued counts the traced threads queued for a CPU (woken, preempted,
+ * new): while it is 0 no traced thread's run-queue wait is being spent, and
+ * a context switch records no run in its CPU's ring (sched.bpf.c), which
+ * every switch of the machine would otherwise pay. A thread counts once
+ * (rq_counted, compared and swapped: a waking and a switch-in on two CPUs
+ * keep the count exact); it leaves at its switch-in or exit. A waking that
+ * ends no sleep leaves it counted until its next switch-in: more runs
+ * recorded, never fewer.
+ */
+static __always_inline void ct_queued_mark(struct ct_thread *th)
+{
+	if (!th->rq_counted && __sync_val_compare_and_swap(&th->rq_counted, 0, 1) == 0)
+		__sync_fetch_and_add(&ct_queued, 1);
+}
+
+/* Leaves the count; whether it was in it (its wait's runs are all in the rings). */
+static __always_inline bool ct_queued_unmark(struct ct_thread *th)
+{
+	if (!th->rq_counted || __sync_val_compare_and_swap(&th->rq_counted, 1, 0) != 1)
+		return false;
+	__sync_fetch_and_sub(&ct_queued, 1);
+	return true;
 }
 
 /* The slot of a traced task, or NULL. The common case (untraced) costs one load. */

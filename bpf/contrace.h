@@ -166,7 +166,7 @@ struct ct_thread {
 
 	/* Blocked time by syscall: run-length cache, flushed to ct_sysstats on change. */
 	__s32 bl_nr;
-	__u32 pad1;
+	__u32 rq_counted; /* 1 while counted in ct_queued (sched.bpf.c): queued for a CPU */
 	__u64 bl_ns;
 	__u64 bl_count;
 

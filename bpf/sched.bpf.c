@@ -147,7 +147,10 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 #undef CT_FIG
 #undef CT_KFIG
 	ran_since = ct_acct_switch_out(th, &k, now, prev);
+	if (k.how == CT_OUT_QUEUED)
+		ct_queued_mark(th);
 	if (k.how == CT_OUT_DEAD) {
+		ct_queued_unmark(th);
 		if (tl)
 			ct_tl_switched_out(th, k.how, now, gil_was, gil_ts);
 		/* The process's last thread: its GIL tables' and text ranges' entries go. */
@@ -260,6 +263,16 @@ static __always_inline void ct_runq_split(struct ct_thread *th, struct task_stru
 		ct_runner_add(th, NULL, sp.end - sp.queued);
 }
 
+/* next's wait, not split: all of it to "unknown" (ct_runq_split's remainder). */
+static __always_inline void ct_runq_unknown(struct ct_thread *th, struct task_struct *next,
+					    struct rq *rq)
+{
+	__u64 queued = ct_have_run_delay() ? next->sched_info.last_queued : 0;
+
+	if (rq && queued && queued < rq->clock)
+		ct_runner_add(th, NULL, rq->clock - queued);
+}
+
 /* A run of the ring: t's, from `start`. */
 static __always_inline void ct_run_put(struct ct_cpu_runs *cr, struct task_struct *t, __u64 start,
 				       bool traced)
@@ -309,12 +322,22 @@ static __always_inline struct ct_cpu_runs *ct_cpu_runs_get(void)
 	return bpf_map_lookup_elem(&ct_cpu_runs, &zero);
 }
 
-/* Every switch of the machine: who had each CPU, for the traced threads' waits. */
+/*
+ * Every switch of the machine while a traced thread waits for a CPU: who had
+ * each CPU, for its wait. A run is recorded at its end, so every run that
+ * overlaps a wait ends while the thread is counted in ct_queued. The idle
+ * task's run is recorded at its start (the kernel keeps no start for it):
+ * always, or a traced thread woken onto an idle CPU would find its wait
+ * given to whoever ran before the CPU went idle.
+ */
 static __always_inline struct ct_cpu_runs *ct_run_note(struct task_struct *prev,
 						       struct task_struct *next, bool traced)
 {
-	struct ct_cpu_runs *cr = ct_cpu_runs_get();
+	struct ct_cpu_runs *cr;
 
+	if (!*(volatile __u64 *)&ct_queued && next->pid)
+		return NULL;
+	cr = ct_cpu_runs_get();
 	if (cr)
 		ct_run_end(cr, prev, next, traced);
 	return cr;
@@ -341,7 +364,10 @@ static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
 		ct_switch_out(out, prev, rq, now, preempt, tl);
 	if (in) {
 		ct_switch_in(in, rq, now);
-		if (cr && rq)
+		/* Not counted while it waited (a waking not seen): runs may be missing. */
+		if (!ct_queued_unmark(in))
+			ct_runq_unknown(in, next, rq);
+		else if (cr && rq)
 			ct_runq_split(in, next, cr, rq->clock);
 	}
 	return 0;
@@ -488,6 +514,7 @@ static __always_inline int ct_on_waking(void *ctx, struct task_struct *p, const 
 	}
 	th->wake_ts = now;
 	th->wake_pending = 1;
+	ct_queued_mark(th);
 	if (tl)
 		ct_tl_waking(th, th->pend_waker_tid, now);
 	return 0;

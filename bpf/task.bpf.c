@@ -27,6 +27,7 @@ __u32 ct_next_slot = 0;
 __u32 ct_uprobes_off = 0;
 /* Set by user space once the first seeding is done: later seeds are late. */
 __u32 ct_seeding_done = 0;
+__u64 ct_queued = 0;
 /* Claims so far, for ct_cfg.fail_claims. */
 __u32 ct_claims = 0;
 
@@ -202,6 +203,7 @@ int ct_seed(struct bpf_iter__task *ctx)
 	} else if (state == TASK_RUNNING) {
 		th->state = CT_ST_RUNNABLE;
 		th->wait_ts = now;
+		ct_queued_mark(th);
 	} else {
 		th->state = CT_ST_BLOCKED;
 	}
@@ -300,6 +302,7 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 	/* Created runnable: it waits for a CPU until its first switch-in. */
 	th->state = CT_ST_RUNNABLE;
 	th->wait_ts = th->start_ts;
+	ct_queued_mark(th);
 	if (new_process)
 		ct_fork_gil(parent, child, th);
 	ct_fork_gil_hist(child, th);

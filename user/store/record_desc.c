@@ -123,7 +123,7 @@ static const struct rec_field thread_fields[] = {
 	F(T, sys_ts),
 	F(T, sys_offcpu_ns),
 	F(T, bl_nr),
-	F(T, pad1),
+	F(T, rq_counted),
 	F(T, bl_ns),
 	F(T, bl_count),
 	F(T, fx_uaddr),
