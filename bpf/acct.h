@@ -135,6 +135,8 @@ enum ct_missed {
 
 /* The includer's: move the run-length waker count (rl_waker_*) out, and zero it. */
 static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc);
+/* The includer's: move the run-length runner figures (rl_run_*) out, and zero them. */
+static __always_inline void ct_hook_runner_flush(struct ct_thread *th, void *hc);
 /* The includer's: move the run-length blocked-by-syscall figures (bl_*) out, and zero them. */
 static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc);
 /* The includer's: the futex wait in th->fx_* ends at `now` (the lock tables). */
@@ -180,6 +182,24 @@ static __always_inline void ct_acct_waker(struct ct_thread *th, void *hc)
 	th->rl_waker_tid = tid;
 	th->rl_waker_tgid = th->pend_waker_tgid;
 	th->rl_waker_count = 1;
+}
+
+/* ns of a wait of th went to the run of tid: consecutive waits behind one runner stay in the slot. */
+static __always_inline void ct_acct_runner(struct ct_thread *th, __u32 tid, __u32 tgid,
+					   __u32 kthread, __u64 ns, void *hc)
+{
+	if (th->rl_run_waits && th->rl_run_tid == tid) {
+		th->rl_run_ns += ns;
+		th->rl_run_waits++;
+		return;
+	}
+	if (th->rl_run_waits)
+		ct_hook_runner_flush(th, hc);
+	th->rl_run_tid = tid;
+	th->rl_run_tgid = tgid;
+	th->rl_run_kthread = kthread;
+	th->rl_run_ns = ns;
+	th->rl_run_waits = 1;
 }
 
 /* The thread was blocked d ns in syscall key nr (CT_SYS_NONE: outside any). */
@@ -277,6 +297,8 @@ static __always_inline void ct_acct_exit(struct ct_thread *th, __u64 now, void *
 	ct_hook_exit(th, now, hc);
 	if (th->rl_waker_count)
 		ct_hook_waker_flush(th, hc);
+	if (th->rl_run_waits)
+		ct_hook_runner_flush(th, hc);
 	if (th->bl_count)
 		ct_hook_blocked_flush(th, hc);
 	if (th->gil_state != CT_GIL_UNKNOWN)
@@ -439,6 +461,8 @@ static __always_inline void ct_acct_close(struct ct_thread *th, __u64 now, void 
 	ct_acct_close_open(th, now, hc);
 	if (th->rl_waker_count)
 		ct_hook_waker_flush(th, hc);
+	if (th->rl_run_waits)
+		ct_hook_runner_flush(th, hc);
 	if (th->bl_count)
 		ct_hook_blocked_flush(th, hc);
 }

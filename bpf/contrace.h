@@ -157,6 +157,17 @@ struct ct_thread {
 	__u32 rl_waker_tid;
 	__u32 rl_waker_tgid;
 	__u64 rl_waker_count;
+	/*
+	 * Run-length cache of who had the CPU while it waited (ct_runq_split):
+	 * consecutive waits behind one runner add here, flushed to ct_runners
+	 * on change (a thread ping-ponging with another waits behind it each time).
+	 */
+	__u32 rl_run_tid; /* CT_WAKER_UNKNOWN: before the ring's oldest run */
+	__u32 rl_run_tgid;
+	__u32 rl_run_kthread;
+	__u32 rl_run_pad;
+	__u64 rl_run_ns;
+	__u64 rl_run_waits;
 
 	/* Syscall in progress (--syscalls only: sys_enter/sys_exit). */
 	__s32 sys_nr; /* CT_SYS_NONE when not in a syscall */

@@ -176,24 +176,13 @@ static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __
 	ct_acct_running(th, now);
 }
 
-/* ns of the queue wait of th went to the run of tid (one switch-in of a task at a time). */
+/* ns of the queue wait of th went to the run r (NULL: unknown), through the slot's cache. */
 static __always_inline void ct_runner_add(struct ct_thread *th, const struct ct_run *r, __u64 ns)
 {
-	struct ct_runner_key key = { .slot = th->slot, .tid = r ? r->tid : CT_WAKER_UNKNOWN };
-	struct ct_runner_val *v, init = { .ns = ns, .waits = 1 };
-
-	v = bpf_map_lookup_elem(&ct_runners, &key);
-	if (v) {
-		v->ns += ns;
-		v->waits++;
-		return;
-	}
-	if (r) {
-		init.tgid = r->tgid;
-		init.kthread = r->kthread;
-	}
-	if (bpf_map_update_elem(&ct_runners, &key, &init, BPF_NOEXIST))
-		ct_count(runners_dropped);
+	if (r)
+		ct_acct_runner(th, r->tid, r->tgid, r->kthread, ns, NULL);
+	else
+		ct_acct_runner(th, CT_WAKER_UNKNOWN, 0, 0, ns, NULL);
 }
 
 /* A wait being split among the runs of its CPU (bpf_loop context). */

@@ -19,6 +19,7 @@
 /* What the hooks were asked to do. */
 struct calls {
 	uint64_t waker_flushes, waker_counted; /* wakeups moved out, by waker */
+	uint64_t runner_flushes, runner_ns; /* waits moved out, by runner */
 	uint64_t blocked_flushes;
 	uint64_t blocked_by_key[CT_GIL_SYS_BIAS * 4]; /* blocked time moved out, by key */
 	uint64_t blocks_by_key[CT_GIL_SYS_BIAS * 4];
@@ -33,6 +34,16 @@ static inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
 	c->waker_flushes++;
 	c->waker_counted += th->rl_waker_count;
 	th->rl_waker_count = 0;
+}
+
+static inline void ct_hook_runner_flush(struct ct_thread *th, void *hc)
+{
+	struct calls *c = hc;
+
+	c->runner_flushes++;
+	c->runner_ns += th->rl_run_ns;
+	th->rl_run_waits = 0;
+	th->rl_run_ns = 0;
 }
 
 static inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)
@@ -330,6 +341,37 @@ static void blocked_run_length(void **state)
 	assert_int_equal(c.waker_counted, 6);
 }
 
+/*
+ * Who had the CPU while it waited: consecutive waits behind one runner add
+ * up in the slot, moved out when the runner changes and at a snapshot (a
+ * copy: the slot keeps them) or the thread's exit.
+ */
+static void runner_run_length(void **state)
+{
+	static const uint32_t tids[] = { 7, 7, 7, 8, CT_WAKER_UNKNOWN, CT_WAKER_UNKNOWN, 7 };
+	struct sim s;
+	struct ct_thread t;
+	struct calls c;
+	uint64_t total = 0;
+
+	(void)state;
+	sim_fork(&s, 0, 1);
+	for (size_t i = 0; i < sizeof(tids) / sizeof(tids[0]); i++) {
+		ct_acct_runner(&s.th, tids[i], tids[i] == 8 ? 2 : 1, 0, 10 * (i + 1), &s.c);
+		total += 10 * (i + 1);
+	}
+	/* 7 7 7 | 8 | ? ? | 7: three runners' changes moved out, the last 7 in the slot */
+	assert_int_equal(s.c.runner_flushes, 3);
+	assert_int_equal(s.c.runner_ns, 60 + 40 + 110);
+	assert_int_equal(s.th.rl_run_tid, 7);
+	assert_int_equal(s.th.rl_run_waits, 1);
+	t = sim_snap(&s, 100, &c);
+	assert_int_equal(c.runner_flushes, 4);
+	assert_int_equal(c.runner_ns, total);
+	assert_int_equal(t.rl_run_waits, 0);
+	assert_int_equal(s.th.rl_run_ns, 70); /* the slot itself keeps its cache */
+}
+
 /* The GIL: waiting, holding, released, and blocks and queue waits split by it. */
 static void gil_states(void **state)
 {
@@ -466,6 +508,7 @@ int main(void)
 		cmocka_unit_test(snapshot_in_each_state),
 		cmocka_unit_test(without_run_delay),
 		cmocka_unit_test(blocked_run_length),
+		cmocka_unit_test(runner_run_length),
 		cmocka_unit_test(gil_states),
 		cmocka_unit_test(exit_closes),
 		cmocka_unit_test(random_lives),
