@@ -386,7 +386,7 @@ static void test_native_sampled(void **state)
 	assert_int_equal(r.procs[0].gil->split.native_ns, 2 * 790 * MS);
 	assert_string_equal(
 		r.procs[0].gil->verdicts[0],
-		"Native code runs in parallel: 94% of their busy time the threads ran (or waited for a CPU) with the GIL released outside syscalls: C code such as zlib or hashlib that releases the GIL; parallelism 1.70: threads are fine here");
+		"Native code runs in parallel: 93% of their busy time the threads ran (or waited for a CPU) with the GIL released outside syscalls: C code such as zlib or hashlib that releases the GIL; parallelism 1.70: threads are fine here");
 	model_free(&r);
 	snapshot_free(&s);
 }
