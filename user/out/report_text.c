@@ -833,8 +833,30 @@ static void print_released(FILE *f, const struct rpt_syscall *s, size_t n, uint6
  * Its time on a CPU, split by samples: "on a CPU 2.0s: in syscalls 1.6s
  * (sendto 0.9s, recvfrom 0.7s), native code 0.4s (2,000 samples)".
  */
+/*
+ * The released row with the most time on a CPU after `after` (NULL: the
+ * first), in the order (time descending, then position); NULL when none is
+ * left with any. The rows are sorted by blocked plus on-CPU time.
+ */
+static const struct rpt_syscall *top_oncpu(const struct rpt_gil *g, const struct rpt_syscall *after)
+{
+	const struct rpt_syscall *best = NULL;
+
+	for (size_t i = 0; i < g->nrel_sys; i++) {
+		const struct rpt_syscall *s = &g->rel_sys[i];
+
+		if (!s->oncpu_ns || (after && (s->oncpu_ns > after->oncpu_ns ||
+					       (s->oncpu_ns == after->oncpu_ns && s <= after))))
+			continue;
+		if (!best || s->oncpu_ns > best->oncpu_ns)
+			best = s;
+	}
+	return best;
+}
+
 static void print_released_cpu(FILE *f, const struct rpt_gil *g)
 {
+	const struct rpt_syscall *s_prev = NULL;
 	const struct rpt_gil_split *sp = &g->split;
 	char buf[32];
 	size_t shown = 0;
@@ -845,11 +867,11 @@ static void print_released_cpu(FILE *f, const struct rpt_gil *g)
 		return;
 	}
 	fprintf(f, "on a CPU %s: in syscalls %s", D(g->rel_oncpu_ns), D(sp->sys_ns));
-	for (size_t i = 0; i < g->nrel_sys && shown < 3; i++)
-		if (g->rel_sys[i].oncpu_ns)
-			fprintf(f, "%s%s %s", shown++ ? ", " : " (",
-				syscall_name(g->rel_sys[i].nr, buf, sizeof(buf)),
-				D(g->rel_sys[i].oncpu_ns));
+	for (const struct rpt_syscall *s; shown < 3 && (s = top_oncpu(g, s_prev)); shown++) {
+		fprintf(f, "%s%s %s", shown ? ", " : " (", syscall_name(s->nr, buf, sizeof(buf)),
+			D(s->oncpu_ns));
+		s_prev = s;
+	}
 	fprintf(f, "%s, native code %s", shown ? ")" : "", D(sp->native_ns));
 	if (sp->kernel_ns)
 		fprintf(f, ", kernel outside syscalls %s", D(sp->kernel_ns));
