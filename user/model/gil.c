@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/figs.h"
 #include "model/gil.h"
 #include "model/syscalls.h"
 #include "snap/threads.h"
@@ -108,9 +109,11 @@ static uint64_t share(uint64_t ns, uint64_t part, uint64_t whole)
  * them, and native code the rest. Without samples, all of it is native.
  */
 static void split_oncpu(struct rpt_thread_gil *g, const struct ct_thread *c,
-			const struct ct_thread *o)
+			const struct ct_thread *o, bool absent)
 {
 	struct rpt_gil_split *sp = &g->split;
+
+	sp->absent = absent;
 
 	sp->smp_native = ct_delta(c->gil_rel_smp_user, o ? o->gil_rel_smp_user : 0);
 	sp->smp_sys = ct_delta(c->gil_rel_smp_sys, o ? o->gil_rel_smp_sys : 0);
@@ -125,6 +128,7 @@ static void split_oncpu(struct rpt_thread_gil *g, const struct ct_thread *c,
 
 static void split_add(struct rpt_gil_split *d, const struct rpt_gil_split *b)
 {
+	d->absent = b->absent;
 	d->samples += b->samples;
 	d->smp_sys += b->smp_sys;
 	d->smp_native += b->smp_native;
@@ -162,7 +166,7 @@ static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 	g->rel_blocked_ns = ct_delta(c->gil_rel_blocked_ns, o ? o->gil_rel_blocked_ns : 0);
 	accounted = g->rel_runq_ns + g->rel_blocked_ns;
 	g->rel_oncpu_ns = ct_delta(g->rel_ns, accounted);
-	split_oncpu(g, c, o);
+	split_oncpu(g, c, o, cur->fig_absent & (1ULL << FIG_gil_rel_smp_user));
 	if (hc)
 		hist_add_u32(&g->wait_hist, hc->h.wait);
 	if (hc && ho && o) {

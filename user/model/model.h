@@ -96,6 +96,7 @@ struct rpt_gil_info {
  * (none taken: an old recording, sampling unavailable) nothing is split.
  */
 struct rpt_gil_split {
+	bool absent; /* a recording older than the samples: not measured (null in JSON) */
 	uint64_t samples; /* samples of released time on a CPU: the three below */
 	uint64_t smp_sys, smp_native, smp_kernel;
 	uint64_t sys_ns; /* in syscalls (ones that did not block, or their on-CPU part) */

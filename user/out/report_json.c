@@ -213,16 +213,16 @@ static struct json_object *blocks_json(const struct rpt_syscall *s, size_t n)
 	return sys_rows(s, n, false, false);
 }
 
-/* Rows of released time: blocked, and on a CPU from samples. */
-static struct json_object *released_rows(const struct rpt_syscall *s, size_t n)
+/* Rows of released time: blocked, and on a CPU from samples (null: not sampled, `absent`). */
+static struct json_object *released_rows(const struct rpt_syscall *s, size_t n, bool absent)
 {
 	struct json_object *a = blocks_json(s, n);
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_array_get_idx(a, i);
 
-		add_u64(o, "oncpu_ns", s[i].oncpu_ns);
-		add_u64(o, "samples", s[i].samples);
+		put(o, "oncpu_ns", absent ? NULL : json_object_new_uint64(s[i].oncpu_ns));
+		put(o, "samples", absent ? NULL : json_object_new_uint64(s[i].samples));
 	}
 	return a;
 }
@@ -241,7 +241,7 @@ static void split_json(struct json_object *o, bool proc, const struct rpt_gil_sp
 	uint64_t v[] = { sp->sys_ns, sp->native_ns, sp->kernel_ns, sp->samples };
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		add_u64(o, keys[proc][i], v[i]);
+		put(o, keys[proc][i], sp->absent ? NULL : json_object_new_uint64(v[i]));
 }
 
 static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
@@ -264,7 +264,7 @@ static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
 	add_u64(rel, "runq_ns", g->rel_runq_ns);
 	add_u64(rel, "oncpu_ns", g->rel_oncpu_ns);
 	split_json(rel, false, &g->split);
-	put(rel, "syscalls", released_rows(g->rel_sys, g->nrel_sys));
+	put(rel, "syscalls", released_rows(g->rel_sys, g->nrel_sys, g->split.absent));
 	put(o, "released", rel);
 	put(o, "blocked_holding", blocks_json(g->held_sys, g->nheld_sys));
 	return o;
@@ -323,10 +323,11 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	add_u64(o, "released_oncpu_ns", g->rel_oncpu_ns);
 	add_u64(o, "released_sync_ns", g->rel_sync_ns);
 	add_u64(o, "released_io_ns", g->rel_io_ns);
-	add_u64(o, "released_io_oncpu_ns", g->rel_io_cpu_ns);
+	put(o, "released_io_oncpu_ns",
+	    g->split.absent ? NULL : json_object_new_uint64(g->rel_io_cpu_ns));
 	split_json(o, true, &g->split);
 	add_double(o, "parallelism", g->parallelism);
-	put(o, "released_syscalls", released_rows(g->rel_sys, g->nrel_sys));
+	put(o, "released_syscalls", released_rows(g->rel_sys, g->nrel_sys, g->split.absent));
 	v = json_object_new_array();
 	for (size_t i = 0; i < g->nverdicts; i++)
 		json_object_array_add(v, json_object_new_string(g->verdicts[i]));

@@ -862,8 +862,9 @@ static void print_released_cpu(FILE *f, const struct rpt_gil *g)
 	size_t shown = 0;
 
 	if (!sp->samples) {
-		fprintf(f, "on a CPU %s (not split between syscalls and native code: no samples)\n",
-			D(g->rel_oncpu_ns));
+		fprintf(f, "on a CPU %s (not split between syscalls and native code: %s)\n",
+			D(g->rel_oncpu_ns),
+			sp->absent ? "the recording predates the samples" : "no samples");
 		return;
 	}
 	fprintf(f, "on a CPU %s: in syscalls %s", D(g->rel_oncpu_ns), D(sp->sys_ns));
