@@ -41,7 +41,7 @@ BPF_CFLAGS := -g -O2 -mcpu=v3 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 # Linked into one object in this order: libbpf 1.1's linker needs a map's
 # definition before any `extern` use of it (task.bpf.c defines the shared ones;
 # task.bpf.c reaches futex.bpf.c's maps through its global functions).
-BPF_MODULES := task stacks futex holds gil syscalls sched
+BPF_MODULES := task stacks futex holds gil syscalls gilsample sched
 BPF_OBJS := $(patsubst %,$(OUT)/bpf/%.bpf.o,$(BPF_MODULES))
 USER_SRCS := $(wildcard user/*/*.c)
 LIB_SRCS := $(filter-out user/cli/main.c,$(USER_SRCS))

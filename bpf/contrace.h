@@ -302,7 +302,20 @@ struct ct_sys_stat {
 	__u64 total_ns;
 	__u64 max_ns;
 	__u64 offcpu_ns;
+	/*
+	 * CPU-clock samples that found the thread on a CPU in it (any GIL
+	 * state in the key; gilsample.bpf.c): its on-CPU time, estimated.
+	 */
+	__u64 samples;
 };
+
+/*
+ * The period of the CPU-clock samples of released GIL time (gilsample.bpf.c),
+ * in ns of each CPU's time: 1,000,003 (a prime number of ns, so the samples
+ * do not fall in step with the 4 ms scheduler tick): about 1,000 per second
+ * per CPU, whatever the program does.
+ */
+#define CT_GIL_SAMPLE_NS 1000003ULL
 
 /* Futex commands (op & FUTEX_CMD_MASK), and the newer syscalls that have no op. */
 #define CT_FUTEX_WAIT 0

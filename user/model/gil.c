@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/figs.h"
 #include "model/gil.h"
 #include "model/syscalls.h"
 #include "snap/threads.h"
@@ -96,6 +97,47 @@ static uint64_t forced_of(const struct snapshot *s, const struct rpt_gil_info *g
 	return n;
 }
 
+/* part/whole of ns, rounded down; 0 when whole is 0. */
+static uint64_t share(uint64_t ns, uint64_t part, uint64_t whole)
+{
+	return whole ? (uint64_t)((unsigned __int128)ns * part / whole) : 0;
+}
+
+/*
+ * A thread's released time on a CPU (exact) split by its samples' shares:
+ * in syscalls (and each syscall row its own share), in the kernel outside
+ * them, and native code the rest. Without samples, all of it is native.
+ */
+static void split_oncpu(struct rpt_thread_gil *g, const struct ct_thread *c,
+			const struct ct_thread *o, bool absent)
+{
+	struct rpt_gil_split *sp = &g->split;
+
+	sp->absent = absent;
+
+	sp->smp_native = ct_delta(c->gil_rel_smp_user, o ? o->gil_rel_smp_user : 0);
+	sp->smp_sys = ct_delta(c->gil_rel_smp_sys, o ? o->gil_rel_smp_sys : 0);
+	sp->smp_kernel = ct_delta(c->gil_rel_smp_kern, o ? o->gil_rel_smp_kern : 0);
+	sp->samples = sp->smp_native + sp->smp_sys + sp->smp_kernel;
+	sp->sys_ns = share(g->rel_oncpu_ns, sp->smp_sys, sp->samples);
+	sp->kernel_ns = share(g->rel_oncpu_ns, sp->smp_kernel, sp->samples);
+	sp->native_ns = g->rel_oncpu_ns - sp->sys_ns - sp->kernel_ns;
+	for (size_t i = 0; i < g->nrel_sys; i++)
+		g->rel_sys[i].oncpu_ns = share(g->rel_oncpu_ns, g->rel_sys[i].samples, sp->samples);
+}
+
+static void split_add(struct rpt_gil_split *d, const struct rpt_gil_split *b)
+{
+	d->absent = b->absent;
+	d->samples += b->samples;
+	d->smp_sys += b->smp_sys;
+	d->smp_native += b->smp_native;
+	d->smp_kernel += b->smp_kernel;
+	d->sys_ns += b->sys_ns;
+	d->native_ns += b->native_ns;
+	d->kernel_ns += b->kernel_ns;
+}
+
 static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 		       const struct snapshot *cur, const struct snapshot *prev)
 {
@@ -124,6 +166,7 @@ static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 	g->rel_blocked_ns = ct_delta(c->gil_rel_blocked_ns, o ? o->gil_rel_blocked_ns : 0);
 	accounted = g->rel_runq_ns + g->rel_blocked_ns;
 	g->rel_oncpu_ns = ct_delta(g->rel_ns, accounted);
+	split_oncpu(g, c, o, cur->fig_absent & (1ULL << FIG_gil_rel_smp_user));
 	if (hc)
 		hist_add_u32(&g->wait_hist, hc->h.wait);
 	if (hc && ho && o) {
@@ -133,12 +176,14 @@ static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 	g->forced = ct_delta(forced_of(cur, gi, rt->tid), o ? forced_of(prev, gi, rt->tid) : 0);
 }
 
-static int cmp_sys_blocked(const void *a, const void *b)
+/* Released rows by time in the syscall, blocked or on a CPU: the I/O verdict names the first. */
+static int cmp_sys_time(const void *a, const void *b)
 {
 	const struct rpt_syscall *x = a, *y = b;
+	uint64_t tx = x->blocked_ns + x->oncpu_ns, ty = y->blocked_ns + y->oncpu_ns;
 
-	if (x->blocked_ns != y->blocked_ns)
-		return x->blocked_ns > y->blocked_ns ? -1 : 1;
+	if (tx != ty)
+		return tx > ty ? -1 : 1;
 	return x->nr - y->nr;
 }
 
@@ -234,24 +279,101 @@ static void long_holds(struct rpt_gil *g, const struct rpt_process *p, size_t *f
 	}
 }
 
-static void verdict(struct rpt_gil *g, const struct rpt_process *p)
+/*
+ * The released time, busy, split three ways: in syscalls other than futex
+ * (blocked, or on a CPU: I/O), native code (on a CPU in user space), and
+ * what neither covers: futex calls on a CPU, and the kernel outside
+ * syscalls, which under the uprobe tiers is mostly the probes' own
+ * handling (uprobe_notify_resume, the return from the breakpoint: 20% of
+ * the socket ping-pong's released time on a CPU with pyenv 3.12), not the
+ * program's native code. Run-queue waits go with the on-CPU time in its
+ * shares: a thread woken in recvfrom waits for a CPU in it. Without
+ * samples the on-CPU time is not split: all native.
+ */
+struct rel_parts {
+	uint64_t io; /* blocked or on a CPU in syscalls other than futex, and its run-queue share */
+	uint64_t native; /* on a CPU in user space, and its run-queue share */
+};
+
+static struct rel_parts rel_parts(const struct rpt_gil *g)
 {
-	uint64_t busy = ct_delta(g->hold_ns + g->wait_ns + g->rel_ns, g->rel_sync_ns);
-	uint64_t native = g->rel_oncpu_ns + g->rel_runq_ns;
-	const struct rpt_syscall *io = NULL;
-	size_t found = 0;
+	const struct rpt_gil_split *sp = &g->split;
+	struct rel_parts r = { .io = g->rel_io_ns };
+	uint64_t outside = sp->native_ns;
+
+	if (!sp->samples) {
+		r.native = g->rel_oncpu_ns + g->rel_runq_ns;
+		return r;
+	}
+	r.io += g->rel_io_cpu_ns + share(g->rel_runq_ns, g->rel_io_cpu_ns, g->rel_oncpu_ns);
+	r.native = outside + share(g->rel_runq_ns, outside, g->rel_oncpu_ns);
+	return r;
+}
+
+/* The released syscalls that took the most time (futex aside), as "sendto 31%, recvfrom 22%". */
+static const struct rpt_syscall *io_names(const struct rpt_gil *g, uint64_t busy, char *buf,
+					  size_t len)
+{
+	const struct rpt_syscall *top = NULL;
+	size_t used = 0, named = 0;
 	char sys[32];
 
-	if (busy < VERDICT_MIN_NS)
-		return;
-	event_loops(g, p, &found);
-	long_holds(g, p, &found);
-	if (g->nthreads < 2)
-		return;
-	for (size_t i = 0; i < g->nrel_sys && !io; i++)
-		if (g->rel_sys[i].nr != CT_NR_FUTEX)
-			io = &g->rel_sys[i];
-	/* A thread blocked in a syscall while holding the GIL starves the others. */
+	buf[0] = 0;
+	for (size_t i = 0; i < g->nrel_sys && named < 3; i++) {
+		const struct rpt_syscall *s = &g->rel_sys[i];
+		uint64_t t = s->blocked_ns + s->oncpu_ns;
+
+		if (s->nr == CT_NR_FUTEX || !t || (named && t < busy / 20))
+			continue;
+		top = top ? top : s;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s %.0f%%", named ? ", " : "",
+					 syscall_name(s->nr, sys, sizeof(sys)), pct(t, busy));
+		named++;
+		if (used >= len)
+			break;
+	}
+	return top;
+}
+
+/* The I/O, native code, or both, that the released time went to. */
+static void released_verdict(struct rpt_gil *g, uint64_t busy)
+{
+	struct rel_parts r = rel_parts(g);
+	char names[160];
+	const struct rpt_syscall *io = io_names(g, busy, names, sizeof(names));
+
+	if (r.io >= busy / 2 && io) {
+		say(g, r.io,
+		    "I/O-bound threads: %.0f%% of their busy time they were in syscalls with the GIL released (blocked %.0f%%, running or waiting for a CPU in them %.0f%%), most in %s; the GIL was held only %.0f%% of the time: threads (or asyncio) are fine here",
+		    pct(r.io, busy), pct(g->rel_io_ns, busy), pct(r.io - g->rel_io_ns, busy), names,
+		    100 * g->held_fraction);
+	} else if (r.native >= busy / 2) {
+		say(g, r.native,
+		    "Native code runs in parallel: %.0f%% of their busy time the threads ran (or waited for a CPU) with the GIL released %s: C code such as zlib or hashlib that releases the GIL; parallelism %.2f: threads are fine here%s",
+		    pct(r.native, busy),
+		    g->split.samples ?
+			    "outside syscalls" :
+			    "and no blocking syscall (not split from non-blocking ones: no samples)",
+		    g->parallelism,
+		    g->rel_runq_ns > g->rel_oncpu_ns / 2 ?
+			    ", up to the number of CPUs (they also waited for one)" :
+			    "");
+	} else if (r.io + r.native >= busy / 2 && io) {
+		say(g, r.io + r.native,
+		    "I/O and native code mix: with the GIL released, %.0f%% of their busy time went to syscalls (most in %s) and %.0f%% to native code outside syscalls; the GIL was held %.0f%% of the time: threads are fine here",
+		    pct(r.io, busy), names, pct(r.native, busy), 100 * g->held_fraction);
+	} else if (g->avg_waiting >= 0.5 && g->takes_per_s >= HANDOFF_BOUND_PER_S) {
+		say(g, g->wait_ns,
+		    "Threads wait for the GIL %.0f%% of their busy time although it is held only %.0f%% of the time: %.0f handoffs per second between short releases cost more than the work they allow; fewer, larger I/O calls (or asyncio) would help",
+		    pct(g->wait_ns, busy), 100 * g->held_fraction, g->takes_per_s);
+	}
+}
+
+/* A thread blocked in a syscall while holding the GIL starves the others. */
+static void held_blocks(struct rpt_gil *g, const struct rpt_process *p, size_t *found)
+{
+	char sys[32];
+
 	for (size_t i = 0; i < p->nthreads; i++) {
 		const struct rpt_thread *t = &p->threads[i];
 
@@ -261,33 +383,33 @@ static void verdict(struct rpt_gil *g, const struct rpt_process *p)
 			if (s->blocked_ns < LONG_HELD_BLOCK_NS || s->nr == CT_NR_FUTEX)
 				continue;
 			say_thread(
-				g, &found, s->blocked_ns,
+				g, found, s->blocked_ns,
 				"thread %u (%s) was blocked %.0f ms in %s while holding the GIL: no other Python thread could run meanwhile; release the GIL around that call (Py_BEGIN_ALLOW_THREADS) or move it out of the thread",
 				t->tid, t->comm, (double)s->blocked_ns / 1e6,
 				syscall_name(s->nr, sys, sizeof(sys)));
 		}
 	}
+}
+
+static void verdict(struct rpt_gil *g, const struct rpt_process *p)
+{
+	uint64_t busy = ct_delta(g->hold_ns + g->wait_ns + g->rel_ns, g->rel_sync_ns);
+	size_t found = 0;
+
+	if (busy < VERDICT_MIN_NS)
+		return;
+	event_loops(g, p, &found);
+	long_holds(g, p, &found);
+	if (g->nthreads < 2)
+		return;
+	held_blocks(g, p, &found);
 	if (g->held_fraction >= 0.8 && g->avg_waiting >= 0.5) {
 		say(g, g->wait_ns,
 		    "CPU-bound threads serialised by the GIL: it was held %.0f%% of the time while %.1f threads waited for it on average, so Python code ran on one CPU at a time (parallelism %.2f). Use processes (multiprocessing, ProcessPoolExecutor) or native code that releases the GIL",
 		    100 * g->held_fraction, g->avg_waiting, g->parallelism);
-	} else if (g->rel_io_ns >= busy / 2 && io) {
-		say(g, g->rel_io_ns,
-		    "I/O-bound threads: %.0f%% of their busy time they were blocked in syscalls with the GIL released (most in %s, %.0f ms), and the GIL was held only %.0f%% of the time: threads (or asyncio) are fine here",
-		    pct(g->rel_io_ns, busy), syscall_name(io->nr, sys, sizeof(sys)),
-		    (double)io->blocked_ns / 1e6, 100 * g->held_fraction);
-	} else if (native >= busy / 2) {
-		say(g, native,
-		    "Native code runs in parallel: %.0f%% of their busy time the threads ran (or waited for a CPU) with the GIL released and no syscall: C code such as zlib or hashlib that releases the GIL; parallelism %.2f: threads are fine here%s",
-		    pct(native, busy), g->parallelism,
-		    g->rel_runq_ns > g->rel_oncpu_ns / 2 ?
-			    ", up to the number of CPUs (they also waited for one)" :
-			    "");
-	} else if (g->avg_waiting >= 0.5 && g->takes_per_s >= HANDOFF_BOUND_PER_S) {
-		say(g, g->wait_ns,
-		    "Threads wait for the GIL %.0f%% of their busy time although it is held only %.0f%% of the time: %.0f handoffs per second between short releases cost more than the work they allow; fewer, larger I/O calls (or asyncio) would help",
-		    pct(g->wait_ns, busy), 100 * g->held_fraction, g->takes_per_s);
+		return;
 	}
+	released_verdict(g, busy);
 }
 
 bool gil_version_supported(const char *version)
@@ -330,17 +452,20 @@ int gil_model(struct report *r, const struct snapshot *cur, const struct snapsho
 			g->rel_blocked_ns += t->gil.rel_blocked_ns;
 			g->rel_runq_ns += t->gil.rel_runq_ns;
 			g->rel_oncpu_ns += t->gil.rel_oncpu_ns;
+			split_add(&g->split, &t->gil.split);
 			if (syscalls_merge(&g->rel_sys, &g->nrel_sys, t->gil.rel_sys,
 					   t->gil.nrel_sys))
 				return -ENOMEM;
 		}
 		if (g->nrel_sys)
-			qsort(g->rel_sys, g->nrel_sys, sizeof(*g->rel_sys), cmp_sys_blocked);
+			qsort(g->rel_sys, g->nrel_sys, sizeof(*g->rel_sys), cmp_sys_time);
 		for (size_t j = 0; j < g->nrel_sys; j++) {
-			if (g->rel_sys[j].nr == CT_NR_FUTEX)
+			if (g->rel_sys[j].nr == CT_NR_FUTEX) {
 				g->rel_sync_ns += g->rel_sys[j].blocked_ns;
-			else
+			} else {
 				g->rel_io_ns += g->rel_sys[j].blocked_ns;
+				g->rel_io_cpu_ns += g->rel_sys[j].oncpu_ns;
+			}
 		}
 		if (p->wall_ns) {
 			double wall = (double)p->wall_ns;

@@ -26,6 +26,9 @@ struct rpt_syscall {
 	uint64_t total_ns;
 	uint64_t max_ns; /* since tracing began */
 	uint64_t offcpu_ns;
+	/* With the GIL released (rel_sys rows): on a CPU in it, from samples. */
+	uint64_t samples; /* CPU-clock samples that found a thread running in it */
+	uint64_t oncpu_ns; /* its share of the samples, of the exact released on-CPU time */
 };
 
 /* The figures of one thread (bpf/figures.def), or summed over threads. */
@@ -87,6 +90,20 @@ struct rpt_gil_info {
 	uint64_t interval_us; /* its switch interval as read when probed, 0 if unknown */
 };
 
+/*
+ * Released GIL time on a CPU, split by CPU-clock samples (gilsample.bpf.c):
+ * each share of the samples applied to the exact time; without samples
+ * (none taken: an old recording, sampling unavailable) nothing is split.
+ */
+struct rpt_gil_split {
+	bool absent; /* a recording older than the samples: not measured (null in JSON) */
+	uint64_t samples; /* samples of released time on a CPU: the three below */
+	uint64_t smp_sys, smp_native, smp_kernel;
+	uint64_t sys_ns; /* in syscalls (ones that did not block, or their on-CPU part) */
+	uint64_t native_ns; /* in user space: native code such as zlib */
+	uint64_t kernel_ns; /* in the kernel outside any syscall: page faults, interrupts */
+};
+
 /* A Python thread and the GIL. */
 struct rpt_thread_gil {
 	bool seen; /* seen in take_gil or drop_gil */
@@ -101,9 +118,10 @@ struct rpt_thread_gil {
 	uint64_t rel_ns; /* released */
 	uint64_t rel_blocked_ns; /* of that, blocked: rel_sys by syscall */
 	uint64_t rel_runq_ns; /* of that, waiting for a CPU */
-	uint64_t rel_oncpu_ns; /* of that, running: native code (the rest) */
+	uint64_t rel_oncpu_ns; /* of that, running: split below by samples */
+	struct rpt_gil_split split; /* rel_oncpu_ns in syscalls, native code, other kernel */
 	size_t nrel_sys;
-	struct rpt_syscall *rel_sys; /* blocked while released, by syscall */
+	struct rpt_syscall *rel_sys; /* blocked or on a CPU while released, by syscall */
 	size_t nheld_sys;
 	struct rpt_syscall *held_sys; /* blocked while holding the GIL, by syscall */
 };
@@ -301,8 +319,10 @@ struct rpt_gil {
 	uint64_t rel_oncpu_ns;
 	uint64_t rel_sync_ns; /* of rel_blocked_ns, in futex: waiting for other threads (locks, queues) */
 	uint64_t rel_io_ns; /* of rel_blocked_ns, in other syscalls: I/O, sleeps */
+	struct rpt_gil_split split; /* the threads' rel_oncpu_ns split, summed */
+	uint64_t rel_io_cpu_ns; /* of split.sys_ns, in syscalls other than futex */
 	size_t nrel_sys;
-	struct rpt_syscall *rel_sys; /* by blocked time */
+	struct rpt_syscall *rel_sys; /* by blocked plus on-CPU time */
 	double held_fraction; /* hold / wall */
 	double avg_waiting; /* wait / wall: threads waiting for it on average */
 	double takes_per_s; /* contended acquisitions (handoffs to a waiter) per second */

@@ -41,6 +41,8 @@ static void add_row(void *kept, const void *other)
 	d->total_ns += b->total_ns;
 	d->offcpu_ns += b->offcpu_ns;
 	d->blocked_ns += b->blocked_ns;
+	d->samples += b->samples;
+	d->oncpu_ns += b->oncpu_ns;
 	if (b->max_ns > d->max_ns)
 		d->max_ns = b->max_ns;
 }
@@ -71,41 +73,51 @@ static struct rpt_syscall sys_row(const struct snap_sys *e, const struct snapsho
 	row.offcpu_ns = ct_delta(e->st.offcpu_ns, o ? o->st.offcpu_ns : 0);
 	row.blocked_ns = ct_delta(e->st.blocked_ns, o ? o->st.blocked_ns : 0);
 	row.max_ns = e->st.max_ns;
+	row.samples = ct_delta(e->st.samples, o ? o->st.samples : 0);
 	return row;
+}
+
+static int push_row(struct rpt_syscall **v, size_t *n, size_t *cap, const struct rpt_syscall *row)
+{
+	struct rpt_syscall *d = vec_push(*v, *n, *cap);
+
+	if (!d)
+		return -ENOMEM;
+	*d = *row;
+	return 0;
 }
 
 /*
  * A thread's rows, and of a Python thread its blocks while it held the GIL
  * or had released it (keyed apart by the GIL state, merged by syscall in
- * its plain rows).
+ * its plain rows). A row of samples alone (on a CPU in the syscall with the
+ * GIL released) goes only in the released rows.
  */
 static int thread_syscalls(struct rpt_thread *rt, const struct snapshot *cur,
 			   const struct snapshot *prev)
 {
 	size_t cap = rt->nsys, rcap = rt->gil.nrel_sys, hcap = rt->gil.nheld_sys;
-	struct rpt_syscall row, *d;
+	struct rpt_syscall row;
+	bool plain;
+	int ret = 0;
 
 	for (size_t i = snapshot_sys_from(cur, rt->slot);
-	     i < cur->nsys && cur->sys[i].key.slot == rt->slot; i++) {
+	     i < cur->nsys && cur->sys[i].key.slot == rt->slot && !ret; i++) {
 		const struct snap_sys *e = &cur->sys[i];
 		uint32_t gil = ct_gil_sys_state(e->key.nr);
 
 		row = sys_row(e, prev, rt->slot);
-		if (!row.calls && !row.partial && !row.open && !row.total_ns && !row.blocks &&
-		    !row.blocked_ns)
-			continue;
-		d = vec_push(rt->sys, rt->nsys, cap);
-		if (!d)
-			return -ENOMEM;
-		*d = row;
-		if (gil == CT_GIL_RELEASED)
-			d = vec_push(rt->gil.rel_sys, rt->gil.nrel_sys, rcap);
-		else if (gil == CT_GIL_HELD)
-			d = vec_push(rt->gil.held_sys, rt->gil.nheld_sys, hcap);
-		if (!d)
-			return -ENOMEM;
-		*d = row;
+		plain = row.calls || row.partial || row.open || row.total_ns || row.blocks ||
+			row.blocked_ns;
+		if (plain)
+			ret = push_row(&rt->sys, &rt->nsys, &cap, &row);
+		if (!ret && gil == CT_GIL_RELEASED && (plain || row.samples))
+			ret = push_row(&rt->gil.rel_sys, &rt->gil.nrel_sys, &rcap, &row);
+		else if (!ret && gil == CT_GIL_HELD && plain)
+			ret = push_row(&rt->gil.held_sys, &rt->gil.nheld_sys, &hcap, &row);
 	}
+	if (ret)
+		return ret;
 	rt->nsys = vec_uniq(rt->sys, rt->nsys, cmp_nr, add_row);
 	rt->gil.nrel_sys = vec_uniq(rt->gil.rel_sys, rt->gil.nrel_sys, cmp_nr, add_row);
 	rt->gil.nheld_sys = vec_uniq(rt->gil.held_sys, rt->gil.nheld_sys, cmp_nr, add_row);

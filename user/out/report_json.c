@@ -213,6 +213,37 @@ static struct json_object *blocks_json(const struct rpt_syscall *s, size_t n)
 	return sys_rows(s, n, false, false);
 }
 
+/* Rows of released time: blocked, and on a CPU from samples (null: not sampled, `absent`). */
+static struct json_object *released_rows(const struct rpt_syscall *s, size_t n, bool absent)
+{
+	struct json_object *a = blocks_json(s, n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(a, i);
+
+		put(o, "oncpu_ns", absent ? NULL : json_object_new_uint64(s[i].oncpu_ns));
+		put(o, "samples", absent ? NULL : json_object_new_uint64(s[i].samples));
+	}
+	return a;
+}
+
+/*
+ * The released on-CPU time's split (rpt_gil_split) into o: a thread's keys
+ * in its `released` object, or the process's with a released_ prefix.
+ */
+static void split_json(struct json_object *o, bool proc, const struct rpt_gil_split *sp)
+{
+	static const char *const keys[2][4] = {
+		{ "syscalls_oncpu_ns", "native_ns", "kernel_other_ns", "samples" },
+		{ "released_syscalls_oncpu_ns", "released_native_ns", "released_kernel_other_ns",
+		  "released_samples" },
+	};
+	uint64_t v[] = { sp->sys_ns, sp->native_ns, sp->kernel_ns, sp->samples };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		put(o, keys[proc][i], sp->absent ? NULL : json_object_new_uint64(v[i]));
+}
+
 static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
 {
 	struct json_object *o, *rel;
@@ -232,7 +263,8 @@ static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
 	add_u64(rel, "blocked_ns", g->rel_blocked_ns);
 	add_u64(rel, "runq_ns", g->rel_runq_ns);
 	add_u64(rel, "oncpu_ns", g->rel_oncpu_ns);
-	put(rel, "syscalls", blocks_json(g->rel_sys, g->nrel_sys));
+	split_json(rel, false, &g->split);
+	put(rel, "syscalls", released_rows(g->rel_sys, g->nrel_sys, g->split.absent));
 	put(o, "released", rel);
 	put(o, "blocked_holding", blocks_json(g->held_sys, g->nheld_sys));
 	return o;
@@ -291,8 +323,11 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	add_u64(o, "released_oncpu_ns", g->rel_oncpu_ns);
 	add_u64(o, "released_sync_ns", g->rel_sync_ns);
 	add_u64(o, "released_io_ns", g->rel_io_ns);
+	put(o, "released_io_oncpu_ns",
+	    g->split.absent ? NULL : json_object_new_uint64(g->rel_io_cpu_ns));
+	split_json(o, true, &g->split);
 	add_double(o, "parallelism", g->parallelism);
-	put(o, "released_syscalls", blocks_json(g->rel_sys, g->nrel_sys));
+	put(o, "released_syscalls", released_rows(g->rel_sys, g->nrel_sys, g->split.absent));
 	v = json_object_new_array();
 	for (size_t i = 0; i < g->nverdicts; i++)
 		json_object_array_add(v, json_object_new_string(g->verdicts[i]));

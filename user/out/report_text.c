@@ -819,18 +819,69 @@ static void print_wakelat(FILE *f, const char *who, const struct hist *h, uint64
 	hist_print(f, h, 4);
 }
 
-/* The released time's split, as "blocked 1.2s (read 1.0s, futex 0.2s), run-queue 3ms, native 40ms". */
+/* The released time's split, as "blocked 1.2s (read 1.0s, futex 0.2s), run-queue 3ms, ". */
 static void print_released(FILE *f, const struct rpt_syscall *s, size_t n, uint64_t blocked,
-			   uint64_t runq, uint64_t oncpu)
+			   uint64_t runq)
 {
 	char buf[32];
+	size_t shown = 0;
 
 	fprintf(f, "blocked %s", D(blocked));
-	for (size_t i = 0; i < n && i < 3; i++)
-		fprintf(f, "%s%s %s", i ? ", " : " (", syscall_name(s[i].nr, buf, sizeof(buf)),
-			D(s[i].blocked_ns));
-	fprintf(f, "%s, run-queue %s, on a CPU (native code) %s\n",
-		n ? (n > 3 ? ", ...)" : ")") : "", D(runq), D(oncpu));
+	for (size_t i = 0; i < n && shown < 3; i++)
+		if (s[i].blocked_ns)
+			fprintf(f, "%s%s %s", shown++ ? ", " : " (",
+				syscall_name(s[i].nr, buf, sizeof(buf)), D(s[i].blocked_ns));
+	fprintf(f, "%s, run-queue %s, ", shown ? ")" : "", D(runq));
+}
+
+/*
+ * Its time on a CPU, split by samples: "on a CPU 2.0s: in syscalls 1.6s
+ * (sendto 0.9s, recvfrom 0.7s), native code 0.4s (2,000 samples)".
+ */
+/*
+ * The released row with the most time on a CPU after `after` (NULL: the
+ * first), in the order (time descending, then position); NULL when none is
+ * left with any. The rows are sorted by blocked plus on-CPU time.
+ */
+static const struct rpt_syscall *top_oncpu(const struct rpt_gil *g, const struct rpt_syscall *after)
+{
+	const struct rpt_syscall *best = NULL;
+
+	for (size_t i = 0; i < g->nrel_sys; i++) {
+		const struct rpt_syscall *s = &g->rel_sys[i];
+
+		if (!s->oncpu_ns || (after && (s->oncpu_ns > after->oncpu_ns ||
+					       (s->oncpu_ns == after->oncpu_ns && s <= after))))
+			continue;
+		if (!best || s->oncpu_ns > best->oncpu_ns)
+			best = s;
+	}
+	return best;
+}
+
+static void print_released_cpu(FILE *f, const struct rpt_gil *g)
+{
+	const struct rpt_syscall *s_prev = NULL;
+	const struct rpt_gil_split *sp = &g->split;
+	char buf[32];
+	size_t shown = 0;
+
+	if (!sp->samples) {
+		fprintf(f, "on a CPU %s (not split between syscalls and native code: %s)\n",
+			D(g->rel_oncpu_ns),
+			sp->absent ? "the recording predates the samples" : "no samples");
+		return;
+	}
+	fprintf(f, "on a CPU %s: in syscalls %s", D(g->rel_oncpu_ns), D(sp->sys_ns));
+	for (const struct rpt_syscall *s; shown < 3 && (s = top_oncpu(g, s_prev)); shown++) {
+		fprintf(f, "%s%s %s", shown ? ", " : " (", syscall_name(s->nr, buf, sizeof(buf)),
+			D(s->oncpu_ns));
+		s_prev = s;
+	}
+	fprintf(f, "%s, native code %s", shown ? ")" : "", D(sp->native_ns));
+	if (sp->kernel_ns)
+		fprintf(f, ", kernel outside syscalls %s", D(sp->kernel_ns));
+	fprintf(f, " (%llu samples)\n", (unsigned long long)sp->samples);
 }
 
 static void print_gil(FILE *f, const struct rpt_process *p, const struct text_opts *o)
@@ -871,13 +922,13 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 		P(g->held_fraction), g->avg_waiting, g->takes_per_s, (unsigned long long)g->forced,
 		g->parallelism);
 	fprintf(f, "    released %s: ", D(g->rel_ns));
-	print_released(f, g->rel_sys, g->nrel_sys, g->rel_blocked_ns, g->rel_runq_ns,
-		       g->rel_oncpu_ns);
+	print_released(f, g->rel_sys, g->nrel_sys, g->rel_blocked_ns, g->rel_runq_ns);
+	print_released_cpu(f, g);
 	for (size_t i = 0; i < p->nthreads; i++)
 		n += p->threads[i].gil.seen;
-	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s %8s\n", "TID", "NAME",
-		"HELD", "WAITED", "WAIT-p50", "WAIT-p99", "WAIT-MAX", "TAKES", "CONTEND", "FORCED",
-		"RELEASED", "BLOCKED", "RUN-Q", "NATIVE");
+	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s %8s %8s\n", "TID",
+		"NAME", "HELD", "WAITED", "WAIT-p50", "WAIT-p99", "WAIT-MAX", "TAKES", "CONTEND",
+		"FORCED", "RELEASED", "BLOCKED", "RUN-Q", "IN-SYS", "NATIVE");
 	for (size_t i = 0; i < p->nthreads && shown < rows(n, o); i++) {
 		const struct rpt_thread *t = &p->threads[i];
 		const struct rpt_thread_gil *tg = &t->gil;
@@ -886,14 +937,15 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 		if (!tg->seen)
 			continue;
 		shown++;
-		fprintf(f, "  %8u %-16s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s\n",
+		fprintf(f,
+			"  %8u %-16s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s %8s\n",
 			t->tid, t->comm, D(tg->hold_ns), D(tg->wait_ns),
 			w ? D(hist_quantile(&tg->wait_hist, 0.5, tg->wait_max)) : "-",
 			w ? D(hist_quantile(&tg->wait_hist, 0.99, tg->wait_max)) : "-",
 			w ? D(tg->wait_max) : "-", (unsigned long long)tg->takes,
 			(unsigned long long)tg->waits, (unsigned long long)tg->forced,
 			D(tg->rel_ns), D(tg->rel_blocked_ns), D(tg->rel_runq_ns),
-			D(tg->rel_oncpu_ns));
+			D(tg->split.sys_ns), D(tg->split.native_ns + tg->split.kernel_ns));
 	}
 	if (shown < n)
 		fprintf(f, "  (top %zu of %zu Python threads)\n", shown, n);

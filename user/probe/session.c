@@ -19,6 +19,7 @@
 #include "probe/session.h"
 #include "probe/futex.h"
 #include "probe/gil.h"
+#include "probe/gilsample.h"
 #include "probe/holds.h"
 #include "probe/stacks.h"
 #include "probe/symbols.h"
@@ -47,6 +48,7 @@ struct session {
 	bool holds_ready; /* the target runs its own image: probe its C library */
 	struct holds holds;
 	struct gil gil;
+	struct gilsample gilsample; /* the released GIL time's split, with the GIL */
 	struct stacks *stacks; /* --stacks, or NULL */
 	bool stacks_note; /* say what they cost at the end */
 	uint64_t storage_failed; /* ct_counters.storage_failed the last re-seed answered */
@@ -231,6 +233,7 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 		bpf_program__set_autoload(skel->progs.ct_gilb_lock, false);
 		bpf_program__set_autoload(skel->progs.ct_gilb_unlock, false);
 		bpf_program__set_autoload(skel->progs.ct_gilb_signal, false);
+		bpf_program__set_autoload(skel->progs.ct_gil_sample, false);
 	}
 	if (!s->holds_on) {
 		bpf_program__set_autoload(skel->progs.ct_mutex_acquired, false);
@@ -363,6 +366,12 @@ int session_attach(struct session *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot attach the probes: %s", strerror(-ret));
 		return ret;
 	}
+	/* Without the samples, released time on a CPU is reported whole, not split. */
+	if (s->gil.enabled &&
+	    gilsample_attach(&s->gilsample, s->skel->progs.ct_gil_sample, err, errlen))
+		log_warn(
+			"%s: the GIL's released time on a CPU is not split into syscalls and native code",
+			err);
 	return 0;
 }
 
@@ -670,6 +679,7 @@ void session_detach(struct session *s)
 	settle_exits(s);
 	/* The uprobes go at session_close (slow); from now on they do nothing. */
 	s->skel->bss->ct_uprobes_off = 1;
+	gilsample_detach(&s->gilsample);
 	contrace_bpf__detach(s->skel);
 	s->detach_ts = mono_ns();
 }
@@ -677,6 +687,7 @@ void session_detach(struct session *s)
 static void session_release(struct session *s)
 {
 	holds_detach(&s->holds);
+	gilsample_detach(&s->gilsample);
 	gil_detach(&s->gil);
 	ring_buffer__free(s->events);
 	stacks_free(s->stacks);

@@ -167,7 +167,7 @@ static const struct rec_field thread_fields[] = {
 static const struct rec_field sys_fields[] = {
 	F(T, key.slot),	 F(T, key.nr),	     F(T, st.blocks),  F(T, st.blocked_ns),
 	F(T, st.calls),	 F(T, st.errors),    F(T, st.partial), F(T, st.total_ns),
-	F(T, st.max_ns), F(T, st.offcpu_ns), F(T, open),
+	F(T, st.max_ns), F(T, st.offcpu_ns), F(T, st.samples), F(T, open),
 };
 #undef T
 
