@@ -418,6 +418,26 @@ struct rpt_finding {
 	char text[RPT_VERDICT_LEN + 64];
 };
 
+/* A row of the summary across processes: a lock, a syscall or an event of one process. */
+struct rpt_across_row {
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	char name[SNAP_SYM_LEN]; /* the lock, syscall or event, as its process's section names it */
+	uint64_t count; /* waits, or blocks in the syscall */
+	uint64_t ns; /* their time: WAITED, or BLOCKED */
+};
+
+/* With several processes (-f): their figures ranked across them (model/across.c). */
+struct rpt_across {
+	size_t nprocs;
+	const struct rpt_process **by_cpu; /* every process, by on-CPU time */
+	const struct rpt_process **by_runq; /* every process, by run-queue wait */
+	size_t nlocks, nsys, nevents;
+	struct rpt_across_row *locks; /* contended locks (LOCKS rows), by wait */
+	struct rpt_across_row *sys; /* syscalls threads blocked in, by blocked time */
+	struct rpt_across_row *events; /* event waits (EVENTS rows), by wait */
+};
+
 struct report {
 	const struct report_meta *meta;
 	bool interval; /* one interval of -i, not the whole trace */
@@ -427,6 +447,7 @@ struct report {
 	size_t nprocs;
 	struct rpt_process *procs; /* the target first */
 	struct rpt_process total;
+	struct rpt_across *across; /* NULL unless the report has several processes */
 	struct rpt_drops drops;
 	uint64_t threads_seeded; /* threads found when tracing began */
 	size_t nfindings; /* at least one: RPT_FIND_NONE when nothing else */
