@@ -312,6 +312,21 @@ struct rpt_gil {
 	uint64_t verdict_ns[RPT_VERDICTS]; /* the time each explains: the SUMMARY's rank */
 };
 
+/*
+ * The cgroup v2 CPU quota that limits a process (cpu.max), and its group's
+ * throttling in the window, from the kernel's cpu.stat read at each end.
+ */
+struct rpt_quota {
+	bool set; /* a quota limits it */
+	bool v1; /* cgroup v1's cpu.cfs_quota_us, not v2's cpu.max */
+	uint64_t quota_us; /* runtime per period */
+	uint64_t period_us;
+	uint64_t periods; /* periods of the window in which the group had runnable tasks */
+	uint64_t throttled; /* of those, periods it ran out of quota in */
+	uint64_t throttled_ns; /* time its tasks were held back, summed over CPUs */
+	char cgroup[128]; /* the group with the quota, from the hierarchy's root */
+};
+
 struct rpt_process {
 	uint32_t pid;
 	char comm[CT_COMM_LEN];
@@ -339,6 +354,7 @@ struct rpt_process {
 	uint64_t runners_ns; /* their sum: its threads' run-queue wait that was split */
 	size_t busy_threads; /* threads runnable (on a CPU or queued) half their life or more */
 	double runnable_avg; /* threads runnable on average: (CPU + run-queue) / wall */
+	struct rpt_quota quota;
 	size_t nrunq_verdicts;
 	char runq_verdicts[RPT_RUNQ_VERDICTS][RPT_VERDICT_LEN];
 };

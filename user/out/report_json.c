@@ -542,6 +542,24 @@ static struct json_object *deadlocks_json(const struct rpt_process *p)
 	return a;
 }
 
+/* The cgroup CPU quota that limits it and its throttling in the window; null without one. */
+static struct json_object *quota_json(const struct rpt_quota *q)
+{
+	struct json_object *o;
+
+	if (!q->set)
+		return NULL;
+	o = json_object_new_object();
+	add_str(o, "cgroup", q->cgroup);
+	add_str(o, "file", q->v1 ? "cpu.cfs_quota_us" : "cpu.max");
+	add_u64(o, "quota_us", q->quota_us);
+	add_u64(o, "period_us", q->period_us);
+	add_u64(o, "periods", q->periods);
+	add_u64(o, "throttled_periods", q->throttled);
+	add_u64(o, "throttled_ns", q->throttled_ns);
+	return o;
+}
+
 static struct json_object *process_json(const struct rpt_process *p, bool with_threads, bool traced,
 					const struct jstacks *js)
 {
@@ -567,6 +585,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 
 		put(o, "gil", gil_json(p->gil));
 		put(o, "preempted_by", runners_json(p->runners, p->nrunners));
+		put(o, "cpu_quota", quota_json(&p->quota));
 		add_u64(o, "busy_threads", p->busy_threads);
 		add_double(o, "runnable_avg", p->runnable_avg);
 		for (size_t i = 0; i < p->nrunq_verdicts; i++)

@@ -135,6 +135,13 @@ static void print_summary(FILE *f, const struct rpt_process *p)
 		p->nthreads, p->threads_started, p->threads_exited,
 		(unsigned long long)p->s.f.nvcsw, (unsigned long long)p->s.f.nivcsw,
 		(unsigned long long)p->s.f.wakeups);
+	if (p->quota.set)
+		fprintf(f,
+			"  CPU quota %s per %s (%s of %s): throttled in %llu of %llu periods, %s\n",
+			D(p->quota.quota_us * 1000), D(p->quota.period_us * 1000),
+			p->quota.v1 ? "cpu.cfs_quota_us" : "cpu.max", p->quota.cgroup,
+			(unsigned long long)p->quota.throttled,
+			(unsigned long long)p->quota.periods, D(p->quota.throttled_ns));
 }
 
 /*
@@ -479,13 +486,22 @@ static const char *runner_kind(enum rpt_runner_kind k)
 }
 
 /* Who had the CPU while the process's threads waited in the run queue, and why they waited. */
+static void print_runq_verdicts(FILE *f, const struct rpt_process *p)
+{
+	for (size_t i = 0; i < p->nrunq_verdicts; i++)
+		fprintf(f, "  VERDICT: %s.\n", p->runq_verdicts[i]);
+}
+
 static void print_runners(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
 	size_t n = rows(p->nrunners, o);
 	char who[64];
 
-	if (!p->nrunners)
+	if (!p->nrunners) {
+		/* A quota's verdict rests on the kernel's count, not on the split. */
+		print_runq_verdicts(f, p);
 		return;
+	}
 	heading(f, "PREEMPTED BY: who had the CPU while its threads waited for one", n, p->nrunners,
 		"time");
 	fprintf(f, "  %-18s %-32s %9s %7s %7s\n", "KIND", "WHO", "TIME", "% RUNQ", "WAITS");
@@ -500,8 +516,7 @@ static void print_runners(FILE *f, const struct rpt_process *p, const struct tex
 		fprintf(f, "  %-18s %-32s %9s %7s %7llu\n", runner_kind(r->kind), who, D(r->ns),
 			P(ratio(r->ns, p->runners_ns)), (unsigned long long)r->waits);
 	}
-	for (size_t i = 0; i < p->nrunq_verdicts; i++)
-		fprintf(f, "  VERDICT: %s.\n", p->runq_verdicts[i]);
+	print_runq_verdicts(f, p);
 }
 
 static void print_wakers(FILE *f, const struct rpt_process *p, const struct text_opts *o)
