@@ -4,12 +4,13 @@ figures against the kernel's own count (the group's cpu.stat), and no
 verdict without a quota (tools/workloads/spin.c)."""
 import json
 import os
+import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import CONTRACE, WORKLOADS, run_contrace
+from conftest import CONTRACE, WORKLOADS, run_contrace, validate
 
 SPIN = os.path.join(WORKLOADS, "spin")
 QUOTA_US, PERIOD_US = 20000, 100000
@@ -83,19 +84,41 @@ def spin_in(path, secs):
     raise AssertionError("spin did not start")
 
 
+def trace_throttled(pid, rec, json_path):
+    """Trace a stopped process for 3 s, letting it run for 2 s of them: all
+    its throttling falls inside the trace, so the kernel's count around the
+    trace is the truth contrace's must match (the load of a shared machine
+    changes the rate from second to second: a rate would not do)."""
+    c = subprocess.Popen([CONTRACE, "--json", str(json_path), "-o", str(rec), "-p", str(pid),
+                          "-d", "3"], stderr=subprocess.PIPE, text=True)
+    try:
+        for line in c.stderr:
+            if line.startswith("contrace: tracing"):
+                break
+        else:
+            raise AssertionError(f"contrace did not start: {c.wait()}")
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(2)
+        os.kill(pid, signal.SIGSTOP)
+        _, err = c.communicate(timeout=60)
+    finally:
+        if c.poll() is None:
+            c.kill()
+            c.wait()
+    assert c.returncode == 0, err
+    return validate(json.loads(json_path.read_text()))
+
+
 def test_cpu_quota_throttling_verdict(cgroup, tmp_path):
     path, v2 = cgroup
     rec = tmp_path / "t.ctr"
     set_quota(path, v2, QUOTA_US)
-    spin = spin_in(path, 10)
+    spin = spin_in(path, 30)
     try:
-        time.sleep(0.3)
-        n0, ns0, t0 = *cpu_stat(path, v2), time.monotonic_ns()
-        # 4 s: the kernel adds a period's throttled time (80 ms here) when
-        # the period ends, so each end of a window is off by up to that:
-        # 5% of 3.2 s at most.
-        _, r, _ = run_contrace("-o", str(rec), "-p", str(spin.pid), "-d", "4")
-        n1, ns1, t1 = *cpu_stat(path, v2), time.monotonic_ns()
+        os.kill(spin.pid, signal.SIGSTOP)
+        n0, ns0 = cpu_stat(path, v2)
+        r = trace_throttled(spin.pid, rec, tmp_path / "r.json")
+        n1, ns1 = cpu_stat(path, v2)
     finally:
         spin.kill()
         spin.wait()
@@ -105,22 +128,24 @@ def test_cpu_quota_throttling_verdict(cgroup, tmp_path):
     assert (q["quota_us"], q["period_us"]) == (QUOTA_US, PERIOD_US)
     assert q["cgroup"] == "/" + os.path.basename(path)
     assert q["file"] == ("cpu.max" if v2 else "cpu.cfs_quota_us")
-    # The kernel's count over the window that holds contrace's: contrace's
-    # share of it is its window's share of the time, within 10%.
-    dur = r["trace"]["duration_ns"]
-    want_ns = (ns1 - ns0) * dur / (t1 - t0)
-    want_n = (n1 - n0) * dur / (t1 - t0)
-    assert abs(q["throttled_ns"] - want_ns) <= 0.1 * want_ns, (q, want_ns)
-    assert abs(q["throttled_periods"] - want_n) <= max(0.1 * want_n, 2), (q, want_n)
-    assert q["throttled_ns"] <= ns1 - ns0 and q["throttled_periods"] <= n1 - n0
+    # The kernel's count around the trace, which holds all of the throttling.
+    assert abs(q["throttled_ns"] - (ns1 - ns0)) <= 0.1 * (ns1 - ns0), (q, ns1 - ns0)
+    assert abs(q["throttled_periods"] - (n1 - n0)) <= 0.1 * (n1 - n0), (q, n1 - n0)
+    assert q["throttled_ns"] > 0.2e9, q  # 20 periods or so in 2 s
     assert q["throttled_periods"] > 0 and q["periods"] >= q["throttled_periods"]
     file = "cpu.max" if v2 else "cpu.cfs_quota_us/cfs_period_us"
     verdict = [v for v in p["runq_verdicts"] if v.startswith("throttled by a CPU quota")]
     assert verdict == [f"throttled by a CPU quota ({file} = {QUOTA_US}/{PERIOD_US} of "
                        f"{q['cgroup']}: {q['throttled_periods']} of {q['periods']} periods, "
                        f"{verdict[0].split(', ')[-1]}"], p["runq_verdicts"]
-    # The quota is the cause: no other process is said to have starved it.
-    assert not any(v.startswith(("starved", "held back")) for v in p["runq_verdicts"])
+    # A quota that held it back for half its run-queue wait or more is the
+    # cause: no other process is said to have starved it. (On a machine
+    # loaded enough to keep it from its quota, others may have.)
+    split = sum(x["ns"] for x in p["preempted_by"])
+    if q["throttled_ns"] >= 0.5 * split:
+        assert not any(v.startswith(("starved", "held back")) for v in p["runq_verdicts"])
+    print(f"throttled {q['throttled_ns']} ns in {q['throttled_periods']} periods; "
+          f"cpu.stat {ns1 - ns0} ns in {n1 - n0}; run-queue wait split {split} ns")
     # A recording keeps it.
     out = subprocess.run([CONTRACE, "report", str(rec), "--json", "-"], capture_output=True,
                          text=True, check=True).stdout
