@@ -146,6 +146,9 @@ def test_cpu_quota_throttling_verdict(cgroup, tmp_path):
         assert not any(v.startswith(("starved", "held back")) for v in p["runq_verdicts"])
     print(f"throttled {q['throttled_ns']} ns in {q['throttled_periods']} periods; "
           f"cpu.stat {ns1 - ns0} ns in {n1 - n0}; run-queue wait split {split} ns")
+    # The SUMMARY's run-queue finding says why.
+    cpu = [f for f in r["summary"] if f["kind"] == "cpu"]
+    assert all("; its CPU quota held it back " in f["finding"] for f in cpu), cpu
     # A recording keeps it.
     out = subprocess.run([CONTRACE, "report", str(rec), "--json", "-"], capture_output=True,
                          text=True, check=True).stdout
@@ -165,3 +168,4 @@ def test_no_quota_no_verdict(cgroup):
     p = r["processes"][0]
     assert p["cpu_quota"] is None
     assert not any("quota (" in v for v in p["runq_verdicts"]), p["runq_verdicts"]
+    assert not any("CPU quota" in f["finding"] for f in r["summary"]), r["summary"]
