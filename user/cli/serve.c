@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/cgroup.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/procfs.h"
@@ -248,25 +249,14 @@ static bool cgroup_under(const char *cg, const char *want)
 /* Its cgroup v2 path (the "0::" line of /proc/PID/cgroup) at or below a --cgroup. */
 static bool cgroup_wanted(const struct opts *o, int pid)
 {
-	char path[64], line[4096];
-	bool found = false;
-	FILE *f;
+	char cg[4096];
 
-	if (!o->ncgroups)
+	if (!o->ncgroups || proc_cgroup(pid, cg, sizeof(cg)))
 		return false;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		for (size_t i = 0; i < o->ncgroups && !found; i++)
-			found = cgroup_under(line + 3, o->cgroups[i]);
-	}
-	fclose(f);
-	return found;
+	for (size_t i = 0; i < o->ncgroups; i++)
+		if (cgroup_under(cg, o->cgroups[i]))
+			return true;
+	return false;
 }
 
 /* A process that --comm, --exe or --cgroup selects (never a kernel thread). */

@@ -24,6 +24,22 @@ static inline enum rpt_wait_kind lock_why_kind(enum rpt_kind_why why)
 }
 
 /* The JSON key of a reason ("mutex", "signallers"...), and its words for the text report. */
+/*
+ * Whether an event word is a row of EVENTS: one whose only waits are
+ * threads idle on it the whole window is in the idle line instead.
+ */
+static inline bool lock_event_row(const struct rpt_lock *l)
+{
+	if (l->kind != RPT_KIND_EVENT)
+		return false;
+	if (l->waits || !l->nnow)
+		return true;
+	for (size_t i = 0; i < l->nnow; i++)
+		if (!l->now[i].idle)
+			return true;
+	return false;
+}
+
 const char *lock_why_key(enum rpt_kind_why why);
 const char *lock_why_text(enum rpt_kind_why why);
 

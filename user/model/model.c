@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/across.h"
 #include "model/gil.h"
 #include "model/locks.h"
 #include "model/model.h"
@@ -133,6 +134,10 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	}
 	for (size_t i = 0; i < r->nprocs; i++)
 		sort_process(&r->procs[i]);
+	if (across_model(r)) {
+		model_free(r);
+		return -ENOMEM;
+	}
 	summary_model(r);
 	return 0;
 }
@@ -162,6 +167,7 @@ void model_free(struct report *r)
 		free_process(&r->procs[i]);
 	free(r->procs);
 	free_process(&r->total);
+	across_free(r->across);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -332,6 +332,21 @@ struct rpt_gil {
 	uint64_t verdict_ns[RPT_VERDICTS]; /* the time each explains: the SUMMARY's rank */
 };
 
+/*
+ * The cgroup v2 CPU quota that limits a process (cpu.max), and its group's
+ * throttling in the window, from the kernel's cpu.stat read at each end.
+ */
+struct rpt_quota {
+	bool set; /* a quota limits it */
+	bool v1; /* cgroup v1's cpu.cfs_quota_us, not v2's cpu.max */
+	uint64_t quota_us; /* runtime per period */
+	uint64_t period_us;
+	uint64_t periods; /* periods of the window in which the group had runnable tasks */
+	uint64_t throttled; /* of those, periods it ran out of quota in */
+	uint64_t throttled_ns; /* time its tasks were held back, summed over CPUs */
+	char cgroup[128]; /* the group with the quota, from the hierarchy's root */
+};
+
 struct rpt_process {
 	uint32_t pid;
 	char comm[CT_COMM_LEN];
@@ -359,6 +374,7 @@ struct rpt_process {
 	uint64_t runners_ns; /* their sum: its threads' run-queue wait that was split */
 	size_t busy_threads; /* threads runnable (on a CPU or queued) half their life or more */
 	double runnable_avg; /* threads runnable on average: (CPU + run-queue) / wall */
+	struct rpt_quota quota;
 	size_t nrunq_verdicts;
 	char runq_verdicts[RPT_RUNQ_VERDICTS][RPT_VERDICT_LEN];
 };
@@ -438,6 +454,26 @@ struct rpt_finding {
 	char text[RPT_VERDICT_LEN + 64];
 };
 
+/* A row of the summary across processes: a lock, a syscall or an event of one process. */
+struct rpt_across_row {
+	uint32_t pid;
+	char comm[CT_COMM_LEN];
+	char name[SNAP_SYM_LEN]; /* the lock, syscall or event, as its process's section names it */
+	uint64_t count; /* waits, or blocks in the syscall */
+	uint64_t ns; /* their time: WAITED, or BLOCKED */
+};
+
+/* With several processes (-f): their figures ranked across them (model/across.c). */
+struct rpt_across {
+	size_t nprocs;
+	const struct rpt_process **by_cpu; /* every process, by on-CPU time */
+	const struct rpt_process **by_runq; /* every process, by run-queue wait */
+	size_t nlocks, nsys, nevents;
+	struct rpt_across_row *locks; /* contended locks (LOCKS rows), by wait */
+	struct rpt_across_row *sys; /* syscalls threads blocked in, by blocked time */
+	struct rpt_across_row *events; /* event waits (EVENTS rows), by wait */
+};
+
 struct report {
 	const struct report_meta *meta;
 	bool interval; /* one interval of -i, not the whole trace */
@@ -447,6 +483,7 @@ struct report {
 	size_t nprocs;
 	struct rpt_process *procs; /* the target first */
 	struct rpt_process total;
+	struct rpt_across *across; /* NULL unless the report has several processes */
 	struct rpt_drops drops;
 	uint64_t threads_seeded; /* threads found when tracing began */
 	uint64_t threads_late; /* of storage_failed's threads, traced from a later snapshot on */

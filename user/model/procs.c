@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The processes and threads of a report's window: identity, lifetime, started and exited. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,31 @@ static int cmp_cand(const void *a, const void *b)
 	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
+/*
+ * Its quota's throttling in the window: from the previous snapshot's count
+ * if that was of the same group and quota, else from the count when the
+ * group was first seen (tracing's start, or the process's move).
+ */
+static void fill_quota(struct rpt_quota *q, const struct snap_proc *info,
+		       const struct snapshot *prev)
+{
+	const struct snap_proc *o = prev ? snapshot_find_proc(prev, info->pid) : NULL;
+	const struct snap_throttle *base = &info->thr0;
+
+	if (!info->quota_us)
+		return;
+	if (o && o->cg_ino == info->cg_ino && o->quota_us == info->quota_us)
+		base = &o->thr;
+	q->set = true;
+	q->quota_us = info->quota_us;
+	q->period_us = info->period_us;
+	q->v1 = info->quota_v1 != 0;
+	q->periods = ct_delta(info->thr.nr_periods, base->nr_periods);
+	q->throttled = ct_delta(info->thr.nr_throttled, base->nr_throttled);
+	q->throttled_ns = ct_delta(info->thr.throttled_usec, base->throttled_usec) * 1000;
+	snprintf(q->cgroup, sizeof(q->cgroup), "%s", info->quota_cgroup);
+}
+
 static void fill_process(struct rpt_process *p, const struct snapshot *cur,
 			 const struct snapshot *prev, uint32_t pid, const struct ct_thread *leader,
 			 int host_ncpus)
@@ -45,6 +71,7 @@ static void fill_process(struct rpt_process *p, const struct snapshot *cur,
 		memcpy(p->comm, info->comm, sizeof(p->comm));
 		memcpy(p->cmdline, info->cmdline, sizeof(p->cmdline));
 		p->ncpus = (int)info->ncpus;
+		fill_quota(&p->quota, info, prev);
 	} else {
 		memcpy(p->comm, leader->comm, sizeof(p->comm));
 	}

@@ -196,12 +196,38 @@ static __attribute__((format(printf, 2, 3))) void runq_verdict(struct rpt_proces
  * larger: the threads would still wait for each other without them).
  * Starved or held back: one other process, or an idle CPU, had most of it.
  */
+/*
+ * A CPU quota that throttled the process's group in the window, as the
+ * kernel counted it (cpu.stat): a fact, not a guess from idle CPUs.
+ */
+static void quota_verdict(struct rpt_process *p)
+{
+	const struct rpt_quota *q = &p->quota;
+	char b[FMT_LEN];
+
+	if (!q->set || !q->throttled)
+		return;
+	runq_verdict(
+		p,
+		"throttled by a CPU quota (%s = %llu/%llu of %s: %llu of %llu periods, %s throttled)",
+		q->v1 ? "cpu.cfs_quota_us/cfs_period_us" : "cpu.max",
+		(unsigned long long)q->quota_us, (unsigned long long)q->period_us, q->cgroup,
+		(unsigned long long)q->throttled, (unsigned long long)q->periods,
+		fmt_dur(b, sizeof(b), q->throttled_ns));
+}
+
 static void runq_verdicts(struct rpt_process *p)
 {
 	uint64_t runq = p->runners_ns, busy = p->s.f.oncpu_ns + p->s.f.runq_ns;
 	char b1[FMT_LEN], b2[FMT_LEN];
 
-	if (runq < RUNQ_MIN_NS || (double)runq < RUNQ_MIN_SHARE * (double)busy)
+	quota_verdict(p);
+	/*
+	 * A quota that held it back for half its run-queue wait or more is the
+	 * cause: whoever ran on the CPUs meanwhile did not take them from it.
+	 */
+	if (runq < RUNQ_MIN_NS || (double)runq < RUNQ_MIN_SHARE * (double)busy ||
+	    (p->quota.set && (double)p->quota.throttled_ns >= RUNQ_CAUSE * (double)runq))
 		return;
 	fmt_dur(b2, sizeof(b2), runq);
 	for (size_t i = 0; i < p->nrunners; i++) {
@@ -224,11 +250,14 @@ static void runq_verdicts(struct rpt_process *p)
 				"starved by another %s: %s (pid %u) had the CPU for %s of its run-queue wait (%s)",
 				r->kind == RPT_RUN_KERNEL ? "kernel thread" : "process", r->comm,
 				r->pid, b1, b2);
-		else if (r->kind == RPT_RUN_IDLE)
+		else if (r->kind == RPT_RUN_IDLE && !(p->quota.set && p->quota.throttled))
 			runq_verdict(
 				p,
-				"held back while the CPU was idle for %s of its run-queue wait (%s): throttled by a CPU quota (cgroup cpu.max), or the CPUs it may use were offline",
-				b1, b2);
+				"held back while the CPU was idle for %s of its run-queue wait (%s): %s",
+				b1, b2,
+				p->quota.set ?
+					"its CPU quota (cgroup cpu.max) did not throttle it; the CPUs it may use may have been offline" :
+					"no cgroup v2 CPU quota limits it; a cgroup v1 quota (cpu.cfs_quota_us), or CPUs it may use going offline, can do this");
 	}
 }
 

@@ -125,12 +125,20 @@ static void runq(struct report *r, const struct rpt_process *p, const char *pre)
 		.kind = RPT_FIND_CPU, .pid = p->pid, .ns = p->s.f.runq_ns, .section = "THREADS"
 	};
 
+	int n;
+
 	if (waiting < FINDING_MIN_WAITING)
 		return;
-	snprintf(
+	n = snprintf(
 		f.text, sizeof(f.text),
 		"%sthreads waited %s for a CPU (run-queue wait): %.1f runnable threads waiting on average, on %d CPU%s",
 		pre, D(p->s.f.runq_ns), waiting, p->ncpus, p->ncpus == 1 ? "" : "s");
+	/* The kernel's count of a quota's throttling says why (PREEMPTED BY has the verdict). */
+	if (p->quota.set && p->quota.throttled && n > 0 && (size_t)n < sizeof(f.text))
+		snprintf(f.text + n, sizeof(f.text) - (size_t)n,
+			 "; its CPU quota held it back %s (throttled in %llu of %llu periods)",
+			 D(p->quota.throttled_ns), (unsigned long long)p->quota.throttled,
+			 (unsigned long long)p->quota.periods);
 	consider(r, &f);
 }
 

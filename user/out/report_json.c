@@ -577,6 +577,24 @@ static struct json_object *deadlocks_json(const struct rpt_process *p)
 	return a;
 }
 
+/* The cgroup CPU quota that limits it and its throttling in the window; null without one. */
+static struct json_object *quota_json(const struct rpt_quota *q)
+{
+	struct json_object *o;
+
+	if (!q->set)
+		return NULL;
+	o = json_object_new_object();
+	add_str(o, "cgroup", q->cgroup);
+	add_str(o, "file", q->v1 ? "cpu.cfs_quota_us" : "cpu.max");
+	add_u64(o, "quota_us", q->quota_us);
+	add_u64(o, "period_us", q->period_us);
+	add_u64(o, "periods", q->periods);
+	add_u64(o, "throttled_periods", q->throttled);
+	add_u64(o, "throttled_ns", q->throttled_ns);
+	return o;
+}
+
 static struct json_object *process_json(const struct rpt_process *p, bool with_threads, bool traced,
 					const struct jstacks *js)
 {
@@ -602,6 +620,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 
 		put(o, "gil", gil_json(p->gil));
 		put(o, "preempted_by", runners_json(p->runners, p->nrunners));
+		put(o, "cpu_quota", quota_json(&p->quota));
 		add_u64(o, "busy_threads", p->busy_threads);
 		add_double(o, "runnable_avg", p->runnable_avg);
 		for (size_t i = 0; i < p->nrunq_verdicts; i++)
@@ -619,6 +638,61 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 			json_object_array_add(a, thread_json(&p->threads[i], traced));
 		put(o, "threads", a);
 	}
+	return o;
+}
+
+static struct json_object *across_procs_json(const struct rpt_process *const *v, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+
+		add_int(e, "pid", v[i]->pid);
+		add_str(e, "comm", v[i]->comm);
+		add_u64(e, "cpu_ns", v[i]->s.f.oncpu_ns);
+		add_u64(e, "runq_ns", v[i]->s.f.runq_ns);
+		add_u64(e, "blocked_ns", v[i]->s.f.blocked_ns);
+		add_u64(e, "thread_count", v[i]->nthreads);
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+/* Rows naming their process: `name` is "lock", "syscall" or "event", `count` "waits" or "blocks". */
+static struct json_object *across_rows_json(const struct rpt_across_row *v, size_t n,
+					    const char *name, const char *count, const char *time)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+
+		add_int(e, "pid", v[i].pid);
+		add_str(e, "comm", v[i].comm);
+		add_str(e, name, v[i].name);
+		add_u64(e, count, v[i].count);
+		add_u64(e, time, v[i].ns);
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+/* -f with several processes: the text's ACROSS section; null otherwise. */
+static struct json_object *across_json(const struct report *r)
+{
+	const struct rpt_across *a = r->across;
+	struct json_object *o;
+
+	if (!a)
+		return NULL;
+	o = json_object_new_object();
+	add_u64(o, "process_count", a->nprocs);
+	put(o, "by_cpu", across_procs_json(a->by_cpu, a->nprocs));
+	put(o, "by_runq", across_procs_json(a->by_runq, a->nprocs));
+	put(o, "locks", across_rows_json(a->locks, a->nlocks, "lock", "waits", "wait_ns"));
+	put(o, "syscalls", across_rows_json(a->sys, a->nsys, "syscall", "blocks", "blocked_ns"));
+	put(o, "events", across_rows_json(a->events, a->nevents, "event", "waits", "wait_ns"));
 	return o;
 }
 
@@ -680,6 +754,7 @@ struct json_object *report_to_json(const struct report *r)
 	}
 	put(o, "trace", trace);
 	put(o, "summary", findings(r));
+	put(o, "across", across_json(r));
 
 	drops = json_object_new_object();
 	add_bool(drops, "any", model_has_drops(r));

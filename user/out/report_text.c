@@ -140,6 +140,13 @@ static void print_summary(FILE *f, const struct rpt_process *p)
 		p->nthreads, p->threads_started, p->threads_exited,
 		(unsigned long long)p->s.f.nvcsw, (unsigned long long)p->s.f.nivcsw,
 		(unsigned long long)p->s.f.wakeups);
+	if (p->quota.set)
+		fprintf(f,
+			"  CPU quota %s per %s (%s of %s): throttled in %llu of %llu periods, %s\n",
+			D(p->quota.quota_us * 1000), D(p->quota.period_us * 1000),
+			p->quota.v1 ? "cpu.cfs_quota_us" : "cpu.max", p->quota.cgroup,
+			(unsigned long long)p->quota.throttled,
+			(unsigned long long)p->quota.periods, D(p->quota.throttled_ns));
 }
 
 /*
@@ -484,13 +491,22 @@ static const char *runner_kind(enum rpt_runner_kind k)
 }
 
 /* Who had the CPU while the process's threads waited in the run queue, and why they waited. */
+static void print_runq_verdicts(FILE *f, const struct rpt_process *p)
+{
+	for (size_t i = 0; i < p->nrunq_verdicts; i++)
+		fprintf(f, "  VERDICT: %s.\n", p->runq_verdicts[i]);
+}
+
 static void print_runners(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
 	size_t n = rows(p->nrunners, o);
 	char who[64];
 
-	if (!p->nrunners)
+	if (!p->nrunners) {
+		/* A quota's verdict rests on the kernel's count, not on the split. */
+		print_runq_verdicts(f, p);
 		return;
+	}
 	heading(f, "PREEMPTED BY: who had the CPU while its threads waited for one", n, p->nrunners,
 		"time");
 	fprintf(f, "  %-18s %-32s %9s %7s %7s\n", "KIND", "WHO", "TIME", "% RUNQ", "WAITS");
@@ -505,8 +521,7 @@ static void print_runners(FILE *f, const struct rpt_process *p, const struct tex
 		fprintf(f, "  %-18s %-32s %9s %7s %7llu\n", runner_kind(r->kind), who, D(r->ns),
 			P(ratio(r->ns, p->runners_ns)), (unsigned long long)r->waits);
 	}
-	for (size_t i = 0; i < p->nrunq_verdicts; i++)
-		fprintf(f, "  VERDICT: %s.\n", p->runq_verdicts[i]);
+	print_runq_verdicts(f, p);
 }
 
 static void print_wakers(FILE *f, const struct rpt_process *p, const struct text_opts *o)
@@ -733,17 +748,6 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 	}
 }
 
-/* An event row with nothing but whole-window waits: in the idle line, not a row. */
-static bool only_idle(const struct rpt_lock *l)
-{
-	if (l->waits || !l->nnow)
-		return false;
-	for (size_t i = 0; i < l->nnow; i++)
-		if (!l->now[i].idle)
-			return false;
-	return true;
-}
-
 static void print_event_details(FILE *f, const struct rpt_lock *l, int verbose)
 {
 	size_t k = verbose ? SIZE_MAX : 3;
@@ -780,7 +784,7 @@ static void print_events(FILE *f, const struct rpt_process *p, const struct text
 	size_t nev = 0, n, shown = 0;
 
 	for (size_t i = 0; i < p->nlocks; i++)
-		nev += p->locks[i].kind == RPT_KIND_EVENT && !only_idle(&p->locks[i]);
+		nev += lock_event_row(&p->locks[i]);
 	if (!nev && !p->nidle)
 		return;
 	n = rows(nev, o);
@@ -791,7 +795,7 @@ static void print_events(FILE *f, const struct rpt_process *p, const struct text
 	for (size_t i = 0; i < p->nlocks && shown < n; i++) {
 		const struct rpt_lock *l = &p->locks[i];
 
-		if (l->kind != RPT_KIND_EVENT || only_idle(l))
+		if (!lock_event_row(l))
 			continue;
 		shown++;
 		fprintf(f, "  %-32s %-20s %7llu %9s %9s %9s %7zu\n", l->name,
@@ -986,6 +990,54 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	}
 }
 
+static void across_procs(FILE *f, const char *order, const struct rpt_process *const *v, size_t n,
+			 const struct text_opts *o)
+{
+	size_t shown = rows(n, o);
+
+	heading(f, "PROCESSES", shown, n, order);
+	fprintf(f, "  %8s %-16s %9s %9s %9s %7s\n", "PID", "NAME", "ON-CPU", "RUN-Q", "BLOCKED",
+		"THREADS");
+	for (size_t i = 0; i < shown; i++)
+		fprintf(f, "  %8u %-16s %9s %9s %9s %7zu\n", v[i]->pid, v[i]->comm,
+			D(v[i]->s.f.oncpu_ns), D(v[i]->s.f.runq_ns), D(v[i]->s.f.blocked_ns),
+			v[i]->nthreads);
+}
+
+static void across_rows(FILE *f, const char *title, const char *what, const char *count,
+			const char *time, const struct rpt_across_row *v, size_t n,
+			const struct text_opts *o)
+{
+	size_t shown = rows(n, o);
+
+	if (!n)
+		return;
+	heading(f, title, shown, n, "total time");
+	fprintf(f, "  %8s %-16s %-32s %7s %9s\n", "PID", "NAME", what, count, time);
+	for (size_t i = 0; i < shown; i++)
+		fprintf(f, "  %8u %-16s %-32s %7llu %9s\n", v[i].pid, v[i].comm, v[i].name,
+			(unsigned long long)v[i].count, D(v[i].ns));
+}
+
+/* With -f: which processes and which of their locks, syscalls and events matter most. */
+static void print_across(FILE *f, const struct report *r, const struct text_opts *o)
+{
+	const struct rpt_across *a = r->across;
+	const struct rpt_process *t = &r->total;
+
+	if (!a)
+		return;
+	fprintf(f,
+		"\nACROSS %zu PROCESSES: CPU %s, run-queue wait %s, blocked %s (each row is a figure of its process's section below)\n",
+		a->nprocs, D(t->s.f.oncpu_ns), D(t->s.f.runq_ns), D(t->s.f.blocked_ns));
+	across_procs(f, "on-CPU time", a->by_cpu, a->nprocs, o);
+	across_procs(f, "run-queue wait", a->by_runq, a->nprocs, o);
+	across_rows(f, "CONTENDED LOCKS", "LOCK", "WAITS", "WAITED", a->locks, a->nlocks, o);
+	across_rows(f, "BLOCKED IN SYSCALLS", "SYSCALL", "BLOCKS", "BLOCKED", a->sys, a->nsys, o);
+	across_rows(f, "EVENT WAITS (not contention)", "EVENT", "WAITS", "WAITED", a->events,
+		    a->nevents, o);
+}
+
 /* The findings first: where the time went wrong, and where to read more. */
 static void print_findings(FILE *f, const struct report *r)
 {
@@ -1007,6 +1059,7 @@ void report_text(FILE *f, const struct report *r, const struct text_opts *o)
 	print_header(f, r);
 	print_findings(f, r);
 	print_drops(f, r);
+	print_across(f, r, o);
 	if (!r->nprocs)
 		fprintf(f, "\nNo thread of the target ran while traced.\n");
 	for (size_t i = 0; i < r->nprocs; i++)

@@ -493,6 +493,16 @@ static size_t live_pids(const struct session *s, int **out)
 	return k;
 }
 
+/* The throttling counts of the live processes' CPU quotas, for the snapshot. */
+static void snapshot_quotas(struct session *s)
+{
+	int *pids = NULL;
+	size_t n = live_pids(s, &pids);
+
+	task_read_quotas(&s->procs, pids, n, true);
+	free(pids);
+}
+
 size_t session_processes(const struct session *s)
 {
 	int *v = NULL;
@@ -548,6 +558,8 @@ void session_refresh(struct session *s)
 	task_refresh_procs(&s->procs, s->slots, used_slots(s));
 	refresh_news(s, 16);
 	n = live_pids(s, &pids);
+	/* So that a process that exits has its throttling counted up to shortly before. */
+	task_read_quotas(&s->procs, pids, n, false);
 	/* A failed update (a process exiting) keeps what was read before. */
 	for (size_t i = 0; i < n; i++) {
 		symbolizer_update(s->sym, pids[i]);
@@ -623,6 +635,7 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 		goto fail;
 	}
 	task_refresh_procs(&s->procs, snap->threads, snap->nthreads);
+	snapshot_quotas(s);
 	ret = task_copy_procs(&s->procs, snap);
 	if (!ret)
 		ret = sched_close(snap);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cgroup.h"
 #include "util/procfs.h"
 #include "probe/task.h"
 #include "util/vec.h"
@@ -31,6 +32,41 @@ static struct snap_proc *cache_find(const struct proc_cache *c, uint32_t pid)
 	return bsearch(&key, c->v, c->n, sizeof(key), snapshot_cmp_proc);
 }
 
+/*
+ * Its cgroup's CPU quota and throttling now. The count since tracing
+ * began starts at the first read, and again whenever the group with the
+ * quota changes (the process moved, a quota was set): the kernel counts
+ * per group, and another group's count is no baseline. A process gone
+ * keeps its last read.
+ */
+static void proc_quota(struct snap_proc *p)
+{
+	struct cg_quota q;
+	struct snap_throttle now;
+
+	if (cg_cpu_quota((int)p->pid, &q))
+		return;
+	now = (struct snap_throttle){ q.nr_periods, q.nr_throttled, q.throttled_usec };
+	if (q.ino != p->cg_ino || q.quota_us != p->quota_us || !p->cg_ino)
+		p->thr0 = now;
+	p->thr = now;
+	p->quota_us = q.quota_us;
+	p->period_us = q.period_us;
+	p->quota_v1 = q.v1;
+	p->cg_ino = q.ino;
+	memcpy(p->quota_cgroup, q.path, sizeof(p->quota_cgroup));
+	p->quota_cgroup[sizeof(p->quota_cgroup) - 1] = '\0';
+}
+
+void task_read_quotas(struct proc_cache *c, const int *pids, size_t n, bool all)
+{
+	struct snap_proc *p;
+
+	for (size_t i = 0; i < n; i++)
+		if ((p = cache_find(c, (uint32_t)pids[i])) && (all || p->quota_us))
+			proc_quota(p);
+}
+
 /* What /proc says of process pid now; t (one of its threads) names it if /proc cannot. */
 static void proc_info(struct snap_proc *p, uint32_t pid, const struct ct_thread *t)
 {
@@ -42,6 +78,7 @@ static void proc_info(struct snap_proc *p, uint32_t pid, const struct ct_thread 
 	if (proc_cmdline((int)pid, p->cmdline, sizeof(p->cmdline)))
 		p->cmdline[0] = '\0';
 	p->ncpus = (uint32_t)proc_ncpus((int)pid);
+	proc_quota(p);
 }
 
 /* After an execve the command line changes: read it again while alive. */

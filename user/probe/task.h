@@ -17,6 +17,15 @@ struct proc_cache {
 /* Copy the first `n` slots into s->threads. 0 or -ENOMEM. */
 int task_read(struct snapshot *s, const struct ct_thread *slots, uint32_t n);
 
+/*
+ * Read the cgroup CPU quota and throttling (cpu.max, cpu.stat) of the live
+ * processes `pids` again: all of them at each snapshot, the end of its
+ * window; between snapshots (`all` false) only those with a quota, so that
+ * one that exits has its count up to shortly before (four small files per
+ * process: not for every process of a -f trace every 200 ms).
+ */
+void task_read_quotas(struct proc_cache *c, const int *pids, size_t n, bool all);
+
 /* Read /proc for processes among `slots` not in the cache yet. */
 void task_refresh_procs(struct proc_cache *c, const struct ct_thread *slots, uint32_t n);
 

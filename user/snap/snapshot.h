@@ -97,12 +97,32 @@ struct snap_gilhist {
 	struct ct_gil_hist h;
 };
 
+/* A cgroup's CPU throttling count (cpu.stat) at one moment. */
+struct snap_throttle {
+	uint64_t nr_periods;
+	uint64_t nr_throttled;
+	uint64_t throttled_usec;
+};
+
 /* What /proc said about a traced process while it lived. */
 struct snap_proc {
 	uint32_t pid;
 	uint32_t ncpus; /* CPUs in its affinity mask */
 	char comm[CT_COMM_LEN];
 	char cmdline[SNAP_CMDLINE_LEN];
+	/*
+	 * The cgroup v2 CPU quota limiting it (cpu.max; quota_us 0: none),
+	 * and its group's cpu.stat when that group was first seen (thr0) and
+	 * at this snapshot (thr): the kernel's own count of the throttling.
+	 */
+	uint64_t quota_us;
+	uint64_t period_us;
+	uint32_t quota_v1; /* cgroup v1's cpu.cfs_quota_us, not cpu.max */
+	uint32_t pad;
+	uint64_t cg_ino; /* the group with the quota: thr0 is reset when it changes */
+	struct snap_throttle thr0;
+	struct snap_throttle thr;
+	char quota_cgroup[128];
 };
 
 struct rec_schema; /* record.c */

@@ -182,7 +182,24 @@ static const struct rec_field name_fields[] = { F(T, tid), F(T, pid), A(T, comm)
 #undef T
 
 #define T struct snap_proc
-static const struct rec_field proc_fields[] = { F(T, pid), F(T, ncpus), A(T, comm), A(T, cmdline) };
+static const struct rec_field proc_fields[] = {
+	F(T, pid),
+	F(T, ncpus),
+	A(T, comm),
+	A(T, cmdline),
+	F(T, quota_us),
+	F(T, period_us),
+	F(T, quota_v1),
+	F(T, pad),
+	F(T, cg_ino),
+	F(T, thr0.nr_periods),
+	F(T, thr0.nr_throttled),
+	F(T, thr0.throttled_usec),
+	F(T, thr.nr_periods),
+	F(T, thr.nr_throttled),
+	F(T, thr.throttled_usec),
+	A(T, quota_cgroup),
+};
 #undef T
 
 #define RELEASE(T, i)                                                                         \
