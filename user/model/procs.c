@@ -1,12 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The processes and threads of a report's window: identity, lifetime, started and exited. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/procs.h"
 #include "snap/threads.h"
 #include "util/vec.h"
+
+/*
+ * Its Python name, if one was read while this thread lived (a tid reused
+ * by a later thread is not it).
+ */
+static void thread_pyname(struct rpt_thread *rt, const struct snapshot *s,
+			  const struct ct_thread *t)
+{
+	const struct snap_pyname *n = snapshot_find_pyname(s, t->tid, t->tgid);
+
+	if (n && n->ts >= t->start_ts && (!t->end_ts || n->ts <= t->end_ts))
+		snprintf(rt->pyname, sizeof(rt->pyname), "%s", n->name);
+}
 
 struct cand {
 	uint32_t slot;
@@ -114,6 +128,7 @@ int task_model(struct report *r, const struct snapshot *cur, const struct snapsh
 			rt->pid = t->tgid;
 			memcpy(rt->comm, t->comm, sizeof(rt->comm));
 			rt->comm[sizeof(rt->comm) - 1] = '\0';
+			thread_pyname(rt, cur, t);
 			rt->start_ns = c[k].start - w0;
 			rt->alive_ns = c[k].end - c[k].start;
 			rt->started = !(t->flags & CT_TF_SEEDED) && t->start_ts > w0;

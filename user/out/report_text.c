@@ -161,6 +161,41 @@ static void fig_column(FILE *f, const struct figs *v, int k)
 }
 
 /*
+ * The NAME column of a process's thread tables: a comm fits in 16; a Python
+ * thread's name (threading.Thread.name) may be longer, up to NAME_MAX_W
+ * ("ThreadPoolExecutor-12_3" is 23), cut with a '~' beyond.
+ */
+#define NAME_MIN_W 16
+#define NAME_MAX_W 24
+
+static int name_width(const struct rpt_process *p)
+{
+	size_t w = NAME_MIN_W;
+
+	for (size_t i = 0; i < p->nthreads; i++) {
+		size_t n = strlen(rpt_thread_name(&p->threads[i]));
+
+		if (n > w)
+			w = n < NAME_MAX_W ? n : NAME_MAX_W;
+	}
+	return (int)w;
+}
+
+/* A thread's name cut to w bytes (a UTF-8 sequence is not split), ending in '~' if cut. */
+static const char *name_cut(char *buf, size_t len, const char *name, int w)
+{
+	size_t n = strlen(name);
+
+	if (n <= (size_t)w || len < (size_t)w + 1)
+		return name;
+	n = (size_t)w - 1;
+	while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
+		n--;
+	snprintf(buf, len, "%.*s~", (int)n, name);
+	return buf;
+}
+
+/*
  * Threads of one role are one row of THREADS when GROUP_MIN or more share
  * it: a server's 1,756 short-lived threads, a pool's workers. The role is
  * the name without a trailing number (worker-12 and worker-3: "worker-").
@@ -214,7 +249,7 @@ static struct role *find_roles(const struct rpt_process *p, size_t *role_of, siz
 		return NULL;
 	/* A role per new name prefix: quadratic in roles, which are few when it matters. */
 	for (size_t i = 0; i < p->nthreads; i++) {
-		const char *name = p->threads[i].comm;
+		const char *name = rpt_thread_name(&p->threads[i]);
 		size_t len = role_len(name);
 
 		for (k = 0; k < n && !(v[k].len == len && !strncmp(v[k].name, name, len)); k++)
@@ -279,8 +314,10 @@ static void thread_row(FILE *f, const struct rpt_process *p, const char *tid, ch
 		       const char *name, uint64_t alive, const struct rpt_sched *ts)
 {
 	bool lat = hist_count(&ts->wakelat) > 0;
+	int w = name_width(p);
+	char cut[NAME_MAX_W + 8];
 
-	fprintf(f, "  %8s%c%-16s %8s", tid, mark, name, D(alive));
+	fprintf(f, "  %8s%c%-*s %8s", tid, mark, w, name_cut(cut, sizeof(cut), name, w), D(alive));
 	for (int k = 0; k < FIG_COUNT; k++)
 		if (fig_shown(p, k))
 			fig_column(f, &ts->f, k);
@@ -292,7 +329,7 @@ static void thread_row(FILE *f, const struct rpt_process *p, const char *tid, ch
 
 static void role_row(FILE *f, const struct rpt_process *p, const struct role *r)
 {
-	char tid[24], name[CT_COMM_LEN + 2];
+	char tid[24], name[SNAP_PYNAME_LEN + 2];
 	size_t mid = (r->count - 1) / 2;
 
 	snprintf(tid, sizeof(tid), "[%zu]", r->count);
@@ -329,7 +366,7 @@ static void print_threads(FILE *f, const struct rpt_process *p, const struct tex
 			rows(nrows, o), p->nthreads);
 	else
 		heading(f, "THREADS", rows(nrows, o), nrows, "on-CPU + run-queue wait");
-	fprintf(f, "  %8s %-16s %8s", "TID", "NAME", "ALIVE");
+	fprintf(f, "  %8s %-*s %8s", "TID", name_width(p), "NAME", "ALIVE");
 	for (int k = 0; k < FIG_COUNT; k++)
 		if (fig_shown(p, k))
 			fprintf(f, " %*s", fig_table[k].width, fig_table[k].heading);
@@ -348,7 +385,7 @@ static void print_threads(FILE *f, const struct rpt_process *p, const struct tex
 			continue;
 		}
 		snprintf(tid, sizeof(tid), "%u", t->tid);
-		thread_row(f, p, tid, mark, t->comm, t->alive_ns, &t->s);
+		thread_row(f, p, tid, mark, rpt_thread_name(t), t->alive_ns, &t->s);
 		shown++;
 	}
 	fprintf(f, "  (+ started during the trace, - exited, * both)\n");
@@ -374,9 +411,10 @@ static int cmp_blocked(const void *a, const void *b)
 
 static void print_blocked(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
+	char buf[32], cut[NAME_MAX_W + 8];
+	int w = name_width(p);
 	struct blocked_row *v;
 	size_t n = 0, cap = 0, shown;
-	char buf[32];
 
 	for (size_t i = 0; i < p->nthreads; i++)
 		cap += p->threads[i].nsys + 1;
@@ -405,10 +443,11 @@ static void print_blocked(FILE *f, const struct rpt_process *p, const struct tex
 		qsort(v, n, sizeof(*v), cmp_blocked);
 		shown = rows(n, o);
 		heading(f, "BLOCKED IN", shown, n, "blocked time");
-		fprintf(f, "  %8s %-16s %-20s %9s %8s\n", "TID", "NAME", "SYSCALL", "BLOCKED",
+		fprintf(f, "  %8s %-*s %-20s %9s %8s\n", "TID", w, "NAME", "SYSCALL", "BLOCKED",
 			"% ALIVE");
 		for (size_t i = 0; i < shown; i++)
-			fprintf(f, "  %8u %-16s %-20s %9s %8s\n", v[i].t->tid, v[i].t->comm,
+			fprintf(f, "  %8u %-*s %-20s %9s %8s\n", v[i].t->tid, w,
+				name_cut(cut, sizeof(cut), rpt_thread_name(v[i].t), w),
 				v[i].nr == NOT_IN_SYSCALL ? "(not in a syscall)" :
 							    syscall_name(v[i].nr, buf, sizeof(buf)),
 				D(v[i].ns), P(ratio(v[i].ns, v[i].t->alive_ns)));
@@ -506,6 +545,8 @@ static void print_runners(FILE *f, const struct rpt_process *p, const struct tex
 
 static void print_wakers(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
+	char cut[NAME_MAX_W + 8];
+	int nw = name_width(p);
 	const struct rpt_thread **v;
 	size_t n = 0, shown;
 
@@ -518,12 +559,14 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 	if (n) {
 		shown = rows(n, o);
 		heading(f, "WAKEUPS: WHO WOKE WHOM", shown, n, "thread order above");
-		fprintf(f, "  %8s %-16s %8s  %s\n", "TID", "NAME", "WAKEUPS", "WOKEN BY (count)");
+		fprintf(f, "  %8s %-*s %8s  %s\n", "TID", nw, "NAME", "WAKEUPS",
+			"WOKEN BY (count)");
 		for (size_t i = 0; i < shown; i++) {
 			const struct rpt_thread *t = v[i];
 			size_t k = t->nwakers < 3 ? t->nwakers : 3;
 
-			fprintf(f, "  %8u %-16s %8llu  ", t->tid, t->comm,
+			fprintf(f, "  %8u %-*s %8llu  ", t->tid, nw,
+				name_cut(cut, sizeof(cut), rpt_thread_name(t), nw),
 				(unsigned long long)t->s.f.wakeups);
 			for (size_t j = 0; j < k; j++) {
 				const struct rpt_waker *w = &t->wakers[j];
@@ -831,6 +874,8 @@ static void print_released(FILE *f, const struct rpt_syscall *s, size_t n, uint6
 static void print_gil(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
 	const struct rpt_gil *g = p->gil;
+	char cut[NAME_MAX_W + 8];
+	int nw = name_width(p);
 	size_t n = 0, shown = 0;
 
 	if (!g)
@@ -870,9 +915,9 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 		       g->rel_oncpu_ns);
 	for (size_t i = 0; i < p->nthreads; i++)
 		n += p->threads[i].gil.seen;
-	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s %8s\n", "TID", "NAME",
-		"HELD", "WAITED", "WAIT-p50", "WAIT-p99", "WAIT-MAX", "TAKES", "CONTEND", "FORCED",
-		"RELEASED", "BLOCKED", "RUN-Q", "NATIVE");
+	fprintf(f, "  %8s %-*s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s %8s\n", "TID", nw,
+		"NAME", "HELD", "WAITED", "WAIT-p50", "WAIT-p99", "WAIT-MAX", "TAKES", "CONTEND",
+		"FORCED", "RELEASED", "BLOCKED", "RUN-Q", "NATIVE");
 	for (size_t i = 0; i < p->nthreads && shown < rows(n, o); i++) {
 		const struct rpt_thread *t = &p->threads[i];
 		const struct rpt_thread_gil *tg = &t->gil;
@@ -881,8 +926,9 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 		if (!tg->seen)
 			continue;
 		shown++;
-		fprintf(f, "  %8u %-16s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s\n",
-			t->tid, t->comm, D(tg->hold_ns), D(tg->wait_ns),
+		fprintf(f, "  %8u %-*s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s\n",
+			t->tid, nw, name_cut(cut, sizeof(cut), rpt_thread_name(t), nw),
+			D(tg->hold_ns), D(tg->wait_ns),
 			w ? D(hist_quantile(&tg->wait_hist, 0.5, tg->wait_max)) : "-",
 			w ? D(hist_quantile(&tg->wait_hist, 0.99, tg->wait_max)) : "-",
 			w ? D(tg->wait_max) : "-", (unsigned long long)tg->takes,
@@ -901,7 +947,7 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o,
 			  bool traced)
 {
-	char who[64];
+	char who[SNAP_PYNAME_LEN + 32];
 
 	fprintf(f, "\nPROCESS %u %s%s%s%s\n", p->pid, p->comm, p->cmdline[0] ? "  [" : "",
 		p->cmdline, p->cmdline[0] ? "]" : "");
@@ -920,9 +966,9 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	for (size_t i = 0; i < rows(p->nthreads, o); i++) {
 		const struct rpt_thread *t = &p->threads[i];
 
-		snprintf(who, sizeof(who), "thread %u %s", t->tid, t->comm);
+		snprintf(who, sizeof(who), "thread %u %s", t->tid, rpt_thread_name(t));
 		if (t->nsys) {
-			fprintf(f, "\n  SYSCALLS of thread %u %s\n", t->tid, t->comm);
+			fprintf(f, "\n  SYSCALLS of thread %u %s\n", t->tid, rpt_thread_name(t));
 			print_syscalls(f, t->sys, t->nsys, o, traced, 4);
 		}
 		print_wakelat(f, who, &t->s.wakelat, t->s.f.wakelat_max);

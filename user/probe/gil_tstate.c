@@ -50,6 +50,19 @@ static int read_u64(int pid, uint64_t addr, uint64_t *v)
 	return n == (ssize_t)sizeof(*v) ? 0 : -EIO;
 }
 
+int gil_tstate_interp(int pid, const char *version, uint64_t runtime, uint64_t *interp)
+{
+	const struct tstate_offsets *o = offsets_of(version);
+	int ret;
+
+	if (!o)
+		return -ENOTSUP;
+	ret = read_u64(pid, runtime + o->main, interp);
+	if (ret)
+		return ret;
+	return *interp ? 0 : -ENOENT;
+}
+
 int gil_tstate_read(int pid, const char *version, uint64_t runtime, uint64_t (*pairs)[2],
 		    size_t max)
 {
@@ -58,13 +71,9 @@ int gil_tstate_read(int pid, const char *version, uint64_t runtime, uint64_t (*p
 	size_t n = 0;
 	int ret;
 
-	if (!o)
-		return -ENOTSUP;
-	ret = read_u64(pid, runtime + o->main, &interp);
+	ret = gil_tstate_interp(pid, version, runtime, &interp);
 	if (ret)
 		return ret;
-	if (!interp)
-		return -ENOENT;
 	ret = read_u64(pid, interp + o->head, &t);
 	if (ret)
 		return ret;
