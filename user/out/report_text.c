@@ -160,6 +160,9 @@ static void fig_column(FILE *f, const struct figs *v, int k)
 		fprintf(f, " %*llu", d->width, (unsigned long long)fig_get(v, d));
 }
 
+/* "tid name" of a lock's party: a tid and a Python thread's name. */
+#define PARTY_LEN (16 + SNAP_PYNAME_LEN)
+
 /*
  * The NAME column of a process's thread tables: a comm fits in 16; a Python
  * thread's name (threading.Thread.name) may be longer, up to NAME_MAX_W
@@ -193,6 +196,15 @@ static const char *name_cut(char *buf, size_t len, const char *name, int w)
 		n--;
 	snprintf(buf, len, "%.*s~", (int)n, name);
 	return buf;
+}
+
+/* The name of thread tid as p's thread tables show it: its Python name if it has one. */
+static const char *tid_name(const struct rpt_process *p, uint32_t tid, const char *comm)
+{
+	for (size_t i = 0; p && i < p->nthreads; i++)
+		if (p->threads[i].tid == tid)
+			return rpt_thread_name(&p->threads[i]);
+	return comm;
 }
 
 /*
@@ -573,7 +585,9 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 
 				if (w->tid != CT_WAKER_IRQ && w->tid != CT_WAKER_UNKNOWN)
 					fprintf(f, "%s%u %s%s (%llu)", j ? ", " : "", w->tid,
-						w->comm, w->softirq ? " via softirq" : "",
+						w->pid == p->pid ? tid_name(p, w->tid, w->comm) :
+								   w->comm,
+						w->softirq ? " via softirq" : "",
 						(unsigned long long)w->count);
 				else
 					fprintf(f, "%s%s (%llu)", j ? ", " : "", w->comm,
@@ -587,12 +601,14 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 	free(v);
 }
 
-static const char *party(char *buf, size_t len, uint32_t tid, const char *comm)
+/* "tid name" of a thread of p (or another process's), or a bracketed waker ("[timer]"). */
+static const char *party(const struct rpt_process *p, char *buf, size_t len, uint32_t tid,
+			 const char *comm)
 {
 	if (tid == CT_WAKER_IRQ || tid == CT_WAKER_UNKNOWN)
 		snprintf(buf, len, "%s", comm);
 	else
-		snprintf(buf, len, "%u %s", tid, comm);
+		snprintf(buf, len, "%u %s", tid, tid_name(p, tid, comm));
 	return buf;
 }
 
@@ -628,18 +644,20 @@ static void print_lock_stacks(FILE *f, const struct rpt_lock *l, int verbose)
 }
 
 /* The waits in progress on l (k at most), labels `width` wide. */
-static void print_now(FILE *f, const struct rpt_lock *l, size_t k, int width)
+static void print_now(FILE *f, const struct rpt_process *p, const struct rpt_lock *l, size_t k,
+		      int width)
 {
-	char b[48];
+	char b[PARTY_LEN];
 
 	for (size_t i = 0; i < l->nnow && i < k; i++) {
 		const struct rpt_lock_now *w = &l->now[i];
 
 		fprintf(f, "      %-*s %s, %s so far%s", width, i ? "" : "waiting now",
-			party(b, sizeof(b), w->tid, w->comm), D(w->wait_ns),
+			party(p, b, sizeof(b), w->tid, w->comm), D(w->wait_ns),
 			w->before ? " (since before tracing began)" : "");
 		if (w->owner)
-			fprintf(f, ", for %u %s (%s)", w->owner, w->owner_comm,
+			fprintf(f, ", for %u %s (%s)", w->owner,
+				tid_name(p, w->owner, w->owner_comm),
 				w->join ? "pthread_join: until it exits" : "it owns the lock");
 		fprintf(f, "%s%s\n", w->site[0] ? " in " : "", w->site);
 	}
@@ -648,16 +666,16 @@ static void print_now(FILE *f, const struct rpt_lock *l, size_t k, int width)
 }
 
 /* A list of parties: "12 main (1.2s), 13 worker (0.4s), 3 more". */
-static void print_parties(FILE *f, const char *label, int width, const struct rpt_lock_party *v,
-			  size_t n, size_t k)
+static void print_parties(FILE *f, const struct rpt_process *p, const char *label, int width,
+			  const struct rpt_lock_party *v, size_t n, size_t k)
 {
-	char b[48];
+	char b[PARTY_LEN];
 
 	if (!n)
 		return;
 	fprintf(f, "      %-*s ", width, label);
 	for (size_t i = 0; i < n && i < k; i++)
-		fprintf(f, "%s%s (%s)", i ? ", " : "", party(b, sizeof(b), v[i].tid, v[i].comm),
+		fprintf(f, "%s%s (%s)", i ? ", " : "", party(p, b, sizeof(b), v[i].tid, v[i].comm),
 			D(v[i].wait_ns));
 	if (n > k)
 		fprintf(f, ", %zu more", n - k);
@@ -665,21 +683,23 @@ static void print_parties(FILE *f, const char *label, int width, const struct rp
 }
 
 /* Where l's waits came from, and its waiters. */
-static void print_sites_parties(FILE *f, const struct rpt_lock *l, size_t k, int width)
+static void print_sites_parties(FILE *f, const struct rpt_process *p, const struct rpt_lock *l,
+				size_t k, int width)
 {
 	for (size_t i = 0; i < l->nsites && i < k; i++)
 		fprintf(f, "      %-*s %s (%llu waits, %s)\n", width, i ? "" : "waited in",
 			l->sites[i].name, (unsigned long long)l->sites[i].waits,
 			D(l->sites[i].wait_ns));
-	print_parties(f, "waiters", width, l->waiters, l->nwaiters, k);
+	print_parties(f, p, "waiters", width, l->waiters, l->nwaiters, k);
 }
 
-static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, int verbose)
+static void print_lock_details(FILE *f, const struct rpt_process *p, const struct rpt_lock *l,
+			       bool traced, int verbose)
 {
 	size_t k = verbose ? SIZE_MAX : 3;
-	char b[48];
+	char b[PARTY_LEN];
 
-	print_now(f, l, k, 11);
+	print_now(f, p, l, k, 11);
 	if (!l->waits && !l->holds && !l->retries && !l->wake_calls)
 		return;
 	fprintf(f, "      %s%s%s: woken %llu times by a release, %llu by a timer",
@@ -702,14 +722,14 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 			"holds", (unsigned long long)l->xholds, D(l->xhold_ns / l->xholds),
 			D(hist_quantile(&l->xhold_hist, 0.5, l->xhold_max)),
 			D(hist_quantile(&l->xhold_hist, 0.99, l->xhold_max)), D(l->xhold_max));
-	print_sites_parties(f, l, k, 11);
+	print_sites_parties(f, p, l, k, 11);
 	print_lock_stacks(f, l, verbose);
-	print_parties(f, "held by", 11, l->holders, l->nholders, k);
+	print_parties(f, p, "held by", 11, l->holders, l->nholders, k);
 	for (size_t i = 0; i < l->nchains && i < k; i++) {
 		const struct rpt_lock_chain *c = &l->chains[i];
-		char w[48];
+		char w[PARTY_LEN];
 
-		party(w, sizeof(w), c->waiter, c->waiter_comm);
+		party(p, w, sizeof(w), c->waiter, c->waiter_comm);
 		if (c->holder == CT_WAKER_IRQ)
 			fprintf(f, "      %-11s %s waited %s until its timeout\n",
 				i ? "" : "chains", w, D(c->wait_ns));
@@ -718,7 +738,7 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 				D(c->wait_ns));
 		else
 			fprintf(f, "      %-11s %s waited %s for %s%s%s\n", i ? "" : "chains", w,
-				D(c->wait_ns), party(b, sizeof(b), c->holder, c->holder_comm),
+				D(c->wait_ns), party(p, b, sizeof(b), c->holder, c->holder_comm),
 				c->holder_site[0] ? " in " : "", c->holder_site);
 	}
 	if (l->serialising)
@@ -741,14 +761,16 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 	for (size_t i = 0; i < p->ndeadlocks; i++) {
 		const struct rpt_deadlock *d = &p->deadlocks[i];
 
-		fprintf(f, "  DEADLOCK: %u %s", d->m[0].tid, d->m[0].comm);
+		fprintf(f, "  DEADLOCK: %u %s", d->m[0].tid,
+			tid_name(p, d->m[0].tid, d->m[0].comm));
 		if (d->n == 1) {
 			fprintf(f, " waits for %s, which it holds itself\n", d->m[0].lock);
 			continue;
 		}
 		for (size_t m = 0; m < d->n; m++)
 			fprintf(f, "%s waits for %s, held by %u %s", m ? ", which" : "",
-				d->m[m].lock, d->m[m].owner, d->m[(m + 1) % d->n].comm);
+				d->m[m].lock, d->m[m].owner,
+				tid_name(p, d->m[m].owner, d->m[(m + 1) % d->n].comm));
 		fprintf(f, "\n");
 	}
 	fprintf(f, "  %-32s %7s %9s %9s %9s %9s %9s %6s %9s %9s %7s\n", "LOCK", "WAITS", "WAITED",
@@ -767,7 +789,7 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 			l->waits ? D(l->wait_max) : "-", (unsigned long long)l->holds,
 			l->holds ? D(l->hold_ns / l->holds) : "-", l->holds ? D(l->hold_max) : "-",
 			l->nwaiters);
-		print_lock_details(f, l, traced, o->verbose);
+		print_lock_details(f, p, l, traced, o->verbose);
 	}
 }
 
@@ -782,20 +804,21 @@ static bool only_idle(const struct rpt_lock *l)
 	return true;
 }
 
-static void print_event_details(FILE *f, const struct rpt_lock *l, int verbose)
+static void print_event_details(FILE *f, const struct rpt_process *p, const struct rpt_lock *l,
+				int verbose)
 {
 	size_t k = verbose ? SIZE_MAX : 3;
 
-	print_now(f, l, k, 12);
-	print_sites_parties(f, l, k, 12);
-	print_parties(f, "signalled by", 12, l->holders, l->nholders, k);
+	print_now(f, p, l, k, 12);
+	print_sites_parties(f, p, l, k, 12);
+	print_parties(f, p, "signalled by", 12, l->holders, l->nholders, k);
 }
 
 /* The threads idle on an event the whole window, in one line. */
 static void print_idle(FILE *f, const struct rpt_process *p)
 {
 	size_t named = 0;
-	char b[48];
+	char b[PARTY_LEN];
 
 	if (!p->nidle)
 		return;
@@ -807,7 +830,7 @@ static void print_idle(FILE *f, const struct rpt_process *p)
 		for (size_t k = 0; l->kind == RPT_KIND_EVENT && k < l->nnow && named < 4; k++)
 			if (l->now[k].idle)
 				fprintf(f, "%s%s", named++ ? ", " : "",
-					party(b, sizeof(b), l->now[k].tid, l->now[k].comm));
+					party(p, b, sizeof(b), l->now[k].tid, l->now[k].comm));
 	}
 	fprintf(f, "%s\n", p->nidle > named ? ", ..." : "");
 }
@@ -839,7 +862,7 @@ static void print_events(FILE *f, const struct rpt_process *p, const struct text
 			(unsigned long long)l->waits, D(l->wait_ns + l->now_ns),
 			l->waits ? D(l->wait_ns / l->waits) : "-", l->waits ? D(l->wait_max) : "-",
 			l->nwait_threads);
-		print_event_details(f, l, o->verbose);
+		print_event_details(f, p, l, o->verbose);
 	}
 	print_idle(f, p);
 }

@@ -462,7 +462,7 @@ static int keep_name(struct pynames *pn, size_t sorted, uint32_t pid, uint32_t t
 	struct snap_pyname key = { .tid = tid, .pid = pid }, *e;
 	bool added = false;
 
-	e = bsearch(&key, pn->names, sorted, sizeof(key), cmp_name);
+	e = sorted ? bsearch(&key, pn->names, sorted, sizeof(key), cmp_name) : NULL;
 	for (size_t i = sorted; !e && i < pn->nnames; i++)
 		if (!cmp_name(&key, &pn->names[i]))
 			e = &pn->names[i];
