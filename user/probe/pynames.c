@@ -3,14 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 
 #include "probe/gil_tstate.h"
+#include "probe/procmem.h"
 #include "probe/pynames.h"
 #include "util/vec.h"
-
-/* Above this, x86_64 user space ends: a pointer there is no pointer of the target's. */
-#define USER_TOP 0x800000000000ULL
 
 /* Entries of one dict read: sys.modules of a large application has a few thousand. */
 #define DICT_MAX (1u << 16)
@@ -63,6 +60,7 @@ struct pyproc {
 	int pid;
 	uint64_t runtime;
 	uint64_t active; /* threading._active, once found */
+	size_t modules_n; /* sys.modules' entries when threading was not in it */
 	uint64_t k_name, k_nid; /* the interned "_name" and "_native_id" */
 	uint64_t last_ns;
 };
@@ -106,30 +104,6 @@ bool pynames_known(const char *version)
 	return pyver_of(version) && gil_tstate_known(version);
 }
 
-/* Up to len bytes at addr: how many were read (a string may end near a page's end). */
-static ssize_t rd_some(int pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec l = { buf, len }, r = { (void *)addr, len };
-	ssize_t n;
-
-	if (!addr || addr >= USER_TOP || len > USER_TOP - addr)
-		return -EFAULT;
-	n = process_vm_readv(pid, &l, 1, &r, 1, 0);
-	return n < 0 ? -errno : n;
-}
-
-static int rd(int pid, uint64_t addr, void *buf, size_t len)
-{
-	ssize_t n = rd_some(pid, addr, buf, len);
-
-	return n < 0 ? (int)n : (size_t)n == len ? 0 : -EIO;
-}
-
-static int rd64(int pid, uint64_t addr, uint64_t *v)
-{
-	return rd(pid, addr, v, sizeof(*v));
-}
-
 static uint64_t u64_at(const void *buf, size_t off)
 {
 	uint64_t v;
@@ -143,14 +117,14 @@ static uint64_t type_flags(struct pyread *r, uint64_t obj, uint64_t *typep)
 {
 	uint64_t type, flags;
 
-	if (rd64(r->pid, obj + OFF_TYPE, &type))
+	if (procmem_u64(r->pid, obj + OFF_TYPE, &type))
 		return 0;
 	if (typep)
 		*typep = type;
 	for (size_t i = 0; i < r->ntypes; i++)
 		if (r->types[i].type == type)
 			return r->types[i].flags;
-	if (rd64(r->pid, type + OFF_TP_FLAGS, &flags))
+	if (procmem_u64(r->pid, type + OFF_TP_FLAGS, &flags))
 		return 0;
 	if (r->ntypes < sizeof(r->types) / sizeof(r->types[0])) {
 		r->types[r->ntypes].type = type;
@@ -165,7 +139,7 @@ static int keys_view(struct pyread *r, uint64_t keys, uint64_t values, struct dv
 	uint64_t h[5];
 	int64_t n;
 
-	if (rd(r->pid, keys, h, sizeof(h)))
+	if (procmem_read(r->pid, keys, h, sizeof(h)))
 		return -EFAULT;
 	if (r->v->layout == PY38) {
 		uint64_t size = h[1];
@@ -207,7 +181,7 @@ static int dict_view(struct pyread *r, uint64_t dict, struct dview *d)
 
 	if (!(type_flags(r, dict, NULL) & TPF_DICT))
 		return -EINVAL;
-	if (rd(r->pid, dict, h, sizeof(h)))
+	if (procmem_read(r->pid, dict, h, sizeof(h)))
 		return -EFAULT;
 	return keys_view(r, h[OFF_MA_KEYS / 8], h[OFF_MA_VALUES / 8], d);
 }
@@ -219,27 +193,27 @@ static int attrs_view(struct pyread *r, uint64_t obj, struct dview *d)
 	int64_t off;
 
 	if (r->v->layout == PY38) {
-		if (rd64(r->pid, type + OFF_TP_DICTOFFSET, (uint64_t *)&off) || off <= 0 ||
-		    off > 4096 || rd64(r->pid, obj + (uint64_t)off, &w))
+		if (procmem_u64(r->pid, type + OFF_TP_DICTOFFSET, (uint64_t *)&off) || off <= 0 ||
+		    off > 4096 || procmem_u64(r->pid, obj + (uint64_t)off, &w))
 			return -EINVAL;
 		return dict_view(r, w, d);
 	}
-	if (!(flags & TPF_MANAGED_DICT) || rd64(r->pid, obj - 24, &w))
+	if (!(flags & TPF_MANAGED_DICT) || procmem_u64(r->pid, obj - 24, &w))
 		return -EINVAL;
 	if (w && !(r->v->layout == PY312 && (w & 1)))
 		return dict_view(r, w, d);
 	/* No dict: the values with the keys the class shares among its instances. */
-	if (rd64(r->pid, type + r->v->cached_keys, &keys))
+	if (procmem_u64(r->pid, type + r->v->cached_keys, &keys))
 		return -EINVAL;
 	if (r->v->layout == PY311) {
-		if (rd64(r->pid, obj - 32, &w) || !w)
+		if (procmem_u64(r->pid, obj - 32, &w) || !w)
 			return -EINVAL;
 	} else if (r->v->layout == PY312) {
 		/* PyDictOrValues: the values' address - 1 (odd: a dict's is 8-aligned). */
 		w++;
 	} else {
-		if (!(flags & TPF_INLINE_VALUES) || rd64(r->pid, type + OFF_TP_BASICSIZE, &size) ||
-		    size > 4096)
+		if (!(flags & TPF_INLINE_VALUES) ||
+		    procmem_u64(r->pid, type + OFF_TP_BASICSIZE, &size) || size > 4096)
 			return -EINVAL;
 		w = obj + size;
 	}
@@ -284,7 +258,7 @@ static int str_read(struct pyread *r, uint64_t obj, char *out, size_t cap)
 	int64_t length;
 	ssize_t got;
 
-	got = rd_some(r->pid, obj, buf, sizeof(buf));
+	got = procmem_read_some(r->pid, obj, buf, sizeof(buf));
 	if (got < (ssize_t)r->v->compact)
 		return -EFAULT;
 	length = (int64_t)u64_at(buf, OFF_STR_LENGTH);
@@ -331,7 +305,7 @@ static int64_t long_read(struct pyread *r, uint64_t obj)
 	uint64_t h[4];
 	int64_t ndigits;
 
-	if (!(type_flags(r, obj, NULL) & TPF_LONG) || rd(r->pid, obj, h, sizeof(h)))
+	if (!(type_flags(r, obj, NULL) & TPF_LONG) || procmem_read(r->pid, obj, h, sizeof(h)))
 		return -EINVAL;
 	if (r->v->layout >= PY312) {
 		/* lv_tag: digits << 3 | sign (0 positive, 1 zero, 2 negative). */
@@ -363,9 +337,9 @@ static int view_read(struct pyread *r, const struct dview *d, uint64_t **keys, u
 	v = calloc(n, sizeof(*v));
 	if (!e || !k || !v)
 		goto fail;
-	ret = rd(r->pid, d->entries, e, n * d->esize);
+	ret = procmem_read(r->pid, d->entries, e, n * d->esize);
 	if (!ret && d->values)
-		ret = rd(r->pid, d->values, v, n * sizeof(*v));
+		ret = procmem_read(r->pid, d->values, v, n * sizeof(*v));
 	if (ret)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -422,14 +396,23 @@ static int find_active(struct pyread *r)
 	ret = gil_tstate_interp(r->pid, r->v->version, r->p->runtime, &interp);
 	if (ret)
 		return ret;
-	if (rd64(r->pid, interp + r->v->modules, &modules) || !modules)
+	if (procmem_u64(r->pid, interp + r->v->modules, &modules) || !modules)
 		return -ENOENT;
 	ret = dict_view(r, modules, &d);
-	if (!ret)
-		ret = view_get(r, &d, "threading", NULL, &threading);
+	if (ret)
+		return ret;
+	/*
+	 * Not imported yet: looked for again only once something else was
+	 * (a key compared is a read: hundreds of modules, every 50 ms).
+	 */
+	if (d.n == r->p->modules_n)
+		return -ENOENT;
+	ret = view_get(r, &d, "threading", NULL, &threading);
+	if (!ret && !threading)
+		r->p->modules_n = d.n;
 	if (ret || !threading)
 		return ret ? ret : -ENOENT;
-	if (rd64(r->pid, threading + OFF_MD_DICT, &md_dict))
+	if (procmem_u64(r->pid, threading + OFF_MD_DICT, &md_dict))
 		return -EINVAL;
 	ret = dict_view(r, md_dict, &d);
 	if (!ret)
