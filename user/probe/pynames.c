@@ -12,6 +12,9 @@
 /* Entries of one dict read: sys.modules of a large application has a few thousand. */
 #define DICT_MAX (1u << 16)
 
+/* A class's shared keys hold its instances' attribute names: a few dozen at most. */
+#define DICT_MAX_SHARED 64
+
 /* Names longer than this are cut (the model's limit, NUL included). */
 #define NAME_MAX_CHARS (SNAP_PYNAME_LEN - 1)
 
@@ -77,14 +80,22 @@ struct pyread {
 	int pid;
 	const struct pyver *v;
 	struct pyproc *p;
+	/* Fields of the types met (tp_flags, ...), constant while a type lives: this read only. */
 	struct {
-		uint64_t type, flags;
-	} types[8]; /* tp_flags of the types met, for this read only */
-	size_t ntypes;
+		uint64_t addr, value;
+	} consts[16];
+	size_t nconsts;
+	/* Shared keys of a class: where its instances keep _name and _native_id. */
+	struct {
+		uint64_t keys;
+		size_t ix[2];
+	} shared[4];
+	size_t nshared;
 };
 
 /* A dict's entries: keys' entries array, and a split table's values (0: combined). */
 struct dview {
+	uint64_t keys;
 	uint64_t entries;
 	uint64_t values;
 	size_t n;
@@ -112,24 +123,33 @@ static uint64_t u64_at(const void *buf, size_t off)
 	return v;
 }
 
+/* A field of a type at addr, read once per read of the process (a thread's type is its class). */
+static int type_field(struct pyread *r, uint64_t addr, uint64_t *v)
+{
+	for (size_t i = 0; i < r->nconsts; i++)
+		if (r->consts[i].addr == addr) {
+			*v = r->consts[i].value;
+			return 0;
+		}
+	if (procmem_u64(r->pid, addr, v))
+		return -EFAULT;
+	if (r->nconsts < sizeof(r->consts) / sizeof(r->consts[0])) {
+		r->consts[r->nconsts].addr = addr;
+		r->consts[r->nconsts++].value = *v;
+	}
+	return 0;
+}
+
 /* The tp_flags of obj's type (0 if unreadable: no flag matches). */
 static uint64_t type_flags(struct pyread *r, uint64_t obj, uint64_t *typep)
 {
 	uint64_t type, flags;
 
-	if (procmem_u64(r->pid, obj + OFF_TYPE, &type))
+	if (procmem_u64(r->pid, obj + OFF_TYPE, &type) ||
+	    type_field(r, type + OFF_TP_FLAGS, &flags))
 		return 0;
 	if (typep)
 		*typep = type;
-	for (size_t i = 0; i < r->ntypes; i++)
-		if (r->types[i].type == type)
-			return r->types[i].flags;
-	if (procmem_u64(r->pid, type + OFF_TP_FLAGS, &flags))
-		return 0;
-	if (r->ntypes < sizeof(r->types) / sizeof(r->types[0])) {
-		r->types[r->ntypes].type = type;
-		r->types[r->ntypes++].flags = flags;
-	}
 	return flags;
 }
 
@@ -167,6 +187,7 @@ static int keys_view(struct pyread *r, uint64_t keys, uint64_t values, struct dv
 	}
 	if (n < 0 || n > DICT_MAX)
 		return -EINVAL;
+	d->keys = keys;
 	d->n = (size_t)n;
 	d->voff = d->koff + 8;
 	/* 3.13's PyDictValues starts with capacity, size, embedded, valid. */
@@ -193,7 +214,7 @@ static int attrs_view(struct pyread *r, uint64_t obj, struct dview *d)
 	int64_t off;
 
 	if (r->v->layout == PY38) {
-		if (procmem_u64(r->pid, type + OFF_TP_DICTOFFSET, (uint64_t *)&off) || off <= 0 ||
+		if (type_field(r, type + OFF_TP_DICTOFFSET, (uint64_t *)&off) || off <= 0 ||
 		    off > 4096 || procmem_u64(r->pid, obj + (uint64_t)off, &w))
 			return -EINVAL;
 		return dict_view(r, w, d);
@@ -203,7 +224,7 @@ static int attrs_view(struct pyread *r, uint64_t obj, struct dview *d)
 	if (w && !(r->v->layout == PY312 && (w & 1)))
 		return dict_view(r, w, d);
 	/* No dict: the values with the keys the class shares among its instances. */
-	if (procmem_u64(r->pid, type + r->v->cached_keys, &keys))
+	if (type_field(r, type + r->v->cached_keys, &keys))
 		return -EINVAL;
 	if (r->v->layout == PY311) {
 		if (procmem_u64(r->pid, obj - 32, &w) || !w)
@@ -212,8 +233,8 @@ static int attrs_view(struct pyread *r, uint64_t obj, struct dview *d)
 		/* PyDictOrValues: the values' address - 1 (odd: a dict's is 8-aligned). */
 		w++;
 	} else {
-		if (!(flags & TPF_INLINE_VALUES) ||
-		    procmem_u64(r->pid, type + OFF_TP_BASICSIZE, &size) || size > 4096)
+		if (!(flags & TPF_INLINE_VALUES) || type_field(r, type + OFF_TP_BASICSIZE, &size) ||
+		    size > 4096)
 			return -EINVAL;
 		w = obj + size;
 	}
@@ -245,10 +266,17 @@ static bool put_char(char *out, size_t *len, size_t cap, uint32_t c)
 	return true;
 }
 
+/* Whether `type` (read with an object) has the tp_flags bit `flag`. */
+static bool type_has(struct pyread *r, uint64_t type, uint64_t flag)
+{
+	uint64_t flags;
+
+	return !type_field(r, type + OFF_TP_FLAGS, &flags) && (flags & flag);
+}
+
 /*
  * A compact str object as printable UTF-8 in out (cut to fit cap): its
- * length in code points, or -errno. The type is checked by the caller
- * when the text matters (a key compared is checked once it matches).
+ * length in code points, or -errno (-EINVAL: not a str).
  */
 static int str_read(struct pyread *r, uint64_t obj, char *out, size_t cap)
 {
@@ -261,6 +289,8 @@ static int str_read(struct pyread *r, uint64_t obj, char *out, size_t cap)
 	got = procmem_read_some(r->pid, obj, buf, sizeof(buf));
 	if (got < (ssize_t)r->v->compact)
 		return -EFAULT;
+	if (!type_has(r, u64_at(buf, OFF_TYPE), TPF_UNICODE))
+		return -EINVAL;
 	length = (int64_t)u64_at(buf, OFF_STR_LENGTH);
 	memcpy(&state, buf + OFF_STR_STATE, sizeof(state));
 	kind = (state >> 2) & 7;
@@ -294,8 +324,7 @@ static bool str_is(struct pyread *r, uint64_t obj, const char *want)
 {
 	char s[SNAP_PYNAME_LEN];
 
-	return str_read(r, obj, s, sizeof(s)) == (int)strlen(want) && !strcmp(s, want) &&
-	       (type_flags(r, obj, NULL) & TPF_UNICODE);
+	return str_read(r, obj, s, sizeof(s)) == (int)strlen(want) && !strcmp(s, want);
 }
 
 /* A non-negative int that fits 60 bits (two 30-bit digits), or -errno. */
@@ -305,7 +334,7 @@ static int64_t long_read(struct pyread *r, uint64_t obj)
 	uint64_t h[4];
 	int64_t ndigits;
 
-	if (!(type_flags(r, obj, NULL) & TPF_LONG) || procmem_read(r->pid, obj, h, sizeof(h)))
+	if (procmem_read(r->pid, obj, h, sizeof(h)) || !type_has(r, h[OFF_TYPE / 8], TPF_LONG))
 		return -EINVAL;
 	if (r->v->layout >= PY312) {
 		/* lv_tag: digits << 3 | sign (0 positive, 1 zero, 2 negative). */
@@ -359,31 +388,47 @@ fail:
 }
 
 /*
- * The value of key `want` in d (0 if absent). *known: the key object found
+ * The values of the keys `want` (nwant of them) in d, 0 if absent, and
+ * their entries' index (d->n if absent). known[k]: the key object found
  * before, compared by address first (attribute names are interned), and
- * set when found by its text. 0 or -errno.
+ * set when found by its text (NULL: no memory of it). 0 or -errno.
  */
-static int view_get(struct pyread *r, const struct dview *d, const char *want, uint64_t *known,
-		    uint64_t *value)
+static int view_get(struct pyread *r, const struct dview *d, const char *const *want,
+		    uint64_t **known, size_t nwant, uint64_t *value, size_t *ix)
 {
 	uint64_t *keys, *vals;
 	int n = view_read(r, d, &keys, &vals);
 
-	*value = 0;
 	if (n < 0)
 		return n;
-	for (int i = 0; i < n && !*value && known && *known; i++)
-		if (keys[i] == *known)
-			*value = vals[i];
-	for (int i = 0; i < n && !*value; i++)
-		if (keys[i] && vals[i] && str_is(r, keys[i], want)) {
-			*value = vals[i];
-			if (known)
-				*known = keys[i];
-		}
+	for (size_t k = 0; k < nwant; k++) {
+		uint64_t *kn = known ? known[k] : NULL;
+
+		value[k] = 0;
+		ix[k] = d->n;
+		for (int i = 0; i < n && !value[k] && kn && *kn; i++)
+			if (keys[i] == *kn)
+				value[k] = vals[i], ix[k] = (size_t)i;
+		for (int i = 0; i < n && !value[k]; i++)
+			if (keys[i] && vals[i] && str_is(r, keys[i], want[k])) {
+				value[k] = vals[i], ix[k] = (size_t)i;
+				if (kn)
+					*kn = keys[i];
+			}
+	}
 	free(keys);
 	free(vals);
 	return 0;
+}
+
+/* A dict's value of one key (0 if absent). 0 or -errno. */
+static int dict_get(struct pyread *r, uint64_t dict, const char *want, uint64_t *value)
+{
+	struct dview d;
+	size_t ix;
+	int ret = dict_view(r, dict, &d);
+
+	return ret ? ret : view_get(r, &d, &want, NULL, 1, value, &ix);
 }
 
 /* threading._active of the process: a dict. 0 or -errno (-ENOENT: not imported yet). */
@@ -407,16 +452,14 @@ static int find_active(struct pyread *r)
 	 */
 	if (d.n == r->p->modules_n)
 		return -ENOENT;
-	ret = view_get(r, &d, "threading", NULL, &threading);
+	ret = dict_get(r, modules, "threading", &threading);
 	if (!ret && !threading)
 		r->p->modules_n = d.n;
 	if (ret || !threading)
 		return ret ? ret : -ENOENT;
 	if (procmem_u64(r->pid, threading + OFF_MD_DICT, &md_dict))
 		return -EINVAL;
-	ret = dict_view(r, md_dict, &d);
-	if (!ret)
-		ret = view_get(r, &d, "_active", NULL, &active);
+	ret = dict_get(r, md_dict, "_active", &active);
 	if (ret || !active)
 		return ret ? ret : -ENOENT;
 	if (!(type_flags(r, active, NULL) & TPF_DICT))
@@ -462,26 +505,61 @@ static int keep_name(struct pynames *pn, size_t sorted, uint32_t pid, uint32_t t
 	return added;
 }
 
+/*
+ * A Thread's _name and _native_id (v[0], v[1]; 0 if absent). The instances
+ * of a class share their keys: the first one's are searched, the others'
+ * two values read where it had them (about 5 reads a thread, not 11).
+ */
+static int attrs_get(struct pyread *r, const struct dview *d, uint64_t *v)
+{
+	static const char *const want[2] = { "_name", "_native_id" };
+	uint64_t *known[2] = { &r->p->k_name, &r->p->k_nid }, slots[DICT_MAX_SHARED];
+	size_t lo, hi, i, ix[2];
+	int ret;
+
+	for (i = 0; d->values && i < r->nshared && r->shared[i].keys != d->keys; i++)
+		;
+	if (!d->values || i == r->nshared) {
+		ret = view_get(r, d, want, known, 2, v, ix);
+		if (ret || !d->values || r->nshared == sizeof(r->shared) / sizeof(r->shared[0]))
+			return ret;
+		r->shared[r->nshared].keys = d->keys;
+		memcpy(r->shared[r->nshared++].ix, ix, sizeof(ix));
+		return 0;
+	}
+	memcpy(ix, r->shared[i].ix, sizeof(ix));
+	v[0] = v[1] = 0;
+	if (ix[0] >= d->n || ix[1] >= d->n)
+		return 0;
+	lo = ix[0] < ix[1] ? ix[0] : ix[1];
+	hi = ix[0] < ix[1] ? ix[1] : ix[0];
+	if (hi - lo >= DICT_MAX_SHARED)
+		return -EINVAL;
+	ret = procmem_read(r->pid, d->values + lo * 8, slots, (hi - lo + 1) * 8);
+	if (ret)
+		return ret;
+	v[0] = slots[ix[0] - lo];
+	v[1] = slots[ix[1] - lo];
+	return 0;
+}
+
 /* One Thread object: its _name and _native_id, kept. 1 if named, 0 if not, -errno. */
 static int read_thread(struct pyread *r, struct pynames *pn, size_t sorted, uint64_t thread,
 		       uint64_t now)
 {
 	char name[SNAP_PYNAME_LEN];
-	uint64_t vname, vnid;
+	uint64_t v[2];
 	struct dview d;
 	int64_t tid;
 	int ret;
 
 	ret = attrs_view(r, thread, &d);
 	if (!ret)
-		ret = view_get(r, &d, "_name", &r->p->k_name, &vname);
-	if (!ret)
-		ret = view_get(r, &d, "_native_id", &r->p->k_nid, &vnid);
-	if (ret || !vname || !vnid)
+		ret = attrs_get(r, &d, v);
+	if (ret || !v[0] || !v[1])
 		return ret;
-	tid = long_read(r, vnid);
-	if (tid <= 0 || tid > UINT32_MAX || !(type_flags(r, vname, NULL) & TPF_UNICODE) ||
-	    str_read(r, vname, name, sizeof(name)) < 0)
+	tid = long_read(r, v[1]);
+	if (tid <= 0 || tid > UINT32_MAX || str_read(r, v[0], name, sizeof(name)) < 0)
 		return 0;
 	ret = keep_name(pn, sorted, (uint32_t)r->pid, (uint32_t)tid, name, now);
 	return ret < 0 ? ret : 1;

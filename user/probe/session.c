@@ -482,8 +482,9 @@ static void refresh_news(struct session *s, size_t budget)
 /*
  * Python threads' names: read with the refreshes (every 200 ms, every 5 ms
  * after a new process), at most every PYNAMES_GAP_MS per process, and at
- * each snapshot. A read costs about 10 process_vm_readv calls per Python
- * thread: 100 threads, about 1 ms of contrace's CPU.
+ * each snapshot. Measured on 100 threads: 6 (3.12, 3.13) to 8 (3.8)
+ * process_vm_readv calls per thread, 1.2-1.7 ms of contrace's CPU per
+ * read on this 2-CPU VM under load: under 1% of a CPU at 200 ms.
  */
 #define PYNAMES_GAP_MS 50
 
