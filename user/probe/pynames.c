@@ -337,16 +337,18 @@ static int64_t long_read(struct pyread *r, uint64_t obj)
 	if (procmem_read(r->pid, obj, h, sizeof(h)) || !type_has(r, h[OFF_TYPE / 8], TPF_LONG))
 		return -EINVAL;
 	if (r->v->layout >= PY312) {
+		uint64_t tag = h[OFF_LONG_SIZE / 8];
+
 		/* lv_tag: digits << 3 | sign (0 positive, 1 zero, 2 negative). */
-		if ((h[2] & 3) == 1)
+		if ((tag & 3) == 1)
 			return 0;
-		ndigits = (h[2] & 3) ? -1 : (int64_t)(h[2] >> 3);
+		ndigits = (tag & 3) ? -1 : (int64_t)(tag >> 3);
 	} else {
-		ndigits = (int64_t)h[2];
+		ndigits = (int64_t)h[OFF_LONG_SIZE / 8];
 	}
 	if (ndigits < 0 || ndigits > 2)
 		return -EINVAL;
-	memcpy(digit, &h[3], sizeof(digit));
+	memcpy(digit, (const char *)h + OFF_LONG_DIGITS, sizeof(digit));
 	return (int64_t)(digit[0] & 0x3fffffff) |
 	       (ndigits > 1 ? (int64_t)(digit[1] & 0x3fffffff) << 30 : 0);
 }
@@ -431,6 +433,23 @@ static int dict_get(struct pyread *r, uint64_t dict, const char *want, uint64_t 
 	return ret ? ret : view_get(r, &d, &want, NULL, 1, value, &ix);
 }
 
+/*
+ * PyInterpreterState's modules dict: 3.13+ say where in _Py_DebugOffsets
+ * (at _PyRuntime, cookie "xdebugpy": interpreter_state.imports_modules at
+ * +88), which a later 3.13.x that moved it would say too; else the table.
+ */
+static uint64_t modules_offset(struct pyread *r)
+{
+	char head[96];
+	uint64_t off;
+
+	if (r->v->layout < PY313 || procmem_read(r->pid, r->p->runtime, head, sizeof(head)) ||
+	    memcmp(head, "xdebugpy", 8))
+		return r->v->modules;
+	off = u64_at(head, 88);
+	return off && off < (1u << 20) ? off : r->v->modules;
+}
+
 /* threading._active of the process: a dict. 0 or -errno (-ENOENT: not imported yet). */
 static int find_active(struct pyread *r)
 {
@@ -441,7 +460,7 @@ static int find_active(struct pyread *r)
 	ret = gil_tstate_interp(r->pid, r->v->version, r->p->runtime, &interp);
 	if (ret)
 		return ret;
-	if (procmem_u64(r->pid, interp + r->v->modules, &modules) || !modules)
+	if (procmem_u64(r->pid, interp + modules_offset(r), &modules) || !modules)
 		return -ENOENT;
 	ret = dict_view(r, modules, &d);
 	if (ret)
