@@ -18,7 +18,7 @@ static void thread_pyname(struct rpt_thread *rt, const struct snapshot *s,
 {
 	const struct snap_pyname *n = snapshot_find_pyname(s, t->tid, t->tgid);
 
-	if (n && n->ts >= t->start_ts && (!t->end_ts || n->ts <= t->end_ts))
+	if (n && snap_pyname_fits(n, t))
 		snprintf(rt->pyname, sizeof(rt->pyname), "%s", n->name);
 }
 

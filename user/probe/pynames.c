@@ -656,10 +656,67 @@ int pynames_update(struct pynames *pn, int pid, const char *version, uint64_t ru
 	return ret;
 }
 
-int pynames_snapshot(const struct pynames *pn, struct snapshot *snap)
+static int cmp_slot(const void *a, const void *b)
 {
+	const struct ct_thread *x = *(const struct ct_thread *const *)a;
+	const struct ct_thread *y = *(const struct ct_thread *const *)b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* Whether a thread slot of the snapshot (slots: sorted by tgid, tid) is the one n names. */
+static bool named_thread(const struct ct_thread **slots, size_t n, const struct snap_pyname *e)
+{
+	struct ct_thread key = { .tid = e->tid, .tgid = e->pid };
+	const struct ct_thread *k = &key, **t;
+
+	t = bsearch(&k, slots, n, sizeof(*slots), cmp_slot);
+	/* A tid reused: the slots of one (tgid, tid) are adjacent, try each. */
+	for (; t && t > slots && !cmp_slot(t - 1, &k); t--)
+		;
+	for (; t && t < slots + n && !cmp_slot(t, &k); t++)
+		if (snap_pyname_fits(e, *t))
+			return true;
+	return false;
+}
+
+/*
+ * Keep only the names of threads the snapshot still has a slot for: a
+ * name can never be given to another thread (model/procs.c checks the
+ * time), and a server that makes a thread per request for days would
+ * otherwise keep a name per request (the slots are bounded: --max-threads).
+ */
+static int prune(struct pynames *pn, const struct snapshot *snap)
+{
+	const struct ct_thread **slots =
+		malloc((snap->nthreads ? snap->nthreads : 1) * sizeof(*slots));
+	size_t n = 0, kept = 0;
+
+	if (!slots)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < snap->nthreads; i++)
+		if (snap->threads[i].tid)
+			slots[n++] = &snap->threads[i];
+	qsort(slots, n, sizeof(*slots), cmp_slot);
+	for (size_t i = 0; i < pn->nnames; i++)
+		if (named_thread(slots, n, &pn->names[i]))
+			pn->names[kept++] = pn->names[i];
+	pn->nnames = kept;
+	free(slots);
+	return 0;
+}
+
+int pynames_snapshot(struct pynames *pn, struct snapshot *snap)
+{
+	int ret;
+
 	if (!pn || !pn->nnames)
 		return 0;
+	ret = prune(pn, snap);
+	if (ret || !pn->nnames)
+		return ret;
 	snap->pynames = malloc(pn->nnames * sizeof(*snap->pynames));
 	if (!snap->pynames)
 		return -ENOMEM;

@@ -37,7 +37,10 @@ bool pynames_known(const char *version);
 int pynames_update(struct pynames *pn, int pid, const char *version, uint64_t runtime,
 		   uint64_t now_ns, uint64_t min_gap_ns);
 
-/* Copy every name seen so far into the snapshot (snap->pynames). 0 or -ENOMEM. */
-int pynames_snapshot(const struct pynames *pn, struct snapshot *snap);
+/*
+ * Copy the names seen so far into the snapshot (snap->pynames), its thread
+ * slots read: those of threads it no longer has are forgotten. 0 or -ENOMEM.
+ */
+int pynames_snapshot(struct pynames *pn, struct snapshot *snap);
 
 #endif

@@ -7,6 +7,7 @@
 #ifndef CONTRACE_SNAPSHOT_H
 #define CONTRACE_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,6 +111,13 @@ struct snap_pyname {
 	uint64_t ts;
 	char name[SNAP_PYNAME_LEN];
 };
+
+/* Whether name n was read while thread t lived (a tid reused later is another thread). */
+static inline bool snap_pyname_fits(const struct snap_pyname *n, const struct ct_thread *t)
+{
+	return n->tid == t->tid && n->pid == t->tgid && t->start_ts <= n->ts &&
+	       (!t->end_ts || n->ts <= t->end_ts);
+}
 
 /* What /proc said about a traced process while it lived. */
 struct snap_proc {
