@@ -98,7 +98,8 @@ def test_renamed_thread_and_hostile_names(tmp_path):
     """A thread renamed halfway shows its new name; control characters are
     '?' (none reaches the terminal), a 70-character name is cut: 63 bytes in
     JSON, 23 and '~' in the text tables."""
-    truth, report, text = trace(tmp_path, "/usr/bin/python3", "rename", "1.2")
+    # 1.5 s after the rename: refreshes come every 200 ms, later on a loaded machine.
+    truth, report, text = trace(tmp_path, "/usr/bin/python3", "rename", "3")
     json_names = python_names(report)
     renamed = truth["after-\x1b[31m\x07\n"]
     assert json_names[renamed] == "after-?[31m??"
