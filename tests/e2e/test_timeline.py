@@ -82,7 +82,8 @@ def check_tracks(report, trace):
         assert procs[proc["pid"]]["process_name"] == proc["comm"]
         for t in proc["threads"]:
             (track,) = [u for u, x in threads.items() if x["tid"] == t["tid"]]
-            assert threads[track]["thread_name"] == t["comm"]
+            # A Python thread's track by the name the program gave it, as in the report.
+            assert threads[track]["thread_name"] == (t["python_name"] or t["comm"])
             assert threads[track]["pid"] == proc["pid"]
     assert trace.first_flags == [1], "the first packet clears the incremental state"
 
@@ -172,6 +173,8 @@ def test_python_gil_timeline(tmp_path):
                         "cpu", "4", "300000")
     trace = Trace(pf)
     check_tracks(report, trace)
+    # Python threads' tracks are named as the program named them (the kernel says python3.12).
+    assert "MainThread" in {t["thread_name"] for t in trace.thread_tracks().values()}
     check_sums(report, trace)
     sums = per_thread(trace, child=True)
     (proc,) = report["processes"]

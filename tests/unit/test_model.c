@@ -566,6 +566,84 @@ static void test_processes(void **state)
 	snapshot_free(&b);
 }
 
+/*
+ * Python names: a thread gets the name read while it lived; a later thread
+ * with the same tid (a name read before it started), or the same tid in
+ * another process, does not.
+ */
+static void test_pynames(void **state)
+{
+	static const struct {
+		uint32_t tid, pid;
+		uint64_t ts;
+		const char *name;
+	} names[] = {
+		{ 101, 100, 70 * MS, "client-0" },
+		{ 102, 100, 10 * MS, "old-thread" }, /* before 102 began: another thread */
+		{ 103, 999, 70 * MS, "elsewhere" },
+		{ 100, 100, 70 * MS, "MainThread" },
+	};
+	struct snapshot a, b;
+	struct report r;
+
+	(void)state;
+	for (int late = 0; late < 2; late++) {
+		struct snapshot *s = late ? &b : &a;
+
+		fake_init(s, (late ? 200 : 100) * MS, 4);
+		fake_thread(s, 0, 100, 100, "python3", 1000);
+		fake_thread(s, 1, 101, 100, "python3", 60 * MS);
+		fake_thread(s, 2, 102, 100, "python3", 60 * MS);
+		fake_thread(s, 3, 103, 100, "python3", 60 * MS);
+		s->pynames = calloc(4, sizeof(*s->pynames));
+		assert_non_null(s->pynames);
+		s->npynames = 4;
+		for (int i = 0; i < 4; i++) {
+			s->pynames[i].tid = names[i].tid;
+			s->pynames[i].pid = names[i].pid;
+			s->pynames[i].ts = names[i].ts;
+			snprintf(s->pynames[i].name, SNAP_PYNAME_LEN, "%s", names[i].name);
+		}
+		assert_int_equal(fake_close(s), 0);
+	}
+	assert_int_equal(model_build(&r, &meta, &b, &a), 0);
+	assert_int_equal(r.procs[0].nthreads, 4);
+	for (size_t i = 0; i < 4; i++) {
+		const struct rpt_thread *t = &r.procs[0].threads[i];
+		const char *want = t->tid == 100 ? "MainThread" : t->tid == 101 ? "client-0" : "";
+
+		assert_string_equal(t->pyname, want);
+		assert_string_equal(rpt_thread_name(t), want[0] ? want : "python3");
+	}
+	model_free(&r);
+	snapshot_free(&a);
+	snapshot_free(&b);
+}
+
+/* Thread names from a target's memory: control characters and broken UTF-8 become '?'. */
+static void test_clean_pyname(void **state)
+{
+	char name[SNAP_PYNAME_LEN];
+
+	(void)state;
+	snprintf(name, sizeof(name),
+		 "a\x1b[2J\n\x7f\xc2\x85"
+		 "b"); /* ESC, LF, DEL, C1 NEL */
+	snapshot_clean_pyname(name, sizeof(name));
+	assert_string_equal(name, "a?[2J????b");
+	snprintf(name, sizeof(name), "w\xc3\xa9rk\xe4\xb8\xad-1"); /* "wérk中-1": kept */
+	snapshot_clean_pyname(name, sizeof(name));
+	assert_string_equal(name, "w\xc3\xa9rk\xe4\xb8\xad-1");
+	/* Overlong '/', a lone continuation byte, a surrogate, a sequence cut at the end. */
+	snprintf(name, sizeof(name), "\xc0\xaf|\x80|\xed\xa0\x80|\xe4\xb8");
+	snapshot_clean_pyname(name, sizeof(name));
+	assert_string_equal(name, "??|?|???|??");
+	/* Not NUL-terminated (a recording's field): it ends within its field. */
+	memset(name, 'x', sizeof(name));
+	snapshot_clean_pyname(name, sizeof(name));
+	assert_int_equal(strlen(name), SNAP_PYNAME_LEN - 1);
+}
+
 /* Per-syscall rows: differences, merged per process and in total; nothing new, no row. */
 static void test_syscall_rows(void **state)
 {
@@ -686,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_close_states), cmocka_unit_test(test_wakers),
 		cmocka_unit_test(test_proc_cache),   cmocka_unit_test(test_processes),
 		cmocka_unit_test(test_syscall_rows), cmocka_unit_test(test_drops),
+		cmocka_unit_test(test_pynames),	     cmocka_unit_test(test_clean_pyname),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -155,6 +155,31 @@ static void test_escaping(void **state)
 	free(t);
 }
 
+/*
+ * Python threads by the names the program gave them, each run of digits as
+ * N: a pool's workers are one series, a thread per request no new one.
+ */
+static void test_python_names(void **state)
+{
+	char *t;
+
+	(void)state;
+	make_report();
+	snprintf(threads[1].pyname, sizeof(threads[1].pyname), "client-0");
+	snprintf(threads[2].pyname, sizeof(threads[2].pyname), "client-12");
+	snprintf(threads[3].pyname, sizeof(threads[3].pyname), "Thread-4711 (serve)");
+	t = render(10, 10);
+	has_line(t, "contrace_thread_cpu_seconds_total{process=\"prog\",pid=\"100\","
+		    "thread=\"client-N\"} 3.000000000");
+	has_line(t, "contrace_thread_cpu_seconds_total{process=\"prog\",pid=\"100\","
+		    "thread=\"Thread-N (serve)\"} 0.000000005");
+	/* A thread without a Python name keeps its comm. */
+	has_line(t, "contrace_thread_cpu_seconds_total{process=\"prog\",pid=\"100\","
+		    "thread=\"prog\"} 0.000001000");
+	assert_null(strstr(t, "thread=\"worker\""));
+	free(t);
+}
+
 static void test_histogram(void **state)
 {
 	const char *h = "contrace_lock_wait_duration_seconds";
@@ -279,9 +304,10 @@ static void test_carry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_units), cmocka_unit_test(test_escaping),
-		cmocka_unit_test(test_histogram),   cmocka_unit_test(test_cap),
-		cmocka_unit_test(test_grouped),	    cmocka_unit_test(test_carry),
+		cmocka_unit_test(test_names_units),  cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_python_names), cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_cap),	     cmocka_unit_test(test_grouped),
+		cmocka_unit_test(test_carry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,9 +253,9 @@ static void event_loops(struct rpt_gil *g, const struct rpt_process *p, size_t *
 		say_thread(
 			g, found, blocked,
 			"thread %u (%s) runs an event loop (it waited in epoll_wait %llu times) but also blocked %.0f ms in other calls, most in %s (%.0f ms, %llu calls): while it blocks there, no task of the loop runs; use the loop's own waits (await asyncio.sleep, loop.run_in_executor for files)",
-			t->tid, t->comm, (unsigned long long)polls, (double)blocked / 1e6,
-			syscall_name(worst->nr, sys, sizeof(sys)), (double)worst->blocked_ns / 1e6,
-			(unsigned long long)worst->blocks);
+			t->tid, rpt_thread_name(t), (unsigned long long)polls,
+			(double)blocked / 1e6, syscall_name(worst->nr, sys, sizeof(sys)),
+			(double)worst->blocked_ns / 1e6, (unsigned long long)worst->blocks);
 	}
 }
 
@@ -275,7 +275,8 @@ static void long_holds(struct rpt_gil *g, const struct rpt_process *p, size_t *f
 		say_thread(
 			g, found, t->gil.hold_max,
 			"thread %u (%s) held the GIL for %.0f ms at once while other threads asked for it %llu times: a C call that keeps the GIL (no Py_BEGIN_ALLOW_THREADS) starves them; release the GIL in that code, or run it in a process",
-			t->tid, t->comm, (double)t->gil.hold_max / 1e6, (unsigned long long)asked);
+			t->tid, rpt_thread_name(t), (double)t->gil.hold_max / 1e6,
+			(unsigned long long)asked);
 	}
 }
 
@@ -385,7 +386,7 @@ static void held_blocks(struct rpt_gil *g, const struct rpt_process *p, size_t *
 			say_thread(
 				g, found, s->blocked_ns,
 				"thread %u (%s) was blocked %.0f ms in %s while holding the GIL: no other Python thread could run meanwhile; release the GIL around that call (Py_BEGIN_ALLOW_THREADS) or move it out of the thread",
-				t->tid, t->comm, (double)s->blocked_ns / 1e6,
+				t->tid, rpt_thread_name(t), (double)s->blocked_ns / 1e6,
 				syscall_name(s->nr, sys, sizeof(sys)));
 		}
 	}

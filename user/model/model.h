@@ -131,6 +131,7 @@ struct rpt_thread {
 	uint32_t tid;
 	uint32_t pid;
 	char comm[CT_COMM_LEN];
+	char pyname[SNAP_PYNAME_LEN]; /* threading.Thread.name of a Python thread, or "" */
 	bool started; /* created during the window */
 	bool exited; /* exited during the window */
 	uint64_t start_ns; /* offset of its first traced moment from the window start */
@@ -144,6 +145,12 @@ struct rpt_thread {
 	struct rpt_runner *runners; /* by time */
 	struct rpt_thread_gil gil;
 };
+
+/* The name a thread is shown by: its Python name if it has one, else its comm. */
+static inline const char *rpt_thread_name(const struct rpt_thread *t)
+{
+	return t->pyname[0] ? t->pyname : t->comm;
+}
 
 /* A thread that waited for a lock, or held it (woke a waiter). */
 struct rpt_lock_party {

@@ -9,6 +9,19 @@
 #include "snap/threads.h"
 #include "util/vec.h"
 
+/*
+ * Its Python name, if one was read while this thread lived (a tid reused
+ * by a later thread is not it).
+ */
+static void thread_pyname(struct rpt_thread *rt, const struct snapshot *s,
+			  const struct ct_thread *t)
+{
+	const struct snap_pyname *n = snapshot_find_pyname(s, t->tid, t->tgid);
+
+	if (n && snap_pyname_fits(n, t))
+		snprintf(rt->pyname, sizeof(rt->pyname), "%s", n->name);
+}
+
 struct cand {
 	uint32_t slot;
 	uint32_t tgid;
@@ -141,6 +154,7 @@ int task_model(struct report *r, const struct snapshot *cur, const struct snapsh
 			rt->pid = t->tgid;
 			memcpy(rt->comm, t->comm, sizeof(rt->comm));
 			rt->comm[sizeof(rt->comm) - 1] = '\0';
+			thread_pyname(rt, cur, t);
 			rt->start_ns = c[k].start - w0;
 			rt->alive_ns = c[k].end - c[k].start;
 			rt->started = !(t->flags & CT_TF_SEEDED) && t->start_ts > w0;

@@ -265,7 +265,7 @@ static void track_desc(struct perfetto *p, uint64_t uuid, uint64_t parent, const
 		sub = pb_begin(&p->pb, TD_THREAD);
 		pb_uint(&p->pb, THD_PID, t->pid);
 		pb_uint(&p->pb, THD_TID, t->tid);
-		pb_str(&p->pb, THD_NAME, t->comm);
+		pb_str(&p->pb, THD_NAME, rpt_thread_name(t));
 		pb_end(&p->pb, sub);
 	}
 	pb_end(&p->pb, td);

@@ -9,7 +9,7 @@
 
 /* A thread name of a process: its threads' figures summed. */
 struct trow {
-	char name[CT_COMM_LEN + 8];
+	char name[SNAP_PYNAME_LEN];
 	struct figs f;
 	size_t n; /* threads summed in it */
 	uint64_t rank; /* on-CPU + run-queue + GIL wait: the order of the cap */
@@ -223,6 +223,31 @@ static size_t cap_rows(void *rows, size_t n, size_t size, size_t max, char *othe
 	return max + 1;
 }
 
+/*
+ * A thread's label: its comm, or its Python name with each run of digits
+ * as "N". Python numbers its threads for the life of the process
+ * ("Thread-4711 (process_request_thread)" for each request of a
+ * ThreadingHTTPServer): a label per number would be a new series per
+ * thread. "client-N" sums a pool's threads as one comm does.
+ */
+static void thread_label(char *buf, size_t len, const struct rpt_thread *t)
+{
+	size_t n = 0;
+
+	if (!t->pyname[0]) {
+		snprintf(buf, len, "%s", t->comm);
+		return;
+	}
+	for (const char *c = t->pyname; *c && n + 1 < len; c++) {
+		bool digit = *c >= '0' && *c <= '9';
+
+		/* A run's first digit only (n > 0: c[-1] is in the name). */
+		if (!digit || !n || c[-1] < '0' || c[-1] > '9')
+			buf[n++] = digit ? 'N' : *c;
+	}
+	buf[n] = '\0';
+}
+
 static int view_threads(struct pview *v, const struct pview *c, size_t max)
 {
 	const struct rpt_process *p = v->p;
@@ -239,7 +264,7 @@ static int view_threads(struct pview *v, const struct pview *c, size_t max)
 
 		if (!row)
 			return -ENOMEM;
-		snprintf(row->name, sizeof(row->name), "%s", t->comm);
+		thread_label(row->name, sizeof(row->name), t);
 		row->f = t->s.f;
 		row->n = 1;
 		row->rank = t->s.f.oncpu_ns + t->s.f.runq_ns + t->s.f.gil_wait_ns;

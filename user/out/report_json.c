@@ -389,6 +389,8 @@ static struct json_object *thread_json(const struct rpt_thread *t, bool traced)
 
 	add_int(o, "tid", t->tid);
 	add_str(o, "comm", t->comm);
+	/* threading.Thread.name, read from the process's memory (sanitised there). */
+	put(o, "python_name", t->pyname[0] ? utf8_string(t->pyname) : NULL);
 	add_bool(o, "started", t->started);
 	add_bool(o, "exited", t->exited);
 	add_u64(o, "start_offset_ns", t->start_ns);

@@ -172,6 +172,53 @@ static void fig_column(FILE *f, const struct figs *v, int k)
 		fprintf(f, " %*llu", d->width, (unsigned long long)fig_get(v, d));
 }
 
+/* "tid name" of a lock's party: a tid and a Python thread's name. */
+#define PARTY_LEN (16 + SNAP_PYNAME_LEN)
+
+/*
+ * The NAME column of a process's thread tables: a comm fits in 16; a Python
+ * thread's name (threading.Thread.name) may be longer, up to NAME_MAX_W
+ * ("ThreadPoolExecutor-12_3" is 23), cut with a '~' beyond.
+ */
+#define NAME_MIN_W 16
+#define NAME_MAX_W 24
+
+static int name_width(const struct rpt_process *p)
+{
+	size_t w = NAME_MIN_W;
+
+	for (size_t i = 0; i < p->nthreads; i++) {
+		size_t n = strlen(rpt_thread_name(&p->threads[i]));
+
+		if (n > w)
+			w = n < NAME_MAX_W ? n : NAME_MAX_W;
+	}
+	return (int)w;
+}
+
+/* A thread's name cut to w bytes (a UTF-8 sequence is not split), ending in '~' if cut. */
+static const char *name_cut(char *buf, size_t len, const char *name, int w)
+{
+	size_t n = strlen(name);
+
+	if (n <= (size_t)w || len < (size_t)w + 1)
+		return name;
+	n = (size_t)w - 1;
+	while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
+		n--;
+	snprintf(buf, len, "%.*s~", (int)n, name);
+	return buf;
+}
+
+/* The name of thread tid as p's thread tables show it: its Python name if it has one. */
+static const char *tid_name(const struct rpt_process *p, uint32_t tid, const char *comm)
+{
+	for (size_t i = 0; p && i < p->nthreads; i++)
+		if (p->threads[i].tid == tid)
+			return rpt_thread_name(&p->threads[i]);
+	return comm;
+}
+
 /*
  * Threads of one role are one row of THREADS when GROUP_MIN or more share
  * it: a server's 1,756 short-lived threads, a pool's workers. The role is
@@ -226,7 +273,7 @@ static struct role *find_roles(const struct rpt_process *p, size_t *role_of, siz
 		return NULL;
 	/* A role per new name prefix: quadratic in roles, which are few when it matters. */
 	for (size_t i = 0; i < p->nthreads; i++) {
-		const char *name = p->threads[i].comm;
+		const char *name = rpt_thread_name(&p->threads[i]);
 		size_t len = role_len(name);
 
 		for (k = 0; k < n && !(v[k].len == len && !strncmp(v[k].name, name, len)); k++)
@@ -291,8 +338,10 @@ static void thread_row(FILE *f, const struct rpt_process *p, const char *tid, ch
 		       const char *name, uint64_t alive, const struct rpt_sched *ts)
 {
 	bool lat = hist_count(&ts->wakelat) > 0;
+	int w = name_width(p);
+	char cut[NAME_MAX_W + 8];
 
-	fprintf(f, "  %8s%c%-16s %8s", tid, mark, name, D(alive));
+	fprintf(f, "  %8s%c%-*s %8s", tid, mark, w, name_cut(cut, sizeof(cut), name, w), D(alive));
 	for (int k = 0; k < FIG_COUNT; k++)
 		if (fig_shown(p, k))
 			fig_column(f, &ts->f, k);
@@ -304,7 +353,7 @@ static void thread_row(FILE *f, const struct rpt_process *p, const char *tid, ch
 
 static void role_row(FILE *f, const struct rpt_process *p, const struct role *r)
 {
-	char tid[24], name[CT_COMM_LEN + 2];
+	char tid[24], name[SNAP_PYNAME_LEN + 2];
 	size_t mid = (r->count - 1) / 2;
 
 	snprintf(tid, sizeof(tid), "[%zu]", r->count);
@@ -341,7 +390,7 @@ static void print_threads(FILE *f, const struct rpt_process *p, const struct tex
 			rows(nrows, o), p->nthreads);
 	else
 		heading(f, "THREADS", rows(nrows, o), nrows, "on-CPU + run-queue wait");
-	fprintf(f, "  %8s %-16s %8s", "TID", "NAME", "ALIVE");
+	fprintf(f, "  %8s %-*s %8s", "TID", name_width(p), "NAME", "ALIVE");
 	for (int k = 0; k < FIG_COUNT; k++)
 		if (fig_shown(p, k))
 			fprintf(f, " %*s", fig_table[k].width, fig_table[k].heading);
@@ -360,7 +409,7 @@ static void print_threads(FILE *f, const struct rpt_process *p, const struct tex
 			continue;
 		}
 		snprintf(tid, sizeof(tid), "%u", t->tid);
-		thread_row(f, p, tid, mark, t->comm, t->alive_ns, &t->s);
+		thread_row(f, p, tid, mark, rpt_thread_name(t), t->alive_ns, &t->s);
 		shown++;
 	}
 	fprintf(f, "  (+ started during the trace, - exited, * both)\n");
@@ -386,9 +435,10 @@ static int cmp_blocked(const void *a, const void *b)
 
 static void print_blocked(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
+	char buf[32], cut[NAME_MAX_W + 8];
+	int w = name_width(p);
 	struct blocked_row *v;
 	size_t n = 0, cap = 0, shown;
-	char buf[32];
 
 	for (size_t i = 0; i < p->nthreads; i++)
 		cap += p->threads[i].nsys + 1;
@@ -417,10 +467,11 @@ static void print_blocked(FILE *f, const struct rpt_process *p, const struct tex
 		qsort(v, n, sizeof(*v), cmp_blocked);
 		shown = rows(n, o);
 		heading(f, "BLOCKED IN", shown, n, "blocked time");
-		fprintf(f, "  %8s %-16s %-20s %9s %8s\n", "TID", "NAME", "SYSCALL", "BLOCKED",
+		fprintf(f, "  %8s %-*s %-20s %9s %8s\n", "TID", w, "NAME", "SYSCALL", "BLOCKED",
 			"% ALIVE");
 		for (size_t i = 0; i < shown; i++)
-			fprintf(f, "  %8u %-16s %-20s %9s %8s\n", v[i].t->tid, v[i].t->comm,
+			fprintf(f, "  %8u %-*s %-20s %9s %8s\n", v[i].t->tid, w,
+				name_cut(cut, sizeof(cut), rpt_thread_name(v[i].t), w),
 				v[i].nr == NOT_IN_SYSCALL ? "(not in a syscall)" :
 							    syscall_name(v[i].nr, buf, sizeof(buf)),
 				D(v[i].ns), P(ratio(v[i].ns, v[i].t->alive_ns)));
@@ -526,6 +577,8 @@ static void print_runners(FILE *f, const struct rpt_process *p, const struct tex
 
 static void print_wakers(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
+	char cut[NAME_MAX_W + 8];
+	int nw = name_width(p);
 	const struct rpt_thread **v;
 	size_t n = 0, shown;
 
@@ -538,19 +591,23 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 	if (n) {
 		shown = rows(n, o);
 		heading(f, "WAKEUPS: WHO WOKE WHOM", shown, n, "thread order above");
-		fprintf(f, "  %8s %-16s %8s  %s\n", "TID", "NAME", "WAKEUPS", "WOKEN BY (count)");
+		fprintf(f, "  %8s %-*s %8s  %s\n", "TID", nw, "NAME", "WAKEUPS",
+			"WOKEN BY (count)");
 		for (size_t i = 0; i < shown; i++) {
 			const struct rpt_thread *t = v[i];
 			size_t k = t->nwakers < 3 ? t->nwakers : 3;
 
-			fprintf(f, "  %8u %-16s %8llu  ", t->tid, t->comm,
+			fprintf(f, "  %8u %-*s %8llu  ", t->tid, nw,
+				name_cut(cut, sizeof(cut), rpt_thread_name(t), nw),
 				(unsigned long long)t->s.f.wakeups);
 			for (size_t j = 0; j < k; j++) {
 				const struct rpt_waker *w = &t->wakers[j];
 
 				if (w->tid != CT_WAKER_IRQ && w->tid != CT_WAKER_UNKNOWN)
 					fprintf(f, "%s%u %s%s (%llu)", j ? ", " : "", w->tid,
-						w->comm, w->softirq ? " via softirq" : "",
+						w->pid == p->pid ? tid_name(p, w->tid, w->comm) :
+								   w->comm,
+						w->softirq ? " via softirq" : "",
 						(unsigned long long)w->count);
 				else
 					fprintf(f, "%s%s (%llu)", j ? ", " : "", w->comm,
@@ -564,12 +621,14 @@ static void print_wakers(FILE *f, const struct rpt_process *p, const struct text
 	free(v);
 }
 
-static const char *party(char *buf, size_t len, uint32_t tid, const char *comm)
+/* "tid name" of a thread of p (or another process's), or a bracketed waker ("[timer]"). */
+static const char *party(const struct rpt_process *p, char *buf, size_t len, uint32_t tid,
+			 const char *comm)
 {
 	if (tid == CT_WAKER_IRQ || tid == CT_WAKER_UNKNOWN)
 		snprintf(buf, len, "%s", comm);
 	else
-		snprintf(buf, len, "%u %s", tid, comm);
+		snprintf(buf, len, "%u %s", tid, tid_name(p, tid, comm));
 	return buf;
 }
 
@@ -605,18 +664,20 @@ static void print_lock_stacks(FILE *f, const struct rpt_lock *l, int verbose)
 }
 
 /* The waits in progress on l (k at most), labels `width` wide. */
-static void print_now(FILE *f, const struct rpt_lock *l, size_t k, int width)
+static void print_now(FILE *f, const struct rpt_process *p, const struct rpt_lock *l, size_t k,
+		      int width)
 {
-	char b[48];
+	char b[PARTY_LEN];
 
 	for (size_t i = 0; i < l->nnow && i < k; i++) {
 		const struct rpt_lock_now *w = &l->now[i];
 
 		fprintf(f, "      %-*s %s, %s so far%s", width, i ? "" : "waiting now",
-			party(b, sizeof(b), w->tid, w->comm), D(w->wait_ns),
+			party(p, b, sizeof(b), w->tid, w->comm), D(w->wait_ns),
 			w->before ? " (since before tracing began)" : "");
 		if (w->owner)
-			fprintf(f, ", for %u %s (%s)", w->owner, w->owner_comm,
+			fprintf(f, ", for %u %s (%s)", w->owner,
+				tid_name(p, w->owner, w->owner_comm),
 				w->join ? "pthread_join: until it exits" : "it owns the lock");
 		fprintf(f, "%s%s\n", w->site[0] ? " in " : "", w->site);
 	}
@@ -625,16 +686,16 @@ static void print_now(FILE *f, const struct rpt_lock *l, size_t k, int width)
 }
 
 /* A list of parties: "12 main (1.2s), 13 worker (0.4s), 3 more". */
-static void print_parties(FILE *f, const char *label, int width, const struct rpt_lock_party *v,
-			  size_t n, size_t k)
+static void print_parties(FILE *f, const struct rpt_process *p, const char *label, int width,
+			  const struct rpt_lock_party *v, size_t n, size_t k)
 {
-	char b[48];
+	char b[PARTY_LEN];
 
 	if (!n)
 		return;
 	fprintf(f, "      %-*s ", width, label);
 	for (size_t i = 0; i < n && i < k; i++)
-		fprintf(f, "%s%s (%s)", i ? ", " : "", party(b, sizeof(b), v[i].tid, v[i].comm),
+		fprintf(f, "%s%s (%s)", i ? ", " : "", party(p, b, sizeof(b), v[i].tid, v[i].comm),
 			D(v[i].wait_ns));
 	if (n > k)
 		fprintf(f, ", %zu more", n - k);
@@ -642,21 +703,23 @@ static void print_parties(FILE *f, const char *label, int width, const struct rp
 }
 
 /* Where l's waits came from, and its waiters. */
-static void print_sites_parties(FILE *f, const struct rpt_lock *l, size_t k, int width)
+static void print_sites_parties(FILE *f, const struct rpt_process *p, const struct rpt_lock *l,
+				size_t k, int width)
 {
 	for (size_t i = 0; i < l->nsites && i < k; i++)
 		fprintf(f, "      %-*s %s (%llu waits, %s)\n", width, i ? "" : "waited in",
 			l->sites[i].name, (unsigned long long)l->sites[i].waits,
 			D(l->sites[i].wait_ns));
-	print_parties(f, "waiters", width, l->waiters, l->nwaiters, k);
+	print_parties(f, p, "waiters", width, l->waiters, l->nwaiters, k);
 }
 
-static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, int verbose)
+static void print_lock_details(FILE *f, const struct rpt_process *p, const struct rpt_lock *l,
+			       bool traced, int verbose)
 {
 	size_t k = verbose ? SIZE_MAX : 3;
-	char b[48];
+	char b[PARTY_LEN];
 
-	print_now(f, l, k, 11);
+	print_now(f, p, l, k, 11);
 	if (!l->waits && !l->holds && !l->retries && !l->wake_calls)
 		return;
 	fprintf(f, "      %s%s%s: woken %llu times by a release, %llu by a timer",
@@ -679,14 +742,14 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 			"holds", (unsigned long long)l->xholds, D(l->xhold_ns / l->xholds),
 			D(hist_quantile(&l->xhold_hist, 0.5, l->xhold_max)),
 			D(hist_quantile(&l->xhold_hist, 0.99, l->xhold_max)), D(l->xhold_max));
-	print_sites_parties(f, l, k, 11);
+	print_sites_parties(f, p, l, k, 11);
 	print_lock_stacks(f, l, verbose);
-	print_parties(f, "held by", 11, l->holders, l->nholders, k);
+	print_parties(f, p, "held by", 11, l->holders, l->nholders, k);
 	for (size_t i = 0; i < l->nchains && i < k; i++) {
 		const struct rpt_lock_chain *c = &l->chains[i];
-		char w[48];
+		char w[PARTY_LEN];
 
-		party(w, sizeof(w), c->waiter, c->waiter_comm);
+		party(p, w, sizeof(w), c->waiter, c->waiter_comm);
 		if (c->holder == CT_WAKER_IRQ)
 			fprintf(f, "      %-11s %s waited %s until its timeout\n",
 				i ? "" : "chains", w, D(c->wait_ns));
@@ -695,7 +758,7 @@ static void print_lock_details(FILE *f, const struct rpt_lock *l, bool traced, i
 				D(c->wait_ns));
 		else
 			fprintf(f, "      %-11s %s waited %s for %s%s%s\n", i ? "" : "chains", w,
-				D(c->wait_ns), party(b, sizeof(b), c->holder, c->holder_comm),
+				D(c->wait_ns), party(p, b, sizeof(b), c->holder, c->holder_comm),
 				c->holder_site[0] ? " in " : "", c->holder_site);
 	}
 	if (l->serialising)
@@ -718,14 +781,16 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 	for (size_t i = 0; i < p->ndeadlocks; i++) {
 		const struct rpt_deadlock *d = &p->deadlocks[i];
 
-		fprintf(f, "  DEADLOCK: %u %s", d->m[0].tid, d->m[0].comm);
+		fprintf(f, "  DEADLOCK: %u %s", d->m[0].tid,
+			tid_name(p, d->m[0].tid, d->m[0].comm));
 		if (d->n == 1) {
 			fprintf(f, " waits for %s, which it holds itself\n", d->m[0].lock);
 			continue;
 		}
 		for (size_t m = 0; m < d->n; m++)
 			fprintf(f, "%s waits for %s, held by %u %s", m ? ", which" : "",
-				d->m[m].lock, d->m[m].owner, d->m[(m + 1) % d->n].comm);
+				d->m[m].lock, d->m[m].owner,
+				tid_name(p, d->m[m].owner, d->m[(m + 1) % d->n].comm));
 		fprintf(f, "\n");
 	}
 	fprintf(f, "  %-32s %7s %9s %9s %9s %9s %9s %6s %9s %9s %7s\n", "LOCK", "WAITS", "WAITED",
@@ -744,24 +809,25 @@ static void print_locks(FILE *f, const struct rpt_process *p, const struct text_
 			l->waits ? D(l->wait_max) : "-", (unsigned long long)l->holds,
 			l->holds ? D(l->hold_ns / l->holds) : "-", l->holds ? D(l->hold_max) : "-",
 			l->nwaiters);
-		print_lock_details(f, l, traced, o->verbose);
+		print_lock_details(f, p, l, traced, o->verbose);
 	}
 }
 
-static void print_event_details(FILE *f, const struct rpt_lock *l, int verbose)
+static void print_event_details(FILE *f, const struct rpt_process *p, const struct rpt_lock *l,
+				int verbose)
 {
 	size_t k = verbose ? SIZE_MAX : 3;
 
-	print_now(f, l, k, 12);
-	print_sites_parties(f, l, k, 12);
-	print_parties(f, "signalled by", 12, l->holders, l->nholders, k);
+	print_now(f, p, l, k, 12);
+	print_sites_parties(f, p, l, k, 12);
+	print_parties(f, p, "signalled by", 12, l->holders, l->nholders, k);
 }
 
 /* The threads idle on an event the whole window, in one line. */
 static void print_idle(FILE *f, const struct rpt_process *p)
 {
 	size_t named = 0;
-	char b[48];
+	char b[PARTY_LEN];
 
 	if (!p->nidle)
 		return;
@@ -773,7 +839,7 @@ static void print_idle(FILE *f, const struct rpt_process *p)
 		for (size_t k = 0; l->kind == RPT_KIND_EVENT && k < l->nnow && named < 4; k++)
 			if (l->now[k].idle)
 				fprintf(f, "%s%s", named++ ? ", " : "",
-					party(b, sizeof(b), l->now[k].tid, l->now[k].comm));
+					party(p, b, sizeof(b), l->now[k].tid, l->now[k].comm));
 	}
 	fprintf(f, "%s\n", p->nidle > named ? ", ..." : "");
 }
@@ -805,7 +871,7 @@ static void print_events(FILE *f, const struct rpt_process *p, const struct text
 			(unsigned long long)l->waits, D(l->wait_ns + l->now_ns),
 			l->waits ? D(l->wait_ns / l->waits) : "-", l->waits ? D(l->wait_max) : "-",
 			l->nwait_threads);
-		print_event_details(f, l, o->verbose);
+		print_event_details(f, p, l, o->verbose);
 	}
 	print_idle(f, p);
 }
@@ -891,6 +957,8 @@ static void print_released_cpu(FILE *f, const struct rpt_gil *g)
 static void print_gil(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
 	const struct rpt_gil *g = p->gil;
+	char cut[NAME_MAX_W + 8];
+	int nw = name_width(p);
 	size_t n = 0, shown = 0;
 
 	if (!g)
@@ -930,7 +998,7 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 	print_released_cpu(f, g);
 	for (size_t i = 0; i < p->nthreads; i++)
 		n += p->threads[i].gil.seen;
-	fprintf(f, "  %8s %-16s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s %8s %8s\n", "TID",
+	fprintf(f, "  %8s %-*s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s %8s %8s\n", "TID", nw,
 		"NAME", "HELD", "WAITED", "WAIT-p50", "WAIT-p99", "WAIT-MAX", "TAKES", "CONTEND",
 		"FORCED", "RELEASED", "BLOCKED", "RUN-Q", "IN-SYS", "NATIVE");
 	for (size_t i = 0; i < p->nthreads && shown < rows(n, o); i++) {
@@ -942,8 +1010,9 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 			continue;
 		shown++;
 		fprintf(f,
-			"  %8u %-16s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s %8s\n",
-			t->tid, t->comm, D(tg->hold_ns), D(tg->wait_ns),
+			"  %8u %-*s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s %8s\n",
+			t->tid, nw, name_cut(cut, sizeof(cut), rpt_thread_name(t), nw),
+			D(tg->hold_ns), D(tg->wait_ns),
 			w ? D(hist_quantile(&tg->wait_hist, 0.5, tg->wait_max)) : "-",
 			w ? D(hist_quantile(&tg->wait_hist, 0.99, tg->wait_max)) : "-",
 			w ? D(tg->wait_max) : "-", (unsigned long long)tg->takes,
@@ -962,7 +1031,7 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o,
 			  bool traced)
 {
-	char who[64];
+	char who[SNAP_PYNAME_LEN + 32];
 
 	fprintf(f, "\nPROCESS %u %s%s%s%s\n", p->pid, p->comm, p->cmdline[0] ? "  [" : "",
 		p->cmdline, p->cmdline[0] ? "]" : "");
@@ -981,9 +1050,9 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	for (size_t i = 0; i < rows(p->nthreads, o); i++) {
 		const struct rpt_thread *t = &p->threads[i];
 
-		snprintf(who, sizeof(who), "thread %u %s", t->tid, t->comm);
+		snprintf(who, sizeof(who), "thread %u %s", t->tid, rpt_thread_name(t));
 		if (t->nsys) {
-			fprintf(f, "\n  SYSCALLS of thread %u %s\n", t->tid, t->comm);
+			fprintf(f, "\n  SYSCALLS of thread %u %s\n", t->tid, rpt_thread_name(t));
 			print_syscalls(f, t->sys, t->nsys, o, traced, 4);
 		}
 		print_wakelat(f, who, &t->s.wakelat, t->s.f.wakelat_max);

@@ -2,12 +2,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <bpf/bpf.h>
 
 #include "probe/bpfmap.h"
 #include "contrace.h"
 #include "probe/gil_tstate.h"
+#include "probe/procmem.h"
 
 #define MAX_TSTATES CT_GIL_TSTATES
 
@@ -37,17 +37,17 @@ bool gil_tstate_known(const char *version)
 	return offsets_of(version) != NULL;
 }
 
-static int read_u64(int pid, uint64_t addr, uint64_t *v)
+int gil_tstate_interp(int pid, const char *version, uint64_t runtime, uint64_t *interp)
 {
-	struct iovec local = { v, sizeof(*v) }, remote = { (void *)addr, sizeof(*v) };
+	const struct tstate_offsets *o = offsets_of(version);
+	int ret;
 
-	if (!addr || addr >= 0x800000000000ULL)
-		return -EINVAL;
-	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-
-	if (n < 0)
-		return -errno;
-	return n == (ssize_t)sizeof(*v) ? 0 : -EIO;
+	if (!o)
+		return -ENOTSUP;
+	ret = procmem_u64(pid, runtime + o->main, interp);
+	if (ret)
+		return ret;
+	return *interp ? 0 : -ENOENT;
 }
 
 int gil_tstate_read(int pid, const char *version, uint64_t runtime, uint64_t (*pairs)[2],
@@ -58,23 +58,19 @@ int gil_tstate_read(int pid, const char *version, uint64_t runtime, uint64_t (*p
 	size_t n = 0;
 	int ret;
 
-	if (!o)
-		return -ENOTSUP;
-	ret = read_u64(pid, runtime + o->main, &interp);
+	ret = gil_tstate_interp(pid, version, runtime, &interp);
 	if (ret)
 		return ret;
-	if (!interp)
-		return -ENOENT;
-	ret = read_u64(pid, interp + o->head, &t);
+	ret = procmem_u64(pid, interp + o->head, &t);
 	if (ret)
 		return ret;
 	/* Threads come and go while this reads: a list that does not end is not one. */
 	while (t) {
 		if (n == max)
 			return -EINVAL;
-		ret = read_u64(pid, t + o->next, &next);
+		ret = procmem_u64(pid, t + o->next, &next);
 		if (!ret)
-			ret = read_u64(pid, t + o->thread_id, &tid);
+			ret = procmem_u64(pid, t + o->thread_id, &tid);
 		if (ret)
 			return ret;
 		if (tid) {

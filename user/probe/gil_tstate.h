@@ -17,6 +17,12 @@
 bool gil_tstate_known(const char *version);
 
 /*
+ * The main interpreter (PyInterpreterState *) of process pid, whose
+ * _PyRuntime is at `runtime`. 0, or -errno (-ENOENT: none yet).
+ */
+int gil_tstate_interp(int pid, const char *version, uint64_t runtime, uint64_t *interp);
+
+/*
  * Read the thread states of process pid, whose _PyRuntime is at `runtime`,
  * into at most max pairs (pthread_t, PyThreadState *). Their number, or
  * -errno (-ENOENT: no interpreter yet, -EINVAL: the list does not look

@@ -21,6 +21,7 @@
 #include "probe/gil.h"
 #include "probe/gilsample.h"
 #include "probe/holds.h"
+#include "probe/pynames.h"
 #include "probe/stacks.h"
 #include "probe/symbols.h"
 #include "probe/target.h"
@@ -49,6 +50,7 @@ struct session {
 	struct holds holds;
 	struct gil gil;
 	struct gilsample gilsample; /* the released GIL time's split, with the GIL */
+	struct pynames *pynames; /* Python threads' names, once a Python process is found */
 	struct stacks *stacks; /* --stacks, or NULL */
 	bool stacks_note; /* say what they cost at the end */
 	uint64_t storage_failed; /* ct_counters.storage_failed the last re-seed answered */
@@ -543,6 +545,38 @@ static void refresh_news(struct session *s, size_t budget)
 }
 
 /*
+ * Python threads' names: read with the refreshes (every 200 ms, every 5 ms
+ * after a new process), at most every PYNAMES_GAP_MS per process, and at
+ * each snapshot. Measured on 100 threads: 6 (3.12, 3.13) to 8 (3.8)
+ * process_vm_readv calls per thread, 1.2-1.7 ms of contrace's CPU per
+ * read on this 2-CPU VM under load: under 1% of a CPU at 200 ms.
+ */
+#define PYNAMES_GAP_MS 50
+
+static void read_pynames(struct session *s, uint64_t gap_ns)
+{
+	uint64_t now = mono_ns();
+
+	for (size_t i = 0; i < s->gil.n; i++) {
+		const struct gil_proc *p = &s->gil.procs[i];
+
+		if (!p->runtime || !pynames_known(p->info.version))
+			continue;
+		if (!s->pynames)
+			s->pynames = pynames_new();
+		if (!s->pynames)
+			return;
+		/* Not Python yet, gone, or not the memory expected: no names, nothing else lost. */
+		int ret = pynames_update(s->pynames, p->info.pid, p->info.version, p->runtime, now,
+					 gap_ns);
+
+		if (ret < 0 && ret != -ENOENT && ret != -ESRCH)
+			log_debug("pid %d: Python thread names not read: %s", p->info.pid,
+				  strerror(-ret));
+	}
+}
+
+/*
  * Now and then while tracing: /proc facts of new processes, and the maps and
  * symbols of the live ones, so that names resolve even after they exit, and
  * the BPF side knows where user code is (for call sites). Exited processes
@@ -567,6 +601,7 @@ void session_refresh(struct session *s)
 			refresh_news(s, 4);
 	}
 	free(pids);
+	read_pynames(s, PYNAMES_GAP_MS * 1000000ULL);
 	/* Text ranges for call sites: the live processes' (a full table takes no more). */
 	n = live_pids(s, &pids);
 	futex_update_text(bpf_map__fd(s->skel->maps.ct_text), s->sym, pids, n, true);
@@ -636,7 +671,11 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	}
 	task_refresh_procs(&s->procs, snap->threads, snap->nthreads);
 	snapshot_quotas(s);
+	/* After the probes are gone too: a thread renamed before -d ran out. */
+	read_pynames(s, 0);
 	ret = task_copy_procs(&s->procs, snap);
+	if (!ret)
+		ret = pynames_snapshot(s->pynames, snap);
 	if (!ret)
 		ret = sched_close(snap);
 	if (!ret)
@@ -711,6 +750,7 @@ static void session_release(struct session *s)
 	snapshot_free(&s->names);
 	snapshot_free(&s->syms);
 	symbolizer_free(s->sym);
+	pynames_free(s->pynames);
 	free(s->news);
 	memset(s, 0, sizeof(*s));
 }

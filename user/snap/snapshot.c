@@ -22,6 +22,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->frames);
 	free(s->syms);
 	free(s->gilhists);
+	free(s->pynames);
 	free(s->tids);
 	memset(s, 0, sizeof(*s));
 }
@@ -159,6 +160,15 @@ int snapshot_cmp_proc(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
+int snapshot_cmp_pyname(const void *a, const void *b)
+{
+	const struct snap_pyname *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
 int snapshot_cmp_gilhist(const void *a, const void *b)
 {
 	const struct snap_gilhist *x = a, *y = b;
@@ -234,6 +244,8 @@ void snapshot_normalize(struct snapshot *s)
 		qsort(s->names, s->nnames, sizeof(*s->names), snapshot_cmp_name);
 	if (s->nprocs)
 		qsort(s->procs, s->nprocs, sizeof(*s->procs), snapshot_cmp_proc);
+	if (s->npynames)
+		qsort(s->pynames, s->npynames, sizeof(*s->pynames), snapshot_cmp_pyname);
 	size_t i, n;
 
 	if (s->nsys) {
@@ -449,6 +461,59 @@ struct snap_waker *snapshot_add_waker(struct snapshot *s, uint32_t slot, uint32_
 		e->key.waker_tid = tid;
 	}
 	return e;
+}
+
+const struct snap_pyname *snapshot_find_pyname(const struct snapshot *s, uint32_t tid, uint32_t pid)
+{
+	struct snap_pyname key = { .tid = tid, .pid = pid };
+
+	if (!s->npynames)
+		return NULL;
+	return bsearch(&key, s->pynames, s->npynames, sizeof(*s->pynames), snapshot_cmp_pyname);
+}
+
+/* Bytes of the UTF-8 sequence at s (at most n), printable; 0 if invalid or a control. */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80	   ? 1 :
+		     (s[0] & 0xe0) == 0xc0 ? 2 :
+		     (s[0] & 0xf0) == 0xe0 ? 3 :
+		     (s[0] & 0xf8) == 0xf0 ? 4 :
+					     0;
+	uint32_t c = len == 1 ? s[0] : s[0] & (0x7f >> len);
+
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates, beyond Unicode, C0 and C1 controls, DEL. */
+	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c < 0xe000) || c > 0x10ffff || c < 0x20 || (c >= 0x7f && c < 0xa0))
+		return 0;
+	return len;
+}
+
+void snapshot_clean_pyname(char *name, size_t len)
+{
+	unsigned char *s = (unsigned char *)name;
+	size_t n;
+
+	if (!len)
+		return;
+	name[len - 1] = '\0';
+	n = strlen(name);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_char(s + i, n - i);
+
+		if (!k) {
+			s[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
 }
 
 struct snap_name *snapshot_add_name(struct snapshot *s)

@@ -7,6 +7,7 @@
 #ifndef CONTRACE_SNAPSHOT_H
 #define CONTRACE_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -104,6 +105,27 @@ struct snap_throttle {
 	uint64_t throttled_usec;
 };
 
+#define SNAP_PYNAME_LEN 64
+
+/*
+ * The name a Python program gave a thread (threading.Thread.name), read
+ * from its memory at `ts` (monotonic ns), while that thread lived: a tid
+ * reused later is another thread. Printable UTF-8, NUL-terminated.
+ */
+struct snap_pyname {
+	uint32_t tid;
+	uint32_t pid;
+	uint64_t ts;
+	char name[SNAP_PYNAME_LEN];
+};
+
+/* Whether name n was read while thread t lived (a tid reused later is another thread). */
+static inline bool snap_pyname_fits(const struct snap_pyname *n, const struct ct_thread *t)
+{
+	return n->tid == t->tid && n->pid == t->tgid && t->start_ts <= n->ts &&
+	       (!t->end_ts || n->ts <= t->end_ts);
+}
+
 /* What /proc said about a traced process while it lived. */
 struct snap_proc {
 	uint32_t pid;
@@ -161,6 +183,8 @@ struct snapshot {
 	struct snap_sym *syms; /* sorted by (pid, kind, addr) */
 	size_t ngilhists;
 	struct snap_gilhist *gilhists; /* sorted by slot */
+	size_t npynames;
+	struct snap_pyname *pynames; /* sorted by (tid, pid) */
 	/* --stacks: waits by lock and stack: key.site is the stack's id. Sorted by key. */
 	size_t nlstacks;
 	struct snap_site *lstacks;
@@ -199,6 +223,15 @@ struct snap_waker *snapshot_find_waker(const struct snapshot *s, uint32_t slot, 
 struct snap_runner *snapshot_find_runner(const struct snapshot *s, uint32_t slot, uint32_t tid);
 const struct snap_name *snapshot_find_name(const struct snapshot *s, uint32_t tid);
 const struct snap_proc *snapshot_find_proc(const struct snapshot *s, uint32_t pid);
+/* The Python name of thread tid of process pid, or NULL. */
+const struct snap_pyname *snapshot_find_pyname(const struct snapshot *s, uint32_t tid,
+					       uint32_t pid);
+
+/*
+ * Make a Python thread name printable: every control character, and every
+ * byte not part of valid UTF-8, becomes '?'; it ends within its field.
+ */
+void snapshot_clean_pyname(char *name, size_t len);
 
 const struct snap_lock *snapshot_find_lock(const struct snapshot *s, uint32_t tgid, uint64_t uaddr);
 const struct snap_edge *snapshot_find_edge(const struct snapshot *s, const struct ct_edge_key *k);
@@ -236,6 +269,7 @@ int snapshot_cmp_edge(const void *a, const void *b);
 int snapshot_cmp_site(const void *a, const void *b);
 int snapshot_cmp_sym(const void *a, const void *b);
 int snapshot_cmp_gilhist(const void *a, const void *b);
+int snapshot_cmp_pyname(const void *a, const void *b);
 int snapshot_cmp_stack(const void *a, const void *b);
 int snapshot_cmp_frame(const void *a, const void *b);
 

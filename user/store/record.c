@@ -95,6 +95,7 @@ static int (*const keyed_cmp[RS_COUNT])(const void *, const void *) = {
 	[RS_GILHIST] = snapshot_cmp_gilhist, [RS_GIL] = cmp_gil,
 	[RS_RUNNER] = snapshot_cmp_runner,   [RS_LSTACK] = snapshot_cmp_site,
 	[RS_STACK] = snapshot_cmp_stack,     [RS_FRAME] = snapshot_cmp_frame,
+	[RS_PYNAME] = snapshot_cmp_pyname,
 };
 
 static bool is_keyed(int sid)
@@ -145,6 +146,9 @@ static void **frame_array(struct rec_frame *f, int sid, size_t **n)
 	case RS_FRAME:
 		*n = &f->s.nframes;
 		return (void **)&f->s.frames;
+	case RS_PYNAME:
+		*n = &f->s.npynames;
+		return (void **)&f->s.pynames;
 	default:
 		*n = &f->ngil;
 		return (void **)&f->gil;
@@ -396,14 +400,14 @@ static int frame_from(struct rec_frame *f, const struct snapshot *s, const struc
 		[RS_PROC] = s->procs,	  [RS_LOCK] = s->locks,	    [RS_EDGE] = s->edges,
 		[RS_SITE] = s->sites,	  [RS_SYM] = s->syms,	    [RS_GILHIST] = s->gilhists,
 		[RS_RUNNER] = s->runners, [RS_LSTACK] = s->lstacks, [RS_STACK] = s->stacks,
-		[RS_FRAME] = s->frames,
+		[RS_FRAME] = s->frames,	  [RS_PYNAME] = s->pynames,
 	};
 	const size_t nsrc[RS_COUNT] = {
 		[RS_SYS] = s->nsys,	   [RS_WAKER] = s->nwakers,   [RS_NAME] = s->nnames,
 		[RS_PROC] = s->nprocs,	   [RS_LOCK] = s->nlocks,     [RS_EDGE] = s->nedges,
 		[RS_SITE] = s->nsites,	   [RS_SYM] = s->nsyms,	      [RS_GILHIST] = s->ngilhists,
 		[RS_RUNNER] = s->nrunners, [RS_LSTACK] = s->nlstacks, [RS_STACK] = s->nstacks,
-		[RS_FRAME] = s->nframes,
+		[RS_FRAME] = s->nframes,   [RS_PYNAME] = s->npynames,
 	};
 	struct rec_gil *gil = NULL;
 	size_t *n;
@@ -1305,6 +1309,9 @@ static void sanitize(struct snapshot *s)
 	}
 	for (size_t i = 0; i < s->nsyms; i++)
 		s->syms[i].name[SNAP_SYM_LEN - 1] = 0;
+	/* Printed and put in JSON as they are: made printable as when read live. */
+	for (size_t i = 0; i < s->npynames; i++)
+		snapshot_clean_pyname(s->pynames[i].name, sizeof(s->pynames[i].name));
 	snapshot_normalize(s);
 }
 

@@ -252,6 +252,10 @@ static const struct rec_field stack_fields[] = {
 };
 #undef T
 
+#define T struct snap_pyname
+static const struct rec_field pyname_fields[] = { F(T, tid), F(T, pid), F(T, ts), A(T, name) };
+#undef T
+
 #define T struct snap_frame
 static const struct rec_field frame_fields[] = { F(T, stack), F(T, index), F(T, pc) };
 #undef T
@@ -308,6 +312,7 @@ const struct rec_struct rec_structs[RS_COUNT] = {
 	STRUCT(RS_LSTACK, struct snap_site, "snap_lstack", site_fields),
 	STRUCT(RS_STACK, struct snap_stack, "snap_stack", stack_fields),
 	STRUCT(RS_FRAME, struct snap_frame, "snap_frame", frame_fields),
+	STRUCT(RS_PYNAME, struct snap_pyname, "snap_pyname", pyname_fields),
 	STRUCT(RS_EVENT, struct ct_tl_event, "ct_tl_event", event_fields),
 };
 
