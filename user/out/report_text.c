@@ -1009,8 +1009,7 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 		if (!tg->seen)
 			continue;
 		shown++;
-		fprintf(f,
-			"  %8u %-*s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s %8s\n",
+		fprintf(f, "  %8u %-*s %8s %8s %8s %8s %8s %7llu %7llu %7llu %8s %8s %8s %8s %8s\n",
 			t->tid, nw, name_cut(cut, sizeof(cut), rpt_thread_name(t), nw),
 			D(tg->hold_ns), D(tg->wait_ns),
 			w ? D(hist_quantile(&tg->wait_hist, 0.5, tg->wait_max)) : "-",
