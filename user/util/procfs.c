@@ -195,6 +195,15 @@ int proc_cmdline(int pid, char *buf, size_t len)
 		return (int)n;
 	}
 	raw[n] = '\0';
+	/*
+	 * A process that rewrote its title (redis-server, postgres, nginx:
+	 * setproctitle) pads the old argument area with NULs: a run of empty
+	 * arguments at the end, not arguments. Two or more are taken as that
+	 * (an argv ending in '' '' is rarer than a rewritten title).
+	 */
+	if (n >= 3 && !raw[n - 1] && !raw[n - 2] && !raw[n - 3])
+		while (n > 0 && !raw[n - 1])
+			n--;
 	/* A read cut short leaves a partial last argument: not shown as whole. */
 	for (char *a = raw; a < raw + n && argc < (int)(sizeof(argv) / sizeof(*argv));
 	     a += strlen(a) + 1)
