@@ -265,11 +265,11 @@ def test_multiprocessing_one_gil_per_process(label, python):
         assert g is not None and g["tier"] == tier, (c["pid"], g)
         addresses.add((c["pid"], g["address"]))
         # One thread computes: it holds its own GIL for nearly all of its CPU
-        # time. Known defect (1 run in 4-6, on main before this test changed
-        # too): a worker forked before its own probes are in sometimes loses
-        # its first task's hold (exactly one of its two 0.3 s tasks counted).
-        # Until that is fixed, at least the tasks after the first.
-        assert g["hold_ns"] >= 0.4 * c["cpu_ns"], (c["pid"], g["hold_ns"], c["cpu_ns"])
+        # time. A worker whose probes came in after its first task used to
+        # lose that task's hold (1 run in 4-6): until its first GIL event, a
+        # forked thread holds the GIL while not blocked (unit test
+        # gil_forked_first_take).
+        assert g["hold_ns"] >= 0.8 * c["cpu_ns"], (c["pid"], g["hold_ns"], c["cpu_ns"])
         assert g["wait_ns"] < 0.1 * g["hold_ns"]
     assert len(addresses) == len(busy)
 
