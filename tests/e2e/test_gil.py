@@ -583,18 +583,30 @@ def verdict_kinds(gil):
     return sorted(re.sub(r"[0-9][0-9.,]*", "#", v.split(":")[0]) for v in gil["verdicts"])
 
 
-AGREE = [(l, p) for l, p in PYTHONS if "3.12" in l or "3.8" in l]
+AGREE = [(l, p) for l, p in PYTHONS if any(v in l for v in ("3.8", "3.12", "3.13"))]
+AGREE += [(l, p) for l, p in PYTHONS if l == "debian"]
 
 
-@pytest.mark.parametrize("role", ["cpu", "sleep"])
+# Tier C sees no take or drop that makes no syscall and wakes no one: two
+# pairs of threads ping-ponging a byte through pipes take the GIL after each
+# read and drop it before each write within one run, and their holds count
+# as released time. Held 0.01-0.04 where tier A and B count 0.11-0.16 (all
+# four interpreters): tier C is not the default.
+IO_MISSED = pytest.mark.xfail(strict=True, reason="tier C misses holds between uncontended "
+                              "take and drop (pipe ping-pong: held 0.02 vs 0.15)")
+ROLES = ["cpu", "sleep", "zlib", pytest.param("io", marks=IO_MISSED)]
+
+
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("label,python", AGREE, ids=[l for l, _ in AGREE])
 def test_futex_tier_agrees_with_uprobes_attached(label, python, role, tmp_path):
-    """Tier C (--gil=futex, no uprobes) and --gil=uprobe watching the same
+    """Whether tier C (--gil=futex, no uprobes) could be the default: it and
+    the uprobe tiers (A, or B on Debian's stripped 3.11) watching the same
     run of each GIL workload: held fraction within 0.05, each thread's wait
     within 10% (or 2% of its time, for threads that barely wait), the same
-    verdicts.
-    The two attach at once, and stop at once: their wall times match."""
-    wl = Phased([python, PYPHASED, f"--{role}", "4", "--ms", "1200"])
+    verdicts. The two attach at once, and stop at once: their wall times
+    match."""
+    wl = Phased([python, PYPHASED, f"--{role}", "2" if role == "io" else "4", "--ms", "1200"])
     try:
         for d in ("u", "c"):
             (tmp_path / d).mkdir()
@@ -607,7 +619,9 @@ def test_futex_tier_agrees_with_uprobes_attached(label, python, role, tmp_path):
     finally:
         wl.stop()
     gu, gc = ru["processes"][0]["gil"], rc["processes"][0]["gil"]
-    assert gu["tier"] == "uprobes" and gc["tier"] == "futex", (gu["why"], gc["why"])
+    assert gu["tier"] in ("uprobes", "libc") and gc["tier"] == "futex", (gu["why"], gc["why"])
+    print(f"{label} {role}: held {gu['held_fraction']:.3f} ({gu['tier']}) "
+          f"{gc['held_fraction']:.3f} (futex)")
     # Over the same wall time (one may have begun a little before the other).
     wall = max(ru["processes"][0]["wall_ns"], rc["processes"][0]["wall_ns"])
     assert abs(gu["hold_ns"] - gc["hold_ns"]) <= 0.05 * wall, (gu, gc)
