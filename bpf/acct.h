@@ -34,9 +34,40 @@ static __always_inline void ct_acct_runq(struct ct_thread *th, __u64 d, __u32 gi
 
 /* The GIL (any tier). Each ends the state the thread leaves and starts the next. */
 
+/*
+ * A forked process's thread holds the GIL at its birth (Python forks holding
+ * it), and until its first GIL event (CT_TF_GIL_FORKED) that is an
+ * assumption: before its probes were in (they come tens to hundreds of ms
+ * after the fork, when contrace has read the child's maps), it may have
+ * released the GIL around a blocking call and taken it back. A Python thread
+ * alone in its process holds the GIL whenever it is not blocked, so its hold
+ * is its time on a CPU and waiting for one since its birth (with `running`,
+ * the run in progress too). Counting from its birth to the first drop
+ * counted a multiprocessing worker's wait for its first task as a hold; and
+ * a first event that was a take lost the hold altogether (the first of a
+ * worker's two 0.3 s tasks, 1 run in 4-6).
+ */
+static __always_inline int ct_gil_forked(const struct ct_thread *th)
+{
+	return (th->flags & CT_TF_GIL_FORKED) &&
+	       (th->gil_state == CT_GIL_HELD || th->gil_state == CT_GIL_UNKNOWN);
+}
+
+static __always_inline void ct_gil_forked_hold(struct ct_thread *th, __u64 now, int running)
+{
+	th->gil_hold_ns += th->oncpu_ns + th->runq_ns;
+	if (running && th->state == CT_ST_RUNNING)
+		th->gil_hold_ns += ct_delta(now, th->state_ts);
+	th->flags &= ~CT_TF_GIL_FORKED;
+}
+
 /* The thread began to take the GIL at `ts`: a release (if any) ends there. */
 static __always_inline void ct_gil_wait(struct ct_thread *th, __u64 ts)
 {
+	/* A forked thread taking it let it go unseen, before its current run. */
+	if (ct_gil_forked(th))
+		ct_gil_forked_hold(th, ts, 0);
+	th->flags &= ~CT_TF_GIL_FORKED;
 	if (th->gil_state == CT_GIL_RELEASED)
 		th->gil_rel_ns += ct_delta(ts, th->gil_ts);
 	th->gil_state = CT_GIL_WAITING;
@@ -66,7 +97,7 @@ static __always_inline __u64 ct_gil_took(struct ct_thread *th, __u64 now)
 	}
 	th->gil_state = CT_GIL_HELD;
 	th->gil_ts = now;
-	th->flags &= ~(CT_TF_GIL_WANTED | CT_TF_GIL_SPLIT);
+	th->flags &= ~(CT_TF_GIL_WANTED | CT_TF_GIL_SPLIT | CT_TF_GIL_FORKED);
 	return wait;
 }
 
@@ -90,7 +121,9 @@ static __always_inline void ct_gil_released(struct ct_thread *th, __u64 now)
 {
 	__u64 hold;
 
-	if (th->gil_state == CT_GIL_HELD) {
+	if (ct_gil_forked(th)) {
+		ct_gil_forked_hold(th, now, 1);
+	} else if (th->gil_state == CT_GIL_HELD) {
 		hold = ct_delta(now, th->gil_ts);
 		th->gil_hold_ns += hold;
 		ct_gil_hold_max(th, hold);
@@ -109,6 +142,11 @@ static __always_inline void ct_gil_close(struct ct_thread *th, __u64 now)
 {
 	__u64 d = ct_delta(now, th->gil_ts);
 
+	/* A snapshot's copy: a forked thread's hold as it would be if it ended now. */
+	if (ct_gil_forked(th)) {
+		ct_gil_forked_hold(th, now, 1);
+		return;
+	}
 	if (th->gil_state == CT_GIL_HELD) {
 		th->gil_hold_ns += d;
 		ct_gil_hold_max(th, d);
@@ -301,6 +339,9 @@ static __always_inline void ct_acct_exit(struct ct_thread *th, __u64 now, void *
 		ct_hook_runner_flush(th, hc);
 	if (th->bl_count)
 		ct_hook_blocked_flush(th, hc);
+	/* A forked thread that ends with no GIL event seen held it while not blocked. */
+	if (ct_gil_forked(th))
+		ct_gil_released(th, now);
 	if (th->gil_state != CT_GIL_UNKNOWN)
 		ct_gil_close(th, now);
 	th->end_ts = now;

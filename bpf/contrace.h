@@ -70,6 +70,13 @@ enum ct_thread_flags {
 	 * more holds joined across releases and takes it could not see.
 	 */
 	CT_TF_GIL_SPLIT = 1 << 13,
+	/*
+	 * A forked process's thread before its first GIL event: it forked
+	 * holding the GIL (or its parent's GIL was not known yet), and what it
+	 * did with it before its probes were in is unknown (acct.h,
+	 * ct_gil_forked_hold()).
+	 */
+	CT_TF_GIL_FORKED = 1 << 14,
 };
 
 /* No syscall in progress. */

@@ -231,70 +231,150 @@ static __always_inline int ct_gilc_take_word(__u64 g, __u64 uaddr)
 	return uaddr >= g + CT_GIL_COND && uaddr <= g + CT_GIL_MUTEX;
 }
 
-__noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blocked, __u64 now)
+/*
+ * A thread in take_gil runs for microseconds between its futex waits (a
+ * timed wait ran out: the GIL is checked, the drop request set, the wait
+ * begun again: 4 to 50 us in the traces of two CPU-bound threads of 3.12).
+ * A waiter that ran 1 ms or more without sleeping left take_gil: it took
+ * the GIL during that run.
+ */
+#define CT_GILC_TOOK_RUN_NS 1000000ULL
+
+/* What the current thread (th) sees of the GIL at G: ct_gilc_look(). */
+enum ct_gilc_sight {
+	CT_GILC_UNREAD = -2, /* the GIL could not be read */
+	CT_GILC_UNSURE = -1, /* another thread may hold it: whose PyThreadState is ours, unknown */
+	CT_GILC_NOT_MINE = 0,
+	CT_GILC_MINE = 1,
+};
+
+/*
+ * Read the GIL's holder fields into w and compare last_holder with the
+ * current thread's PyThreadState (ct_gil_tstates, by its TLS base). *known:
+ * whether that PyThreadState is known. A thread not in the map yet asks
+ * user space to read the thread list, once.
+ */
+static __always_inline int ct_gilc_look(struct ct_thread *th, __u64 g, struct ct_gil_word *w,
+					int *known)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	struct ct_gil_tstate_key key = {};
-	struct ct_gil_word w;
-	__u64 g, uaddr, *tstate;
-	int mine;
+	struct ct_gil_tstate_key key = { .tgid = th->tgid, .pthread = cur->thread.fsbase };
+	__u64 *tstate;
+
+	*known = 0;
+	if (bpf_probe_read_user(w, sizeof(*w), (void *)(g + CT_GIL_LAST_HOLDER)))
+		return CT_GILC_UNREAD;
+	tstate = bpf_map_lookup_elem(&ct_gil_tstates, &key);
+	if (!tstate && !(th->flags & CT_TF_GIL_ASKED)) {
+		th->flags |= CT_TF_GIL_ASKED;
+		ct_notify(CT_EV_THREADS, th->tgid);
+	}
+	if (tstate && *tstate) {
+		*known = 1;
+		return w->locked == 1 && w->last_holder == *tstate ? CT_GILC_MINE :
+								     CT_GILC_NOT_MINE;
+	}
+	return w->locked ? CT_GILC_UNSURE : CT_GILC_NOT_MINE;
+}
+
+/*
+ * A waiter that blocks on one of the GIL's own words, or leaves its CPU,
+ * after a run too long for take_gil, with the GIL changed hands since its
+ * wait began (switch_number): it took the GIL at that run's start, unseen
+ * (its timed wait ran out and the holder's drop woke no one: the
+ * handoff between two CPU-bound threads on two CPUs, which made tier C
+ * count 0.53 of the time held where tier A counted 0.97).
+ */
+static __always_inline bool ct_gilc_took_unseen(const struct ct_thread *th,
+						const struct ct_gil_word *w, int sight,
+						__u64 ran_since, __u64 now)
+{
+	return th->gil_state == CT_GIL_WAITING && sight != CT_GILC_UNREAD &&
+	       now - ran_since >= CT_GILC_TOOK_RUN_NS && w->switch_number != th->gil_sn;
+}
+
+/* The thread begins to wait for the GIL at ts: the GIL's switch_number then is noted. */
+static __always_inline void ct_gilc_wait(struct ct_thread *th, const struct ct_gil_word *w,
+					 int sight, __u64 ts)
+{
+	ct_gil_wait(th, ts);
+	th->gil_sn = sight == CT_GILC_UNREAD ? 0 : w->switch_number;
+}
+
+/* A block on a word take_gil waits on: the condition variable or the mutex. */
+static __always_inline void ct_gilc_take_block(struct ct_thread *th, __u64 g, __u64 uaddr,
+					       const struct ct_gil_word *w, int sight,
+					       __u64 ran_since, __u64 now)
+{
+	bool mutex = uaddr == g + CT_GIL_MUTEX;
+
+	/*
+	 * A waiter that holds the GIL now (drop_gil locks the mutex before it
+	 * clears `locked`), or that ran too long for take_gil, took it during
+	 * this run.
+	 */
+	if (th->gil_state == CT_GIL_WAITING &&
+	    (sight == CT_GILC_MINE || ct_gilc_took_unseen(th, w, sight, ran_since, now)))
+		ct_gil_acquired(th, ran_since);
+	/*
+	 * Blocking on the mutex while holding the GIL is a drop (or the relock
+	 * of a waiter handed it). Holding it to us and waiting on the condition
+	 * variable: it let it go unseen (or was handed it and lost the race),
+	 * then asked.
+	 */
+	if (th->gil_state == CT_GIL_HELD && mutex) {
+		if (sight == CT_GILC_MINE)
+			ct_gilc_still_held(th, w);
+		return;
+	}
+	if (th->gil_state == CT_GIL_HELD)
+		ct_gil_let_go(th, now);
+	if (th->gil_state != CT_GIL_WAITING)
+		ct_gilc_wait(th, w, sight, now);
+	th->flags |= CT_TF_GIL_BLOCKED;
+}
+
+__noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blocked, __u64 now)
+{
+	struct ct_gil_word w = {};
+	int sight, known, mine;
+	__u64 g, uaddr;
 
 	if (!th)
 		return 0;
 	g = ct_gilc_addr(th->tgid);
 	if (!g)
 		return 0;
-	uaddr = blocked ? th->fx_uaddr : 0;
-	if (uaddr && ct_gilc_take_word(g, uaddr)) {
-		/*
-		 * In take_gil; blocking on the mutex while holding it is a drop.
-		 * Holding it to us and waiting on the condition variable: it let
-		 * it go unseen (or was handed it and lost the race), then asked.
-		 */
-		if (th->gil_state == CT_GIL_HELD && uaddr != g + CT_GIL_MUTEX)
-			ct_gil_let_go(th, now);
-		if (th->gil_state != CT_GIL_WAITING &&
-		    (uaddr != g + CT_GIL_MUTEX || th->gil_state != CT_GIL_HELD))
-			ct_gil_wait(th, now);
-		if (th->gil_state == CT_GIL_WAITING)
-			th->flags |= CT_TF_GIL_BLOCKED;
-		th->gil_blk = th->gil_state;
-		return 0;
-	}
-	/* The switch mutex is taken by a taker and by a forced dropper alike: no sign. */
-	if (uaddr == g + CT_GIL_SWITCH_MUTEX)
-		return 0;
-	if (uaddr >= g + CT_GIL_SWITCH_COND && uaddr < g + CT_GIL_SWITCH_MUTEX) {
-		/*
-		 * drop_gil waits for a forced switch to happen: it let go already.
-		 * Still waiting to us, it took the GIL unseen during this run (its
-		 * timed wait ran out, and it found the GIL free).
-		 */
-		if (th->gil_state == CT_GIL_WAITING && ran_since && ran_since <= now)
-			ct_gil_acquired(th, ran_since);
-		if (th->gil_state == CT_GIL_HELD)
-			ct_gil_let_go(th, now);
-		th->gil_blk = th->gil_state;
-		return 0;
-	}
-	if (bpf_probe_read_user(&w, sizeof(w), (void *)(g + CT_GIL_LAST_HOLDER)))
-		return 0;
-	key.tgid = th->tgid;
-	key.pthread = cur->thread.fsbase;
-	tstate = bpf_map_lookup_elem(&ct_gil_tstates, &key);
-	/* A new thread (or not Python): have user space read the thread list now, once. */
-	if (!tstate && !(th->flags & CT_TF_GIL_ASKED)) {
-		th->flags |= CT_TF_GIL_ASKED;
-		ct_notify(CT_EV_THREADS, th->tgid);
-	}
-	if (tstate && *tstate)
-		mine = w.locked == 1 && w.last_holder == *tstate;
-	else if (!w.locked)
-		mine = 0;
-	else
-		return 0; /* someone holds it, perhaps this thread */
 	if (!ran_since || ran_since > now)
 		ran_since = now;
+	sight = ct_gilc_look(th, g, &w, &known);
+	uaddr = blocked ? th->fx_uaddr : 0;
+	if (uaddr && ct_gilc_take_word(g, uaddr)) {
+		ct_gilc_take_block(th, g, uaddr, &w, sight, ran_since, now);
+		th->gil_blk = th->gil_state;
+		return 0;
+	}
+	if (uaddr >= g + CT_GIL_SWITCH_COND && uaddr <= g + CT_GIL_SWITCH_MUTEX) {
+		/*
+		 * drop_gil waits for a forced switch to happen (switch_cond): it
+		 * let go already. Still waiting to us, it took the GIL unseen
+		 * during this run (its timed wait ran out, and it found the GIL
+		 * free). The switch mutex is locked by a taker and by a forced
+		 * dropper alike: a sign only after a run too long for take_gil.
+		 */
+		if (uaddr != g + CT_GIL_SWITCH_MUTEX ||
+		    ct_gilc_took_unseen(th, &w, sight, ran_since, now)) {
+			if (th->gil_state == CT_GIL_WAITING)
+				ct_gil_acquired(th, ran_since);
+			if (th->gil_state == CT_GIL_HELD)
+				ct_gil_let_go(th, now);
+		}
+		th->gil_blk = th->gil_state;
+		return 0;
+	}
+	if (sight == CT_GILC_UNREAD || sight == CT_GILC_UNSURE)
+		return 0; /* someone holds it, perhaps this thread */
+	mine = sight == CT_GILC_MINE;
 	switch (th->gil_state) {
 	case CT_GIL_WAITING:
 		/*
@@ -321,7 +401,7 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 			ct_gil_wait(th, ran_since);
 			ct_gil_acquired(th, ran_since);
 			ct_gilc_still_held(th, &w);
-		} else if (tstate && th->gil_state == CT_GIL_UNKNOWN) {
+		} else if (known && th->gil_state == CT_GIL_UNKNOWN) {
 			ct_gil_let_go(th, now);
 		}
 		break;
@@ -331,6 +411,25 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 	return 0;
 }
 
+/*
+ * The current thread (waker) wakes the dropper of a forced switch, which
+ * waits on switch_cond until another thread has taken the GIL: take_gil
+ * signals it right after taking the GIL. A waker that holds it now took it
+ * just now, though it may never have slept (its timed wait ran out).
+ */
+static __always_inline void ct_gilc_switched(struct ct_thread *waker, __u64 g, __u64 now)
+{
+	struct ct_gil_word w;
+	int known;
+
+	if (waker->gil_state == CT_GIL_HELD || ct_gilc_look(waker, g, &w, &known) != CT_GILC_MINE)
+		return;
+	if (waker->gil_state != CT_GIL_WAITING)
+		ct_gil_wait(waker, now);
+	ct_gil_acquired(waker, now);
+	ct_gilc_still_held(waker, &w);
+}
+
 __noinline int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u64 now)
 {
 	__u64 g;
@@ -338,8 +437,15 @@ __noinline int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u
 	if (!th || !waker || waker->tgid != th->tgid)
 		return 0;
 	g = ct_gilc_addr(th->tgid);
+	if (!g)
+		return 0;
+	if (th->pend_fx_uaddr >= g + CT_GIL_SWITCH_COND &&
+	    th->pend_fx_uaddr < g + CT_GIL_SWITCH_MUTEX) {
+		ct_gilc_switched(waker, g, now);
+		return 0;
+	}
 	/* drop_gil signals the condition variable only after it let the GIL go. */
-	if (!g || th->pend_fx_uaddr < g + CT_GIL_COND || th->pend_fx_uaddr >= g + CT_GIL_MUTEX)
+	if (th->pend_fx_uaddr < g + CT_GIL_COND || th->pend_fx_uaddr >= g + CT_GIL_MUTEX)
 		return 0;
 	/* A waiter leaving wakes a dropper in the condvar's own quiesce: not a drop. */
 	if (th->gil_state != CT_GIL_WAITING)

@@ -249,6 +249,9 @@ static __always_inline void ct_fork_gil(struct task_struct *parent, struct task_
 	a = bpf_map_lookup_elem(&ct_gil_addrs, &ptgid);
 	if (!a || a->exec) {
 		bpf_map_delete_elem(&ct_gil_addrs, &ctgid); /* a reused pid's */
+		/* Perhaps a Python process not looked at yet: decided at its first GIL event. */
+		if (!a)
+			th->flags |= CT_TF_GIL_FORKED;
 		return;
 	}
 	/* Full: user space's own update for the child fails too, and says so. */
@@ -256,6 +259,7 @@ static __always_inline void ct_fork_gil(struct task_struct *parent, struct task_
 	if (pt && (pt->gil_state == CT_GIL_HELD || pt->gil_state == CT_GIL_UNKNOWN)) {
 		th->gil_state = CT_GIL_HELD;
 		th->gil_ts = th->start_ts;
+		th->flags |= CT_TF_GIL_FORKED;
 	}
 }
 
@@ -336,6 +340,11 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
 	if (a)
 		a->exec = 1;
+	/* A forked child that runs another program: its hold of its parent's GIL is no hold. */
+	if (th->flags & CT_TF_GIL_FORKED) {
+		th->flags &= ~CT_TF_GIL_FORKED;
+		th->gil_state = CT_GIL_UNKNOWN;
+	}
 	if (th->gil_state != CT_GIL_UNKNOWN) {
 		ct_gil_wanted(th);
 		ct_gil_close(th, bpf_ktime_get_ns());

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -264,11 +265,11 @@ def test_multiprocessing_one_gil_per_process(label, python):
         assert g is not None and g["tier"] == tier, (c["pid"], g)
         addresses.add((c["pid"], g["address"]))
         # One thread computes: it holds its own GIL for nearly all of its CPU
-        # time. Known defect (1 run in 4-6, on main before this test changed
-        # too): a worker forked before its own probes are in sometimes loses
-        # its first task's hold (exactly one of its two 0.3 s tasks counted).
-        # Until that is fixed, at least the tasks after the first.
-        assert g["hold_ns"] >= 0.4 * c["cpu_ns"], (c["pid"], g["hold_ns"], c["cpu_ns"])
+        # time. A worker whose probes came in after its first task used to
+        # lose that task's hold (1 run in 4-6): until its first GIL event, a
+        # forked thread holds the GIL while not blocked (unit test
+        # gil_forked_first_take).
+        assert g["hold_ns"] >= 0.8 * c["cpu_ns"], (c["pid"], g["hold_ns"], c["cpu_ns"])
         assert g["wait_ns"] < 0.1 * g["hold_ns"]
     assert len(addresses) == len(busy)
 
@@ -341,6 +342,91 @@ def test_attach_to_a_running_interpreter(label, python, tmp_path):
         assert 0.25e9 <= t["gil"]["hold_ns"] <= 0.65e9, t["gil"]
         assert t["gil"]["wait_ns"] >= 0.2e9, t["gil"]
     assert sum(t["gil"]["hold_ns"] for t in cpu) >= 0.85 * 0.8e9
+
+
+SPINNERS = """
+import sys, threading, time
+def work():
+    n = 0
+    while True:
+        for i in range(2000):
+            n += i * i
+ts = [threading.Thread(target=work, daemon=True) for _ in range(2)]
+for t in ts:
+    t.start()
+print(" ".join(str(t.native_id) for t in ts), flush=True)
+time.sleep(120)
+"""
+
+
+def cpu_ns(pid, tids):
+    """{tid: (on-CPU ns, run-queue ns)} from the kernel's schedstat."""
+    out = {}
+    for tid in tids:
+        f = open(f"/proc/{pid}/task/{tid}/schedstat").read().split()
+        out[tid] = (int(f[0]), int(f[1]))
+    return out
+
+
+def attach_rt(pid, tids, mode, tmp_path):
+    """contrace -p for 1 s with --gil=MODE, above the workload's priority;
+    its report, and the threads' on-CPU fraction of the window (/proc)."""
+    out = tmp_path / f"{mode}.json"
+    before, t0 = cpu_ns(pid, tids), time.monotonic_ns()
+    p = subprocess.run(["chrt", "-f", "2", CONTRACE, "-q", "-p", str(pid), "-d", "1",
+                        f"--gil={mode}", "--json", str(out)], capture_output=True, text=True,
+                       timeout=60)
+    after, t1 = cpu_ns(pid, tids), time.monotonic_ns()
+    assert p.returncode == 0, p.stderr
+    busy = sum(after[t][0] - before[t][0] for t in tids) / (t1 - t0)
+    return validate(json.loads(out.read_text()))["processes"][0], busy
+
+
+ATTACH_C = [(l, p) for l, p in PYTHONS if "3.12" in l or l == "debian"]
+
+
+@pytest.mark.parametrize("label,python", ATTACH_C, ids=[l for l, _ in ATTACH_C])
+def test_futex_tier_attached_to_running_cpu_threads(label, python, tmp_path):
+    """-p on two CPU-bound threads already running, each on a CPU of its own
+    (real-time priority, as on a quiet machine): tier C's held fraction is
+    the kernel's (the threads' CPU time over the window: one of them runs
+    Python, so holds the GIL, nearly all the time) and tier A's or B's
+    within 0.05. Handing the GIL over, the waiter's timed wait runs out and
+    it takes the GIL without sleeping, and the dropper's re-take finds it
+    taken: no futex wakes a thread. Tier C counted 0.53-0.75 held there
+    (0.95 in tier A or B), all of it in waits."""
+    wl = subprocess.Popen(["chrt", "-f", "1", python, "-c", SPINNERS], stdout=subprocess.PIPE,
+                          text=True)
+    try:
+        tids = [int(t) for t in wl.stdout.readline().split()]
+        assert len(tids) == 2
+        c, busy = attach_rt(wl.pid, tids, "futex", tmp_path)
+        u, _ = attach_rt(wl.pid, tids, "uprobe", tmp_path)
+    finally:
+        wl.kill()
+        wl.wait()
+    gc, gu = c["gil"], u["gil"]
+    assert gc["tier"] == "futex" and gu["tier"] in ("uprobes", "libc"), (gc["why"], gu["why"])
+
+    def held(proc):
+        """The GIL's held fraction of the time it was followed: the uprobe
+        tiers' probes go in after the threads are seeded, and the 35-100 ms
+        between count in the process's wall time, in no GIL state."""
+        g = [t["gil"] for t in proc["threads"] if t["tid"] in tids]
+        return sum(x["hold_ns"] for x in g) / max(
+            x["hold_ns"] + x["wait_ns"] + x["released"]["total_ns"] for x in g)
+    # Both CPUs ran them (their CPU time adds up to a little more than the
+    # window: a timed-out waiter runs while the holder does).
+    assert busy >= 0.8, busy
+    print(f"{label}: held {gc['held_fraction']:.3f} (futex), {gu['held_fraction']:.3f} "
+          f"({gu['tier']}); of the time followed {held(c):.3f}, {held(u):.3f}; "
+          f"on a CPU {busy:.3f}")
+    assert min(busy, 1.0) - 0.05 <= gc["held_fraction"] <= 1.0, (gc["held_fraction"], busy)
+    assert abs(held(c) - held(u)) <= 0.05, (held(c), held(u))
+    for t in c["threads"]:
+        if t["tid"] in tids:
+            hold = t["gil"]["hold_ns"]
+            assert 0.85 * t["oncpu_ns"] <= hold <= t["oncpu_ns"] + t["runq_ns"] + 2e6, t
 
 
 FORKS_THEN_PYTHON = """
@@ -497,18 +583,30 @@ def verdict_kinds(gil):
     return sorted(re.sub(r"[0-9][0-9.,]*", "#", v.split(":")[0]) for v in gil["verdicts"])
 
 
-AGREE = [(l, p) for l, p in PYTHONS if "3.12" in l or "3.8" in l]
+AGREE = [(l, p) for l, p in PYTHONS if any(v in l for v in ("3.8", "3.12", "3.13"))]
+AGREE += [(l, p) for l, p in PYTHONS if l == "debian"]
 
 
-@pytest.mark.parametrize("role", ["cpu", "sleep"])
+# Tier C sees no take or drop that makes no syscall and wakes no one: two
+# pairs of threads ping-ponging a byte through pipes take the GIL after each
+# read and drop it before each write within one run, and their holds count
+# as released time. Held 0.01-0.04 where tier A and B count 0.11-0.16 (all
+# four interpreters): tier C is not the default.
+IO_MISSED = pytest.mark.xfail(strict=True, reason="tier C misses holds between uncontended "
+                              "take and drop (pipe ping-pong: held 0.02 vs 0.15)")
+ROLES = ["cpu", "sleep", "zlib", pytest.param("io", marks=IO_MISSED)]
+
+
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("label,python", AGREE, ids=[l for l, _ in AGREE])
 def test_futex_tier_agrees_with_uprobes_attached(label, python, role, tmp_path):
-    """Tier C (--gil=futex, no uprobes) and --gil=uprobe watching the same
+    """Whether tier C (--gil=futex, no uprobes) could be the default: it and
+    the uprobe tiers (A, or B on Debian's stripped 3.11) watching the same
     run of each GIL workload: held fraction within 0.05, each thread's wait
     within 10% (or 2% of its time, for threads that barely wait), the same
-    verdicts.
-    The two attach at once, and stop at once: their wall times match."""
-    wl = Phased([python, PYPHASED, f"--{role}", "4", "--ms", "1200"])
+    verdicts. The two attach at once, and stop at once: their wall times
+    match."""
+    wl = Phased([python, PYPHASED, f"--{role}", "2" if role == "io" else "4", "--ms", "1200"])
     try:
         for d in ("u", "c"):
             (tmp_path / d).mkdir()
@@ -521,7 +619,9 @@ def test_futex_tier_agrees_with_uprobes_attached(label, python, role, tmp_path):
     finally:
         wl.stop()
     gu, gc = ru["processes"][0]["gil"], rc["processes"][0]["gil"]
-    assert gu["tier"] == "uprobes" and gc["tier"] == "futex", (gu["why"], gc["why"])
+    assert gu["tier"] in ("uprobes", "libc") and gc["tier"] == "futex", (gu["why"], gc["why"])
+    print(f"{label} {role}: held {gu['held_fraction']:.3f} ({gu['tier']}) "
+          f"{gc['held_fraction']:.3f} (futex)")
     # Over the same wall time (one may have begun a little before the other).
     wall = max(ru["processes"][0]["wall_ns"], rc["processes"][0]["wall_ns"])
     assert abs(gu["hold_ns"] - gc["hold_ns"]) <= 0.05 * wall, (gu, gc)

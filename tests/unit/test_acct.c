@@ -416,6 +416,70 @@ static void gil_states(void **state)
 	assert_int_equal(t.gil_takes, 2);
 }
 
+/* A forked process's thread, as ct_fork_gil() makes it: it forked holding the GIL. */
+static void sim_forked_python(struct sim *s)
+{
+	sim_fork(s, 0, 1);
+	s->th.gil_state = CT_GIL_HELD;
+	s->th.gil_ts = 0;
+	s->th.flags |= CT_TF_GIL_FORKED;
+	sim_in(s, 5, 1);
+	/* Its first task (300 ns on a CPU), then a read for the next, released: unseen. */
+	sim_out(s, 305, CT_OUT_BLOCK, 0);
+	sim_wake(s, 1305, 8);
+	sim_in(s, 1310, 1);
+}
+
+/*
+ * A multiprocessing worker whose GIL probes came in after its first task:
+ * its first GIL event is the next task's take. It held the GIL while not
+ * blocked since its birth: the task and the queue waits around it, not the
+ * read (it used to lose the whole hold, 1 run in 4-6), and from the take on
+ * as any thread.
+ */
+static void gil_forked_first_take(void **state)
+{
+	struct sim s;
+	struct ct_thread t;
+	struct calls c;
+	uint64_t busy;
+
+	(void)state;
+	sim_forked_python(&s);
+	busy = s.th.oncpu_ns + s.th.runq_ns;
+	assert_int_equal(s.th.oncpu_ns, 300);
+	t = sim_snap(&s, 1310, &c);
+	assert_int_equal(t.gil_hold_ns, t.oncpu_ns + t.runq_ns);
+	ct_gil_wait(&s.th, 1312);
+	assert_false(s.th.flags & CT_TF_GIL_FORKED);
+	assert_int_equal(s.th.gil_hold_ns, busy);
+	ct_gil_took(&s.th, 1320);
+	ct_gil_released(&s.th, 1400);
+	assert_int_equal(s.th.gil_hold_ns, busy + 80);
+	assert_int_equal(s.th.gil_wait_ns, 8);
+	assert_int_equal(s.th.gil_rel_ns, 0);
+}
+
+/* Its first GIL event a drop: the read's 1000 ns are no hold (they used to be). */
+static void gil_forked_first_drop(void **state)
+{
+	struct sim s;
+	uint64_t busy;
+
+	(void)state;
+	sim_forked_python(&s);
+	busy = s.th.oncpu_ns + s.th.runq_ns;
+	ct_gil_released(&s.th, 1600);
+	assert_int_equal(s.th.gil_hold_ns, busy + 290);
+	assert_true(s.th.gil_hold_ns < 1000);
+	assert_int_equal(s.th.gil_state, CT_GIL_RELEASED);
+	/* A forked thread that exits before any GIL event: the same rule. */
+	sim_forked_python(&s);
+	sim_out(&s, 1410, CT_OUT_DEAD, 0);
+	assert_int_equal(s.th.oncpu_ns, 400);
+	assert_int_equal(s.th.gil_hold_ns, s.th.oncpu_ns + s.th.runq_ns);
+}
+
 /* The exit: the last run, the caches out, no state left open. */
 static void exit_closes(void **state)
 {
@@ -510,6 +574,8 @@ int main(void)
 		cmocka_unit_test(blocked_run_length),
 		cmocka_unit_test(runner_run_length),
 		cmocka_unit_test(gil_states),
+		cmocka_unit_test(gil_forked_first_take),
+		cmocka_unit_test(gil_forked_first_drop),
 		cmocka_unit_test(exit_closes),
 		cmocka_unit_test(random_lives),
 	};
