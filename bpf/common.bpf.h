@@ -71,6 +71,14 @@ struct ct_gil_hists_map {
 	__type(value, struct ct_gil_hist);
 };
 
+/* The processes to trace in multi mode (key: tgid); user space sets the size. */
+struct ct_targets_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_target);
+};
+
 struct ct_events_map {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16384);
@@ -144,13 +152,14 @@ static __always_inline struct ct_thread *ct_thread_of(struct task_struct *t)
 /*
  * As ct_thread_of(), but NULL for threads not accounted (yet). Without -f all
  * traced threads share one tgid: comparing it first spares the rest of the
- * machine the storage lookup (the branch is pruned at load time with -f).
+ * machine the storage lookup (the branch is pruned at load time with -f, and
+ * in multi mode, where the targets are a set: the lookup is the filter).
  */
 static __always_inline struct ct_thread *ct_active_thread(struct task_struct *t)
 {
 	struct ct_thread *th;
 
-	if (!ct_cfg.follow && t->tgid != ct_cfg.targ_tgid)
+	if (!ct_cfg.follow && !ct_cfg.multi && t->tgid != ct_cfg.targ_tgid)
 		return NULL;
 	th = ct_thread_of(t);
 

@@ -604,6 +604,19 @@ struct ct_config {
 	__u32 timeline; /* --timeline: state changes streamed through ct_timeline */
 	__u32 stacks; /* --stacks: copy the user stack at each futex wait (stacks.bpf.c) */
 	__u32 fail_claims; /* tests only: every Nth claim of a new thread fails (0: none) */
+	__u32 multi; /* the processes of ct_targets, chosen by user space (contrace serve) */
+	__u32 pad;
+};
+
+/*
+ * ct_targets (multi mode): a process user space traces, by tgid. Added
+ * with seeding 1, then seeded by the iterator (each thread it claims
+ * counted in `seeded`); once user space's passes are done it clears
+ * seeding, and a thread the iterator finds after that is a late one.
+ */
+struct ct_target {
+	__u32 seeding;
+	__u32 seeded;
 };
 
 /*

@@ -51,6 +51,9 @@ struct session {
 	bool stacks_note; /* say what they cost at the end */
 	uint64_t storage_failed; /* ct_counters.storage_failed the last re-seed answered */
 	bool reseed_again; /* one more pass: a thread may enter the task list after its fork probe */
+	bool multi; /* the processes of ct_targets (session_target_add) */
+	int *pending; /* multi: processes added, not seeded yet */
+	size_t npending, pending_cap;
 };
 
 /* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
@@ -62,6 +65,8 @@ struct session {
 #define MAX_LOCKS 4096
 #define MAX_EDGES 16384
 #define MAX_SITES 8192
+/* Multi mode: processes traced at once (ct_targets). */
+#define MAX_TARGETS 4096
 #define MAP_MIN_ENTRIES 4096
 #define MAP_MAX_ENTRIES (1u << 20)
 
@@ -220,6 +225,9 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 				 c->timeline ? CT_TL_RING_BYTES : (uint32_t)page);
 	c->stacks = cfg->stacks;
 	c->fail_claims = test_fail_claims();
+	c->multi = cfg->multi;
+	s->multi = cfg->multi;
+	bpf_map__set_max_entries(skel->maps.ct_targets, cfg->multi ? MAX_TARGETS : 1);
 	/* The smallest ring buffer there is (a page) when no stack is copied. */
 	if (!cfg->stacks)
 		bpf_map__set_max_entries(skel->maps.ct_stacks, (uint32_t)page);
@@ -401,6 +409,81 @@ static void reseed(struct session *s)
 	seed_pass(s); /* a failure here leaves the thread untraced, as counted */
 }
 
+static int targets_fd(const struct session *s)
+{
+	return bpf_map__fd(s->skel->maps.ct_targets);
+}
+
+int session_target_add(struct session *s, int pid, char *err, size_t errlen)
+{
+	struct ct_target tg = { .seeding = 1 };
+	uint32_t key = (uint32_t)pid;
+	int *p;
+
+	if (!s->multi || s->detach_ts)
+		return -EINVAL;
+	p = vec_push(s->pending, s->npending, s->pending_cap);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (bpf_map_update_elem(targets_fd(s), &key, &tg, BPF_NOEXIST)) {
+		int ret = -errno;
+
+		s->npending--;
+		if (ret == -E2BIG)
+			snprintf(err, errlen, "pid %d: %d processes are traced already", pid,
+				 MAX_TARGETS);
+		else
+			snprintf(err, errlen, "pid %d: cannot add it to the targets: %s", pid,
+				 strerror(-ret));
+		return ret;
+	}
+	*p = pid;
+	return 0;
+}
+
+void session_target_remove(struct session *s, int pid)
+{
+	uint32_t key = (uint32_t)pid;
+
+	if (s->multi)
+		bpf_map_delete_elem(targets_fd(s), &key);
+}
+
+long session_target_seeded(const struct session *s, int pid)
+{
+	uint32_t key = (uint32_t)pid;
+	struct ct_target tg;
+
+	if (!s->multi || bpf_map_lookup_elem(targets_fd(s), &key, &tg))
+		return 0;
+	return tg.seeded;
+}
+
+/*
+ * Multi mode, after the passes: the processes added since the last seed are
+ * seeded; a thread of theirs found later is a late one. Threads seeded now.
+ */
+static long seed_done(struct session *s)
+{
+	struct ct_target tg;
+	long n = 0;
+
+	for (size_t i = 0; i < s->npending; i++) {
+		uint32_t key = (uint32_t)s->pending[i];
+
+		if (bpf_map_lookup_elem(targets_fd(s), &key, &tg))
+			continue;
+		tg.seeding = 0;
+		/* Only the iterator counts, in passes run here: no count is lost. */
+		bpf_map_update_elem(targets_fd(s), &key, &tg, BPF_EXIST);
+		n += tg.seeded;
+	}
+	s->npending = 0;
+	return n;
+}
+
 long session_seed(struct session *s, char *err, size_t errlen)
 {
 	volatile struct ct_counters *c = &s->skel->bss->ct_counters;
@@ -419,6 +502,8 @@ long session_seed(struct session *s, char *err, size_t errlen)
 		if (c->seeded == before)
 			break;
 	}
+	if (s->multi)
+		return seed_done(s);
 	/* None: the target exited (the caller says so), or the kernel hid it. */
 	if (!c->seeded) {
 		ret = target_unseen((int)s->skel->rodata->ct_cfg.targ_tgid, err, errlen);
@@ -440,6 +525,14 @@ uint32_t session_slots_used(const struct session *s, uint32_t *max)
 {
 	*max = s->max_threads;
 	return used_slots(s);
+}
+
+bool session_half_full(const struct session *s)
+{
+	uint32_t max, used = session_slots_used(s, &max);
+
+	return used >= max / 2 || s->gil.n >= GIL_MAX_PROCS / 2 ||
+	       s->holds.n >= HOLDS_MAX_PROCS / 2;
 }
 
 void session_probe_holds(struct session *s, int pid)
@@ -688,6 +781,7 @@ static void session_release(struct session *s)
 	snapshot_free(&s->syms);
 	symbolizer_free(s->sym);
 	free(s->news);
+	free(s->pending);
 	memset(s, 0, sizeof(*s));
 }
 
