@@ -304,8 +304,8 @@ def test_thread_churn_replaces_the_session_and_counters_only_grow():
         wl.wait()
     assert code == 0, err
     last = seen[-1][1]
-    assert samples(last, "contrace_drops_total")[
-        f'process="churn",pid="{wl.pid}",kind="threads_dropped"'] == 0
+    # Drops are serve's session's, for all its processes: labelled by kind only.
+    assert samples(last, "contrace_drops_total")['kind="threads_dropped"'] == 0
     assert re.search(r"^contrace_sessions_replaced_total [2-9]", last, re.M), last[-800:]
     for name in ("contrace_traced_seconds_total", "contrace_thread_cpu_seconds_total",
                  "contrace_thread_wakeups_total", "contrace_wakeup_latency_seconds_count"):
