@@ -17,9 +17,10 @@ import urllib.request
 
 import pytest
 
-from conftest import CONTRACE, WORKLOADS, Attached
+from conftest import CONTRACE, WORKLOADS, Attached, Phased
 
 LOCKS = os.path.join(WORKLOADS, "locks")
+PHASED = os.path.join(WORKLOADS, "phased")
 
 
 def free_port():
@@ -355,3 +356,121 @@ def test_exe_and_cgroup_select_processes(tmp_path):
             sv.stop()
         os.rmdir(f"{CGROUP2}{cg}/sub")
         os.rmdir(f"{CGROUP2}{cg}")
+
+
+def sched_switch_progs(pid):
+    """Ids of the ct_sched_switch programs process pid holds (its fds' fdinfo), as
+    tools/bench/bench.py's prog_ids finds them: one per set of scheduler programs."""
+    ids = set()
+    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            ids |= {int(l.split()[1]) for l in open(fdinfo) if l.startswith("prog_id:")}
+        except OSError:
+            pass
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                         check=True).stdout
+    return {p["id"] for p in json.loads(out) if p["id"] in ids and
+            p.get("name") == "ct_sched_switch"}
+
+
+def phased_by_name(tmp_path, name):
+    """An idle phased workload named `name` (for --comm): a spinner and a ping-pong pair."""
+    exe = tmp_path / name
+    if not exe.exists():
+        shutil.copy(PHASED, exe)
+    return Phased([str(exe), "--spin", "1", "--pingpong", "1", "--ms", "150"])
+
+
+def wait_targets(sv, n, pid=None):
+    """Scrapes until serve traces n processes (and pid among them): the last body."""
+    for _ in range(300):
+        body = sv.get("/metrics")[2]
+        if re.search(rf"^contrace_targets {n}$", body, re.M) and (
+                pid is None or f'pid="{pid}"' in body):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"serve did not reach {n} targets: {body[-600:]}")
+
+
+def process_sum(body, name, pid):
+    return sum(v for k, v in samples(body, name).items() if f'pid="{pid}"' in k)
+
+
+def check_against_proc(body, wl, before, after):
+    """The process's figures summed over its threads' series: the kernel's counters
+    over its phase (every thread asleep before and after it)."""
+    vol = sum(after[t].voluntary - before[t].voluntary for t in wl.threads)
+    cpu = sum(after[t].oncpu_ns - before[t].oncpu_ns for t in wl.threads) / 1e9
+    got_vol = process_sum(body, "contrace_thread_voluntary_switches_total", wl.pid)
+    got_cpu = process_sum(body, "contrace_thread_cpu_seconds_total", wl.pid)
+    assert vol > 100 and abs(got_vol - vol) <= len(wl.threads), (wl.pid, got_vol, vol)
+    assert abs(got_cpu - cpu) <= 0.02 * cpu + 20e-6 * len(wl.threads), (wl.pid, got_cpu, cpu)
+
+
+def test_comm_over_six_processes_loads_one_set_of_programs(tmp_path):
+    """serve --comm over 6 processes of one name: ONE ct_sched_switch program
+    (one session: each switch of the machine pays once, not once per target),
+    and each process's switches and CPU time are the kernel's over its phase."""
+    name = f"ctsv{os.getpid() % 100000}"
+    wls, sv = [], None
+    try:
+        wls = [phased_by_name(tmp_path, name) for _ in range(6)]
+        before = [wl.snapshot() for wl in wls]
+        sv = Serve("--comm", name)
+        wait_targets(sv, 6)
+        assert len(sched_switch_progs(sv.proc.pid)) == 1
+        for wl in wls:
+            wl.phase()
+        after = [wl.snapshot() for wl in wls]
+        body = sv.get("/metrics")[2]
+        for wl, b, a in zip(wls, before, after):
+            assert samples(body, "contrace_target_info").get(
+                f'process="{name}",pid="{wl.pid}",command="{tmp_path / name} --spin 1 '
+                f'--pingpong 1 --ms 150",python_version="",gil_tier=""') == 1, wl.pid
+            check_against_proc(body, wl, b, a)
+        code, err = sv.stop()
+        sv = None
+        assert code == 0, err
+    finally:
+        for wl in wls:
+            wl.stop()
+        if sv:
+            sv.stop()
+
+
+def test_process_started_while_serving_is_traced_without_a_load(tmp_path):
+    """A process started while serve runs joins the session: the same programs
+    (no BPF load), its figures are the kernel's, and scrapes made meanwhile
+    are answered promptly (a load took 100-300 ms, during which none was)."""
+    name = f"ctsn{os.getpid() % 100000}"
+    first = second = sv = None
+    slow = []
+    try:
+        first = phased_by_name(tmp_path, name)
+        sv = Serve("--comm", name)
+        wait_targets(sv, 1)
+        progs = sched_switch_progs(sv.proc.pid)
+        second = phased_by_name(tmp_path, name)
+        before = second.snapshot()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 5:
+            s0 = time.monotonic()
+            body = sv.get("/metrics")[2]
+            slow.append(time.monotonic() - s0)
+            if re.search(r"^contrace_targets 2$", body, re.M):
+                break
+        assert f'pid="{second.pid}"' in body, body[-600:]
+        assert sched_switch_progs(sv.proc.pid) == progs and len(progs) == 1
+        second.phase()
+        after = second.snapshot()
+        check_against_proc(sv.get("/metrics")[2], second, before, after)
+        code, err = sv.stop()
+        sv = None
+        assert code == 0, err
+    finally:
+        for wl in (first, second):
+            if wl:
+                wl.stop()
+        if sv:
+            sv.stop()
+    assert max(slow) < 0.2, slow
