@@ -474,3 +474,53 @@ def test_process_started_while_serving_is_traced_without_a_load(tmp_path):
         if sv:
             sv.stop()
     assert max(slow) < 0.2, slow
+
+
+def spawn_with_pid(pid, start):
+    """start() run until the process it returns has pid `pid` (set through
+    ns_last_pid: another process of the machine may take it first)."""
+    for _ in range(20):
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(pid - 1))
+        wl = start()
+        if wl.pid == pid:
+            return wl
+        wl.stop()
+    pytest.skip(f"pid {pid} could not be had again")
+
+
+def test_a_reused_pid_starts_from_zero(tmp_path):
+    """A target exits and a new process of that name gets its pid: it is a new
+    process, not the dead one's continuation (the session, which still holds
+    the dead one's threads, is replaced first): its counters start at 0."""
+    name = f"ctsr{os.getpid() % 100000}"
+    old = new = sv = None
+    try:
+        old = phased_by_name(tmp_path, name)
+        sv = Serve("--comm", name)
+        wait_targets(sv, 1, old.pid)
+        old.phase()
+        body = sv.get("/metrics")[2]
+        assert process_sum(body, "contrace_thread_voluntary_switches_total", old.pid) > 100
+        old.stop()
+        for _ in range(100):
+            if re.search(r"^contrace_targets_exited_total 1$", sv.get("/metrics")[2], re.M):
+                break
+            time.sleep(0.05)
+        new = spawn_with_pid(old.pid, lambda: phased_by_name(tmp_path, name))
+        before = new.snapshot()
+        body = wait_targets(sv, 1, new.pid)
+        after = new.snapshot()
+        vol = sum(after[t].voluntary - before[t].voluntary for t in new.threads)
+        got = process_sum(body, "contrace_thread_voluntary_switches_total", new.pid)
+        assert got <= vol + len(new.threads), (got, vol)
+        assert re.search(r"^contrace_sessions_replaced_total 1$", body, re.M), body[-800:]
+        code, err = sv.stop()
+        sv = None
+        assert code == 0, err
+    finally:
+        for wl in (old, new):
+            if wl:
+                wl.stop()
+        if sv:
+            sv.stop()

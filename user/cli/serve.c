@@ -75,6 +75,8 @@ struct serve {
 	size_t ntargets, targets_cap;
 	int *failed; /* --comm processes that could not be traced: not tried again */
 	size_t nfailed, failed_cap;
+	int *gone; /* targets exited since the session began: their threads are in it */
+	size_t ngone, gone_cap;
 	struct conn conns[MAX_CONNS];
 	size_t nconns;
 	uint64_t scrapes, scrape_ns, attach_failures, exited, replaced;
@@ -174,6 +176,30 @@ static int target_seeded(struct session *s, int pid, char *err, size_t errlen)
 	return ret;
 }
 
+static int replace_session(struct serve *sv);
+
+/*
+ * A process that reuses the pid of a target exited in this session would
+ * be one process to the report, the dead one's counts in its series: the
+ * session is replaced first (a load, as rare as pids wrap around). False
+ * if it could not be (said).
+ */
+static bool gone_before(const struct serve *sv, int pid)
+{
+	for (size_t i = 0; i < sv->ngone; i++)
+		if (sv->gone[i] == pid)
+			return true;
+	return false;
+}
+
+static bool pid_fresh(struct serve *sv, int pid)
+{
+	if (!gone_before(sv, pid))
+		return true;
+	log_info("pid %d was a target's: the session is replaced first", pid);
+	return !replace_session(sv) && !gone_before(sv, pid);
+}
+
 /* Trace process pid: added to the session and seeded. 0, or -errno with err said. */
 static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t errlen)
 {
@@ -186,6 +212,12 @@ static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t
 	t->by_comm = by_comm;
 	t->target.pidfd = -1;
 	ret = target_attach(&t->target, pid, err, errlen);
+	if (!ret && !pid_fresh(sv, t->target.pid)) {
+		snprintf(err, errlen,
+			 "pid %d reuses an exited target's pid in a session not replaced",
+			 t->target.pid);
+		ret = -EBUSY;
+	}
 	if (!ret)
 		ret = session_target_add(sv->session, t->target.pid, err, errlen);
 	if (ret) {
@@ -212,8 +244,12 @@ static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t
 
 static void target_remove(struct serve *sv, size_t i)
 {
-	log_info("pid %d exited: no longer traced", sv->targets[i]->target.pid);
-	session_target_remove(sv->session, sv->targets[i]->target.pid);
+	int pid = sv->targets[i]->target.pid, *g = vec_push(sv->gone, sv->ngone, sv->gone_cap);
+
+	log_info("pid %d exited: no longer traced", pid);
+	if (g)
+		*g = pid;
+	session_target_remove(sv->session, pid);
 	target_free(sv->targets[i]);
 	sv->targets[i] = sv->targets[--sv->ntargets];
 	sv->exited++;
@@ -489,6 +525,7 @@ static int replace_session(struct serve *sv)
 	sv->meta.trace_start_real_ns = start_real;
 	sv->session = s;
 	sv->replaced++;
+	sv->ngone = 0;
 	/* Exited meanwhile: dropped. */
 	for (size_t i = sv->ntargets; i-- > 0;)
 		if (session_target_seeded(s, sv->targets[i]->target.pid) <= 0)
@@ -822,6 +859,7 @@ static void serve_free(struct serve *sv)
 	session_close(sv->session);
 	free(sv->targets);
 	free(sv->failed);
+	free(sv->gone);
 	if (sv->lfd >= 0)
 		close(sv->lfd);
 	if (sv->sigfd >= 0)
