@@ -20,8 +20,9 @@ struct ct_threads_map ct_threads SEC(".maps");
  * again), and dropped when the process's last thread exits.
  */
 struct ct_gil_addrs_map ct_gil_addrs SEC(".maps");
-/* Multi mode: the processes user space traces (contrace serve). */
+/* Multi mode: the processes user space traces (contrace serve), and their bits. */
 struct ct_targets_map ct_targets SEC(".maps");
+__u64 ct_tgid_bits[CT_TGID_BITS / 64] = {};
 
 const volatile struct ct_config ct_cfg = {};
 struct ct_counters ct_counters = {};

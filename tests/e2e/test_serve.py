@@ -32,11 +32,12 @@ def free_port():
 class Serve:
     """contrace serve in the background, until stop()."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.port = free_port()
         self.proc = subprocess.Popen(
             [CONTRACE, "serve", "--listen", f"127.0.0.1:{self.port}", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **(env or {})))
         line = self.proc.stderr.readline()
         if "serving metrics" not in line:
             self.proc.kill()
@@ -520,6 +521,39 @@ def test_a_reused_pid_starts_from_zero(tmp_path):
         assert code == 0, err
     finally:
         for wl in (old, new):
+            if wl:
+                wl.stop()
+        if sv:
+            sv.stop()
+
+
+def test_targets_sharing_a_filter_bit(tmp_path):
+    """Two targets whose pids share a bit of the BPF side's first filter
+    (bpf/contrace.h, CT_TGID_BITS; 64 bits here, where pid_max is too small
+    for pids 65,536 apart): when one exits, the other is still traced (its
+    switches and CPU over a phase are the kernel's)."""
+    name = f"ctsb{os.getpid() % 100000}"
+    first = second = sv = None
+    try:
+        first = phased_by_name(tmp_path, name)
+        base = first.pid + 64 * (1 if first.pid < 30000 else -1)
+        second = spawn_with_pid(base, lambda: phased_by_name(tmp_path, name))
+        sv = Serve("--comm", name, env={"CONTRACE_TEST_TGID_BITS": "64"})
+        wait_targets(sv, 2)
+        first.stop()
+        for _ in range(100):
+            if re.search(r"^contrace_targets 1$", sv.get("/metrics")[2], re.M):
+                break
+            time.sleep(0.05)
+        before = second.snapshot()
+        second.phase()
+        after = second.snapshot()
+        check_against_proc(sv.get("/metrics")[2], second, before, after)
+        code, err = sv.stop()
+        sv = None
+        assert code == 0, err
+    finally:
+        for wl in (first, second):
             if wl:
                 wl.stop()
         if sv:

@@ -52,6 +52,7 @@ struct session {
 	uint64_t storage_failed; /* ct_counters.storage_failed the last re-seed answered */
 	bool reseed_again; /* one more pass: a thread may enter the task list after its fork probe */
 	bool multi; /* the processes of ct_targets (session_target_add) */
+	uint32_t tgid_mask; /* ct_cfg.tgid_mask */
 	int *pending; /* multi: processes added, not seeded yet */
 	size_t npending, pending_cap;
 };
@@ -83,6 +84,23 @@ static uint32_t test_fail_claims(void)
 
 	if (!v || parse_decimal(v, false, &n, NULL) || n < 1 || n > 1e6)
 		return 0;
+	return (uint32_t)n;
+}
+
+/*
+ * CONTRACE_TEST_TGID_BITS=N (tests only; a power of two, 64 to
+ * CT_TGID_BITS): multi mode's filter with N bits, so that targets whose
+ * pids are N apart share one (with pid_max at 32768 none share the 65536).
+ */
+static uint32_t test_tgid_bits(void)
+{
+	const char *v = getenv("CONTRACE_TEST_TGID_BITS");
+	double n;
+
+	if (!v || parse_decimal(v, false, &n, NULL) || n < 64 || n > CT_TGID_BITS)
+		return CT_TGID_BITS;
+	if ((uint32_t)n & ((uint32_t)n - 1))
+		return CT_TGID_BITS;
 	return (uint32_t)n;
 }
 
@@ -227,6 +245,7 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	c->fail_claims = test_fail_claims();
 	c->multi = cfg->multi;
 	s->multi = cfg->multi;
+	c->tgid_mask = s->tgid_mask = test_tgid_bits() - 1;
 	bpf_map__set_max_entries(skel->maps.ct_targets, cfg->multi ? MAX_TARGETS : 1);
 	/* The smallest ring buffer there is (a page) when no stack is copied. */
 	if (!cfg->stacks)
@@ -440,15 +459,28 @@ int session_target_add(struct session *s, int pid, char *err, size_t errlen)
 		return ret;
 	}
 	*p = pid;
+	/* Before its threads are seeded: a thread with a slot always passes the filter. */
+	s->skel->bss->ct_tgid_bits[ct_tgid_word(key, s->tgid_mask)] |= ct_tgid_mask(key);
 	return 0;
 }
 
 void session_target_remove(struct session *s, int pid)
 {
-	uint32_t key = (uint32_t)pid;
+	uint32_t key = (uint32_t)pid, next, w = ct_tgid_word(key, s->tgid_mask);
+	__u64 m = ct_tgid_mask(key);
+	bool shared = false;
+	void *k = NULL;
 
-	if (s->multi)
-		bpf_map_delete_elem(targets_fd(s), &key);
+	if (!s->multi || bpf_map_delete_elem(targets_fd(s), &key))
+		return;
+	/* Its bit goes, unless another target has it too (cleared first, it would miss events). */
+	while (!shared && !bpf_map_get_next_key(targets_fd(s), k, &next)) {
+		shared = ct_tgid_word(next, s->tgid_mask) == w && ct_tgid_mask(next) == m;
+		key = next;
+		k = &key;
+	}
+	if (!shared)
+		s->skel->bss->ct_tgid_bits[w] &= ~m;
 }
 
 long session_target_seeded(const struct session *s, int pid)
