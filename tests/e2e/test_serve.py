@@ -408,6 +408,35 @@ def check_against_proc(body, wl, before, after):
     assert abs(got_cpu - cpu) <= 0.02 * cpu + 20e-6 * len(wl.threads), (wl.pid, got_cpu, cpu)
 
 
+def phase_checked(sv, wl, before=None):
+    """A phase of wl (idle before and after it): serve's figures of it are the kernel's."""
+    before = before or wl.snapshot()
+    wl.phase()
+    check_against_proc(sv.get("/metrics")[2], wl, before, wl.snapshot())
+
+
+def wait_line(sv, pattern):
+    """Scrapes until a line matches pattern (5 s at most)."""
+    for _ in range(100):
+        if re.search(pattern, sv.get("/metrics")[2], re.M):
+            return
+        time.sleep(0.05)
+
+
+def stop_ok(sv):
+    code, err = sv.stop()
+    assert code == 0, err
+
+
+def cleanup(sv, wls):
+    """After a test that stopped serve itself (sv is None then) or failed."""
+    for wl in wls:
+        if wl:
+            wl.stop()
+    if sv:
+        sv.stop()
+
+
 def test_comm_over_six_processes_loads_one_set_of_programs(tmp_path):
     """serve --comm over 6 processes of one name: ONE ct_sched_switch program
     (one session: each switch of the machine pays once, not once per target),
@@ -429,14 +458,10 @@ def test_comm_over_six_processes_loads_one_set_of_programs(tmp_path):
                 f'process="{name}",pid="{wl.pid}",command="{tmp_path / name} --spin 1 '
                 f'--pingpong 1 --ms 150",python_version="",gil_tier=""') == 1, wl.pid
             check_against_proc(body, wl, b, a)
-        code, err = sv.stop()
+        stop_ok(sv)
         sv = None
-        assert code == 0, err
     finally:
-        for wl in wls:
-            wl.stop()
-        if sv:
-            sv.stop()
+        cleanup(sv, wls)
 
 
 def test_process_started_while_serving_is_traced_without_a_load(tmp_path):
@@ -462,18 +487,11 @@ def test_process_started_while_serving_is_traced_without_a_load(tmp_path):
                 break
         assert f'pid="{second.pid}"' in body, body[-600:]
         assert sched_switch_progs(sv.proc.pid) == progs and len(progs) == 1
-        second.phase()
-        after = second.snapshot()
-        check_against_proc(sv.get("/metrics")[2], second, before, after)
-        code, err = sv.stop()
+        phase_checked(sv, second, before)
+        stop_ok(sv)
         sv = None
-        assert code == 0, err
     finally:
-        for wl in (first, second):
-            if wl:
-                wl.stop()
-        if sv:
-            sv.stop()
+        cleanup(sv, (first, second))
     assert max(slow) < 0.2, slow
 
 
@@ -504,10 +522,7 @@ def test_a_reused_pid_starts_from_zero(tmp_path):
         body = sv.get("/metrics")[2]
         assert process_sum(body, "contrace_thread_voluntary_switches_total", old.pid) > 100
         old.stop()
-        for _ in range(100):
-            if re.search(r"^contrace_targets_exited_total 1$", sv.get("/metrics")[2], re.M):
-                break
-            time.sleep(0.05)
+        wait_line(sv, r"^contrace_targets_exited_total 1$")
         new = spawn_with_pid(old.pid, lambda: phased_by_name(tmp_path, name))
         before = new.snapshot()
         body = wait_targets(sv, 1, new.pid)
@@ -516,15 +531,10 @@ def test_a_reused_pid_starts_from_zero(tmp_path):
         got = process_sum(body, "contrace_thread_voluntary_switches_total", new.pid)
         assert got <= vol + len(new.threads), (got, vol)
         assert re.search(r"^contrace_sessions_replaced_total 1$", body, re.M), body[-800:]
-        code, err = sv.stop()
+        stop_ok(sv)
         sv = None
-        assert code == 0, err
     finally:
-        for wl in (old, new):
-            if wl:
-                wl.stop()
-        if sv:
-            sv.stop()
+        cleanup(sv, (old, new))
 
 
 def test_targets_sharing_a_filter_bit(tmp_path):
@@ -541,20 +551,9 @@ def test_targets_sharing_a_filter_bit(tmp_path):
         sv = Serve("--comm", name, env={"CONTRACE_TEST_TGID_BITS": "64"})
         wait_targets(sv, 2)
         first.stop()
-        for _ in range(100):
-            if re.search(r"^contrace_targets 1$", sv.get("/metrics")[2], re.M):
-                break
-            time.sleep(0.05)
-        before = second.snapshot()
-        second.phase()
-        after = second.snapshot()
-        check_against_proc(sv.get("/metrics")[2], second, before, after)
-        code, err = sv.stop()
+        wait_line(sv, r"^contrace_targets 1$")
+        phase_checked(sv, second)
+        stop_ok(sv)
         sv = None
-        assert code == 0, err
     finally:
-        for wl in (first, second):
-            if wl:
-                wl.stop()
-        if sv:
-            sv.stop()
+        cleanup(sv, (first, second))
