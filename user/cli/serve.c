@@ -47,6 +47,8 @@
  */
 #define MAX_CONNS 32
 #define CONN_TIMEOUT_MS 10000
+/* Processes a scan adds at once (see add_batch). */
+#define ADD_BATCH 32
 
 struct starget {
 	struct target target;
@@ -68,6 +70,7 @@ struct serve {
 	int sigfd, lfd;
 	struct session *session; /* of every target */
 	uint64_t retry_ns; /* a failed replacement is tried again from then */
+	int fatal; /* -errno: the old session detached, the new one failed: serve stops */
 	struct report_meta meta;
 	struct rpt_gil_info gil[GIL_MAX_PROCS];
 	struct rpt_drops drops; /* what the replaced sessions dropped */
@@ -178,12 +181,6 @@ static int target_seeded(struct session *s, int pid, char *err, size_t errlen)
 
 static int replace_session(struct serve *sv);
 
-/*
- * A process that reuses the pid of a target exited in this session would
- * be one process to the report, the dead one's counts in its series: the
- * session is replaced first (a load, as rare as pids wrap around). False
- * if it could not be (said).
- */
 static bool gone_before(const struct serve *sv, int pid)
 {
 	for (size_t i = 0; i < sv->ngone; i++)
@@ -192,29 +189,40 @@ static bool gone_before(const struct serve *sv, int pid)
 	return false;
 }
 
-static bool pid_fresh(struct serve *sv, int pid)
+/*
+ * A process that reuses the pid of a target exited in this session would
+ * be one process to the report, the dead one's counts in its series: if
+ * one of pids does, the session is replaced first (a load, as rare as
+ * pids wrap around).
+ */
+static void fresh_pids(struct serve *sv, const int *pids, size_t n)
 {
-	if (!gone_before(sv, pid))
-		return true;
-	log_info("pid %d was a target's: the session is replaced first", pid);
-	return !replace_session(sv) && !gone_before(sv, pid);
+	for (size_t i = 0; i < n; i++)
+		if (gone_before(sv, pids[i])) {
+			log_info("pid %d was a target's: the session is replaced first", pids[i]);
+			replace_session(sv);
+			return;
+		}
 }
 
-/* Trace process pid: added to the session and seeded. 0, or -errno with err said. */
-static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t errlen)
+/* Adding pid, first: its pidfd, and into the session's set. 0, or -errno with err said. */
+static int target_begin(struct serve *sv, int pid, bool by_comm, struct starget **tp, char *err,
+			size_t errlen)
 {
-	struct starget *t = calloc(1, sizeof(*t)), **slot = NULL;
-	long seeded;
+	struct starget *t = calloc(1, sizeof(*t));
 	int ret;
 
-	if (!t)
+	*tp = NULL;
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	t->by_comm = by_comm;
 	t->target.pidfd = -1;
 	ret = target_attach(&t->target, pid, err, errlen);
-	if (!ret && !pid_fresh(sv, t->target.pid)) {
+	if (!ret && gone_before(sv, t->target.pid)) {
 		snprintf(err, errlen,
-			 "pid %d reuses an exited target's pid in a session not replaced",
+			 "pid %d reuses an exited target's pid: not before a new session",
 			 t->target.pid);
 		ret = -EBUSY;
 	}
@@ -224,11 +232,24 @@ static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t
 		target_free(t);
 		return ret;
 	}
-	seeded = session_seed(sv->session, err, errlen);
-	ret = seeded < 0 ? (int)seeded : target_seeded(sv->session, t->target.pid, err, errlen);
+	*tp = t;
+	return 0;
+}
+
+/*
+ * Then, after the seeding (seed: what session_seed() returned): traced, or
+ * out of the set and freed. 0, or -errno with err said.
+ */
+static int target_finish(struct serve *sv, struct starget *t, long seed, char *err, size_t errlen)
+{
+	struct starget **slot = NULL;
+	int ret = seed < 0 ? (int)seed : target_seeded(sv->session, t->target.pid, err, errlen);
+
 	if (!ret) {
 		slot = vec_push(sv->targets, sv->ntargets, sv->targets_cap);
 		ret = slot ? 0 : -ENOMEM;
+		if (ret)
+			snprintf(err, errlen, "out of memory");
 	}
 	if (ret) {
 		session_target_remove(sv->session, t->target.pid);
@@ -236,10 +257,23 @@ static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t
 		return ret;
 	}
 	*slot = t;
-	session_refresh(sv->session);
+	session_refresh_pid(sv->session, t->target.pid);
 	log_info("tracing pid %d (%ld threads)", t->target.pid,
 		 session_target_seeded(sv->session, t->target.pid));
 	return 0;
+}
+
+/* Trace process pid: added to the session and seeded. 0, or -errno with err said. */
+static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t errlen)
+{
+	struct starget *t;
+	int ret;
+
+	fresh_pids(sv, &pid, 1);
+	ret = target_begin(sv, pid, by_comm, &t, err, errlen);
+	if (ret)
+		return ret;
+	return target_finish(sv, t, session_seed(sv->session, err, errlen), err, errlen);
 }
 
 static void target_remove(struct serve *sv, size_t i)
@@ -364,15 +398,11 @@ static void failed_prune(struct serve *sv, const bool *alive, size_t nold)
 	sv->nfailed = k;
 }
 
-static void try_comm(struct serve *sv, int pid)
+/* A selected process that could not be traced: said, counted, not tried again while it lives. */
+static void comm_failed(struct serve *sv, int pid, const char *err)
 {
-	char err[512];
 	int *f;
 
-	int ret = target_add(sv, pid, true, err, sizeof(err));
-
-	if (ret == 0)
-		return;
 	log_warn("cannot trace pid %d: %s", pid, err);
 	sv->attach_failures++;
 	f = vec_push(sv->failed, sv->nfailed, sv->failed_cap);
@@ -381,17 +411,48 @@ static void try_comm(struct serve *sv, int pid)
 }
 
 /*
- * --comm, --exe, --cgroup: trace a process they select that is not traced
- * yet. One per call: adding one walks the machine's tasks twice or more
- * (~1 ms per 1,000 tasks) and reads its /proc files, and a scrape must not
- * wait for a thousand of them. True if more are waiting: call again once
- * the clients have been served.
+ * Processes a scan selected, added at once: one seeding (two walks of the
+ * machine's tasks or so, ~1 ms per 1,000 tasks) finds all their threads.
+ */
+static void add_batch(struct serve *sv, const int *pids, size_t n)
+{
+	struct starget *ts[ADD_BATCH];
+	char err[512], serr[512] = "";
+	size_t k = 0;
+	long seed;
+
+	fresh_pids(sv, pids, n);
+	for (size_t i = 0; i < n && i < ADD_BATCH; i++) {
+		if (target_begin(sv, pids[i], true, &ts[k], err, sizeof(err)))
+			comm_failed(sv, pids[i], err);
+		else
+			k++;
+	}
+	if (!k)
+		return;
+	seed = session_seed(sv->session, serr, sizeof(serr));
+	for (size_t i = 0; i < k; i++) {
+		int pid = ts[i]->target.pid;
+
+		snprintf(err, sizeof(err), "%s", serr);
+		if (target_finish(sv, ts[i], seed, err, sizeof(err)))
+			comm_failed(sv, pid, err);
+	}
+}
+
+/*
+ * --comm, --exe, --cgroup: trace the processes they select that are not
+ * traced yet, ADD_BATCH at most per call: each costs a few /proc reads
+ * (its maps, its symbols), and a scrape must not wait for a thousand of
+ * them. True if more are waiting: call again once the clients have been
+ * served.
  */
 static bool scan_comms(struct serve *sv)
 {
-	bool loaded = false, more = false;
+	bool more = false;
 	bool *alive = calloc(sv->nfailed + 1, sizeof(*alive));
-	size_t nfailed = sv->nfailed;
+	size_t nfailed = sv->nfailed, n = 0;
+	int pids[ADD_BATCH];
 	struct dirent *de;
 	DIR *d;
 
@@ -408,16 +469,16 @@ static bool scan_comms(struct serve *sv)
 		if (!wanted(sv->o, (int)pid) || failed_before(sv, (int)pid, alive, nfailed))
 			continue;
 		/* The pass goes on to the end: failed_prune() needs to see them all. */
-		if (loaded) {
+		if (n == ADD_BATCH) {
 			more = true;
 			continue;
 		}
-		try_comm(sv, (int)pid);
-		loaded = true;
+		pids[n++] = (int)pid;
 	}
 	closedir(d);
 	failed_prune(sv, alive, nfailed);
 	free(alive);
+	add_batch(sv, pids, n);
 	return more;
 }
 
@@ -484,7 +545,8 @@ static int targets_into(struct serve *sv, struct session *s, char *err, size_t e
  * entries of exited ones are only given back with the session. The new
  * one is loaded first; the old one is detached just before the new one
  * attaches and seeds (a gap of milliseconds, not counted), and its totals
- * are carried into each target's series. 0, or -errno (said): serve stops.
+ * are carried into each target's series. 0, or -errno (said, and in
+ * sv->fatal: nothing is traced any more, serve stops).
  */
 static int replace_session(struct serve *sv)
 {
@@ -509,6 +571,7 @@ static int replace_session(struct serve *sv)
 	if (ret) {
 		log_error("cannot replace the full session: %s", err);
 		session_close(s);
+		sv->fatal = ret;
 		return ret;
 	}
 	/* The old session's report with its own start: its window is its life. */
@@ -780,16 +843,16 @@ static int serve_loop(struct serve *sv)
 		size_t n, nconns, ntargets;
 		int64_t timeout;
 
+		if (sv->fatal)
+			break;
 		now = mono_ns();
 		if (selecting(sv->o) && now >= next_scan) {
 			/* More to load: after the clients waiting now are served. */
 			next_scan = mono_ns() + (scan_comms(sv) ? 0 : SCAN_MS * 1000000ULL);
 		}
 		if (now >= next_refresh) {
-			if (replace_full(sv)) {
-				free(fds);
-				return -EIO;
-			}
+			if (replace_full(sv))
+				break;
 			session_refresh(sv->session);
 			next_refresh = mono_ns() + REFRESH_MS * 1000000ULL;
 		}
@@ -812,7 +875,7 @@ static int serve_loop(struct serve *sv)
 		poll_done(sv, fds, nconns, ntargets);
 	}
 	free(fds);
-	return 0;
+	return sv->fatal;
 }
 
 /* The report's metadata and the session, loaded and attached. 0, or -1 (said). */

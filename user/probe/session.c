@@ -655,6 +655,16 @@ static void refresh_news(struct session *s, size_t budget)
  * keep what was read while they lived; only the live ones are read again
  * (with -f, hundreds may live at once, and thousands come and go).
  */
+/* --holds and the GIL: probe process pid if it needs it. */
+static void probe_process(struct session *s, int pid)
+{
+	char err[512];
+
+	session_probe_holds(s, pid);
+	if (s->gil.enabled && gil_attach(&s->gil, pid, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+}
+
 void session_refresh(struct session *s)
 {
 	int *pids = NULL;
@@ -681,15 +691,20 @@ void session_refresh(struct session *s)
 		return;
 	n = live_pids(s, &pids);
 	for (size_t i = 0; i < n; i++) {
-		char err[512];
-
-		session_probe_holds(s, pids[i]);
-		if (s->gil.enabled && gil_attach(&s->gil, pids[i], err, sizeof(err)) < 0)
-			log_warn("%s", err);
+		probe_process(s, pids[i]);
 		if (i % 4 == 3)
 			refresh_news(s, 4);
 	}
 	free(pids);
+}
+
+void session_refresh_pid(struct session *s, int pid)
+{
+	task_refresh_procs(&s->procs, s->slots, used_slots(s));
+	symbolizer_update(s->sym, pid);
+	futex_update_text(bpf_map__fd(s->skel->maps.ct_text), s->sym, &pid, 1, false);
+	if (s->holds_ready && !s->detach_ts)
+		probe_process(s, pid);
 }
 
 /*

@@ -94,6 +94,12 @@ bool session_consume_events(struct session *s);
 void session_refresh(struct session *s);
 
 /*
+ * session_refresh() for process pid alone (a target just added: the
+ * others' maps are read at the next refresh).
+ */
+void session_refresh_pid(struct session *s, int pid);
+
+/*
  * --holds: probe the C library process pid maps now, if not done yet. For a
  * launched command before its execve: the probes stay on the C library
  * file, for the process, through the execve (a command that maps another C
