@@ -71,6 +71,14 @@ struct ct_gil_hists_map {
 	__type(value, struct ct_gil_hist);
 };
 
+/* The processes to trace in multi mode (key: tgid); user space sets the size. */
+struct ct_targets_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_target);
+};
+
 struct ct_events_map {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16384);
@@ -86,6 +94,7 @@ extern struct ct_counters ct_counters;
 /* Set by user space when tracing stops: uprobes stay attached a little longer, idle. */
 extern __u32 ct_uprobes_off;
 extern __u64 ct_queued;
+extern __u64 ct_tgid_bits[CT_TGID_BITS / 64];
 
 #define ct_count(field) __sync_fetch_and_add(&ct_counters.field, 1)
 
@@ -144,13 +153,17 @@ static __always_inline struct ct_thread *ct_thread_of(struct task_struct *t)
 /*
  * As ct_thread_of(), but NULL for threads not accounted (yet). Without -f all
  * traced threads share one tgid: comparing it first spares the rest of the
- * machine the storage lookup (the branch is pruned at load time with -f).
+ * machine the storage lookup (the branch is pruned at load time with -f). In
+ * multi mode the targets' bits (ct_tgid_bits) do the same for a set.
  */
 static __always_inline struct ct_thread *ct_active_thread(struct task_struct *t)
 {
 	struct ct_thread *th;
 
-	if (!ct_cfg.follow && t->tgid != ct_cfg.targ_tgid)
+	if (!ct_cfg.follow && !ct_cfg.multi && t->tgid != ct_cfg.targ_tgid)
+		return NULL;
+	if (ct_cfg.multi &&
+	    !(ct_tgid_bits[ct_tgid_word(t->tgid, ct_cfg.tgid_mask)] & ct_tgid_mask(t->tgid)))
 		return NULL;
 	th = ct_thread_of(t);
 

@@ -624,7 +624,41 @@ struct ct_config {
 	__u32 timeline; /* --timeline: state changes streamed through ct_timeline */
 	__u32 stacks; /* --stacks: copy the user stack at each futex wait (stacks.bpf.c) */
 	__u32 fail_claims; /* tests only: every Nth claim of a new thread fails (0: none) */
+	__u32 multi; /* the processes of ct_targets, chosen by user space (contrace serve) */
+	__u32 tgid_mask; /* multi: CT_TGID_BITS - 1 (tests: fewer, so that tgids share bits) */
 };
+
+/*
+ * ct_targets (multi mode): a process user space traces, by tgid. Added
+ * with seeding 1, then seeded by the iterator (each thread it claims
+ * counted in `seeded`); once user space's passes are done it clears
+ * seeding, and a thread the iterator finds after that is a late one.
+ */
+struct ct_target {
+	__u32 seeding;
+	__u32 seeded;
+};
+
+/*
+ * Multi mode's first filter, before the task storage lookup: a bit per
+ * tgid modulo CT_TGID_BITS (.bss ct_tgid_bits), set by user space for each
+ * target. The scheduler programs look up prev's and next's storage at
+ * every switch of the machine and the woken task's at every wakeup (~20 ns
+ * each): a clear bit answers "untraced" with one load. A bit that another
+ * tgid shares only sends it on to the lookup.
+ */
+#define CT_TGID_BITS 65536
+
+/* The word of tgid's bit; mask: ct_config.tgid_mask (a power of two less one, >= 63). */
+static inline __u32 ct_tgid_word(__u32 tgid, __u32 mask)
+{
+	return (tgid & mask & (CT_TGID_BITS - 1)) / 64;
+}
+
+static inline __u64 ct_tgid_mask(__u32 tgid)
+{
+	return 1ULL << (tgid % 64);
+}
 
 /*
  * --stacks: records of the `ct_stacks` ring buffer. At a blocking futex

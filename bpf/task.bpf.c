@@ -20,6 +20,9 @@ struct ct_threads_map ct_threads SEC(".maps");
  * again), and dropped when the process's last thread exits.
  */
 struct ct_gil_addrs_map ct_gil_addrs SEC(".maps");
+/* Multi mode: the processes user space traces (contrace serve), and their bits. */
+struct ct_targets_map ct_targets SEC(".maps");
+__u64 ct_tgid_bits[CT_TGID_BITS / 64] = {};
 
 const volatile struct ct_config ct_cfg = {};
 struct ct_counters ct_counters = {};
@@ -112,11 +115,20 @@ static __always_inline void ct_publish(struct ct_task *ct, struct ct_thread *th)
 	ct->slot1 = th->slot + 1;
 }
 
-static __always_inline int ct_is_target(struct task_struct *t)
+/*
+ * Is t to be seeded? In multi mode, its ct_targets entry is put in *tg
+ * (the iterator's cost only: at a fork, the parent's storage decides).
+ */
+static __always_inline int ct_is_target(struct task_struct *t, struct ct_target **tg)
 {
 	struct task_struct *p = t;
+	__u32 tgid = t->tgid;
 	int i;
 
+	if (ct_cfg.multi) {
+		*tg = bpf_map_lookup_elem(&ct_targets, &tgid);
+		return *tg != NULL;
+	}
 	if (t->tgid == ct_cfg.targ_tgid)
 		return 1;
 	if (!ct_cfg.follow)
@@ -167,10 +179,22 @@ static __always_inline void ct_seed_futex(struct task_struct *t, struct ct_threa
 		th->flags |= CT_TF_FX_LOCK;
 }
 
+/* Count a seeded thread: late once its process's first seeding is done. */
+static __always_inline void ct_count_seed(struct ct_target *tg)
+{
+	if (tg)
+		__sync_fetch_and_add(&tg->seeded, 1);
+	if (tg ? !tg->seeding : ct_seeding_done)
+		ct_count(seeded_late);
+	else
+		ct_count(seeded);
+}
+
 SEC("iter/task")
 int ct_seed(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t = ctx->task;
+	struct ct_target *tg = NULL;
 	struct ct_thread *th;
 	struct ct_task *ct;
 	unsigned int state;
@@ -178,7 +202,7 @@ int ct_seed(struct bpf_iter__task *ctx)
 	__u64 now;
 	int nr;
 
-	if (!t || (t->flags & PF_KTHREAD) || t->exit_state || !ct_is_target(t))
+	if (!t || (t->flags & PF_KTHREAD) || t->exit_state || !ct_is_target(t, &tg))
 		return 0;
 	if (bpf_task_storage_get(&ct_tasks, t, 0, 0))
 		return 0;
@@ -220,10 +244,7 @@ int ct_seed(struct bpf_iter__task *ctx)
 		}
 	}
 	ct_publish(ct, th);
-	if (ct_seeding_done)
-		ct_count(seeded_late);
-	else
-		ct_count(seeded);
+	ct_count_seed(tg);
 	return 0;
 }
 

@@ -17,9 +17,10 @@ import urllib.request
 
 import pytest
 
-from conftest import CONTRACE, WORKLOADS, Attached
+from conftest import CONTRACE, WORKLOADS, Attached, Phased
 
 LOCKS = os.path.join(WORKLOADS, "locks")
+PHASED = os.path.join(WORKLOADS, "phased")
 
 
 def free_port():
@@ -31,11 +32,12 @@ def free_port():
 class Serve:
     """contrace serve in the background, until stop()."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.port = free_port()
         self.proc = subprocess.Popen(
             [CONTRACE, "serve", "--listen", f"127.0.0.1:{self.port}", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **(env or {})))
         line = self.proc.stderr.readline()
         if "serving metrics" not in line:
             self.proc.kill()
@@ -304,8 +306,8 @@ def test_thread_churn_replaces_the_session_and_counters_only_grow():
         wl.wait()
     assert code == 0, err
     last = seen[-1][1]
-    assert samples(last, "contrace_drops_total")[
-        f'process="churn",pid="{wl.pid}",kind="threads_dropped"'] == 0
+    # Drops are serve's session's, for all its processes: labelled by kind only.
+    assert samples(last, "contrace_drops_total")['kind="threads_dropped"'] == 0
     assert re.search(r"^contrace_sessions_replaced_total [2-9]", last, re.M), last[-800:]
     for name in ("contrace_traced_seconds_total", "contrace_thread_cpu_seconds_total",
                  "contrace_thread_wakeups_total", "contrace_wakeup_latency_seconds_count"):
@@ -355,3 +357,203 @@ def test_exe_and_cgroup_select_processes(tmp_path):
             sv.stop()
         os.rmdir(f"{CGROUP2}{cg}/sub")
         os.rmdir(f"{CGROUP2}{cg}")
+
+
+def sched_switch_progs(pid):
+    """Ids of the ct_sched_switch programs process pid holds (its fds' fdinfo), as
+    tools/bench/bench.py's prog_ids finds them: one per set of scheduler programs."""
+    ids = set()
+    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            ids |= {int(l.split()[1]) for l in open(fdinfo) if l.startswith("prog_id:")}
+        except OSError:
+            pass
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                         check=True).stdout
+    return {p["id"] for p in json.loads(out) if p["id"] in ids and
+            p.get("name") == "ct_sched_switch"}
+
+
+def phased_by_name(tmp_path, name):
+    """An idle phased workload named `name` (for --comm): a spinner and a ping-pong pair."""
+    exe = tmp_path / name
+    if not exe.exists():
+        shutil.copy(PHASED, exe)
+    return Phased([str(exe), "--spin", "1", "--pingpong", "1", "--ms", "150"])
+
+
+def wait_targets(sv, n, pid=None):
+    """Scrapes until serve traces n processes (and pid among them): the last body."""
+    for _ in range(300):
+        body = sv.get("/metrics")[2]
+        if re.search(rf"^contrace_targets {n}$", body, re.M) and (
+                pid is None or f'pid="{pid}"' in body):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"serve did not reach {n} targets: {body[-600:]}")
+
+
+def process_sum(body, name, pid):
+    return sum(v for k, v in samples(body, name).items() if f'pid="{pid}"' in k)
+
+
+def check_against_proc(body, wl, before, after):
+    """The process's figures summed over its threads' series: the kernel's counters
+    over its phase (every thread asleep before and after it)."""
+    vol = sum(after[t].voluntary - before[t].voluntary for t in wl.threads)
+    cpu = sum(after[t].oncpu_ns - before[t].oncpu_ns for t in wl.threads) / 1e9
+    got_vol = process_sum(body, "contrace_thread_voluntary_switches_total", wl.pid)
+    got_cpu = process_sum(body, "contrace_thread_cpu_seconds_total", wl.pid)
+    assert vol > 100 and abs(got_vol - vol) <= len(wl.threads), (wl.pid, got_vol, vol)
+    assert abs(got_cpu - cpu) <= 0.02 * cpu + 20e-6 * len(wl.threads), (wl.pid, got_cpu, cpu)
+
+
+def phase_checked(sv, wl, before=None):
+    """A phase of wl (idle before and after it): serve's figures of it are the kernel's."""
+    before = before or wl.snapshot()
+    wl.phase()
+    check_against_proc(sv.get("/metrics")[2], wl, before, wl.snapshot())
+
+
+def wait_line(sv, pattern):
+    """Scrapes until a line matches pattern (5 s at most)."""
+    for _ in range(100):
+        if re.search(pattern, sv.get("/metrics")[2], re.M):
+            return
+        time.sleep(0.05)
+
+
+def stop_ok(sv):
+    code, err = sv.stop()
+    assert code == 0, err
+
+
+def cleanup(sv, wls):
+    """After a test that stopped serve itself (sv is None then) or failed."""
+    for wl in wls:
+        if wl:
+            wl.stop()
+    if sv:
+        sv.stop()
+
+
+def test_comm_over_six_processes_loads_one_set_of_programs(tmp_path):
+    """serve --comm over 6 processes of one name: ONE ct_sched_switch program
+    (one session: each switch of the machine pays once, not once per target),
+    and each process's switches and CPU time are the kernel's over its phase."""
+    name = f"ctsv{os.getpid() % 100000}"
+    wls, sv = [], None
+    try:
+        wls = [phased_by_name(tmp_path, name) for _ in range(6)]
+        before = [wl.snapshot() for wl in wls]
+        sv = Serve("--comm", name)
+        wait_targets(sv, 6)
+        assert len(sched_switch_progs(sv.proc.pid)) == 1
+        for wl in wls:
+            wl.phase()
+        after = [wl.snapshot() for wl in wls]
+        body = sv.get("/metrics")[2]
+        for wl, b, a in zip(wls, before, after):
+            assert samples(body, "contrace_target_info").get(
+                f'process="{name}",pid="{wl.pid}",command="{tmp_path / name} --spin 1 '
+                f'--pingpong 1 --ms 150",python_version="",gil_tier=""') == 1, wl.pid
+            check_against_proc(body, wl, b, a)
+        stop_ok(sv)
+        sv = None
+    finally:
+        cleanup(sv, wls)
+
+
+def test_process_started_while_serving_is_traced_without_a_load(tmp_path):
+    """A process started while serve runs joins the session: the same programs
+    (no BPF load), its figures are the kernel's, and scrapes made meanwhile
+    are answered promptly (a load took 100-300 ms, during which none was)."""
+    name = f"ctsn{os.getpid() % 100000}"
+    first = second = sv = None
+    slow = []
+    try:
+        first = phased_by_name(tmp_path, name)
+        sv = Serve("--comm", name)
+        wait_targets(sv, 1)
+        progs = sched_switch_progs(sv.proc.pid)
+        second = phased_by_name(tmp_path, name)
+        before = second.snapshot()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 5:
+            s0 = time.monotonic()
+            body = sv.get("/metrics")[2]
+            slow.append(time.monotonic() - s0)
+            if re.search(r"^contrace_targets 2$", body, re.M):
+                break
+        assert f'pid="{second.pid}"' in body, body[-600:]
+        assert sched_switch_progs(sv.proc.pid) == progs and len(progs) == 1
+        phase_checked(sv, second, before)
+        stop_ok(sv)
+        sv = None
+    finally:
+        cleanup(sv, (first, second))
+    assert max(slow) < 0.2, slow
+
+
+def spawn_with_pid(pid, start):
+    """start() run until the process it returns has pid `pid` (set through
+    ns_last_pid: another process of the machine may take it first)."""
+    for _ in range(20):
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(pid - 1))
+        wl = start()
+        if wl.pid == pid:
+            return wl
+        wl.stop()
+    pytest.skip(f"pid {pid} could not be had again")
+
+
+def test_a_reused_pid_starts_from_zero(tmp_path):
+    """A target exits and a new process of that name gets its pid: it is a new
+    process, not the dead one's continuation (the session, which still holds
+    the dead one's threads, is replaced first): its counters start at 0."""
+    name = f"ctsr{os.getpid() % 100000}"
+    old = new = sv = None
+    try:
+        old = phased_by_name(tmp_path, name)
+        sv = Serve("--comm", name)
+        wait_targets(sv, 1, old.pid)
+        old.phase()
+        body = sv.get("/metrics")[2]
+        assert process_sum(body, "contrace_thread_voluntary_switches_total", old.pid) > 100
+        old.stop()
+        wait_line(sv, r"^contrace_targets_exited_total 1$")
+        new = spawn_with_pid(old.pid, lambda: phased_by_name(tmp_path, name))
+        before = new.snapshot()
+        body = wait_targets(sv, 1, new.pid)
+        after = new.snapshot()
+        vol = sum(after[t].voluntary - before[t].voluntary for t in new.threads)
+        got = process_sum(body, "contrace_thread_voluntary_switches_total", new.pid)
+        assert got <= vol + len(new.threads), (got, vol)
+        assert re.search(r"^contrace_sessions_replaced_total 1$", body, re.M), body[-800:]
+        stop_ok(sv)
+        sv = None
+    finally:
+        cleanup(sv, (old, new))
+
+
+def test_targets_sharing_a_filter_bit(tmp_path):
+    """Two targets whose pids share a bit of the BPF side's first filter
+    (bpf/contrace.h, CT_TGID_BITS; 64 bits here, where pid_max is too small
+    for pids 65,536 apart): when one exits, the other is still traced (its
+    switches and CPU over a phase are the kernel's)."""
+    name = f"ctsb{os.getpid() % 100000}"
+    first = second = sv = None
+    try:
+        first = phased_by_name(tmp_path, name)
+        base = first.pid + 64 * (1 if first.pid < 30000 else -1)
+        second = spawn_with_pid(base, lambda: phased_by_name(tmp_path, name))
+        sv = Serve("--comm", name, env={"CONTRACE_TEST_TGID_BITS": "64"})
+        wait_targets(sv, 2)
+        first.stop()
+        wait_line(sv, r"^contrace_targets 1$")
+        phase_checked(sv, second)
+        stop_ok(sv)
+        sv = None
+    finally:
+        cleanup(sv, (first, second))

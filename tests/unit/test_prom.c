@@ -301,13 +301,59 @@ static void test_carry(void **state)
 	prom_carry_free(c);
 }
 
+/*
+ * contrace serve's one session: a report of several processes, of which a
+ * target renders its own (pid) with its carry; the session's drops once,
+ * by kind only.
+ */
+static void test_shared_report(void **state)
+{
+	struct rpt_drops drops = { .threads_dropped = 5 };
+	struct prom_cfg cfg = { .max_threads = 10, .max_locks = 10, .drops = &drops };
+	struct rpt_thread other_thread = { .tid = 201, .pid = 200, .comm = "w" };
+	struct rpt_process procs[2];
+	struct prom_carry *c = NULL;
+	struct prom_target t;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	make_report();
+	other_thread.s.f.oncpu_ns = 250000000;
+	procs[0] = proc;
+	procs[1] = (struct rpt_process){ .pid = 200,
+					 .comm = "other",
+					 .threads = &other_thread,
+					 .nthreads = 1,
+					 .wall_ns = 1000000000 };
+	rep.procs = procs;
+	rep.nprocs = 2;
+	assert_int_equal(prom_carry_fold_pid(&c, &rep, 200, &cfg), 0);
+	t = (struct prom_target){ .r = &rep, .pid = 200, .carry = c };
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(prom_write(f, &t, 1, &cfg), 0);
+	fclose(f);
+	/* Its carried session and the live one. */
+	has_line(buf, "contrace_thread_cpu_seconds_total{process=\"other\",pid=\"200\","
+		      "thread=\"w\"} 0.500000000");
+	has_line(buf, "contrace_traced_seconds_total{process=\"other\",pid=\"200\"} 2.000000000");
+	has_line(buf, "contrace_drops_total{kind=\"threads_dropped\"} 5");
+	/* Not a target: process 100 is not rendered; no drop is a process's. */
+	assert_null(strstr(buf, "pid=\"100\""));
+	assert_null(strstr(buf, "contrace_drops_total{process="));
+	free(buf);
+	prom_carry_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_units),  cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_python_names), cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_cap),	     cmocka_unit_test(test_grouped),
-		cmocka_unit_test(test_carry),
+		cmocka_unit_test(test_carry),	     cmocka_unit_test(test_shared_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * contrace serve: processes traced continuously, their figures served as
- * Prometheus metrics. Each traced process has its own session (its own
- * probes and maps): an exited process gives back everything it used by
- * closing its session, and one process's thread churn cannot fill
- * another's tables. A scrape takes a snapshot of each session and builds
- * the report since its tracing began (counters only grow), rendered by
- * out/prom.c. One thread: poll() on the signals, the listening socket,
- * the clients, the targets' pidfds and the sessions' event rings.
+ * Prometheus metrics. One session (one set of probes and maps) traces them
+ * all: the scheduler programs run on every context switch of the machine,
+ * so a session per process would make each switch pay once per target
+ * (10 idle targets made `perf bench sched pipe` 2.3x slower). A process is
+ * added by its tgid (the seeding iterator claims its threads: no BPF load)
+ * and removed at its exit. A scrape takes one snapshot and builds the
+ * report since the session's tracing began (counters only grow), of which
+ * out/prom.c renders the targets' processes. One thread: poll() on the
+ * signals, the listening socket, the clients, the targets' pidfds and the
+ * session's event rings.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -45,14 +48,12 @@
  */
 #define MAX_CONNS 32
 #define CONN_TIMEOUT_MS 10000
+/* Processes a scan adds at once (see add_batch). */
+#define ADD_BATCH 32
 
 struct starget {
 	struct target target;
-	struct session *session;
-	struct prom_carry *carry; /* what its replaced sessions counted */
-	uint64_t retry_ns; /* a failed replacement is tried again from then */
-	struct report_meta meta;
-	struct rpt_gil_info gil[GIL_MAX_PROCS];
+	struct prom_carry *carry; /* what the replaced sessions counted of it */
 	bool by_comm; /* found by --comm (else -p) */
 };
 
@@ -68,10 +69,18 @@ struct conn {
 struct serve {
 	const struct opts *o;
 	int sigfd, lfd;
+	struct session *session; /* of every target */
+	uint64_t retry_ns; /* a failed replacement is tried again from then */
+	int fatal; /* -errno: the old session detached, the new one failed: serve stops */
+	struct report_meta meta;
+	struct rpt_gil_info gil[GIL_MAX_PROCS];
+	struct rpt_drops drops; /* what the replaced sessions dropped */
 	struct starget **targets;
 	size_t ntargets, targets_cap;
 	int *failed; /* --comm processes that could not be traced: not tried again */
 	size_t nfailed, failed_cap;
+	int *gone; /* targets exited since the session began: their threads are in it */
+	size_t ngone, gone_cap;
 	struct conn conns[MAX_CONNS];
 	size_t nconns;
 	uint64_t scrapes, scrape_ns, attach_failures, exited, replaced;
@@ -120,21 +129,14 @@ static int listen_on(const char *spec)
 static void target_free(struct starget *t)
 {
 	prom_carry_free(t->carry);
-	session_close(t->session);
 	target_close(&t->target);
 	free(t);
-	/*
-	 * Loading a session parses the kernel's BTF (megabytes, freed once
-	 * loaded): give freed memory back now, so that RSS says what serve
-	 * holds rather than how fragmented its heap got.
-	 */
-	malloc_trim(0);
 }
 
-static struct session_cfg session_cfg_of(const struct opts *o, int pid)
+static struct session_cfg session_cfg_of(const struct opts *o)
 {
 	return (struct session_cfg){
-		.target_pid = pid,
+		.multi = true,
 		.holds = o->holds,
 		.gil = o->gil,
 		.gil_mode = o->gil_mode,
@@ -143,54 +145,146 @@ static struct session_cfg session_cfg_of(const struct opts *o, int pid)
 	};
 }
 
-/* Trace process pid: its own session, attached and seeded. 0, or -errno with err said. */
-static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t errlen)
+/* A new session, loaded and attached, into *sp (its start into meta). 0, or -errno with err. */
+static int open_session(struct serve *sv, struct session **sp, char *err, size_t errlen)
 {
-	const struct opts *o = sv->o;
-	struct session_cfg cfg = session_cfg_of(o, pid);
-	struct starget *t = calloc(1, sizeof(*t)), **slot;
-	long seeded;
+	struct session_cfg cfg = session_cfg_of(sv->o);
+	int ret = session_open(sp, &cfg, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = session_attach(*sp, err, errlen);
+	if (ret) {
+		session_close(*sp);
+		*sp = NULL;
+		return ret;
+	}
+	sv->meta.trace_start_ns = mono_ns();
+	sv->meta.trace_start_real_ns = real_ns();
+	session_holds_ready(*sp, true);
+	return 0;
+}
+
+/* Its threads found by the seeding just done: 0, or -errno with err said. */
+static int target_seeded(struct session *s, int pid, char *err, size_t errlen)
+{
 	int ret;
 
-	if (!t)
+	if (session_target_seeded(s, pid) > 0)
+		return 0;
+	ret = target_unseen(pid, err, errlen);
+	if (!ret) {
+		snprintf(err, errlen, "pid %d exited before tracing started", pid);
+		ret = -ESRCH;
+	}
+	return ret;
+}
+
+static int replace_session(struct serve *sv);
+
+static bool gone_before(const struct serve *sv, int pid)
+{
+	for (size_t i = 0; i < sv->ngone; i++)
+		if (sv->gone[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * A process that reuses the pid of a target exited in this session would
+ * be one process to the report, the dead one's counts in its series: if
+ * one of pids does, the session is replaced first (a load, as rare as
+ * pids wrap around).
+ */
+static void fresh_pids(struct serve *sv, const int *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (gone_before(sv, pids[i])) {
+			log_info("pid %d was a target's: the session is replaced first", pids[i]);
+			replace_session(sv);
+			return;
+		}
+}
+
+/* Adding pid, first: its pidfd, and into the session's set. 0, or -errno with err said. */
+static int target_begin(struct serve *sv, int pid, bool by_comm, struct starget **tp, char *err,
+			size_t errlen)
+{
+	struct starget *t = calloc(1, sizeof(*t));
+	int ret;
+
+	*tp = NULL;
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	t->by_comm = by_comm;
 	t->target.pidfd = -1;
 	ret = target_attach(&t->target, pid, err, errlen);
-	if (!ret)
-		ret = session_open(&t->session, &cfg, err, errlen);
-	if (!ret)
-		ret = session_attach(t->session, err, errlen);
-	t->meta.trace_start_ns = mono_ns();
-	t->meta.trace_start_real_ns = real_ns();
-	seeded = ret ? ret : session_seed(t->session, err, errlen);
-	if (seeded == 0) {
-		snprintf(err, errlen, "pid %d exited before tracing started", pid);
-		seeded = -ESRCH;
+	if (!ret && gone_before(sv, t->target.pid)) {
+		snprintf(err, errlen,
+			 "pid %d reuses an exited target's pid: not before a new session",
+			 t->target.pid);
+		ret = -EBUSY;
 	}
-	slot = seeded > 0 ? vec_push(sv->targets, sv->ntargets, sv->targets_cap) : NULL;
-	if (!slot) {
+	if (!ret)
+		ret = session_target_add(sv->session, t->target.pid, err, errlen);
+	if (ret) {
 		target_free(t);
-		return seeded > 0 ? -ENOMEM : (int)seeded;
+		return ret;
+	}
+	*tp = t;
+	return 0;
+}
+
+/*
+ * Then, after the seeding (seed: what session_seed() returned): traced, or
+ * out of the set and freed. 0, or -errno with err said.
+ */
+static int target_finish(struct serve *sv, struct starget *t, long seed, char *err, size_t errlen)
+{
+	struct starget **slot = NULL;
+	int ret = seed < 0 ? (int)seed : target_seeded(sv->session, t->target.pid, err, errlen);
+
+	if (!ret) {
+		slot = vec_push(sv->targets, sv->ntargets, sv->targets_cap);
+		ret = slot ? 0 : -ENOMEM;
+		if (ret)
+			snprintf(err, errlen, "out of memory");
+	}
+	if (ret) {
+		session_target_remove(sv->session, t->target.pid);
+		target_free(t);
+		return ret;
 	}
 	*slot = t;
-	t->meta.version = CONTRACE_VERSION;
-	memcpy(t->meta.kernel, sv->kernel, sizeof(t->meta.kernel));
-	memcpy(t->meta.hostname, sv->hostname, sizeof(t->meta.hostname));
-	t->meta.ncpus = sys_ncpus();
-	t->meta.target_pid = t->target.pid;
-	t->meta.locks = true;
-	t->meta.holds = o->holds;
-	t->meta.exit_status = -1;
-	session_holds_ready(t->session, true);
-	session_refresh(t->session);
-	log_info("tracing pid %d (%ld threads)", t->target.pid, seeded);
+	session_refresh_pid(sv->session, t->target.pid);
+	log_info("tracing pid %d (%ld threads)", t->target.pid,
+		 session_target_seeded(sv->session, t->target.pid));
 	return 0;
+}
+
+/* Trace process pid: added to the session and seeded. 0, or -errno with err said. */
+static int target_add(struct serve *sv, int pid, bool by_comm, char *err, size_t errlen)
+{
+	struct starget *t;
+	int ret;
+
+	fresh_pids(sv, &pid, 1);
+	ret = target_begin(sv, pid, by_comm, &t, err, errlen);
+	if (ret)
+		return ret;
+	return target_finish(sv, t, session_seed(sv->session, err, errlen), err, errlen);
 }
 
 static void target_remove(struct serve *sv, size_t i)
 {
-	log_info("pid %d exited: its probes removed", sv->targets[i]->target.pid);
+	int pid = sv->targets[i]->target.pid, *g = vec_push(sv->gone, sv->ngone, sv->gone_cap);
+
+	log_info("pid %d exited: no longer traced", pid);
+	if (g)
+		*g = pid;
+	session_target_remove(sv->session, pid);
 	target_free(sv->targets[i]);
 	sv->targets[i] = sv->targets[--sv->ntargets];
 	sv->exited++;
@@ -294,13 +388,11 @@ static void failed_prune(struct serve *sv, const bool *alive, size_t nold)
 	sv->nfailed = k;
 }
 
-static void try_comm(struct serve *sv, int pid)
+/* A selected process that could not be traced: said, counted, not tried again while it lives. */
+static void comm_failed(struct serve *sv, int pid, const char *err)
 {
-	char err[512];
 	int *f;
 
-	if (target_add(sv, pid, true, err, sizeof(err)) == 0)
-		return;
 	log_warn("cannot trace pid %d: %s", pid, err);
 	sv->attach_failures++;
 	f = vec_push(sv->failed, sv->nfailed, sv->failed_cap);
@@ -309,16 +401,48 @@ static void try_comm(struct serve *sv, int pid)
 }
 
 /*
- * --comm, --exe, --cgroup: trace a process they select that is not traced
- * yet. One per call: a load takes 100-300 ms (seconds on a loaded
- * machine), and a scrape must not wait for a dozen of them. True if more
- * are waiting: call again once the clients have been served.
+ * Processes a scan selected, added at once: one seeding (two walks of the
+ * machine's tasks or so, ~1 ms per 1,000 tasks) finds all their threads.
+ */
+static void add_batch(struct serve *sv, const int *pids, size_t n)
+{
+	struct starget *ts[ADD_BATCH];
+	char err[512], serr[512] = "";
+	size_t k = 0;
+	long seed;
+
+	fresh_pids(sv, pids, n);
+	for (size_t i = 0; i < n && i < ADD_BATCH; i++) {
+		if (target_begin(sv, pids[i], true, &ts[k], err, sizeof(err)))
+			comm_failed(sv, pids[i], err);
+		else
+			k++;
+	}
+	if (!k)
+		return;
+	seed = session_seed(sv->session, serr, sizeof(serr));
+	for (size_t i = 0; i < k; i++) {
+		int pid = ts[i]->target.pid;
+
+		snprintf(err, sizeof(err), "%s", serr);
+		if (target_finish(sv, ts[i], seed, err, sizeof(err)))
+			comm_failed(sv, pid, err);
+	}
+}
+
+/*
+ * --comm, --exe, --cgroup: trace the processes they select that are not
+ * traced yet, ADD_BATCH at most per call: each costs a few /proc reads
+ * (its maps, its symbols), and a scrape must not wait for a thousand of
+ * them. True if more are waiting: call again once the clients have been
+ * served.
  */
 static bool scan_comms(struct serve *sv)
 {
-	bool loaded = false, more = false;
+	bool more = false;
 	bool *alive = calloc(sv->nfailed + 1, sizeof(*alive));
-	size_t nfailed = sv->nfailed;
+	size_t nfailed = sv->nfailed, n = 0;
+	int pids[ADD_BATCH];
 	struct dirent *de;
 	DIR *d;
 
@@ -335,104 +459,142 @@ static bool scan_comms(struct serve *sv)
 		if (!wanted(sv->o, (int)pid) || failed_before(sv, (int)pid, alive, nfailed))
 			continue;
 		/* The pass goes on to the end: failed_prune() needs to see them all. */
-		if (loaded) {
+		if (n == ADD_BATCH) {
 			more = true;
 			continue;
 		}
-		try_comm(sv, (int)pid);
-		loaded = true;
+		pids[n++] = (int)pid;
 	}
 	closedir(d);
 	failed_prune(sv, alive, nfailed);
 	free(alive);
+	add_batch(sv, pids, n);
 	return more;
 }
 
-/* Fold the final report of an ended session of t into its carry. 0, or -errno. */
-static int carry_session(struct serve *sv, struct starget *t, struct session *old)
+static struct prom_cfg prom_cfg_of(const struct serve *sv, const struct rpt_drops *drops)
 {
-	struct prom_cfg cfg = { .max_threads = (size_t)sv->o->max_series,
-				.max_locks = (size_t)sv->o->max_series };
+	return (struct prom_cfg){ .max_threads = (size_t)sv->o->max_series,
+				  .max_locks = (size_t)sv->o->max_series,
+				  .drops = drops };
+}
+
+/* The report of session s since it began, into r (snap: its snapshot). 0, or -errno. */
+static int report_of(struct serve *sv, struct session *s, struct snapshot *snap, struct report *r)
+{
+	int ret = session_snapshot(s, snap);
+
+	if (ret)
+		return ret;
+	session_meta(s, &sv->meta, sv->gil, GIL_MAX_PROCS);
+	ret = model_build(r, &sv->meta, snap, NULL);
+	if (ret)
+		snapshot_free(snap);
+	return ret;
+}
+
+/* Fold the final report of the ended session old into each target's carry. 0, or -errno. */
+static int carry_session(struct serve *sv, struct session *old)
+{
+	struct prom_cfg cfg = prom_cfg_of(sv, &sv->drops);
 	struct snapshot snap;
 	struct report r;
 	int ret;
 
-	ret = session_snapshot(old, &snap);
+	ret = report_of(sv, old, &snap, &r);
 	if (ret)
 		return ret;
-	session_meta(old, &t->meta, t->gil, GIL_MAX_PROCS);
-	ret = model_build(&r, &t->meta, &snap, NULL);
-	if (!ret) {
-		ret = prom_carry_fold(&t->carry, &r, &cfg);
-		model_free(&r);
-	}
+	prom_drops_add(&sv->drops, &r.drops);
+	for (size_t i = 0; i < sv->ntargets && !ret; i++)
+		ret = prom_carry_fold_pid(&sv->targets[i]->carry, &r, sv->targets[i]->target.pid,
+					  &cfg);
+	model_free(&r);
 	snapshot_free(&snap);
 	return ret;
 }
 
-/*
- * Replace t's session by a new one: every thread takes a slot for its
- * session's life, so a process that keeps creating threads would fill the
- * table, and its exited threads' entries are only given back with the
- * session. The new one is loaded first; the old one is detached just
- * before the new one attaches and seeds (a gap of milliseconds, not
- * counted), and its totals are carried into t's series. False if t is gone.
- */
-static bool replace_session(struct serve *sv, struct starget *t)
+/* The targets, into the new session s, seeded. 0, or -errno with err said. */
+static int targets_into(struct serve *sv, struct session *s, char *err, size_t errlen)
 {
-	struct session_cfg cfg = session_cfg_of(sv->o, t->target.pid);
-	struct session *old = t->session, *s;
+	long seeded;
+
+	for (size_t i = 0; i < sv->ntargets; i++) {
+		int ret = session_target_add(s, sv->targets[i]->target.pid, err, errlen);
+
+		if (ret)
+			return ret;
+	}
+	seeded = session_seed(s, err, errlen);
+	return seeded < 0 ? (int)seeded : 0;
+}
+
+/*
+ * Replace the session by a new one: every thread takes a slot for the
+ * session's life (and every Python process an entry of its GIL table), so
+ * targets that keep creating threads or processes would fill it, and the
+ * entries of exited ones are only given back with the session. The new
+ * one is loaded first; the old one is detached just before the new one
+ * attaches and seeds (a gap of milliseconds, not counted), and its totals
+ * are carried into each target's series. 0, or -errno (said, and in
+ * sv->fatal: nothing is traced any more, serve stops).
+ */
+static int replace_session(struct serve *sv)
+{
+	struct session_cfg cfg = session_cfg_of(sv->o);
+	struct session *old = sv->session, *s;
 	uint64_t start, start_real;
 	char err[512];
-	long seeded;
 	int ret;
 
 	ret = session_open(&s, &cfg, err, sizeof(err));
 	if (ret) {
-		log_warn("pid %d: cannot replace its full session: %s", t->target.pid, err);
-		t->retry_ns = mono_ns() + 60 * 1000000000ULL;
-		return true;
+		log_warn("cannot replace the full session: %s", err);
+		sv->retry_ns = mono_ns() + 60 * 1000000000ULL;
+		return 0;
 	}
 	session_detach(old);
 	ret = session_attach(s, err, sizeof(err));
+	if (!ret)
+		ret = targets_into(sv, s, err, sizeof(err));
 	start = mono_ns();
 	start_real = real_ns();
-	seeded = ret ? ret : session_seed(s, err, sizeof(err));
+	if (ret) {
+		log_error("cannot replace the full session: %s", err);
+		session_close(s);
+		sv->fatal = ret;
+		return ret;
+	}
 	/* The old session's report with its own start: its window is its life. */
-	if (carry_session(sv, t, old))
-		log_warn("pid %d: the counts of its replaced session are lost", t->target.pid);
+	if (carry_session(sv, old))
+		log_warn("the counts of the replaced session are lost");
 	session_close(old);
-	malloc_trim(0); /* as in target_free() */
-	t->meta.trace_start_ns = start;
-	t->meta.trace_start_real_ns = start_real;
-	t->session = s;
+	/*
+	 * Loading a session parses the kernel's BTF (megabytes, freed once
+	 * loaded): give freed memory back now, so that RSS says what serve
+	 * holds rather than how fragmented its heap got.
+	 */
+	malloc_trim(0);
+	sv->meta.trace_start_ns = start;
+	sv->meta.trace_start_real_ns = start_real;
+	sv->session = s;
 	sv->replaced++;
-	if (seeded <= 0)
-		return false; /* exited meanwhile (or cannot be traced any more) */
+	sv->ngone = 0;
+	/* Exited meanwhile: dropped. */
+	for (size_t i = sv->ntargets; i-- > 0;)
+		if (session_target_seeded(s, sv->targets[i]->target.pid) <= 0)
+			target_remove(sv, i);
 	session_holds_ready(s, true);
 	session_refresh(s);
-	log_info("pid %d: session replaced (%ld threads)", t->target.pid, seeded);
-	return true;
+	log_info("session replaced (%zu processes)", sv->ntargets);
+	return 0;
 }
 
-/*
- * Sessions half full of thread slots are replaced (see replace_session),
- * one per call, so that a scrape waits for one load at most.
- */
-static void replace_full(struct serve *sv)
+/* The session half full (see replace_session): replaced. 0, or -errno. */
+static int replace_full(struct serve *sv)
 {
-	uint64_t now = mono_ns();
-
-	for (size_t i = sv->ntargets; i-- > 0;) {
-		struct starget *t = sv->targets[i];
-		uint32_t max, used = session_slots_used(t->session, &max);
-
-		if (used < max / 2 || now < t->retry_ns)
-			continue;
-		if (!replace_session(sv, t))
-			target_remove(sv, i);
-		return;
-	}
+	if (!session_half_full(sv->session) || mono_ns() < sv->retry_ns)
+		return 0;
+	return replace_session(sv);
 }
 
 /* The metrics of contrace serve itself. */
@@ -460,63 +622,42 @@ static void write_self(FILE *f, const struct serve *sv)
 	fputc('\n', f);
 }
 
-/* One target's report since its tracing began, into r. 0, or -errno. */
-static int target_report(struct starget *t, struct snapshot *snap, struct report *r)
-{
-	int ret = session_snapshot(t->session, snap);
-
-	if (ret)
-		return ret;
-	session_meta(t->session, &t->meta, t->gil, GIL_MAX_PROCS);
-	ret = model_build(r, &t->meta, snap, NULL);
-	if (ret)
-		snapshot_free(snap);
-	return ret;
-}
-
 /* The body of /metrics into *buf (malloc'd). 0, or -errno. */
 static int scrape(struct serve *sv, char **buf, size_t *len)
 {
-	size_t n = sv->ntargets, done = 0;
-	struct snapshot *snaps = calloc(n + 1, sizeof(*snaps));
-	struct report *reps = calloc(n + 1, sizeof(*reps));
-	struct prom_target *rp = calloc(n + 1, sizeof(*rp));
-	struct prom_cfg cfg = { .max_threads = (size_t)sv->o->max_series,
-				.max_locks = (size_t)sv->o->max_series };
+	struct prom_target *rp = calloc(sv->ntargets + 1, sizeof(*rp));
+	struct rpt_drops drops = sv->drops;
+	struct prom_cfg cfg = prom_cfg_of(sv, &drops);
 	uint64_t t0 = mono_ns();
+	struct snapshot snap;
+	struct report r;
 	FILE *f = NULL;
 	int ret = -ENOMEM;
 
-	if (!snaps || !reps || !rp || !(f = open_memstream(buf, len)))
-		goto out;
-	ret = 0;
-	for (size_t i = 0; i < n && !ret; i++) {
-		/* A process exiting meanwhile still has its maps: it reports until it is reaped. */
-		ret = target_report(sv->targets[i], &snaps[done], &reps[done]);
-		if (!ret) {
-			rp[done].r = &reps[done];
-			rp[done].carry = sv->targets[i]->carry;
-			done++;
-		}
+	if (!rp || !(f = open_memstream(buf, len))) {
+		free(rp);
+		if (f)
+			fclose(f);
+		return ret;
 	}
-	if (!ret)
-		ret = prom_write(f, rp, done, &cfg);
+	/* A process exiting meanwhile is still in the session: it reports until it is reaped. */
+	ret = report_of(sv, sv->session, &snap, &r);
+	if (!ret) {
+		prom_drops_add(&drops, &r.drops);
+		for (size_t i = 0; i < sv->ntargets; i++)
+			rp[i] = (struct prom_target){ .r = &r,
+						      .pid = sv->targets[i]->target.pid,
+						      .carry = sv->targets[i]->carry };
+		ret = prom_write(f, rp, sv->ntargets, &cfg);
+		model_free(&r);
+		snapshot_free(&snap);
+	}
 	sv->scrape_ns = mono_ns() - t0;
 	sv->scrapes++;
 	if (!ret)
 		write_self(f, sv);
 	if (fclose(f) && !ret)
 		ret = -EIO;
-	f = NULL;
-out:
-	if (f)
-		fclose(f);
-	for (size_t i = 0; i < done; i++) {
-		model_free(&reps[i]);
-		snapshot_free(&snaps[i]);
-	}
-	free(snaps);
-	free(reps);
 	free(rp);
 	return ret;
 }
@@ -642,21 +783,19 @@ static int64_t ms_until(uint64_t now, uint64_t t)
 	return t > now ? (int64_t)((t - now + 999999) / 1000000) : 0;
 }
 
-/* The poll set: signals, listener, clients, then each target's pidfd and events. */
+/* The poll set: signals, listener, the session's events, clients, then each target's pidfd. */
 static size_t poll_set(struct serve *sv, struct pollfd *fds)
 {
 	size_t n = 0;
 
 	fds[n++] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
 	fds[n++] = (struct pollfd){ .fd = sv->lfd, .events = POLLIN };
+	fds[n++] = (struct pollfd){ .fd = session_events_fd(sv->session), .events = POLLIN };
 	for (size_t i = 0; i < sv->nconns; i++)
 		fds[n++] = (struct pollfd){ .fd = sv->conns[i].fd,
 					    .events = sv->conns[i].out ? POLLOUT : POLLIN };
-	for (size_t i = 0; i < sv->ntargets; i++) {
+	for (size_t i = 0; i < sv->ntargets; i++)
 		fds[n++] = (struct pollfd){ .fd = sv->targets[i]->target.pidfd, .events = POLLIN };
-		fds[n++] = (struct pollfd){ .fd = session_events_fd(sv->targets[i]->session),
-					    .events = POLLIN };
-	}
 	return n;
 }
 
@@ -666,19 +805,14 @@ static void poll_done(struct serve *sv, const struct pollfd *fds, size_t nconns,
 	uint64_t now = mono_ns();
 
 	for (size_t i = nconns; i-- > 0;)
-		if ((fds[2 + i].revents && !conn_io(sv, &sv->conns[i], fds[2 + i].revents)) ||
+		if ((fds[3 + i].revents && !conn_io(sv, &sv->conns[i], fds[3 + i].revents)) ||
 		    now > sv->conns[i].deadline)
 			conn_close(sv, i);
-	for (size_t i = ntargets; i-- > 0;) {
-		const struct pollfd *p = &fds[2 + nconns + 2 * i];
-
-		if (p[0].revents & (POLLIN | POLLHUP)) {
+	for (size_t i = ntargets; i-- > 0;)
+		if (fds[3 + nconns + i].revents & (POLLIN | POLLHUP))
 			target_remove(sv, i);
-			continue;
-		}
-		if ((p[1].revents & POLLIN) && session_consume_events(sv->targets[i]->session))
-			session_refresh(sv->targets[i]->session);
-	}
+	if ((fds[2].revents & POLLIN) && session_consume_events(sv->session))
+		session_refresh(sv->session);
 	if (fds[1].revents & POLLIN)
 		accept_conns(sv);
 }
@@ -699,20 +833,22 @@ static int serve_loop(struct serve *sv)
 		size_t n, nconns, ntargets;
 		int64_t timeout;
 
+		if (sv->fatal)
+			break;
 		now = mono_ns();
 		if (selecting(sv->o) && now >= next_scan) {
 			/* More to load: after the clients waiting now are served. */
 			next_scan = mono_ns() + (scan_comms(sv) ? 0 : SCAN_MS * 1000000ULL);
 		}
 		if (now >= next_refresh) {
-			replace_full(sv);
-			for (size_t i = 0; i < sv->ntargets; i++)
-				session_refresh(sv->targets[i]->session);
+			if (replace_full(sv))
+				break;
+			session_refresh(sv->session);
 			next_refresh = mono_ns() + REFRESH_MS * 1000000ULL;
 		}
 		nconns = sv->nconns;
 		ntargets = sv->ntargets;
-		if (vec_reserve(fds, cap, 2 + nconns + 2 * ntargets)) {
+		if (vec_reserve(fds, cap, 3 + nconns + ntargets)) {
 			free(fds);
 			return -ENOMEM;
 		}
@@ -729,6 +865,25 @@ static int serve_loop(struct serve *sv)
 		poll_done(sv, fds, nconns, ntargets);
 	}
 	free(fds);
+	return sv->fatal;
+}
+
+/* The report's metadata and the session, loaded and attached. 0, or -1 (said). */
+static int serve_meta(struct serve *sv)
+{
+	char err[512];
+
+	sv->meta.version = CONTRACE_VERSION;
+	memcpy(sv->meta.kernel, sv->kernel, sizeof(sv->meta.kernel));
+	memcpy(sv->meta.hostname, sv->hostname, sizeof(sv->meta.hostname));
+	sv->meta.ncpus = sys_ncpus();
+	sv->meta.locks = true;
+	sv->meta.holds = sv->o->holds;
+	sv->meta.exit_status = -1;
+	if (open_session(sv, &sv->session, err, sizeof(err))) {
+		log_error("%s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -754,8 +909,10 @@ static void serve_free(struct serve *sv)
 		conn_close(sv, sv->nconns - 1);
 	for (size_t i = 0; i < sv->ntargets; i++)
 		target_free(sv->targets[i]);
+	session_close(sv->session);
 	free(sv->targets);
 	free(sv->failed);
+	free(sv->gone);
 	if (sv->lfd >= 0)
 		close(sv->lfd);
 	if (sv->sigfd >= 0)
@@ -789,7 +946,7 @@ int serve_cmd(const struct opts *o)
 		strcpy(sv.hostname, "unknown");
 	sv.hostname[sizeof(sv.hostname) - 1] = '\0';
 	sv.lfd = listen_on(o->listen);
-	if (sv.lfd < 0 || add_pids(&sv))
+	if (sv.lfd < 0 || serve_meta(&sv) || add_pids(&sv))
 		goto out;
 	/* Scripts and service managers wait for this line: the metrics are being served. */
 	fprintf(stderr, "contrace: serving metrics on http://%s/metrics (%zu processes)\n",

@@ -360,6 +360,12 @@ static void gil_add(struct rpt_gil *dst, const struct rpt_gil *src)
 			*(const uint64_t *)((const char *)src + gil_sums[k]);
 }
 
+void prom_drops_add(struct rpt_drops *dst, const struct rpt_drops *src)
+{
+	for (size_t k = 0; k < DROP_COUNT; k++)
+		*rpt_drop(dst, (enum drop_id)k) += rpt_drop_get(src, (enum drop_id)k);
+}
+
 /* The sums of v: its process's, plus the carry's. */
 static void view_sums(struct pview *v, const struct pview *c, bool first)
 {
@@ -380,23 +386,35 @@ static void view_sums(struct pview *v, const struct pview *c, bool first)
 	hist_merge(&v->wakelat, &c->wakelat);
 	v->wakelat_sum += c->wakelat_sum;
 	v->wall_ns += c->wall_ns;
-	for (size_t k = 0; k < DROP_COUNT; k++)
-		*rpt_drop(&v->drops, (enum drop_id)k) += rpt_drop_get(&c->drops, (enum drop_id)k);
+	prom_drops_add(&v->drops, &c->drops);
 }
 
-/* The view of process p of report r, with the carry c (NULL: none). */
+/* The view of process p of report r, with the carry c (NULL: none); drops: r's are its. */
 static int view_build(struct pview *v, const struct report *r, size_t p, const struct pview *c,
-		      const struct prom_cfg *cfg)
+		      bool drops, const struct prom_cfg *cfg)
 {
 	v->r = r;
 	v->p = &r->procs[p];
-	view_sums(v, c, p == 0);
+	view_sums(v, c, drops);
 	if (view_threads(v, c, cfg->max_threads) || view_locks(v, c, cfg->max_locks))
 		return -ENOMEM;
 	return 0;
 }
 
-/* The rows of every process of every target; a carry goes with its target's process. */
+/* The index of process pid in r (0: the first), or r->nprocs if it is not there. */
+static size_t proc_index(const struct report *r, int pid)
+{
+	size_t j = 0;
+
+	while (pid && j < r->nprocs && r->procs[j].pid != (uint32_t)pid)
+		j++;
+	return j;
+}
+
+/*
+ * The rows of the processes of every target (all of its report's, or the
+ * one of its pid); a carry goes with its target's (first) process.
+ */
 static int views_build(struct pview **out, size_t *nout, const struct prom_target *t, size_t n,
 		       const struct prom_cfg *cfg)
 {
@@ -404,14 +422,19 @@ static int views_build(struct pview **out, size_t *nout, const struct prom_targe
 
 	*out = NULL;
 	*nout = 0;
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < t[i].r->nprocs; j++) {
-			struct pview *v = vec_push(*out, *nout, cap);
-			const struct pview *c = t[i].carry && j == 0 ? &t[i].carry->v : NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t first = proc_index(t[i].r, t[i].pid);
+		size_t end = t[i].pid ? first + (first < t[i].r->nprocs) : t[i].r->nprocs;
 
-			if (!v || view_build(v, t[i].r, j, c, cfg))
+		for (size_t j = first; j < end; j++) {
+			struct pview *v = vec_push(*out, *nout, cap);
+			const struct pview *c = t[i].carry && j == first ? &t[i].carry->v : NULL;
+			bool drops = !cfg->drops && j == 0;
+
+			if (!v || view_build(v, t[i].r, j, c, drops, cfg))
 				return -ENOMEM;
 		}
+	}
 	return 0;
 }
 
@@ -624,11 +647,18 @@ static void write_gil(FILE *f, const struct pview *v, size_t n)
 				  v[i].p->gil->wait_ns);
 }
 
-/* A report's drops, on its first process (the target): drops are counted per trace. */
-static void write_drops(FILE *f, const struct pview *v, size_t n)
+/*
+ * A report's drops, on its first process (the target): drops are counted per
+ * trace. Or those of cfg->drops, once, by kind only: serve's one session
+ * counts them for all its processes, and none can be told its own.
+ */
+static void write_drops(FILE *f, const struct pview *v, size_t n, const struct prom_cfg *cfg)
 {
 	prom_family(f, "contrace_drops_total", "counter",
 		    "Events the probes lost or could not see, by kind (see docs/usage.md)");
+	for (size_t k = 0; cfg->drops && k < DROP_COUNT; k++)
+		fprintf(f, "contrace_drops_total{kind=\"%s\"} %llu\n", drop_table[k].json,
+			(unsigned long long)rpt_drop_get(cfg->drops, (enum drop_id)k));
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].has_drops)
 			continue;
@@ -641,15 +671,22 @@ static void write_drops(FILE *f, const struct pview *v, size_t n)
 
 int prom_carry_fold(struct prom_carry **cp, const struct report *r, const struct prom_cfg *cfg)
 {
+	return prom_carry_fold_pid(cp, r, 0, cfg);
+}
+
+int prom_carry_fold_pid(struct prom_carry **cp, const struct report *r, int pid,
+			const struct prom_cfg *cfg)
+{
+	size_t j = proc_index(r, pid);
 	struct prom_carry *c;
 	int ret;
 
-	if (!r->nprocs)
+	if (j >= r->nprocs)
 		return 0;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	ret = view_build(&c->v, r, 0, *cp ? &(*cp)->v : NULL, cfg);
+	ret = view_build(&c->v, r, j, *cp ? &(*cp)->v : NULL, !cfg->drops && j == 0, cfg);
 	if (ret) {
 		prom_carry_free(c);
 		return ret;
@@ -684,7 +721,7 @@ int prom_write(FILE *f, const struct prom_target *t, size_t n, const struct prom
 		write_wakeups(f, v, nv);
 		write_locks(f, v, nv);
 		write_gil(f, v, nv);
-		write_drops(f, v, nv);
+		write_drops(f, v, nv, cfg);
 	}
 	views_free(v, nv);
 	if (ret)

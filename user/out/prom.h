@@ -23,6 +23,11 @@
 struct prom_cfg {
 	size_t max_threads; /* thread names per process; the rest summed into [other] */
 	size_t max_locks; /* locks per process; idem */
+	/*
+	 * NULL: each report's drops on its first process. Else these, once,
+	 * labelled by kind only (serve: one session counts them for all).
+	 */
+	const struct rpt_drops *drops;
 };
 
 /*
@@ -34,10 +39,17 @@ struct prom_carry;
 
 /* Fold the final report of a target's session into *c (NULL: a new carry). 0, or -ENOMEM. */
 int prom_carry_fold(struct prom_carry **c, const struct report *r, const struct prom_cfg *cfg);
+/* The same for the process pid of r (a session of several processes). */
+int prom_carry_fold_pid(struct prom_carry **c, const struct report *r, int pid,
+			const struct prom_cfg *cfg);
 void prom_carry_free(struct prom_carry *c);
+
+/* dst += src, every drop counter. */
+void prom_drops_add(struct rpt_drops *dst, const struct rpt_drops *src);
 
 struct prom_target {
 	const struct report *r; /* a total since its session's tracing began */
+	int pid; /* that process of r only (0: every process of r) */
 	const struct prom_carry *carry; /* its earlier sessions, or NULL */
 };
 

@@ -55,6 +55,10 @@ struct session {
 	bool stacks_note; /* say what they cost at the end */
 	uint64_t storage_failed; /* ct_counters.storage_failed the last re-seed answered */
 	bool reseed_again; /* one more pass: a thread may enter the task list after its fork probe */
+	bool multi; /* the processes of ct_targets (session_target_add) */
+	uint32_t tgid_mask; /* ct_cfg.tgid_mask */
+	int *pending; /* multi: processes added, not seeded yet */
+	size_t npending, pending_cap;
 };
 
 /* Entries of the hash maps, per possible thread: most threads use a few syscalls. */
@@ -66,6 +70,8 @@ struct session {
 #define MAX_LOCKS 4096
 #define MAX_EDGES 16384
 #define MAX_SITES 8192
+/* Multi mode: processes traced at once (ct_targets). */
+#define MAX_TARGETS 4096
 #define MAP_MIN_ENTRIES 4096
 #define MAP_MAX_ENTRIES (1u << 20)
 
@@ -82,6 +88,23 @@ static uint32_t test_fail_claims(void)
 
 	if (!v || parse_decimal(v, false, &n, NULL) || n < 1 || n > 1e6)
 		return 0;
+	return (uint32_t)n;
+}
+
+/*
+ * CONTRACE_TEST_TGID_BITS=N (tests only; a power of two, 64 to
+ * CT_TGID_BITS): multi mode's filter with N bits, so that targets whose
+ * pids are N apart share one (with pid_max at 32768 none share the 65536).
+ */
+static uint32_t test_tgid_bits(void)
+{
+	const char *v = getenv("CONTRACE_TEST_TGID_BITS");
+	double n;
+
+	if (!v || parse_decimal(v, false, &n, NULL) || n < 64 || n > CT_TGID_BITS)
+		return CT_TGID_BITS;
+	if ((uint32_t)n & ((uint32_t)n - 1))
+		return CT_TGID_BITS;
 	return (uint32_t)n;
 }
 
@@ -224,6 +247,10 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 				 c->timeline ? CT_TL_RING_BYTES : (uint32_t)page);
 	c->stacks = cfg->stacks;
 	c->fail_claims = test_fail_claims();
+	c->multi = cfg->multi;
+	s->multi = cfg->multi;
+	c->tgid_mask = s->tgid_mask = test_tgid_bits() - 1;
+	bpf_map__set_max_entries(skel->maps.ct_targets, cfg->multi ? MAX_TARGETS : 1);
 	/* The smallest ring buffer there is (a page) when no stack is copied. */
 	if (!cfg->stacks)
 		bpf_map__set_max_entries(skel->maps.ct_stacks, (uint32_t)page);
@@ -412,6 +439,94 @@ static void reseed(struct session *s)
 	seed_pass(s); /* a failure here leaves the thread untraced, as counted */
 }
 
+static int targets_fd(const struct session *s)
+{
+	return bpf_map__fd(s->skel->maps.ct_targets);
+}
+
+int session_target_add(struct session *s, int pid, char *err, size_t errlen)
+{
+	struct ct_target tg = { .seeding = 1 };
+	uint32_t key = (uint32_t)pid;
+	int *p;
+
+	if (!s->multi || s->detach_ts)
+		return -EINVAL;
+	p = vec_push(s->pending, s->npending, s->pending_cap);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (bpf_map_update_elem(targets_fd(s), &key, &tg, BPF_NOEXIST)) {
+		int ret = -errno;
+
+		s->npending--;
+		if (ret == -E2BIG)
+			snprintf(err, errlen, "pid %d: %d processes are traced already", pid,
+				 MAX_TARGETS);
+		else
+			snprintf(err, errlen, "pid %d: cannot add it to the targets: %s", pid,
+				 strerror(-ret));
+		return ret;
+	}
+	*p = pid;
+	/* Before its threads are seeded: a thread with a slot always passes the filter. */
+	s->skel->bss->ct_tgid_bits[ct_tgid_word(key, s->tgid_mask)] |= ct_tgid_mask(key);
+	return 0;
+}
+
+void session_target_remove(struct session *s, int pid)
+{
+	uint32_t key = (uint32_t)pid, next, w = ct_tgid_word(key, s->tgid_mask);
+	__u64 m = ct_tgid_mask(key);
+	bool shared = false;
+	void *k = NULL;
+
+	if (!s->multi || bpf_map_delete_elem(targets_fd(s), &key))
+		return;
+	/* Its bit goes, unless another target has it too (cleared first, it would miss events). */
+	while (!shared && !bpf_map_get_next_key(targets_fd(s), k, &next)) {
+		shared = ct_tgid_word(next, s->tgid_mask) == w && ct_tgid_mask(next) == m;
+		key = next;
+		k = &key;
+	}
+	if (!shared)
+		s->skel->bss->ct_tgid_bits[w] &= ~m;
+}
+
+long session_target_seeded(const struct session *s, int pid)
+{
+	uint32_t key = (uint32_t)pid;
+	struct ct_target tg;
+
+	if (!s->multi || bpf_map_lookup_elem(targets_fd(s), &key, &tg))
+		return 0;
+	return tg.seeded;
+}
+
+/*
+ * Multi mode, after the passes: the processes added since the last seed are
+ * seeded; a thread of theirs found later is a late one. Threads seeded now.
+ */
+static long seed_done(struct session *s)
+{
+	struct ct_target tg;
+	long n = 0;
+
+	for (size_t i = 0; i < s->npending; i++) {
+		uint32_t key = (uint32_t)s->pending[i];
+
+		if (bpf_map_lookup_elem(targets_fd(s), &key, &tg))
+			continue;
+		tg.seeding = 0;
+		/* Only the iterator counts, in passes run here: no count is lost. */
+		bpf_map_update_elem(targets_fd(s), &key, &tg, BPF_EXIST);
+		n += tg.seeded;
+	}
+	s->npending = 0;
+	return n;
+}
+
 long session_seed(struct session *s, char *err, size_t errlen)
 {
 	volatile struct ct_counters *c = &s->skel->bss->ct_counters;
@@ -430,6 +545,8 @@ long session_seed(struct session *s, char *err, size_t errlen)
 		if (c->seeded == before)
 			break;
 	}
+	if (s->multi)
+		return seed_done(s);
 	/* None: the target exited (the caller says so), or the kernel hid it. */
 	if (!c->seeded) {
 		ret = target_unseen((int)s->skel->rodata->ct_cfg.targ_tgid, err, errlen);
@@ -451,6 +568,14 @@ uint32_t session_slots_used(const struct session *s, uint32_t *max)
 {
 	*max = s->max_threads;
 	return used_slots(s);
+}
+
+bool session_half_full(const struct session *s)
+{
+	uint32_t max, used = session_slots_used(s, &max);
+
+	return used >= max / 2 || s->gil.n >= GIL_MAX_PROCS / 2 ||
+	       s->holds.n >= HOLDS_MAX_PROCS / 2;
 }
 
 void session_probe_holds(struct session *s, int pid)
@@ -583,6 +708,16 @@ static void read_pynames(struct session *s, uint64_t gap_ns)
  * keep what was read while they lived; only the live ones are read again
  * (with -f, hundreds may live at once, and thousands come and go).
  */
+/* --holds and the GIL: probe process pid if it needs it. */
+static void probe_process(struct session *s, int pid)
+{
+	char err[512];
+
+	session_probe_holds(s, pid);
+	if (s->gil.enabled && gil_attach(&s->gil, pid, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+}
+
 void session_refresh(struct session *s)
 {
 	int *pids = NULL;
@@ -612,15 +747,20 @@ void session_refresh(struct session *s)
 		return;
 	n = live_pids(s, &pids);
 	for (size_t i = 0; i < n; i++) {
-		char err[512];
-
-		session_probe_holds(s, pids[i]);
-		if (s->gil.enabled && gil_attach(&s->gil, pids[i], err, sizeof(err)) < 0)
-			log_warn("%s", err);
+		probe_process(s, pids[i]);
 		if (i % 4 == 3)
 			refresh_news(s, 4);
 	}
 	free(pids);
+}
+
+void session_refresh_pid(struct session *s, int pid)
+{
+	task_refresh_procs(&s->procs, s->slots, used_slots(s));
+	symbolizer_update(s->sym, pid);
+	futex_update_text(bpf_map__fd(s->skel->maps.ct_text), s->sym, &pid, 1, false);
+	if (s->holds_ready && !s->detach_ts)
+		probe_process(s, pid);
 }
 
 /*
@@ -752,6 +892,7 @@ static void session_release(struct session *s)
 	symbolizer_free(s->sym);
 	pynames_free(s->pynames);
 	free(s->news);
+	free(s->pending);
 	memset(s, 0, sizeof(*s));
 }
 

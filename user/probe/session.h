@@ -20,6 +20,11 @@ struct contrace_bpf;
 struct session_cfg {
 	int target_pid;
 	bool follow;
+	/*
+	 * contrace serve: no target_pid; the processes given by
+	 * session_target_add(), all traced by one set of programs.
+	 */
+	bool multi;
 	bool gate; /* launched command: account from its execve on */
 	bool syscalls; /* attach sys_enter/sys_exit */
 	bool holds; /* --holds: uprobes on pthread mutexes (placed by session_refresh) */
@@ -46,8 +51,29 @@ int session_open(struct session **sp, const struct session_cfg *cfg, char *err, 
 /* Attach every probe. 0, or -errno with a message. */
 int session_attach(struct session *s, char *err, size_t errlen);
 
-/* Find the target's threads; repeat until a pass finds no new one. Returns threads found. */
+/*
+ * Find the target's threads; repeat until a pass finds no new one. Returns
+ * threads found (multi mode: those of the processes added since the last
+ * call; 0 is no error there).
+ */
 long session_seed(struct session *s, char *err, size_t errlen);
+
+/*
+ * Multi mode: trace process pid too; its threads are found by the next
+ * session_seed() (then session_target_seeded() says how many). 0, or
+ * -errno with err said (-E2BIG: the table of targets is full).
+ */
+int session_target_add(struct session *s, int pid, char *err, size_t errlen);
+
+/*
+ * Multi mode: pid exited, or is no longer wanted: no thread of a process
+ * that reuses its pid is seeded. Its threads' slots stay until the session
+ * closes.
+ */
+void session_target_remove(struct session *s, int pid);
+
+/* Multi mode: the threads of target pid seeded so far (late ones included). */
+long session_target_seeded(const struct session *s, int pid);
 
 /* The processes traced now that have a live thread (-f: the target and its children). */
 size_t session_processes(const struct session *s);
@@ -68,6 +94,12 @@ bool session_consume_events(struct session *s);
 void session_refresh(struct session *s);
 
 /*
+ * session_refresh() for process pid alone (a target just added: the
+ * others' maps are read at the next refresh).
+ */
+void session_refresh_pid(struct session *s, int pid);
+
+/*
  * --holds: probe the C library process pid maps now, if not done yet. For a
  * launched command before its execve: the probes stay on the C library
  * file, for the process, through the execve (a command that maps another C
@@ -85,6 +117,13 @@ int session_snapshot(struct session *s, struct snapshot *snap);
  * (contrace serve), or new threads go untraced (threads_dropped).
  */
 uint32_t session_slots_used(const struct session *s, uint32_t *max);
+
+/*
+ * Half its thread slots taken, or half of its tables of processes probed
+ * for the GIL or --holds (an entry lasts the session's life): contrace
+ * serve replaces such a session with a new one.
+ */
+bool session_half_full(const struct session *s);
 
 /* Remove the probes; the maps stay readable. */
 void session_detach(struct session *s);
