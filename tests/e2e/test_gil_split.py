@@ -64,12 +64,15 @@ def test_socket_pingpong_is_io_named_by_its_syscalls(label, python):
     # are where the released time on a CPU went.
     assert all(n in rows and rows[n]["samples"] > 0 for n in SOCKET_CALLS), rows
     sock = sum(rows[n]["oncpu_ns"] for n in SOCKET_CALLS)
-    assert sock >= 2 * g["released_native_ns"], g
+    # (Tier B's uprobes in the C library's mutex calls leave more in user
+    # space: 1.7-2x on Debian's 3.11, 3x and more in tier A.)
+    assert sock >= 1.3 * g["released_native_ns"], g
     assert g["released_io_oncpu_ns"] >= sock
     # Against the workload's own CPU time around each sendall and recv
     # (CLOCK_THREAD_CPUTIME_ID): the syscalls are inside those calls, which
     # also hold the GIL's release and re-take (and, traced, their probes):
-    # at most that, and a real part of it.
+    # at most that, and a real part of it (0.12-0.13 on a quiet machine, where
+    # the uprobes' handling in the same calls is a larger share; 0.2-0.4 loaded).
     ws = {t["tid"]: t for t in workers(proc)}
     assert set(truth) <= set(ws), (truth, list(ws))
     mine = theirs = 0
@@ -77,7 +80,7 @@ def test_socket_pingpong_is_io_named_by_its_syscalls(label, python):
         trows = {s["name"]: s for s in ws[tid]["gil"]["released"]["syscalls"]}
         mine += sum(trows[n]["oncpu_ns"] for n in SOCKET_CALLS if n in trows)
         theirs += ns
-    assert 0.15 * theirs <= mine <= 1.1 * theirs, (mine, theirs)
+    assert 0.08 * theirs <= mine <= 1.1 * theirs, (mine, theirs)
 
 
 @pytest.mark.parametrize("label,python", PYTHONS, ids=IDS)

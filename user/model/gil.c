@@ -363,6 +363,13 @@ static void released_verdict(struct rpt_gil *g, uint64_t busy)
 		say(g, r.io + r.native,
 		    "I/O and native code mix: with the GIL released, %.0f%% of their busy time went to syscalls (most in %s) and %.0f%% to native code outside syscalls; the GIL was held %.0f%% of the time: threads are fine here",
 		    pct(r.io, busy), names, pct(r.native, busy), 100 * g->held_fraction);
+	} else if (g->avg_waiting >= 0.5 && g->takes_per_s >= HANDOFF_BOUND_PER_S && io &&
+		   r.io > r.native) {
+		/* Socket ping-pong on a quiet machine: the releases are I/O, the waits most. */
+		say(g, g->wait_ns,
+		    "I/O-bound threads wait for the GIL %.0f%% of their busy time although it is held only %.0f%% of the time: %.0f handoffs per second between short releases for I/O (%.0f%% of their busy time, most in %s) cost more than the work they allow; fewer, larger I/O calls (or asyncio) would help",
+		    pct(g->wait_ns, busy), 100 * g->held_fraction, g->takes_per_s, pct(r.io, busy),
+		    names);
 	} else if (g->avg_waiting >= 0.5 && g->takes_per_s >= HANDOFF_BOUND_PER_S) {
 		say(g, g->wait_ns,
 		    "Threads wait for the GIL %.0f%% of their busy time although it is held only %.0f%% of the time: %.0f handoffs per second between short releases cost more than the work they allow; fewer, larger I/O calls (or asyncio) would help",
