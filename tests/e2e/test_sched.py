@@ -170,7 +170,9 @@ def test_wakeup_latency_histogram(traced_phase):
     # A wakeup has a latency unless its waking or its switch onto a CPU was
     # not seen; both are counted (this VM hides events while its PID 1 runs).
     unseen = report["drops"]["missed_switch_ins"] + report["drops"]["missed_wakeups"]
-    assert unseen <= 10
+    # Rare: 0-10 in most runs; 69 of the ping-pong's tens of thousands once
+    # on a fresh machine (its PID 1 agent busy): at most 0.5% of wakeups.
+    assert unseen <= 10 + 0.005 * report["processes"][0]["wakeups"]
     for t in threads_by_tid(report, wl.pid).values():
         lat = t["wakeup_latency"]
         assert lat["count"] == sum(b[2] for b in lat["buckets"])
@@ -205,7 +207,7 @@ def test_text_report_matches_json(traced_phase):
     unseen = ("missed_switch_ins", "missed_wakeups")
     drops = {k: v for k, v in report["drops"].items() if k not in ("any", "warning") and k not in unseen}
     assert not any(drops.values()), drops
-    assert sum(report["drops"][k] for k in unseen) <= 10
+    assert sum(report["drops"][k] for k in unseen) <= 10 + 0.005 * proc["wakeups"]
     assert ("WARNING" in text) == report["drops"]["warning"]
     assert ("note: " in text) == any(report["drops"][k] for k in unseen)
 
