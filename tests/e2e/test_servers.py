@@ -55,9 +55,14 @@ def check_idle_not_contention(report, pid, idle_tids):
     for lk in p["locks"]:
         tids = {w["tid"] for w in lk["waiters"]} | {w["tid"] for w in lk["waiting_now"]}
         if lk["kind"] == "lock":
-            bad = tids & idle_tids
-            bad |= {c["waiter"] for c in lk["chains"]} & idle_tids
-            assert not bad, (lk["name"], lk["kind_why"], sorted(bad))
+            # A maintenance thread woken for work re-takes its queue's mutex
+            # and may wait for it a moment (redis's bio thread, once in a few
+            # runs): real contention, but not parked there: under 5 ms.
+            bad = {w["tid"] for w in lk["waiting_now"]} & idle_tids
+            bad |= {w["tid"] for w in lk["waiters"] if w["wait_ns"] >= 5e6} & idle_tids
+            bad |= {c["waiter"] for c in lk["chains"] if c["wait_ns"] >= 5e6} & idle_tids
+            assert not bad, (lk["name"], lk["kind_why"], sorted(bad),
+                             [(w["tid"], w["wait_ns"]) for w in lk["waiters"]])
         else:
             in_events |= tids & idle_tids
     threads = {t["tid"]: t for t in p["threads"]}
