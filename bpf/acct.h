@@ -30,6 +30,10 @@ static __always_inline void ct_acct_runq(struct ct_thread *th, __u64 d, __u32 gi
 	th->runq_ns += d;
 	if (gil == CT_GIL_RELEASED)
 		th->gil_rel_runq_ns += d;
+	else if (gil == CT_GIL_HELD)
+		th->gil_hold_runq_ns += d;
+	else if (gil == CT_GIL_WAITING)
+		th->gil_wait_runq_ns += d;
 }
 
 /* The GIL (any tier). Each ends the state the thread leaves and starts the next. */
@@ -261,6 +265,10 @@ static __always_inline void ct_acct_block_end(struct ct_thread *th, __u64 d, voi
 	/* A Python thread's blocks are kept apart by whether it held the GIL. */
 	if (th->gil_blk == CT_GIL_RELEASED)
 		th->gil_rel_blocked_ns += d;
+	else if (th->gil_blk == CT_GIL_HELD)
+		th->gil_hold_blocked_ns += d;
+	else if (th->gil_blk == CT_GIL_WAITING)
+		th->gil_wait_blocked_ns += d;
 	ct_acct_blocked_nr(th, ct_gil_sys_key(th->blk_nr, th->gil_blk), d, hc);
 	if (th->sys_nr != CT_SYS_NONE)
 		th->sys_offcpu_ns += d;

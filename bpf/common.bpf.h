@@ -211,6 +211,14 @@ static __always_inline int ct_task_syscall(struct task_struct *t)
 	return nr < CT_NR_SYSCALLS ? (int)nr : CT_NR_SYSCALLS - 1;
 }
 
+/* The first argument of the syscall task t is in (ct_task_syscall), 0 if unknown. */
+static __always_inline __u64 ct_task_arg0(struct task_struct *t)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+
+	return regs ? regs->di : 0;
+}
+
 /*
  * The kernel's CPU time and run-queue delay of a task. run_delay needs
  * CONFIG_SCHED_INFO; without it sched.bpf.c measures run-queue time itself.

@@ -215,6 +215,13 @@ struct ct_thread {
 	__u32 gil_blk; /* gil_state when the current or last block began */
 	__u32 gil_in; /* gil_state at the last switch-in: the state it was queued in */
 	__u32 gil_handed; /* tier C: woken by a drop (set by the waker's CPU: not in flags) */
+	/*
+	 * Tier C, the current run: CT_GIL_RUN_HANDED, it runs with the GIL
+	 * handed to it, in take_gil; CT_GIL_RUN_MINE, a sample found it
+	 * holding the GIL (written by the sampler: not in flags).
+	 */
+	__u32 gil_run;
+	__u32 gil_pad;
 	__u64 gil_ts; /* when gil_state began, our clock */
 	__u64 gil_asks; /* its process's ct_gil_addrs.asks when the current hold began */
 	__u64 gil_sn; /* tier C: the GIL's switch_number seen during the current hold, 0 unknown */
@@ -258,6 +265,13 @@ struct ct_gil_tstate_key {
 };
 
 #define CT_GIL_TSTATES 4096
+
+/* ct_thread.gil_run */
+enum ct_gil_run {
+	CT_GIL_RUN_NONE = 0,
+	CT_GIL_RUN_HANDED = 1,
+	CT_GIL_RUN_MINE = 2,
+};
 
 /* ct_thread.gil_state */
 enum ct_gil_state {

@@ -231,14 +231,6 @@ static __always_inline int ct_gilc_take_word(__u64 g, __u64 uaddr)
 	return uaddr >= g + CT_GIL_COND && uaddr <= g + CT_GIL_MUTEX;
 }
 
-/*
- * A thread in take_gil runs for microseconds between its futex waits (a
- * timed wait ran out: the GIL is checked, the drop request set, the wait
- * begun again: 4 to 50 us in the traces of two CPU-bound threads of 3.12).
- * A waiter that ran 1 ms or more without sleeping left take_gil: it took
- * the GIL during that run.
- */
-#define CT_GILC_TOOK_RUN_NS 1000000ULL
 
 /* What the current thread (th) sees of the GIL at G: ct_gilc_look(). */
 enum ct_gilc_sight {
@@ -337,7 +329,7 @@ static __always_inline void ct_gilc_take_block(struct ct_thread *th, __u64 g, __
 __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blocked, __u64 now)
 {
 	struct ct_gil_word w = {};
-	int sight, known, mine;
+	int sight, known, mine, taking;
 	__u64 g, uaddr;
 
 	if (!th)
@@ -347,6 +339,8 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		return 0;
 	if (!ran_since || ran_since > now)
 		ran_since = now;
+	taking = th->gil_run == CT_GIL_RUN_HANDED;
+	th->gil_run = CT_GIL_RUN_NONE;
 	sight = ct_gilc_look(th, g, &w, &known);
 	uaddr = blocked ? th->fx_uaddr : 0;
 	if (uaddr && ct_gilc_take_word(g, uaddr)) {
@@ -370,6 +364,17 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 				ct_gil_let_go(th, now);
 		}
 		th->gil_blk = th->gil_state;
+		return 0;
+	}
+	/*
+	 * Handed the GIL, and preempted within a run too short to have left
+	 * take_gil, holding it: its unlock of the GIL's mutex woke the next
+	 * waiter, which took its CPU. The exact tiers count this as its wait
+	 * (take_gil has not returned); so does this one, until it runs again.
+	 */
+	if (taking && !blocked && th->gil_state == CT_GIL_WAITING && sight == CT_GILC_MINE &&
+	    now - ran_since < CT_GILC_TOOK_RUN_NS) {
+		th->gil_run = CT_GIL_RUN_HANDED;
 		return 0;
 	}
 	if (sight == CT_GILC_UNREAD || sight == CT_GILC_UNSURE)
@@ -409,6 +414,37 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 	if (blocked)
 		th->gil_blk = th->gil_state;
 	return 0;
+}
+
+/*
+ * A CPU-clock sample (gilsample.bpf.c) of the current thread, running with
+ * the GIL held or released as its events have it: whether it holds the GIL
+ * now, -1 if its process is not followed by tier C. The events miss a take
+ * and a drop within one run (a read that returned at once, then a write:
+ * pipe and socket ping-pong wake no one and make no futex call), and date
+ * others at the run's edges: the samples' share that finds the GIL ours
+ * splits the thread's time on a CPU held or released (user/model/gil.c).
+ * futex: the word of the futex call the thread is in, 0 if none.
+ */
+__noinline int ct_gilc_sample_mine(struct ct_thread *th, __u64 futex)
+{
+	struct ct_gil_word w;
+	int known;
+	__u64 g;
+
+	if (!th)
+		return -1;
+	g = ct_gilc_addr(th->tgid);
+	if (!g)
+		return -1;
+	/*
+	 * A futex call on one of the GIL's own words is take_gil or drop_gil
+	 * at work (the mutex's unlock after a take wakes the next waiter):
+	 * the exact tiers count it as the wait or the release, not the hold.
+	 */
+	if (futex >= g + CT_GIL_COND && futex < g + CT_GIL_SWITCH_MUTEX + 40)
+		return 0;
+	return ct_gilc_look(th, g, &w, &known) == CT_GILC_MINE;
 }
 
 /*
@@ -486,12 +522,21 @@ __noinline int ct_gil_proc_exit(__u32 tgid)
 
 __noinline int ct_gilc_switch_in(struct ct_thread *th, __u64 now)
 {
-	if (!th || !th->gil_handed)
+	if (!th)
+		return 0;
+	/* Preempted in take_gil (ct_gilc_switch_out): handed still. */
+	if (th->gil_run != CT_GIL_RUN_HANDED)
+		th->gil_run = CT_GIL_RUN_NONE;
+	if (!th->gil_handed)
 		return 0;
 	th->gil_handed = 0;
-	/* Taken as it runs again; one that loses the race to another waits again. */
+	/*
+	 * Taken as it runs again, at its switch-out (dated now, the run's
+	 * start): one that loses the race to another waits again; one
+	 * preempted in take_gil right after taking it is still waiting.
+	 */
 	if (th->gil_state == CT_GIL_WAITING)
-		ct_gil_acquired(th, now);
+		th->gil_run = CT_GIL_RUN_HANDED;
 	return 0;
 }
 

@@ -16,7 +16,14 @@
  * while this costs about 1,000 program runs a second per CPU, whatever the
  * syscall rate. Its price is a statistical split: with n samples, a share's
  * standard error is at most 0.5/sqrt(n) (1.6% at 1,000 samples).
+ *
+ * In tier C (no uprobes) the events miss a take and drop within one run
+ * and date others at a run's edges, so the samples divide a thread's time
+ * on a CPU instead: each reads whether the GIL is its own (held), else
+ * whether its events have it in take_gil (waiting), else it is released
+ * and split as above (ct_gilc_sample_mine, user/model/gil.c).
  */
+#include "gil.bpf.h"
 #include "syscalls.bpf.h"
 
 /* The user-mode bits of a saved code segment selector (x86_64: ring 3). */
@@ -37,30 +44,46 @@ int ct_gil_sample(struct bpf_perf_event_data *ctx)
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct ct_thread *th = ct_active_thread(cur);
 	struct ct_sys_stat *st;
-	int nr;
+	int user, mine, nr = CT_SYS_NONE;
 
-	if (!th || th->gil_state != CT_GIL_RELEASED)
+	if (!th || th->gil_state == CT_GIL_UNKNOWN ||
+	    (th->gil_state != CT_GIL_RELEASED && !ct_gilc_on))
 		return 0;
-	if ((ct_sample_cs(ctx) & CT_CS_RPL) == CT_CS_RPL) {
-		__sync_fetch_and_add(&th->gil_rel_smp_user, 1);
+	user = (ct_sample_cs(ctx) & CT_CS_RPL) == CT_CS_RPL;
+	if (!user)
+		nr = ct_task_syscall(cur);
+	mine = ct_gilc_on ? ct_gilc_sample_mine(th, nr == CT_NR_FUTEX ? ct_task_arg0(cur) : 0) : -1;
+	/* Holding or waiting for it, by the exact tiers' probes (A or B): nothing to split. */
+	if (th->gil_state != CT_GIL_RELEASED && mine < 0)
 		return 0;
-	}
-	nr = ct_task_syscall(cur);
-	if (nr == CT_SYS_NONE) {
-		__sync_fetch_and_add(&th->gil_rel_smp_kern, 1);
-		return 0;
-	}
 	/*
 	 * Atomic adds: this runs in an interrupt, and may cut into the
-	 * thread's own sys_exit or switch-out program updating the same entry.
+	 * thread's own sys_exit program updating the same entry.
 	 */
-	st = ct_sys_entry(th->slot, ct_gil_sys_key(nr, CT_GIL_RELEASED));
-	if (!st) {
-		ct_count(gil_samples_dropped);
-		return 0;
+	if (mine > 0) {
+		th->gil_run = CT_GIL_RUN_MINE;
+		__sync_fetch_and_add(&th->gil_rel_smp_held, 1);
+	} else if (th->gil_state == CT_GIL_WAITING && th->gil_run != CT_GIL_RUN_MINE &&
+		   bpf_ktime_get_ns() - th->state_ts < CT_GILC_TOOK_RUN_NS) {
+		/*
+		 * In take_gil, by its events: not seen holding it this run, nor
+		 * running too long for take_gil (it took the GIL and let it go
+		 * unseen: released time, as the switch-out will count it).
+		 */
+		__sync_fetch_and_add(&th->gil_rel_smp_taking, 1);
+	} else if (user) {
+		__sync_fetch_and_add(&th->gil_rel_smp_user, 1);
+	} else if (nr == CT_SYS_NONE) {
+		__sync_fetch_and_add(&th->gil_rel_smp_kern, 1);
+	} else {
+		st = ct_sys_entry(th->slot, ct_gil_sys_key(nr, CT_GIL_RELEASED));
+		if (!st) {
+			ct_count(gil_samples_dropped);
+			return 0;
+		}
+		__sync_fetch_and_add(&st->samples, 1);
+		__sync_fetch_and_add(&th->gil_rel_smp_sys, 1);
 	}
-	__sync_fetch_and_add(&st->samples, 1);
-	__sync_fetch_and_add(&th->gil_rel_smp_sys, 1);
 	return 0;
 }
 

@@ -126,6 +126,7 @@ class Phased:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
         self.threads = {}
         self.counts = {}
+        self.worked = {}  # pyphased.py --work: each thread's own timing of its handlers, ns
         for line in self.proc.stdout:
             f = line.split()
             if f[0] == "thread":
@@ -166,6 +167,8 @@ class Phased:
             f = line.split()
             if f and f[0] == "count":
                 self.counts[int(f[1])] = int(f[3] if len(f) > 3 else f[2])
+            elif f and f[0] == "worked":
+                self.worked[int(f[1])] = int(f[2])
         self.proc.wait(timeout=30)
 
 

@@ -3,13 +3,15 @@
 """Python counterpart of phased.c: threads idle (blocked) until SIGUSR1, run
 one phase, block again, so a test can compare contrace with /proc.
 
-  pyphased.py [--cpu N] [--sleep N] [--io N] [--zlib N] [--ms M] [--auto P]
+  pyphased.py [--cpu N] [--sleep N] [--io N] [--zlib N] [--ms M] [--auto P] [--work US]
 
 Prints "pid P", "thread TID ROLE" per thread, "ready"; "done K" after each
 phase once every worker sleeps again; SIGTERM ends it. Roles, for M ms:
   cpu    pure Python arithmetic (holds the GIL)
   sleep  time.sleep(0.001) in a loop
-  io     os.read/os.write one byte through a pipe pair with a partner thread
+  io     os.read/os.write one byte through a pipe pair with a partner thread;
+         with --work US, each byte read is handled by US microseconds of
+         Python code first (a request handler), timed by the thread
   zlib   zlib.compress of a 1 MiB buffer (native code that releases the GIL)
 """
 import os
@@ -20,7 +22,8 @@ import time
 import zlib
 
 args = sys.argv[1:]
-opts = {"--cpu": 0, "--sleep": 0, "--io": 0, "--zlib": 0, "--ms": 500, "--auto": 0}
+opts = {"--cpu": 0, "--sleep": 0, "--io": 0, "--zlib": 0, "--ms": 500, "--auto": 0,
+        "--work": 0}
 while args:
     key = args.pop(0)
     if key not in opts or not args:
@@ -31,6 +34,7 @@ PHASE_S = opts["--ms"] / 1000.0
 cond = threading.Condition()
 state = {"phase": 0, "running": 0, "stop": False}
 counts = {}
+worked = {}
 
 
 def cpu(me):
@@ -49,6 +53,17 @@ def sleep(me):
         counts[me] = counts.get(me, 0) + 1
 
 
+def handle(me):
+    """--work: the message's handling, US microseconds of Python code."""
+    if not opts["--work"]:
+        return
+    t = time.perf_counter()
+    end = t + opts["--work"] / 1e6
+    while time.perf_counter() < end:
+        pass
+    worked[me] = worked.get(me, 0.0) + time.perf_counter() - t
+
+
 def make_io(rfd, wfd, leader):
     def io(me):
         if leader:
@@ -56,10 +71,12 @@ def make_io(rfd, wfd, leader):
             while time.monotonic() < end:
                 os.write(wfd, b"x")
                 os.read(rfd, 1)
+                handle(me)
                 counts[me] = counts.get(me, 0) + 1
             os.write(wfd, b"s")
         else:
             while os.read(rfd, 1) != b"s":
+                handle(me)
                 os.write(wfd, b"x")
                 counts[me] = counts.get(me, 0) + 1
     return io
@@ -157,6 +174,8 @@ def main():
             phase()
     for tid, n in counts.items():
         print(f"count {tid} {n}", flush=True)
+    for tid, t in worked.items():
+        print(f"worked {tid} {int(t * 1e9)}", flush=True)
     with cond:
         state["stop"] = True
         cond.notify_all()

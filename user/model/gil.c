@@ -104,21 +104,55 @@ static uint64_t share(uint64_t ns, uint64_t part, uint64_t whole)
 }
 
 /*
+ * Tier C: its events miss a take and a drop within one run, and date the
+ * others at a run's edges, so the samples (gilsample.bpf.c) divide the
+ * thread's time on a CPU (exact in sum) into held (the GIL found its own),
+ * waiting (in take_gil by its events) and released (the rest); off a CPU,
+ * blocked or queued, each keeps the time its events gave it.
+ */
+static void resplit_oncpu(struct rpt_thread_gil *g, const struct ct_thread *c,
+			  const struct ct_thread *o, uint64_t others)
+{
+#define D(f) ct_delta(c->f, o ? o->f : 0)
+	struct rpt_gil_split *sp = &g->split;
+	uint64_t hold_off = D(gil_hold_runq_ns) + D(gil_hold_blocked_ns);
+	uint64_t wait_off = D(gil_wait_runq_ns) + D(gil_wait_blocked_ns);
+	uint64_t hold_on = ct_delta(g->hold_ns, hold_off), wait_on = ct_delta(g->wait_ns, wait_off);
+	uint64_t oncpu = hold_on + wait_on + g->rel_oncpu_ns;
+	uint64_t all = sp->smp_held + sp->smp_taking + others;
+#undef D
+
+	sp->held_ns = share(oncpu, sp->smp_held, all);
+	sp->taking_ns = share(oncpu, sp->smp_taking, all);
+	g->hold_ns = g->hold_ns - hold_on + sp->held_ns;
+	g->wait_ns = g->wait_ns - wait_on + sp->taking_ns;
+	g->rel_oncpu_ns = oncpu - sp->held_ns - sp->taking_ns;
+	g->rel_ns = g->rel_blocked_ns + g->rel_runq_ns + g->rel_oncpu_ns;
+}
+
+/*
  * A thread's released time on a CPU (exact) split by its samples' shares:
  * in syscalls (and each syscall row its own share), in the kernel outside
  * them, and native code the rest. Without samples, all of it is native.
+ * In tier C the samples first divide the time on a CPU held, waiting and released.
  */
 static void split_oncpu(struct rpt_thread_gil *g, const struct ct_thread *c,
-			const struct ct_thread *o, bool absent)
+			const struct ct_thread *o, bool absent, bool sampled_holds)
 {
 	struct rpt_gil_split *sp = &g->split;
+	uint64_t others;
 
 	sp->absent = absent;
 
 	sp->smp_native = ct_delta(c->gil_rel_smp_user, o ? o->gil_rel_smp_user : 0);
 	sp->smp_sys = ct_delta(c->gil_rel_smp_sys, o ? o->gil_rel_smp_sys : 0);
 	sp->smp_kernel = ct_delta(c->gil_rel_smp_kern, o ? o->gil_rel_smp_kern : 0);
-	sp->samples = sp->smp_native + sp->smp_sys + sp->smp_kernel;
+	sp->smp_held = ct_delta(c->gil_rel_smp_held, o ? o->gil_rel_smp_held : 0);
+	sp->smp_taking = ct_delta(c->gil_rel_smp_taking, o ? o->gil_rel_smp_taking : 0);
+	others = sp->smp_native + sp->smp_sys + sp->smp_kernel;
+	if (sampled_holds && !absent && sp->smp_held + sp->smp_taking + others)
+		resplit_oncpu(g, c, o, others);
+	sp->samples = others;
 	sp->sys_ns = share(g->rel_oncpu_ns, sp->smp_sys, sp->samples);
 	sp->kernel_ns = share(g->rel_oncpu_ns, sp->smp_kernel, sp->samples);
 	sp->native_ns = g->rel_oncpu_ns - sp->sys_ns - sp->kernel_ns;
@@ -133,6 +167,10 @@ static void split_add(struct rpt_gil_split *d, const struct rpt_gil_split *b)
 	d->smp_sys += b->smp_sys;
 	d->smp_native += b->smp_native;
 	d->smp_kernel += b->smp_kernel;
+	d->smp_held += b->smp_held;
+	d->held_ns += b->held_ns;
+	d->smp_taking += b->smp_taking;
+	d->taking_ns += b->taking_ns;
 	d->sys_ns += b->sys_ns;
 	d->native_ns += b->native_ns;
 	d->kernel_ns += b->kernel_ns;
@@ -166,7 +204,8 @@ static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 	g->rel_blocked_ns = ct_delta(c->gil_rel_blocked_ns, o ? o->gil_rel_blocked_ns : 0);
 	accounted = g->rel_runq_ns + g->rel_blocked_ns;
 	g->rel_oncpu_ns = ct_delta(g->rel_ns, accounted);
-	split_oncpu(g, c, o, cur->fig_absent & (1ULL << FIG_gil_rel_smp_user));
+	split_oncpu(g, c, o, cur->fig_absent & (1ULL << FIG_gil_rel_smp_user),
+		    gi->tier == RPT_GIL_FUTEX && !(cur->fig_absent & (1ULL << FIG_gil_rel_smp_held)));
 	if (hc)
 		hist_add_u32(&g->wait_hist, hc->h.wait);
 	if (hc && ho && o) {

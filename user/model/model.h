@@ -102,6 +102,10 @@ struct rpt_gil_split {
 	uint64_t sys_ns; /* in syscalls (ones that did not block, or their on-CPU part) */
 	uint64_t native_ns; /* in user space: native code such as zlib */
 	uint64_t kernel_ns; /* in the kernel outside any syscall: page faults, interrupts */
+	uint64_t smp_held; /* tier C: samples that found the GIL held, not counted above */
+	uint64_t held_ns; /* tier C: the hold on a CPU, the samples' share (resplit_oncpu) */
+	uint64_t smp_taking; /* tier C: samples in take_gil by its events, not counted above */
+	uint64_t taking_ns; /* tier C: the wait on a CPU, their share */
 };
 
 /* A Python thread and the GIL. */

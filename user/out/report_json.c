@@ -252,6 +252,7 @@ static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
 		return NULL;
 	o = json_object_new_object();
 	add_u64(o, "hold_ns", g->hold_ns);
+	put(o, "hold_sampled_ns", g->split.absent ? NULL : json_object_new_uint64(g->split.held_ns));
 	add_u64(o, "hold_max_ns", g->hold_max);
 	add_u64(o, "wait_ns", g->wait_ns);
 	put(o, "wait", hist_json(&g->wait_hist, g->wait_ns, g->wait_max));
@@ -310,6 +311,7 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	    g->info.interval_us ? json_object_new_uint64(g->info.interval_us) : NULL);
 	add_u64(o, "threads", g->nthreads);
 	add_u64(o, "hold_ns", g->hold_ns);
+	put(o, "hold_sampled_ns", g->split.absent ? NULL : json_object_new_uint64(g->split.held_ns));
 	add_double(o, "held_fraction", g->held_fraction);
 	add_u64(o, "wait_ns", g->wait_ns);
 	add_double(o, "avg_waiting", g->avg_waiting);
