@@ -231,7 +231,6 @@ static __always_inline int ct_gilc_take_word(__u64 g, __u64 uaddr)
 	return uaddr >= g + CT_GIL_COND && uaddr <= g + CT_GIL_MUTEX;
 }
 
-
 /* What the current thread (th) sees of the GIL at G: ct_gilc_look(). */
 enum ct_gilc_sight {
 	CT_GILC_UNREAD = -2, /* the GIL could not be read */

@@ -367,6 +367,75 @@ static void test_socket_pingpong(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * Tier C's samples divide time on a CPU. A thread's events say: held 300
+ * ms (20 of it queued, 30 blocked), waited 200 ms (150 blocked, 10
+ * queued), released 500 ms (100 queued, 200 blocked). On a CPU: held 250,
+ * waiting 40, released 200: 490 ms. Its 490 samples: 294 found the GIL
+ * its own, 49 found it in take_gil, 98 in user space, 49 in sendto. So
+ * held 294 ms on a CPU (344 in all), waiting 49 (209), released 147 (447),
+ * split 98 native and 49 in sendto. In tier A the same figures stand as
+ * the events say (its samples of holds are none).
+ */
+static void test_futex_tier_samples_divide_oncpu(void **state)
+{
+	struct gil_figs f = { .hold = 300,
+			      .wait = 200,
+			      .rel = 500,
+			      .runq = 100,
+			      .blocked = 200,
+			      .takes = 50,
+			      .waits = 40 };
+	const struct rpt_thread_gil *tg;
+	struct ct_thread *t;
+	struct snapshot s;
+	struct report r;
+
+	(void)state;
+	info.tier = RPT_GIL_FUTEX;
+	fake_init(&s, T0 + WALL, 1);
+	t = py_thread(&s, 0, PID + 1, "srv", &f);
+	t->gil_hold_runq_ns = 20 * MS;
+	t->gil_hold_blocked_ns = 30 * MS;
+	t->gil_wait_runq_ns = 10 * MS;
+	t->gil_wait_blocked_ns = 150 * MS;
+	t->gil_rel_smp_held = 294;
+	t->gil_rel_smp_taking = 49;
+	py_samples(&s, 0, CT_SYS_NONE, 98);
+	py_samples(&s, 0, NR_SENDTO, 49);
+	assert_int_equal(fake_close(&s), 0);
+	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+	tg = &thread(&r, PID + 1)->gil;
+	assert_int_equal(tg->split.held_ns, 294 * MS);
+	assert_int_equal(tg->split.taking_ns, 49 * MS);
+	assert_int_equal(tg->hold_ns, 344 * MS);
+	assert_int_equal(tg->wait_ns, 209 * MS);
+	assert_int_equal(tg->rel_oncpu_ns, 147 * MS);
+	assert_int_equal(tg->rel_ns, 447 * MS);
+	/* The three still add up to the thread's life. */
+	assert_int_equal(tg->hold_ns + tg->wait_ns + tg->rel_ns, 1000 * MS);
+	assert_int_equal(tg->split.native_ns, 98 * MS);
+	assert_int_equal(tg->split.sys_ns, 49 * MS);
+	assert_int_equal(r.procs[0].gil->hold_ns, 344 * MS);
+	model_free(&r);
+	snapshot_free(&s);
+
+	/* The exact tiers: the events stand. */
+	info.tier = RPT_GIL_UPROBES;
+	fake_init(&s, T0 + WALL, 1);
+	t = py_thread(&s, 0, PID + 1, "srv", &f);
+	py_samples(&s, 0, CT_SYS_NONE, 98);
+	assert_int_equal(fake_close(&s), 0);
+	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+	tg = &thread(&r, PID + 1)->gil;
+	assert_int_equal(tg->hold_ns, 300 * MS);
+	assert_int_equal(tg->wait_ns, 200 * MS);
+	assert_int_equal(tg->rel_oncpu_ns, 200 * MS);
+	assert_int_equal(tg->split.held_ns, 0);
+	model_free(&r);
+	snapshot_free(&s);
+}
+
 /* zlib threads, sampled: nearly all their samples in user space stay native code. */
 static void test_native_sampled(void **state)
 {
@@ -668,6 +737,7 @@ int main(void)
 		cmocka_unit_test_setup(test_native, setup),
 		cmocka_unit_test_setup(test_socket_pingpong, setup),
 		cmocka_unit_test_setup(test_native_sampled, setup),
+		cmocka_unit_test_setup(test_futex_tier_samples_divide_oncpu, setup),
 		cmocka_unit_test_setup(test_io_native_mix, setup),
 		cmocka_unit_test_setup(test_handoff_storm, setup),
 		cmocka_unit_test_setup(test_long_c_call, setup),

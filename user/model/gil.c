@@ -205,7 +205,8 @@ static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 	accounted = g->rel_runq_ns + g->rel_blocked_ns;
 	g->rel_oncpu_ns = ct_delta(g->rel_ns, accounted);
 	split_oncpu(g, c, o, cur->fig_absent & (1ULL << FIG_gil_rel_smp_user),
-		    gi->tier == RPT_GIL_FUTEX && !(cur->fig_absent & (1ULL << FIG_gil_rel_smp_held)));
+		    gi->tier == RPT_GIL_FUTEX &&
+			    !(cur->fig_absent & (1ULL << FIG_gil_rel_smp_held)));
 	if (hc)
 		hist_add_u32(&g->wait_hist, hc->h.wait);
 	if (hc && ho && o) {

@@ -244,6 +244,13 @@ static void split_json(struct json_object *o, bool proc, const struct rpt_gil_sp
 		put(o, keys[proc][i], sp->absent ? NULL : json_object_new_uint64(v[i]));
 }
 
+/* Tier C: of hold_ns and wait_ns, the time on a CPU the samples gave them (0 in tiers A, B). */
+static void sampled_holds_json(struct json_object *o, const struct rpt_gil_split *sp)
+{
+	put(o, "hold_sampled_ns", sp->absent ? NULL : json_object_new_uint64(sp->held_ns));
+	put(o, "wait_sampled_ns", sp->absent ? NULL : json_object_new_uint64(sp->taking_ns));
+}
+
 static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
 {
 	struct json_object *o, *rel;
@@ -252,7 +259,7 @@ static struct json_object *thread_gil_json(const struct rpt_thread_gil *g)
 		return NULL;
 	o = json_object_new_object();
 	add_u64(o, "hold_ns", g->hold_ns);
-	put(o, "hold_sampled_ns", g->split.absent ? NULL : json_object_new_uint64(g->split.held_ns));
+	sampled_holds_json(o, &g->split);
 	add_u64(o, "hold_max_ns", g->hold_max);
 	add_u64(o, "wait_ns", g->wait_ns);
 	put(o, "wait", hist_json(&g->wait_hist, g->wait_ns, g->wait_max));
@@ -311,7 +318,7 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	    g->info.interval_us ? json_object_new_uint64(g->info.interval_us) : NULL);
 	add_u64(o, "threads", g->nthreads);
 	add_u64(o, "hold_ns", g->hold_ns);
-	put(o, "hold_sampled_ns", g->split.absent ? NULL : json_object_new_uint64(g->split.held_ns));
+	sampled_holds_json(o, &g->split);
 	add_double(o, "held_fraction", g->held_fraction);
 	add_u64(o, "wait_ns", g->wait_ns);
 	add_double(o, "avg_waiting", g->avg_waiting);

@@ -155,6 +155,8 @@ static const struct rec_field thread_fields[] = {
 	C(T, gil_blk, CT_GIL_RELEASED),
 	C(T, gil_in, CT_GIL_RELEASED),
 	F(T, gil_handed),
+	C(T, gil_run, CT_GIL_RUN_MINE),
+	F(T, gil_pad),
 	F(T, gil_ts),
 	F(T, gil_asks),
 	F(T, gil_sn),
