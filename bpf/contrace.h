@@ -243,6 +243,7 @@ struct ct_gil_addrs {
 	__u32 futex; /* tier C: followed through its futex words (gil.bpf.c) */
 	__u32 exec; /* the process execve'd since: these are the old image's, not used */
 	__u64 asks; /* forced switch requests: waits on cond..mutex that a timer ended */
+	__u64 tid_off; /* tier C: PyThreadState.thread_id's offset (its pthread_t), 0 unknown */
 };
 
 #define CT_GIL_PROCS 1024

@@ -240,6 +240,29 @@ enum ct_gilc_sight {
 };
 
 /*
+ * A thread not in ct_gil_tstates yet (younger than the last read of its
+ * process's thread list: a thread per request lives a millisecond) and the
+ * GIL taken: whose is it? The holder's PyThreadState says (its thread_id is
+ * its pthread_t, the TLS base). Holding it, the thread is a Python thread
+ * (*known); another's, it may not be one.
+ */
+static __always_inline int ct_gilc_holder_is(struct ct_thread *th, const struct ct_gil_word *w,
+					     __u64 fsbase, int *known)
+{
+	__u32 tgid = th->tgid;
+	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+	__u64 pthread;
+
+	if (!a || !a->tid_off || !w->last_holder ||
+	    bpf_probe_read_user(&pthread, sizeof(pthread), (void *)(w->last_holder + a->tid_off)))
+		return CT_GILC_UNSURE;
+	if (pthread != fsbase)
+		return CT_GILC_NOT_MINE;
+	*known = 1;
+	return CT_GILC_MINE;
+}
+
+/*
  * Read the GIL's holder fields into w and compare last_holder with the
  * current thread's PyThreadState (ct_gil_tstates, by its TLS base). *known:
  * whether that PyThreadState is known. A thread not in the map yet asks
@@ -262,10 +285,19 @@ static __always_inline int ct_gilc_look(struct ct_thread *th, __u64 g, struct ct
 	}
 	if (tstate && *tstate) {
 		*known = 1;
-		return w->locked == 1 && w->last_holder == *tstate ? CT_GILC_MINE :
-								     CT_GILC_NOT_MINE;
+		if (w->locked != 1 || w->last_holder == *tstate)
+			return w->locked == 1 ? CT_GILC_MINE : CT_GILC_NOT_MINE;
+		/*
+		 * Another PyThreadState holds it, or the map's is stale: a
+		 * thread that exited, whose pthread_t (its stack, reused by
+		 * glibc) a new thread has now, until user space reads the
+		 * thread list again (a thread per request: most of them).
+		 */
+		return ct_gilc_holder_is(th, w, cur->thread.fsbase, known) == CT_GILC_MINE ?
+			       CT_GILC_MINE :
+			       CT_GILC_NOT_MINE;
 	}
-	return w->locked ? CT_GILC_UNSURE : CT_GILC_NOT_MINE;
+	return w->locked ? ct_gilc_holder_is(th, w, cur->thread.fsbase, known) : CT_GILC_NOT_MINE;
 }
 
 /*
@@ -308,14 +340,15 @@ static __always_inline void ct_gilc_take_block(struct ct_thread *th, __u64 g, __
 	    (sight == CT_GILC_MINE || ct_gilc_took_unseen(th, w, sight, ran_since, now)))
 		ct_gil_acquired(th, ran_since);
 	/*
-	 * Blocking on the mutex while holding the GIL is a drop (or the relock
-	 * of a waiter handed it). Holding it to us and waiting on the condition
-	 * variable: it let it go unseen (or was handed it and lost the race),
-	 * then asked.
+	 * Blocking on the mutex while holding the GIL is a drop: drop_gil
+	 * locks it before it clears `locked`, and the exact tiers' hold ends
+	 * at drop_gil's entry (the relock of a waiter handed the GIL, which
+	 * does not hold it yet, is a wait: below). Holding it to us and
+	 * waiting on the condition variable: it let it go unseen (or was
+	 * handed it and lost the race), then asked.
 	 */
-	if (th->gil_state == CT_GIL_HELD && mutex) {
-		if (sight == CT_GILC_MINE)
-			ct_gilc_still_held(th, w);
+	if (th->gil_state == CT_GIL_HELD && mutex && sight == CT_GILC_MINE) {
+		ct_gil_let_go(th, now);
 		return;
 	}
 	if (th->gil_state == CT_GIL_HELD)
@@ -324,6 +357,9 @@ static __always_inline void ct_gilc_take_block(struct ct_thread *th, __u64 g, __
 		ct_gilc_wait(th, w, sight, now);
 	th->flags |= CT_TF_GIL_BLOCKED;
 }
+
+/* take_gil from its wakeup to its return: the mutex relock, the checks, the unlock. */
+#define CT_GILC_TAKE_TAIL_NS 20000ULL
 
 __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blocked, __u64 now)
 {
@@ -366,13 +402,14 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		return 0;
 	}
 	/*
-	 * Handed the GIL, and preempted within a run too short to have left
-	 * take_gil, holding it: its unlock of the GIL's mutex woke the next
+	 * Handed the GIL, and preempted holding it within microseconds of its
+	 * switch-in: its unlock of the GIL's mutex in take_gil woke the next
 	 * waiter, which took its CPU. The exact tiers count this as its wait
 	 * (take_gil has not returned); so does this one, until it runs again.
+	 * (A run long enough for Python code, a 50 us handler, is a hold.)
 	 */
 	if (taking && !blocked && th->gil_state == CT_GIL_WAITING && sight == CT_GILC_MINE &&
-	    now - ran_since < CT_GILC_TOOK_RUN_NS) {
+	    now - ran_since < CT_GILC_TAKE_TAIL_NS) {
 		th->gil_run = CT_GIL_RUN_HANDED;
 		return 0;
 	}

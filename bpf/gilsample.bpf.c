@@ -46,14 +46,18 @@ int ct_gil_sample(struct bpf_perf_event_data *ctx)
 	struct ct_sys_stat *st;
 	int user, mine, nr = CT_SYS_NONE;
 
-	if (!th || th->gil_state == CT_GIL_UNKNOWN ||
-	    (th->gil_state != CT_GIL_RELEASED && !ct_gilc_on))
+	if (!th || (th->gil_state != CT_GIL_RELEASED && !ct_gilc_on))
 		return 0;
 	user = (ct_sample_cs(ctx) & CT_CS_RPL) == CT_CS_RPL;
 	if (!user)
 		nr = ct_task_syscall(cur);
 	mine = ct_gilc_on ? ct_gilc_sample_mine(th, nr == CT_NR_FUTEX ? ct_task_arg0(cur) : 0) : -1;
-	/* Holding or waiting for it, by the exact tiers' probes (A or B): nothing to split. */
+	/*
+	 * Holding or waiting for it by the exact tiers' probes (A or B), or
+	 * not seen yet: nothing to split. In tier C every thread of the
+	 * process counts (one not seen yet may be a thread per request that
+	 * lives a millisecond: the model pools such threads' samples).
+	 */
 	if (th->gil_state != CT_GIL_RELEASED && mine < 0)
 		return 0;
 	/*

@@ -2,11 +2,15 @@
 """Released GIL time on a CPU, split into syscalls (named) and native code
 (issue 13 item 2), in the default GIL mode: a socket ping-pong whose send
 and recv calls rarely block is I/O, named by its syscalls, against the
-workload's own CPU time inside those calls; zlib threads stay native code."""
+workload's own CPU time inside those calls; zlib threads stay native code;
+a ThreadingHTTPServer is I/O on every supported interpreter."""
 import json
 import os
+import signal
 import subprocess
 import tempfile
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -14,6 +18,7 @@ from conftest import CONTRACE, PYWORKLOADS, interpreters, run_contrace, validate
 
 SOCKPP = os.path.join(PYWORKLOADS, "pysockpp.py")
 PYPHASED = os.path.join(PYWORKLOADS, "pyphased.py")
+PYGIL = os.path.join(PYWORKLOADS, "pygil.py")
 # Enough to cover a pyenv build with symbols at each end of the range and
 # Debian's stripped one; the suite must stay short.
 PYTHONS = [(l, p) for l, p in interpreters()
@@ -99,3 +104,42 @@ def test_zlib_stays_native_code(label, python):
         rel = t["gil"]["released"]
         if rel["samples"] >= 50:
             assert rel["native_ns"] >= 0.7 * rel["oncpu_ns"], rel
+
+
+# Every interpreter the GIL analysis supports, in the default mode.
+SUPPORTED = [(l, p) for l, p in interpreters() if not any(v in l for v in ("2.7", "3.6", "3.7"))]
+
+
+def http_get(port, n):
+    for _ in range(n):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
+            assert r.read() == b"0123456789abcdef"
+
+
+@pytest.mark.parametrize("label,python", SUPPORTED, ids=[l for l, _ in SUPPORTED])
+def test_threading_http_server_is_io(label, python, tmp_path):
+    """A ThreadingHTTPServer (a thread per connection) answering 4 clients'
+    1,200 GETs, in the default GIL mode: I/O-bound, its threads' time in
+    their socket syscalls, neither native code nor serialised by the GIL."""
+    out = str(tmp_path / "http.json")
+    p = subprocess.Popen([CONTRACE, "-q", "--json", out, "--", python, PYGIL, "http"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(p.stdout.readline().split()[1])
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda _: http_get(port, 300), range(4)))
+    finally:
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    (proc,) = validate(json.load(open(out)))["processes"]
+    g = proc["gil"]
+    assert g["tier"] == "futex", g["why"]
+    # A thread per connection: 1,200 of them.
+    assert len(proc["threads"]) >= 1200, len(proc["threads"])
+    # I/O-bound, or waiting for the GIL between short I/O calls (the tiers
+    # with uprobes say the latter on this server too).
+    io = [v for v in g["verdicts"]
+          if v.startswith(("I/O-bound threads", "Threads wait for the GIL"))]
+    assert io and ("I/O calls" in io[0] or "syscalls" in io[0]), g["verdicts"]
+    assert not any(v.startswith(("Native code", "CPU-bound")) for v in g["verdicts"]), g["verdicts"]

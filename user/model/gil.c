@@ -103,61 +103,140 @@ static uint64_t share(uint64_t ns, uint64_t part, uint64_t whole)
 	return whole ? (uint64_t)((unsigned __int128)ns * part / whole) : 0;
 }
 
-/*
- * Tier C: its events miss a take and a drop within one run, and date the
- * others at a run's edges, so the samples (gilsample.bpf.c) divide the
- * thread's time on a CPU (exact in sum) into held (the GIL found its own),
- * waiting (in take_gil by its events) and released (the rest); off a CPU,
- * blocked or queued, each keeps the time its events gave it.
- */
-static void resplit_oncpu(struct rpt_thread_gil *g, const struct ct_thread *c,
-			  const struct ct_thread *o, uint64_t others)
-{
-#define D(f) ct_delta(c->f, o ? o->f : 0)
-	struct rpt_gil_split *sp = &g->split;
-	uint64_t hold_off = D(gil_hold_runq_ns) + D(gil_hold_blocked_ns);
-	uint64_t wait_off = D(gil_wait_runq_ns) + D(gil_wait_blocked_ns);
-	uint64_t hold_on = ct_delta(g->hold_ns, hold_off), wait_on = ct_delta(g->wait_ns, wait_off);
-	uint64_t oncpu = hold_on + wait_on + g->rel_oncpu_ns;
-	uint64_t all = sp->smp_held + sp->smp_taking + others;
-#undef D
+/* A thread's CPU-clock samples by what they found (gilsample.bpf.c). */
+struct smp_counts {
+	uint64_t held, taking; /* tier C: the GIL its own; in take_gil by its events */
+	uint64_t native, sys, kernel; /* released: user space, a syscall, the kernel outside one */
+};
 
-	sp->held_ns = share(oncpu, sp->smp_held, all);
-	sp->taking_ns = share(oncpu, sp->smp_taking, all);
-	g->hold_ns = g->hold_ns - hold_on + sp->held_ns;
-	g->wait_ns = g->wait_ns - wait_on + sp->taking_ns;
-	g->rel_oncpu_ns = oncpu - sp->held_ns - sp->taking_ns;
-	g->rel_ns = g->rel_blocked_ns + g->rel_runq_ns + g->rel_oncpu_ns;
+static uint64_t smp_released(const struct smp_counts *n)
+{
+	return n->native + n->sys + n->kernel;
+}
+
+static uint64_t smp_all(const struct smp_counts *n)
+{
+	return n->held + n->taking + smp_released(n);
+}
+
+static struct smp_counts smp_of(const struct rpt_gil_split *sp)
+{
+	return (struct smp_counts){ sp->smp_held, sp->smp_taking, sp->smp_native, sp->smp_sys,
+				    sp->smp_kernel };
+}
+
+static void smp_add(struct smp_counts *d, const struct smp_counts *n)
+{
+	d->held += n->held;
+	d->taking += n->taking;
+	d->native += n->native;
+	d->sys += n->sys;
+	d->kernel += n->kernel;
 }
 
 /*
- * A thread's released time on a CPU (exact) split by its samples' shares:
- * in syscalls (and each syscall row its own share), in the kernel outside
- * them, and native code the rest. Without samples, all of it is native.
- * In tier C the samples first divide the time on a CPU held, waiting and released.
+ * A thread's released time on a CPU (exact, or tier C's share) split by the
+ * shares of samples n: in syscalls, in the kernel outside them, and native
+ * code the rest; each syscall row by the thread's own samples in it (at most
+ * the syscalls' part). Without samples, all of it is native.
  */
-static void split_oncpu(struct rpt_thread_gil *g, const struct ct_thread *c,
-			const struct ct_thread *o, bool absent, bool sampled_holds)
+static void split_released(struct rpt_thread_gil *g, const struct smp_counts *n)
 {
 	struct rpt_gil_split *sp = &g->split;
-	uint64_t others;
+	uint64_t rel = smp_released(n), own = sp->smp_native + sp->smp_sys + sp->smp_kernel;
+
+	sp->sys_ns = share(g->rel_oncpu_ns, n->sys, rel);
+	sp->kernel_ns = share(g->rel_oncpu_ns, n->kernel, rel);
+	sp->native_ns = g->rel_oncpu_ns - sp->sys_ns - sp->kernel_ns;
+	for (size_t i = 0; i < g->nrel_sys; i++) {
+		uint64_t ns = share(g->rel_oncpu_ns, g->rel_sys[i].samples, own);
+
+		g->rel_sys[i].oncpu_ns = ns < sp->sys_ns ? ns : sp->sys_ns;
+	}
+}
+
+/*
+ * Tier C: its events miss a take and a drop within one run, and date the
+ * others at a run's edges, so samples divide the thread's time on a CPU
+ * (exact) into held (the GIL found its own), waiting (in take_gil by its
+ * events) and released (the rest, then split as in every tier); off a CPU,
+ * blocked or queued, each keeps the time its events gave it. n: the
+ * thread's own samples, or the pool's of its process's short-lived ones.
+ */
+static void resplit_oncpu(struct rpt_thread *rt, const struct smp_counts *n)
+{
+	struct rpt_thread_gil *g = &rt->gil;
+	struct rpt_gil_split *sp = &g->split;
+	uint64_t oncpu = rt->s.f.oncpu_ns, all = smp_all(n);
+
+	sp->held_ns = share(oncpu, n->held, all);
+	sp->taking_ns = share(oncpu, n->taking, all);
+	g->hold_ns = sp->hold_off_ns + sp->held_ns;
+	g->wait_ns = sp->wait_off_ns + sp->taking_ns;
+	g->rel_oncpu_ns = oncpu - sp->held_ns - sp->taking_ns;
+	g->rel_ns = g->rel_blocked_ns + g->rel_runq_ns + g->rel_oncpu_ns;
+	split_released(g, n);
+}
+
+/*
+ * A thread with fewer samples than this (a thread per request lives a
+ * millisecond: no sample, or one that would make all of it a hold) is
+ * divided by the shares of the pool of all such threads of its process:
+ * the sum stays right where each alone would be 0 or 100%.
+ */
+#define GILC_OWN_SAMPLES 50
+
+/* Tier C: each Python thread of process p divided by samples, its own or its pool's. */
+static void divide_oncpu(struct rpt_process *p)
+{
+	struct smp_counts pool = { 0 };
+
+	for (size_t j = 0; j < p->nthreads; j++) {
+		struct smp_counts n = smp_of(&p->threads[j].gil.split);
+
+		if (p->threads[j].gil.seen && smp_all(&n) < GILC_OWN_SAMPLES)
+			smp_add(&pool, &n);
+	}
+	for (size_t j = 0; j < p->nthreads; j++) {
+		struct rpt_thread *t = &p->threads[j];
+		struct smp_counts n = smp_of(&t->gil.split);
+
+		if (!t->gil.seen)
+			continue;
+		if (smp_all(&n) < GILC_OWN_SAMPLES)
+			n = pool;
+		if (smp_all(&n))
+			resplit_oncpu(t, &n);
+		else
+			split_released(&t->gil, &n);
+	}
+}
+
+/*
+ * The thread's samples, and in every tier but C (whose division waits for
+ * its process's other threads: divide_oncpu) its released time on a CPU
+ * split by them.
+ */
+static void thread_samples(struct rpt_thread_gil *g, const struct ct_thread *c,
+			   const struct ct_thread *o, bool absent, bool tier_c)
+{
+#define D(f) ct_delta(c->f, o ? o->f : 0)
+	struct rpt_gil_split *sp = &g->split;
+	struct smp_counts n;
 
 	sp->absent = absent;
-
-	sp->smp_native = ct_delta(c->gil_rel_smp_user, o ? o->gil_rel_smp_user : 0);
-	sp->smp_sys = ct_delta(c->gil_rel_smp_sys, o ? o->gil_rel_smp_sys : 0);
-	sp->smp_kernel = ct_delta(c->gil_rel_smp_kern, o ? o->gil_rel_smp_kern : 0);
-	sp->smp_held = ct_delta(c->gil_rel_smp_held, o ? o->gil_rel_smp_held : 0);
-	sp->smp_taking = ct_delta(c->gil_rel_smp_taking, o ? o->gil_rel_smp_taking : 0);
-	others = sp->smp_native + sp->smp_sys + sp->smp_kernel;
-	if (sampled_holds && !absent && sp->smp_held + sp->smp_taking + others)
-		resplit_oncpu(g, c, o, others);
-	sp->samples = others;
-	sp->sys_ns = share(g->rel_oncpu_ns, sp->smp_sys, sp->samples);
-	sp->kernel_ns = share(g->rel_oncpu_ns, sp->smp_kernel, sp->samples);
-	sp->native_ns = g->rel_oncpu_ns - sp->sys_ns - sp->kernel_ns;
-	for (size_t i = 0; i < g->nrel_sys; i++)
-		g->rel_sys[i].oncpu_ns = share(g->rel_oncpu_ns, g->rel_sys[i].samples, sp->samples);
+	sp->smp_native = D(gil_rel_smp_user);
+	sp->smp_sys = D(gil_rel_smp_sys);
+	sp->smp_kernel = D(gil_rel_smp_kern);
+	sp->smp_held = D(gil_rel_smp_held);
+	sp->smp_taking = D(gil_rel_smp_taking);
+	sp->samples = sp->smp_native + sp->smp_sys + sp->smp_kernel;
+	sp->hold_off_ns = D(gil_hold_runq_ns) + D(gil_hold_blocked_ns);
+	sp->wait_off_ns = D(gil_wait_runq_ns) + D(gil_wait_blocked_ns);
+#undef D
+	n = smp_of(sp);
+	if (!tier_c)
+		split_released(g, &n);
 }
 
 static void split_add(struct rpt_gil_split *d, const struct rpt_gil_split *b)
@@ -184,13 +263,18 @@ static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 									NULL;
 	const struct snap_gilhist *hc = find_hist(cur, rt->slot), *ho = find_hist(prev, rt->slot);
 	struct rpt_thread_gil *g = &rt->gil;
+	/* Tier C's samples decide time on a CPU (not in a recording older than them). */
+	bool tier_c = gi->tier == RPT_GIL_FUTEX &&
+		      !(cur->fig_absent & (1ULL << FIG_gil_rel_smp_held));
 	struct hist h = { 0 };
 	uint64_t accounted;
 
 	/* A slot reused by another thread since prev: nothing of it counts. */
 	if (o && o->tid != c->tid)
 		o = NULL;
-	g->seen = c->gil_state != CT_GIL_UNKNOWN;
+	/* Tier C: a sample that found it holding the GIL says it is a Python thread too. */
+	g->seen = c->gil_state != CT_GIL_UNKNOWN ||
+		  (tier_c && c->gil_rel_smp_held > (o ? o->gil_rel_smp_held : 0));
 	if (!g->seen)
 		return;
 	g->hold_ns = ct_delta(c->gil_hold_ns, o ? o->gil_hold_ns : 0);
@@ -204,9 +288,7 @@ static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 	g->rel_blocked_ns = ct_delta(c->gil_rel_blocked_ns, o ? o->gil_rel_blocked_ns : 0);
 	accounted = g->rel_runq_ns + g->rel_blocked_ns;
 	g->rel_oncpu_ns = ct_delta(g->rel_ns, accounted);
-	split_oncpu(g, c, o, cur->fig_absent & (1ULL << FIG_gil_rel_smp_user),
-		    gi->tier == RPT_GIL_FUTEX &&
-			    !(cur->fig_absent & (1ULL << FIG_gil_rel_smp_held)));
+	thread_samples(g, c, o, cur->fig_absent & (1ULL << FIG_gil_rel_smp_user), tier_c);
 	if (hc)
 		hist_add_u32(&g->wait_hist, hc->h.wait);
 	if (hc && ho && o) {
@@ -484,10 +566,14 @@ int gil_model(struct report *r, const struct snapshot *cur, const struct snapsho
 			return -ENOMEM;
 		p->gil = g;
 		g->info = *gi;
+		for (size_t j = 0; j < p->nthreads; j++)
+			thread_gil(&p->threads[j], gi, cur, prev);
+		if (gi->tier == RPT_GIL_FUTEX &&
+		    !(cur->fig_absent & (1ULL << FIG_gil_rel_smp_held)))
+			divide_oncpu(p);
 		for (size_t j = 0; j < p->nthreads; j++) {
 			struct rpt_thread *t = &p->threads[j];
 
-			thread_gil(t, gi, cur, prev);
 			if (!t->gil.seen)
 				continue;
 			g->nthreads++;

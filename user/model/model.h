@@ -106,6 +106,7 @@ struct rpt_gil_split {
 	uint64_t held_ns; /* tier C: the hold on a CPU, the samples' share (resplit_oncpu) */
 	uint64_t smp_taking; /* tier C: samples in take_gil by its events, not counted above */
 	uint64_t taking_ns; /* tier C: the wait on a CPU, their share */
+	uint64_t hold_off_ns, wait_off_ns; /* tier C: the hold and the wait off a CPU, by events */
 };
 
 /* A Python thread and the GIL. */

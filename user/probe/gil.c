@@ -132,10 +132,16 @@ static bool futex_only(const struct gil *g)
 	return g->mode == GIL_FUTEX;
 }
 
-/* The exact tiers, A where symbols allow, else B, else C: the default and --gil=uprobe. */
+/* Tier C first: the default. */
+static bool futex_first(const struct gil *g)
+{
+	return g->mode == GIL_AUTO || g->mode == GIL_FUTEX;
+}
+
+/* The exact tiers, A where symbols allow, else B, else C: --gil=uprobe. */
 static bool exact_first(const struct gil *g)
 {
-	return g->mode == GIL_AUTO || g->mode == GIL_UPROBE;
+	return g->mode == GIL_UPROBE;
 }
 
 /*
@@ -145,17 +151,17 @@ static bool exact_first(const struct gil *g)
  */
 static void say_cost(struct gil *g, const struct gil_proc *p)
 {
-	/* Said when asked for (--gil=uprobe, libc); the default says it in the docs. */
-	if (g->cost_said || g->mode == GIL_AUTO)
+	/* Said when asked for (--gil=uprobe, libc), and when the default falls back to them. */
+	if (g->cost_said)
 		return;
 	g->cost_said = true;
 	if (p->info.tier == RPT_GIL_UPROBES)
 		log_warn(
-			"--gil: uprobes on take_gil and drop_gil in %s add about 1.8 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run several times slower; measured on a VM); --gil=futex adds nothing",
+			"--gil: uprobes on take_gil and drop_gil in %s add about 1.8 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run several times slower; measured on a VM); the default, --gil=futex, adds nothing",
 			p->info.file, p->info.pid);
 	else
 		log_warn(
-			"--gil: uprobes in the C library's pthread_mutex_lock, pthread_mutex_unlock and pthread_cond_signal add about 5 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run many times slower; measured on a VM); --gil=futex adds nothing",
+			"--gil: uprobes in the C library's pthread_mutex_lock, pthread_mutex_unlock and pthread_cond_signal add about 5 us to each GIL release and re-take of pid %d (a thread doing small I/O calls may run many times slower; measured on a VM); the default, --gil=futex, adds nothing",
 			p->info.pid);
 }
 
@@ -225,7 +231,9 @@ static int mark_gil(struct gil *g, const struct gil_proc *p)
 	/* The forced switch requests counted so far stay (holds compare them). */
 	if (bpf_map_lookup_elem(g->addrs_fd, &tgid, &a))
 		a.asks = 0;
-	a = (struct ct_gil_addrs){ .futex = p->info.tier == RPT_GIL_FUTEX, .asks = a.asks };
+	a = (struct ct_gil_addrs){ .futex = p->info.tier == RPT_GIL_FUTEX,
+				   .asks = a.asks,
+				   .tid_off = gil_tstate_tid_offset(p->info.version) };
 	if (p->info.addr) {
 		a.mutex = p->info.addr + 80;
 		a.cond = p->info.addr + 32;
@@ -359,13 +367,29 @@ out:
 	return ret;
 }
 
-/* Tier B, or where it cannot be (the default, --gil=uprobe), tier C. 1, or -1 with err said. */
+/*
+ * Tier C (the default, --gil=futex), or where it cannot be (the default),
+ * tier B; for --gil=uprobe and libc, tier B, or where it cannot be
+ * (--gil=uprobe), tier C. 1, or -1 with err said.
+ */
 static int attach_stripped(struct gil *g, struct gil_proc *p, char *err, size_t errlen)
 {
 	char why[sizeof(p->info.why)];
 
-	if (futex_only(g))
-		return attach_tier_c(g, p, err, errlen) ? -1 : 1;
+	if (futex_first(g)) {
+		if (!attach_tier_c(g, p, err, errlen))
+			return 1;
+		if (futex_only(g))
+			return -1;
+		snprintf(why, sizeof(why), "%s", p->info.why);
+		log_info("GIL of pid %d: %s: probing the C library's calls instead", p->info.pid,
+			 why);
+		if (!attach_tier_b(g, p, err, errlen))
+			return 1;
+		snprintf(err, errlen, "%s; %s", why, p->info.why);
+		snprintf(p->info.why, sizeof(p->info.why), "%s", err);
+		return -1;
+	}
 	if (!attach_tier_b(g, p, err, errlen))
 		return 1;
 	if (!exact_first(g))

@@ -31,7 +31,7 @@ struct bpf_link;
  * Debian's 3.11) by adding 1.8 or 5 us to every GIL release and re-take.
  */
 enum gil_mode {
-	GIL_AUTO = 0, /* the default: as GIL_UPROBE, its cost not said at start */
+	GIL_AUTO = 0, /* the default: tier C, else (no thread layout known) B, its cost said */
 	GIL_UPROBE, /* tier A where the interpreter has symbols, else B, else C */
 	GIL_LIBC, /* tier B only */
 	GIL_FUTEX, /* tier C only: no uprobes */

@@ -37,6 +37,13 @@ bool gil_tstate_known(const char *version)
 	return offsets_of(version) != NULL;
 }
 
+uint64_t gil_tstate_tid_offset(const char *version)
+{
+	const struct tstate_offsets *o = offsets_of(version);
+
+	return o ? o->thread_id : 0;
+}
+
 int gil_tstate_interp(int pid, const char *version, uint64_t runtime, uint64_t *interp)
 {
 	const struct tstate_offsets *o = offsets_of(version);

@@ -16,6 +16,9 @@
 /* Whether the thread list of this CPython version ("3.11") can be walked. */
 bool gil_tstate_known(const char *version);
 
+/* PyThreadState.thread_id's offset in this version (0: unknown). */
+uint64_t gil_tstate_tid_offset(const char *version);
+
 /*
  * The main interpreter (PyInterpreterState *) of process pid, whose
  * _PyRuntime is at `runtime`. 0, or -errno (-ENOENT: none yet).

@@ -232,7 +232,12 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	s->gil.lock = skel->progs.ct_gilb_lock;
 	s->gil.unlock = skel->progs.ct_gilb_unlock;
 	s->gil.signal = skel->progs.ct_gilb_signal;
-	s->gil.mode = cfg->gil_mode;
+	/*
+	 * A timeline draws each GIL hold as a slice: the default's holds on a
+	 * CPU are sampled (tier C), so a timeline's default is the exact
+	 * tiers, with their price said (--gil=futex still asks for tier C).
+	 */
+	s->gil.mode = cfg->gil_mode == GIL_AUTO && cfg->timeline_sink ? GIL_UPROBE : cfg->gil_mode;
 	c->gil = cfg->gil;
 	c->timeline = cfg->timeline_sink != NULL;
 	/* One variant of each scheduler program: without --timeline, the one without it. */
