@@ -53,8 +53,7 @@ enum ct_thread_flags {
 	CT_TF_FX_BUSY = 1 << 7,
 	/* blocked at least once in the current take_gil: a contended acquisition */
 	CT_TF_GIL_BLOCKED = 1 << 8,
-	/* tier C: user space was asked for this thread's PyThreadState */
-	CT_TF_GIL_ASKED = 1 << 9,
+	/* 1 << 9: once tier C's CT_TF_GIL_ASKED */
 	/* the current futex wait is on a mutex-like word: one holder at a time */
 	CT_TF_FX_LOCK = 1 << 10,
 	/* without the kernel's run_delay: this run's queue wait is counted already */
@@ -577,7 +576,7 @@ struct ct_counters {
 enum ct_event_kind {
 	CT_EV_EXEC = 1, /* a traced process replaced its image */
 	CT_EV_PROCESS = 2, /* a traced process was forked (--follow) */
-	CT_EV_THREADS = 3, /* tier C: a thread of the process has no known PyThreadState yet */
+	/* 3: once tier C's ask for a thread's PyThreadState (the BPF side learns it now) */
 	CT_EV_UNTRACED = 4, /* a new thread could not be given its storage: seed it again */
 };
 

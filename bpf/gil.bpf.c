@@ -279,25 +279,26 @@ static __always_inline int ct_gilc_look(struct ct_thread *th, __u64 g, struct ct
 	if (bpf_probe_read_user(w, sizeof(*w), (void *)(g + CT_GIL_LAST_HOLDER)))
 		return CT_GILC_UNREAD;
 	tstate = bpf_map_lookup_elem(&ct_gil_tstates, &key);
-	if (!tstate && !(th->flags & CT_TF_GIL_ASKED)) {
-		th->flags |= CT_TF_GIL_ASKED;
-		ct_notify(CT_EV_THREADS, th->tgid);
-	}
-	if (tstate && *tstate) {
+	if (tstate && *tstate && (w->locked != 1 || w->last_holder == *tstate)) {
 		*known = 1;
-		if (w->locked != 1 || w->last_holder == *tstate)
-			return w->locked == 1 ? CT_GILC_MINE : CT_GILC_NOT_MINE;
-		/*
-		 * Another PyThreadState holds it, or the map's is stale: a
-		 * thread that exited, whose pthread_t (its stack, reused by
-		 * glibc) a new thread has now, until user space reads the
-		 * thread list again (a thread per request: most of them).
-		 */
-		return ct_gilc_holder_is(th, w, cur->thread.fsbase, known) == CT_GILC_MINE ?
-			       CT_GILC_MINE :
-			       CT_GILC_NOT_MINE;
+		return w->locked == 1 ? CT_GILC_MINE : CT_GILC_NOT_MINE;
 	}
-	return w->locked ? ct_gilc_holder_is(th, w, cur->thread.fsbase, known) : CT_GILC_NOT_MINE;
+	if (w->locked != 1)
+		return CT_GILC_NOT_MINE;
+	/*
+	 * Another PyThreadState holds it; or this thread, not in the map yet
+	 * (younger than user space's last read of the thread list), or in it
+	 * with a stale entry (a thread that exited, whose pthread_t, its
+	 * stack reused by glibc, this one has now: a thread per request).
+	 * The holder's thread_id says; if it is ours, the map learns it (no
+	 * read of the whole list for each new thread: 100 us of contrace's
+	 * CPU per request of a thread-per-request server).
+	 */
+	if (ct_gilc_holder_is(th, w, cur->thread.fsbase, known) != CT_GILC_MINE)
+		return tstate && *tstate ? (*known = 1, CT_GILC_NOT_MINE) : CT_GILC_NOT_MINE;
+	if (!tstate || *tstate != w->last_holder)
+		bpf_map_update_elem(&ct_gil_tstates, &key, &w->last_holder, BPF_ANY);
+	return CT_GILC_MINE;
 }
 
 /*

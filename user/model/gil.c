@@ -255,6 +255,18 @@ static void split_add(struct rpt_gil_split *d, const struct rpt_gil_split *b)
 	d->kernel_ns += b->kernel_ns;
 }
 
+/* Tier C: whether its samples make a thread not seen by events a Python thread. */
+static bool seen_by_samples(const struct ct_thread *c, const struct ct_thread *o)
+{
+#define D(f) ct_delta(c->f, o ? o->f : 0)
+	uint64_t all = D(gil_rel_smp_held) + D(gil_rel_smp_taking) + D(gil_rel_smp_user) +
+		       D(gil_rel_smp_sys) + D(gil_rel_smp_kern);
+
+	/* One that ran without a sample (a millisecond or less) too: the pool divides it. */
+	return D(gil_rel_smp_held) || (all < GILC_OWN_SAMPLES && (all || D(oncpu_ns)));
+#undef D
+}
+
 static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 		       const struct snapshot *cur, const struct snapshot *prev)
 {
@@ -272,9 +284,14 @@ static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 	/* A slot reused by another thread since prev: nothing of it counts. */
 	if (o && o->tid != c->tid)
 		o = NULL;
-	/* Tier C: a sample that found it holding the GIL says it is a Python thread too. */
-	g->seen = c->gil_state != CT_GIL_UNKNOWN ||
-		  (tier_c && c->gil_rel_smp_held > (o ? o->gil_rel_smp_held : 0));
+	/*
+	 * Tier C: a sample that found it holding the GIL says it is a Python
+	 * thread too; and a thread with a few samples or none (a thread per
+	 * request, younger than any event) counts as one, or its pool would
+	 * keep only those whose samples found them holding, and overstate the
+	 * holds (a thread that ran 50 ms or more and never held it is not).
+	 */
+	g->seen = c->gil_state != CT_GIL_UNKNOWN || (tier_c && seen_by_samples(c, o));
 	if (!g->seen)
 		return;
 	g->hold_ns = ct_delta(c->gil_hold_ns, o ? o->gil_hold_ns : 0);

@@ -981,7 +981,8 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 	else if (g->info.tier == RPT_GIL_LIBC)
 		fprintf(f, ", uprobes on the C library's mutex and condvar calls (no symbols)");
 	else
-		fprintf(f, ", its futex words and fields (no uprobes: approximate, see docs)");
+		fprintf(f,
+			", no uprobes: its futex words, and who holds it at 1 kHz samples (--gil=uprobe times each hold)");
 	if (g->info.interval_us)
 		fprintf(f, ", switch interval %s", D(g->info.interval_us * 1000));
 	fputc('\n', f);

@@ -666,26 +666,6 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen)
 	return gil_probe(g, p, &in, err, errlen);
 }
 
-void gil_threads_due(struct gil *g, int pid)
-{
-	for (size_t i = 0; i < g->n; i++)
-		if (g->procs[i].info.pid == pid)
-			g->procs[i].threads_due = true;
-}
-
-void gil_threads_read(struct gil *g)
-{
-	for (size_t i = 0; i < g->n; i++) {
-		struct gil_proc *p = &g->procs[i];
-
-		if (!p->threads_due)
-			continue;
-		p->threads_due = false;
-		if (p->info.tier == RPT_GIL_FUTEX && p->runtime)
-			gil_tstate_refresh(g->tstates_fd, p->info.pid, p->info.version, p->runtime);
-	}
-}
-
 void gil_detach(struct gil *g)
 {
 	for (size_t i = 0; i < g->n; i++) {

@@ -45,7 +45,6 @@ struct gil_proc {
 	uint64_t runtime_off; /* of _PyRuntime from the interpreter's first mapping */
 	bool remark; /* execve'd: tell the BPF side the GIL's new address once found */
 	bool execd; /* an execve was seen since it was probed */
-	bool threads_due; /* tier C: a thread asked for its PyThreadState */
 	struct bpf_link *links[GIL_MAX_LINKS];
 };
 
@@ -76,13 +75,6 @@ int gil_attach(struct gil *g, int pid, char *err, size_t errlen);
 
 /* An execve of pid was seen: its next gil_attach() may find another interpreter. */
 void gil_note_exec(struct gil *g, int pid);
-
-/*
- * Tier C: process pid has a thread whose PyThreadState is not known yet:
- * mark it; gil_threads_read() reads the marked processes' thread lists.
- */
-void gil_threads_due(struct gil *g, int pid);
-void gil_threads_read(struct gil *g);
 
 /* Remove the uprobes (slow: after the report). */
 void gil_detach(struct gil *g);

@@ -142,16 +142,6 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	/*
-	 * A new Python thread: only its process's thread states are read
-	 * again (session_consume_events). A full refresh, and the 5 ms
-	 * refreshes after it, for each thread of a thread-per-request server
-	 * cost 270 us of CPU per request (3,000 requests: 0.8 s).
-	 */
-	if (e->kind == CT_EV_THREADS) {
-		gil_threads_due(&s->gil, (int)e->pid);
-		return 0;
-	}
 	if (e->kind == CT_EV_UNTRACED)
 		return 0; /* session_consume_events re-seeds */
 	s->refresh_due = true;
@@ -385,7 +375,6 @@ bool session_consume_events(struct session *s)
 	bool due;
 
 	ring_buffer__consume(s->events);
-	gil_threads_read(&s->gil);
 	reseed(s);
 	due = s->refresh_due;
 	s->refresh_due = false;
