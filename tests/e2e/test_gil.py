@@ -421,8 +421,10 @@ def test_futex_tier_attached_to_running_cpu_threads(label, python, tmp_path):
     print(f"{label}: held {gc['held_fraction']:.3f} (futex), {gu['held_fraction']:.3f} "
           f"({gu['tier']}); of the time followed {held(c):.3f}, {held(u):.3f}; "
           f"on a CPU {busy:.3f}")
-    # 0.97-0.98 in most runs, 0.9500 once on a fresh machine (before the fix: 0.53-0.75).
-    assert min(busy, 1.0) - 0.07 <= gc["held_fraction"] <= 1.0, (gc["held_fraction"], busy)
+    # 0.97-0.98 in most runs, 0.9500 once on a fresh machine (before the fix:
+    # 0.53-0.75). The time on a CPU is divided by samples: their error may
+    # take the sum a little past the window (1.002 once).
+    assert min(busy, 1.0) - 0.07 <= gc["held_fraction"] <= 1.01, (gc["held_fraction"], busy)
     assert abs(held(c) - held(u)) <= 0.05, (held(c), held(u))
     for t in c["threads"]:
         if t["tid"] in tids:
