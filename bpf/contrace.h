@@ -224,6 +224,7 @@ struct ct_thread {
 	__u64 gil_ts; /* when gil_state began, our clock */
 	__u64 gil_asks; /* its process's ct_gil_addrs.asks when the current hold began */
 	__u64 gil_sn; /* tier C: the GIL's switch_number seen during the current hold, 0 unknown */
+	__u64 gil_tstate; /* tier C: its PyThreadState, once found holding the GIL; 0 unknown */
 
 	/* --stacks: the stack record of the current futex wait (ct_stacks), 0: none */
 	__u32 stk_seq;

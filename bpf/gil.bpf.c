@@ -264,41 +264,47 @@ static __always_inline int ct_gilc_holder_is(struct ct_thread *th, const struct 
 
 /*
  * Read the GIL's holder fields into w and compare last_holder with the
- * current thread's PyThreadState (ct_gil_tstates, by its TLS base). *known:
- * whether that PyThreadState is known. A thread not in the map yet asks
- * user space to read the thread list, once.
+ * current thread's PyThreadState. *known: whether that PyThreadState is
+ * known (the thread is a Python thread). A thread's own PyThreadState is
+ * cached in its slot (gil_tstate) once found: then a look is one compare.
+ * Until then, user space's map (ct_gil_tstates, the thread list as last
+ * read) says whether it is a Python thread, and while the GIL is taken the
+ * holder says whose it is (ct_gilc_holder_is): the map's entry may be of a
+ * thread that exited, whose pthread_t (its stack, reused by glibc) this
+ * one has now (a thread per request: most of them). verify (the sampler,
+ * 1,000 times a second per CPU): a cached PyThreadState that is not the
+ * holder's is checked against the holder too (PyGILState_Ensure gives a C
+ * thread a new one for each call into Python).
  */
 static __always_inline int ct_gilc_look(struct ct_thread *th, __u64 g, struct ct_gil_word *w,
-					int *known)
+					int *known, int verify)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct ct_gil_tstate_key key = { .tgid = th->tgid, .pthread = cur->thread.fsbase };
 	__u64 *tstate;
+	int r;
 
 	*known = 0;
 	if (bpf_probe_read_user(w, sizeof(*w), (void *)(g + CT_GIL_LAST_HOLDER)))
 		return CT_GILC_UNREAD;
-	tstate = bpf_map_lookup_elem(&ct_gil_tstates, &key);
-	if (tstate && *tstate && (w->locked != 1 || w->last_holder == *tstate)) {
+	if (th->gil_tstate) {
 		*known = 1;
-		return w->locked == 1 ? CT_GILC_MINE : CT_GILC_NOT_MINE;
+		if (w->locked != 1)
+			return CT_GILC_NOT_MINE;
+		if (w->last_holder == th->gil_tstate)
+			return CT_GILC_MINE;
+		if (!verify)
+			return CT_GILC_NOT_MINE;
 	}
+	tstate = th->gil_tstate ? NULL : bpf_map_lookup_elem(&ct_gil_tstates, &key);
+	if (tstate && *tstate)
+		*known = 1;
 	if (w->locked != 1)
 		return CT_GILC_NOT_MINE;
-	/*
-	 * Another PyThreadState holds it; or this thread, not in the map yet
-	 * (younger than user space's last read of the thread list), or in it
-	 * with a stale entry (a thread that exited, whose pthread_t, its
-	 * stack reused by glibc, this one has now: a thread per request).
-	 * The holder's thread_id says; if it is ours, the map learns it (no
-	 * read of the whole list for each new thread: 100 us of contrace's
-	 * CPU per request of a thread-per-request server).
-	 */
-	if (ct_gilc_holder_is(th, w, cur->thread.fsbase, known) != CT_GILC_MINE)
-		return tstate && *tstate ? (*known = 1, CT_GILC_NOT_MINE) : CT_GILC_NOT_MINE;
-	if (!tstate || *tstate != w->last_holder)
-		bpf_map_update_elem(&ct_gil_tstates, &key, &w->last_holder, BPF_ANY);
-	return CT_GILC_MINE;
+	r = ct_gilc_holder_is(th, w, cur->thread.fsbase, known);
+	if (r == CT_GILC_MINE)
+		th->gil_tstate = w->last_holder;
+	return r == CT_GILC_UNSURE && *known ? CT_GILC_NOT_MINE : r;
 }
 
 /*
@@ -377,7 +383,7 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		ran_since = now;
 	taking = th->gil_run == CT_GIL_RUN_HANDED;
 	th->gil_run = CT_GIL_RUN_NONE;
-	sight = ct_gilc_look(th, g, &w, &known);
+	sight = ct_gilc_look(th, g, &w, &known, 0);
 	uaddr = blocked ? th->fx_uaddr : 0;
 	if (uaddr && ct_gilc_take_word(g, uaddr)) {
 		ct_gilc_take_block(th, g, uaddr, &w, sight, ran_since, now);
@@ -481,7 +487,7 @@ __noinline int ct_gilc_sample_mine(struct ct_thread *th, __u64 futex)
 	 */
 	if (futex >= g + CT_GIL_COND && futex < g + CT_GIL_SWITCH_MUTEX + 40)
 		return 0;
-	return ct_gilc_look(th, g, &w, &known) == CT_GILC_MINE;
+	return ct_gilc_look(th, g, &w, &known, 1) == CT_GILC_MINE;
 }
 
 /*
@@ -495,7 +501,8 @@ static __always_inline void ct_gilc_switched(struct ct_thread *waker, __u64 g, _
 	struct ct_gil_word w;
 	int known;
 
-	if (waker->gil_state == CT_GIL_HELD || ct_gilc_look(waker, g, &w, &known) != CT_GILC_MINE)
+	if (waker->gil_state == CT_GIL_HELD ||
+	    ct_gilc_look(waker, g, &w, &known, 0) != CT_GILC_MINE)
 		return;
 	if (waker->gil_state != CT_GIL_WAITING)
 		ct_gil_wait(waker, now);

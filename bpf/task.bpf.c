@@ -371,6 +371,7 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		ct_gil_close(th, bpf_ktime_get_ns());
 	}
 	th->gil_state = CT_GIL_UNKNOWN;
+	th->gil_tstate = 0; /* the new image's interpreter has its own */
 	if (!(th->flags & CT_TF_GATED))
 		return 0;
 	/* The launched command starts here: what came before was contrace's. */

@@ -160,6 +160,7 @@ static const struct rec_field thread_fields[] = {
 	F(T, gil_ts),
 	F(T, gil_asks),
 	F(T, gil_sn),
+	F(T, gil_tstate),
 	F(T, stk_seq),
 	F(T, stk_next),
 };
