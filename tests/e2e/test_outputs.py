@@ -552,7 +552,9 @@ def test_threads_whose_start_failed_are_found_later(tmp_path):
     # They sleep 300 ms: all but a rare one are found.
     assert late >= failed - 1
     threads = report["processes"][0]["threads"]
-    assert len(threads) == started + 1 - (failed - late)
+    # (late may pass failed by one: a thread the re-seeding found before its
+    # fork program had claimed its storage; 11 of 10 once.)
+    assert len(threads) == started + 1 - max(0, failed - late)
     assert all(t["alive_ns"] < 1.5e9 for t in threads if t["tid"] != report["trace"]["target_pid"])
     assert f"    ({late} of them found alive later, traced from then on)" in p.stderr
     r = subprocess.run([CONTRACE, "report", "-q", "--json", "-", str(tmp_path / "r.ctr")],
@@ -687,7 +689,8 @@ def test_names_from_debug_files(tmp_path):
     script = tmp_path / "locker.py"
     script.write_text(LOCKER)
     # With the debug file: a call site in a function only its .symtab has.
-    _, report, err = run_contrace("--", py, str(script))
+    # The exact tiers (--gil=uprobe): whether the debug file gives them take_gil.
+    _, report, err = run_contrace("--gil=uprobe", "--", py, str(script))
     funcs = nm_functions(debug)
     assert "take_gil.lto_priv.0" in funcs and "take_gil.lto_priv.0" not in nm_functions(py)
     sites = [c["name"] for l in report["processes"][0]["locks"] for c in l["call_sites"]]
