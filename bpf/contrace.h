@@ -215,8 +215,7 @@ struct ct_thread {
 	__u32 gil_in; /* gil_state at the last switch-in: the state it was queued in */
 	__u32 gil_handed; /* tier C: woken by a drop (set by the waker's CPU: not in flags) */
 	/*
-	 * Tier C, the current run: CT_GIL_RUN_HANDED, it runs with the GIL
-	 * handed to it, in take_gil; CT_GIL_RUN_MINE, a sample found it
+	 * Tier C, the current run: CT_GIL_RUN_MINE once a sample found it
 	 * holding the GIL (written by the sampler: not in flags).
 	 */
 	__u32 gil_run;
@@ -270,8 +269,7 @@ struct ct_gil_tstate_key {
 /* ct_thread.gil_run */
 enum ct_gil_run {
 	CT_GIL_RUN_NONE = 0,
-	CT_GIL_RUN_HANDED = 1,
-	CT_GIL_RUN_MINE = 2,
+	CT_GIL_RUN_MINE = 1,
 };
 
 /* ct_thread.gil_state */

@@ -365,13 +365,10 @@ static __always_inline void ct_gilc_take_block(struct ct_thread *th, __u64 g, __
 	th->flags |= CT_TF_GIL_BLOCKED;
 }
 
-/* take_gil from its wakeup to its return: the mutex relock, the checks, the unlock. */
-#define CT_GILC_TAKE_TAIL_NS 20000ULL
-
 __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blocked, __u64 now)
 {
 	struct ct_gil_word w = {};
-	int sight, known, mine, taking;
+	int sight, known, mine;
 	__u64 g, uaddr;
 
 	if (!th)
@@ -381,7 +378,6 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		return 0;
 	if (!ran_since || ran_since > now)
 		ran_since = now;
-	taking = th->gil_run == CT_GIL_RUN_HANDED;
 	th->gil_run = CT_GIL_RUN_NONE;
 	sight = ct_gilc_look(th, g, &w, &known, 0);
 	uaddr = blocked ? th->fx_uaddr : 0;
@@ -406,18 +402,6 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 				ct_gil_let_go(th, now);
 		}
 		th->gil_blk = th->gil_state;
-		return 0;
-	}
-	/*
-	 * Handed the GIL, and preempted holding it within microseconds of its
-	 * switch-in: its unlock of the GIL's mutex in take_gil woke the next
-	 * waiter, which took its CPU. The exact tiers count this as its wait
-	 * (take_gil has not returned); so does this one, until it runs again.
-	 * (A run long enough for Python code, a 50 us handler, is a hold.)
-	 */
-	if (taking && !blocked && th->gil_state == CT_GIL_WAITING && sight == CT_GILC_MINE &&
-	    now - ran_since < CT_GILC_TAKE_TAIL_NS) {
-		th->gil_run = CT_GIL_RUN_HANDED;
 		return 0;
 	}
 	if (sight == CT_GILC_UNREAD || sight == CT_GILC_UNSURE)
@@ -568,19 +552,18 @@ __noinline int ct_gilc_switch_in(struct ct_thread *th, __u64 now)
 {
 	if (!th)
 		return 0;
-	/* Preempted in take_gil (ct_gilc_switch_out): handed still. */
-	if (th->gil_run != CT_GIL_RUN_HANDED)
-		th->gil_run = CT_GIL_RUN_NONE;
+	th->gil_run = CT_GIL_RUN_NONE;
 	if (!th->gil_handed)
 		return 0;
 	th->gil_handed = 0;
 	/*
 	 * Taken as it runs again, at its switch-out (dated now, the run's
-	 * start): one that loses the race to another waits again; one
-	 * preempted in take_gil right after taking it is still waiting.
+	 * start), or by a sample that finds it holding: one that loses the
+	 * race to another waits again. (A thread preempted right after the
+	 * take is holding, as the exact tiers have it once take_gil returned;
+	 * counting it waiting when the run was under 20 us cut long holds of
+	 * C calls short by the queue wait that followed.)
 	 */
-	if (th->gil_state == CT_GIL_WAITING)
-		th->gil_run = CT_GIL_RUN_HANDED;
 	return 0;
 }
 
