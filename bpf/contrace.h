@@ -256,6 +256,7 @@ struct ct_gil_addrs {
 #define CT_GIL_MUTEX 80
 #define CT_GIL_SWITCH_COND 120 /* [G+120, G+168): the forced switch's handoff */
 #define CT_GIL_SWITCH_MUTEX 168
+#define CT_GIL_END 208 /* the switch mutex's end: the GIL's futex words lie in [G+32, G+208) */
 
 /* Key of ct_gil_tstates: a thread of a tier C process by its pthread_t (its TLS base). */
 struct ct_gil_tstate_key {

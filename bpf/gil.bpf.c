@@ -378,7 +378,6 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		return 0;
 	if (!ran_since || ran_since > now)
 		ran_since = now;
-	th->gil_run = CT_GIL_RUN_NONE;
 	sight = ct_gilc_look(th, g, &w, &known, 0);
 	uaddr = blocked ? th->fx_uaddr : 0;
 	if (uaddr && ct_gilc_take_word(g, uaddr)) {
@@ -469,7 +468,7 @@ __noinline int ct_gilc_sample_mine(struct ct_thread *th, __u64 futex)
 	 * at work (the mutex's unlock after a take wakes the next waiter):
 	 * the exact tiers count it as the wait or the release, not the hold.
 	 */
-	if (futex >= g + CT_GIL_COND && futex < g + CT_GIL_SWITCH_MUTEX + 40)
+	if (futex >= g + CT_GIL_COND && futex < g + CT_GIL_END)
 		return 0;
 	return ct_gilc_look(th, g, &w, &known, 1) == CT_GILC_MINE;
 }

@@ -255,6 +255,12 @@ static void split_add(struct rpt_gil_split *d, const struct rpt_gil_split *b)
 	d->kernel_ns += b->kernel_ns;
 }
 
+/* Tier C's samples decide time on a CPU (not in a recording older than them). */
+static bool samples_decide(const struct rpt_gil_info *gi, const struct snapshot *cur)
+{
+	return gi->tier == RPT_GIL_FUTEX && !(cur->fig_absent & (1ULL << FIG_gil_rel_smp_held));
+}
+
 /* Tier C: whether its samples make a thread not seen by events a Python thread. */
 static bool seen_by_samples(const struct ct_thread *c, const struct ct_thread *o)
 {
@@ -275,9 +281,7 @@ static void thread_gil(struct rpt_thread *rt, const struct rpt_gil_info *gi,
 									NULL;
 	const struct snap_gilhist *hc = find_hist(cur, rt->slot), *ho = find_hist(prev, rt->slot);
 	struct rpt_thread_gil *g = &rt->gil;
-	/* Tier C's samples decide time on a CPU (not in a recording older than them). */
-	bool tier_c = gi->tier == RPT_GIL_FUTEX &&
-		      !(cur->fig_absent & (1ULL << FIG_gil_rel_smp_held));
+	bool tier_c = samples_decide(gi, cur);
 	struct hist h = { 0 };
 	uint64_t accounted;
 
@@ -585,8 +589,7 @@ int gil_model(struct report *r, const struct snapshot *cur, const struct snapsho
 		g->info = *gi;
 		for (size_t j = 0; j < p->nthreads; j++)
 			thread_gil(&p->threads[j], gi, cur, prev);
-		if (gi->tier == RPT_GIL_FUTEX &&
-		    !(cur->fig_absent & (1ULL << FIG_gil_rel_smp_held)))
+		if (samples_decide(gi, cur))
 			divide_oncpu(p);
 		for (size_t j = 0; j < p->nthreads; j++) {
 			struct rpt_thread *t = &p->threads[j];
