@@ -233,7 +233,18 @@ def test_ctrl_c_reports_and_passes_the_signal_on(tmp_path):
     p = subprocess.Popen([CONTRACE, "-q", "--json", str(out), "--", "sleep", "30"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(0.5)
+    # Tracing begins when the command is released (it execs): a signal before
+    # that is "no report" by design (test_outputs.py, check_try). On a fresh
+    # machine under ASan the start took longer than a fixed 0.5 s.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+        if any(open(f"/proc/{k}/comm").read().strip() == "sleep" for k in kids):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the command never started")
+    time.sleep(0.2)
     start = time.monotonic()
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=20)
