@@ -96,14 +96,6 @@ enum ct_thread_flags {
 /* Softirq vectors (NR_SOFTIRQS in linux/interrupt.h). */
 #define CT_NR_SOFTIRQS 10
 
-/* A call site found on a thread's stack, and where (see ct_user_site). */
-struct ct_site_cache {
-	__u64 site;
-	__u64 sp;
-	__u64 ip;
-	__u64 off;
-};
-
 /*
  * One traced thread: a slot of the `ct_threads` array map, which user space
  * maps read-only. Slots are never reused during a trace, so exited threads
@@ -198,10 +190,8 @@ struct ct_thread {
 	__u64 pend_fx_uaddr; /* the futex the waker was waking, 0 if not in a futex wake */
 	__u64 pend_waker_site; /* the waker's call site (where it held the lock) */
 	__u64 pend_hold_since; /* the waker certainly held the lock since, our clock; 0: unknown */
-	/* The last call sites found on its stack (a cache, see ct_user_site). */
-	struct ct_site_cache site_cache[2];
-	__u32 site_next; /* the entry to replace next */
 	__u32 pend_exit; /* the waker was exiting (a thread exit wakes its joiner) */
+	__u32 pad_site;
 	/* --syscalls: the futex call in progress */
 	__u64 sys_fx_uaddr;
 	__u32 sys_fx_op;

@@ -45,6 +45,36 @@ struct {
 	__type(value, struct ct_stack_words);
 } ct_scan_buf SEC(".maps");
 
+/*
+ * Where call sites were found, per process and syscall return address (see
+ * ct_user_site): up to CT_SITE_HINTS sites, each with its distance above the
+ * stack pointer in words in the top byte (user addresses use 47 bits), so
+ * that a thread reads and writes an entry whole. LRU: the entries of
+ * processes gone fall out.
+ */
+#define CT_SITE_HINTS 4 /* a power of two */
+#define CT_SITE_OFF_SHIFT 56
+#define CT_SITE_MASK ((1ULL << CT_SITE_OFF_SHIFT) - 1)
+
+struct ct_hint_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ip;
+};
+
+struct ct_site_hints {
+	__u64 e[CT_SITE_HINTS];
+	__u32 next; /* the entry to replace next */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ct_hint_key);
+	__type(value, struct ct_site_hints);
+} ct_site_hints SEC(".maps");
+
 struct ct_scan {
 	struct ct_stack_words *words;
 	__u64 found;
@@ -128,29 +158,41 @@ static long ct_scan_word(__u32 i, void *ctx)
  * above the stack pointer. 0 if none is found or the stack cannot be read
  * (counted). bpf_loop keeps the verifier from walking 64 x 8 comparisons.
  *
- * The search costs ~300 ns; a thread that locks in a loop calls from the
- * same place again and again. `th` (the current thread's slot, if traced)
- * keeps the last answer: same stack pointer, same syscall return address
- * and the same word at the same place on the stack give the same site.
+ * A search that misses costs microseconds (64 words, each a binary search
+ * and maybe a read of the code before it); a thread that locks in a loop
+ * calls from the same few places again and again, and its process's other
+ * threads from the same places too. Between a syscall's return address (ip)
+ * in the C library and the call site lie the library's own frames, the
+ * same for the same ip, so the site lies at the same distance above the
+ * stack pointer whatever the depth of the caller's stack: ct_site_hints
+ * keeps, per process and ip, the sites found and where; the word there
+ * being that site confirms it. A Python thread blocks and wakes at eight or
+ * ten such places (take_gil's wait and mutex, drop_gil's signal and
+ * unlock, each from a few callers): a cache of a thread's last two or four
+ * answers missed half of the calls, and the search cost 400-500 ns per
+ * switch and per waking on average (docs/performance.md).
  */
-static __always_inline __u64 ct_user_site(struct task_struct *cur, struct ct_thread *th)
+static __always_inline __u64 ct_user_site(struct task_struct *cur)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+	struct ct_hint_key hk = { .tgid = cur->tgid };
 	struct ct_scan scan = {};
+	struct ct_site_hints *h;
 	__u32 tgid = cur->tgid, zero = 0;
-	__u64 sp, ip, w;
+	__u64 sp, w;
 
 	if (!regs)
 		goto none;
 	sp = regs->sp;
-	ip = regs->ip;
-	/* Two entries: a thread that locks and unlocks in a loop blocks from one place, wakes from another. */
-	for (int k = 0; th && k < 2; k++) {
-		struct ct_site_cache *c = &th->site_cache[k];
+	hk.ip = regs->ip;
+	h = bpf_map_lookup_elem(&ct_site_hints, &hk);
+	for (int k = 0; h && k < CT_SITE_HINTS; k++) {
+		__u64 e = h->e[k];
 
-		if (c->site && c->sp == sp && c->ip == ip &&
-		    !bpf_probe_read_user(&w, sizeof(w), (void *)(sp + (c->off & 0x1ff))) &&
-		    w == c->site)
+		if (e &&
+		    !bpf_probe_read_user(&w, sizeof(w),
+					 (void *)(sp + (e >> CT_SITE_OFF_SHIFT) * 8)) &&
+		    w == (e & CT_SITE_MASK))
 			return w;
 	}
 	scan.text = bpf_map_lookup_elem(&ct_text, &tgid);
@@ -161,14 +203,13 @@ static __always_inline __u64 ct_user_site(struct task_struct *cur, struct ct_thr
 	bpf_loop(CT_SCAN_WORDS, ct_scan_word, &scan, 0);
 	if (!scan.found)
 		goto none;
-	if (th) {
-		struct ct_site_cache *c = &th->site_cache[th->site_next & 1];
+	w = scan.found | (__u64)(scan.index & (CT_SCAN_WORDS - 1)) << CT_SITE_OFF_SHIFT;
+	if (h) {
+		h->e[h->next++ & (CT_SITE_HINTS - 1)] = w;
+	} else {
+		struct ct_site_hints fresh = { .e = { w }, .next = 1 };
 
-		th->site_next++;
-		c->site = scan.found;
-		c->sp = sp;
-		c->ip = ip;
-		c->off = (scan.index & (CT_SCAN_WORDS - 1)) * 8;
+		bpf_map_update_elem(&ct_site_hints, &hk, &fresh, BPF_NOEXIST);
 	}
 	return scan.found;
 none:
@@ -219,7 +260,7 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	th->fx_uaddr = uaddr;
 	th->fx_op = op;
 	th->fx_start = now;
-	th->fx_site = ct_user_site(cur, th);
+	th->fx_site = ct_user_site(cur);
 	if (ct_cfg.stacks)
 		ct_stack_begin(th, uaddr);
 	if (!ct_futex_op_locks(op, ct_futex_val(regs, nr)))
@@ -274,7 +315,7 @@ __noinline int ct_futex_waking(struct ct_thread *th, int nr, __u64 now)
 	uaddr = ct_futex_args(regs, nr, &op);
 	if (!ct_futex_op_wakes(op))
 		return 0;
-	site = ct_user_site(cur, ct_active_thread(cur));
+	site = ct_user_site(cur);
 	th->pend_fx_uaddr = uaddr;
 	th->pend_waker_site = site;
 	lk.tgid = th->tgid;

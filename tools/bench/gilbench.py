@@ -5,7 +5,7 @@ table in docs/performance.md): bare and traced runs alternate (bare,
 traced, bare, ...), so that the load of a shared machine hits both; each
 workload times itself, and the median of the pairs' ratios is reported.
 
-  tools/bench/gilbench.py [--pairs N] [--mode MODE] [--json FILE] [PYTHON...]
+  tools/bench/gilbench.py [--pairs N] [--mode MODE] [--only W,...] [--json FILE] [PYTHON...]
 
 PYTHON defaults to pyenv 3.12 (symbols: the uprobe tiers could be used) and
 Debian's stripped /usr/bin/python3.11. MODE is the --gil mode traced runs
@@ -83,6 +83,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pairs", type=int, default=10)
     ap.add_argument("--mode", default="futex", help="--gil mode of the traced runs (default: futex)")
+    ap.add_argument("--only", help="workloads to run, comma-separated (default: all)")
     ap.add_argument("--json")
     ap.add_argument("python", nargs="*")
     a = ap.parse_args()
@@ -92,6 +93,8 @@ def main():
     print("|---|---|---|---|---|")
     for python in a.python or pythons():
         for wl in WORKLOADS:
+            if a.only and wl[0] not in a.only.split(","):
+                continue
             name, _, key, higher = wl
             bare, traced, ratios = [], [], []
             for _ in range(a.pairs):

@@ -81,9 +81,6 @@ static const struct rec_field snap_fields[] = {
 };
 #undef T
 
-#define SITE_CACHE(T, i)                                                          \
-	F(T, site_cache[i].site), F(T, site_cache[i].sp), F(T, site_cache[i].ip), \
-		F(T, site_cache[i].off)
 #define HELD(T, i) F(T, held[i].uaddr), F(T, held[i].since)
 
 #define T struct ct_thread
@@ -140,10 +137,8 @@ static const struct rec_field thread_fields[] = {
 	F(T, pend_fx_uaddr),
 	F(T, pend_waker_site),
 	F(T, pend_hold_since),
-	SITE_CACHE(T, 0),
-	SITE_CACHE(T, 1),
-	F(T, site_next),
 	F(T, pend_exit),
+	F(T, pad_site),
 	F(T, sys_fx_uaddr),
 	F(T, sys_fx_op),
 	F(T, held_next),
