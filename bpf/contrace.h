@@ -328,6 +328,20 @@ struct ct_sys_stat {
  */
 #define CT_GIL_SAMPLE_NS 1000003ULL
 
+/*
+ * Key of the `ct_native` hash map: a sample of a Python thread running
+ * user-space code with the GIL released (gilsample.bpf.c), by the address it
+ * ran at; the value counts them (__u64). User space names the addresses
+ * (library and function) while the process lives.
+ */
+struct ct_native_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ip;
+};
+
+#define CT_NATIVE_ENTRIES 16384
+
 /* Futex commands (op & FUTEX_CMD_MASK), and the newer syscalls that have no op. */
 #define CT_FUTEX_WAIT 0
 #define CT_FUTEX_WAKE 1

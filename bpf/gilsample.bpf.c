@@ -22,9 +22,36 @@
  * on a CPU instead: each reads whether the GIL is its own (held), else
  * whether its events have it in take_gil (waiting), else it is released
  * and split as above (ct_gilc_sample_mine, user/model/gil.c).
+ *
+ * A sample in user space also counts the address it interrupted
+ * (ct_native), which user space names: which library and function the
+ * native code was (zlib's deflate, a C extension's loop).
  */
 #include "gil.bpf.h"
 #include "syscalls.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_NATIVE_ENTRIES);
+	__type(key, struct ct_native_key);
+	__type(value, __u64);
+} ct_native SEC(".maps");
+
+/* One more sample of the process's native code at ip. */
+static __always_inline void ct_native_add(__u32 tgid, __u64 ip)
+{
+	struct ct_native_key key = { .tgid = tgid, .ip = ip };
+	__u64 one = 1, *n;
+
+	n = bpf_map_lookup_elem(&ct_native, &key);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else if (bpf_map_update_elem(&ct_native, &key, &one, BPF_NOEXIST) &&
+		 !(n = bpf_map_lookup_elem(&ct_native, &key)))
+		ct_count(native_dropped);
+	else if (n)
+		__sync_fetch_and_add(n, 1); /* another CPU added it meanwhile */
+}
 
 /* The user-mode bits of a saved code segment selector (x86_64: ring 3). */
 #define CT_CS_RPL 3
@@ -77,6 +104,7 @@ int ct_gil_sample(struct bpf_perf_event_data *ctx)
 		__sync_fetch_and_add(&th->gil_rel_smp_taking, 1);
 	} else if (user) {
 		__sync_fetch_and_add(&th->gil_rel_smp_user, 1);
+		ct_native_add(th->tgid, ctx->regs.ip);
 	} else if (nr == CT_SYS_NONE) {
 		__sync_fetch_and_add(&th->gil_rel_smp_kern, 1);
 	} else {

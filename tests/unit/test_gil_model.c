@@ -474,6 +474,81 @@ static void test_native_sampled(void **state)
 	snapshot_free(&s);
 }
 
+static void native_at(struct snapshot *s, uint64_t ip, uint64_t samples, const char *name,
+		      int found)
+{
+	struct snap_native *e = snapshot_add_native(s);
+
+	assert_non_null(e);
+	e->key.tgid = PID;
+	e->key.ip = ip;
+	e->samples = samples;
+	if (name)
+		fake_sym(s, PID, SNAP_SYM_CODE, ip, name, found);
+}
+
+/*
+ * Where the native code ran: addresses grouped by function (offsets cut),
+ * a stripped library's addresses without a symbol by the library, an
+ * address in no mapping apart; most first, each its share of the native
+ * time; a window counts only its own samples; the verdict names the first.
+ */
+static void test_native_functions(void **state)
+{
+	struct gil_figs f = { .hold = 50, .rel = 800, .takes = 3 };
+	const struct rpt_gil *g;
+	struct snapshot s, o;
+	struct report r;
+
+	(void)state;
+	fake_init(&s, T0 + WALL, 2);
+	for (uint32_t i = 0; i < 2; i++) {
+		py_thread(&s, i, PID + 1 + i, "zip", &f);
+		py_samples(&s, i, CT_SYS_NONE, 790);
+	}
+	native_at(&s, 0x7f0000005e03, 500, "libz.so.1.2.13:0x5e03", 0);
+	native_at(&s, 0x7f0000004a26, 300, "libz.so.1.2.13:0x4a26", 0);
+	native_at(&s, 0x7f0000001010, 200, "libz.so.1.2.13:adler32_z+0x10", 1);
+	native_at(&s, 0x7f0000001040, 100, "libz.so.1.2.13:adler32_z+0x40", 1);
+	native_at(&s, 0x1234, 50, "0x1234", 0);
+	native_at(&s, 0x7f0000009000, 30, NULL, 0);
+	assert_int_equal(fake_close(&s), 0);
+	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+	g = r.procs[0].gil;
+	assert_int_equal(g->nnative, 3);
+	assert_string_equal(g->native[0].name, "libz.so.1.2.13");
+	assert_int_equal(g->native[0].samples, 800);
+	assert_false(g->native[0].found);
+	/* All 790 samples of each thread native: its 800 ms released on a CPU. */
+	assert_int_equal(g->native[0].ns, 2 * 800 * MS * 800 / 1180);
+	assert_string_equal(g->native[1].name, "libz.so.1.2.13:adler32_z");
+	assert_int_equal(g->native[1].samples, 300);
+	assert_true(g->native[1].found);
+	assert_string_equal(g->native[2].name, "[unknown]");
+	assert_int_equal(g->native[2].samples, 80);
+	assert_int_equal(g->native_other, 0);
+	assert_non_null(strstr(g->verdicts[0], "C code that releases the GIL, most in "
+					       "libz.so.1.2.13 (68% of its samples)"));
+	model_free(&r);
+
+	/* A window from o: only the samples since. */
+	fake_init(&o, T0 + WALL / 2, 2);
+	for (uint32_t i = 0; i < 2; i++)
+		py_thread(&o, i, PID + 1 + i, "zip", &(struct gil_figs){ .takes = 1 });
+	native_at(&o, 0x7f0000005e03, 500, NULL, 0);
+	native_at(&o, 0x7f0000001010, 150, NULL, 0);
+	assert_int_equal(fake_close(&o), 0);
+	assert_int_equal(model_build(&r, &meta, &s, &o), 0);
+	g = r.procs[0].gil;
+	assert_string_equal(g->native[0].name, "libz.so.1.2.13");
+	assert_int_equal(g->native[0].samples, 300);
+	assert_string_equal(g->native[1].name, "libz.so.1.2.13:adler32_z");
+	assert_int_equal(g->native[1].samples, 150);
+	model_free(&r);
+	snapshot_free(&o);
+	snapshot_free(&s);
+}
+
 /* Half I/O, half native code: neither alone half the busy time; both named. */
 static void test_io_native_mix(void **state)
 {
@@ -751,6 +826,7 @@ int main(void)
 		cmocka_unit_test_setup(test_native, setup),
 		cmocka_unit_test_setup(test_socket_pingpong, setup),
 		cmocka_unit_test_setup(test_native_sampled, setup),
+		cmocka_unit_test_setup(test_native_functions, setup),
 		cmocka_unit_test_setup(test_futex_tier_samples_divide_oncpu, setup),
 		cmocka_unit_test_setup(test_io_native_mix, setup),
 		cmocka_unit_test_setup(test_handoff_storm, setup),

@@ -492,13 +492,20 @@ static void released_verdict(struct rpt_gil *g, uint64_t busy)
 		    pct(r.io, busy), pct(g->rel_io_ns, busy), pct(r.io - g->rel_io_ns, busy), names,
 		    100 * g->held_fraction);
 	} else if (r.native >= busy / 2) {
+		char what[SNAP_SYM_LEN + 64] =
+			"C code such as zlib or hashlib that releases the GIL";
+
+		if (g->nnative && strcmp(g->native[0].name, "[unknown]"))
+			snprintf(what, sizeof(what),
+				 "C code that releases the GIL, most in %s (%.0f%% of its samples)",
+				 g->native[0].name, pct(g->native[0].ns, g->split.native_ns));
 		say(g, r.native,
-		    "Native code runs in parallel: %.0f%% of their busy time the threads ran (or waited for a CPU) with the GIL released %s: C code such as zlib or hashlib that releases the GIL; parallelism %.2f: threads are fine here%s",
+		    "Native code runs in parallel: %.0f%% of their busy time the threads ran (or waited for a CPU) with the GIL released %s: %s; parallelism %.2f: threads are fine here%s",
 		    pct(r.native, busy),
 		    g->split.samples ?
 			    "outside syscalls" :
 			    "and no blocking syscall (not split from non-blocking ones: no samples)",
-		    g->parallelism,
+		    what, g->parallelism,
 		    g->rel_runq_ns > g->rel_oncpu_ns / 2 ?
 			    ", up to the number of CPUs (they also waited for one)" :
 			    "");
@@ -563,6 +570,95 @@ static void verdict(struct rpt_gil *g, const struct rpt_process *p)
 	released_verdict(g, busy);
 }
 
+/*
+ * A sampled address's function: its name without the offset
+ * ("libz.so.1:deflate+0x5a"); in a file without a symbol for it (a static
+ * function of a stripped library: "libz.so.1.2.13:0x5e03"), the file; in
+ * an anonymous mapping (JIT code), its kind ("[anon]"); in no mapping,
+ * "[unknown]" (symbols.h has the forms).
+ */
+static void function_of(char *dst, size_t len, const struct snap_sym *sym)
+{
+	const char *end;
+
+	if (!sym || !strncmp(sym->name, "0x", 2)) {
+		snprintf(dst, len, "[unknown]");
+		return;
+	}
+	end = sym->found ? NULL : strstr(sym->name, ":0x");
+	if (!end)
+		end = strrchr(sym->name, '+');
+	snprintf(dst, len, "%.*s", (int)(end ? (size_t)(end - sym->name) : strlen(sym->name)),
+		 sym->name);
+}
+
+static int cmp_native_name(const void *a, const void *b)
+{
+	return strcmp(((const struct rpt_native *)a)->name, ((const struct rpt_native *)b)->name);
+}
+
+static void merge_native(void *kept, const void *other)
+{
+	((struct rpt_native *)kept)->samples += ((const struct rpt_native *)other)->samples;
+}
+
+static int cmp_native_samples(const void *a, const void *b)
+{
+	const struct rpt_native *x = a, *y = b;
+
+	if (x->samples != y->samples)
+		return x->samples > y->samples ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * The window's samples of pid's native code (ct_native), by function, most
+ * first: the first RPT_NATIVE_TOP kept, the rest summed; each function's
+ * time is its share of the process's native_ns. 0 or -ENOMEM.
+ */
+static int native_functions(struct rpt_gil *g, uint32_t pid, const struct snapshot *cur,
+			    const struct snapshot *prev)
+{
+	struct rpt_native *v = NULL, *r;
+	size_t n = 0, cap = 0;
+	uint64_t total = 0;
+
+	g->native_absent = cur->natives_absent;
+	for (size_t i = snapshot_native_from(cur, pid);
+	     i < cur->nnatives && cur->natives[i].key.tgid == pid; i++) {
+		const struct snap_native *e = &cur->natives[i];
+		const struct snap_native *o = prev ? snapshot_find_native(prev, &e->key) : NULL;
+		const struct snap_sym *sym;
+		uint64_t d = ct_delta(e->samples, o ? o->samples : 0);
+
+		if (!d)
+			continue;
+		r = vec_push(v, n, cap);
+		if (!r) {
+			free(v);
+			return -ENOMEM;
+		}
+		sym = snapshot_find_sym(cur, pid, SNAP_SYM_CODE, e->key.ip);
+		function_of(r->name, sizeof(r->name), sym);
+		r->found = sym && sym->found;
+		r->samples = d;
+		total += d;
+	}
+	n = vec_uniq(v, n, cmp_native_name, merge_native);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_native_samples);
+	for (size_t i = 0; i < n; i++) {
+		v[i].ns = share(g->split.native_ns, v[i].samples, total);
+		if (i >= RPT_NATIVE_TOP) {
+			g->native_other += v[i].samples;
+			g->native_other_ns += v[i].ns;
+		}
+	}
+	g->native = v;
+	g->nnative = n < RPT_NATIVE_TOP ? n : RPT_NATIVE_TOP;
+	return 0;
+}
+
 bool gil_version_supported(const char *version)
 {
 	unsigned int major, minor;
@@ -621,6 +717,8 @@ int gil_model(struct report *r, const struct snapshot *cur, const struct snapsho
 				g->rel_io_cpu_ns += g->rel_sys[j].oncpu_ns;
 			}
 		}
+		if (native_functions(g, p->pid, cur, prev))
+			return -ENOMEM;
 		if (p->wall_ns) {
 			double wall = (double)p->wall_ns;
 

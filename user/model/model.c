@@ -152,8 +152,10 @@ static void free_process(struct rpt_process *p)
 		free(p->threads[i].gil.rel_sys);
 		free(p->threads[i].gil.held_sys);
 	}
-	if (p->gil)
+	if (p->gil) {
 		free(p->gil->rel_sys);
+		free(p->gil->native);
+	}
 	free(p->gil);
 	free(p->threads);
 	free(p->sys);

@@ -317,6 +317,16 @@ struct rpt_deadlock {
 #define RPT_VERDICT_LEN 400
 
 /* A Python process's GIL, summed over its Python threads. */
+/* Where a Python process's native code ran with the GIL released: a function, by samples. */
+struct rpt_native {
+	char name[SNAP_SYM_LEN]; /* "libz.so.1:deflate_slow", or the library or address alone */
+	bool found; /* a function's symbol, not only its library */
+	uint64_t samples;
+	uint64_t ns; /* its share of split.native_ns */
+};
+
+#define RPT_NATIVE_TOP 8 /* functions listed; the rest summed in native_other */
+
 struct rpt_gil {
 	struct rpt_gil_info info;
 	size_t nthreads; /* Python threads seen in take_gil/drop_gil */
@@ -335,6 +345,12 @@ struct rpt_gil {
 	uint64_t rel_io_cpu_ns; /* of split.sys_ns, in syscalls other than futex */
 	size_t nrel_sys;
 	struct rpt_syscall *rel_sys; /* by blocked plus on-CPU time */
+	/* split.smp_native's samples by function, most first (NULL: none) */
+	bool native_absent; /* not recorded (an older recording): null in JSON */
+	size_t nnative;
+	struct rpt_native *native;
+	uint64_t native_other; /* samples of the functions after the first RPT_NATIVE_TOP */
+	uint64_t native_other_ns;
 	double held_fraction; /* hold / wall */
 	double avg_waiting; /* wait / wall: threads waiting for it on average */
 	double takes_per_s; /* contended acquisitions (handoffs to a waiter) per second */

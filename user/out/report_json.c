@@ -299,6 +299,27 @@ static void null_gil_figures(struct json_object *o)
 	}
 }
 
+/* Where native code ran, by function (null: not recorded). */
+static struct json_object *native_json(const struct rpt_gil *g)
+{
+	struct json_object *a;
+
+	if (g->native_absent || g->split.absent)
+		return NULL;
+	a = json_object_new_array();
+	for (size_t i = 0; i < g->nnative; i++) {
+		const struct rpt_native *n = &g->native[i];
+		struct json_object *o = json_object_new_object();
+
+		add_str(o, "function", n->name);
+		add_bool(o, "symbol_found", n->found);
+		add_u64(o, "samples", n->samples);
+		add_u64(o, "ns", n->ns);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 static struct json_object *gil_json(const struct rpt_gil *g)
 {
 	struct json_object *o, *v;
@@ -337,6 +358,10 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	split_json(o, true, &g->split);
 	add_double(o, "parallelism", g->parallelism);
 	put(o, "released_syscalls", released_rows(g->rel_sys, g->nrel_sys, g->split.absent));
+	put(o, "native_code", native_json(g));
+	put(o, "native_code_other_ns",
+	    g->native_absent || g->split.absent ? NULL :
+						  json_object_new_uint64(g->native_other_ns));
 	v = json_object_new_array();
 	for (size_t i = 0; i < g->nverdicts; i++)
 		json_object_array_add(v, json_object_new_string(g->verdicts[i]));

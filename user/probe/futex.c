@@ -288,6 +288,9 @@ static int wanted(const struct snapshot *s, struct name_key **v, size_t *n)
 		if (!ret)
 			ret = want(v, n, &cap, e->key.tgid, SNAP_SYM_CODE, e->val.waiter_site);
 	}
+	/* Native code's samples: where it ran. */
+	for (size_t i = 0; i < s->nnatives && !ret; i++)
+		ret = want(v, n, &cap, s->natives[i].key.tgid, SNAP_SYM_CODE, s->natives[i].key.ip);
 	/* --stacks: every frame of every stack (stacks and frames are both sorted by id). */
 	for (size_t i = 0, f = 0; i < s->nstacks && !ret; i++)
 		for (; f < s->nframes && s->frames[f].stack <= s->stacks[i].id && !ret; f++)

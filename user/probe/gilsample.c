@@ -11,7 +11,9 @@
 #include <bpf/libbpf.h>
 
 #include "contrace.h"
+#include "probe/bpfmap.h"
 #include "probe/gilsample.h"
+#include "snap/snapshot.h"
 
 /* One CPU-clock event on cpu, for every thread: its fd, or -errno (-ENODEV: offline). */
 static int open_cpu_clock(int cpu)
@@ -89,4 +91,26 @@ void gilsample_detach(struct gilsample *gs)
 	free(gs->links);
 	gs->links = NULL;
 	gs->ncpus = 0;
+}
+
+int gilsample_read(struct snapshot *s, int fd)
+{
+	struct ct_native_key *keys = NULL;
+	uint64_t *vals = NULL;
+	size_t n = 0;
+	int ret = bpfmap_dump(fd, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals, &n);
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		struct snap_native *e = snapshot_add_native(s);
+
+		if (e) {
+			e->key = keys[i];
+			e->samples = vals[i];
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	free(keys);
+	free(vals);
+	return ret;
 }

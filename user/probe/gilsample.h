@@ -27,4 +27,9 @@ int gilsample_attach(struct gilsample *gs, struct bpf_program *prog, char *err, 
 /* Stop sampling; the figures counted so far stay. Idempotent. */
 void gilsample_detach(struct gilsample *gs);
 
+struct snapshot;
+
+/* Copy ct_native (native code's samples by address) into s. 0, or -errno. */
+int gilsample_read(struct snapshot *s, int fd);
+
 #endif

@@ -792,6 +792,8 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	}
 	if (!ret && s->gil.enabled)
 		ret = gil_read(snap, bpf_map__fd(s->skel->maps.ct_gil_hists));
+	if (!ret && s->gil.enabled)
+		ret = gilsample_read(snap, bpf_map__fd(s->skel->maps.ct_native));
 	if (ret)
 		goto fail;
 	snap->ts = s->detach_ts ? s->detach_ts : mono_ns();

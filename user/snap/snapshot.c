@@ -17,6 +17,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->locks);
 	free(s->edges);
 	free(s->sites);
+	free(s->natives);
 	free(s->lstacks);
 	free(s->stacks);
 	free(s->frames);
@@ -58,6 +59,20 @@ int snapshot_cmp_runner(const void *a, const void *b)
 	if (x->key.tid != y->key.tid)
 		return x->key.tid < y->key.tid ? -1 : 1;
 	return 0;
+}
+
+int snapshot_cmp_native(const void *a, const void *b)
+{
+	const struct snap_native *x = a, *y = b;
+
+	if (x->key.tgid != y->key.tgid)
+		return x->key.tgid < y->key.tgid ? -1 : 1;
+	return x->key.ip < y->key.ip ? -1 : x->key.ip > y->key.ip;
+}
+
+static void merge_native(void *kept, const void *other)
+{
+	((struct snap_native *)kept)->samples += ((const struct snap_native *)other)->samples;
 }
 
 static void merge_runner(void *kept, const void *other)
@@ -269,6 +284,7 @@ void snapshot_normalize(struct snapshot *s)
 		s->nwakers = n;
 	}
 	s->nrunners = vec_uniq(s->runners, s->nrunners, snapshot_cmp_runner, merge_runner);
+	s->nnatives = vec_uniq(s->natives, s->nnatives, snapshot_cmp_native, merge_native);
 	index_tids(s);
 }
 
@@ -439,6 +455,28 @@ struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr)
 		e->key.nr = nr;
 	}
 	return e;
+}
+
+struct snap_native *snapshot_add_native(struct snapshot *s)
+{
+	return vec_push(s->natives, s->nnatives, s->cap.natives);
+}
+
+size_t snapshot_native_from(const struct snapshot *s, uint32_t pid)
+{
+	struct snap_native key = { .key = { .tgid = pid } };
+
+	return vec_lower_bound(s->natives, s->nnatives, &key, snapshot_cmp_native);
+}
+
+const struct snap_native *snapshot_find_native(const struct snapshot *s,
+					       const struct ct_native_key *k)
+{
+	struct snap_native key = { .key = *k };
+
+	if (!s->nnatives)
+		return NULL;
+	return bsearch(&key, s->natives, s->nnatives, sizeof(*s->natives), snapshot_cmp_native);
 }
 
 struct snap_runner *snapshot_add_runner(struct snapshot *s, uint32_t slot, uint32_t tid)

@@ -33,6 +33,12 @@ struct snap_runner {
 	struct ct_runner_val val;
 };
 
+/* Samples of a Python process's native code with the GIL released, by address (ct_native). */
+struct snap_native {
+	struct ct_native_key key;
+	uint64_t samples;
+};
+
 /* Name of a thread outside the trace that woke a traced one. */
 struct snap_name {
 	uint32_t tid;
@@ -160,6 +166,7 @@ struct snapshot {
 	uint64_t fig_absent;
 	/* Bit DROP_x: drop counter x was not counted (a recording made before it existed). */
 	uint64_t drop_absent;
+	bool natives_absent; /* native code's samples by address not recorded (an older file) */
 	struct ct_counters counters;
 	uint32_t nthreads;
 	struct ct_thread *threads; /* index == slot */
@@ -179,6 +186,8 @@ struct snapshot {
 	struct snap_edge *edges; /* sorted by key */
 	size_t nsites;
 	struct snap_site *sites; /* sorted by key */
+	size_t nnatives;
+	struct snap_native *natives; /* sorted by (tgid, ip) */
 	size_t nsyms;
 	struct snap_sym *syms; /* sorted by (pid, kind, addr) */
 	size_t ngilhists;
@@ -200,7 +209,7 @@ struct snapshot {
 	 * array allocated to its count; whoever replaces an array resets it.
 	 */
 	struct {
-		size_t sys, wakers, runners, names, procs, locks, edges, sites, syms;
+		size_t sys, wakers, runners, names, procs, locks, edges, sites, syms, natives;
 	} cap;
 	/*
 	 * Read from a recording: which fields it had (record_has_field(); an
@@ -262,6 +271,11 @@ size_t snapshot_frame_from(const struct snapshot *s, uint32_t stack);
 int snapshot_cmp_sys(const void *a, const void *b);
 int snapshot_cmp_waker(const void *a, const void *b);
 int snapshot_cmp_runner(const void *a, const void *b);
+int snapshot_cmp_native(const void *a, const void *b);
+/* The first native entry of process pid (== nnatives: none). */
+size_t snapshot_native_from(const struct snapshot *s, uint32_t pid);
+const struct snap_native *snapshot_find_native(const struct snapshot *s,
+					       const struct ct_native_key *k);
 int snapshot_cmp_name(const void *a, const void *b);
 int snapshot_cmp_proc(const void *a, const void *b);
 int snapshot_cmp_lock(const void *a, const void *b);
@@ -277,6 +291,7 @@ int snapshot_cmp_frame(const void *a, const void *b);
 struct snap_sys *snapshot_add_sys(struct snapshot *s, uint32_t slot, int32_t nr);
 struct snap_waker *snapshot_add_waker(struct snapshot *s, uint32_t slot, uint32_t tid);
 struct snap_runner *snapshot_add_runner(struct snapshot *s, uint32_t slot, uint32_t tid);
+struct snap_native *snapshot_add_native(struct snapshot *s);
 struct snap_name *snapshot_add_name(struct snapshot *s);
 struct snap_proc *snapshot_add_proc(struct snapshot *s);
 struct snap_lock *snapshot_add_lock(struct snapshot *s);

@@ -95,7 +95,7 @@ static int (*const keyed_cmp[RS_COUNT])(const void *, const void *) = {
 	[RS_GILHIST] = snapshot_cmp_gilhist, [RS_GIL] = cmp_gil,
 	[RS_RUNNER] = snapshot_cmp_runner,   [RS_LSTACK] = snapshot_cmp_site,
 	[RS_STACK] = snapshot_cmp_stack,     [RS_FRAME] = snapshot_cmp_frame,
-	[RS_PYNAME] = snapshot_cmp_pyname,
+	[RS_PYNAME] = snapshot_cmp_pyname,   [RS_NATIVE] = snapshot_cmp_native,
 };
 
 static bool is_keyed(int sid)
@@ -149,6 +149,9 @@ static void **frame_array(struct rec_frame *f, int sid, size_t **n)
 	case RS_PYNAME:
 		*n = &f->s.npynames;
 		return (void **)&f->s.pynames;
+	case RS_NATIVE:
+		*n = &f->s.nnatives;
+		return (void **)&f->s.natives;
 	default:
 		*n = &f->ngil;
 		return (void **)&f->gil;
@@ -400,14 +403,14 @@ static int frame_from(struct rec_frame *f, const struct snapshot *s, const struc
 		[RS_PROC] = s->procs,	  [RS_LOCK] = s->locks,	    [RS_EDGE] = s->edges,
 		[RS_SITE] = s->sites,	  [RS_SYM] = s->syms,	    [RS_GILHIST] = s->gilhists,
 		[RS_RUNNER] = s->runners, [RS_LSTACK] = s->lstacks, [RS_STACK] = s->stacks,
-		[RS_FRAME] = s->frames,	  [RS_PYNAME] = s->pynames,
+		[RS_FRAME] = s->frames,	  [RS_PYNAME] = s->pynames, [RS_NATIVE] = s->natives,
 	};
 	const size_t nsrc[RS_COUNT] = {
 		[RS_SYS] = s->nsys,	   [RS_WAKER] = s->nwakers,   [RS_NAME] = s->nnames,
 		[RS_PROC] = s->nprocs,	   [RS_LOCK] = s->nlocks,     [RS_EDGE] = s->nedges,
 		[RS_SITE] = s->nsites,	   [RS_SYM] = s->nsyms,	      [RS_GILHIST] = s->ngilhists,
 		[RS_RUNNER] = s->nrunners, [RS_LSTACK] = s->nlstacks, [RS_STACK] = s->nstacks,
-		[RS_FRAME] = s->nframes,   [RS_PYNAME] = s->npynames,
+		[RS_FRAME] = s->nframes,   [RS_PYNAME] = s->npynames, [RS_NATIVE] = s->nnatives,
 	};
 	struct rec_gil *gil = NULL;
 	size_t *n;
@@ -1338,6 +1341,7 @@ static int finish(struct recording *rec, const struct rec_snap *h, char *err, si
 		if (!record_has_field(&f->s, "snapshot", name))
 			f->s.drop_absent |= 1ULL << i;
 	}
+	f->s.natives_absent = !record_has_field(&f->s, "snap_native", "samples");
 	f->holds_probed = h->holds_probed;
 	f->holds_unprobed = h->holds_unprobed;
 	f->exit_status = h->exit_status;

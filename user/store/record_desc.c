@@ -234,6 +234,11 @@ static const struct rec_field site_fields[] = {
 };
 #undef T
 
+#define T struct snap_native
+static const struct rec_field native_fields[] = { F(T, key.tgid), F(T, key.pad), F(T, key.ip),
+						  F(T, samples) };
+#undef T
+
 #define T struct snap_runner
 static const struct rec_field runner_fields[] = {
 	F(T, key.slot),	 F(T, key.tid),	 F(T, val.ns),
@@ -311,6 +316,7 @@ const struct rec_struct rec_structs[RS_COUNT] = {
 	STRUCT(RS_STACK, struct snap_stack, "snap_stack", stack_fields),
 	STRUCT(RS_FRAME, struct snap_frame, "snap_frame", frame_fields),
 	STRUCT(RS_PYNAME, struct snap_pyname, "snap_pyname", pyname_fields),
+	STRUCT(RS_NATIVE, struct snap_native, "snap_native", native_fields),
 	STRUCT(RS_EVENT, struct ct_tl_event, "ct_tl_event", event_fields),
 };
 

@@ -73,6 +73,7 @@ enum rec_sid {
 	RS_STACK, /* struct snap_stack */
 	RS_FRAME, /* struct snap_frame */
 	RS_PYNAME, /* struct snap_pyname: Python threads' names */
+	RS_NATIVE, /* struct snap_native: native code's samples by address */
 	RS_EVENT, /* struct ct_tl_event: --timeline's records, in event blocks (keyed arrays come before) */
 	RS_COUNT,
 	RS_COUNT_V1 = RS_RUNNER /* the structs of format version 1 */
