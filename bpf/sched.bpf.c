@@ -102,19 +102,23 @@ static __always_inline int ct_in_task_context(void *ctx, struct task_struct *cur
 
 /*
  * prev leaves its CPU: what the kernel says of it, then the rules (acct.h).
- * Its syscall is read (a helper call) only when it goes to sleep. tl: with
- * --timeline, a constant: the caller makes a copy for each, and the
- * verifier removes the one ct_cfg rules out.
+ * Its syscall is read (a helper call) only when it goes to sleep. prev is
+ * the current task at sched_switch; of its run queue the caller read
+ * `charged_until` and `steal`. tl: with --timeline, a constant: each
+ * variant is a global function of its own (ct_switch_out, ct_switch_out_tl),
+ * verified once on its own rather than once per path of the program
+ * (docs/performance.md: 0.4-0.5 s of every start).
  */
-static __always_inline void ct_switch_out(struct ct_thread *th, struct task_struct *prev,
-					  struct rq *rq, __u64 now, bool preempt, const bool tl)
+static __always_inline void ct_switch_out_body(struct ct_thread *th, __u64 now, int preempt,
+					       __u64 charged_until, __u64 steal, const bool tl)
 {
+	struct task_struct *prev = bpf_get_current_task_btf();
 	unsigned int state = ct_task_state(prev);
 	struct ct_kread k = {
 		.exec = ct_task_exec(prev),
 		.nvcsw = prev->nvcsw,
-		.charged_until = ct_charged_until(prev, rq),
-		.steal = ct_rq_steal(rq),
+		.charged_until = charged_until,
+		.steal = steal,
 	};
 	__u32 gil_was = 0;
 	__u64 gil_ts = 0, ran_since;
@@ -166,14 +170,20 @@ static __always_inline void ct_switch_out(struct ct_thread *th, struct task_stru
 		ct_tl_switched_out(th, k.how, now, gil_was, gil_ts);
 }
 
-static __always_inline void ct_switch_in(struct ct_thread *th, struct rq *rq, __u64 now)
+__noinline int ct_switch_out(struct ct_thread *th, __u64 now, int preempt, __u64 charged_until,
+			     __u64 steal)
 {
-	struct ct_kread k = { .steal = ct_rq_steal(rq), .have_delay = ct_have_run_delay() };
+	if (th)
+		ct_switch_out_body(th, now, preempt, charged_until, steal, false);
+	return 0;
+}
 
-	ct_acct_switch_in(th, &k, now, NULL);
-	if (ct_gilc_on)
-		ct_gilc_switch_in(th, now);
-	ct_acct_running(th, now);
+__noinline int ct_switch_out_tl(struct ct_thread *th, __u64 now, int preempt, __u64 charged_until,
+				__u64 steal)
+{
+	if (th)
+		ct_switch_out_body(th, now, preempt, charged_until, steal, true);
+	return 0;
 }
 
 /* ns of the queue wait of th went to the run r (NULL: unknown), through the slot's cache. */
@@ -229,37 +239,24 @@ static long ct_split_run(__u32 k, void *ctx)
 }
 
 /*
- * next, traced, gets the CPU at rq clock `clock`: its wait since its
- * enqueue on this run queue goes to the runs of the ring that overlap it,
- * newest first; what is older than the ring's oldest run, to "unknown".
+ * th, traced, gets the CPU at rq clock `clock`: its wait since its enqueue
+ * on this run queue (`queued`, 0 unknown) goes to the runs of the ring cr
+ * that overlap it, newest first; what is older than the ring's oldest run
+ * (or all of it without a ring), to "unknown".
  */
-static __always_inline void ct_runq_split(struct ct_thread *th, struct task_struct *next,
-					  struct ct_cpu_runs *cr, __u64 clock)
+static __always_inline void ct_runq_split(struct ct_thread *th, struct ct_cpu_runs *cr,
+					  __u64 queued, __u64 clock)
 {
-	struct ct_split sp = {
-		.th = th,
-		.cr = cr,
-		.queued = ct_have_run_delay() ? next->sched_info.last_queued : 0,
-		.end = clock,
-	};
+	struct ct_split sp = { .th = th, .cr = cr, .queued = queued, .end = clock };
 
-	if (!sp.queued || sp.queued >= clock)
+	if (!queued || queued >= clock)
 		return;
-	bpf_loop(CT_RUNS, ct_split_run, &sp, 0);
+	if (cr)
+		bpf_loop(CT_RUNS, ct_split_run, &sp, 0);
 	if (sp.pend_ns)
 		ct_runner_add(th, &sp.pend, sp.pend_ns);
 	if (sp.end > sp.queued)
 		ct_runner_add(th, NULL, sp.end - sp.queued);
-}
-
-/* next's wait, not split: all of it to "unknown" (ct_runq_split's remainder). */
-static __always_inline void ct_runq_unknown(struct ct_thread *th, struct task_struct *next,
-					    struct rq *rq)
-{
-	__u64 queued = ct_have_run_delay() ? next->sched_info.last_queued : 0;
-
-	if (rq && queued && queued < rq->clock)
-		ct_runner_add(th, NULL, rq->clock - queued);
 }
 
 /* A run of the ring: t's, from `start`. */
@@ -311,6 +308,45 @@ static __always_inline struct ct_cpu_runs *ct_cpu_runs_get(void)
 	return bpf_map_lookup_elem(&ct_cpu_runs, &zero);
 }
 
+/* What ct_switch_in() needs of the switch (a global function takes at most five arguments). */
+struct ct_in_args {
+	__u64 now;
+	__u64 clock; /* the run queue's clock */
+	__u64 steal; /* ct_rq_steal() */
+	__u64 queued; /* next's enqueue, run-queue clock; 0 unknown */
+	__u32 ring; /* this switch recorded prev's run in this CPU's ring */
+	__u32 pad;
+};
+
+/*
+ * th gets the CPU (a). A global function, verified once on its own:
+ * inlined into the switch programs after the switch-out's paths, the
+ * verifier walked it once per state they left (97,000 instructions, 0.4-0.5
+ * s of every start; docs/performance.md).
+ */
+__noinline int ct_switch_in(struct ct_thread *th, const struct ct_in_args *a)
+{
+	struct ct_kread k = { .have_delay = ct_have_run_delay() };
+	__u64 now, clock, queued;
+
+	if (!th || !a)
+		return 0;
+	now = a->now;
+	clock = a->clock;
+	queued = a->queued;
+	k.steal = a->steal;
+	ct_acct_switch_in(th, &k, now, NULL);
+	if (ct_gilc_on)
+		ct_gilc_switch_in(th, now);
+	ct_acct_running(th, now);
+	/* Not counted while it waited (a waking not seen): runs may be missing. */
+	if (!ct_queued_unmark(th))
+		ct_runq_split(th, NULL, queued, clock);
+	else if (a->ring)
+		ct_runq_split(th, ct_cpu_runs_get(), queued, clock);
+	return 0;
+}
+
 /*
  * Every switch of the machine while a traced thread waits for a CPU: who had
  * each CPU, for its wait. A run is recorded at its end, so every run that
@@ -349,15 +385,20 @@ static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
 	/* prev and next share this CPU's run queue. */
 	rq = ct_task_rq(prev);
 	now = bpf_ktime_get_ns();
-	if (out)
-		ct_switch_out(out, prev, rq, now, preempt, tl);
+	if (out && tl)
+		ct_switch_out_tl(out, now, preempt, ct_charged_until(prev, rq), ct_rq_steal(rq));
+	else if (out)
+		ct_switch_out(out, now, preempt, ct_charged_until(prev, rq), ct_rq_steal(rq));
 	if (in) {
-		ct_switch_in(in, rq, now);
-		/* Not counted while it waited (a waking not seen): runs may be missing. */
-		if (!ct_queued_unmark(in))
-			ct_runq_unknown(in, next, rq);
-		else if (cr && rq)
-			ct_runq_split(in, next, cr, rq->clock);
+		struct ct_in_args a = {
+			.now = now,
+			.clock = rq ? rq->clock : 0,
+			.steal = ct_rq_steal(rq),
+			.queued = ct_have_run_delay() ? next->sched_info.last_queued : 0,
+			.ring = cr && rq,
+		};
+
+		ct_switch_in(in, &a);
 	}
 	return 0;
 }
