@@ -120,12 +120,39 @@ def test_bad_repeat_document(tmp_path):
     assert code == 2 and "a --repeat report without runs" in err
 
 
+def descendants(pid):
+    """(pid, comm) of the processes below pid, from /proc."""
+    parent = {}
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = open(f"/proc/{d}/stat").read()
+        except OSError:
+            continue  # gone
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        parent[int(d)] = (int(stat[stat.rindex(")") + 2:].split()[1]), comm)
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [(c, comm) for c, (pp, comm) in parent.items() if pp == p]
+        out += kids
+        todo += [c for c, _ in kids]
+    return out
+
+
 def test_a_signal_ends_the_runs_and_leaves_out_the_one_cut_short(tmp_path):
     out = tmp_path / "rep.json"
     p = subprocess.Popen([CONTRACE, "--repeat", "3", "--json", str(out), "--", "sleep", "1"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(1.6)  # inside the second run
+    # Inside the second run: once its command runs (a second `sleep` below
+    # contrace), not after a fixed time (a start takes 0.2-0.6 s, longer on
+    # a fresh machine under ASan).
+    seen, deadline = set(), time.monotonic() + 30
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen |= {k for k, comm in descendants(p.pid) if comm == "sleep"}
+        time.sleep(0.02)
+    assert len(seen) == 2, seen
+    time.sleep(0.2)
     p.send_signal(signal.SIGINT)
     _, stderr = p.communicate(timeout=30)
     assert p.returncode == 0, stderr
