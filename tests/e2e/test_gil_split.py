@@ -129,15 +129,19 @@ def http_get(port, n):
 @pytest.mark.parametrize("label,python", SUPPORTED, ids=[l for l, _ in SUPPORTED])
 def test_threading_http_server_is_io(label, python, tmp_path):
     """A ThreadingHTTPServer (a thread per connection) answering 4 clients'
-    600 GETs, in the default GIL mode: I/O-bound, its threads' time in
-    their socket syscalls, neither native code nor serialised by the GIL."""
+    1,200 GETs, in the default GIL mode: I/O-bound, its threads' time in
+    their socket syscalls, neither native code nor serialised by the GIL.
+    (With 600 GETs the window's idle start and end weighed more: on a fresh
+    machine 3 of 7 interpreters fell under the handoff verdict's bound of
+    half a thread waiting on average and had no verdict; an idle 0.7 s
+    before the load does the same here.)"""
     out = str(tmp_path / "http.json")
     p = subprocess.Popen([CONTRACE, "-q", "--json", out, "--", python, PYGIL, "http"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         port = int(p.stdout.readline().split()[1])
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda _: http_get(port, 150), range(4)))
+            list(pool.map(lambda _: http_get(port, 300), range(4)))
     finally:
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=60)
@@ -145,8 +149,8 @@ def test_threading_http_server_is_io(label, python, tmp_path):
     (proc,) = validate(json.load(open(out)))["processes"]
     g = proc["gil"]
     assert g["tier"] == "futex", g["why"]
-    # A thread per connection: 600 of them.
-    assert len(proc["threads"]) >= 600, len(proc["threads"])
+    # A thread per connection: 1,200 of them.
+    assert len(proc["threads"]) >= 1200, len(proc["threads"])
     # I/O-bound, or waiting for the GIL between short I/O calls (the tiers
     # with uprobes say the latter on this server too).
     io = [v for v in g["verdicts"]
