@@ -151,7 +151,11 @@ def test_sleeping_threads_release_it_for_the_sleep(label, python, gil):
         # hundreds of them.
         assert sleeps[0]["blocks"] >= 200 and sleeps[0]["blocked_ns"] >= 0.5 * PHASE_MS * 1e6
         assert tg["released"]["total_ns"] >= 0.9 * PHASE_MS * 1e6
-    assert g["held_fraction"] < 0.1
+    # Together the sleepers held it under a tenth of the phase (2-5 ms each).
+    # Not the process's held fraction: its main thread's share is the
+    # interpreter's start-up (80-100 ms under the ASan build on pyenv 3.11),
+    # which put it at 0.09-0.12 of the 1.1 s window, around any bound.
+    assert sum(t["gil"]["hold_ns"] for t in workers) < 0.1 * PHASE_MS * 1e6
     assert any(v.startswith("I/O-bound threads") for v in g["verdicts"]), g["verdicts"]
 
 
