@@ -451,19 +451,27 @@ static void test_futex_tier_samples_divide_oncpu(void **state)
 }
 
 /* zlib threads, sampled: nearly all their samples in user space stay native code. */
+/* Two threads running zlib: 790 samples each in native code, `in_sys` in a syscall. */
+static void zip_threads(struct snapshot *s, uint64_t in_sys)
+{
+	static const struct gil_figs f = { .hold = 50, .rel = 800, .takes = 3 };
+
+	fake_init(s, T0 + WALL, 2);
+	for (uint32_t i = 0; i < 2; i++) {
+		py_thread(s, i, PID + 1 + i, "zip", &f);
+		py_samples(s, i, CT_SYS_NONE, 790);
+		if (in_sys)
+			py_samples(s, i, -2, in_sys);
+	}
+}
+
 static void test_native_sampled(void **state)
 {
-	struct gil_figs f = { .hold = 50, .rel = 800, .takes = 3 };
 	struct snapshot s;
 	struct report r;
 
 	(void)state;
-	fake_init(&s, T0 + WALL, 2);
-	for (uint32_t i = 0; i < 2; i++) {
-		py_thread(&s, i, PID + 1 + i, "zip", &f);
-		py_samples(&s, i, CT_SYS_NONE, 790);
-		py_samples(&s, i, -2, 10);
-	}
+	zip_threads(&s, 10);
 	assert_int_equal(fake_close(&s), 0);
 	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
 	assert_int_equal(r.procs[0].gil->split.native_ns, 2 * 790 * MS);
@@ -495,17 +503,12 @@ static void native_at(struct snapshot *s, uint64_t ip, uint64_t samples, const c
  */
 static void test_native_functions(void **state)
 {
-	struct gil_figs f = { .hold = 50, .rel = 800, .takes = 3 };
 	const struct rpt_gil *g;
 	struct snapshot s, o;
 	struct report r;
 
 	(void)state;
-	fake_init(&s, T0 + WALL, 2);
-	for (uint32_t i = 0; i < 2; i++) {
-		py_thread(&s, i, PID + 1 + i, "zip", &f);
-		py_samples(&s, i, CT_SYS_NONE, 790);
-	}
+	zip_threads(&s, 0);
 	native_at(&s, 0x7f0000005e03, 500, "libz.so.1.2.13:0x5e03", 0);
 	native_at(&s, 0x7f0000004a26, 300, "libz.so.1.2.13:0x4a26", 0);
 	native_at(&s, 0x7f0000001010, 200, "libz.so.1.2.13:adler32_z+0x10", 1);
