@@ -211,7 +211,6 @@ struct ct_thread {
 	__u32 gil_run;
 	__u32 gil_pad;
 	__u64 gil_ts; /* when gil_state began, our clock */
-	__u64 gil_asks; /* its process's ct_gil_addrs.asks when the current hold began */
 	__u64 gil_sn; /* tier C: the GIL's switch_number seen during the current hold, 0 unknown */
 	__u64 gil_tstate; /* tier C: its PyThreadState, once found holding the GIL; 0 unknown */
 
@@ -231,7 +230,11 @@ struct ct_gil_addrs {
 	__u64 cond;
 	__u32 futex; /* tier C: followed through its futex words (gil.bpf.c) */
 	__u32 exec; /* the process execve'd since: these are the old image's, not used */
-	__u64 asks; /* forced switch requests: waits on cond..mutex that a timer ended */
+	/*
+	 * When a forced switch request was last seen (a wait on cond..mutex
+	 * that a timer ended), our clock; 0 none yet
+	 */
+	__u64 ask_ts;
 	__u64 tid_off; /* tier C: PyThreadState.thread_id's offset (its pthread_t), 0 unknown */
 };
 

@@ -462,7 +462,7 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 	ls->op = th->fx_op;
 	if (waker == CT_WAKER_IRQ) {
 		__sync_fetch_and_add(&ls->timeouts, 1);
-		ct_gil_timed_out(th, th->fx_uaddr);
+		ct_gil_timed_out(th, th->fx_uaddr, now);
 		lost |= ct_edge_add(th, waker, wait, 0, 1);
 	} else if (waker != CT_WAKER_UNKNOWN && th->pend_fx_uaddr) {
 		__sync_fetch_and_add(&ls->wakes, 1);

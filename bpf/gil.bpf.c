@@ -13,15 +13,7 @@
 
 static const struct ct_gil_hist zero_hist = {};
 
-/* The process's forced switch requests so far (ct_gil_timed_out), 0 if it has no GIL. */
-static __always_inline __u64 ct_gil_asks(__u32 tgid)
-{
-	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
-
-	return a ? a->asks : 0;
-}
-
-__noinline int ct_gil_timed_out(struct ct_thread *th, __u64 uaddr)
+__noinline int ct_gil_timed_out(struct ct_thread *th, __u64 uaddr, __u64 now)
 {
 	struct ct_gil_addrs *a;
 	__u32 tgid;
@@ -31,13 +23,26 @@ __noinline int ct_gil_timed_out(struct ct_thread *th, __u64 uaddr)
 	tgid = th->tgid;
 	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
 	if (a && a->cond && uaddr >= a->cond && uaddr < a->mutex)
-		__sync_fetch_and_add(&a->asks, 1);
+		a->ask_ts = now;
 	return 0;
 }
 
+/*
+ * A time, not a count of requests noted at the take: tier C dates a take
+ * it finds later back to the start of the run it happened in (a holder
+ * seen only when it drops the GIL, hundreds of ms into a C call that kept
+ * it): a count noted then missed every request of the hold.
+ */
 __noinline int ct_gil_wanted(struct ct_thread *th)
 {
-	if (th && th->gil_state == CT_GIL_HELD && ct_gil_asks(th->tgid) != th->gil_asks)
+	struct ct_gil_addrs *a;
+	__u32 tgid;
+
+	if (!th || th->gil_state != CT_GIL_HELD)
+		return 0;
+	tgid = th->tgid;
+	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+	if (a && a->ask_ts > th->gil_ts)
 		th->flags |= CT_TF_GIL_WANTED;
 	return 0;
 }
@@ -56,7 +61,6 @@ static __always_inline void ct_gil_acquired(struct ct_thread *th, __u64 now)
 	struct ct_gil_hist *h;
 	__u32 slot, idx;
 
-	th->gil_asks = ct_gil_asks(th->tgid);
 	th->gil_sn = 0;
 	if (wait == CT_NO_WAIT)
 		return;

@@ -35,15 +35,15 @@ int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u64 now);
 int ct_gilc_switch_in(struct ct_thread *th, __u64 now);
 
 /*
- * A wait of `th` on futex word uaddr ended by a timer: on the GIL's
- * condition variable, a forced switch request, counted for its process
- * (the holder's hold then counts as wanted: ct_gil_released).
+ * A wait of `th` on futex word uaddr ended by a timer at `now`: on the
+ * GIL's condition variable, a forced switch request, noted for its process
+ * (the hold open then counts as wanted: ct_gil_wanted).
  */
-int ct_gil_timed_out(struct ct_thread *th, __u64 uaddr);
+int ct_gil_timed_out(struct ct_thread *th, __u64 uaddr, __u64 now);
 
 /*
  * Before a hold of `th` ends (acct.h's ct_gil_released, ct_gil_close): was
- * it wanted (another thread's wait timed out meanwhile)? Sets CT_TF_GIL_WANTED.
+ * it wanted (another thread's wait timed out since it began)? Sets CT_TF_GIL_WANTED.
  */
 int ct_gil_wanted(struct ct_thread *th);
 

@@ -228,11 +228,11 @@ static int mark_gil(struct gil *g, const struct gil_proc *p)
 	struct ct_gil_addrs a = { 0 };
 	uint32_t tgid = (uint32_t)p->info.pid;
 
-	/* The forced switch requests counted so far stay (holds compare them). */
+	/* The last forced switch request stays (a hold open now compares it). */
 	if (bpf_map_lookup_elem(g->addrs_fd, &tgid, &a))
-		a.asks = 0;
+		a.ask_ts = 0;
 	a = (struct ct_gil_addrs){ .futex = p->info.tier == RPT_GIL_FUTEX,
-				   .asks = a.asks,
+				   .ask_ts = a.ask_ts,
 				   .tid_off = gil_tstate_tid_offset(p->info.version) };
 	if (p->info.addr) {
 		a.mutex = p->info.addr + 80;

@@ -153,7 +153,7 @@ static const struct rec_field thread_fields[] = {
 	C(T, gil_run, CT_GIL_RUN_MINE),
 	F(T, gil_pad),
 	F(T, gil_ts),
-	F(T, gil_asks),
+
 	F(T, gil_sn),
 	F(T, gil_tstate),
 	F(T, stk_seq),
