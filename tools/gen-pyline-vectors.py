@@ -38,7 +38,8 @@ FAR_LINE = 70000  # a function defined past line 65535
 GAP1 = "\n".join(["    # gap"] * 140 + [""] * 160)
 GAP2 = "\n" * 3000
 # More than 255 bytes of bytecode on one line in every version: 3.8/3.9 split
-# the offset increment, 3.10 splits at 254 bytes.
+# the offset increment, 3.10 splits at 254 bytes; the loop's exit jumps past
+# byte 255, an EXTENDED_ARG in 3.8/3.9 (absolute byte targets).
 WIDE = "+".join(["a"] * 70)
 DOC = "\n".join(["    text %d" % i for i in range(20)])
 
@@ -76,7 +77,9 @@ def multiline(a, b):
 
 
 def wide(a):
-    return @WIDE@
+    while a:
+        a = @WIDE@
+    return a
 
 
 def tryfinally(f):
