@@ -79,6 +79,17 @@ struct ct_targets_map {
 	__type(value, struct ct_target);
 };
 
+/*
+ * Tier C, and --stacks: the PyThreadState of a Python thread by (tgid, its
+ * pthread_t), as user space last read the interpreter's list of threads.
+ */
+struct ct_gil_tstates_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_GIL_TSTATES);
+	__type(key, struct ct_gil_tstate_key);
+	__type(value, __u64); /* PyThreadState * */
+};
+
 struct ct_events_map {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16384);
@@ -88,6 +99,7 @@ extern struct ct_tasks_map ct_tasks SEC(".maps");
 extern struct ct_events_map ct_events SEC(".maps");
 extern struct ct_gil_hists_map ct_gil_hists SEC(".maps");
 extern struct ct_gil_addrs_map ct_gil_addrs SEC(".maps");
+extern struct ct_gil_tstates_map ct_gil_tstates SEC(".maps");
 extern struct ct_threads_map ct_threads SEC(".maps");
 extern const volatile struct ct_config ct_cfg;
 extern struct ct_counters ct_counters;

@@ -236,6 +236,8 @@ struct ct_gil_addrs {
 	 */
 	__u64 ask_ts;
 	__u64 tid_off; /* tier C: PyThreadState.thread_id's offset (its pthread_t), 0 unknown */
+	__u32 py_layout; /* --stacks: its frames' layout, ct_py_layouts[py_layout - 1]; 0 none */
+	__u32 pad;
 };
 
 #define CT_GIL_PROCS 1024
@@ -693,6 +695,12 @@ static inline __u64 ct_tgid_mask(__u32 tgid)
 enum ct_stack_kind {
 	CT_STK_BEGIN = 1, /* struct ct_stack_rec */
 	CT_STK_END = 2, /* struct ct_stack_end */
+	/*
+	 * After a CT_STK_BEGIN of a wait for the GIL: the Python frames of the
+	 * thread holding it then (struct ct_stack_rec up to `data`; regs and
+	 * base unused; uaddr: the holder's tid, 0 if unknown)
+	 */
+	CT_STK_HOLDER = 3,
 };
 
 #define CT_STACK_PAGE 4096
@@ -725,11 +733,42 @@ struct ct_stack_hint_place {
 	__u32 pad;
 };
 
-/* Two places: a thread that waits for a condition variable and then relocks its mutex. */
-#define CT_STACK_HINTS 2
+/*
+ * Places per thread: a thread that waits for a condition variable and then
+ * relocks its mutex has two; a Python thread blocked on a lock three more
+ * (the lock, then take_gil's condition variable and mutex). With two, such
+ * a thread replaced a hint at nearly every wait: 238,000 map updates (a
+ * syscall each) for 283,000 stacks of a lock ping-pong of pyenv 3.12.
+ */
+#define CT_STACK_HINTS 4
 
 struct ct_stack_hint {
 	struct ct_stack_hint_place e[CT_STACK_HINTS];
+};
+
+/*
+ * A Python frame at a wait: its code object and the byte offset of its
+ * instruction in the bytecode (negative: not started), user space names them.
+ */
+struct ct_py_frame {
+	__u64 code;
+	__s32 off;
+	__u32 flags; /* CT_PYF_* */
+};
+
+/* The frame began an evaluation: one native _PyEval_EvalFrameDefault call ran it and its callees. */
+#define CT_PYF_ENTRY 1
+
+/* Python frames kept per wait, innermost first; deeper ones are cut (CT_PYS_CUT). */
+#define CT_PY_FRAMES 48
+
+/* ct_stack_rec.py_state */
+enum ct_py_state {
+	CT_PYS_NONE = 0, /* not a Python thread, or --stacks without Python */
+	CT_PYS_OK = 1, /* py[0 .. npy) are all its frames */
+	CT_PYS_CUT = 2, /* more than CT_PY_FRAMES: the outermost are missing */
+	CT_PYS_UNREAD = 3, /* a frame could not be read: the ones after it are missing */
+	CT_PYS_NO_TSTATE = 4, /* a Python process, the thread's PyThreadState unknown */
 };
 
 struct ct_stack_rec {
@@ -742,6 +781,9 @@ struct ct_stack_rec {
 	__u32 len; /* bytes of data read, at most CT_STACK_BYTES (the record ends there) */
 	__u32 pad;
 	__u64 regs[CT_STACK_REGS];
+	__u32 npy; /* Python frames in py[] */
+	__u32 py_state; /* enum ct_py_state */
+	struct ct_py_frame py[CT_PY_FRAMES];
 	__u8 data[CT_STACK_BYTES];
 };
 

@@ -193,13 +193,6 @@ int BPF_KPROBE(ct_gilb_signal, __u64 cond)
  */
 __u32 ct_gilc_on = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CT_GIL_TSTATES);
-	__type(key, struct ct_gil_tstate_key);
-	__type(value, __u64); /* PyThreadState * */
-} ct_gil_tstates SEC(".maps");
-
 /* The GIL's fields that say who has it, and how many times it changed hands. */
 struct ct_gil_word {
 	__u64 last_holder;

@@ -57,4 +57,50 @@ int ct_gilc_sample_mine(struct ct_thread *th, __u64 futex);
 /* The last thread of process tgid exits: its GIL tables' entries go (any tier). */
 int ct_gil_proc_exit(__u32 tgid);
 
+/*
+ * A thread younger than user space's last read of the thread list, which
+ * waits right after it let the GIL go (a lock.acquire(), a blocking read):
+ * the GIL's last_holder is its PyThreadState unless another thread took the
+ * GIL since; its thread_id (the holder's pthread_t) says whether it is.
+ */
+static __always_inline __u64 ct_py_last_holder(struct ct_thread *th, __u64 pthread, __u64 *tmp)
+{
+	__u32 tgid = th->tgid;
+	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+
+	if (!a || !a->mutex || !a->tid_off || a->exec ||
+	    bpf_probe_read_user(&tmp[0], sizeof(tmp[0]),
+				(void *)(a->mutex - CT_GIL_MUTEX + CT_GIL_LAST_HOLDER)) ||
+	    !tmp[0] ||
+	    bpf_probe_read_user(&tmp[1], sizeof(tmp[1]), (void *)(tmp[0] + a->tid_off)) ||
+	    tmp[1] != pthread)
+		return 0;
+	return tmp[0];
+}
+
+/*
+ * The PyThreadState of th, the current thread: as tier C found it holding
+ * the GIL, else from the interpreter's thread list as user space last read
+ * it (ct_gil_tstates), else the GIL's last holder if that is th; 0 if
+ * unknown. Inline: --stacks calls it at the bottom of a deep chain.
+ */
+static __always_inline __u64 ct_py_tstate(struct ct_thread *th)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ct_gil_tstate_key key = {};
+	__u64 *tstate;
+
+	if (!th)
+		return 0;
+	if (th->gil_tstate)
+		return th->gil_tstate;
+	key.tgid = th->tgid;
+	key.pthread = cur->thread.fsbase;
+	tstate = bpf_map_lookup_elem(&ct_gil_tstates, &key);
+	if (tstate && *tstate)
+		return *tstate;
+	/* The key's bytes are done with: the reads go there (the callers' stack is deep). */
+	return ct_py_last_holder(th, cur->thread.fsbase, (__u64 *)&key);
+}
+
 #endif /* CONTRACE_GIL_BPF_H */

@@ -10,6 +10,8 @@
  * the way perf --call-graph dwarf does. The wait's end sends its length.
  */
 #include "stacks.bpf.h"
+#include "gil.bpf.h"
+#include "pylayout.h"
 
 /*
  * 16 MiB: about 1,300 stack records. User space is woken when an eighth
@@ -114,9 +116,177 @@ static __always_inline __u32 ct_stack_hinted(struct ct_stack_rec *r, __u32 tid, 
 	return len;
 }
 
+/* Frames looked at per wait: CT_PY_FRAMES kept, and 3.12+'s entry shims between them. */
+#define CT_PY_WALK (CT_PY_FRAMES + 16)
+
+/* The index of the layout of process tgid's Python frames, CT_PY_LAYOUTS if it has none known. */
+static __always_inline __u32 ct_py_layout_of(__u32 tgid)
+{
+	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+
+	if (!a || !a->py_layout || a->exec || a->py_layout > CT_PY_LAYOUTS)
+		return CT_PY_LAYOUTS;
+	return a->py_layout - 1;
+}
+
+/* A field of a frame read into buf (CT_PY_FRAME_READ bytes): 8 bytes at off, or 1 (byte). */
+static __always_inline __u64 ct_py_field(const __u64 *buf, __u32 off, int byte)
+{
+	__u32 i = off / 8;
+	__u64 v;
+
+	/* clang knows the table's offsets and would drop the bound the verifier needs. */
+	barrier_var(i);
+	if (off == CT_PY_NONE || i >= CT_PY_FRAME_READ / 8)
+		return 0;
+	v = buf[i];
+	return byte ? (v >> ((off % 8) * 8)) & 0xff : v;
+}
+
+/* The byte offset of a frame's instruction in its code object's bytecode. */
+static __always_inline __s32 ct_py_off(const struct ct_py_layout *L, const __u64 *buf, __u64 code)
+{
+	__u64 v = ct_py_field(buf, L->f_instr & ~7u, 0);
+
+	if (L->instr == CT_PY_INSTR_PTR)
+		return (__s32)(v - (code + L->co_code));
+	/* An int: the low half of its aligned word (f_lasti lies at 104 or 96). */
+	v = (__u32)(v >> ((L->f_instr % 8) * 8));
+	return L->instr == CT_PY_LASTI_UNITS ? (__s32)v * 2 : (__s32)v;
+}
+
+/*
+ * The walk's state, between bpf_loop()'s steps: small, on a stack at the
+ * bottom of a deep chain (the record and the layout are looked up again).
+ */
+struct ct_py_walk {
+	__u64 f; /* the frame to read next, 0: the end */
+	__u32 n;
+	__u32 layout; /* index into ct_py_layouts */
+};
+
+/* One frame: 0 to go on, 1 to stop. */
+static long ct_py_step(__u64 i, struct ct_py_walk *w)
+{
+	const struct ct_py_layout *L;
+	struct ct_stack_rec *r;
+	__u32 zero = 0, n = w->n, flags;
+	__u64 *buf, code;
+
+	r = bpf_map_lookup_elem(&ct_stack_buf, &zero);
+	if (!w->f || !r || w->layout >= CT_PY_LAYOUTS)
+		return 1;
+	L = &ct_py_layouts[w->layout];
+	buf = (__u64 *)r->data;
+	if (bpf_probe_read_user(buf, CT_PY_FRAME_READ, (void *)w->f)) {
+		r->py_state = CT_PYS_UNREAD;
+		return 1;
+	}
+	w->f = ct_py_field(buf, L->f_back, 0);
+	if (L->f_owner != CT_PY_NONE && ct_py_field(buf, L->f_owner, 1) == CT_PY_OWNED_BY_CSTACK) {
+		if (n > 0 && n <= CT_PY_FRAMES)
+			r->py[n - 1].flags |= CT_PYF_ENTRY;
+		return 0;
+	}
+	if (n >= CT_PY_FRAMES) {
+		r->py_state = CT_PYS_CUT;
+		return 1;
+	}
+	code = ct_py_field(buf, L->f_code, 0);
+	if (L->f_entry != CT_PY_NONE)
+		flags = ct_py_field(buf, L->f_entry, 1) ? CT_PYF_ENTRY : 0;
+	else
+		flags = L->f_owner == CT_PY_NONE ? CT_PYF_ENTRY : 0;
+	r->py[n].code = code;
+	r->py[n].off = ct_py_off(L, buf, code);
+	r->py[n].flags = flags;
+	w->n = n + 1;
+	return 0;
+}
+
+/*
+ * The Python frames of the current thread, innermost first: one read of
+ * each (CT_PY_FRAME_READ bytes: as dear as a word), at most CT_PY_WALK.
+ * 3.12+'s entry shims are skipped, their callee marked as the first frame
+ * of an evaluation, as 3.11 marks it itself (is_entry) and every frame of
+ * 3.8-3.10 is one. Each frame is read into the record's stack bytes, which
+ * the stack's copy overwrites after: a BPF program's own stack allows no
+ * reads at a variable offset. bpf_loop(): the verifier sees one step.
+ */
+static __always_inline void ct_py_walk(struct ct_stack_rec *r, __u32 li, __u64 tstate)
+{
+	const struct ct_py_layout *L = &ct_py_layouts[li];
+	struct ct_py_walk w = { .layout = li };
+
+	r->npy = 0;
+	r->py_state = CT_PYS_NO_TSTATE;
+	if (!tstate)
+		return;
+	r->py_state = CT_PYS_UNREAD;
+	if (bpf_probe_read_user(&w.f, sizeof(w.f), (void *)(tstate + L->tstate_frame)))
+		return;
+	if (w.f && L->cframe_frame != CT_PY_NONE &&
+	    bpf_probe_read_user(&w.f, sizeof(w.f), (void *)(w.f + L->cframe_frame)))
+		return;
+	r->py_state = CT_PYS_OK;
+	bpf_loop(CT_PY_WALK, ct_py_step, &w, 0);
+	if (w.f && r->py_state == CT_PYS_OK)
+		r->py_state = CT_PYS_CUT;
+	r->npy = w.n;
+}
+
+/*
+ * A wait on one of the GIL's own words (take_gil's condition variable or
+ * mutex) of a process whose GIL is known, taken by another thread: that
+ * thread's PyThreadState (0 if none), and r->uaddr its tid (0 unknown).
+ * The reads go to the record's stack bytes, sent already: the callers'
+ * own stack is deep.
+ */
+static __always_inline __u64 ct_py_gil_holder(struct ct_stack_rec *r, __u64 own,
+					      const struct ct_py_layout *L)
+{
+	__u32 tgid = r->tgid;
+	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+	__u64 *gil = (__u64 *)r->data; /* last_holder, then locked (an int) */
+
+	if (!a || !a->mutex || r->uaddr < a->cond || r->uaddr > a->mutex ||
+	    bpf_probe_read_user(gil, 16, (void *)(a->mutex - CT_GIL_MUTEX + CT_GIL_LAST_HOLDER)) ||
+	    (__u32)gil[1] != 1 || !gil[0] || gil[0] == own)
+		return 0;
+	if (L->tstate_tid == CT_PY_NONE ||
+	    bpf_probe_read_user(&r->uaddr, sizeof(r->uaddr), (void *)(gil[0] + L->tstate_tid)))
+		r->uaddr = 0;
+	return gil[0];
+}
+
+/*
+ * After the record of a wait for the GIL: the Python frames of its holder
+ * then, in a record of their own (CT_STK_HOLDER: the record's head and its
+ * frames, not its stack bytes). The holder runs on another CPU meanwhile:
+ * its frames are read as they change, and a frame left since reads as
+ * another (a torn walk names what it finds, or ends unread).
+ */
+static __always_inline void ct_py_holder_rec(struct ct_stack_rec *r, __u32 li, __u64 own)
+{
+	__u64 holder = ct_py_gil_holder(r, own, &ct_py_layouts[li]);
+
+	if (!holder)
+		return;
+	ct_py_walk(r, li, holder);
+	if (!r->npy)
+		return;
+	r->kind = CT_STK_HOLDER;
+	r->len = 0;
+	if (bpf_ringbuf_output(&ct_stacks, r, offsetof(struct ct_stack_rec, data),
+			       ct_stacks_flags()))
+		ct_count(stacks_lost);
+}
+
 __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
+	__u64 own;
+	__u32 li;
 	struct pt_regs *regs;
 	struct ct_stack_rec *r;
 	__u32 zero = 0, len;
@@ -130,6 +300,12 @@ __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 	if (!regs || !r)
 		return 0;
 	ct_stack_regs(r, regs);
+	li = ct_py_layout_of(th->tgid);
+	own = li < CT_PY_LAYOUTS ? ct_py_tstate(th) : 0;
+	r->npy = 0;
+	r->py_state = CT_PYS_NONE;
+	if (li < CT_PY_LAYOUTS)
+		ct_py_walk(r, li, own);
 	len = ct_stack_hinted(r, th->tid, regs->ip, regs->sp);
 	if (!len)
 		len = ct_stack_copy(r, regs->sp);
@@ -158,6 +334,8 @@ __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 		return 0;
 	}
 	th->stk_seq = ++th->stk_next;
+	if (li < CT_PY_LAYOUTS)
+		ct_py_holder_rec(r, li, own);
 	return 0;
 }
 

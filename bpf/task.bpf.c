@@ -20,6 +20,13 @@ struct ct_threads_map ct_threads SEC(".maps");
  * again), and dropped when the process's last thread exits.
  */
 struct ct_gil_addrs_map ct_gil_addrs SEC(".maps");
+
+/*
+ * Defined here, after every object that uses it in the link's order (gil,
+ * stacks): libbpf 1.1's linker gives an extern map met after its
+ * definition the wrong offset ("map relo failed to find map").
+ */
+struct ct_gil_tstates_map ct_gil_tstates SEC(".maps");
 /* Multi mode: the processes user space traces (contrace serve), and their bits. */
 struct ct_targets_map ct_targets SEC(".maps");
 __u64 ct_tgid_bits[CT_TGID_BITS / 64] = {};

@@ -6,7 +6,7 @@
 
 Each file of user/ lives in a layer's folder. A file may include the headers
 of its own layer and of the layers below it, and the shared plain headers of
-bpf/ (contrace.h, acct.h, figures.def, drops.def); libbpf (<bpf/...>) and the
+bpf/ (contrace.h, acct.h, pylayout.h, figures.def, drops.def); libbpf (<bpf/...>) and the
 generated skeleton only in probe/ and cli/. Exit status 1, with a line per
 violation, when a file breaks the rule (make test runs this).
 """
@@ -25,7 +25,7 @@ ALLOWED = {
     "cli": {"probe", "store", "out", "model", "snap", "util"},
 }
 # bpf/ headers any layer may include: plain types, rules and tables, no libbpf.
-SHARED = {"contrace.h", "acct.h", "figures.def", "drops.def"}
+SHARED = {"contrace.h", "acct.h", "pylayout.h", "figures.def", "drops.def"}
 # What only the layers that load and read the BPF side may include.
 BPF_ONLY = ("probe", "cli")
 

@@ -239,12 +239,12 @@ static void test_name_caches(void **state)
 		memset(&syms, 0, sizeof(syms));
 		memset(&names, 0, sizeof(names));
 		arm(n);
-		ret = futex_name(&s, sym, &syms);
+		ret = futex_name(&s, sym, NULL, &syms);
 		if (!ret)
 			ret = sched_resolve_names(&names, &s);
 		failed = disarm();
 		assert_true(ret == 0 || (failed && ret == -ENOMEM));
-		assert_int_equal(futex_name(&s, sym, &syms), 0);
+		assert_int_equal(futex_name(&s, sym, NULL, &syms), 0);
 		assert_int_equal(sched_resolve_names(&names, &s), 0);
 		/* Lock words: mutex, the cond's two, the GIL's, two in progress; 2 call sites. */
 		assert_int_equal(s.nsyms, 8);

@@ -236,7 +236,7 @@ static void test_names_once(void **state)
 	}
 	assert_int_equal(fake_close(&s), 0);
 	for (int round = 0; round < 3; round++) {
-		assert_int_equal(futex_name(&s, sym, &cache), 0);
+		assert_int_equal(futex_name(&s, sym, NULL, &cache), 0);
 		assert_int_equal(cache.nsyms, 2 * NNAMED);
 		assert_int_equal(s.nsyms, 2 * NNAMED);
 	}

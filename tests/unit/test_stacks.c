@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "out/folded.h"
 #include "out/report_json.h"
+#include "out/report_text.h"
 #include "snapfake.h"
 
 #define MS 1000000ULL
@@ -253,6 +254,126 @@ static void test_json(void **state)
 	free(out);
 }
 
+/*
+ * GIL waits by the holder's Python stack (SNAP_GIL_HOLDER entries): by 12
+ * ms, 3 waits (30 ms) while thread 101 ran caller (app.py:116), 1 (5 ms)
+ * while a thread of unknown tid ran other (app.py:20); by 6 ms, 1 (10 ms)
+ * of the first.
+ */
+#define PY_CALLER 0x8000000000000001ULL
+#define PY_RUN 0x8000000000000002ULL
+#define PY_OTHER 0x8000000000000003ULL
+
+static struct rpt_gil_info gil_info;
+
+static void holders_snapshot(struct snapshot *s, bool late)
+{
+	static const uint64_t caller[] = { PY_CALLER, PY_RUN }, other[] = { PY_OTHER, PY_RUN };
+
+	fake_init(s, T0 + (late ? 12 : 6) * MS, 2);
+	s->stacks = calloc(ROOM, sizeof(*s->stacks));
+	s->frames = calloc(4 * ROOM, sizeof(*s->frames));
+	s->lstacks = calloc(ROOM, sizeof(*s->lstacks));
+	if (!s->stacks || !s->frames || !s->lstacks)
+		abort();
+	fake_thread(s, 0, PID, PID, "python3", T0);
+	fake_thread(s, 1, 101, PID, "python3", T0);
+	add_stack(s, 0, caller, 2);
+	s->lstacks[s->nlstacks++] = (struct snap_site){
+		.key = { .tgid = PID, .uaddr = SNAP_GIL_HOLDER | 101, .site = 0 },
+		.val = { .waits = late ? 3 : 1, .wait_ns = (late ? 30 : 10) * MS },
+	};
+	if (late) {
+		add_stack(s, 1, other, 2);
+		s->lstacks[s->nlstacks++] = (struct snap_site){
+			.key = { .tgid = PID, .uaddr = SNAP_GIL_HOLDER, .site = 1 },
+			.val = { .waits = 1, .wait_ns = 5 * MS },
+		};
+	}
+	fake_sym(s, PID, SNAP_SYM_CODE, PY_CALLER, "caller (app.py:116)", 1);
+	fake_sym(s, PID, SNAP_SYM_CODE, PY_RUN, "run (threading.py:999)", 1);
+	fake_sym(s, PID, SNAP_SYM_CODE, PY_OTHER, "other (app.py:20)", 1);
+	assert_int_equal(fake_close(s), 0);
+}
+
+static int gil_setup(void **state)
+{
+	setup(state);
+	memset(&gil_info, 0, sizeof(gil_info));
+	gil_info.pid = PID;
+	snprintf(gil_info.file, sizeof(gil_info.file), "libpython3.12.so.1.0");
+	snprintf(gil_info.version, sizeof(gil_info.version), "3.12");
+	gil_info.tier = RPT_GIL_FUTEX;
+	gil_info.addr = 0x7f0000001000ULL;
+	meta.ngil = 1;
+	meta.gil = &gil_info;
+	return 0;
+}
+
+static int gil_teardown(void **state)
+{
+	(void)state;
+	meta.ngil = 0;
+	meta.gil = NULL;
+	return 0;
+}
+
+static void test_gil_holders(void **state)
+{
+	const struct rpt_gil *g;
+	struct snapshot a, b;
+	struct report r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	holders_snapshot(&a, false);
+	holders_snapshot(&b, true);
+	/* The whole trace: by wait, most first; the frames, innermost first. */
+	assert_int_equal(model_build(&r, &meta, &b, NULL), 0);
+	g = r.procs[0].gil;
+	assert_non_null(g);
+	assert_int_equal(g->nholders, 2);
+	assert_int_equal(g->holders[0].tid, 101);
+	assert_int_equal(g->holders[0].st.waits, 3);
+	assert_int_equal(g->holders[0].st.wait_ns, 30 * MS);
+	assert_int_equal(g->holders[0].st.n, 2);
+	assert_string_equal(g->holders[0].st.frames[0], "caller (app.py:116)");
+	assert_string_equal(g->holders[0].st.frames[1], "run (threading.py:999)");
+	assert_int_equal(g->holders[1].tid, 0);
+	assert_int_equal(g->holders[1].st.wait_ns, 5 * MS);
+	/* JSON: the holder by tid and name, its stack interned with the others. */
+	f = open_memstream(&buf, &len);
+	assert_int_equal(report_json(f, &r, false), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "\"holder_stacks\":[{\"holder_tid\":101,\"holder\":"
+				    "\"python3\",\"stack\":0,\"waits\":3,\"wait_ns\":30000000},"
+				    "{\"holder_tid\":null,\"holder\":null,\"stack\":1,"
+				    "\"waits\":1,\"wait_ns\":5000000}]"));
+	assert_non_null(strstr(buf, "{\"name\":\"caller (app.py:116)\",\"function\":"
+				    "\"caller (app.py:116)\"}"));
+	free(buf);
+	/* Text: a Python frame is shown whole (its "file:line" is no "FILE:symbol"). */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	report_text(f, &r, &(struct text_opts){ .top = 10 });
+	fclose(f);
+	assert_non_null(strstr(buf, "waits for   86% (30.0ms, 3 waits) while python3 ran: "
+				    "caller (app.py:116) <- run (threading.py:999)\n"));
+	free(buf);
+	model_free(&r);
+	/* An interval: its waits only (1 of the first had come before). */
+	assert_int_equal(model_build(&r, &meta, &b, &a), 0);
+	g = r.procs[0].gil;
+	assert_int_equal(g->nholders, 2);
+	assert_int_equal(g->holders[0].st.waits, 2);
+	assert_int_equal(g->holders[0].st.wait_ns, 20 * MS);
+	model_free(&r);
+	snapshot_free(&a);
+	snapshot_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +383,7 @@ int main(void)
 		cmocka_unit_test_setup(test_off, setup),
 		cmocka_unit_test_setup(test_folded, setup),
 		cmocka_unit_test_setup(test_json, setup),
+		cmocka_unit_test_setup_teardown(test_gil_holders, gil_setup, gil_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

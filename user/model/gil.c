@@ -9,6 +9,7 @@
 
 #include "model/figs.h"
 #include "model/gil.h"
+#include "model/locks.h"
 #include "model/syscalls.h"
 #include "snap/threads.h"
 #include "util/vec.h"
@@ -717,7 +718,8 @@ int gil_model(struct report *r, const struct snapshot *cur, const struct snapsho
 				g->rel_io_cpu_ns += g->rel_sys[j].oncpu_ns;
 			}
 		}
-		if (native_functions(g, p->pid, cur, prev))
+		if (native_functions(g, p->pid, cur, prev) ||
+		    locks_gil_holders(g, p->pid, cur, prev))
 			return -ENOMEM;
 		if (p->wall_ns) {
 			double wall = (double)p->wall_ns;

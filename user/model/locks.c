@@ -310,6 +310,54 @@ static int lock_stacks(struct rpt_lock *l, uint32_t pid, const struct snapshot *
 	return 0;
 }
 
+static int cmp_stack(const void *a, const void *b)
+{
+	const struct rpt_lock_stack *x = a, *y = b;
+
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return x->waits < y->waits ? 1 : x->waits > y->waits ? -1 : 0;
+}
+
+int locks_gil_holders(struct rpt_gil *g, uint32_t pid, const struct snapshot *cur,
+		      const struct snapshot *prev)
+{
+	size_t cap = 0;
+
+	for (size_t i = snapshot_lstack_from(cur, pid, SNAP_GIL_HOLDER); i < cur->nlstacks; i++) {
+		const struct snap_site *e = &cur->lstacks[i], *o;
+		struct rpt_gil_holder *h;
+		uint64_t waits;
+
+		if (e->key.tgid != pid || !(e->key.uaddr & SNAP_GIL_HOLDER))
+			break;
+		o = prev ? snapshot_find_lstack(prev, &e->key) : NULL;
+		waits = ct_delta(e->val.waits, o ? o->val.waits : 0);
+		if (!waits)
+			continue;
+		h = vec_push(g->holders, g->nholders, cap);
+		if (!h)
+			return -ENOMEM;
+		h->tid = (uint32_t)e->key.uaddr;
+		h->st.waits = waits;
+		h->st.wait_ns = ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0);
+		if (stack_frames(&h->st, pid, cur, e->key.site))
+			return -ENOMEM;
+	}
+	if (g->nholders)
+		qsort(g->holders, g->nholders, sizeof(*g->holders), cmp_stack);
+	return 0;
+}
+
+void locks_gil_holders_free(struct rpt_gil *g)
+{
+	for (size_t i = 0; i < g->nholders; i++)
+		free(g->holders[i].st.frames);
+	free(g->holders);
+	g->holders = NULL;
+	g->nholders = 0;
+}
+
 /* The waits of l that no stack carries, as a stack of no frames: the stacks add up. */
 static int stacks_rest(struct rpt_lock *l)
 {
@@ -329,15 +377,6 @@ static int stacks_rest(struct rpt_lock *l)
 	st->waits = ct_delta(l->waits, waits);
 	st->wait_ns = ct_delta(l->wait_ns, ns);
 	return 0;
-}
-
-static int cmp_stack(const void *a, const void *b)
-{
-	const struct rpt_lock_stack *x = a, *y = b;
-
-	if (x->wait_ns != y->wait_ns)
-		return x->wait_ns > y->wait_ns ? -1 : 1;
-	return x->waits < y->waits ? 1 : x->waits > y->waits ? -1 : 0;
 }
 
 /* Longest wait first; equal ones by thread, so that the order is the same whatever the input's. */

@@ -51,4 +51,12 @@ const char *futex_kind(uint32_t op);
 
 void futex_free_locks(struct rpt_process *p);
 
+/*
+ * --stacks: g's waits in the window by the Python stack of the GIL's
+ * holder as they began (lstacks' SNAP_GIL_HOLDER entries of pid). 0 or -ENOMEM.
+ */
+int locks_gil_holders(struct rpt_gil *g, uint32_t pid, const struct snapshot *cur,
+		      const struct snapshot *prev);
+void locks_gil_holders_free(struct rpt_gil *g);
+
 #endif

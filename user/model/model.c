@@ -142,6 +142,14 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	return 0;
 }
 
+const struct rpt_thread *rpt_thread_of(const struct rpt_process *p, uint32_t tid)
+{
+	for (size_t i = 0; tid && i < p->nthreads; i++)
+		if (p->threads[i].tid == tid)
+			return &p->threads[i];
+	return NULL;
+}
+
 static void free_process(struct rpt_process *p)
 {
 	/* The total counts threads but holds none. */
@@ -155,6 +163,7 @@ static void free_process(struct rpt_process *p)
 	if (p->gil) {
 		free(p->gil->rel_sys);
 		free(p->gil->native);
+		locks_gil_holders_free(p->gil);
 	}
 	free(p->gil);
 	free(p->threads);

@@ -327,6 +327,15 @@ struct rpt_native {
 
 #define RPT_NATIVE_TOP 8 /* functions listed; the rest summed in native_other */
 
+/*
+ * --stacks: GIL waits by the Python stack of the thread that held the GIL
+ * as they began. st first: sorted as lock stacks are.
+ */
+struct rpt_gil_holder {
+	struct rpt_lock_stack st; /* Python frames only, innermost first */
+	uint32_t tid; /* the holder; 0 unknown (3.8-3.10 keep no tid with a thread state) */
+};
+
 struct rpt_gil {
 	struct rpt_gil_info info;
 	size_t nthreads; /* Python threads seen in take_gil/drop_gil */
@@ -351,6 +360,8 @@ struct rpt_gil {
 	struct rpt_native *native;
 	uint64_t native_other; /* samples of the functions after the first RPT_NATIVE_TOP */
 	uint64_t native_other_ns;
+	size_t nholders;
+	struct rpt_gil_holder *holders; /* --stacks: by wait, most first */
 	double held_fraction; /* hold / wall */
 	double avg_waiting; /* wait / wall: threads waiting for it on average */
 	double takes_per_s; /* contended acquisitions (handoffs to a waiter) per second */
@@ -550,5 +561,8 @@ static inline bool model_interval_left(uint64_t interval_ns, uint64_t from_ts, u
 
 /* Syscall name for a number ("syscall_N" when unknown); buf is used only then. */
 const char *syscall_name(int nr, char *buf, size_t len);
+
+/* Thread tid of process p, NULL if p has none such. */
+const struct rpt_thread *rpt_thread_of(const struct rpt_process *p, uint32_t tid);
 
 #endif

@@ -9,8 +9,13 @@ const char *frame_function(const char *frame, char *buf, size_t len)
 	const char *colon = strchr(frame, ':'), *off;
 	size_t n;
 
-	/* No symbol: "FILE:0xVADDR" stays whole (the file says where). */
-	if (!colon || !len || !strncmp(colon + 1, "0x", 2))
+	const char *paren = strstr(frame, " (");
+
+	/*
+	 * No symbol: "FILE:0xVADDR" stays whole (the file says where). A
+	 * Python frame, "FUNCTION (FILE.py:LINE)", is whole already.
+	 */
+	if (!colon || !len || !strncmp(colon + 1, "0x", 2) || (paren && paren < colon))
 		return frame;
 	colon++;
 	off = strrchr(colon, '+');

@@ -26,28 +26,53 @@ static int cmp_jstack(const void *a, const void *b)
 	return 0;
 }
 
-/* Every lock stack of r with frames, in turn. */
-#define FOR_STACKS(r, st)                                                                     \
-	for (size_t pi_ = 0; pi_ < (r)->nprocs; pi_++)                                        \
-		for (size_t li_ = 0; li_ < (r)->procs[pi_].nlocks; li_++)                     \
-			for (size_t si_ = 0; si_ < (r)->procs[pi_].locks[li_].nstacks; si_++) \
-				if (((st) = &(r)->procs[pi_].locks[li_].stacks[si_])->n)
-
-static int collect_names(struct jstacks *js, const struct report *r)
+/* Every stack of r with frames, in turn: the locks', then the GIL holders'. 0 or fn's error. */
+static int each_stack(const struct report *r, int (*fn)(void *, const struct rpt_lock_stack *),
+		      void *ctx)
 {
-	const struct rpt_lock_stack *st;
-	size_t cap = 0;
+	int ret = 0;
 
-	FOR_STACKS(r, st)
+	for (size_t i = 0; i < r->nprocs && !ret; i++) {
+		const struct rpt_process *p = &r->procs[i];
+
+		for (size_t j = 0; j < p->nlocks && !ret; j++)
+			for (size_t k = 0; k < p->locks[j].nstacks && !ret; k++)
+				if (p->locks[j].stacks[k].n)
+					ret = fn(ctx, &p->locks[j].stacks[k]);
+		for (size_t k = 0; p->gil && k < p->gil->nholders && !ret; k++)
+			if (p->gil->holders[k].st.n)
+				ret = fn(ctx, &p->gil->holders[k].st);
+	}
+	return ret;
+}
+
+/* What each_stack()'s functions fill: js, and the capacity of the array they grow. */
+struct fill_ctx {
+	struct jstacks *js;
+	size_t cap;
+};
+
+static int add_names(void *ctx, const struct rpt_lock_stack *st)
+{
+	struct fill_ctx *c = ctx;
+
 	for (uint32_t i = 0; i < st->n; i++) {
-		const char **e = vec_push(js->names, js->nnames, cap);
+		const char **e = vec_push(c->js->names, c->js->nnames, c->cap);
 
 		if (!e)
 			return -ENOMEM;
 		*e = st->frames[i];
 	}
-	js->nnames = vec_uniq(js->names, js->nnames, cmp_str, NULL);
 	return 0;
+}
+
+static int collect_names(struct jstacks *js, const struct report *r)
+{
+	struct fill_ctx c = { js, 0 };
+	int ret = each_stack(r, add_names, &c);
+
+	js->nnames = vec_uniq(js->names, js->nnames, cmp_str, NULL);
+	return ret;
 }
 
 /* st's frames as indices into js->names, into k (frames malloc'ed). 0 or -ENOMEM. */
@@ -72,29 +97,31 @@ static void jstack_drop(void *kept, const void *other)
 	free(((const struct jstack *)other)->frames);
 }
 
+static int add_stack(void *ctx, const struct rpt_lock_stack *st)
+{
+	struct fill_ctx *c = ctx;
+	struct jstack *k = vec_push(c->js->v, c->js->n, c->cap);
+
+	if (!k)
+		return -ENOMEM;
+	if (to_jstack(c->js, st, k)) {
+		c->js->n--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int jstacks_build(struct jstacks *js, const struct report *r)
 {
-	const struct rpt_lock_stack *st;
-	size_t cap = 0;
+	struct fill_ctx c = { js, 0 };
 
 	memset(js, 0, sizeof(*js));
-	if (collect_names(js, r))
-		goto fail;
-	FOR_STACKS(r, st)
-	{
-		struct jstack *k = vec_push(js->v, js->n, cap);
-
-		if (!k || to_jstack(js, st, k)) {
-			if (k)
-				js->n--;
-			goto fail;
-		}
+	if (collect_names(js, r) || each_stack(r, add_stack, &c)) {
+		jstacks_free(js);
+		return -ENOMEM;
 	}
 	js->n = vec_uniq(js->v, js->n, cmp_jstack, jstack_drop);
 	return 0;
-fail:
-	jstacks_free(js);
-	return -ENOMEM;
 }
 
 void jstacks_free(struct jstacks *js)

@@ -320,7 +320,33 @@ static struct json_object *native_json(const struct rpt_gil *g)
 	return a;
 }
 
-static struct json_object *gil_json(const struct rpt_gil *g)
+/* --stacks: the GIL's waits by its holder's Python stack (null without --stacks). */
+static struct json_object *gil_holders_json(const struct rpt_gil *g, const struct rpt_process *p,
+					    const struct jstacks *js)
+{
+	struct json_object *a;
+
+	if (!js)
+		return NULL;
+	a = json_object_new_array();
+	for (size_t i = 0; i < g->nholders; i++) {
+		const struct rpt_gil_holder *h = &g->holders[i];
+		const struct rpt_thread *t = rpt_thread_of(p, h->tid);
+		struct json_object *e = json_object_new_object();
+		int64_t k = jstacks_find(js, &h->st);
+
+		put(e, "holder_tid", h->tid ? json_object_new_uint64(h->tid) : NULL);
+		put(e, "holder", t ? json_object_new_string(rpt_thread_name(t)) : NULL);
+		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
+		add_u64(e, "waits", h->st.waits);
+		add_u64(e, "wait_ns", h->st.wait_ns);
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+static struct json_object *gil_json(const struct rpt_gil *g, const struct rpt_process *p,
+				    const struct jstacks *js)
 {
 	struct json_object *o, *v;
 	char addr[32];
@@ -362,6 +388,7 @@ static struct json_object *gil_json(const struct rpt_gil *g)
 	put(o, "native_code_other_ns",
 	    g->native_absent || g->split.absent ? NULL :
 						  json_object_new_uint64(g->native_other_ns));
+	put(o, "holder_stacks", gil_holders_json(g, p, js));
 	v = json_object_new_array();
 	for (size_t i = 0; i < g->nverdicts; i++)
 		json_object_array_add(v, json_object_new_string(g->verdicts[i]));
@@ -654,7 +681,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 	if (with_threads) {
 		struct json_object *a = json_object_new_array();
 
-		put(o, "gil", gil_json(p->gil));
+		put(o, "gil", gil_json(p->gil, p, js));
 		put(o, "preempted_by", runners_json(p->runners, p->nrunners));
 		put(o, "cpu_quota", quota_json(&p->quota));
 		add_u64(o, "busy_threads", p->busy_threads);
@@ -798,7 +825,7 @@ struct json_object *report_to_json(const struct report *r)
 	for (int i = 0; i < DROP_COUNT; i++) {
 		/* Not measured: absent from the recording, or the stacks' without --stacks. */
 		if ((r->drops.absent & 1ULL << i) ||
-		    (!r->meta->stacks && i >= DROP_stacks_lost && i <= DROP_frames_unnamed))
+		    (!r->meta->stacks && i >= DROP_stacks_lost && i <= DROP_pyframes_unnamed))
 			json_object_object_add(drops, drop_table[i].json, NULL);
 		else
 			add_u64(drops, drop_table[i].json,

@@ -637,30 +637,68 @@ static const char *party(const struct rpt_process *p, char *buf, size_t len, uin
 #define TEXT_STACKS_V 10
 #define TEXT_FRAMES 8
 
+/* A stack's frames, leaf first, by function, and the line's end. */
+static void print_frames(FILE *f, const struct rpt_lock_stack *st, int verbose)
+{
+	uint32_t shown = verbose || st->n <= TEXT_FRAMES ? st->n : TEXT_FRAMES;
+	char buf[SNAP_SYM_LEN];
+
+	if (!st->n)
+		fputs("(stack not copied or not unwound: see drops)", f);
+	for (uint32_t j = 0; j < shown; j++)
+		fprintf(f, "%s%s", j ? " <- " : "",
+			frame_function(st->frames[j], buf, sizeof(buf)));
+	if (shown < st->n)
+		fprintf(f, " <- ... %u more", st->n - shown);
+	fputs(st->partial ? " (cut short)\n" : "\n", f);
+}
+
+static double share(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
 /* --stacks: a lock's top stacks, leaf first, by function. */
 static void print_lock_stacks(FILE *f, const struct rpt_lock *l, int verbose)
 {
 	size_t k = verbose ? TEXT_STACKS_V : TEXT_STACKS;
-	char buf[SNAP_SYM_LEN];
 
 	for (size_t i = 0; i < l->nstacks && i < k; i++) {
 		const struct rpt_lock_stack *st = &l->stacks[i];
-		uint32_t shown = verbose || st->n <= TEXT_FRAMES ? st->n : TEXT_FRAMES;
 
 		fprintf(f, "      %-11s %.0f%% (%s, %llu waits): ", i ? "" : "stacks",
-			l->wait_ns ? 100.0 * (double)st->wait_ns / (double)l->wait_ns : 0.0,
-			D(st->wait_ns), (unsigned long long)st->waits);
-		if (!st->n)
-			fputs("(stack not copied or not unwound: see drops)", f);
-		for (uint32_t j = 0; j < shown; j++)
-			fprintf(f, "%s%s", j ? " <- " : "",
-				frame_function(st->frames[j], buf, sizeof(buf)));
-		if (shown < st->n)
-			fprintf(f, " <- ... %u more", st->n - shown);
-		fputs(st->partial ? " (cut short)\n" : "\n", f);
+			share(st->wait_ns, l->wait_ns), D(st->wait_ns),
+			(unsigned long long)st->waits);
+		print_frames(f, st, verbose);
 	}
 	if (l->nstacks > k)
 		fprintf(f, "      %-11s %zu more stacks (-v, --json)\n", "", l->nstacks - k);
+}
+
+/*
+ * --stacks: what the GIL's holder ran while the others waited, by wait:
+ * "while Thread-1 (caller) ran: caller (app.py:116) <- run (threading.py:999)".
+ */
+static void print_gil_holders(FILE *f, const struct rpt_process *p, const struct rpt_gil *g,
+			      int verbose)
+{
+	size_t k = verbose ? TEXT_STACKS_V : TEXT_STACKS;
+	uint64_t all = 0;
+
+	for (size_t i = 0; i < g->nholders; i++)
+		all += g->holders[i].st.wait_ns;
+	for (size_t i = 0; i < g->nholders && i < k; i++) {
+		const struct rpt_gil_holder *h = &g->holders[i];
+		const struct rpt_thread *t = rpt_thread_of(p, h->tid);
+
+		fprintf(f, "    %s %.0f%% (%s, %llu waits) while %s ran: ",
+			i ? "           " : "waits for  ", share(h->st.wait_ns, all),
+			D(h->st.wait_ns), (unsigned long long)h->st.waits,
+			t ? rpt_thread_name(t) : "its holder");
+		print_frames(f, &h->st, verbose);
+	}
+	if (g->nholders > k)
+		fprintf(f, "    %-11s %zu more stacks (-v, --json)\n", "", g->nholders - k);
 }
 
 /* The waits in progress on l (k at most), labels `width` wide. */
@@ -1014,6 +1052,7 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 	print_released(f, g->rel_sys, g->nrel_sys, g->rel_blocked_ns, g->rel_runq_ns);
 	print_released_cpu(f, g);
 	print_native(f, g);
+	print_gil_holders(f, p, g, o->verbose);
 	for (size_t i = 0; i < p->nthreads; i++)
 		n += p->threads[i].gil.seen;
 	fprintf(f, "  %8s %-*s %8s %8s %8s %8s %8s %7s %7s %7s %8s %8s %8s %8s %8s\n", "TID", nw,

@@ -302,7 +302,8 @@ static int wanted(const struct snapshot *s, struct name_key **v, size_t *n)
 }
 
 /* Name k in a new entry of the cache, from the symbolizer. 0 or -ENOMEM. */
-static int name_new(struct snapshot *cache, struct symbolizer *sym, const struct name_key *k)
+static int name_new(struct snapshot *cache, struct symbolizer *sym, const struct pyframes *py,
+		    const struct name_key *k)
 {
 	struct snap_sym *n = snapshot_add_sym(cache);
 	int found;
@@ -312,7 +313,11 @@ static int name_new(struct snapshot *cache, struct symbolizer *sym, const struct
 	n->pid = k->pid;
 	n->kind = k->kind;
 	n->addr = k->addr;
-	if (k->kind == SNAP_SYM_DATA)
+	if (k->kind == SNAP_SYM_CODE && (k->addr & PYFRAME_PC)) {
+		found = py && pyframes_name(py, (int)k->pid, k->addr, n->name, sizeof(n->name)) ?
+				k->addr != PYFRAME_PC :
+				-1;
+	} else if (k->kind == SNAP_SYM_DATA)
 		found = symbolizer_name_data(sym, (int)k->pid, k->addr, n->name, sizeof(n->name));
 	else
 		found = symbolizer_name_code(sym, (int)k->pid, k->addr, n->name, sizeof(n->name));
@@ -327,7 +332,8 @@ static int name_new(struct snapshot *cache, struct symbolizer *sym, const struct
  * sorted, so that what it knows is a binary search away (a linear search
  * per address was quadratic: 50,000 addresses took minutes under ASan).
  */
-int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cache)
+int futex_name(struct snapshot *s, struct symbolizer *sym, const struct pyframes *py,
+	       struct snapshot *cache)
 {
 	struct name_key *v = NULL;
 	size_t n = 0, k = 0;
@@ -337,7 +343,7 @@ int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cach
 		if (!snapshot_find_sym(cache, v[i].pid, v[i].kind, v[i].addr))
 			v[k++] = v[i];
 	for (size_t i = 0; i < k && !ret; i++)
-		ret = name_new(cache, sym, &v[i]);
+		ret = name_new(cache, sym, py, &v[i]);
 	free(v);
 	/* The cache holds names only: this sorts them. */
 	if (k)

@@ -4,6 +4,7 @@
 #define CONTRACE_FUTEX_H
 
 #include "snap/snapshot.h"
+#include "probe/pyframes.h"
 #include "probe/symbols.h"
 
 struct futex_fds {
@@ -19,9 +20,11 @@ int futex_read(struct snapshot *s, const struct futex_fds *fds);
 /*
  * Name the lock words and call sites of s (from the symbolizer, which must
  * have seen the process alive), remembering them in `cache` across snapshots;
- * copy every name known for s's addresses into s->syms. 0 or -ENOMEM.
+ * copy every name known for s's addresses into s->syms. Python frames'
+ * synthetic pcs (--stacks) are named by py (NULL: none). 0 or -ENOMEM.
  */
-int futex_name(struct snapshot *s, struct symbolizer *sym, struct snapshot *cache);
+int futex_name(struct snapshot *s, struct symbolizer *sym, const struct pyframes *py,
+	       struct snapshot *cache);
 
 /*
  * For each thread of s in a futex wait, in s's copy of its slot, the thread

@@ -18,6 +18,7 @@
 #include "probe/elfsym.h"
 #include "probe/gil.h"
 #include "probe/gil_tstate.h"
+#include "probe/pyframes.h"
 #include "probe/holds.h"
 #include "util/log.h"
 #include "probe/syscalls.h"
@@ -238,6 +239,14 @@ static int mark_gil(struct gil *g, const struct gil_proc *p)
 		a.mutex = p->info.addr + 80;
 		a.cond = p->info.addr + 32;
 	}
+	/* --stacks: the BPF side walks its threads' Python frames, found by their thread states. */
+	if (g->py) {
+		a.py_layout = pyframes_layout(p->info.version);
+		if (a.py_layout && pyframes_add_process(g->py, p->info.pid, p->info.version))
+			a.py_layout = 0;
+		if (a.py_layout && p->runtime)
+			gil_tstate_refresh(g->tstates_fd, p->info.pid, p->info.version, p->runtime);
+	}
 	return bpf_map_update_elem(g->addrs_fd, &tgid, &a, BPF_ANY) ? -errno : 0;
 }
 
@@ -457,7 +466,7 @@ static int gil_again(struct gil *g, struct gil_proc *p, const struct interp *in,
 		return attach_stripped(g, p, err, errlen);
 	}
 	/* Threads come and go: keep their thread states known. */
-	if (p->info.tier == RPT_GIL_FUTEX)
+	if (p->info.tier == RPT_GIL_FUTEX || g->py)
 		gil_tstate_refresh(g->tstates_fd, pid, p->info.version, p->runtime);
 	return 0;
 }

@@ -52,7 +52,8 @@ struct gil {
 	struct bpf_program *take, *taken, *drop; /* tier A */
 	struct bpf_program *lock, *unlock, *signal; /* tier B */
 	int addrs_fd; /* ct_gil_addrs */
-	int tstates_fd; /* ct_gil_tstates (tier C) */
+	int tstates_fd; /* ct_gil_tstates (tier C, and every tier with --stacks) */
+	struct pyframes *py; /* --stacks: names the processes' Python frames; else NULL */
 	uint32_t *futex_on; /* the BPF side's ct_gilc_on */
 	bool enabled; /* --gil not off */
 	enum gil_mode mode;

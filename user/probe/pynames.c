@@ -275,10 +275,11 @@ static bool type_has(struct pyread *r, uint64_t type, uint64_t flag)
 }
 
 /*
- * A compact str object as printable UTF-8 in out (cut to fit cap): its
- * length in code points, or -errno (-EINVAL: not a str).
+ * A compact str object as printable UTF-8 in out (cut to fit cap, at most
+ * NAME_MAX_CHARS: its start, or with tail its end, as a file's name needs):
+ * its length in code points, or -errno (-EINVAL: not a str).
  */
-static int str_read(struct pyread *r, uint64_t obj, char *out, size_t cap)
+static int str_read_part(struct pyread *r, uint64_t obj, char *out, size_t cap, bool tail)
 {
 	unsigned char buf[72 + NAME_MAX_CHARS * 4];
 	uint32_t state, kind, data;
@@ -301,6 +302,14 @@ static int str_read(struct pyread *r, uint64_t obj, char *out, size_t cap)
 	if ((kind != 1 && kind != 2 && kind != 4) || ((state >> 6) & 1 && kind != 1))
 		return -EINVAL;
 	take = (size_t)length < NAME_MAX_CHARS ? (size_t)length : NAME_MAX_CHARS;
+	if (tail && take < (size_t)length) {
+		/* The text's end, over the header and the start read first. */
+		got = procmem_read_some(r->pid, obj + data + ((size_t)length - take) * kind,
+					buf + data, take * kind);
+		if (got < 0)
+			return -EFAULT;
+		got += data;
+	}
 	if ((size_t)got < data + take * kind)
 		return -EFAULT;
 	for (size_t i = 0; i < take; i++) {
@@ -317,6 +326,20 @@ static int str_read(struct pyread *r, uint64_t obj, char *out, size_t cap)
 	/* Target data: printable before it is printed or put in JSON. */
 	snapshot_clean_pyname(out, cap);
 	return (int)length;
+}
+
+static int str_read(struct pyread *r, uint64_t obj, char *out, size_t cap)
+{
+	return str_read_part(r, obj, out, cap, false);
+}
+
+int pynames_str(int pid, const char *version, uint64_t obj, char *out, size_t cap, bool tail)
+{
+	struct pyread r = { .pid = pid, .v = pyver_of(version) };
+
+	if (!r.v)
+		return -ENOTSUP;
+	return str_read_part(&r, obj, out, cap, tail);
 }
 
 /* Whether obj is the str `want` (short: at most NAME_MAX_CHARS). */

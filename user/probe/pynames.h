@@ -38,6 +38,14 @@ int pynames_update(struct pynames *pn, int pid, const char *version, uint64_t ru
 		   uint64_t now_ns, uint64_t min_gap_ns);
 
 /*
+ * The str object at obj of process pid (CPython `version`) as printable
+ * UTF-8 in out, cut to fit cap and SNAP_PYNAME_LEN - 1 code points: its
+ * start, or with tail its end (a file's path). Its length in code points,
+ * or -errno (-EINVAL: not a str).
+ */
+int pynames_str(int pid, const char *version, uint64_t obj, char *out, size_t cap, bool tail);
+
+/*
  * Copy the names seen so far into the snapshot (snap->pynames), its thread
  * slots read: those of threads it no longer has are forgotten. 0 or -ENOMEM.
  */

@@ -21,6 +21,7 @@
 #include "probe/gil.h"
 #include "probe/gilsample.h"
 #include "probe/holds.h"
+#include "probe/pyframes.h"
 #include "probe/pynames.h"
 #include "probe/stacks.h"
 #include "probe/symbols.h"
@@ -52,6 +53,7 @@ struct session {
 	struct gilsample gilsample; /* the released GIL time's split, with the GIL */
 	struct pynames *pynames; /* Python threads' names, once a Python process is found */
 	struct stacks *stacks; /* --stacks, or NULL */
+	struct pyframes *pyframes; /* --stacks: Python frames' names, or NULL */
 	bool stacks_note; /* say what they cost at the end */
 	uint64_t storage_failed; /* ct_counters.storage_failed the last re-seed answered */
 	bool reseed_again; /* one more pass: a thread may enter the task list after its fork probe */
@@ -329,7 +331,9 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	}
 	if (cfg->stacks) {
 		s->stacks_note = cfg->stacks_note;
-		s->stacks = stacks_new(s->sym);
+		s->pyframes = pyframes_new();
+		s->gil.py = s->pyframes;
+		s->stacks = s->pyframes ? stacks_new(s->sym, s->pyframes) : NULL;
 		ret = s->stacks ? stacks_add_ring(s->stacks, s->events,
 						  bpf_map__fd(skel->maps.ct_stacks),
 						  bpf_map__fd(skel->maps.ct_stack_hints)) :
@@ -817,7 +821,7 @@ int session_snapshot(struct session *s, struct snapshot *snap)
 	if (!ret)
 		ret = syscalls_close(snap);
 	if (!ret)
-		ret = futex_name(snap, s->sym, &s->syms);
+		ret = futex_name(snap, s->sym, s->pyframes, &s->syms);
 	if (ret)
 		goto fail;
 	if (s->stacks)
@@ -879,6 +883,7 @@ static void session_release(struct session *s)
 	gil_detach(&s->gil);
 	ring_buffer__free(s->events);
 	stacks_free(s->stacks);
+	pyframes_free(s->pyframes);
 	if (s->slots)
 		munmap((void *)s->slots, s->slots_len);
 	contrace_bpf__destroy(s->skel);

@@ -13,11 +13,15 @@
 #include "probe/symbols.h"
 #include "snap/snapshot.h"
 
+struct pyframes;
 struct ring_buffer;
 struct stacks;
 
-/* Unwinding with the processes' files as sym knows them. NULL: out of memory. */
-struct stacks *stacks_new(struct symbolizer *sym);
+/*
+ * Unwinding with the processes' files as sym knows them, Python frames
+ * named by py (NULL: no Python). NULL: out of memory.
+ */
+struct stacks *stacks_new(struct symbolizer *sym, struct pyframes *py);
 void stacks_free(struct stacks *st);
 
 /*

@@ -62,6 +62,13 @@ struct snap_site {
 };
 
 /*
+ * An lstacks entry whose uaddr has this bit holds GIL waits by the Python
+ * stack of the thread holding the GIL when they began (--stacks, Python
+ * processes); its low 32 bits are that thread's tid, 0 if unknown.
+ */
+#define SNAP_GIL_HOLDER (1ULL << 63)
+
+/*
  * --stacks: a distinct user stack of a process, interned (its id stays
  * for the whole trace); its frames are the snap_frame entries of its id,
  * index 0 the leaf: where the thread made the syscall. Every other frame
