@@ -701,6 +701,22 @@ enum ct_stack_kind {
 	 * base unused; uaddr: the holder's tid, 0 if unknown)
 	 */
 	CT_STK_HOLDER = 3,
+	/*
+	 * --stacks: a CPU-clock sample (every CT_GIL_SAMPLE_NS of a CPU's time)
+	 * of a Python thread on the CPU: its Python frames (struct
+	 * ct_stack_rec up to `data`; uaddr: enum ct_smp_class)
+	 */
+	CT_STK_SAMPLE = 4,
+};
+
+/* What a sampled Python thread was doing (CT_STK_SAMPLE). */
+enum ct_smp_class {
+	CT_SMP_OTHER = 0, /* not known: the thread's GIL not seen yet */
+	CT_SMP_HELD = 1, /* running with the GIL: Python code, or C code that keeps it */
+	CT_SMP_WAITING = 2, /* in take_gil */
+	CT_SMP_NATIVE = 3, /* the GIL released, in user space: native code */
+	CT_SMP_KERNEL = 4, /* the GIL released, in the kernel: a syscall that did not block */
+	CT_SMP_CLASSES = 5,
 };
 
 #define CT_STACK_PAGE 4096
@@ -760,7 +776,7 @@ struct ct_py_frame {
 #define CT_PYF_ENTRY 1
 
 /* Python frames kept per wait, innermost first; deeper ones are cut (CT_PYS_CUT). */
-#define CT_PY_FRAMES 48
+#define CT_PY_FRAMES 64
 
 /* ct_stack_rec.py_state */
 enum ct_py_state {

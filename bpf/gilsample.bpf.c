@@ -29,6 +29,7 @@
  */
 #include "gil.bpf.h"
 #include "syscalls.bpf.h"
+#include "stacks.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -65,17 +66,27 @@ static __always_inline __u64 ct_sample_cs(struct bpf_perf_event_data *ctx)
 	return *(__u64 *)((char *)&ctx->regs + __builtin_offsetof(struct pt_regs, cs));
 }
 
-SEC("perf_event")
-int ct_gil_sample(struct bpf_perf_event_data *ctx)
+/* The sample class of a thread by its GIL state alone (the exact tiers' probes: held, waiting). */
+static __always_inline __u32 ct_smp_of(__u32 gil_state)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
-	struct ct_thread *th = ct_active_thread(cur);
-	struct ct_sys_stat *st;
-	int user, mine, nr = CT_SYS_NONE;
+	if (gil_state == CT_GIL_HELD)
+		return CT_SMP_HELD;
+	return gil_state == CT_GIL_WAITING ? CT_SMP_WAITING : CT_SMP_OTHER;
+}
 
-	if (!th || (th->gil_state != CT_GIL_RELEASED && !ct_gilc_on))
-		return 0;
-	user = (ct_sample_cs(ctx) & CT_CS_RPL) == CT_CS_RPL;
+/*
+ * The split of released time (above) for a sample of th, the current
+ * thread, with the registers it was interrupted at: what the thread was
+ * doing, as the samples' stacks class it (enum ct_smp_class).
+ */
+static __always_inline __u32 ct_gil_split(struct bpf_perf_event_data *ctx, struct ct_thread *th,
+					  struct task_struct *cur, int user)
+{
+	int mine, nr = CT_SYS_NONE;
+	struct ct_sys_stat *st;
+
+	if (th->gil_state != CT_GIL_RELEASED && !ct_gilc_on)
+		return ct_smp_of(th->gil_state);
 	if (!user)
 		nr = ct_task_syscall(cur);
 	mine = ct_gilc_on ? ct_gilc_sample_mine(th, nr == CT_NR_FUTEX ? ct_task_arg0(cur) : 0) : -1;
@@ -86,7 +97,7 @@ int ct_gil_sample(struct bpf_perf_event_data *ctx)
 	 * lives a millisecond: the model pools such threads' samples).
 	 */
 	if (th->gil_state != CT_GIL_RELEASED && mine < 0)
-		return 0;
+		return ct_smp_of(th->gil_state);
 	/*
 	 * Atomic adds: this runs in an interrupt, and may cut into the
 	 * thread's own sys_exit program updating the same entry.
@@ -94,28 +105,50 @@ int ct_gil_sample(struct bpf_perf_event_data *ctx)
 	if (mine > 0) {
 		th->gil_run = CT_GIL_RUN_MINE;
 		__sync_fetch_and_add(&th->gil_rel_smp_held, 1);
-	} else if (th->gil_state == CT_GIL_WAITING && th->gil_run != CT_GIL_RUN_MINE &&
-		   bpf_ktime_get_ns() - th->state_ts < CT_GILC_TOOK_RUN_NS) {
+		return CT_SMP_HELD;
+	}
+	if (th->gil_state == CT_GIL_WAITING && th->gil_run != CT_GIL_RUN_MINE &&
+	    bpf_ktime_get_ns() - th->state_ts < CT_GILC_TOOK_RUN_NS) {
 		/*
 		 * In take_gil, by its events: not seen holding it this run, nor
 		 * running too long for take_gil (it took the GIL and let it go
 		 * unseen: released time, as the switch-out will count it).
 		 */
 		__sync_fetch_and_add(&th->gil_rel_smp_taking, 1);
-	} else if (user) {
+		return CT_SMP_WAITING;
+	}
+	if (user) {
 		__sync_fetch_and_add(&th->gil_rel_smp_user, 1);
 		ct_native_add(th->tgid, ctx->regs.ip);
-	} else if (nr == CT_SYS_NONE) {
-		__sync_fetch_and_add(&th->gil_rel_smp_kern, 1);
-	} else {
-		st = ct_sys_entry(th->slot, ct_gil_sys_key(nr, CT_GIL_RELEASED));
-		if (!st) {
-			ct_count(gil_samples_dropped);
-			return 0;
-		}
-		__sync_fetch_and_add(&st->samples, 1);
-		__sync_fetch_and_add(&th->gil_rel_smp_sys, 1);
+		return CT_SMP_NATIVE;
 	}
+	if (nr == CT_SYS_NONE) {
+		__sync_fetch_and_add(&th->gil_rel_smp_kern, 1);
+		return CT_SMP_KERNEL;
+	}
+	st = ct_sys_entry(th->slot, ct_gil_sys_key(nr, CT_GIL_RELEASED));
+	if (!st) {
+		ct_count(gil_samples_dropped);
+		return CT_SMP_KERNEL;
+	}
+	__sync_fetch_and_add(&st->samples, 1);
+	__sync_fetch_and_add(&th->gil_rel_smp_sys, 1);
+	return CT_SMP_KERNEL;
+}
+
+SEC("perf_event")
+int ct_gil_sample(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ct_thread *th = ct_active_thread(cur);
+	__u32 cls;
+
+	if (!th)
+		return 0;
+	cls = ct_gil_split(ctx, th, cur, (ct_sample_cs(ctx) & CT_CS_RPL) == CT_CS_RPL);
+	/* --stacks: which Python code ran, for a thread the split knows */
+	if (ct_cfg.stacks && cls != CT_SMP_OTHER)
+		ct_stack_sample(th, cls);
 	return 0;
 }
 

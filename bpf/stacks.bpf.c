@@ -34,13 +34,19 @@ struct {
 	__type(value, struct ct_stack_hint);
 } ct_stack_hints SEC(".maps");
 
-/* A record is built here, then copied into the ring as long as it is (bpf_ringbuf_output). */
+/*
+ * A record is built here, then copied into the ring as long as it is
+ * (bpf_ringbuf_output): entry CT_BUF_WAIT at a futex wait, CT_BUF_SAMPLE in
+ * the CPU-clock sampler, which may interrupt a wait's record being built.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct ct_stack_rec);
 } ct_stack_buf SEC(".maps");
+
+enum { CT_BUF_WAIT = 0, CT_BUF_SAMPLE = 1 };
 
 static __always_inline __u64 ct_stacks_flags(void)
 {
@@ -162,7 +168,8 @@ static __always_inline __s32 ct_py_off(const struct ct_py_layout *L, const __u64
 struct ct_py_walk {
 	__u64 f; /* the frame to read next, 0: the end */
 	__u32 n;
-	__u32 layout; /* index into ct_py_layouts */
+	__u16 layout; /* index into ct_py_layouts */
+	__u16 buf; /* CT_BUF_WAIT or CT_BUF_SAMPLE: the record's entry of ct_stack_buf */
 };
 
 /* One frame: 0 to go on, 1 to stop. */
@@ -170,10 +177,10 @@ static long ct_py_step(__u64 i, struct ct_py_walk *w)
 {
 	const struct ct_py_layout *L;
 	struct ct_stack_rec *r;
-	__u32 zero = 0, n = w->n, flags;
+	__u32 k = w->buf, n = w->n, flags;
 	__u64 *buf, code;
 
-	r = bpf_map_lookup_elem(&ct_stack_buf, &zero);
+	r = bpf_map_lookup_elem(&ct_stack_buf, &k);
 	if (!w->f || !r || w->layout >= CT_PY_LAYOUTS)
 		return 1;
 	L = &ct_py_layouts[w->layout];
@@ -213,10 +220,10 @@ static long ct_py_step(__u64 i, struct ct_py_walk *w)
  * the stack's copy overwrites after: a BPF program's own stack allows no
  * reads at a variable offset. bpf_loop(): the verifier sees one step.
  */
-static __always_inline void ct_py_walk(struct ct_stack_rec *r, __u32 li, __u64 tstate)
+static __always_inline void ct_py_walk(struct ct_stack_rec *r, __u32 k, __u32 li, __u64 tstate)
 {
 	const struct ct_py_layout *L = &ct_py_layouts[li];
-	struct ct_py_walk w = { .layout = li };
+	struct ct_py_walk w = { .layout = li, .buf = k };
 
 	r->npy = 0;
 	r->py_state = CT_PYS_NO_TSTATE;
@@ -272,7 +279,7 @@ static __always_inline void ct_py_holder_rec(struct ct_stack_rec *r, __u32 li, _
 
 	if (!holder)
 		return;
-	ct_py_walk(r, li, holder);
+	ct_py_walk(r, CT_BUF_WAIT, li, holder);
 	if (!r->npy)
 		return;
 	r->kind = CT_STK_HOLDER;
@@ -289,7 +296,7 @@ __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 	__u32 li;
 	struct pt_regs *regs;
 	struct ct_stack_rec *r;
-	__u32 zero = 0, len;
+	__u32 zero = CT_BUF_WAIT, len;
 	__u64 size;
 
 	if (!th)
@@ -305,7 +312,7 @@ __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 	r->npy = 0;
 	r->py_state = CT_PYS_NONE;
 	if (li < CT_PY_LAYOUTS)
-		ct_py_walk(r, li, own);
+		ct_py_walk(r, CT_BUF_WAIT, li, own);
 	len = ct_stack_hinted(r, th->tid, regs->ip, regs->sp);
 	if (!len)
 		len = ct_stack_copy(r, regs->sp);
@@ -336,6 +343,32 @@ __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 	th->stk_seq = ++th->stk_next;
 	if (li < CT_PY_LAYOUTS)
 		ct_py_holder_rec(r, li, own);
+	return 0;
+}
+
+__noinline int ct_stack_sample(struct ct_thread *th, __u32 cls)
+{
+	__u32 k = CT_BUF_SAMPLE, li;
+	struct ct_stack_rec *r;
+
+	if (!th)
+		return 0;
+	li = ct_py_layout_of(th->tgid);
+	r = bpf_map_lookup_elem(&ct_stack_buf, &k);
+	if (li >= CT_PY_LAYOUTS || !r)
+		return 0;
+	ct_py_walk(r, CT_BUF_SAMPLE, li, ct_py_tstate(th));
+	if (!r->npy)
+		return 0;
+	r->kind = CT_STK_SAMPLE;
+	r->tid = th->tid;
+	r->tgid = th->tgid;
+	r->seq = 0;
+	r->uaddr = cls;
+	r->len = 0;
+	if (bpf_ringbuf_output(&ct_stacks, r, offsetof(struct ct_stack_rec, data),
+			       ct_stacks_flags()))
+		ct_count(samples_lost);
 	return 0;
 }
 

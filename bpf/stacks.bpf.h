@@ -12,6 +12,12 @@
 /* The current thread of `th` blocks on futex word uaddr: copy its stack (sets th->stk_seq). */
 int ct_stack_begin(struct ct_thread *th, __u64 uaddr);
 
+/*
+ * --stacks: a CPU-clock sample of th, the current thread, doing cls (enum
+ * ct_smp_class): its Python frames, if it is a Python thread.
+ */
+int ct_stack_sample(struct ct_thread *th, __u32 cls);
+
 /* The wait that th->stk_seq's record began lasted wait_ns and was counted on its lock. */
 int ct_stack_end(struct ct_thread *th, __u64 wait_ns);
 

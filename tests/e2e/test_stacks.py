@@ -205,9 +205,13 @@ def test_python_lock_wait_names_the_with_line(label, python):
     # Threads younger than the last read of the interpreter's threads are
     # found through the GIL's last holder: few waits go without Python frames.
     assert report["drops"]["python_stacks_missing"] <= 0.05 * lock["waits"], report["drops"]
-    # A code object first met in a record read after the process exited
-    # cannot be named (the records come in batches): a few, at its exit.
-    assert report["drops"]["python_frames_unnamed"] <= 0.05 * lock["waits"], report["drops"]
+    # A code object first met in a record read after it was freed (a
+    # module's, once imported) or the process exited cannot be named (the
+    # records come in batches): few of the lock's waits have such a frame.
+    unnamed = sum(s["wait_ns"] for s in lock["stacks"] if s["stack"] is not None and any(
+        st["frames"][i]["name"] == "[unknown Python frame]"
+        for i in st["stacks"][s["stack"]]["frames"]))
+    assert unnamed <= 0.05 * total, (unnamed, total)
 
 
 PYGIL = os.path.join(PYWORKLOADS, "pygil.py")
@@ -217,7 +221,9 @@ PYGIL = os.path.join(PYWORKLOADS, "pygil.py")
 def test_gil_waits_name_the_holders_python_line(label, python):
     """One thread runs sum(range(N)) (C code that keeps the GIL) three times
     while another wants the GIL: the waits for the GIL are attributed to the
-    holder's Python frame at that line, and (3.11+) to the holder's tid."""
+    holder's Python frame at that line, and (3.11+) to the holder's tid; the
+    on-CPU samples find the same line holding the GIL, and add up to the
+    threads' CPU time."""
     _, report, _ = run_contrace("--stacks", "--", python, PYGIL, "longcall", "10000000")
     st = report["stacks"]
     proc = report["processes"][0]
@@ -234,3 +240,14 @@ def test_gil_waits_name_the_holders_python_line(label, python):
     if proc["gil"]["version"] not in ("3.8", "3.9", "3.10"):
         caller = [t for t in proc["threads"] if "caller" in (t["python_name"] or "")]
         assert {h["holder_tid"] for h in mine} == {caller[0]["tid"]}, (holders, caller)
+    # On-CPU samples (every 1 ms of a CPU's time): the caller's line, holding
+    # the GIL, most of them; all of them, the process's CPU time (its threads
+    # are all Python's), within sampling's error and the start's threads.
+    oncpu = proc["oncpu_stacks"]
+    top = [o for o in oncpu if o["doing"] == "held" and st["stacks"][o["stack"]]["frames"]
+           and st["frames"][st["stacks"][o["stack"]]["frames"][0]]["name"] == frame]
+    sampled = sum(o["ns"] for o in oncpu)
+    assert sum(o["ns"] for o in top) >= 0.7 * sampled, (frame, oncpu)
+    cpu = sum(t["oncpu_ns"] for t in proc["threads"])
+    assert 0.8 * cpu <= sampled + report["drops"]["stack_samples_lost"] * 1e6 <= 1.1 * cpu, \
+        (sampled, cpu)

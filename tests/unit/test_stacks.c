@@ -335,13 +335,13 @@ static void test_gil_holders(void **state)
 	g = r.procs[0].gil;
 	assert_non_null(g);
 	assert_int_equal(g->nholders, 2);
-	assert_int_equal(g->holders[0].tid, 101);
+	assert_int_equal(g->holders[0].tag, 101);
 	assert_int_equal(g->holders[0].st.waits, 3);
 	assert_int_equal(g->holders[0].st.wait_ns, 30 * MS);
 	assert_int_equal(g->holders[0].st.n, 2);
 	assert_string_equal(g->holders[0].st.frames[0], "caller (app.py:116)");
 	assert_string_equal(g->holders[0].st.frames[1], "run (threading.py:999)");
-	assert_int_equal(g->holders[1].tid, 0);
+	assert_int_equal(g->holders[1].tag, 0);
 	assert_int_equal(g->holders[1].st.wait_ns, 5 * MS);
 	/* JSON: the holder by tid and name, its stack interned with the others. */
 	f = open_memstream(&buf, &len);

@@ -9,7 +9,6 @@
 
 #include "model/figs.h"
 #include "model/gil.h"
-#include "model/locks.h"
 #include "model/syscalls.h"
 #include "snap/threads.h"
 #include "util/vec.h"
@@ -718,8 +717,7 @@ int gil_model(struct report *r, const struct snapshot *cur, const struct snapsho
 				g->rel_io_cpu_ns += g->rel_sys[j].oncpu_ns;
 			}
 		}
-		if (native_functions(g, p->pid, cur, prev) ||
-		    locks_gil_holders(g, p->pid, cur, prev))
+		if (native_functions(g, p->pid, cur, prev))
 			return -ENOMEM;
 		if (p->wall_ns) {
 			double wall = (double)p->wall_ns;
@@ -746,4 +744,24 @@ const char *rpt_gil_tier_name(enum rpt_gil_tier t)
 	default:
 		return "none";
 	}
+}
+
+static const struct {
+	const char *name, *text;
+} smp_classes[CT_SMP_CLASSES] = {
+	[CT_SMP_OTHER] = { "unknown", "GIL not seen yet" },
+	[CT_SMP_HELD] = { "held", "holding the GIL" },
+	[CT_SMP_WAITING] = { "waiting", "waiting for the GIL" },
+	[CT_SMP_NATIVE] = { "native", "GIL released, native code" },
+	[CT_SMP_KERNEL] = { "kernel", "GIL released, in the kernel" },
+};
+
+const char *rpt_smp_class_name(uint32_t cls)
+{
+	return cls < CT_SMP_CLASSES ? smp_classes[cls].name : "unknown";
+}
+
+const char *rpt_smp_class_text(uint32_t cls)
+{
+	return cls < CT_SMP_CLASSES ? smp_classes[cls].text : smp_classes[CT_SMP_OTHER].text;
 }

@@ -319,43 +319,57 @@ static int cmp_stack(const void *a, const void *b)
 	return x->waits < y->waits ? 1 : x->waits > y->waits ? -1 : 0;
 }
 
-int locks_gil_holders(struct rpt_gil *g, uint32_t pid, const struct snapshot *cur,
-		      const struct snapshot *prev)
+/*
+ * The stacks of pid's lstacks entries from key lo up to hi (0: to the
+ * end), in the window, most time first. 0 or -ENOMEM.
+ */
+static int tagged_stacks(struct rpt_tagged_stack **v, size_t *n, uint32_t pid, uint64_t lo,
+			 uint64_t hi, const struct snapshot *cur, const struct snapshot *prev)
 {
 	size_t cap = 0;
 
-	for (size_t i = snapshot_lstack_from(cur, pid, SNAP_GIL_HOLDER); i < cur->nlstacks; i++) {
+	for (size_t i = snapshot_lstack_from(cur, pid, lo); i < cur->nlstacks; i++) {
 		const struct snap_site *e = &cur->lstacks[i], *o;
-		struct rpt_gil_holder *h;
+		struct rpt_tagged_stack *t;
 		uint64_t waits;
 
-		if (e->key.tgid != pid || !(e->key.uaddr & SNAP_GIL_HOLDER))
+		if (e->key.tgid != pid || (hi && e->key.uaddr >= hi))
 			break;
 		o = prev ? snapshot_find_lstack(prev, &e->key) : NULL;
 		waits = ct_delta(e->val.waits, o ? o->val.waits : 0);
 		if (!waits)
 			continue;
-		h = vec_push(g->holders, g->nholders, cap);
-		if (!h)
+		t = vec_push(*v, *n, cap);
+		if (!t)
 			return -ENOMEM;
-		h->tid = (uint32_t)e->key.uaddr;
-		h->st.waits = waits;
-		h->st.wait_ns = ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0);
-		if (stack_frames(&h->st, pid, cur, e->key.site))
+		t->tag = (uint32_t)e->key.uaddr;
+		t->st.waits = waits;
+		t->st.wait_ns = ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0);
+		if (stack_frames(&t->st, pid, cur, e->key.site))
 			return -ENOMEM;
 	}
-	if (g->nholders)
-		qsort(g->holders, g->nholders, sizeof(*g->holders), cmp_stack);
+	if (*n)
+		qsort(*v, *n, sizeof(**v), cmp_stack);
 	return 0;
 }
 
-void locks_gil_holders_free(struct rpt_gil *g)
+int locks_python_stacks(struct rpt_process *p, const struct snapshot *cur,
+			const struct snapshot *prev)
 {
-	for (size_t i = 0; i < g->nholders; i++)
-		free(g->holders[i].st.frames);
-	free(g->holders);
-	g->holders = NULL;
-	g->nholders = 0;
+	if (tagged_stacks(&p->oncpu, &p->noncpu, p->pid, SNAP_ONCPU, SNAP_GIL_HOLDER, cur, prev))
+		return -ENOMEM;
+	return p->gil ? tagged_stacks(&p->gil->holders, &p->gil->nholders, p->pid, SNAP_GIL_HOLDER,
+				      0, cur, prev) :
+			0;
+}
+
+void locks_tagged_free(struct rpt_tagged_stack **v, size_t *n)
+{
+	for (size_t i = 0; *v && i < *n; i++)
+		free((*v)[i].st.frames);
+	free(*v);
+	*v = NULL;
+	*n = 0;
 }
 
 /* The waits of l that no stack carries, as a stack of no frames: the stacks add up. */

@@ -52,11 +52,12 @@ const char *futex_kind(uint32_t op);
 void futex_free_locks(struct rpt_process *p);
 
 /*
- * --stacks: g's waits in the window by the Python stack of the GIL's
- * holder as they began (lstacks' SNAP_GIL_HOLDER entries of pid). 0 or -ENOMEM.
+ * --stacks: p's on-CPU samples of Python threads by stack, and its GIL's
+ * waits by the Python stack of the GIL's holder as they began, in the
+ * window (lstacks' SNAP_ONCPU and SNAP_GIL_HOLDER entries). 0 or -ENOMEM.
  */
-int locks_gil_holders(struct rpt_gil *g, uint32_t pid, const struct snapshot *cur,
-		      const struct snapshot *prev);
-void locks_gil_holders_free(struct rpt_gil *g);
+int locks_python_stacks(struct rpt_process *p, const struct snapshot *cur,
+			const struct snapshot *prev);
+void locks_tagged_free(struct rpt_tagged_stack **v, size_t *n);
 
 #endif

@@ -126,6 +126,8 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	/* After the GIL's: its words are labelled in the lock table. */
 	if (!err && meta->locks)
 		err = futex_model(r, cur, prev);
+	for (size_t i = 0; !err && meta->stacks && i < r->nprocs; i++)
+		err = locks_python_stacks(&r->procs[i], cur, prev);
 	if (!err)
 		err = build_total(r);
 	if (err) {
@@ -163,8 +165,9 @@ static void free_process(struct rpt_process *p)
 	if (p->gil) {
 		free(p->gil->rel_sys);
 		free(p->gil->native);
-		locks_gil_holders_free(p->gil);
+		locks_tagged_free(&p->gil->holders, &p->gil->nholders);
 	}
+	locks_tagged_free(&p->oncpu, &p->noncpu);
 	free(p->gil);
 	free(p->threads);
 	free(p->sys);

@@ -78,6 +78,13 @@ enum rpt_gil_tier {
 /* A tier's name in JSON and metrics: "uprobes", "libc", "futex" or "none". */
 const char *rpt_gil_tier_name(enum rpt_gil_tier t);
 
+/*
+ * What a sampled Python thread was doing (enum ct_smp_class): its JSON
+ * name ("held", "waiting", "native", "kernel", "unknown") and its text.
+ */
+const char *rpt_smp_class_name(uint32_t cls);
+const char *rpt_smp_class_text(uint32_t cls);
+
 /* A CPython process as found when it was probed. */
 struct rpt_gil_info {
 	int pid;
@@ -328,12 +335,17 @@ struct rpt_native {
 #define RPT_NATIVE_TOP 8 /* functions listed; the rest summed in native_other */
 
 /*
- * --stacks: GIL waits by the Python stack of the thread that held the GIL
- * as they began. st first: sorted as lock stacks are.
+ * --stacks: waits or samples by a Python stack and what it stands for
+ * (lstacks' SNAP_GIL_HOLDER and SNAP_ONCPU entries). st first: sorted as
+ * lock stacks are.
  */
-struct rpt_gil_holder {
+struct rpt_tagged_stack {
 	struct rpt_lock_stack st; /* Python frames only, innermost first */
-	uint32_t tid; /* the holder; 0 unknown (3.8-3.10 keep no tid with a thread state) */
+	/*
+	 * GIL holders: the holder's tid, 0 unknown (3.8-3.10 keep no tid with a
+	 * thread state). On-CPU samples: enum ct_smp_class (st.waits: samples).
+	 */
+	uint32_t tag;
 };
 
 struct rpt_gil {
@@ -361,7 +373,7 @@ struct rpt_gil {
 	uint64_t native_other; /* samples of the functions after the first RPT_NATIVE_TOP */
 	uint64_t native_other_ns;
 	size_t nholders;
-	struct rpt_gil_holder *holders; /* --stacks: by wait, most first */
+	struct rpt_tagged_stack *holders; /* --stacks: by wait, most first */
 	double held_fraction; /* hold / wall */
 	double avg_waiting; /* wait / wall: threads waiting for it on average */
 	double takes_per_s; /* contended acquisitions (handoffs to a waiter) per second */
@@ -407,6 +419,8 @@ struct rpt_process {
 	size_t ndeadlocks;
 	struct rpt_deadlock *deadlocks;
 	struct rpt_gil *gil; /* a CPython process: its GIL; NULL otherwise */
+	size_t noncpu;
+	struct rpt_tagged_stack *oncpu; /* --stacks: Python threads' samples by stack, most first */
 	/* Who had the CPU while its threads waited: per other process, kernel thread, own thread. */
 	size_t nrunners;
 	struct rpt_runner *runners; /* by time */

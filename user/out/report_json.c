@@ -330,16 +330,38 @@ static struct json_object *gil_holders_json(const struct rpt_gil *g, const struc
 		return NULL;
 	a = json_object_new_array();
 	for (size_t i = 0; i < g->nholders; i++) {
-		const struct rpt_gil_holder *h = &g->holders[i];
-		const struct rpt_thread *t = rpt_thread_of(p, h->tid);
+		const struct rpt_tagged_stack *h = &g->holders[i];
+		const struct rpt_thread *t = rpt_thread_of(p, h->tag);
 		struct json_object *e = json_object_new_object();
 		int64_t k = jstacks_find(js, &h->st);
 
-		put(e, "holder_tid", h->tid ? json_object_new_uint64(h->tid) : NULL);
+		put(e, "holder_tid", h->tag ? json_object_new_uint64(h->tag) : NULL);
 		put(e, "holder", t ? json_object_new_string(rpt_thread_name(t)) : NULL);
 		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
 		add_u64(e, "waits", h->st.waits);
 		add_u64(e, "wait_ns", h->st.wait_ns);
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+/* --stacks: a process's on-CPU samples of Python threads by stack (null without --stacks). */
+static struct json_object *oncpu_json(const struct rpt_process *p, const struct jstacks *js)
+{
+	struct json_object *a;
+
+	if (!js)
+		return NULL;
+	a = json_object_new_array();
+	for (size_t i = 0; i < p->noncpu; i++) {
+		const struct rpt_tagged_stack *o = &p->oncpu[i];
+		struct json_object *e = json_object_new_object();
+		int64_t k = jstacks_find(js, &o->st);
+
+		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
+		add_str(e, "doing", rpt_smp_class_name(o->tag));
+		add_u64(e, "samples", o->st.waits);
+		add_u64(e, "ns", o->st.wait_ns);
 		json_object_array_add(a, e);
 	}
 	return a;
@@ -682,6 +704,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 		struct json_object *a = json_object_new_array();
 
 		put(o, "gil", gil_json(p->gil, p, js));
+		put(o, "oncpu_stacks", oncpu_json(p, js));
 		put(o, "preempted_by", runners_json(p->runners, p->nrunners));
 		put(o, "cpu_quota", quota_json(&p->quota));
 		add_u64(o, "busy_threads", p->busy_threads);

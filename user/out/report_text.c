@@ -688,8 +688,8 @@ static void print_gil_holders(FILE *f, const struct rpt_process *p, const struct
 	for (size_t i = 0; i < g->nholders; i++)
 		all += g->holders[i].st.wait_ns;
 	for (size_t i = 0; i < g->nholders && i < k; i++) {
-		const struct rpt_gil_holder *h = &g->holders[i];
-		const struct rpt_thread *t = rpt_thread_of(p, h->tid);
+		const struct rpt_tagged_stack *h = &g->holders[i];
+		const struct rpt_thread *t = rpt_thread_of(p, h->tag);
 
 		fprintf(f, "    %s %.0f%% (%s, %llu waits) while %s ran: ",
 			i ? "           " : "waits for  ", share(h->st.wait_ns, all),
@@ -1084,6 +1084,33 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 		fprintf(f, "  (no verdict: too little evidence, or no pattern the remedies fit)\n");
 }
 
+/*
+ * --stacks: where a Python process's threads ran, by sample: "holding the
+ * GIL 62% (620ms, 620 samples): work (app.py:12) <- run (threading.py:999)".
+ */
+static void print_oncpu(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	size_t k = o->verbose ? TEXT_STACKS_V : TEXT_STACKS;
+	uint64_t all = 0;
+
+	if (!p->noncpu)
+		return;
+	for (size_t i = 0; i < p->noncpu; i++)
+		all += p->oncpu[i].st.wait_ns;
+	fprintf(f, "\n  ON-CPU  Python threads, sampled every %s of a CPU's time: %s\n",
+		D(CT_GIL_SAMPLE_NS), D(all));
+	for (size_t i = 0; i < p->noncpu && i < k; i++) {
+		const struct rpt_tagged_stack *s = &p->oncpu[i];
+
+		fprintf(f, "    %.0f%% (%s, %llu samples) %s: ", share(s->st.wait_ns, all),
+			D(s->st.wait_ns), (unsigned long long)s->st.waits,
+			rpt_smp_class_text(s->tag));
+		print_frames(f, &s->st, o->verbose);
+	}
+	if (p->noncpu > k)
+		fprintf(f, "    %zu more stacks (-v, --json)\n", p->noncpu - k);
+}
+
 static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o,
 			  bool traced)
 {
@@ -1093,6 +1120,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 		p->cmdline, p->cmdline[0] ? "]" : "");
 	print_summary(f, p);
 	print_gil(f, p, o);
+	print_oncpu(f, p, o);
 	print_threads(f, p, o);
 	print_blocked(f, p, o);
 	print_runners(f, p, o);

@@ -811,6 +811,16 @@ static void on_begin(struct stacks *st, const struct ct_stack_rec *r, size_t siz
 	p->holder = STK_NONE;
 }
 
+/* The n Python frames of r alone, interned (STK_NONE: out of memory). */
+static uint32_t python_stack(struct stacks *st, const struct ct_stack_rec *r, uint32_t n)
+{
+	st->npcs = 0;
+	for (uint32_t i = 0; i < n; i++)
+		st->pcs[st->npcs++] =
+			pyframes_pc(st->py, (int)r->tgid, r->py[i].code, r->py[i].off);
+	return stack_intern(st, r->tgid, r->py_state != CT_PYS_OK);
+}
+
 /*
  * The Python frames of the GIL's holder when wait p began: a
  * stack of their own (no native frames: those were not copied), its waits
@@ -826,12 +836,23 @@ static void on_holder(struct stacks *st, const struct ct_stack_rec *r, size_t si
 		return;
 	if (r->py_state == CT_PYS_CUT)
 		st->py_cut++;
-	st->npcs = 0;
-	for (uint32_t i = 0; i < n; i++)
-		st->pcs[st->npcs++] =
-			pyframes_pc(st->py, (int)r->tgid, r->py[i].code, r->py[i].off);
-	p->holder = stack_intern(st, r->tgid, r->py_state != CT_PYS_OK);
+	p->holder = python_stack(st, r, n);
 	p->holder_tid = (uint32_t)r->uaddr;
+}
+
+/* A CPU-clock sample of a Python thread: its stack weighs CT_GIL_SAMPLE_NS under SNAP_ONCPU. */
+static void on_sample(struct stacks *st, const struct ct_stack_rec *r, size_t size)
+{
+	uint32_t n = r->npy < CT_PY_FRAMES ? r->npy : CT_PY_FRAMES, id;
+
+	if (!st->py || !n || r->uaddr >= CT_SMP_CLASSES ||
+	    size < offsetof(struct ct_stack_rec, py) + n * sizeof(r->py[0]))
+		return;
+	if (r->py_state == CT_PYS_CUT)
+		st->py_cut++;
+	id = python_stack(st, r, n);
+	if (id != STK_NONE)
+		agg_add(st, r->tgid, SNAP_ONCPU | r->uaddr, id, CT_GIL_SAMPLE_NS);
 }
 
 static void on_end(struct stacks *st, const struct ct_stack_end *e)
@@ -875,6 +896,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		on_begin(st, data, size);
 	else if (size >= offsetof(struct ct_stack_rec, py) && *kind == CT_STK_HOLDER)
 		on_holder(st, data, size);
+	else if (size >= offsetof(struct ct_stack_rec, py) && *kind == CT_STK_SAMPLE)
+		on_sample(st, data, size);
 	st->cpu_ns += busy_ns() - t0;
 	return 0;
 }

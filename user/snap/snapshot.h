@@ -69,6 +69,14 @@ struct snap_site {
 #define SNAP_GIL_HOLDER (1ULL << 63)
 
 /*
+ * An lstacks entry whose uaddr has this bit (and not SNAP_GIL_HOLDER)
+ * holds on-CPU samples of a process's Python threads by stack (waits:
+ * samples, wait_ns: their CPU time); its low bits are what the threads were
+ * doing (enum ct_smp_class).
+ */
+#define SNAP_ONCPU (1ULL << 62)
+
+/*
  * --stacks: a distinct user stack of a process, interned (its id stays
  * for the whole trace); its frames are the snap_frame entries of its id,
  * index 0 the leaf: where the thread made the syscall. Every other frame
