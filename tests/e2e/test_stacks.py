@@ -218,13 +218,15 @@ PYGIL = os.path.join(PYWORKLOADS, "pygil.py")
 
 
 @pytest.mark.parametrize("label,python", PYTHONS, ids=[p[0] for p in PYTHONS])
-def test_gil_waits_name_the_holders_python_line(label, python):
+def test_gil_waits_name_the_holders_python_line(tmp_path, label, python):
     """One thread runs sum(range(N)) (C code that keeps the GIL) three times
     while another wants the GIL: the waits for the GIL are attributed to the
     holder's Python frame at that line, and (3.11+) to the holder's tid; the
     on-CPU samples find the same line holding the GIL, and add up to the
     threads' CPU time."""
-    _, report, _ = run_contrace("--stacks", "--", python, PYGIL, "longcall", "10000000")
+    folded = tmp_path / "out.folded"
+    _, report, _ = run_contrace("--folded", str(folded), "--", python, PYGIL, "longcall",
+                                "10000000")
     st = report["stacks"]
     proc = report["processes"][0]
     frame = f"caller (pygil.py:{source_line(PYGIL, 'sum(range(n))')})"
@@ -251,3 +253,12 @@ def test_gil_waits_name_the_holders_python_line(label, python):
     cpu = sum(t["oncpu_ns"] for t in proc["threads"])
     assert 0.8 * cpu <= sampled + report["drops"]["stack_samples_lost"] * 1e6 <= 1.1 * cpu, \
         (sampled, cpu)
+    # The folded file: the same waits and samples, told apart by the last frame.
+    lines = [l.rsplit(" ", 1) for l in open(folded).read().splitlines()]
+    held = sum(float(w) for f, w in lines if f.split(";")[-1].startswith("[GIL held by "))
+    cpu_us = sum(float(w) for f, w in lines if f.split(";")[-1].startswith("[on-CPU "))
+    assert abs(held - total / 1e3) <= 0.01 * total / 1e3 + 1, (held, total)
+    assert abs(cpu_us - sampled / 1e3) <= 0.01 * sampled / 1e3 + 1, (cpu_us, sampled)
+    # The holder's innermost frame comes right before the holder's name.
+    assert any(f.split(";")[-2] == frame for f, _ in lines
+               if f.split(";")[-1].startswith("[GIL held by "))

@@ -35,19 +35,59 @@ static void put_frame(FILE *f, const char *name)
 	fputc(';', f);
 }
 
-static void put_stack(FILE *f, const struct rpt_process *p, const struct rpt_lock *l,
-		      const struct rpt_lock_stack *st)
+/* The last frame, "[WHAT NAME] US" and the line's end: no ';' inside either. */
+static void put_leaf(FILE *f, const char *what, const char *name, uint64_t ns)
+{
+	fprintf(f, "[%s ", what);
+	for (const char *c = name; *c; c++)
+		fputc(*c == ';' ? ':' : *c, f);
+	fprintf(f, "] %.3f\n", (double)ns / 1e3);
+}
+
+/* "COMM;[first];root;...;leaf;" (first: NULL for none). */
+static void put_frames(FILE *f, const struct rpt_process *p, const char *first,
+		       const struct rpt_lock_stack *st)
 {
 	char buf[SNAP_SYM_LEN];
 
 	put_frame(f, p->comm);
+	if (first)
+		put_frame(f, first);
 	if (!st->n)
 		put_frame(f, "[no stack]");
 	else if (st->partial)
 		put_frame(f, "[partial]");
 	for (uint32_t i = st->n; i-- > 0;)
 		put_frame(f, frame_function(st->frames[i], buf, sizeof(buf)));
-	fprintf(f, "[lock %s] %.3f\n", l->name, (double)st->wait_ns / 1e3);
+}
+
+static void put_stack(FILE *f, const struct rpt_process *p, const struct rpt_lock *l,
+		      const struct rpt_lock_stack *st)
+{
+	put_frames(f, p, NULL, st);
+	put_leaf(f, "lock", l->name, st->wait_ns);
+}
+
+/*
+ * A Python process's GIL waits by what the holder ran ("COMM;[GIL
+ * holder];root;...;leaf;[GIL held by NAME] US") and its threads' on-CPU
+ * samples ("COMM;root;...;leaf;[on-CPU holding the GIL] US").
+ */
+static void put_python(FILE *f, const struct rpt_process *p)
+{
+	for (size_t i = 0; p->gil && i < p->gil->nholders; i++) {
+		const struct rpt_tagged_stack *h = &p->gil->holders[i];
+		const struct rpt_thread *t = rpt_thread_of(p, h->tag);
+
+		put_frames(f, p, "[GIL holder]", &h->st);
+		put_leaf(f, "GIL held by", t ? rpt_thread_name(t) : "a thread", h->st.wait_ns);
+	}
+	for (size_t i = 0; i < p->noncpu; i++) {
+		const struct rpt_tagged_stack *o = &p->oncpu[i];
+
+		put_frames(f, p, NULL, &o->st);
+		put_leaf(f, "on-CPU", rpt_smp_class_text(o->tag), o->st.wait_ns);
+	}
 }
 
 int report_folded(FILE *f, const struct report *r)
@@ -59,6 +99,7 @@ int report_folded(FILE *f, const struct report *r)
 			for (size_t k = 0; k < p->locks[j].nstacks; k++)
 				if (p->locks[j].stacks[k].wait_ns)
 					put_stack(f, p, &p->locks[j], &p->locks[j].stacks[k]);
+		put_python(f, p);
 	}
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }
