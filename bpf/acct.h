@@ -185,6 +185,8 @@ static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc
 static __always_inline void ct_hook_futex_wait_end(struct ct_thread *th, __u64 now, void *hc);
 /* The includer's: the thread blocks at `now` in syscall nr: a futex wait begins? */
 static __always_inline void ct_hook_futex_block(struct ct_thread *th, int nr, __u64 now, void *hc);
+/* The includer's: the thread's block of d ns (in th->blk_nr) ends (its stack's weight). */
+static __always_inline void ct_hook_block_end(struct ct_thread *th, __u64 d, void *hc);
 /* The includer's: it exits at `now`: its syscall in progress ends, its name is final. */
 static __always_inline void ct_hook_exit(struct ct_thread *th, __u64 now, void *hc);
 static __always_inline void ct_hook_missed(enum ct_missed what, void *hc);
@@ -272,6 +274,7 @@ static __always_inline void ct_acct_block_end(struct ct_thread *th, __u64 d, voi
 	ct_acct_blocked_nr(th, ct_gil_sys_key(th->blk_nr, th->gil_blk), d, hc);
 	if (th->sys_nr != CT_SYS_NONE)
 		th->sys_offcpu_ns += d;
+	ct_hook_block_end(th, d, hc);
 }
 
 /*

@@ -709,6 +709,13 @@ enum ct_stack_kind {
 	CT_STK_SAMPLE = 4,
 };
 
+/*
+ * ct_stack_rec.uaddr of a block in a syscall other than a futex wait: this
+ * bit and the syscall's number (no futex word has it: user addresses end
+ * below bit 47).
+ */
+#define CT_STK_SYSCALL (1ULL << 61)
+
 /* What a sampled Python thread was doing (CT_STK_SAMPLE). */
 enum ct_smp_class {
 	CT_SMP_OTHER = 0, /* not known: the thread's GIL not seen yet */

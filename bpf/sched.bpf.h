@@ -11,6 +11,7 @@
 #include "syscalls.bpf.h"
 #include "futex.bpf.h"
 #include "gil.bpf.h"
+#include "stacks.bpf.h"
 
 #define CT_ACCT_HOOKS
 #include "acct.h"
@@ -83,6 +84,15 @@ static __always_inline void ct_hook_futex_wait_end(struct ct_thread *th, __u64 n
 static __always_inline void ct_hook_futex_block(struct ct_thread *th, int nr, __u64 now, void *hc)
 {
 	ct_futex_block(th, nr, now);
+	/* --stacks: a block in another syscall has its stack too, weighed at its end. */
+	if (ct_cfg.stacks && !th->fx_uaddr && nr >= 0 && nr != CT_NR_FUTEX)
+		ct_stack_begin(th, CT_STK_SYSCALL | (__u64)nr);
+}
+
+static __always_inline void ct_hook_block_end(struct ct_thread *th, __u64 d, void *hc)
+{
+	if (th->stk_seq && !th->fx_uaddr)
+		ct_stack_end(th, d);
 }
 
 /* hc: the exiting task. */

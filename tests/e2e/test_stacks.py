@@ -262,3 +262,25 @@ def test_gil_waits_name_the_holders_python_line(tmp_path, label, python):
     # The holder's innermost frame comes right before the holder's name.
     assert any(f.split(";")[-2] == frame for f, _ in lines
                if f.split(";")[-1].startswith("[GIL held by "))
+
+
+@pytest.mark.parametrize("label,python", PYTHONS, ids=[p[0] for p in PYTHONS])
+def test_blocked_syscall_stacks_name_the_sleep_line(label, python):
+    """A thread sleeps 3 ms at a time in time.sleep for 0.5 s: its blocks in
+    the sleep's syscall carry the Python frame of that line, and the
+    blocked_stacks of that syscall add up to the thread's blocked time in
+    it (the thread's own syscall table: the same blocks)."""
+    _, report, _ = run_contrace("--stacks", "--", python, PYEVENTS, "sleeper", "0.5")
+    st = report["stacks"]
+    proc = report["processes"][0]
+    frame = f"nap (pyevents.py:{source_line(PYEVENTS, 'time.sleep(0.003)')})"
+    sleeps = ("clock_nanosleep", "select", "pselect6")
+    (t,) = [t for t in proc["threads"] if t["python_name"] == "sleeper"]
+    truth = sum(s["blocked_ns"] for s in t["syscalls"] if s["name"] in sleeps)
+    assert truth >= 0.3e9, t["syscalls"]
+    rows = [b for b in proc["blocked_stacks"] if b["syscall"] in sleeps]
+    named = sum(b["blocked_ns"] for b in rows if b["stack"] is not None and frame in
+                [st["frames"][i]["name"] for i in st["stacks"][b["stack"]]["frames"]])
+    assert named >= 0.9 * truth, (named, truth, frame, rows)
+    assert sum(b["blocked_ns"] for b in rows) <= truth * 1.001 + 1e6
+

@@ -8,6 +8,10 @@
   pyevents.py mutex SECONDS   4 threads take one threading.Lock in turn for
                               SECONDS, each holding it 2 ms (asleep: the others
                               block on it)
+  pyevents.py sleeper SECONDS a thread named "sleeper" sleeps 3 ms at a time
+                              (time.sleep: clock_nanosleep, select before
+                              3.11) for SECONDS while the main thread waits
+                              in join
 
 Output: "thread TID ROLE" per thread (main, worker, contender) and, in mutex
 mode, "lock ADDRESS" (the sem_t inside the lock object is at a fixed offset
@@ -55,5 +59,18 @@ def mutex(seconds):
         t.join()
 
 
+def sleeper(seconds):
+    end = time.monotonic() + seconds
+
+    def nap():
+        say("thread", threading.get_native_id(), "sleeper")
+        while time.monotonic() < end:
+            time.sleep(0.003)
+
+    t = threading.Thread(target=nap, name="sleeper")
+    t.start()
+    t.join()
+
+
 if __name__ == "__main__":
-    {"idle": idle, "mutex": mutex}[sys.argv[1]](float(sys.argv[2]))
+    {"idle": idle, "mutex": mutex, "sleeper": sleeper}[sys.argv[1]](float(sys.argv[2]))

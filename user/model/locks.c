@@ -353,10 +353,11 @@ static int tagged_stacks(struct rpt_tagged_stack **v, size_t *n, uint32_t pid, u
 	return 0;
 }
 
-int locks_python_stacks(struct rpt_process *p, const struct snapshot *cur,
-			const struct snapshot *prev)
+int locks_tagged(struct rpt_process *p, const struct snapshot *cur, const struct snapshot *prev)
 {
-	if (tagged_stacks(&p->oncpu, &p->noncpu, p->pid, SNAP_ONCPU, SNAP_GIL_HOLDER, cur, prev))
+	if (tagged_stacks(&p->sysstacks, &p->nsysstacks, p->pid, SNAP_SYSCALL, SNAP_ONCPU, cur,
+			  prev) ||
+	    tagged_stacks(&p->oncpu, &p->noncpu, p->pid, SNAP_ONCPU, SNAP_GIL_HOLDER, cur, prev))
 		return -ENOMEM;
 	return p->gil ? tagged_stacks(&p->gil->holders, &p->gil->nholders, p->pid, SNAP_GIL_HOLDER,
 				      0, cur, prev) :

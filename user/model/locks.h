@@ -52,12 +52,13 @@ const char *futex_kind(uint32_t op);
 void futex_free_locks(struct rpt_process *p);
 
 /*
- * --stacks: p's on-CPU samples of Python threads by stack, and its GIL's
+ * --stacks: p's blocks in syscalls (not futex waits) by stack, its on-CPU
+ * samples of Python threads by stack, and its GIL's
  * waits by the Python stack of the GIL's holder as they began, in the
- * window (lstacks' SNAP_ONCPU and SNAP_GIL_HOLDER entries). 0 or -ENOMEM.
+ * window (lstacks' SNAP_SYSCALL, SNAP_ONCPU and SNAP_GIL_HOLDER entries).
+ * 0 or -ENOMEM.
  */
-int locks_python_stacks(struct rpt_process *p, const struct snapshot *cur,
-			const struct snapshot *prev);
+int locks_tagged(struct rpt_process *p, const struct snapshot *cur, const struct snapshot *prev);
 void locks_tagged_free(struct rpt_tagged_stack **v, size_t *n);
 
 #endif

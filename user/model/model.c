@@ -127,7 +127,7 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	if (!err && meta->locks)
 		err = futex_model(r, cur, prev);
 	for (size_t i = 0; !err && meta->stacks && i < r->nprocs; i++)
-		err = locks_python_stacks(&r->procs[i], cur, prev);
+		err = locks_tagged(&r->procs[i], cur, prev);
 	if (!err)
 		err = build_total(r);
 	if (err) {
@@ -168,6 +168,7 @@ static void free_process(struct rpt_process *p)
 		locks_tagged_free(&p->gil->holders, &p->gil->nholders);
 	}
 	locks_tagged_free(&p->oncpu, &p->noncpu);
+	locks_tagged_free(&p->sysstacks, &p->nsysstacks);
 	free(p->gil);
 	free(p->threads);
 	free(p->sys);

@@ -344,6 +344,7 @@ struct rpt_tagged_stack {
 	/*
 	 * GIL holders: the holder's tid, 0 unknown (3.8-3.10 keep no tid with a
 	 * thread state). On-CPU samples: enum ct_smp_class (st.waits: samples).
+	 * Blocked syscalls: the syscall's number (st.waits: blocks).
 	 */
 	uint32_t tag;
 };
@@ -421,6 +422,8 @@ struct rpt_process {
 	struct rpt_gil *gil; /* a CPython process: its GIL; NULL otherwise */
 	size_t noncpu;
 	struct rpt_tagged_stack *oncpu; /* --stacks: Python threads' samples by stack, most first */
+	size_t nsysstacks;
+	struct rpt_tagged_stack *sysstacks; /* --stacks: blocks in syscalls (tag: nr) by stack */
 	/* Who had the CPU while its threads waited: per other process, kernel thread, own thread. */
 	size_t nrunners;
 	struct rpt_runner *runners; /* by time */

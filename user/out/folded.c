@@ -90,6 +90,20 @@ static void put_python(FILE *f, const struct rpt_process *p)
 	}
 }
 
+/* Blocks in syscalls other than futex waits: "COMM;root;...;leaf;[syscall read] US". */
+static void put_syscalls(FILE *f, const struct rpt_process *p)
+{
+	char name[32];
+
+	for (size_t i = 0; i < p->nsysstacks; i++) {
+		const struct rpt_tagged_stack *s = &p->sysstacks[i];
+
+		put_frames(f, p, NULL, &s->st);
+		put_leaf(f, "syscall", syscall_name((int)s->tag, name, sizeof(name)),
+			 s->st.wait_ns);
+	}
+}
+
 int report_folded(FILE *f, const struct report *r)
 {
 	for (size_t i = 0; i < r->nprocs; i++) {
@@ -100,6 +114,7 @@ int report_folded(FILE *f, const struct report *r)
 				if (p->locks[j].stacks[k].wait_ns)
 					put_stack(f, p, &p->locks[j], &p->locks[j].stacks[k]);
 		put_python(f, p);
+		put_syscalls(f, p);
 	}
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

@@ -26,7 +26,7 @@ static int cmp_jstack(const void *a, const void *b)
 	return 0;
 }
 
-/* Every stack of r with frames, in turn: the locks', the GIL holders', the samples'. 0 or fn's error. */
+/* Every stack of r with frames: the locks', the GIL holders', the samples', the syscalls'. */
 static int each_stack(const struct report *r, int (*fn)(void *, const struct rpt_lock_stack *),
 		      void *ctx)
 {
@@ -45,6 +45,9 @@ static int each_stack(const struct report *r, int (*fn)(void *, const struct rpt
 		for (size_t k = 0; k < p->noncpu && !ret; k++)
 			if (p->oncpu[k].st.n)
 				ret = fn(ctx, &p->oncpu[k].st);
+		for (size_t k = 0; k < p->nsysstacks && !ret; k++)
+			if (p->sysstacks[k].st.n)
+				ret = fn(ctx, &p->sysstacks[k].st);
 	}
 	return ret;
 }

@@ -367,6 +367,29 @@ static struct json_object *oncpu_json(const struct rpt_process *p, const struct 
 	return a;
 }
 
+/* --stacks: a process's blocks in syscalls other than futex waits, by stack (null without). */
+static struct json_object *sysstacks_json(const struct rpt_process *p, const struct jstacks *js)
+{
+	struct json_object *a;
+	char name[32];
+
+	if (!js)
+		return NULL;
+	a = json_object_new_array();
+	for (size_t i = 0; i < p->nsysstacks; i++) {
+		const struct rpt_tagged_stack *s = &p->sysstacks[i];
+		struct json_object *e = json_object_new_object();
+		int64_t k = jstacks_find(js, &s->st);
+
+		add_str(e, "syscall", syscall_name((int)s->tag, name, sizeof(name)));
+		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
+		add_u64(e, "blocks", s->st.waits);
+		add_u64(e, "blocked_ns", s->st.wait_ns);
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
 static struct json_object *gil_json(const struct rpt_gil *g, const struct rpt_process *p,
 				    const struct jstacks *js)
 {
@@ -705,6 +728,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 
 		put(o, "gil", gil_json(p->gil, p, js));
 		put(o, "oncpu_stacks", oncpu_json(p, js));
+		put(o, "blocked_stacks", sysstacks_json(p, js));
 		put(o, "preempted_by", runners_json(p->runners, p->nrunners));
 		put(o, "cpu_quota", quota_json(&p->quota));
 		add_u64(o, "busy_threads", p->busy_threads);

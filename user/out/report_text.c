@@ -1111,6 +1111,30 @@ static void print_oncpu(FILE *f, const struct rpt_process *p, const struct text_
 		fprintf(f, "    %zu more stacks (-v, --json)\n", p->noncpu - k);
 }
 
+/* --stacks: the process's blocks in syscalls other than futex waits, by stack. */
+static void print_sysstacks(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+{
+	size_t k = o->verbose ? TEXT_STACKS_V : TEXT_STACKS;
+	uint64_t all = 0;
+	char name[32];
+
+	if (!p->nsysstacks)
+		return;
+	for (size_t i = 0; i < p->nsysstacks; i++)
+		all += p->sysstacks[i].st.wait_ns;
+	fprintf(f, "\n  BLOCKED IN SYSCALLS, by stack (futex waits: under LOCKS): %s\n", D(all));
+	for (size_t i = 0; i < p->nsysstacks && i < k; i++) {
+		const struct rpt_tagged_stack *s = &p->sysstacks[i];
+
+		fprintf(f, "    %.0f%% (%s, %llu blocks) in %s: ", share(s->st.wait_ns, all),
+			D(s->st.wait_ns), (unsigned long long)s->st.waits,
+			syscall_name((int)s->tag, name, sizeof(name)));
+		print_frames(f, &s->st, o->verbose);
+	}
+	if (p->nsysstacks > k)
+		fprintf(f, "    %zu more stacks (-v, --json)\n", p->nsysstacks - k);
+}
+
 static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o,
 			  bool traced)
 {
@@ -1121,6 +1145,7 @@ static void print_process(FILE *f, const struct rpt_process *p, const struct tex
 	print_summary(f, p);
 	print_gil(f, p, o);
 	print_oncpu(f, p, o);
+	print_sysstacks(f, p, o);
 	print_threads(f, p, o);
 	print_blocked(f, p, o);
 	print_runners(f, p, o);

@@ -130,6 +130,11 @@ static inline void ct_hook_futex_block(struct ct_thread *th, int nr, __u64 now, 
 	(void)th, (void)nr, (void)now, (void)hc;
 }
 
+static inline void ct_hook_block_end(struct ct_thread *th, __u64 d, void *hc)
+{
+	(void)th, (void)d, (void)hc;
+}
+
 static inline void ct_hook_exit(struct ct_thread *th, __u64 now, void *hc)
 {
 	(void)th, (void)now, (void)hc;

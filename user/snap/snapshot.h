@@ -77,6 +77,13 @@ struct snap_site {
 #define SNAP_ONCPU (1ULL << 62)
 
 /*
+ * An lstacks entry whose uaddr has this bit (and neither above) holds
+ * blocks in a syscall other than a futex wait by stack; its low 32 bits
+ * are the syscall's number.
+ */
+#define SNAP_SYSCALL CT_STK_SYSCALL
+
+/*
  * --stacks: a distinct user stack of a process, interned (its id stays
  * for the whole trace); its frames are the snap_frame entries of its id,
  * index 0 the leaf: where the thread made the syscall. Every other frame
