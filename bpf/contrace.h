@@ -703,8 +703,9 @@ enum ct_stack_kind {
 	CT_STK_HOLDER = 3,
 	/*
 	 * --stacks: a CPU-clock sample (every CT_GIL_SAMPLE_NS of a CPU's time)
-	 * of a Python thread on the CPU: its Python frames (struct
-	 * ct_stack_rec up to `data`; uaddr: enum ct_smp_class)
+	 * of a traced thread on the CPU (struct ct_stack_rec; uaddr: enum
+	 * ct_smp_class): a Python thread's Python frames (up to `data`), or
+	 * another's registers and stack bytes, as at a wait
 	 */
 	CT_STK_SAMPLE = 4,
 };
@@ -723,7 +724,8 @@ enum ct_smp_class {
 	CT_SMP_WAITING = 2, /* in take_gil */
 	CT_SMP_NATIVE = 3, /* the GIL released, in user space: native code */
 	CT_SMP_KERNEL = 4, /* the GIL released, in the kernel: a syscall that did not block */
-	CT_SMP_CLASSES = 5,
+	CT_SMP_RUNNING = 5, /* a thread of a process without Python: its native stack */
+	CT_SMP_CLASSES = 6,
 };
 
 #define CT_STACK_PAGE 4096

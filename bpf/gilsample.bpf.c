@@ -141,13 +141,15 @@ int ct_gil_sample(struct bpf_perf_event_data *ctx)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct ct_thread *th = ct_active_thread(cur);
+	int user;
 	__u32 cls;
 
 	if (!th)
 		return 0;
-	cls = ct_gil_split(ctx, th, cur, (ct_sample_cs(ctx) & CT_CS_RPL) == CT_CS_RPL);
-	/* --stacks: which Python code ran, for a thread the split knows */
-	if (ct_cfg.stacks && cls != CT_SMP_OTHER)
+	user = (ct_sample_cs(ctx) & CT_CS_RPL) == CT_CS_RPL;
+	cls = ct_gil_split(ctx, th, cur, user);
+	/* --stacks: which code ran (Python's, or a native program's) */
+	if (ct_cfg.stacks)
 		ct_stack_sample(th, cls);
 	return 0;
 }

@@ -346,6 +346,40 @@ __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 	return 0;
 }
 
+/* A sample's record, sent as long as it is. */
+static __always_inline void ct_sample_send(struct ct_stack_rec *r, struct ct_thread *th, __u32 cls)
+{
+	__u64 size = offsetof(struct ct_stack_rec, data) + (__u64)r->len;
+
+	r->kind = CT_STK_SAMPLE;
+	r->tid = th->tid;
+	r->tgid = th->tgid;
+	r->seq = 0;
+	r->uaddr = cls;
+	if (size > sizeof(*r) || bpf_ringbuf_output(&ct_stacks, r, size, ct_stacks_flags()))
+		ct_count(samples_lost);
+}
+
+/*
+ * A thread of a process without Python: its user registers and the pages
+ * of its stack, unwound by user space as a wait's are. Interrupted in user
+ * space, the entry saved the registers it was interrupted at where a
+ * syscall saves its own (bpf_task_pt_regs): either way, where it is in its
+ * own code. 0 bytes if unreadable.
+ */
+static __always_inline void ct_sample_native(struct ct_stack_rec *r)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	r->npy = 0;
+	r->py_state = CT_PYS_NONE;
+	r->len = 0;
+	if (!regs)
+		return;
+	ct_stack_regs(r, regs);
+	r->len = ct_stack_copy(r, r->regs[7]);
+}
+
 __noinline int ct_stack_sample(struct ct_thread *th, __u32 cls)
 {
 	__u32 k = CT_BUF_SAMPLE, li;
@@ -355,20 +389,23 @@ __noinline int ct_stack_sample(struct ct_thread *th, __u32 cls)
 		return 0;
 	li = ct_py_layout_of(th->tgid);
 	r = bpf_map_lookup_elem(&ct_stack_buf, &k);
-	if (li >= CT_PY_LAYOUTS || !r)
+	if (!r)
+		return 0;
+	if (li >= CT_PY_LAYOUTS) {
+		ct_sample_native(r);
+		if (r->len)
+			ct_sample_send(r, th, CT_SMP_RUNNING);
+		else
+			ct_count(stacks_unreadable);
+		return 0;
+	}
+	/* A Python thread: its Python frames (cheap: no native unwind per sample). */
+	if (cls == CT_SMP_OTHER || cls == CT_SMP_RUNNING)
 		return 0;
 	ct_py_walk(r, CT_BUF_SAMPLE, li, ct_py_tstate(th));
-	if (!r->npy)
-		return 0;
-	r->kind = CT_STK_SAMPLE;
-	r->tid = th->tid;
-	r->tgid = th->tgid;
-	r->seq = 0;
-	r->uaddr = cls;
 	r->len = 0;
-	if (bpf_ringbuf_output(&ct_stacks, r, offsetof(struct ct_stack_rec, data),
-			       ct_stacks_flags()))
-		ct_count(samples_lost);
+	if (r->npy)
+		ct_sample_send(r, th, cls);
 	return 0;
 }
 

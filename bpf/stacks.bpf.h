@@ -14,7 +14,7 @@ int ct_stack_begin(struct ct_thread *th, __u64 uaddr);
 
 /*
  * --stacks: a CPU-clock sample of th, the current thread, doing cls (enum
- * ct_smp_class): its Python frames, if it is a Python thread.
+ * ct_smp_class): a Python thread's Python frames, another's native stack.
  */
 int ct_stack_sample(struct ct_thread *th, __u32 cls);
 

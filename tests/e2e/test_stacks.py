@@ -284,3 +284,21 @@ def test_blocked_syscall_stacks_name_the_sleep_line(label, python):
     assert named >= 0.9 * truth, (named, truth, frame, rows)
     assert sum(b["blocked_ns"] for b in rows) <= truth * 1.001 + 1e6
 
+
+
+def test_native_oncpu_samples_find_the_hot_function():
+    """Two threads of a C program spin for 1 s: the on-CPU samples (one per
+    ms of a CPU's time, native stacks unwound) add up to the threads' CPU
+    time as the kernel counts it, and nearly all are in spinner()."""
+    _, report, _ = run_contrace("--stacks", "--", os.path.join(WORKLOADS, "spin"), "1", "2")
+    st = report["stacks"]
+    proc = report["processes"][0]
+    oncpu = proc["oncpu_stacks"]
+    sampled = sum(o["ns"] for o in oncpu)
+    cpu = sum(t["oncpu_ns"] for t in proc["threads"])
+    assert 0.9 * cpu <= sampled + report["drops"]["stack_samples_lost"] * 1e6 <= 1.05 * cpu, \
+        (sampled, cpu)
+    assert all(o["doing"] == "running" for o in oncpu)
+    spin = sum(o["ns"] for o in oncpu
+               if "spinner" in [st["frames"][i]["function"] for i in st["stacks"][o["stack"]]["frames"]])
+    assert spin >= 0.95 * sampled, oncpu

@@ -754,6 +754,7 @@ static const struct {
 	[CT_SMP_WAITING] = { "waiting", "waiting for the GIL" },
 	[CT_SMP_NATIVE] = { "native", "GIL released, native code" },
 	[CT_SMP_KERNEL] = { "kernel", "GIL released, in the kernel" },
+	[CT_SMP_RUNNING] = { "running", "running" },
 };
 
 const char *rpt_smp_class_name(uint32_t cls)

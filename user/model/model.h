@@ -79,8 +79,8 @@ enum rpt_gil_tier {
 const char *rpt_gil_tier_name(enum rpt_gil_tier t);
 
 /*
- * What a sampled Python thread was doing (enum ct_smp_class): its JSON
- * name ("held", "waiting", "native", "kernel", "unknown") and its text.
+ * What a sampled thread was doing (enum ct_smp_class): its JSON name
+ * ("held", "waiting", "native", "kernel", "running", "unknown") and its text.
  */
 const char *rpt_smp_class_name(uint32_t cls);
 const char *rpt_smp_class_text(uint32_t cls);

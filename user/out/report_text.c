@@ -1085,8 +1085,9 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
 }
 
 /*
- * --stacks: where a Python process's threads ran, by sample: "holding the
- * GIL 62% (620ms, 620 samples): work (app.py:12) <- run (threading.py:999)".
+ * --stacks: where the process's threads ran, by sample: "62% (620ms, 620
+ * samples) holding the GIL: work (app.py:12) <- run (threading.py:999)",
+ * a native program's "96% (1.89s, 1889 samples) running: spinner <- ...".
  */
 static void print_oncpu(FILE *f, const struct rpt_process *p, const struct text_opts *o)
 {
@@ -1097,8 +1098,8 @@ static void print_oncpu(FILE *f, const struct rpt_process *p, const struct text_
 		return;
 	for (size_t i = 0; i < p->noncpu; i++)
 		all += p->oncpu[i].st.wait_ns;
-	fprintf(f, "\n  ON-CPU  Python threads, sampled every %s of a CPU's time: %s\n",
-		D(CT_GIL_SAMPLE_NS), D(all));
+	fprintf(f, "\n  ON-CPU  sampled every %s of a CPU's time: %s\n", D(CT_GIL_SAMPLE_NS),
+		D(all));
 	for (size_t i = 0; i < p->noncpu && i < k; i++) {
 		const struct rpt_tagged_stack *s = &p->oncpu[i];
 

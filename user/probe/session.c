@@ -907,11 +907,12 @@ static void stacks_log(const struct session *s)
 	stacks_stats(s->stacks, &ss);
 	fprintf(stderr,
 		"contrace: --stacks: %llu stacks copied (%llu bytes on average; about 1 us per wait "
-		"in the kernel), %llu unwound with libdw, the rest from its memo: %.1f ms of "
-		"contrace's CPU\n",
+		"in the kernel), %llu unwound with libdw, the rest from its memo; %llu native "
+		"on-CPU samples unwound: %.1f ms of contrace's CPU\n",
 		(unsigned long long)ss.records,
 		(unsigned long long)(ss.records ? ss.bytes / ss.records : 0),
-		(unsigned long long)ss.unwinds, (double)ss.cpu_ns / 1e6);
+		(unsigned long long)(ss.unwinds - ss.samples), (unsigned long long)ss.samples,
+		(double)ss.cpu_ns / 1e6);
 	log_info("--stacks: %llu copy hints given", (unsigned long long)ss.hint_writes);
 }
 

@@ -170,7 +170,7 @@ struct stacks {
 	int hints_fd; /* ct_stack_hints, or -1 */
 	uint64_t partial; /* stacks_partial */
 	uint64_t py_missing, py_cut; /* pystacks_missing, pystacks_cut */
-	uint64_t records, unwinds, hint_writes, bytes;
+	uint64_t records, unwinds, hint_writes, bytes, samples;
 	uint64_t cpu_ns; /* contrace's time reading and unwinding records (busy_ns) */
 };
 
@@ -592,6 +592,18 @@ static uint32_t unwind(struct stacks *st, const struct ct_stack_rec *r, uint32_t
 		st->partial++;
 		return STK_NONE;
 	}
+	/*
+	 * An on-CPU sample: a new place nearly every time, which would only
+	 * push the waits' places out of the memo.
+	 */
+	if (r->kind == CT_STK_SAMPLE) {
+		st->samples++;
+		partial = unwind_once(st, p, r);
+		if (partial && reread(st, p))
+			partial = unwind_once(st, p, r);
+		st->partial += partial;
+		return st->npcs ? stack_intern(st, r->tgid, partial) : STK_NONE;
+	}
 	if (m->key[0] && memo_hit(m, r, p->stamp)) {
 		st->partial += m->partial;
 		*need = m->partial && hinted ? 0 : m->need;
@@ -843,10 +855,21 @@ static void on_holder(struct stacks *st, const struct ct_stack_rec *r, size_t si
 /* A CPU-clock sample of a Python thread: its stack weighs CT_GIL_SAMPLE_NS under SNAP_ONCPU. */
 static void on_sample(struct stacks *st, const struct ct_stack_rec *r, size_t size)
 {
-	uint32_t n = r->npy < CT_PY_FRAMES ? r->npy : CT_PY_FRAMES, id;
+	uint32_t n = r->npy < CT_PY_FRAMES ? r->npy : CT_PY_FRAMES, id, need;
 
-	if (!st->py || !n || r->uaddr >= CT_SMP_CLASSES ||
-	    size < offsetof(struct ct_stack_rec, py) + n * sizeof(r->py[0]))
+	if (r->uaddr >= CT_SMP_CLASSES)
+		return;
+	/* A native program's: its stack bytes, unwound. */
+	if (r->len) {
+		if (size < offsetof(struct ct_stack_rec, data) + r->len ||
+		    r->len > CT_STACK_BYTES || r->len < sizeof(uint64_t))
+			return;
+		id = unwind(st, r, &need);
+		if (id != STK_NONE)
+			agg_add(st, r->tgid, SNAP_ONCPU | r->uaddr, id, CT_GIL_SAMPLE_NS);
+		return;
+	}
+	if (!st->py || !n || size < offsetof(struct ct_stack_rec, py) + n * sizeof(r->py[0]))
 		return;
 	if (r->py_state == CT_PYS_CUT)
 		st->py_cut++;
@@ -998,6 +1021,7 @@ void stacks_stats(const struct stacks *st, struct stacks_stats *out)
 {
 	out->records = st->records;
 	out->unwinds = st->unwinds;
+	out->samples = st->samples;
 	out->hint_writes = st->hint_writes;
 	out->bytes = st->bytes;
 	out->cpu_ns = st->cpu_ns;

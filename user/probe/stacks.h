@@ -42,7 +42,8 @@ void stacks_count_unnamed(struct snapshot *s);
 /* What unwinding cost, for -v and the benchmarks. */
 struct stacks_stats {
 	uint64_t records; /* stack records read */
-	uint64_t unwinds; /* of those, unwound by libdw (the others: the memo) */
+	uint64_t unwinds; /* unwound by libdw: records (the others: the memo) and samples */
+	uint64_t samples; /* native on-CPU samples (each unwound by libdw) */
 	uint64_t hint_writes; /* copy hints given to the BPF side */
 	uint64_t bytes; /* stack bytes the records held */
 	uint64_t cpu_ns; /* contrace's CPU time reading and unwinding them */
