@@ -24,6 +24,7 @@ struct calls {
 	uint64_t blocked_by_key[CT_GIL_SYS_BIAS * 4]; /* blocked time moved out, by key */
 	uint64_t blocks_by_key[CT_GIL_SYS_BIAS * 4];
 	uint64_t futex_ends, futex_blocks, exits;
+	uint64_t block_ends, block_end_ns; /* blocks ended, and their time (a stack's weight) */
 	uint64_t missed[2];
 };
 
@@ -68,6 +69,15 @@ static inline void ct_hook_futex_block(struct ct_thread *th, int nr, __u64 now, 
 {
 	(void)th, (void)nr, (void)now;
 	((struct calls *)hc)->futex_blocks++;
+}
+
+static inline void ct_hook_block_end(struct ct_thread *th, __u64 d, void *hc)
+{
+	struct calls *c = hc;
+
+	(void)th;
+	c->block_ends++;
+	c->block_end_ns += d;
 }
 
 static inline void ct_hook_exit(struct ct_thread *th, __u64 now, void *hc)
@@ -336,6 +346,9 @@ static void blocked_run_length(void **state)
 	assert_int_equal(c.blocked_by_key[1], 300 + 400 + 500);
 	assert_int_equal(c.blocks_by_key[1], 3);
 	assert_int_equal(t.blocked_ns, 2100);
+	/* Each block's end weighs its stack (--stacks) by the time it counted. */
+	assert_int_equal(c.block_ends, 6);
+	assert_int_equal(c.block_end_ns, 2100);
 	/* One waker, consecutive: counted in the slot, moved out once. */
 	assert_int_equal(c.waker_flushes, 1);
 	assert_int_equal(c.waker_counted, 6);

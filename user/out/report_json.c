@@ -320,71 +320,59 @@ static struct json_object *native_json(const struct rpt_gil *g)
 	return a;
 }
 
-/* --stacks: the GIL's waits by its holder's Python stack (null without --stacks). */
-static struct json_object *gil_holders_json(const struct rpt_gil *g, const struct rpt_process *p,
-					    const struct jstacks *js)
+/* What a tagged stack's tag stands for (rpt_tagged_stack), and its count's and time's keys. */
+enum tagged_kind { TAGGED_HOLDER, TAGGED_ONCPU, TAGGED_SYSCALL };
+
+static const struct {
+	const char *count, *ns;
+} tagged_keys[] = {
+	[TAGGED_HOLDER] = { "waits", "wait_ns" },
+	[TAGGED_ONCPU] = { "samples", "ns" },
+	[TAGGED_SYSCALL] = { "blocks", "blocked_ns" },
+};
+
+static void tag_json(struct json_object *e, enum tagged_kind kind, uint32_t tag,
+		     const struct rpt_process *p)
 {
-	struct json_object *a;
-
-	if (!js)
-		return NULL;
-	a = json_object_new_array();
-	for (size_t i = 0; i < g->nholders; i++) {
-		const struct rpt_tagged_stack *h = &g->holders[i];
-		const struct rpt_thread *t = rpt_thread_of(p, h->tag);
-		struct json_object *e = json_object_new_object();
-		int64_t k = jstacks_find(js, &h->st);
-
-		put(e, "holder_tid", h->tag ? json_object_new_uint64(h->tag) : NULL);
-		put(e, "holder", t ? json_object_new_string(rpt_thread_name(t)) : NULL);
-		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
-		add_u64(e, "waits", h->st.waits);
-		add_u64(e, "wait_ns", h->st.wait_ns);
-		json_object_array_add(a, e);
-	}
-	return a;
-}
-
-/* --stacks: a process's on-CPU samples of Python threads by stack (null without --stacks). */
-static struct json_object *oncpu_json(const struct rpt_process *p, const struct jstacks *js)
-{
-	struct json_object *a;
-
-	if (!js)
-		return NULL;
-	a = json_object_new_array();
-	for (size_t i = 0; i < p->noncpu; i++) {
-		const struct rpt_tagged_stack *o = &p->oncpu[i];
-		struct json_object *e = json_object_new_object();
-		int64_t k = jstacks_find(js, &o->st);
-
-		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
-		add_str(e, "doing", rpt_smp_class_name(o->tag));
-		add_u64(e, "samples", o->st.waits);
-		add_u64(e, "ns", o->st.wait_ns);
-		json_object_array_add(a, e);
-	}
-	return a;
-}
-
-/* --stacks: a process's blocks in syscalls other than futex waits, by stack (null without). */
-static struct json_object *sysstacks_json(const struct rpt_process *p, const struct jstacks *js)
-{
-	struct json_object *a;
+	const struct rpt_thread *t;
 	char name[32];
 
+	switch (kind) {
+	case TAGGED_HOLDER:
+		t = rpt_thread_of(p, tag);
+		put(e, "holder_tid", tag ? json_object_new_uint64(tag) : NULL);
+		put(e, "holder", t ? json_object_new_string(rpt_thread_name(t)) : NULL);
+		break;
+	case TAGGED_ONCPU:
+		add_str(e, "doing", rpt_smp_class_name(tag));
+		break;
+	case TAGGED_SYSCALL:
+		add_str(e, "syscall", syscall_name((int)tag, name, sizeof(name)));
+		break;
+	}
+}
+
+/*
+ * --stacks: the GIL's waits by its holder's Python stack, a process's
+ * on-CPU samples or its blocks in syscalls, by stack (null without --stacks).
+ */
+static struct json_object *tagged_json(const struct rpt_tagged_stack *v, size_t n,
+				       enum tagged_kind kind, const struct rpt_process *p,
+				       const struct jstacks *js)
+{
+	struct json_object *a;
+
 	if (!js)
 		return NULL;
 	a = json_object_new_array();
-	for (size_t i = 0; i < p->nsysstacks; i++) {
-		const struct rpt_tagged_stack *s = &p->sysstacks[i];
+	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_new_object();
-		int64_t k = jstacks_find(js, &s->st);
+		int64_t k = jstacks_find(js, &v[i].st);
 
-		add_str(e, "syscall", syscall_name((int)s->tag, name, sizeof(name)));
+		tag_json(e, kind, v[i].tag, p);
 		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
-		add_u64(e, "blocks", s->st.waits);
-		add_u64(e, "blocked_ns", s->st.wait_ns);
+		add_u64(e, tagged_keys[kind].count, v[i].st.waits);
+		add_u64(e, tagged_keys[kind].ns, v[i].st.wait_ns);
 		json_object_array_add(a, e);
 	}
 	return a;
@@ -433,7 +421,7 @@ static struct json_object *gil_json(const struct rpt_gil *g, const struct rpt_pr
 	put(o, "native_code_other_ns",
 	    g->native_absent || g->split.absent ? NULL :
 						  json_object_new_uint64(g->native_other_ns));
-	put(o, "holder_stacks", gil_holders_json(g, p, js));
+	put(o, "holder_stacks", tagged_json(g->holders, g->nholders, TAGGED_HOLDER, p, js));
 	v = json_object_new_array();
 	for (size_t i = 0; i < g->nverdicts; i++)
 		json_object_array_add(v, json_object_new_string(g->verdicts[i]));
@@ -727,8 +715,9 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 		struct json_object *a = json_object_new_array();
 
 		put(o, "gil", gil_json(p->gil, p, js));
-		put(o, "oncpu_stacks", oncpu_json(p, js));
-		put(o, "blocked_stacks", sysstacks_json(p, js));
+		put(o, "oncpu_stacks", tagged_json(p->oncpu, p->noncpu, TAGGED_ONCPU, p, js));
+		put(o, "blocked_stacks",
+		    tagged_json(p->sysstacks, p->nsysstacks, TAGGED_SYSCALL, p, js));
 		put(o, "preempted_by", runners_json(p->runners, p->nrunners));
 		put(o, "cpu_quota", quota_json(&p->quota));
 		add_u64(o, "busy_threads", p->busy_threads);
