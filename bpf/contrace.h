@@ -778,11 +778,18 @@ struct ct_stack_hint {
 struct ct_py_frame {
 	__u64 code;
 	__s32 off;
-	__u32 flags; /* CT_PYF_* */
+	__u32 flags; /* CT_PYF_*, and the code object's stamp above CT_PYF_STAMP_SHIFT */
 };
 
 /* The frame began an evaluation: one native _PyEval_EvalFrameDefault call ran it and its callees. */
 #define CT_PYF_ENTRY 1
+/*
+ * A code object's stamp (ct_py_stamp()): its co_firstlineno and co_name
+ * as the walk read them, so that a code object freed and another made at
+ * its address (a module's, once imported, then a function's) is told
+ * apart by user space, which names each (address, stamp) once.
+ */
+#define CT_PYF_STAMP_SHIFT 8
 
 /* Python frames kept per wait, innermost first; deeper ones are cut (CT_PYS_CUT). */
 #define CT_PY_FRAMES 64

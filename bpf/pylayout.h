@@ -27,6 +27,16 @@ enum ct_py_instr {
 /* Bytes of a frame read at once: every field below lies in them. */
 #define CT_PY_FRAME_READ 128
 
+/* A code object's bytes read for its stamp: from CT_PY_CODE_FROM, co_firstlineno and co_name. */
+#define CT_PY_CODE_FROM 40
+#define CT_PY_CODE_READ 88
+
+/* The 24-bit stamp of a code object whose co_firstlineno and co_name (the str's address) these are. */
+static inline __u32 ct_py_stamp(__u32 firstlineno, __u64 name)
+{
+	return ((firstlineno * 2654435761u) ^ (__u32)(name >> 4) ^ (__u32)(name >> 28)) & 0xffffff;
+}
+
 struct ct_py_layout {
 	char version[8];
 	/* PyThreadState: the current frame, or (3.11, 3.12) its _PyCFrame */

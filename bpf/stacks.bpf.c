@@ -149,6 +149,12 @@ static __always_inline __u64 ct_py_field(const __u64 *buf, __u32 off, int byte)
 	return byte ? (v >> ((off % 8) * 8)) & 0xff : v;
 }
 
+/* A 4-byte int at off (a multiple of 4) of buf. */
+static __always_inline __u32 ct_py_int(const __u64 *buf, __u32 off)
+{
+	return (__u32)(ct_py_field(buf, off & ~7u, 0) >> ((off % 8) * 8));
+}
+
 /* The byte offset of a frame's instruction in its code object's bytecode. */
 static __always_inline __s32 ct_py_off(const struct ct_py_layout *L, const __u64 *buf, __u64 code)
 {
@@ -156,8 +162,8 @@ static __always_inline __s32 ct_py_off(const struct ct_py_layout *L, const __u64
 
 	if (L->instr == CT_PY_INSTR_PTR)
 		return (__s32)(v - (code + L->co_code));
-	/* An int: the low half of its aligned word (f_lasti lies at 104 or 96). */
-	v = (__u32)(v >> ((L->f_instr % 8) * 8));
+	/* f_lasti, an int */
+	v = ct_py_int(buf, L->f_instr);
 	return L->instr == CT_PY_LASTI_UNITS ? (__s32)v * 2 : (__s32)v;
 }
 
@@ -206,6 +212,11 @@ static long ct_py_step(__u64 i, struct ct_py_walk *w)
 		flags = L->f_owner == CT_PY_NONE ? CT_PYF_ENTRY : 0;
 	r->py[n].code = code;
 	r->py[n].off = ct_py_off(L, buf, code);
+	/* The code object's stamp: its bytes go where the frame's were, read. */
+	if (!bpf_probe_read_user(buf, CT_PY_CODE_READ, (void *)(code + CT_PY_CODE_FROM)))
+		flags |= ct_py_stamp(ct_py_int(buf, L->co_firstlineno - CT_PY_CODE_FROM),
+				     ct_py_field(buf, L->co_name - CT_PY_CODE_FROM, 0))
+			 << CT_PYF_STAMP_SHIFT;
 	r->py[n].flags = flags;
 	w->n = n + 1;
 	return 0;

@@ -28,13 +28,20 @@ LOCK = {
 ROOTS = {"main", "worker_main", "worker_main(int)"}
 
 
+# The last frame of the folded file's other views: on-CPU samples, blocked syscalls, GIL holders.
+OTHER_VIEWS = ("[on-CPU ", "[syscall ", "[GIL held by ")
+
+
 def parse_folded(path):
-    """[(frames root first, the lock, microseconds)]."""
+    """[(frames root first, the lock, microseconds)] of the lock waits' lines."""
     out = []
     for line in open(path):
         stack, weight = line.rstrip("\n").rsplit(" ", 1)
         frames = stack.split(";")
-        assert frames[-1].startswith("[lock ") and frames[-1].endswith("]"), line
+        assert frames[-1].endswith("]"), line
+        if frames[-1].startswith(OTHER_VIEWS):
+            continue
+        assert frames[-1].startswith("[lock "), line
         out.append((frames[1:-1], frames[-1][6:-1], float(weight)))
     return out
 
@@ -80,7 +87,8 @@ def test_lock_wait_stacks_carry_the_call_chain(tmp_path, binary):
         # Named to the end (the C library through its debug file), nothing cut short.
         whole = sum(w for f, _, w in lines if whole_stack(f, CHAIN[binary]))
         assert whole >= 0.95 * total_us, lines
-        assert report["drops"]["frames_unnamed"] == 0
+        # (frames_unnamed counts the on-CPU samples' too: the vDSO's clock_gettime.)
+        assert not any(":0x" in x or "+0x" in x for f, _, _ in lines for x in f), lines
 
 
 def test_folded_adds_up_to_every_lock(tmp_path):

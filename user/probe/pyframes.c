@@ -36,7 +36,7 @@ struct pf_slot {
 	int32_t line;
 	uint32_t kind; /* enum pf_kind; 0: free */
 	uint32_t idx;
-	uint32_t pad;
+	uint32_t stamp; /* code objects and frames: the code object's stamp (CT_PYF_STAMP_SHIFT) */
 };
 
 struct pf_proc {
@@ -72,9 +72,9 @@ struct pyframes {
 	uint64_t unnamed;
 };
 
-static uint64_t pf_hash(uint64_t proc, uint64_t addr, int32_t line, uint32_t kind)
+static uint64_t pf_hash(uint64_t proc, uint64_t addr, int32_t line, uint32_t kind, uint32_t stamp)
 {
-	uint64_t h = proc * 0x9e3779b97f4a7c15ULL ^ addr;
+	uint64_t h = proc * 0x9e3779b97f4a7c15ULL ^ addr ^ (uint64_t)stamp << 47;
 
 	h ^= (uint64_t)(uint32_t)line << 32 | kind;
 	h *= 0xff51afd7ed558ccdULL;
@@ -83,17 +83,18 @@ static uint64_t pf_hash(uint64_t proc, uint64_t addr, int32_t line, uint32_t kin
 
 /* The slot of a key: its entry, or the free slot it would take. NULL if the table is empty. */
 static struct pf_slot *pf_find(const struct pyframes *pf, uint64_t proc, uint64_t addr,
-			       int32_t line, uint32_t kind)
+			       int32_t line, uint32_t kind, uint32_t stamp)
 {
 	size_t i;
 
 	if (!pf->slots)
 		return NULL;
-	for (i = pf_hash(proc, addr, line, kind) & pf->mask; pf->slots[i].kind;
+	for (i = pf_hash(proc, addr, line, kind, stamp) & pf->mask; pf->slots[i].kind;
 	     i = (i + 1) & pf->mask) {
 		const struct pf_slot *s = &pf->slots[i];
 
-		if (s->kind == kind && s->proc == proc && s->addr == addr && s->line == line)
+		if (s->kind == kind && s->proc == proc && s->addr == addr && s->line == line &&
+		    s->stamp == stamp)
 			break;
 	}
 	return &pf->slots[i];
@@ -116,21 +117,24 @@ static int pf_grow(struct pyframes *pf)
 	pf->mask = cap - 1;
 	for (size_t i = 0; i < oldn; i++)
 		if (old[i].kind)
-			*pf_find(pf, old[i].proc, old[i].addr, old[i].line, old[i].kind) = old[i];
+			*pf_find(pf, old[i].proc, old[i].addr, old[i].line, old[i].kind,
+				 old[i].stamp) = old[i];
 	free(old);
 	return 0;
 }
 
 /* Add a key known absent: its slot, or NULL (out of memory, or the table at its cap). */
 static struct pf_slot *pf_add(struct pyframes *pf, uint64_t proc, uint64_t addr, int32_t line,
-			      uint32_t kind, uint32_t idx)
+			      uint32_t kind, uint32_t stamp, uint32_t idx)
 {
 	struct pf_slot *s;
 
 	if (pf->used >= PF_MAX_ENTRIES || pf_grow(pf))
 		return NULL;
-	s = pf_find(pf, proc, addr, line, kind);
-	*s = (struct pf_slot){ .proc = proc, .addr = addr, .line = line, .kind = kind, .idx = idx };
+	s = pf_find(pf, proc, addr, line, kind, stamp);
+	*s = (struct pf_slot){
+		.proc = proc, .addr = addr, .line = line, .kind = kind, .idx = idx, .stamp = stamp
+	};
 	pf->used++;
 	return s;
 }
@@ -216,7 +220,7 @@ static uint64_t u64_at(const uint8_t *buf, size_t off)
 /* Whether the object at obj is a code object: its type is named "code" (known per type). */
 static bool is_code(struct pyframes *pf, const struct pf_proc *p, uint64_t type)
 {
-	struct pf_slot *s = pf_find(pf, proc_key(p), type, 0, PF_TYPE);
+	struct pf_slot *s = pf_find(pf, proc_key(p), type, 0, PF_TYPE, 0);
 	uint64_t name;
 	char buf[8];
 
@@ -224,7 +228,7 @@ static bool is_code(struct pyframes *pf, const struct pf_proc *p, uint64_t type)
 		return s->idx;
 	if (procmem_u64(p->pid, type + PF_OFF_TP_NAME, &name) || procmem_read(p->pid, name, buf, 5))
 		return false; /* unreadable now: asked again next time */
-	pf_add(pf, proc_key(p), type, 0, PF_TYPE, !memcmp(buf, "code", 5));
+	pf_add(pf, proc_key(p), type, 0, PF_TYPE, 0, !memcmp(buf, "code", 5));
 	return !memcmp(buf, "code", 5);
 }
 
@@ -273,10 +277,15 @@ static void code_read(struct pyframes *pf, const struct pf_proc *p, uint64_t add
 	c->lines = NULL;
 }
 
-/* The code object at addr of process p, read the first time it is met. NULL: out of memory. */
-static const struct pf_code *code_of(struct pyframes *pf, const struct pf_proc *p, uint64_t addr)
+/*
+ * The code object at addr of process p with that stamp, read the first
+ * time it is met. NULL if it cannot be read (not kept: read again when met
+ * again) or out of memory.
+ */
+static const struct pf_code *code_of(struct pyframes *pf, const struct pf_proc *p, uint64_t addr,
+				     uint32_t stamp)
 {
-	struct pf_slot *s = pf_find(pf, proc_key(p), addr, 0, PF_CODE);
+	struct pf_slot *s = pf_find(pf, proc_key(p), addr, 0, PF_CODE, stamp);
 	struct pf_code *c;
 
 	if (s && s->kind)
@@ -285,7 +294,8 @@ static const struct pf_code *code_of(struct pyframes *pf, const struct pf_proc *
 	if (!c)
 		return NULL;
 	code_read(pf, p, addr, c);
-	if (!pf_add(pf, proc_key(p), addr, 0, PF_CODE, (uint32_t)(pf->ncodes - 1))) {
+	if (!c->ok ||
+	    !pf_add(pf, proc_key(p), addr, 0, PF_CODE, stamp, (uint32_t)(pf->ncodes - 1))) {
 		free(c->lines);
 		pf->ncodes--;
 		return NULL;
@@ -307,7 +317,7 @@ static int32_t line_of(const struct pf_code *c, int32_t off)
 	return line > 0 ? line : 0;
 }
 
-uint64_t pyframes_pc(struct pyframes *pf, int pid, uint64_t code, int32_t off)
+uint64_t pyframes_pc(struct pyframes *pf, int pid, uint64_t code, uint32_t stamp, int32_t off)
 {
 	const struct pf_proc *p = proc_of(pf, pid);
 	const struct pf_code *c;
@@ -317,17 +327,18 @@ uint64_t pyframes_pc(struct pyframes *pf, int pid, uint64_t code, int32_t off)
 
 	if (!p)
 		return 0;
-	c = code ? code_of(pf, p, code) : NULL;
-	if (!c || !c->ok) {
+	c = code ? code_of(pf, p, code, stamp) : NULL;
+	if (!c) {
 		pf->unnamed++;
 		return PYFRAME_PC; /* frames[0] */
 	}
 	line = line_of(c, off);
-	s = pf_find(pf, proc_key(p), code, line, PF_FRAME);
+	s = pf_find(pf, proc_key(p), code, line, PF_FRAME, stamp);
 	if (s && s->kind)
 		return PYFRAME_PC | s->idx;
 	f = vec_push(pf->frames, pf->nframes, pf->cap_frames);
-	if (!f || !pf_add(pf, proc_key(p), code, line, PF_FRAME, (uint32_t)(pf->nframes - 1))) {
+	if (!f ||
+	    !pf_add(pf, proc_key(p), code, line, PF_FRAME, stamp, (uint32_t)(pf->nframes - 1))) {
 		if (f)
 			pf->nframes--;
 		pf->unnamed++;
@@ -353,14 +364,14 @@ bool pyframes_is_eval(struct pyframes *pf, struct symbolizer *sym, int pid, uint
 
 	if (!p)
 		return false;
-	s = pf_find(pf, proc_key(p), pc, 0, PF_EVAL);
+	s = pf_find(pf, proc_key(p), pc, 0, PF_EVAL, 0);
 	if (s && s->kind)
 		return s->idx;
 	/* "FILE:_PyEval_EvalFrameDefault+0xOFF" */
 	eval = symbolizer_name_code(sym, pid, pc, name, sizeof(name)) > 0 &&
 	       (f = strchr(name, ':')) && !strncmp(f + 1, PF_EVAL_FN, n) &&
 	       (f[1 + n] == '+' || !f[1 + n]);
-	pf_add(pf, proc_key(p), pc, 0, PF_EVAL, eval);
+	pf_add(pf, proc_key(p), pc, 0, PF_EVAL, 0, eval);
 	return eval;
 }
 

@@ -31,11 +31,13 @@ uint32_t pyframes_layout(const char *version);
 int pyframes_add_process(struct pyframes *pf, int pid, const char *version);
 
 /*
- * The pc of a frame of process pid: code object `code`, instruction at byte
- * offset off of its bytecode. 0 if the process is not known or the code
+ * The pc of a frame of process pid: code object `code` with that stamp (as
+ * the BPF side read it: a code object freed and another made at its
+ * address has another), instruction at byte offset off of its bytecode. 0
+ * if the process is not known; [unknown Python frame]'s if the code
  * object cannot be read (counted: pyframes_unnamed).
  */
-uint64_t pyframes_pc(struct pyframes *pf, int pid, uint64_t code, int32_t off);
+uint64_t pyframes_pc(struct pyframes *pf, int pid, uint64_t code, uint32_t stamp, int32_t off);
 
 /*
  * Whether native pc of process pid is in the interpreter's evaluation

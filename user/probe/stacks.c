@@ -626,6 +626,13 @@ static uint32_t unwind(struct stacks *st, const struct ct_stack_rec *r, uint32_t
 
 /* Python */
 
+/* The pc of Python frame f of record r. */
+static uint64_t python_pc(struct stacks *st, const struct ct_stack_rec *r,
+			  const struct ct_py_frame *f)
+{
+	return pyframes_pc(st->py, (int)r->tgid, f->code, f->flags >> CT_PYF_STAMP_SHIFT, f->off);
+}
+
 /* Python frames py[*i ..] up to the next first frame of an evaluation, as pcs into st->pcs. */
 static void python_run(struct stacks *st, const struct ct_stack_rec *r, uint32_t n, uint32_t *i)
 {
@@ -636,7 +643,7 @@ static void python_run(struct stacks *st, const struct ct_stack_rec *r, uint32_t
 			st->cut = true;
 			return;
 		}
-		st->pcs[st->npcs++] = pyframes_pc(st->py, (int)r->tgid, f->code, f->off);
+		st->pcs[st->npcs++] = python_pc(st, r, f);
 		if (f->flags & CT_PYF_ENTRY)
 			return;
 	}
@@ -828,8 +835,7 @@ static uint32_t python_stack(struct stacks *st, const struct ct_stack_rec *r, ui
 {
 	st->npcs = 0;
 	for (uint32_t i = 0; i < n; i++)
-		st->pcs[st->npcs++] =
-			pyframes_pc(st->py, (int)r->tgid, r->py[i].code, r->py[i].off);
+		st->pcs[st->npcs++] = python_pc(st, r, &r->py[i]);
 	return stack_intern(st, r->tgid, r->py_state != CT_PYS_OK);
 }
 
