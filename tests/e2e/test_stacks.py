@@ -310,3 +310,23 @@ def test_native_oncpu_samples_find_the_hot_function():
     spin = sum(o["ns"] for o in oncpu
                if "spinner" in [st["frames"][i]["function"] for i in st["stacks"][o["stack"]]["frames"]])
     assert spin >= 0.95 * sampled, oncpu
+
+
+@pytest.mark.parametrize("label,python", PYTHONS, ids=[p[0] for p in PYTHONS])
+def test_gil_waits_while_slow_json_runs(label, python):
+    """A thread runs json.dumps of a large document in a loop (C code that
+    keeps the GIL) while three others wait for the GIL in turn: at least
+    80% of the GIL waits are attributed to the holder's slow_json frame at
+    the json.dumps line (under json's own frames), the holder named."""
+    _, report, _ = run_contrace("--stacks", "--", python, PYEVENTS, "jsonholder", "0.6")
+    st = report["stacks"]
+    proc = report["processes"][0]
+    frame = f"slow_json (pyevents.py:{source_line(PYEVENTS, 'json.dumps(doc)')})"
+    holders = proc["gil"]["holder_stacks"]
+    total = sum(h["wait_ns"] for h in holders)
+    assert total >= 0.1e9, holders
+    mine = [h for h in holders
+            if frame in [st["frames"][i]["name"] for i in st["stacks"][h["stack"]]["frames"]]]
+    assert sum(h["wait_ns"] for h in mine) >= 0.8 * total, (frame, holders)
+    if proc["gil"]["version"] not in ("3.8", "3.9", "3.10"):
+        assert {h["holder"] for h in mine} == {"slow_json"}, mine

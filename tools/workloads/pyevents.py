@@ -8,6 +8,12 @@
   pyevents.py mutex SECONDS   4 threads take one threading.Lock in turn for
                               SECONDS, each holding it 2 ms (asleep: the others
                               block on it)
+  pyevents.py jsonholder SECONDS
+                              a thread "slow_json" calls json.dumps of a
+                              large document in a loop (C code that keeps
+                              the GIL tens of ms) while three threads
+                              "waiter-N" run a little Python and sleep 1 ms
+                              in turn: they wait for the GIL behind it
   pyevents.py sleeper SECONDS a thread named "sleeper" sleeps 3 ms at a time
                               (time.sleep: clock_nanosleep, select before
                               3.11) for SECONDS while the main thread waits
@@ -17,6 +23,7 @@ Output: "thread TID ROLE" per thread (main, worker, contender) and, in mutex
 mode, "lock ADDRESS" (the sem_t inside the lock object is at a fixed offset
 that differs between versions: not printed); "ready" once the threads run.
 """
+import json
 import os
 import sys
 import threading
@@ -59,6 +66,27 @@ def mutex(seconds):
         t.join()
 
 
+def jsonholder(seconds):
+    doc = {f"k{i}": [i, str(i), {"x": i, "y": [i] * 4}] for i in range(40000)}
+    end = time.monotonic() + seconds
+
+    def slow_json():
+        while time.monotonic() < end:
+            json.dumps(doc)
+
+    def waiter():
+        while time.monotonic() < end:
+            sum(range(100))
+            time.sleep(0.001)
+
+    threads = [threading.Thread(target=slow_json, name="slow_json")]
+    threads += [threading.Thread(target=waiter, name=f"waiter-{i}") for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def sleeper(seconds):
     end = time.monotonic() + seconds
 
@@ -73,4 +101,5 @@ def sleeper(seconds):
 
 
 if __name__ == "__main__":
-    {"idle": idle, "mutex": mutex, "sleeper": sleeper}[sys.argv[1]](float(sys.argv[2]))
+    modes = {"idle": idle, "mutex": mutex, "sleeper": sleeper, "jsonholder": jsonholder}
+    modes[sys.argv[1]](float(sys.argv[2]))
