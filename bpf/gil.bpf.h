@@ -57,6 +57,12 @@ int ct_gilc_sample_mine(struct ct_thread *th, __u64 futex);
 /* The last thread of process tgid exits: its GIL tables' entries go (any tier). */
 int ct_gil_proc_exit(__u32 tgid);
 
+/* Where the GIL of a process whose addresses are a keeps last_holder (then locked). */
+static __always_inline __u64 ct_gil_holder_addr(const struct ct_gil_addrs *a)
+{
+	return a->mutex - CT_GIL_MUTEX + CT_GIL_LAST_HOLDER;
+}
+
 /*
  * A thread younger than user space's last read of the thread list, which
  * waits right after it let the GIL go (a lock.acquire(), a blocking read):
@@ -69,8 +75,7 @@ static __always_inline __u64 ct_py_last_holder(struct ct_thread *th, __u64 pthre
 	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
 
 	if (!a || !a->mutex || !a->tid_off || a->exec ||
-	    bpf_probe_read_user(&tmp[0], sizeof(tmp[0]),
-				(void *)(a->mutex - CT_GIL_MUTEX + CT_GIL_LAST_HOLDER)) ||
+	    bpf_probe_read_user(&tmp[0], sizeof(tmp[0]), (void *)ct_gil_holder_addr(a)) ||
 	    !tmp[0] ||
 	    bpf_probe_read_user(&tmp[1], sizeof(tmp[1]), (void *)(tmp[0] + a->tid_off)) ||
 	    tmp[1] != pthread)

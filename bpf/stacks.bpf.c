@@ -268,8 +268,8 @@ static __always_inline __u64 ct_py_gil_holder(struct ct_stack_rec *r, __u64 own,
 	__u64 *gil = (__u64 *)r->data; /* last_holder, then locked (an int) */
 
 	if (!a || !a->mutex || r->uaddr < a->cond || r->uaddr > a->mutex ||
-	    bpf_probe_read_user(gil, 16, (void *)(a->mutex - CT_GIL_MUTEX + CT_GIL_LAST_HOLDER)) ||
-	    (__u32)gil[1] != 1 || !gil[0] || gil[0] == own)
+	    bpf_probe_read_user(gil, 16, (void *)ct_gil_holder_addr(a)) || (__u32)gil[1] != 1 ||
+	    !gil[0] || gil[0] == own)
 		return 0;
 	if (L->tstate_tid == CT_PY_NONE ||
 	    bpf_probe_read_user(&r->uaddr, sizeof(r->uaddr), (void *)(gil[0] + L->tstate_tid)))
