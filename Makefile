@@ -293,7 +293,7 @@ unit: $(UNIT_BINS) $(FIXTURE_BINS)
 	$(Q)for t in $(UNIT_BINS); do echo "  UNIT     $$t"; CONTRACE_FIXTURES=$(FIXTURES) $$t || exit 1; done
 
 e2e: $(OUT)/contrace $(OUT)/asan/contrace $(WORKLOADS)
-	$(Q)CONTRACE=$(OUT)/asan/contrace WORKLOADS=$(OUT)/workloads $(PYTEST) -q -rs tests/e2e
+	$(Q)CONTRACE=$(OUT)/asan/contrace WORKLOADS=$(OUT)/workloads $(PYTEST) -q -rs --durations=25 tests/e2e
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory unit

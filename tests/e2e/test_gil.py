@@ -649,6 +649,8 @@ AGREE += [(l, p) for l, p in PYTHONS if l == "debian"]
 # per release and re-take, some with the GIL taken) are most of the run
 # (it runs 2-4x slower), and no tier could be the other's reference.
 ROLES = ["cpu", "sleep", "zlib", "io"]
+# How far apart the tiers may date one take's wait on the ping-pong (below).
+IO_DATING_NS = 15000
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -701,7 +703,14 @@ def test_futex_tier_agrees_with_uprobes_attached(label, python, role, tmp_path):
         # Short waits (zlib's, between compressions) are dated by the
         # scheduler events in tier C: 2% of the thread's time for them.
         life = tu[tid]["hold_ns"] + a + tu[tid]["released"]["total_ns"]
-        assert abs(a - b) <= max(0.1 * a, 0.02 * life) + trap * tu[tid]["takes"], \
+        # On the pipe ping-pong every take waits a little, and the two tiers
+        # date each wait's ends from different events (tier B: the GIL
+        # mutex's lock and unlock; tier C: the scheduler's switches around
+        # the futex wait): 6-17 us a take apart either way, in 5 runs on a
+        # loaded machine, waits of 35-440 ms. What the bound still catches:
+        # a tier that misses the waits or counts them twice.
+        dating = IO_DATING_NS if role == "io" else 0
+        assert abs(a - b) <= max(0.1 * a, 0.02 * life) + (trap + dating) * tu[tid]["takes"], \
             (tid, tu[tid], tc[tid])
     assert verdict_kinds(gu) == verdict_kinds(gc), (gu["verdicts"], gc["verdicts"])
 
