@@ -61,7 +61,7 @@ SKEL := $(OUT)/contrace.skel.h
 DEB_PKGS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjson-c-dev \
 	libcmocka-dev python3 python3-pytest python3-jsonschema strace procps util-linux \
 	libclang-rt-14-dev libstdc++-12-dev g++ python3.11-dbg protobuf-compiler prometheus \
-	libdw-dev libc6-dbg golang-go memcached libmemcached-tools redis-server
+	libdw-dev libc6-dbg golang-go memcached libmemcached-tools redis-server chromium
 BENCH_PKGS := linux-perf bpftrace strace apache2-utils
 SOAK_SECONDS ?= 600
 

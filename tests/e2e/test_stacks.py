@@ -129,18 +129,22 @@ def test_json_stacks_interned_and_adding_up(tmp_path):
 
 
 def test_recording_keeps_the_stacks(tmp_path):
-    """A recording's report has the live run's stacks: the same folded file, the same JSON."""
+    """A recording's report has the live run's stacks: the same folded file,
+    pprof profile, flame graph and JSON."""
     rec, live_f, live_j = tmp_path / "t.ctr", tmp_path / "live.folded", tmp_path / "live.json"
     rep_f, rep_j = tmp_path / "rep.folded", tmp_path / "rep.json"
     live_p, rep_p = tmp_path / "live.pb.gz", tmp_path / "rep.pb.gz"
+    live_h, rep_h = tmp_path / "live.html", tmp_path / "rep.html"
     subprocess.run([CONTRACE, "record", "-o", str(rec), "--folded", str(live_f), "--json",
-                    str(live_j), "--pprof", str(live_p), "-q", "--",
+                    str(live_j), "--pprof", str(live_p), "--flamegraph", str(live_h), "-q", "--",
                     os.path.join(WORKLOADS, "stackwork-nofp"), "3", "60", "100"],
                    check=True, capture_output=True, timeout=120)
     subprocess.run([CONTRACE, "report", str(rec), "--folded", str(rep_f), "--json", str(rep_j),
-                    "--pprof", str(rep_p), "-q"], check=True, capture_output=True, timeout=120)
+                    "--pprof", str(rep_p), "--flamegraph", str(rep_h), "-q"],
+                   check=True, capture_output=True, timeout=120)
     assert rep_f.read_text() == live_f.read_text() and "transfer;" in rep_f.read_text()
     assert rep_p.read_bytes() == live_p.read_bytes()
+    assert rep_h.read_text() == live_h.read_text() and '"transfer"' in rep_h.read_text()
     live, rep = json.loads(live_j.read_text()), json.loads(rep_j.read_text())
     assert rep["stacks"] == live["stacks"] and live["stacks"]["stacks"]
     assert [l["stacks"] for l in rep["processes"][0]["locks"]] == \
@@ -151,8 +155,8 @@ def go_pprof(path, index, tmp_path):
     """What `go tool pprof -top` reads from a profile: its total and its functions."""
     env = dict(os.environ, HOME=str(tmp_path), GOCACHE=str(tmp_path / "gocache"))
     out = subprocess.run(["go", "tool", "pprof", "-top", "-sample_index=" + index, "-unit=ns",
-                          str(path)], capture_output=True, text=True, env=env, check=True,
-                         timeout=120).stdout
+                          "-nodefraction=0", str(path)], capture_output=True, text=True, env=env,
+                         check=True, timeout=120).stdout
     total = re.search(r"Showing nodes accounting for (\d+)(?:ns)?, 100% of (\d+)(?:ns)? total",
                       out)
     assert total, out
@@ -161,15 +165,17 @@ def go_pprof(path, index, tmp_path):
 
 @pytest.mark.skipif(not shutil.which("go"), reason="needs Debian's golang-go (make deps)")
 def test_pprof_read_by_go_tool_pprof(tmp_path):
-    """go tool pprof reads the profile; its totals are the report's wait time and waits."""
+    """go tool pprof reads the profile; its totals are the report's wait time
+    and waits: on locks and events, and blocked in other syscalls."""
     prof = tmp_path / "waits.pb.gz"
     _, report, _ = run_contrace("--pprof", str(prof), "--",
                                 os.path.join(WORKLOADS, "stackwork-nofp"), "3", "60", "100")
     locks = [l for p in report["processes"] for l in p["locks"]]
+    blocked = [s for p in report["processes"] for s in p["blocked_stacks"]]
     wait_ns, out = go_pprof(prof, "wait", tmp_path)
-    assert wait_ns == sum(l["wait_ns"] for l in locks)
+    assert wait_ns == sum(l["wait_ns"] for l in locks) + sum(s["blocked_ns"] for s in blocked)
     waits, _ = go_pprof(prof, "waits", tmp_path)
-    assert waits == sum(l["waits"] for l in locks)
+    assert waits == sum(l["waits"] for l in locks) + sum(s["blocks"] for s in blocked)
     for f in ("transfer", "run_worker", "pthread_mutex_lock", "__lll_lock_wait"):
         assert re.search(r"\s" + re.escape(f) + r"$", out, re.M), out
 

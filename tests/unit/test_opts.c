@@ -58,7 +58,7 @@ static void test_pid(void **state)
 	assert_int_equal(o.verbose, 2);
 }
 
-/* Stacks are off unless --stacks, --folded or --pprof; --folded and --pprof alone suffice for -q. */
+/* Stacks are off unless --stacks or one of their outputs, which alone suffices for -q. */
 static void test_stacks(void **state)
 {
 	struct opts o;
@@ -82,6 +82,11 @@ static void test_stacks(void **state)
 				   NULL),
 			 OPTS_OK);
 	assert_true(o.stacks);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-q", "--flamegraph", "f.html", "-p", "1",
+				   NULL),
+			 OPTS_OK);
+	assert_string_equal(o.flamegraph, "f.html");
+	assert_true(o.stacks && o.quiet);
 }
 
 static void test_command(void **state)
@@ -141,9 +146,15 @@ static void test_errors(void **state)
 	expect_error("unknown option '--bogus'", "--bogus", NULL);
 	expect_error("unknown option '-z'", "-z", NULL);
 	expect_error("needs a value", "-p", NULL);
-	expect_error("-q without --json, --folded, --pprof or -o", "-q", "-p", "1", NULL);
-	expect_error("only one of --json, --folded and --pprof can be", "--folded", "-", "--json",
-		     "-", "-p", "1", NULL);
+	expect_error("-q without --json, --folded, --pprof, --flamegraph or -o", "-q", "-p", "1",
+		     NULL);
+	expect_error("only one of --json, --folded, --pprof and --flamegraph can be", "--folded",
+		     "-", "--json", "-", "-p", "1", NULL);
+	expect_error("only one of --json, --folded, --pprof and --flamegraph can be",
+		     "--flamegraph", "-", "--pprof", "-", "-p", "1", NULL);
+	expect_error("--flamegraph needs a file name", "--flamegraph", "", "-p", "1", NULL);
+	expect_error("--flamegraph writes the stacks that --no-stacks turns off", "--flamegraph",
+		     "f.html", "--no-stacks", "-p", "1", NULL);
 	expect_error("option '--follow' takes no value", "--follow=1", "-p", "1", NULL);
 	/* "--" as the value of --json is not the end of the options. */
 	expect_error("unexpected argument 'true'", "--json", "--", "true", NULL);

@@ -3,8 +3,8 @@
  * --stacks in the model and its outputs, from synthetic snapshots whose
  * answer is known by construction: a lock's waits by stack over the whole
  * trace and over an interval, the waits no stack carries as a row of their
- * own (so that the stacks add up), a damaged stack, the folded file and the
- * JSON's interned frames and stacks.
+ * own (so that the stacks add up), a damaged stack, the folded file, the
+ * JSON's interned frames and stacks, and the flame graph page's data.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,9 +13,11 @@
 #include <cmocka.h>
 
 #include "model/model.h"
+#include "out/flamegraph.h"
 #include "out/folded.h"
 #include "out/report_json.h"
 #include "out/report_text.h"
+#include "out/views.h"
 #include "snapfake.h"
 
 #define MS 1000000ULL
@@ -254,10 +256,71 @@ static void test_json(void **state)
 	free(out);
 }
 
+/* A Python frame's name taken apart, and what is not one. */
+static void test_python_frame(void **state)
+{
+	char fn[64], file[64];
+	unsigned line = 0;
+
+	(void)state;
+	assert_true(python_frame("caller (app.py:116)", fn, sizeof(fn), file, sizeof(file), &line));
+	assert_string_equal(fn, "caller");
+	assert_string_equal(file, "app.py");
+	assert_int_equal(line, 116);
+	/* A file's name may hold spaces, parentheses and colons; the line is after the last. */
+	assert_true(python_frame("<module> (<frozen importlib._bootstrap>:1360)", fn, sizeof(fn),
+				 file, sizeof(file), &line));
+	assert_string_equal(fn, "<module>");
+	assert_string_equal(file, "<frozen importlib._bootstrap>");
+	assert_int_equal(line, 1360);
+	assert_true(
+		python_frame("f (my app (v2).py:7)", fn, sizeof(fn), file, sizeof(file), &line));
+	assert_string_equal(file, "my app (v2).py");
+	assert_int_equal(line, 7);
+	assert_false(python_frame("libc.so.6:pthread_mutex_lock+0x110", fn, sizeof(fn), file,
+				  sizeof(file), &line));
+	assert_false(python_frame("f (app.py:)", fn, sizeof(fn), file, sizeof(file), &line));
+	assert_false(python_frame("f (app.py:1x)", fn, sizeof(fn), file, sizeof(file), &line));
+	assert_false(python_frame("f (app.py)", fn, sizeof(fn), file, sizeof(file), &line));
+	assert_false(python_frame("(app.py:3)", fn, sizeof(fn), file, sizeof(file), &line));
+}
+
+/* Occurrences of needle in s. */
+static int count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (s = strstr(s, needle); s; s = strstr(s + 1, needle))
+		n++;
+	return n;
+}
+
+static void test_flamegraph(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = render(report_flamegraph);
+	assert_int_equal(strncmp(out, "<!DOCTYPE html>\n", 16), 0);
+	/* Each of the lock's stacks in the waits view, the one without a stack too. */
+	assert_non_null(strstr(out, "{\"view\":0,\"proc\":\"prog (100)\",\"first\":null,"
+				    "\"what\":\"lock\",\"object\":\"prog:ledger\",\"ns\":4000000,"
+				    "\"count\":3,\"stack\":0}"));
+	assert_non_null(strstr(out, "\"ns\":2000000,\"count\":1,\"stack\":null}"));
+	assert_non_null(strstr(out, "\"ns\":1000000,\"count\":1,\"stack\":1}"));
+	/* Interned as the JSON report's stacks are. */
+	assert_non_null(strstr(out, "\"stacks\":[{\"frames\":[0,1,3,2],\"partial\":false},"));
+	/* Two scripts: data and code, nothing loaded from elsewhere. */
+	assert_int_equal(count(out, "<script"), 2);
+	assert_int_equal(count(out, "</script>"), 2);
+	assert_null(strstr(out, "src="));
+	free(out);
+}
+
 /*
  * GIL waits by the holder's Python stack (SNAP_GIL_HOLDER entries): by 12
  * ms, 3 waits (30 ms) while thread 101 ran caller (app.py:116), 1 (5 ms)
- * while a thread of unknown tid ran other (app.py:20); by 6 ms, 1 (10 ms)
+ * while a thread of unknown tid ran <module> (app.py:20); by 6 ms, 1 (10 ms)
  * of the first.
  */
 #define PY_CALLER 0x8000000000000001ULL
@@ -292,7 +355,7 @@ static void holders_snapshot(struct snapshot *s, bool late)
 	}
 	fake_sym(s, PID, SNAP_SYM_CODE, PY_CALLER, "caller (app.py:116)", 1);
 	fake_sym(s, PID, SNAP_SYM_CODE, PY_RUN, "run (threading.py:999)", 1);
-	fake_sym(s, PID, SNAP_SYM_CODE, PY_OTHER, "other (app.py:20)", 1);
+	fake_sym(s, PID, SNAP_SYM_CODE, PY_OTHER, "<module> (app.py:20)", 1);
 	assert_int_equal(fake_close(s), 0);
 }
 
@@ -343,13 +406,13 @@ static void test_gil_holders(void **state)
 	assert_string_equal(g->holders[0].st.frames[1], "run (threading.py:999)");
 	assert_int_equal(g->holders[1].tag, 0);
 	assert_int_equal(g->holders[1].st.wait_ns, 5 * MS);
-	/* JSON: the holder by tid and name, its stack interned with the others. */
+	/* JSON: the holder by tid and name, its stack interned with the others (by name). */
 	f = open_memstream(&buf, &len);
 	assert_int_equal(report_json(f, &r, false), 0);
 	fclose(f);
 	assert_non_null(strstr(buf, "\"holder_stacks\":[{\"holder_tid\":101,\"holder\":"
-				    "\"python3\",\"stack\":0,\"waits\":3,\"wait_ns\":30000000},"
-				    "{\"holder_tid\":null,\"holder\":null,\"stack\":1,"
+				    "\"python3\",\"stack\":1,\"waits\":3,\"wait_ns\":30000000},"
+				    "{\"holder_tid\":null,\"holder\":null,\"stack\":0,"
 				    "\"waits\":1,\"wait_ns\":5000000}]"));
 	assert_non_null(strstr(buf, "{\"name\":\"caller (app.py:116)\",\"function\":"
 				    "\"caller (app.py:116)\"}"));
@@ -361,6 +424,17 @@ static void test_gil_holders(void **state)
 	fclose(f);
 	assert_non_null(strstr(buf, "waits for   86% (30.0ms, 3 waits) while python3 ran: "
 				    "caller (app.py:116) <- run (threading.py:999)\n"));
+	free(buf);
+	/* The flame graph: the holders' view, '<' and '>' escaped inside its <script>. */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_int_equal(report_flamegraph(f, &r), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "{\"view\":1,\"proc\":\"python3 (100)\",\"first\":"
+				    "\"[GIL holder]\",\"what\":\"GIL held by\",\"object\":"
+				    "\"python3\",\"ns\":30000000,\"count\":3,\"stack\":"));
+	assert_non_null(strstr(buf, "\"\\u003cmodule\\u003e (app.py:20)\""));
+	assert_null(strstr(buf, "<module>"));
 	free(buf);
 	model_free(&r);
 	/* An interval: its waits only (1 of the first had come before). */
@@ -383,6 +457,8 @@ int main(void)
 		cmocka_unit_test_setup(test_off, setup),
 		cmocka_unit_test_setup(test_folded, setup),
 		cmocka_unit_test_setup(test_json, setup),
+		cmocka_unit_test(test_python_frame),
+		cmocka_unit_test_setup(test_flamegraph, setup),
 		cmocka_unit_test_setup_teardown(test_gil_holders, gil_setup, gil_teardown),
 	};
 

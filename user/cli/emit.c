@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "out/flamegraph.h"
 #include "out/folded.h"
 #include "out/pprof.h"
 #include "out/report_json.h"
@@ -15,7 +16,9 @@ void emitter_init(struct emitter *e, const struct opts *o)
 	memset(e, 0, sizeof(*e));
 	e->o = o;
 	e->text = !o->quiet && !(o->json_path && !strcmp(o->json_path, "-")) &&
-		  !(o->folded && !strcmp(o->folded, "-")) && !(o->pprof && !strcmp(o->pprof, "-"));
+		  !(o->folded && !strcmp(o->folded, "-")) &&
+		  !(o->pprof && !strcmp(o->pprof, "-")) &&
+		  !(o->flamegraph && !strcmp(o->flamegraph, "-"));
 	/*
 	 * A trace's report goes where perf stat, strace -c and time put
 	 * theirs: a launched command's standard output is its own, byte for
@@ -101,7 +104,7 @@ static int emit_text(struct emitter *e, const struct report *r)
 	return 0;
 }
 
-/* --folded, --pprof: the whole trace's lock stacks, put in place once written. 0 or -EIO. */
+/* --folded, --pprof, --flamegraph: the whole trace's stacks, put in place once written. 0 or -EIO. */
 static int write_stacks(const char *path, const char *what, const struct report *r,
 			int (*render)(FILE *, const struct report *))
 {
@@ -144,7 +147,8 @@ static int emit(struct emitter *e, const struct report *r)
 		}
 	}
 	if (write_stacks(e->o->folded, "folded stacks", r, report_folded) ||
-	    write_stacks(e->o->pprof, "the pprof profile", r, report_pprof))
+	    write_stacks(e->o->pprof, "the pprof profile", r, report_pprof) ||
+	    write_stacks(e->o->flamegraph, "the flame graph", r, report_flamegraph))
 		ret = -EIO;
 	return ret;
 }

@@ -29,8 +29,9 @@ enum {
 	OPT_CGROUP,
 	OPT_STACKS,
 	OPT_NO_STACKS,
-	OPT_FOLDED,
+	OPT_FOLDED, /* these three in this order (value_opt) */
 	OPT_PPROF,
+	OPT_FLAMEGRAPH,
 };
 
 #define LIVE (1u << OPTS_TRACE | 1u << OPTS_RECORD)
@@ -64,6 +65,7 @@ static const struct optdef {
 	{ { "no-stacks", no_argument, NULL, OPT_NO_STACKS }, LIVE },
 	{ { "folded", required_argument, NULL, OPT_FOLDED }, LIVE | REPORT },
 	{ { "pprof", required_argument, NULL, OPT_PPROF }, LIVE | REPORT },
+	{ { "flamegraph", required_argument, NULL, OPT_FLAMEGRAPH }, LIVE | REPORT },
 	{ { "gil", required_argument, NULL, OPT_GIL }, LIVE | SERVE },
 	{ { "listen", required_argument, NULL, OPT_LISTEN }, SERVE },
 	{ { "comm", required_argument, NULL, OPT_COMM }, SERVE },
@@ -167,10 +169,11 @@ static void usage_live(FILE *f)
 	      "                         range (--json: all the runs, for contrace diff)\n"
 	      "      --stacks           the user stack of every lock wait, by wait time: copied\n"
 	      "                         (about 1 us per wait) and unwound by contrace\n"
-	      "      --folded FILE      the lock waits' stacks as folded stacks for flame graphs,\n"
-	      "                         in microseconds ('-': stdout; implies --stacks)\n"
-	      "      --pprof FILE       the same as a gzipped pprof profile (go tool pprof;\n"
-	      "                         implies --stacks)\n"
+	      "      --folded FILE      the stacks (waits, GIL holders, on-CPU samples) as folded\n"
+	      "                         stacks for flame graphs, in microseconds ('-': stdout;\n"
+	      "                         each of these three implies --stacks)\n"
+	      "      --pprof FILE       the waits' stacks as a gzipped pprof profile (go tool pprof)\n"
+	      "      --flamegraph FILE  the stacks as an interactive flame graph: one HTML file\n"
 	      "  -o, --output FILE      also record the trace to FILE, for 'contrace report FILE'\n"
 	      "      --timeline         with -o: also record every state change of every thread\n"
 	      "                         (a timeline for 'contrace report FILE --perfetto OUT')\n"
@@ -194,14 +197,15 @@ static void usage_live(FILE *f)
 static void usage_report(FILE *f)
 {
 	fputs("Usage: contrace report FILE [--json FILE] [--perfetto FILE] [--folded FILE]\n"
-	      "                           [--pprof FILE] [-q] [-v] [--top N]\n"
+	      "                           [--pprof FILE] [--flamegraph FILE] [-q] [-v] [--top N]\n"
 	      "\n"
 	      "Print the reports of a recording (contrace record -o FILE, or -o on any trace):\n"
 	      "the same text and JSON the live run printed.\n"
 	      "\n"
 	      "      --json FILE        write the reports as JSON to FILE ('-': stdout)\n"
-	      "      --folded FILE      its lock waits' stacks (recorded with --stacks), folded\n"
-	      "      --pprof FILE       the same as a gzipped pprof profile\n"
+	      "      --folded FILE      its stacks (recorded with --stacks), folded\n"
+	      "      --pprof FILE       its waits' stacks as a gzipped pprof profile\n"
+	      "      --flamegraph FILE  its stacks as an interactive flame graph (HTML)\n"
 	      "      --perfetto FILE    write its timeline (recorded with --timeline) as a\n"
 	      "                         Perfetto trace to FILE, for ui.perfetto.dev\n"
 	      "  -q, --quiet            no text report\n"
@@ -449,12 +453,17 @@ static enum opts_result value_opt(struct opts *o, int c, const char *arg, char *
 		break;
 	case OPT_FOLDED:
 	case OPT_PPROF:
+	case OPT_FLAMEGRAPH: {
+		static const char *const names[] = { "--folded", "--pprof", "--flamegraph" };
+		const char **dest[] = { &o->folded, &o->pprof, &o->flamegraph };
+		int k = c - OPT_FOLDED;
+
 		if (!*arg)
-			return fail(err, errlen, "%s needs a file name or '-'",
-				    c == OPT_FOLDED ? "--folded" : "--pprof");
-		*(c == OPT_FOLDED ? &o->folded : &o->pprof) = arg;
+			return fail(err, errlen, "%s needs a file name or '-'", names[k]);
+		*dest[k] = arg;
 		o->stacks_implied = true;
 		break;
+	}
 	case OPT_PERFETTO:
 		if (!*arg || !strcmp(arg, "-"))
 			return fail(err, errlen, "--perfetto needs a file name");
@@ -536,7 +545,16 @@ static enum opts_result unknown_opt(const struct option *longs, int c, char **ar
 	return fail(err, errlen, "unknown option '%s' (see --help)", arg);
 }
 
-/* One output at most on standard output; --folded and --pprof imply --stacks. */
+/* The first stacks' output given (--folded, --pprof, --flamegraph), or NULL. */
+static const char *stacks_output(const struct opts *o)
+{
+	return o->folded     ? "--folded" :
+	       o->pprof	     ? "--pprof" :
+	       o->flamegraph ? "--flamegraph" :
+			       NULL;
+}
+
+/* One output at most on standard output; the stacks' outputs imply --stacks. */
 static enum opts_result check_stdout(struct opts *o, char *err, size_t errlen)
 {
 	int n = 0;
@@ -544,8 +562,10 @@ static enum opts_result check_stdout(struct opts *o, char *err, size_t errlen)
 	n += o->json_path && !strcmp(o->json_path, "-");
 	n += o->folded && !strcmp(o->folded, "-");
 	n += o->pprof && !strcmp(o->pprof, "-");
+	n += o->flamegraph && !strcmp(o->flamegraph, "-");
 	if (n > 1)
-		return fail(err, errlen, "only one of --json, --folded and --pprof can be '-'");
+		return fail(err, errlen,
+			    "only one of --json, --folded, --pprof and --flamegraph can be '-'");
 	if (o->stacks_implied)
 		o->stacks = true;
 	return OPTS_OK;
@@ -581,21 +601,21 @@ static enum opts_result check_live(struct opts *o, int argc, char **argv, const 
 	if (o->repeat && (o->interval || o->output))
 		return fail(err, errlen, "--repeat reports totals: not with %s",
 			    o->interval ? "-i" : "-o (or record)");
-	if (o->quiet && !o->json_path && !o->output && !o->perfetto_path && !o->folded && !o->pprof)
-		return fail(err, errlen,
-			    "-q without --json, --folded, --pprof or -o would produce nothing");
+	if (o->quiet && !o->json_path && !o->output && !o->perfetto_path && !stacks_output(o))
+		return fail(
+			err, errlen,
+			"-q without --json, --folded, --pprof, --flamegraph or -o would produce nothing");
 	if (o->timeline && !o->output && !o->perfetto_path)
 		return fail(err, errlen,
 			    "--timeline records to a file: give -o FILE or --perfetto FILE");
 	if (o->repeat && o->timeline)
 		return fail(err, errlen,
 			    "--repeat reports totals: not with --timeline or --perfetto");
-	if ((o->folded || o->pprof) && o->no_stacks)
+	if (stacks_output(o) && o->no_stacks)
 		return fail(err, errlen, "%s writes the stacks that --no-stacks turns off",
-			    o->folded ? "--folded" : "--pprof");
-	if ((o->folded || o->pprof) && o->repeat)
-		return fail(err, errlen, "%s is of one trace: not with --repeat",
-			    o->folded ? "--folded" : "--pprof");
+			    stacks_output(o));
+	if (stacks_output(o) && o->repeat)
+		return fail(err, errlen, "%s is of one trace: not with --repeat", stacks_output(o));
 	return check_stdout(o, err, errlen);
 }
 
@@ -624,11 +644,11 @@ static enum opts_result check_files(struct opts *o, int argc, char **argv, char 
 		return fail(err, errlen, "%s (see --help)",
 			    want == 2 ? "expected two reports, BASE and NEW" :
 					"expected one recording");
-	if (o->cmd == OPTS_REPORT && o->quiet && !o->json_path && !o->perfetto_path && !o->folded &&
-	    !o->pprof)
+	if (o->cmd == OPTS_REPORT && o->quiet && !o->json_path && !o->perfetto_path &&
+	    !stacks_output(o))
 		return fail(
 			err, errlen,
-			"-q without --json, --perfetto, --folded or --pprof would print nothing");
+			"-q without --json, --perfetto, --folded, --pprof or --flamegraph would print nothing");
 	return check_stdout(o, err, errlen);
 }
 
@@ -674,6 +694,7 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 		case OPT_PERFETTO:
 		case OPT_FOLDED:
 		case OPT_PPROF:
+		case OPT_FLAMEGRAPH:
 		case OPT_LISTEN:
 		case OPT_COMM:
 		case OPT_EXE:

@@ -47,11 +47,12 @@ struct opts {
 	bool timeline; /* --timeline: record every state change too (-o) */
 	const char *perfetto_path; /* --perfetto FILE: the timeline as a Perfetto trace */
 	bool holds; /* --holds: uprobes on pthread_mutex_lock/unlock for exact holds */
-	bool stacks; /* --stacks (or --folded, --pprof): user stacks at lock waits */
-	bool no_stacks; /* --no-stacks given last: --folded and --pprof are refused */
-	bool stacks_implied; /* --folded or --pprof given */
+	bool stacks; /* --stacks (or --folded, --pprof, --flamegraph): user stacks at waits */
+	bool no_stacks; /* --no-stacks given last: the stacks' outputs are refused */
+	bool stacks_implied; /* --folded, --pprof or --flamegraph given */
 	const char *folded; /* --folded FILE: the lock waits' stacks, folded */
-	const char *pprof; /* --pprof FILE: the same as a gzipped pprof profile */
+	const char *pprof; /* --pprof FILE: the waits' stacks as a gzipped pprof profile */
+	const char *flamegraph; /* --flamegraph FILE: every view's stacks as an HTML flame graph */
 	double locks_min_wait; /* --locks-min-wait seconds: smaller locks are left out */
 	int repeat; /* --repeat N: run the command N times (0: once, no summary) */
 	char **files; /* report FILE, diff BASE NEW (point into argv) */

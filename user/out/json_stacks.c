@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "out/folded.h"
+#include "out/views.h"
 #include "out/json_stacks.h"
 #include "util/vec.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "out/folded.h"
+#include "out/views.h"
 #include "out/json_stacks.h"
 #include "out/pprof.h"
 #include "util/vec.h"
@@ -33,6 +33,7 @@ enum {
 	LC_ID = 1,
 	LC_LINE = 4,
 	LN_FUNCTION_ID = 1,
+	LN_LINE = 2,
 	FN_ID = 1,
 	FN_NAME = 2,
 	FN_SYSTEM_NAME = 3,
@@ -112,24 +113,33 @@ static void value_type(struct pb *out, struct pb *sub, struct strtab *t, unsigne
 	pb_msg(out, field, sub);
 }
 
-/* A function and a location for each frame name (ids from 1), and one for "[no stack]". */
+/*
+ * A function and a location for each frame name (ids from 1), and one for
+ * "[no stack]": a native frame's function and file ("FILE:function+0xOFF"),
+ * a Python frame's function, file and line.
+ */
 static void frames(struct pb *out, struct pb *sub, struct strtab *t, const struct jstacks *js)
 {
+	char buf[SNAP_SYM_LEN], file[SNAP_SYM_LEN];
 	struct pb line = { 0 };
-	char buf[SNAP_SYM_LEN];
 
 	for (size_t i = 0; i <= js->nnames; i++) {
 		const char *name = i < js->nnames ? js->names[i] : "[no stack]";
-		const char *colon = strchr(name, ':');
-		char file[SNAP_SYM_LEN];
+		const char *fn = buf, *colon = strchr(name, ':');
+		unsigned lineno = 0;
 
-		snprintf(file, sizeof(file), "%.*s", colon ? (int)(colon - name) : 0, name);
+		if (!python_frame(name, buf, sizeof(buf), file, sizeof(file), &lineno)) {
+			snprintf(file, sizeof(file), "%.*s", colon ? (int)(colon - name) : 0, name);
+			fn = frame_function(name, buf, sizeof(buf));
+		}
 		pb_uint(sub, FN_ID, i + 1);
-		pb_uint(sub, FN_NAME, str_add(t, frame_function(name, buf, sizeof(buf))));
+		pb_uint(sub, FN_NAME, str_add(t, fn));
 		pb_uint(sub, FN_SYSTEM_NAME, str_add(t, name));
 		pb_uint(sub, FN_FILENAME, str_add(t, file));
 		pb_msg(out, PF_FUNCTION, sub);
 		pb_uint(&line, LN_FUNCTION_ID, i + 1);
+		if (lineno)
+			pb_uint(&line, LN_LINE, lineno);
 		pb_uint(sub, LC_ID, i + 1);
 		pb_msg(sub, LC_LINE, &line);
 		pb_msg(out, PF_LOCATION, sub);
@@ -146,46 +156,53 @@ static void label(struct pb *sample, struct pb *lb, struct strtab *t, const char
 	pb_msg(sample, SM_LABEL, lb);
 }
 
-/* One sample: a lock's waits from one stack, locations leaf first. */
-static void sample(struct pb *out, struct pb *sub, struct strtab *t, const struct jstacks *js,
-		   const struct rpt_process *p, const struct rpt_lock *l,
-		   const struct rpt_lock_stack *st)
+/* What encode() hands each wait view's stack to. */
+struct enc {
+	struct pb *out, *sub;
+	struct strtab *t;
+	const struct jstacks *js;
+};
+
+/* One sample: waits on a lock or in a syscall from one stack, locations leaf first. */
+static int sample(void *ctx, const struct view_stack *v)
 {
+	struct enc *e = ctx;
 	struct pb packed = { 0 }, lb = { 0 };
-	int64_t k = jstacks_find(js, st);
+	int64_t k;
 	char proc[CT_COMM_LEN + 16];
 
+	if (v->view != VIEW_WAIT)
+		return 0;
+	k = jstacks_find(e->js, v->st);
 	if (k < 0)
-		pb_varint(&packed, js->nnames + 1);
-	for (uint32_t i = 0; k >= 0 && i < js->v[k].n; i++)
-		pb_varint(&packed, js->v[k].frames[i] + 1);
-	pb_bytes(sub, SM_LOCATION_ID, packed.v, packed.n);
+		pb_varint(&packed, e->js->nnames + 1);
+	for (uint32_t i = 0; k >= 0 && i < e->js->v[k].n; i++)
+		pb_varint(&packed, e->js->v[k].frames[i] + 1);
+	pb_bytes(e->sub, SM_LOCATION_ID, packed.v, packed.n);
 	packed.n = 0;
-	pb_varint(&packed, st->waits);
-	pb_varint(&packed, st->wait_ns);
-	pb_bytes(sub, SM_VALUE, packed.v, packed.n);
-	snprintf(proc, sizeof(proc), "%s (%u)", p->comm, p->pid);
-	label(sub, &lb, t, "process", proc);
-	label(sub, &lb, t, "lock", l->name);
-	sub->err |= packed.err | lb.err;
-	pb_msg(out, PF_SAMPLE, sub);
+	pb_varint(&packed, v->st->waits);
+	pb_varint(&packed, v->st->wait_ns);
+	pb_bytes(e->sub, SM_VALUE, packed.v, packed.n);
+	snprintf(proc, sizeof(proc), "%s (%u)", v->p->comm, v->p->pid);
+	label(e->sub, &lb, e->t, "process", proc);
+	label(e->sub, &lb, e->t, v->what, v->object);
+	e->sub->err |= packed.err | lb.err;
+	pb_msg(e->out, PF_SAMPLE, e->sub);
 	free(packed.v);
 	free(lb.v);
+	return 0;
 }
 
 static void encode(struct pb *out, struct strtab *t, const struct report *r,
 		   const struct jstacks *js)
 {
 	struct pb sub = { 0 };
+	struct enc e = { out, &sub, t, js };
 
 	str_add(t, "");
 	value_type(out, &sub, t, PF_SAMPLE_TYPE, "waits", "count");
 	value_type(out, &sub, t, PF_SAMPLE_TYPE, "wait", "nanoseconds");
-	for (size_t i = 0; i < r->nprocs; i++)
-		for (size_t j = 0; j < r->procs[i].nlocks; j++)
-			for (size_t k = 0; k < r->procs[i].locks[j].nstacks; k++)
-				sample(out, &sub, t, js, &r->procs[i], &r->procs[i].locks[j],
-				       &r->procs[i].locks[j].stacks[k]);
+	each_view_stack(r, sample, &e);
 	frames(out, &sub, t, js);
 	pb_uint(out, PF_TIME_NANOS, r->meta->trace_start_real_ns + r->window_start_ns);
 	pb_uint(out, PF_DURATION_NANOS, r->duration_ns);

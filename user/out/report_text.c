@@ -6,7 +6,7 @@
 #include "util/format.h"
 #include "model/gil.h"
 #include "model/locks.h"
-#include "out/folded.h"
+#include "out/views.h"
 #include "out/report_text.h"
 
 #define D(ns) fmt_dur((char[FMT_LEN]){ 0 }, FMT_LEN, (ns))
