@@ -646,6 +646,7 @@ struct ct_config {
 	__u32 gil; /* uprobes on CPython's take_gil/drop_gil may be attached */
 	__u32 timeline; /* --timeline: state changes streamed through ct_timeline */
 	__u32 stacks; /* --stacks: copy the user stack at each futex wait (stacks.bpf.c) */
+	__u32 sample_every; /* --stacks: a stack at every Nth CPU-clock sample (0: none) */
 	__u32 fail_claims; /* tests only: every Nth claim of a new thread fails (0: none) */
 	__u32 multi; /* the processes of ct_targets, chosen by user space (contrace serve) */
 	__u32 tgid_mask; /* multi: CT_TGID_BITS - 1 (tests: fewer, so that tgids share bits) */

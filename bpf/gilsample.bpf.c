@@ -38,6 +38,33 @@ struct {
 	__type(value, __u64);
 } ct_native SEC(".maps");
 
+/* --sample-hz: the traced threads' ticks on this CPU since its last stack sample. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ct_smp_ticks SEC(".maps");
+
+/*
+ * Whether this tick takes a stack: every ct_cfg.sample_every-th tick of a
+ * traced thread on this CPU (every one by default, without a lookup).
+ */
+static __always_inline bool ct_stack_due(void)
+{
+	__u32 k = 0, *t;
+
+	if (ct_cfg.sample_every <= 1)
+		return ct_cfg.sample_every;
+	t = bpf_map_lookup_elem(&ct_smp_ticks, &k);
+	if (!t)
+		return false;
+	if (++*t < ct_cfg.sample_every)
+		return false;
+	*t = 0;
+	return true;
+}
+
 /* One more sample of the process's native code at ip. */
 static __always_inline void ct_native_add(__u32 tgid, __u64 ip)
 {
@@ -149,7 +176,7 @@ int ct_gil_sample(struct bpf_perf_event_data *ctx)
 	user = (ct_sample_cs(ctx) & CT_CS_RPL) == CT_CS_RPL;
 	cls = ct_gil_split(ctx, th, cur, user);
 	/* --stacks: which code ran (Python's, or a native program's) */
-	if (ct_cfg.stacks)
+	if (ct_cfg.stacks && ct_stack_due())
 		ct_stack_sample(th, cls);
 	return 0;
 }

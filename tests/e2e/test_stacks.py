@@ -300,18 +300,31 @@ def test_blocked_syscall_stacks_name_the_sleep_line(label, python):
 
 
 
-def test_native_oncpu_samples_find_the_hot_function():
+@pytest.mark.parametrize("hz", [1000, 100, 0])
+def test_native_oncpu_samples_find_the_hot_function(hz, tmp_path):
     """Two threads of a C program spin for 1 s: the on-CPU samples (one per
-    ms of a CPU's time, native stacks unwound) add up to the threads' CPU
-    time as the kernel counts it, and nearly all are in spinner()."""
-    _, report, _ = run_contrace("--stacks", "--", os.path.join(WORKLOADS, "spin"), "1", "2")
+    ms of a CPU's time by default, one per 10 ms at --sample-hz 100, none at
+    0; native stacks unwound) add up to the threads' CPU time as the kernel
+    counts it, and nearly all are in spinner(). A recording keeps the rate."""
+    rec = tmp_path / "t.ctr"
+    _, report, _ = run_contrace("--stacks", "--sample-hz", str(hz), "-o", str(rec), "--",
+                                os.path.join(WORKLOADS, "spin"), "1", "2")
     st = report["stacks"]
     proc = report["processes"][0]
     oncpu = proc["oncpu_stacks"]
+    if not hz:
+        assert oncpu == []
+        return
+    period = 1e9 / hz
     sampled = sum(o["ns"] for o in oncpu)
     cpu = sum(t["oncpu_ns"] for t in proc["threads"])
-    assert 0.9 * cpu <= sampled + report["drops"]["stack_samples_lost"] * 1e6 <= 1.05 * cpu, \
-        (sampled, cpu)
+    lost = report["drops"]["stack_samples_lost"]
+    assert 0.9 * cpu <= sampled + lost * period <= 1.05 * cpu + period, (sampled, cpu)
+    assert abs(sum(o["samples"] for o in oncpu) * period - sampled) <= 0.001 * sampled
+    text = subprocess.run([CONTRACE, "report", str(rec)], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    said = {1000: "1.00ms", 100: "10.0ms"}[hz]
+    assert f"ON-CPU  sampled every {said} of a CPU's time" in text, text
     assert all(o["doing"] == "running" for o in oncpu)
     spin = sum(o["ns"] for o in oncpu
                if "spinner" in [st["frames"][i]["function"] for i in st["stacks"][o["stack"]]["frames"]])

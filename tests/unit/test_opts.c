@@ -123,6 +123,31 @@ static void expect_error(const char *want, ...)
 	assert_null(strchr(err, '\n')); /* one line */
 }
 
+static void test_sample_hz(void **state)
+{
+	struct opts o;
+	char err[256];
+
+	(void)state;
+	/* --sample-hz: a divisor of 1000, or 0; with the stacks it sets the rate of. */
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "-p", "1", NULL), OPTS_OK);
+	assert_int_equal(o.sample_hz, -1);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "--stacks", "--sample-hz", "250", "-p", "1",
+				   NULL),
+			 OPTS_OK);
+	assert_int_equal(o.sample_hz, 250);
+	assert_int_equal(parse_cmd(&o, OPTS_TRACE, err, "--folded", "-", "--sample-hz", "0", "-p",
+				   "1", NULL),
+			 OPTS_OK);
+	assert_int_equal(o.sample_hz, 0);
+	expect_error("invalid --sample-hz '300': the samples are every Nth millisecond", "--stacks",
+		     "--sample-hz", "300", "-p", "1", NULL);
+	expect_error("--sample-hz", "--stacks", "--sample-hz", "2000", "-p", "1", NULL);
+	expect_error("--sample-hz", "--stacks", "--sample-hz", "-5", "-p", "1", NULL);
+	expect_error("--sample-hz sets the rate of --stacks' on-CPU samples: add --stacks",
+		     "--sample-hz", "100", "-p", "1", NULL);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -451,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_limits_said), cmocka_unit_test(test_limits_accepted),
 		cmocka_unit_test(test_subcommands), cmocka_unit_test(test_argv_quoted),
 		cmocka_unit_test(test_serve),	    cmocka_unit_test(test_stacks),
+		cmocka_unit_test(test_sample_hz),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,7 @@ enum {
 	OPT_LISTEN,
 	OPT_COMM,
 	OPT_MAX_SERIES,
+	OPT_SAMPLE_HZ,
 	OPT_EXE,
 	OPT_CGROUP,
 	OPT_STACKS,
@@ -72,6 +73,7 @@ static const struct optdef {
 	{ { "exe", required_argument, NULL, OPT_EXE }, SERVE },
 	{ { "cgroup", required_argument, NULL, OPT_CGROUP }, SERVE },
 	{ { "max-series", required_argument, NULL, OPT_MAX_SERIES }, SERVE },
+	{ { "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ }, LIVE },
 	{ { "repeat", required_argument, NULL, OPT_REPEAT }, 1u << OPTS_TRACE },
 	{ { "fail-on", required_argument, NULL, OPT_FAIL_ON }, DIFF },
 	{ { "markdown", required_argument, NULL, OPT_MARKDOWN }, DIFF },
@@ -167,8 +169,11 @@ static void usage_live(FILE *f)
 	      "      --json FILE        write the report as JSON to FILE ('-': stdout)\n"
 	      "      --repeat N         run the command N times: each metric's median and\n"
 	      "                         range (--json: all the runs, for contrace diff)\n"
-	      "      --stacks           the user stack of every lock wait, by wait time: copied\n"
-	      "                         (about 1 us per wait) and unwound by contrace\n"
+	      "      --stacks           the user stacks (native and Python) of every wait, of\n"
+	      "                         the GIL's holder meanwhile, and of on-CPU samples:\n"
+	      "                         copied (about 1 us per wait) and unwound by contrace\n"
+	      "      --sample-hz HZ     on-CPU samples of --stacks per second of CPU time\n"
+	      "                         (default 1000; a divisor of 1000; 0: none)\n"
 	      "      --folded FILE      the stacks (waits, GIL holders, on-CPU samples) as folded\n"
 	      "                         stacks for flame graphs, in microseconds ('-': stdout;\n"
 	      "                         each of these three implies --stacks)\n"
@@ -368,6 +373,17 @@ static enum opts_result number_opt(struct opts *o, int c, const char *arg, char 
 	case OPT_TOP:
 		r = int_opt("--top", "rows per table (0: all)", arg, 0, 1000000, &v, err, errlen);
 		o->top = (int)v;
+		break;
+	case OPT_SAMPLE_HZ:
+		/* Every Nth tick of the GIL sampler's 1 kHz clock: 1000 / N. */
+		r = int_opt("--sample-hz", "samples per second of CPU time (0: none)", arg, 0,
+			    OPTS_SAMPLE_HZ_MAX, &v, err, errlen);
+		if (r == OPTS_OK && v && OPTS_SAMPLE_HZ_MAX % v)
+			return fail(
+				err, errlen,
+				"invalid --sample-hz '%s': the samples are every Nth millisecond of a CPU's time: 1000, 500, 250, 200, 100, 50, 20, 10 ... (a divisor of 1000), or 0 for none",
+				arg);
+		o->sample_hz = (int)v;
 		break;
 	case OPT_MAX_THREADS:
 		r = int_opt("--max-threads", "a number of threads", arg, 1, 1 << 22, &v, err,
@@ -616,6 +632,9 @@ static enum opts_result check_live(struct opts *o, int argc, char **argv, const 
 			    stacks_output(o));
 	if (stacks_output(o) && o->repeat)
 		return fail(err, errlen, "%s is of one trace: not with --repeat", stacks_output(o));
+	if (o->sample_hz >= 0 && !o->stacks && !o->stacks_implied)
+		return fail(err, errlen,
+			    "--sample-hz sets the rate of --stacks' on-CPU samples: add --stacks");
 	return check_stdout(o, err, errlen);
 }
 
@@ -664,6 +683,7 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 	memset(o, 0, sizeof(*o));
 	o->cmd = cmd;
 	o->top = OPTS_DEFAULT_TOP;
+	o->sample_hz = -1;
 	o->gil = true;
 	o->max_threads = OPTS_DEFAULT_MAX_THREADS;
 	o->max_series = OPTS_DEFAULT_MAX_SERIES;
@@ -679,6 +699,7 @@ enum opts_result opts_parse(struct opts *o, enum opts_cmd cmd, int argc, char **
 		case 'd':
 		case 'i':
 		case OPT_TOP:
+		case OPT_SAMPLE_HZ:
 		case OPT_MAX_THREADS:
 		case OPT_REPEAT:
 		case OPT_LOCKS_MIN_WAIT:

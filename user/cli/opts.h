@@ -10,6 +10,8 @@
 #include "store/diff.h"
 
 #define OPTS_DEFAULT_TOP 10
+/* --sample-hz: the GIL sampler's clock, 1 kHz; the stacks' samples take every Nth tick. */
+#define OPTS_SAMPLE_HZ_MAX 1000
 #define OPTS_DEFAULT_MAX_THREADS 16384
 
 /* The subcommands, each with its options from one table (opts.c). */
@@ -50,6 +52,7 @@ struct opts {
 	bool stacks; /* --stacks (or --folded, --pprof, --flamegraph): user stacks at waits */
 	bool no_stacks; /* --no-stacks given last: the stacks' outputs are refused */
 	bool stacks_implied; /* --folded, --pprof or --flamegraph given */
+	int sample_hz; /* --sample-hz: on-CPU stack samples a second (-1: not given, 1000) */
 	const char *folded; /* --folded FILE: the lock waits' stacks, folded */
 	const char *pprof; /* --pprof FILE: the waits' stacks as a gzipped pprof profile */
 	const char *flamegraph; /* --flamegraph FILE: every view's stacks as an HTML flame graph */

@@ -58,6 +58,14 @@ struct run {
 	int iv_index; /* -i: intervals reported */
 };
 
+/* --stacks' on-CPU samples: every Nth tick of the GIL sampler's clock (0: none). */
+static uint32_t sample_every(const struct opts *o)
+{
+	if (!o->stacks || !o->sample_hz)
+		return 0;
+	return o->sample_hz < 0 ? 1 : (uint32_t)(OPTS_SAMPLE_HZ_MAX / o->sample_hz);
+}
+
 static void fill_meta(struct run *run)
 {
 	struct report_meta *m = &run->meta;
@@ -76,6 +84,7 @@ static void fill_meta(struct run *run)
 	m->locks = true;
 	m->holds = run->o->holds;
 	m->stacks = run->o->stacks;
+	m->sample_every = sample_every(run->o);
 	m->timeline = run->o->timeline;
 	m->locks_min_wait_ns = (uint64_t)(run->o->locks_min_wait * 1e9);
 	m->interval_ns = (uint64_t)(run->o->interval * 1e9);
@@ -507,6 +516,7 @@ static int start(struct run *run)
 		.holds = run->o->holds,
 		.stacks = run->o->stacks,
 		.stacks_note = !run->o->quiet,
+		.sample_every = sample_every(run->o),
 		.gil = run->o->gil,
 		.gil_mode = run->o->gil_mode,
 		.max_threads = (uint32_t)run->o->max_threads,

@@ -475,6 +475,12 @@ struct report_meta {
 	bool holds; /* --holds was asked for */
 	bool timeline; /* --timeline: the recording holds every state change */
 	bool stacks; /* --stacks: user stacks at lock waits */
+	/*
+	 * --stacks' on-CPU samples: every Nth tick of the CPU clock that ticks
+	 * every CT_GIL_SAMPLE_NS (--sample-hz); 0: none, or a recording made
+	 * before the rate could be chosen (every tick). rpt_sample_ns().
+	 */
+	uint32_t sample_every;
 	uint64_t holds_probed; /* processes whose mutexes were probed (set before each report) */
 	uint64_t holds_unprobed; /* processes that could not be (idem) */
 	size_t ngil; /* Python processes found (set before each report) */
@@ -571,6 +577,12 @@ bool model_interval_short(const struct report *r);
  * of the trace (to_ts) is an interval to report: the last one, however
  * short, unless under 1% of -i (the trace ended just as an interval did).
  */
+/* What one on-CPU stack sample stands for: ns of a CPU's time. */
+static inline uint64_t rpt_sample_ns(const struct report_meta *m)
+{
+	return (m->sample_every ? m->sample_every : 1) * CT_GIL_SAMPLE_NS;
+}
+
 static inline bool model_interval_left(uint64_t interval_ns, uint64_t from_ts, uint64_t to_ts)
 {
 	return interval_ns && from_ts && to_ts > from_ts && to_ts - from_ts >= interval_ns / 100;

@@ -1089,7 +1089,8 @@ static void print_gil(FILE *f, const struct rpt_process *p, const struct text_op
  * samples) holding the GIL: work (app.py:12) <- run (threading.py:999)",
  * a native program's "96% (1.89s, 1889 samples) running: spinner <- ...".
  */
-static void print_oncpu(FILE *f, const struct rpt_process *p, const struct text_opts *o)
+static void print_oncpu(FILE *f, const struct rpt_process *p, const struct text_opts *o,
+			uint64_t sample_ns)
 {
 	size_t k = o->verbose ? TEXT_STACKS_V : TEXT_STACKS;
 	uint64_t all = 0;
@@ -1098,8 +1099,7 @@ static void print_oncpu(FILE *f, const struct rpt_process *p, const struct text_
 		return;
 	for (size_t i = 0; i < p->noncpu; i++)
 		all += p->oncpu[i].st.wait_ns;
-	fprintf(f, "\n  ON-CPU  sampled every %s of a CPU's time: %s\n", D(CT_GIL_SAMPLE_NS),
-		D(all));
+	fprintf(f, "\n  ON-CPU  sampled every %s of a CPU's time: %s\n", D(sample_ns), D(all));
 	for (size_t i = 0; i < p->noncpu && i < k; i++) {
 		const struct rpt_tagged_stack *s = &p->oncpu[i];
 
@@ -1137,15 +1137,16 @@ static void print_sysstacks(FILE *f, const struct rpt_process *p, const struct t
 }
 
 static void print_process(FILE *f, const struct rpt_process *p, const struct text_opts *o,
-			  bool traced)
+			  const struct report_meta *m)
 {
+	bool traced = m->syscalls;
 	char who[SNAP_PYNAME_LEN + 32];
 
 	fprintf(f, "\nPROCESS %u %s%s%s%s\n", p->pid, p->comm, p->cmdline[0] ? "  [" : "",
 		p->cmdline, p->cmdline[0] ? "]" : "");
 	print_summary(f, p);
 	print_gil(f, p, o);
-	print_oncpu(f, p, o);
+	print_oncpu(f, p, o, rpt_sample_ns(m));
 	print_sysstacks(f, p, o);
 	print_threads(f, p, o);
 	print_blocked(f, p, o);
@@ -1242,7 +1243,7 @@ void report_text(FILE *f, const struct report *r, const struct text_opts *o)
 	if (!r->nprocs)
 		fprintf(f, "\nNo thread of the target ran while traced.\n");
 	for (size_t i = 0; i < r->nprocs; i++)
-		print_process(f, &r->procs[i], o, m->syscalls);
+		print_process(f, &r->procs[i], o, m);
 	if (r->nprocs > 1) {
 		fprintf(f, "\nTOTAL of %zu processes\n", r->nprocs);
 		print_summary(f, &r->total);

@@ -213,6 +213,7 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	c->max_threads = cfg->max_threads;
 	c->thread_size = kernel_thread_size();
 	c->syscalls = cfg->syscalls;
+	c->sample_every = cfg->stacks ? cfg->sample_every : 0;
 	c->holds = cfg->holds;
 	s->holds_on = cfg->holds;
 	s->holds.acquired = skel->progs.ct_mutex_acquired;
@@ -333,7 +334,9 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 		s->stacks_note = cfg->stacks_note;
 		s->pyframes = pyframes_new();
 		s->gil.py = s->pyframes;
-		s->stacks = s->pyframes ? stacks_new(s->sym, s->pyframes) : NULL;
+		s->stacks = s->pyframes ? stacks_new(s->sym, s->pyframes,
+						     cfg->sample_every * CT_GIL_SAMPLE_NS) :
+					  NULL;
 		ret = s->stacks ? stacks_add_ring(s->stacks, s->events,
 						  bpf_map__fd(skel->maps.ct_stacks),
 						  bpf_map__fd(skel->maps.ct_stack_hints)) :

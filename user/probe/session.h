@@ -32,6 +32,7 @@ struct session_cfg {
 	int gil_mode; /* enum gil_mode */
 	bool stacks; /* --stacks: user stacks at futex waits */
 	bool stacks_note; /* say what they cost when the session closes (not with -q) */
+	uint32_t sample_every; /* --stacks: a stack at every Nth CPU-clock sample (0: none) */
 	uint32_t max_threads;
 	const char *btf_path; /* NULL: the running kernel's */
 	/*

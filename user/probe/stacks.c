@@ -144,6 +144,7 @@ struct stk_pending {
 struct stacks {
 	struct symbolizer *sym;
 	struct pyframes *py; /* names Python frames; NULL: none */
+	uint64_t sample_ns; /* what an on-CPU sample's stack weighs (--sample-hz) */
 	struct stk_proc *procs[STK_MAX_PROCS];
 	size_t nprocs;
 	uint64_t clock;
@@ -858,7 +859,7 @@ static void on_holder(struct stacks *st, const struct ct_stack_rec *r, size_t si
 	p->holder_tid = (uint32_t)r->uaddr;
 }
 
-/* A CPU-clock sample of a Python thread: its stack weighs CT_GIL_SAMPLE_NS under SNAP_ONCPU. */
+/* A CPU-clock sample: its stack weighs st->sample_ns under SNAP_ONCPU. */
 static void on_sample(struct stacks *st, const struct ct_stack_rec *r, size_t size)
 {
 	uint32_t n = r->npy < CT_PY_FRAMES ? r->npy : CT_PY_FRAMES, id, need;
@@ -872,7 +873,7 @@ static void on_sample(struct stacks *st, const struct ct_stack_rec *r, size_t si
 			return;
 		id = unwind(st, r, &need);
 		if (id != STK_NONE)
-			agg_add(st, r->tgid, SNAP_ONCPU | r->uaddr, id, CT_GIL_SAMPLE_NS);
+			agg_add(st, r->tgid, SNAP_ONCPU | r->uaddr, id, st->sample_ns);
 		return;
 	}
 	if (!st->py || !n || size < offsetof(struct ct_stack_rec, py) + n * sizeof(r->py[0]))
@@ -881,7 +882,7 @@ static void on_sample(struct stacks *st, const struct ct_stack_rec *r, size_t si
 		st->py_cut++;
 	id = python_stack(st, r, n);
 	if (id != STK_NONE)
-		agg_add(st, r->tgid, SNAP_ONCPU | r->uaddr, id, CT_GIL_SAMPLE_NS);
+		agg_add(st, r->tgid, SNAP_ONCPU | r->uaddr, id, st->sample_ns);
 }
 
 static void on_end(struct stacks *st, const struct ct_stack_end *e)
@@ -933,13 +934,14 @@ static int on_record(void *ctx, void *data, size_t size)
 
 /* Interface */
 
-struct stacks *stacks_new(struct symbolizer *sym, struct pyframes *py)
+struct stacks *stacks_new(struct symbolizer *sym, struct pyframes *py, uint64_t sample_ns)
 {
 	struct stacks *st = calloc(1, sizeof(*st));
 
 	if (st) {
 		st->sym = sym;
 		st->py = py;
+		st->sample_ns = sample_ns;
 		st->hints_fd = -1;
 	}
 	return st;

@@ -19,9 +19,10 @@ struct stacks;
 
 /*
  * Unwinding with the processes' files as sym knows them, Python frames
- * named by py (NULL: no Python). NULL: out of memory.
+ * named by py (NULL: no Python); each on-CPU sample's stack weighs
+ * sample_ns. NULL: out of memory.
  */
-struct stacks *stacks_new(struct symbolizer *sym, struct pyframes *py);
+struct stacks *stacks_new(struct symbolizer *sym, struct pyframes *py, uint64_t sample_ns);
 void stacks_free(struct stacks *st);
 
 /*

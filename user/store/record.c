@@ -329,6 +329,7 @@ static void meta_to_rec(struct rec_meta *rm, const struct report_meta *m)
 	rm->interval_ns = m->interval_ns;
 	memcpy(rm->argv, m->argv, sizeof(rm->argv));
 	rm->argv_len = m->argv_len;
+	rm->sample_every = m->sample_every;
 	rm->trace_start_ns = m->trace_start_ns;
 	rm->trace_start_real_ns = m->trace_start_real_ns;
 }
@@ -989,6 +990,7 @@ static void set_meta(struct recording *rec, const struct rec_meta *rm)
 		m->argv_len--;
 	m->trace_start_ns = rm->trace_start_ns;
 	m->trace_start_real_ns = rm->trace_start_real_ns;
+	m->sample_every = rm->sample_every;
 	m->exit_status = -1;
 }
 

@@ -56,7 +56,7 @@ static const struct rec_field meta_fields[] = {
 	A(T, pad3),	      F(T, locks_min_wait_ns),
 	F(T, trace_start_ns), F(T, trace_start_real_ns),
 	F(T, interval_ns),    A(T, argv),
-	F(T, argv_len),	      F(T, pad2),
+	F(T, argv_len),	      C(T, sample_every, 1000),
 };
 #undef T
 

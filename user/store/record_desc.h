@@ -95,7 +95,7 @@ struct rec_meta {
 	uint64_t interval_ns; /* -i; absent (0) in recordings before it */
 	char argv[1024]; /* the launched command's arguments, NUL-terminated each */
 	uint32_t argv_len; /* absent (0) in recordings before it */
-	uint32_t pad2;
+	uint32_t sample_every; /* report_meta.sample_every; absent (0) before it: every tick */
 };
 
 /* A snapshot block's header; the changed elements follow (record.c). */
