@@ -503,7 +503,8 @@ struct ct_edge_val {
 /* Where waits on a lock came from. */
 struct ct_site_key {
 	__u32 tgid;
-	__u32 pad;
+	/* lstacks (user space's, --stacks): the thread that waited or was sampled; call sites: 0 */
+	__u32 tid;
 	__u64 uaddr;
 	__u64 site; /* 0: not found */
 };

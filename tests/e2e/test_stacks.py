@@ -176,6 +176,20 @@ def test_pprof_read_by_go_tool_pprof(tmp_path):
     assert wait_ns == sum(l["wait_ns"] for l in locks) + sum(s["blocked_ns"] for s in blocked)
     waits, _ = go_pprof(prof, "waits", tmp_path)
     assert waits == sum(l["waits"] for l in locks) + sum(s["blocks"] for s in blocked)
+    # By thread: each stack's threads add up to it, and a thread's label
+    # (-tagfocus) carries that thread's waits across every stack.
+    by_tid = {}
+    for st in [s for l in locks for s in l["stacks"]] + blocked:
+        ns = st["wait_ns"] if "wait_ns" in st else st["blocked_ns"]
+        assert st["stack"] is None or sum(t["ns"] for t in st["threads"]) == ns, st
+        for t in st["threads"]:
+            by_tid[t["tid"]] = by_tid.get(t["tid"], 0) + t["ns"]
+    tid, ns = max(by_tid.items(), key=lambda kv: kv[1])
+    env = dict(os.environ, HOME=str(tmp_path), GOCACHE=str(tmp_path / "gocache"))
+    out = subprocess.run(["go", "tool", "pprof", "-top", "-sample_index=wait", "-unit=ns",
+                          f"-tagfocus=thread=\\({tid}\\)$", str(prof)], capture_output=True,
+                         text=True, env=env, check=True, timeout=120).stdout
+    assert re.search(rf"Showing nodes accounting for {ns}(ns)?,", out), (tid, ns, out)
     for f in ("transfer", "run_worker", "pthread_mutex_lock", "__lll_lock_wait"):
         assert re.search(r"\s" + re.escape(f) + r"$", out, re.M), out
 

@@ -53,11 +53,11 @@ static void add_stack(struct snapshot *s, uint32_t id, const uint64_t *pcs, uint
 			(struct snap_frame){ .stack = id, .index = i, .pc = pcs[i] };
 }
 
-static void add_lstack(struct snapshot *s, uint32_t id, uint64_t waits, uint64_t ns)
+static void add_lstack(struct snapshot *s, uint32_t id, uint32_t tid, uint64_t waits, uint64_t ns)
 {
 	assert_true(s->nlstacks < ROOM);
 	s->lstacks[s->nlstacks++] = (struct snap_site){
-		.key = { .tgid = PID, .uaddr = MUTEX, .site = id },
+		.key = { .tgid = PID, .tid = tid, .uaddr = MUTEX, .site = id },
 		.val = { .waits = waits, .wait_ns = ns },
 	};
 }
@@ -65,7 +65,8 @@ static void add_lstack(struct snapshot *s, uint32_t id, uint64_t waits, uint64_t
 /*
  * By 12 ms (late) the lock had 5 waits of 7 ms: 3 (4 ms) from a, 1 (1 ms)
  * from b, 1 (2 ms) whose stack was lost. By 6 ms: 1 (1 ms) from a, 1
- * (2 ms) lost.
+ * (2 ms) lost. By thread: a's are the main thread's but one (1 ms, of
+ * thread 102, not among the threads), b's is thread 102's.
  */
 static void stacks_snapshot(struct snapshot *s, bool late)
 {
@@ -84,14 +85,15 @@ static void stacks_snapshot(struct snapshot *s, bool late)
 	fake_lock_wait(l, 1 * MS, PID);
 	fake_lock_wait(l, 2 * MS, PID);
 	add_stack(s, 0, a, 4);
-	add_lstack(s, 0, 1, 1 * MS);
+	add_lstack(s, 0, PID, 1, 1 * MS);
 	if (late) {
 		fake_lock_wait(l, 1 * MS, PID);
 		fake_lock_wait(l, 2 * MS, PID);
 		fake_lock_wait(l, 1 * MS, PID);
-		s->lstacks[0].val = (struct ct_site_val){ .waits = 3, .wait_ns = 4 * MS };
+		s->lstacks[0].val = (struct ct_site_val){ .waits = 2, .wait_ns = 3 * MS };
+		add_lstack(s, 0, 102, 1, 1 * MS);
 		add_stack(s, 1, b, 4);
-		add_lstack(s, 1, 1, 1 * MS);
+		add_lstack(s, 1, 102, 1, 1 * MS);
 	}
 	fake_sym(s, PID, SNAP_SYM_DATA, MUTEX, "prog:ledger", 1);
 	fake_sym(s, PID, SNAP_SYM_CODE, PC_WAIT, "libc.so.6:__lll_lock_wait+0x2b", 1);
@@ -133,6 +135,15 @@ static void test_whole_trace(void **state)
 	check_stack(&l->stacks[0], 3, 4 * MS, "prog:a+0x20");
 	check_stack(&l->stacks[1], 1, 2 * MS, NULL);
 	check_stack(&l->stacks[2], 1, 1 * MS, "prog:b+0x20");
+	/* Each stack's waits by thread, by tid; none for the lost ones. */
+	assert_int_equal(l->stacks[0].nthreads, 2);
+	assert_int_equal(l->stacks[0].threads[0].tid, PID);
+	assert_int_equal(l->stacks[0].threads[0].waits, 2);
+	assert_int_equal(l->stacks[0].threads[0].wait_ns, 3 * MS);
+	assert_int_equal(l->stacks[0].threads[1].tid, 102);
+	assert_int_equal(l->stacks[0].threads[1].wait_ns, 1 * MS);
+	assert_int_equal(l->stacks[1].nthreads, 0);
+	assert_int_equal(l->stacks[2].nthreads, 1);
 	model_free(&r);
 	snapshot_free(&s);
 }
@@ -153,6 +164,11 @@ static void test_interval(void **state)
 	assert_int_equal(l->nstacks, 2); /* a: 2 waits, 3 ms; b: 1, 1 ms; none lost */
 	check_stack(&l->stacks[0], 2, 3 * MS, "prog:a+0x20");
 	check_stack(&l->stacks[1], 1, 1 * MS, "prog:b+0x20");
+	/* a's by thread: the main thread's 1 wait (2 ms) of the window, thread 102's. */
+	assert_int_equal(l->stacks[0].nthreads, 2);
+	assert_int_equal(l->stacks[0].threads[0].waits, 1);
+	assert_int_equal(l->stacks[0].threads[0].wait_ns, 2 * MS);
+	assert_int_equal(l->stacks[0].threads[1].wait_ns, 1 * MS);
 	model_free(&r);
 	snapshot_free(&a);
 	snapshot_free(&b);
@@ -250,9 +266,13 @@ static void test_json(void **state)
 			    "\"prog:a+0x20\",\"function\":\"a\"},{\"name\":\"prog:b+0x20\","
 			    "\"function\":\"b\"}],\"stacks\":[{\"frames\":[0,1,3,2],\"partial\":"
 			    "false},{\"frames\":[0,1,4,2],\"partial\":false}]}"));
-	assert_non_null(strstr(out, "\"stacks\":[{\"stack\":0,\"waits\":3,\"wait_ns\":4000000},"
-				    "{\"stack\":null,\"waits\":1,\"wait_ns\":2000000},{\"stack\":1,"
-				    "\"waits\":1,\"wait_ns\":1000000}]"));
+	assert_non_null(strstr(
+		out, "\"stacks\":[{\"stack\":0,\"waits\":3,\"wait_ns\":4000000,\"threads\":"
+		     "[{\"tid\":100,\"thread\":\"prog\",\"count\":2,\"ns\":3000000},"
+		     "{\"tid\":102,\"thread\":null,\"count\":1,\"ns\":1000000}]},"
+		     "{\"stack\":null,\"waits\":1,\"wait_ns\":2000000,\"threads\":[]},"
+		     "{\"stack\":1,\"waits\":1,\"wait_ns\":1000000,\"threads\":[{\"tid\":102,"
+		     "\"thread\":null,\"count\":1,\"ns\":1000000}]}]"));
 	free(out);
 }
 
@@ -410,10 +430,11 @@ static void test_gil_holders(void **state)
 	f = open_memstream(&buf, &len);
 	assert_int_equal(report_json(f, &r, false), 0);
 	fclose(f);
-	assert_non_null(strstr(buf, "\"holder_stacks\":[{\"holder_tid\":101,\"holder\":"
-				    "\"python3\",\"stack\":1,\"waits\":3,\"wait_ns\":30000000},"
-				    "{\"holder_tid\":null,\"holder\":null,\"stack\":0,"
-				    "\"waits\":1,\"wait_ns\":5000000}]"));
+	assert_non_null(strstr(buf,
+			       "\"holder_stacks\":[{\"holder_tid\":101,\"holder\":"
+			       "\"python3\",\"stack\":1,\"waits\":3,\"wait_ns\":30000000,"
+			       "\"threads\":[]},{\"holder_tid\":null,\"holder\":null,\"stack\":0,"
+			       "\"waits\":1,\"wait_ns\":5000000,\"threads\":[]}]"));
 	assert_non_null(strstr(buf, "{\"name\":\"caller (app.py:116)\",\"function\":"
 				    "\"caller (app.py:116)\"}"));
 	free(buf);

@@ -282,16 +282,43 @@ static int stack_frames(struct rpt_lock_stack *st, uint32_t pid, const struct sn
 	return 0;
 }
 
+/*
+ * An lstacks entry's waits in the window (waits, ns) into st, a stack of
+ * the entry's id (fresh: just made, its frames not read yet), and by the
+ * entry's thread: the entries of one stack differ by thread only, and
+ * come one after the other (snapshot_cmp_site). 0 or -ENOMEM.
+ */
+static int stack_add(struct rpt_lock_stack *st, bool fresh, const struct snap_site *e,
+		     uint64_t waits, uint64_t ns, uint32_t pid, const struct snapshot *cur)
+{
+	struct rpt_stack_thread *t;
+
+	if (fresh && stack_frames(st, pid, cur, e->key.site))
+		return -ENOMEM;
+	st->waits += waits;
+	st->wait_ns += ns;
+	if (!e->key.tid)
+		return 0;
+	t = realloc(st->threads, (st->nthreads + 1) * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	st->threads = t;
+	t[st->nthreads++] = (struct rpt_stack_thread){ e->key.tid, waits, ns };
+	return 0;
+}
+
 /* --stacks: the lock's waits by stack in the window. 0 or -ENOMEM. */
 static int lock_stacks(struct rpt_lock *l, uint32_t pid, const struct snapshot *cur,
 		       const struct snapshot *prev)
 {
 	size_t cap = 0;
+	uint64_t last = 0;
 
 	for (size_t i = snapshot_lstack_from(cur, pid, l->uaddr); i < cur->nlstacks; i++) {
 		const struct snap_site *e = &cur->lstacks[i], *o;
 		struct rpt_lock_stack *st;
 		uint64_t waits;
+		bool fresh;
 
 		if (e->key.tgid != pid || e->key.uaddr != l->uaddr)
 			break;
@@ -299,12 +326,13 @@ static int lock_stacks(struct rpt_lock *l, uint32_t pid, const struct snapshot *
 		waits = ct_delta(e->val.waits, o ? o->val.waits : 0);
 		if (!waits)
 			continue;
-		st = vec_push(l->stacks, l->nstacks, cap);
+		fresh = !l->nstacks || e->key.site != last;
+		st = fresh ? vec_push(l->stacks, l->nstacks, cap) : &l->stacks[l->nstacks - 1];
 		if (!st)
 			return -ENOMEM;
-		st->waits = waits;
-		st->wait_ns = ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0);
-		if (stack_frames(st, pid, cur, e->key.site))
+		last = e->key.site;
+		if (stack_add(st, fresh, e, waits, ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0),
+			      pid, cur))
 			return -ENOMEM;
 	}
 	return 0;
@@ -326,12 +354,14 @@ static int cmp_stack(const void *a, const void *b)
 static int tagged_stacks(struct rpt_tagged_stack **v, size_t *n, uint32_t pid, uint64_t lo,
 			 uint64_t hi, const struct snapshot *cur, const struct snapshot *prev)
 {
+	uint64_t last_uaddr = 0, last_site = 0;
 	size_t cap = 0;
 
 	for (size_t i = snapshot_lstack_from(cur, pid, lo); i < cur->nlstacks; i++) {
 		const struct snap_site *e = &cur->lstacks[i], *o;
 		struct rpt_tagged_stack *t;
 		uint64_t waits;
+		bool fresh;
 
 		if (e->key.tgid != pid || (hi && e->key.uaddr >= hi))
 			break;
@@ -339,13 +369,15 @@ static int tagged_stacks(struct rpt_tagged_stack **v, size_t *n, uint32_t pid, u
 		waits = ct_delta(e->val.waits, o ? o->val.waits : 0);
 		if (!waits)
 			continue;
-		t = vec_push(*v, *n, cap);
+		fresh = !*n || e->key.uaddr != last_uaddr || e->key.site != last_site;
+		t = fresh ? vec_push(*v, *n, cap) : &(*v)[*n - 1];
 		if (!t)
 			return -ENOMEM;
 		t->tag = (uint32_t)e->key.uaddr;
-		t->st.waits = waits;
-		t->st.wait_ns = ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0);
-		if (stack_frames(&t->st, pid, cur, e->key.site))
+		last_uaddr = e->key.uaddr;
+		last_site = e->key.site;
+		if (stack_add(&t->st, fresh, e, waits,
+			      ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0), pid, cur))
 			return -ENOMEM;
 	}
 	if (*n)
@@ -366,8 +398,10 @@ int locks_tagged(struct rpt_process *p, const struct snapshot *cur, const struct
 
 void locks_tagged_free(struct rpt_tagged_stack **v, size_t *n)
 {
-	for (size_t i = 0; *v && i < *n; i++)
+	for (size_t i = 0; *v && i < *n; i++) {
 		free((*v)[i].st.frames);
+		free((*v)[i].st.threads);
+	}
 	free(*v);
 	*v = NULL;
 	*n = 0;
@@ -478,8 +512,10 @@ static void lock_derive(struct rpt_lock *l, const struct rpt_process *p)
 
 static void free_lock(struct rpt_lock *l)
 {
-	for (size_t i = 0; i < l->nstacks; i++)
+	for (size_t i = 0; i < l->nstacks; i++) {
 		free(l->stacks[i].frames);
+		free(l->stacks[i].threads);
+	}
 	free(l->stacks);
 	free(l->waiters);
 	free(l->holders);

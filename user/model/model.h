@@ -203,6 +203,19 @@ struct rpt_lock_stack {
 	uint32_t n;
 	bool partial; /* not unwound to the thread's first function */
 	char (*frames)[SNAP_SYM_LEN]; /* leaf first: "FILE:function+0xOFFSET" */
+	/*
+	 * The same waits (or samples) by the thread that waited (or was
+	 * sampled), by tid; none for the waits without a stack, and in
+	 * recordings made before the split was kept.
+	 */
+	size_t nthreads;
+	struct rpt_stack_thread *threads;
+};
+
+struct rpt_stack_thread {
+	uint32_t tid;
+	uint64_t waits;
+	uint64_t wait_ns;
 };
 
 /* A wait still in progress when the report was made (a hung or deadlocked thread). */

@@ -163,33 +163,54 @@ struct enc {
 	const struct jstacks *js;
 };
 
-/* One sample: waits on a lock or in a syscall from one stack, locations leaf first. */
-static int sample(void *ctx, const struct view_stack *v)
+/*
+ * One sample: waits on a lock or in a syscall from one stack (locations
+ * leaf first), of one thread (th) or of them all (NULL: a stack whose
+ * waits were not kept by thread).
+ */
+static void sample_of(struct enc *e, const struct view_stack *v, int64_t k,
+		      const struct rpt_stack_thread *th)
 {
-	struct enc *e = ctx;
 	struct pb packed = { 0 }, lb = { 0 };
-	int64_t k;
-	char proc[CT_COMM_LEN + 16];
+	char who[SNAP_PYNAME_LEN + CT_COMM_LEN + 16];
 
-	if (v->view != VIEW_WAIT)
-		return 0;
-	k = jstacks_find(e->js, v->st);
 	if (k < 0)
 		pb_varint(&packed, e->js->nnames + 1);
 	for (uint32_t i = 0; k >= 0 && i < e->js->v[k].n; i++)
 		pb_varint(&packed, e->js->v[k].frames[i] + 1);
 	pb_bytes(e->sub, SM_LOCATION_ID, packed.v, packed.n);
 	packed.n = 0;
-	pb_varint(&packed, v->st->waits);
-	pb_varint(&packed, v->st->wait_ns);
+	pb_varint(&packed, th ? th->waits : v->st->waits);
+	pb_varint(&packed, th ? th->wait_ns : v->st->wait_ns);
 	pb_bytes(e->sub, SM_VALUE, packed.v, packed.n);
-	snprintf(proc, sizeof(proc), "%s (%u)", v->p->comm, v->p->pid);
-	label(e->sub, &lb, e->t, "process", proc);
+	snprintf(who, sizeof(who), "%s (%u)", v->p->comm, v->p->pid);
+	label(e->sub, &lb, e->t, "process", who);
+	if (th) {
+		const struct rpt_thread *t = rpt_thread_of(v->p, th->tid);
+
+		snprintf(who, sizeof(who), "%s (%u)", t ? rpt_thread_name(t) : "?", th->tid);
+		label(e->sub, &lb, e->t, "thread", who);
+	}
 	label(e->sub, &lb, e->t, v->what, v->object);
 	e->sub->err |= packed.err | lb.err;
 	pb_msg(e->out, PF_SAMPLE, e->sub);
 	free(packed.v);
 	free(lb.v);
+}
+
+/* A wait view's stack: a sample per thread that waited there. */
+static int sample(void *ctx, const struct view_stack *v)
+{
+	struct enc *e = ctx;
+	int64_t k;
+
+	if (v->view != VIEW_WAIT)
+		return 0;
+	k = jstacks_find(e->js, v->st);
+	if (!v->st->nthreads)
+		sample_of(e, v, k, NULL);
+	for (size_t i = 0; i < v->st->nthreads; i++)
+		sample_of(e, v, k, &v->st->threads[i]);
 	return 0;
 }
 

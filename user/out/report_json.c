@@ -352,6 +352,26 @@ static void tag_json(struct json_object *e, enum tagged_kind kind, uint32_t tag,
 	}
 }
 
+/* A stack's waits or samples by thread (rpt_lock_stack.threads). */
+static struct json_object *stack_threads_json(const struct rpt_lock_stack *st,
+					      const struct rpt_process *p)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < st->nthreads; i++) {
+		const struct rpt_stack_thread *th = &st->threads[i];
+		const struct rpt_thread *t = rpt_thread_of(p, th->tid);
+		struct json_object *e = json_object_new_object();
+
+		add_u64(e, "tid", th->tid);
+		put(e, "thread", t ? json_object_new_string(rpt_thread_name(t)) : NULL);
+		add_u64(e, "count", th->waits);
+		add_u64(e, "ns", th->wait_ns);
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
 /*
  * --stacks: the GIL's waits by its holder's Python stack, a process's
  * on-CPU samples or its blocks in syscalls, by stack (null without --stacks).
@@ -373,6 +393,7 @@ static struct json_object *tagged_json(const struct rpt_tagged_stack *v, size_t 
 		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
 		add_u64(e, tagged_keys[kind].count, v[i].st.waits);
 		add_u64(e, tagged_keys[kind].ns, v[i].st.wait_ns);
+		put(e, "threads", stack_threads_json(&v[i].st, p));
 		json_object_array_add(a, e);
 	}
 	return a;
@@ -536,7 +557,8 @@ static struct json_object *party_json(const struct rpt_lock_party *v, size_t n)
 }
 
 /* --stacks: the lock's waits by stack (null: the waits without one). */
-static struct json_object *lock_stacks_json(const struct rpt_lock *l, const struct jstacks *js)
+static struct json_object *lock_stacks_json(const struct rpt_lock *l, const struct rpt_process *p,
+					    const struct jstacks *js)
 {
 	struct json_object *a = json_object_new_array();
 
@@ -547,13 +569,14 @@ static struct json_object *lock_stacks_json(const struct rpt_lock *l, const stru
 		put(e, "stack", k < 0 ? NULL : json_object_new_int64(k));
 		add_u64(e, "waits", l->stacks[i].waits);
 		add_u64(e, "wait_ns", l->stacks[i].wait_ns);
+		put(e, "threads", stack_threads_json(&l->stacks[i], p));
 		json_object_array_add(a, e);
 	}
 	return a;
 }
 
-static struct json_object *lock_json(const struct rpt_lock *l, bool traced,
-				     const struct jstacks *js)
+static struct json_object *lock_json(const struct rpt_lock *l, const struct rpt_process *p,
+				     bool traced, const struct jstacks *js)
 {
 	struct json_object *o = json_object_new_object(), *a;
 	char addr[24];
@@ -647,7 +670,7 @@ static struct json_object *lock_json(const struct rpt_lock *l, bool traced,
 	put(o, "waiting_now", a);
 	add_u64(o, "waiting_now_ns", l->now_ns);
 	if (js)
-		put(o, "stacks", lock_stacks_json(l, js));
+		put(o, "stacks", lock_stacks_json(l, p, js));
 	return o;
 }
 
@@ -727,7 +750,7 @@ static struct json_object *process_json(const struct rpt_process *p, bool with_t
 		put(o, "runq_verdicts", a);
 		a = json_object_new_array();
 		for (size_t i = 0; i < p->nlocks; i++)
-			json_object_array_add(a, lock_json(&p->locks[i], traced, js));
+			json_object_array_add(a, lock_json(&p->locks[i], p, traced, js));
 		put(o, "locks", a);
 		add_u64(o, "idle_threads", p->nidle);
 		add_u64(o, "idle_ns", p->idle_ns);

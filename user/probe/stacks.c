@@ -736,7 +736,7 @@ static struct stk_pending *pending(struct stacks *st, uint32_t tid, bool add)
 
 static uint64_t agg_hash(const struct ct_site_key *k)
 {
-	return mix(mix(k->tgid, k->uaddr), k->site);
+	return mix(mix(mix(k->tgid, k->uaddr), k->site), k->tid);
 }
 
 static uint64_t agg_rehash(const void *ctx, uint32_t id)
@@ -754,13 +754,15 @@ static bool agg_eq(const void *ctx, uint32_t id)
 	const struct agg_probe *k = ctx;
 	const struct ct_site_key *a = &k->st->agg[id].key;
 
-	return a->tgid == k->key->tgid && a->uaddr == k->key->uaddr && a->site == k->key->site;
+	return a->tgid == k->key->tgid && a->uaddr == k->key->uaddr && a->site == k->key->site &&
+	       a->tid == k->key->tid;
 }
 
-static void agg_add(struct stacks *st, uint32_t tgid, uint64_t uaddr, uint32_t stack,
+/* One more wait (or sample) of thread tid of tgid, on uaddr, from a stack. */
+static void agg_add(struct stacks *st, uint32_t tgid, uint32_t tid, uint64_t uaddr, uint32_t stack,
 		    uint64_t wait_ns)
 {
-	struct ct_site_key key = { .tgid = tgid, .uaddr = uaddr, .site = stack };
+	struct ct_site_key key = { .tgid = tgid, .tid = tid, .uaddr = uaddr, .site = stack };
 	struct agg_probe k = { st, &key };
 	struct snap_site *e;
 	uint32_t *slot;
@@ -873,7 +875,7 @@ static void on_sample(struct stacks *st, const struct ct_stack_rec *r, size_t si
 			return;
 		id = unwind(st, r, &need);
 		if (id != STK_NONE)
-			agg_add(st, r->tgid, SNAP_ONCPU | r->uaddr, id, st->sample_ns);
+			agg_add(st, r->tgid, r->tid, SNAP_ONCPU | r->uaddr, id, st->sample_ns);
 		return;
 	}
 	if (!st->py || !n || size < offsetof(struct ct_stack_rec, py) + n * sizeof(r->py[0]))
@@ -882,7 +884,7 @@ static void on_sample(struct stacks *st, const struct ct_stack_rec *r, size_t si
 		st->py_cut++;
 	id = python_stack(st, r, n);
 	if (id != STK_NONE)
-		agg_add(st, r->tgid, SNAP_ONCPU | r->uaddr, id, st->sample_ns);
+		agg_add(st, r->tgid, r->tid, SNAP_ONCPU | r->uaddr, id, st->sample_ns);
 }
 
 static void on_end(struct stacks *st, const struct ct_stack_end *e)
@@ -892,9 +894,10 @@ static void on_end(struct stacks *st, const struct ct_stack_end *e)
 	/* A wait whose stack was not unwound stays out: the report shows it as such. */
 	if (!p || p->seq != e->seq || p->tgid != e->tgid || p->stack == STK_NONE)
 		return;
-	agg_add(st, p->tgid, p->uaddr, p->stack, e->wait_ns);
+	agg_add(st, p->tgid, p->tid, p->uaddr, p->stack, e->wait_ns);
 	if (p->holder != STK_NONE)
-		agg_add(st, p->tgid, SNAP_GIL_HOLDER | p->holder_tid, p->holder, e->wait_ns);
+		agg_add(st, p->tgid, p->tid, SNAP_GIL_HOLDER | p->holder_tid, p->holder,
+			e->wait_ns);
 	p->seq = 0;
 }
 

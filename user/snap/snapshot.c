@@ -131,7 +131,9 @@ int snapshot_cmp_site(const void *a, const void *b)
 		return x->tgid < y->tgid ? -1 : 1;
 	if (x->uaddr != y->uaddr)
 		return x->uaddr < y->uaddr ? -1 : 1;
-	return x->site < y->site ? -1 : x->site > y->site;
+	if (x->site != y->site)
+		return x->site < y->site ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
 int snapshot_cmp_stack(const void *a, const void *b)

@@ -229,7 +229,7 @@ static const struct rec_field edge_fields[] = {
 
 #define T struct snap_site
 static const struct rec_field site_fields[] = {
-	F(T, key.tgid), F(T, key.pad),	 F(T, key.uaddr),
+	F(T, key.tgid), F(T, key.tid),	 F(T, key.uaddr),
 	F(T, key.site), F(T, val.waits), F(T, val.wait_ns),
 };
 #undef T
