@@ -608,6 +608,12 @@ enum ct_tl_kind {
 	CT_TL_SWITCH_OUT = 1, /* left its CPU: how (enum ct_out_how), in what syscall or futex */
 	CT_TL_WAKING = 2, /* woken by `other` (a tid; CT_WAKER_IRQ: from an interrupt) */
 	CT_TL_GIL = 3, /* its GIL state changed: how = the new enum ct_gil_state */
+	/*
+	 * With --stacks, an on-CPU sample whose stack user space unwound (it
+	 * writes this record, not the kernel): how = enum ct_smp_class, uaddr
+	 * = the stack's id in the snapshots, other = the tid.
+	 */
+	CT_TL_SAMPLE = 4,
 };
 
 /* ct_tl_event.fig[] of a CT_TL_SWITCH_OUT: oncpu_ns, stolen_ns, runq_ns, blocked_ns. */
@@ -812,8 +818,9 @@ struct ct_stack_rec {
 	__u32 seq; /* per thread, from 1 */
 	__u64 uaddr;
 	__u64 base; /* user address of data[0]: the stack pointer (hinted), or its page */
+	__u64 ts; /* CT_STK_SAMPLE: when it was taken (bpf_ktime_get_ns) */
 	__u32 len; /* bytes of data read, at most CT_STACK_BYTES (the record ends there) */
-	__u32 pad;
+	__u32 slot; /* CT_STK_SAMPLE: the thread's ct_threads slot */
 	__u64 regs[CT_STACK_REGS];
 	__u32 npy; /* Python frames in py[] */
 	__u32 py_state; /* enum ct_py_state */

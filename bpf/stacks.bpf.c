@@ -337,7 +337,7 @@ __noinline int ct_stack_begin(struct ct_thread *th, __u64 uaddr)
 	r->tgid = th->tgid;
 	r->seq = th->stk_next + 1;
 	r->uaddr = uaddr;
-	r->pad = 0;
+	r->slot = 0; /* a sample's only (a wait's end names its thread) */
 	size = offsetof(struct ct_stack_rec, data) + (__u64)len;
 	if (size > sizeof(*r))
 		return 0;
@@ -367,6 +367,8 @@ static __always_inline void ct_sample_send(struct ct_stack_rec *r, struct ct_thr
 	r->tgid = th->tgid;
 	r->seq = 0;
 	r->uaddr = cls;
+	r->ts = bpf_ktime_get_ns();
+	r->slot = th->slot;
 	if (size > sizeof(*r) || bpf_ringbuf_output(&ct_stacks, r, size, ct_stacks_flags()))
 		ct_count(samples_lost);
 }

@@ -160,6 +160,35 @@ def test_lock_timeline(tmp_path):
     assert releases and len(releases) <= sum(l["waits"] for l in proc["locks"])
 
 
+def test_oncpu_samples_timeline(tmp_path):
+    """--stacks with --timeline: each on-CPU sample is an instant on its
+    thread's "on-CPU samples" track, named by what ran (its class, then its
+    frames innermost first), as many per thread as the report's samples of
+    that thread; the state slices still add up."""
+    report, pf = record(str(tmp_path), os.path.join(WORKLOADS, "spin"), "1", "2",
+                        extra=("--stacks",))
+    trace = Trace(pf)
+    check_sums(report, trace)
+    (proc,) = report["processes"]
+    want = collections.Counter()
+    for o in proc["oncpu_stacks"]:
+        for t in o["threads"]:
+            want[t["tid"]] += t["count"]
+    got, names = collections.Counter(), collections.Counter()
+    for uuid, t in trace.thread_tracks().items():
+        (samples,) = [u for u in trace.children(uuid)
+                      if trace.tracks[u]["name"] == "on-CPU samples"] or [None]
+        for e in trace.events:
+            if samples is not None and e["track"] == samples:
+                assert e["type"] == 3, e
+                got[t["tid"]] += 1
+                names[e["name"]] += 1
+    assert got == want and sum(got.values()) > 1000, (got, want)
+    assert all(n.startswith("running: ") for n in names), names
+    spin = sum(c for n, c in names.items() if "spinner" in n.split(": ", 1)[1].split(" <- ")[:3])
+    assert spin >= 0.95 * sum(names.values()), names
+
+
 def pyenv_312():
     for label, path in interpreters():
         if label.startswith("pyenv-3.12"):

@@ -111,9 +111,11 @@ int timeline_perfetto(const char *rec_path, const char *out_path)
 	if (ret)
 		log_error("cannot write the timeline '%s': %s", out_path, err);
 	else
-		log_info("timeline: %llu records, %llu slices, %llu flows, %llu bytes in %s",
-			 (unsigned long long)st.events, (unsigned long long)st.slices,
-			 (unsigned long long)st.flows, (unsigned long long)st.bytes, out_path);
+		log_info(
+			"timeline: %llu records, %llu slices, %llu flows, %llu samples, %llu bytes in %s",
+			(unsigned long long)st.events, (unsigned long long)st.slices,
+			(unsigned long long)st.flows, (unsigned long long)st.samples,
+			(unsigned long long)st.bytes, out_path);
 done:
 	model_free(&r);
 	record_free(&rec);

@@ -307,6 +307,12 @@ static int stack_add(struct rpt_lock_stack *st, bool fresh, const struct snap_si
 	return 0;
 }
 
+int locks_stack_named(struct rpt_lock_stack *st, uint32_t pid, const struct snapshot *s,
+		      uint64_t id)
+{
+	return stack_frames(st, pid, s, id);
+}
+
 /* --stacks: the lock's waits by stack in the window. 0 or -ENOMEM. */
 static int lock_stacks(struct rpt_lock *l, uint32_t pid, const struct snapshot *cur,
 		       const struct snapshot *prev)

@@ -59,6 +59,13 @@ void futex_free_locks(struct rpt_process *p);
  * 0 or -ENOMEM.
  */
 int locks_tagged(struct rpt_process *p, const struct snapshot *cur, const struct snapshot *prev);
+
+/*
+ * The frames of stack id of s, named (pid's): into st->frames (malloc'ed;
+ * none when the stack is not all there). 0 or -ENOMEM.
+ */
+int locks_stack_named(struct rpt_lock_stack *st, uint32_t pid, const struct snapshot *s,
+		      uint64_t id);
 void locks_tagged_free(struct rpt_tagged_stack **v, size_t *n);
 
 #endif

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/locks.h"
 #include "out/perfetto.h"
+#include "out/views.h"
 #include "util/pb.h"
 #include "util/vec.h"
 
@@ -54,7 +56,12 @@ enum {
 	UUID_GIL = 3,
 	UUID_RUNNABLE = 4, /* a process's runnable threads (counter) */
 	UUID_GIL_WAITERS = 5, /* a process's threads waiting for the GIL (counter) */
+	UUID_SAMPLES = 6, /* a thread's on-CPU samples (--stacks): instants */
 };
+/* A sample's name: its class and its frames, innermost first, cut at this length. */
+#define SAMPLE_NAME_MAX 2048
+/* Names of (stack id, class) kept by index below this (about 6 per id): past it, looked up. */
+#define SAMPLE_CACHE_MAX (1u << 22)
 
 static uint64_t uuid(int kind, uint64_t id)
 {
@@ -91,6 +98,7 @@ struct pf_thread {
 	uint32_t gil_state; /* enum ct_gil_state, at the last GIL record */
 	uint64_t gil[3]; /* wait, hold, released at that record */
 	uint64_t gil_cursor;
+	bool samples_track; /* its on-CPU samples' track is described */
 };
 
 /* A counter's change: +1 or -1 at ts, on track (a counter's uuid). */
@@ -124,6 +132,8 @@ struct perfetto {
 	size_t nctr, ctrcap;
 	uint64_t iid_running, iid_runnable, iid_blocked, iid_gil_wait, iid_gil_hold, iid_wakeup;
 	uint64_t iid_release, iid_handoff, iid_gil_blocked;
+	uint64_t *smp_iid; /* a sample's name iid by stack id * CT_SMP_CLASSES + class; 0: not yet */
+	size_t nsmp;
 	const struct snapshot *s; /* the final snapshot: its tid index, for the wakers */
 	struct perfetto_stats st;
 	int err;
@@ -616,6 +626,73 @@ static void counters_flush(struct perfetto *p, bool all)
 	p->chg_next = p->nchg * 2 > COUNTER_FLUSH ? p->nchg * 2 : COUNTER_FLUSH;
 }
 
+/* A sample's name: "holding the GIL: f (app.py:3) <- g (app.py:9) <- ...". */
+static void sample_text(char *buf, size_t len, uint32_t cls, const struct rpt_lock_stack *st)
+{
+	char fn[SNAP_SYM_LEN];
+	size_t at;
+
+	at = (size_t)snprintf(buf, len, "%s:", rpt_smp_class_text(cls));
+	if (!st->n && at < len)
+		at += (size_t)snprintf(buf + at, len - at, " [stack not in the recording]");
+	for (uint32_t i = 0; i < st->n && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? " <- " : " ",
+				       frame_function(st->frames[i], fn, sizeof(fn)));
+}
+
+/* The iid of a sample's name, interned once per stack and class. */
+static uint64_t sample_iid(struct perfetto *p, uint32_t pid, uint32_t cls, uint64_t id)
+{
+	uint64_t key = id * CT_SMP_CLASSES + cls, iid;
+	struct rpt_lock_stack st = { 0 };
+	char name[SAMPLE_NAME_MAX];
+
+	if (key < p->nsmp && p->smp_iid[key])
+		return p->smp_iid[key];
+	if (locks_stack_named(&st, pid, p->s, id)) {
+		p->err = -ENOMEM;
+		return 0;
+	}
+	sample_text(name, sizeof(name), cls, &st);
+	free(st.frames);
+	iid = name_iid(p, name);
+	if (key < SAMPLE_CACHE_MAX && key >= p->nsmp) {
+		size_t n = key + 1 > 2 * p->nsmp ? key + 1 : 2 * p->nsmp;
+		uint64_t *v = realloc(p->smp_iid, n * sizeof(*v));
+
+		if (!v) {
+			p->err = -ENOMEM;
+			return iid;
+		}
+		memset(v + p->nsmp, 0, (n - p->nsmp) * sizeof(*v));
+		p->smp_iid = v;
+		p->nsmp = n;
+	}
+	if (key < p->nsmp)
+		p->smp_iid[key] = iid;
+	return iid;
+}
+
+/* An on-CPU sample: an instant named by what ran, on the thread's track of samples. */
+static void sample(struct perfetto *p, struct pf_thread *t, const struct ct_tl_event *e)
+{
+	uint64_t track = uuid(UUID_SAMPLES, e->slot), iid;
+
+	if (e->how >= CT_SMP_CLASSES) {
+		p->st.unknown++;
+		return;
+	}
+	if (!t->samples_track) {
+		track_desc(p, track, uuid(UUID_THREAD, e->slot), "on-CPU samples", NULL, NULL);
+		t->samples_track = true;
+	}
+	iid = sample_iid(p, t->pid, e->how, e->uaddr);
+	if (!iid)
+		return;
+	track_event(p, track, e->ts, TE_INSTANT, iid, 0, 0);
+	p->st.samples++;
+}
+
 int perfetto_event(struct perfetto *p, const struct ct_tl_event *e)
 {
 	struct pf_thread *t = e->slot < p->nth ? &p->th[e->slot] : NULL;
@@ -625,6 +702,14 @@ int perfetto_event(struct perfetto *p, const struct ct_tl_event *e)
 		p->now = e->ts;
 	if (p->nchg >= p->chg_next)
 		counters_flush(p, false);
+	/*
+	 * A sample comes through another ring, unwound first: it may follow its
+	 * thread's last switch-out (its exit) in the recording.
+	 */
+	if (t && t->known && e->kind == CT_TL_SAMPLE) {
+		sample(p, t, e);
+		return p->err;
+	}
 	if (!t || !t->known || t->dead) {
 		p->st.unknown++;
 		return 0;
@@ -691,6 +776,7 @@ void perfetto_abort(struct perfetto *p)
 		free(p->names[i]);
 	free(p->names);
 	free(p->th);
+	free(p->smp_iid);
 	free(p->chg);
 	free(p->ctr);
 	pb_free(&p->pb);

@@ -32,6 +32,7 @@ struct perfetto_stats {
 	uint64_t flows; /* waker -> wakee flows */
 	uint64_t events; /* records read */
 	uint64_t unknown; /* records of a thread the report does not have: left out */
+	uint64_t samples; /* on-CPU samples (--stacks): instants on the threads' sample tracks */
 	uint64_t bytes;
 };
 

@@ -337,6 +337,8 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 		s->stacks = s->pyframes ? stacks_new(s->sym, s->pyframes,
 						     cfg->sample_every * CT_GIL_SAMPLE_NS) :
 					  NULL;
+		if (s->stacks && s->timeline_sink)
+			stacks_sample_sink(s->stacks, s->timeline_sink, s->timeline_ctx);
 		ret = s->stacks ? stacks_add_ring(s->stacks, s->events,
 						  bpf_map__fd(skel->maps.ct_stacks),
 						  bpf_map__fd(skel->maps.ct_stack_hints)) :

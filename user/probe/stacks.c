@@ -145,6 +145,8 @@ struct stacks {
 	struct symbolizer *sym;
 	struct pyframes *py; /* names Python frames; NULL: none */
 	uint64_t sample_ns; /* what an on-CPU sample's stack weighs (--sample-hz) */
+	int (*sink)(void *ctx, const struct ct_tl_event *e); /* --timeline: the samples */
+	void *sink_ctx;
 	struct stk_proc *procs[STK_MAX_PROCS];
 	size_t nprocs;
 	uint64_t clock;
@@ -861,10 +863,30 @@ static void on_holder(struct stacks *st, const struct ct_stack_rec *r, size_t si
 	p->holder_tid = (uint32_t)r->uaddr;
 }
 
+/* A sample's stack, id, under SNAP_ONCPU; and to the timeline's sink. */
+static void sample_add(struct stacks *st, const struct ct_stack_rec *r, uint32_t id)
+{
+	struct ct_tl_event e = {
+		.ts = r->ts,
+		.slot = r->slot,
+		.kind = CT_TL_SAMPLE,
+		.how = (__u16)r->uaddr,
+		.nr = CT_SYS_NONE,
+		.other = r->tid,
+		.uaddr = id,
+	};
+
+	if (id == STK_NONE)
+		return;
+	agg_add(st, r->tgid, r->tid, SNAP_ONCPU | r->uaddr, id, st->sample_ns);
+	if (st->sink)
+		st->sink(st->sink_ctx, &e);
+}
+
 /* A CPU-clock sample: its stack weighs st->sample_ns under SNAP_ONCPU. */
 static void on_sample(struct stacks *st, const struct ct_stack_rec *r, size_t size)
 {
-	uint32_t n = r->npy < CT_PY_FRAMES ? r->npy : CT_PY_FRAMES, id, need;
+	uint32_t n = r->npy < CT_PY_FRAMES ? r->npy : CT_PY_FRAMES, need;
 
 	if (r->uaddr >= CT_SMP_CLASSES)
 		return;
@@ -873,18 +895,14 @@ static void on_sample(struct stacks *st, const struct ct_stack_rec *r, size_t si
 		if (size < offsetof(struct ct_stack_rec, data) + r->len ||
 		    r->len > CT_STACK_BYTES || r->len < sizeof(uint64_t))
 			return;
-		id = unwind(st, r, &need);
-		if (id != STK_NONE)
-			agg_add(st, r->tgid, r->tid, SNAP_ONCPU | r->uaddr, id, st->sample_ns);
+		sample_add(st, r, unwind(st, r, &need));
 		return;
 	}
 	if (!st->py || !n || size < offsetof(struct ct_stack_rec, py) + n * sizeof(r->py[0]))
 		return;
 	if (r->py_state == CT_PYS_CUT)
 		st->py_cut++;
-	id = python_stack(st, r, n);
-	if (id != STK_NONE)
-		agg_add(st, r->tgid, r->tid, SNAP_ONCPU | r->uaddr, id, st->sample_ns);
+	sample_add(st, r, python_stack(st, r, n));
 }
 
 static void on_end(struct stacks *st, const struct ct_stack_end *e)
@@ -948,6 +966,13 @@ struct stacks *stacks_new(struct symbolizer *sym, struct pyframes *py, uint64_t 
 		st->hints_fd = -1;
 	}
 	return st;
+}
+
+void stacks_sample_sink(struct stacks *st, int (*sink)(void *ctx, const struct ct_tl_event *e),
+			void *ctx)
+{
+	st->sink = sink;
+	st->sink_ctx = ctx;
 }
 
 void stacks_free(struct stacks *st)

@@ -23,6 +23,13 @@ struct stacks;
  * sample_ns. NULL: out of memory.
  */
 struct stacks *stacks_new(struct symbolizer *sym, struct pyframes *py, uint64_t sample_ns);
+
+/*
+ * --timeline: give each on-CPU sample whose stack was unwound to sink as a
+ * CT_TL_SAMPLE record (its time, thread, class and stack id).
+ */
+void stacks_sample_sink(struct stacks *st, int (*sink)(void *ctx, const struct ct_tl_event *e),
+			void *ctx);
 void stacks_free(struct stacks *st);
 
 /*
