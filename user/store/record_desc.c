@@ -292,8 +292,8 @@ _Static_assert(sizeof(MEMBER(struct rec_gil, file)) == sizeof(MEMBER(struct rpt_
 
 #define T struct ct_tl_event
 static const struct rec_field event_fields[] = {
-	F(T, ts), F(T, slot),  C(T, kind, CT_TL_SAMPLE), F(T, how),
-	F(T, nr), F(T, other), F(T, uaddr),	      A(T, fig),
+	F(T, ts),    F(T, slot), C(T, kind, CT_TL_SAMPLE), F(T, how), F(T, nr), F(T, other),
+	F(T, uaddr), A(T, fig),
 };
 #undef T
 
