@@ -192,7 +192,10 @@ static void test_deleted_and_missing(void **state)
 	tfile_close(&f);
 }
 
-/* No such mapping, no such process: errors, each in one line. */
+/*
+ * No such mapping: an error in one line. A process gone: its file found by
+ * path from contrace's root, only if it is the very file (device, inode).
+ */
 static void test_errors(void **state)
 {
 	struct libc_map l;
@@ -210,9 +213,14 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "No such file or directory"));
 	assert_null(strchr(err, '\n'));
 	my_libc(&l);
-	assert_true(tfile_open(&f, INT_MAX, &l.m, err, sizeof(err)) < 0);
-	assert_null(strchr(err, '\n'));
 	assert_int_equal(tfile_root(INT_MAX), -ENOENT);
+	assert_int_equal(tfile_open(&f, INT_MAX, &l.m, err, sizeof(err)), 0);
+	assert_is_libc(&f, &l.m);
+	tfile_close(&f);
+	l.m.inode++;
+	assert_true(tfile_open(&f, INT_MAX, &l.m, err, sizeof(err)) < 0);
+	assert_int_equal(f.fd, -1);
+	assert_null(strchr(err, '\n'));
 }
 
 int main(void)

@@ -172,6 +172,7 @@ struct stacks {
 	struct ix pend_ix;
 	int hints_fd; /* ct_stack_hints, or -1 */
 	uint64_t partial; /* stacks_partial */
+	uint64_t none; /* stacks_not_unwound: the process could not be unwound */
 	uint64_t py_missing, py_cut; /* pystacks_missing, pystacks_cut */
 	uint64_t records, unwinds, hint_writes, bytes, samples;
 	uint64_t cpu_ns; /* contrace's time reading and unwinding records (busy_ns) */
@@ -592,7 +593,7 @@ static uint32_t unwind(struct stacks *st, const struct ct_stack_rec *r, uint32_t
 
 	*need = 0;
 	if (!p) {
-		st->partial++;
+		st->none++;
 		return STK_NONE;
 	}
 	/*
@@ -1027,6 +1028,7 @@ int stacks_snapshot(struct stacks *st, struct snapshot *s)
 	size_t cap = 0;
 
 	s->counters.stacks_partial = st->partial;
+	s->counters.stacks_none = st->none;
 	s->counters.pystacks_missing = st->py_missing;
 	s->counters.pystacks_cut = st->py_cut;
 	s->counters.pyframes_unnamed = st->py ? pyframes_unnamed(st->py) : 0;

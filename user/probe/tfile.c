@@ -183,6 +183,38 @@ static int open_map_files(int pid, const struct proc_map *m, struct stat *st, ch
 	return fd;
 }
 
+/*
+ * A process gone (or a zombie: no root left) mapped this file: its path as
+ * contrace's own root sees it, accepted only if it is the very file mapped
+ * (its device and inode): a file elsewhere with that path is another.
+ * Stacks are unwound after the waits, and a short program may be gone.
+ */
+static int open_gone(int pid, const struct proc_map *m, struct stat *st)
+{
+	char kind[64];
+	int rootfd, fd;
+
+	rootfd = tfile_root(pid);
+	if (rootfd >= 0) {
+		close(rootfd);
+		return -EEXIST;
+	}
+	if (m->deleted || !m->path || m->path[0] != '/')
+		return -ENOENT;
+	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	fd = open_at_root(rootfd, m->path);
+	close(rootfd);
+	if (fd >= 0)
+		fd = reopen(fd, st, kind, sizeof(kind));
+	if (fd >= 0 && !tfile_is_mapped(st, m)) {
+		close(fd);
+		fd = -ESTALE;
+	}
+	return fd;
+}
+
 int tfile_open(struct tfile *f, int pid, const struct proc_map *m, char *err, size_t errlen)
 {
 	char why[160], alt[96];
@@ -193,6 +225,14 @@ int tfile_open(struct tfile *f, int pid, const struct proc_map *m, char *err, si
 	if (fd < 0) {
 		fd = open_map_files(pid, m, &f->st, alt, sizeof(alt));
 		f->map_files = true;
+	}
+	if (fd < 0) {
+		int gone = open_gone(pid, m, &f->st);
+
+		if (gone >= 0) {
+			fd = gone;
+			f->map_files = false;
+		}
 	}
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s of pid %d: %s, and %s",
