@@ -112,9 +112,10 @@ int timeline_perfetto(const char *rec_path, const char *out_path)
 		log_error("cannot write the timeline '%s': %s", out_path, err);
 	else
 		log_info(
-			"timeline: %llu records, %llu slices, %llu flows, %llu samples, %llu bytes in %s",
+			"timeline: %llu records, %llu slices, %llu flows, %llu lock holds (%llu overlapping left out), %llu samples, %llu bytes in %s",
 			(unsigned long long)st.events, (unsigned long long)st.slices,
-			(unsigned long long)st.flows, (unsigned long long)st.samples,
+			(unsigned long long)st.flows, (unsigned long long)st.holds,
+			(unsigned long long)st.holds_left_out, (unsigned long long)st.samples,
 			(unsigned long long)st.bytes, out_path);
 done:
 	model_free(&r);

@@ -57,6 +57,7 @@ enum {
 	UUID_RUNNABLE = 4, /* a process's runnable threads (counter) */
 	UUID_GIL_WAITERS = 5, /* a process's threads waiting for the GIL (counter) */
 	UUID_SAMPLES = 6, /* a thread's on-CPU samples (--stacks): instants */
+	UUID_LOCKS = 7, /* a thread's contended lock holds: slices */
 };
 /* A sample's name: its class and its frames, innermost first, cut at this length. */
 #define SAMPLE_NAME_MAX 2048
@@ -91,6 +92,21 @@ struct pf_thread {
 	uint64_t cursor; /* slices on its track end here so far */
 	uint64_t blk_name; /* iid of what it sleeps in since its last switch-out, 0: not asleep */
 	bool blk_lock; /* that is a lock's wait: its wakeup is the lock's release */
+	uint64_t blk_uaddr; /* that lock's word */
+	uint64_t blk_ts; /* when it went to sleep */
+	const struct rpt_lock *blk_lk; /* and the lock */
+	/*
+	 * A contended hold: from the run that ended its wait for a lock to its
+	 * release of the lock to a waiter. The run's start is known at its
+	 * switch-out, the release often before: whichever comes first waits.
+	 */
+	uint64_t hold_start; /* the run's start (0: none pending) */
+	const struct rpt_lock *hold_lk;
+	uint64_t rel_ts; /* its first release to a waiter since its last switch-out */
+	uint64_t rel_uaddr;
+	uint64_t rel_wblk; /* when that waiter had gone to sleep */
+	bool locks_track; /* its track of lock holds is described */
+	uint64_t locks_cursor; /* its holds' track ends here (holds do not overlap on it) */
 	uint64_t wake_ts; /* a wakeup by a traced thread since it slept: when */
 	uint64_t woken_ts; /* woken (by anyone) since it slept: when; 0 if not */
 	bool queued; /* its last switch-out left it runnable */
@@ -99,6 +115,13 @@ struct pf_thread {
 	uint64_t gil[3]; /* wait, hold, released at that record */
 	uint64_t gil_cursor;
 	bool samples_track; /* its on-CPU samples' track is described */
+};
+
+/* A lock: its "holding lock NAME" name, interned, and its last release to a waiter. */
+struct pf_held {
+	const struct rpt_lock *lk;
+	uint64_t iid;
+	uint64_t last_rel;
 };
 
 /* A counter's change: +1 or -1 at ts, on track (a counter's uuid). */
@@ -131,7 +154,9 @@ struct perfetto {
 	struct pf_counter *ctr;
 	size_t nctr, ctrcap;
 	uint64_t iid_running, iid_runnable, iid_blocked, iid_gil_wait, iid_gil_hold, iid_wakeup;
-	uint64_t iid_release, iid_handoff, iid_gil_blocked;
+	uint64_t iid_release, iid_handoff, iid_gil_blocked, iid_event_wakeup;
+	struct pf_held *held; /* "holding lock NAME": its iid by lock */
+	size_t nheld, heldcap;
 	uint64_t *smp_iid; /* a sample's name iid by stack id * CT_SMP_CLASSES + class; 0: not yet */
 	size_t nsmp;
 	const struct snapshot *s; /* the final snapshot: its tid index, for the wakers */
@@ -362,6 +387,7 @@ int perfetto_open(struct perfetto **pp, FILE *f, const struct report *r, const s
 	p->iid_release = name_iid(p, "lock release");
 	p->iid_handoff = name_iid(p, "GIL handoff");
 	p->iid_gil_blocked = name_iid(p, "blocked on the GIL");
+	p->iid_event_wakeup = name_iid(p, "signal");
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct rpt_process *proc = &r->procs[i];
 
@@ -401,9 +427,14 @@ static uint64_t sleep_name(struct perfetto *p, struct pf_thread *t, int nr, uint
 				continue;
 			if (proc->locks[k].gil)
 				return p->iid_gil_blocked;
-			t->blk_lock = !proc->locks[k].join;
+			/* A lock's wait ends at a release; an event's (a condvar...) at a signal. */
+			t->blk_lock = !proc->locks[k].join && proc->locks[k].kind == RPT_KIND_LOCK;
+			t->blk_uaddr = uaddr;
+			t->blk_lk = &proc->locks[k];
 			snprintf(buf, sizeof(buf), "%s %s",
-				 proc->locks[k].join ? "joining" : "waiting for lock",
+				 proc->locks[k].join		      ? "joining" :
+				 proc->locks[k].kind == RPT_KIND_LOCK ? "waiting for lock" :
+									"waiting for",
 				 proc->locks[k].name);
 			return name_iid(p, buf);
 		}
@@ -421,10 +452,10 @@ static uint64_t sleep_name(struct perfetto *p, struct pf_thread *t, int nr, uint
  * the thread's last slice ended (the figures and our clock differ by
  * microseconds).
  */
-static void sched_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot, uint64_t end,
-			 const __u64 fig[CT_TLF_N])
+static uint64_t sched_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot, uint64_t end,
+			     const __u64 fig[CT_TLF_N])
 {
-	uint64_t track = uuid(UUID_THREAD, slot), ts, d[CT_TLF_N], total = 0, flow = 0;
+	uint64_t track = uuid(UUID_THREAD, slot), ts, d[CT_TLF_N], total = 0, flow = 0, run = 0;
 
 	for (int i = 0; i < CT_TLF_N; i++) {
 		d[i] = fig[i] > t->fig[i] ? fig[i] - t->fig[i] : 0;
@@ -448,12 +479,14 @@ static void sched_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot,
 		track_event(p, uuid(UUID_THREAD, (t->waker - 1)), t->wake_ts, TE_INSTANT,
 			    t->blk_lock			      ? p->iid_release :
 			    t->blk_name == p->iid_gil_blocked ? p->iid_handoff :
+			    t->blk_lk && !t->blk_lk->join     ? p->iid_event_wakeup :
 								p->iid_wakeup,
 			    flow, 0);
 		p->st.flows++;
 	}
 	t->waker = 0;
 	if (d[CT_TLF_ONCPU] + d[CT_TLF_STOLEN]) {
+		run = ts;
 		slice(p, track, ts, d[CT_TLF_ONCPU] + d[CT_TLF_STOLEN], p->iid_running, flow);
 		ts += d[CT_TLF_ONCPU] + d[CT_TLF_STOLEN];
 	} else if (flow) {
@@ -461,19 +494,126 @@ static void sched_slices(struct perfetto *p, struct pf_thread *t, uint32_t slot,
 		track_event(p, track, ts, TE_INSTANT, p->iid_running, 0, flow);
 	}
 	t->cursor = ts;
+	return run;
+}
+
+static struct pf_held *held_of(struct perfetto *p, const struct rpt_lock *lk)
+{
+	char buf[SNAP_SYM_LEN + 32];
+	struct pf_held *h;
+
+	for (size_t i = 0; i < p->nheld; i++)
+		if (p->held[i].lk == lk)
+			return &p->held[i];
+	h = vec_push(p->held, p->nheld, p->heldcap);
+	if (!h) {
+		p->err = -ENOMEM;
+		return NULL;
+	}
+	snprintf(buf, sizeof(buf), "holding lock %s", lk->name);
+	h->lk = lk;
+	h->iid = name_iid(p, buf);
+	return h;
+}
+
+/*
+ * A contended hold on the thread's track of lock holds: from the run that
+ * ended its wait (or, if later, from when the waiter it released began to
+ * wait: it may have let the lock go and taken it again meanwhile, as the
+ * kernel side's rule says too) to its release of the lock. A hold that would
+ * overlap the thread's previous one (two locks held at once) is left out:
+ * slices on a track must nest.
+ */
+static void hold_slice(struct perfetto *p, struct pf_thread *t, uint32_t slot,
+		       const struct rpt_lock *lk, uint64_t start, uint64_t end)
+{
+	uint64_t track = uuid(UUID_LOCKS, slot), iid;
+
+	if (end <= start || start < t->locks_cursor) {
+		p->st.holds_left_out++;
+		return;
+	}
+	if (!t->locks_track) {
+		track_desc(p, track, uuid(UUID_THREAD, slot), "locks", NULL, NULL);
+		t->locks_track = true;
+	}
+	iid = held_of(p, lk) ? held_of(p, lk)->iid : 0;
+	if (!iid)
+		return;
+	slice(p, track, start, end - start, iid, 0);
+	t->locks_cursor = end;
+	p->st.holds++;
+}
+
+/* A run that ended a wait for lk began at run: a hold, ended by a release seen, or pending. */
+static void hold_begins(struct perfetto *p, struct pf_thread *t, uint32_t slot,
+			const struct rpt_lock *lk, uint64_t run)
+{
+	if (t->rel_ts && t->rel_uaddr == lk->uaddr && t->rel_ts >= run) {
+		hold_slice(p, t, slot, lk, t->rel_wblk > run ? t->rel_wblk : run, t->rel_ts);
+		t->hold_start = 0;
+		t->hold_lk = NULL;
+		return;
+	}
+	t->hold_start = run;
+	t->hold_lk = lk;
+}
+
+/*
+ * Holder h (at slot) released lk at ts to a waiter asleep since wblk. Its
+ * hold began with the run that ended its own wait for lk (that run's start
+ * is known at its switch-out: the release waits for it), or, if it took
+ * the lock unseen, at least when the waiter began to wait, if that was
+ * after the lock's previous release.
+ */
+static void release(struct perfetto *p, struct pf_thread *h, uint32_t slot,
+		    const struct rpt_lock *lk, uint64_t ts, uint64_t wblk)
+{
+	struct pf_held *l = held_of(p, lk);
+	uint64_t start = 0;
+
+	if (!l)
+		return;
+	if (h->blk_lk == lk && !h->rel_ts) {
+		h->rel_ts = ts;
+		h->rel_uaddr = lk->uaddr;
+		h->rel_wblk = wblk;
+	} else if (h->hold_lk == lk && ts >= h->hold_start) {
+		start = wblk > h->hold_start ? wblk : h->hold_start;
+		h->hold_start = 0;
+		h->hold_lk = NULL;
+	} else if (wblk > l->last_rel) {
+		start = wblk;
+	}
+	if (start)
+		hold_slice(p, h, slot, lk, start, ts);
+	l->last_rel = ts;
 }
 
 static void switch_out(struct perfetto *p, struct pf_thread *t, const struct ct_tl_event *e)
 {
-	sched_slices(p, t, e->slot, e->ts, e->fig);
+	const struct rpt_lock *waited = t->blk_lock ? t->blk_lk : NULL;
+	uint64_t run = sched_slices(p, t, e->slot, e->ts, e->fig);
+
+	if (waited && run)
+		hold_begins(p, t, e->slot, waited, run);
+	t->rel_ts = 0;
 	t->blk_name = 0;
 	t->blk_lock = false;
+	t->blk_uaddr = 0;
+	t->blk_lk = NULL;
 	t->woken_ts = 0;
 	t->queued = e->how == 0; /* CT_OUT_QUEUED */
 	if (e->how == 2) /* CT_OUT_DEAD */
 		t->dead = true;
 	else if (e->how == 1) /* CT_OUT_BLOCK */
 		t->blk_name = sleep_name(p, t, e->nr, e->uaddr);
+	t->blk_ts = e->ts;
+	/* Waiting for the lock it held: it let it go without waking anyone. */
+	if (t->hold_lk && t->blk_lk == t->hold_lk) {
+		t->hold_start = 0;
+		t->hold_lk = NULL;
+	}
 }
 
 /* The thread of a tid (its last slot), or -1 (another process, an interrupt). */
@@ -505,6 +645,8 @@ static void waking(struct perfetto *p, struct pf_thread *t, const struct ct_tl_e
 	t->waker = w >= 0 ? (uint32_t)w + 1 : 0;
 	t->wake_ts = e->ts;
 	t->woken_ts = e->ts;
+	if (w >= 0 && t->blk_lock)
+		release(p, &p->th[w], (uint32_t)w, t->blk_lk, e->ts, t->blk_ts);
 }
 
 /*
@@ -785,6 +927,7 @@ void perfetto_abort(struct perfetto *p)
 	free(p->names);
 	free(p->th);
 	free(p->smp_iid);
+	free(p->held);
 	free(p->chg);
 	free(p->ctr);
 	pb_free(&p->pb);

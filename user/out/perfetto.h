@@ -33,6 +33,8 @@ struct perfetto_stats {
 	uint64_t events; /* records read */
 	uint64_t unknown; /* records of a thread the report does not have: left out */
 	uint64_t samples; /* on-CPU samples (--stacks): instants on the threads' sample tracks */
+	uint64_t holds; /* contended lock holds: slices on the threads' tracks of holds */
+	uint64_t holds_left_out; /* holds that would overlap another of their thread's */
 	uint64_t bytes;
 };
 
