@@ -620,11 +620,22 @@ static int read_names(struct pyread *r, struct pynames *pn, uint64_t now)
 	n = view_read(r, &d, &keys, &vals);
 	if (n < 0)
 		return n;
-	for (int i = 0; i < n && ret >= 0; i++) {
+	for (int i = 0; i < n; i++) {
+		int one;
+
 		if (!keys[i] || !vals[i])
 			continue;
-		ret = read_thread(r, pn, sorted, vals[i], now);
-		named += ret > 0;
+		one = read_thread(r, pn, sorted, vals[i], now);
+		/*
+		 * A Thread object caught changing (its attributes' dict resized
+		 * while a thread starts) is read again next time; the others
+		 * are named now. Only the process gone, or no memory, stops.
+		 */
+		if (one == -ESRCH || one == -ENOMEM) {
+			ret = one;
+			break;
+		}
+		named += one > 0;
 	}
 	free(keys);
 	free(vals);

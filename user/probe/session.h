@@ -60,6 +60,12 @@ int session_attach(struct session *s, char *err, size_t errlen);
 long session_seed(struct session *s, char *err, size_t errlen);
 
 /*
+ * Read the Python processes' thread names (each at most every 50 ms): more
+ * often than the refreshes while a program starts its threads.
+ */
+void session_read_names(struct session *s);
+
+/*
  * Multi mode: trace process pid too; its threads are found by the next
  * session_seed() (then session_target_seeded() says how many). 0, or
  * -errno with err said (-E2BIG: the table of targets is full).
