@@ -527,7 +527,8 @@ static struct pf_held *held_of(struct perfetto *p, const struct rpt_lock *lk)
 static void hold_slice(struct perfetto *p, struct pf_thread *t, uint32_t slot,
 		       const struct rpt_lock *lk, uint64_t start, uint64_t end)
 {
-	uint64_t track = uuid(UUID_LOCKS, slot), iid;
+	uint64_t track = uuid(UUID_LOCKS, slot);
+	struct pf_held *l;
 
 	if (end <= start || start < t->locks_cursor) {
 		p->st.holds_left_out++;
@@ -537,10 +538,10 @@ static void hold_slice(struct perfetto *p, struct pf_thread *t, uint32_t slot,
 		track_desc(p, track, uuid(UUID_THREAD, slot), "locks", NULL, NULL);
 		t->locks_track = true;
 	}
-	iid = held_of(p, lk) ? held_of(p, lk)->iid : 0;
-	if (!iid)
+	l = held_of(p, lk);
+	if (!l)
 		return;
-	slice(p, track, start, end - start, iid, 0);
+	slice(p, track, start, end - start, l->iid, 0);
 	t->locks_cursor = end;
 	p->st.holds++;
 }
