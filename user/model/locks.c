@@ -286,24 +286,27 @@ static int stack_frames(struct rpt_lock_stack *st, uint32_t pid, const struct sn
  * An lstacks entry's waits in the window (waits, ns) into st, a stack of
  * the entry's id (fresh: just made, its frames not read yet), and by the
  * entry's thread: the entries of one stack differ by thread only, and
- * come one after the other (snapshot_cmp_site). 0 or -ENOMEM.
+ * come one after the other (snapshot_cmp_site). *cap: the capacity of
+ * st->threads (0 for a fresh stack). 0 or -ENOMEM.
  */
-static int stack_add(struct rpt_lock_stack *st, bool fresh, const struct snap_site *e,
+static int stack_add(struct rpt_lock_stack *st, bool fresh, size_t *cap, const struct snap_site *e,
 		     uint64_t waits, uint64_t ns, uint32_t pid, const struct snapshot *cur)
 {
 	struct rpt_stack_thread *t;
 
-	if (fresh && stack_frames(st, pid, cur, e->key.site))
-		return -ENOMEM;
+	if (fresh) {
+		*cap = 0;
+		if (stack_frames(st, pid, cur, e->key.site))
+			return -ENOMEM;
+	}
 	st->waits += waits;
 	st->wait_ns += ns;
 	if (!e->key.tid)
 		return 0;
-	t = realloc(st->threads, (st->nthreads + 1) * sizeof(*t));
+	t = vec_push(st->threads, st->nthreads, *cap);
 	if (!t)
 		return -ENOMEM;
-	st->threads = t;
-	t[st->nthreads++] = (struct rpt_stack_thread){ e->key.tid, waits, ns };
+	*t = (struct rpt_stack_thread){ e->key.tid, waits, ns };
 	return 0;
 }
 
@@ -317,7 +320,7 @@ int locks_stack_named(struct rpt_lock_stack *st, uint32_t pid, const struct snap
 static int lock_stacks(struct rpt_lock *l, uint32_t pid, const struct snapshot *cur,
 		       const struct snapshot *prev)
 {
-	size_t cap = 0;
+	size_t cap = 0, tcap = 0;
 	uint64_t last = 0;
 
 	for (size_t i = snapshot_lstack_from(cur, pid, l->uaddr); i < cur->nlstacks; i++) {
@@ -337,8 +340,8 @@ static int lock_stacks(struct rpt_lock *l, uint32_t pid, const struct snapshot *
 		if (!st)
 			return -ENOMEM;
 		last = e->key.site;
-		if (stack_add(st, fresh, e, waits, ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0),
-			      pid, cur))
+		if (stack_add(st, fresh, &tcap, e, waits,
+			      ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0), pid, cur))
 			return -ENOMEM;
 	}
 	return 0;
@@ -361,7 +364,7 @@ static int tagged_stacks(struct rpt_tagged_stack **v, size_t *n, uint32_t pid, u
 			 uint64_t hi, const struct snapshot *cur, const struct snapshot *prev)
 {
 	uint64_t last_uaddr = 0, last_site = 0;
-	size_t cap = 0;
+	size_t cap = 0, tcap = 0;
 
 	for (size_t i = snapshot_lstack_from(cur, pid, lo); i < cur->nlstacks; i++) {
 		const struct snap_site *e = &cur->lstacks[i], *o;
@@ -382,7 +385,7 @@ static int tagged_stacks(struct rpt_tagged_stack **v, size_t *n, uint32_t pid, u
 		t->tag = (uint32_t)e->key.uaddr;
 		last_uaddr = e->key.uaddr;
 		last_site = e->key.site;
-		if (stack_add(&t->st, fresh, e, waits,
+		if (stack_add(&t->st, fresh, &tcap, e, waits,
 			      ct_delta(e->val.wait_ns, o ? o->val.wait_ns : 0), pid, cur))
 			return -ENOMEM;
 	}
