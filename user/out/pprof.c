@@ -165,8 +165,7 @@ struct enc {
 
 /*
  * One sample: waits on a lock or in a syscall from one stack (locations
- * leaf first), of one thread (th) or of them all (NULL: a stack whose
- * waits were not kept by thread).
+ * leaf first), of one thread (th) or of no thread in particular (th->tid 0).
  */
 static void sample_of(struct enc *e, const struct view_stack *v, int64_t k,
 		      const struct rpt_stack_thread *th)
@@ -180,12 +179,12 @@ static void sample_of(struct enc *e, const struct view_stack *v, int64_t k,
 		pb_varint(&packed, e->js->v[k].frames[i] + 1);
 	pb_bytes(e->sub, SM_LOCATION_ID, packed.v, packed.n);
 	packed.n = 0;
-	pb_varint(&packed, th ? th->waits : v->st->waits);
-	pb_varint(&packed, th ? th->wait_ns : v->st->wait_ns);
+	pb_varint(&packed, th->waits);
+	pb_varint(&packed, th->wait_ns);
 	pb_bytes(e->sub, SM_VALUE, packed.v, packed.n);
 	snprintf(who, sizeof(who), "%s (%u)", v->p->comm, v->p->pid);
 	label(e->sub, &lb, e->t, "process", who);
-	if (th) {
+	if (th->tid) {
 		const struct rpt_thread *t = rpt_thread_of(v->p, th->tid);
 
 		snprintf(who, sizeof(who), "%s (%u)", t ? rpt_thread_name(t) : "?", th->tid);
@@ -198,19 +197,27 @@ static void sample_of(struct enc *e, const struct view_stack *v, int64_t k,
 	free(lb.v);
 }
 
-/* A wait view's stack: a sample per thread that waited there. */
+/*
+ * A wait view's stack: a sample per thread that waited there, and one
+ * without a thread for what no thread carries (the waits without a stack;
+ * those of pairs past the split's bound).
+ */
 static int sample(void *ctx, const struct view_stack *v)
 {
+	struct rpt_stack_thread rest = { .waits = v->st->waits, .wait_ns = v->st->wait_ns };
 	struct enc *e = ctx;
 	int64_t k;
 
 	if (v->view != VIEW_WAIT)
 		return 0;
 	k = jstacks_find(e->js, v->st);
-	if (!v->st->nthreads)
-		sample_of(e, v, k, NULL);
-	for (size_t i = 0; i < v->st->nthreads; i++)
+	for (size_t i = 0; i < v->st->nthreads; i++) {
 		sample_of(e, v, k, &v->st->threads[i]);
+		rest.waits -= v->st->threads[i].waits;
+		rest.wait_ns -= v->st->threads[i].wait_ns;
+	}
+	if (rest.waits || rest.wait_ns || !v->st->nthreads)
+		sample_of(e, v, k, &rest);
 	return 0;
 }
 

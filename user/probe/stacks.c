@@ -47,6 +47,8 @@
 #define STK_MAX_PROCS 256 /* processes with an unwinder at once: then the oldest goes */
 #define STK_MEMO 1024 /* memo entries: a power of two (1 KiB of frames each) */
 #define STK_NONE 0xffffffffu
+/* (thread, stack) pairs kept apart, 40 bytes each (agg_add) */
+#define STK_MAX_SPLIT 65536
 #define STK_REREAD_NS 100000000ULL
 
 /* An open-addressing index of ids (id + 1 in each slot, 0: free), hashed by the caller. */
@@ -173,6 +175,7 @@ struct stacks {
 	int hints_fd; /* ct_stack_hints, or -1 */
 	uint64_t partial; /* stacks_partial */
 	uint64_t none; /* stacks_not_unwound: the process could not be unwound */
+	size_t nsplit; /* agg entries kept by thread (STK_MAX_SPLIT) */
 	uint64_t py_missing, py_cut; /* pystacks_missing, pystacks_cut */
 	uint64_t records, unwinds, hint_writes, bytes, samples;
 	uint64_t cpu_ns; /* contrace's time reading and unwinding records (busy_ns) */
@@ -761,7 +764,12 @@ static bool agg_eq(const void *ctx, uint32_t id)
 	       a->tid == k->key->tid;
 }
 
-/* One more wait (or sample) of thread tid of tgid, on uaddr, from a stack. */
+/*
+ * One more wait (or sample) of thread tid of tgid, on uaddr, from a stack.
+ * Kept by thread while there are fewer than STK_MAX_SPLIT (thread, stack)
+ * pairs; past that, a new pair goes to the stack alone (tid 0), so that a
+ * server making a thread per request does not grow the table per request.
+ */
 static void agg_add(struct stacks *st, uint32_t tgid, uint32_t tid, uint64_t uaddr, uint32_t stack,
 		    uint64_t wait_ns)
 {
@@ -773,7 +781,12 @@ static void agg_add(struct stacks *st, uint32_t tgid, uint32_t tid, uint64_t uad
 	if (ix_grow(&st->agg_ix, agg_rehash, st))
 		return;
 	slot = ix_find(&st->agg_ix, agg_hash(&key), agg_eq, &k);
+	if (!*slot && key.tid && st->nsplit >= STK_MAX_SPLIT) {
+		key.tid = 0;
+		slot = ix_find(&st->agg_ix, agg_hash(&key), agg_eq, &k);
+	}
 	if (!*slot) {
+		st->nsplit += key.tid != 0;
 		e = vec_push(st->agg, st->nagg, st->agg_cap);
 		if (!e)
 			return;
