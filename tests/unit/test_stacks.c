@@ -82,6 +82,7 @@ static void stacks_snapshot(struct snapshot *s, bool late)
 		abort();
 	fake_thread(s, 0, PID, PID, "prog", T0);
 	l = fake_lock(s, PID, MUTEX, CT_FUTEX_WAIT);
+	l->busy_ns = 1 * MS; /* held while waited for: a lock, not an event */
 	fake_lock_wait(l, 1 * MS, PID);
 	fake_lock_wait(l, 2 * MS, PID);
 	add_stack(s, 0, a, 4);

@@ -3,7 +3,8 @@
  * --folded: every view's stacks (out/views.h) as folded stacks (Brendan
  * Gregg's flamegraph.pl input, also read by speedscope): one line per
  * process, object and stack, root first, the object ("[lock NAME]",
- * "[syscall read]", "[GIL held by NAME]", "[on-CPU holding the GIL]") as
+ * "[event NAME]", "[GIL NAME]", "[syscall read]", "[GIL held by NAME]",
+ * "[on-CPU holding the GIL]") as
  * the last frame, the weight in microseconds.
  */
 #ifndef CONTRACE_FOLDED_H

@@ -56,11 +56,15 @@ typedef int (*view_fn)(void *ctx, const struct view_stack *v);
 
 static int locks(const struct rpt_process *p, view_fn fn, void *ctx)
 {
-	struct view_stack v = { .view = VIEW_WAIT, .p = p, .what = "lock" };
+	struct view_stack v = { .view = VIEW_WAIT, .p = p };
 	int ret = 0;
 
 	for (size_t j = 0; j < p->nlocks && !ret; j++)
 		for (size_t k = 0; k < p->locks[j].nstacks && !ret; k++) {
+			/* As the report classes the word: CPython's GIL, a lock, an event. */
+			v.what = p->locks[j].gil		    ? "GIL" :
+				 p->locks[j].kind == RPT_KIND_EVENT ? "event" :
+								      "lock";
 			v.object = p->locks[j].name;
 			v.st = &p->locks[j].stacks[k];
 			if (v.st->wait_ns)

@@ -40,7 +40,8 @@ struct view_stack {
 	enum stack_view view;
 	const struct rpt_process *p;
 	const char *first; /* a frame before the root ("[GIL holder]"), or NULL */
-	const char *what; /* the last frame's kind: "lock", "syscall", "GIL held by", "on-CPU" */
+	/* the last frame's kind: "lock", "event", "GIL", "syscall", "GIL held by", "on-CPU" */
+	const char *what;
 	const char *object; /* the lock's, syscall's or holder thread's name, what a sample found */
 	const struct rpt_lock_stack *st; /* st->wait_ns: the weight; st->waits: waits or samples */
 };
