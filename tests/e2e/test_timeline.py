@@ -159,9 +159,11 @@ def test_lock_timeline(tmp_path):
     releases = [b for b, e in flows(trace) if b["name"] == "lock release"]
     assert releases and len(releases) <= sum(l["waits"] for l in proc["locks"])
     # Contended holds on each thread's "locks" track: those the kernel side
-    # counted (handed the lock, then handing it on): 91-98% of them and
-    # 93-96% of their time in 6 runs of this and the demo (a hold whose
+    # counted (handed the lock, then handing it on): 96-100% of them and
+    # 93-100% of their time in 6 runs of this and the demo (a hold whose
     # start no record shows is left out), never longer than it measured.
+    # (70% once, before a hold taken unseen began at the lock's first
+    # block since its last release, as the kernel side's does.)
     holding = f"holding lock {lock['name']}"
     holds = sum(s[holding][1] for s in per_thread(trace, child=True).values())
     held = sum(s[holding][0] for s in per_thread(trace, child=True).values())

@@ -117,11 +117,15 @@ struct pf_thread {
 	bool samples_track; /* its on-CPU samples' track is described */
 };
 
-/* A lock: its "holding lock NAME" name, interned, and its last release to a waiter. */
+/*
+ * A lock: its "holding lock NAME" name, interned, its last release to a
+ * waiter, and the first block on it since (the kernel side's block_ts).
+ */
 struct pf_held {
 	const struct rpt_lock *lk;
 	uint64_t iid;
 	uint64_t last_rel;
+	uint64_t first_block;
 };
 
 /* A counter's change: +1 or -1 at ts, on track (a counter's uuid). */
@@ -564,8 +568,8 @@ static void hold_begins(struct perfetto *p, struct pf_thread *t, uint32_t slot,
  * Holder h (at slot) released lk at ts to a waiter asleep since wblk. Its
  * hold began with the run that ended its own wait for lk (that run's start
  * is known at its switch-out: the release waits for it), or, if it took
- * the lock unseen, at least when the waiter began to wait, if that was
- * after the lock's previous release.
+ * the lock unseen, at least since the first thread blocked on the lock
+ * after its previous release, if one did.
  */
 static void release(struct perfetto *p, struct pf_thread *h, uint32_t slot,
 		    const struct rpt_lock *lk, uint64_t ts, uint64_t wblk)
@@ -583,8 +587,8 @@ static void release(struct perfetto *p, struct pf_thread *h, uint32_t slot,
 		start = wblk > h->hold_start ? wblk : h->hold_start;
 		h->hold_start = 0;
 		h->hold_lk = NULL;
-	} else if (wblk > l->last_rel) {
-		start = wblk;
+	} else if (l->first_block > l->last_rel) {
+		start = l->first_block;
 	}
 	if (start)
 		hold_slice(p, h, slot, lk, start, ts);
@@ -610,6 +614,12 @@ static void switch_out(struct perfetto *p, struct pf_thread *t, const struct ct_
 	else if (e->how == 1) /* CT_OUT_BLOCK */
 		t->blk_name = sleep_name(p, t, e->nr, e->uaddr);
 	t->blk_ts = e->ts;
+	if (t->blk_lock) {
+		struct pf_held *l = held_of(p, t->blk_lk);
+
+		if (l && l->first_block <= l->last_rel)
+			l->first_block = e->ts;
+	}
 	/* Waiting for the lock it held: it let it go without waking anyone. */
 	if (t->hold_lk && t->blk_lk == t->hold_lk) {
 		t->hold_start = 0;
