@@ -267,9 +267,8 @@ static int add_sample(void *ctx, const struct view_stack *v)
 	int64_t k = jstacks_find(c->js, v->st);
 	char proc[CT_COMM_LEN + 16];
 
-	snprintf(proc, sizeof(proc), "%s (%u)", v->p->comm, v->p->pid);
 	put(s, "view", json_object_new_int(v->view));
-	put(s, "proc", json_object_new_string(proc));
+	put(s, "proc", json_object_new_string(view_proc(v, proc, sizeof(proc))));
 	put(s, "first", v->first ? json_object_new_string(v->first) : NULL);
 	put(s, "what", json_object_new_string(v->what));
 	put(s, "object", json_object_new_string(v->object));

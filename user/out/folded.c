@@ -25,6 +25,9 @@ static int put_stack(void *ctx, const struct view_stack *v)
 	char buf[SNAP_SYM_LEN];
 	FILE *f = ctx;
 
+	/* A futex word's stack of no wait time weighs nothing: no line. */
+	if (v->view == VIEW_WAIT && !st->wait_ns && strcmp(v->what, "syscall"))
+		return 0;
 	put_frame(f, v->p->comm);
 	if (v->first)
 		put_frame(f, v->first);

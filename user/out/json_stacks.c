@@ -26,30 +26,26 @@ static int cmp_jstack(const void *a, const void *b)
 	return 0;
 }
 
-/* Every stack of r with frames: the locks', the GIL holders', the samples', the syscalls'. */
+/* each_stack()'s function, and its context. */
+struct each_ctx {
+	int (*fn)(void *, const struct rpt_lock_stack *);
+	void *ctx;
+};
+
+static int with_frames(void *ctx, const struct view_stack *v)
+{
+	const struct each_ctx *c = ctx;
+
+	return v->st->n ? c->fn(c->ctx, v->st) : 0;
+}
+
+/* Every stack of r with frames, in every view (out/views.h). */
 static int each_stack(const struct report *r, int (*fn)(void *, const struct rpt_lock_stack *),
 		      void *ctx)
 {
-	int ret = 0;
+	struct each_ctx c = { fn, ctx };
 
-	for (size_t i = 0; i < r->nprocs && !ret; i++) {
-		const struct rpt_process *p = &r->procs[i];
-
-		for (size_t j = 0; j < p->nlocks && !ret; j++)
-			for (size_t k = 0; k < p->locks[j].nstacks && !ret; k++)
-				if (p->locks[j].stacks[k].n)
-					ret = fn(ctx, &p->locks[j].stacks[k]);
-		for (size_t k = 0; p->gil && k < p->gil->nholders && !ret; k++)
-			if (p->gil->holders[k].st.n)
-				ret = fn(ctx, &p->gil->holders[k].st);
-		for (size_t k = 0; k < p->noncpu && !ret; k++)
-			if (p->oncpu[k].st.n)
-				ret = fn(ctx, &p->oncpu[k].st);
-		for (size_t k = 0; k < p->nsysstacks && !ret; k++)
-			if (p->sysstacks[k].st.n)
-				ret = fn(ctx, &p->sysstacks[k].st);
-	}
-	return ret;
+	return each_view_stack(r, with_frames, &c);
 }
 
 /* What each_stack()'s functions fill: js, and the capacity of the array they grow. */

@@ -92,9 +92,8 @@ struct pf_thread {
 	uint64_t cursor; /* slices on its track end here so far */
 	uint64_t blk_name; /* iid of what it sleeps in since its last switch-out, 0: not asleep */
 	bool blk_lock; /* that is a lock's wait: its wakeup is the lock's release */
-	uint64_t blk_uaddr; /* that lock's word */
 	uint64_t blk_ts; /* when it went to sleep */
-	const struct rpt_lock *blk_lk; /* and the lock */
+	const struct rpt_lock *blk_lk; /* the futex word it sleeps on, as the report has it */
 	/*
 	 * A contended hold: from the run that ended its wait for a lock to its
 	 * release of the lock to a waiter. The run's start is known at its
@@ -103,7 +102,7 @@ struct pf_thread {
 	uint64_t hold_start; /* the run's start (0: none pending) */
 	const struct rpt_lock *hold_lk;
 	uint64_t rel_ts; /* its first release to a waiter since its last switch-out */
-	uint64_t rel_uaddr;
+	const struct rpt_lock *rel_lk; /* the lock it released */
 	uint64_t rel_wblk; /* when that waiter had gone to sleep */
 	bool locks_track; /* its track of lock holds is described */
 	uint64_t locks_cursor; /* its holds' track ends here (holds do not overlap on it) */
@@ -433,7 +432,6 @@ static uint64_t sleep_name(struct perfetto *p, struct pf_thread *t, int nr, uint
 				return p->iid_gil_blocked;
 			/* A lock's wait ends at a release; an event's (a condvar...) at a signal. */
 			t->blk_lock = !proc->locks[k].join && proc->locks[k].kind == RPT_KIND_LOCK;
-			t->blk_uaddr = uaddr;
 			t->blk_lk = &proc->locks[k];
 			snprintf(buf, sizeof(buf), "%s %s",
 				 proc->locks[k].join		      ? "joining" :
@@ -554,7 +552,7 @@ static void hold_slice(struct perfetto *p, struct pf_thread *t, uint32_t slot,
 static void hold_begins(struct perfetto *p, struct pf_thread *t, uint32_t slot,
 			const struct rpt_lock *lk, uint64_t run)
 {
-	if (t->rel_ts && t->rel_uaddr == lk->uaddr && t->rel_ts >= run) {
+	if (t->rel_ts && t->rel_lk == lk && t->rel_ts >= run) {
 		hold_slice(p, t, slot, lk, t->rel_wblk > run ? t->rel_wblk : run, t->rel_ts);
 		t->hold_start = 0;
 		t->hold_lk = NULL;
@@ -581,7 +579,7 @@ static void release(struct perfetto *p, struct pf_thread *h, uint32_t slot,
 		return;
 	if (h->blk_lk == lk && !h->rel_ts) {
 		h->rel_ts = ts;
-		h->rel_uaddr = lk->uaddr;
+		h->rel_lk = lk;
 		h->rel_wblk = wblk;
 	} else if (h->hold_lk == lk && ts >= h->hold_start) {
 		start = wblk > h->hold_start ? wblk : h->hold_start;
@@ -605,7 +603,6 @@ static void switch_out(struct perfetto *p, struct pf_thread *t, const struct ct_
 	t->rel_ts = 0;
 	t->blk_name = 0;
 	t->blk_lock = false;
-	t->blk_uaddr = 0;
 	t->blk_lk = NULL;
 	t->woken_ts = 0;
 	t->queued = e->how == 0; /* CT_OUT_QUEUED */

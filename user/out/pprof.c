@@ -182,8 +182,7 @@ static void sample_of(struct enc *e, const struct view_stack *v, int64_t k,
 	pb_varint(&packed, th->waits);
 	pb_varint(&packed, th->wait_ns);
 	pb_bytes(e->sub, SM_VALUE, packed.v, packed.n);
-	snprintf(who, sizeof(who), "%s (%u)", v->p->comm, v->p->pid);
-	label(e->sub, &lb, e->t, "process", who);
+	label(e->sub, &lb, e->t, "process", view_proc(v, who, sizeof(who)));
 	if (th->tid) {
 		const struct rpt_thread *t = rpt_thread_of(v->p, th->tid);
 

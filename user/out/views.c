@@ -67,8 +67,7 @@ static int locks(const struct rpt_process *p, view_fn fn, void *ctx)
 								      "lock";
 			v.object = p->locks[j].name;
 			v.st = &p->locks[j].stacks[k];
-			if (v.st->wait_ns)
-				ret = fn(ctx, &v);
+			ret = fn(ctx, &v);
 		}
 	return ret;
 }
@@ -134,6 +133,12 @@ int each_view_stack(const struct report *r, view_fn fn, void *ctx)
 			ret = syscalls(p, fn, ctx);
 	}
 	return ret;
+}
+
+const char *view_proc(const struct view_stack *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s (%u)", v->p->comm, v->p->pid);
+	return buf;
 }
 
 const struct view_desc view_descs[VIEW_COUNT] = {

@@ -54,6 +54,9 @@ struct view_stack {
 int each_view_stack(const struct report *r, int (*fn)(void *ctx, const struct view_stack *v),
 		    void *ctx);
 
+/* A view stack's process as the outputs name it: "COMM (PID)", into buf. */
+const char *view_proc(const struct view_stack *v, char *buf, size_t len);
+
 /* How a view is named and what its weights are, for a reader. */
 struct view_desc {
 	const char *key; /* "waits", "gil", "oncpu" */
