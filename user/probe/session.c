@@ -550,6 +550,20 @@ long session_seed(struct session *s, char *err, size_t errlen)
 	}
 	if (s->multi)
 		return seed_done(s);
+	/*
+	 * None, and claims failed: the task storage was busy on that CPU (any
+	 * BPF program's, a second contrace seeding at once: CI saw it once).
+	 * A few more passes, 5 ms apart, before calling the target hidden.
+	 */
+	for (int retry = 0; !c->seeded && c->storage_failed && retry < 20; retry++) {
+		usleep(5000);
+		ret = seed_pass(s);
+		if (ret) {
+			snprintf(err, errlen, "cannot list the target's threads: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
 	/* None: the target exited (the caller says so), or the kernel hid it. */
 	if (!c->seeded) {
 		ret = target_unseen((int)s->skel->rodata->ct_cfg.targ_tgid, err, errlen);
