@@ -213,6 +213,7 @@ struct ct_thread {
 	__u64 gil_ts; /* when gil_state began, our clock */
 	__u64 gil_sn; /* tier C: the GIL's switch_number seen during the current hold, 0 unknown */
 	__u64 gil_tstate; /* tier C: its PyThreadState, once found holding the GIL; 0 unknown */
+	__u64 gil_read_ts; /* tier C: its last read of the GIL at a switch-out */
 
 	/* --stacks: the stack record of the current futex wait (ct_stacks), 0: none */
 	__u32 stk_seq;

@@ -362,10 +362,50 @@ static __always_inline void ct_gilc_take_block(struct ct_thread *th, __u64 g, __
 	th->flags |= CT_TF_GIL_BLOCKED;
 }
 
-__noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blocked, __u64 now)
+/*
+ * A block outside take_gil and drop_gil (a socket's recv, a lock of the
+ * program's own) within CT_GILC_READ_EVERY_NS of the thread's last read
+ * does not read the GIL: CPython lets it go around such a call
+ * (Py_BEGIN_ALLOW_THREADS), and the thread's state moves as a read that
+ * found the GIL not its own would move it. What this misses: a hold
+ * through such a block (C code that blocks holding the GIL), counted as
+ * released; one seen: the first block after a wait for the GIL (a hold's
+ * first block), and a block a millisecond or more after the thread's last
+ * read (blocks holding the GIL again and again: one in a few is seen, and
+ * every one a millisecond apart). Only for a thread whose PyThreadState is
+ * known (th->gil_tstate), or that is not a Python thread (not in the
+ * interpreter's list as user space last read it), so that the states
+ * move as the read would move them.
+ */
+static __always_inline bool ct_gilc_block_unread(struct ct_thread *th, __u64 ran_since, __u64 now)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ct_gil_tstate_key key = { .tgid = th->tgid, .pthread = cur->thread.fsbase };
+	__u64 *tstate;
+
+	if (now - th->gil_read_ts >= CT_GILC_READ_EVERY_NS)
+		return false;
+	if (!th->gil_tstate) {
+		tstate = bpf_map_lookup_elem(&ct_gil_tstates, &key);
+		if (tstate && *tstate)
+			return false;
+	}
+	if (th->gil_state == CT_GIL_WAITING) {
+		/* To make this call it left take_gil: it took the GIL during this run. */
+		ct_gil_acquired(th, ran_since);
+		ct_gil_let_go(th, ran_since);
+	} else if (th->gil_state == CT_GIL_HELD ||
+		   (th->gil_state == CT_GIL_UNKNOWN && th->gil_tstate)) {
+		ct_gil_let_go(th, now);
+	}
+	th->gil_blk = th->gil_state;
+	return true;
+}
+
+__noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int how, __u64 now)
 {
 	struct ct_gil_word w = {};
-	int sight, known, mine;
+	int sight, known, mine, blocked = how & CT_GILC_OUT_BLOCK;
 	__u64 g, uaddr;
 
 	if (!th)
@@ -375,11 +415,17 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blo
 		return 0;
 	if (!ran_since || ran_since > now)
 		ran_since = now;
-	sight = ct_gilc_look(th, g, &w, &known, 0);
 	uaddr = blocked ? th->fx_uaddr : 0;
+	if (blocked && !(how & CT_GILC_OUT_READ) &&
+	    (uaddr < g + CT_GIL_COND || uaddr >= g + CT_GIL_END) &&
+	    ct_gilc_block_unread(th, ran_since, now))
+		return 0;
+	th->gil_read_ts = now;
+	sight = ct_gilc_look(th, g, &w, &known, 0);
 	if (uaddr && ct_gilc_take_word(g, uaddr)) {
 		ct_gilc_take_block(th, g, uaddr, &w, sight, ran_since, now);
 		th->gil_blk = th->gil_state;
+		th->gil_read_ts = 0; /* it takes the GIL next: its next block reads it */
 		return 0;
 	}
 	if (uaddr >= g + CT_GIL_SWITCH_COND && uaddr <= g + CT_GIL_SWITCH_MUTEX) {

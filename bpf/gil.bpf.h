@@ -18,15 +18,29 @@
  */
 #define CT_GILC_TOOK_RUN_NS 1000000ULL
 
+/*
+ * A thread's blocks outside take_gil and drop_gil read the GIL at most
+ * once per this many ns of its time (ct_gilc_block_unread): a socket
+ * ping-pong blocks 150,000 times a second for 40 us, and the read cost
+ * 250-350 ns of each switch (docs/performance.md).
+ */
+#define CT_GILC_READ_EVERY_NS 1000000ULL
+
+/* ct_gilc_switch_out()'s `how`. */
+enum ct_gilc_out {
+	CT_GILC_OUT_BLOCK = 1 << 0, /* to sleep, else preempted */
+	CT_GILC_OUT_READ = 1 << 1, /* read the GIL at every block (--timeline dates every change) */
+};
+
 /* Set by user space once a process is followed by tier C: until then nothing is called. */
 extern __u32 ct_gilc_on;
 
 /*
  * Global BPF functions (gil.bpf.c). The current thread, whose slot is `th`,
- * leaves its CPU at `now` after running since `ran_since`; `blocked`: to
- * sleep (its futex wait, if any, is in th->fx_uaddr), else preempted.
+ * leaves its CPU at `now` after running since `ran_since`; `how`:
+ * enum ct_gilc_out (a futex wait it blocks in, if any, is in th->fx_uaddr).
  */
-int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int blocked, __u64 now);
+int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int how, __u64 now);
 
 /* The current thread (`waker`, may be NULL) wakes `th` from a futex wait at `now`. */
 int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u64 now);

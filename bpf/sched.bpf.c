@@ -165,7 +165,10 @@ static __always_inline void ct_switch_out_body(struct ct_thread *th, __u64 now, 
 		return;
 	}
 	if (ct_gilc_on)
-		ct_gilc_switch_out(th, ran_since, k.how == CT_OUT_BLOCK, now);
+		ct_gilc_switch_out(th, ran_since,
+				   (k.how == CT_OUT_BLOCK ? CT_GILC_OUT_BLOCK : 0) |
+					   (tl ? CT_GILC_OUT_READ : 0),
+				   now);
 	if (tl)
 		ct_tl_switched_out(th, k.how, now, gil_was, gil_ts);
 }

@@ -156,6 +156,7 @@ static const struct rec_field thread_fields[] = {
 
 	F(T, gil_sn),
 	F(T, gil_tstate),
+	F(T, gil_read_ts),
 	F(T, stk_seq),
 	F(T, stk_next),
 };
