@@ -177,8 +177,9 @@ enum ct_missed {
 
 /* The includer's: move the run-length waker count (rl_waker_*) out, and zero it. */
 static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc);
-/* The includer's: move the run-length runner figures (rl_run_*) out, and zero them. */
-static __always_inline void ct_hook_runner_flush(struct ct_thread *th, void *hc);
+/* The includer's: move the runner figures of the cache entry e (of th->rl_run) out, and zero them. */
+static __always_inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runner *e,
+						 void *hc);
 /* The includer's: move the run-length blocked-by-syscall figures (bl_*) out, and zero them. */
 static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc);
 /* The includer's: the futex wait in th->fx_* ends at `now` (the lock tables). */
@@ -228,22 +229,45 @@ static __always_inline void ct_acct_waker(struct ct_thread *th, void *hc)
 	th->rl_waker_count = 1;
 }
 
-/* ns of a wait of th went to the run of tid: consecutive waits behind one runner stay in the slot. */
+/*
+ * ns of a wait of th went to the run of tid: added to its entry of the
+ * slot's cache, or to a free one, or to the one taken the longest ago
+ * (moved out first).
+ */
 static __always_inline void ct_acct_runner(struct ct_thread *th, __u32 tid, __u32 tgid,
 					   __u32 kthread, __u64 ns, void *hc)
 {
-	if (th->rl_run_waits && th->rl_run_tid == tid) {
-		th->rl_run_ns += ns;
-		th->rl_run_waits++;
-		return;
+	struct ct_rl_runner *e;
+	__u32 i, free = CT_RL_RUNNERS;
+
+	for (i = 0; i < CT_RL_RUNNERS; i++) {
+		e = &th->rl_run[i];
+		if (e->waits && e->tid == tid) {
+			e->ns += ns;
+			e->waits++;
+			return;
+		}
+		if (!e->waits && free == CT_RL_RUNNERS)
+			free = i;
 	}
-	if (th->rl_run_waits)
-		ct_hook_runner_flush(th, hc);
-	th->rl_run_tid = tid;
-	th->rl_run_tgid = tgid;
-	th->rl_run_kthread = kthread;
-	th->rl_run_ns = ns;
-	th->rl_run_waits = 1;
+	if (free == CT_RL_RUNNERS) {
+		free = th->rl_run_next++ & (CT_RL_RUNNERS - 1);
+		ct_hook_runner_flush(th, &th->rl_run[free], hc);
+	}
+	e = &th->rl_run[free & (CT_RL_RUNNERS - 1)];
+	e->tid = tid;
+	e->tgid = tgid;
+	e->kthread = kthread;
+	e->ns = ns;
+	e->waits = 1;
+}
+
+/* Every entry of the runner cache moved out. */
+static __always_inline void ct_acct_runners_flush(struct ct_thread *th, void *hc)
+{
+	for (__u32 i = 0; i < CT_RL_RUNNERS; i++)
+		if (th->rl_run[i].waits)
+			ct_hook_runner_flush(th, &th->rl_run[i], hc);
 }
 
 /* The thread was blocked d ns in syscall key nr (CT_SYS_NONE: outside any). */
@@ -346,8 +370,7 @@ static __always_inline void ct_acct_exit(struct ct_thread *th, __u64 now, void *
 	ct_hook_exit(th, now, hc);
 	if (th->rl_waker_count)
 		ct_hook_waker_flush(th, hc);
-	if (th->rl_run_waits)
-		ct_hook_runner_flush(th, hc);
+	ct_acct_runners_flush(th, hc);
 	if (th->bl_count)
 		ct_hook_blocked_flush(th, hc);
 	/* A forked thread that ends with no GIL event seen held it while not blocked. */
@@ -513,8 +536,7 @@ static __always_inline void ct_acct_close(struct ct_thread *th, __u64 now, void 
 	ct_acct_close_open(th, now, hc);
 	if (th->rl_waker_count)
 		ct_hook_waker_flush(th, hc);
-	if (th->rl_run_waits)
-		ct_hook_runner_flush(th, hc);
+	ct_acct_runners_flush(th, hc);
 	if (th->bl_count)
 		ct_hook_blocked_flush(th, hc);
 }

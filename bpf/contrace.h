@@ -96,6 +96,17 @@ enum ct_thread_flags {
 /* Softirq vectors (NR_SOFTIRQS in linux/interrupt.h). */
 #define CT_NR_SOFTIRQS 10
 
+#define CT_RL_RUNNERS 8 /* runners cached per thread (rl_run): a power of two */
+
+/* An entry of ct_thread.rl_run: waits, their time, behind one runner (waits 0: free). */
+struct ct_rl_runner {
+	__u32 tid; /* CT_WAKER_UNKNOWN: before the ring's oldest run */
+	__u32 tgid;
+	__u32 kthread;
+	__u32 waits;
+	__u64 ns;
+};
+
 /*
  * One traced thread: a slot of the `ct_threads` array map, which user space
  * maps read-only. Slots are never reused during a trace, so exited threads
@@ -156,16 +167,16 @@ struct ct_thread {
 	__u32 rl_waker_tgid;
 	__u64 rl_waker_count;
 	/*
-	 * Run-length cache of who had the CPU while it waited (ct_runq_split):
-	 * consecutive waits behind one runner add here, flushed to ct_runners
-	 * on change (a thread ping-ponging with another waits behind it each time).
+	 * Cache of who had the CPU while it waited (ct_runq_split): the waits
+	 * behind the last CT_RL_RUNNERS runners add here, and the entry of the
+	 * oldest is moved to ct_runners when another runner needs its place.
+	 * With one entry, the waits of 8 threads on 2 CPUs (a socket
+	 * ping-pong) changed runner at nearly every part: a hash update each,
+	 * 320 ns of every switch (docs/performance.md).
 	 */
-	__u32 rl_run_tid; /* CT_WAKER_UNKNOWN: before the ring's oldest run */
-	__u32 rl_run_tgid;
-	__u32 rl_run_kthread;
+	struct ct_rl_runner rl_run[CT_RL_RUNNERS];
+	__u32 rl_run_next; /* the entry to replace next when all are taken */
 	__u32 rl_run_pad;
-	__u64 rl_run_ns;
-	__u64 rl_run_waits;
 
 	/* Syscall in progress (--syscalls only: sys_enter/sys_exit). */
 	__s32 sys_nr; /* CT_SYS_NONE when not in a syscall */

@@ -49,26 +49,27 @@ static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
 	th->rl_waker_count = 0;
 }
 
-/* Move the run-length runner figures into ct_runners. */
-static __always_inline void ct_hook_runner_flush(struct ct_thread *th, void *hc)
+/* Move a runner cache entry's figures into ct_runners. */
+static __always_inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runner *e,
+						 void *hc)
 {
-	struct ct_runner_key key = { .slot = th->slot, .tid = th->rl_run_tid };
+	struct ct_runner_key key = { .slot = th->slot, .tid = e->tid };
 	struct ct_runner_val *v, init = {
-		.ns = th->rl_run_ns,
-		.waits = th->rl_run_waits,
-		.tgid = th->rl_run_tgid,
-		.kthread = th->rl_run_kthread,
+		.ns = e->ns,
+		.waits = e->waits,
+		.tgid = e->tgid,
+		.kthread = e->kthread,
 	};
 
 	v = bpf_map_lookup_elem(&ct_runners, &key);
 	if (v) {
-		v->ns += th->rl_run_ns; /* one switch-in of a task at a time */
-		v->waits += th->rl_run_waits;
+		v->ns += e->ns; /* one switch-in of a task at a time */
+		v->waits += e->waits;
 	} else if (bpf_map_update_elem(&ct_runners, &key, &init, BPF_NOEXIST)) {
-		__sync_fetch_and_add(&ct_counters.runners_dropped, th->rl_run_waits);
+		__sync_fetch_and_add(&ct_counters.runners_dropped, e->waits);
 	}
-	th->rl_run_waits = 0;
-	th->rl_run_ns = 0;
+	e->waits = 0;
+	e->ns = 0;
 }
 
 static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)

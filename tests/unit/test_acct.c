@@ -37,14 +37,15 @@ static inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
 	th->rl_waker_count = 0;
 }
 
-static inline void ct_hook_runner_flush(struct ct_thread *th, void *hc)
+static inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runner *e, void *hc)
 {
 	struct calls *c = hc;
 
+	(void)th;
 	c->runner_flushes++;
-	c->runner_ns += th->rl_run_ns;
-	th->rl_run_waits = 0;
-	th->rl_run_ns = 0;
+	c->runner_ns += e->ns;
+	e->waits = 0;
+	e->ns = 0;
 }
 
 static inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)
@@ -355,34 +356,44 @@ static void blocked_run_length(void **state)
 }
 
 /*
- * Who had the CPU while it waited: consecutive waits behind one runner add
- * up in the slot, moved out when the runner changes and at a snapshot (a
- * copy: the slot keeps them) or the thread's exit.
+ * Who had the CPU while it waited: the waits behind each of the last
+ * CT_RL_RUNNERS runners add up in the slot; a ninth runner moves the entry
+ * taken first out. A snapshot (a copy: the slot keeps them) or the
+ * thread's exit moves them all.
  */
-static void runner_run_length(void **state)
+static void runner_cache(void **state)
 {
-	static const uint32_t tids[] = { 7, 7, 7, 8, CT_WAKER_UNKNOWN, CT_WAKER_UNKNOWN, 7 };
+	static const uint32_t tids[] = { 7, 7, 8, 7, 9, 10, 11, 12, 13, 14, 15, 8 };
 	struct sim s;
 	struct ct_thread t;
 	struct calls c;
 	uint64_t total = 0;
 
 	(void)state;
+	assert_int_equal(CT_RL_RUNNERS, 8);
 	sim_fork(&s, 0, 1);
 	for (size_t i = 0; i < sizeof(tids) / sizeof(tids[0]); i++) {
 		ct_acct_runner(&s.th, tids[i], tids[i] == 8 ? 2 : 1, 0, 10 * (i + 1), &s.c);
 		total += 10 * (i + 1);
 	}
-	/* 7 7 7 | 8 | ? ? | 7: three runners' changes moved out, the last 7 in the slot */
-	assert_int_equal(s.c.runner_flushes, 3);
-	assert_int_equal(s.c.runner_ns, 60 + 40 + 110);
-	assert_int_equal(s.th.rl_run_tid, 7);
-	assert_int_equal(s.th.rl_run_waits, 1);
+	/* 7 (3 waits: 10 + 20 + 40) made room for 15; 8 found in its entry. */
+	assert_int_equal(s.c.runner_flushes, 1);
+	assert_int_equal(s.c.runner_ns, 70);
+	assert_int_equal(s.th.rl_run[0].tid, 15);
+	assert_int_equal(s.th.rl_run[0].waits, 1);
+	assert_int_equal(s.th.rl_run[1].tid, 8);
+	assert_int_equal(s.th.rl_run[1].waits, 2);
+	assert_int_equal(s.th.rl_run[1].ns, 30 + 120);
+	assert_int_equal(s.th.rl_run[1].tgid, 2);
 	t = sim_snap(&s, 100, &c);
-	assert_int_equal(c.runner_flushes, 4);
+	assert_int_equal(c.runner_flushes, 1 + 8);
 	assert_int_equal(c.runner_ns, total);
-	assert_int_equal(t.rl_run_waits, 0);
-	assert_int_equal(s.th.rl_run_ns, 70); /* the slot itself keeps its cache */
+	for (int i = 0; i < CT_RL_RUNNERS; i++)
+		assert_int_equal(t.rl_run[i].waits, 0);
+	assert_int_equal(s.th.rl_run[1].ns, 150); /* the slot itself keeps its cache */
+	ct_acct_exit(&s.th, 200, &s.c);
+	assert_int_equal(s.c.runner_flushes, 1 + 8);
+	assert_int_equal(s.c.runner_ns, total);
 }
 
 /* The GIL: waiting, holding, released, and blocks and queue waits split by it. */
@@ -585,7 +596,7 @@ int main(void)
 		cmocka_unit_test(snapshot_in_each_state),
 		cmocka_unit_test(without_run_delay),
 		cmocka_unit_test(blocked_run_length),
-		cmocka_unit_test(runner_run_length),
+		cmocka_unit_test(runner_cache),
 		cmocka_unit_test(gil_states),
 		cmocka_unit_test(gil_forked_first_take),
 		cmocka_unit_test(gil_forked_first_drop),

@@ -87,21 +87,22 @@ static inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
 	th->rl_waker_count = 0;
 }
 
-static inline void ct_hook_runner_flush(struct ct_thread *th, void *hc)
+static inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runner *e, void *hc)
 {
 	struct close_ctx *c = hc;
-	struct snap_runner *r = snapshot_add_runner(c->s, c->slot, th->rl_run_tid);
+	struct snap_runner *r = snapshot_add_runner(c->s, c->slot, e->tid);
 
+	(void)th;
 	if (!r) {
 		c->err = -ENOMEM;
 		return;
 	}
-	r->val.ns = th->rl_run_ns;
-	r->val.waits = th->rl_run_waits;
-	r->val.tgid = th->rl_run_tgid;
-	r->val.kthread = th->rl_run_kthread;
-	th->rl_run_waits = 0;
-	th->rl_run_ns = 0;
+	r->val.ns = e->ns;
+	r->val.waits = e->waits;
+	r->val.tgid = e->tgid;
+	r->val.kthread = e->kthread;
+	e->waits = 0;
+	e->ns = 0;
 }
 
 static inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)

@@ -82,6 +82,10 @@ static const struct rec_field snap_fields[] = {
 #undef T
 
 #define HELD(T, i) F(T, held[i].uaddr), F(T, held[i].since)
+_Static_assert(CT_RL_RUNNERS == 8, "ct_thread's description lists 8 entries of rl_run");
+#define RL_RUN(T, i)                                                                               \
+	F(T, rl_run[i].tid), F(T, rl_run[i].tgid), F(T, rl_run[i].kthread), F(T, rl_run[i].waits), \
+		F(T, rl_run[i].ns)
 
 #define T struct ct_thread
 static const struct rec_field thread_fields[] = {
@@ -115,12 +119,16 @@ static const struct rec_field thread_fields[] = {
 	F(T, rl_waker_tid),
 	F(T, rl_waker_tgid),
 	F(T, rl_waker_count),
-	F(T, rl_run_tid),
-	F(T, rl_run_tgid),
-	F(T, rl_run_kthread),
+	RL_RUN(T, 0),
+	RL_RUN(T, 1),
+	RL_RUN(T, 2),
+	RL_RUN(T, 3),
+	RL_RUN(T, 4),
+	RL_RUN(T, 5),
+	RL_RUN(T, 6),
+	RL_RUN(T, 7),
+	F(T, rl_run_next),
 	F(T, rl_run_pad),
-	F(T, rl_run_ns),
-	F(T, rl_run_waits),
 	F(T, sys_nr),
 	F(T, blk_nr),
 	F(T, sys_ts),
