@@ -103,6 +103,12 @@ extern struct ct_gil_tstates_map ct_gil_tstates SEC(".maps");
 extern struct ct_threads_map ct_threads SEC(".maps");
 extern const volatile struct ct_config ct_cfg;
 extern struct ct_counters ct_counters;
+/*
+ * task.bpf.c: claims of new threads left to their first switch-out
+ * (ct_claim_late: 1 if the current task is traced now).
+ */
+extern __u32 ct_late_pending;
+int ct_claim_late(void);
 /* Set by user space when tracing stops: uprobes stay attached a little longer, idle. */
 extern __u32 ct_uprobes_off;
 extern __u64 ct_queued;

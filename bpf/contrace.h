@@ -584,6 +584,8 @@ struct ct_counters {
 	__u64 forked; /* threads and processes tracked from fork */
 	/* threads the seeding iterator found after tracing began: their start was missed */
 	__u64 seeded_late;
+	/* threads whose storage their fork could not have, claimed at their first switch-out */
+	__u64 claimed_late;
 	/* What was dropped or not seen (drops.def: what each means). */
 #define CT_DROP(name, ...) __u64 name;
 #include "drops.def"

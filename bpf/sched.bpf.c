@@ -380,6 +380,9 @@ static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
 	struct rq *rq;
 	__u64 now;
 
+	/* A new thread whose fork could not claim its storage: its first switch-out. */
+	if (!out && *(volatile __u32 *)&ct_late_pending && prev->pid && ct_claim_late())
+		out = ct_active_thread(prev);
 	if (!out && !in) {
 		ct_run_note(prev, next, false);
 		return 0;

@@ -88,7 +88,8 @@ static __always_inline struct ct_thread *ct_alloc(struct task_struct *t, __u64 n
 /*
  * The tests' stand-in for a kernel whose task storage is busy at a fork
  * (another storage operation on this CPU, preempted) or exhausted: every
- * Nth claim at a fork fails. ct_cfg is read-only data: pruned when 0.
+ * Nth claim at a fork or a first switch-out fails. ct_cfg is read-only
+ * data: pruned when 0.
  */
 static __always_inline bool ct_claim_fails(void)
 {
@@ -99,17 +100,17 @@ static __always_inline bool ct_claim_fails(void)
 
 /*
  * The storage of t, claimed for this caller: NULL if t already has a slot or
- * is being given one. The iterator can meet a new task after copy_process()
- * and before its fork probe runs: both would otherwise give it a slot.
+ * is being given one, or (*busy set) if the kernel refused the storage. The
+ * iterator can meet a new task after copy_process() and before its fork
+ * probe runs: both would otherwise give it a slot.
  */
-static __always_inline struct ct_task *ct_claim(struct task_struct *t)
+static __always_inline struct ct_task *ct_claim(struct task_struct *t, bool *busy)
 {
 	struct ct_task *ct = bpf_task_storage_get(&ct_tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	if (!ct) {
-		ct_count(storage_failed);
+	*busy = !ct;
+	if (!ct)
 		return NULL;
-	}
 	if (__sync_val_compare_and_swap(&ct->slot1, 0, CT_SLOT_CLAIMED) != 0)
 		return NULL;
 	return ct;
@@ -205,6 +206,7 @@ int ct_seed(struct bpf_iter__task *ctx)
 	struct ct_thread *th;
 	struct ct_task *ct;
 	unsigned int state;
+	bool busy;
 	__u32 flags;
 	__u64 now;
 	int nr;
@@ -213,7 +215,9 @@ int ct_seed(struct bpf_iter__task *ctx)
 		return 0;
 	if (bpf_task_storage_get(&ct_tasks, t, 0, 0))
 		return 0;
-	ct = ct_claim(t);
+	ct = ct_claim(t, &busy);
+	if (busy)
+		ct_count(storage_failed);
 	if (!ct)
 		return 0;
 	now = bpf_ktime_get_ns();
@@ -267,11 +271,9 @@ struct ct_gil_hists_map ct_gil_hists SEC(".maps");
  * a child whose own probes come late still starts out holding it. A thread
  * seen to have released it forks from C code (vfork and exec): not held.
  */
-static __always_inline void ct_fork_gil(struct task_struct *parent, struct task_struct *child,
-					struct ct_thread *th)
+static __always_inline void ct_fork_gil(__u32 ptgid, struct ct_thread *pt, struct ct_thread *th)
 {
-	struct ct_thread *pt = ct_thread_of(parent);
-	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u32 ctgid = th->tgid;
 	struct ct_gil_addrs *a;
 
 	a = bpf_map_lookup_elem(&ct_gil_addrs, &ptgid);
@@ -284,7 +286,7 @@ static __always_inline void ct_fork_gil(struct task_struct *parent, struct task_
 	}
 	/* Full: user space's own update for the child fails too, and says so. */
 	bpf_map_update_elem(&ct_gil_addrs, &ctgid, a, BPF_ANY);
-	if (pt && (pt->gil_state == CT_GIL_HELD || pt->gil_state == CT_GIL_UNKNOWN)) {
+	if (!pt || pt->gil_state == CT_GIL_HELD || pt->gil_state == CT_GIL_UNKNOWN) {
 		th->gil_state = CT_GIL_HELD;
 		th->gil_ts = th->start_ts;
 		th->flags |= CT_TF_GIL_FORKED;
@@ -297,54 +299,157 @@ static __always_inline void ct_fork_gil(struct task_struct *parent, struct task_
  * interrupts off, where the allocation may fail (a wait then goes uncounted
  * in the histogram, and into gil_hists_dropped).
  */
-static __always_inline void ct_fork_gil_hist(struct task_struct *child, struct ct_thread *th)
+static __always_inline void ct_fork_gil_hist(struct ct_thread *th)
 {
 	static const struct ct_gil_hist zero = {};
-	__u32 tgid = child->tgid, slot = th->slot;
+	__u32 tgid = th->tgid, slot = th->slot;
 
 	if (ct_cfg.gil && bpf_map_lookup_elem(&ct_gil_addrs, &tgid))
 		bpf_map_update_elem(&ct_gil_hists, &slot, &zero, BPF_NOEXIST);
+}
+
+/*
+ * Threads whose storage their fork could not have (busy: another storage
+ * operation on that CPU, preempted there; 1 in ~10^5 threads of the serve
+ * soak), by tid: claimed at their first switch-out instead
+ * (ct_claim_late), where the thread is the current task and the kernel's
+ * counters still hold its whole life. ct_late_pending: its entries, so
+ * that other switches look no further.
+ */
+struct ct_late_val {
+	__u32 flags; /* CT_TF_PROCESS: a new process */
+	__u32 ptgid; /* its parent's process */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct ct_late_val);
+} ct_late SEC(".maps");
+
+__u32 ct_late_pending = 0;
+
+/* A new thread's slot, set up as of its creation (start: our clock then). */
+static __always_inline struct ct_thread *
+ct_new_thread(struct task_struct *t, __u64 start, __u32 flags, __u32 ptgid, struct ct_thread *pt)
+{
+	struct ct_thread *th = ct_alloc(t, start, flags);
+
+	if (!th)
+		return NULL;
+	/* Created runnable: it waits for a CPU until its first switch-in. */
+	th->state = CT_ST_RUNNABLE;
+	th->wait_ts = th->start_ts;
+	if (flags & CT_TF_PROCESS)
+		ct_fork_gil(ptgid, pt, th);
+	ct_fork_gil_hist(th);
+	return th;
+}
+
+/* Made visible, and for a new process, its text ranges and user space told. */
+static __always_inline void ct_new_publish(struct ct_task *ct, struct ct_thread *th, __u32 ptgid)
+{
+	ct_publish(ct, th);
+	if (th->flags & CT_TF_PROCESS) {
+		ct_text_fork(ptgid, th->tgid);
+		ct_notify(CT_EV_PROCESS, th->tgid);
+	}
+}
+
+/* The fork could not have the child's storage: try at its first switch-out. */
+static __always_inline void ct_defer_claim(struct task_struct *child, __u32 flags, __u32 ptgid)
+{
+	struct ct_late_val v = { .flags = flags, .ptgid = ptgid };
+	__u32 tid = child->pid;
+
+	if (bpf_map_update_elem(&ct_late, &tid, &v, BPF_ANY)) {
+		ct_count(storage_failed);
+		ct_notify(CT_EV_UNTRACED, child->tgid);
+		return;
+	}
+	__sync_fetch_and_add(&ct_late_pending, 1);
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 {
 	int new_process = child->tgid != parent->tgid;
+	__u32 flags = new_process ? CT_TF_PROCESS : 0;
 	struct ct_thread *th;
 	struct ct_task *ct;
+	bool busy = true;
 
 	if (!bpf_task_storage_get(&ct_tasks, parent, 0, 0))
 		return 0;
 	if (new_process && !ct_cfg.follow)
 		return 0;
-	if (ct_claim_fails()) {
-		ct_count(storage_failed);
-		ct_notify(CT_EV_UNTRACED, child->tgid);
-		return 0;
-	}
-	ct = ct_claim(child);
+	ct = ct_claim_fails() ? NULL : ct_claim(child, &busy);
 	if (!ct) {
-		if (!bpf_task_storage_get(&ct_tasks, child, 0, 0))
-			ct_notify(CT_EV_UNTRACED, child->tgid);
+		if (busy)
+			ct_defer_claim(child, flags, parent->tgid);
 		return 0;
 	}
-	th = ct_alloc(child, bpf_ktime_get_ns(), new_process ? CT_TF_PROCESS : 0);
+	th = ct_new_thread(child, bpf_ktime_get_ns(), flags, parent->tgid, ct_thread_of(parent));
 	if (!th)
 		return 0;
-	/* Created runnable: it waits for a CPU until its first switch-in. */
-	th->state = CT_ST_RUNNABLE;
-	th->wait_ts = th->start_ts;
 	ct_queued_mark(th);
-	if (new_process)
-		ct_fork_gil(parent, child, th);
-	ct_fork_gil_hist(child, th);
-	ct_publish(ct, th);
+	ct_new_publish(ct, th, parent->tgid);
 	ct_count(forked);
-	if (new_process) {
-		ct_text_fork(parent->tgid, child->tgid);
-		ct_notify(CT_EV_PROCESS, child->tgid);
-	}
 	return 0;
+}
+
+/*
+ * The current task leaves its CPU untraced, and a claim of it is pending
+ * (ct_late): at its first switch-out, its slot begins at its creation, from
+ * the kernel's counters as they were then (zero): nothing of it is lost.
+ * Later (a switch-out missed while ct_late_pending was being raised), its
+ * start is lost: storage_failed. 1 if it is traced now.
+ */
+__noinline int ct_claim_late(void)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u32 tid = cur->pid, first;
+	struct ct_late_val *l, v;
+	struct ct_thread *th;
+	struct ct_task *ct;
+	bool busy;
+
+	l = bpf_map_lookup_elem(&ct_late, &tid);
+	if (!l)
+		return 0;
+	v = *l;
+	bpf_map_delete_elem(&ct_late, &tid);
+	__sync_fetch_and_sub(&ct_late_pending, 1);
+	busy = true;
+	ct = ct_claim_fails() ? NULL : ct_claim(cur, &busy);
+	if (!ct) {
+		/* The next snapshot's seeding pass finds it (user space watches storage_failed). */
+		if (busy)
+			ct_count(storage_failed);
+		return 0;
+	}
+	/* The switch counts of this switch-out are in already. */
+	first = cur->nvcsw + cur->nivcsw == 1;
+	th = ct_new_thread(cur, first ? cur->start_time : bpf_ktime_get_ns(), v.flags, v.ptgid,
+			   NULL);
+	if (!th)
+		return 0;
+	if (first) {
+		th->kern_nvcsw = 0;
+		th->k_exec = 0;
+		th->k_delay = 0;
+#define CT_FIG(...)
+#define CT_KFIG(name, ...) th->k_##name = 0;
+#include "figures.def"
+#undef CT_FIG
+#undef CT_KFIG
+		ct_count(claimed_late);
+	} else {
+		ct_count(storage_failed);
+	}
+	ct_new_publish(ct, th, v.ptgid);
+	return 1;
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -730,6 +730,10 @@ static void test_drops(void **state)
 			/* not a drop: the threads of storage_failed found later */
 			assert_false(model_has_drops(&r));
 			assert_int_equal(r.threads_late, 3);
+		} else if (i == offsetof(struct ct_counters, claimed_late) / sizeof(uint64_t)) {
+			/* not a drop: threads claimed whole at their first switch-out */
+			assert_false(model_has_drops(&r));
+			assert_int_equal(r.threads_claimed_late, 3);
 		} else if (i != offsetof(struct ct_counters, seeded) / sizeof(uint64_t) &&
 			   i != offsetof(struct ct_counters, forked) / sizeof(uint64_t)) {
 			assert_true(model_has_drops(&r));

@@ -110,6 +110,8 @@ int model_build(struct report *r, const struct report_meta *meta, const struct s
 	r->duration_ns = w1 - w0;
 	r->threads_seeded = c->seeded;
 	r->threads_late = ct_delta(c->seeded_late, o ? o->seeded_late : 0);
+	r->threads_claimed_late = ct_delta(c->claimed_late, o ? o->claimed_late : 0);
+	r->threads_claimed_late_absent = cur->claimed_late_absent;
 	for (int i = 0; i < DROP_COUNT; i++)
 		*rpt_drop(&r->drops, (enum drop_id)i) = ct_delta(
 			drop_counter(c, &drop_table[i]), o ? drop_counter(o, &drop_table[i]) : 0);

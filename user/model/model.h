@@ -562,6 +562,9 @@ struct report {
 	struct rpt_drops drops;
 	uint64_t threads_seeded; /* threads found when tracing began */
 	uint64_t threads_late; /* of storage_failed's threads, traced from a later snapshot on */
+	/* threads whose fork could not claim their storage, traced whole from their first switch-out */
+	uint64_t threads_claimed_late;
+	bool threads_claimed_late_absent; /* a recording made before it was counted */
 	size_t nfindings; /* at least one: RPT_FIND_NONE when nothing else */
 	struct rpt_finding findings[RPT_FINDINGS]; /* by the time they explain */
 };

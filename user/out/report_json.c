@@ -870,6 +870,9 @@ struct json_object *report_to_json(const struct report *r)
 	add_u64(trace, "holds_probed", m->holds_probed);
 	add_u64(trace, "threads_at_start", r->threads_seeded);
 	add_u64(trace, "threads_found_late", r->threads_late);
+	put(trace, "threads_claimed_late",
+	    r->threads_claimed_late_absent ? NULL :
+					     json_object_new_uint64(r->threads_claimed_late));
 	if (m->launched && !r->interval && (m->exit_status >= 0 || m->exit_signal)) {
 		add_int(trace, "exit_status", m->exit_status);
 		add_int(trace, "exit_signal", m->exit_signal);

@@ -189,6 +189,7 @@ struct snapshot {
 	/* Bit DROP_x: drop counter x was not counted (a recording made before it existed). */
 	uint64_t drop_absent;
 	bool natives_absent; /* native code's samples by address not recorded (an older file) */
+	bool claimed_late_absent; /* counters.claimed_late not recorded (an older file) */
 	struct ct_counters counters;
 	uint32_t nthreads;
 	struct ct_thread *threads; /* index == slot */

@@ -1344,6 +1344,7 @@ static int finish(struct recording *rec, const struct rec_snap *h, char *err, si
 			f->s.drop_absent |= 1ULL << i;
 	}
 	f->s.natives_absent = !record_has_field(&f->s, "snap_native", "samples");
+	f->s.claimed_late_absent = !record_has_field(&f->s, "snapshot", "counters.claimed_late");
 	f->holds_probed = h->holds_probed;
 	f->holds_unprobed = h->holds_unprobed;
 	f->exit_status = h->exit_status;

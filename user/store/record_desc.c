@@ -69,6 +69,7 @@ static const struct rec_field snap_fields[] = {
 	F(T, counters.seeded),
 	F(T, counters.forked),
 	F(T, counters.seeded_late),
+	F(T, counters.claimed_late),
 /* The drop counters (bpf/drops.def). */
 #define CT_DROP(name, ...) F(T, counters.name),
 #include "drops.def"
