@@ -29,6 +29,16 @@
                            GIL for tens of ms a call); prints "jsoncall TID
                            MS CPU_MS" for each call (wall and CPU time);
                            --wait: prints "ready", starts at a line on stdin
+  pygil.py heldsleep N MS  a thread calls usleep(MS ms) N times through
+                           ctypes.PyDLL, which keeps the GIL (C code that
+                           blocks holding it), 5 ms of time.sleep between
+                           calls, while another thread runs Python; prints
+                           "heldsleep TID WALL_MS" for each call (the wall
+                           time includes the wait for the GIL after it)
+
+cpu, read, pingpong and jsonpool take --wait last: print "ready" and start
+the timed work at a line on stdin (so that a benchmark times a tracer's
+steady state, not its start).
 """
 import os
 import sys
@@ -154,8 +164,7 @@ def loop(n):
 
 def jsonpool(n, wait):
     if wait:
-        print("ready", flush=True)
-        sys.stdin.readline()
+        ready()
     else:
         time.sleep(0.2)  # a tracer launching us has placed its probes by then
     # Imports and the document: the main thread alone, holding the GIL but
@@ -181,19 +190,62 @@ def jsonpool(n, wait):
             print(f"jsoncall {tid} {wall * 1000:.1f} {cpu * 1000:.1f}", flush=True)
 
 
-if len(sys.argv) in (3, 4) and sys.argv[1] == "jsonpool" and sys.argv[3:] in ([], ["--wait"]):
-    jsonpool(int(sys.argv[2]), sys.argv[3:] == ["--wait"])
-elif len(sys.argv) == 3 and sys.argv[1] == "longcall":
-    longcall(int(sys.argv[2]))
-elif len(sys.argv) == 4 and sys.argv[1] == "pingpong":
-    pingpong(int(sys.argv[2]), int(sys.argv[3]))
-elif len(sys.argv) == 2 and sys.argv[1] == "http":
+def heldsleep(n, ms):
+    import ctypes
+
+    libc = ctypes.PyDLL(None)  # its calls keep the GIL
+    stop = threading.Event()
+
+    def spin():
+        x = 0
+        while not stop.is_set():
+            x += 1
+
+    def sleeper():
+        time.sleep(0.3)  # a tracer launching us has placed its probes by then
+        for _ in range(n):
+            start = time.monotonic()
+            libc.usleep(ms * 1000)
+            wall = (time.monotonic() - start) * 1000
+            print(f"heldsleep {threading.get_native_id()} {wall:.2f}", flush=True)
+            time.sleep(0.005)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    s = threading.Thread(target=sleeper, name="sleeper")
+    s.start()
+    s.join()
+    stop.set()
+    t.join()
+
+
+def ready():
+    """--wait: say so, and start at a line on stdin (a tracer attached by then)."""
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+
+args, wait = sys.argv[1:], sys.argv[-1:] == ["--wait"]
+if wait:
+    args = args[:-1]
+if len(args) == 2 and args[0] == "jsonpool":
+    jsonpool(int(args[1]), wait)
+elif len(args) == 2 and args[0] == "longcall" and not wait:
+    longcall(int(args[1]))
+elif len(args) == 3 and args[0] == "pingpong":
+    wait and ready()
+    pingpong(int(args[1]), int(args[2]))
+elif len(args) == 1 and args[0] == "http" and not wait:
     http()
-elif len(sys.argv) == 3 and sys.argv[1] == "loop":
-    loop(int(sys.argv[2]))
-elif len(sys.argv) == 4 and sys.argv[1] == "cpu":
-    cpu(int(sys.argv[2]), int(sys.argv[3]))
-elif len(sys.argv) == 3 and sys.argv[1] == "read":
-    read(int(sys.argv[2]))
+elif len(args) == 3 and args[0] == "heldsleep" and not wait:
+    heldsleep(int(args[1]), int(args[2]))
+elif len(args) == 2 and args[0] == "loop" and not wait:
+    loop(int(args[1]))
+elif len(args) == 3 and args[0] == "cpu":
+    wait and ready()
+    cpu(int(args[1]), int(args[2]))
+elif len(args) == 2 and args[0] == "read":
+    wait and ready()
+    read(int(args[1]))
 else:
     sys.exit(__doc__)
