@@ -25,6 +25,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONTRACE = os.environ.get("CONTRACE", os.path.join(ROOT, "build/contrace"))
@@ -32,8 +33,8 @@ PYGIL = os.path.join(ROOT, "tools/workloads/pygil.py")
 
 # (name, pygil.py arguments, the figure it prints, whether larger is better)
 WORKLOADS = [
-    ("pingpong", ["pingpong", "4", "10000"], "ns_per_roundtrip", False),
-    ("read", ["read", "300000"], "ns_per_call", False),
+    ("pingpong", ["pingpong", "4", "60000"], "ns_per_roundtrip", False),
+    ("read", ["read", "1500000"], "ns_per_call", False),
     ("http", ["http"], "requests_per_s", True),
     ("cpu", ["cpu", "4", "3000000"], "elapsed", False),
 ]
@@ -52,19 +53,30 @@ def wrap(cmd, mode):
     return [CONTRACE, "-q", "--json", "/dev/null", *mode, "--", *cmd]
 
 
-def one_fixed(python, args, key, mode):
-    """A workload that ends by itself: the figure it printed."""
-    out = subprocess.run(wrap([python, PYGIL, *args], mode), capture_output=True, text=True,
-                         check=True, timeout=300).stdout
+def one_fixed(python, args, key, mode, steady):
+    """A workload that ends by itself, started `steady` s after it is ready: the figure it printed."""
+    p = subprocess.Popen(wrap([python, PYGIL, *args, "--wait"], mode), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{args}: no 'ready' line")
+        time.sleep(steady)
+        out, _ = p.communicate("go\n", timeout=300)
+    finally:
+        p.kill()
+        p.wait()
+    if p.returncode:
+        raise RuntimeError(f"{args}: exit {p.returncode}")
     return float(re.search(rf"^{key} ([0-9.]+)$", out, re.M).group(1))
 
 
-def one_http(python, mode):
-    """The server launched (under contrace or not), ab against it: requests/s."""
+def one_http(python, mode, steady):
+    """The server launched (under contrace or not), ab against it `steady` s later: requests/s."""
     p = subprocess.Popen(wrap([python, PYGIL, "http"], mode), stdout=subprocess.PIPE, text=True,
                          start_new_session=True)
     try:
         port = int(p.stdout.readline().split()[1])
+        time.sleep(steady)
         ab = subprocess.run(["ab", "-q", "-n", "3000", "-c", "4", f"http://127.0.0.1:{port}/"],
                             capture_output=True, text=True, check=True, timeout=300).stdout
         return float(re.search(r"^Requests per second:\s+([0-9.]+)", ab, re.M).group(1))
@@ -74,9 +86,11 @@ def one_http(python, mode):
         p.wait(timeout=60)
 
 
-def one(python, wl, mode):
+def one(python, wl, mode, steady):
     name, args, key, _ = wl
-    return one_http(python, mode) if name == "http" else one_fixed(python, args, key, mode)
+    if name == "http":
+        return one_http(python, mode, steady)
+    return one_fixed(python, args, key, mode, steady)
 
 
 def main():
@@ -84,6 +98,9 @@ def main():
     ap.add_argument("--pairs", type=int, default=10)
     ap.add_argument("--mode", default="futex", help="--gil mode of the traced runs (default: futex)")
     ap.add_argument("--only", help="workloads to run, comma-separated (default: all)")
+    ap.add_argument("--steady", type=float, default=2.5,
+                    help="seconds between the workload's start (and the tracer's) and the timed "
+                         "work: 0 times the tracer's start too (default 2.5: its steady state)")
     ap.add_argument("--json")
     ap.add_argument("python", nargs="*")
     a = ap.parse_args()
@@ -98,7 +115,7 @@ def main():
             name, _, key, higher = wl
             bare, traced, ratios = [], [], []
             for _ in range(a.pairs):
-                b, t = one(python, wl, None), one(python, wl, mode)
+                b, t = one(python, wl, None, a.steady), one(python, wl, mode, a.steady)
                 bare.append(b)
                 traced.append(t)
                 # The traced run's slowdown: > 1 is slower, whatever the unit.
