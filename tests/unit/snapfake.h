@@ -170,6 +170,53 @@ static inline void fake_sys(struct snapshot *s, uint32_t slot, int key, uint64_t
 }
 
 /*
+ * The ct_runners entry of (slot, tid): ns of slot's run-queue waits while
+ * tid had the CPU, in `waits` waits, as the BPF side counts them (tid 0:
+ * the CPU was idle; CT_WAKER_UNKNOWN: before the oldest run it keeps).
+ */
+static inline void fake_runner(struct snapshot *s, uint32_t slot, uint32_t tid, uint32_t tgid,
+			       int kthread, uint64_t ns, uint64_t waits)
+{
+	struct snap_runner *e = snapshot_add_runner(s, slot, tid);
+
+	if (!e)
+		abort();
+	e->val.ns = ns;
+	e->val.waits = waits;
+	e->val.tgid = tgid;
+	e->val.kthread = (uint32_t)kthread;
+}
+
+/*
+ * Entry i of thread t's runner cache (rl_run): waits of t behind tid not
+ * moved to ct_runners yet, as the BPF side leaves them; closing the
+ * snapshot moves them out.
+ */
+static inline void fake_rl_runner(struct ct_thread *t, uint32_t i, uint32_t tid, uint32_t tgid,
+				  int kthread, uint64_t ns, uint32_t waits)
+{
+	struct ct_rl_runner *e = &t->rl_run[i % CT_RL_RUNNERS];
+
+	e->tid = tid;
+	e->tgid = tgid;
+	e->kthread = (uint32_t)kthread;
+	e->ns = ns;
+	e->waits = waits;
+}
+
+/* The name of a thread outside the trace, as sched_resolve_names() read it from /proc. */
+static inline void fake_name(struct snapshot *s, uint32_t tid, uint32_t pid, const char *comm)
+{
+	struct snap_name *n = snapshot_add_name(s);
+
+	if (!n)
+		abort();
+	n->tid = tid;
+	n->pid = pid;
+	snprintf(n->comm, sizeof(n->comm), "%s", comm);
+}
+
+/*
  * Close the open intervals at s->ts (scheduler and GIL states: acct.h's
  * rules) and sort, as session_snapshot() does. 0 or -ENOMEM.
  */

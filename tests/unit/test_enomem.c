@@ -98,8 +98,8 @@ static int setup(void **state)
  * Everything model_build() allocates for: two processes, a Python one with
  * GIL figures, a contended mutex with waiters, holders, chains and a call
  * site, a condition variable's two words, a deadlock of two waits in
- * progress, wakers inside and outside the trace, syscall rows split by GIL
- * state. `late` scales the counters (a later snapshot of the same run).
+ * progress, wakers inside and outside the trace, runners, syscall rows
+ * split by GIL state. `late` scales the counters (a later snapshot of the same run).
  */
 static void make_rich(struct snapshot *s, uint64_t ts, uint64_t late, bool close)
 {
@@ -150,6 +150,11 @@ static void make_rich(struct snapshot *s, uint64_t ts, uint64_t late, bool close
 	t[1]->rl_waker_tid = PID + 3; /* run-length count not in the map yet */
 	t[1]->rl_waker_tgid = PID;
 	t[1]->rl_waker_count = late;
+	/* Who had the CPU while they waited: a sibling, another process, two in a runner cache. */
+	fake_runner(s, 1, PID, PID, 0, 100 * late, late);
+	fake_runner(s, 1, PID2, PID2, 0, 50 * late, late);
+	fake_rl_runner(t[0], 0, PID + 1, PID, 0, 20 * late, (uint32_t)late);
+	fake_rl_runner(t[0], 5, PID + 2, PID, 0, 10 * late, (uint32_t)late);
 	fake_sys(s, 1, NR_READ, late, 100 * late);
 	fake_sys(s, 1, ct_gil_sys_key(NR_READ, CT_GIL_RELEASED), late, 50 * late);
 	fake_sys(s, 2, ct_gil_sys_key(NR_READ, CT_GIL_HELD), late, 70 * late);
@@ -179,6 +184,9 @@ static void check_model_build(const struct snapshot *cur, const struct snapshot 
 	assert_int_equal(r.procs[0].ndeadlocks, 1);
 	/* The mutex, the cond, the GIL's word, two deadlocked; in the interval, unchanged ones go. */
 	assert_int_equal(r.procs[0].nlocks, prev ? 3 : 5);
+	/* Its own threads (one row) and the other process. */
+	assert_int_equal(r.procs[0].nrunners, 2);
+	assert_int_equal(r.procs[0].runners_ns, (prev ? 2 : 3) * 180);
 	model_free(&r);
 }
 

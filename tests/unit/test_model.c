@@ -413,6 +413,10 @@ static void test_wakers(void **state)
 		w = snapshot_add_waker(s, 1, NOPID);
 		w->val.count = late ? 20 : 10;
 		w->val.waker_tgid = NOPID;
+		/* main woken from a softirq that worker's own syscall raised (a loopback send). */
+		w = snapshot_add_waker(s, 0, 101 | CT_WAKER_SOFTIRQ);
+		w->val.count = 6;
+		w->val.waker_tgid = 100;
 		assert_int_equal(fake_close(s), 0);
 		assert_int_equal(sched_resolve_names(&names, s), 0);
 	}
@@ -433,6 +437,12 @@ static void test_wakers(void **state)
 	assert_string_equal(t->wakers[1].comm, "[interrupt]");
 	assert_string_equal(t->wakers[2].comm, "main");
 	assert_string_equal(t->wakers[3].comm, "[unknown]");
+	t = find_thread(&r.procs[0], 100);
+	assert_int_equal(t->nwakers, 1);
+	assert_int_equal(t->wakers[0].tid, 101);
+	assert_true(t->wakers[0].softirq);
+	assert_string_equal(t->wakers[0].comm, "worker");
+	assert_int_equal(t->wakers[0].count, 6);
 	model_free(&r);
 
 	/* The interval: differences; a waker with nothing new is left out. */
@@ -442,6 +452,7 @@ static void test_wakers(void **state)
 	assert_int_equal(t->wakers[0].count, 10);
 	assert_int_equal(t->wakers[1].count, 8);
 	assert_int_equal(t->wakers[2].count, 5);
+	assert_int_equal(find_thread(&r.procs[0], 100)->nwakers, 0); /* 6 then 6: none new */
 	model_free(&r);
 	snapshot_free(&a);
 	snapshot_free(&b);

@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "out/report_json.h"
 #include "out/report_text.h"
+#include "textrows.h"
 
 static struct report_meta meta = {
 	.version = "9.9.9",
@@ -105,44 +106,6 @@ static void make_report(void)
 	rep.total = proc;
 	rep.total.threads = NULL;
 	rep.threads_seeded = 1;
-}
-
-static char *render_text(const struct report *r, int top)
-{
-	struct text_opts o = { .top = top };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	report_text(f, r, &o);
-	fclose(f);
-	return buf;
-}
-
-/*
- * Whether the text has a row beginning with the columns `head` and ending
- * with `tail` (each a space-separated list): the THREADS table's columns of
- * the figure table (bpf/figures.def) may grow between them.
- */
-static bool has_row(const char *t, const char *head, const char *tail)
-{
-	char line[512];
-
-	for (const char *p = t; *p;) {
-		size_t n = strcspn(p, "\n"), k = 0, tl = strlen(tail);
-
-		/* The line with runs of spaces made one, without leading spaces. */
-		for (size_t i = 0; i < n && k + 1 < sizeof(line); i++)
-			if (p[i] != ' ' || (k && line[k - 1] != ' '))
-				line[k++] = p[i];
-		while (k && line[k - 1] == ' ')
-			k--;
-		line[k] = 0;
-		if (!strncmp(line, head, strlen(head)) && k >= tl && !strcmp(line + k - tl, tail))
-			return true;
-		p += n + (p[n] == '\n');
-	}
-	return false;
 }
 
 static void test_text(void **state)
