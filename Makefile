@@ -122,6 +122,41 @@ $(OUT)/asan/contrace: $(ASAN_LIB_OBJS) $(ASAN_MAIN_OBJ)
 	$(call msg,LD-ASAN,$@)
 	$(Q)$(CC) $(ASAN_FLAGS) $^ $(LDLIBS) -o $@
 
+# Unit-test fixtures (symbols): real ELF files for tests/unit/test_symbols.c.
+# Defined before any rule that names them: make expands a rule's
+# prerequisites as it reads the rule (after, $(FIXTURE_BINS) is empty there).
+FIXTURES := $(OUT)/fixtures
+FIXTURE_SRC := tests/unit/fixtures
+FIXTURE_BINS := $(FIXTURES)/libsymfix.so.1 $(FIXTURES)/symprog $(FIXTURES)/symprog_nopie \
+	$(FIXTURES)/symprog_stripped $(FIXTURES)/symprog_rdyn
+FIXTURE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I$(FIXTURE_SRC)
+FIXTURE_LIB := -L$(FIXTURES) -l:libsymfix.so.1 -Wl,-rpath,'$$ORIGIN' -Wl,--build-id
+
+$(FIXTURES)/libsymfix.so.1: $(FIXTURE_SRC)/symlib.c $(FIXTURE_SRC)/symlib.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -shared -fPIC -Wl,-soname,libsymfix.so.1 -Wl,--build-id $< -o $@
+
+$(FIXTURES)/symprog: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fPIE -pie $< $(FIXTURE_LIB) -o $@
+
+$(FIXTURES)/symprog_nopie: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fno-pie -no-pie $< $(FIXTURE_LIB) -o $@
+
+# Stripped of .symtab: the symbols the test names are exported into .dynsym.
+$(FIXTURES)/symprog_rdyn: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fPIE -pie -rdynamic $< $(FIXTURE_LIB) -o $@
+
+# The same file stripped: the same build-id, fewer symbols.
+$(FIXTURES)/symprog_stripped: $(FIXTURES)/symprog_rdyn
+	$(call msg,STRIP,$@)
+	$(Q)strip --strip-all $< -o $@
+
+$(OUT)/asan/tests/test_symbols $(OUT)/asan/tests/test_holds: | $(FIXTURE_BINS)
+
 $(OUT)/asan/tests/%.o: tests/unit/%.c $(SKEL)
 	$(call msg,CC-ASAN,$@)
 	$(Q)mkdir -p $(@D)
@@ -250,39 +285,6 @@ $(OUT)/workloads/%-static: tools/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -static -pthread $< -o $@
-
-# Unit-test fixtures (symbols): real ELF files for tests/unit/test_symbols.c.
-FIXTURES := $(OUT)/fixtures
-FIXTURE_SRC := tests/unit/fixtures
-FIXTURE_BINS := $(FIXTURES)/libsymfix.so.1 $(FIXTURES)/symprog $(FIXTURES)/symprog_nopie \
-	$(FIXTURES)/symprog_stripped $(FIXTURES)/symprog_rdyn
-FIXTURE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I$(FIXTURE_SRC)
-FIXTURE_LIB := -L$(FIXTURES) -l:libsymfix.so.1 -Wl,-rpath,'$$ORIGIN' -Wl,--build-id
-
-$(FIXTURES)/libsymfix.so.1: $(FIXTURE_SRC)/symlib.c $(FIXTURE_SRC)/symlib.h
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(FIXTURE_CFLAGS) -shared -fPIC -Wl,-soname,libsymfix.so.1 -Wl,--build-id $< -o $@
-
-$(FIXTURES)/symprog: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(FIXTURE_CFLAGS) -fPIE -pie $< $(FIXTURE_LIB) -o $@
-
-$(FIXTURES)/symprog_nopie: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(FIXTURE_CFLAGS) -fno-pie -no-pie $< $(FIXTURE_LIB) -o $@
-
-# Stripped of .symtab: the symbols the test names are exported into .dynsym.
-$(FIXTURES)/symprog_rdyn: $(FIXTURE_SRC)/symprog.c $(FIXTURE_SRC)/symlib.h $(FIXTURES)/libsymfix.so.1
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(FIXTURE_CFLAGS) -fPIE -pie -rdynamic $< $(FIXTURE_LIB) -o $@
-
-# The same file stripped: the same build-id, fewer symbols.
-$(FIXTURES)/symprog_stripped: $(FIXTURES)/symprog_rdyn
-	$(call msg,STRIP,$@)
-	$(Q)strip --strip-all $< -o $@
-
-$(OUT)/asan/tests/test_symbols $(OUT)/asan/tests/test_holds: | $(FIXTURE_BINS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
