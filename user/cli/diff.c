@@ -9,6 +9,7 @@
 #include "util/readfile.h"
 #include "store/diff.h"
 #include "cli/commands.h"
+#include "cli/paths.h"
 
 /* An input, read whole (recordings can be large; a report is a few megabytes). */
 static int read_input(struct diff_input *in, const char *path, char *err, size_t errlen)
@@ -21,27 +22,6 @@ static int read_input(struct diff_input *in, const char *path, char *err, size_t
 	in->data = buf;
 	in->len = len;
 	return ret;
-}
-
-/* Two outputs in one file, or an output over an input, would lose one of them. */
-static int check_paths(const char *json, const char *md, char *const inputs[2])
-{
-	const char *outs[2] = { json, md }, *names[2] = { "--json", "--markdown" };
-
-	if (json && md && outfile_same(json, md)) {
-		fprintf(stderr, "contrace diff: --json and --markdown name the same file '%s'\n",
-			json);
-		return 2;
-	}
-	for (int o = 0; o < 2; o++)
-		for (int i = 0; i < 2 && outs[o]; i++)
-			if (outfile_same(outs[o], inputs[i])) {
-				fprintf(stderr,
-					"contrace diff: %s '%s' would overwrite the input '%s'\n",
-					names[o], outs[o], inputs[i]);
-				return 2;
-			}
-	return 0;
 }
 
 static int open_output(struct outfile *o, const char *path, FILE **f)
@@ -112,7 +92,7 @@ int diff_cmd(const struct opts *o)
 	char err[512];
 	int code = 2;
 
-	if (check_paths(o->json_path, o->markdown_path, o->files))
+	if (paths_check(o))
 		return 2;
 	for (int i = 0; i < 2; i++)
 		if (read_input(&in[i], o->files[i], err, sizeof(err))) {
