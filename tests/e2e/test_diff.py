@@ -100,6 +100,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, report, content, message):
     (["--fail-on", "nonsense", "a", "b"], "invalid rule 'nonsense'"),
     (["--fail-on", "x>5kg", "a", "b"], "unknown unit 'kg'"),
     (["--bogus", "a", "b"], "unknown option '--bogus'"),
+    # Plain decimal changes only: strtod took the first two as +16% and +10%.
+    (["--fail-on", "runq_ns>+0x10%", "a", "b"], "invalid rule 'runq_ns>+0x10%'"),
+    (["--fail-on", "runq_ns>+1e1%", "a", "b"], "invalid rule 'runq_ns>+1e1%'"),
+    (["--fail-on", "runq_ns>+ 1%", "a", "b"], "invalid rule 'runq_ns>+ 1%'"),
+    (["--fail-on", "runq_ns>inf", "a", "b"], "invalid rule 'runq_ns>inf'"),
+    (["--fail-on", "runq_ns>+1.5.2ms", "a", "b"], "invalid rule 'runq_ns>+1.5.2ms'"),
 ])
 def test_usage_errors(args, message):
     p = subprocess.run([CONTRACE, "diff", *args], capture_output=True, text=True)

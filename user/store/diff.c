@@ -242,8 +242,7 @@ static int load(struct diff *d, int side, const struct diff_input *in, char *err
 
 int diff_parse_rule(const char *s, struct diff_rule *r, char *err, size_t errlen)
 {
-	const char *op = strpbrk(s, "<>");
-	char *end;
+	const char *op = strpbrk(s, "<>"), *end;
 	size_t mlen;
 
 	memset(r, 0, sizeof(*r));
@@ -270,9 +269,8 @@ int diff_parse_rule(const char *s, struct diff_rule *r, char *err, size_t errlen
 	}
 	while (*op == ' ')
 		op++;
-	errno = 0;
-	r->change = strtod(op, &end);
-	if (end == op || errno || !isfinite(r->change)) {
+	/* Signed decimal only: strtod took "+0x10%" as +16% and "+1e1%" as +10%. */
+	if (parse_decimal(op, true, &r->change, &end)) {
 		snprintf(err, errlen, "invalid rule '%s': expected a change such as +10%% or +5ms",
 			 s);
 		return -EINVAL;
