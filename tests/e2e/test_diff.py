@@ -203,6 +203,10 @@ BROKEN = [
     (proc0("cpu_utilization"), [], "processes[0].cpu_utilization: not a number"),
     (proc0("thread_count"), Ellipsis, "processes[0].thread_count: missing"),
     (proc0("wall_ns"), 1e300, "processes[0].wall_ns: out of range"),
+    # Times and counts are the schema's integers; ratios are not.
+    (proc0("runq_ns"), 1.5, "processes[0].runq_ns: not a whole number"),
+    (proc0("thread_count"), 2.25, "processes[0].thread_count: not a whole number"),
+    (proc0("locks", 0, "waits"), 0.5, "processes[0].locks[0].waits: not a whole number"),
     (("processes",), [1], "processes[0]: not an object"),
     (("processes",), {"0": {}}, "processes: not an array"),
     (proc0("locks"), None, "processes[0].locks: not an array"),
@@ -231,6 +235,20 @@ def test_values_against_the_schema_are_input_errors(real, tmp_path, path, value,
     bad.write_text(json.dumps(mutated(real["report"], path, value)))
     one_line(diff_of(real["json"], bad), 2, f"{bad}: {message}")
     one_line(diff_of("--fail-on", "runq_ns>+1%", bad, real["json"]), 2, f"{bad}: {message}")
+
+
+def test_whole_numbers_as_decimals_and_ratios_are_read(real, tmp_path):
+    """1.0 is a whole number (JSON writers may print one so), and a ratio
+    takes any fraction: both read, not refused by the integer check."""
+    doc = mutated(real["report"], proc0("runq_ns"), 3000000.0)
+    doc = mutated(doc, proc0("cpu_utilization"), 0.123)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(doc))
+    assert '"runq_ns": 3000000.0' in good.read_text()
+    p = diff_of("--json", "-", real["json"], good)
+    assert p.returncode in (0, 1), p.stderr
+    rows = {m["metric"]: m for m in json.loads(p.stdout)["metrics"]}
+    assert rows["runq_ns"]["new"] == 3000000 and rows["cpu_utilization"]["new"] == 0.123
 
 
 def repeat_doc(runs):
