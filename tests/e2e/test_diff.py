@@ -7,6 +7,7 @@ import math
 import os
 import resource
 import subprocess
+import sys
 
 import pytest
 
@@ -110,6 +111,46 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, report, content, message):
 def test_usage_errors(args, message):
     p = subprocess.run([CONTRACE, "diff", *args], capture_output=True, text=True)
     assert p.returncode == 2 and message in p.stderr, p.stderr
+
+
+RC_RSS_OF = """
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.stderr.strip())
+"""
+
+
+def rc_rss(*args):
+    """The exit status, the peak RSS (KiB) and the stderr of one contrace run."""
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+    out = subprocess.run([sys.executable, "-c", RC_RSS_OF, CONTRACE, *map(str, args)],
+                         capture_output=True, text=True, timeout=60, env=env).stdout
+    rc, rss, err = out.split(" ", 2)
+    return int(rc), int(rss), err.strip()
+
+
+def test_large_or_binary_input_refused_before_it_is_read(tmp_path, report):
+    """A JSON input past the documented 256 MiB, or with a NUL byte in its
+    first bytes, is refused before it is read: one line, exit 2, a few MB
+    of memory. (A 1 GB sparse file was read whole: 1.05 GB of RSS.)"""
+    big = tmp_path / "big.json"
+    with open(big, "wb") as f:
+        f.truncate((256 << 20) + 1)
+    binary = tmp_path / "zeros.json"
+    with open(binary, "wb") as f:
+        f.truncate(200 << 20)
+    at_cap = tmp_path / "at-cap.json"
+    with open(at_cap, "wb") as f:
+        f.write(b" " * 4096)
+        f.truncate(256 << 20)  # the rest zeros: read (at the cap), then refused
+    cases = [(big, f"{big}: 268435457 bytes: larger than a JSON report can be (256 MiB)"),
+             (binary, f"{binary}: not a contrace JSON report (a NUL byte: binary data)")]
+    for bad, message in cases:
+        rc, rss, err = rc_rss("diff", report, bad)
+        assert rc == 2 and err == f"contrace diff: {message}", err
+        assert rss < 100 * 1024, rss  # ASan's own: about 30 MB
+    rc, rss, err = rc_rss("diff", at_cap, report)
+    assert rc == 2 and "a NUL byte" in err and rss > 256 * 1024, (err, rss)
 
 
 def test_unknown_metric_in_a_rule(report):

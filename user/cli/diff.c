@@ -4,23 +4,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/outfile.h"
 #include "util/readfile.h"
 #include "store/diff.h"
+#include "store/record.h"
 #include "cli/commands.h"
 #include "cli/paths.h"
 
-/* An input, read whole (recordings can be large; a report is a few megabytes). */
+/* What diff looks at before reading an input: whether it is a recording, or binary data. */
+#define HEAD_LEN 4096
+
+/*
+ * An input: a recording is left to be read as a stream (in->data NULL); a
+ * JSON report is checked by its first bytes and size, then read whole.
+ */
 static int read_input(struct diff_input *in, const char *path, char *err, size_t errlen)
 {
-	char *buf;
-	size_t len;
-	int ret = read_file(path, &buf, &len, err, errlen);
+	char head[HEAD_LEN], *buf = NULL;
+	uint64_t size;
+	ssize_t n;
+	int fd, ret;
 
 	in->name = path;
+	ret = input_open(path, &fd, &size, err, errlen);
+	if (ret)
+		return ret;
+	n = pread(fd, head, sizeof(head), 0);
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (record_is(head, (size_t)n))
+		return 0;
+	ret = diff_check_start(path, head, (size_t)n, size, err, errlen);
+	if (!ret)
+		ret = read_file(path, &buf, &in->len, err, errlen);
 	in->data = buf;
-	in->len = len;
 	return ret;
 }
 
