@@ -390,6 +390,26 @@ def one_line(p, *needles, output=False):
         assert needle in lines[0], (needle, lines[0])
 
 
+def test_damaged_recording_leaves_the_json_file_as_it_was(tmp_path, recording):
+    """A recording damaged after its first intervals: the text reports before the
+    damage stand, but --json F is no whole report: F is left as it was (its
+    intervals replaced F, the total missing), and no temporary file stays."""
+    blks = read_blocks(recording)
+    assert sum(1 for b in blks if b.type == BLK_SNAP) >= 3  # start, intervals, final
+    off = 24 + sum(16 + b.comp_len for b in blks[:-1])  # the last block's header
+    bad = bytearray(recording)
+    bad[off + 12] ^= 0xFF  # its checksum
+    d = tmp_path / "out"
+    d.mkdir()
+    (tmp_path / "bad.ctr").write_bytes(bytes(bad))
+    (d / "F.json").write_text("the user's own file\n")
+    p = report(tmp_path / "bad.ctr", "--json", str(d / "F.json"))
+    one_line(p, "bad.ctr", "a block's checksum does not match", output=True)
+    assert "interval 1: " in p.stdout, p.stdout[:300]
+    assert (d / "F.json").read_text() == "the user's own file\n"
+    assert os.listdir(d) == ["F.json"]
+
+
 def test_cut_before_the_first_snapshot(tmp_path, recording):
     """issue 14 item 4: nothing to report is an error (exit 2), not a warning and exit 0."""
     v1 = open(DATA + "/demo-intervals.ctr", "rb").read()

@@ -98,7 +98,10 @@ int report_cmd(const struct opts *o)
 	log_verbosity = o->verbose > 1 ? 2 : o->verbose;
 	emitter_init(&e, o);
 	code = replay(&e, o->files[0]);
-	if (emitter_close(&e))
+	/* JSON Lines cut off by a damaged block are no report: the file is left as it was. */
+	if (code)
+		emitter_abort(&e);
+	else if (emitter_close(&e))
 		code = 1;
 	if (!code && o->perfetto_path)
 		code = timeline_perfetto(o->files[0], o->perfetto_path);
