@@ -259,9 +259,9 @@ def test_a_report_replaces_a_file_keeping_its_mode(tmp_path):
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory):
     d = tmp_path_factory.mktemp("rec")
-    subprocess.run([CONTRACE, "-q", "--json", str(d / "r.json"), "-o", str(d / "r.ctr"), "--",
-                    LOCKS, "mutex", "2", "10", "100"], check=True, capture_output=True,
-                   timeout=60)
+    subprocess.run([CONTRACE, "-q", "--json", str(d / "r.json"), "-o", str(d / "r.ctr"),
+                    "--timeline", "--", LOCKS, "mutex", "2", "10", "100"], check=True,
+                   capture_output=True, timeout=60)
     return d
 
 
@@ -343,7 +343,7 @@ def test_one_file_twice_is_refused(tmp_path, rec):
 def test_write_errors_fail(rec):
     """A full disk (/dev/full) fails every output with one line: the trace and
     --repeat exit 1, diff 2. (diff --json, --markdown and --repeat --json
-    exited 0.)"""
+    exited 0; report --perfetto said no reason.)"""
     full = open("/dev/full", "w")
     js, ctr = str(rec / "r.json"), str(rec / "r.ctr")
     cases = [
@@ -359,6 +359,9 @@ def test_write_errors_fail(rec):
          "cannot write '/dev/full'"),
         ([CONTRACE, "diff", js, ctr], full, 2, "cannot write to standard output"),
         ([CONTRACE, "report", ctr], full, 1, "cannot write the report to standard output"),
+        # The reason was missing (uninitialised bytes) when the last flush failed.
+        ([CONTRACE, "report", "-q", ctr, "--perfetto", "/dev/full"], None, 1,
+         "cannot write the timeline '/dev/full': No space left on device"),
     ]
     for args, stdout, status, message in cases:
         p = subprocess.run(args, stdout=stdout if stdout else subprocess.PIPE,
