@@ -83,6 +83,8 @@ def report(tmp_path):
     ("{\"schema_version\": 1, \"processes\": [{}]}", "kind: missing"),
     ("\x00\x01binary", "not a contrace JSON report"),
     ("{\"schema_version\": 1}\x00{}", "not a contrace JSON report (a NUL byte"),
+    # Control characters of the input never break the line (found by the fuzzer).
+    ("{\"schema_version\": 1, \"kind\": \"to\\n\\ntal\"}", "kind: 'to??tal' is no report"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, report, content, message):
     bad = tmp_path / "bad.json"

@@ -608,6 +608,12 @@ int diff_run(const struct diff_input in[2], const struct diff_rule *rules, size_
 	write_outputs(d, out);
 	code = d->regression ? 1 : 0;
 out:
+	/*
+	 * One line whatever the input put in it: a "kind" of "tot\nal" was
+	 * quoted with its newlines (found by the fuzzer).
+	 */
+	if (code == 2)
+		metrics_printable(err);
 	metrics_free(&d->m);
 	for (int i = 0; i < 2; i++)
 		json_object_put(d->s[i].root);
