@@ -194,39 +194,48 @@ $(OUT)/asan/tests/%: $(OUT)/asan/tests/%.o $(UNIT_LIB_OBJS)
 # corpus once fixed: a regression test). For a long run by hand:
 # `make fuzz FUZZ_SECONDS=1800`.
 FUZZ_SECONDS ?= 30
+# FUZZ_SAN=0: the same targets without ASan/UBSan, in $(OUT)/fuzz-nosan
+# (libFuzzer's own checks only: 3 to 7 times the executions a second).
+FUZZ_SAN ?= 1
+ifeq ($(FUZZ_SAN),0)
+FUZZ_DIR := $(OUT)/fuzz-nosan
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer -fno-omit-frame-pointer
+else
+FUZZ_DIR := $(OUT)/fuzz
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
+endif
 # The fuzz targets link the reading side only, without libbpf: the layers
 # below probe/ and cli/ do not need it (tools/check-layers.py).
 NOBPF_SRCS := $(wildcard user/util/*.c user/snap/*.c user/model/*.c user/out/*.c user/store/*.c)
 NOBPF_LDLIBS := $(filter-out -lbpf -ldw -lelf,$(LDLIBS))
-FUZZ_OBJS := $(patsubst user/%.c,$(OUT)/fuzz/user/%.o,$(NOBPF_SRCS))
+FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/user/%.o,$(NOBPF_SRCS))
 
-$(OUT)/fuzz/user/%.o: user/%.c $(SKEL)
+$(FUZZ_DIR)/user/%.o: user/%.c $(SKEL)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
+	$(Q)$(CLANG) $(COMMON_CFLAGS) $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_FLAGS)) \
 		-c $< -o $@
 
-$(OUT)/fuzz/fuzz_record: tools/fuzz/fuzz_record.c tools/fuzz/recedit.h $(FUZZ_OBJS)
+$(FUZZ_DIR)/fuzz_record: tools/fuzz/fuzz_record.c tools/fuzz/recedit.h $(FUZZ_OBJS)
 	$(call msg,LD-FUZZ,$@)
 	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $(filter %.c %.o,$^) $(NOBPF_LDLIBS) -o $@
 
 # diff's input (tools/fuzz/fuzz_diff.c): two JSON documents split at a NUL, seeds
 # in tools/fuzz/corpus-diff (tools/fuzz/gen-corpus-diff.sh), new inputs in $(OUT)/fuzz/new-diff.
-$(OUT)/fuzz/fuzz_diff: tools/fuzz/fuzz_diff.c $(FUZZ_OBJS)
+$(FUZZ_DIR)/fuzz_diff: tools/fuzz/fuzz_diff.c $(FUZZ_OBJS)
 	$(call msg,LD-FUZZ,$@)
 	$(Q)$(CLANG) $(COMMON_CFLAGS) $(FUZZ_FLAGS) $^ $(NOBPF_LDLIBS) -o $@
 
 fuzz: deps
-	$(Q)$(MAKE) --no-print-directory $(OUT)/fuzz/fuzz_record
-	$(Q)mkdir -p $(OUT)/fuzz/new
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_record
+	$(Q)mkdir -p $(FUZZ_DIR)/new
 	$(Q)echo "  FUZZ     record reader, $(FUZZ_SECONDS) s"
-	$(Q)cd $(OUT)/fuzz && ./fuzz_record -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	$(Q)cd $(FUZZ_DIR) && ./fuzz_record -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		new $(CURDIR)/tools/fuzz/corpus 2>fuzz.log || { tail -40 fuzz.log; exit 1; }
-	$(Q)grep -E "stat::number_of_executed_units|stat::peak_rss" $(OUT)/fuzz/fuzz.log
-	$(Q)$(MAKE) --no-print-directory $(OUT)/fuzz/fuzz_diff && mkdir -p $(OUT)/fuzz/new-diff && echo "  FUZZ     diff's input, $(FUZZ_SECONDS) s" && cd $(OUT)/fuzz && ./fuzz_diff -max_total_time=$(FUZZ_SECONDS) -dict=$(CURDIR)/tools/fuzz/diff.dict -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 new-diff $(CURDIR)/tools/fuzz/corpus-diff 2>fuzz-diff.log && grep -E "stat::number_of_executed_units|stat::peak_rss" fuzz-diff.log || { tail -40 fuzz-diff.log; exit 1; }
+	$(Q)grep -E "stat::number_of_executed_units|stat::peak_rss" $(FUZZ_DIR)/fuzz.log
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_diff && mkdir -p $(FUZZ_DIR)/new-diff && echo "  FUZZ     diff's input, $(FUZZ_SECONDS) s" && cd $(FUZZ_DIR) && ./fuzz_diff -max_total_time=$(FUZZ_SECONDS) -dict=$(CURDIR)/tools/fuzz/diff.dict -max_len=131072 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 new-diff $(CURDIR)/tools/fuzz/corpus-diff 2>fuzz-diff.log && grep -E "stat::number_of_executed_units|stat::peak_rss" fuzz-diff.log || { tail -40 fuzz-diff.log; exit 1; }
 
 # A recording of a given size made through the writer, for measuring
 # `contrace report` on large files (docs/performance.md).

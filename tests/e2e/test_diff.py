@@ -7,6 +7,7 @@ import math
 import os
 import resource
 import subprocess
+import sys
 
 import pytest
 
@@ -82,6 +83,8 @@ def report(tmp_path):
     ("{\"schema_version\": 1, \"processes\": [{}]}", "kind: missing"),
     ("\x00\x01binary", "not a contrace JSON report"),
     ("{\"schema_version\": 1}\x00{}", "not a contrace JSON report (a NUL byte"),
+    # Control characters of the input never break the line (found by the fuzzer).
+    ("{\"schema_version\": 1, \"kind\": \"to\\n\\ntal\"}", "kind: 'to??tal' is no report"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, report, content, message):
     bad = tmp_path / "bad.json"
@@ -100,10 +103,56 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, report, content, message):
     (["--fail-on", "nonsense", "a", "b"], "invalid rule 'nonsense'"),
     (["--fail-on", "x>5kg", "a", "b"], "unknown unit 'kg'"),
     (["--bogus", "a", "b"], "unknown option '--bogus'"),
+    # Plain decimal changes only: strtod took the first two as +16% and +10%.
+    (["--fail-on", "runq_ns>+0x10%", "a", "b"], "invalid rule 'runq_ns>+0x10%'"),
+    (["--fail-on", "runq_ns>+1e1%", "a", "b"], "invalid rule 'runq_ns>+1e1%'"),
+    (["--fail-on", "runq_ns>+ 1%", "a", "b"], "invalid rule 'runq_ns>+ 1%'"),
+    (["--fail-on", "runq_ns>inf", "a", "b"], "invalid rule 'runq_ns>inf'"),
+    (["--fail-on", "runq_ns>+1.5.2ms", "a", "b"], "invalid rule 'runq_ns>+1.5.2ms'"),
 ])
 def test_usage_errors(args, message):
     p = subprocess.run([CONTRACE, "diff", *args], capture_output=True, text=True)
     assert p.returncode == 2 and message in p.stderr, p.stderr
+
+
+RC_RSS_OF = """
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.stderr.strip())
+"""
+
+
+def rc_rss(*args):
+    """The exit status, the peak RSS (KiB) and the stderr of one contrace run."""
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+    out = subprocess.run([sys.executable, "-c", RC_RSS_OF, CONTRACE, *map(str, args)],
+                         capture_output=True, text=True, timeout=60, env=env).stdout
+    rc, rss, err = out.split(" ", 2)
+    return int(rc), int(rss), err.strip()
+
+
+def test_large_or_binary_input_refused_before_it_is_read(tmp_path, report):
+    """A JSON input past the documented 256 MiB, or with a NUL byte in its
+    first bytes, is refused before it is read: one line, exit 2, a few MB
+    of memory. (A 1 GB sparse file was read whole: 1.05 GB of RSS.)"""
+    big = tmp_path / "big.json"
+    with open(big, "wb") as f:
+        f.truncate((256 << 20) + 1)
+    binary = tmp_path / "zeros.json"
+    with open(binary, "wb") as f:
+        f.truncate(200 << 20)
+    at_cap = tmp_path / "at-cap.json"
+    with open(at_cap, "wb") as f:
+        f.write(b" " * 4096)
+        f.truncate(256 << 20)  # the rest zeros: read (at the cap), then refused
+    cases = [(big, f"{big}: 268435457 bytes: larger than a JSON report can be (256 MiB)"),
+             (binary, f"{binary}: not a contrace JSON report (a NUL byte: binary data)")]
+    for bad, message in cases:
+        rc, rss, err = rc_rss("diff", report, bad)
+        assert rc == 2 and err == f"contrace diff: {message}", err
+        assert rss < 100 * 1024, rss  # ASan's own: about 30 MB
+    rc, rss, err = rc_rss("diff", at_cap, report)
+    assert rc == 2 and "a NUL byte" in err and rss > 256 * 1024, (err, rss)
 
 
 def test_unknown_metric_in_a_rule(report):
@@ -197,6 +246,10 @@ BROKEN = [
     (proc0("cpu_utilization"), [], "processes[0].cpu_utilization: not a number"),
     (proc0("thread_count"), Ellipsis, "processes[0].thread_count: missing"),
     (proc0("wall_ns"), 1e300, "processes[0].wall_ns: out of range"),
+    # Times and counts are the schema's integers; ratios are not.
+    (proc0("runq_ns"), 1.5, "processes[0].runq_ns: not a whole number"),
+    (proc0("thread_count"), 2.25, "processes[0].thread_count: not a whole number"),
+    (proc0("locks", 0, "waits"), 0.5, "processes[0].locks[0].waits: not a whole number"),
     (("processes",), [1], "processes[0]: not an object"),
     (("processes",), {"0": {}}, "processes: not an array"),
     (proc0("locks"), None, "processes[0].locks: not an array"),
@@ -225,6 +278,20 @@ def test_values_against_the_schema_are_input_errors(real, tmp_path, path, value,
     bad.write_text(json.dumps(mutated(real["report"], path, value)))
     one_line(diff_of(real["json"], bad), 2, f"{bad}: {message}")
     one_line(diff_of("--fail-on", "runq_ns>+1%", bad, real["json"]), 2, f"{bad}: {message}")
+
+
+def test_whole_numbers_as_decimals_and_ratios_are_read(real, tmp_path):
+    """1.0 is a whole number (JSON writers may print one so), and a ratio
+    takes any fraction: both read, not refused by the integer check."""
+    doc = mutated(real["report"], proc0("runq_ns"), 3000000.0)
+    doc = mutated(doc, proc0("cpu_utilization"), 0.123)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(doc))
+    assert '"runq_ns": 3000000.0' in good.read_text()
+    p = diff_of("--json", "-", real["json"], good)
+    assert p.returncode in (0, 1), p.stderr
+    rows = {m["metric"]: m for m in json.loads(p.stdout)["metrics"]}
+    assert rows["runq_ns"]["new"] == 3000000 and rows["cpu_utilization"]["new"] == 0.123
 
 
 def repeat_doc(runs):

@@ -259,48 +259,91 @@ def test_a_report_replaces_a_file_keeping_its_mode(tmp_path):
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory):
     d = tmp_path_factory.mktemp("rec")
-    subprocess.run([CONTRACE, "-q", "--json", str(d / "r.json"), "-o", str(d / "r.ctr"), "--",
-                    LOCKS, "mutex", "2", "10", "100"], check=True, capture_output=True,
-                   timeout=60)
+    subprocess.run([CONTRACE, "-q", "--json", str(d / "r.json"), "-o", str(d / "r.ctr"),
+                    "--timeline", "--", LOCKS, "mutex", "2", "10", "100"], check=True,
+                   capture_output=True, timeout=60)
     return d
 
 
 def test_one_file_twice_is_refused(tmp_path, rec):
     """Two outputs naming one file (however spelt), or an output naming an
     input: a usage error (exit 2), one line, the file untouched. (-o F --json F
-    wrote the JSON over the recording.)"""
+    wrote the JSON over the recording; -o z --flamegraph z left the flame
+    graph where the recording was; report s.ctr --folded s.ctr replaced the
+    recording with an empty file.)"""
     f = tmp_path / "f"
     f.write_bytes(KEEP)
     os.link(f, tmp_path / "hard")
-    for args in (["-o", "f", "--json", "f"], ["-o", "f", "--json", "./f"],
-                 ["-o", "f", "--json", str(f)], ["-o", "hard", "--json", "f"],
-                 ["-o", "new.ctr", "--json", "./new.ctr"], ["-q", "-o", "-", "--json", "-"]):
-        p = subprocess.run([CONTRACE, *args, "--", "true"], cwd=tmp_path, capture_output=True,
+    os.symlink("f", tmp_path / "sym")
+    prog = tmp_path / "prog"
+    prog.write_bytes(open("/bin/true", "rb").read())
+    prog.chmod(0o755)
+    trace = [
+        (["-o", "f", "--json", "f"], "-o and --json name the same file 'f'"),
+        (["-o", "f", "--json", "./f"], "-o and --json name the same file"),
+        (["-o", "f", "--json", str(f)], "-o and --json name the same file"),
+        (["-o", "hard", "--json", "f"], "-o and --json name the same file"),
+        (["-o", "new.ctr", "--json", "./new.ctr"], "-o and --json name the same file"),
+        (["-o", "f", "--flamegraph", "f"], "-o and --flamegraph name the same file 'f'"),
+        (["-o", "f", "--folded", "sym"], "-o and --folded name the same file"),
+        (["--json", "f", "--pprof", "hard"], "--json and --pprof name the same file"),
+        (["--folded", "f", "--flamegraph", "./f"], "--folded and --flamegraph name the same"),
+        (["--perfetto", "f", "--pprof", "f"], "--perfetto and --pprof name the same file"),
+        (["-o", "x.ctr", "--perfetto", "f", "--folded", "hard"],
+         "--perfetto and --folded name the same file"),
+        (["-q", "-o", "-", "--json", "-"], "-o and --json would both write to standard output"),
+        (["--btf", "f", "--json", "hard"], "--json 'hard' would overwrite the BTF file 'f'"),
+    ]
+    for args, message in trace:
+        for cmd in ([], ["record"] if "-o" in args else []):
+            p = subprocess.run([CONTRACE, *cmd, *args, "--", "true"], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=60)
+            one_line_error(p, 2, message)
+    # The command itself, named by its path: as -o, --json, and with --repeat.
+    for args in (["-o", "./prog"], ["--flamegraph", str(prog)], ["--repeat", "2", "--json", "prog"]):
+        p = subprocess.run([CONTRACE, *args, "--", "./prog"], cwd=tmp_path, capture_output=True,
                            text=True, timeout=60)
-        one_line_error(p, 2, "name the same file")
+        one_line_error(p, 2, f"{args[-2]} '{args[-1]}' would overwrite the command './prog'")
     p = subprocess.run([CONTRACE, "-o", "-", "--", "true"], capture_output=True, text=True)
     one_line_error(p, 2, "-o - puts the recording on standard output")
-    assert f.read_bytes() == KEEP and sorted(os.listdir(tmp_path)) == ["f", "hard"]
+    assert f.read_bytes() == KEEP and prog.read_bytes() == open("/bin/true", "rb").read()
+    assert sorted(os.listdir(tmp_path)) == ["f", "hard", "prog", "sym"]
 
     ctr, js = rec / "r.ctr", rec / "r.json"
-    data = ctr.read_bytes()
-    p = subprocess.run([CONTRACE, "report", str(ctr), "--json", str(ctr)], capture_output=True,
-                       text=True)
-    one_line_error(p, 2, "is the recording itself")
+    data, jdata = ctr.read_bytes(), js.read_bytes()
+    link = tmp_path / "rec-link.ctr"
+    os.symlink(ctr, link)
+    reports = [
+        (["--json", str(ctr)], f"--json '{ctr}' would overwrite the recording '{ctr}'"),
+        (["--perfetto", str(link)], "--perfetto"),
+        (["--folded", str(ctr)], "--folded"),
+        (["--pprof", str(link)], "--pprof"),
+        (["--flamegraph", str(ctr)], "--flamegraph"),
+        (["-q", "--json", "d", "--folded", "./d"], "--json and --folded name the same file 'd'"),
+        (["--pprof", "d", "--flamegraph", "d"], "--pprof and --flamegraph name the same file"),
+    ]
+    for args, message in reports:
+        p = subprocess.run([CONTRACE, "report", str(ctr), *args], cwd=tmp_path,
+                           capture_output=True, text=True)
+        one_line_error(p, 2, message)
+        assert "would overwrite" not in message or "the recording" in p.stderr, p.stderr
     diffs = [(["--json", "d", "--markdown", "./d"], "--json and --markdown name the same file"),
+             (["--json", "-", "--markdown", "-"], "--json and --markdown would both write to "
+              "standard output"),
              (["--json", str(js)], "would overwrite the input"),
              (["--markdown", str(ctr)], "would overwrite the input")]
     for args, message in diffs:
         p = subprocess.run([CONTRACE, "diff", *args, str(js), str(ctr)], cwd=tmp_path,
                            capture_output=True, text=True)
         one_line_error(p, 2, message)
-    assert ctr.read_bytes() == data and js.read_text().startswith("{")
+    assert ctr.read_bytes() == data and js.read_bytes() == jdata
+    assert sorted(os.listdir(tmp_path)) == ["f", "hard", "prog", "rec-link.ctr", "sym"]
 
 
 def test_write_errors_fail(rec):
     """A full disk (/dev/full) fails every output with one line: the trace and
     --repeat exit 1, diff 2. (diff --json, --markdown and --repeat --json
-    exited 0.)"""
+    exited 0; report --perfetto said no reason.)"""
     full = open("/dev/full", "w")
     js, ctr = str(rec / "r.json"), str(rec / "r.ctr")
     cases = [
@@ -316,6 +359,9 @@ def test_write_errors_fail(rec):
          "cannot write '/dev/full'"),
         ([CONTRACE, "diff", js, ctr], full, 2, "cannot write to standard output"),
         ([CONTRACE, "report", ctr], full, 1, "cannot write the report to standard output"),
+        # The reason was missing (uninitialised bytes) when the last flush failed.
+        ([CONTRACE, "report", "-q", ctr, "--perfetto", "/dev/full"], None, 1,
+         "cannot write the timeline '/dev/full': No space left on device"),
     ]
     for args, stdout, status, message in cases:
         p = subprocess.run(args, stdout=stdout if stdout else subprocess.PIPE,

@@ -390,6 +390,26 @@ def one_line(p, *needles, output=False):
         assert needle in lines[0], (needle, lines[0])
 
 
+def test_damaged_recording_leaves_the_json_file_as_it_was(tmp_path, recording):
+    """A recording damaged after its first intervals: the text reports before the
+    damage stand, but --json F is no whole report: F is left as it was (its
+    intervals replaced F, the total missing), and no temporary file stays."""
+    blks = read_blocks(recording)
+    assert sum(1 for b in blks if b.type == BLK_SNAP) >= 3  # start, intervals, final
+    off = 24 + sum(16 + b.comp_len for b in blks[:-1])  # the last block's header
+    bad = bytearray(recording)
+    bad[off + 12] ^= 0xFF  # its checksum
+    d = tmp_path / "out"
+    d.mkdir()
+    (tmp_path / "bad.ctr").write_bytes(bytes(bad))
+    (d / "F.json").write_text("the user's own file\n")
+    p = report(tmp_path / "bad.ctr", "--json", str(d / "F.json"))
+    one_line(p, "bad.ctr", "a block's checksum does not match", output=True)
+    assert "interval 1: " in p.stdout, p.stdout[:300]
+    assert (d / "F.json").read_text() == "the user's own file\n"
+    assert os.listdir(d) == ["F.json"]
+
+
 def test_cut_before_the_first_snapshot(tmp_path, recording):
     """issue 14 item 4: nothing to report is an error (exit 2), not a warning and exit 0."""
     v1 = open(DATA + "/demo-intervals.ctr", "rb").read()
@@ -445,7 +465,8 @@ def test_blocks_out_of_order_refused(tmp_path, recording, edit, message):
 
 def test_report_memory_does_not_grow_with_the_file(tmp_path):
     """contrace report streams: 10 or 100 snapshots of 2,000 threads each, the same memory
-    (keeping each would take 90 x 2.4 MB more)."""
+    (keeping each would take 90 x 2.4 MB more). So does diff of the recording (it read the
+    whole file of each side)."""
     rec = tmp_path / "many.ctr"
     p = subprocess.run([CONTRACE, "record", "-o", str(rec), "-q", "--", CHURN, "50", "20", "1"],
                        capture_output=True, text=True, timeout=120)
@@ -472,17 +493,20 @@ def test_report_memory_does_not_grow_with_the_file(tmp_path):
         path.write_bytes(write_blocks(data[:24], out))
         # ASan keeps freed memory in quarantine (256 MB): not for this measure.
         env = dict(os.environ, ASAN_OPTIONS="quarantine_size_mb=0:detect_leaks=0")
-        p = subprocess.run([sys.executable, "-c", RSS_OF, CONTRACE, "report", str(path), "-q",
-                            "--json", "/dev/null"], capture_output=True, text=True, env=env,
-                           timeout=120)
-        assert p.returncode == 0, p.stderr
-        rss.append(int(p.stdout))
-    assert rss[1] - rss[0] < 40 * 1024, (rss, len(first))
+        for args in (["report", str(path), "-q", "--json", "/dev/null"],
+                     ["diff", "--json", "/dev/null", str(tmp_path / "long10.ctr"), str(path)]):
+            p = subprocess.run([sys.executable, "-c", RSS_OF, CONTRACE, *args],
+                               capture_output=True, text=True, env=env, timeout=120)
+            assert p.returncode == 0, p.stderr
+            rss.append(int(p.stdout))
+    # report, then diff, of 10 snapshots; then of 100 (a 20 MB file: diff held 18 MB more).
+    assert rss[2] - rss[0] < 40 * 1024, (rss, len(first))
+    assert rss[3] - rss[1] < 10 * 1024, (rss, len(path.read_bytes()))
 
 
 RSS_OF = """
 import resource, subprocess, sys
-p = subprocess.run(sys.argv[1:])
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
 if p.returncode:
     sys.exit(p.returncode)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)

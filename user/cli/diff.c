@@ -4,44 +4,47 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/outfile.h"
 #include "util/readfile.h"
 #include "store/diff.h"
+#include "store/record.h"
 #include "cli/commands.h"
+#include "cli/paths.h"
 
-/* An input, read whole (recordings can be large; a report is a few megabytes). */
+/* What diff looks at before reading an input: whether it is a recording, or binary data. */
+#define HEAD_LEN 4096
+
+/*
+ * An input: a recording is left to be read as a stream (in->data NULL); a
+ * JSON report is checked by its first bytes and size, then read whole.
+ */
 static int read_input(struct diff_input *in, const char *path, char *err, size_t errlen)
 {
-	char *buf;
-	size_t len;
-	int ret = read_file(path, &buf, &len, err, errlen);
+	char head[HEAD_LEN], *buf = NULL;
+	uint64_t size;
+	ssize_t n;
+	int fd, ret;
 
 	in->name = path;
-	in->data = buf;
-	in->len = len;
-	return ret;
-}
-
-/* Two outputs in one file, or an output over an input, would lose one of them. */
-static int check_paths(const char *json, const char *md, char *const inputs[2])
-{
-	const char *outs[2] = { json, md }, *names[2] = { "--json", "--markdown" };
-
-	if (json && md && outfile_same(json, md)) {
-		fprintf(stderr, "contrace diff: --json and --markdown name the same file '%s'\n",
-			json);
-		return 2;
+	ret = input_open(path, &fd, &size, err, errlen);
+	if (ret)
+		return ret;
+	n = pread(fd, head, sizeof(head), 0);
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		return ret;
 	}
-	for (int o = 0; o < 2; o++)
-		for (int i = 0; i < 2 && outs[o]; i++)
-			if (outfile_same(outs[o], inputs[i])) {
-				fprintf(stderr,
-					"contrace diff: %s '%s' would overwrite the input '%s'\n",
-					names[o], outs[o], inputs[i]);
-				return 2;
-			}
-	return 0;
+	if (record_is(head, (size_t)n))
+		return 0;
+	ret = diff_check_start(path, head, (size_t)n, size, err, errlen);
+	if (!ret)
+		ret = read_file(path, &buf, &in->len, err, errlen);
+	in->data = buf;
+	return ret;
 }
 
 static int open_output(struct outfile *o, const char *path, FILE **f)
@@ -112,7 +115,7 @@ int diff_cmd(const struct opts *o)
 	char err[512];
 	int code = 2;
 
-	if (check_paths(o->json_path, o->markdown_path, o->files))
+	if (paths_check(o))
 		return 2;
 	for (int i = 0; i < 2; i++)
 		if (read_input(&in[i], o->files[i], err, sizeof(err))) {

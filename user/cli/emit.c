@@ -181,3 +181,10 @@ int emitter_close(struct emitter *e)
 		json_error(e, -ret);
 	return e->json_failed ? -EIO : ret;
 }
+
+void emitter_abort(struct emitter *e)
+{
+	if (e->json)
+		outfile_abort(&e->json_out);
+	e->json = NULL;
+}

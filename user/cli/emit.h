@@ -46,4 +46,10 @@ int emitter_print(struct emitter *e, struct report *r, int index);
  */
 int emitter_close(struct emitter *e);
 
+/*
+ * Close --json without putting it in place: a run that failed part way (a
+ * damaged recording) leaves the destination as it was, not a part of a report.
+ */
+void emitter_abort(struct emitter *e);
+
 #endif

@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "util/log.h"
-#include "util/outfile.h"
 #include "model/model.h"
 #include "store/record.h"
 #include "cli/commands.h"
 #include "cli/emit.h"
+#include "cli/paths.h"
 #include "cli/timeline.h"
 
 /* The first report: the JSON file is opened only now, with something to write. */
@@ -84,11 +84,8 @@ int report_cmd(const struct opts *o)
 	struct emitter e;
 	int code;
 
-	if (o->json_path && outfile_same(o->json_path, o->files[0])) {
-		fprintf(stderr, "contrace report: --json '%s' is the recording itself\n",
-			o->json_path);
+	if (paths_check(o))
 		return 2;
-	}
 	/*
 	 * One report after another builds and frees the same large JSON trees
 	 * and buffers: keep the freed memory (no mmap, no trim, no fastbin
@@ -98,15 +95,13 @@ int report_cmd(const struct opts *o)
 	mallopt(M_MMAP_THRESHOLD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MXFAST, 0);
-	if (o->perfetto_path && outfile_same(o->perfetto_path, o->files[0])) {
-		fprintf(stderr, "contrace report: --perfetto '%s' is the recording itself\n",
-			o->perfetto_path);
-		return 2;
-	}
 	log_verbosity = o->verbose > 1 ? 2 : o->verbose;
 	emitter_init(&e, o);
 	code = replay(&e, o->files[0]);
-	if (emitter_close(&e))
+	/* JSON Lines cut off by a damaged block are no report: the file is left as it was. */
+	if (code)
+		emitter_abort(&e);
+	else if (emitter_close(&e))
 		code = 1;
 	if (!code && o->perfetto_path)
 		code = timeline_perfetto(o->files[0], o->perfetto_path);

@@ -76,12 +76,35 @@ static int stream_events(const char *rec_path, struct perfetto *pf, char *err, s
 	return ret;
 }
 
+/* The trace into out: its tracks, every record, the threads' last states. 0, or -errno with err. */
+static int write_trace(const char *rec_path, FILE *out, struct recording *rec, struct report *r,
+		       uint64_t end_ts, struct perfetto_stats *st, char *err, size_t errlen)
+{
+	struct perfetto *pf = NULL;
+	int ret;
+
+	ret = perfetto_open(&pf, out, r, &rec->cur.s);
+	if (ret) {
+		snprintf(err, errlen, "%s", strerror(-ret));
+		return ret;
+	}
+	ret = stream_events(rec_path, pf, err, errlen);
+	if (ret) {
+		perfetto_abort(pf);
+		return ret;
+	}
+	/* A full disk (/dev/full) shows here, when the last of it is flushed. */
+	ret = perfetto_close(pf, end_ts, st);
+	if (ret)
+		snprintf(err, errlen, "%s", strerror(-ret));
+	return ret;
+}
+
 int timeline_perfetto(const char *rec_path, const char *out_path)
 {
 	struct perfetto_stats st = { 0 };
 	struct recording rec;
 	struct outfile out;
-	struct perfetto *pf;
 	struct report r;
 	uint64_t end_ts;
 	char err[512];
@@ -92,31 +115,26 @@ int timeline_perfetto(const char *rec_path, const char *out_path)
 		return code;
 	ret = outfile_open(&out, out_path, err, sizeof(err));
 	if (ret) {
-		log_error("cannot write '%s': %s", out_path, strerror(-ret));
+		log_error("%s", err);
 		goto done;
 	}
-	ret = perfetto_open(&pf, out.f, &r, &rec.cur.s);
-	if (!ret)
-		ret = stream_events(rec_path, pf, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "%s", strerror(-ret));
-	if (!ret)
-		ret = perfetto_close(pf, end_ts, &st);
-	else
-		perfetto_abort(pf);
-	if (!ret)
-		ret = outfile_close(&out, err, sizeof(err));
-	else
+	ret = write_trace(rec_path, out.f, &rec, &r, end_ts, &st, err, sizeof(err));
+	if (ret) {
 		outfile_abort(&out);
-	if (ret)
 		log_error("cannot write the timeline '%s': %s", out_path, err);
-	else
-		log_info(
-			"timeline: %llu records, %llu slices, %llu flows, %llu lock holds (%llu overlapping left out), %llu samples, %llu bytes in %s",
-			(unsigned long long)st.events, (unsigned long long)st.slices,
-			(unsigned long long)st.flows, (unsigned long long)st.holds,
-			(unsigned long long)st.holds_left_out, (unsigned long long)st.samples,
-			(unsigned long long)st.bytes, out_path);
+		goto done;
+	}
+	ret = outfile_close(&out, err, sizeof(err));
+	if (ret) {
+		log_error("%s", err); /* "cannot write 'PATH': why" */
+		goto done;
+	}
+	log_info(
+		"timeline: %llu records, %llu slices, %llu flows, %llu lock holds (%llu overlapping left out), %llu samples, %llu bytes in %s",
+		(unsigned long long)st.events, (unsigned long long)st.slices,
+		(unsigned long long)st.flows, (unsigned long long)st.holds,
+		(unsigned long long)st.holds_left_out, (unsigned long long)st.samples,
+		(unsigned long long)st.bytes, out_path);
 done:
 	model_free(&r);
 	record_free(&rec);

@@ -19,6 +19,7 @@
 #include "model/model.h"
 #include "cli/commands.h"
 #include "cli/emit.h"
+#include "cli/paths.h"
 #include "util/format.h"
 #include "util/outfile.h"
 #include "util/procfs.h"
@@ -440,21 +441,13 @@ static int begin_outputs(struct run *run)
 	return run->o->interval > 0 ? emitter_publish(&run->out) : 0;
 }
 
-/* Two outputs in one file would be one written over the other. 0, or 2 (usage). */
+/* What the outputs allow besides paths_check(): where -o - can go. 0, or 2 (usage). */
 static int check_outputs(const struct opts *o)
 {
-	if (o->output && o->json_path && outfile_same(o->output, o->json_path)) {
-		fprintf(stderr, "contrace: -o and --json name the same file '%s'\n", o->output);
+	if (paths_check(o))
 		return 2;
-	}
 	if (o->perfetto_path && o->output && !strcmp(o->output, "-")) {
 		fprintf(stderr, "contrace: --perfetto reads the recording back: not with -o -\n");
-		return 2;
-	}
-	if (o->perfetto_path && ((o->output && outfile_same(o->output, o->perfetto_path)) ||
-				 (o->json_path && outfile_same(o->json_path, o->perfetto_path)))) {
-		fprintf(stderr, "contrace: --perfetto '%s' is named by -o or --json too\n",
-			o->perfetto_path);
 		return 2;
 	}
 	if (o->output && !strcmp(o->output, "-") && o->cmd_argc) {
@@ -634,16 +627,16 @@ int trace_cmd(const struct opts *o)
 	struct snapshot final = { 0 };
 	int ret, code = 1;
 
-	if (o->repeat)
-		return repeat_main(o);
 	/* First, before anything slow: see setup_signals(). */
-	if (setup_signals(&run)) {
+	if (!o->repeat && setup_signals(&run)) {
 		fprintf(stderr, "contrace: cannot set up signal handling: %s\n", strerror(errno));
 		return 1;
 	}
 	ret = check_outputs(o);
 	if (ret)
 		return ret;
+	if (o->repeat)
+		return repeat_main(o);
 	log_verbosity = o->verbose > 1 ? 2 : o->verbose;
 	session_log_libbpf();
 	signal(SIGPIPE, SIG_IGN);

@@ -45,41 +45,71 @@ struct diff {
 	bool regression;
 };
 
-/* A recording: its total report, as `contrace report --json` would write it. */
-static int load_recording(struct side *s, const void *data, size_t len, char *err, size_t errlen)
+/*
+ * A recording: its total report, as `contrace report --json` would write
+ * it. From a file, read as a stream: two snapshots in memory, whatever its
+ * length.
+ */
+static int load_recording(struct side *s, const struct diff_input *in, char *err, size_t errlen)
 {
-	struct recording rec;
+	struct recording rec = { 0 };
 	struct report r;
-	char msg[256];
+	char msg[384];
+	bool named;
 	int ret;
 
-	ret = record_parse(data, len, &rec, msg, sizeof(msg));
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", s->path, msg);
-		return ret;
+	if (in->data)
+		ret = record_open_mem(in->data, in->len, &rec, msg, sizeof(msg));
+	else
+		ret = record_open(in->name, &rec, msg, sizeof(msg));
+	while (!ret && (ret = record_next(&rec, msg, sizeof(msg))) > 0)
+		ret = 0;
+	/* The reader's messages name a file it opened. */
+	named = ret && !in->data;
+	if (!ret) {
+		ret = record_total(&rec, &r);
+		if (ret == -ENODATA)
+			snprintf(msg, sizeof(msg), "the recording ends before its first report");
+		else if (ret)
+			snprintf(msg, sizeof(msg), "%s", strerror(-ret));
 	}
-	ret = record_total(&rec, &r);
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", s->path,
-			 ret == -ENODATA ? "the recording ends before its first report" :
-					   strerror(-ret));
+	if (!ret) {
+		/* The report points into the recording: made JSON before it is freed. */
+		s->root = report_to_json(&r);
+		model_free(&r);
+		if (!s->root) {
+			snprintf(msg, sizeof(msg), "out of memory");
+			ret = -ENOMEM;
+		}
+	}
+	if (rec.rd)
 		record_free(&rec);
-		return ret;
-	}
-	s->root = report_to_json(&r);
-	model_free(&r);
-	record_free(&rec);
-	if (!s->root) {
-		snprintf(err, errlen, "%s: out of memory", s->path);
-		return -ENOMEM;
-	}
-	return 0;
+	if (ret)
+		snprintf(err, errlen, "%s%s%s", named ? "" : s->path, named ? "" : ": ", msg);
+	return ret;
 }
 
 static int not_a_report(struct side *s, const char *why, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s: not a contrace JSON report (%s)", s->path, why);
 	return -EINVAL;
+}
+
+int diff_check_start(const char *name, const void *head, size_t len, uint64_t size, char *err,
+		     size_t errlen)
+{
+	if (size > DIFF_MAX_JSON) {
+		snprintf(err, errlen, "%s: %llu bytes: larger than a JSON report can be (%llu MiB)",
+			 name, (unsigned long long)size, (unsigned long long)(DIFF_MAX_JSON >> 20));
+		return -EFBIG;
+	}
+	/* json-c would take a NUL byte for the end of the text, and read what comes before. */
+	if (memchr(head, 0, len)) {
+		snprintf(err, errlen, "%s: not a contrace JSON report (a NUL byte: binary data)",
+			 name);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* The next JSON document from data + *off (after white space): it, or NULL at the end or on an error. */
@@ -118,10 +148,11 @@ static int parse_json(struct side *s, const char *data, size_t len, char *err, s
 	struct json_tokener *tok;
 	struct json_object *o;
 	size_t off = 0, ndocs = 0;
+	int ret;
 
-	/* json-c would take a NUL byte for the end of the text, and read what comes before. */
-	if (memchr(data, 0, len))
-		return not_a_report(s, "a NUL byte: binary data", err, errlen);
+	ret = diff_check_start(s->path, data, len, len, err, errlen);
+	if (ret)
+		return ret;
 	tok = json_tokener_new();
 	if (!tok)
 		return not_a_report(s, "out of memory", err, errlen);
@@ -227,8 +258,8 @@ static int load(struct diff *d, int side, const struct diff_input *in, char *err
 	int ret;
 
 	s->path = in->name;
-	if (record_is(in->data, in->len))
-		ret = load_recording(s, in->data, in->len, err, errlen);
+	if (!in->data || record_is(in->data, in->len))
+		ret = load_recording(s, in, err, errlen);
 	else
 		ret = parse_json(s, in->data, in->len, err, errlen);
 	if (!ret)
@@ -242,8 +273,7 @@ static int load(struct diff *d, int side, const struct diff_input *in, char *err
 
 int diff_parse_rule(const char *s, struct diff_rule *r, char *err, size_t errlen)
 {
-	const char *op = strpbrk(s, "<>");
-	char *end;
+	const char *op = strpbrk(s, "<>"), *end;
 	size_t mlen;
 
 	memset(r, 0, sizeof(*r));
@@ -270,9 +300,8 @@ int diff_parse_rule(const char *s, struct diff_rule *r, char *err, size_t errlen
 	}
 	while (*op == ' ')
 		op++;
-	errno = 0;
-	r->change = strtod(op, &end);
-	if (end == op || errno || !isfinite(r->change)) {
+	/* Signed decimal only: strtod took "+0x10%" as +16% and "+1e1%" as +10%. */
+	if (parse_decimal(op, true, &r->change, &end)) {
 		snprintf(err, errlen, "invalid rule '%s': expected a change such as +10%% or +5ms",
 			 s);
 		return -EINVAL;
@@ -579,6 +608,12 @@ int diff_run(const struct diff_input in[2], const struct diff_rule *rules, size_
 	write_outputs(d, out);
 	code = d->regression ? 1 : 0;
 out:
+	/*
+	 * One line whatever the input put in it: a "kind" of "tot\nal" was
+	 * quoted with its newlines (found by the fuzzer).
+	 */
+	if (code == 2)
+		metrics_printable(err);
 	metrics_free(&d->m);
 	for (int i = 0; i < 2; i++)
 		json_object_put(d->s[i].root);

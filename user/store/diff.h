@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* A rule: METRIC OP CHANGE, e.g. "gil.wait_fraction>+10%" or "locks.wait_ns>+5ms". */
@@ -29,12 +30,34 @@ int diff_parse_rule(const char *s, struct diff_rule *r, char *err, size_t errlen
 /* Whether a change from base to new breaks the rule. */
 bool diff_rule_broken(const struct diff_rule *r, double base, double new);
 
-/* One side of a comparison: a document in memory, named (its file) in messages. */
+/*
+ * One side of a comparison: a document in memory, named (its file) in
+ * messages; or, with data NULL, the recording in the file `name`, read as
+ * a stream.
+ */
 struct diff_input {
 	const char *name;
 	const void *data; /* a JSON report, a --repeat document, or a recording */
 	size_t len;
 };
+
+/*
+ * The largest JSON input: a report takes about 4 KB a thread (10,000
+ * threads: 41 MB; 6 --repeat runs of them: 246 MB), and json-c holds a
+ * document in about 13 times its size (a --repeat document of 199 MB:
+ * 2.7 GB of RSS, 17 s), so the cap is about 3.5 GB of memory. Recordings,
+ * read as a stream, have no such limit.
+ */
+#define DIFF_MAX_JSON ((uint64_t)256 << 20)
+
+/*
+ * Whether a JSON input of `size` bytes that begins with head[len] can be
+ * a report, before the rest is read: at most DIFF_MAX_JSON, and no NUL
+ * byte (binary data; a sparse file of 1 GB was read whole). 0, or -EFBIG
+ * or -EINVAL with "NAME: problem" in err.
+ */
+int diff_check_start(const char *name, const void *head, size_t len, uint64_t size, char *err,
+		     size_t errlen);
 
 /* Where the comparison goes; any may be NULL. */
 struct diff_outputs {

@@ -127,9 +127,14 @@ static bool is_number(struct json_object *v)
 	return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
 }
 
-/* A number, finite and not negative: every figure of a report is one (times, counts, ratios). */
+/*
+ * A number, finite and not negative: every figure of a report is one. Times
+ * and counts (unit U_NS, U_COUNT) are the schema's integers: 1.5 ns is no
+ * measurement (1.0, which JSON writers may print for 1, is one); ratios
+ * (U_RATIO) are any number.
+ */
 static bool number_of(struct reader *r, const char *at, const char *key, struct json_object *v,
-		      double *out)
+		      enum unit unit, double *out)
 {
 	double d;
 
@@ -142,16 +147,18 @@ static bool number_of(struct reader *r, const char *at, const char *key, struct 
 		return bad(r, at, key, "negative");
 	if (d > MAX_VALUE)
 		return bad(r, at, key, "out of range");
+	if (unit != U_RATIO && d != floor(d))
+		return bad(r, at, key, "not a whole number");
 	*out = d;
 	return true;
 }
 
 static bool get_num(struct reader *r, const char *at, struct json_object *o, const char *key,
-		    double *out)
+		    enum unit unit, double *out)
 {
 	struct json_object *v;
 
-	return member(r, at, o, key, &v) && number_of(r, at, key, v, out);
+	return member(r, at, o, key, &v) && number_of(r, at, key, v, unit, out);
 }
 
 /*
@@ -159,7 +166,8 @@ static bool get_num(struct reader *r, const char *at, struct json_object *o, con
  * may_lack, a missing member is null too: a figure newer than the report.
  */
 static bool get_num_or_null(struct reader *r, const char *at, struct json_object *o,
-			    const char *key, double *out, bool *present, bool may_lack)
+			    const char *key, enum unit unit, double *out, bool *present,
+			    bool may_lack)
 {
 	struct json_object *v = NULL;
 
@@ -167,7 +175,7 @@ static bool get_num_or_null(struct reader *r, const char *at, struct json_object
 		return bad(r, at, key, "missing");
 	*present = v != NULL;
 	*out = 0;
-	return !v || number_of(r, at, key, v, out);
+	return !v || number_of(r, at, key, v, unit, out);
 }
 
 static bool get_str(struct reader *r, const char *at, struct json_object *o, const char *key,
@@ -257,17 +265,18 @@ struct key {
 static bool put_fig(struct reader *r, const char *at, struct json_object *o, const char *key,
 		    const char *name, const struct fig_desc *d, int group)
 {
+	enum unit unit = d->unit == NS ? U_NS : U_COUNT;
 	bool present;
 	double v;
 
 	if (!(d->flags & NULLABLE)) {
-		if (!get_num(r, at, o, key, &v))
+		if (!get_num(r, at, o, key, unit, &v))
 			return false;
 		present = true;
-	} else if (!get_num_or_null(r, at, o, key, &v, &present, true)) {
+	} else if (!get_num_or_null(r, at, o, key, unit, &v, &present, true)) {
 		return false;
 	}
-	return !present || put(r, name, d->unit == NS ? U_NS : U_COUNT, group, v);
+	return !present || put(r, name, unit, group, v);
 }
 
 static bool add_process(struct reader *r, const char *at, struct json_object *p)
@@ -282,10 +291,11 @@ static bool add_process(struct reader *r, const char *at, struct json_object *p)
 	double v;
 
 	/* Not metrics, but the heading names them. */
-	if (!get_num(r, at, p, "pid", &v) || !get_str(r, at, p, "cmdline", &s))
+	if (!get_num(r, at, p, "pid", U_COUNT, &v) || !get_str(r, at, p, "cmdline", &s))
 		return false;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!get_num(r, at, p, keys[i].key, &v) || !put(r, keys[i].key, keys[i].unit, 0, v))
+		if (!get_num(r, at, p, keys[i].key, keys[i].unit, &v) ||
+		    !put(r, keys[i].key, keys[i].unit, 0, v))
 			return false;
 	for (int i = 0; i < FIG_COUNT; i++)
 		if ((fig_table[i].flags & DIFF_P) &&
@@ -323,7 +333,8 @@ static bool add_gil(struct reader *r, const char *at, struct json_object *p)
 		return true;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		snprintf(name, sizeof(name), "gil.%s", keys[i].key);
-		if (!get_num(r, gat, g, keys[i].key, &v[i]) || !put(r, name, keys[i].unit, 1, v[i]))
+		if (!get_num(r, gat, g, keys[i].key, keys[i].unit, &v[i]) ||
+		    !put(r, name, keys[i].unit, 1, v[i]))
 			return false;
 	}
 	/* The share of the Python threads' time spent waiting for the GIL. */
@@ -397,8 +408,8 @@ static bool add_lock(struct reader *r, const char *at, struct json_object *l, ui
 	double w, n;
 
 	if (!get_bool(r, at, l, "thread_join", &join) || !get_bool(r, at, l, "named", &named) ||
-	    !get_str(r, at, l, "name", &lname) || !get_num(r, at, l, "wait_ns", &w) ||
-	    !get_num(r, at, l, "waits", &n))
+	    !get_str(r, at, l, "name", &lname) || !get_num(r, at, l, "wait_ns", U_NS, &w) ||
+	    !get_num(r, at, l, "waits", U_COUNT, &n))
 		return false;
 	/* Reports made before locks said whether they are the GIL's have no "gil". */
 	if (json_object_object_get_ex(l, "gil", &v) && !get_bool(r, at, l, "gil", &gil))
@@ -452,8 +463,8 @@ static bool add_syscalls(struct reader *r, const char *at, struct json_object *p
 	for (size_t i = 0; i < json_object_array_length(sys); i++) {
 		if (!get_item(r, at, "syscalls", sys, i, &s, sat) ||
 		    !get_str(r, sat, s, "name", &sname) ||
-		    !get_num(r, sat, s, "blocked_ns", &blocked) ||
-		    !get_num_or_null(r, sat, s, "calls", &calls, &traced, false))
+		    !get_num(r, sat, s, "blocked_ns", U_NS, &blocked) ||
+		    !get_num_or_null(r, sat, s, "calls", U_COUNT, &calls, &traced, false))
 			return false;
 		snprintf(name, sizeof(name), "syscall[%s].blocked_ns", sname);
 		if (!put(r, name, U_NS, 4, blocked))
