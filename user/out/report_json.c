@@ -488,7 +488,10 @@ static struct json_object *runners_json(const struct rpt_runner *v, size_t n)
 		struct json_object *o = json_object_new_object();
 
 		add_str(o, "kind", runner_kinds[v[i].kind]);
-		put(o, "tid", v[i].tid ? json_object_new_int64(v[i].tid) : NULL);
+		/* None for idle and the runs before the ring's oldest ("unknown"). */
+		put(o, "tid",
+		    v[i].tid && v[i].kind != RPT_RUN_UNKNOWN ? json_object_new_int64(v[i].tid) :
+							       NULL);
 		put(o, "pid", v[i].pid ? json_object_new_int64(v[i].pid) : NULL);
 		add_str(o, "comm", v[i].comm);
 		add_u64(o, "ns", v[i].ns);
