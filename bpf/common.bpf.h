@@ -112,6 +112,7 @@ int ct_claim_late(void);
 /* Set by user space when tracing stops: uprobes stay attached a little longer, idle. */
 extern __u32 ct_uprobes_off;
 extern __u64 ct_queued;
+extern __u64 ct_queued_since;
 extern __u64 ct_tgid_bits[CT_TGID_BITS / 64];
 
 #define ct_count(field) __sync_fetch_and_add(&ct_counters.field, 1)
@@ -138,12 +139,14 @@ static __always_inline void ct_notify(__u32 kind, __u32 pid)
  * (rq_counted, compared and swapped: a waking and a switch-in on two CPUs
  * keep the count exact); it leaves at its switch-in or exit. A waking that
  * ends no sleep leaves it counted until its next switch-in: more runs
- * recorded, never fewer.
+ * recorded, never fewer. Interrupts are timed only while it is not 0, from
+ * ct_queued_since (sched.bpf.c).
  */
 static __always_inline void ct_queued_mark(struct ct_thread *th)
 {
-	if (!th->rq_counted && __sync_val_compare_and_swap(&th->rq_counted, 0, 1) == 0)
-		__sync_fetch_and_add(&ct_queued, 1);
+	if (!th->rq_counted && __sync_val_compare_and_swap(&th->rq_counted, 0, 1) == 0 &&
+	    !__sync_fetch_and_add(&ct_queued, 1))
+		ct_queued_since = bpf_ktime_get_ns();
 }
 
 /* Leaves the count; whether it was in it (its wait's runs are all in the rings). */

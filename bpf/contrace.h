@@ -87,6 +87,8 @@ enum ct_thread_flags {
 #define CT_WAKER_IRQ 0
 /* Waker id of a wakeup whose sched_waking was not seen (tracing began in between). */
 #define CT_WAKER_UNKNOWN 0xffffffffu
+/* Runner id of the part of a run-queue wait that interrupts took from the runs that kept it. */
+#define CT_RUNNER_IRQ 0xfffffffeu
 /*
  * Waker id flag: the wakeup ran in a softirq that this thread (tid: the rest
  * of the id) raised in its own syscall, such as a send on loopback, whose
@@ -553,7 +555,12 @@ struct ct_run {
 	__u64 start; /* rq clock */
 	__u16 kthread; /* a kernel thread */
 	__u16 traced; /* a traced thread: not merged with its process's next run */
-	__u32 pad;
+	__u32 irq; /* ns of it that interrupts took (hardirqs, softirqs, the local timer) */
+	/*
+	 * ns on the CPU (the task clock) of the runs it holds: a run merged
+	 * into its process's entry can follow runs of others not recorded.
+	 */
+	__u64 ran;
 };
 
 struct ct_cpu_runs {

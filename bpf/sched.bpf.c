@@ -12,7 +12,10 @@
  *   softirq_raise, softirq_entry, softirq_exit
  *                  which task raised the softirq a wakeup runs in: a send on
  *                  loopback wakes the receiver from the NET_RX softirq the
- *                  sender's own syscall raised (issue 14 item 9).
+ *                  sender's own syscall raised (issue 14 item 9);
+ *   irq_handler_entry, irq_handler_exit, local_timer_entry, local_timer_exit
+ *                  with the softirq pair: the time interrupts took of each
+ *                  run, so a run-queue wait can say how much of it was theirs.
  *
  * Two probes, both cheap for untraced tasks: this runs on every context
  * switch of the machine (docs/performance.md has the costs).
@@ -43,11 +46,24 @@ struct {
 /*
  * Per CPU: the softirq running, and for each vector the task that raised
  * it in its own (process) context, 0 if an interrupt raised it since.
+ *
+ * And interrupts, timed while a traced thread waits for a CPU: how deep
+ * they nest now, when the outermost began (ktime), and the time they took
+ * of the run now on the CPU, known by its task's tid and
+ * sched_info.last_arrival (a run that ends unrecorded leaves its count to
+ * be found stale, not reset), since the first of them (irq_first). Here,
+ * next to `vec`, a softirq's probes touch one map value and cache line.
  */
 struct ct_sirq {
+	__s32 vec; /* the softirq being served, -1 if none */
+	__u32 irq_depth;
+	__u64 irq_since;
+	__u64 irq_ns;
+	__u64 irq_arrival;
+	__u64 irq_first;
+	__u32 irq_tid;
 	__u32 tid[CT_NR_SOFTIRQS];
 	__u32 tgid[CT_NR_SOFTIRQS];
-	__s32 vec; /* the softirq being served, -1 if none */
 	__u32 pad;
 };
 
@@ -189,13 +205,26 @@ __noinline int ct_switch_out_tl(struct ct_thread *th, __u64 now, int preempt, __
 	return 0;
 }
 
-/* ns of the queue wait of th went to the run r (NULL: unknown), through the slot's cache. */
+/*
+ * ns of the queue wait of th went to runner tid, through the slot's cache.
+ * A global function, verified once: inlined at each place of the split's
+ * loop, its search of the cache multiplied the verifier's states past its
+ * limit.
+ */
+__noinline int ct_runner_note(struct ct_thread *th, __u32 tid, __u32 tgid, __u32 kthread, __u64 ns)
+{
+	if (th)
+		ct_acct_runner(th, tid, tgid, kthread, ns, NULL);
+	return 0;
+}
+
+/* ns of the queue wait of th went to the run r (NULL: unknown). */
 static __always_inline void ct_runner_add(struct ct_thread *th, const struct ct_run *r, __u64 ns)
 {
 	if (r)
-		ct_acct_runner(th, r->tid, r->tgid, r->kthread, ns, NULL);
+		ct_runner_note(th, r->tid, r->tgid, r->kthread, ns);
 	else
-		ct_acct_runner(th, CT_WAKER_UNKNOWN, 0, 0, ns, NULL);
+		ct_runner_note(th, CT_WAKER_UNKNOWN, 0, 0, ns);
 }
 
 /* A wait being split among the runs of its CPU (bpf_loop context). */
@@ -206,14 +235,33 @@ struct ct_split {
 	__u64 end; /* what is older than this is still to split */
 	struct ct_run pend; /* consecutive runs of one thread, added at once */
 	__u64 pend_ns;
+	__u64 irq_ns; /* the interrupts' part of the runs */
 };
+
+/*
+ * Of a part of the entry r, `part` ns, the time interrupts took: their
+ * share of the time its runs were on the CPU, pro rata (where in a run they
+ * fell is not kept).
+ */
+static __always_inline __u64 ct_run_irq(const struct ct_run *r, __u64 part)
+{
+	__u64 frac;
+
+	if (!r->irq || !r->ran)
+		return 0;
+	/* In 1/65,536ths: no product overflows. */
+	frac = ((__u64)r->irq << 16) / r->ran;
+	if (frac > (1 << 16))
+		frac = 1 << 16;
+	return part * frac >> 16;
+}
 
 /* bpf_loop() callback: the k-th newest run of the ring. */
 static long ct_split_run(__u32 k, void *ctx)
 {
 	struct ct_split *sp = ctx;
 	const struct ct_run *r;
-	__u64 start;
+	__u64 start, irq;
 
 	if (!sp->cr || !sp->th || sp->end <= sp->queued)
 		return 1;
@@ -235,8 +283,10 @@ static long ct_split_run(__u32 k, void *ctx)
 		ct_runner_add(sp->th, &sp->pend, sp->pend_ns);
 		sp->pend_ns = 0;
 	}
+	irq = ct_run_irq(r, sp->end - start);
+	sp->irq_ns += irq;
 	sp->pend = *r;
-	sp->pend_ns += sp->end - start;
+	sp->pend_ns += sp->end - start - irq;
 	sp->end = start;
 	return 0;
 }
@@ -251,20 +301,36 @@ static __always_inline void ct_runq_split(struct ct_thread *th, struct ct_cpu_ru
 					  __u64 queued, __u64 clock)
 {
 	struct ct_split sp = { .th = th, .cr = cr, .queued = queued, .end = clock };
+	const struct ct_run *r;
+	__u64 irq;
 
 	if (!queued || queued >= clock)
 		return;
+	/*
+	 * The common case, a wait inside the newest run (the thread that woke
+	 * it ran on until it blocked): that run's, without the loop.
+	 */
+	r = cr ? &cr->r[(cr->next - 1) & (CT_RUNS - 1)] : NULL;
+	if (r && r->start && r->start <= queued && r->tid != th->tid) {
+		irq = ct_run_irq(r, clock - queued);
+		ct_runner_note(th, r->tid, r->tgid, r->kthread, clock - queued - irq);
+		if (irq)
+			ct_runner_note(th, CT_RUNNER_IRQ, 0, 0, irq);
+		return;
+	}
 	if (cr)
 		bpf_loop(CT_RUNS, ct_split_run, &sp, 0);
 	if (sp.pend_ns)
 		ct_runner_add(th, &sp.pend, sp.pend_ns);
+	if (sp.irq_ns)
+		ct_runner_note(th, CT_RUNNER_IRQ, 0, 0, sp.irq_ns);
 	if (sp.end > sp.queued)
 		ct_runner_add(th, NULL, sp.end - sp.queued);
 }
 
 /* A run of the ring: t's, from `start`. */
 static __always_inline void ct_run_put(struct ct_cpu_runs *cr, struct task_struct *t, __u64 start,
-				       bool traced)
+				       bool traced, __u32 irq, __u64 ran)
 {
 	struct ct_run *r = &cr->r[cr->next & (CT_RUNS - 1)];
 
@@ -273,7 +339,34 @@ static __always_inline void ct_run_put(struct ct_cpu_runs *cr, struct task_struc
 	r->kthread = !!(t->flags & PF_KTHREAD);
 	r->traced = traced;
 	r->start = start;
+	r->irq = irq;
+	r->ran = ran;
 	cr->next++;
+}
+
+/*
+ * The interrupts' time of the run of t that began at `arrival`, taken (0:
+ * none seen), and *ran cut to the part of the run they were timed in: from
+ * when the waits of now began (ct_queued_since), if that is later than
+ * the run's start (the run is on its CPU from its start to now).
+ */
+static __always_inline __u32 ct_run_irq_take(struct task_struct *t, __u64 arrival, __u64 *ran)
+{
+	__u64 ns, since = *(volatile __u64 *)&ct_queued_since, timed;
+	struct ct_sirq *cr = ct_sirq_cpu();
+
+	if (!cr)
+		return 0;
+	ns = cr->irq_ns;
+	if (!ns || cr->irq_tid != t->pid || cr->irq_arrival != arrival)
+		return 0;
+	cr->irq_ns = 0;
+	if (cr->irq_first < since)
+		return 0;
+	timed = bpf_ktime_get_ns() - since;
+	if (timed < *ran)
+		*ran = timed;
+	return ns < 0xffffffffULL ? (__u32)ns : 0xffffffffu;
 }
 
 /*
@@ -291,15 +384,27 @@ static __always_inline void ct_run_put(struct ct_cpu_runs *cr, struct task_struc
 static __always_inline void ct_run_end(struct ct_cpu_runs *cr, struct task_struct *prev,
 				       struct task_struct *next, bool traced)
 {
-	const struct ct_run *last = &cr->r[(cr->next - 1) & (CT_RUNS - 1)];
-	__u64 start = prev->sched_info.last_arrival, ran;
+	struct ct_run *last = &cr->r[(cr->next - 1) & (CT_RUNS - 1)];
+	__u64 start = prev->sched_info.last_arrival, irq;
+	__u64 ran = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
 
-	if (prev->pid && (traced || !last->start || last->tgid != prev->tgid || last->traced))
-		ct_run_put(cr, prev, start, traced);
+	if (ran >= (1ULL << 40))
+		ran = 0;
+	if (prev->pid) {
+		irq = ct_run_irq_take(prev, start, &ran);
+		if (traced || !last->start || last->tgid != prev->tgid || last->traced) {
+			ct_run_put(cr, prev, start, traced, irq, ran);
+		} else {
+			last->ran += ran;
+			if (irq)
+				last->irq = last->irq + irq > 0xffffffffULL ?
+						    0xffffffffu :
+						    (__u32)(last->irq + irq);
+		}
+	}
 	if (next->pid)
 		return;
-	ran = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
-	ct_run_put(cr, next, start + (ran < (1ULL << 40) ? ran : 0), false);
+	ct_run_put(cr, next, start + ran, false, 0, 0);
 }
 
 static __always_inline struct ct_cpu_runs *ct_cpu_runs_get(void)
@@ -410,6 +515,89 @@ static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
 }
 
 /*
+ * Interrupts' time, per CPU, for the run they took it from (struct
+ * ct_sirq): from the outermost entry to its exit, nested ones inside
+ * it. Only while a traced thread waits for a CPU (ct_queued): otherwise no
+ * run is recorded, and an interrupt costs a load and a test. One left
+ * open longer than any interrupt runs (a probe attached between an entry
+ * and its exit) is forgotten at the next entry.
+ */
+#define CT_IRQ_STALE_NS 100000000ULL
+
+static __always_inline void ct_irq_enter(struct ct_sirq *cr)
+{
+	__u64 now;
+
+	if (!cr)
+		return;
+	if (cr->irq_depth) {
+		now = bpf_ktime_get_ns();
+		if (now - cr->irq_since < CT_IRQ_STALE_NS) {
+			cr->irq_depth++;
+			return;
+		}
+	} else if (!*(volatile __u64 *)&ct_queued) {
+		return;
+	} else {
+		now = bpf_ktime_get_ns();
+	}
+	cr->irq_depth = 1;
+	cr->irq_since = now;
+}
+
+static __always_inline void ct_irq_leave(struct ct_sirq *cr)
+{
+	struct task_struct *cur;
+	__u64 arrival;
+
+	if (!cr || !cr->irq_depth || --cr->irq_depth)
+		return;
+	cur = bpf_get_current_task_btf();
+	/* The idle task's runs are not split (no start the kernel keeps). */
+	if (!cur->pid)
+		return;
+	arrival = cur->sched_info.last_arrival;
+	/* Another run's, or timed before the waits of now began: not this one's. */
+	if (cr->irq_tid != cur->pid || cr->irq_arrival != arrival ||
+	    cr->irq_first < *(volatile __u64 *)&ct_queued_since) {
+		cr->irq_tid = cur->pid;
+		cr->irq_arrival = arrival;
+		cr->irq_first = cr->irq_since;
+		cr->irq_ns = 0;
+	}
+	cr->irq_ns += bpf_ktime_get_ns() - cr->irq_since;
+}
+
+SEC("tp_btf/irq_handler_entry")
+int BPF_PROG(ct_hardirq_entry, int irq, struct irqaction *action)
+{
+	ct_irq_enter(ct_sirq_cpu());
+	return 0;
+}
+
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(ct_hardirq_exit, int irq, struct irqaction *action, int ret)
+{
+	ct_irq_leave(ct_sirq_cpu());
+	return 0;
+}
+
+/* The local APIC timer (x86: the tick and hrtimers), a vector of its own. */
+SEC("tp_btf/local_timer_entry")
+int BPF_PROG(ct_timer_irq_entry, int vector)
+{
+	ct_irq_enter(ct_sirq_cpu());
+	return 0;
+}
+
+SEC("tp_btf/local_timer_exit")
+int BPF_PROG(ct_timer_irq_exit, int vector)
+{
+	ct_irq_leave(ct_sirq_cpu());
+	return 0;
+}
+
+/*
  * A softirq raised: by a task in its syscall (a loopback send's netif_rx),
  * or by an interrupt (a device, the tick), which names no task.
  */
@@ -438,6 +626,7 @@ int BPF_PROG(ct_softirq_entry, unsigned int vec)
 
 	if (s)
 		s->vec = vec < CT_NR_SOFTIRQS ? (__s32)vec : -1;
+	ct_irq_enter(s);
 	return 0;
 }
 
@@ -451,6 +640,7 @@ int BPF_PROG(ct_softirq_exit, unsigned int vec)
 	s->vec = -1;
 	if (vec < CT_NR_SOFTIRQS)
 		s->tid[vec] = 0; /* served: a later wakeup is not of that raise */
+	ct_irq_leave(s);
 	return 0;
 }
 

@@ -38,6 +38,8 @@ __u32 ct_uprobes_off = 0;
 /* Set by user space once the first seeding is done: later seeds are late. */
 __u32 ct_seeding_done = 0;
 __u64 ct_queued = 0;
+/* When ct_queued last left 0 (ktime): interrupts are timed from then on. */
+__u64 ct_queued_since = 0;
 /* Claims so far, for ct_cfg.fail_claims. */
 __u32 ct_claims = 0;
 

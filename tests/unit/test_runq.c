@@ -577,6 +577,47 @@ static void test_idle(void **state)
 }
 
 /*
+ * Interrupts took 7 of a server's 10 ms of run-queue wait from the runs it
+ * waited behind (5 ms in the map, 2 ms still in its runner cache; 4
+ * waits), a thread of make the other 3 ms: one "interrupts" row of no tid
+ * or pid, in the thread's list and the process's, and its verdict.
+ */
+static void test_interrupts(void **state)
+{
+	const struct rpt_runner *irq;
+	struct ct_thread *t;
+	struct snapshot s;
+	struct report r;
+	char *text;
+
+	(void)state;
+	fake_init(&s, T0 + 100 * MS, 1);
+	t = busy(&s, 0, TARGET, TARGET, "server", 40 * MS, 10 * MS);
+	fake_runner(&s, 0, CT_RUNNER_IRQ, 0, 0, 5 * MS, 3);
+	fake_rl_runner(t, 2, CT_RUNNER_IRQ, 0, 0, 2 * MS, 1);
+	fake_runner(&s, 0, 301, 300, 0, 3 * MS, 4);
+	fake_name(&s, 301, 300, "make");
+	assert_int_equal(fake_close(&s), 0);
+	assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+	assert_int_equal(r.procs[0].threads[0].nrunners, 2);
+	assert_runner(&r.procs[0].threads[0].runners[0], RPT_RUN_IRQ, CT_RUNNER_IRQ, 0,
+		      "[interrupts]", 7 * MS, 4);
+	assert_int_equal(r.procs[0].nrunners, 2);
+	irq = &r.procs[0].runners[0];
+	assert_runner(irq, RPT_RUN_IRQ, CT_RUNNER_IRQ, 0, "[interrupts]", 7 * MS, 4);
+	assert_int_equal(r.procs[0].nrunq_verdicts, 1);
+	assert_string_equal(
+		r.procs[0].runq_verdicts[0],
+		"held back by interrupts: hardirqs and softirqs (network, block I/O, timers) took 70.0% of its run-queue wait (10.0ms) from the runs it waited behind");
+	text = render_text(&r, 0);
+	assert_true(has_line(text, "interrupts - 7.00ms 70.0% 4"));
+	assert_true(has_line(text, "process make (pid 300) 3.00ms 30.0% 4"));
+	free(text);
+	model_free(&r);
+	snapshot_free(&s);
+}
+
+/*
  * Nothing to split: threads that never waited (no entries), and entries
  * with no time in them (a wait of 0 ns counted): no rows, no verdict, no
  * table.
@@ -620,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_starved),	       cmocka_unit_test(test_starved_below),
 		cmocka_unit_test(test_quota),	       cmocka_unit_test(test_quota_window),
 		cmocka_unit_test(test_idle),	       cmocka_unit_test(test_no_runners),
+		cmocka_unit_test(test_interrupts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -52,6 +52,7 @@ enum rpt_runner_kind {
 	RPT_RUN_SIBLING, /* a thread of the same process */
 	RPT_RUN_PROCESS, /* a thread of another process */
 	RPT_RUN_KERNEL, /* a kernel thread */
+	RPT_RUN_IRQ, /* interrupts (hardirqs, softirqs, the local timer) during others' runs */
 	RPT_RUN_IDLE, /* nobody: the CPU was idle (waking up, or held back by a quota) */
 	RPT_RUN_UNKNOWN, /* before the oldest run the probe keeps per CPU */
 };

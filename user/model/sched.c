@@ -83,6 +83,10 @@ static void runner_identity(struct rpt_runner *rr, const struct snapshot *s,
 		rr->kind = RPT_RUN_UNKNOWN;
 		rr->pid = 0;
 		strcpy(rr->comm, "[unknown]");
+	} else if (rr->tid == CT_RUNNER_IRQ) {
+		rr->kind = RPT_RUN_IRQ;
+		rr->pid = 0;
+		strcpy(rr->comm, "[interrupts]");
 	} else {
 		rr->kind = e->val.kthread     ? RPT_RUN_KERNEL :
 			   e->val.tgid == pid ? RPT_RUN_SIBLING :
@@ -244,6 +248,11 @@ static void runq_verdicts(struct rpt_process *p)
 				p->ncpus == 1 ? "" : "s", b1, b2);
 		else if (share < RUNQ_CAUSE)
 			continue;
+		else if (r->kind == RPT_RUN_IRQ)
+			runq_verdict(
+				p,
+				"held back by interrupts: hardirqs and softirqs (network, block I/O, timers) took %s of its run-queue wait (%s) from the runs it waited behind",
+				b1, b2);
 		else if (r->kind == RPT_RUN_PROCESS || r->kind == RPT_RUN_KERNEL)
 			runq_verdict(
 				p,

@@ -474,8 +474,11 @@ static void figs_json(struct json_object *o, const struct rpt_sched *s, bool pro
 }
 
 static const char *const runner_kinds[] = {
-	[RPT_RUN_SIBLING] = "own_thread",   [RPT_RUN_PROCESS] = "process",
-	[RPT_RUN_KERNEL] = "kernel_thread", [RPT_RUN_IDLE] = "idle",
+	[RPT_RUN_SIBLING] = "own_thread",
+	[RPT_RUN_PROCESS] = "process",
+	[RPT_RUN_KERNEL] = "kernel_thread",
+	[RPT_RUN_IRQ] = "interrupts",
+	[RPT_RUN_IDLE] = "idle",
 	[RPT_RUN_UNKNOWN] = "unknown",
 };
 
@@ -488,10 +491,11 @@ static struct json_object *runners_json(const struct rpt_runner *v, size_t n)
 		struct json_object *o = json_object_new_object();
 
 		add_str(o, "kind", runner_kinds[v[i].kind]);
-		/* None for idle and the runs before the ring's oldest ("unknown"). */
+		/* None for idle, interrupts and the runs before the ring's oldest ("unknown"). */
 		put(o, "tid",
-		    v[i].tid && v[i].kind != RPT_RUN_UNKNOWN ? json_object_new_int64(v[i].tid) :
-							       NULL);
+		    v[i].tid && v[i].kind != RPT_RUN_UNKNOWN && v[i].kind != RPT_RUN_IRQ ?
+			    json_object_new_int64(v[i].tid) :
+			    NULL);
 		put(o, "pid", v[i].pid ? json_object_new_int64(v[i].pid) : NULL);
 		add_str(o, "comm", v[i].comm);
 		add_u64(o, "ns", v[i].ns);

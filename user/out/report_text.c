@@ -534,6 +534,8 @@ static const char *runner_kind(enum rpt_runner_kind k)
 		return "process";
 	case RPT_RUN_KERNEL:
 		return "kernel thread";
+	case RPT_RUN_IRQ:
+		return "interrupts";
 	case RPT_RUN_IDLE:
 		return "nobody (CPU idle)";
 	default:

@@ -191,8 +191,9 @@ static int name_new_threads(struct snapshot *cache, const struct snapshot *s)
 	for (size_t i = 0; i < s->nrunners; i++) {
 		const struct snap_runner *r = &s->runners[i];
 
-		/* The idle task, and waits older than the ring, have no name to read. */
-		if (!r->key.tid || r->key.tid == CT_WAKER_UNKNOWN || task_by_tid(s, r->key.tid))
+		/* The idle task, interrupts and waits older than the ring have no name to read. */
+		if (!r->key.tid || r->key.tid == CT_WAKER_UNKNOWN || r->key.tid == CT_RUNNER_IRQ ||
+		    task_by_tid(s, r->key.tid))
 			continue;
 		n = vec_push(v, nv, cap);
 		if (!n) {

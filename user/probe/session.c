@@ -238,6 +238,11 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	bpf_program__set_autoload(skel->progs.ct_sched_waking, !c->timeline);
 	bpf_program__set_autoload(skel->progs.ct_switch_tl, c->timeline);
 	bpf_program__set_autoload(skel->progs.ct_waking_tl, c->timeline);
+	/* The local APIC timer's tracepoints are x86's. */
+#if !defined(__x86_64__) && !defined(__i386__)
+	bpf_program__set_autoload(skel->progs.ct_timer_irq_entry, false);
+	bpf_program__set_autoload(skel->progs.ct_timer_irq_exit, false);
+#endif
 	s->timeline_sink = cfg->timeline_sink;
 	s->timeline_ctx = cfg->timeline_ctx;
 	/* Without --timeline nothing is written there: the smallest ring. */
