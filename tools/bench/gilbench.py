@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """What contrace's default GIL mode costs a Python program (issue 13's
 table in docs/performance.md): bare and traced runs alternate (bare,
-traced, bare, ...), so that the load of a shared machine hits both; each
+traced, traced, bare, ...), so that the load of a shared machine hits both; each
 workload times itself, and the median of the pairs' ratios is reported.
 
   tools/bench/gilbench.py [--pairs N] [--mode MODE] [--only W,...] [--json FILE] [PYTHON...]
@@ -33,10 +33,12 @@ PYGIL = os.path.join(ROOT, "tools/workloads/pygil.py")
 
 # (name, pygil.py arguments, the figure it prints, whether larger is better)
 WORKLOADS = [
-    ("pingpong", ["pingpong", "4", "60000"], "ns_per_roundtrip", False),
+    # Each about 2-3 s of work: the ping-pong's speed depends on where the
+    # scheduler puts each pair's threads, which a short run samples once.
+    ("pingpong", ["pingpong", "4", "150000"], "ns_per_roundtrip", False),
     ("read", ["read", "1500000"], "ns_per_call", False),
     ("http", ["http"], "requests_per_s", True),
-    ("cpu", ["cpu", "4", "3000000"], "elapsed", False),
+    ("cpu", ["cpu", "4", "12000000"], "elapsed", False),
 ]
 
 
@@ -114,8 +116,12 @@ def main():
                 continue
             name, _, key, higher = wl
             bare, traced, ratios = [], [], []
-            for _ in range(a.pairs):
-                b, t = one(python, wl, None, a.steady), one(python, wl, mode, a.steady)
+            for i in range(a.pairs):
+                # Which goes first alternates: a drift of the machine hits both alike.
+                if i % 2:
+                    t, b = one(python, wl, mode, a.steady), one(python, wl, None, a.steady)
+                else:
+                    b, t = one(python, wl, None, a.steady), one(python, wl, mode, a.steady)
                 bare.append(b)
                 traced.append(t)
                 # The traced run's slowdown: > 1 is slower, whatever the unit.
