@@ -206,10 +206,10 @@ __noinline int ct_switch_out_tl(struct ct_thread *th, __u64 now, int preempt, __
 }
 
 /*
- * ns of the queue wait of th went to runner tid, through the slot's cache.
- * A global function, verified once: inlined at each place of the split's
- * loop, its search of the cache multiplied the verifier's states past its
- * limit.
+ * ns of the queue wait of th went to runner tid, through the slot's cache:
+ * from ct_switch_in(), a global function verified once. Not from the
+ * split's loop callback: a call more there passes the 512 bytes of stack
+ * the verifier allows a chain of calls (with --stacks' frames).
  */
 __noinline int ct_runner_note(struct ct_thread *th, __u32 tid, __u32 tgid, __u32 kthread, __u64 ns)
 {
@@ -218,13 +218,13 @@ __noinline int ct_runner_note(struct ct_thread *th, __u32 tid, __u32 tgid, __u32
 	return 0;
 }
 
-/* ns of the queue wait of th went to the run r (NULL: unknown). */
+/* ns of the queue wait of th went to the run r (NULL: unknown), inlined. */
 static __always_inline void ct_runner_add(struct ct_thread *th, const struct ct_run *r, __u64 ns)
 {
 	if (r)
-		ct_runner_note(th, r->tid, r->tgid, r->kthread, ns);
+		ct_acct_runner(th, r->tid, r->tgid, r->kthread, ns, NULL);
 	else
-		ct_runner_note(th, CT_WAKER_UNKNOWN, 0, 0, ns);
+		ct_acct_runner(th, CT_WAKER_UNKNOWN, 0, 0, ns, NULL);
 }
 
 /* A wait being split among the runs of its CPU (bpf_loop context). */
@@ -245,15 +245,12 @@ struct ct_split {
  */
 static __always_inline __u64 ct_run_irq(const struct ct_run *r, __u64 part)
 {
-	__u64 frac;
-
-	if (!r->irq || !r->ran)
-		return 0;
-	/* In 1/65,536ths: no product overflows. */
-	frac = ((__u64)r->irq << 16) / r->ran;
-	if (frac > (1 << 16))
-		frac = 1 << 16;
-	return part * frac >> 16;
+	/*
+	 * In 1/65,536ths: no product overflows. No branch (the split's loop
+	 * callback is verified with all its paths): BPF's division by 0 gives
+	 * 0, and ct_run_end() keeps irq at most ran.
+	 */
+	return part * (((__u64)r->irq << 16) / r->ran) >> 16;
 }
 
 /* bpf_loop() callback: the k-th newest run of the ring. */
@@ -321,22 +318,31 @@ static __always_inline void ct_runq_split(struct ct_thread *th, struct ct_cpu_ru
 	if (cr)
 		bpf_loop(CT_RUNS, ct_split_run, &sp, 0);
 	if (sp.pend_ns)
-		ct_runner_add(th, &sp.pend, sp.pend_ns);
+		ct_runner_note(th, sp.pend.tid, sp.pend.tgid, sp.pend.kthread, sp.pend_ns);
 	if (sp.irq_ns)
 		ct_runner_note(th, CT_RUNNER_IRQ, 0, 0, sp.irq_ns);
 	if (sp.end > sp.queued)
-		ct_runner_add(th, NULL, sp.end - sp.queued);
+		ct_runner_note(th, CT_WAKER_UNKNOWN, 0, 0, sp.end - sp.queued);
 }
 
-/* A run of the ring: t's, from `start`. */
-static __always_inline void ct_run_put(struct ct_cpu_runs *cr, struct task_struct *t, __u64 start,
-				       bool traced, __u32 irq, __u64 ran)
+static __always_inline struct ct_cpu_runs *ct_cpu_runs_get(void)
+{
+	__u32 zero = 0;
+
+	if (!ct_have_run_delay())
+		return NULL;
+	return bpf_map_lookup_elem(&ct_cpu_runs, &zero);
+}
+
+/* A run of the ring: tid's, from `start`. */
+static __always_inline void ct_run_put(struct ct_cpu_runs *cr, __u32 tid, __u32 tgid, bool kthread,
+				       __u64 start, bool traced, __u32 irq, __u64 ran)
 {
 	struct ct_run *r = &cr->r[cr->next & (CT_RUNS - 1)];
 
-	r->tid = t->pid;
-	r->tgid = t->tgid;
-	r->kthread = !!(t->flags & PF_KTHREAD);
+	r->tid = tid;
+	r->tgid = tgid;
+	r->kthread = kthread;
 	r->traced = traced;
 	r->start = start;
 	r->irq = irq;
@@ -345,27 +351,22 @@ static __always_inline void ct_run_put(struct ct_cpu_runs *cr, struct task_struc
 }
 
 /*
- * The interrupts' time of the run of t that began at `arrival`, taken (0:
- * none seen), and *ran cut to the part of the run they were timed in: from
- * when the waits of now began (ct_queued_since), if that is later than
- * the run's start (the run is on its CPU from its start to now).
+ * The interrupts' time of the run of tid that began at `arrival`, taken
+ * (0: none seen, or timed before the waits of now began).
  */
-static __always_inline __u32 ct_run_irq_take(struct task_struct *t, __u64 arrival, __u64 *ran)
+static __always_inline __u32 ct_run_irq_take(__u32 tid, __u64 arrival)
 {
-	__u64 ns, since = *(volatile __u64 *)&ct_queued_since, timed;
 	struct ct_sirq *cr = ct_sirq_cpu();
+	__u64 ns;
 
 	if (!cr)
 		return 0;
 	ns = cr->irq_ns;
-	if (!ns || cr->irq_tid != t->pid || cr->irq_arrival != arrival)
+	if (!ns || cr->irq_tid != tid || cr->irq_arrival != arrival)
 		return 0;
 	cr->irq_ns = 0;
-	if (cr->irq_first < since)
+	if (cr->irq_first < *(volatile __u64 *)&ct_queued_since)
 		return 0;
-	timed = bpf_ktime_get_ns() - since;
-	if (timed < *ran)
-		*ran = timed;
 	return ns < 0xffffffffULL ? (__u32)ns : 0xffffffffu;
 }
 
@@ -382,18 +383,34 @@ static __always_inline __u32 ct_run_irq_take(struct task_struct *t, __u64 arriva
  * traced (its siblings are told apart).
  */
 static __always_inline void ct_run_end(struct ct_cpu_runs *cr, struct task_struct *prev,
-				       struct task_struct *next, bool traced)
+				       __u32 next_pid, bool traced)
 {
 	struct ct_run *last = &cr->r[(cr->next - 1) & (CT_RUNS - 1)];
-	__u64 start = prev->sched_info.last_arrival, irq;
-	__u64 ran = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
+	__u64 start, irq, ran, ran_all;
 
-	if (ran >= (1ULL << 40))
-		ran = 0;
+	start = prev->sched_info.last_arrival;
+	ran_all = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
+	if (ran_all >= (1ULL << 40))
+		ran_all = 0;
+	ran = ran_all;
 	if (prev->pid) {
-		irq = ct_run_irq_take(prev, start, &ran);
+		irq = ct_run_irq_take(prev->pid, start);
+		if (irq) {
+			/*
+			 * The part of the run they were timed in: from when the
+			 * waits of now began, if later than its start (a run is on
+			 * its CPU from its start to now).
+			 */
+			__u64 timed = bpf_ktime_get_ns() - *(volatile __u64 *)&ct_queued_since;
+
+			if (timed < ran)
+				ran = timed;
+			if (irq > ran)
+				irq = ran;
+		}
 		if (traced || !last->start || last->tgid != prev->tgid || last->traced) {
-			ct_run_put(cr, prev, start, traced, irq, ran);
+			ct_run_put(cr, prev->pid, prev->tgid, prev->flags & PF_KTHREAD, start,
+				   traced, irq, ran);
 		} else {
 			last->ran += ran;
 			if (irq)
@@ -402,47 +419,33 @@ static __always_inline void ct_run_end(struct ct_cpu_runs *cr, struct task_struc
 						    (__u32)(last->irq + irq);
 		}
 	}
-	if (next->pid)
-		return;
-	ct_run_put(cr, next, start + ran, false, 0, 0);
+	/* The idle task (a kernel thread), from prev's start plus its slice's CPU time. */
+	if (!next_pid)
+		ct_run_put(cr, 0, 0, true, start + ran_all, false, 0, 0);
 }
-
-static __always_inline struct ct_cpu_runs *ct_cpu_runs_get(void)
-{
-	__u32 zero = 0;
-
-	if (!ct_have_run_delay())
-		return NULL;
-	return bpf_map_lookup_elem(&ct_cpu_runs, &zero);
-}
-
-/* What ct_switch_in() needs of the switch (a global function takes at most five arguments). */
-struct ct_in_args {
-	__u64 now;
-	__u64 clock; /* the run queue's clock */
-	__u64 steal; /* ct_rq_steal() */
-	__u64 queued; /* next's enqueue, run-queue clock; 0 unknown */
-	__u32 ring; /* this switch recorded prev's run in this CPU's ring */
-	__u32 pad;
-};
 
 /*
- * th gets the CPU (a). A global function, verified once on its own:
+ * th gets the CPU at `now`; queued: its enqueue on this run queue (run-queue
+ * clock, 0 unknown); ring: this switch recorded prev's run in this CPU's
+ * ring. Its run queue's clock and steal are read here, from prev's (the
+ * current task's) run queue, which it shares: no struct of arguments on
+ * the switch program's stack, whose deepest chain of calls (--stacks,
+ * --timeline) needs all of the verifier's 512 bytes. A global function,
+ * verified once on its own:
  * inlined into the switch programs after the switch-out's paths, the
  * verifier walked it once per state they left (97,000 instructions, 0.4-0.5
  * s of every start; docs/performance.md).
  */
-__noinline int ct_switch_in(struct ct_thread *th, const struct ct_in_args *a)
+__noinline int ct_switch_in(struct ct_thread *th, __u64 now, __u64 queued, int ring)
 {
 	struct ct_kread k = { .have_delay = ct_have_run_delay() };
-	__u64 now, clock, queued;
+	/* prev, the current task, and th's task share this CPU's run queue. */
+	struct rq *rq = ct_task_rq(bpf_get_current_task_btf());
+	__u64 clock = rq ? rq->clock : 0;
 
-	if (!th || !a)
+	if (!th)
 		return 0;
-	now = a->now;
-	clock = a->clock;
-	queued = a->queued;
-	k.steal = a->steal;
+	k.steal = ct_rq_steal(rq);
 	ct_acct_switch_in(th, &k, now, NULL);
 	if (ct_gilc_on)
 		ct_gilc_switch_in(th, now);
@@ -450,7 +453,7 @@ __noinline int ct_switch_in(struct ct_thread *th, const struct ct_in_args *a)
 	/* Not counted while it waited (a waking not seen): runs may be missing. */
 	if (!ct_queued_unmark(th))
 		ct_runq_split(th, NULL, queued, clock);
-	else if (a->ring)
+	else if (ring && rq)
 		ct_runq_split(th, ct_cpu_runs_get(), queued, clock);
 	return 0;
 }
@@ -463,17 +466,17 @@ __noinline int ct_switch_in(struct ct_thread *th, const struct ct_in_args *a)
  * always, or a traced thread woken onto an idle CPU would find its wait
  * given to whoever ran before the CPU went idle.
  */
-static __always_inline struct ct_cpu_runs *ct_run_note(struct task_struct *prev,
-						       struct task_struct *next, bool traced)
+static __always_inline bool ct_run_note(struct task_struct *prev, struct task_struct *next,
+					bool traced)
 {
 	struct ct_cpu_runs *cr;
 
 	if (!*(volatile __u64 *)&ct_queued && next->pid)
-		return NULL;
+		return false;
 	cr = ct_cpu_runs_get();
 	if (cr)
-		ct_run_end(cr, prev, next, traced);
-	return cr;
+		ct_run_end(cr, prev, next->pid, traced);
+	return cr != NULL;
 }
 
 /* A switch on this CPU; tl: --timeline (each variant is a program of its own). */
@@ -481,8 +484,8 @@ static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
 					struct task_struct *next, const bool tl)
 {
 	struct ct_thread *out = ct_active_thread(prev), *in = ct_active_thread(next);
-	struct ct_cpu_runs *cr;
 	struct rq *rq;
+	bool ring;
 	__u64 now;
 
 	/* A new thread whose fork could not claim its storage: its first switch-out. */
@@ -492,7 +495,7 @@ static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
 		ct_run_note(prev, next, false);
 		return 0;
 	}
-	cr = ct_run_note(prev, next, out != NULL);
+	ring = ct_run_note(prev, next, out != NULL);
 	/* prev and next share this CPU's run queue. */
 	rq = ct_task_rq(prev);
 	now = bpf_ktime_get_ns();
@@ -500,17 +503,8 @@ static __always_inline int ct_on_switch(bool preempt, struct task_struct *prev,
 		ct_switch_out_tl(out, now, preempt, ct_charged_until(prev, rq), ct_rq_steal(rq));
 	else if (out)
 		ct_switch_out(out, now, preempt, ct_charged_until(prev, rq), ct_rq_steal(rq));
-	if (in) {
-		struct ct_in_args a = {
-			.now = now,
-			.clock = rq ? rq->clock : 0,
-			.steal = ct_rq_steal(rq),
-			.queued = ct_have_run_delay() ? next->sched_info.last_queued : 0,
-			.ring = cr && rq,
-		};
-
-		ct_switch_in(in, &a);
-	}
+	if (in)
+		ct_switch_in(in, now, ct_have_run_delay() ? next->sched_info.last_queued : 0, ring);
 	return 0;
 }
 

@@ -19,6 +19,10 @@
                               3.11) for SECONDS while the main thread waits
                               in join
 
+A third argument, DELAY: the main thread waits DELAY seconds (on an Event:
+a futex wait) before it starts the mode's threads (a tracer that launched the interpreter has read
+its layout by then).
+
 Output: "thread TID ROLE" per thread (main, worker, contender) and, in mutex
 mode, "lock ADDRESS" (the sem_t inside the lock object is at a fixed offset
 that differs between versions: not printed); "ready" once the threads run.
@@ -102,4 +106,7 @@ def sleeper(seconds):
 
 if __name__ == "__main__":
     modes = {"idle": idle, "mutex": mutex, "sleeper": sleeper, "jsonholder": jsonholder}
+    if len(sys.argv) > 3:
+        # A futex wait, not a sleep: the sleeper's tests count the sleeps.
+        threading.Event().wait(float(sys.argv[3]))
     modes[sys.argv[1]](float(sys.argv[2]))
