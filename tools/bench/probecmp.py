@@ -6,6 +6,10 @@ the run_time_ns / run_cnt of the ct_sched_switch program each contrace loads,
 read around the workload.
 
   tools/bench/probecmp.py OLD_CONTRACE NEW_CONTRACE [ROUNDS]
+  tools/bench/probecmp.py --traced ROUNDS NAME=CONTRACE NAME=CONTRACE ...
+
+The second form times the traced case only, for any number of builds (the
+order rotating from round to round): builds with one part left out, say.
 
 traced: 0.3 s into perf bench sched pipe under contrace (the run lasts
 longer); bystander: the same untraced while contrace traces an idle process
@@ -62,7 +66,34 @@ def measure(contrace, bystander):
     return (s1[0] - s0[0]) / (s1[1] - s0[1])
 
 
+def traced_many(rounds, builds):
+    """The traced case of each NAME=CONTRACE build, their order rotating."""
+    res = {}
+    for i in range(rounds):
+        k = i % len(builds)
+        for name, ct in builds[k:] + builds[:k]:
+            r = measure(ct, False)
+            if r:
+                res.setdefault(name, []).append(r)
+                print(i, name, f"{r:.1f} ns/run", flush=True)
+    for name, _ in builds:
+        v = res.get(name)
+        if v:
+            print(f"{name}: median {statistics.median(v):.1f} ns/run, range {min(v):.1f}-"
+                  f"{max(v):.1f}, {len(v)} rounds")
+
+
 def main():
+    if sys.argv[1] == "--traced":
+        was = open(STATS).read().strip()
+        with open(STATS, "w") as f:
+            f.write("1")
+        try:
+            traced_many(int(sys.argv[2]), [a.split("=", 1) for a in sys.argv[3:]])
+        finally:
+            with open(STATS, "w") as f:
+                f.write(was)
+        return
     old, new = sys.argv[1], sys.argv[2]
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 6
     was = open(STATS).read().strip()
