@@ -201,12 +201,14 @@ def test_pprof_read_by_go_tool_pprof(tmp_path):
 
 
 PYEVENTS = os.path.join(PYWORKLOADS, "pyevents.py")
-# Seconds the workload waits before it starts its threads. A launched
-# interpreter's Python frames can be walked once contrace has read its GIL's
-# address and frame layout: within milliseconds with the normal build, but
-# the ASan build took 60-150 ms on this shared 2-CPU machine, and a thread
-# started at once had its first 20-50 blocks without Python frames (usage.md,
-# --stacks). These tests are about the frames, not about that start.
+# Seconds the workload's threads wait after they start, before their work.
+# A launched interpreter's Python frames can be walked once contrace has read
+# its GIL's address and frame layout, and a thread's once it has read the
+# interpreter's threads (at each refresh, every 200 ms) or the thread held
+# the GIL since: within milliseconds for the layout with the normal build,
+# but the ASan build took 60-150 ms on this shared 2-CPU machine, and
+# threads waiting behind others went without frames until the next read
+# (usage.md, --stacks). These tests are about the frames, not that start.
 LAYOUT_READ = "0.3"
 
 

@@ -19,9 +19,10 @@
                               3.11) for SECONDS while the main thread waits
                               in join
 
-A third argument, DELAY: the main thread waits DELAY seconds (on an Event:
-a futex wait) before it starts the mode's threads (a tracer that launched the interpreter has read
-its layout by then).
+A third argument, DELAY (mutex, jsonholder, sleeper): the mode's threads
+start, then wait DELAY seconds (on an Event: futex waits, not sleeps)
+before their work, which lasts SECONDS from then: a tracer that launched
+the interpreter has read its layout and its threads by then.
 
 Output: "thread TID ROLE" per thread (main, worker, contender) and, in mutex
 mode, "lock ADDRESS" (the sem_t inside the lock object is at a fixed offset
@@ -33,6 +34,19 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+
+# DELAY (argv[3]) and the gate the threads wait on for it.
+DELAY = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+GATE = threading.Event()
+
+
+def start(threads):
+    """Start the threads; open their gate DELAY seconds later."""
+    for t in threads:
+        t.start()
+    threading.Event().wait(DELAY)
+    GATE.set()
 
 
 def say(*words):
@@ -54,17 +68,17 @@ def idle(seconds):
 
 def mutex(seconds):
     lock = threading.Lock()
-    end = time.monotonic() + seconds
+    end = time.monotonic() + DELAY + seconds
 
     def work():
         say("thread", threading.get_native_id(), "contender")
+        GATE.wait()
         while time.monotonic() < end:
             with lock:
                 time.sleep(0.002)
 
     threads = [threading.Thread(target=work, name=f"contender{i}") for i in range(4)]
-    for t in threads:
-        t.start()
+    start(threads)
     say("ready")
     for t in threads:
         t.join()
@@ -72,41 +86,40 @@ def mutex(seconds):
 
 def jsonholder(seconds):
     doc = {f"k{i}": [i, str(i), {"x": i, "y": [i] * 4}] for i in range(40000)}
-    end = time.monotonic() + seconds
+    end = time.monotonic() + DELAY + seconds
 
     def slow_json():
+        GATE.wait()
         while time.monotonic() < end:
             json.dumps(doc)
 
     def waiter():
+        GATE.wait()
         while time.monotonic() < end:
             sum(range(100))
             time.sleep(0.001)
 
     threads = [threading.Thread(target=slow_json, name="slow_json")]
     threads += [threading.Thread(target=waiter, name=f"waiter-{i}") for i in range(3)]
-    for t in threads:
-        t.start()
+    start(threads)
     for t in threads:
         t.join()
 
 
 def sleeper(seconds):
-    end = time.monotonic() + seconds
+    end = time.monotonic() + DELAY + seconds
 
     def nap():
         say("thread", threading.get_native_id(), "sleeper")
+        GATE.wait()
         while time.monotonic() < end:
             time.sleep(0.003)
 
     t = threading.Thread(target=nap, name="sleeper")
-    t.start()
+    start([t])
     t.join()
 
 
 if __name__ == "__main__":
     modes = {"idle": idle, "mutex": mutex, "sleeper": sleeper, "jsonholder": jsonholder}
-    if len(sys.argv) > 3:
-        # A futex wait, not a sleep: the sleeper's tests count the sleeps.
-        threading.Event().wait(float(sys.argv[3]))
     modes[sys.argv[1]](float(sys.argv[2]))
