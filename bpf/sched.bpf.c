@@ -298,23 +298,9 @@ static __always_inline void ct_runq_split(struct ct_thread *th, struct ct_cpu_ru
 					  __u64 queued, __u64 clock)
 {
 	struct ct_split sp = { .th = th, .cr = cr, .queued = queued, .end = clock };
-	const struct ct_run *r;
-	__u64 irq;
 
 	if (!queued || queued >= clock)
 		return;
-	/*
-	 * The common case, a wait inside the newest run (the thread that woke
-	 * it ran on until it blocked): that run's, without the loop.
-	 */
-	r = cr ? &cr->r[(cr->next - 1) & (CT_RUNS - 1)] : NULL;
-	if (r && r->start && r->start <= queued && r->tid != th->tid) {
-		irq = ct_run_irq(r, clock - queued);
-		ct_runner_note(th, r->tid, r->tgid, r->kthread, clock - queued - irq);
-		if (irq)
-			ct_runner_note(th, CT_RUNNER_IRQ, 0, 0, irq);
-		return;
-	}
 	if (cr)
 		bpf_loop(CT_RUNS, ct_split_run, &sp, 0);
 	if (sp.pend_ns)
@@ -332,6 +318,12 @@ static __always_inline struct ct_cpu_runs *ct_cpu_runs_get(void)
 	if (!ct_have_run_delay())
 		return NULL;
 	return bpf_map_lookup_elem(&ct_cpu_runs, &zero);
+}
+
+/* ns as a run's 32-bit count of interrupt time, saturated (4.29 s: never in practice). */
+static __always_inline __u32 ct_irq32(__u64 ns)
+{
+	return ns < 0xffffffffULL ? (__u32)ns : 0xffffffffu;
 }
 
 /* A run of the ring: tid's, from `start`. */
@@ -367,7 +359,7 @@ static __always_inline __u32 ct_run_irq_take(__u32 tid, __u64 arrival)
 	cr->irq_ns = 0;
 	if (cr->irq_first < *(volatile __u64 *)&ct_queued_since)
 		return 0;
-	return ns < 0xffffffffULL ? (__u32)ns : 0xffffffffu;
+	return ct_irq32(ns);
 }
 
 /*
@@ -414,9 +406,7 @@ static __always_inline void ct_run_end(struct ct_cpu_runs *cr, struct task_struc
 		} else {
 			last->ran += ran;
 			if (irq)
-				last->irq = last->irq + irq > 0xffffffffULL ?
-						    0xffffffffu :
-						    (__u32)(last->irq + irq);
+				last->irq = ct_irq32((__u64)last->irq + irq);
 		}
 	}
 	/* The idle task (a kernel thread), from prev's start plus its slice's CPU time. */
