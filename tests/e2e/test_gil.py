@@ -687,6 +687,15 @@ AGREE += [(l, p) for l, p in PYTHONS if l == "debian"]
 ROLES = ["cpu", "sleep", "zlib", "io"]
 # How far apart the tiers may date one take's wait on the ping-pong (below).
 IO_DATING_NS = 15000
+# Tier B, the reference on Debian's stripped 3.11, against tier A watching
+# the same run (tools/bench/gilskew.py on pyenv 3.11, 7 runs): its waits are
+# 62-70 us a take shorter on the ping-pong and 14-21 us on the sleeps, its
+# holds 28-29 and 19-22 us longer (its traps, in every mutex call of the
+# process, slow each handoff, and it dates the drop at the signal, after
+# drop_gil locked the mutex). Tier C, in those runs, against tier B: waits
+# 37-45 us a take longer on the ping-pong, 20-23 us shorter on the sleeps,
+# holds 17-26 us longer on the sleeps. CI failed on 51 us (io, 3397 takes).
+LIBC_SKEW_NS = {"io": 50000, "sleep": 30000}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -727,6 +736,8 @@ def test_futex_tier_agrees_with_uprobes_attached(label, python, role, tmp_path):
     # than tier A watching the same run (its handlers' own timing is the
     # truer test: test_futex_tier_holds_against_the_handlers_own_timing).
     bound = 0.12 if role == "io" else 0.05
+    if gu["tier"] == "libc":
+        trap += LIBC_SKEW_NS.get(role, 0)
     assert abs(gu["hold_ns"] - gc["hold_ns"]) <= bound * wall + trap * gu["takes"], (gu, gc)
     tu = {t["tid"]: t["gil"] for t in ru["processes"][0]["threads"] if t["gil"]}
     tc = {t["tid"]: t["gil"] for t in rc["processes"][0]["threads"] if t["gil"]}
