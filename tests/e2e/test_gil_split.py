@@ -69,9 +69,12 @@ def test_socket_pingpong_is_io_named_by_its_syscalls(label, python):
     # are where the released time on a CPU went.
     assert all(n in rows and rows[n]["samples"] > 0 for n in SOCKET_CALLS), rows
     sock = sum(rows[n]["oncpu_ns"] for n in SOCKET_CALLS)
-    # (Tier B's uprobes in the C library's mutex calls leave more in user
-    # space: 1.7-2x on Debian's 3.11, 3x and more in tier A.)
-    assert sock >= 1.3 * g["released_native_ns"], g
+    # On Debian's 3.11 the calls' share over user space's was 1.22-1.77 in
+    # 7 runs of the default tier (the C library's mutex and condvar calls
+    # around each release run in user space, released): more than user
+    # space, not a fixed margin. (Tier B's uprobes in those calls leave more
+    # in user space: 1.7-2x on Debian's 3.11, 3x and more in tier A.)
+    assert sock >= g["released_native_ns"], g
     assert g["released_io_oncpu_ns"] >= sock
     # Against the workload's own CPU time around each sendall and recv
     # (CLOCK_THREAD_CPUTIME_ID): the syscalls are inside those calls, which
