@@ -606,9 +606,14 @@ def test_json_pool_long_holds_agree(label, python, tmp_path):
     assert pu["gil"]["tier"] in ("uprobes", "libc") and pc["gil"]["tier"] == "futex"
     tu = {t["tid"]: t["gil"]["hold_max_ns"] for t in pu["threads"] if t["gil"]}
     tc = {t["tid"]: t["gil"]["hold_max_ns"] for t in pc["threads"] if t["gil"]}
-    # The longest call's CPU time is a lower bound of the longest hold.
+    # A call's CPU time is a lower bound of its hold, and the longest hold
+    # counts only holds another thread asked for: the pool's last call or
+    # two may run with the other workers done and no one asking. The third
+    # longest call, then (the longest bound failed once a few suites on
+    # Debian, tier B's holds short of it).
     longest = max(tu.values())
-    assert longest >= max(float(cpu) for *_, cpu in calls) * 1e6 - 5e6, (tu, calls)
+    third = sorted(float(cpu) for *_, cpu in calls)[-3]
+    assert longest >= third * 1e6 - 5e6, (tu, calls)
     assert abs(max(tc.values()) - longest) <= 0.2 * longest, (tu, tc)
     for tid in tu:
         if max(tu[tid], tc.get(tid, 0)) >= 50e6:
@@ -707,11 +712,17 @@ def test_futex_tier_agrees_with_uprobes_attached(label, python, role, tmp_path):
     within 10% (or 2% of its time, for threads that barely wait), the same
     verdicts, give or take the uprobes' own cost per take (their traps run
     with the GIL taken or not yet let go). The two attach at once, and stop
-    at once: their wall times match. Before tier C's samples divided time on
-    a CPU, io's holds were 0.01-0.04 against 0.11-0.16 (pure ping-pong) and
+    at once: their windows differ by the skew of their starts (below).
+    Before tier C's samples divided time on a CPU, io's holds were 0.01-0.04 against 0.11-0.16 (pure ping-pong) and
     zlib's 0.11 against 0.16-0.26 on a quiet machine."""
     extra = ["--work", "50"] if role == "io" else []
-    wl = Phased([python, PYPHASED, f"--{role}", "2" if role == "io" else "4", "--ms", "1200"] + extra)
+    # Each tier's window runs from its own start: the one ready first also
+    # watches the idle wait for the other, 0-190 ms of the workload asleep
+    # (asan builds, 5 runs), which pulls its held fraction from 0.95 toward
+    # the serialised verdict's 0.8 (CI: 0.79 against 0.90). The CPU-bound
+    # phase is long enough that the verdict stays clear of it.
+    ms = "2400" if role == "cpu" else "1200"
+    wl = Phased([python, PYPHASED, f"--{role}", "2" if role == "io" else "4", "--ms", ms] + extra)
     try:
         for d in ("u", "c"):
             (tmp_path / d).mkdir()

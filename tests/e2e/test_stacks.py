@@ -228,7 +228,7 @@ def test_python_lock_wait_names_the_with_line(label, python):
     st = report["stacks"]
     frame = f"work (pyevents.py:{source_line(PYEVENTS, 'with lock:')})"
     lock = max(report["processes"][0]["locks"], key=lambda l: l["wait_ns"])
-    found = total = 0
+    found = total = cut = 0
     for s in lock["stacks"]:
         names = [st["frames"][i]["name"] for i in st["stacks"][s["stack"]]["frames"]]
         total += s["wait_ns"]
@@ -242,9 +242,14 @@ def test_python_lock_wait_names_the_with_line(label, python):
         # The next Python frame (the interpreter's C glue between them, before 3.11).
         outer = [n for n in names[i + 1:] if ".py:" in n]
         assert outer[0].startswith("run (threading.py:"), names
-        assert any(n.startswith("libc.so.6:start_thread") for n in names[i:]), names
+        if not any(n.startswith("libc.so.6:start_thread") for n in names[i:]):
+            cut += s["wait_ns"]
     assert total == lock["wait_ns"]
     assert found >= 0.8 * total, (found, total, frame)
+    # Unwound to the thread's start, but for a stack cut short now and then
+    # (once in a few suites: a frame past the bytes copied): few, and counted.
+    assert cut <= 0.05 * found, (cut, found)
+    assert not cut or report["drops"]["stacks_partial"] > 0, report["drops"]
     # Threads younger than the last read of the interpreter's threads are
     # found through the GIL's last holder: few waits go without Python frames.
     assert report["drops"]["python_stacks_missing"] <= 0.05 * lock["waits"], report["drops"]
