@@ -147,7 +147,12 @@ def test_python_lock_used_as_mutex_is_contention(label, python, tmp_path):
     proc, roles = run_py(tmp_path, python, "mutex")
     contenders = {t for t, r in roles.items() if r == "contender"}
     assert len(contenders) == 4
-    (lock,) = [l for l in kinds(proc, "lock") if not l["gil"]]
+    # The lock, and now and then a short real contention beside it (the C
+    # library's malloc lock: a second row once in a few suites on Debian's
+    # 3.11); the gate the threads first wait on (an Event) is in none.
+    locks = sorted((l for l in kinds(proc, "lock") if not l["gil"]), key=lambda l: -l["wait_ns"])
+    lock = locks[0]
+    assert all(l["wait_ns"] < 0.05 * lock["wait_ns"] for l in locks[1:]), locks
     assert lock["kind_why"] == "woken_by_waiters"
     assert {w["tid"] for w in lock["waiters"]} == contenders
     # Four threads each holding it 2 ms at a time: most of 0.6 s x 3 waiting.
