@@ -1,4 +1,5 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
 """How far apart the GIL tiers date the same run.
 
   gilskew.py PYTHON ROLE [ROUNDS] [--modes uprobe,libc,futex]
