@@ -609,7 +609,7 @@ def test_json_pool_long_holds_agree(label, python, tmp_path):
     # A call's CPU time is a lower bound of its hold, and the longest hold
     # counts only holds another thread asked for: the pool's last call or
     # two may run with the other workers done and no one asking. The third
-    # longest call, then (the longest bound failed once a few suites on
+    # longest call, then (the longest bound failed once in a few suites on
     # Debian, tier B's holds short of it).
     longest = max(tu.values())
     third = sorted(float(cpu) for *_, cpu in calls)[-3]
@@ -713,8 +713,9 @@ def test_futex_tier_agrees_with_uprobes_attached(label, python, role, tmp_path):
     verdicts, give or take the uprobes' own cost per take (their traps run
     with the GIL taken or not yet let go). The two attach at once, and stop
     at once: their windows differ by the skew of their starts (below).
-    Before tier C's samples divided time on a CPU, io's holds were 0.01-0.04 against 0.11-0.16 (pure ping-pong) and
-    zlib's 0.11 against 0.16-0.26 on a quiet machine."""
+    Before tier C's samples divided time on a CPU, io's holds were 0.01-0.04
+    against 0.11-0.16 (pure ping-pong) and zlib's 0.11 against 0.16-0.26 on a
+    quiet machine."""
     extra = ["--work", "50"] if role == "io" else []
     # Each tier's window runs from its own start: the one ready first also
     # watches the idle wait for the other, 0-190 ms of the workload asleep
