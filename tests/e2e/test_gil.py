@@ -794,11 +794,19 @@ def test_futex_tier_holds_against_the_handlers_own_timing(label, python, tmp_pat
     proc = r["processes"][0]
     assert proc["gil"]["tier"] == "futex", proc["gil"]["why"]
     tg = {t["tid"]: t["gil"] for t in proc["threads"] if t["gil"]}
+    ts = {t["tid"]: t for t in proc["threads"]}
     workers = [tid for tid, role in wl.threads.items() if role == "io"]
     assert len(workers) == 4 and set(workers) <= set(wl.worked)
     for tid in workers:
         work, n, hold = wl.worked[tid], wl.counts[tid], tg[tid]["hold_ns"]
-        print(f"  {tid}: hold {hold / 1e6:.1f} ms, handlers {work / 1e6:.1f} ms, {n} messages")
+        g, t = tg[tid], ts[tid]
+        # Where a hold short of the handlers went, if this fails: on a CPU
+        # (sampled) or off it, the GIL's waits, the thread's queue waits.
+        print(f"  {tid}: hold {hold / 1e6:.1f} ms (sampled {g['hold_sampled_ns'] / 1e6:.1f}), "
+              f"handlers {work / 1e6:.1f} ms, {n} messages; wait {g['wait_ns'] / 1e6:.1f} "
+              f"(sampled {g['wait_sampled_ns'] / 1e6:.1f}), on a CPU {t['oncpu_ns'] / 1e6:.1f}, "
+              f"queued {t['runq_ns'] / 1e6:.1f}, released on a CPU "
+              f"{g['released']['oncpu_ns'] / 1e6:.1f}, forced {g['forced_switch_requests']}")
         # About 900 samples of each thread's time on a CPU: a share's
         # standard error under 3%. The handlers' own timing is wall time:
         # it includes their preemptions (a run-queue wait of 120-130 ms a

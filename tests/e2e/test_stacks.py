@@ -173,9 +173,12 @@ def test_pprof_read_by_go_tool_pprof(tmp_path):
     """go tool pprof reads the profile; its totals are the report's wait time
     and waits: on locks and events, and blocked in other syscalls."""
     prof = tmp_path / "waits.pb.gz"
+    # 150 transfers a thread, 19 ms: with 60 (7.5 ms), once in a suite the
+    # threads did not overlap (a CPU busy elsewhere) and the profile was empty.
     _, report, _ = run_contrace("--pprof", str(prof), "--",
-                                os.path.join(WORKLOADS, "stackwork-nofp"), "3", "60", "100")
+                                os.path.join(WORKLOADS, "stackwork-nofp"), "3", "150", "100")
     locks = [l for p in report["processes"] for l in p["locks"]]
+    assert any(l["name"] == "stackwork-nofp:ledger_lock" and l["waits"] for l in locks), locks
     blocked = [s for p in report["processes"] for s in p["blocked_stacks"]]
     wait_ns, out = go_pprof(prof, "wait", tmp_path)
     assert wait_ns == sum(l["wait_ns"] for l in locks) + sum(s["blocked_ns"] for s in blocked)
