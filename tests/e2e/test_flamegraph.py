@@ -112,7 +112,7 @@ def test_flamegraph_opened_in_chromium(tmp_path):
     warm colours, the lock as the last frame in blue."""
     page = tmp_path / "fg.html"
     _, report, _ = run_contrace("--flamegraph", str(page), "--",
-                                os.path.join(WORKLOADS, "stackwork-nofp"), "3", "60", "100")
+                                os.path.join(WORKLOADS, "stackwork-nofp"), "3", "150", "100")
     text = page.read_text()
     for ref in ("http:", "https:", "src=", "href=", "url(", "@import"):
         assert ref not in text, ref

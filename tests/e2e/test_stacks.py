@@ -114,7 +114,7 @@ def test_folded_adds_up_to_every_lock(tmp_path):
 def test_json_stacks_interned_and_adding_up(tmp_path):
     """JSON: each frame and stack once; a lock's stacks add up to its waits exactly."""
     _, report, _ = run_contrace("--stacks", "--", os.path.join(WORKLOADS, "stackwork-nofp"),
-                                "3", "80", "100")
+                                "3", "150", "100")
     st = report["stacks"]
     names = [f["name"] for f in st["frames"]]
     assert len(names) == len(set(names))
@@ -247,7 +247,7 @@ def test_python_lock_wait_names_the_with_line(label, python):
         outer = [n for n in names[i + 1:] if ".py:" in n]
         assert outer[0].startswith("run (threading.py:"), names
         if not any(n.startswith("libc.so.6:start_thread") for n in names[i:]):
-            assert st["stacks"][s["stack"]]["partial"], names
+            assert st["stacks"][s["stack"]]["partial"], " <- ".join(names)
             cut += s["waits"]
             cut_ns += s["wait_ns"]
     assert total == lock["wait_ns"]
