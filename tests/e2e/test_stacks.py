@@ -203,6 +203,36 @@ def test_pprof_read_by_go_tool_pprof(tmp_path):
         assert re.search(r"\s" + re.escape(f) + r"$", out, re.M), out
 
 
+def test_stack_ending_at_a_zero_return_address_is_partial():
+    """A thread waits for a lock in a function entered with a return address
+    of 0 (tools/workloads/stackcut.c): the unwinder ends there without an
+    error, but the stack does not reach the thread's first function. It is
+    marked partial and counted; the main thread's sleep meanwhile, unwound
+    to _start, is whole."""
+    _, report, _ = run_contrace("--stacks", "--", os.path.join(WORKLOADS, "stackcut"), "300")
+    st = report["stacks"]
+    proc = report["processes"][0]
+
+    def names(i):
+        return [st["frames"][k]["function"] for k in st["stacks"][i]["frames"]]
+
+    (lock,) = [l for l in proc["locks"] if l["name"] == "stackcut:gate"]
+    assert lock["wait_ns"] >= 0.2e9, lock
+    waited = [s for s in lock["stacks"] if s["stack"] is not None]
+    assert sum(s["wait_ns"] for s in waited) == lock["wait_ns"], lock["stacks"]
+    for s in waited:
+        frames = names(s["stack"])
+        # Unwound down to the function entered through the thunk, and no further.
+        assert frames[-1] == "waits_above_zero", frames
+        assert st["stacks"][s["stack"]]["partial"], frames
+    assert report["drops"]["stacks_partial"] >= 1, report["drops"]
+    (sleep,) = [b for b in proc["blocked_stacks"] if b["syscall"] == "clock_nanosleep" and
+                b["blocked_ns"] >= 0.2e9]
+    frames = names(sleep["stack"])
+    assert frames[-1] == "_start" and "main" in frames, frames
+    assert not st["stacks"][sleep["stack"]]["partial"], frames
+
+
 PYEVENTS = os.path.join(PYWORKLOADS, "pyevents.py")
 # Seconds the workload's threads wait after they start, before their work.
 # A launched interpreter's Python frames can be walked once contrace has read

@@ -552,6 +552,43 @@ static void memo_keep(struct stacks *st, struct stk_memo *m, const struct ct_sta
 	m->partial = partial;
 }
 
+/*
+ * Whether the frame at pc (a return address less one, as the unwinder looks
+ * it up) is a thread's first: its call-frame information says the caller's
+ * return address is undefined (the C library's clone3 and _start). elfutils
+ * also ends an unwind, with success, where a return address it reads is 0;
+ * no first frame on x86_64 ends that way, and a stack that does was cut
+ * short at a misread frame (or a thunk that pushed 0): not whole.
+ */
+static bool first_frame(Dwfl *dwfl, uint64_t pc)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
+	Dwarf_CFI *cfi[2];
+	Dwarf_Addr bias[2];
+	bool undefined = false;
+
+	if (!mod)
+		return false;
+	cfi[0] = dwfl_module_eh_cfi(mod, &bias[0]);
+	cfi[1] = dwfl_module_dwarf_cfi(mod, &bias[1]);
+	/* The order elfutils' unwinder takes them in: the first with an entry for pc. */
+	for (int i = 0; i < 2; i++) {
+		Dwarf_Frame *frame;
+		Dwarf_Op mem[3], *ops;
+		size_t nops;
+		int ra;
+
+		if (!cfi[i] || dwarf_cfi_addrframe(cfi[i], pc - bias[i], &frame))
+			continue;
+		ra = dwarf_frame_info(frame, NULL, NULL, NULL);
+		undefined = ra >= 0 && !dwarf_frame_register(frame, ra, mem, &ops, &nops) &&
+			    nops == 0 && ops == mem;
+		free(frame);
+		return undefined;
+	}
+	return false;
+}
+
 /* Unwind r into st->pcs. Whether it was cut short. */
 static bool unwind_once(struct stacks *st, struct stk_proc *p, const struct ct_stack_rec *r)
 {
@@ -564,8 +601,8 @@ static bool unwind_once(struct stacks *st, struct stk_proc *p, const struct ct_s
 	st->cut = false;
 	st->nreads = 0;
 	ret = dwfl_getthread_frames(p->dwfl, (pid_t)r->tid, cb_frame, st);
-	/* 0: the unwind reached the thread's first frame (its return address is undefined). */
-	return ret != 0 || st->cut;
+	/* 0: no error, at a first frame or at a return address of 0 (first_frame()). */
+	return ret != 0 || st->cut || !st->npcs || !first_frame(p->dwfl, st->pcs[st->npcs - 1]);
 }
 
 /*
