@@ -238,11 +238,14 @@ static void missed_switch_in(void **state)
 	t = sim_snap(&s, 600, &c);
 	assert_int_equal(c.missed[CT_MISSED_SWITCH_IN], 1);
 	assert_int_equal(t.wakeups, 1);
-	/* The kernel's clocks keep the times exact; only the latency is lost. */
+	/* The kernel's clocks keep the times exact. */
 	assert_int_equal(t.oncpu_ns, 90 + 80);
 	assert_int_equal(t.blocked_ns, 400);
 	assert_int_equal(t.runq_ns, 10 + 20);
 	assert_int_equal(accounted(&t), 600);
+	/* The run began its 80 ns of CPU before the switch-out: woken 20 ns before it. */
+	assert_int_equal(t.wakelat_sum, 20);
+	assert_int_equal(t.wakelat_max, 20);
 }
 
 /* A waking while it ran (it had not gone to sleep yet) ends no sleep. */
