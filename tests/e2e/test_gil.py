@@ -150,7 +150,13 @@ def test_sleeping_threads_release_it_for_the_sleep(label, python, gil):
         # Each 1 ms sleep blocks once, with the GIL released; the phase holds
         # hundreds of them.
         assert sleeps[0]["blocks"] >= 200 and sleeps[0]["blocked_ns"] >= 0.5 * PHASE_MS * 1e6
-        assert tg["released"]["total_ns"] >= 0.9 * PHASE_MS * 1e6
+        # Released the rest of the phase. Tier B's traps in every mutex call
+        # slow the handoffs they watch: the sleepers' waits grow from 3 ms to
+        # 46-61 ms a thread (tools/bench/gilskew.py, design.md), and released
+        # fell to 0.897 of the phase once, on Debian's 3.11.
+        floor = 0.85 if g["tier"] == "libc" else 0.9
+        assert tg["released"]["total_ns"] >= floor * PHASE_MS * 1e6, \
+            (tg["hold_ns"], tg["wait_ns"], tg["takes"], tg["released"]["total_ns"])
     # Together the sleepers held it under a tenth of the phase (2-5 ms each).
     # Not the process's held fraction: its main thread's share is the
     # interpreter's start-up (80-100 ms under the ASan build on pyenv 3.11),
