@@ -158,5 +158,7 @@ def test_threading_http_server_is_io(label, python, tmp_path):
     # with uprobes say the latter on this server too).
     io = [v for v in g["verdicts"]
           if v.startswith(("I/O-bound threads", "Threads wait for the GIL"))]
-    assert io and ("I/O calls" in io[0] or "syscalls" in io[0]), g["verdicts"]
+    assert io and ("I/O calls" in io[0] or "syscalls" in io[0]), (g["verdicts"], {
+        k: g[k] for k in ("held_fraction", "avg_waiting", "released_ns", "released_io_ns",
+                          "released_blocked_ns", "released_oncpu_ns", "parallelism")})
     assert not any(v.startswith(("Native code", "CPU-bound")) for v in g["verdicts"]), g["verdicts"]
