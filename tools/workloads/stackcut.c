@@ -27,21 +27,32 @@ static int started, passed;
 void waits_above_zero(void);
 void enter_with_zero_return(void);
 
+/* The waiter's steps, told to the main thread and waited for by it. */
+static void announce(int *flag)
+{
+	pthread_mutex_lock(&started_lock);
+	*flag = 1;
+	pthread_cond_signal(&started_cond);
+	pthread_mutex_unlock(&started_lock);
+}
+
+static void await_flag(const int *flag)
+{
+	pthread_mutex_lock(&started_lock);
+	while (!*flag)
+		pthread_cond_wait(&started_cond, &started_lock);
+	pthread_mutex_unlock(&started_lock);
+}
+
 /* Entered with 0 as its return address: it must never return. */
 __attribute__((noinline, used)) void waits_above_zero(void)
 {
 	printf("waiter %ld\n", (long)syscall(SYS_gettid));
 	fflush(stdout);
-	pthread_mutex_lock(&started_lock);
-	started = 1;
-	pthread_cond_signal(&started_cond);
-	pthread_mutex_unlock(&started_lock);
+	announce(&started);
 	pthread_mutex_lock(&gate);
 	pthread_mutex_unlock(&gate);
-	pthread_mutex_lock(&started_lock);
-	passed = 1;
-	pthread_cond_signal(&started_cond);
-	pthread_mutex_unlock(&started_lock);
+	announce(&passed);
 	for (;;)
 		pause();
 }
@@ -81,17 +92,11 @@ int main(int argc, char **argv)
 	pthread_mutex_lock(&gate);
 	if (pthread_create(&t, NULL, thread_main, NULL))
 		return 1;
-	pthread_mutex_lock(&started_lock);
-	while (!started)
-		pthread_cond_wait(&started_cond, &started_lock);
-	pthread_mutex_unlock(&started_lock);
+	await_flag(&started);
 	hold.tv_sec = hold_ms / 1000;
 	hold.tv_nsec = (long)(hold_ms % 1000) * 1000000L;
 	nanosleep(&hold, NULL);
 	pthread_mutex_unlock(&gate);
-	pthread_mutex_lock(&started_lock);
-	while (!passed)
-		pthread_cond_wait(&started_cond, &started_lock);
-	pthread_mutex_unlock(&started_lock);
+	await_flag(&passed);
 	return 0;
 }

@@ -565,7 +565,6 @@ static bool first_frame(Dwfl *dwfl, uint64_t pc)
 	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
 	Dwarf_CFI *cfi[2];
 	Dwarf_Addr bias[2];
-	bool undefined = false;
 
 	if (!mod)
 		return false;
@@ -576,6 +575,7 @@ static bool first_frame(Dwfl *dwfl, uint64_t pc)
 		Dwarf_Frame *frame;
 		Dwarf_Op mem[3], *ops;
 		size_t nops;
+		bool undefined;
 		int ra;
 
 		if (!cfi[i] || dwarf_cfi_addrframe(cfi[i], pc - bias[i], &frame))
