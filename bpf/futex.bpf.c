@@ -243,12 +243,12 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	struct ct_lock_stat *ls;
 	struct pt_regs *regs;
 	__u64 uaddr;
-	__u32 op = 0;
+	__u32 op = 0, val;
 
 	if (!th)
 		return 0;
 	th->fx_uaddr = 0;
-	th->flags &= ~(CT_TF_FX_BUSY | CT_TF_FX_LOCK);
+	th->flags &= ~(CT_TF_FX_BUSY | CT_TF_FX_LOCK | CT_TF_FX_FUTILE);
 	if (nr != CT_NR_FUTEX && nr != CT_NR_FUTEX_WAIT && nr != CT_NR_FUTEX_WAITV)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
@@ -257,13 +257,18 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	uaddr = ct_futex_args(regs, nr, &op);
 	if (!uaddr || !ct_futex_op_waits(op))
 		return 0;
+	val = ct_futex_val(regs, nr);
+	if (th->rw_uaddr == uaddr && th->rw_val == val && now - th->rw_ts < CT_FUTILE_NS)
+		th->flags |= CT_TF_FX_FUTILE;
+	th->rw_uaddr = 0;
 	th->fx_uaddr = uaddr;
 	th->fx_op = op;
+	th->fx_val = val;
 	th->fx_start = now;
 	th->fx_site = ct_user_site(cur);
 	if (ct_cfg.stacks)
 		ct_stack_begin(th, uaddr);
-	if (!ct_futex_op_locks(op, ct_futex_val(regs, nr)))
+	if (!ct_futex_op_locks(op, val))
 		return 0;
 	th->flags |= CT_TF_FX_LOCK;
 	/*
@@ -297,7 +302,7 @@ static __always_inline void ct_busy_end(struct ct_thread *th, struct ct_lock_sta
 		__sync_fetch_and_add(&ls->busy_ns, end - since);
 }
 
-__noinline int ct_futex_waking(struct ct_thread *th, int nr, __u64 now)
+__noinline int ct_futex_waking(struct ct_thread *th, struct ct_thread *waker, int nr, __u64 now)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct ct_lock_key lk = {};
@@ -315,6 +320,8 @@ __noinline int ct_futex_waking(struct ct_thread *th, int nr, __u64 now)
 	uaddr = ct_futex_args(regs, nr, &op);
 	if (!ct_futex_op_wakes(op))
 		return 0;
+	if (waker && waker->rw_uaddr == uaddr)
+		waker->rw_uaddr = 0; /* it passes the word on: its next wait is not futile */
 	site = ct_user_site(cur);
 	th->pend_fx_uaddr = uaddr;
 	th->pend_waker_site = site;
@@ -454,6 +461,10 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 		ct_busy_end(th, ls, th->wake_pending && th->wake_ts ? th->wake_ts : now);
 	__sync_fetch_and_add(&ls->waits, 1);
 	__sync_fetch_and_add(&ls->wait_ns, wait);
+	if (th->flags & CT_TF_FX_FUTILE) {
+		__sync_fetch_and_add(&ls->futile, 1);
+		__sync_fetch_and_add(&ls->futile_ns, wait);
+	}
 	if (ct_cfg.stacks)
 		ct_stack_end(th, wait);
 	if (wait > ls->wait_max)
@@ -485,6 +496,9 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 		ls->owner_since = now;
 		ls->pass_tid = th->tid;
 		ls->pass_since = now;
+		th->rw_uaddr = th->fx_uaddr;
+		th->rw_val = th->fx_val;
+		th->rw_ts = now;
 		lost |= ct_blame(th, ls, waker, now);
 	} else {
 		/* Woken otherwise: a thread's exit, a signal, a waker not seen. */

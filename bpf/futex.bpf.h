@@ -155,8 +155,11 @@ static __always_inline int ct_futex_op_wakes(__u32 op)
 /* The current thread blocks in syscall nr: if it is a futex wait, a lock wait begins. */
 int ct_futex_block(struct ct_thread *th, int nr, __u64 now);
 
-/* The current thread, in futex syscall nr, wakes the thread of `th` at `now`. */
-int ct_futex_waking(struct ct_thread *th, int nr, __u64 now);
+/*
+ * The current thread, in futex syscall nr, wakes the thread of `th` at `now`;
+ * `waker`: the current thread's slot, NULL if it is not traced.
+ */
+int ct_futex_waking(struct ct_thread *th, struct ct_thread *waker, int nr, __u64 now);
 
 /* The futex wait of `th` ended: it runs again at `now` (before its waker is consumed). */
 int ct_futex_wait_end(struct ct_thread *th, __u64 now);

@@ -713,11 +713,13 @@ static __always_inline int ct_on_waking(void *ctx, struct task_struct *p, const 
 		 */
 		th->pend_exit = nr == CT_NR_EXIT;
 		if (nr == CT_NR_FUTEX || nr == CT_NR_FUTEX_WAKE || nr == CT_NR_FUTEX_REQUEUE) {
-			ct_futex_waking(th, nr, now);
+			struct ct_thread *waker = ct_active_thread(cur);
+
+			ct_futex_waking(th, waker, nr, now);
 			if (ct_gilc_on && tl)
-				ct_gilc_waking_tl(th, ct_active_thread(cur), now);
+				ct_gilc_waking_tl(th, waker, now);
 			else if (ct_gilc_on)
-				ct_gilc_waking(th, ct_active_thread(cur), now);
+				ct_gilc_waking(th, waker, now);
 		}
 	} else {
 		ct_irq_waker(th);

@@ -702,6 +702,76 @@ static void test_held_at_most_all_the_time(void **state)
 	snapshot_free(&b);
 }
 
+#define SEM 0x601500ULL
+
+/*
+ * A semaphore used as a lock by three threads, one of which barges: HOLDER
+ * releases it and takes it back before the waiter it woke runs, 80 times,
+ * and waits for it itself twice, woken by W1. The waiters' waits are for
+ * the value 0, so no rule of mutexes applies; the passes (a woken thread
+ * waking the next) are 0.1 ms of 82 ms of waits. `futile` of the waits,
+ * `futile_ns` in all, began at once after a wake, for the same value.
+ */
+static void barging_snapshot(struct snapshot *s, uint64_t futile, uint64_t futile_ns)
+{
+	struct ct_lock_stat *l;
+
+	fake_init(s, T0 + 200 * MS, 3);
+	fake_thread(s, 0, W1, PID, "w1", T0)->flags |= CT_TF_SEEDED;
+	fake_thread(s, 1, W2, PID, "w2", T0)->flags |= CT_TF_SEEDED;
+	fake_thread(s, 2, HOLDER, PID, "holder", T0)->flags |= CT_TF_SEEDED;
+	l = fake_lock(s, PID, SEM, CT_FUTEX_WAIT_BITSET);
+	for (int i = 0; i < 80; i++)
+		fake_lock_wait(l, 1 * MS, HOLDER);
+	for (int i = 0; i < 2; i++)
+		fake_lock_wait(l, 1 * MS, W1);
+	l->passes = 2;
+	l->pass_ns = 100000;
+	l->futile = futile;
+	l->futile_ns = futile_ns;
+	fake_edge(s, PID, SEM, W1, HOLDER, 40, 40 * MS);
+	fake_edge(s, PID, SEM, W2, HOLDER, 40, 40 * MS);
+	fake_edge(s, PID, SEM, HOLDER, W1, 2, 2 * MS);
+	assert_int_equal(fake_close(s), 0);
+}
+
+static void test_barging_semaphore_is_a_lock(void **state)
+{
+	static const struct {
+		uint64_t futile, futile_ns;
+		enum rpt_wait_kind kind;
+		enum rpt_kind_why why;
+	} cases[] = {
+		/* Woken by threads that wait on it too, but no pass explains the waits. */
+		{ 0, 0, RPT_KIND_EVENT, RPT_WHY_SIGNALLERS },
+		/* Many quick waits again, but short: consumers woken together. */
+		{ 30, 1 * MS, RPT_KIND_EVENT, RPT_WHY_SIGNALLERS },
+		{ 8, 8 * MS, RPT_KIND_EVENT, RPT_WHY_SIGNALLERS },
+		/* Too few to tell: one consumer's idle wait. */
+		{ 7, 50 * MS, RPT_KIND_EVENT, RPT_WHY_SIGNALLERS },
+		/* A tenth of the waits were for a barging thread's next hold. */
+		{ 8, 82 * MS / 10, RPT_KIND_LOCK, RPT_WHY_PEERS },
+		{ 60, 60 * MS, RPT_KIND_LOCK, RPT_WHY_PEERS },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct rpt_lock *l;
+		struct snapshot s;
+		struct report r;
+
+		barging_snapshot(&s, cases[i].futile, cases[i].futile_ns);
+		assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+		l = row(&r, 0, SEM);
+		assert_non_null(l);
+		assert_int_equal(l->waits, 82);
+		assert_int_equal(l->kind, cases[i].kind);
+		assert_int_equal(l->why, cases[i].why);
+		model_free(&r);
+		snapshot_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -718,6 +788,7 @@ int main(void)
 		cmocka_unit_test_setup(test_processes_apart, setup),
 		cmocka_unit_test_setup(test_contended_up_to_snapshot, setup),
 		cmocka_unit_test_setup(test_held_at_most_all_the_time, setup),
+		cmocka_unit_test_setup(test_barging_semaphore_is_a_lock, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

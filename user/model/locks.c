@@ -32,6 +32,23 @@
  */
 #define PASS_EXPLAINS 100
 
+/*
+ * Threads passing a semaphore used as a lock (a CPython Lock) may not pass
+ * it at all: one releases it and takes it back before the waiter it woke
+ * runs, and the waiter finds it taken and waits again at once, for the same
+ * value (ct_lock_stat.futile). Then the passes add up to nearly nothing,
+ * but those waits again are for the barging thread's next hold: where the
+ * waiters were woken by threads that wait on it too, FUTILE_MIN of them or
+ * more, adding up to a tenth of the waits, make it contention (a CPython
+ * Lock barged: 90% of its waits). A barrier's next wait is for another
+ * round number. A consumer that took its item and at once waits for the
+ * next looks the same, but its wait may be a long idle one: a pool of 4
+ * workers makes one now and then, a semaphore's waiters woken by a
+ * producer are signalled, not passed.
+ */
+#define FUTILE_EXPLAINS 10
+#define FUTILE_MIN 8
+
 /* A thread of a process in a futex wait: the word, and its slot. */
 struct pending {
 	uint64_t uaddr;
@@ -714,6 +731,8 @@ static int lock_merge(struct rpt_lock *a, const struct rpt_lock *b)
 	a->woken += b->woken;
 	a->passes += b->passes;
 	a->pass_ns += b->pass_ns;
+	a->futile += b->futile;
+	a->futile_ns += b->futile_ns;
 	a->now_ns += b->now_ns;
 	a->join = a->waits && a->exit_wakes == a->waits;
 	return lock_merge_lists(a, b);
@@ -933,6 +952,8 @@ static void lock_figures(struct rpt_lock *l, const struct ct_lock_stat *c,
 	l->woken = ct_delta(c->woken, o ? o->woken : 0);
 	l->passes = ct_delta(c->passes, o ? o->passes : 0);
 	l->pass_ns = ct_delta(c->pass_ns, o ? o->pass_ns : 0);
+	l->futile = ct_delta(c->futile, o ? o->futile : 0);
+	l->futile_ns = ct_delta(c->futile_ns, o ? o->futile_ns : 0);
 	if (o) {
 		hist_add_u32(&h, o->wait_hist);
 		hist_sub(&l->wait_hist, &h);
@@ -1035,6 +1056,14 @@ static bool only_joins(const struct rpt_lock *l)
 	return l->waits || l->nnow;
 }
 
+/* Whether the waits its threads ended are explained by its passing among them. */
+static bool passed_on(const struct rpt_lock *l)
+{
+	if (l->pass_ns * PASS_EXPLAINS >= l->peer_ns)
+		return true;
+	return l->futile >= FUTILE_MIN && l->futile_ns * FUTILE_EXPLAINS >= l->peer_ns;
+}
+
 /*
  * Contention or an event (docs/usage.md, "Locks and events"), from what the
  * kernel side saw: the futex command and the value waited for, the layout
@@ -1056,8 +1085,7 @@ static void lock_classify(struct rpt_lock *l)
 		l->why = RPT_WHY_CONDVAR;
 	else if (only_joins(l))
 		l->why = RPT_WHY_JOIN;
-	else if (l->peer_ns && l->peer_ns >= l->signal_ns &&
-		 l->pass_ns * PASS_EXPLAINS >= l->peer_ns)
+	else if (l->peer_ns && l->peer_ns >= l->signal_ns && passed_on(l))
 		l->why = RPT_WHY_PEERS;
 	else if (l->peer_ns || l->signal_ns)
 		l->why = RPT_WHY_SIGNALLERS;

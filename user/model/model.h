@@ -315,6 +315,9 @@ struct rpt_lock {
 	uint64_t signal_ns; /* woken by threads that never waited on it in the window */
 	uint64_t passes; /* woken from it, then waking a waiter of it (ct_lock_stat.passes) */
 	uint64_t pass_ns;
+	/* quick waits again after a wake from it (ct_lock_stat.futile; 0 in older recordings) */
+	uint64_t futile;
+	uint64_t futile_ns;
 	size_t nwait_threads; /* threads that waited on it: in the window, or waiting now */
 	size_t nnow;
 	struct rpt_lock_now *now; /* waits in progress, longest first */

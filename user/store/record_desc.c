@@ -143,6 +143,10 @@ static const struct rec_field thread_fields[] = {
 	F(T, fx_site),
 	F(T, fx_op),
 	F(T, fx_owner),
+	F(T, fx_val),
+	F(T, rw_val),
+	F(T, rw_uaddr),
+	F(T, rw_ts),
 	F(T, pend_fx_uaddr),
 	F(T, pend_waker_site),
 	F(T, pend_hold_since),
@@ -226,6 +230,7 @@ static const struct rec_field lock_fields[] = {
 	F(T, st.woken),	      A(T, st.wait_hist),  A(T, st.hold_hist),	  F(T, st.xholds),
 	F(T, st.xhold_ns),    F(T, st.xhold_max),  A(T, st.xhold_hist),	  F(T, st.passes),
 	F(T, st.pass_ns),     F(T, st.pass_since), F(T, st.pass_tid),	  F(T, st.pass_pad),
+	F(T, st.futile),      F(T, st.futile_ns),
 };
 #undef T
 
