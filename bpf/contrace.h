@@ -82,6 +82,12 @@ enum ct_thread_flags {
 	 * it: that wake was futile (ct_futex_block).
 	 */
 	CT_TF_FX_FUTILE = 1 << 15,
+	/*
+	 * The current futex wait is on a word of the GIL, which tier C follows:
+	 * counted, its call site, holds and passes not looked for (set by
+	 * ct_gilc_switch_out, after ct_futex_block).
+	 */
+	CT_TF_FX_GIL = 1 << 16,
 };
 
 /* No syscall in progress. */

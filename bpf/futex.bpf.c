@@ -239,8 +239,6 @@ static const struct ct_site_val zero_site = {};
 __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	struct ct_lock_key lk = {};
-	struct ct_lock_stat *ls;
 	struct pt_regs *regs;
 	__u64 uaddr;
 	__u32 op = 0, val;
@@ -248,7 +246,7 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	if (!th)
 		return 0;
 	th->fx_uaddr = 0;
-	th->flags &= ~(CT_TF_FX_BUSY | CT_TF_FX_LOCK | CT_TF_FX_FUTILE);
+	th->flags &= ~(CT_TF_FX_BUSY | CT_TF_FX_LOCK | CT_TF_FX_FUTILE | CT_TF_FX_GIL);
 	if (nr != CT_NR_FUTEX && nr != CT_NR_FUTEX_WAIT && nr != CT_NR_FUTEX_WAITV)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
@@ -265,10 +263,22 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	th->fx_op = op;
 	th->fx_val = val;
 	th->fx_start = now;
-	th->fx_site = ct_user_site(cur);
+	th->fx_site = 0;
 	if (ct_cfg.stacks)
 		ct_stack_begin(th, uaddr);
-	if (!ct_futex_op_locks(op, val))
+	return 0;
+}
+
+__noinline int ct_futex_block_lock(struct ct_thread *th, __u64 now)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ct_lock_key lk = {};
+	struct ct_lock_stat *ls;
+
+	if (!th || !th->fx_uaddr || (th->flags & CT_TF_FX_GIL))
+		return 0;
+	th->fx_site = ct_user_site(cur);
+	if (!ct_futex_op_locks(th->fx_op, th->fx_val))
 		return 0;
 	th->flags |= CT_TF_FX_LOCK;
 	/*
@@ -277,7 +287,7 @@ __noinline int ct_futex_block(struct ct_thread *th, int nr, __u64 now)
 	 * starts a hold that is certain.
 	 */
 	lk.tgid = th->tgid;
-	lk.uaddr = uaddr;
+	lk.uaddr = th->fx_uaddr;
 	ls = ct_lock_entry(&ct_locks, &lk, &zero_lock);
 	if (!ls)
 		return 0;
@@ -320,6 +330,10 @@ __noinline int ct_futex_waking(struct ct_thread *th, struct ct_thread *waker, in
 	uaddr = ct_futex_args(regs, nr, &op);
 	if (!ct_futex_op_wakes(op))
 		return 0;
+	if ((th->flags & CT_TF_FX_GIL) && th->fx_uaddr == uaddr) {
+		th->pend_fx_uaddr = uaddr; /* a GIL wait: only counted (ct_futex_wait_end) */
+		return 0;
+	}
 	if (waker && waker->rw_uaddr == uaddr)
 		waker->rw_uaddr = 0; /* it passes the word on: its next wait is not futile */
 	site = ct_user_site(cur);
@@ -400,6 +414,26 @@ __noinline int ct_edge_add(struct ct_thread *th, __u32 holder, __u64 ns, __u64 s
 }
 
 /*
+ * A wait on a word of the GIL that tier C follows ends: how it ended, and
+ * the whole wait charged to its waker. Tier C has who held the GIL when;
+ * the call site (take_gil, drop_gil), the holds and the passes are not
+ * looked for: 300-500 ns of a Python thread's switch (docs/performance.md).
+ */
+static __always_inline int ct_gil_wait_end(struct ct_thread *th, struct ct_lock_stat *ls,
+					   __u32 waker, __u64 wait, __u64 now)
+{
+	if (waker == CT_WAKER_IRQ) {
+		__sync_fetch_and_add(&ls->timeouts, 1);
+		ct_gil_timed_out(th, th->fx_uaddr, now);
+	} else if (waker != CT_WAKER_UNKNOWN && th->pend_fx_uaddr) {
+		__sync_fetch_and_add(&ls->wakes, 1);
+	} else if (th->pend_exit && waker != CT_WAKER_UNKNOWN) {
+		__sync_fetch_and_add(&ls->exit_wakes, 1);
+	}
+	return ct_edge_add(th, waker, wait, 0, 1);
+}
+
+/*
  * Who made the wait [fx_start, now] of `th` last: the waker from its hold's
  * start, and before that the holders of the releases before it, newest
  * first (glibc hands a mutex on through its waiters: a long hold delays the
@@ -471,6 +505,10 @@ __noinline int ct_futex_wait_end(struct ct_thread *th, __u64 now)
 		ls->wait_max = wait;
 	ct_hist_add(ls->wait_hist, wait);
 	ls->op = th->fx_op;
+	if (th->flags & CT_TF_FX_GIL) {
+		lost = ct_gil_wait_end(th, ls, waker, wait, now);
+		goto out;
+	}
 	if (waker == CT_WAKER_IRQ) {
 		__sync_fetch_and_add(&ls->timeouts, 1);
 		ct_gil_timed_out(th, th->fx_uaddr, now);

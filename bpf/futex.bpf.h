@@ -156,6 +156,12 @@ static __always_inline int ct_futex_op_wakes(__u32 op)
 int ct_futex_block(struct ct_thread *th, int nr, __u64 now);
 
 /*
+ * Then, after tier C saw the block (ct_gilc_switch_out): unless the wait
+ * is on a GIL word, its call site, and for a mutex the hold it begins.
+ */
+int ct_futex_block_lock(struct ct_thread *th, __u64 now);
+
+/*
  * The current thread, in futex syscall nr, wakes the thread of `th` at `now`;
  * `waker`: the current thread's slot, NULL if it is not traced.
  */

@@ -416,6 +416,8 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int how
 	if (!ran_since || ran_since > now)
 		ran_since = now;
 	uaddr = blocked ? th->fx_uaddr : 0;
+	if (uaddr >= g + CT_GIL_COND && uaddr < g + CT_GIL_END)
+		th->flags |= CT_TF_FX_GIL; /* counted, not analysed as a lock (futex.bpf.c) */
 	if (blocked && !(how & CT_GILC_OUT_READ) &&
 	    (uaddr < g + CT_GIL_COND || uaddr >= g + CT_GIL_END) &&
 	    ct_gilc_block_unread(th, ran_since, now))

@@ -185,6 +185,8 @@ static __always_inline void ct_switch_out_body(struct ct_thread *th, __u64 now, 
 				   (k.how == CT_OUT_BLOCK ? CT_GILC_OUT_BLOCK : 0) |
 					   (tl ? CT_GILC_OUT_READ : 0),
 				   now);
+	if (k.how == CT_OUT_BLOCK && th->fx_uaddr)
+		ct_futex_block_lock(th, now);
 	if (tl)
 		ct_tl_switched_out(th, k.how, now, gil_was, gil_ts);
 }
