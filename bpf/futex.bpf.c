@@ -415,9 +415,12 @@ __noinline int ct_edge_add(struct ct_thread *th, __u32 holder, __u64 ns, __u64 s
 
 /*
  * A wait on a word of the GIL that tier C follows ends: how it ended, and
- * the whole wait charged to its waker. Tier C has who held the GIL when;
- * the call site (take_gil, drop_gil), the holds and the passes are not
- * looked for: 300-500 ns of a Python thread's switch (docs/performance.md).
+ * a timer's end in the chain table (the thread's forced switch requests,
+ * user/model/gil.c). Tier C has who waited and who held the GIL when; the
+ * call site (take_gil, drop_gil), the holds, the passes and the other
+ * chains are not looked for: 100 ns of a Python thread's switch and of
+ * its waking, and a server that starts a thread per request filled the
+ * chain table with the GIL's (docs/performance.md). 1 if it is full.
  */
 static __always_inline int ct_gil_wait_end(struct ct_thread *th, struct ct_lock_stat *ls,
 					   __u32 waker, __u64 wait, __u64 now)
@@ -425,12 +428,14 @@ static __always_inline int ct_gil_wait_end(struct ct_thread *th, struct ct_lock_
 	if (waker == CT_WAKER_IRQ) {
 		__sync_fetch_and_add(&ls->timeouts, 1);
 		ct_gil_timed_out(th, th->fx_uaddr, now);
-	} else if (waker != CT_WAKER_UNKNOWN && th->pend_fx_uaddr) {
+		return ct_edge_add(th, waker, wait, 0, 1);
+	}
+	if (waker != CT_WAKER_UNKNOWN && th->pend_fx_uaddr) {
 		__sync_fetch_and_add(&ls->wakes, 1);
 	} else if (th->pend_exit && waker != CT_WAKER_UNKNOWN) {
 		__sync_fetch_and_add(&ls->exit_wakes, 1);
 	}
-	return ct_edge_add(th, waker, wait, 0, 1);
+	return 0;
 }
 
 /*

@@ -122,18 +122,17 @@ def test_cpu_bound_threads_are_serialised(label, python, gil):
         assert tg["wait"]["count"] == tg["takes"]
     assert any(v.startswith("CPU-bound threads serialised by the GIL") for v in g["verdicts"])
     # Under LOCKS, the most waited-for futex is the GIL's condition
-    # variable, labelled so, in one row for its two words, which the four
-    # threads waited on.
+    # variable, labelled so, in one row for its two words: the threads'
+    # waits for the GIL are nearly all there (their timed waits on it).
     top = proc["locks"][0]
     assert top["gil"] and top["condvar"], [(l["name"], l["gil"]) for l in proc["locks"]]
-    assert {t["tid"] for t in workers} <= {w["tid"] for w in top["waiters"]}, top["waiters"]
+    assert top["wait_ns"] >= 0.8 * sum(t["gil"]["wait_ns"] for t in workers), top
     if g["tier"] == "futex":
         # Tier C follows the GIL's words itself: their waits are counted,
-        # their call sites (take_gil, drop_gil) not searched for, but for
-        # the waits before it knew the GIL's address.
-        searched = sum(c["waits"] for c in top["call_sites"])
-        assert searched <= 0.2 * top["waits"], (top["waits"], top["call_sites"])
+        # their call sites (take_gil, drop_gil) and chains not searched for.
+        assert not top["call_sites"] and not top["waiters"] and not top["chains"], top
         return
+    assert {t["tid"] for t in workers} <= {w["tid"] for w in top["waiters"]}, top["waiters"]
     # The uprobe tiers search the stack: its waits come from take_gil (its
     # timed wait is 33 stack words deep).
     found = sum(c["waits"] for c in top["call_sites"] if c["address"] != "0x0")

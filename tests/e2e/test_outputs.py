@@ -764,7 +764,8 @@ def test_names_from_debug_files(tmp_path):
     # The GIL: Debian's build has only LTO clones of take_gil/drop_gil: tier B, said.
     assert report["processes"][0]["gil"]["tier"] == "libc"
     # Without it in the target's root: the same sites as addresses, and the file to install.
-    p = subprocess.run([CONTRACE, "--json", str(tmp_path / "nodbg.json"), "--", "unshare", "-m",
+    p = subprocess.run([CONTRACE, "--gil=uprobe", "--json", str(tmp_path / "nodbg.json"), "--",
+                        "unshare", "-m",
                         "sh", "-c", f"mount -t tmpfs none /usr/lib/debug && exec {py} {script}"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr

@@ -603,6 +603,66 @@ static void test_gil_words(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * Tier C follows the GIL's words itself: their rows keep the counts, and
+ * drop the chains, call sites and holds the probes found only for the
+ * waits before the GIL's address was known. Another word keeps its own.
+ */
+static void test_gil_words_counted_in_tier_c(void **state)
+{
+	static const struct rpt_gil_info infos[] = {
+		{ .pid = PID, .version = "3.12", .addr = GIL, .tier = RPT_GIL_FUTEX },
+		{ .pid = PID, .version = "3.12", .addr = GIL, .tier = RPT_GIL_UPROBES },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		bool futex = infos[i].tier == RPT_GIL_FUTEX;
+		const struct rpt_lock *l;
+		struct ct_lock_stat *st;
+		struct snapshot s;
+		struct report r;
+
+		meta.ngil = 1;
+		meta.gil = &infos[i];
+		fake_init(&s, T0 + 100 * MS, 2);
+		fake_thread(&s, 0, W1, PID, "w1", T0);
+		fake_thread(&s, 1, W2, PID, "w2", T0);
+		for (int j = 0; j < 2; j++) {
+			uint64_t w = j ? MUTEX : GIL + CT_GIL_MUTEX;
+
+			st = fake_lock(&s, PID, w, CT_FUTEX_WAIT);
+			for (int k = 0; k < 10; k++)
+				fake_lock_wait(st, 1 * MS, W2);
+			st->holds = 1;
+			st->hold_ns = 1 * MS;
+			fake_edge(&s, PID, w, W1, W2, 2, 2 * MS)->waiter_site = SITE_A;
+			fake_site(&s, PID, w, SITE_A, 2, 2 * MS);
+		}
+		name_mutex(&s);
+		assert_int_equal(fake_close(&s), 0);
+		assert_int_equal(model_build(&r, &meta, &s, NULL), 0);
+		l = row(&r, 0, GIL + CT_GIL_MUTEX);
+		assert_true(l->gil);
+		assert_int_equal(l->waits, 10);
+		assert_int_equal(l->wait_ns, 10 * MS);
+		assert_int_equal(l->nwaiters, futex ? 0 : 1);
+		assert_int_equal(l->nchains, futex ? 0 : 1);
+		assert_int_equal(l->nsites, futex ? 0 : 1);
+		assert_int_equal(l->holds, futex ? 0 : 1);
+		l = row(&r, 0, MUTEX);
+		assert_false(l->gil);
+		assert_int_equal(l->nwaiters, 1);
+		assert_int_equal(l->nchains, 1);
+		assert_int_equal(l->nsites, 1);
+		assert_int_equal(l->holds, 1);
+		model_free(&r);
+		snapshot_free(&s);
+	}
+	meta.ngil = 0;
+	meta.gil = NULL;
+}
+
 /* Two processes with a lock at the same address: each its own row. Without meta.locks, none. */
 static void test_processes_apart(void **state)
 {
@@ -785,6 +845,7 @@ int main(void)
 		cmocka_unit_test_setup(test_stale_waits_ignored, setup),
 		cmocka_unit_test_setup(test_condvar_words, setup),
 		cmocka_unit_test_setup(test_gil_words, setup),
+		cmocka_unit_test_setup(test_gil_words_counted_in_tier_c, setup),
 		cmocka_unit_test_setup(test_processes_apart, setup),
 		cmocka_unit_test_setup(test_contended_up_to_snapshot, setup),
 		cmocka_unit_test_setup(test_held_at_most_all_the_time, setup),

@@ -1094,12 +1094,35 @@ static void lock_classify(struct rpt_lock *l)
 	l->kind = lock_why_kind(l->why);
 }
 
+/*
+ * A GIL word that tier C followed: its waits are counted, not analysed
+ * (futex.bpf.c, ct_gil_wait_end), but for those before the GIL's address
+ * was known, and those a timer ended. Their lists and holds would tell a
+ * part as if it were the whole: the row keeps its counts only (who waited
+ * and held the GIL is the GIL section's).
+ */
+static void gil_counts_only(struct rpt_lock *l)
+{
+	free(l->waiters);
+	free(l->holders);
+	free(l->chains);
+	free(l->sites);
+	l->waiters = l->holders = NULL;
+	l->chains = NULL;
+	l->sites = NULL;
+	l->nwaiters = l->nholders = l->nchains = l->nsites = 0;
+	l->holds = l->hold_ns = l->hold_max = l->contended_ns = 0;
+	memset(&l->hold_hist, 0, sizeof(l->hold_hist));
+}
+
 /* Sort a kept row's lists and derive its figures. */
 static void row_finish(struct rpt_lock *l, struct rpt_process *p)
 {
 	/* The GIL struct's words: its mutex, its condition variables. */
 	l->gil = p->gil && p->gil->info.addr && l->uaddr >= p->gil->info.addr &&
 		 l->uaddr < p->gil->info.addr + GIL_STRUCT_MAX;
+	if (l->gil && p->gil->info.tier == RPT_GIL_FUTEX)
+		gil_counts_only(l);
 	lock_classify(l);
 	for (size_t k = 0; l->kind == RPT_KIND_EVENT && k < l->nnow; k++) {
 		if (!l->now[k].idle)

@@ -776,6 +776,12 @@ static void print_lock_details(FILE *f, const struct rpt_process *p, const struc
 			(unsigned long long)l->retries, (unsigned long long)l->timeouts_ret,
 			(unsigned long long)l->wake_calls, (unsigned long long)l->woken);
 	fputc('\n', f);
+	/* Tier C counts the GIL's own waits only (design.md, Locks). */
+	if (l->gil && l->waits && !l->nwaiters)
+		fprintf(f,
+			"      %-11s the GIL section per thread (the default GIL mode does not"
+			" look for their call sites and chains)\n",
+			"who waited");
 	if (l->exact && l->xholds)
 		fprintf(f,
 			"      %-11s %llu, avg %s, p50 %s, p99 %s, max %s (every lock to unlock)\n",
