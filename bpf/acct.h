@@ -181,7 +181,8 @@ static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc);
 static __always_inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runner *e,
 						 void *hc);
 /* The includer's: move the run-length blocked-by-syscall figures (bl_*) out, and zero them. */
-static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc);
+static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, struct ct_rl_sys *e,
+						  void *hc);
 /* The includer's: the futex wait in th->fx_* ends at `now` (the lock tables). */
 static __always_inline void ct_hook_futex_wait_end(struct ct_thread *th, __u64 now, void *hc);
 /* The includer's: the thread blocks at `now` in syscall nr: a futex wait begins? */
@@ -277,11 +278,35 @@ static __always_inline void ct_acct_blocked_nr(struct ct_thread *th, int nr, __u
 		th->blocked_nosys_ns += d;
 		return;
 	}
-	if (th->bl_count && th->bl_nr != nr)
-		ct_hook_blocked_flush(th, hc);
-	th->bl_nr = nr;
-	th->bl_ns += d;
-	th->bl_count++;
+	struct ct_rl_sys *e;
+	__u32 i, free = CT_RL_SYS;
+
+	for (i = 0; i < CT_RL_SYS; i++) {
+		e = &th->bl[i];
+		if (e->count && e->nr == nr) {
+			e->ns += d;
+			e->count++;
+			return;
+		}
+		if (!e->count && free == CT_RL_SYS)
+			free = i;
+	}
+	if (free == CT_RL_SYS) {
+		free = th->bl_next++ & (CT_RL_SYS - 1);
+		ct_hook_blocked_flush(th, &th->bl[free], hc);
+	}
+	e = &th->bl[free & (CT_RL_SYS - 1)];
+	e->nr = nr;
+	e->ns = d;
+	e->count = 1;
+}
+
+/* Every entry of the blocked-by-syscall cache moved out. */
+static __always_inline void ct_acct_blocked_flush_all(struct ct_thread *th, void *hc)
+{
+	for (__u32 i = 0; i < CT_RL_SYS; i++)
+		if (th->bl[i].count)
+			ct_hook_blocked_flush(th, &th->bl[i], hc);
 }
 
 /* A block of d ns, in blk_nr and in GIL state gil_blk, ended. */
@@ -371,8 +396,7 @@ static __always_inline void ct_acct_exit(struct ct_thread *th, __u64 now, void *
 	if (th->rl_waker_count)
 		ct_hook_waker_flush(th, hc);
 	ct_acct_runners_flush(th, hc);
-	if (th->bl_count)
-		ct_hook_blocked_flush(th, hc);
+	ct_acct_blocked_flush_all(th, hc);
 	/* A forked thread that ends with no GIL event seen held it while not blocked. */
 	if (ct_gil_forked(th))
 		ct_gil_released(th, now);
@@ -556,7 +580,6 @@ static __always_inline void ct_acct_close(struct ct_thread *th, __u64 now, void 
 	if (th->rl_waker_count)
 		ct_hook_waker_flush(th, hc);
 	ct_acct_runners_flush(th, hc);
-	if (th->bl_count)
-		ct_hook_blocked_flush(th, hc);
+	ct_acct_blocked_flush_all(th, hc);
 }
 #endif /* CT_ACCT_HOOKS */

@@ -113,6 +113,19 @@ enum ct_thread_flags {
 #define CT_RL_RUNNERS 8 /* runners cached per thread (rl_run): a power of two */
 
 /* An entry of ct_thread.rl_run: waits, their time, behind one runner (waits 0: free). */
+/*
+ * A thread's blocked time in one syscall key (ct_gil_sys_key), cached in its
+ * slot (bl): count 0, a free entry.
+ */
+struct ct_rl_sys {
+	__s32 nr;
+	__u32 pad;
+	__u64 ns;
+	__u64 count;
+};
+
+#define CT_RL_SYS 4 /* syscall keys cached per thread (bl): a power of two */
+
 struct ct_rl_runner {
 	__u32 tid; /* CT_WAKER_UNKNOWN: before the ring's oldest run */
 	__u32 tgid;
@@ -198,11 +211,15 @@ struct ct_thread {
 	__u64 sys_ts; /* entry time, or tracing start for a partial syscall */
 	__u64 sys_offcpu_ns; /* off-CPU (blocked + run queue) time within it so far */
 
-	/* Blocked time by syscall: run-length cache, flushed to ct_sysstats on change. */
-	__s32 bl_nr;
+	/*
+	 * Blocked time by syscall key: the last CT_RL_SYS keys, the oldest
+	 * moved to ct_sysstats when another needs its place. A Python thread's
+	 * blocks alternate between keys (a GIL wait; a read with the GIL
+	 * released): with one entry, a hash update at nearly every block.
+	 */
+	struct ct_rl_sys bl[CT_RL_SYS];
+	__u32 bl_next; /* the entry to replace next when all are taken */
 	__u32 rq_counted; /* 1 while counted in ct_queued (sched.bpf.c): queued for a CPU */
-	__u64 bl_ns;
-	__u64 bl_count;
 
 	/* Futex wait in progress: set at a blocking switch-out in a futex wait. */
 	__u64 fx_uaddr; /* 0: not waiting on a futex */

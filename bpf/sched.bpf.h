@@ -72,9 +72,10 @@ static __always_inline void ct_hook_runner_flush(struct ct_thread *th, struct ct
 	e->ns = 0;
 }
 
-static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)
+static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, struct ct_rl_sys *e,
+						  void *hc)
 {
-	ct_blocked_flush(th);
+	ct_blocked_flush(th, e);
 }
 
 static __always_inline void ct_hook_futex_wait_end(struct ct_thread *th, __u64 now, void *hc)

@@ -39,22 +39,22 @@ static __always_inline struct ct_sys_stat *ct_sys_entry(__u32 slot, int nr)
 	return bpf_map_lookup_elem(&ct_sysstats, &key);
 }
 
-/* Move the run-length blocked-by-syscall figures into ct_sysstats. */
-static __always_inline void ct_blocked_flush(struct ct_thread *th)
+/* Move an entry of the blocked-by-syscall cache (ct_thread.bl) into ct_sysstats. */
+static __always_inline void ct_blocked_flush(struct ct_thread *th, struct ct_rl_sys *e)
 {
 	struct ct_sys_stat *st;
 
-	if (!th->bl_count)
+	if (!e->count)
 		return;
-	st = ct_sys_entry(th->slot, th->bl_nr);
+	st = ct_sys_entry(th->slot, e->nr);
 	if (st) {
-		st->blocks += th->bl_count;
-		st->blocked_ns += th->bl_ns;
+		st->blocks += e->count;
+		st->blocked_ns += e->ns;
 	} else {
-		__sync_fetch_and_add(&ct_counters.sys_dropped, th->bl_count);
+		__sync_fetch_and_add(&ct_counters.sys_dropped, e->count);
 	}
-	th->bl_count = 0;
-	th->bl_ns = 0;
+	e->count = 0;
+	e->ns = 0;
 }
 
 /*

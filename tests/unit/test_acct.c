@@ -48,15 +48,16 @@ static inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runne
 	e->ns = 0;
 }
 
-static inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)
+static inline void ct_hook_blocked_flush(struct ct_thread *th, struct ct_rl_sys *e, void *hc)
 {
 	struct calls *c = hc;
 
+	(void)th;
 	c->blocked_flushes++;
-	c->blocked_by_key[th->bl_nr] += th->bl_ns;
-	c->blocks_by_key[th->bl_nr] += th->bl_count;
-	th->bl_count = 0;
-	th->bl_ns = 0;
+	c->blocked_by_key[e->nr] += e->ns;
+	c->blocks_by_key[e->nr] += e->count;
+	e->count = 0;
+	e->ns = 0;
 }
 
 static inline void ct_hook_futex_wait_end(struct ct_thread *th, __u64 now, void *hc)
@@ -218,7 +219,7 @@ static void block_wake_preempt(void **state)
 	assert_int_equal(c.missed[CT_MISSED_WAKEUP] + c.missed[CT_MISSED_SWITCH_IN], 0);
 	/* The slot itself is untouched by the snapshot. */
 	assert_int_equal(s.th.runq_ns, 100 + 50);
-	assert_int_equal(s.th.bl_count, 1);
+	assert_int_equal(s.th.bl[0].count, 1);
 }
 
 /* A switch-out of a thread whose switch-in the kernel did not report. */
@@ -322,7 +323,7 @@ static void without_run_delay(void **state)
 	assert_int_equal(accounted(&t), 400);
 }
 
-/* Blocked time by syscall, kept in the slot while the syscall does not change. */
+/* Blocked time by syscall, kept in the slot for the thread's last CT_RL_SYS keys. */
 static void blocked_run_length(void **state)
 {
 	static const int nrs[] = { 0, 0, 1, 1, 1, 0 };
@@ -340,10 +341,10 @@ static void blocked_run_length(void **state)
 		sim_in(&s, now, 1);
 	}
 	/*
-	 * Flushed when the syscall changed, after the reads; the last block (a
-	 * read again) is settled at the next switch-out, here the snapshot's.
+	 * Two keys by turns stay in the slot: nothing flushed; the last block
+	 * (a read again) is settled at the next switch-out, here the snapshot's.
 	 */
-	assert_int_equal(s.c.blocked_flushes, 1);
+	assert_int_equal(s.c.blocked_flushes, 0);
 	t = sim_snap(&s, now + 5, &c);
 	assert_int_equal(c.blocked_by_key[0], 100 + 200 + 600);
 	assert_int_equal(c.blocks_by_key[0], 3);
@@ -356,6 +357,23 @@ static void blocked_run_length(void **state)
 	/* One waker, consecutive: counted in the slot, moved out once. */
 	assert_int_equal(c.waker_flushes, 1);
 	assert_int_equal(c.waker_counted, 6);
+	/* Three more keys: the fifth moves the oldest entry's (key 0) out. */
+	for (int nr = 2; nr < 5; nr++) {
+		sim_out(&s, now += 10, CT_OUT_BLOCK, nr);
+		sim_wake(&s, now += 1000, 5);
+		sim_in(&s, now, 1);
+	}
+	sim_out(&s, now += 10, CT_OUT_QUEUED, 0);
+	assert_int_equal(s.c.blocked_flushes, 1);
+	assert_int_equal(s.c.blocked_by_key[0], 100 + 200 + 600);
+	assert_int_equal(s.c.blocks_by_key[0], 3);
+	/* The snapshot moves the other four out (its calls add to the slot's). */
+	t = sim_snap(&s, now, &c);
+	for (int nr = 1; nr < 5; nr++)
+		assert_int_equal(c.blocks_by_key[nr], nr == 1 ? 3 : 1);
+	assert_int_equal(c.blocks_by_key[0], 3);
+	assert_int_equal(c.blocked_flushes, 1 + 4);
+	assert_int_equal(t.blocked_ns, 2100 + 3000);
 }
 
 /*
@@ -527,7 +545,8 @@ static void exit_closes(void **state)
 	assert_int_equal(s.th.end_ts, 60);
 	assert_int_equal(s.c.exits, 1);
 	assert_int_equal(s.th.rl_waker_count, 0);
-	assert_int_equal(s.th.bl_count, 0);
+	for (int i = 0; i < CT_RL_SYS; i++)
+		assert_int_equal(s.th.bl[i].count, 0);
 	assert_int_equal(s.th.gil_hold_ns, 34);
 	/* A snapshot long after changes nothing. */
 	t = sim_snap(&s, 10000, &c);

@@ -346,9 +346,9 @@ static void test_close_states(void **state)
 	t[3]->state = CT_ST_BLOCKED;
 	t[3]->state_ts = 50 * MS;
 	t[3]->blk_nr = NR_READ;
-	t[3]->bl_nr = NR_READ;
-	t[3]->bl_count = 2;
-	t[3]->bl_ns = 6 * MS;
+	t[3]->bl[1].nr = NR_READ;
+	t[3]->bl[1].count = 2;
+	t[3]->bl[1].ns = 6 * MS;
 	t[4]->state = CT_ST_BLOCKED;
 	t[4]->state_ts = 20 * MS;
 	t[4]->blk_nr = NR_FUTEX;
@@ -372,10 +372,10 @@ static void test_close_states(void **state)
 		60 * MS);
 	assert_int_equal(t[2]->blocked_nosys_ns, 30 * MS);
 	assert_null(snapshot_find_sys(&s, 2, CT_SYS_NONE));
-	/* The block in progress joins the run-length cache, flushed as one entry of 3 blocks. */
+	/* The block in progress joins its key's entry in the cache, flushed as one of 3 blocks. */
 	assert_int_equal(snapshot_find_sys(&s, 3, NR_READ)->st.blocks, 3);
 	assert_int_equal(snapshot_find_sys(&s, 3, NR_READ)->st.blocked_ns, 56 * MS);
-	assert_int_equal(t[3]->bl_count, 0);
+	assert_int_equal(t[3]->bl[1].count, 0);
 	/* Blocked until the wakeup, queued since. */
 	assert_int_equal(t[4]->blocked_ns, 40 * MS);
 	assert_int_equal(t[4]->runq_ns, 40 * MS);

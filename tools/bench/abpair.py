@@ -5,13 +5,16 @@
 run at the same events in the same minutes, so the host's slow and fast
 regimes, which scatter one build's runs by 1.5x, hit them all alike.
 
-  tools/bench/abpair.py [--rounds N] [--python PY] NAME=CONTRACE NAME=CONTRACE...
+  tools/bench/abpair.py [--rounds N] [--python PY] [--workload W] NAME=CONTRACE...
 
-Per round: a ThreadingHTTPServer (tools/workloads/pygil.py http) starts
-untraced, each build attaches with -p (in a rotating order), and after
-2.5 s `ab -n 3000 -c 4` runs; each build's programs are told apart by the
-prog ids in its /proc/PID/fdinfo (bench.py's prog_stats), their run
-counts and times read from kernel.bpf_stats_enabled around the ab run. The build attached first runs
+Per round: the workload starts untraced, each build attaches with -p (in
+a rotating order), and after 2.5 s it is measured: W `http`, a
+ThreadingHTTPServer (tools/workloads/pygil.py http) under `ab -n 3000 -c
+4`, per request; W `pingpong`, pygil.py's 4 pairs of threads passing 8
+bytes through socketpairs, long-lived threads, per millisecond of 2 s.
+Each build's programs are told apart by the prog ids in its
+/proc/PID/fdinfo (bench.py's prog_stats), their run counts and times read
+from kernel.bpf_stats_enabled around the measured part. The build attached first runs
 first at every event and pays 10-25% more: compare rounds where each
 build was first as many times (an even number of rounds for two builds).
 Printed per build: BPF time per request in every round (first-attached
@@ -30,16 +33,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PYGIL = os.path.join(ROOT, "tools/workloads/pygil.py")
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
 REQUESTS = 3000
+WINDOW_S = 2.0
 SHOWN = ("ct_sched_switch", "ct_sched_waking", "ct_fork")
 
 
-def one_round(python, order):
-    """BPF ns per request and per-program ns a run, per build, in one round."""
-    srv = subprocess.Popen([python, PYGIL, "http"], stdout=subprocess.PIPE, text=True,
+def one_round(python, order, workload):
+    """BPF ns per unit (a request, a millisecond) and per-program ns a run, per build."""
+    args = ["http"] if workload == "http" else ["pingpong", "4", "100000000"]
+    srv = subprocess.Popen([python, PYGIL] + args, stdout=subprocess.PIPE, text=True,
                            start_new_session=True)
     tracers = []
     try:
-        port = int(srv.stdout.readline().split()[1])
+        port = int(srv.stdout.readline().split()[1]) if workload == "http" else 0
         for name, contrace in order:
             tracers.append((name, subprocess.Popen(
                 [contrace, "-q", "--json", "/dev/null", "-p", str(srv.pid)],
@@ -47,8 +52,11 @@ def one_round(python, order):
             time.sleep(0.5)
         time.sleep(2.5)
         before = {name: prog_stats(p.pid) for name, p in tracers}
-        subprocess.run(["ab", "-q", "-n", str(REQUESTS), "-c", "4", f"http://127.0.0.1:{port}/"],
-                       capture_output=True, check=True)
+        if workload == "http":
+            subprocess.run(["ab", "-q", "-n", str(REQUESTS), "-c", "4",
+                            f"http://127.0.0.1:{port}/"], capture_output=True, check=True)
+        else:
+            time.sleep(WINDOW_S)
         after = {name: prog_stats(p.pid) for name, p in tracers}
     finally:
         for _, p in tracers:
@@ -66,7 +74,7 @@ def one_round(python, order):
             total += ns
             if runs:
                 per_run[prog] = ns / runs
-        out[name] = (total / REQUESTS, per_run)
+        out[name] = (total / (REQUESTS if workload == "http" else WINDOW_S * 1e3), per_run)
     return out
 
 
@@ -74,6 +82,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--python", default=os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python3"))
+    ap.add_argument("--workload", choices=("http", "pingpong"), default="http")
     ap.add_argument("builds", nargs="+", help="NAME=CONTRACE")
     args = ap.parse_args()
     builds = [b.split("=", 1) for b in args.builds]
@@ -87,14 +96,15 @@ def main():
         for r in range(args.rounds):
             k = r % len(builds)
             order = builds[k:] + builds[:k]
-            rounds.append((order[0][0], one_round(args.python, order)))
+            rounds.append((order[0][0], one_round(args.python, order, args.workload)))
     finally:
         with open(STATS, "w") as f:
             f.write(old)
+    unit = "request" if args.workload == "http" else "ms"
     for name, _ in builds:
-        per_req = [(first == name, res[name][0]) for first, res in rounds]
-        cells = " ".join(f"{ns / 1e3:.1f}{'*' if first else ''}" for first, ns in per_req)
-        print(f"{name}: BPF us per request by round {cells}; sum {sum(ns for _, ns in per_req) / 1e3:.1f}")
+        per = [(first == name, res[name][0]) for first, res in rounds]
+        cells = " ".join(f"{ns / 1e3:.1f}{'*' if first else ''}" for first, ns in per)
+        print(f"{name}: BPF us per {unit} by round {cells}; sum {sum(ns for _, ns in per) / 1e3:.1f}")
         for prog in SHOWN:
             runs = [res[name][1][prog] for _, res in rounds if prog in res[name][1]]
             if runs:

@@ -105,19 +105,20 @@ static inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runne
 	e->ns = 0;
 }
 
-static inline void ct_hook_blocked_flush(struct ct_thread *th, void *hc)
+static inline void ct_hook_blocked_flush(struct ct_thread *th, struct ct_rl_sys *b, void *hc)
 {
 	struct close_ctx *c = hc;
-	struct snap_sys *e = snapshot_add_sys(c->s, c->slot, th->bl_nr);
+	struct snap_sys *e = snapshot_add_sys(c->s, c->slot, b->nr);
 
+	(void)th;
 	if (!e) {
 		c->err = -ENOMEM;
 		return;
 	}
-	e->st.blocks = th->bl_count;
-	e->st.blocked_ns = th->bl_ns;
-	th->bl_count = 0;
-	th->bl_ns = 0;
+	e->st.blocks = b->count;
+	e->st.blocked_ns = b->ns;
+	b->count = 0;
+	b->ns = 0;
 }
 
 /* A snapshot ends no wait, no block and no thread: these are never called here. */

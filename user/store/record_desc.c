@@ -87,6 +87,8 @@ _Static_assert(CT_RL_RUNNERS == 8, "ct_thread's description lists 8 entries of r
 #define RL_RUN(T, i)                                                                               \
 	F(T, rl_run[i].tid), F(T, rl_run[i].tgid), F(T, rl_run[i].kthread), F(T, rl_run[i].waits), \
 		F(T, rl_run[i].ns)
+_Static_assert(CT_RL_SYS == 4, "ct_thread's description lists 4 entries of bl");
+#define RL_SYS(T, i) F(T, bl[i].nr), F(T, bl[i].pad), F(T, bl[i].ns), F(T, bl[i].count)
 
 #define T struct ct_thread
 static const struct rec_field thread_fields[] = {
@@ -134,10 +136,12 @@ static const struct rec_field thread_fields[] = {
 	F(T, blk_nr),
 	F(T, sys_ts),
 	F(T, sys_offcpu_ns),
-	F(T, bl_nr),
+	RL_SYS(T, 0),
+	RL_SYS(T, 1),
+	RL_SYS(T, 2),
+	RL_SYS(T, 3),
+	F(T, bl_next),
 	F(T, rq_counted),
-	F(T, bl_ns),
-	F(T, bl_count),
 	F(T, fx_uaddr),
 	F(T, fx_start),
 	F(T, fx_site),
