@@ -180,7 +180,7 @@ static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc);
 /* The includer's: move the runner figures of the cache entry e (of th->rl_run) out, and zero them. */
 static __always_inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runner *e,
 						 void *hc);
-/* The includer's: move the run-length blocked-by-syscall figures (bl_*) out, and zero them. */
+/* The includer's: move an entry of the blocked-by-syscall cache (bl) out, and zero it. */
 static __always_inline void ct_hook_blocked_flush(struct ct_thread *th, struct ct_rl_sys *e,
 						  void *hc);
 /* The includer's: the futex wait in th->fx_* ends at `now` (the lock tables). */
@@ -271,16 +271,20 @@ static __always_inline void ct_acct_runners_flush(struct ct_thread *th, void *hc
 			ct_hook_runner_flush(th, &th->rl_run[i], hc);
 }
 
-/* The thread was blocked d ns in syscall key nr (CT_SYS_NONE: outside any). */
+/*
+ * The thread was blocked d ns in syscall key nr (CT_SYS_NONE: outside any):
+ * into its entry of the cache (bl), or a free one, or the oldest's, which
+ * moves out first.
+ */
 static __always_inline void ct_acct_blocked_nr(struct ct_thread *th, int nr, __u64 d, void *hc)
 {
+	__u32 i, free = CT_RL_SYS;
+	struct ct_rl_sys *e;
+
 	if (nr == CT_SYS_NONE) {
 		th->blocked_nosys_ns += d;
 		return;
 	}
-	struct ct_rl_sys *e;
-	__u32 i, free = CT_RL_SYS;
-
 	for (i = 0; i < CT_RL_SYS; i++) {
 		e = &th->bl[i];
 		if (e->count && e->nr == nr) {

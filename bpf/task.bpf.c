@@ -184,8 +184,9 @@ static __always_inline void ct_seed_futex(struct task_struct *t, struct ct_threa
 		return;
 	th->fx_uaddr = uaddr;
 	th->fx_op = op;
+	th->fx_val = ct_futex_val(regs, nr);
 	th->fx_start = now;
-	if (ct_futex_op_locks(op, ct_futex_val(regs, nr)))
+	if (ct_futex_op_locks(op, th->fx_val))
 		th->flags |= CT_TF_FX_LOCK;
 }
 
