@@ -575,8 +575,8 @@ static __always_inline void ct_acct_running(struct ct_thread *th, __u64 now)
 /*
  * A snapshot at `now` closes the intervals still open, as the next
  * switch-out would, with our clock where the kernel's counters are only
- * read at a switch-out, and moves the run-length caches out: a copy of the
- * slot is closed, never the slot.
+ * read at a switch-out, and moves the slot's caches (wakers, runners,
+ * blocked time) out: a copy of the slot is closed, never the slot.
  */
 static __always_inline void ct_acct_close(struct ct_thread *th, __u64 now, void *hc)
 {

@@ -62,7 +62,7 @@ int sched_read_runners(struct snapshot *s, int fd)
 
 /*
  * Closing a snapshot's open intervals: the rules of acct.h, with hooks that
- * move a thread's run-length caches into the snapshot's arrays.
+ * move a thread's caches (wakers, runners, blocked time) into the snapshot's arrays.
  */
 #define CT_ACCT_HOOKS
 #include "acct.h"

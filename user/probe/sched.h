@@ -13,7 +13,7 @@ int sched_read_runners(struct snapshot *s, int runners_fd);
 
 /*
  * Close every thread's open intervals (scheduler and GIL) at s->ts with the
- * BPF side's own rules (bpf/acct.h), and move its run-length caches into
+ * BPF side's own rules (bpf/acct.h), and move its caches into
  * s->wakers and s->sys. Before syscalls_close(), which uses the closed
  * per-syscall off-CPU times. 0 or -ENOMEM.
  */

@@ -792,7 +792,7 @@ void session_refresh_pid(struct session *s, int pid)
 }
 
 /*
- * While the probes run, a thread's run-length caches (wakers, blocked time)
+ * While the probes run, a thread's caches (wakers, runners, blocked time)
  * and its syscall in progress move into the maps now and then. Reading the
  * maps first and the slots after can only see such a move late (counted in
  * the next snapshot), never twice: interval figures stay non-negative and
