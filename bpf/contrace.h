@@ -378,9 +378,11 @@ struct ct_sys_stat {
 
 /*
  * The period of the CPU-clock samples of released GIL time (gilsample.bpf.c),
- * in ns of each CPU's time: 1,000,003 (a prime number of ns, so the samples
- * do not fall in step with the 4 ms scheduler tick): about 1,000 per second
- * per CPU, whatever the program does.
+ * in ns of each CPU's time: about 1,000 per second per CPU, whatever the
+ * program does (--sample-hz takes every Nth). The 3 ns over 1 ms do not move
+ * the samples' phase against the scheduler tick much (12 ns a 4 ms tick); a
+ * period that turns it (1,061,803 ns) left tier C's hold errors under a
+ * competing CPU hog as they were (docs/usage.md, tier C).
  */
 #define CT_GIL_SAMPLE_NS 1000003ULL
 
