@@ -59,13 +59,16 @@ struct ct_gil_addrs_map {
 };
 
 /*
- * Per thread slot: log2 histogram of its GIL waits (Python threads only).
- * Entries are made at a thread's fork (process context) for processes
- * with a GIL, else at its first wait; user space sets the size.
+ * Per thread slot: log2 histogram of its GIL waits (Python threads only),
+ * made at its first wait; user space sets the size (one per thread slot).
+ * Preallocated: an insert takes an element from a free list, in any
+ * context (tier C's are in sched_switch, with interrupts off), where a
+ * map that allocates on insert cost 2.0-2.4 us more at each new thread
+ * (docs/performance.md). Its price: memory for every slot, 11.7 MB at the
+ * default --max-threads.
  */
 struct ct_gil_hists_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct ct_gil_hist);

@@ -297,21 +297,6 @@ static __always_inline void ct_fork_gil(__u32 ptgid, struct ct_thread *pt, struc
 }
 
 /*
- * A thread of a process with a GIL gets its wait histogram here, where the
- * map can allocate: tier C would make it from sched_switch, with
- * interrupts off, where the allocation may fail (a wait then goes uncounted
- * in the histogram, and into gil_hists_dropped).
- */
-static __always_inline void ct_fork_gil_hist(struct ct_thread *th)
-{
-	static const struct ct_gil_hist zero = {};
-	__u32 tgid = th->tgid, slot = th->slot;
-
-	if (ct_cfg.gil && bpf_map_lookup_elem(&ct_gil_addrs, &tgid))
-		bpf_map_update_elem(&ct_gil_hists, &slot, &zero, BPF_NOEXIST);
-}
-
-/*
  * Threads whose storage their fork could not have (busy: another storage
  * operation on that CPU, preempted there; 1 in ~10^5 threads of the serve
  * soak), by tid: claimed at their first switch-out instead
@@ -346,7 +331,6 @@ ct_new_thread(struct task_struct *t, __u64 start, __u32 flags, __u32 ptgid, stru
 	th->wait_ts = th->start_ts;
 	if (flags & CT_TF_PROCESS)
 		ct_fork_gil(ptgid, pt, th);
-	ct_fork_gil_hist(th);
 	return th;
 }
 

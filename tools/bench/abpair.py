@@ -5,7 +5,7 @@
 run at the same events in the same minutes, so the host's slow and fast
 regimes, which scatter one build's runs by 1.5x, hit them all alike.
 
-  tools/bench/abpair.py [--rounds N] [--python PY] [--workload W] NAME=CONTRACE...
+  tools/bench/abpair.py [--rounds N] [--python PY] [--workload W] [--all] NAME=CONTRACE...
 
 Per round: the workload starts untraced, each build attaches with -p (in
 a rotating order), and after 2.5 s it is measured: W `http`, a
@@ -66,15 +66,17 @@ def one_round(python, order, workload):
         os.killpg(srv.pid, signal.SIGTERM)
         srv.wait()
     out = {}
+    units = REQUESTS if workload == "http" else WINDOW_S * 1e3
     for name, _ in order:
-        total, per_run = 0, {}
+        total, per_run, per_unit = 0, {}, {}
         for prog in before[name].keys() & after[name].keys():
             ns = after[name][prog][0] - before[name][prog][0]
             runs = after[name][prog][1] - before[name][prog][1]
             total += ns
             if runs:
                 per_run[prog] = ns / runs
-        out[name] = (total / (REQUESTS if workload == "http" else WINDOW_S * 1e3), per_run)
+                per_unit[prog] = (runs / units, ns / units)
+        out[name] = (total / units, per_run, per_unit)
     return out
 
 
@@ -83,6 +85,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--python", default=os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python3"))
     ap.add_argument("--workload", choices=("http", "pingpong"), default="http")
+    ap.add_argument("--all", action="store_true",
+                    help="every program: runs and ns per unit (medians), not only the busiest")
     ap.add_argument("builds", nargs="+", help="NAME=CONTRACE")
     args = ap.parse_args()
     builds = [b.split("=", 1) for b in args.builds]
@@ -109,6 +113,15 @@ def main():
             runs = [res[name][1][prog] for _, res in rounds if prog in res[name][1]]
             if runs:
                 print(f"  {prog:18s} ns a run, median {statistics.median(runs):7.0f}")
+        if args.all:
+            progs = {p for _, res in rounds for p in res[name][2]}
+            rows = []
+            for prog in progs:
+                cells = [res[name][2][prog] for _, res in rounds if prog in res[name][2]]
+                rows.append((statistics.median(c[1] for c in cells),
+                             statistics.median(c[0] for c in cells), prog))
+            for ns, runs, prog in sorted(rows, reverse=True):
+                print(f"  {prog:22s} {runs:8.2f} runs, {ns:8.0f} ns a {unit} (medians)")
 
 
 if __name__ == "__main__":
