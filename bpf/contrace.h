@@ -112,7 +112,6 @@ enum ct_thread_flags {
 
 #define CT_RL_RUNNERS 8 /* runners cached per thread (rl_run): a power of two */
 
-/* An entry of ct_thread.rl_run: waits, their time, behind one runner (waits 0: free). */
 /*
  * A thread's blocked time in one syscall key (ct_gil_sys_key), cached in its
  * slot (bl): count 0, a free entry.
@@ -126,6 +125,7 @@ struct ct_rl_sys {
 
 #define CT_RL_SYS 4 /* syscall keys cached per thread (bl): a power of two */
 
+/* An entry of ct_thread.rl_run: waits, their time, behind one runner (waits 0: free). */
 struct ct_rl_runner {
 	__u32 tid; /* CT_WAKER_UNKNOWN: before the ring's oldest run */
 	__u32 tgid;
