@@ -175,8 +175,9 @@ enum ct_missed {
 	CT_MISSED_SWITCH_IN = 1, /* missed_switch_ins */
 };
 
-/* The includer's: move the run-length waker count (rl_waker_*) out, and zero it. */
-static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc);
+/* The includer's: move the waker cache entry e (of th->rl_wak) out, and zero it. */
+static __always_inline void ct_hook_waker_flush(struct ct_thread *th, struct ct_rl_waker *e,
+						void *hc);
 /* The includer's: move the runner figures of the cache entry e (of th->rl_run) out, and zero them. */
 static __always_inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runner *e,
 						 void *hc);
@@ -214,20 +215,55 @@ struct ct_kread {
 	__u32 pad;
 };
 
-/* Count a wakeup by the pending waker: consecutive wakeups by one waker stay in the slot. */
+/*
+ * The entry for `key` of one of a slot's caches, `arr` (n entries, a power
+ * of two): the one that holds it (*hit set), else a free one, else the one
+ * taken the longest ago (*next turns over them), which still holds another
+ * key's figures: the caller moves them out before it takes the entry. An
+ * entry's member `used` is 0 when it is free; `kf` is its key.
+ */
+#define ct_rl_pick(arr, n, next, kf, key, used, hit)                    \
+	({                                                              \
+		__u32 _i, _free = (n);                                  \
+                                                                        \
+		*(hit) = 0;                                             \
+		for (_i = 0; _i < (n); _i++) {                          \
+			if ((arr)[_i].used && (arr)[_i].kf == (key)) {  \
+				*(hit) = 1;                             \
+				_free = _i;                             \
+				break;                                  \
+			}                                               \
+			if (!(arr)[_i].used && _free == (n))            \
+				_free = _i;                             \
+		}                                                       \
+		&(arr)[(_free == (n) ? (*(next))++ : _free) & ((n)-1)]; \
+	})
+
+/* Count a wakeup by the pending waker, in the slot's cache of wakers. */
 static __always_inline void ct_acct_waker(struct ct_thread *th, void *hc)
 {
 	__u32 tid = th->pend_waker_tid;
+	struct ct_rl_waker *e;
+	int hit;
 
-	if (th->rl_waker_count && th->rl_waker_tid == tid) {
-		th->rl_waker_count++;
+	e = ct_rl_pick(th->rl_wak, CT_RL_WAKERS, &th->rl_wak_next, tid, tid, count, &hit);
+	if (hit) {
+		e->count++;
 		return;
 	}
-	if (th->rl_waker_count)
-		ct_hook_waker_flush(th, hc);
-	th->rl_waker_tid = tid;
-	th->rl_waker_tgid = th->pend_waker_tgid;
-	th->rl_waker_count = 1;
+	if (e->count)
+		ct_hook_waker_flush(th, e, hc);
+	e->tid = tid;
+	e->tgid = th->pend_waker_tgid;
+	e->count = 1;
+}
+
+/* Every entry of the waker cache moved out. */
+static __always_inline void ct_acct_wakers_flush(struct ct_thread *th, void *hc)
+{
+	for (__u32 i = 0; i < CT_RL_WAKERS; i++)
+		if (th->rl_wak[i].count)
+			ct_hook_waker_flush(th, &th->rl_wak[i], hc);
 }
 
 /*
@@ -239,23 +275,16 @@ static __always_inline void ct_acct_runner(struct ct_thread *th, __u32 tid, __u3
 					   __u32 kthread, __u64 ns, void *hc)
 {
 	struct ct_rl_runner *e;
-	__u32 i, free = CT_RL_RUNNERS;
+	int hit;
 
-	for (i = 0; i < CT_RL_RUNNERS; i++) {
-		e = &th->rl_run[i];
-		if (e->waits && e->tid == tid) {
-			e->ns += ns;
-			e->waits++;
-			return;
-		}
-		if (!e->waits && free == CT_RL_RUNNERS)
-			free = i;
+	e = ct_rl_pick(th->rl_run, CT_RL_RUNNERS, &th->rl_run_next, tid, tid, waits, &hit);
+	if (hit) {
+		e->ns += ns;
+		e->waits++;
+		return;
 	}
-	if (free == CT_RL_RUNNERS) {
-		free = th->rl_run_next++ & (CT_RL_RUNNERS - 1);
-		ct_hook_runner_flush(th, &th->rl_run[free], hc);
-	}
-	e = &th->rl_run[free & (CT_RL_RUNNERS - 1)];
+	if (e->waits)
+		ct_hook_runner_flush(th, e, hc);
 	e->tid = tid;
 	e->tgid = tgid;
 	e->kthread = kthread;
@@ -278,28 +307,21 @@ static __always_inline void ct_acct_runners_flush(struct ct_thread *th, void *hc
  */
 static __always_inline void ct_acct_blocked_nr(struct ct_thread *th, int nr, __u64 d, void *hc)
 {
-	__u32 i, free = CT_RL_SYS;
 	struct ct_rl_sys *e;
+	int hit;
 
 	if (nr == CT_SYS_NONE) {
 		th->blocked_nosys_ns += d;
 		return;
 	}
-	for (i = 0; i < CT_RL_SYS; i++) {
-		e = &th->bl[i];
-		if (e->count && e->nr == nr) {
-			e->ns += d;
-			e->count++;
-			return;
-		}
-		if (!e->count && free == CT_RL_SYS)
-			free = i;
+	e = ct_rl_pick(th->bl, CT_RL_SYS, &th->bl_next, nr, nr, count, &hit);
+	if (hit) {
+		e->ns += d;
+		e->count++;
+		return;
 	}
-	if (free == CT_RL_SYS) {
-		free = th->bl_next++ & (CT_RL_SYS - 1);
-		ct_hook_blocked_flush(th, &th->bl[free], hc);
-	}
-	e = &th->bl[free & (CT_RL_SYS - 1)];
+	if (e->count)
+		ct_hook_blocked_flush(th, e, hc);
 	e->nr = nr;
 	e->ns = d;
 	e->count = 1;
@@ -393,14 +415,16 @@ static __always_inline void ct_acct_unblock(struct ct_thread *th, __u64 now, voi
 	th->flags |= CT_TF_WOKEN;
 }
 
-/* The thread exits at `now`: its last figures, and no open interval left. */
+/*
+ * The thread exits at `now`: its last figures, and no open interval left.
+ * Its caches (wakers, runners, blocked time) stay in the slot, which is
+ * never reused: each snapshot moves them out of its copy, as it does a
+ * live thread's (ct_acct_close). Moving them out here cost a thread per
+ * request a hash insert for each of them (docs/performance.md).
+ */
 static __always_inline void ct_acct_exit(struct ct_thread *th, __u64 now, void *hc)
 {
 	ct_hook_exit(th, now, hc);
-	if (th->rl_waker_count)
-		ct_hook_waker_flush(th, hc);
-	ct_acct_runners_flush(th, hc);
-	ct_acct_blocked_flush_all(th, hc);
 	/* A forked thread that ends with no GIL event seen held it while not blocked. */
 	if (ct_gil_forked(th))
 		ct_gil_released(th, now);
@@ -581,8 +605,7 @@ static __always_inline void ct_acct_running(struct ct_thread *th, __u64 now)
 static __always_inline void ct_acct_close(struct ct_thread *th, __u64 now, void *hc)
 {
 	ct_acct_close_open(th, now, hc);
-	if (th->rl_waker_count)
-		ct_hook_waker_flush(th, hc);
+	ct_acct_wakers_flush(th, hc);
 	ct_acct_runners_flush(th, hc);
 	ct_acct_blocked_flush_all(th, hc);
 }

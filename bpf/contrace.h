@@ -112,6 +112,15 @@ enum ct_thread_flags {
 
 #define CT_RL_RUNNERS 8 /* runners cached per thread (rl_run): a power of two */
 
+/* An entry of ct_thread.rl_wak: wakeups by one waker (count 0: free). */
+struct ct_rl_waker {
+	__u32 tid; /* the waker's id (CT_WAKER_*: an interrupt, a softirq's raiser, unknown) */
+	__u32 tgid;
+	__u64 count;
+};
+
+#define CT_RL_WAKERS 4 /* wakers cached per thread (rl_wak): a power of two */
+
 /*
  * A thread's blocked time in one syscall key (ct_gil_sys_key), cached in its
  * slot (bl): count 0, a free entry.
@@ -189,10 +198,17 @@ struct ct_thread {
 	/* Waker of the pending wakeup (set by sched_waking, in the waker's context). */
 	__u32 pend_waker_tid;
 	__u32 pend_waker_tgid;
-	/* Run-length cache of the current waker: flushed to ct_wakers on change. */
-	__u32 rl_waker_tid;
-	__u32 rl_waker_tgid;
-	__u64 rl_waker_count;
+	/*
+	 * Cache of who woke it: the wakeups by the last CT_RL_WAKERS wakers
+	 * add here, and the entry of the oldest moves to ct_wakers when
+	 * another waker needs its place; user space's snapshot reads the rest
+	 * from the slot. With one entry, a Python thread woken by turns by a
+	 * GIL dropper and by a socket's softirq moved it at nearly every
+	 * wakeup: a hash update each, 840 ns (docs/performance.md).
+	 */
+	struct ct_rl_waker rl_wak[CT_RL_WAKERS];
+	__u32 rl_wak_next; /* the entry to replace next when all are taken */
+	__u32 rl_wak_pad;
 	/*
 	 * Cache of who had the CPU while it waited (ct_runq_split): the waits
 	 * behind the last CT_RL_RUNNERS runners add here, and the entry of the

@@ -34,19 +34,20 @@ struct ct_runners_map {
 
 extern struct ct_runners_map ct_runners SEC(".maps");
 
-/* Move the run-length waker count into ct_wakers. */
-static __always_inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
+/* Move a waker cache entry's count into ct_wakers. */
+static __always_inline void ct_hook_waker_flush(struct ct_thread *th, struct ct_rl_waker *e,
+						void *hc)
 {
-	struct ct_waker_key key = { .slot = th->slot, .waker_tid = th->rl_waker_tid };
-	struct ct_waker_val init = { .count = th->rl_waker_count, .waker_tgid = th->rl_waker_tgid };
+	struct ct_waker_key key = { .slot = th->slot, .waker_tid = e->tid };
+	struct ct_waker_val init = { .count = e->count, .waker_tgid = e->tgid };
 	struct ct_waker_val *v;
 
 	v = bpf_map_lookup_elem(&ct_wakers, &key);
 	if (v)
-		v->count += th->rl_waker_count; /* one wakeup of a task at a time */
+		v->count += e->count; /* one wakeup of a task at a time */
 	else if (bpf_map_update_elem(&ct_wakers, &key, &init, BPF_NOEXIST))
-		__sync_fetch_and_add(&ct_counters.wakers_dropped, th->rl_waker_count);
-	th->rl_waker_count = 0;
+		__sync_fetch_and_add(&ct_counters.wakers_dropped, e->count);
+	e->count = 0;
 }
 
 /* Move a runner cache entry's figures into ct_runners. */

@@ -147,9 +147,9 @@ static void make_rich(struct snapshot *s, uint64_t ts, uint64_t late, bool close
 	w = snapshot_add_waker(s, 1, STRANGER);
 	w->val.count = late;
 	w->val.waker_tgid = STRANGER;
-	t[1]->rl_waker_tid = PID + 3; /* run-length count not in the map yet */
-	t[1]->rl_waker_tgid = PID;
-	t[1]->rl_waker_count = late;
+	t[1]->rl_wak[2].tid = PID + 3; /* a cached count not in the map yet */
+	t[1]->rl_wak[2].tgid = PID;
+	t[1]->rl_wak[2].count = late;
 	/* Who had the CPU while they waited: a sibling, another process, two in a runner cache. */
 	fake_runner(s, 1, PID, PID, 0, 100 * late, late);
 	fake_runner(s, 1, PID2, PID2, 0, 50 * late, late);

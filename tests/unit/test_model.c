@@ -110,9 +110,9 @@ static void make_snapshot(struct snapshot *s, uint64_t ts, int late)
 	t->state = late ? CT_ST_RUNNING : CT_ST_BLOCKED;
 	t->state_ts = late ? 9000 : 5500;
 	t->wait_ts = late ? 8500 : 0;
-	t->rl_waker_tid = 102;
-	t->rl_waker_tgid = 100;
-	t->rl_waker_count = late ? 3 : 2;
+	t->rl_wak[0].tid = 102;
+	t->rl_wak[0].tgid = 100;
+	t->rl_wak[0].count = late ? 3 : 2;
 	add_sys(s, 1, NR_GETPPID, late ? 10 : 4, 0, late ? 500 : 200);
 
 	t = slot(s, 2, 102, 100, "helper");

@@ -73,18 +73,19 @@ struct close_ctx {
 	int err;
 };
 
-static inline void ct_hook_waker_flush(struct ct_thread *th, void *hc)
+static inline void ct_hook_waker_flush(struct ct_thread *th, struct ct_rl_waker *e, void *hc)
 {
 	struct close_ctx *c = hc;
-	struct snap_waker *w = snapshot_add_waker(c->s, c->slot, th->rl_waker_tid);
+	struct snap_waker *w = snapshot_add_waker(c->s, c->slot, e->tid);
 
+	(void)th;
 	if (!w) {
 		c->err = -ENOMEM;
 		return;
 	}
-	w->val.count = th->rl_waker_count;
-	w->val.waker_tgid = th->rl_waker_tgid;
-	th->rl_waker_count = 0;
+	w->val.count = e->count;
+	w->val.waker_tgid = e->tgid;
+	e->count = 0;
 }
 
 static inline void ct_hook_runner_flush(struct ct_thread *th, struct ct_rl_runner *e, void *hc)

@@ -37,6 +37,11 @@ _Static_assert(sizeof(long) == 8, "contrace's recordings assume an LP64 build");
 #m, REC_TYPE_OF(MEMBER(S, m)[0]), sizeof(MEMBER(S, m)) / sizeof(MEMBER(S, m)[0]), \
 			offsetof(S, m), 0                                                         \
 	}
+/* A scalar member stored under another name (what an older build called it). */
+#define NAMED(S, m, name)                                             \
+	{                                                             \
+		name, REC_TYPE_OF(MEMBER(S, m)), 1, offsetof(S, m), 0 \
+	}
 #define C(S, m, maxv)                                                    \
 	{                                                                \
 #m, REC_TYPE_OF(MEMBER(S, m)), 1, offsetof(S, m), (maxv) \
@@ -88,6 +93,12 @@ _Static_assert(CT_RL_RUNNERS == 8, "ct_thread's description lists 8 entries of r
 	F(T, rl_run[i].tid), F(T, rl_run[i].tgid), F(T, rl_run[i].kthread), F(T, rl_run[i].waits), \
 		F(T, rl_run[i].ns)
 _Static_assert(CT_RL_SYS == 4, "ct_thread's description lists 4 entries of bl");
+_Static_assert(CT_RL_WAKERS == 4, "ct_thread's description lists 4 entries of rl_wak");
+#define RL_WAK(T, i) F(T, rl_wak[i].tid), F(T, rl_wak[i].tgid), F(T, rl_wak[i].count)
+/* The first entry under the names of the one-entry cache before it (a recording's pending count). */
+#define RL_WAK0(T)                                                                          \
+	NAMED(T, rl_wak[0].tid, "rl_waker_tid"), NAMED(T, rl_wak[0].tgid, "rl_waker_tgid"), \
+		NAMED(T, rl_wak[0].count, "rl_waker_count")
 #define RL_SYS(T, i) F(T, bl[i].nr), F(T, bl[i].pad), F(T, bl[i].ns), F(T, bl[i].count)
 
 #define T struct ct_thread
@@ -119,9 +130,12 @@ static const struct rec_field thread_fields[] = {
 	A(T, wakelat_hist),
 	F(T, pend_waker_tid),
 	F(T, pend_waker_tgid),
-	F(T, rl_waker_tid),
-	F(T, rl_waker_tgid),
-	F(T, rl_waker_count),
+	RL_WAK0(T),
+	RL_WAK(T, 1),
+	RL_WAK(T, 2),
+	RL_WAK(T, 3),
+	F(T, rl_wak_next),
+	F(T, rl_wak_pad),
 	RL_RUN(T, 0),
 	RL_RUN(T, 1),
 	RL_RUN(T, 2),
