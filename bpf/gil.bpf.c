@@ -192,6 +192,7 @@ int BPF_KPROBE(ct_gilb_signal, __u64 cond)
  * what this misses.
  */
 __u32 ct_gilc_on = 0;
+__u32 ct_gil_gen = 0;
 
 /* The GIL's fields that say who has it, and how many times it changed hands. */
 struct ct_gil_word {
@@ -214,12 +215,29 @@ static __always_inline void ct_gilc_still_held(struct ct_thread *th, const struc
 	th->gil_sn = w->switch_number;
 }
 
-/* The address of the GIL of a tier C process, or 0. */
-static __always_inline __u64 ct_gilc_addr(__u32 tgid)
+/*
+ * The address of the GIL of th's process if it is followed by tier C, or 0:
+ * from the thread's copy while ct_gil_addrs has not changed since it was
+ * made (a hash lookup was 120 ns, at every switch-out and GIL wakeup of a
+ * Python thread; docs/performance.md). The generation is read before the
+ * lookup: a change in between leaves the copy stale by one generation, and
+ * the next call looks again.
+ */
+static __always_inline __u64 ct_gilc_addr(struct ct_thread *th)
 {
-	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+	__u32 gen = *(volatile __u32 *)&ct_gil_gen + 1;
+	struct ct_gil_addrs *a;
+	__u32 tgid;
 
-	return a && a->futex && !a->exec && a->mutex > CT_GIL_MUTEX ? a->mutex - CT_GIL_MUTEX : 0;
+	if (th->gil_g_gen == gen)
+		return th->gil_g;
+	tgid = th->tgid;
+	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+	th->gil_g = 0;
+	if (a && a->futex && !a->exec && a->mutex > CT_GIL_MUTEX)
+		th->gil_g = a->mutex - CT_GIL_MUTEX;
+	th->gil_g_gen = gen;
+	return th->gil_g;
 }
 
 /* Whether a futex word is one take_gil waits on: the condition variable or the mutex. */
@@ -410,7 +428,7 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int how
 
 	if (!th)
 		return 0;
-	g = ct_gilc_addr(th->tgid);
+	g = ct_gilc_addr(th);
 	if (!g)
 		return 0;
 	if (!ran_since || ran_since > now)
@@ -505,7 +523,7 @@ __noinline int ct_gilc_sample_mine(struct ct_thread *th, __u64 futex)
 
 	if (!th)
 		return -1;
-	g = ct_gilc_addr(th->tgid);
+	g = ct_gilc_addr(th);
 	if (!g)
 		return -1;
 	/*
@@ -544,7 +562,7 @@ __noinline int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u
 
 	if (!th || !waker || waker->tgid != th->tgid)
 		return 0;
-	g = ct_gilc_addr(th->tgid);
+	g = ct_gilc_addr(th);
 	if (!g)
 		return 0;
 	if (th->pend_fx_uaddr >= g + CT_GIL_SWITCH_COND &&
@@ -587,6 +605,7 @@ __noinline int ct_gil_proc_exit(__u32 tgid)
 		return 0;
 	futex = a->futex;
 	bpf_map_delete_elem(&ct_gil_addrs, &tgid);
+	ct_gil_addrs_changed();
 	if (futex)
 		bpf_for_each_map_elem(&ct_gil_tstates, ct_gilc_forget, &tgid, 0);
 	return 0;

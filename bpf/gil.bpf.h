@@ -36,6 +36,18 @@ enum ct_gilc_out {
 extern __u32 ct_gilc_on;
 
 /*
+ * Bumped after every change of ct_gil_addrs (by user space, and by the fork,
+ * exec and exit probes): a thread's copy of its process's GIL address
+ * (ct_thread.gil_g) is good while its gil_g_gen is this plus 1.
+ */
+extern __u32 ct_gil_gen;
+
+static __always_inline void ct_gil_addrs_changed(void)
+{
+	__sync_fetch_and_add(&ct_gil_gen, 1);
+}
+
+/*
  * Global BPF functions (gil.bpf.c). The current thread, whose slot is `th`,
  * leaves its CPU at `now` after running since `ran_since`; `how`:
  * enum ct_gilc_out (a futex wait it blocks in, if any, is in th->fx_uaddr).

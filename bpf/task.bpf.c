@@ -281,7 +281,8 @@ static __always_inline void ct_fork_gil(__u32 ptgid, struct ct_thread *pt, struc
 
 	a = bpf_map_lookup_elem(&ct_gil_addrs, &ptgid);
 	if (!a || a->exec) {
-		bpf_map_delete_elem(&ct_gil_addrs, &ctgid); /* a reused pid's */
+		if (!bpf_map_delete_elem(&ct_gil_addrs, &ctgid)) /* a reused pid's */
+			ct_gil_addrs_changed();
 		/* Perhaps a Python process not looked at yet: decided at its first GIL event. */
 		if (!a)
 			th->flags |= CT_TF_GIL_FORKED;
@@ -289,6 +290,7 @@ static __always_inline void ct_fork_gil(__u32 ptgid, struct ct_thread *pt, struc
 	}
 	/* Full: user space's own update for the child fails too, and says so. */
 	bpf_map_update_elem(&ct_gil_addrs, &ctgid, a, BPF_ANY);
+	ct_gil_addrs_changed();
 	if (!pt || pt->gil_state == CT_GIL_HELD || pt->gil_state == CT_GIL_UNKNOWN) {
 		th->gil_state = CT_GIL_HELD;
 		th->gil_ts = th->start_ts;
@@ -458,8 +460,10 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	/* A new program: no GIL until user space finds one in it (and sees the mark). */
 	tgid = p->tgid;
 	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
-	if (a)
+	if (a) {
 		a->exec = 1;
+		ct_gil_addrs_changed();
+	}
 	/* A forked child that runs another program: its hold of its parent's GIL is no hold. */
 	if (th->flags & CT_TF_GIL_FORKED) {
 		th->flags &= ~CT_TF_GIL_FORKED;

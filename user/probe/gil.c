@@ -247,7 +247,11 @@ static int mark_gil(struct gil *g, const struct gil_proc *p)
 		if (a.py_layout && p->runtime)
 			gil_tstate_refresh(g->tstates_fd, p->info.pid, p->info.version, p->runtime);
 	}
-	return bpf_map_update_elem(g->addrs_fd, &tgid, &a, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(g->addrs_fd, &tgid, &a, BPF_ANY))
+		return -errno;
+	/* After the update: a thread that sees the new generation reads the new entry. */
+	__atomic_fetch_add(g->addrs_gen, 1, __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 /*

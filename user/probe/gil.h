@@ -55,6 +55,7 @@ struct gil {
 	int tstates_fd; /* ct_gil_tstates (tier C, and every tier with --stacks) */
 	struct pyframes *py; /* --stacks: names the processes' Python frames; else NULL */
 	uint32_t *futex_on; /* the BPF side's ct_gilc_on */
+	uint32_t *addrs_gen; /* the BPF side's ct_gil_gen: bumped after each change of ct_gil_addrs */
 	bool enabled; /* --gil not off */
 	enum gil_mode mode;
 	struct gil_proc procs[GIL_MAX_PROCS];

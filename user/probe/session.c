@@ -313,6 +313,7 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 	s->gil.addrs_fd = bpf_map__fd(skel->maps.ct_gil_addrs);
 	s->gil.tstates_fd = bpf_map__fd(skel->maps.ct_gil_tstates);
 	s->gil.futex_on = &skel->bss->ct_gilc_on;
+	s->gil.addrs_gen = &skel->bss->ct_gil_gen;
 	{
 		static struct ct_text blank;
 		__u32 zero = 0;

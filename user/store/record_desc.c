@@ -188,6 +188,9 @@ static const struct rec_field thread_fields[] = {
 	F(T, gil_sn),
 	F(T, gil_tstate),
 	F(T, gil_read_ts),
+	F(T, gil_g),
+	F(T, gil_g_gen),
+	F(T, gil_g_pad),
 	F(T, stk_seq),
 	F(T, stk_next),
 };
