@@ -121,6 +121,14 @@ struct ct_rl_waker {
 
 #define CT_RL_WAKERS 4 /* wakers cached per thread (rl_wak): a power of two */
 
+/* ct_warm's argument (task.bpf.c): the slots [from, to) to write to ahead of their claims. */
+struct ct_warm_args {
+	__u32 from;
+	__u32 to;
+};
+
+#define CT_WARM_MAX 4096 /* slots ct_warm writes to in one run, at most */
+
 /*
  * A thread's blocked time in one syscall key (ct_gil_sys_key), cached in its
  * slot (bl): count 0, a free entry.

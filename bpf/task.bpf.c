@@ -360,6 +360,38 @@ static __always_inline void ct_defer_claim(struct task_struct *child, __u32 flag
 	__sync_fetch_and_add(&ct_late_pending, 1);
 }
 
+/*
+ * Slots to be claimed, written to ahead of their forks: an atomic add of 0
+ * to the first and last word of each (the pages it spans), which changes
+ * nothing even if a claim writes the word at the same moment. The first
+ * write to a page of the table costs this machine 3-4 us in the kernel (a
+ * write through user space's mapping does not spare it): paid here, in
+ * contrace's own thread (user space runs this at its refreshes), not in a
+ * fork, which a Python server makes with the GIL held (docs/performance.md).
+ */
+static long ct_warm_slot(__u32 i, void *ctx)
+{
+	__u32 idx = *(__u32 *)ctx + i;
+	struct ct_thread *th = bpf_map_lookup_elem(&ct_threads, &idx);
+
+	if (!th)
+		return 1;
+	__sync_fetch_and_add(&th->flags, 0);
+	__sync_fetch_and_add(&th->stk_next, 0);
+	return 0;
+}
+
+SEC("syscall")
+int ct_warm(struct ct_warm_args *args)
+{
+	__u32 from = args->from, to = args->to;
+
+	if (to <= from)
+		return 0;
+	bpf_loop(to - from < CT_WARM_MAX ? to - from : CT_WARM_MAX, ct_warm_slot, &from, 0);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 {
