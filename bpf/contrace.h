@@ -288,7 +288,7 @@ struct ct_thread {
 	__u64 gil_sn; /* tier C: the GIL's switch_number seen during the current hold, 0 unknown */
 	__u64 gil_tstate; /* tier C: its PyThreadState, once found holding the GIL; 0 unknown */
 	__u64 gil_read_ts; /* tier C: its last read of the GIL at a switch-out */
-	__u64 gil_g; /* tier C: its process's GIL address (ct_gilc_addr), 0 none */
+	__u64 gil_g; /* tier C: its process's GIL address (ct_gilc_addr), 0 none; its own copy */
 	__u32 gil_g_gen; /* ct_gil_gen + 1 when gil_g was read; 0 never */
 	__u32 gil_g_pad;
 

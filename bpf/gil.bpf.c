@@ -215,27 +215,31 @@ static __always_inline void ct_gilc_still_held(struct ct_thread *th, const struc
 	th->gil_sn = w->switch_number;
 }
 
+/* The address of the GIL of process tgid if it is followed by tier C, or 0. */
+static __always_inline __u64 ct_gilc_addr_of(__u32 tgid)
+{
+	struct ct_gil_addrs *a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
+
+	return a && a->futex && !a->exec && a->mutex > CT_GIL_MUTEX ? a->mutex - CT_GIL_MUTEX : 0;
+}
+
 /*
- * The address of the GIL of th's process if it is followed by tier C, or 0:
- * from the thread's copy while ct_gil_addrs has not changed since it was
- * made (a hash lookup was 120 ns, at every switch-out and GIL wakeup of a
- * Python thread; docs/performance.md). The generation is read before the
- * lookup: a change in between leaves the copy stale by one generation, and
- * the next call looks again.
+ * The same for the current thread, th: from its copy while ct_gil_addrs has
+ * not changed since it was made (the lookup was 120 ns, at every switch-out
+ * and GIL wakeup of a Python thread; docs/performance.md). The generation
+ * is read before the lookup: a change in between leaves the copy stale by
+ * a generation, and the next call looks again. Only the thread's own
+ * switch-outs and wakings of others write the copy; they do not nest (the
+ * sampler, which can interrupt a waking, only reads it): its two words are
+ * never of two different lookups.
  */
 static __always_inline __u64 ct_gilc_addr(struct ct_thread *th)
 {
 	__u32 gen = *(volatile __u32 *)&ct_gil_gen + 1;
-	struct ct_gil_addrs *a;
-	__u32 tgid;
 
 	if (th->gil_g_gen == gen)
 		return th->gil_g;
-	tgid = th->tgid;
-	a = bpf_map_lookup_elem(&ct_gil_addrs, &tgid);
-	th->gil_g = 0;
-	if (a && a->futex && !a->exec && a->mutex > CT_GIL_MUTEX)
-		th->gil_g = a->mutex - CT_GIL_MUTEX;
+	th->gil_g = ct_gilc_addr_of(th->tgid);
 	th->gil_g_gen = gen;
 	return th->gil_g;
 }
@@ -523,7 +527,8 @@ __noinline int ct_gilc_sample_mine(struct ct_thread *th, __u64 futex)
 
 	if (!th)
 		return -1;
-	g = ct_gilc_addr(th);
+	g = th->gil_g_gen == *(volatile __u32 *)&ct_gil_gen + 1 ? th->gil_g :
+								  ct_gilc_addr_of(th->tgid);
 	if (!g)
 		return -1;
 	/*
@@ -562,7 +567,7 @@ __noinline int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u
 
 	if (!th || !waker || waker->tgid != th->tgid)
 		return 0;
-	g = ct_gilc_addr(th);
+	g = ct_gilc_addr(waker); /* the current thread's copy: th's process too */
 	if (!g)
 		return 0;
 	if (th->pend_fx_uaddr >= g + CT_GIL_SWITCH_COND &&
