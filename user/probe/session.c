@@ -35,6 +35,8 @@ struct session {
 	const struct ct_thread *slots; /* ct_threads, mapped read-only */
 	size_t slots_len;
 	uint32_t max_threads;
+	uint32_t warmed; /* slots [0, warmed) written to once (warm_slots) */
+	uint32_t warm_next; /* the next slot to be claimed at the last refresh */
 	uint64_t detach_ts; /* monotonic time the probes were removed, 0 while live */
 	struct proc_cache procs;
 	struct snapshot names; /* names of wakers outside the trace */
@@ -175,22 +177,45 @@ static int on_timeline(void *ctx, void *data, size_t size)
 static void session_release(struct session *s);
 
 /*
- * Every slot written to once, before any fork claims one (ct_warm,
+ * Slots written to ahead of the claims (warm_slots): this many at the start,
+ * and at each refresh at least WARM_AHEAD past the next one to be claimed,
+ * or four times the slots the last period claimed if more.
+ */
+#define WARM_START 1024
+#define WARM_AHEAD 256
+
+/*
+ * Slots [warmed, to) written to once, before forks claim them (ct_warm,
  * task.bpf.c). Without it a fork's first writes into a new slot's pages
  * took 3.2 us, in the forking thread: with a thread per request, a Python
- * server's main thread, holding the GIL. A failure costs only that time.
+ * server's main thread, holding the GIL. Here it is paid in contrace's own
+ * thread, each slot once: all of them at the start would add 40 ms to it
+ * (16,384 slots). A failure costs only that time.
  */
-static void warm_slots(struct session *s)
+static void warm_slots(struct session *s, uint32_t to)
 {
 	struct ct_warm_args args;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
 
-	for (uint32_t from = 0; from < s->max_threads; from += CT_WARM_MAX) {
-		args.from = from;
-		args.to = s->max_threads - from > CT_WARM_MAX ? from + CT_WARM_MAX : s->max_threads;
+	if (to > s->max_threads)
+		to = s->max_threads;
+	while (s->warmed < to) {
+		args.from = s->warmed;
+		args.to = to - s->warmed > CT_WARM_MAX ? s->warmed + CT_WARM_MAX : to;
 		if (bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.ct_warm), &opts))
 			return;
+		s->warmed = args.to;
 	}
+}
+
+/* At a refresh: the slots the next period may claim. */
+static void warm_ahead(struct session *s, uint32_t next)
+{
+	uint32_t claimed = next - (next >= s->warm_next ? s->warm_next : next);
+	uint32_t ahead = claimed > WARM_AHEAD / 4 ? 4 * claimed : WARM_AHEAD;
+
+	s->warm_next = next;
+	warm_slots(s, next + (ahead < CT_WARM_MAX ? ahead : CT_WARM_MAX));
 }
 
 static int session_init(struct session *s, const struct session_cfg *cfg, char *err, size_t errlen)
@@ -329,7 +354,7 @@ static int session_init(struct session *s, const struct session_cfg *cfg, char *
 		goto fail;
 	}
 	s->slots = m;
-	warm_slots(s);
+	warm_slots(s, WARM_START);
 	s->gil.addrs_fd = bpf_map__fd(skel->maps.ct_gil_addrs);
 	s->gil.tstates_fd = bpf_map__fd(skel->maps.ct_gil_tstates);
 	s->gil.futex_on = &skel->bss->ct_gilc_on;
@@ -773,6 +798,7 @@ void session_refresh(struct session *s)
 	size_t n;
 
 	reseed(s);
+	warm_ahead(s, used_slots(s));
 	task_refresh_procs(&s->procs, s->slots, used_slots(s));
 	refresh_news(s, 16);
 	n = live_pids(s, &pids);
