@@ -595,6 +595,29 @@ def test_unsupported_versions_are_refused(label, python, tmp_path):
     assert len(proc["threads"]) >= 4 and all(t["gil"] is None for t in proc["threads"])
 
 
+QUIET = "import time\ntime.sleep(0.3)\n"
+QUIET_PYTHONS = OLD_PYTHONS[:1] + [(l, p) for l, p in A_TIER if "3.12" in l][:1]
+
+
+@pytest.mark.parametrize("label,python", QUIET_PYTHONS, ids=[l for l, _ in QUIET_PYTHONS])
+def test_no_contention_speaks_for_the_gil_only_when_followed(label, python, tmp_path):
+    """A Python program that only sleeps: "no contention found" names the
+    GIL among what was looked at only where the GIL was followed; for a
+    version contrace does not follow it would be a claim made blind."""
+    script = tmp_path / "quiet.py"
+    script.write_text(QUIET)
+    out = tmp_path / "r.json"
+    p = subprocess.run([CONTRACE, "--json", str(out), "--", python, str(script)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    finding = json.loads(out.read_text())["summary"][0]["finding"]
+    followed = label.startswith("pyenv-3.12")
+    want = ("no contention found: no lock, GIL or CPU that threads waited for long" if followed
+            else "no contention found: no lock or CPU that threads waited for long")
+    assert finding == want, p.stderr
+    assert want in p.stderr
+
+
 JSON_POOL = [(l, p) for l, p in A_TIER if "3.12" in l] + STRIPPED
 
 

@@ -142,6 +142,18 @@ static void runq(struct report *r, const struct rpt_process *p, const char *pre)
 	consider(r, &f);
 }
 
+/*
+ * Whether a Python process with a GIL was not followed (a version not
+ * supported, --gil=off): then "no contention" cannot speak for the GIL.
+ */
+static bool gil_unseen(const struct report *r)
+{
+	for (size_t i = 0; r->meta && i < r->meta->ngil; i++)
+		if (r->meta->gil[i].tier == RPT_GIL_NONE && !r->meta->gil[i].free_threaded)
+			return true;
+	return false;
+}
+
 void summary_model(struct report *r)
 {
 	char pre[48];
@@ -160,6 +172,8 @@ void summary_model(struct report *r)
 		return;
 	r->findings[0] = (struct rpt_finding){ .kind = RPT_FIND_NONE, .section = "" };
 	snprintf(r->findings[0].text, sizeof(r->findings[0].text),
-		 "no contention found: no lock, GIL or CPU that threads waited for long");
+		 gil_unseen(r) ?
+			 "no contention found: no lock or CPU that threads waited for long" :
+			 "no contention found: no lock, GIL or CPU that threads waited for long");
 	r->nfindings = 1;
 }
