@@ -571,6 +571,18 @@ for t in ts: t.join()
 """
 
 
+def run_script(python, text, tmp_path):
+    """contrace (default mode) on `python` running the script `text`: the
+    finished process and the JSON report."""
+    script = tmp_path / "script.py"
+    script.write_text(text)
+    out = tmp_path / "r.json"
+    p = subprocess.run([CONTRACE, "--json", str(out), "--", python, str(script)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p, json.loads(out.read_text())
+
+
 @pytest.mark.parametrize("label,python", OLD_PYTHONS, ids=[l for l, _ in OLD_PYTHONS])
 def test_unsupported_versions_are_refused(label, python, tmp_path):
     """2.7, 3.6 and 3.7 keep their GIL elsewhere (3.6 used to be read from
@@ -578,15 +590,10 @@ def test_unsupported_versions_are_refused(label, python, tmp_path):
     given, in the text report or the JSON."""
     version = ".".join(label.split("-")[1].split(".")[:2])
     line = f"CPython {version}: GIL analysis not supported (3.8-3.13 are)"
-    script = tmp_path / "three.py"
-    script.write_text(THREE_CPU_THREADS)
-    out = tmp_path / "r.json"
-    p = subprocess.run([CONTRACE, "--json", str(out), "--", python, str(script)],
-                       capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stderr
+    p, report = run_script(python, THREE_CPU_THREADS, tmp_path)
     gil_lines = [l for l in p.stderr.splitlines() if "GIL" in l]
     assert gil_lines == [f"  GIL  {line}"], p.stderr
-    proc = validate(json.loads(out.read_text()))["processes"][0]
+    proc = validate(report)["processes"][0]
     g = proc["gil"]
     assert g["version"] == version and g["tier"] == "none" and g["why"] == line, g
     head = {"interpreter", "version", "free_threaded", "tier", "why", "address",
@@ -604,13 +611,8 @@ def test_no_contention_speaks_for_the_gil_only_when_followed(label, python, tmp_
     """A Python program that only sleeps: "no contention found" names the
     GIL among what was looked at only where the GIL was followed; for a
     version contrace does not follow it would be a claim made blind."""
-    script = tmp_path / "quiet.py"
-    script.write_text(QUIET)
-    out = tmp_path / "r.json"
-    p = subprocess.run([CONTRACE, "--json", str(out), "--", python, str(script)],
-                       capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    finding = json.loads(out.read_text())["summary"][0]["finding"]
+    p, report = run_script(python, QUIET, tmp_path)
+    finding = report["summary"][0]["finding"]
     followed = label.startswith("pyenv-3.12")
     want = ("no contention found: no lock, GIL or CPU that threads waited for long" if followed
             else "no contention found: no lock or CPU that threads waited for long")
