@@ -228,20 +228,24 @@ static __always_inline __u64 ct_gilc_addr_of(__u32 tgid)
  * not changed since it was made (the lookup was 120 ns, at every switch-out
  * and GIL wakeup of a Python thread; docs/performance.md). The generation
  * is read before the lookup: a change in between leaves the copy stale by
- * a generation, and the next call looks again. Only the thread's own
- * switch-outs and wakings of others write the copy; they do not nest (the
- * sampler, which can interrupt a waking, only reads it): its two words are
- * never of two different lookups.
+ * a generation, and the next call looks again. keep: a stale copy is made
+ * anew. Only the thread's own switch-outs and wakings of others keep it;
+ * they do not nest (the sampler, which can interrupt a waking, passes 0):
+ * its two words are never of two different lookups.
  */
-static __always_inline __u64 ct_gilc_addr(struct ct_thread *th)
+static __always_inline __u64 ct_gilc_addr(struct ct_thread *th, const bool keep)
 {
 	__u32 gen = *(volatile __u32 *)&ct_gil_gen + 1;
+	__u64 g;
 
 	if (th->gil_g_gen == gen)
 		return th->gil_g;
-	th->gil_g = ct_gilc_addr_of(th->tgid);
-	th->gil_g_gen = gen;
-	return th->gil_g;
+	g = ct_gilc_addr_of(th->tgid);
+	if (keep) {
+		th->gil_g = g;
+		th->gil_g_gen = gen;
+	}
+	return g;
 }
 
 /* Whether a futex word is one take_gil waits on: the condition variable or the mutex. */
@@ -432,7 +436,7 @@ __noinline int ct_gilc_switch_out(struct ct_thread *th, __u64 ran_since, int how
 
 	if (!th)
 		return 0;
-	g = ct_gilc_addr(th);
+	g = ct_gilc_addr(th, true);
 	if (!g)
 		return 0;
 	if (!ran_since || ran_since > now)
@@ -527,8 +531,7 @@ __noinline int ct_gilc_sample_mine(struct ct_thread *th, __u64 futex)
 
 	if (!th)
 		return -1;
-	g = th->gil_g_gen == *(volatile __u32 *)&ct_gil_gen + 1 ? th->gil_g :
-								  ct_gilc_addr_of(th->tgid);
+	g = ct_gilc_addr(th, false);
 	if (!g)
 		return -1;
 	/*
@@ -567,7 +570,7 @@ __noinline int ct_gilc_waking(struct ct_thread *th, struct ct_thread *waker, __u
 
 	if (!th || !waker || waker->tgid != th->tgid)
 		return 0;
-	g = ct_gilc_addr(waker); /* the current thread's copy: th's process too */
+	g = ct_gilc_addr(waker, true); /* the current thread's copy: th's process too */
 	if (!g)
 		return 0;
 	if (th->pend_fx_uaddr >= g + CT_GIL_SWITCH_COND &&
